@@ -1,0 +1,38 @@
+# beamgo — build, test and run.
+GO      ?= go
+# Packages whose tests exercise concurrency run with -race.
+RACE_PKGS := ./rangetracker/... ./internal/... ./runner/... ./fnapi/...
+FUZZTIME ?= 10s
+
+.PHONY: all run test vet lint short fuzz examples plan
+
+all: lint test
+
+## run: run the main job (word count) on the embedded sample text.
+run:
+	$(GO) run ./examples/wordcount
+
+## test: go vet, then every test; concurrent packages under -race.
+test: vet
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race $(RACE_PKGS)
+
+vet:
+	$(GO) vet ./...
+
+lint: vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+short:
+	$(GO) test -short ./...
+
+## fuzz: run each fuzz target for FUZZTIME.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run=^$$ -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+examples:
+	@for d in examples/*/; do echo "== $$d"; $(GO) run ./$$d || exit 1; done

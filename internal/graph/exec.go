@@ -1,0 +1,205 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+
+	"beamgo/sdk/window"
+)
+
+// Receiver receives the windowed elements of one collection. The executor
+// wires typed receivers built by the sdk without knowing T: it passes them
+// around as any and each Factory asserts the type it needs once, when the
+// operator graph is built.
+//
+// Receive may not retain v.Windows after it returns: producers reuse it.
+type Receiver[T any] interface {
+	Receive(v window.Value[T]) error
+}
+
+// Operator is one executing instance of a leaf transform. An executor calls
+// Setup once, then StartBundle, any number of Receive calls on the input
+// receiver and FinishBundle for each bundle, then Teardown once. A bundle is
+// processed by one goroutine; different instances run concurrently.
+type Operator interface {
+	Setup(ctx context.Context) error
+	StartBundle(ctx context.Context) error
+	FinishBundle(ctx context.Context) error
+	Teardown(ctx context.Context) error
+}
+
+// Env is what an operator instance learns from the executor.
+type Env struct {
+	// TransformID and UniqueName identify the transform, for errors and metrics.
+	TransformID string
+	UniqueName  string
+	// SideInputs reads the materialized side inputs of the transform; nil if
+	// it has none.
+	SideInputs SideInputReader
+	// Metrics receives the metrics that user code reports.
+	Metrics *MetricStore
+}
+
+// Factory builds the operators of a leaf transform. Implementations are
+// typed (created by the sdk with generics); the executor sees only this
+// erased form.
+type Factory interface {
+	// Build returns a new operator instance and its main input receiver (a
+	// Receiver[In] for the transform's input element type; nil for
+	// transforms without a main input). outs[i] is the receiver for the
+	// transform's output i (a Receiver[Out_i] built with OutputOps()[i]).
+	Build(env *Env, outs []any) (Operator, any, error)
+	// InputOps returns the type operations of the main input elements.
+	InputOps() TypeOps
+	// OutputOps returns the type operations of each output's elements.
+	OutputOps() []TypeOps
+}
+
+// SideInput describes one side input of a ParDo.
+type SideInput struct {
+	// ID identifies the view; the sdk passes it to SideInputReader.Get.
+	ID any
+	// Pattern is the model access pattern: "iterable" or "multimap".
+	Pattern string
+	// Materialize decodes the side input's contents in one window (the
+	// nested encodings of its elements, concatenated) into the value the
+	// view hands to user code.
+	Materialize func(elems []byte) (any, error)
+}
+
+// SideInputReader gives operators the materialized side inputs of their
+// transform for the window of the element being processed.
+type SideInputReader interface {
+	// Get returns the materialized value of the side input with the given
+	// view ID for the main-input window w.
+	Get(ctx context.Context, id any, w window.Window) (any, error)
+}
+
+// ElemContext is the context.Context handed to user code. Each operator has
+// its own, updated before every call with the current element's timestamp,
+// window and pane, so accessors in the sdk are a type assertion away.
+type ElemContext struct {
+	context.Context
+	Env       *Env
+	Timestamp window.Time
+	Window    window.Window
+	Pane      window.Pane
+	// cells caches metric cells by their descriptor for this operator.
+	cells map[any]any
+}
+
+type elemCtxKey struct{}
+
+// Value returns the ElemContext itself for the package's key, so that user
+// code that wraps the context still reaches it.
+func (c *ElemContext) Value(key any) any {
+	if key == (elemCtxKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// FromContext returns the ElemContext of user code, or nil if ctx was not
+// handed out by an executor.
+func FromContext(ctx context.Context) *ElemContext {
+	if ec, ok := ctx.(*ElemContext); ok {
+		return ec
+	}
+	if ec, ok := ctx.Value(elemCtxKey{}).(*ElemContext); ok {
+		return ec
+	}
+	return nil
+}
+
+// Cell returns the metric cell cached under key, creating it with mk.
+func (c *ElemContext) Cell(key any, mk func() any) any {
+	if v, ok := c.cells[key]; ok {
+		return v
+	}
+	if c.cells == nil {
+		c.cells = map[any]any{}
+	}
+	v := mk()
+	c.cells[key] = v
+	return v
+}
+
+// UserError is the error of user code: a returned error or a recovered
+// panic, with the transform that ran it and the element it was processing.
+type UserError struct {
+	Transform string
+	Element   string
+	Err       error
+	// Stack is set for panics.
+	Stack string
+}
+
+func (e *UserError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "transform %q", e.Transform)
+	if e.Element != "" {
+		fmt.Fprintf(&b, " on element %s", e.Element)
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	if e.Stack != "" {
+		fmt.Fprintf(&b, "\n%s", e.Stack)
+	}
+	return b.String()
+}
+
+func (e *UserError) Unwrap() error { return e.Err }
+
+// RenderElement renders v for an error message, cut to a short length.
+func RenderElement(v any) string {
+	s := fmt.Sprintf("%#v", v)
+	if len(s) > 120 {
+		s = s[:117] + "..."
+	}
+	return s
+}
+
+// WrapUserError wraps err from user code of transform name, unless it already
+// is a UserError (from a downstream transform).
+func WrapUserError(name string, elem any, hasElem bool, err error) error {
+	var ue *UserError
+	if errors.As(err, &ue) {
+		return err
+	}
+	e := &UserError{Transform: name, Err: err}
+	if hasElem {
+		e.Element = RenderElement(elem)
+	}
+	return e
+}
+
+// PanicError converts a recovered panic value into a UserError with stack.
+func PanicError(name string, elem any, hasElem bool, r any) error {
+	if err, ok := r.(error); ok {
+		var ue *UserError
+		if errors.As(err, &ue) {
+			return err
+		}
+	}
+	e := &UserError{Transform: name, Err: fmt.Errorf("panic: %v", r), Stack: string(debug.Stack())}
+	if hasElem {
+		e.Element = RenderElement(elem)
+	}
+	return e
+}
+
+// CombinePhases builds the operators of a per-key combine's lifted phases
+// (Beam's combine_per_key_precombine, merge_accumulators and extract_outputs)
+// and of its unlifted form (combine_grouped_values).
+type CombinePhases interface {
+	// Precombine turns KV[K,V] into partial KV[K,A] accumulators per bundle.
+	Precombine() Factory
+	// Merge turns grouped accumulators (KV<K, Iterable<A>>) into one KV[K,A].
+	Merge() Factory
+	// Extract turns KV[K,A] into the output KV[K,O].
+	Extract() Factory
+	// Grouped combines grouped input values (KV<K, Iterable<V>>) into KV[K,O].
+	Grouped() Factory
+}

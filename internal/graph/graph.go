@@ -1,0 +1,256 @@
+// Package graph is the proto-free construction graph that the sdk builds and
+// that proto/translate and the bundle executor read. It also holds the
+// runtime contracts between typed user code (built by the sdk with generics)
+// and the executor, which wires operators without knowing element types.
+//
+// Nothing here is user-facing: users build graphs through package sdk.
+package graph
+
+import (
+	"fmt"
+	"strings"
+
+	"beamgo/sdk/coder"
+	"beamgo/sdk/window"
+)
+
+// Graph is a pipeline under construction: transforms in creation order,
+// the collections they read and write, and the first construction errors.
+//
+// A Graph is not safe for concurrent construction; once built it is only read.
+type Graph struct {
+	Transforms  []*Transform
+	Collections []*Collection
+	// names holds every unique name in use, to keep names unique.
+	names map[string]int
+	// errs are construction errors, in the order they happened.
+	errs []error
+}
+
+// New returns an empty graph.
+func New() *Graph { return &Graph{names: map[string]int{}} }
+
+// Windowing is the windowing strategy of a collection.
+type Windowing struct {
+	Fn window.Fn
+	// AllowedLateness is carried into the model; batch execution never
+	// produces late data.
+	AllowedLatenessMs int64
+}
+
+// Collection is a PCollection: a typed stream of windowed elements.
+type Collection struct {
+	ID        string
+	Name      string // producer's unique name + "." + output local name
+	Coder     coder.Any
+	Windowing Windowing
+	Producer  *Transform
+	Bounded   bool
+	// Ops are the typed runtime helpers for elements of this collection.
+	Ops TypeOps
+}
+
+// Input is one input of a transform: a main input or a side input.
+type Input struct {
+	Local string
+	Coll  *Collection
+	// Side is non-nil for side inputs.
+	Side *SideInput
+}
+
+// Output is one output of a transform.
+type Output struct {
+	Local string
+	Coll  *Collection
+}
+
+// Kind classifies a transform for translation.
+type Kind int
+
+// The transform kinds the sdk produces.
+const (
+	KindComposite Kind = iota
+	KindImpulse
+	KindParDo
+	KindGroupByKey
+	KindFlatten
+	KindWindowInto
+	KindCombinePerKey // a composite with a lifted-combine contract
+	KindReshuffle     // a composite the runner may execute as redistribution
+)
+
+// Transform is a node of the graph. Composite transforms have Children;
+// leaves carry a runtime Factory (nil for runner-executed primitives such
+// as GroupByKey and Impulse).
+type Transform struct {
+	ID         string
+	Name       string // local name within the parent
+	UniqueName string // full, unique path: "wordcount/CountWords/Split"
+	Kind       Kind
+	Parent     *Transform
+	Children   []*Transform
+	Inputs     []Input
+	Outputs    []Output
+
+	// Factory builds the operator that executes a leaf transform.
+	Factory Factory
+	// Fn describes the user function for the proto payload (nil for
+	// transforms without user code).
+	Fn *FnInfo
+	// Combine is set on KindCombinePerKey composites.
+	Combine *CombineInfo
+	// Window is the window function of a KindWindowInto transform.
+	Window *window.Fn
+}
+
+// FnInfo describes user code for the proto payload and for checking that a
+// rebuilt pipeline matches a submitted one.
+type FnInfo struct {
+	// GoType is the user function's Go type, e.g. "main.splitFn" or
+	// "func(string) int".
+	GoType string
+	// Config is the JSON of a DoFn struct's exported fields ("" otherwise).
+	Config string
+}
+
+// CombineInfo describes a per-key combine for lifting: the accumulator coder
+// and the factories of the lifted phases.
+type CombineInfo struct {
+	KeyCoder   coder.Any
+	AccumCoder coder.Any
+	Phases     CombinePhases
+}
+
+// MainInputs returns the transform's main (non-side) inputs.
+func (t *Transform) MainInputs() []Input {
+	var in []Input
+	for _, i := range t.Inputs {
+		if i.Side == nil {
+			in = append(in, i)
+		}
+	}
+	return in
+}
+
+// SideInputs returns the transform's side inputs, in declaration order.
+func (t *Transform) SideInputs() []Input {
+	var in []Input
+	for _, i := range t.Inputs {
+		if i.Side != nil {
+			in = append(in, i)
+		}
+	}
+	return in
+}
+
+// Leaves returns the leaf transforms under t (t itself if it is a leaf).
+func (t *Transform) Leaves() []*Transform {
+	if len(t.Children) == 0 {
+		return []*Transform{t}
+	}
+	var out []*Transform
+	for _, c := range t.Children {
+		out = append(out, c.Leaves()...)
+	}
+	return out
+}
+
+// Roots returns the transforms without a parent, in creation order.
+func (g *Graph) Roots() []*Transform {
+	var out []*Transform
+	for _, t := range g.Transforms {
+		if t.Parent == nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// UniqueName returns a unique full name for a child called name under
+// parent (nil for the root): "parent/name", with a numeric suffix when the
+// name is already taken, as Beam does for repeated labels.
+func (g *Graph) UniqueName(parent *Transform, name string) string {
+	if name == "" {
+		name = "Transform"
+	}
+	name = strings.ReplaceAll(name, "/", "_")
+	full := name
+	if parent != nil {
+		full = parent.UniqueName + "/" + name
+	}
+	n := g.names[full]
+	g.names[full] = n + 1
+	if n == 0 {
+		return full
+	}
+	return fmt.Sprintf("%s_%d", full, n+1)
+}
+
+// AddTransform adds a transform under parent and returns it, with a unique
+// name and a fresh id.
+func (g *Graph) AddTransform(parent *Transform, name string, kind Kind) *Transform {
+	t := &Transform{
+		ID:         fmt.Sprintf("t%d", len(g.Transforms)),
+		Name:       name,
+		UniqueName: g.UniqueName(parent, name),
+		Kind:       kind,
+		Parent:     parent,
+	}
+	if parent != nil {
+		parent.Children = append(parent.Children, t)
+	}
+	g.Transforms = append(g.Transforms, t)
+	return t
+}
+
+// AddOutput adds a new collection produced by t.
+func (g *Graph) AddOutput(t *Transform, local string, c coder.Any, ops TypeOps, w Windowing) *Collection {
+	col := &Collection{
+		ID:        fmt.Sprintf("c%d", len(g.Collections)),
+		Name:      t.UniqueName + "." + local,
+		Coder:     c,
+		Windowing: w,
+		Producer:  t,
+		Bounded:   true,
+		Ops:       ops,
+	}
+	g.Collections = append(g.Collections, col)
+	t.Outputs = append(t.Outputs, Output{Local: local, Coll: col})
+	return col
+}
+
+// Fail records a construction error.
+func (g *Graph) Fail(err error) { g.errs = append(g.errs, err) }
+
+// Err returns the construction errors joined, or nil.
+func (g *Graph) Err() error {
+	switch len(g.errs) {
+	case 0:
+		return nil
+	case 1:
+		return g.errs[0]
+	}
+	msgs := make([]string, len(g.errs))
+	for i, e := range g.errs {
+		msgs[i] = e.Error()
+	}
+	return &joined{errs: g.errs, msg: strings.Join(msgs, "\n")}
+}
+
+type joined struct {
+	errs []error
+	msg  string
+}
+
+func (j *joined) Error() string   { return j.msg }
+func (j *joined) Unwrap() []error { return j.errs }
+
+// ByUniqueName returns the transform with the given unique name.
+func (g *Graph) ByUniqueName(name string) (*Transform, bool) {
+	for _, t := range g.Transforms {
+		if t.UniqueName == name {
+			return t, true
+		}
+	}
+	return nil, false
+}

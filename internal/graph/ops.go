@@ -1,0 +1,120 @@
+package graph
+
+import (
+	"fmt"
+	"reflect"
+
+	"beamgo/sdk/coder"
+	"beamgo/sdk/window"
+)
+
+// TypeOps are the element-type-specific operations the executor needs to
+// wire operators: fan-out to several consumers, and encoding and decoding of
+// windowed values at stage boundaries. The sdk creates them with OpsFor,
+// where the element type is known statically.
+type TypeOps interface {
+	// GoType is the element type.
+	GoType() reflect.Type
+	// Coder is the element coder.
+	Coder() coder.Any
+	// FanOut returns a Receiver[T] that delivers to every receiver in rs
+	// (each a Receiver[T]); with none, it discards.
+	FanOut(rs []any) (any, error)
+	// NewEncoder returns a Receiver[T] that encodes each element as a
+	// windowed value (with interval or global window encoding) and hands
+	// the bytes to write. The bytes are only valid during the call.
+	NewEncoder(intervalWindows bool, write func([]byte) error) any
+	// NewDecoder returns a Decoder that decodes windowed values and
+	// delivers them to next, a Receiver[T].
+	NewDecoder(intervalWindows bool, next any) (Decoder, error)
+}
+
+// Decoder decodes one encoded element from the front of src, delivers it
+// downstream and returns the number of bytes used.
+type Decoder interface {
+	Decode(src []byte) (int, error)
+}
+
+// OpsFor returns the TypeOps of elements of type T encoded with c.
+func OpsFor[T any](c coder.Coder[T]) TypeOps { return typeOps[T]{c: c} }
+
+type typeOps[T any] struct{ c coder.Coder[T] }
+
+func (o typeOps[T]) GoType() reflect.Type { return reflect.TypeFor[T]() }
+func (o typeOps[T]) Coder() coder.Any     { return coder.Erase(o.c) }
+
+func (o typeOps[T]) FanOut(rs []any) (any, error) {
+	typed := make([]Receiver[T], len(rs))
+	for i, r := range rs {
+		tr, ok := r.(Receiver[T])
+		if !ok {
+			return nil, fmt.Errorf("graph: receiver %d is %T, want Receiver[%v]", i, r, o.GoType())
+		}
+		typed[i] = tr
+	}
+	switch len(typed) {
+	case 0:
+		return discard[T]{}, nil
+	case 1:
+		return typed[0], nil
+	}
+	return fanOut[T](typed), nil
+}
+
+func (o typeOps[T]) wvCoder(interval bool) coder.Coder[window.Value[T]] {
+	if interval {
+		return coder.NewWindowedValue(o.c, coder.IntervalWindow())
+	}
+	return coder.NewWindowedValue(o.c, coder.GlobalWindow())
+}
+
+func (o typeOps[T]) NewEncoder(interval bool, write func([]byte) error) any {
+	return &encoder[T]{c: o.wvCoder(interval), write: write}
+}
+
+func (o typeOps[T]) NewDecoder(interval bool, next any) (Decoder, error) {
+	r, ok := next.(Receiver[T])
+	if !ok {
+		return nil, fmt.Errorf("graph: decoder target is %T, want Receiver[%v]", next, o.GoType())
+	}
+	return &decoder[T]{c: o.wvCoder(interval), next: r}, nil
+}
+
+type discard[T any] struct{}
+
+func (discard[T]) Receive(window.Value[T]) error { return nil }
+
+type fanOut[T any] []Receiver[T]
+
+func (f fanOut[T]) Receive(v window.Value[T]) error {
+	for _, r := range f {
+		if err := r.Receive(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type encoder[T any] struct {
+	c     coder.Coder[window.Value[T]]
+	buf   []byte
+	write func([]byte) error
+}
+
+func (e *encoder[T]) Receive(v window.Value[T]) error {
+	e.buf = e.c.Encode(e.buf[:0], v)
+	return e.write(e.buf)
+}
+
+type decoder[T any] struct {
+	c    coder.Coder[window.Value[T]]
+	next Receiver[T]
+}
+
+func (d *decoder[T]) Decode(src []byte) (int, error) {
+	v, n, err := d.c.Decode(src)
+	if err != nil {
+		return 0, err
+	}
+	return n, d.next.Receive(v)
+}

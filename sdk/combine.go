@@ -1,0 +1,325 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+
+	"beamgo/internal/graph"
+	"beamgo/sdk/coder"
+	"beamgo/sdk/window"
+)
+
+// CombineFn combines many inputs into one output through a mergeable
+// accumulator, so runners can pre-combine before the shuffle ("combiner
+// lifting") and merge partial results after it.
+//
+// Runners call the methods from one goroutine per instance, on copies of the
+// CombineFn value; accumulators passed in may be modified and returned.
+type CombineFn[In, Acc, Out any] interface {
+	CreateAccumulator() Acc
+	AddInput(acc Acc, in In) Acc
+	MergeAccumulators(a, b Acc) Acc
+	ExtractOutput(acc Acc) Out
+}
+
+// Compacter is an optional CombineFn method that shrinks an accumulator
+// before it is encoded for the shuffle.
+type Compacter[Acc any] interface {
+	Compact(acc Acc) Acc
+}
+
+// precombineFlushKeys bounds the keys a precombine holds before it flushes
+// partial accumulators early, to bound memory.
+const precombineFlushKeys = 1 << 16
+
+// CombinePerKey combines the values of each key and window with fn. When the
+// accumulator type has a coder and the windowing does not merge, runners
+// lift the combine: a precombine before the shuffle, a merge after it.
+func CombinePerKey[K comparable, In, Acc, Out any](s Scope, fn CombineFn[In, Acc, Out], in PCollection[KV[K, In]], opts ...Option) PCollection[KV[K, Out]] {
+	o := collect(opts)
+	name := pick(o.name, "CombinePerKey("+fnName(fn)+")")
+	if fn == nil {
+		s.fail(name, "CombineFn is nil")
+		return PCollection[KV[K, Out]]{}
+	}
+	kc, vc, ok := kvCoders[K, In](s, name, in)
+	if !ok {
+		return PCollection[KV[K, Out]]{}
+	}
+	oc, err := coder.Of[Out]()
+	if err != nil {
+		s.fail(name, "no coder for output type: %v", err)
+		return PCollection[KV[K, Out]]{}
+	}
+	info, err := describeFn(fn)
+	if err != nil {
+		s.fail(name, "%v", err)
+		return PCollection[KV[K, Out]]{}
+	}
+	outCoder := coder.NewKV(kc, oc)
+	comp := s.p.g.AddTransform(s.parent, name, graph.KindCombinePerKey)
+	comp.Fn = info
+	comp.Inputs = []graph.Input{{Local: "in", Coll: in.c}}
+	cs := Scope{p: s.p, parent: comp}
+	ph := &combinePhases[K, In, Acc, Out]{fn: fn, global: !in.c.Windowing.Fn.IsMerging() && in.c.Windowing.Fn.Kind == window.KindGlobal,
+		kvIn: in.c.Ops, kvOut: graph.OpsFor(outCoder), groupIn: graph.OpsFor(newGroupCoder(kc, vc))}
+	if ac, err := coder.Of[Acc](); err == nil {
+		ph.kvAcc = graph.OpsFor(coder.NewKV(kc, ac))
+		ph.groupAcc = graph.OpsFor(newGroupCoder(kc, ac))
+		comp.Combine = &graph.CombineInfo{KeyCoder: coder.Erase(kc), AccumCoder: coder.Erase(ac), Phases: ph}
+	}
+	grouped := GroupByKey(cs, in)
+	t := s.p.g.AddTransform(comp, "CombineValues", graph.KindParDo)
+	t.Fn = info
+	t.Inputs = []graph.Input{{Local: "in", Coll: grouped.c}}
+	t.Factory = ph.Grouped()
+	out := s.p.g.AddOutput(t, "out", coder.Erase(outCoder), ph.kvOut, in.c.Windowing)
+	// The composite's output is its last leaf's output, as in Beam.
+	comp.Outputs = []graph.Output{{Local: "out", Coll: out}}
+	return PCollection[KV[K, Out]]{c: out}
+}
+
+// combinePhases implements graph.CombinePhases for one CombineFn.
+type combinePhases[K comparable, In, Acc, Out any] struct {
+	fn                                    CombineFn[In, Acc, Out]
+	global                                bool
+	kvIn, kvOut, kvAcc, groupIn, groupAcc graph.TypeOps
+}
+
+func (p *combinePhases[K, In, Acc, Out]) Precombine() graph.Factory {
+	return &phaseFactory{in: p.kvIn, out: p.kvAcc, build: func(env *graph.Env, next any) (graph.Operator, any, error) {
+		r, ok := next.(graph.Receiver[KV[K, Acc]])
+		if !ok {
+			return nil, nil, fmt.Errorf("sdk: %s precombine: output receiver is %T", env.UniqueName, next)
+		}
+		op := &precombine[K, In, Acc, Out]{env: env, fn: p.cloneFn(), next: r, global: p.global}
+		return op, op, nil
+	}}
+}
+
+func (p *combinePhases[K, In, Acc, Out]) Merge() graph.Factory {
+	return mapPhase(p.groupAcc, p.kvAcc, func(fn CombineFn[In, Acc, Out], g Group[K, Acc]) KV[K, Acc] {
+		var acc Acc
+		first := true
+		for a := range g.Values {
+			if first {
+				acc, first = a, false
+			} else {
+				acc = fn.MergeAccumulators(acc, a)
+			}
+		}
+		if first {
+			acc = fn.CreateAccumulator()
+		}
+		return KV[K, Acc]{Key: g.Key, Value: acc}
+	}, p)
+}
+
+func (p *combinePhases[K, In, Acc, Out]) Extract() graph.Factory {
+	return mapPhase(p.kvAcc, p.kvOut, func(fn CombineFn[In, Acc, Out], kv KV[K, Acc]) KV[K, Out] {
+		return KV[K, Out]{Key: kv.Key, Value: fn.ExtractOutput(kv.Value)}
+	}, p)
+}
+
+func (p *combinePhases[K, In, Acc, Out]) Grouped() graph.Factory {
+	return mapPhase(p.groupIn, p.kvOut, func(fn CombineFn[In, Acc, Out], g Group[K, In]) KV[K, Out] {
+		acc := fn.CreateAccumulator()
+		for v := range g.Values {
+			acc = fn.AddInput(acc, v)
+		}
+		return KV[K, Out]{Key: g.Key, Value: fn.ExtractOutput(acc)}
+	}, p)
+}
+
+func (p *combinePhases[K, In, Acc, Out]) cloneFn() CombineFn[In, Acc, Out] {
+	c, err := cloneFn(p.fn)
+	if err != nil {
+		return p.fn
+	}
+	return c.(CombineFn[In, Acc, Out])
+}
+
+// mapPhase builds a one-to-one phase operator that calls f with a copy of
+// the CombineFn, recovering panics as errors naming the transform.
+func mapPhase[K comparable, In, Acc, Out, A, B any](in, out graph.TypeOps, f func(CombineFn[In, Acc, Out], A) B, p *combinePhases[K, In, Acc, Out]) graph.Factory {
+	return &phaseFactory{in: in, out: out, build: func(env *graph.Env, next any) (graph.Operator, any, error) {
+		r, ok := next.(graph.Receiver[B])
+		if !ok {
+			return nil, nil, fmt.Errorf("sdk: %s: output receiver is %T", env.UniqueName, next)
+		}
+		fn := p.cloneFn()
+		return noLifecycle{}, receiverFunc[A](func(v window.Value[A]) (err error) {
+			defer func() {
+				if x := recover(); x != nil {
+					err = graph.PanicError(env.UniqueName, v.Elem, true, x)
+				}
+			}()
+			return r.Receive(window.Value[B]{Elem: f(fn, v.Elem), Timestamp: v.Timestamp, Windows: v.Windows, Pane: v.Pane})
+		}), nil
+	}}
+}
+
+// receiverFunc adapts a function to graph.Receiver.
+type receiverFunc[T any] func(v window.Value[T]) error
+
+func (f receiverFunc[T]) Receive(v window.Value[T]) error { return f(v) }
+
+// phaseFactory is a graph.Factory for single-input, single-output operators.
+type phaseFactory struct {
+	in, out graph.TypeOps
+	build   func(env *graph.Env, next any) (graph.Operator, any, error)
+}
+
+func (f *phaseFactory) InputOps() graph.TypeOps    { return f.in }
+func (f *phaseFactory) OutputOps() []graph.TypeOps { return []graph.TypeOps{f.out} }
+func (f *phaseFactory) Build(env *graph.Env, outs []any) (graph.Operator, any, error) {
+	if len(outs) != 1 {
+		return nil, nil, fmt.Errorf("sdk: %s: wired %d outputs, want 1", env.UniqueName, len(outs))
+	}
+	return f.build(env, outs[0])
+}
+
+type keyWindow[K comparable] struct {
+	k K
+	w window.Window
+}
+
+// precombine holds partial accumulators per key (and window) for one bundle
+// and emits them when the bundle finishes or too many keys are held.
+type precombine[K comparable, In, Acc, Out any] struct {
+	env    *graph.Env
+	fn     CombineFn[In, Acc, Out]
+	next   graph.Receiver[KV[K, Acc]]
+	global bool
+	// byKey is used in the global window, byKeyWindow otherwise.
+	byKey       map[K]*Acc
+	byKeyWindow map[keyWindow[K]]*Acc
+}
+
+func (p *precombine[K, In, Acc, Out]) Setup(context.Context) error { return nil }
+func (p *precombine[K, In, Acc, Out]) StartBundle(context.Context) error {
+	p.byKey = map[K]*Acc{}
+	p.byKeyWindow = map[keyWindow[K]]*Acc{}
+	return nil
+}
+func (p *precombine[K, In, Acc, Out]) Teardown(context.Context) error { return nil }
+
+func (p *precombine[K, In, Acc, Out]) Receive(v window.Value[KV[K, In]]) (err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			err = graph.PanicError(p.env.UniqueName, v.Elem, true, x)
+		}
+	}()
+	if p.global {
+		acc, ok := p.byKey[v.Elem.Key]
+		if !ok {
+			if len(p.byKey) >= precombineFlushKeys {
+				if err := p.flush(); err != nil {
+					return err
+				}
+			}
+			acc = new(Acc)
+			*acc = p.fn.CreateAccumulator()
+			p.byKey[v.Elem.Key] = acc
+		}
+		*acc = p.fn.AddInput(*acc, v.Elem.Value)
+		return nil
+	}
+	for _, w := range v.Windows {
+		kw := keyWindow[K]{k: v.Elem.Key, w: w}
+		acc, ok := p.byKeyWindow[kw]
+		if !ok {
+			if len(p.byKeyWindow) >= precombineFlushKeys {
+				if err := p.flush(); err != nil {
+					return err
+				}
+			}
+			acc = new(Acc)
+			*acc = p.fn.CreateAccumulator()
+			p.byKeyWindow[kw] = acc
+		}
+		*acc = p.fn.AddInput(*acc, v.Elem.Value)
+	}
+	return nil
+}
+
+func (p *precombine[K, In, Acc, Out]) compact(a Acc) Acc {
+	if c, ok := p.fn.(Compacter[Acc]); ok {
+		return c.Compact(a)
+	}
+	return a
+}
+
+// flush emits every held accumulator, at the end of its window, and clears.
+func (p *precombine[K, In, Acc, Out]) flush() error {
+	gw := window.GlobalWindows()
+	for k, acc := range p.byKey {
+		if err := p.next.Receive(window.Value[KV[K, Acc]]{Elem: KV[K, Acc]{Key: k, Value: p.compact(*acc)}, Timestamp: window.EndOfGlobalWindow, Windows: gw, Pane: window.NoFiringPane()}); err != nil {
+			return err
+		}
+	}
+	ws := make([]window.Window, 1)
+	for kw, acc := range p.byKeyWindow {
+		ws[0] = kw.w
+		if err := p.next.Receive(window.Value[KV[K, Acc]]{Elem: KV[K, Acc]{Key: kw.k, Value: p.compact(*acc)}, Timestamp: kw.w.MaxTimestamp(), Windows: ws, Pane: window.NoFiringPane()}); err != nil {
+			return err
+		}
+	}
+	clear(p.byKey)
+	clear(p.byKeyWindow)
+	return nil
+}
+
+func (p *precombine[K, In, Acc, Out]) FinishBundle(context.Context) (err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			err = graph.PanicError(p.env.UniqueName, nil, false, x)
+		}
+	}()
+	return p.flush()
+}
+
+// CombineGlobally combines all elements of each window of in into one
+// output. In the global window an empty input yields the output of an empty
+// accumulator, as in Beam.
+func CombineGlobally[In, Acc, Out any](s Scope, fn CombineFn[In, Acc, Out], in PCollection[In], opts ...Option) PCollection[Out] {
+	o := collect(opts)
+	name := pick(o.name, "CombineGlobally("+fnName(fn)+")")
+	if fn == nil {
+		s.fail(name, "CombineFn is nil")
+		return PCollection[Out]{}
+	}
+	if !s.checkInputs(name, in.c) {
+		return PCollection[Out]{}
+	}
+	cs := s.Scope(name)
+	keyed := Map(cs, withNilKey[In], in, Name("KeyByNil"))
+	combined := Values(cs, CombinePerKey(cs, fn, keyed))
+	if in.c.Windowing.Fn.Kind != window.KindGlobal {
+		return combined
+	}
+	view := AsIter(combined)
+	seed := Create(cs, []int64{0}, Name("Seed"))
+	return ParDo(cs, DoFn[int64, Out](&insertDefault[In, Acc, Out]{Fn: fn, View: view}), seed, Name("InsertDefault"), WithSideInput(view))
+}
+
+func withNilKey[T any](v T) KV[int64, T] { return KV[int64, T]{Value: v} }
+
+// insertDefault emits the combined value, or the empty accumulator's output
+// when the input was empty.
+type insertDefault[In, Acc, Out any] struct {
+	Fn   CombineFn[In, Acc, Out]
+	View *IterView[Out]
+}
+
+func (d *insertDefault[In, Acc, Out]) ProcessElement(ctx context.Context, _ int64, emit func(Out)) error {
+	any := false
+	for v := range d.View.Get(ctx) {
+		emit(v)
+		any = true
+	}
+	if !any {
+		emit(d.Fn.ExtractOutput(d.Fn.CreateAccumulator()))
+	}
+	return nil
+}

@@ -1,0 +1,61 @@
+// Package sdk is how users build Beam-style pipelines in Go: typed
+// PCollections, PTransforms, DoFns with a lifecycle, grouping, combining,
+// side inputs, windowing and metrics. A pipeline built here is a Beam
+// Runner API pipeline (see proto/translate), so it runs on this project's
+// runners and on Beam runners.
+//
+//	p := sdk.NewPipeline()
+//	s := p.Root()
+//	lines := sdk.Create(s, []string{"a b", "b c"})
+//	words := sdk.FlatMap(s, func(line string, emit func(string)) {
+//		for _, w := range strings.Fields(line) {
+//			emit(w)
+//		}
+//	}, lines)
+//	counts := sdk.CountElements(s, words) // PCollection[sdk.KV[string, int64]]
+//
+// # Types
+//
+// Element types are Go type parameters: a transform given a collection of
+// the wrong type does not compile. Coders are inferred from the types
+// (package coder); a type without a coder, or a GroupByKey key type whose
+// coder is not deterministic, is a construction error.
+//
+// # Errors
+//
+// Construction never panics on user mistakes. A transform that cannot be
+// built records an error naming the transform and the caller's file:line on
+// the Pipeline, and returns an invalid collection; Pipeline.Err, and every
+// runner's Run, return all recorded errors.
+//
+// # How user code reaches a worker
+//
+// No registration is needed, closures included. A pipeline's user code —
+// DoFns, functions given to Map and friends, CombineFns, Create's values —
+// stays in the Pipeline value that built it; the protos carry, for each
+// transform, its unique name and a description of its function (Go type and,
+// for struct DoFns, the JSON of the exported fields). Workers find the code
+// again by unique name:
+//
+//   - The local runner and LOOPBACK workers run in the process that built
+//     the pipeline, so they hold it already.
+//   - A PROCESS worker is the user's own binary started again with the same
+//     arguments in worker mode: main builds the same pipeline, and Run
+//     serves the Fn API instead of executing. The worker compares each
+//     transform's unique name and function description with the submitted
+//     protos and fails at start, naming the transform, if they differ — as
+//     they would if construction depended on time, randomness or anything
+//     not given on the command line.
+//
+// So the rule is: build the pipeline deterministically from the program's
+// arguments. Each worker thread gets its own copy of a DoFn (a shallow copy
+// of the struct a pointer points to), so state set in Setup or StartBundle is
+// per instance.
+//
+// # Windows
+//
+// Every element has an event timestamp and windows. Create and Impulse put
+// elements in the global window; WithTimestamps sets timestamps and
+// WindowInto assigns Fixed, Sliding or Sessions windows. GroupByKey and
+// Combine then work per window; session windows merge per key.
+package sdk

@@ -1,0 +1,161 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	"beamgo/internal/graph"
+	"beamgo/sdk/window"
+)
+
+// Flatten merges collections of the same type into one. The inputs must
+// have the same window function.
+func Flatten[T any](s Scope, pcs ...PCollection[T]) PCollection[T] {
+	name := "Flatten"
+	cols := make([]*graph.Collection, len(pcs))
+	for i, pc := range pcs {
+		cols[i] = pc.c
+	}
+	if !s.checkInputs(name, cols...) {
+		return PCollection[T]{}
+	}
+	c, ok := inferCoder[T](s, name)
+	if !ok {
+		return PCollection[T]{}
+	}
+	w := globalWindowing
+	for i, col := range cols {
+		if i == 0 {
+			w = col.Windowing
+		} else if col.Windowing.Fn != w.Fn {
+			s.fail(name, "input %d is windowed by %v but input 0 by %v; flattened inputs need the same windowing", i, col.Windowing.Fn, w.Fn)
+			return PCollection[T]{}
+		}
+	}
+	t := s.p.g.AddTransform(s.parent, name, graph.KindFlatten)
+	for i, col := range cols {
+		t.Inputs = append(t.Inputs, graph.Input{Local: fmt.Sprintf("in%d", i), Coll: col})
+	}
+	out := addOutput(s, t, "out", c, w)
+	t.Factory = &flattenFactory[T]{ops: out.c.Ops}
+	return out
+}
+
+type flattenFactory[T any] struct{ ops graph.TypeOps }
+
+func (f *flattenFactory[T]) InputOps() graph.TypeOps    { return f.ops }
+func (f *flattenFactory[T]) OutputOps() []graph.TypeOps { return []graph.TypeOps{f.ops} }
+
+// Build returns the output receiver as the input receiver: every input of a
+// Flatten executing inside a stage delivers straight downstream.
+func (f *flattenFactory[T]) Build(env *graph.Env, outs []any) (graph.Operator, any, error) {
+	next, err := receiverOf[T](outs, 0, env.UniqueName)
+	if err != nil {
+		return nil, nil, err
+	}
+	return noLifecycle{}, next, nil
+}
+
+// Reshuffle redistributes the elements of in across workers, breaking
+// fusion: the steps after it run in parallel even when the steps before it
+// could not (a single file, a small Create fanned out). Timestamps and
+// windows are kept.
+func Reshuffle[T any](s Scope, in PCollection[T], opts ...Option) PCollection[T] {
+	o := collect(opts)
+	name := pick(o.name, "Reshuffle")
+	if !s.checkInputs(name, in.c) {
+		return PCollection[T]{}
+	}
+	comp := s.p.g.AddTransform(s.parent, name, graph.KindReshuffle)
+	comp.Inputs = []graph.Input{{Local: "in", Coll: in.c}}
+	cs := Scope{p: s.p, parent: comp}
+	keyed := ParDo(cs, DoFn[T, KV[int64, KV[int64, T]]](&assignRandomKey[T]{}), in, Name("AssignKey"))
+	grouped := GroupByKey(cs, keyed)
+	out := ParDo(cs, DoFn[Group[int64, KV[int64, T]], T](funcDoFn[Group[int64, KV[int64, T]], T]{
+		kind: "Restore", f: restoreTimestamps[T],
+		ctxCall: restoreTimestamps[T]}), grouped, Name("Restore"))
+	comp.Outputs = []graph.Output{{Local: "out", Coll: out.c}}
+	return out
+}
+
+// assignRandomKey keys elements round-robin from a random start per bundle
+// and keeps each element's timestamp, which the GroupByKey would replace.
+type assignRandomKey[T any] struct{ next int64 }
+
+func (a *assignRandomKey[T]) StartBundle(context.Context) error {
+	a.next = rand.Int64N(1 << 20)
+	return nil
+}
+
+func (a *assignRandomKey[T]) ProcessElement(ctx context.Context, v T, emit func(KV[int64, KV[int64, T]])) error {
+	a.next++
+	emit(KV[int64, KV[int64, T]]{Key: a.next % 4096, Value: KV[int64, T]{Key: int64(graph.FromContext(ctx).Timestamp), Value: v}})
+	return nil
+}
+
+func restoreTimestamps[T any](ctx context.Context, g Group[int64, KV[int64, T]], emit func(T)) {
+	ec := graph.FromContext(ctx)
+	for v := range g.Values {
+		ec.Timestamp = window.Time(v.Key)
+		emit(v.Value)
+	}
+}
+
+// Partition splits in into n collections: element e goes to output
+// fn(e, n), which must be in [0, n).
+func Partition[T any](s Scope, n int, fn func(elem T, n int) int, in PCollection[T], opts ...Option) []PCollection[T] {
+	o := collect(opts)
+	name := pick(o.name, "Partition("+funcName(fn)+")")
+	if n < 1 || fn == nil {
+		s.fail(name, "needs n >= 1 and a partition function (n = %d)", n)
+		return make([]PCollection[T], max(n, 0))
+	}
+	pf := &partitionFn[T]{f: fn, n: n}
+	t, ok := s.addParDo(name, pf, in.c, o)
+	if !ok {
+		return make([]PCollection[T], n)
+	}
+	c, ok := inferCoder[T](s, name)
+	if !ok {
+		return make([]PCollection[T], n)
+	}
+	f := &pardoFactory[T]{fn: pf, in: in.c.Ops}
+	f.build = func(core *pardoCore[T], _ any, outs []any) error {
+		emits := make([]func(T), n)
+		for i := range n {
+			r, err := receiverOf[T](outs, i, t.UniqueName)
+			if err != nil {
+				return err
+			}
+			emits[i] = emitter(core, r)
+		}
+		core.process = func(_ context.Context, v T) error {
+			i := fn(v, n)
+			if i < 0 || i >= n {
+				return fmt.Errorf("partition function returned %d, want [0, %d)", i, n)
+			}
+			emits[i](v)
+			return nil
+		}
+		return nil
+	}
+	t.Factory = f
+	res := make([]PCollection[T], n)
+	for i := range n {
+		res[i] = addOutput(s, t, fmt.Sprintf("out%d", i), c, in.c.Windowing)
+	}
+	f.outs = outOps(t)
+	return res
+}
+
+type partitionFn[T any] struct {
+	f func(T, int) int
+	n int
+}
+
+func (p *partitionFn[T]) transformName() string { return "Partition" }
+func (p *partitionFn[T]) describe() *graph.FnInfo {
+	return &graph.FnInfo{GoType: "Partition:" + funcName(p.f), Config: fmt.Sprintf(`{"n":%d}`, p.n)}
+}
+func (p *partitionFn[T]) clone() any { return p }

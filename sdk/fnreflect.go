@@ -1,0 +1,102 @@
+package sdk
+
+// This file holds the sdk's only use of reflection: naming and describing
+// user functions for the proto payload, and copying DoFn values so that each
+// worker thread gets its own instance. None of it runs per element.
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+
+	"beamgo/internal/graph"
+)
+
+// fnName returns a transform name derived from a user function: the type
+// name of a DoFn struct, or the function's name.
+func fnName(fn any) string {
+	if fn == nil {
+		return "ParDo"
+	}
+	if a, ok := fn.(interface{ transformName() string }); ok {
+		return a.transformName()
+	}
+	t := reflect.TypeOf(fn)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Name() != "" {
+		return t.Name()
+	}
+	return t.String()
+}
+
+// funcName returns the short name of a function value, e.g. "main.splitWords"
+// or "main.main.func1" for a closure.
+func funcName(f any) string {
+	v := reflect.ValueOf(f)
+	if v.Kind() != reflect.Func || v.IsNil() {
+		return fmt.Sprintf("%T", f)
+	}
+	name := runtime.FuncForPC(v.Pointer()).Name()
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	return name
+}
+
+// describeFn returns the payload description of a user function: its Go
+// type and, for a struct DoFn, the JSON of its exported fields. The worker
+// rebuilds the pipeline from the same binary and compares these, so a
+// DoFn whose configuration differs between runs is caught.
+func describeFn(fn any) (*graph.FnInfo, error) {
+	if d, ok := fn.(interface{ describe() *graph.FnInfo }); ok {
+		return d.describe(), nil
+	}
+	t := reflect.TypeOf(fn)
+	info := &graph.FnInfo{GoType: typeName(t)}
+	v := reflect.ValueOf(fn)
+	if t.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil, fmt.Errorf("DoFn %v is a nil pointer", t)
+		}
+		v = v.Elem()
+	}
+	if v.Kind() == reflect.Struct {
+		if b, err := json.Marshal(v.Interface()); err == nil {
+			info.Config = string(b)
+		} else {
+			info.Config = fmt.Sprintf("unencodable: %v", err)
+		}
+	}
+	return info, nil
+}
+
+func typeName(t reflect.Type) string {
+	if t.Kind() == reflect.Pointer {
+		return "*" + typeName(t.Elem())
+	}
+	if t.PkgPath() != "" {
+		return t.PkgPath() + "." + t.Name()
+	}
+	return t.String()
+}
+
+// cloneFn returns a per-instance copy of a DoFn: a shallow copy of the
+// struct a pointer DoFn points to. Values that are not struct pointers
+// (struct values, function adapters) are copied by assignment already, or
+// are stateless.
+func cloneFn(fn any) (any, error) {
+	if c, ok := fn.(interface{ clone() any }); ok {
+		return c.clone(), nil
+	}
+	v := reflect.ValueOf(fn)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return fn, nil
+	}
+	cp := reflect.New(v.Elem().Type())
+	cp.Elem().Set(v.Elem())
+	return cp.Interface(), nil
+}
