@@ -1,0 +1,524 @@
+// Package exec is the bundle executor: it turns a Fn API
+// ProcessBundleDescriptor into a graph of operators that run user code, and
+// runs bundles through it. The local runner calls it in process; the SDK
+// harness calls it for bundles that arrive over gRPC. Both see the same
+// operators, so the two execution paths cannot drift apart.
+//
+// # Finding user code
+//
+// Descriptors carry no user code. Our transforms' payloads name the
+// transform's unique name (see proto/translate); the executor looks it up in
+// the construction graph of the pipeline that this process built, and checks
+// that the function description matches.
+//
+// # Concurrency
+//
+// A Processor runs one bundle at a time. Runners make one Processor per
+// concurrent bundle (per "worker thread") and reuse it for later bundles of
+// the same descriptor; after a failed bundle they Teardown the Processor and
+// build a new one, because user state may be inconsistent.
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"sort"
+
+	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+	"google.golang.org/protobuf/proto"
+
+	"beamgo/internal/graph"
+	"beamgo/proto/translate"
+	"beamgo/proto/urns"
+	"beamgo/sdk/window"
+)
+
+// SideInputData supplies the contents of side inputs: the nested encodings
+// of the elements of side input local of transform transformID in window w,
+// concatenated.
+type SideInputData interface {
+	SideInput(ctx context.Context, transformID, local string, w window.Window) ([]byte, error)
+}
+
+// Bundle is the data of one bundle.
+type Bundle struct {
+	// Inputs yields, per source transform id, chunks of concatenated
+	// encoded windowed values.
+	Inputs map[string]iter.Seq2[[]byte, error]
+	// Output returns the writer of a sink transform; each call gets one
+	// encoded windowed value, valid only during the call.
+	Output func(sinkID string) func([]byte) error
+	// SideInputs supplies side input data (nil if the stage has none).
+	SideInputs SideInputData
+	// Metrics receives user metrics (nil: a fresh store per bundle).
+	Metrics *graph.MetricStore
+}
+
+// Processor executes bundles of one descriptor. It is not safe for
+// concurrent use.
+type Processor struct {
+	desc    *fnpb.ProcessBundleDescriptor
+	ops     []graph.Operator
+	envs    []*graph.Env
+	sources map[string]*source
+	sinks   map[string]*sink
+	sides   []*sideReader
+	setup   bool
+}
+
+type source struct {
+	id, pcoll string
+	dec       graph.Decoder
+	// Elements counts the elements decoded in the current bundle.
+	elements int64
+}
+
+type sink struct {
+	id    string
+	write func([]byte) error
+}
+
+// New builds the operator graph of desc, finding user code in g.
+func New(desc *fnpb.ProcessBundleDescriptor, g *graph.Graph) (*Processor, error) {
+	b := &builder{
+		desc: desc, g: g,
+		byName:    map[string]*graph.Transform{},
+		receivers: map[string]any{},
+		consumers: map[string][]string{},
+		p:         &Processor{desc: desc, sources: map[string]*source{}, sinks: map[string]*sink{}},
+	}
+	for _, t := range g.Transforms {
+		b.byName[t.UniqueName] = t
+	}
+	if err := b.build(); err != nil {
+		return nil, fmt.Errorf("exec: descriptor %s: %w", desc.GetId(), err)
+	}
+	return b.p, nil
+}
+
+// Setup calls Setup on every operator once.
+func (p *Processor) Setup(ctx context.Context) error {
+	if p.setup {
+		return nil
+	}
+	p.setup = true
+	for _, op := range p.ops {
+		if err := op.Setup(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Process runs one bundle: StartBundle on every operator (downstream first),
+// every input element, then FinishBundle (upstream first).
+func (p *Processor) Process(ctx context.Context, b Bundle) error {
+	if err := p.Setup(ctx); err != nil {
+		return err
+	}
+	metrics := b.Metrics
+	if metrics == nil {
+		metrics = graph.NewMetricStore()
+	}
+	for _, env := range p.envs {
+		env.Metrics = metrics
+	}
+	for _, s := range p.sides {
+		s.data, s.cache = b.SideInputs, map[sideKey]any{}
+	}
+	for id, s := range p.sinks {
+		if b.Output == nil {
+			return fmt.Errorf("exec: bundle has no output for sink %s", id)
+		}
+		s.write = b.Output(id)
+	}
+	for _, op := range p.ops {
+		if err := op.StartBundle(ctx); err != nil {
+			return err
+		}
+	}
+	for _, id := range sortedKeys(p.sources) {
+		src := p.sources[id]
+		src.elements = 0
+		in, ok := b.Inputs[id]
+		if !ok {
+			continue
+		}
+		for chunk, err := range in {
+			if err != nil {
+				return fmt.Errorf("exec: reading input of %s: %w", id, err)
+			}
+			for len(chunk) > 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				n, err := src.dec.Decode(chunk)
+				if err != nil {
+					return err
+				}
+				src.elements++
+				chunk = chunk[n:]
+			}
+		}
+	}
+	for i := len(p.ops) - 1; i >= 0; i-- {
+		if err := p.ops[i].FinishBundle(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Elements returns how many elements each source decoded in the current or
+// last bundle.
+func (p *Processor) Elements() map[string]int64 {
+	out := map[string]int64{}
+	for id, s := range p.sources {
+		out[id] = s.elements
+	}
+	return out
+}
+
+// Teardown calls Teardown on every operator, best effort, and returns the
+// errors joined.
+func (p *Processor) Teardown(ctx context.Context) error {
+	var errs []error
+	for _, op := range p.ops {
+		if err := op.Teardown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// builder wires the operator graph.
+type builder struct {
+	desc      *fnpb.ProcessBundleDescriptor
+	g         *graph.Graph
+	byName    map[string]*graph.Transform
+	receivers map[string]any      // pcollection id -> receiver
+	consumers map[string][]string // pcollection id -> consuming transform ids (main inputs)
+	factories map[string]graph.Factory
+	inputRecv map[string]any // transform id -> its input receiver
+	building  map[string]bool
+	p         *Processor
+}
+
+func (b *builder) build() error {
+	b.factories = map[string]graph.Factory{}
+	b.inputRecv = map[string]any{}
+	b.building = map[string]bool{}
+	ids := sortedKeys(b.desc.GetTransforms())
+	for _, id := range ids {
+		pt := b.desc.GetTransforms()[id]
+		sideLocals, err := sideInputLocals(pt)
+		if err != nil {
+			return fmt.Errorf("transform %q: %w", pt.GetUniqueName(), err)
+		}
+		for _, local := range sortedKeys(pt.GetInputs()) {
+			if !sideLocals[local] {
+				pc := pt.GetInputs()[local]
+				b.consumers[pc] = append(b.consumers[pc], id)
+			}
+		}
+		if u := pt.GetSpec().GetUrn(); u != urns.TransformSource && u != urns.TransformSink {
+			f, err := b.factory(pt)
+			if err != nil {
+				return fmt.Errorf("transform %q: %w", pt.GetUniqueName(), err)
+			}
+			b.factories[id] = f
+		}
+	}
+	for _, id := range ids {
+		pt := b.desc.GetTransforms()[id]
+		if pt.GetSpec().GetUrn() != urns.TransformSource {
+			continue
+		}
+		if err := b.buildSource(id, pt); err != nil {
+			return fmt.Errorf("source %q: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func (b *builder) buildSource(id string, pt *pipepb.PTransform) error {
+	if len(pt.GetOutputs()) != 1 {
+		return fmt.Errorf("has %d outputs, want 1", len(pt.GetOutputs()))
+	}
+	var pc string
+	for _, v := range pt.GetOutputs() {
+		pc = v
+	}
+	interval, err := b.portWindows(pt)
+	if err != nil {
+		return err
+	}
+	next, err := b.receiver(pc)
+	if err != nil {
+		return err
+	}
+	ops, err := b.opsOf(pc)
+	if err != nil {
+		return err
+	}
+	dec, err := ops.NewDecoder(interval, next)
+	if err != nil {
+		return err
+	}
+	b.p.sources[id] = &source{id: id, pcoll: pc, dec: dec}
+	return nil
+}
+
+// portWindows reports whether the data port of a source or sink encodes
+// interval windows (else the global window).
+func (b *builder) portWindows(pt *pipepb.PTransform) (bool, error) {
+	var port fnpb.RemoteGrpcPort
+	if err := proto.Unmarshal(pt.GetSpec().GetPayload(), &port); err != nil {
+		return false, fmt.Errorf("data port payload: %w", err)
+	}
+	wv, ok := b.desc.GetCoders()[port.GetCoderId()]
+	if !ok {
+		return false, fmt.Errorf("data port names missing coder %q", port.GetCoderId())
+	}
+	comps := wv.GetComponentCoderIds()
+	if wv.GetSpec().GetUrn() != urns.CoderWindowedValue || len(comps) != 2 {
+		return false, fmt.Errorf("data port coder %q is %s, want a windowed value coder", port.GetCoderId(), wv.GetSpec().GetUrn())
+	}
+	switch u := b.desc.GetCoders()[comps[1]].GetSpec().GetUrn(); u {
+	case urns.CoderGlobalWindow:
+		return false, nil
+	case urns.CoderIntervalWindow:
+		return true, nil
+	default:
+		return false, fmt.Errorf("data port window coder %s is not supported", u)
+	}
+}
+
+// receiver returns the receiver that delivers elements of pcollection pc to
+// all its consumers in the descriptor, building them on first use.
+func (b *builder) receiver(pc string) (any, error) {
+	if r, ok := b.receivers[pc]; ok {
+		return r, nil
+	}
+	ops, err := b.opsOf(pc)
+	if err != nil {
+		return nil, err
+	}
+	var rs []any
+	for _, id := range b.consumers[pc] {
+		r, err := b.transformInput(id)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	r, err := ops.FanOut(rs)
+	if err != nil {
+		return nil, fmt.Errorf("PCollection %s: %w", pc, err)
+	}
+	b.receivers[pc] = r
+	return r, nil
+}
+
+// transformInput returns the input receiver of transform id, building the
+// transform (and everything downstream of it) on first use.
+func (b *builder) transformInput(id string) (any, error) {
+	if r, ok := b.inputRecv[id]; ok {
+		return r, nil
+	}
+	if b.building[id] {
+		return nil, fmt.Errorf("transform %s is part of a cycle", id)
+	}
+	b.building[id] = true
+	pt := b.desc.GetTransforms()[id]
+	if pt.GetSpec().GetUrn() == urns.TransformSink {
+		r, err := b.buildSink(id, pt)
+		if err != nil {
+			return nil, fmt.Errorf("sink %q: %w", id, err)
+		}
+		b.inputRecv[id] = r
+		return r, nil
+	}
+	f := b.factories[id]
+	locals := b.outputOrder(pt)
+	outs := make([]any, len(locals))
+	for i, local := range locals {
+		r, err := b.receiver(pt.GetOutputs()[local])
+		if err != nil {
+			return nil, err
+		}
+		outs[i] = r
+	}
+	env := &graph.Env{TransformID: id, UniqueName: pt.GetUniqueName()}
+	if sr := b.sideReader(id, pt); sr != nil {
+		env.SideInputs = sr
+	}
+	op, in, err := f.Build(env, outs)
+	if err != nil {
+		return nil, fmt.Errorf("transform %q: %w", pt.GetUniqueName(), err)
+	}
+	b.p.ops = append(b.p.ops, op)
+	b.p.envs = append(b.p.envs, env)
+	b.inputRecv[id] = in
+	return in, nil
+}
+
+// outputOrder returns the output locals of pt in the order its factory
+// expects: the construction graph's order, or sorted.
+func (b *builder) outputOrder(pt *pipepb.PTransform) []string {
+	if t, ok := b.byName[pt.GetUniqueName()]; ok && len(t.Outputs) == len(pt.GetOutputs()) {
+		locals := make([]string, len(t.Outputs))
+		for i, o := range t.Outputs {
+			locals[i] = o.Local
+		}
+		return locals
+	}
+	return sortedKeys(pt.GetOutputs())
+}
+
+func (b *builder) buildSink(id string, pt *pipepb.PTransform) (any, error) {
+	if len(pt.GetInputs()) != 1 {
+		return nil, fmt.Errorf("has %d inputs, want 1", len(pt.GetInputs()))
+	}
+	var pc string
+	for _, v := range pt.GetInputs() {
+		pc = v
+	}
+	interval, err := b.portWindows(pt)
+	if err != nil {
+		return nil, err
+	}
+	ops, err := b.opsOf(pc)
+	if err != nil {
+		return nil, err
+	}
+	s := &sink{id: id}
+	b.p.sinks[id] = s
+	return ops.NewEncoder(interval, func(buf []byte) error { return s.write(buf) }), nil
+}
+
+// opsOf returns the element type operations of pcollection pc: from a
+// consumer's input or the producer's output in the descriptor.
+func (b *builder) opsOf(pc string) (graph.TypeOps, error) {
+	for _, id := range b.consumers[pc] {
+		if f, ok := b.factories[id]; ok && f.InputOps() != nil {
+			return f.InputOps(), nil
+		}
+	}
+	for _, id := range sortedKeys(b.desc.GetTransforms()) {
+		pt := b.desc.GetTransforms()[id]
+		f, ok := b.factories[id]
+		if !ok {
+			continue
+		}
+		for i, local := range b.outputOrder(pt) {
+			if pt.GetOutputs()[local] == pc && i < len(f.OutputOps()) {
+				return f.OutputOps()[i], nil
+			}
+		}
+	}
+	for _, c := range b.g.Collections {
+		if c.ID == pc && c.Ops != nil {
+			return c.Ops, nil
+		}
+	}
+	return nil, fmt.Errorf("no transform in the descriptor tells the element type of PCollection %s", pc)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// sideInputLocals returns the side input locals of a ParDo.
+func sideInputLocals(pt *pipepb.PTransform) (map[string]bool, error) {
+	out := map[string]bool{}
+	if pt.GetSpec().GetUrn() != urns.TransformParDo {
+		return out, nil
+	}
+	var pd pipepb.ParDoPayload
+	if err := proto.Unmarshal(pt.GetSpec().GetPayload(), &pd); err != nil {
+		return nil, fmt.Errorf("ParDo payload: %w", err)
+	}
+	for local := range pd.GetSideInputs() {
+		out[local] = true
+	}
+	return out, nil
+}
+
+// factory finds the operator factory of a transform in the graph.
+func (b *builder) factory(pt *pipepb.PTransform) (graph.Factory, error) {
+	urn := pt.GetSpec().GetUrn()
+	switch urn {
+	case urns.TransformParDo:
+		var pd pipepb.ParDoPayload
+		if err := proto.Unmarshal(pt.GetSpec().GetPayload(), &pd); err != nil {
+			return nil, fmt.Errorf("ParDo payload: %w", err)
+		}
+		t, err := b.userTransform(pd.GetDoFn())
+		if err != nil {
+			return nil, err
+		}
+		if t.Factory == nil {
+			return nil, fmt.Errorf("transform %q has no executable function", t.UniqueName)
+		}
+		return t.Factory, nil
+	case urns.TransformWindowInto, urns.TransformFlatten:
+		t, ok := b.byName[pt.GetUniqueName()]
+		if !ok || t.Factory == nil {
+			return nil, fmt.Errorf("%s transform is not one of this pipeline's", urn)
+		}
+		return t.Factory, nil
+	case urns.TransformCombinePerKeyPrecombine, urns.TransformCombinePerKeyMergeAccums,
+		urns.TransformCombinePerKeyExtractOutputs, urns.TransformCombineGroupedValues:
+		var cp pipepb.CombinePayload
+		if err := proto.Unmarshal(pt.GetSpec().GetPayload(), &cp); err != nil {
+			return nil, fmt.Errorf("combine payload: %w", err)
+		}
+		t, err := b.userTransform(cp.GetCombineFn())
+		if err != nil {
+			return nil, err
+		}
+		if t.Combine == nil {
+			return nil, fmt.Errorf("transform %q is not a liftable combine", t.UniqueName)
+		}
+		switch urn {
+		case urns.TransformCombinePerKeyPrecombine:
+			return t.Combine.Phases.Precombine(), nil
+		case urns.TransformCombinePerKeyMergeAccums:
+			return t.Combine.Phases.Merge(), nil
+		case urns.TransformCombinePerKeyExtractOutputs:
+			return t.Combine.Phases.Extract(), nil
+		}
+		return t.Combine.Phases.Grouped(), nil
+	}
+	return nil, fmt.Errorf("the SDK harness cannot execute transform URN %q", urn)
+}
+
+// userTransform resolves our function payload to the graph transform that
+// holds the code, checking that it describes the same function.
+func (b *builder) userTransform(spec *pipepb.FunctionSpec) (*graph.Transform, error) {
+	if spec.GetUrn() != urns.PayloadDoFn && spec.GetUrn() != urns.PayloadCombineFn {
+		return nil, fmt.Errorf("function URN %q is not this SDK's", spec.GetUrn())
+	}
+	fp, err := translate.DecodeFnPayload(spec.GetPayload())
+	if err != nil {
+		return nil, err
+	}
+	t, ok := b.byName[fp.Transform]
+	if !ok {
+		return nil, fmt.Errorf("this process's pipeline has no transform %q: the worker must build the same pipeline as the submitter", fp.Transform)
+	}
+	if t.Fn != nil && (t.Fn.GoType != fp.Type || t.Fn.Config != fp.Config) {
+		return nil, fmt.Errorf("transform %q differs between the submitted pipeline (%s %s) and this process's (%s %s): pipeline construction must be deterministic",
+			fp.Transform, fp.Type, fp.Config, t.Fn.GoType, t.Fn.Config)
+	}
+	return t, nil
+}
