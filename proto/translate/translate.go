@@ -147,7 +147,7 @@ func (t *toProto) coder(s coder.Spec) string {
 	id := "coder" + strconv.Itoa(len(t.coderIDs))
 	t.coderIDs[key] = id
 	t.comps.Coders[id] = &pipepb.Coder{
-		Spec:             &pipepb.FunctionSpec{Urn: s.URN, Payload: s.Payload},
+		Spec:              &pipepb.FunctionSpec{Urn: s.URN, Payload: s.Payload},
 		ComponentCoderIds: comps,
 	}
 	return id
@@ -260,8 +260,8 @@ func (t *toProto) parDoSpec(tr *graph.Transform) (*pipepb.FunctionSpec, error) {
 		}
 		pd.SideInputs[in.Local] = &pipepb.SideInput{
 			AccessPattern:   &pipepb.FunctionSpec{Urn: pattern},
-			ViewFn:          &pipepb.FunctionSpec{Urn: viewFnURN},
-			WindowMappingFn: &pipepb.FunctionSpec{Urn: windowMappingURN},
+			ViewFn:          &pipepb.FunctionSpec{Urn: urns.PayloadViewFn},
+			WindowMappingFn: &pipepb.FunctionSpec{Urn: urns.PayloadWindowMappingFn},
 		}
 	}
 	b, err := marshal(pd)
@@ -406,12 +406,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Slice(keys, func(i, j int) bool { return naturalLess(keys[i], keys[j]) })
 	return keys
 }
-
-// TODO(#2): move to proto/urns.
-const (
-	viewFnURN        = "beamgo:viewfn:v1"
-	windowMappingURN = "beamgo:windowmappingfn:default:v1"
-)
 
 // marshal encodes payloads deterministically (map fields sorted), so equal
 // pipelines translate to equal bytes.

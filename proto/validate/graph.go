@@ -1,0 +1,156 @@
+package validate
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+)
+
+// checkCoders checks every coder: it has an URN, the standard ones have the
+// right number of components, components exist and, outside a length
+// prefix, have known URNs, and no coder contains itself.
+func (c *checker) checkCoders() {
+	coders := c.comps.GetCoders()
+	for _, id := range sortedKeys(coders) {
+		coder := coders[id]
+		desc := fmt.Sprintf("coder %q", id)
+		urn := coder.GetSpec().GetUrn()
+		if urn == "" {
+			c.addf(desc, "coder has no URN")
+			continue
+		}
+		comps := coder.GetComponentCoderIds()
+		if n, ok := coderArity[urn]; ok && len(comps) != n {
+			c.addf(desc, "%s has %d components, want %d", urn, len(comps), n)
+		}
+		for i, cc := range comps {
+			role := fmt.Sprintf("component %d", i)
+			if urn == lengthPrefix {
+				if coders[cc] == nil {
+					c.addf(desc, "%s %q is missing", role, cc)
+				}
+				continue
+			}
+			c.checkCoderRef(desc, role, cc)
+		}
+	}
+	for _, cycle := range cycles(sortedKeys(coders), func(id string) []string { return coders[id].GetComponentCoderIds() }) {
+		c.addf("coders", "components form a cycle through %q", cycle)
+	}
+}
+
+// checkDataflow checks the graph of leaf transforms and PCollections: each
+// PCollection is produced by at most one leaf, every consumed PCollection is
+// produced by some leaf, and data never flows in a cycle.
+func (c *checker) checkDataflow() {
+	ts := c.comps.GetTransforms()
+	var leaves []string
+	producer := map[string]string{}
+	for _, id := range sortedKeys(ts) {
+		t := ts[id]
+		if !isLeaf(t) {
+			continue
+		}
+		leaves = append(leaves, id)
+		for _, local := range sortedKeys(t.GetOutputs()) {
+			pid := t.GetOutputs()[local]
+			if p, ok := producer[pid]; ok {
+				c.addf(c.transformDesc(id), "output %q names PCollection %q already produced by %s", local, pid, c.transformDesc(p))
+				continue
+			}
+			producer[pid] = id
+		}
+	}
+	for _, id := range leaves {
+		in := ts[id].GetInputs()
+		for _, local := range sortedKeys(in) {
+			pid := in[local]
+			if _, ok := producer[pid]; !ok && c.comps.GetPcollections()[pid] != nil {
+				c.addf(c.transformDesc(id), "input %q names PCollection %q that no leaf transform produces", local, pid)
+			}
+		}
+	}
+	producersOf := func(id string) []string {
+		var next []string
+		for _, local := range sortedKeys(ts[id].GetInputs()) {
+			if p, ok := producer[ts[id].GetInputs()[local]]; ok {
+				next = append(next, p)
+			}
+		}
+		return next
+	}
+	for _, cycle := range cycles(leaves, producersOf) {
+		c.addf("transforms", "data flows in a cycle through %s", c.transformList(cycle))
+	}
+}
+
+// cycles returns the strongly connected components of the graph that contain
+// a cycle (more than one node, or a node with an edge to itself), each sorted,
+// in the order of their smallest node. Edges to nodes outside nodes are
+// ignored. It is Tarjan's algorithm.
+func cycles(nodes []string, edges func(string) []string) [][]string {
+	in := map[string]bool{}
+	for _, n := range nodes {
+		in[n] = true
+	}
+	t := tarjan{index: map[string]int{}, low: map[string]int{}, onStack: map[string]bool{}, edges: edges, in: in}
+	for _, n := range nodes {
+		if _, seen := t.index[n]; !seen {
+			t.visit(n)
+		}
+	}
+	var out [][]string
+	for _, scc := range t.sccs {
+		if len(scc) > 1 || slices.Contains(edges(scc[0]), scc[0]) {
+			slices.Sort(scc)
+			out = append(out, scc)
+		}
+	}
+	slices.SortFunc(out, func(a, b []string) int { return cmp.Compare(a[0], b[0]) })
+	return out
+}
+
+// tarjan is the state of one run of Tarjan's strongly connected components
+// algorithm.
+type tarjan struct {
+	next    int
+	index   map[string]int
+	low     map[string]int
+	stack   []string
+	onStack map[string]bool
+	sccs    [][]string
+	edges   func(string) []string
+	in      map[string]bool
+}
+
+func (t *tarjan) visit(n string) {
+	t.index[n], t.low[n] = t.next, t.next
+	t.next++
+	t.stack = append(t.stack, n)
+	t.onStack[n] = true
+	for _, m := range t.edges(n) {
+		if !t.in[m] {
+			continue
+		}
+		if _, seen := t.index[m]; !seen {
+			t.visit(m)
+			t.low[n] = min(t.low[n], t.low[m])
+		} else if t.onStack[m] {
+			t.low[n] = min(t.low[n], t.index[m])
+		}
+	}
+	if t.low[n] != t.index[n] {
+		return
+	}
+	var scc []string
+	for {
+		m := t.stack[len(t.stack)-1]
+		t.stack = t.stack[:len(t.stack)-1]
+		t.onStack[m] = false
+		scc = append(scc, m)
+		if m == n {
+			break
+		}
+	}
+	t.sccs = append(t.sccs, scc)
+}

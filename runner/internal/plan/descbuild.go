@@ -1,0 +1,269 @@
+package plan
+
+import (
+	"fmt"
+
+	"beamgo/proto/urns"
+
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// addTransform copies transform id into the descriptor with everything it
+// refers to.
+func (b *descBuilder) addTransform(id string) error {
+	t := b.comps.GetTransforms()[id]
+	if t == nil {
+		return fmt.Errorf("transform %q is missing", id)
+	}
+	b.desc.Transforms[id] = proto.Clone(t).(*pipepb.PTransform)
+	for _, p := range t.GetInputs() {
+		if err := b.addPCollection(p); err != nil {
+			return err
+		}
+	}
+	for _, p := range t.GetOutputs() {
+		if err := b.addPCollection(p); err != nil {
+			return err
+		}
+	}
+	if env := t.GetEnvironmentId(); env != "" {
+		if err := b.addEnvironment(env); err != nil {
+			return err
+		}
+	}
+	return b.addPayloadCoders(id, t)
+}
+
+// addPayloadCoders adds the coders a transform's payload refers to: the
+// accumulator of a combine, the state and timer coders of a ParDo.
+func (b *descBuilder) addPayloadCoders(id string, t *pipepb.PTransform) error {
+	urn := t.GetSpec().GetUrn()
+	switch {
+	case pardoLike(urn):
+		var pardo pipepb.ParDoPayload
+		if err := proto.Unmarshal(t.GetSpec().GetPayload(), &pardo); err != nil {
+			return fmt.Errorf("transform %q: payload is not a ParDoPayload: %w", id, err)
+		}
+		var coders []string
+		for _, s := range pardo.GetStateSpecs() {
+			coders = append(coders, stateCoders(s)...)
+		}
+		for _, tf := range pardo.GetTimerFamilySpecs() {
+			b.timers = true
+			coders = append(coders, tf.GetTimerFamilyCoderId())
+		}
+		return b.addCoders(coders)
+	case isCombinePart(urn):
+		var cmb pipepb.CombinePayload
+		if err := proto.Unmarshal(t.GetSpec().GetPayload(), &cmb); err != nil {
+			return fmt.Errorf("transform %q: payload is not a CombinePayload: %w", id, err)
+		}
+		return b.addCoder(cmb.GetAccumulatorCoderId())
+	}
+	return nil
+}
+
+func isCombinePart(urn string) bool {
+	switch urn {
+	case urns.TransformCombinePerKeyPrecombine, urns.TransformCombinePerKeyMergeAccums,
+		urns.TransformCombinePerKeyExtractOutputs, urns.TransformCombineGroupedValues,
+		urns.TransformCombinePerKeyConvertToAccum:
+		return true
+	}
+	return false
+}
+
+// stateCoders returns the coder ids a state spec refers to.
+func stateCoders(s *pipepb.StateSpec) []string {
+	switch s := s.GetSpec().(type) {
+	case *pipepb.StateSpec_ReadModifyWriteSpec:
+		return []string{s.ReadModifyWriteSpec.GetCoderId()}
+	case *pipepb.StateSpec_BagSpec:
+		return []string{s.BagSpec.GetElementCoderId()}
+	case *pipepb.StateSpec_CombiningSpec:
+		return []string{s.CombiningSpec.GetAccumulatorCoderId()}
+	case *pipepb.StateSpec_MapSpec:
+		return []string{s.MapSpec.GetKeyCoderId(), s.MapSpec.GetValueCoderId()}
+	case *pipepb.StateSpec_SetSpec:
+		return []string{s.SetSpec.GetElementCoderId()}
+	case *pipepb.StateSpec_OrderedListSpec:
+		return []string{s.OrderedListSpec.GetElementCoderId()}
+	case *pipepb.StateSpec_MultimapSpec:
+		return []string{s.MultimapSpec.GetKeyCoderId(), s.MultimapSpec.GetValueCoderId()}
+	}
+	return nil
+}
+
+// addPCollection copies PCollection p into the descriptor with its coder
+// and windowing strategy.
+func (b *descBuilder) addPCollection(p string) error {
+	if _, ok := b.desc.Pcollections[p]; ok {
+		return nil
+	}
+	pc := b.comps.GetPcollections()[p]
+	if pc == nil {
+		return fmt.Errorf("PCollection %q is missing", p)
+	}
+	b.desc.Pcollections[p] = proto.Clone(pc).(*pipepb.PCollection)
+	if err := b.addCoder(pc.GetCoderId()); err != nil {
+		return fmt.Errorf("PCollection %q: %w", p, err)
+	}
+	wsID := pc.GetWindowingStrategyId()
+	if _, ok := b.desc.WindowingStrategies[wsID]; ok {
+		return nil
+	}
+	ws := b.comps.GetWindowingStrategies()[wsID]
+	if ws == nil {
+		return fmt.Errorf("PCollection %q: windowing strategy %q is missing", p, wsID)
+	}
+	b.desc.WindowingStrategies[wsID] = proto.Clone(ws).(*pipepb.WindowingStrategy)
+	if err := b.addCoder(ws.GetWindowCoderId()); err != nil {
+		return fmt.Errorf("windowing strategy %q: %w", wsID, err)
+	}
+	if env := ws.GetEnvironmentId(); env != "" {
+		return b.addEnvironment(env)
+	}
+	return nil
+}
+
+func (b *descBuilder) addCoders(ids []string) error {
+	for _, id := range ids {
+		if err := b.addCoder(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addCoder copies coder id and its components into the descriptor.
+func (b *descBuilder) addCoder(id string) error {
+	if _, ok := b.desc.Coders[id]; ok {
+		return nil
+	}
+	c := b.comps.GetCoders()[id]
+	if c == nil {
+		return fmt.Errorf("coder %q is missing", id)
+	}
+	b.desc.Coders[id] = proto.Clone(c).(*pipepb.Coder)
+	return b.addCoders(c.GetComponentCoderIds())
+}
+
+func (b *descBuilder) addEnvironment(id string) error {
+	env := b.comps.GetEnvironments()[id]
+	if env == nil {
+		return fmt.Errorf("environment %q is missing", id)
+	}
+	b.desc.Environments[id] = proto.Clone(env).(*pipepb.Environment)
+	return nil
+}
+
+// lp returns the id of a coder encoding like coder id, but in which every
+// coder a runner may not know is wrapped in a length prefix; that is id
+// itself when the runner knows all of it. New coders go into the
+// descriptor only; the plan's components are not changed.
+func (b *descBuilder) lp(id string) (string, error) {
+	if r, ok := b.lpMemo[id]; ok {
+		return r, nil
+	}
+	if b.lpBusy[id] {
+		return "", fmt.Errorf("coder %q contains itself", id)
+	}
+	if err := b.addCoder(id); err != nil {
+		return "", err
+	}
+	c := b.comps.GetCoders()[id]
+	r := id
+	switch urn := c.GetSpec().GetUrn(); {
+	case runnerLeafCoders[urn]:
+	case runnerCompositeCoders[urn]:
+		b.lpBusy[id] = true
+		comps, changed, err := b.lpComponents(c.GetComponentCoderIds())
+		delete(b.lpBusy, id)
+		if err != nil {
+			return "", err
+		}
+		if changed {
+			r = b.freshCoderID(id + "/lp")
+			b.desc.Coders[r] = &pipepb.Coder{Spec: proto.Clone(c.GetSpec()).(*pipepb.FunctionSpec), ComponentCoderIds: comps}
+		}
+	default:
+		r = b.freshCoderID(id + "/lp")
+		b.desc.Coders[r] = &pipepb.Coder{Spec: &pipepb.FunctionSpec{Urn: urns.CoderLengthPrefix}, ComponentCoderIds: []string{id}}
+	}
+	b.lpMemo[id] = r
+	return r, nil
+}
+
+// lpComponents applies lp to each component and reports whether any changed.
+func (b *descBuilder) lpComponents(ids []string) ([]string, bool, error) {
+	out := make([]string, len(ids))
+	changed := false
+	for i, cc := range ids {
+		r, err := b.lp(cc)
+		if err != nil {
+			return nil, false, err
+		}
+		out[i] = r
+		changed = changed || r != cc
+	}
+	return out, changed, nil
+}
+
+// wireCoder returns the id of the windowed value coder that carries the
+// elements of PCollection p between runner and harness.
+func (b *descBuilder) wireCoder(p string) (string, error) {
+	if err := b.addPCollection(p); err != nil {
+		return "", err
+	}
+	pc := b.comps.GetPcollections()[p]
+	elem, err := b.lp(pc.GetCoderId())
+	if err != nil {
+		return "", err
+	}
+	win := b.comps.GetWindowingStrategies()[pc.GetWindowingStrategyId()].GetWindowCoderId()
+	key := [2]string{elem, win}
+	if id, ok := b.wvMemo[key]; ok {
+		return id, nil
+	}
+	id := b.freshCoderID(p + "/wire")
+	b.desc.Coders[id] = &pipepb.Coder{Spec: &pipepb.FunctionSpec{Urn: urns.CoderWindowedValue}, ComponentCoderIds: []string{elem, win}}
+	b.wvMemo[key] = id
+	return id, nil
+}
+
+// freshCoderID returns base, or base with a suffix, that names no coder of
+// the plan or the descriptor.
+func (b *descBuilder) freshCoderID(base string) string {
+	return fresh(base, func(id string) bool {
+		_, inPlan := b.comps.GetCoders()[id]
+		_, inDesc := b.desc.Coders[id]
+		return inPlan || inDesc
+	})
+}
+
+func (b *descBuilder) freshPCollectionID(base string) string {
+	return fresh(base, func(id string) bool {
+		_, inPlan := b.comps.GetPcollections()[id]
+		_, inDesc := b.desc.Pcollections[id]
+		return inPlan || inDesc
+	})
+}
+
+func (b *descBuilder) freshTransformID(base string) string {
+	return fresh(base, func(id string) bool {
+		_, inPlan := b.comps.GetTransforms()[id]
+		_, inDesc := b.desc.Transforms[id]
+		return inPlan || inDesc
+	})
+}
+
+// fresh returns base, or base with a numeric suffix, for which taken is
+// false.
+func fresh(base string, taken func(string) bool) string {
+	id := base
+	for i := 2; taken(id); i++ {
+		id = fmt.Sprintf("%s#%d", base, i)
+	}
+	return id
+}

@@ -1,0 +1,160 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// StageID identifies a stage within a Plan.
+type StageID string
+
+// Options adjusts planning. A nil *Options means the defaults.
+type Options struct {
+	// DisableLifting runs every CombinePerKey through its subtransforms
+	// (GroupByKey then combine_grouped_values) instead of lifting it.
+	DisableLifting bool
+}
+
+// Plan is a pipeline prepared for execution. A Plan is not modified after
+// Build returns, so it is safe for concurrent use by readers.
+type Plan struct {
+	// Components is a deep copy of the pipeline's components after the
+	// rewrites of planning: lifted combiners, runner-side reshuffles and
+	// re-encoding flattens. Every transform a stage names is in it.
+	Components *pipepb.Components
+	// Stages lists the stages in topological order: each stage comes after
+	// every stage in its Upstream.
+	Stages []*Stage
+}
+
+// Stage is a set of leaf transforms executed together in one bundle.
+type Stage struct {
+	// ID identifies the stage in the plan.
+	ID StageID
+	// Environment is the environment id of the stage's transforms, or empty
+	// when none of them names one.
+	Environment string
+	// Transforms lists the leaf transforms executed in the stage by an SDK
+	// harness, in topological order. It excludes the runner-side transform
+	// of the Input. It is empty when the stage only passes its input on.
+	Transforms []string
+	// Input is what the runner feeds the stage.
+	Input Input
+	// SideInputs lists the side inputs read by the stage's transforms, by
+	// transform and then by local name.
+	SideInputs []SideInput
+	// Outputs lists the PCollections produced in the stage (including a
+	// runner-side Input's Target) that other stages read, as a main input,
+	// a side input or the input of a runner-side transform.
+	Outputs []string
+	// Upstream lists, in plan order, every stage producing a PCollection this
+	// stage reads, main or side.
+	Upstream []StageID
+}
+
+// InputKind tells how the runner produces a stage's input.
+type InputKind int
+
+const (
+	// InputImpulse means the runner feeds one impulse element.
+	InputImpulse InputKind = iota + 1
+	// InputData means the runner feeds the elements of PCollections produced
+	// by other stages.
+	InputData
+	// InputGrouped means the runner groups a PCollection by key and window.
+	InputGrouped
+)
+
+// String returns the kind in lower case ("impulse", "data", "grouped").
+func (k InputKind) String() string {
+	switch k {
+	case InputImpulse:
+		return "impulse"
+	case InputData:
+		return "data"
+	case InputGrouped:
+		return "grouped"
+	}
+	return fmt.Sprintf("InputKind(%d)", int(k))
+}
+
+// Input describes the main input of a stage.
+type Input struct {
+	// Kind tells how the runner produces the input.
+	Kind InputKind
+	// Transform is the runner-side transform that makes the input: the
+	// Impulse, the GroupByKey, the Flatten merging outputs of several stages
+	// or the Reshuffle. It is empty when fusion broke for another reason and
+	// the stage reads a PCollection of another stage as is.
+	Transform string
+	// PCollections are the PCollections, produced by upstream stages, whose
+	// elements the runner feeds (Data) or groups (Grouped). It is empty for
+	// an Impulse and for a Flatten without inputs. A Flatten reading the
+	// same PCollection twice lists it twice.
+	PCollections []string
+	// Target is the PCollection the stage's transforms read: the output of
+	// Transform, or the single element of PCollections when Transform is
+	// empty.
+	Target string
+}
+
+// SideInput is a PCollection that a transform of a stage reads as a side
+// input. The runner serves it over the state API once it is complete.
+type SideInput struct {
+	// Transform is the id of the consuming transform.
+	Transform string
+	// Local is the input name of the side input in the transform.
+	Local string
+	// PCollection is the id of the PCollection read.
+	PCollection string
+	// AccessPattern is the side input URN (urns.SideInputIterable or
+	// urns.SideInputMultimap).
+	AccessPattern string
+}
+
+// Stage returns the stage with the given id, or nil.
+func (p *Plan) Stage(id StageID) *Stage {
+	for _, s := range p.Stages {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// Build plans the pipeline p. It expands composites, lifts combiners unless
+// opts.DisableLifting, and fuses the leaves into stages. Build does not
+// modify p.
+//
+// Build expects a pipeline that passes validate.Pipeline; it checks what it
+// relies on and returns an error (never panics) when the pipeline is not
+// well formed, for example when data flows in a cycle.
+func Build(p *pipepb.Pipeline, opts *Options) (*Plan, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	if p.GetComponents() == nil {
+		return nil, errors.New("plan: pipeline has no components")
+	}
+	comps := proto.Clone(p.GetComponents()).(*pipepb.Components)
+	leaves, err := expand(comps, p.GetRootTransformIds(), opts)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newGraph(comps, leaves)
+	if err != nil {
+		return nil, err
+	}
+	order, err := g.topological()
+	if err != nil {
+		return nil, err
+	}
+	stages, err := fuse(g, order)
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{Components: comps, Stages: stages}, nil
+}
