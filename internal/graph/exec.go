@@ -41,6 +41,30 @@ type Env struct {
 	SideInputs SideInputReader
 	// Metrics receives the metrics that user code reports.
 	Metrics *MetricStore
+	// Splits, when non-nil, takes the splittable work of the running bundle
+	// (a source read) so that the runner can split it dynamically.
+	Splits SplitRegistry
+}
+
+// SplitTracker is running splittable work — one restriction of a source
+// being read — that a runner may split while it runs. Its methods are called
+// from another goroutine than the one doing the work.
+type SplitTracker interface {
+	// TrySplit keeps about fractionOfRemainder of the remaining work and
+	// returns the rest as a new element for the same transform: one windowed
+	// value encoded with the transform's main input collection's coder and
+	// window coder (interval windows when intervalWindows), ready to be read
+	// by a later bundle of the same stage. ok is false if no split happened.
+	TrySplit(fractionOfRemainder float64) (residual []byte, ok bool)
+	// Progress returns work done and remaining, in the same units.
+	Progress() (done, remaining float64)
+}
+
+// SplitRegistry receives the splittable work of a bundle.
+type SplitRegistry interface {
+	// Register announces work that is starting; the returned function
+	// announces that it ended (after which TrySplit is no longer called).
+	Register(t SplitTracker) (done func())
 }
 
 // Factory builds the operators of a leaf transform. Implementations are
