@@ -51,11 +51,13 @@ type Env struct {
 // from another goroutine than the one doing the work.
 type SplitTracker interface {
 	// TrySplit keeps about fractionOfRemainder of the remaining work and
-	// returns the rest as a new element for the same transform: one windowed
-	// value encoded with the transform's main input collection's coder and
-	// window coder (interval windows when intervalWindows), ready to be read
-	// by a later bundle of the same stage. ok is false if no split happened.
-	TrySplit(fractionOfRemainder float64) (residual []byte, ok bool)
+	// returns both halves as elements of the transform's main input: primary
+	// is what the running work now covers (a runner retries with it if the
+	// bundle fails), residual is the rest, to be processed by another bundle
+	// of the same stage. Each is one windowed value encoded with the main
+	// input collection's coder and global window coder. ok is false if no
+	// split happened.
+	TrySplit(fractionOfRemainder float64) (primary, residual []byte, ok bool)
 	// Progress returns work done and remaining, in the same units.
 	Progress() (done, remaining float64)
 }

@@ -40,17 +40,23 @@ type fromProto struct {
 	trs   map[string]*graph.Transform
 }
 
-func (f *fromProto) coderSpec(id string, depth int) (coder.Spec, error) {
+// CoderSpec returns the coder spec of coder id among coders, with its
+// components resolved recursively.
+func CoderSpec(coders map[string]*pipepb.Coder, id string) (coder.Spec, error) {
+	return coderSpec(coders, id, 0)
+}
+
+func coderSpec(coders map[string]*pipepb.Coder, id string, depth int) (coder.Spec, error) {
 	if depth > 64 {
 		return coder.Spec{}, fmt.Errorf("translate: coder %q: components nest too deep (a cycle?)", id)
 	}
-	c, ok := f.comps.GetCoders()[id]
+	c, ok := coders[id]
 	if !ok {
 		return coder.Spec{}, fmt.Errorf("translate: missing coder %q", id)
 	}
 	s := coder.Spec{URN: c.GetSpec().GetUrn(), Payload: c.GetSpec().GetPayload()}
 	for _, cid := range c.GetComponentCoderIds() {
-		cs, err := f.coderSpec(cid, depth+1)
+		cs, err := coderSpec(coders, cid, depth+1)
 		if err != nil {
 			return coder.Spec{}, err
 		}
@@ -60,7 +66,7 @@ func (f *fromProto) coderSpec(id string, depth int) (coder.Spec, error) {
 }
 
 func (f *fromProto) anyCoder(id string) (coder.Any, error) {
-	s, err := f.coderSpec(id, 0)
+	s, err := CoderSpec(f.comps.GetCoders(), id)
 	if err != nil {
 		return nil, err
 	}

@@ -175,7 +175,7 @@ func (b *descBuilder) lp(id string) (string, error) {
 	c := b.comps.GetCoders()[id]
 	r := id
 	switch urn := c.GetSpec().GetUrn(); {
-	case runnerLeafCoders[urn]:
+	case runnerLeafCoders[urn], b.known[urn]:
 	case runnerCompositeCoders[urn]:
 		b.lpBusy[id] = true
 		comps, changed, err := b.lpComponents(c.GetComponentCoderIds())

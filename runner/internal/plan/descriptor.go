@@ -85,6 +85,7 @@ var runnerCompositeCoders = map[string]bool{
 // concurrently.
 func (s *Stage) Descriptor(plan *Plan, id string, dataEndpoint, stateEndpoint *pipepb.ApiServiceDescriptor) (*fnpb.ProcessBundleDescriptor, *Wiring, error) {
 	b := newDescBuilder(plan.Components, id)
+	b.known = plan.knownCoders
 	w, err := b.build(s, dataEndpoint)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan: descriptor of stage %s: %w", s.ID, err)
@@ -104,6 +105,7 @@ type descBuilder struct {
 	lpBusy map[string]bool      // coders being length-prefixed, against cycles
 	wvMemo map[[2]string]string // element and window coder -> windowed value coder
 	timers bool                 // whether a transform uses timers
+	known  map[string]bool      // extra coder URNs the runner knows
 }
 
 func newDescBuilder(comps *pipepb.Components, id string) *descBuilder {

@@ -16,11 +16,19 @@ type Options struct {
 	// DisableLifting runs every CombinePerKey through its subtransforms
 	// (GroupByKey then combine_grouped_values) instead of lifting it.
 	DisableLifting bool
+	// KnownCoders are coder URNs, beyond Beam's standard ones, whose
+	// encoded length the runner can find itself (the local runner knows
+	// row and this SDK's custom coders). Descriptors do not length-prefix
+	// them.
+	KnownCoders []string
 }
 
 // Plan is a pipeline prepared for execution. A Plan is not modified after
 // Build returns, so it is safe for concurrent use by readers.
 type Plan struct {
+	// knownCoders holds Options.KnownCoders.
+	knownCoders map[string]bool
+
 	// Components is a deep copy of the pipeline's components after the
 	// rewrites of planning: lifted combiners, runner-side reshuffles and
 	// re-encoding flattens. Every transform a stage names is in it.
@@ -156,5 +164,9 @@ func Build(p *pipepb.Pipeline, opts *Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Plan{Components: comps, Stages: stages}, nil
+	known := map[string]bool{}
+	for _, u := range opts.KnownCoders {
+		known[u] = true
+	}
+	return &Plan{Components: comps, Stages: stages, knownCoders: known}, nil
 }
