@@ -55,6 +55,25 @@ type Bundle struct {
 	SideInputs SideInputData
 	// Metrics receives user metrics (nil: a fresh store per bundle).
 	Metrics *graph.MetricStore
+	// Splits, when non-nil, receives the splittable work that starts while
+	// the bundle runs, with the index (in the bundle's input) of the element
+	// whose processing started it.
+	Splits func(index int64, t graph.SplitTracker) (done func())
+}
+
+// splitRegistry adapts Bundle.Splits to graph.SplitRegistry, recording the
+// index of the input element being processed.
+type splitRegistry struct {
+	p     *Processor
+	split func(index int64, t graph.SplitTracker) (done func())
+}
+
+func (r *splitRegistry) Register(t graph.SplitTracker) func() {
+	var idx int64
+	for _, s := range r.p.sources {
+		idx += s.elements
+	}
+	return r.split(idx, t)
 }
 
 // Processor executes bundles of one descriptor. It is not safe for
@@ -123,8 +142,13 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 	if metrics == nil {
 		metrics = graph.NewMetricStore()
 	}
+	var splits graph.SplitRegistry
+	if b.Splits != nil {
+		splits = &splitRegistry{p: p, split: b.Splits}
+	}
 	for _, env := range p.envs {
 		env.Metrics = metrics
+		env.Splits = splits
 	}
 	for _, s := range p.sides {
 		s.data, s.cache = b.SideInputs, map[sideKey]any{}

@@ -1,0 +1,622 @@
+package local
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"iter"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
+
+	"beamgo/fnapi/exec"
+	"beamgo/internal/graph"
+	"beamgo/runner/internal/plan"
+	"beamgo/sdk/window"
+)
+
+// job is one run of a pipeline.
+type job struct {
+	opts Options
+	pl   *plan.Plan
+	g    *graph.Graph
+	dir  string
+
+	// shuffles holds, per PCollection, the shuffles of the grouped stages
+	// that read it; grouped maps a grouped stage to its shuffle.
+	shuffles map[string][]*shuffle
+	grouped  map[plan.StageID]*shuffle
+	// datasets holds the elements of PCollections that data stages or side
+	// inputs read.
+	datasets map[string]*dataset
+
+	stagesDone atomic.Int64
+	elements   atomic.Int64
+
+	// mu guards the fields below.
+	mu                               sync.Mutex
+	metrics                          graph.MetricsSnapshot
+	bundles, retries, splits, spills int
+}
+
+// dataset is the committed elements of one PCollection, each an encoded
+// windowed value.
+type dataset struct {
+	// mu guards the fields below.
+	mu    sync.Mutex
+	elems [][]byte
+	wire  *wire
+	sides map[window.Window][]byte // materialized side input, per window
+}
+
+func newJob(opts Options, pl *plan.Plan, g *graph.Graph, dir string) (*job, error) {
+	j := &job{opts: opts, pl: pl, g: g, dir: dir,
+		shuffles: map[string][]*shuffle{}, grouped: map[plan.StageID]*shuffle{}, datasets: map[string]*dataset{}}
+	for _, st := range pl.Stages {
+		switch st.Input.Kind {
+		case plan.InputGrouped:
+			sh := newShuffle(4*opts.Parallelism, j.merging(st.Input.Target), dir, opts.MemoryBudget, opts.Parallelism)
+			j.grouped[st.ID] = sh
+			for _, pc := range st.Input.PCollections {
+				j.shuffles[pc] = append(j.shuffles[pc], sh)
+			}
+		case plan.InputData:
+			for _, pc := range st.Input.PCollections {
+				j.datasets[pc] = &dataset{}
+			}
+		}
+		for _, si := range st.SideInputs {
+			j.datasets[si.PCollection] = &dataset{}
+		}
+	}
+	return j, nil
+}
+
+// merging reports whether PCollection pc's windows merge (sessions).
+func (j *job) merging(pc string) bool {
+	comps := j.pl.Components
+	ws := comps.GetWindowingStrategies()[comps.GetPcollections()[pc].GetWindowingStrategyId()]
+	return ws.GetMergeStatus().String() == "NEEDS_MERGE"
+}
+
+func (j *job) close() {
+	for _, sh := range j.grouped {
+		sh.close()
+	}
+}
+
+func (j *job) result() *Result {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	res := &Result{Metrics: j.metrics, Stages: len(j.pl.Stages), Bundles: j.bundles, Retries: j.retries, Splits: j.splits}
+	for _, sh := range j.grouped {
+		res.Spills += sh.spills
+	}
+	return res
+}
+
+// stageRun is the execution of one stage.
+type stageRun struct {
+	j      *job
+	st     *plan.Stage
+	desc   *fnpb.ProcessBundleDescriptor
+	wiring *plan.Wiring
+	src    *wire
+	sinks  map[string]*sinkTarget // by sink transform id
+
+	// mu guards the fields below.
+	mu      sync.Mutex
+	queue   []*bundleWork
+	running map[*bundleWork]*activeBundle
+	err     error
+	procs   []*exec.Processor
+}
+
+type sinkTarget struct {
+	pc       string
+	wire     *wire
+	data     *dataset
+	shuffles []*shuffle
+}
+
+// bundleWork is one bundle's input: either elements (retried with the
+// primary restriction after a split) or a stream of groups.
+type bundleWork struct {
+	// mu guards elems.
+	mu     sync.Mutex
+	elems  [][]byte
+	stream func() iter.Seq2[[]byte, error]
+}
+
+// activeBundle is a running bundle's splittable work.
+type activeBundle struct {
+	work     *bundleWork
+	trackers map[*splitEntry]struct{}
+}
+
+type splitEntry struct {
+	index int64
+	t     graph.SplitTracker
+}
+
+func (b *bundleWork) input() iter.Seq2[[]byte, error] {
+	if b.stream != nil {
+		return b.stream()
+	}
+	b.mu.Lock()
+	elems := append([][]byte(nil), b.elems...)
+	b.mu.Unlock()
+	return func(yield func([]byte, error) bool) {
+		for _, e := range elems {
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (j *job) runStage(ctx context.Context, idx int, st *plan.Stage) error {
+	desc, wiring, err := st.Descriptor(j.pl, fmt.Sprintf("stage-%d", idx), nil, nil)
+	if err != nil {
+		return fmt.Errorf("local: stage %s: %w", st.ID, err)
+	}
+	src, err := portWire(desc.GetCoders(), wiring.Source.Coder)
+	if err != nil {
+		return fmt.Errorf("local: stage %s: %w", st.ID, err)
+	}
+	sr := &stageRun{j: j, st: st, desc: desc, wiring: wiring, src: src, sinks: map[string]*sinkTarget{}, running: map[*bundleWork]*activeBundle{}}
+	for _, port := range wiring.Sinks {
+		w, err := portWire(desc.GetCoders(), port.Coder)
+		if err != nil {
+			return fmt.Errorf("local: stage %s: %w", st.ID, err)
+		}
+		t := &sinkTarget{pc: port.PCollection, wire: w, data: j.datasets[port.PCollection], shuffles: j.shuffles[port.PCollection]}
+		if t.data != nil {
+			t.data.wire = w
+		}
+		for _, sh := range t.shuffles {
+			if w.keySkip == nil {
+				return fmt.Errorf("local: stage %s: PCollection %s feeds a GroupByKey but its elements are not KVs", st.ID, port.PCollection)
+			}
+			_ = sh
+		}
+		sr.sinks[port.Transform] = t
+	}
+	if sr.queue, err = j.inputs(st, src); err != nil {
+		return fmt.Errorf("local: stage %s: %w", st.ID, err)
+	}
+	err = sr.run(ctx)
+	for _, p := range sr.procs {
+		if terr := p.Teardown(context.WithoutCancel(ctx)); terr != nil && err == nil {
+			err = fmt.Errorf("local: stage %s: teardown: %w", st.ID, terr)
+		}
+	}
+	if sh := j.grouped[st.ID]; sh != nil {
+		sh.close()
+	}
+	return err
+}
+
+// inputs returns the bundles of a stage.
+func (j *job) inputs(st *plan.Stage, src *wire) ([]*bundleWork, error) {
+	switch st.Input.Kind {
+	case plan.InputImpulse:
+		// The impulse element: empty bytes (nested: a zero length) in the global window.
+		elem := src.wv.Encode(nil, window.InGlobalWindow([]byte{0}))
+		return []*bundleWork{{elems: [][]byte{elem}}}, nil
+	case plan.InputGrouped:
+		sh := j.grouped[st.ID]
+		sh.sortCommitted()
+		var out []*bundleWork
+		for part := range sh.parts {
+			out = append(out, &bundleWork{stream: func() iter.Seq2[[]byte, error] { return groupedInput(sh, part, src) }})
+		}
+		return out, nil
+	case plan.InputData:
+		var all [][]byte
+		for _, pc := range st.Input.PCollections {
+			d := j.datasets[pc]
+			d.mu.Lock()
+			all = append(all, d.elems...)
+			d.mu.Unlock()
+		}
+		return splitElems(all, 4*j.opts.Parallelism), nil
+	}
+	return nil, fmt.Errorf("unknown input kind %v", st.Input.Kind)
+}
+
+// splitElems cuts elems into about n bundles of consecutive elements.
+func splitElems(elems [][]byte, n int) []*bundleWork {
+	if len(elems) == 0 {
+		return nil
+	}
+	size := max((len(elems)+n-1)/n, 1)
+	var out []*bundleWork
+	for i := 0; i < len(elems); i += size {
+		out = append(out, &bundleWork{elems: append([][]byte(nil), elems[i:min(i+size, len(elems))]...)})
+	}
+	return out
+}
+
+// groupedInput encodes the groups of one shuffle partition as
+// KV<key, Iterable<value>> windowed values, in chunks.
+func groupedInput(sh *shuffle, part int, src *wire) iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		var chunk, elem []byte
+		wins := make([]window.Window, 1)
+		for g, err := range sh.groups(part) {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			elem = append(elem[:0], g.key...)
+			elem = binary.BigEndian.AppendUint32(elem, uint32(len(g.vals)))
+			for _, v := range g.vals {
+				elem = append(elem, v...)
+			}
+			wins[0] = g.win
+			chunk = src.wv.Encode(chunk, window.Value[[]byte]{Elem: elem, Timestamp: g.win.MaxTimestamp(), Windows: wins, Pane: window.OnTimePane()})
+			if len(chunk) >= 64<<10 {
+				if !yield(chunk, nil) {
+					return
+				}
+				chunk = chunk[:0]
+			}
+		}
+		if len(chunk) > 0 {
+			yield(chunk, nil)
+		}
+	}
+}
+
+// run executes the stage's bundles on Parallelism workers.
+func (sr *stageRun) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range sr.j.opts.Parallelism {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var proc *exec.Processor
+			for {
+				b := sr.next(ctx)
+				if b == nil {
+					return
+				}
+				var err error
+				proc, err = sr.runWithRetries(ctx, proc, b)
+				sr.finished(b)
+				if err != nil {
+					sr.fail(err)
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	if sr.err != nil {
+		return sr.err
+	}
+	return ctx.Err()
+}
+
+func (sr *stageRun) fail(err error) {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	if sr.err == nil {
+		sr.err = err
+	}
+}
+
+// next returns the next bundle to run: a queued one, or the residual of a
+// dynamic split of the running bundle with the most remaining work; nil when
+// the stage is done or failed.
+func (sr *stageRun) next(ctx context.Context) *bundleWork {
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		sr.mu.Lock()
+		if len(sr.queue) > 0 {
+			b := sr.queue[0]
+			sr.queue = sr.queue[1:]
+			sr.running[b] = &activeBundle{work: b, trackers: map[*splitEntry]struct{}{}}
+			sr.mu.Unlock()
+			return b
+		}
+		if len(sr.running) == 0 {
+			sr.mu.Unlock()
+			return nil
+		}
+		sr.mu.Unlock()
+		if b := sr.trySplit(); b != nil {
+			sr.mu.Lock()
+			sr.running[b] = &activeBundle{work: b, trackers: map[*splitEntry]struct{}{}}
+			sr.mu.Unlock()
+			return b
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (sr *stageRun) finished(b *bundleWork) {
+	sr.mu.Lock()
+	delete(sr.running, b)
+	sr.mu.Unlock()
+}
+
+// trySplit splits the running read with the most remaining work in half.
+func (sr *stageRun) trySplit() *bundleWork {
+	if sr.j.opts.DisableDynamicSplitting {
+		return nil
+	}
+	sr.mu.Lock()
+	var best *splitEntry
+	var bestWork *bundleWork
+	var bestRemaining float64
+	for w, a := range sr.running {
+		for e := range a.trackers {
+			if _, rem := e.t.Progress(); rem > bestRemaining {
+				best, bestWork, bestRemaining = e, w, rem
+			}
+		}
+	}
+	sr.mu.Unlock()
+	if best == nil {
+		return nil
+	}
+	primary, residual, ok := best.t.TrySplit(0.5)
+	if !ok {
+		return nil
+	}
+	bestWork.mu.Lock()
+	if best.index < int64(len(bestWork.elems)) {
+		bestWork.elems[best.index] = primary
+	}
+	bestWork.mu.Unlock()
+	sr.j.mu.Lock()
+	sr.j.splits++
+	sr.j.mu.Unlock()
+	return &bundleWork{elems: [][]byte{residual}}
+}
+
+// register records splittable work of a running bundle.
+func (sr *stageRun) register(b *bundleWork, index int64, t graph.SplitTracker) func() {
+	if b.stream != nil {
+		return func() {}
+	}
+	e := &splitEntry{index: index, t: t}
+	sr.mu.Lock()
+	a := sr.running[b]
+	if a != nil {
+		a.trackers[e] = struct{}{}
+	}
+	sr.mu.Unlock()
+	return func() {
+		sr.mu.Lock()
+		if a != nil {
+			delete(a.trackers, e)
+		}
+		sr.mu.Unlock()
+	}
+}
+
+// runWithRetries runs a bundle until it succeeds or MaxAttempts fail. A
+// failed attempt tears its processor down; the next attempt gets a new one.
+func (sr *stageRun) runWithRetries(ctx context.Context, proc *exec.Processor, b *bundleWork) (*exec.Processor, error) {
+	var err error
+	for attempt := 1; attempt <= sr.j.opts.MaxAttempts; attempt++ {
+		if proc == nil {
+			if proc, err = exec.New(sr.desc, sr.j.g); err != nil {
+				return nil, fmt.Errorf("local: stage %s: %w", sr.st.ID, err)
+			}
+			sr.mu.Lock()
+			sr.procs = append(sr.procs, proc)
+			sr.mu.Unlock()
+		}
+		if err = sr.attempt(ctx, proc, b); err == nil {
+			return proc, nil
+		}
+		if terr := proc.Teardown(context.WithoutCancel(ctx)); terr != nil {
+			err = fmt.Errorf("%w (and teardown: %v)", err, terr)
+		}
+		sr.mu.Lock()
+		for i, p := range sr.procs {
+			if p == proc {
+				sr.procs = append(sr.procs[:i], sr.procs[i+1:]...)
+				break
+			}
+		}
+		sr.mu.Unlock()
+		proc = nil
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		if attempt < sr.j.opts.MaxAttempts {
+			sr.j.mu.Lock()
+			sr.j.retries++
+			sr.j.mu.Unlock()
+		}
+	}
+	return nil, fmt.Errorf("local: stage %s: bundle failed %d times: %w", sr.st.ID, sr.j.opts.MaxAttempts, err)
+}
+
+// attempt runs one attempt of a bundle, committing its outputs and metrics
+// only if it succeeds.
+func (sr *stageRun) attempt(ctx context.Context, proc *exec.Processor, b *bundleWork) error {
+	outs := map[string]*bundleOutput{}
+	for id, t := range sr.sinks {
+		o := &bundleOutput{t: t}
+		for _, sh := range t.shuffles {
+			o.writers = append(o.writers, sh.newWriter())
+		}
+		outs[id] = o
+	}
+	metrics := graph.NewMetricStore()
+	err := proc.Process(ctx, exec.Bundle{
+		Inputs: map[string]iter.Seq2[[]byte, error]{sr.wiring.Source.Transform: b.input()},
+		Output: func(id string) func([]byte) error {
+			o := outs[id]
+			if o == nil {
+				return func([]byte) error { return nil }
+			}
+			return o.write
+		},
+		SideInputs: &sideInputs{j: sr.j, st: sr.st},
+		Metrics:    metrics,
+		Splits: func(index int64, t graph.SplitTracker) func() {
+			return sr.register(b, index, t)
+		},
+	})
+	var n int64
+	for _, c := range proc.Elements() {
+		n += c
+	}
+	if err != nil {
+		for _, o := range outs {
+			o.abort()
+		}
+		return err
+	}
+	for _, o := range outs {
+		if err := o.commit(); err != nil {
+			return err
+		}
+	}
+	sr.j.elements.Add(n)
+	snap := metrics.Snapshot()
+	sr.j.mu.Lock()
+	sr.j.metrics.Merge(snap)
+	sr.j.bundles++
+	sr.j.mu.Unlock()
+	return nil
+}
+
+// bundleOutput buffers one sink's output of a bundle attempt.
+type bundleOutput struct {
+	t       *sinkTarget
+	elems   [][]byte
+	arena   []byte
+	writers []*shuffleWriter
+}
+
+func (o *bundleOutput) write(b []byte) error {
+	if o.t.data != nil {
+		start := len(o.arena)
+		o.arena = append(o.arena, b...)
+		o.elems = append(o.elems, o.arena[start:len(o.arena):len(o.arena)])
+	}
+	if len(o.writers) == 0 {
+		return nil
+	}
+	v, _, err := o.t.wire.wv.Decode(b)
+	if err != nil {
+		return fmt.Errorf("local: shuffle input of %s: %w", o.t.pc, err)
+	}
+	k, err := o.t.wire.keySkip(v.Elem)
+	if err != nil {
+		return fmt.Errorf("local: shuffle key of %s: %w", o.t.pc, err)
+	}
+	for _, w := range o.writers {
+		if err := w.add(v.Elem[:k], v.Windows, v.Elem[k:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *bundleOutput) commit() error {
+	if o.t.data != nil && len(o.elems) > 0 {
+		o.t.data.mu.Lock()
+		o.t.data.elems = append(o.t.data.elems, o.elems...)
+		o.t.data.mu.Unlock()
+	}
+	for _, w := range o.writers {
+		if err := w.commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *bundleOutput) abort() {
+	for _, w := range o.writers {
+		w.abort()
+	}
+}
+
+// sideInputs serves a stage's side inputs from the datasets of earlier stages.
+type sideInputs struct {
+	j  *job
+	st *plan.Stage
+}
+
+// SideInput implements exec.SideInputData.
+func (s *sideInputs) SideInput(_ context.Context, transformID, local string, w window.Window) ([]byte, error) {
+	for _, si := range s.st.SideInputs {
+		if si.Transform != transformID || si.Local != local {
+			continue
+		}
+		d := s.j.datasets[si.PCollection]
+		if d == nil {
+			return nil, fmt.Errorf("local: side input %s of %s has no data", local, transformID)
+		}
+		return d.sideInput(w)
+	}
+	return nil, fmt.Errorf("local: stage %s has no side input %s of transform %s", s.st.ID, local, transformID)
+}
+
+// sideInput returns the concatenated element encodings of d in window w,
+// materializing all windows on first use.
+func (d *dataset) sideInput(w window.Window) ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sides == nil {
+		d.sides = map[window.Window][]byte{}
+		if d.wire == nil && len(d.elems) > 0 {
+			return nil, fmt.Errorf("local: side input data has no wire format")
+		}
+		for _, e := range d.elems {
+			v, _, err := d.wire.wv.Decode(e)
+			if err != nil {
+				return nil, err
+			}
+			for _, win := range v.Windows {
+				d.sides[win] = append(d.sides[win], v.Elem...)
+			}
+		}
+	}
+	return d.sides[w], nil
+}
+
+// reportProgress calls Options.Progress about once a second until stopped.
+func (j *job) reportProgress(start time.Time) (stop func()) {
+	if j.opts.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				j.opts.Progress(Progress{StagesDone: int(j.stagesDone.Load()), Stages: len(j.pl.Stages), Elements: j.elements.Load(), Elapsed: time.Since(start)})
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+var _ exec.SideInputData = (*sideInputs)(nil)
