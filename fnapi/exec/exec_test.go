@@ -34,8 +34,11 @@ type lifecycle struct {
 	Log *[]string
 }
 
-func (l *lifecycle) Setup(context.Context) error       { *l.Log = append(*l.Log, "Setup"); return nil }
-func (l *lifecycle) StartBundle(context.Context) error { *l.Log = append(*l.Log, "StartBundle"); return nil }
+func (l *lifecycle) Setup(context.Context) error { *l.Log = append(*l.Log, "Setup"); return nil }
+func (l *lifecycle) StartBundle(context.Context) error {
+	*l.Log = append(*l.Log, "StartBundle")
+	return nil
+}
 func (l *lifecycle) ProcessElement(_ context.Context, s string, emit func(string)) error {
 	*l.Log = append(*l.Log, "Process("+s+")")
 	if s == "boom" {
@@ -44,8 +47,11 @@ func (l *lifecycle) ProcessElement(_ context.Context, s string, emit func(string
 	emit(strings.ToUpper(s))
 	return nil
 }
-func (l *lifecycle) FinishBundle(context.Context) error { *l.Log = append(*l.Log, "FinishBundle"); return nil }
-func (l *lifecycle) Teardown(context.Context) error     { *l.Log = append(*l.Log, "Teardown"); return nil }
+func (l *lifecycle) FinishBundle(context.Context) error {
+	*l.Log = append(*l.Log, "FinishBundle")
+	return nil
+}
+func (l *lifecycle) Teardown(context.Context) error { *l.Log = append(*l.Log, "Teardown"); return nil }
 
 // stageOf builds a descriptor that runs the leaves of the pipeline after
 // its first Impulse: a source on the impulse output, a sink on out.

@@ -177,4 +177,3 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*Result, error) {
 func Execute(ctx context.Context, p *sdk.Pipeline) (*Result, error) {
 	return New(nil).Run(ctx, p)
 }
-

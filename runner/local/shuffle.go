@@ -498,4 +498,3 @@ func (s *shuffle) close() {
 	}
 	s.runs, s.mem = nil, nil
 }
-

@@ -35,7 +35,7 @@ func (r rawCoder) Decode(src []byte) ([]byte, int, error) {
 	}
 	return src[:n:n], n, nil
 }
-func (r rawCoder) Spec() coder.Spec     { return r.spec }
+func (r rawCoder) Spec() coder.Spec    { return r.spec }
 func (r rawCoder) Deterministic() bool { return r.any.Deterministic() }
 
 // wire is how the elements of one data port are encoded: windowed values of
