@@ -371,7 +371,7 @@ func (c *pardoCore[In]) Setup(ctx context.Context) error {
 
 func (c *pardoCore[In]) StartBundle(ctx context.Context) error {
 	c.resetWindow()
-	c.ec.Context = ctx
+	c.ec.StartBundle(ctx)
 	if s, ok := c.inst.(BundleStarter); ok {
 		return c.lifecycle(ctx, "StartBundle", s.StartBundle)
 	}

@@ -140,6 +140,14 @@ func FromContext(ctx context.Context) *ElemContext {
 	return nil
 }
 
+// StartBundle prepares the context for a new bundle: ctx is the bundle's
+// context, and cached metric cells, which belong to the previous bundle's
+// store, are dropped.
+func (c *ElemContext) StartBundle(ctx context.Context) {
+	c.Context = ctx
+	clear(c.cells)
+}
+
 // Cell returns the metric cell cached under key, creating it with mk.
 func (c *ElemContext) Cell(key any, mk func() any) any {
 	if v, ok := c.cells[key]; ok {

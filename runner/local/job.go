@@ -13,6 +13,7 @@ import (
 
 	"beamgo/fnapi/exec"
 	"beamgo/internal/graph"
+	"beamgo/runner"
 	"beamgo/runner/internal/plan"
 	"beamgo/sdk/window"
 )
@@ -87,10 +88,10 @@ func (j *job) close() {
 	}
 }
 
-func (j *job) result() *Result {
+func (j *job) result() *runner.Result {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	res := &Result{Metrics: j.metrics, Stages: len(j.pl.Stages), Bundles: j.bundles, Retries: j.retries, Splits: j.splits}
+	res := &runner.Result{Metrics: j.metrics, Stages: len(j.pl.Stages), Bundles: j.bundles, Retries: j.retries, Splits: j.splits}
 	for _, sh := range j.grouped {
 		res.Spills += sh.spills
 	}

@@ -23,10 +23,10 @@ import (
 	"runtime"
 	"time"
 
-	"beamgo/internal/graph"
 	"beamgo/proto/translate"
 	"beamgo/proto/urns"
 	"beamgo/proto/validate"
+	"beamgo/runner"
 	"beamgo/runner/internal/plan"
 	"beamgo/sdk"
 )
@@ -58,7 +58,7 @@ type Progress struct {
 	Elapsed            time.Duration
 }
 
-// Runner runs pipelines in this process.
+// Runner runs pipelines in this process. It implements runner.Runner.
 type Runner struct {
 	opts Options
 }
@@ -84,56 +84,10 @@ func New(opts *Options) *Runner {
 	return r
 }
 
-// Result is the outcome of a successful job.
-type Result struct {
-	// Metrics are the user metrics of committed bundles, aggregated.
-	Metrics graph.MetricsSnapshot
-	// Stages and Bundles count what ran; Retries counts failed attempts
-	// that were retried; Splits counts dynamic splits; Spills counts
-	// shuffle runs written to disk.
-	Stages, Bundles, Retries, Splits, Spills int
-	Elapsed                                  time.Duration
-}
-
-// Counter returns the committed value of a user counter summed over
-// transforms, by namespace and name.
-func (r *Result) Counter(namespace, name string) int64 {
-	var n int64
-	for k, v := range r.Metrics.Counters {
-		if k.Namespace == namespace && k.Name == name {
-			n += v
-		}
-	}
-	return n
-}
-
-// Distribution returns a user distribution merged over transforms.
-func (r *Result) Distribution(namespace, name string) graph.DistributionValue {
-	var d graph.DistributionValue
-	for k, v := range r.Metrics.Distributions {
-		if k.Namespace == namespace && k.Name == name {
-			d = d.Merge(v)
-		}
-	}
-	return d
-}
-
-// Gauge returns the latest value of a user gauge over transforms.
-func (r *Result) Gauge(namespace, name string) (graph.GaugeValue, bool) {
-	var g graph.GaugeValue
-	found := false
-	for k, v := range r.Metrics.Gauges {
-		if k.Namespace == namespace && k.Name == name && (!found || v.Timestamp >= g.Timestamp) {
-			g, found = v, true
-		}
-	}
-	return g, found
-}
-
 // Run executes p and returns its metrics, or the first error: a
 // construction error, an invalid pipeline, or a bundle that failed every
 // attempt (naming the transform, the stage and the element).
-func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*Result, error) {
+func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, error) {
 	start := time.Now()
 	pb, err := translate.ToProto(p, nil)
 	if err != nil {
@@ -167,13 +121,13 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*Result, error) {
 		}
 		j.stagesDone.Add(1)
 	}
-	res := j.result()
-	res.Elapsed = time.Since(start)
-	return res, nil
+	return j.result(), nil
 }
 
 // Execute runs p on a local runner with default options and fails with the
 // job's error; it is the one-line entry point for programs and examples.
-func Execute(ctx context.Context, p *sdk.Pipeline) (*Result, error) {
+func Execute(ctx context.Context, p *sdk.Pipeline) (*runner.Result, error) {
 	return New(nil).Run(ctx, p)
 }
+
+var _ runner.Runner = (*Runner)(nil)

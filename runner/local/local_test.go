@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"beamgo/runner"
 	"beamgo/runner/local"
 	"beamgo/sdk"
 )
@@ -43,7 +44,7 @@ func (s sink[T]) sorted(less func(a, b T) int) []T {
 	return out
 }
 
-func run(t *testing.T, p *sdk.Pipeline, opts *local.Options) *local.Result {
+func run(t *testing.T, p *sdk.Pipeline, opts *local.Options) *runner.Result {
 	t.Helper()
 	res, err := local.New(opts).Run(context.Background(), p)
 	if err != nil {

@@ -1,0 +1,74 @@
+package runner
+
+import (
+	"context"
+
+	"beamgo/internal/graph"
+	"beamgo/sdk"
+)
+
+// Runner executes pipelines. Implementations: runner/local (in process) and
+// runner/portable (Fn API over gRPC).
+type Runner interface {
+	// Run executes p and returns its result, or the first error: a
+	// construction error, an invalid pipeline, or a failure that retries
+	// could not overcome, naming the transform.
+	Run(ctx context.Context, p *sdk.Pipeline) (*Result, error)
+}
+
+// MetricKey names a user metric by transform, namespace and name.
+type MetricKey = graph.MetricKey
+
+// DistributionValue is the count, sum, min and max of a distribution.
+type DistributionValue = graph.DistributionValue
+
+// GaugeValue is a gauge's latest value and its time in Unix milliseconds.
+type GaugeValue = graph.GaugeValue
+
+// Metrics are the user metrics of a job's committed bundles.
+type Metrics = graph.MetricsSnapshot
+
+// Result is the outcome of a successful job.
+type Result struct {
+	// Metrics are the user metrics of committed bundles, aggregated; the
+	// metrics of failed attempts are dropped.
+	Metrics Metrics
+	// Stages and Bundles count what ran; Retries counts failed attempts
+	// that were retried; Splits counts dynamic splits; Spills counts
+	// shuffle runs written to disk.
+	Stages, Bundles, Retries, Splits, Spills int
+}
+
+// Counter returns a user counter summed over transforms.
+func (r *Result) Counter(namespace, name string) int64 {
+	var n int64
+	for k, v := range r.Metrics.Counters {
+		if k.Namespace == namespace && k.Name == name {
+			n += v
+		}
+	}
+	return n
+}
+
+// Distribution returns a user distribution merged over transforms.
+func (r *Result) Distribution(namespace, name string) DistributionValue {
+	var d DistributionValue
+	for k, v := range r.Metrics.Distributions {
+		if k.Namespace == namespace && k.Name == name {
+			d = d.Merge(v)
+		}
+	}
+	return d
+}
+
+// Gauge returns the latest value of a user gauge over transforms.
+func (r *Result) Gauge(namespace, name string) (GaugeValue, bool) {
+	var g GaugeValue
+	found := false
+	for k, v := range r.Metrics.Gauges {
+		if k.Namespace == namespace && k.Name == name && (!found || v.Timestamp >= g.Timestamp) {
+			g, found = v, true
+		}
+	}
+	return g, found
+}
