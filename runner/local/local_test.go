@@ -69,3 +69,50 @@ func TestWordCount(t *testing.T) {
 		t.Errorf("counts (-want +got):\n%s", diff)
 	}
 }
+
+// TestShuffleSpillsPastBudget groups ~24 MB of values with a 2 MB budget:
+// the shuffle must spill and still group exactly.
+func TestShuffleSpillsPastBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spill test writes tens of MB")
+	}
+	const keys, perKey = 1000, 200
+	p := sdk.NewPipeline()
+	s := p.Root()
+	seeds := sdk.Reshuffle(s, sdk.Create(s, ints(keys)))
+	kvs := sdk.FlatMap(s, func(k int, emit func(sdk.KV[int, string])) {
+		for i := range perKey {
+			emit(sdk.Pair(k, fmt.Sprintf("%08d-%0100d", i, k)))
+		}
+	}, seeds)
+	sizes := collect(s, sdk.Map(s, func(g sdk.Group[int, string]) string {
+		n, distinct := 0, map[string]bool{}
+		for v := range g.Values {
+			n++
+			distinct[v] = true
+		}
+		return fmt.Sprintf("%d:%d:%d", g.Key, n, len(distinct))
+	}, sdk.GroupByKey(s, kvs)))
+	res := run(t, p, &local.Options{Parallelism: 2, MemoryBudget: 2 << 20})
+	var want []string
+	for k := range keys {
+		want = append(want, fmt.Sprintf("%d:%d:%d", k, perKey, perKey))
+	}
+	slices.Sort(want)
+	if diff := cmp.Diff(want, out(sizes)); diff != "" {
+		t.Errorf("groups (-want +got):\n%s", diff)
+	}
+	if res.Spills == 0 {
+		t.Errorf("Spills = 0, want the shuffle to spill past a 2 MB budget")
+	}
+}
+
+func ints(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+func out(s sink[string]) []string { return s.sorted(strings.Compare) }

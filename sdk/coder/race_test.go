@@ -1,0 +1,5 @@
+//go:build race
+
+package coder
+
+const raceEnabled = true
