@@ -3,49 +3,145 @@
 // result is one "word: count" line per distinct word.
 //
 // With no flags it counts the embedded sample (two public-domain Shakespeare
-// passages). The local runner that executes the pipeline is being built
-// (issue #3); until it lands, wordcount prints the planned execution: the
-// fused stages of the pipeline's Beam protos.
+// passages) on the local runner and prints the most frequent words.
+//
+//	go run ./examples/wordcount
+//	go run ./examples/wordcount --input='books/*.txt' --top=20
+//	go run ./examples/wordcount --plan=dot | dot -Tsvg > plan.svg
 package main
 
 import (
+	"context"
 	_ "embed"
 	"flag"
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 
 	"beamgo/runner"
+	"beamgo/runner/local"
 	"beamgo/sdk"
 )
 
 //go:embed sample.txt
 var sample string
 
-// Build adds the word count to s: lines in, "word: count" lines out.
-func Build(s sdk.Scope, lines sdk.PCollection[string]) sdk.PCollection[string] {
-	s = s.Scope("WordCount")
+// CountWords adds the word count to s: lines in, word counts out.
+func CountWords(s sdk.Scope, lines sdk.PCollection[string]) sdk.PCollection[sdk.KV[string, int64]] {
+	s = s.Scope("CountWords")
 	words := sdk.FlatMap(s, Words, lines, sdk.Name("ExtractWords"))
-	counts := sdk.CountElements(s, words)
+	return sdk.CountElements(s, words)
+}
+
+// Format renders counts as "word: count" lines.
+func Format(s sdk.Scope, counts sdk.PCollection[sdk.KV[string, int64]]) sdk.PCollection[string] {
 	return sdk.Map(s, func(kv sdk.KV[string, int64]) string {
 		return fmt.Sprintf("%s: %d", kv.Key, kv.Value)
 	}, counts, sdk.Name("Format"))
 }
 
 func main() {
-	format := flag.String("plan", "text", "how to print the planned execution: text or dot")
+	input := flag.String("input", "", "files to count (a glob pattern); default: the embedded sample")
+	top := flag.Int("top", 10, "how many of the most frequent words to print")
+	runnerName := flag.String("runner", "local", "runner: local")
+	parallelism := flag.Int("parallelism", 0, "bundles run at once (default: number of CPUs)")
+	progress := flag.Bool("progress", isTerminal(os.Stderr), "show progress on stderr")
+	plan := flag.String("plan", "", "print the planned stages (text or dot) instead of running")
 	flag.Parse()
 
-	p := sdk.NewPipeline()
-	s := p.Root()
-	lines := sdk.Create(s, strings.Split(strings.TrimRight(sample, "\n"), "\n"), sdk.Name("ReadSample"))
-	Build(s, lines)
-
-	plan, err := runner.Explain(p, runner.Format(*format), nil)
+	lines, err := readLines(*input)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Fprintln(os.Stderr, "wordcount: the local runner is not built yet (issue #3); planned execution of the embedded sample:")
-	fmt.Print(plan)
+	p := sdk.NewPipeline()
+	s := p.Root()
+	counts := CountWords(s, sdk.Create(s, lines, sdk.Name("ReadLines")))
+	best := sdk.Top(s, *top, byCount, counts)
+	var mu sync.Mutex
+	var result []sdk.KV[string, int64]
+	sdk.ParDo(s, sdk.DoFn[[]sdk.KV[string, int64], int](printFn{mu: &mu, out: &result}), best, sdk.Name("Keep"))
+
+	if *plan != "" {
+		text, err := runner.Explain(p, runner.Format(*plan), nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Print(text)
+		return
+	}
+	if *runnerName != "local" {
+		log.Fatalf("wordcount: unknown runner %q (have: local)", *runnerName)
+	}
+	opts := &local.Options{Parallelism: *parallelism}
+	if *progress {
+		opts.Progress = func(p local.Progress) {
+			fmt.Fprintf(os.Stderr, "\rstages %d/%d, %d elements, %.0f/s   ", p.StagesDone, p.Stages, p.Elements, float64(p.Elements)/p.Elapsed.Seconds())
+		}
+	}
+	res, err := local.New(opts).Run(context.Background(), p)
+	if *progress {
+		fmt.Fprintln(os.Stderr)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("the %d most frequent words (%d stages, %d bundles):\n", len(result), res.Stages, res.Bundles)
+	for _, kv := range result {
+		fmt.Printf("%s: %d\n", kv.Key, kv.Value)
+	}
+}
+
+// byCount orders counts by count, then by word (reversed, so that Top keeps
+// alphabetically first words among equal counts).
+func byCount(a, b sdk.KV[string, int64]) bool {
+	if a.Value != b.Value {
+		return a.Value < b.Value
+	}
+	return a.Key > b.Key
+}
+
+// printFn keeps the top words in process for printing.
+type printFn struct {
+	mu  *sync.Mutex
+	out *[]sdk.KV[string, int64]
+}
+
+func (f printFn) ProcessElement(_ context.Context, top []sdk.KV[string, int64], _ func(int)) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	*f.out = slices.Clone(top)
+	return nil
+}
+
+// readLines returns the lines of the files matching pattern, or of the
+// embedded sample.
+func readLines(pattern string) ([]string, error) {
+	if pattern == "" {
+		return strings.Split(strings.TrimRight(sample, "\n"), "\n"), nil
+	}
+	files, err := filepath.Glob(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("wordcount: pattern %q: %w", pattern, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("wordcount: pattern %q matches no file", pattern)
+	}
+	var lines []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("wordcount: %w", err)
+		}
+		lines = append(lines, strings.Split(string(b), "\n")...)
+	}
+	return lines, nil
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
