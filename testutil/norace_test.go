@@ -1,0 +1,5 @@
+//go:build !race
+
+package testutil_test
+
+const raceEnabled = false
