@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"iter"
 	"sort"
+	"sync/atomic"
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
@@ -33,6 +34,7 @@ import (
 	"beamgo/internal/graph"
 	"beamgo/proto/translate"
 	"beamgo/proto/urns"
+	"beamgo/sdk/coder"
 	"beamgo/sdk/window"
 )
 
@@ -71,7 +73,7 @@ type splitRegistry struct {
 func (r *splitRegistry) Register(t graph.SplitTracker) func() {
 	var idx int64
 	for _, s := range r.p.sources {
-		idx += s.elements
+		idx += s.elements.Load()
 	}
 	return r.split(idx, t)
 }
@@ -91,13 +93,18 @@ type Processor struct {
 type source struct {
 	id, pcoll string
 	dec       graph.Decoder
-	// Elements counts the elements decoded in the current bundle.
-	elements int64
+	// elem is the coder of the elements the decoder reads.
+	elem coder.Spec
+	// elements counts the elements decoded in the current bundle; it is
+	// read concurrently by progress reporting.
+	elements atomic.Int64
 }
 
 type sink struct {
 	id    string
 	write func([]byte) error
+	// elem is the coder of the elements the encoder writes.
+	elem coder.Spec
 }
 
 // New builds the operator graph of desc, finding user code in g.
@@ -166,7 +173,7 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 	}
 	for _, id := range sortedKeys(p.sources) {
 		src := p.sources[id]
-		src.elements = 0
+		src.elements.Store(0)
 		in, ok := b.Inputs[id]
 		if !ok {
 			continue
@@ -183,7 +190,7 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 				if err != nil {
 					return err
 				}
-				src.elements++
+				src.elements.Add(1)
 				chunk = chunk[n:]
 			}
 		}
@@ -197,13 +204,28 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 }
 
 // Elements returns how many elements each source decoded in the current or
-// last bundle.
+// last bundle. It may be called while a bundle runs.
 func (p *Processor) Elements() map[string]int64 {
 	out := map[string]int64{}
 	for id, s := range p.sources {
-		out[id] = s.elements
+		out[id] = s.elements.Load()
 	}
 	return out
+}
+
+// PortCoder returns the coder of the elements that the source or sink
+// transform id decodes or encodes inside its windowed values: this SDK's
+// coder of the PCollection. A runner that wraps coders it does not know in
+// length prefixes sends a different port coder; the caller recodes between
+// the two.
+func (p *Processor) PortCoder(id string) (coder.Spec, bool) {
+	if s, ok := p.sources[id]; ok {
+		return s.elem, true
+	}
+	if s, ok := p.sinks[id]; ok {
+		return s.elem, true
+	}
+	return coder.Spec{}, false
 }
 
 // Teardown calls Teardown on every operator, best effort, and returns the
@@ -292,7 +314,7 @@ func (b *builder) buildSource(id string, pt *pipepb.PTransform) error {
 	if err != nil {
 		return err
 	}
-	b.p.sources[id] = &source{id: id, pcoll: pc, dec: dec}
+	b.p.sources[id] = &source{id: id, pcoll: pc, dec: dec, elem: ops.Coder().Spec()}
 	return nil
 }
 
@@ -419,7 +441,7 @@ func (b *builder) buildSink(id string, pt *pipepb.PTransform) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &sink{id: id}
+	s := &sink{id: id, elem: ops.Coder().Spec()}
 	b.p.sinks[id] = s
 	return ops.NewEncoder(interval, func(buf []byte) error { return s.write(buf) }), nil
 }

@@ -17,9 +17,8 @@ import (
 // The assertions build into a valid pipeline, which translates into Beam
 // protos: a side input read by a ParDo per assertion. (check_test.go runs
 // the ParDo's DoFn over a side input the way an executor does.)
-//
-// TODO(#6): run these pipelines on the local runner, passing and failing,
-// when it lands.
+// runner/local's passert_test.go runs assertions end to end, passing and
+// failing.
 func TestAssertionsBuildAndTranslate(t *testing.T) {
 	p := sdk.NewPipeline()
 	s := p.Root()
