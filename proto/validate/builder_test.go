@@ -35,7 +35,7 @@ func newBuilder(t *testing.T) *builder {
 				"iter":     coder(urns.CoderIterable, "varint"),
 				"kv_iter":  coder(urns.CoderKV, "string", "iter"),
 				"gwindow":  coder(urns.CoderGlobalWindow),
-				"custom":   {Spec: &pipepb.FunctionSpec{Urn: urns.CoderCustom, Payload: []byte("type")}},
+				"custom":   {Spec: &pipepb.FunctionSpec{Urn: "example:coder:opaque:v1", Payload: []byte("type")}},
 				"lpcustom": coder(urns.CoderLengthPrefix, "custom"),
 			},
 			WindowingStrategies: map[string]*pipepb.WindowingStrategy{

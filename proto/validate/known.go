@@ -36,8 +36,11 @@ var combineLike = set(
 	urns.TransformCombinePerKeyExtractOutputs, urns.TransformCombinePerKeyConvertToAccum,
 )
 
-// standardCoders are the Beam standard coder URNs.
+// standardCoders are the Beam standard coder URNs and this SDK's custom
+// coder, whose encoding (a length-prefixed marshaling) runners handle as
+// bytes once a descriptor wraps it in a length prefix.
 var standardCoders = set(
+	urns.CoderCustom,
 	urns.CoderBytes, urns.CoderStringUTF8, urns.CoderKV, urns.CoderBool, urns.CoderVarInt,
 	urns.CoderDouble, urns.CoderIterable, urns.CoderTimer, urns.CoderIntervalWindow,
 	urns.CoderLengthPrefix, urns.CoderGlobalWindow, urns.CoderWindowedValue,

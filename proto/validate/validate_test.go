@@ -266,28 +266,28 @@ func TestPipeline(t *testing.T) {
 			mutate: func(p *pipepb.Pipeline) {
 				p.Components.Pcollections["p_custom"].CoderId = "custom"
 			},
-			want: []string{`validate: PCollection "pc/p_custom" (id p_custom): coder "custom" has unknown URN "beamgo:coder:custom:v1" and is not wrapped in beam:coder:length_prefix:v1`},
+			want: []string{`validate: PCollection "pc/p_custom" (id p_custom): coder "custom" has unknown URN "example:coder:opaque:v1" and is not wrapped in beam:coder:length_prefix:v1`},
 		},
 		{
 			name: "an unknown coder inside a KV coder is reported",
 			mutate: func(p *pipepb.Pipeline) {
 				p.Components.Coders["kv"].ComponentCoderIds[1] = "custom"
 			},
-			want: []string{`validate: coder "kv": component 1 "custom" has unknown URN "beamgo:coder:custom:v1" and is not wrapped in beam:coder:length_prefix:v1`},
+			want: []string{`validate: coder "kv": component 1 "custom" has unknown URN "example:coder:opaque:v1" and is not wrapped in beam:coder:length_prefix:v1`},
 		},
 		{
 			name: "an unknown coder listed in the options may be used directly",
 			mutate: func(p *pipepb.Pipeline) {
 				p.Components.Pcollections["p_custom"].CoderId = "custom"
 			},
-			opts: &validate.Options{CoderURNs: []string{urns.CoderCustom}},
+			opts: &validate.Options{CoderURNs: []string{"example:coder:opaque:v1"}},
 		},
 		{
 			name: "an unknown accumulator coder is reported",
 			mutate: func(p *pipepb.Pipeline) {
 				p.Components.Transforms["t_count"].Spec = newBuilder(t).combine(urns.TransformCombinePerKey, "custom")
 			},
-			want: []string{`validate: transform "Count" (id t_count): accumulator coder "custom" has unknown URN "beamgo:coder:custom:v1" and is not wrapped in beam:coder:length_prefix:v1`},
+			want: []string{`validate: transform "Count" (id t_count): accumulator coder "custom" has unknown URN "example:coder:opaque:v1" and is not wrapped in beam:coder:length_prefix:v1`},
 		},
 		{
 			name: "a missing accumulator coder is reported",

@@ -116,3 +116,30 @@ func ints(n int) []int {
 }
 
 func out(s sink[string]) []string { return s.sorted(strings.Compare) }
+
+// point encodes itself (a custom coder).
+type point struct{ X, Y int32 }
+
+func (p *point) MarshalBeam(dst []byte) []byte { return fmt.Appendf(dst, "%d,%d", p.X, p.Y) }
+func (p *point) UnmarshalBeam(src []byte) error {
+	_, err := fmt.Sscanf(string(src), "%d,%d", &p.X, &p.Y)
+	return err
+}
+
+func TestCustomCoderThroughShuffle(t *testing.T) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	pts := sdk.Create(s, []sdk.KV[string, point]{{Key: "a", Value: point{1, 2}}, {Key: "a", Value: point{3, 4}}, {Key: "b", Value: point{5, 6}}})
+	sums := sdk.Map(s, func(g sdk.Group[string, point]) string {
+		var x, y int32
+		for v := range g.Values {
+			x, y = x+v.X, y+v.Y
+		}
+		return fmt.Sprintf("%s=%d,%d", g.Key, x, y)
+	}, sdk.GroupByKey(s, pts))
+	got := collect(s, sums)
+	run(t, p, nil)
+	if diff := cmp.Diff([]string{"a=4,6", "b=5,6"}, out(got)); diff != "" {
+		t.Errorf("sums (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,48 @@
+// Package harness is the SDK side of Beam's Fn API: the worker that a
+// runner (Prism, our portable runner, Flink, Dataflow...) drives over gRPC to
+// execute the bundles of a pipeline built with package sdk.
+//
+// Run connects to the runner's control endpoint and serves its
+// instructions:
+//
+//   - register and process_bundle: ProcessBundleDescriptors are cached
+//     (or fetched with GetProcessBundleDescriptor), and each bundle runs on
+//     an fnapi/exec Processor built for its descriptor. Processors are
+//     reused by later bundles of the same descriptor, one per concurrent
+//     bundle, and torn down after a failed bundle and when Run returns.
+//   - process_bundle_progress: element counts and the user metrics of the
+//     running bundle, as monitoring infos.
+//   - process_bundle_split: answered "no split" (an empty response): the
+//     harness does not yet split a running bundle's input channel.
+//   - finalize_bundle: acknowledged; the SDK has no finalization callbacks.
+//   - monitoring_infos: the metadata behind short ids.
+//
+// Elements travel on the data plane (one multiplexed stream per data
+// endpoint, batched per instruction and transform, closed with is_last).
+// Side inputs are read through the state API with the iterable access
+// pattern, following continuation tokens. The harness's own log records go
+// to the runner's logging endpoint when one is given. Every call carries
+// the worker's id in the worker_id header, and gRPC messages may be as
+// large as MaxMessageSize.
+//
+// # Finding user code
+//
+// Descriptors carry no code: each transform's payload names the transform
+// by its unique name, and the executor finds the code in the graph of
+// Options.Pipeline, the pipeline this process built. In LOOPBACK mode that
+// is the submitter's own pipeline (see fnapi/workerpool).
+//
+// # Length prefixes
+//
+// A runner wraps coders it does not know (rows, this SDK's custom coders)
+// in beam:coder:length_prefix:v1 at the data ports and in side input
+// collections. The harness recodes elements between the runner's coders
+// and this SDK's at those boundaries, so the executor only ever sees its
+// own encodings; ports whose coders already agree cost nothing.
+//
+// # Not yet supported
+//
+// Channel and restriction splits, timers and user state, multimap side
+// inputs, elements embedded in control requests, and bundle finalization
+// callbacks.
+package harness

@@ -1,0 +1,193 @@
+// Package workerpool serves Beam's BeamFnExternalWorkerPool service inside
+// the submitting process: a runner calls StartWorker with its control and
+// logging endpoints, and the pool runs an SDK harness (fnapi/harness) for
+// that worker on a goroutine, finding user code in the pipeline the process
+// built. This is the LOOPBACK environment: the environment
+// beam:env:external:v1 whose ExternalPayload names the pool's address.
+//
+// # Concurrency
+//
+// A Pool is safe for concurrent use; each worker runs on its own goroutine
+// and serves as many concurrent bundles as the runner sends it.
+package workerpool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
+	"google.golang.org/grpc"
+
+	"beamgo/fnapi/harness"
+	"beamgo/sdk"
+)
+
+// Options configure a Pool; the zero value means defaults.
+type Options struct {
+	// Addr is the address to listen on (default "127.0.0.1:0": loopback, a
+	// free port).
+	Addr string
+	// Logger receives the pool's and the workers' log records (default:
+	// slog.Default()).
+	Logger *slog.Logger
+	// StopTimeout bounds how long StopWorker and Close wait for a worker to
+	// finish its bundles and tear down (default 30s).
+	StopTimeout time.Duration
+}
+
+// Pool is a running BeamFnExternalWorkerPool server.
+type Pool struct {
+	fnpb.UnimplementedBeamFnExternalWorkerPoolServer
+
+	p      *sdk.Pipeline
+	opts   Options
+	lis    net.Listener
+	srv    *grpc.Server
+	served chan struct{}
+
+	// mu guards the fields below.
+	mu      sync.Mutex
+	workers map[string]*worker
+	closed  bool
+}
+
+// worker is one harness goroutine.
+type worker struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// New starts a pool whose workers run the user code of p, and serves it
+// until Close.
+func New(p *sdk.Pipeline, opts *Options) (*Pool, error) {
+	if p == nil {
+		return nil, errors.New("workerpool: nil pipeline")
+	}
+	pl := &Pool{p: p, workers: map[string]*worker{}, served: make(chan struct{})}
+	if opts != nil {
+		pl.opts = *opts
+	}
+	if pl.opts.Addr == "" {
+		pl.opts.Addr = "127.0.0.1:0"
+	}
+	if pl.opts.Logger == nil {
+		pl.opts.Logger = slog.Default()
+	}
+	if pl.opts.StopTimeout <= 0 {
+		pl.opts.StopTimeout = 30 * time.Second
+	}
+	lis, err := net.Listen("tcp", pl.opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("workerpool: listen: %w", err)
+	}
+	pl.lis = lis
+	pl.srv = grpc.NewServer()
+	fnpb.RegisterBeamFnExternalWorkerPoolServer(pl.srv, pl)
+	go func() {
+		defer close(pl.served)
+		pl.srv.Serve(lis)
+	}()
+	return pl, nil
+}
+
+// Addr returns the address the pool listens on (host:port).
+func (pl *Pool) Addr() string { return pl.lis.Addr().String() }
+
+// StartWorker starts a harness for the worker the runner names. It answers
+// with an error message (not a gRPC error, as the protocol asks) when the
+// request lacks a control endpoint, the id is in use, or the pool is
+// closed.
+func (pl *Pool) StartWorker(_ context.Context, req *fnpb.StartWorkerRequest) (*fnpb.StartWorkerResponse, error) {
+	id := req.GetWorkerId()
+	control := req.GetControlEndpoint().GetUrl()
+	if control == "" {
+		return &fnpb.StartWorkerResponse{Error: fmt.Sprintf("workerpool: worker %q: no control endpoint", id)}, nil
+	}
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if pl.closed {
+		return &fnpb.StartWorkerResponse{Error: "workerpool: the pool is closed"}, nil
+	}
+	if _, ok := pl.workers[id]; ok {
+		return &fnpb.StartWorkerResponse{Error: fmt.Sprintf("workerpool: worker %q is already running", id)}, nil
+	}
+	// The worker outlives this request: it runs until StopWorker or Close.
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &worker{cancel: cancel, done: make(chan struct{})}
+	pl.workers[id] = w
+	logger := pl.opts.Logger.With("worker", id)
+	go func() {
+		defer close(w.done)
+		err := harness.Run(ctx, &harness.Options{
+			ID:                id,
+			ControlEndpoint:   control,
+			LoggingEndpoint:   req.GetLoggingEndpoint().GetUrl(),
+			ProvisionEndpoint: req.GetProvisionEndpoint().GetUrl(),
+			Pipeline:          pl.p,
+			Logger:            logger,
+		})
+		if err != nil {
+			logger.Error("workerpool: worker failed", "error", err)
+		}
+	}()
+	return &fnpb.StartWorkerResponse{}, nil
+}
+
+// StopWorker stops a worker and waits until it has torn down its
+// operators (or StopTimeout passes). Stopping an unknown worker succeeds.
+func (pl *Pool) StopWorker(ctx context.Context, req *fnpb.StopWorkerRequest) (*fnpb.StopWorkerResponse, error) {
+	pl.mu.Lock()
+	w, ok := pl.workers[req.GetWorkerId()]
+	delete(pl.workers, req.GetWorkerId())
+	pl.mu.Unlock()
+	if !ok {
+		return &fnpb.StopWorkerResponse{}, nil
+	}
+	if err := pl.stop(ctx, w); err != nil {
+		return &fnpb.StopWorkerResponse{Error: fmt.Sprintf("workerpool: worker %q: %v", req.GetWorkerId(), err)}, nil
+	}
+	return &fnpb.StopWorkerResponse{}, nil
+}
+
+func (pl *Pool) stop(ctx context.Context, w *worker) error {
+	w.cancel()
+	t := time.NewTimer(pl.opts.StopTimeout)
+	defer t.Stop()
+	select {
+	case <-w.done:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("did not stop within %v", pl.opts.StopTimeout)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops every worker, waiting for each to tear down its operators,
+// and then the server. It returns the first worker that did not stop in
+// time.
+func (pl *Pool) Close() error {
+	pl.mu.Lock()
+	pl.closed = true
+	workers := pl.workers
+	pl.workers = map[string]*worker{}
+	pl.mu.Unlock()
+	var errs []error
+	for id, w := range workers {
+		if err := pl.stop(context.Background(), w); err != nil {
+			errs = append(errs, fmt.Errorf("workerpool: worker %q: %w", id, err))
+		}
+	}
+	// Stop, not GracefulStop: a runner's StopWorker call may still be in
+	// flight, and its worker is already stopped.
+	pl.srv.Stop()
+	<-pl.served
+	return errors.Join(errs...)
+}
+
+var _ fnpb.BeamFnExternalWorkerPoolServer = (*Pool)(nil)

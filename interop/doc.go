@@ -1,0 +1,27 @@
+// Package interop tests this project against the real Apache Beam code. It
+// is a separate module (beamgo/interop) so that Beam's Prism runner, its
+// Docker client and their dependencies stay out of the main module.
+//
+// The tests build Prism's job server from
+// github.com/apache/beam/sdks/v2/go/cmd/prism (a tool dependency in go.mod,
+// at the same Beam version as the main module), start it on a free port and
+// submit pipelines built with package sdk through runner/universal with
+// LOOPBACK workers: this SDK's harness runs the bundles Prism plans.
+//
+//   - TestWordCountOnPrism: the word count of examples/wordcount, compared
+//     with the local runner's output.
+//   - TestConformanceOnPrism: the runner conformance suite
+//     (runner/runnertest). Prism fails a job on its first bundle failure, so
+//     the retry test is skipped through Capabilities.NoRetries.
+//   - TestRowCodersCrossPrism: row-coded keys and combine accumulators,
+//     which Prism length-prefixes, compared with the local runner.
+//
+// Run them from this directory:
+//
+//	go test ./...             # -short skips them
+//	go test ./... -prism.log  # with Prism's log on stderr
+//
+// The first run compiles Prism ("go tool -n prism", about two minutes of
+// CPU); Go's build cache keeps the executable, so later runs start it at
+// once.
+package interop

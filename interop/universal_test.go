@@ -1,0 +1,133 @@
+package interop
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"beamgo/runner"
+	"beamgo/runner/local"
+	"beamgo/runner/runnertest"
+	"beamgo/runner/universal"
+	"beamgo/sdk"
+)
+
+// onPrism returns a universal runner that submits to the shared Prism with
+// LOOPBACK workers.
+func onPrism(t *testing.T) runner.Runner {
+	p := needPrism(t)
+	if err := p.alive(); err != nil {
+		t.Fatal(err)
+	}
+	return universal.New(&universal.Options{Endpoint: p.endpoint, EnvironmentType: universal.Loopback})
+}
+
+// TestConformanceOnPrism runs the runner conformance suite through Beam's
+// Prism job server with this SDK's harness. Prism does not retry failed
+// bundles (a failure fails the job), which the suite's NoRetries capability
+// declares.
+func TestConformanceOnPrism(t *testing.T) {
+	runnertest.RunConformanceTests(t, onPrism, runnertest.Capabilities{NoRetries: true})
+}
+
+var wordRE = regexp.MustCompile(`[a-zA-Z]+('[a-z])?`)
+
+// wordCount is the word count of examples/wordcount: words, counted, the
+// most frequent kept in process.
+func wordCount(lines []string) (*sdk.Pipeline, func() []string) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	words := sdk.FlatMap(s.Scope("CountWords"), func(line string, emit func(string)) {
+		for _, w := range wordRE.FindAllString(line, -1) {
+			emit(w)
+		}
+	}, sdk.Create(s, lines, sdk.Name("ReadLines")), sdk.Name("ExtractWords"))
+	counts := sdk.CountElements(s.Scope("CountWords"), words)
+	formatted := sdk.Map(s, func(kv sdk.KV[string, int64]) string { return fmt.Sprintf("%s: %d", kv.Key, kv.Value) }, counts, sdk.Name("Format"))
+	top := sdk.Top(s, 5, func(a, b sdk.KV[string, int64]) bool {
+		if a.Value != b.Value {
+			return a.Value < b.Value
+		}
+		return a.Key > b.Key
+	}, counts)
+	var mu sync.Mutex
+	var all []string
+	var best []string
+	sdk.ParDo(s, sdk.DoFn[string, int](keep{mu: &mu, out: &all}), formatted, sdk.Name("KeepAll"))
+	sdk.ParDo(s, sdk.DoFn[[]sdk.KV[string, int64], int](keepTop{mu: &mu, out: &best}), top, sdk.Name("KeepTop"))
+	return p, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := slices.Sorted(slices.Values(all))
+		return append(out, "top: "+strings.Join(best, ", "))
+	}
+}
+
+type keep struct {
+	mu  *sync.Mutex
+	out *[]string
+}
+
+func (k keep) ProcessElement(_ context.Context, s string, _ func(int)) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	*k.out = append(*k.out, s)
+	return nil
+}
+
+type keepTop struct {
+	mu  *sync.Mutex
+	out *[]string
+}
+
+func (k keepTop) ProcessElement(_ context.Context, top []sdk.KV[string, int64], _ func(int)) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	*k.out = (*k.out)[:0]
+	for _, kv := range top {
+		*k.out = append(*k.out, fmt.Sprintf("%s=%d", kv.Key, kv.Value))
+	}
+	return nil
+}
+
+const hamlet = `To be, or not to be, that is the question:
+Whether 'tis nobler in the mind to suffer
+The slings and arrows of outrageous fortune,
+Or to take arms against a sea of troubles
+And by opposing end them. To die: to sleep;
+No more; and by a sleep to say we end
+The heart-ache and the thousand natural shocks
+That flesh is heir to, 'tis a consummation
+Devoutly to be wish'd. To die, to sleep;`
+
+// TestWordCountOnPrism runs the word count through Prism and compares its
+// output with the local runner's.
+func TestWordCountOnPrism(t *testing.T) {
+	r := onPrism(t)
+	lines := strings.Split(hamlet, "\n")
+	// Many copies, so that Prism makes several bundles of some stages.
+	var many []string
+	for range 50 {
+		many = append(many, lines...)
+	}
+	p, got := wordCount(many)
+	if _, err := r.Run(runCtx(t), p); err != nil {
+		t.Fatalf("Run on Prism: %v", err)
+	}
+	lp, want := wordCount(many)
+	if _, err := local.New(nil).Run(context.Background(), lp); err != nil {
+		t.Fatalf("Run on the local runner: %v", err)
+	}
+	if len(want()) < 10 {
+		t.Fatalf("local word count has only %d lines: %v", len(want()), want())
+	}
+	if d := cmp.Diff(want(), got()); d != "" {
+		t.Errorf("word count on Prism differs from the local runner's (-local +prism):\n%s", d)
+	}
+}

@@ -1,0 +1,40 @@
+// Package universal submits pipelines to any Beam JobService — Prism,
+// Flink, Spark, Dataflow job servers, or this project's own — and runs
+// their user code with this SDK's harness. It is the runner Beam users know
+// as --runner=universal.
+//
+// # Submission
+//
+// Run translates the pipeline (proto/translate) with an environment for
+// the workers, then follows Beam's job protocol:
+//
+//  1. Prepare, which returns a preparation id, an artifact staging
+//     endpoint and a staging token;
+//  2. artifact staging over ArtifactStagingService's reverse retrieval
+//     stream: the job server asks for the environment's artifacts and the
+//     runner sends them (in LOOPBACK mode the only one is an empty
+//     placeholder, as Beam's Go SDK stages);
+//  3. Run, then GetMessageStream until the job reaches a terminal state.
+//     A failed job's error is the text of its JOB_MESSAGE_ERROR message;
+//  4. GetJobMetrics, whose user counters, distributions and gauges become
+//     the runner.Result.
+//
+// If ctx ends first, the job is canceled with the JobService's Cancel.
+//
+// # Environments
+//
+// LOOPBACK (the default) runs the workers in this process: Run starts a
+// worker pool (fnapi/workerpool) on 127.0.0.1 and declares it with a
+// beam:env:external:v1 environment, and the job server asks the pool to
+// start harnesses that find user code in the submitted *sdk.Pipeline. The
+// job server must be able to reach 127.0.0.1, so it runs on this machine.
+//
+// PROCESS (the job server starts the user's binary in worker mode) and
+// EXTERNAL (a worker pool at another address) are not supported yet; Run
+// fails for them.
+//
+// # Concurrency
+//
+// A Runner is safe for concurrent use; each Run is a separate job with its
+// own worker pool.
+package universal

@@ -1,0 +1,304 @@
+package universal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	jobpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/jobmanagement_v1"
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"beamgo/fnapi/harness"
+	"beamgo/fnapi/workerpool"
+	"beamgo/proto/translate"
+	"beamgo/proto/urns"
+	"beamgo/proto/validate"
+	"beamgo/runner"
+	"beamgo/sdk"
+)
+
+// Environment types, as Beam's --environment_type flag spells them.
+const (
+	Loopback = "LOOPBACK"
+	Process  = "PROCESS"
+	External = "EXTERNAL"
+)
+
+// Options configure a Runner.
+type Options struct {
+	// Endpoint is the JobService address (host:port). Required.
+	Endpoint string
+	// EnvironmentType is where workers run: Loopback (the default) is the
+	// only one supported yet.
+	EnvironmentType string
+	// JobName names the job (default: "beamgo-" and the time).
+	JobName string
+	// Logger receives job messages and the workers' logs (default:
+	// slog.Default()).
+	Logger *slog.Logger
+	// CancelTimeout bounds the Cancel call made when ctx ends (default 10s).
+	CancelTimeout time.Duration
+}
+
+// Runner submits pipelines to a JobService. It implements runner.Runner.
+type Runner struct {
+	opts Options
+}
+
+// New returns a runner; opts.Endpoint is required.
+func New(opts *Options) *Runner {
+	r := &Runner{}
+	if opts != nil {
+		r.opts = *opts
+	}
+	if r.opts.EnvironmentType == "" {
+		r.opts.EnvironmentType = Loopback
+	}
+	if r.opts.Logger == nil {
+		r.opts.Logger = slog.Default()
+	}
+	if r.opts.CancelTimeout <= 0 {
+		r.opts.CancelTimeout = 10 * time.Second
+	}
+	return r
+}
+
+// Run submits p and waits for it to finish. It returns the job's user
+// metrics, or an error: a construction error, a JobService that cannot be
+// reached or refuses the job, or the job's failure with the runner's error
+// text.
+func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, error) {
+	if r.opts.Endpoint == "" {
+		return nil, errors.New("universal: Options.Endpoint is required")
+	}
+	if env := strings.ToUpper(r.opts.EnvironmentType); env != Loopback {
+		return nil, fmt.Errorf("universal: environment type %q is not supported yet (only %s)", r.opts.EnvironmentType, Loopback)
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	pool, err := workerpool.New(p, &workerpool.Options{Logger: r.opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("universal: %w", err)
+	}
+	defer func() {
+		if err := pool.Close(); err != nil {
+			r.opts.Logger.Warn("universal: stopping workers", "error", err)
+		}
+	}()
+	arts := loopbackArtifacts()
+	env, err := loopbackEnvironment(pool.Addr(), arts)
+	if err != nil {
+		return nil, err
+	}
+	pb, err := translate.ToProto(p, &translate.Options{Environment: env})
+	if err != nil {
+		return nil, err
+	}
+	if err := validate.Pipeline(pb, nil); err != nil {
+		return nil, fmt.Errorf("universal: invalid pipeline: %w", err)
+	}
+	cc, err := dial(r.opts.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Close()
+	j := &job{opts: r.opts, client: jobpb.NewJobServiceClient(cc), pipeline: pb, artifacts: arts}
+	return j.run(ctx)
+}
+
+// dial connects to a job service with generous message limits.
+func dial(endpoint string) (*grpc.ClientConn, error) {
+	cc, err := grpc.NewClient(endpoint,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(harness.MaxMessageSize), grpc.MaxCallSendMsgSize(harness.MaxMessageSize)))
+	if err != nil {
+		return nil, fmt.Errorf("universal: dial %s: %w", endpoint, err)
+	}
+	return cc, nil
+}
+
+// loopbackEnvironment is the environment of workers served by the pool at
+// addr, with the artifacts the job server will ask for.
+func loopbackEnvironment(addr string, arts *artifacts) (*pipepb.Environment, error) {
+	payload, err := proto.Marshal(&pipepb.ExternalPayload{Endpoint: &pipepb.ApiServiceDescriptor{Url: addr}})
+	if err != nil {
+		return nil, fmt.Errorf("universal: environment payload: %w", err)
+	}
+	return &pipepb.Environment{
+		Urn:          urns.EnvExternal,
+		Payload:      payload,
+		Capabilities: translate.Capabilities(),
+		Dependencies: arts.infos(),
+	}, nil
+}
+
+// job is one submission.
+type job struct {
+	opts      Options
+	client    jobpb.JobServiceClient
+	pipeline  *pipepb.Pipeline
+	artifacts *artifacts
+}
+
+func (j *job) run(ctx context.Context) (*runner.Result, error) {
+	name := j.opts.JobName
+	if name == "" {
+		name = "beamgo-" + time.Now().UTC().Format("20060102-150405.000000")
+	}
+	options, err := structpb.NewStruct(map[string]any{
+		"beam:option:job_name:v1":         name,
+		"beam:option:environment_type:v1": j.opts.EnvironmentType,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("universal: pipeline options: %w", err)
+	}
+	prep, err := j.client.Prepare(ctx, &jobpb.PrepareJobRequest{Pipeline: j.pipeline, PipelineOptions: options, JobName: name})
+	if err != nil {
+		return nil, fmt.Errorf("universal: prepare job on %s: %w", j.opts.Endpoint, err)
+	}
+	token := prep.GetStagingSessionToken()
+	if ep := prep.GetArtifactStagingEndpoint().GetUrl(); ep != "" {
+		if err := j.stage(ctx, ep, token); err != nil {
+			return nil, err
+		}
+	}
+	run, err := j.client.Run(ctx, &jobpb.RunJobRequest{PreparationId: prep.GetPreparationId(), RetrievalToken: token})
+	if err != nil {
+		return nil, fmt.Errorf("universal: run job: %w", err)
+	}
+	id := run.GetJobId()
+	if err := j.wait(ctx, id); err != nil {
+		if ctx.Err() != nil {
+			j.cancel(id)
+			return nil, fmt.Errorf("universal: job %s: %w", id, context.Cause(ctx))
+		}
+		return nil, err
+	}
+	return j.result(ctx, id)
+}
+
+// stage serves the job server's artifact requests.
+func (j *job) stage(ctx context.Context, endpoint, token string) error {
+	cc, err := dial(endpoint)
+	if err != nil {
+		return err
+	}
+	defer cc.Close()
+	if err := j.artifacts.serve(ctx, jobpb.NewArtifactStagingServiceClient(cc), token); err != nil {
+		return fmt.Errorf("universal: stage artifacts: %w", err)
+	}
+	return nil
+}
+
+// wait follows the job's messages until it reaches a terminal state. A
+// failed job's error is the last error message the job server sent; Beam
+// job servers send it after (or before) the FAILED state.
+func (j *job) wait(ctx context.Context, id string) error {
+	stream, err := j.client.GetMessageStream(ctx, &jobpb.JobMessagesRequest{JobId: id})
+	if err != nil {
+		return fmt.Errorf("universal: job %s: message stream: %w", id, err)
+	}
+	var lastError string
+	failed := false
+	fail := func() error {
+		if lastError == "" {
+			lastError = "(the job server sent no error message)"
+		}
+		return fmt.Errorf("universal: job %s failed: %s", id, lastError)
+	}
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				if failed {
+					return fail()
+				}
+				return j.finalState(ctx, id)
+			}
+			return fmt.Errorf("universal: job %s: message stream: %w", id, err)
+		}
+		if m := msg.GetMessageResponse(); m != nil {
+			j.opts.Logger.Log(ctx, level(m.GetImportance()), "universal: job message", "job", id, "text", m.GetMessageText())
+			if m.GetImportance() >= jobpb.JobMessage_JOB_MESSAGE_ERROR {
+				lastError = m.GetMessageText()
+				if failed {
+					return fail()
+				}
+			}
+			continue
+		}
+		switch st := msg.GetStateResponse().GetState(); st {
+		case jobpb.JobState_DONE:
+			return nil
+		case jobpb.JobState_FAILED:
+			failed = true
+			if lastError != "" {
+				return fail()
+			}
+		case jobpb.JobState_CANCELLED, jobpb.JobState_DRAINED, jobpb.JobState_UPDATED:
+			return fmt.Errorf("universal: job %s ended in state %v", id, st)
+		}
+	}
+}
+
+// finalState asks for the state of a job whose message stream ended
+// without a terminal state.
+func (j *job) finalState(ctx context.Context, id string) error {
+	st, err := j.client.GetState(ctx, &jobpb.GetJobStateRequest{JobId: id})
+	if err != nil {
+		return fmt.Errorf("universal: job %s: state: %w", id, err)
+	}
+	if st.GetState() != jobpb.JobState_DONE {
+		return fmt.Errorf("universal: job %s: message stream ended in state %v", id, st.GetState())
+	}
+	return nil
+}
+
+// cancel asks the job server to cancel a job, best effort.
+func (j *job) cancel(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), j.opts.CancelTimeout)
+	defer cancel()
+	if _, err := j.client.Cancel(ctx, &jobpb.CancelJobRequest{JobId: id}); err != nil {
+		j.opts.Logger.Warn("universal: cancel failed", "job", id, "error", err)
+	}
+}
+
+// result fetches the job's metrics.
+func (j *job) result(ctx context.Context, id string) (*runner.Result, error) {
+	resp, err := j.client.GetJobMetrics(ctx, &jobpb.GetJobMetricsRequest{JobId: id})
+	if err != nil {
+		return nil, fmt.Errorf("universal: job %s: metrics: %w", id, err)
+	}
+	infos := resp.GetMetrics().GetCommitted()
+	if len(infos) == 0 {
+		infos = resp.GetMetrics().GetAttempted()
+	}
+	m, err := metricsOf(infos, j.pipeline.GetComponents().GetTransforms())
+	if err != nil {
+		return nil, fmt.Errorf("universal: job %s: %w", id, err)
+	}
+	return &runner.Result{Metrics: m}, nil
+}
+
+func level(imp jobpb.JobMessage_MessageImportance) slog.Level {
+	switch {
+	case imp >= jobpb.JobMessage_JOB_MESSAGE_ERROR:
+		return slog.LevelError
+	case imp >= jobpb.JobMessage_JOB_MESSAGE_WARNING:
+		return slog.LevelWarn
+	case imp >= jobpb.JobMessage_JOB_MESSAGE_BASIC:
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
+}
+
+var _ runner.Runner = (*Runner)(nil)
