@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"beamgo/internal/graph"
 	"beamgo/sdk/coder"
@@ -30,7 +31,7 @@ type Compacter[Acc any] interface {
 
 // precombineFlushKeys bounds the keys a precombine holds before it flushes
 // partial accumulators early, to bound memory.
-const precombineFlushKeys = 1 << 16
+const precombineFlushKeys = 1 << 18
 
 // CombinePerKey combines the values of each key and window with fn. When the
 // accumulator type has a coder and the windowing does not merge, runners
@@ -220,7 +221,7 @@ func (p *precombine[K, In, Acc, Out]) Receive(v window.Value[KV[K, In]]) (err er
 			}
 			acc = new(Acc)
 			*acc = p.fn.CreateAccumulator()
-			p.byKey[v.Elem.Key] = acc
+			p.byKey[cloneKey(v.Elem.Key)] = acc
 		}
 		*acc = p.fn.AddInput(*acc, v.Elem.Value)
 		return nil
@@ -236,6 +237,7 @@ func (p *precombine[K, In, Acc, Out]) Receive(v window.Value[KV[K, In]]) (err er
 			}
 			acc = new(Acc)
 			*acc = p.fn.CreateAccumulator()
+			kw.k = cloneKey(kw.k)
 			p.byKeyWindow[kw] = acc
 		}
 		*acc = p.fn.AddInput(*acc, v.Elem.Value)
@@ -277,6 +279,15 @@ func (p *precombine[K, In, Acc, Out]) FinishBundle(context.Context) (err error) 
 		}
 	}()
 	return p.flush()
+}
+
+// cloneKey copies a string key, so that a key held by a precombine does not
+// pin the larger string it was cut from (a line of text, say).
+func cloneKey[K comparable](k K) K {
+	if s, ok := any(k).(string); ok {
+		return any(strings.Clone(s)).(K)
+	}
+	return k
 }
 
 // CombineGlobally combines all elements of each window of in into one

@@ -209,7 +209,6 @@ func (j *job) inputs(st *plan.Stage, src *wire) ([]*bundleWork, error) {
 		return []*bundleWork{{elems: [][]byte{elem}}}, nil
 	case plan.InputGrouped:
 		sh := j.grouped[st.ID]
-		sh.sortCommitted()
 		var out []*bundleWork
 		for part := range sh.parts {
 			out = append(out, &bundleWork{stream: func() iter.Seq2[[]byte, error] { return groupedInput(sh, part, src) }})
@@ -223,7 +222,10 @@ func (j *job) inputs(st *plan.Stage, src *wire) ([]*bundleWork, error) {
 			all = append(all, d.elems...)
 			d.mu.Unlock()
 		}
-		return splitElems(all, 4*j.opts.Parallelism), nil
+		// Two bundles per worker: enough to balance, few enough that
+		// per-bundle work (a precombine's flush) stays small; stragglers
+		// are split dynamically.
+		return splitElems(all, 2*j.opts.Parallelism), nil
 	}
 	return nil, fmt.Errorf("unknown input kind %v", st.Input.Kind)
 }
@@ -479,6 +481,7 @@ func (sr *stageRun) attempt(ctx context.Context, proc *exec.Processor, b *bundle
 	for _, c := range proc.Elements() {
 		n += c
 	}
+
 	if err != nil {
 		for _, o := range outs {
 			o.abort()

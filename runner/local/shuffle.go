@@ -82,8 +82,10 @@ type shuffle struct {
 	memBudget int64
 
 	// mu guards the fields below.
-	mu       sync.Mutex
-	mem      []record
+	mu sync.Mutex
+	// mem holds committed in-memory records per partition, as the record
+	// lists of the writers that committed them (not copied).
+	mem      [][][]record
 	memBytes int64
 	runs     []*run
 	spills   int
@@ -91,7 +93,7 @@ type shuffle struct {
 
 func newShuffle(parts int, merging bool, dir string, budget int64, writers int) *shuffle {
 	return &shuffle{
-		parts: parts, merging: merging, dir: dir, seed: maphash.MakeSeed(),
+		parts: parts, merging: merging, dir: dir, seed: maphash.MakeSeed(), mem: make([][][]record, parts),
 		writerBudget: max(budget/int64(2*max(writers, 1)), 1<<20),
 		memBudget:    max(budget/2, 1<<20),
 	}
@@ -102,27 +104,43 @@ func (s *shuffle) partition(key []byte) int {
 	return int(maphash.Bytes(s.seed, key) % uint64(s.parts))
 }
 
-// shuffleWriter collects the records of one bundle attempt.
+// shuffleWriter collects the records of one bundle attempt, per partition.
+// Key and value bytes go into fixed-size arena chunks, so growing the arena
+// never copies what it holds.
 type shuffleWriter struct {
 	s     *shuffle
 	arena []byte
-	recs  []record
+	recs  [][]record // per partition
 	bytes int64
 	runs  []*run
 }
 
-func (s *shuffle) newWriter() *shuffleWriter { return &shuffleWriter{s: s} }
+// arenaChunk is the size of the writer's arena chunks.
+const arenaChunk = 1 << 20
+
+func (s *shuffle) newWriter() *shuffleWriter {
+	return &shuffleWriter{s: s, recs: make([][]record, s.parts)}
+}
+
+// alloc returns n bytes of arena.
+func (w *shuffleWriter) alloc(n int) []byte {
+	if cap(w.arena)-len(w.arena) < n {
+		w.arena = make([]byte, 0, max(arenaChunk, n))
+	}
+	start := len(w.arena)
+	w.arena = w.arena[:start+n]
+	return w.arena[start : start+n : start+n]
+}
 
 // add records val under key in each of the windows.
 func (w *shuffleWriter) add(key []byte, wins []window.Window, val []byte) error {
 	part := w.s.partition(key)
-	start := len(w.arena)
-	w.arena = append(w.arena, key...)
-	w.arena = append(w.arena, val...)
-	k := w.arena[start : start+len(key) : start+len(key)]
-	v := w.arena[start+len(key) : len(w.arena) : len(w.arena)]
+	b := w.alloc(len(key) + len(val))
+	copy(b, key)
+	copy(b[len(key):], val)
+	k, v := b[:len(key):len(key)], b[len(key):]
 	for _, win := range wins {
-		w.recs = append(w.recs, record{part: part, key: k, win: win, val: v})
+		w.recs[part] = append(w.recs[part], record{part: part, key: k, win: win, val: v})
 		w.bytes += recordOverhead
 	}
 	w.bytes += int64(len(key) + len(val))
@@ -134,15 +152,15 @@ func (w *shuffleWriter) add(key []byte, wins []window.Window, val []byte) error 
 
 // spill sorts the writer's records into a new run file.
 func (w *shuffleWriter) spill() error {
-	if len(w.recs) == 0 {
+	if w.bytes == 0 {
 		return nil
 	}
-	r, err := writeRun(w.s.dir, w.s.parts, w.recs)
+	r, err := writeRun(w.s.dir, w.recs)
 	if err != nil {
 		return err
 	}
 	w.runs = append(w.runs, r)
-	w.arena, w.recs, w.bytes = nil, nil, 0
+	w.arena, w.recs, w.bytes = nil, make([][]record, w.s.parts), 0
 	return nil
 }
 
@@ -153,17 +171,25 @@ func (w *shuffleWriter) commit() error {
 	defer s.mu.Unlock()
 	s.runs = append(s.runs, w.runs...)
 	s.spills += len(w.runs)
-	s.mem = append(s.mem, w.recs...)
+	for p, recs := range w.recs {
+		if len(recs) > 0 {
+			s.mem[p] = append(s.mem[p], recs)
+		}
+	}
 	s.memBytes += w.bytes
 	w.runs, w.recs, w.arena = nil, nil, nil
 	if s.memBytes >= s.memBudget {
-		r, err := writeRun(s.dir, s.parts, s.mem)
+		parts := make([][]record, s.parts)
+		for p, lists := range s.mem {
+			parts[p] = slices.Concat(lists...)
+		}
+		r, err := writeRun(s.dir, parts)
 		if err != nil {
 			return err
 		}
 		s.runs = append(s.runs, r)
 		s.spills++
-		s.mem, s.memBytes = nil, 0
+		s.mem, s.memBytes = make([][][]record, s.parts), 0
 	}
 	return nil
 }
@@ -183,32 +209,28 @@ type run struct {
 	offsets []int64 // len parts+1
 }
 
-func writeRun(dir string, parts int, recs []record) (*run, error) {
-	slices.SortFunc(recs, func(a, b record) int { return compareRecords(&a, &b) })
+func writeRun(dir string, parts [][]record) (*run, error) {
 	f, err := os.CreateTemp(dir, "run-*.bin")
 	if err != nil {
 		return nil, fmt.Errorf("local: shuffle spill: %w", err)
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	r := &run{path: f.Name(), offsets: make([]int64, parts+1)}
+	r := &run{path: f.Name(), offsets: make([]int64, len(parts)+1)}
 	var off int64
 	var buf []byte
-	next := 0
-	for i := range recs {
-		for next <= recs[i].part {
-			r.offsets[next] = off
-			next++
+	for p, recs := range parts {
+		r.offsets[p] = off
+		slices.SortFunc(recs, func(a, b record) int { return compareRecords(&a, &b) })
+		for i := range recs {
+			buf = appendRecord(buf[:0], &recs[i])
+			if _, err := bw.Write(buf); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("local: shuffle spill: %w", err)
+			}
+			off += int64(len(buf))
 		}
-		buf = appendRecord(buf[:0], &recs[i])
-		if _, err := bw.Write(buf); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("local: shuffle spill: %w", err)
-		}
-		off += int64(len(buf))
 	}
-	for ; next <= parts; next++ {
-		r.offsets[next] = off
-	}
+	r.offsets[len(parts)] = off
 	if err := bw.Flush(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("local: shuffle spill: %w", err)
@@ -381,22 +403,20 @@ type group struct {
 	vals [][]byte
 }
 
-// sortCommitted sorts the in-memory records once all writers committed.
-func (s *shuffle) sortCommitted() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	slices.SortFunc(s.mem, func(a, b record) int { return compareRecords(&a, &b) })
-}
-
-// groups yields the groups of partition part in key order.
+// groups yields the groups of partition part: by hashing when nothing was
+// spilled, otherwise in key order by merging the sorted in-memory records
+// with every run's segment.
 func (s *shuffle) groups(part int) iter.Seq2[group, error] {
+	s.mu.Lock()
+	mem := slices.Concat(s.mem[part]...)
+	runs := append([]*run(nil), s.runs...)
+	s.mu.Unlock()
+	if len(runs) == 0 {
+		return s.hashGroups(mem)
+	}
 	return func(yield func(group, error) bool) {
-		s.mu.Lock()
-		lo, _ := slices.BinarySearchFunc(s.mem, part, func(r record, p int) int { return r.part - p })
-		hi, _ := slices.BinarySearchFunc(s.mem, part+1, func(r record, p int) int { return r.part - p })
-		srcs := []mergeSource{&memSource{recs: s.mem[lo:hi]}}
-		runs := append([]*run(nil), s.runs...)
-		s.mu.Unlock()
+		slices.SortFunc(mem, func(a, b record) int { return compareRecords(&a, &b) })
+		srcs := []mergeSource{&memSource{recs: mem}}
 		for _, r := range runs {
 			rr, err := openSegment(r, part)
 			if err != nil {
@@ -460,6 +480,54 @@ func (s *shuffle) groups(part int) iter.Seq2[group, error] {
 	}
 }
 
+// hashGroups groups in-memory records by key and window with a hash map.
+func (s *shuffle) hashGroups(recs []record) iter.Seq2[group, error] {
+	return func(yield func(group, error) bool) {
+		if s.merging {
+			// Sessions merge per key: collect each key's records, then merge.
+			byKey := map[string][]record{}
+			var order []string
+			for _, r := range recs {
+				k := string(r.key)
+				if _, ok := byKey[k]; !ok {
+					order = append(order, k)
+				}
+				byKey[k] = append(byKey[k], r)
+			}
+			for _, k := range order {
+				for _, g := range s.groupKey(byKey[k][0].key, byKey[k]) {
+					if !yield(g, nil) {
+						return
+					}
+				}
+			}
+			return
+		}
+		// Index by window, then key: looking up string(key) does not allocate.
+		index := map[window.Window]map[string]int{}
+		var groups []group
+		for _, r := range recs {
+			byKey := index[r.win]
+			if byKey == nil {
+				byKey = map[string]int{}
+				index[r.win] = byKey
+			}
+			i, ok := byKey[string(r.key)]
+			if !ok {
+				i = len(groups)
+				byKey[string(r.key)] = i
+				groups = append(groups, group{key: r.key, win: r.win})
+			}
+			groups[i].vals = append(groups[i].vals, r.val)
+		}
+		for _, g := range groups {
+			if !yield(g, nil) {
+				return
+			}
+		}
+	}
+}
+
 // groupKey groups the records of one key (sorted by window) by window,
 // merging overlapping windows when the window function merges.
 func (s *shuffle) groupKey(key []byte, recs []record) []group {
@@ -496,5 +564,5 @@ func (s *shuffle) close() {
 	for _, r := range s.runs {
 		r.remove()
 	}
-	s.runs, s.mem = nil, nil
+	s.runs, s.mem = nil, make([][][]record, s.parts)
 }
