@@ -1,10 +1,11 @@
 # beamgo — build, test and run.
+SHELL := /bin/bash
 GO      ?= go
 # Packages whose tests exercise concurrency run with -race.
 RACE_PKGS := ./rangetracker/... ./internal/... ./runner/... ./fnapi/...
 FUZZTIME ?= 10s
 
-.PHONY: all run test vet lint short fuzz examples plan
+.PHONY: all run test vet lint short fuzz examples interop
 
 all: lint test
 
@@ -12,10 +13,16 @@ all: lint test
 run:
 	$(GO) run ./examples/wordcount
 
-## test: go vet, then every test; concurrent packages under -race.
+## test: go vet, then every test; concurrent packages under -race; then the
+## interop tests against Beam's Prism runner (a separate module).
 test: vet
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
+	$(MAKE) interop
+
+## interop: our pipelines on Beam's Prism job server, with our harness.
+interop:
+	cd interop && $(GO) vet ./... && $(GO) test -count=1 -v -run 'Prism' ./... 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)' ; exit $${PIPESTATUS[0]}
 
 vet:
 	$(GO) vet ./...
