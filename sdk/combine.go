@@ -187,23 +187,42 @@ type keyWindow[K comparable] struct {
 
 // precombine holds partial accumulators per key (and window) for one bundle
 // and emits them when the bundle finishes or too many keys are held.
+//
+// The maps hold indexes into accs rather than accumulators or pointers:
+// the accumulators stay contiguous (one cache miss less per element than a
+// pointer), and an existing key is never assigned again, so the map keeps
+// the cloned key it was inserted with.
 type precombine[K comparable, In, Acc, Out any] struct {
 	env    *graph.Env
 	fn     CombineFn[In, Acc, Out]
 	next   graph.Receiver[KV[K, Acc]]
 	global bool
 	// byKey is used in the global window, byKeyWindow otherwise.
-	byKey       map[K]*Acc
-	byKeyWindow map[keyWindow[K]]*Acc
+	byKey       map[K]int32
+	byKeyWindow map[keyWindow[K]]int32
+	accs        []Acc
 }
 
 func (p *precombine[K, In, Acc, Out]) Setup(context.Context) error { return nil }
 func (p *precombine[K, In, Acc, Out]) StartBundle(context.Context) error {
-	p.byKey = map[K]*Acc{}
-	p.byKeyWindow = map[keyWindow[K]]*Acc{}
+	p.byKey = map[K]int32{}
+	p.byKeyWindow = map[keyWindow[K]]int32{}
+	p.accs = p.accs[:0]
 	return nil
 }
 func (p *precombine[K, In, Acc, Out]) Teardown(context.Context) error { return nil }
+
+// newAcc starts an accumulator, flushing first if too many are held, and
+// returns its index.
+func (p *precombine[K, In, Acc, Out]) newAcc() (int32, error) {
+	if len(p.accs) >= precombineFlushKeys {
+		if err := p.flush(); err != nil {
+			return 0, err
+		}
+	}
+	p.accs = append(p.accs, p.fn.CreateAccumulator())
+	return int32(len(p.accs) - 1), nil
+}
 
 func (p *precombine[K, In, Acc, Out]) Receive(v window.Value[KV[K, In]]) (err error) {
 	defer func() {
@@ -212,35 +231,27 @@ func (p *precombine[K, In, Acc, Out]) Receive(v window.Value[KV[K, In]]) (err er
 		}
 	}()
 	if p.global {
-		acc, ok := p.byKey[v.Elem.Key]
+		i, ok := p.byKey[v.Elem.Key]
 		if !ok {
-			if len(p.byKey) >= precombineFlushKeys {
-				if err := p.flush(); err != nil {
-					return err
-				}
+			if i, err = p.newAcc(); err != nil {
+				return err
 			}
-			acc = new(Acc)
-			*acc = p.fn.CreateAccumulator()
-			p.byKey[cloneKey(v.Elem.Key)] = acc
+			p.byKey[cloneKey(v.Elem.Key)] = i
 		}
-		*acc = p.fn.AddInput(*acc, v.Elem.Value)
+		p.accs[i] = p.fn.AddInput(p.accs[i], v.Elem.Value)
 		return nil
 	}
 	for _, w := range v.Windows {
 		kw := keyWindow[K]{k: v.Elem.Key, w: w}
-		acc, ok := p.byKeyWindow[kw]
+		i, ok := p.byKeyWindow[kw]
 		if !ok {
-			if len(p.byKeyWindow) >= precombineFlushKeys {
-				if err := p.flush(); err != nil {
-					return err
-				}
+			if i, err = p.newAcc(); err != nil {
+				return err
 			}
-			acc = new(Acc)
-			*acc = p.fn.CreateAccumulator()
 			kw.k = cloneKey(kw.k)
-			p.byKeyWindow[kw] = acc
+			p.byKeyWindow[kw] = i
 		}
-		*acc = p.fn.AddInput(*acc, v.Elem.Value)
+		p.accs[i] = p.fn.AddInput(p.accs[i], v.Elem.Value)
 	}
 	return nil
 }
@@ -255,20 +266,22 @@ func (p *precombine[K, In, Acc, Out]) compact(a Acc) Acc {
 // flush emits every held accumulator, at the end of its window, and clears.
 func (p *precombine[K, In, Acc, Out]) flush() error {
 	gw := window.GlobalWindows()
-	for k, acc := range p.byKey {
-		if err := p.next.Receive(window.Value[KV[K, Acc]]{Elem: KV[K, Acc]{Key: k, Value: p.compact(*acc)}, Timestamp: window.EndOfGlobalWindow, Windows: gw, Pane: window.NoFiringPane()}); err != nil {
+	for k, i := range p.byKey {
+		if err := p.next.Receive(window.Value[KV[K, Acc]]{Elem: KV[K, Acc]{Key: k, Value: p.compact(p.accs[i])}, Timestamp: window.EndOfGlobalWindow, Windows: gw, Pane: window.NoFiringPane()}); err != nil {
 			return err
 		}
 	}
 	ws := make([]window.Window, 1)
-	for kw, acc := range p.byKeyWindow {
+	for kw, i := range p.byKeyWindow {
 		ws[0] = kw.w
-		if err := p.next.Receive(window.Value[KV[K, Acc]]{Elem: KV[K, Acc]{Key: kw.k, Value: p.compact(*acc)}, Timestamp: kw.w.MaxTimestamp(), Windows: ws, Pane: window.NoFiringPane()}); err != nil {
+		if err := p.next.Receive(window.Value[KV[K, Acc]]{Elem: KV[K, Acc]{Key: kw.k, Value: p.compact(p.accs[i])}, Timestamp: kw.w.MaxTimestamp(), Windows: ws, Pane: window.NoFiringPane()}); err != nil {
 			return err
 		}
 	}
 	clear(p.byKey)
 	clear(p.byKeyWindow)
+	clear(p.accs)
+	p.accs = p.accs[:0]
 	return nil
 }
 
