@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO      ?= go
 # Packages whose tests exercise concurrency run with -race.
-RACE_PKGS := ./rangetracker/... ./internal/... ./runner/... ./fnapi/...
+RACE_PKGS := ./rangetracker/... ./internal/... ./runner/... ./fnapi/... ./io/... ./testutil/...
 FUZZTIME ?= 10s
 
 .PHONY: all run test vet lint short fuzz examples interop

@@ -7,6 +7,23 @@
 // records of a range, claiming each split-point record through the tracker
 // before returning it. Runners may call TrySplit on that tracker from another
 // goroutine at any time; the rangetracker package's trackers are safe for it.
+// Hide the source behind a transform of your own (ReadFromX(s, ...)), as
+// GenerateSequence hides CountingSource: users then never depend on it.
+//
+// # Read
+//
+// Read expands into sdk primitives: Impulse, a ParDo that calls Split,
+// a Reshuffle of the bundles, and a ParDo that reads each bundle through a
+// rangetracker.RestrictionTracker and offers it to the runner for dynamic
+// splitting (graph.Env.Splits). Bundles travel between workers encoded:
+// sub-sources as the JSON of their exported fields (or with Codec), and
+// positions with the coder of their type.
+//
+// # Testing
+//
+// Package testutil checks a source the way Beam's source_test_utils does:
+// TestBoundedSource splits it at every fraction after every number of
+// records read, and checks that no record is lost or read twice.
 package source
 
 import (
@@ -38,7 +55,9 @@ type Bounded[T, P any] interface {
 	// record at a split point it must call rt.TryClaim(position) and stop
 	// when the claim fails; records that are not split points are reported
 	// with rt.SetCurrentPosition. Read stops early when the consumer stops
-	// the iteration. An error ends the sequence.
+	// the iteration. An error ends the sequence. ctx is the reading
+	// DoFn's: metrics work with it, and it is valid until Read returns, so
+	// it must not be kept by goroutines that outlive Read.
 	Read(ctx context.Context, rt rangetracker.RangeTracker[P]) iter.Seq2[T, error]
 }
 

@@ -1,0 +1,23 @@
+// Package textio reads and writes text files, one element per line, on any
+// store package filesystem reaches (local paths, mem://, s3://, gs://,
+// azblob://).
+//
+//	lines := textio.Read(s, "s3://bucket/logs/2024-*.log.gz")
+//	textio.Write(s, "out/counts", formatted, textio.WithSuffix(".txt"), textio.NumShards(4))
+//
+// # Reading
+//
+// Read follows Beam's text source: lines end with "\n" or "\r\n" (dropped),
+// a last line needs no terminator, SkipHeaderLines skips the first lines of
+// every file, and a file is split into byte ranges where a line belongs to
+// the range in which it starts — so every line is read exactly once,
+// whatever the splits. Compressed files (.gz, .bz2, .deflate, .zst) are
+// read whole. Lines are read with one large buffer per range; a line costs
+// one string allocation.
+//
+// # Writing
+//
+// Write writes through filebased.Write: temporary files per bundle, renamed
+// to their shard names (out-00000-of-00004.txt) when the whole job has
+// succeeded, with optional header, footer and compression.
+package textio

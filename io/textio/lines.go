@@ -1,0 +1,224 @@
+package textio
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"iter"
+	"sync/atomic"
+
+	"beamgo/io/filebased"
+	"beamgo/rangetracker"
+)
+
+// lineReader is the filebased.RecordReader of text: records are lines ended
+// by "\n" or "\r\n" (the terminator is dropped), and the last line needs no
+// terminator. mk builds the record of a line, which is only valid during
+// the call.
+type lineReader[T any] struct {
+	// SkipHeaderLines is exported so that the pipeline's description of
+	// the source shows it.
+	SkipHeaderLines int
+	mk              func(path string, line []byte) T
+}
+
+var _ filebased.RecordReader[string] = (*lineReader[string])(nil)
+
+// ReadRecords yields the lines that start in rt's range. Beam's rules: a
+// range starting at s > 0 begins at the first line that starts at or after
+// s (found by reading from s-1 up to the next '\n'), so a line that starts
+// exactly at s is this range's, and a line that straddles s the previous
+// range's; each line is claimed at its start offset, and the line whose
+// claim fails (it starts at or after the stop) ends the range. With header
+// lines to skip, every range first skips them from offset 0 and starts no
+// earlier than their end.
+func (r *lineReader[T]) ReadRecords(ctx context.Context, f filebased.File, rt rangetracker.RangeTracker[int64]) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		sc, err := r.open(ctx, f, rt.StartPosition())
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		if sc == nil {
+			return
+		}
+		defer sc.close()
+		var next atomic.Int64
+		next.Store(sc.pos)
+		rt.SetSplitPointsUnclaimedCallback(func(stop int64) int64 {
+			if stop <= next.Load() {
+				return 0
+			}
+			return rangetracker.SplitPointsUnknown
+		})
+		for i := 0; ; i++ {
+			line, start, ok := sc.next()
+			if !ok {
+				if sc.err != io.EOF {
+					yield(zero, sc.err)
+				}
+				return
+			}
+			next.Store(sc.pos)
+			claimed, err := rt.TryClaim(start)
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			if !claimed || !yield(r.mk(f.Path, line), nil) {
+				return
+			}
+			if i&4095 == 4095 && ctx.Err() != nil {
+				yield(zero, ctx.Err())
+				return
+			}
+		}
+	}
+}
+
+// open returns a scanner positioned at the first line of a range starting
+// at start, or nil if the range holds no line start.
+func (r *lineReader[T]) open(ctx context.Context, f filebased.File, start int64) (*lineScanner, error) {
+	remaining := f.Size - start
+	if !f.Splittable {
+		start, remaining = 0, 4*f.Size
+	}
+	if start == 0 || r.SkipHeaderLines > 0 {
+		rc, err := f.Open(ctx, 0)
+		if err != nil {
+			return nil, err
+		}
+		sc := newLineScanner(rc, 0, remaining)
+		for range r.SkipHeaderLines {
+			if _, _, ok := sc.next(); !ok {
+				err := sc.err
+				sc.close()
+				if err != io.EOF {
+					return nil, err
+				}
+				return nil, nil // fewer lines than the header
+			}
+		}
+		if sc.pos >= start {
+			return sc, nil
+		}
+		sc.close()
+	}
+	rc, err := f.Open(ctx, start-1)
+	if err != nil {
+		return nil, err
+	}
+	sc := newLineScanner(rc, start-1, remaining+1)
+	if !sc.skipLine() {
+		err := sc.err
+		sc.close()
+		if err != io.EOF {
+			return nil, err
+		}
+		return nil, nil
+	}
+	return sc, nil
+}
+
+// lineScanner splits a reader into lines with one buffer: a line is a
+// sub-slice of it, valid until the next call.
+type lineScanner struct {
+	rc  io.ReadCloser
+	buf []byte
+	// lo and hi bound the unread bytes of buf.
+	lo, hi int
+	// pos is the offset of buf[lo] in the file.
+	pos int64
+	// err is the reader's error once it returned one (io.EOF at the end).
+	err error
+}
+
+const (
+	minBuffer = 4 << 10
+	maxBuffer = 1 << 20
+)
+
+// newLineScanner reads rc, which starts at offset pos; expect is about how
+// many bytes there are to read, to size the buffer.
+func newLineScanner(rc io.ReadCloser, pos, expect int64) *lineScanner {
+	size := int64(maxBuffer)
+	if expect >= 0 && expect < size {
+		size = max(expect+1, minBuffer)
+	}
+	return &lineScanner{rc: rc, buf: make([]byte, size), pos: pos}
+}
+
+func (s *lineScanner) close() { s.rc.Close() }
+
+// fill reads more bytes, moving the unread ones to the front and growing
+// the buffer when they fill it. It returns false when the reader has no
+// more (s.err says why).
+func (s *lineScanner) fill() bool {
+	if s.err != nil {
+		return false
+	}
+	if s.lo > 0 {
+		s.hi = copy(s.buf, s.buf[s.lo:s.hi])
+		s.lo = 0
+	}
+	if s.hi == len(s.buf) {
+		s.buf = append(s.buf, make([]byte, len(s.buf))...)
+	}
+	for {
+		n, err := s.rc.Read(s.buf[s.hi:])
+		s.hi += n
+		if err != nil {
+			s.err = err
+			return n > 0
+		}
+		if n > 0 {
+			return true
+		}
+	}
+}
+
+// next returns the next line without its terminator and the offset where
+// it starts. At the end (or on a read error, in s.err) it returns ok false.
+func (s *lineScanner) next() (line []byte, start int64, ok bool) {
+	scanned := 0 // bytes after s.lo known to hold no '\n'
+	for {
+		if i := bytes.IndexByte(s.buf[s.lo+scanned:s.hi], '\n'); i >= 0 {
+			end := s.lo + scanned + i
+			line, start = s.buf[s.lo:end], s.pos
+			s.pos += int64(end + 1 - s.lo)
+			s.lo = end + 1
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			return line, start, true
+		}
+		scanned = s.hi - s.lo
+		if !s.fill() {
+			if s.err != io.EOF || s.lo == s.hi {
+				return nil, 0, false
+			}
+			// The last line has no terminator.
+			line, start = s.buf[s.lo:s.hi], s.pos
+			s.pos += int64(s.hi - s.lo)
+			s.lo = s.hi
+			return line, start, true
+		}
+	}
+}
+
+// skipLine skips past the next '\n'. It returns false if there is none.
+func (s *lineScanner) skipLine() bool {
+	for {
+		if i := bytes.IndexByte(s.buf[s.lo:s.hi], '\n'); i >= 0 {
+			s.pos += int64(i + 1)
+			s.lo += i + 1
+			return true
+		}
+		s.pos += int64(s.hi - s.lo)
+		s.lo = s.hi
+		if !s.fill() {
+			return false
+		}
+	}
+}

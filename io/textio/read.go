@@ -1,0 +1,111 @@
+package textio
+
+import (
+	"fmt"
+
+	"beamgo/io/filebased"
+	"beamgo/io/source"
+	"beamgo/sdk"
+)
+
+// Option configures Read, ReadWithFileName, NewSource and Write. Each says
+// which it applies to; the others ignore it.
+type Option func(*config)
+
+type config struct {
+	name       string
+	skipHeader int
+	opts       filebased.Options
+	desired    int64
+	sink       filebased.SinkOptions
+	header     *string
+	footer     *string
+}
+
+// Name sets the transform's name (default "ReadText", "ReadTextWithFileName"
+// or "WriteText"). For Read and Write.
+func Name(name string) Option { return func(c *config) { c.name = name } }
+
+// WithCompression sets the files' compression. For Read the default,
+// filebased.Auto, detects it per file by extension; for Write, by the
+// suffix.
+func WithCompression(comp filebased.Compression) Option {
+	return func(c *config) { c.opts.Compression, c.sink.Compression = comp, comp }
+}
+
+// SkipHeaderLines skips the first n lines of every file. For Read.
+func SkipHeaderLines(n int) Option { return func(c *config) { c.skipHeader = n } }
+
+// MinBundleSize sets the smallest byte range a file is split into. For
+// Read.
+func MinBundleSize(n int64) Option { return func(c *config) { c.opts.MinBundleSize = n } }
+
+// DesiredBundleSize sets the byte size of the initial bundles (default:
+// source.DesiredBundleSizeFor the total size). For Read.
+func DesiredBundleSize(n int64) Option { return func(c *config) { c.desired = n } }
+
+// AllowEmpty makes a pattern that matches no file read nothing instead of
+// failing the job. For Read.
+func AllowEmpty() Option { return func(c *config) { c.opts.AllowEmpty = true } }
+
+// Unsplittable reads each file whole, in one bundle. For Read.
+func Unsplittable() Option { return func(c *config) { c.opts.Unsplittable = true } }
+
+func collect(name string, opts []Option) (config, error) {
+	c := config{name: name}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	if c.skipHeader < 0 {
+		return c, fmt.Errorf("textio: SkipHeaderLines(%d) is negative", c.skipHeader)
+	}
+	return c, nil
+}
+
+// NewSource returns the source of the lines of the files pattern matches:
+// the source Read reads, for custom pipelines and for testing with
+// package testutil.
+func NewSource(pattern string, opts ...Option) *filebased.Source[string] {
+	c, _ := collect("", opts)
+	return filebased.New(pattern, filebased.RecordReader[string](&lineReader[string]{SkipHeaderLines: max(c.skipHeader, 0), mk: lineString}), &c.opts)
+}
+
+func lineString(_ string, line []byte) string { return string(line) }
+
+func lineWithFile(path string, line []byte) sdk.KV[string, string] {
+	return sdk.KV[string, string]{Key: path, Value: string(line)}
+}
+
+// Read returns the lines of the text files that pattern matches (a path,
+// URL or glob; see package filesystem), without their "\n" or "\r\n"
+// terminators; a last line without a terminator is read too. Uncompressed
+// files are read in parallel byte ranges and split further while running;
+// compressed ones (by extension, or WithCompression) are read whole.
+//
+// Files are matched when the pipeline runs. A pattern that matches no file
+// fails the job with an error naming it, unless AllowEmpty; zero-byte files
+// are skipped. A file that cannot be read, or holds corrupt or truncated
+// compressed data, fails the job with an error naming it.
+func Read(s sdk.Scope, pattern string, opts ...Option) sdk.PCollection[string] {
+	return read(s, pattern, "ReadText", lineString, opts)
+}
+
+// ReadWithFileName is Read, with each line keyed by the path of its file.
+func ReadWithFileName(s sdk.Scope, pattern string, opts ...Option) sdk.PCollection[sdk.KV[string, string]] {
+	return read(s, pattern, "ReadTextWithFileName", lineWithFile, opts)
+}
+
+func read[T any](s sdk.Scope, pattern, name string, mk func(string, []byte) T, opts []Option) sdk.PCollection[T] {
+	c, err := collect(name, opts)
+	if err == nil && pattern == "" {
+		err = fmt.Errorf("textio: empty file pattern")
+	}
+	if err != nil {
+		s.Pipeline().Graph().Fail(fmt.Errorf("textio: %s: %w", c.name, err))
+		return sdk.PCollection[T]{}
+	}
+	src := filebased.New(pattern, filebased.RecordReader[T](&lineReader[T]{SkipHeaderLines: c.skipHeader, mk: mk}), &c.opts)
+	return source.Read[T, int64](s, src, source.Name(c.name), source.DesiredBundleSize(c.desired))
+}
