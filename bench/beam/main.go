@@ -1,0 +1,122 @@
+// Command beam is the Beam Go SDK's word count, run on Prism in this
+// process: the reference the benchmark compares our runner with. It reads
+// the files matching --input with Beam's textio, splits lines into words
+// with the regular expression [a-zA-Z]+('[a-z])?, counts them with
+// stats.Count and keeps the counts in memory (no output files), then prints
+// one JSON line with the number of words, distinct words and a digest of the
+// counts, in the same format as the other benchmark programs.
+//
+// It lives in its own module so that the main module does not depend on the
+// Beam runtime. Prism keeps all data in memory: give it about 100 MB of RAM
+// per MB of input.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/textio"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
+
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local"
+)
+
+var wordRE = regexp.MustCompile(`[a-zA-Z]+('[a-z])?`)
+
+// extractWords emits the words of a line.
+func extractWords(line string, emit func(string)) {
+	for _, w := range wordRE.FindAllString(line, -1) {
+		emit(w)
+	}
+}
+
+// The harness runs in this process (loopback), so the counts can be kept in
+// a package-level map.
+var (
+	// mu guards counts.
+	mu     sync.Mutex
+	counts = map[string]int64{}
+)
+
+// keep records the count of one word.
+func keep(word string, n int) {
+	mu.Lock()
+	counts[word] += int64(n)
+	mu.Unlock()
+}
+
+func init() {
+	register.Function2x0(extractWords)
+	register.Emitter1[string]()
+	register.Function2x0(keep)
+}
+
+// summary is the result line every benchmark program prints.
+type summary struct {
+	Program  string  `json:"program"`
+	Words    int64   `json:"words"`
+	Distinct int     `json:"distinct"`
+	Digest   string  `json:"digest"`
+	Seconds  float64 `json:"seconds"`
+}
+
+// digest hashes the counts sorted by word, one "word\tcount\n" line each.
+func digest(m map[string]int64) (words int64, hash string) {
+	keys := make([]string, 0, len(m))
+	for k, n := range m {
+		keys = append(keys, k)
+		words += n
+	}
+	slices.Sort(keys)
+	h := sha256.New()
+	var line []byte
+	for _, k := range keys {
+		line = append(line[:0], k...)
+		line = append(line, '\t')
+		line = strconv.AppendInt(line, m[k], 10)
+		line = append(line, '\n')
+		h.Write(line)
+	}
+	return words, hex.EncodeToString(h.Sum(nil))
+}
+
+func main() {
+	input := flag.String("input", "", "files to count (a glob pattern)")
+	flag.Parse()
+	if *input == "" {
+		log.Fatal("beam: --input is required")
+	}
+	beam.Init()
+	start := time.Now()
+	p, s := beam.NewPipelineWithRoot()
+	lines := textio.Read(s, *input)
+	words := beam.ParDo(s, extractWords, lines)
+	beam.ParDo0(s, keep, stats.Count(s, words))
+	if _, err := prism.Execute(context.Background(), p); err != nil {
+		log.Fatalf("beam: %v", err)
+	}
+	elapsed := time.Since(start)
+	mu.Lock()
+	n, d := digest(counts)
+	out := summary{Program: "beam-prism", Words: n, Distinct: len(counts), Digest: d, Seconds: elapsed.Seconds()}
+	mu.Unlock()
+	b, err := json.Marshal(out)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Fprintln(os.Stdout, string(b))
+}

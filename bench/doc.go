@@ -1,0 +1,19 @@
+// Package bench holds the benchmarks of issue 3 and their go test
+// benchmarks (CI-sized: a few MB, run with go test -bench=. ./bench/).
+//
+// The full, side-by-side run is bench/run.sh (command bench/driver): it
+// builds the programs below, generates the corpora, runs and measures each
+// program (wall time, CPU time, peak RSS from the child's rusage), checks
+// their results against each other and writes bench/RESULTS.md.
+//
+//	bench/corpus        deterministic corpus generator (text; GroupByKey records)
+//	bench/handwritten   hand-written two-goroutine word count: the practical limit
+//	bench/wordcount     our local runner's word count (io/textio, in-memory counts)
+//	bench/beam          the Beam Go SDK's word count on Prism (its own go.mod)
+//	bench/gbk           GroupByKey over skewed keys with a memory budget
+//	bench/driver        the side-by-side run that writes RESULTS.md
+//	bench/internal/...  the generator, scanner, hand-written count and pipelines
+//
+// bench/beam is a separate module so that the main module does not depend
+// on the Beam runtime.
+package bench

@@ -1,0 +1,135 @@
+// Package pipeline builds the benchmark jobs for our runner: the word count
+// and the GroupByKey-heavy job. Their results stay in memory (no output
+// files) so that the programs and the go test benchmarks can check them
+// against the hand-written count and the generator's digest.
+package pipeline
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"beamgo/bench/internal/corpus"
+	"beamgo/bench/internal/words"
+	"beamgo/io/textio"
+	"beamgo/sdk"
+)
+
+// ReadFunc returns the lines of the files that pattern matches, without
+// line ends. It is the one step to swap to read the input differently.
+type ReadFunc func(s sdk.Scope, pattern string) sdk.PCollection[string]
+
+// TextRead reads with io/textio: files split into byte ranges read in
+// parallel and split further while running.
+func TextRead(s sdk.Scope, pattern string) sdk.PCollection[string] {
+	return textio.Read(s, pattern)
+}
+
+// Counts holds a word count's result after the job has run. It is safe
+// for concurrent use.
+type Counts struct {
+	// mu guards m.
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+// Map returns the counts by word.
+func (c *Counts) Map() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.m))
+	for k, v := range c.m {
+		out[k] = v
+	}
+	return out
+}
+
+// keepCount stores each word's count. A retried bundle stores the same
+// count again, so retries cannot inflate the result.
+type keepCount struct{ c *Counts }
+
+func (f keepCount) ProcessElement(_ context.Context, kv sdk.KV[string, int64], _ func(int)) error {
+	f.c.mu.Lock()
+	f.c.m[kv.Key] = kv.Value
+	f.c.mu.Unlock()
+	return nil
+}
+
+// WordCount adds the word count of the files that pattern matches to s, as
+// examples/wordcount counts (words.Words, then sdk.CountElements), and
+// returns where the counts will be.
+func WordCount(s sdk.Scope, pattern string, read ReadFunc) *Counts {
+	c := &Counts{m: map[string]int64{}}
+	lines := read(s, pattern)
+	ws := sdk.FlatMap(s, words.Words, lines, sdk.Name("ExtractWords"))
+	counts := sdk.CountElements(s, ws)
+	sdk.ParDo(s, sdk.DoFn[sdk.KV[string, int64], int](keepCount{c}), counts, sdk.Name("Keep"))
+	return c
+}
+
+// GroupStats summarize the output of a GroupByKey: the number of groups,
+// of values, and the sum of corpus.GroupHash over the groups.
+type GroupStats struct {
+	Groups, Values int64
+	Digest         uint64
+}
+
+// Groups holds a GroupByKey job's result after it has run. It is safe for
+// concurrent use.
+type Groups struct {
+	// mu guards the fields below.
+	mu    sync.Mutex
+	stats GroupStats
+	set   bool
+}
+
+// Stats returns the job's GroupStats, and false if the job produced none.
+func (g *Groups) Stats() (GroupStats, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stats, g.set
+}
+
+type keepStats struct{ g *Groups }
+
+func (f keepStats) ProcessElement(_ context.Context, st GroupStats, _ func(int)) error {
+	f.g.mu.Lock()
+	f.g.stats, f.g.set = st, true
+	f.g.mu.Unlock()
+	return nil
+}
+
+// sumStats adds GroupStats.
+type sumStats struct{}
+
+func (sumStats) CreateAccumulator() GroupStats { return GroupStats{} }
+func (sumStats) AddInput(a, v GroupStats) GroupStats {
+	return GroupStats{a.Groups + v.Groups, a.Values + v.Values, a.Digest + v.Digest}
+}
+func (f sumStats) MergeAccumulators(a, b GroupStats) GroupStats { return f.AddInput(a, b) }
+func (sumStats) ExtractOutput(a GroupStats) GroupStats          { return a }
+
+// GroupByKey adds a GroupByKey-heavy job to s: it reads "key\tvalue"
+// records (corpus.WriteRecords), groups them by key, and summarizes every
+// group by iterating its values. The summary must equal the generator's
+// RecordStats.
+func GroupByKey(s sdk.Scope, pattern string, read ReadFunc) *Groups {
+	g := &Groups{}
+	lines := read(s, pattern)
+	kvs := sdk.MapKV(s, func(l string) (string, string) {
+		k, v, _ := strings.Cut(l, "\t")
+		return k, v
+	}, lines, sdk.Name("ParseRecord"))
+	groups := sdk.GroupByKey(s, kvs)
+	stats := sdk.Map(s, func(gr sdk.Group[string, string]) GroupStats {
+		var n, sum uint64
+		for v := range gr.Values {
+			n++
+			sum += corpus.ValueHash(v)
+		}
+		return GroupStats{Groups: 1, Values: int64(n), Digest: corpus.GroupHash(gr.Key, n, sum)}
+	}, groups, sdk.Name("Summarize"))
+	total := sdk.CombineGlobally(s, sdk.CombineFn[GroupStats, GroupStats, GroupStats](sumStats{}), stats, sdk.Name("Total"))
+	sdk.ParDo(s, sdk.DoFn[GroupStats, int](keepStats{g}), total, sdk.Name("Keep"))
+	return g
+}

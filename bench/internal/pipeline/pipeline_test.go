@@ -1,0 +1,60 @@
+package pipeline
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"beamgo/bench/internal/corpus"
+	"beamgo/bench/internal/handcount"
+	"beamgo/runner/local"
+	"beamgo/sdk"
+)
+
+func TestWordCountEqualsTheHandWrittenCount(t *testing.T) {
+	dir := t.TempDir()
+	paths, err := corpus.WriteTextFiles(dir, "text", 2<<20, 2, &corpus.TextOptions{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := handcount.Count(paths, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := sdk.NewPipeline()
+	c := WordCount(p.Root(), filepath.Join(dir, "text-*"), TextRead)
+	if _, err := local.New(&local.Options{Parallelism: 2}).Run(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, c.Map()); diff != "" {
+		t.Errorf("word counts (-hand-written +runner):\n%s", diff)
+	}
+}
+
+func TestGroupByKeySpillsAndMatchesTheGenerator(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "records.tsv")
+	st, err := corpus.WriteRecordFile(path, &corpus.RecordOptions{Records: 100000, Keys: 20000, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := sdk.NewPipeline()
+	g := GroupByKey(p.Root(), path, TextRead)
+	res, err := local.New(&local.Options{Parallelism: 2, MemoryBudget: 1 << 20, TempDir: dir}).Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := g.Stats()
+	if !ok {
+		t.Fatal("the job produced no stats")
+	}
+	want := GroupStats{Groups: st.Groups, Values: st.Records, Digest: st.Digest}
+	if got != want {
+		t.Errorf("GroupByKey stats = %+v, want %+v", got, want)
+	}
+	if res.Spills == 0 {
+		t.Errorf("Spills = 0 with %d shuffle bytes and a 1 MiB budget, want spills", st.ShuffleBytes)
+	}
+}

@@ -1,0 +1,95 @@
+// Command wordcount runs the benchmark word count on our local runner: the
+// files matching -input are read with io/textio, split into words with the
+// scanner of examples/wordcount and counted with sdk.CountElements; the
+// counts stay in memory and the program prints a JSON summary with their
+// digest, which must equal the hand-written program's.
+//
+// -cpuprofile and -memprofile write pprof profiles of the run.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"time"
+
+	"beamgo/bench/internal/pipeline"
+	"beamgo/bench/internal/summary"
+	"beamgo/runner/local"
+	"beamgo/sdk"
+)
+
+func main() {
+	input := flag.String("input", "", "files to count (a glob pattern)")
+	parallelism := flag.Int("parallelism", 0, "bundles run at once (default: number of CPUs)")
+	budget := flag.Int64("budget", 0, "shuffle memory budget in MiB (default: the runner's)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	memprofile := flag.String("memprofile", "", "write an allocation profile to this file")
+	flag.Parse()
+	log.SetFlags(0)
+	if *input == "" {
+		log.Fatal("wordcount: -input is required")
+	}
+	stop := startCPUProfile(*cpuprofile)
+
+	heap := summary.SampleHeap(10 * time.Millisecond)
+	start := time.Now()
+	p := sdk.NewPipeline()
+	counts := pipeline.WordCount(p.Root(), *input, pipeline.TextRead)
+	res, err := local.New(&local.Options{Parallelism: *parallelism, MemoryBudget: *budget << 20, TempDir: os.TempDir()}).Run(context.Background(), p)
+	if err != nil {
+		log.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	maxHeap := heap.Stop()
+	stop()
+	writeMemProfile(*memprofile)
+
+	s := summary.WordCount("local", counts.Map())
+	s.Seconds = elapsed.Seconds()
+	s.Read = "io/textio"
+	s.MaxLiveHeapKiB = maxHeap
+	s.Stages, s.Bundles, s.Splits, s.Spills, s.Retries = res.Stages, res.Bundles, res.Splits, res.Spills, res.Retries
+	if err := s.Print(os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func startCPUProfile(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+func writeMemProfile(path string) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	runtime.GC()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		log.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		log.Fatal(err)
+	}
+}
