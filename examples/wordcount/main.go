@@ -3,10 +3,13 @@
 // result is one "word: count" line per distinct word.
 //
 // With no flags it counts the embedded sample (two public-domain Shakespeare
-// passages) on the local runner and prints the most frequent words.
+// passages) on the local runner and prints the most frequent words. --input
+// reads any file pattern textio understands (local paths, file://, mem://,
+// s3://, gs://, azblob://; compressed files by extension); --output writes
+// sharded "word: count" files (prefix-00000-of-00002.txt, ...).
 //
 //	go run ./examples/wordcount
-//	go run ./examples/wordcount --input='books/*.txt' --top=20
+//	go run ./examples/wordcount --input='books/*.txt' --output=out/counts --top=20
 //	go run ./examples/wordcount --plan=dot | dot -Tsvg > plan.svg
 package main
 
@@ -15,13 +18,14 @@ import (
 	_ "embed"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 
+	"beamgo/io/filesystem"
+	"beamgo/io/textio"
 	"beamgo/runner"
 	"beamgo/runner/local"
 	"beamgo/sdk"
@@ -45,7 +49,8 @@ func Format(s sdk.Scope, counts sdk.PCollection[sdk.KV[string, int64]]) sdk.PCol
 }
 
 func main() {
-	input := flag.String("input", "", "files to count (a glob pattern); default: the embedded sample")
+	input := flag.String("input", "", "files to count (a glob pattern or URL); default: the embedded sample")
+	output := flag.String("output", "", "prefix of the sharded output files of \"word: count\" lines (none: only print)")
 	top := flag.Int("top", 10, "how many of the most frequent words to print")
 	runnerName := flag.String("runner", "local", "runner: local")
 	parallelism := flag.Int("parallelism", 0, "bundles run at once (default: number of CPUs)")
@@ -53,13 +58,19 @@ func main() {
 	plan := flag.String("plan", "", "print the planned stages (text or dot) instead of running")
 	flag.Parse()
 
-	lines, err := readLines(*input)
-	if err != nil {
-		log.Fatal(err)
+	pattern := *input
+	if pattern == "" {
+		var err error
+		if pattern, err = writeSample(context.Background()); err != nil {
+			log.Fatal(err)
+		}
 	}
 	p := sdk.NewPipeline()
 	s := p.Root()
-	counts := CountWords(s, sdk.Create(s, lines, sdk.Name("ReadLines")))
+	counts := CountWords(s, textio.Read(s, pattern))
+	if *output != "" {
+		textio.Write(s, *output, Format(s, counts), textio.WithSuffix(".txt"))
+	}
 	best := sdk.Top(s, *top, byCount, counts)
 	var mu sync.Mutex
 	var result []sdk.KV[string, int64]
@@ -117,28 +128,18 @@ func (f printFn) ProcessElement(_ context.Context, top []sdk.KV[string, int64], 
 	return nil
 }
 
-// readLines returns the lines of the files matching pattern, or of the
-// embedded sample.
-func readLines(pattern string) ([]string, error) {
-	if pattern == "" {
-		return strings.Split(strings.TrimRight(sample, "\n"), "\n"), nil
-	}
-	files, err := filepath.Glob(pattern)
+// writeSample puts the embedded sample in an in-memory file and returns its URL.
+func writeSample(ctx context.Context) (string, error) {
+	const url = "mem://wordcount/sample.txt"
+	w, err := filesystem.NewWriter(ctx, url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("wordcount: pattern %q: %w", pattern, err)
+		return "", err
 	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("wordcount: pattern %q matches no file", pattern)
+	if _, err := io.WriteString(w, sample); err != nil {
+		w.Close()
+		return "", err
 	}
-	var lines []string
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("wordcount: %w", err)
-		}
-		lines = append(lines, strings.Split(string(b), "\n")...)
-	}
-	return lines, nil
+	return url, w.Close()
 }
 
 func isTerminal(f *os.File) bool {
