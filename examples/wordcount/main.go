@@ -24,6 +24,7 @@ import (
 	"slices"
 	"sync"
 
+	"beamgo/examples/wordcount/words"
 	"beamgo/io/filesystem"
 	"beamgo/io/textio"
 	"beamgo/runner"
@@ -37,7 +38,7 @@ var sample string
 // CountWords adds the word count to s: lines in, word counts out.
 func CountWords(s sdk.Scope, lines sdk.PCollection[string]) sdk.PCollection[sdk.KV[string, int64]] {
 	s = s.Scope("CountWords")
-	words := sdk.FlatMap(s, Words, lines, sdk.Name("ExtractWords"))
+	words := sdk.FlatMap(s, words.Words, lines, sdk.Name("ExtractWords"))
 	return sdk.CountElements(s, words)
 }
 

@@ -10,7 +10,7 @@ import (
 	"sync"
 
 	"beamgo/bench/internal/corpus"
-	"beamgo/bench/internal/words"
+	"beamgo/examples/wordcount/words"
 	"beamgo/io/textio"
 	"beamgo/sdk"
 )

@@ -1,4 +1,4 @@
-package main
+package words
 
 import (
 	"math/rand/v2"

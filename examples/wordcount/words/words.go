@@ -1,4 +1,6 @@
-package main
+// Package words splits text into words as Beam's word count does. It is
+// shared by examples/wordcount and the benchmarks in bench/.
+package words
 
 // Words calls emit for every word of line, as the regular expression
 // [a-zA-Z]+('[a-z])? finds them (Beam's word count uses it): a run of ASCII
