@@ -37,8 +37,10 @@ type record struct {
 	val  []byte
 }
 
-// recordOverhead approximates the memory a record costs beyond its bytes.
-const recordOverhead = 96
+// recordOverhead approximates the memory a record costs beyond its bytes:
+// the 80-byte record itself, with room for the slack of the growing
+// per-partition slices that hold it.
+const recordOverhead = 128
 
 func compareRecords(a, b *record) int {
 	if a.part != b.part {
