@@ -19,8 +19,12 @@ package local
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"slices"
+	"sync"
 	"time"
 
 	"beamgo/proto/translate"
@@ -36,8 +40,14 @@ type Options struct {
 	// Parallelism is how many bundles run at once (default: the number of CPUs).
 	Parallelism int
 	// MemoryBudget bounds the bytes of shuffle data held in memory before
-	// it spills to disk (default 256 MiB).
+	// it spills to disk (default 128 MiB).
 	MemoryBudget int64
+	// MemoryLimit is the soft limit of the Go heap while Run runs (see
+	// runtime/debug.SetMemoryLimit), so that garbage does not pile up on top
+	// of the budget. Default: MemoryBudget + MemoryBudget/4 + 40 MiB; a
+	// negative value leaves the collector alone. It is applied only when
+	// the process has no limit of its own (GOMEMLIMIT), and restored after.
+	MemoryLimit int64
 	// MaxAttempts is how often a bundle is tried before the job fails
 	// (default 3).
 	MaxAttempts int
@@ -73,7 +83,10 @@ func New(opts *Options) *Runner {
 		r.opts.Parallelism = runtime.NumCPU()
 	}
 	if r.opts.MemoryBudget <= 0 {
-		r.opts.MemoryBudget = 256 << 20
+		r.opts.MemoryBudget = 128 << 20
+	}
+	if r.opts.MemoryLimit == 0 {
+		r.opts.MemoryLimit = r.opts.MemoryBudget + r.opts.MemoryBudget/4 + 40<<20
 	}
 	if r.opts.MaxAttempts <= 0 {
 		r.opts.MaxAttempts = 3
@@ -131,3 +144,43 @@ func Execute(ctx context.Context, p *sdk.Pipeline) (*runner.Result, error) {
 }
 
 var _ runner.Runner = (*Runner)(nil)
+
+// memLimit tracks the soft memory limits that running jobs asked for.
+var memLimit struct {
+	// mu guards the fields below.
+	mu sync.Mutex
+	// own is whether the process had a limit of its own when the first job
+	// started (then jobs leave it alone).
+	own    bool
+	active []int64
+}
+
+// applyMemoryLimit sets the process's soft memory limit to the largest limit
+// asked for by running jobs, unless the process set its own, and returns the
+// function that withdraws this job's request.
+func applyMemoryLimit(limit int64) (restore func()) {
+	if limit <= 0 {
+		return func() {}
+	}
+	memLimit.mu.Lock()
+	defer memLimit.mu.Unlock()
+	if len(memLimit.active) == 0 {
+		memLimit.own = debug.SetMemoryLimit(-1) != math.MaxInt64
+	}
+	if memLimit.own {
+		return func() {}
+	}
+	memLimit.active = append(memLimit.active, limit)
+	debug.SetMemoryLimit(slices.Max(memLimit.active))
+	return func() {
+		memLimit.mu.Lock()
+		defer memLimit.mu.Unlock()
+		i := slices.Index(memLimit.active, limit)
+		memLimit.active = slices.Delete(memLimit.active, i, i+1)
+		if len(memLimit.active) == 0 {
+			debug.SetMemoryLimit(math.MaxInt64)
+		} else {
+			debug.SetMemoryLimit(slices.Max(memLimit.active))
+		}
+	}
+}
