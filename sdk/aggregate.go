@@ -13,10 +13,17 @@ type Number interface {
 // SumFn is the CombineFn of Sum.
 type SumFn[T Number] struct{}
 
-func (SumFn[T]) CreateAccumulator() T       { return 0 }
-func (SumFn[T]) AddInput(a, v T) T          { return a + v }
+// CreateAccumulator returns the accumulator of no input.
+func (SumFn[T]) CreateAccumulator() T { return 0 }
+
+// AddInput adds one input to an accumulator.
+func (SumFn[T]) AddInput(a, v T) T { return a + v }
+
+// MergeAccumulators combines two partial accumulators.
 func (SumFn[T]) MergeAccumulators(a, b T) T { return a + b }
-func (SumFn[T]) ExtractOutput(a T) T        { return a }
+
+// ExtractOutput returns the result of an accumulator.
+func (SumFn[T]) ExtractOutput(a T) T { return a }
 
 // Sum returns the sum of the elements of each window.
 func Sum[T Number](s Scope, in PCollection[T]) PCollection[T] {
@@ -31,10 +38,17 @@ func SumPerKey[K comparable, V Number](s Scope, in PCollection[KV[K, V]]) PColle
 // countFn counts inputs.
 type countFn[T any] struct{}
 
-func (countFn[T]) CreateAccumulator() int64           { return 0 }
-func (countFn[T]) AddInput(a int64, _ T) int64        { return a + 1 }
+// CreateAccumulator returns the accumulator of no input.
+func (countFn[T]) CreateAccumulator() int64 { return 0 }
+
+// AddInput adds one input to an accumulator.
+func (countFn[T]) AddInput(a int64, _ T) int64 { return a + 1 }
+
+// MergeAccumulators combines two partial accumulators.
 func (countFn[T]) MergeAccumulators(a, b int64) int64 { return a + b }
-func (countFn[T]) ExtractOutput(a int64) int64        { return a }
+
+// ExtractOutput returns the result of an accumulator.
+func (countFn[T]) ExtractOutput(a int64) int64 { return a }
 
 // Count returns the number of elements of each window.
 func Count[T any](s Scope, in PCollection[T]) PCollection[int64] {
@@ -53,8 +67,9 @@ func CountElements[T comparable](s Scope, in PCollection[T]) PCollection[KV[T, i
 	return CombinePerKey(cs, CombineFn[int64, int64, int64](countFn[int64]{}), keyed, Name("Count"))
 }
 
-// extremeAcc holds the min or max seen so far.
-type extremeAcc[T cmp.Ordered] struct {
+// ExtremeAcc is the accumulator of MinFn and MaxFn: whether a value was
+// seen, and the smallest or largest one.
+type ExtremeAcc[T cmp.Ordered] struct {
 	Set bool
 	V   T
 }
@@ -62,59 +77,73 @@ type extremeAcc[T cmp.Ordered] struct {
 // MinFn is the CombineFn of Min.
 type MinFn[T cmp.Ordered] struct{}
 
-func (MinFn[T]) CreateAccumulator() extremeAcc[T] { return extremeAcc[T]{} }
-func (MinFn[T]) AddInput(a extremeAcc[T], v T) extremeAcc[T] {
+// CreateAccumulator returns the accumulator of no input.
+func (MinFn[T]) CreateAccumulator() ExtremeAcc[T] { return ExtremeAcc[T]{} }
+
+// AddInput adds one input to an accumulator.
+func (MinFn[T]) AddInput(a ExtremeAcc[T], v T) ExtremeAcc[T] {
 	if !a.Set || v < a.V {
-		return extremeAcc[T]{Set: true, V: v}
+		return ExtremeAcc[T]{Set: true, V: v}
 	}
 	return a
 }
-func (f MinFn[T]) MergeAccumulators(a, b extremeAcc[T]) extremeAcc[T] {
+
+// MergeAccumulators combines two partial accumulators.
+func (f MinFn[T]) MergeAccumulators(a, b ExtremeAcc[T]) ExtremeAcc[T] {
 	if !b.Set {
 		return a
 	}
 	return f.AddInput(a, b.V)
 }
-func (MinFn[T]) ExtractOutput(a extremeAcc[T]) T { return a.V }
+
+// ExtractOutput returns the result of an accumulator.
+func (MinFn[T]) ExtractOutput(a ExtremeAcc[T]) T { return a.V }
 
 // MaxFn is the CombineFn of Max.
 type MaxFn[T cmp.Ordered] struct{}
 
-func (MaxFn[T]) CreateAccumulator() extremeAcc[T] { return extremeAcc[T]{} }
-func (MaxFn[T]) AddInput(a extremeAcc[T], v T) extremeAcc[T] {
+// CreateAccumulator returns the accumulator of no input.
+func (MaxFn[T]) CreateAccumulator() ExtremeAcc[T] { return ExtremeAcc[T]{} }
+
+// AddInput adds one input to an accumulator.
+func (MaxFn[T]) AddInput(a ExtremeAcc[T], v T) ExtremeAcc[T] {
 	if !a.Set || v > a.V {
-		return extremeAcc[T]{Set: true, V: v}
+		return ExtremeAcc[T]{Set: true, V: v}
 	}
 	return a
 }
-func (f MaxFn[T]) MergeAccumulators(a, b extremeAcc[T]) extremeAcc[T] {
+
+// MergeAccumulators combines two partial accumulators.
+func (f MaxFn[T]) MergeAccumulators(a, b ExtremeAcc[T]) ExtremeAcc[T] {
 	if !b.Set {
 		return a
 	}
 	return f.AddInput(a, b.V)
 }
-func (MaxFn[T]) ExtractOutput(a extremeAcc[T]) T { return a.V }
+
+// ExtractOutput returns the result of an accumulator.
+func (MaxFn[T]) ExtractOutput(a ExtremeAcc[T]) T { return a.V }
 
 // Min returns the smallest element of each window (the zero value for an
 // empty global window).
 func Min[T cmp.Ordered](s Scope, in PCollection[T]) PCollection[T] {
-	return CombineGlobally(s, CombineFn[T, extremeAcc[T], T](MinFn[T]{}), in, Name("Min"))
+	return CombineGlobally(s, CombineFn[T, ExtremeAcc[T], T](MinFn[T]{}), in, Name("Min"))
 }
 
 // Max returns the largest element of each window (the zero value for an
 // empty global window).
 func Max[T cmp.Ordered](s Scope, in PCollection[T]) PCollection[T] {
-	return CombineGlobally(s, CombineFn[T, extremeAcc[T], T](MaxFn[T]{}), in, Name("Max"))
+	return CombineGlobally(s, CombineFn[T, ExtremeAcc[T], T](MaxFn[T]{}), in, Name("Max"))
 }
 
 // MinPerKey returns the smallest value of each key.
 func MinPerKey[K comparable, V cmp.Ordered](s Scope, in PCollection[KV[K, V]]) PCollection[KV[K, V]] {
-	return CombinePerKey(s, CombineFn[V, extremeAcc[V], V](MinFn[V]{}), in, Name("MinPerKey"))
+	return CombinePerKey(s, CombineFn[V, ExtremeAcc[V], V](MinFn[V]{}), in, Name("MinPerKey"))
 }
 
 // MaxPerKey returns the largest value of each key.
 func MaxPerKey[K comparable, V cmp.Ordered](s Scope, in PCollection[KV[K, V]]) PCollection[KV[K, V]] {
-	return CombinePerKey(s, CombineFn[V, extremeAcc[V], V](MaxFn[V]{}), in, Name("MaxPerKey"))
+	return CombinePerKey(s, CombineFn[V, ExtremeAcc[V], V](MaxFn[V]{}), in, Name("MaxPerKey"))
 }
 
 // MeanAcc is the accumulator of MeanFn: a running sum and count.
@@ -126,13 +155,20 @@ type MeanAcc struct {
 // MeanFn is the CombineFn of Mean.
 type MeanFn[T Number] struct{}
 
+// CreateAccumulator returns the accumulator of no input.
 func (MeanFn[T]) CreateAccumulator() MeanAcc { return MeanAcc{} }
+
+// AddInput adds one input to an accumulator.
 func (MeanFn[T]) AddInput(a MeanAcc, v T) MeanAcc {
 	return MeanAcc{Sum: a.Sum + float64(v), Count: a.Count + 1}
 }
+
+// MergeAccumulators combines two partial accumulators.
 func (MeanFn[T]) MergeAccumulators(a, b MeanAcc) MeanAcc {
 	return MeanAcc{Sum: a.Sum + b.Sum, Count: a.Count + b.Count}
 }
+
+// ExtractOutput returns the result of an accumulator.
 func (MeanFn[T]) ExtractOutput(a MeanAcc) float64 {
 	if a.Count == 0 {
 		return 0
@@ -157,7 +193,10 @@ type TopFn[T any] struct {
 	Less func(a, b T) bool
 }
 
+// CreateAccumulator returns the accumulator of no input.
 func (f TopFn[T]) CreateAccumulator() []T { return nil }
+
+// AddInput adds one input to an accumulator.
 func (f TopFn[T]) AddInput(a []T, v T) []T {
 	a = append(a, v)
 	if len(a) > 2*f.N+16 {
@@ -165,9 +204,15 @@ func (f TopFn[T]) AddInput(a []T, v T) []T {
 	}
 	return a
 }
+
+// MergeAccumulators combines two partial accumulators.
 func (f TopFn[T]) MergeAccumulators(a, b []T) []T { return f.trim(append(a, b...)) }
-func (f TopFn[T]) ExtractOutput(a []T) []T        { return f.trim(a) }
-func (f TopFn[T]) Compact(a []T) []T              { return f.trim(a) }
+
+// ExtractOutput returns the result of an accumulator.
+func (f TopFn[T]) ExtractOutput(a []T) []T { return f.trim(a) }
+
+// Compact trims an accumulator to its N largest elements.
+func (f TopFn[T]) Compact(a []T) []T { return f.trim(a) }
 
 // trim sorts a from largest to smallest and keeps the first N.
 func (f TopFn[T]) trim(a []T) []T {

@@ -171,6 +171,7 @@ type UserError struct {
 	Stack string
 }
 
+// Error renders the transform, the element and the cause (and the stack of a panic).
 func (e *UserError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "transform %q", e.Transform)
@@ -184,6 +185,7 @@ func (e *UserError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the user code's error.
 func (e *UserError) Unwrap() error { return e.Err }
 
 // RenderElement renders v for an error message, cut to a short length.
