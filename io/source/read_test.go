@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -259,4 +260,72 @@ func TestCountingSourceConformance(t *testing.T) {
 			return source.CountingSource{From: -1000, To: 1000}
 		}, &testutil.Options[int64]{SampleReadBefore: 6, SampleFractions: 4, Seed: 3, SkipConcurrent: testing.Short()})
 	})
+}
+
+// TestIdleWorkerSplitsTheRunningRead reads one large restriction slowly on
+// two workers: the idle worker must split the running read, and every
+// record must still be read exactly once.
+func TestIdleWorkerSplitsTheRunningRead(t *testing.T) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	const n = 4000
+	// One bundle: the desired size covers the whole source.
+	nums := source.Read[int64, int64](s, source.CountingSource{From: 0, To: n}, source.DesiredBundleSize(8*n))
+	slow := sdk.Map(s, func(v int64) int64 {
+		end := time.Now().Add(50 * time.Microsecond)
+		for time.Now().Before(end) {
+		}
+		return v
+	}, nums)
+	got := runnertest.Collect(s, slow)
+	res, err := local.New(&local.Options{Parallelism: 2}).Run(context.Background(), p)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if diff := cmp.Diff(seq(0, n), sortedInts(got)); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if res.Splits == 0 {
+		t.Errorf("Splits = 0 after a %d-record read on one bundle with an idle worker, want at least 1", n)
+	}
+}
+
+// TestRetryAfterSplitReadsOnlyThePrimary fails a read bundle once, after the
+// idle worker has split it: the retry must read only the primary, or records
+// of the residual would be read twice.
+func TestRetryAfterSplitReadsOnlyThePrimary(t *testing.T) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	const n = 4000
+	var failed atomic.Bool
+	nums := source.Read[int64, int64](s, source.CountingSource{From: 0, To: n}, source.DesiredBundleSize(8*n))
+	slow := sdk.ParDo(s, sdk.DoFn[int64, int64](&failOnceAfter{At: 1200, Failed: &failed}), nums)
+	got := runnertest.Collect(s, sdk.Reshuffle(s, slow))
+	res, err := local.New(&local.Options{Parallelism: 2}).Run(context.Background(), p)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if diff := cmp.Diff(seq(0, n), sortedInts(got)); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if res.Splits == 0 || res.Retries == 0 {
+		t.Errorf("Splits = %d, Retries = %d, want both > 0", res.Splits, res.Retries)
+	}
+}
+
+// failOnceAfter processes slowly and fails the first time it sees At.
+type failOnceAfter struct {
+	At     int64
+	Failed *atomic.Bool
+}
+
+func (f *failOnceAfter) ProcessElement(_ context.Context, v int64, emit func(int64)) error {
+	end := time.Now().Add(50 * time.Microsecond)
+	for time.Now().Before(end) {
+	}
+	if v == f.At && f.Failed.CompareAndSwap(false, true) {
+		return fmt.Errorf("injected failure at %d", v)
+	}
+	emit(v)
+	return nil
 }
