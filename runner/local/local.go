@@ -121,6 +121,7 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 		return nil, fmt.Errorf("local: temp dir: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	defer applyMemoryLimit(r.opts.MemoryLimit)()
 	j, err := newJob(r.opts, pl, p.Graph(), dir)
 	if err != nil {
 		return nil, err
