@@ -25,12 +25,17 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
-	"time"
 
+	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+
+	"beamgo/fnapi/exec"
+	"beamgo/internal/graph"
 	"beamgo/proto/translate"
 	"beamgo/proto/urns"
 	"beamgo/proto/validate"
 	"beamgo/runner"
+	"beamgo/runner/internal/engine"
 	"beamgo/runner/internal/plan"
 	"beamgo/sdk"
 )
@@ -62,11 +67,7 @@ type Options struct {
 }
 
 // Progress is a snapshot of a running job.
-type Progress struct {
-	StagesDone, Stages int
-	Elements           int64
-	Elapsed            time.Duration
-}
+type Progress = engine.Progress
 
 // Runner runs pipelines in this process. It implements runner.Runner.
 type Runner struct {
@@ -101,7 +102,6 @@ func New(opts *Options) *Runner {
 // construction error, an invalid pipeline, or a bundle that failed every
 // attempt (naming the transform, the stage and the element).
 func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, error) {
-	start := time.Now()
 	pb, err := translate.ToProto(p, nil)
 	if err != nil {
 		return nil, err
@@ -116,26 +116,26 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 	if err != nil {
 		return nil, fmt.Errorf("local: plan: %w", err)
 	}
-	dir, err := os.MkdirTemp(r.opts.TempDir, "beamgo-local-")
-	if err != nil {
-		return nil, fmt.Errorf("local: temp dir: %w", err)
-	}
-	defer os.RemoveAll(dir)
 	defer applyMemoryLimit(r.opts.MemoryLimit)()
-	j, err := newJob(r.opts, pl, p.Graph(), dir)
-	if err != nil {
-		return nil, err
-	}
-	defer j.close()
-	stop := j.reportProgress(start)
-	defer stop()
-	for i, st := range pl.Stages {
-		if err := j.runStage(ctx, i, st); err != nil {
-			return nil, err
-		}
-		j.stagesDone.Add(1)
-	}
-	return j.result(), nil
+	return engine.Run(ctx, pl, engine.Options{
+		Parallelism:             r.opts.Parallelism,
+		MemoryBudget:            r.opts.MemoryBudget,
+		MaxAttempts:             r.opts.MaxAttempts,
+		TempDir:                 r.opts.TempDir,
+		Progress:                r.opts.Progress,
+		DisableDynamicSplitting: r.opts.DisableDynamicSplitting,
+		Prefix:                  "local",
+	}, inProcess{g: p.Graph()})
+}
+
+// inProcess executes stages in this process with the bundle executor,
+// finding user code in the pipeline's construction graph.
+type inProcess struct{ g *graph.Graph }
+
+func (inProcess) Endpoints() (data, state *pipepb.ApiServiceDescriptor) { return nil, nil }
+
+func (e inProcess) NewProcessor(desc *fnpb.ProcessBundleDescriptor, _ *plan.Wiring) (engine.Processor, error) {
+	return exec.New(desc, e.g)
 }
 
 // Execute runs p on a local runner with default options and fails with the

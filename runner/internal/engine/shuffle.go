@@ -1,4 +1,4 @@
-package local
+package engine
 
 import (
 	"bufio"
@@ -214,7 +214,7 @@ type run struct {
 func writeRun(dir string, parts [][]record) (*run, error) {
 	f, err := os.CreateTemp(dir, "run-*.bin")
 	if err != nil {
-		return nil, fmt.Errorf("local: shuffle spill: %w", err)
+		return nil, fmt.Errorf("engine: shuffle spill: %w", err)
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
 	r := &run{path: f.Name(), offsets: make([]int64, len(parts)+1)}
@@ -227,7 +227,7 @@ func writeRun(dir string, parts [][]record) (*run, error) {
 			buf = appendRecord(buf[:0], &recs[i])
 			if _, err := bw.Write(buf); err != nil {
 				f.Close()
-				return nil, fmt.Errorf("local: shuffle spill: %w", err)
+				return nil, fmt.Errorf("engine: shuffle spill: %w", err)
 			}
 			off += int64(len(buf))
 		}
@@ -235,10 +235,10 @@ func writeRun(dir string, parts [][]record) (*run, error) {
 	r.offsets[len(parts)] = off
 	if err := bw.Flush(); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("local: shuffle spill: %w", err)
+		return nil, fmt.Errorf("engine: shuffle spill: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("local: shuffle spill: %w", err)
+		return nil, fmt.Errorf("engine: shuffle spill: %w", err)
 	}
 	return r, nil
 }
@@ -273,12 +273,12 @@ type runReader struct {
 func openSegment(r *run, part int) (*runReader, error) {
 	f, err := os.Open(r.path)
 	if err != nil {
-		return nil, fmt.Errorf("local: shuffle read: %w", err)
+		return nil, fmt.Errorf("engine: shuffle read: %w", err)
 	}
 	start, end := r.offsets[part], r.offsets[part+1]
 	if _, err := f.Seek(start, io.SeekStart); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("local: shuffle read: %w", err)
+		return nil, fmt.Errorf("engine: shuffle read: %w", err)
 	}
 	return &runReader{f: f, br: bufio.NewReaderSize(f, 64<<10), pos: start, end: end}, nil
 }
@@ -428,7 +428,7 @@ func (s *shuffle) groups(part int) iter.Seq2[group, error] {
 			src := &runSource{rr: rr, part: part}
 			if err := src.advance(); err != nil {
 				rr.f.Close()
-				yield(group{}, fmt.Errorf("local: shuffle read %s: %w", r.path, err))
+				yield(group{}, fmt.Errorf("engine: shuffle read %s: %w", r.path, err))
 				return
 			}
 			srcs = append(srcs, src)
@@ -467,7 +467,7 @@ func (s *shuffle) groups(part int) iter.Seq2[group, error] {
 			key = r.key
 			pending = append(pending, r)
 			if err := top.advance(); err != nil {
-				yield(group{}, fmt.Errorf("local: shuffle read: %w", err))
+				yield(group{}, fmt.Errorf("engine: shuffle read: %w", err))
 				return
 			}
 			if top.peek() == nil {

@@ -1,4 +1,4 @@
-package local
+package engine
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 type job struct {
 	opts Options
 	pl   *plan.Plan
-	g    *graph.Graph
+	ex   Executor
 	dir  string
 
 	// shuffles holds, per PCollection, the shuffles of the grouped stages
@@ -52,8 +52,8 @@ type dataset struct {
 	sides map[window.Window][]byte // materialized side input, per window
 }
 
-func newJob(opts Options, pl *plan.Plan, g *graph.Graph, dir string) (*job, error) {
-	j := &job{opts: opts, pl: pl, g: g, dir: dir,
+func newJob(opts Options, pl *plan.Plan, ex Executor, dir string) (*job, error) {
+	j := &job{opts: opts, pl: pl, ex: ex, dir: dir,
 		shuffles: map[string][]*shuffle{}, grouped: map[plan.StageID]*shuffle{}, datasets: map[string]*dataset{}}
 	for _, st := range pl.Stages {
 		switch st.Input.Kind {
@@ -112,7 +112,7 @@ type stageRun struct {
 	queue   []*bundleWork
 	running map[*bundleWork]*activeBundle
 	err     error
-	procs   []*exec.Processor
+	procs   []Processor
 }
 
 type sinkTarget struct {
@@ -159,36 +159,37 @@ func (b *bundleWork) input() iter.Seq2[[]byte, error] {
 }
 
 func (j *job) runStage(ctx context.Context, idx int, st *plan.Stage) error {
-	desc, wiring, err := st.Descriptor(j.pl, fmt.Sprintf("stage-%d", idx), nil, nil)
+	data, state := j.ex.Endpoints()
+	desc, wiring, err := st.Descriptor(j.pl, fmt.Sprintf("stage-%d", idx), data, state)
 	if err != nil {
-		return fmt.Errorf("local: stage %s: %w", st.ID, err)
+		return fmt.Errorf("engine: stage %s: %w", st.ID, err)
 	}
 	src, err := portWire(desc.GetCoders(), wiring.Source.Coder)
 	if err != nil {
-		return fmt.Errorf("local: stage %s: %w", st.ID, err)
+		return fmt.Errorf("engine: stage %s: %w", st.ID, err)
 	}
 	sr := &stageRun{j: j, st: st, desc: desc, wiring: wiring, src: src, sinks: map[string]*sinkTarget{}, running: map[*bundleWork]*activeBundle{}}
 	for _, port := range wiring.Sinks {
 		w, err := portWire(desc.GetCoders(), port.Coder)
 		if err != nil {
-			return fmt.Errorf("local: stage %s: %w", st.ID, err)
+			return fmt.Errorf("engine: stage %s: %w", st.ID, err)
 		}
 		t := &sinkTarget{pc: port.PCollection, wire: w, data: j.datasets[port.PCollection], shuffles: j.shuffles[port.PCollection]}
 		if t.data != nil {
 			t.data.wire = w
 		}
 		if len(t.shuffles) > 0 && w.keySkip == nil {
-			return fmt.Errorf("local: stage %s: PCollection %s feeds a GroupByKey but its elements are not KVs", st.ID, port.PCollection)
+			return fmt.Errorf("engine: stage %s: PCollection %s feeds a GroupByKey but its elements are not KVs", st.ID, port.PCollection)
 		}
 		sr.sinks[port.Transform] = t
 	}
 	if sr.queue, err = j.inputs(st, src); err != nil {
-		return fmt.Errorf("local: stage %s: %w", st.ID, err)
+		return fmt.Errorf("engine: stage %s: %w", st.ID, err)
 	}
 	err = sr.run(ctx)
 	for _, p := range sr.procs {
 		if terr := p.Teardown(context.WithoutCancel(ctx)); terr != nil && err == nil {
-			err = fmt.Errorf("local: stage %s: teardown: %w", st.ID, terr)
+			err = fmt.Errorf("engine: stage %s: teardown: %w", st.ID, terr)
 		}
 	}
 	if sh := j.grouped[st.ID]; sh != nil {
@@ -280,7 +281,7 @@ func (sr *stageRun) run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var proc *exec.Processor
+			var proc Processor
 			for {
 				b := sr.next(ctx)
 				if b == nil {
@@ -409,12 +410,12 @@ func (sr *stageRun) register(b *bundleWork, index int64, t graph.SplitTracker) f
 
 // runWithRetries runs a bundle until it succeeds or MaxAttempts fail. A
 // failed attempt tears its processor down; the next attempt gets a new one.
-func (sr *stageRun) runWithRetries(ctx context.Context, proc *exec.Processor, b *bundleWork) (*exec.Processor, error) {
+func (sr *stageRun) runWithRetries(ctx context.Context, proc Processor, b *bundleWork) (Processor, error) {
 	var err error
 	for attempt := 1; attempt <= sr.j.opts.MaxAttempts; attempt++ {
 		if proc == nil {
-			if proc, err = exec.New(sr.desc, sr.j.g); err != nil {
-				return nil, fmt.Errorf("local: stage %s: %w", sr.st.ID, err)
+			if proc, err = sr.j.ex.NewProcessor(sr.desc, sr.wiring); err != nil {
+				return nil, fmt.Errorf("engine: stage %s: %w", sr.st.ID, err)
 			}
 			sr.mu.Lock()
 			sr.procs = append(sr.procs, proc)
@@ -444,12 +445,12 @@ func (sr *stageRun) runWithRetries(ctx context.Context, proc *exec.Processor, b 
 			sr.j.mu.Unlock()
 		}
 	}
-	return nil, fmt.Errorf("local: stage %s: bundle failed %d times: %w", sr.st.ID, sr.j.opts.MaxAttempts, err)
+	return nil, fmt.Errorf("engine: stage %s: bundle failed %d times: %w", sr.st.ID, sr.j.opts.MaxAttempts, err)
 }
 
 // attempt runs one attempt of a bundle, committing its outputs and metrics
 // only if it succeeds.
-func (sr *stageRun) attempt(ctx context.Context, proc *exec.Processor, b *bundleWork) error {
+func (sr *stageRun) attempt(ctx context.Context, proc Processor, b *bundleWork) error {
 	outs := map[string]*bundleOutput{}
 	for id, t := range sr.sinks {
 		o := &bundleOutput{t: t}
@@ -492,6 +493,9 @@ func (sr *stageRun) attempt(ctx context.Context, proc *exec.Processor, b *bundle
 	}
 	sr.j.elements.Add(n)
 	snap := metrics.Snapshot()
+	if r, ok := proc.(MetricsReporter); ok {
+		snap.Merge(r.BundleMetrics())
+	}
 	sr.j.mu.Lock()
 	sr.j.metrics.Merge(snap)
 	sr.j.bundles++
@@ -518,11 +522,11 @@ func (o *bundleOutput) write(b []byte) error {
 	}
 	v, _, err := o.t.wire.wv.Decode(b)
 	if err != nil {
-		return fmt.Errorf("local: shuffle input of %s: %w", o.t.pc, err)
+		return fmt.Errorf("engine: shuffle input of %s: %w", o.t.pc, err)
 	}
 	k, err := o.t.wire.keySkip(v.Elem)
 	if err != nil {
-		return fmt.Errorf("local: shuffle key of %s: %w", o.t.pc, err)
+		return fmt.Errorf("engine: shuffle key of %s: %w", o.t.pc, err)
 	}
 	for _, w := range o.writers {
 		if err := w.add(v.Elem[:k], v.Windows, v.Elem[k:]); err != nil {
@@ -566,11 +570,11 @@ func (s *sideInputs) SideInput(_ context.Context, transformID, local string, w w
 		}
 		d := s.j.datasets[si.PCollection]
 		if d == nil {
-			return nil, fmt.Errorf("local: side input %s of %s has no data", local, transformID)
+			return nil, fmt.Errorf("engine: side input %s of %s has no data", local, transformID)
 		}
 		return d.sideInput(w)
 	}
-	return nil, fmt.Errorf("local: stage %s has no side input %s of transform %s", s.st.ID, local, transformID)
+	return nil, fmt.Errorf("engine: stage %s has no side input %s of transform %s", s.st.ID, local, transformID)
 }
 
 // sideInput returns the concatenated element encodings of d in window w,
@@ -581,7 +585,7 @@ func (d *dataset) sideInput(w window.Window) ([]byte, error) {
 	if d.sides == nil {
 		d.sides = map[window.Window][]byte{}
 		if d.wire == nil && len(d.elems) > 0 {
-			return nil, fmt.Errorf("local: side input data has no wire format")
+			return nil, fmt.Errorf("engine: side input data has no wire format")
 		}
 		for _, e := range d.elems {
 			v, _, err := d.wire.wv.Decode(e)

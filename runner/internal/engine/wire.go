@@ -1,4 +1,4 @@
-package local
+package engine
 
 import (
 	"fmt"
@@ -55,11 +55,11 @@ func portWire(coders map[string]*pipepb.Coder, id string) (*wire, error) {
 		return nil, err
 	}
 	if spec.URN != urns.CoderWindowedValue || len(spec.Components) != 2 {
-		return nil, fmt.Errorf("local: port coder %q is %s, want a windowed value coder", id, spec.URN)
+		return nil, fmt.Errorf("engine: port coder %q is %s, want a windowed value coder", id, spec.URN)
 	}
 	elem, err := newRawCoder(spec.Components[0])
 	if err != nil {
-		return nil, fmt.Errorf("local: port coder %q: %w", id, err)
+		return nil, fmt.Errorf("engine: port coder %q: %w", id, err)
 	}
 	w := &wire{elem: spec.Components[0]}
 	switch spec.Components[1].URN {
@@ -69,12 +69,12 @@ func portWire(coders map[string]*pipepb.Coder, id string) (*wire, error) {
 		w.wv = coder.NewWindowedValue[[]byte](elem, coder.IntervalWindow())
 		w.interval = true
 	default:
-		return nil, fmt.Errorf("local: port coder %q: window coder %s is not supported", id, spec.Components[1].URN)
+		return nil, fmt.Errorf("engine: port coder %q: window coder %s is not supported", id, spec.Components[1].URN)
 	}
 	if elem.spec.URN == urns.CoderKV && len(elem.spec.Components) == 2 {
 		k, err := coder.FromSpec(elem.spec.Components[0])
 		if err != nil {
-			return nil, fmt.Errorf("local: port coder %q key: %w", id, err)
+			return nil, fmt.Errorf("engine: port coder %q key: %w", id, err)
 		}
 		w.keySkip = k.Skip
 	}

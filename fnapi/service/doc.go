@@ -1,0 +1,26 @@
+// Package service is the runner side of Beam's Fn API: the Control, Data,
+// State and Logging servers that SDK harnesses connect to, on one gRPC
+// listener bound to a loopback address.
+//
+// A runner starts a Server, hands its Endpoint to workers (in their
+// provisioning or through a worker pool's StartWorker), registers the
+// ProcessBundleDescriptors of its stages, waits for each worker's control
+// stream with Server.Worker, and then drives bundles:
+//
+//	b := w.NewBundle("inst-1", []string{sinkID}, reader)
+//	b.Send(sourceID, chunk) ... b.Close(sourceID)
+//	resp, err := w.Instruct(ctx, processBundleRequest("inst-1"))
+//	err = b.Wait(ctx)   // every sink sent is_last
+//	out := b.Output(sinkID)
+//
+// Workers are told apart by the worker_id header every harness sends on
+// every call. Elements are routed by instruction and transform; side
+// inputs are served through the state API from the bundle's StateReader,
+// in pages joined by continuation tokens. Log entries are collected and
+// passed to Options.OnLog.
+//
+// # Not yet supported
+//
+// Timers on the data plane, user state (append and clear requests are
+// answered with an error), and provisioning.
+package service

@@ -1,0 +1,419 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+
+	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// ErrWorkerGone is wrapped by the errors of calls that failed because the
+// worker's control stream ended (the worker stopped, crashed or was cut
+// off); a runner retries such a bundle on another worker.
+var ErrWorkerGone = errors.New("service: worker gone")
+
+// Worker is one SDK harness connected to the Server, known by its
+// worker_id. It is safe for concurrent use.
+type Worker struct {
+	s        *Server
+	id       string
+	requests chan *fnpb.InstructionRequest
+	// out carries elements to the worker's data stream.
+	out chan *fnpb.Elements
+
+	stopOnce sync.Once
+	stop     chan struct{}
+
+	// mu guards the fields below.
+	mu      sync.Mutex
+	pending map[string]chan *fnpb.InstructionResponse
+	done    chan struct{} // closed on disconnect; err says why
+	err     error
+}
+
+func newWorker(s *Server, id string) *Worker {
+	return &Worker{s: s, id: id, requests: make(chan *fnpb.InstructionRequest), out: make(chan *fnpb.Elements, 16),
+		stop: make(chan struct{}), pending: map[string]chan *fnpb.InstructionResponse{}, done: make(chan struct{})}
+}
+
+// ID returns the worker's id.
+func (w *Worker) ID() string { return w.id }
+
+// Done is closed when the worker's control stream has ended.
+func (w *Worker) Done() <-chan struct{} { return w.done }
+
+// Err returns why the worker disconnected, or nil while it is connected;
+// the error wraps ErrWorkerGone.
+func (w *Worker) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Stop ends the worker's control stream, which tells the harness to stop.
+func (w *Worker) Stop() {
+	w.stopOnce.Do(func() { close(w.stop) })
+	w.disconnect(errors.New("stopped by the runner"))
+}
+
+// disconnect marks the worker gone and fails its pending instructions.
+func (w *Worker) disconnect(why error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	select {
+	case <-w.done:
+		return
+	default:
+	}
+	w.err = fmt.Errorf("%w: %s: %v", ErrWorkerGone, w.id, why)
+	close(w.done)
+	for _, ch := range w.pending {
+		close(ch)
+	}
+	w.pending = nil
+}
+
+// respond routes a response to its waiting Instruct call.
+func (w *Worker) respond(resp *fnpb.InstructionResponse) {
+	w.mu.Lock()
+	ch := w.pending[resp.GetInstructionId()]
+	delete(w.pending, resp.GetInstructionId())
+	w.mu.Unlock()
+	if ch != nil {
+		ch <- resp
+	}
+}
+
+// Instruct sends req on the worker's control stream and returns the
+// worker's response. An error means the response never came: ctx ended or
+// the worker disconnected (ErrWorkerGone). A response may still report a
+// failed instruction in its Error field.
+func (w *Worker) Instruct(ctx context.Context, req *fnpb.InstructionRequest) (*fnpb.InstructionResponse, error) {
+	ch := make(chan *fnpb.InstructionResponse, 1)
+	id := req.GetInstructionId()
+	w.mu.Lock()
+	if w.pending == nil {
+		err := w.err
+		w.mu.Unlock()
+		return nil, err
+	}
+	if _, dup := w.pending[id]; dup {
+		w.mu.Unlock()
+		return nil, fmt.Errorf("service: instruction %q is already pending on worker %s", id, w.id)
+	}
+	w.pending[id] = ch
+	w.mu.Unlock()
+	forget := func() {
+		w.mu.Lock()
+		if w.pending != nil {
+			delete(w.pending, id)
+		}
+		w.mu.Unlock()
+	}
+	select {
+	case w.requests <- req:
+	case <-w.done:
+		return nil, w.Err()
+	case <-ctx.Done():
+		forget()
+		return nil, fmt.Errorf("service: instruction %s: %w", id, ctx.Err())
+	}
+	select {
+	case resp, ok := <-ch:
+		if !ok {
+			return nil, w.Err()
+		}
+		return resp, nil
+	case <-ctx.Done():
+		forget()
+		return nil, fmt.Errorf("service: instruction %s: %w", id, ctx.Err())
+	}
+}
+
+// StateReader serves the side inputs of a bundle.
+type StateReader interface {
+	// ReadState returns the whole encoded contents of a side input state
+	// key (iterable, multimap or multimap keys side input). The Server
+	// pages them with continuation tokens.
+	ReadState(key *fnpb.StateKey) ([]byte, error)
+}
+
+// StateReaderFunc adapts a function to StateReader.
+type StateReaderFunc func(key *fnpb.StateKey) ([]byte, error)
+
+// ReadState calls f.
+func (f StateReaderFunc) ReadState(key *fnpb.StateKey) ([]byte, error) { return f(key) }
+
+// Bundle is the data and state of one process_bundle instruction on a
+// worker: the elements the runner sends and the outputs it receives.
+type Bundle struct {
+	w      *Worker
+	id     string
+	reader StateReader
+
+	// mu guards the fields below.
+	mu       sync.Mutex
+	outputs  map[string][]byte
+	last     map[string]bool
+	waiting  int           // sinks without is_last yet
+	complete chan struct{} // closed when waiting reaches zero
+	err      error
+	states   map[string][]byte // fetched state contents, by key
+}
+
+// NewBundle opens the data and state routes of instruction id on the
+// worker, expecting output from the given sink transforms. reader may be
+// nil when the bundle reads no side inputs. Open it before sending the
+// process_bundle instruction, and Release it when done.
+func (w *Worker) NewBundle(id string, sinks []string, reader StateReader) (*Bundle, error) {
+	b := &Bundle{w: w, id: id, reader: reader, outputs: map[string][]byte{}, last: map[string]bool{},
+		complete: make(chan struct{}), states: map[string][]byte{}}
+	for _, t := range sinks {
+		if _, ok := b.last[t]; !ok {
+			b.last[t] = false
+			b.waiting++
+		}
+	}
+	if b.waiting == 0 {
+		close(b.complete)
+	}
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	if _, dup := w.s.bundles[id]; dup {
+		return nil, fmt.Errorf("service: instruction %q is already open", id)
+	}
+	w.s.bundles[id] = b
+	return b, nil
+}
+
+// Send sends a chunk of encoded elements to the bundle's source transform.
+func (b *Bundle) Send(ctx context.Context, transform string, data []byte) error {
+	return b.send(ctx, &fnpb.Elements_Data{InstructionId: b.id, TransformId: transform, Data: data})
+}
+
+// Close marks the end of the elements for transform (is_last).
+func (b *Bundle) Close(ctx context.Context, transform string) error {
+	return b.send(ctx, &fnpb.Elements_Data{InstructionId: b.id, TransformId: transform, IsLast: true})
+}
+
+func (b *Bundle) send(ctx context.Context, d *fnpb.Elements_Data) error {
+	select {
+	case b.w.out <- &fnpb.Elements{Data: []*fnpb.Elements_Data{d}}:
+		return nil
+	case <-b.w.done:
+		return b.w.Err()
+	case <-ctx.Done():
+		return fmt.Errorf("service: send to %s: %w", b.id, ctx.Err())
+	}
+}
+
+// Wait waits until every sink of the bundle has sent its last element and
+// returns nil, or returns an error if the worker disconnected, the data
+// was malformed, or ctx ended.
+func (b *Bundle) Wait(ctx context.Context) error {
+	select {
+	case <-b.complete:
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.err
+	case <-b.w.done:
+		select {
+		case <-b.complete:
+			return nil
+		default:
+			return b.w.Err()
+		}
+	case <-ctx.Done():
+		return fmt.Errorf("service: bundle %s: %w", b.id, ctx.Err())
+	}
+}
+
+// Output returns the bytes a sink transform has sent so far.
+func (b *Bundle) Output(transform string) []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.outputs[transform]
+}
+
+// Release closes the bundle's routes; later data for it is dropped.
+func (b *Bundle) Release() {
+	b.w.s.mu.Lock()
+	defer b.w.s.mu.Unlock()
+	if b.w.s.bundles[b.id] == b {
+		delete(b.w.s.bundles, b.id)
+	}
+}
+
+// receive records a chunk from the worker.
+func (b *Bundle) receive(d *fnpb.Elements_Data) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	done, ok := b.last[d.GetTransformId()]
+	switch {
+	case !ok:
+		b.fail(fmt.Errorf("service: bundle %s: data for transform %q, which is not a sink", b.id, d.GetTransformId()))
+		return
+	case done:
+		b.fail(fmt.Errorf("service: bundle %s: data for transform %q after its last element", b.id, d.GetTransformId()))
+		return
+	}
+	b.outputs[d.GetTransformId()] = append(b.outputs[d.GetTransformId()], d.GetData()...)
+	if d.GetIsLast() {
+		b.last[d.GetTransformId()] = true
+		b.waiting--
+		if b.waiting == 0 {
+			close(b.complete)
+		}
+	}
+}
+
+// fail records the bundle's first error and ends Wait; b.mu must be held.
+func (b *Bundle) fail(err error) {
+	if b.err != nil {
+		return
+	}
+	b.err = err
+	if b.waiting > 0 {
+		b.waiting = 0
+		close(b.complete)
+	}
+}
+
+// data serves BeamFnData.
+type data struct {
+	fnpb.UnimplementedBeamFnDataServer
+	s *Server
+}
+
+func (d data) Data(stream fnpb.BeamFnData_DataServer) error {
+	id, err := workerID(stream.Context())
+	if err != nil {
+		return err
+	}
+	w, err := d.s.Worker(stream.Context(), id)
+	if err != nil {
+		return err
+	}
+	go func() {
+		for {
+			msg, err := stream.Recv()
+			if err != nil {
+				return
+			}
+			for _, e := range msg.GetData() {
+				if b := d.s.bundle(e.GetInstructionId()); b != nil {
+					b.receive(e)
+				}
+			}
+			for _, t := range msg.GetTimers() {
+				if b := d.s.bundle(t.GetInstructionId()); b != nil {
+					b.mu.Lock()
+					b.fail(fmt.Errorf("service: bundle %s: timers are not supported (transform %s)", b.id, t.GetTransformId()))
+					b.mu.Unlock()
+				}
+			}
+		}
+	}()
+	for {
+		select {
+		case msg := <-w.out:
+			if err := stream.Send(msg); err != nil {
+				return err
+			}
+		case <-w.done:
+			return nil
+		case <-stream.Context().Done():
+			return nil
+		}
+	}
+}
+
+// state serves BeamFnState.
+type state struct {
+	fnpb.UnimplementedBeamFnStateServer
+	s *Server
+}
+
+func (st state) State(stream fnpb.BeamFnState_StateServer) error {
+	if _, err := workerID(stream.Context()); err != nil {
+		return err
+	}
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := stream.Send(st.s.answer(req)); err != nil {
+			return err
+		}
+	}
+}
+
+// answer serves one state request.
+func (s *Server) answer(req *fnpb.StateRequest) *fnpb.StateResponse {
+	resp := &fnpb.StateResponse{Id: req.GetId()}
+	b := s.bundle(req.GetInstructionId())
+	switch {
+	case b == nil:
+		resp.Error = fmt.Sprintf("service: state request for unknown instruction %q", req.GetInstructionId())
+	case req.GetGet() == nil:
+		resp.Error = fmt.Sprintf("service: only get requests are served (user state is not supported), got %T", req.GetRequest())
+	default:
+		get, err := b.get(req.GetStateKey(), req.GetGet().GetContinuationToken(), s.opts.StatePageSize)
+		if err != nil {
+			resp.Error = err.Error()
+		} else {
+			resp.Response = &fnpb.StateResponse_Get{Get: get}
+		}
+	}
+	return resp
+}
+
+// get returns one page of a state key's contents.
+func (b *Bundle) get(key *fnpb.StateKey, token []byte, pageSize int) (*fnpb.StateGetResponse, error) {
+	switch key.GetType().(type) {
+	case *fnpb.StateKey_IterableSideInput_, *fnpb.StateKey_MultimapSideInput_, *fnpb.StateKey_MultimapKeysSideInput_:
+	default:
+		return nil, fmt.Errorf("service: state key %T is not supported (only side inputs are)", key.GetType())
+	}
+	if b.reader == nil {
+		return nil, fmt.Errorf("service: bundle %s reads no side inputs", b.id)
+	}
+	k, err := proto.MarshalOptions{Deterministic: true}.Marshal(key)
+	if err != nil {
+		return nil, fmt.Errorf("service: state key: %w", err)
+	}
+	b.mu.Lock()
+	contents, ok := b.states[string(k)]
+	b.mu.Unlock()
+	if !ok {
+		if contents, err = b.reader.ReadState(key); err != nil {
+			return nil, fmt.Errorf("service: read state: %w", err)
+		}
+		b.mu.Lock()
+		b.states[string(k)] = contents
+		b.mu.Unlock()
+	}
+	start := 0
+	if len(token) > 0 {
+		n, err := strconv.Atoi(string(token))
+		if err != nil || n < 0 || n > len(contents) {
+			return nil, fmt.Errorf("service: bad continuation token %q", token)
+		}
+		start = n
+	}
+	end := min(start+pageSize, len(contents))
+	get := &fnpb.StateGetResponse{Data: contents[start:end]}
+	if end < len(contents) {
+		get.ContinuationToken = []byte(strconv.Itoa(end))
+	}
+	return get, nil
+}

@@ -1,0 +1,116 @@
+// Package engine runs a planned pipeline: it schedules the bundles of each
+// stage on a bounded number of goroutines, routes stage outputs into
+// datasets and the spilling GroupByKey shuffle, serves side inputs, retries
+// failed bundles and merges metrics. How a bundle executes is up to an
+// Executor: the local runner runs it in process on the bundle executor
+// (fnapi/exec); the portable runner runs it in an SDK harness over the Fn
+// API. Both runners therefore share one scheduler and one shuffle.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+
+	"beamgo/fnapi/exec"
+	"beamgo/internal/graph"
+	"beamgo/runner"
+	"beamgo/runner/internal/plan"
+)
+
+// Options configure a run. Zero fields are invalid: callers set defaults.
+type Options struct {
+	// Parallelism is how many bundles of a stage run at once.
+	Parallelism int
+	// MemoryBudget bounds the bytes of shuffle data held in memory.
+	MemoryBudget int64
+	// MaxAttempts is how often a bundle is tried before the job fails.
+	MaxAttempts int
+	// TempDir holds shuffle spills.
+	TempDir string
+	// Progress, when non-nil, receives a progress line about once a second.
+	Progress func(Progress)
+	// DisableDynamicSplitting turns off splitting running reads.
+	DisableDynamicSplitting bool
+	// Prefix starts the job's error messages (say "local").
+	Prefix string
+}
+
+// Progress is a snapshot of a running job.
+type Progress struct {
+	StagesDone, Stages int
+	Elements           int64
+	Elapsed            time.Duration
+}
+
+// Processor runs bundles of one stage, one at a time. A processor whose
+// bundle failed is torn down and not used again.
+type Processor interface {
+	// Process runs one bundle.
+	Process(ctx context.Context, b exec.Bundle) error
+	// Elements returns the elements read per source transform so far.
+	Elements() map[string]int64
+	// Teardown releases the processor.
+	Teardown(ctx context.Context) error
+}
+
+// MetricsReporter is implemented by processors whose bundles report their
+// user metrics themselves (say, as monitoring infos from a worker) rather
+// than into exec.Bundle.Metrics: after a successful Process, the engine
+// merges BundleMetrics into the job's metrics.
+type MetricsReporter interface {
+	BundleMetrics() graph.MetricsSnapshot
+}
+
+// Executor makes the processors that run stages.
+type Executor interface {
+	// Endpoints returns the data and state endpoints to put in
+	// descriptors (nil for in-process execution).
+	Endpoints() (data, state *pipepb.ApiServiceDescriptor)
+	// NewProcessor returns a processor for bundles of the stage described
+	// by desc and wiring.
+	NewProcessor(desc *fnpb.ProcessBundleDescriptor, wiring *plan.Wiring) (Processor, error)
+}
+
+// Run executes the stages of pl in order and returns the job's metrics and
+// counts, or the first error.
+func Run(ctx context.Context, pl *plan.Plan, opts Options, ex Executor) (*runner.Result, error) {
+	start := time.Now()
+	if opts.Prefix == "" {
+		opts.Prefix = "engine"
+	}
+	dir, err := os.MkdirTemp(opts.TempDir, "beamgo-"+opts.Prefix+"-")
+	if err != nil {
+		return nil, fmt.Errorf("%s: temp dir: %w", opts.Prefix, err)
+	}
+	defer os.RemoveAll(dir)
+	j, err := newJob(opts, pl, ex, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer j.close()
+	stop := j.reportProgress(start)
+	defer stop()
+	for i, st := range pl.Stages {
+		if err := j.runStage(ctx, i, st); err != nil {
+			return nil, fmt.Errorf("%s: %w", opts.Prefix, err)
+		}
+		j.stagesDone.Add(1)
+	}
+	return j.result(), nil
+}
+
+// Splitter returns a function that cuts a chunk of concatenated windowed
+// values, encoded with the windowed value coder id among coders (a data
+// port's coder), into its elements.
+func Splitter(coders map[string]*pipepb.Coder, id string) (func(chunk []byte) ([][]byte, error), error) {
+	w, err := portWire(coders, id)
+	if err != nil {
+		return nil, err
+	}
+	return w.split, nil
+}

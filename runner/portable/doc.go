@@ -1,0 +1,23 @@
+// Package portable is the runner whose stages execute in SDK harnesses over
+// Beam's Fn API. It plans a pipeline proto with the same planner as the
+// local runner (runner/internal/plan) and schedules, shuffles and retries
+// with the same engine (runner/internal/engine); only where a bundle runs
+// differs: each bundle goes to one of the job's SDK workers through the
+// runner-side Fn API servers of fnapi/service, its input on the data
+// plane, its side inputs through the state API, and its user metrics back
+// as monitoring infos.
+//
+// Workers are started by a WorkerStarter given the control endpoint. Run
+// starts them in this process (LOOPBACK: our harness, fnapi/harness, on
+// goroutines, finding user code in the pipeline being run); RunPipeline
+// takes any starter, such as a call to a submitter's
+// BeamFnExternalWorkerPool.
+//
+// A failed bundle is retried (Options.MaxAttempts); a worker that dies
+// mid-bundle has its bundle retried on another live worker.
+//
+// # Not yet supported
+//
+// Multimap side inputs (Beam Go's KV side inputs), dynamic splitting of
+// running bundles, timers and user state, and progress reports.
+package portable

@@ -1,0 +1,203 @@
+package portable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+
+	"beamgo/fnapi/harness"
+	"beamgo/fnapi/service"
+	"beamgo/proto/translate"
+	"beamgo/proto/validate"
+	"beamgo/runner"
+	"beamgo/runner/internal/engine"
+	"beamgo/runner/internal/plan"
+	"beamgo/sdk"
+)
+
+// Options configure a Runner; the zero value means defaults.
+type Options struct {
+	// Workers is how many SDK workers a job starts (default 2).
+	Workers int
+	// Parallelism is how many bundles of a stage run at once, spread over
+	// the workers (default 2 per worker).
+	Parallelism int
+	// MemoryBudget bounds the shuffle bytes held in memory before spilling
+	// (default 128 MiB).
+	MemoryBudget int64
+	// MaxAttempts is how often a bundle is tried before the job fails
+	// (default 3).
+	MaxAttempts int
+	// TempDir holds shuffle spills (default: os.TempDir()).
+	TempDir string
+	// WorkerTimeout bounds the wait for a started worker to connect
+	// (default 1 minute).
+	WorkerTimeout time.Duration
+	// OnLog, if set, receives the workers' log entries.
+	OnLog func(workerID string, e *fnpb.LogEntry)
+}
+
+// WorkerStarter starts the SDK worker with the given id, telling it to
+// connect to the control (and logging) endpoint. The returned stop
+// function, called when the job ends, may be nil.
+type WorkerStarter func(ctx context.Context, id string, control *pipepb.ApiServiceDescriptor) (stop func(), err error)
+
+// Runner runs pipelines on SDK workers over the Fn API. It implements
+// runner.Runner; it is safe for concurrent use, and each run is a job with
+// its own servers and workers.
+type Runner struct {
+	opts Options
+}
+
+// New returns a runner; opts may be nil.
+func New(opts *Options) *Runner {
+	r := &Runner{}
+	if opts != nil {
+		r.opts = *opts
+	}
+	if r.opts.Workers <= 0 {
+		r.opts.Workers = 2
+	}
+	if r.opts.Parallelism <= 0 {
+		r.opts.Parallelism = 2 * r.opts.Workers
+	}
+	if r.opts.MemoryBudget <= 0 {
+		r.opts.MemoryBudget = 128 << 20
+	}
+	if r.opts.MaxAttempts <= 0 {
+		r.opts.MaxAttempts = 3
+	}
+	if r.opts.TempDir == "" {
+		r.opts.TempDir = os.TempDir()
+	}
+	if r.opts.WorkerTimeout <= 0 {
+		r.opts.WorkerTimeout = time.Minute
+	}
+	return r
+}
+
+// Run executes p with LOOPBACK workers: SDK harnesses on goroutines of
+// this process, which find user code in p.
+func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, error) {
+	pb, err := translate.ToProto(p, nil)
+	if err != nil {
+		return nil, err
+	}
+	return r.RunPipeline(ctx, pb, Loopback(p))
+}
+
+// Loopback returns a WorkerStarter that runs each worker as our SDK
+// harness on a goroutine of this process, with user code from p.
+func Loopback(p *sdk.Pipeline) WorkerStarter {
+	return func(ctx context.Context, id string, control *pipepb.ApiServiceDescriptor) (func(), error) {
+		ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			harness.Run(ctx, &harness.Options{ID: id, ControlEndpoint: control.GetUrl(), LoggingEndpoint: control.GetUrl(), Pipeline: p})
+		}()
+		return func() { cancel(); <-done }, nil
+	}
+}
+
+// RunPipeline executes the pipeline proto pb on Options.Workers workers
+// started by start, and returns its metrics or the first error.
+func (r *Runner) RunPipeline(ctx context.Context, pb *pipepb.Pipeline, start WorkerStarter) (*runner.Result, error) {
+	if err := validate.Pipeline(pb, nil); err != nil {
+		return nil, fmt.Errorf("portable: invalid pipeline: %w", err)
+	}
+	pl, err := plan.Build(pb, nil)
+	if err != nil {
+		return nil, fmt.Errorf("portable: plan: %w", err)
+	}
+	srv, err := service.Start(&service.Options{OnLog: r.opts.OnLog})
+	if err != nil {
+		return nil, fmt.Errorf("portable: %w", err)
+	}
+	defer srv.Stop()
+	ex := &executor{srv: srv}
+	var stops []func()
+	defer func() {
+		srv.Stop()
+		for _, stop := range stops {
+			if stop != nil {
+				stop()
+			}
+		}
+	}()
+	wctx, cancel := context.WithTimeout(ctx, r.opts.WorkerTimeout)
+	defer cancel()
+	for i := range r.opts.Workers {
+		id := fmt.Sprintf("worker-%d", i)
+		stop, err := start(ctx, id, srv.Endpoint())
+		stops = append(stops, stop)
+		if err != nil {
+			return nil, fmt.Errorf("portable: start worker %s: %w", id, err)
+		}
+		w, err := srv.Worker(wctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("portable: %w", err)
+		}
+		ex.workers = append(ex.workers, w)
+	}
+	return engine.Run(ctx, pl, engine.Options{
+		Parallelism: r.opts.Parallelism, MemoryBudget: r.opts.MemoryBudget, MaxAttempts: r.opts.MaxAttempts,
+		TempDir: r.opts.TempDir, DisableDynamicSplitting: true, Prefix: "portable",
+	}, ex)
+}
+
+// executor hands bundles to the job's workers.
+type executor struct {
+	srv     *service.Server
+	workers []*service.Worker
+
+	// mu guards the fields below.
+	mu    sync.Mutex
+	next  int
+	insts int
+	descs map[string]bool
+}
+
+// Endpoints implements engine.Executor.
+func (e *executor) Endpoints() (data, state *pipepb.ApiServiceDescriptor) {
+	return e.srv.Endpoint(), e.srv.Endpoint()
+}
+
+// NewProcessor implements engine.Executor: the processor runs bundles on
+// the next live worker, round robin.
+func (e *executor) NewProcessor(desc *fnpb.ProcessBundleDescriptor, wiring *plan.Wiring) (engine.Processor, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.descs == nil {
+		e.descs = map[string]bool{}
+	}
+	if !e.descs[desc.GetId()] {
+		e.srv.RegisterDescriptor(desc)
+		e.descs[desc.GetId()] = true
+	}
+	var errs []error
+	for range e.workers {
+		w := e.workers[e.next%len(e.workers)]
+		e.next++
+		if err := w.Err(); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		return newRemote(e, w, desc, wiring)
+	}
+	return nil, fmt.Errorf("portable: no live worker: %w", errors.Join(errs...))
+}
+
+// instruction returns a fresh instruction id.
+func (e *executor) instruction() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.insts++
+	return fmt.Sprintf("bundle-%d", e.insts)
+}

@@ -1,0 +1,259 @@
+package portable
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+
+	"beamgo/fnapi/exec"
+	"beamgo/fnapi/service"
+	"beamgo/internal/graph"
+	"beamgo/proto/urns"
+	"beamgo/runner/internal/engine"
+	"beamgo/runner/internal/plan"
+	"beamgo/sdk/coder"
+	"beamgo/sdk/window"
+)
+
+// sendChunk is about how many input bytes go in one data message.
+const sendChunk = 256 << 10
+
+// remote runs bundles of one stage on one worker.
+type remote struct {
+	ex      *executor
+	w       *service.Worker
+	desc    *fnpb.ProcessBundleDescriptor
+	wiring  *plan.Wiring
+	splits  map[string]func([]byte) ([][]byte, error) // by sink transform
+	sinks   []string
+	metrics graph.MetricsSnapshot
+	read    int64
+}
+
+func newRemote(ex *executor, w *service.Worker, desc *fnpb.ProcessBundleDescriptor, wiring *plan.Wiring) (*remote, error) {
+	r := &remote{ex: ex, w: w, desc: desc, wiring: wiring, splits: map[string]func([]byte) ([][]byte, error){}}
+	for _, port := range wiring.Sinks {
+		split, err := engine.Splitter(desc.GetCoders(), port.Coder)
+		if err != nil {
+			return nil, fmt.Errorf("portable: sink %s: %w", port.Transform, err)
+		}
+		r.splits[port.Transform] = split
+		r.sinks = append(r.sinks, port.Transform)
+	}
+	return r, nil
+}
+
+// Process implements engine.Processor: it sends the bundle's input to the
+// worker, runs the bundle, and hands the worker's output to the engine.
+func (r *remote) Process(ctx context.Context, b exec.Bundle) error {
+	inst := r.ex.instruction()
+	nb, err := r.w.NewBundle(inst, r.sinks, &sides{data: b.SideInputs, desc: r.desc, wiring: r.wiring})
+	if err != nil {
+		return fmt.Errorf("portable: %w", err)
+	}
+	defer nb.Release()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sent := make(chan error, 1)
+	src := r.wiring.Source.Transform
+	go func() {
+		var chunk []byte
+		for e, err := range b.Inputs[src] {
+			if err != nil {
+				sent <- fmt.Errorf("portable: bundle input: %w", err)
+				cancel()
+				return
+			}
+			chunk = append(chunk, e...)
+			if len(chunk) >= sendChunk {
+				if err := nb.Send(ctx, src, chunk); err != nil {
+					sent <- err
+					return
+				}
+				chunk = nil
+			}
+		}
+		if len(chunk) > 0 {
+			if err := nb.Send(ctx, src, chunk); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nb.Close(ctx, src)
+	}()
+	resp, err := r.w.Instruct(ctx, &fnpb.InstructionRequest{InstructionId: inst, Request: &fnpb.InstructionRequest_ProcessBundle{
+		ProcessBundle: &fnpb.ProcessBundleRequest{ProcessBundleDescriptorId: r.desc.GetId()},
+	}})
+	if err != nil {
+		return fmt.Errorf("portable: bundle %s on %s: %w", inst, r.w.ID(), err)
+	}
+	if resp.GetError() != "" {
+		return fmt.Errorf("portable: bundle %s on %s failed: %s", inst, r.w.ID(), resp.GetError())
+	}
+	if err := <-sent; err != nil {
+		return err
+	}
+	if err := nb.Wait(ctx); err != nil {
+		return fmt.Errorf("portable: bundle %s output: %w", inst, err)
+	}
+	for _, sink := range r.sinks {
+		elems, err := r.splits[sink](nb.Output(sink))
+		if err != nil {
+			return fmt.Errorf("portable: bundle %s output of %s: %w", inst, sink, err)
+		}
+		out := b.Output(sink)
+		for _, e := range elems {
+			if err := out(e); err != nil {
+				return err
+			}
+		}
+	}
+	m, read, err := metricsOf(resp.GetProcessBundle().GetMonitoringInfos(), r.desc.GetTransforms(), src)
+	if err != nil {
+		return fmt.Errorf("portable: bundle %s metrics: %w", inst, err)
+	}
+	r.metrics, r.read = m, r.read+read
+	return nil
+}
+
+// BundleMetrics implements engine.MetricsReporter.
+func (r *remote) BundleMetrics() graph.MetricsSnapshot { return r.metrics }
+
+// Elements implements engine.Processor.
+func (r *remote) Elements() map[string]int64 {
+	return map[string]int64{r.wiring.Source.Transform: r.read}
+}
+
+// Teardown implements engine.Processor; the worker keeps its operators
+// for later bundles and tears them down when it stops.
+func (r *remote) Teardown(context.Context) error { return nil }
+
+// sides serves a bundle's side inputs over the state API.
+type sides struct {
+	data   exec.SideInputData
+	desc   *fnpb.ProcessBundleDescriptor
+	wiring *plan.Wiring
+}
+
+// ReadState implements service.StateReader for iterable side inputs.
+func (s *sides) ReadState(key *fnpb.StateKey) ([]byte, error) {
+	it := key.GetIterableSideInput()
+	if it == nil {
+		return nil, fmt.Errorf("portable: state key %T is not supported", key.GetType())
+	}
+	if s.data == nil {
+		return nil, errors.New("portable: the stage has no side inputs")
+	}
+	for _, port := range s.wiring.SideInputs {
+		if port.Transform != it.GetTransformId() || port.Local != it.GetSideInputId() {
+			continue
+		}
+		w, err := decodeWindow(s.desc.GetCoders()[port.WindowCoder], it.GetWindow())
+		if err != nil {
+			return nil, fmt.Errorf("portable: side input %s of %s: %w", it.GetSideInputId(), it.GetTransformId(), err)
+		}
+		return s.data.SideInput(context.Background(), it.GetTransformId(), it.GetSideInputId(), w)
+	}
+	return nil, fmt.Errorf("portable: no side input %s of transform %s", it.GetSideInputId(), it.GetTransformId())
+}
+
+// decodeWindow decodes a window with a global or interval window coder.
+func decodeWindow(c *pipepb.Coder, b []byte) (window.Window, error) {
+	var wc coder.Coder[window.Window]
+	switch urn := c.GetSpec().GetUrn(); urn {
+	case urns.CoderGlobalWindow:
+		wc = coder.GlobalWindow()
+	case urns.CoderIntervalWindow:
+		wc = coder.IntervalWindow()
+	default:
+		return window.Window{}, fmt.Errorf("window coder %q is not supported", urn)
+	}
+	w, n, err := wc.Decode(b)
+	if err != nil {
+		return window.Window{}, err
+	}
+	if n != len(b) {
+		return window.Window{}, fmt.Errorf("%d trailing bytes after the window", len(b)-n)
+	}
+	return w, nil
+}
+
+// metricsOf converts a bundle's monitoring infos into user metrics keyed by
+// transform unique name, and returns the elements read from the source
+// transform src.
+func metricsOf(infos []*pipepb.MonitoringInfo, transforms map[string]*pipepb.PTransform, src string) (graph.MetricsSnapshot, int64, error) {
+	m := graph.MetricsSnapshot{
+		Counters:      map[graph.MetricKey]int64{},
+		Distributions: map[graph.MetricKey]graph.DistributionValue{},
+		Gauges:        map[graph.MetricKey]graph.GaugeValue{},
+	}
+	var read int64
+	for _, mi := range infos {
+		labels := mi.GetLabels()
+		name := labels[urns.LabelTransform]
+		if t, ok := transforms[name]; ok {
+			name = t.GetUniqueName()
+		}
+		k := graph.MetricKey{Transform: name, Namespace: labels[urns.LabelNamespace], Name: labels[urns.LabelName]}
+		switch mi.GetUrn() {
+		case urns.MetricUserSumInt64:
+			v, err := readVarints(mi.GetPayload(), 1)
+			if err != nil {
+				return m, 0, fmt.Errorf("counter %v: %w", k, err)
+			}
+			m.Counters[k] += v[0]
+		case urns.MetricUserDistributionInt64:
+			v, err := readVarints(mi.GetPayload(), 4)
+			if err != nil {
+				return m, 0, fmt.Errorf("distribution %v: %w", k, err)
+			}
+			m.Distributions[k] = m.Distributions[k].Merge(graph.DistributionValue{Count: v[0], Sum: v[1], Min: v[2], Max: v[3]})
+		case urns.MetricUserLatestInt64:
+			v, err := readVarints(mi.GetPayload(), 2)
+			if err != nil {
+				return m, 0, fmt.Errorf("gauge %v: %w", k, err)
+			}
+			g := graph.GaugeValue{Timestamp: v[0], Value: v[1]}
+			if cur, ok := m.Gauges[k]; !ok || g.Timestamp >= cur.Timestamp {
+				m.Gauges[k] = g
+			}
+		case urns.MetricElementCount:
+			if isOutputOf(transforms[src], labels[urns.LabelPCollection]) {
+				if v, err := readVarints(mi.GetPayload(), 1); err == nil {
+					read += v[0]
+				}
+			}
+		}
+	}
+	return m, read, nil
+}
+
+// isOutputOf reports whether pc is an output of t.
+func isOutputOf(t *pipepb.PTransform, pc string) bool {
+	for _, o := range t.GetOutputs() {
+		if o == pc {
+			return true
+		}
+	}
+	return false
+}
+
+// readVarints decodes exactly n of Beam's varint-coded int64s.
+func readVarints(b []byte, n int) ([]int64, error) {
+	out := make([]int64, n)
+	for i := range out {
+		v, k := binary.Uvarint(b)
+		if k <= 0 {
+			return nil, errors.New("malformed varint payload")
+		}
+		out[i], b = int64(v), b[k:]
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%d trailing payload bytes", len(b))
+	}
+	return out, nil
+}
