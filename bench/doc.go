@@ -11,8 +11,15 @@
 //	bench/wordcount     our local runner's word count (io/textio, in-memory counts)
 //	bench/beam          the Beam Go SDK's word count on Prism (its own go.mod)
 //	bench/gbk           GroupByKey over skewed keys with a memory budget
+//	bench/readtext      the 1 GB read (issue 5): textio on our runner, or the
+//	                    hand-written two-goroutine bufio reader (-impl=hand)
 //	bench/driver        the side-by-side run that writes RESULTS.md
 //	bench/internal/...  the generator, scanner, hand-written count and pipelines
+//
+// The read benchmark runs alone with bench/run.sh -only=read1g, which
+// rewrites only its section of RESULTS.md; its 1 GB corpus goes to the
+// -work directory (under the system's temporary directory), never the
+// repository.
 //
 // bench/beam is a separate module so that the main module does not depend
 // on the Beam runtime.

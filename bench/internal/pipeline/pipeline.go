@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"beamgo/bench/internal/corpus"
+	"beamgo/bench/internal/linecount"
 	"beamgo/examples/wordcount/words"
 	"beamgo/io/textio"
 	"beamgo/sdk"
@@ -132,4 +133,55 @@ func GroupByKey(s sdk.Scope, pattern string, read ReadFunc) *Groups {
 	total := sdk.CombineGlobally(s, sdk.CombineFn[GroupStats, GroupStats, GroupStats](sumStats{}), stats, sdk.Name("Total"))
 	sdk.ParDo(s, sdk.DoFn[GroupStats, int](keepStats{g}), total, sdk.Name("Keep"))
 	return g
+}
+
+// Lines holds a line count's result after the job has run. It is safe for
+// concurrent use.
+type Lines struct {
+	// mu guards the fields below.
+	mu    sync.Mutex
+	stats linecount.Stats
+	set   bool
+}
+
+// Stats returns the job's line statistics, and false if the job produced
+// none.
+func (l *Lines) Stats() (linecount.Stats, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stats, l.set
+}
+
+type keepLines struct{ l *Lines }
+
+func (f keepLines) ProcessElement(_ context.Context, st linecount.Stats, _ func(int)) error {
+	f.l.mu.Lock()
+	f.l.stats, f.l.set = st, true
+	f.l.mu.Unlock()
+	return nil
+}
+
+// sumLines combines lines into linecount.Stats.
+type sumLines struct{}
+
+func (sumLines) CreateAccumulator() linecount.Stats { return linecount.Stats{} }
+func (sumLines) AddInput(a linecount.Stats, line string) linecount.Stats {
+	a.AddString(line)
+	return a
+}
+func (sumLines) MergeAccumulators(a, b linecount.Stats) linecount.Stats {
+	a.Merge(b)
+	return a
+}
+func (sumLines) ExtractOutput(a linecount.Stats) linecount.Stats { return a }
+
+// LineCount adds to s a job that reads the files that pattern matches and
+// summarizes their lines (linecount.Stats): the read benchmark, whose
+// result must equal linecount.Count's.
+func LineCount(s sdk.Scope, pattern string, read ReadFunc) *Lines {
+	l := &Lines{}
+	lines := read(s, pattern)
+	total := sdk.CombineGlobally(s, sdk.CombineFn[string, linecount.Stats, linecount.Stats](sumLines{}), lines, sdk.Name("Summarize"))
+	sdk.ParDo(s, sdk.DoFn[linecount.Stats, int](keepLines{l}), total, sdk.Name("Keep"))
+	return l
 }

@@ -9,6 +9,7 @@ import (
 
 	"beamgo/bench/internal/corpus"
 	"beamgo/bench/internal/handcount"
+	"beamgo/bench/internal/linecount"
 	"beamgo/runner/local"
 	"beamgo/sdk"
 )
@@ -56,5 +57,29 @@ func TestGroupByKeySpillsAndMatchesTheGenerator(t *testing.T) {
 	}
 	if res.Spills == 0 {
 		t.Errorf("Spills = 0 with %d shuffle bytes and a 1 MiB budget, want spills", st.ShuffleBytes)
+	}
+}
+
+func TestLineCountEqualsTheHandWrittenReader(t *testing.T) {
+	dir := t.TempDir()
+	paths, err := corpus.WriteTextFiles(dir, "text", 3<<20, 4, &corpus.TextOptions{Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := linecount.Count(paths, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := sdk.NewPipeline()
+	l := LineCount(p.Root(), filepath.Join(dir, "text-*"), TextRead)
+	if _, err := local.New(&local.Options{Parallelism: 2}).Run(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := l.Stats()
+	if !ok {
+		t.Fatal("the job produced no stats")
+	}
+	if got != want || want.Lines == 0 {
+		t.Errorf("LineCount = %+v, want the hand-written reader's %+v", got, want)
 	}
 }

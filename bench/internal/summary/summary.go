@@ -28,6 +28,13 @@ type Summary struct {
 	Groups      int64  `json:"groups,omitempty"`
 	Values      int64  `json:"values,omitempty"`
 	GroupDigest uint64 `json:"group_digest,omitempty"`
+	// Lines, LineBytes and LineSum are a read's linecount.Stats;
+	// InputBytes is what the hand-written reader read, terminators
+	// included.
+	Lines      int64  `json:"lines,omitempty"`
+	LineBytes  int64  `json:"line_bytes,omitempty"`
+	LineSum    uint64 `json:"line_sum,omitempty"`
+	InputBytes int64  `json:"input_bytes,omitempty"`
 	// Runner statistics of the local runner.
 	Stages  int `json:"stages,omitempty"`
 	Bundles int `json:"bundles,omitempty"`
