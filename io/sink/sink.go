@@ -43,7 +43,10 @@ type Sink[T any] interface {
 // Writer writes the elements of one bundle. It is used by one goroutine.
 type Writer[T any] interface {
 	// Write writes one element. An error fails the bundle; Close is then
-	// called with that error.
+	// called with that error. ctx carries the element's metadata and
+	// metrics and is valid only during the call: work that outlives the
+	// call (a database driver watching for cancellation, say) must use the
+	// context Open was given.
 	Write(ctx context.Context, elem T) error
 	// Close ends the bundle and is called exactly once per opened writer:
 	// with nil when the bundle's elements were all written (commit them),
