@@ -38,9 +38,8 @@ type record struct {
 }
 
 // recordOverhead approximates the memory a record costs beyond its bytes:
-// the 80-byte record itself, with room for the slack of the growing
-// per-partition slices that hold it.
-const recordOverhead = 128
+// the 80-byte record in a fixed chunk, plus the chunks' slack.
+const recordOverhead = 96
 
 func compareRecords(a, b *record) int {
 	if a.part != b.part {
@@ -112,7 +111,7 @@ func (s *shuffle) partition(key []byte) int {
 type shuffleWriter struct {
 	s     *shuffle
 	arena []byte
-	recs  [][]record // per partition
+	recs  [][][]record // per partition, chunks of recordChunk records
 	bytes int64
 	runs  []*run
 }
@@ -120,8 +119,12 @@ type shuffleWriter struct {
 // arenaChunk is the size of the writer's arena chunks.
 const arenaChunk = 1 << 20
 
+// recordChunk is how many records a writer's record chunk holds: records
+// are appended to fixed chunks, so growing never copies them.
+const recordChunk = 1024
+
 func (s *shuffle) newWriter() *shuffleWriter {
-	return &shuffleWriter{s: s, recs: make([][]record, s.parts)}
+	return &shuffleWriter{s: s, recs: make([][][]record, s.parts)}
 }
 
 // alloc returns n bytes of arena.
@@ -142,7 +145,13 @@ func (w *shuffleWriter) add(key []byte, wins []window.Window, val []byte) error 
 	copy(b[len(key):], val)
 	k, v := b[:len(key):len(key)], b[len(key):]
 	for _, win := range wins {
-		w.recs[part] = append(w.recs[part], record{part: part, key: k, win: win, val: v})
+		chunks := w.recs[part]
+		if n := len(chunks); n == 0 || len(chunks[n-1]) == cap(chunks[n-1]) {
+			chunks = append(chunks, make([]record, 0, recordChunk))
+			w.recs[part] = chunks
+		}
+		last := &chunks[len(chunks)-1]
+		*last = append(*last, record{part: part, key: k, win: win, val: v})
 		w.bytes += recordOverhead
 	}
 	w.bytes += int64(len(key) + len(val))
@@ -157,12 +166,16 @@ func (w *shuffleWriter) spill() error {
 	if w.bytes == 0 {
 		return nil
 	}
-	r, err := writeRun(w.s.dir, w.recs)
+	parts := make([][]record, w.s.parts)
+	for p, chunks := range w.recs {
+		parts[p] = slices.Concat(chunks...)
+	}
+	r, err := writeRun(w.s.dir, parts)
 	if err != nil {
 		return err
 	}
 	w.runs = append(w.runs, r)
-	w.arena, w.recs, w.bytes = nil, make([][]record, w.s.parts), 0
+	w.arena, w.recs, w.bytes = nil, make([][][]record, w.s.parts), 0
 	return nil
 }
 
@@ -173,10 +186,8 @@ func (w *shuffleWriter) commit() error {
 	defer s.mu.Unlock()
 	s.runs = append(s.runs, w.runs...)
 	s.spills += len(w.runs)
-	for p, recs := range w.recs {
-		if len(recs) > 0 {
-			s.mem[p] = append(s.mem[p], recs)
-		}
+	for p, chunks := range w.recs {
+		s.mem[p] = append(s.mem[p], chunks...)
 	}
 	s.memBytes += w.bytes
 	w.runs, w.recs, w.arena = nil, nil, nil
