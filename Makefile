@@ -22,7 +22,7 @@ test: vet
 
 ## interop: our pipelines on Beam's Prism job server, with our harness.
 interop:
-	cd interop && $(GO) vet ./... && $(GO) test -count=1 -v -run 'Prism' ./... 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)' ; exit $${PIPESTATUS[0]}
+	cd interop && $(GO) vet ./... && $(GO) test -count=1 -v -run 'Prism|OurJobServer' ./... 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)' ; exit $${PIPESTATUS[0]}
 
 vet:
 	$(GO) vet ./...
@@ -43,3 +43,9 @@ fuzz:
 
 examples:
 	@for d in examples/*/; do echo "== $$d"; $(GO) run ./$$d || exit 1; done
+
+## jobserver: Beam JobService on 127.0.0.1:8099 running jobs on the portable
+## runner (JOBSERVER_FLAGS, e.g. --port=9000 --address=0.0.0.0).
+.PHONY: jobserver
+jobserver:
+	$(GO) run ./cmd/jobserver $(JOBSERVER_FLAGS)

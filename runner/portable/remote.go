@@ -1,6 +1,7 @@
 package portable
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"beamgo/fnapi/exec"
 	"beamgo/fnapi/service"
 	"beamgo/internal/graph"
+	"beamgo/proto/translate"
 	"beamgo/proto/urns"
 	"beamgo/runner/internal/engine"
 	"beamgo/runner/internal/plan"
@@ -139,26 +141,94 @@ type sides struct {
 	wiring *plan.Wiring
 }
 
-// ReadState implements service.StateReader for iterable side inputs.
+// ReadState implements service.StateReader for iterable side inputs and
+// for the values of one key, or the distinct keys, of multimap side
+// inputs.
 func (s *sides) ReadState(key *fnpb.StateKey) ([]byte, error) {
-	it := key.GetIterableSideInput()
-	if it == nil {
+	var transform, local string
+	var win []byte
+	switch {
+	case key.GetIterableSideInput() != nil:
+		k := key.GetIterableSideInput()
+		transform, local, win = k.GetTransformId(), k.GetSideInputId(), k.GetWindow()
+	case key.GetMultimapSideInput() != nil:
+		k := key.GetMultimapSideInput()
+		transform, local, win = k.GetTransformId(), k.GetSideInputId(), k.GetWindow()
+	case key.GetMultimapKeysSideInput() != nil:
+		k := key.GetMultimapKeysSideInput()
+		transform, local, win = k.GetTransformId(), k.GetSideInputId(), k.GetWindow()
+	default:
 		return nil, fmt.Errorf("portable: state key %T is not supported", key.GetType())
 	}
 	if s.data == nil {
 		return nil, errors.New("portable: the stage has no side inputs")
 	}
 	for _, port := range s.wiring.SideInputs {
-		if port.Transform != it.GetTransformId() || port.Local != it.GetSideInputId() {
+		if port.Transform != transform || port.Local != local {
 			continue
 		}
-		w, err := decodeWindow(s.desc.GetCoders()[port.WindowCoder], it.GetWindow())
+		w, err := decodeWindow(s.desc.GetCoders()[port.WindowCoder], win)
 		if err != nil {
-			return nil, fmt.Errorf("portable: side input %s of %s: %w", it.GetSideInputId(), it.GetTransformId(), err)
+			return nil, fmt.Errorf("portable: side input %s of %s: %w", local, transform, err)
 		}
-		return s.data.SideInput(context.Background(), it.GetTransformId(), it.GetSideInputId(), w)
+		all, err := s.data.SideInput(context.Background(), transform, local, w)
+		if err != nil || key.GetIterableSideInput() != nil {
+			return all, err
+		}
+		out, err := s.multimap(port, all, key)
+		if err != nil {
+			return nil, fmt.Errorf("portable: multimap side input %s of %s: %w", local, transform, err)
+		}
+		return out, nil
 	}
-	return nil, fmt.Errorf("portable: no side input %s of transform %s", it.GetSideInputId(), it.GetTransformId())
+	return nil, fmt.Errorf("portable: no side input %s of transform %s", local, transform)
+}
+
+// multimap selects from all, the concatenated KV elements of a multimap
+// side input, the values of the key the state key names, or the distinct
+// keys if it is a keys request.
+func (s *sides) multimap(port plan.SideInputPort, all []byte, key *fnpb.StateKey) ([]byte, error) {
+	spec, err := translate.CoderSpec(s.desc.GetCoders(), port.Coder)
+	if err != nil {
+		return nil, err
+	}
+	if spec.URN != urns.CoderKV || len(spec.Components) != 2 {
+		return nil, fmt.Errorf("element coder is %s, want a KV coder", spec.URN)
+	}
+	kc, err := coder.FromSpec(spec.Components[0])
+	if err != nil {
+		return nil, err
+	}
+	vc, err := coder.FromSpec(spec.Components[1])
+	if err != nil {
+		return nil, err
+	}
+	want := key.GetMultimapSideInput().GetKey()
+	keysOnly := key.GetMultimapKeysSideInput() != nil
+	var out []byte
+	seen := map[string]bool{}
+	for len(all) > 0 {
+		n, err := kc.Skip(all)
+		if err != nil {
+			return nil, fmt.Errorf("key: %w", err)
+		}
+		m, err := vc.Skip(all[n:])
+		if err != nil {
+			return nil, fmt.Errorf("value: %w", err)
+		}
+		k, v := all[:n], all[n:n+m]
+		all = all[n+m:]
+		switch {
+		case keysOnly:
+			if !seen[string(k)] {
+				seen[string(k)] = true
+				out = append(out, k...)
+			}
+		case bytes.Equal(k, want):
+			out = append(out, v...)
+		}
+	}
+	return out, nil
 }
 
 // decodeWindow decodes a window with a global or interval window coder.

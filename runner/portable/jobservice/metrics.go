@@ -1,0 +1,56 @@
+package jobservice
+
+import (
+	"encoding/binary"
+
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+
+	"beamgo/proto/urns"
+	"beamgo/runner"
+)
+
+// monitoringInfos encodes a job's user metrics as Beam monitoring infos,
+// labelled with the id of the transform whose unique name the metric
+// carries (or the name itself if no transform has it).
+func monitoringInfos(m runner.Metrics, p *pipepb.Pipeline) []*pipepb.MonitoringInfo {
+	ids := map[string]string{}
+	for id, t := range p.GetComponents().GetTransforms() {
+		ids[t.GetUniqueName()] = id
+	}
+	labels := func(k runner.MetricKey) map[string]string {
+		t := k.Transform
+		if id, ok := ids[t]; ok {
+			t = id
+		}
+		return map[string]string{urns.LabelTransform: t, urns.LabelNamespace: k.Namespace, urns.LabelName: k.Name}
+	}
+	var out []*pipepb.MonitoringInfo
+	for k, v := range m.Counters {
+		out = append(out, &pipepb.MonitoringInfo{
+			Urn: urns.MetricUserSumInt64, Type: urns.MetricTypeSumInt64,
+			Labels: labels(k), Payload: varints(v),
+		})
+	}
+	for k, v := range m.Distributions {
+		out = append(out, &pipepb.MonitoringInfo{
+			Urn: urns.MetricUserDistributionInt64, Type: urns.MetricTypeDistributionInt64,
+			Labels: labels(k), Payload: varints(v.Count, v.Sum, v.Min, v.Max),
+		})
+	}
+	for k, v := range m.Gauges {
+		out = append(out, &pipepb.MonitoringInfo{
+			Urn: urns.MetricUserLatestInt64, Type: urns.MetricTypeLatestInt64,
+			Labels: labels(k), Payload: varints(v.Timestamp, v.Value),
+		})
+	}
+	return out
+}
+
+// varints encodes vs in Beam's varint coding of int64.
+func varints(vs ...int64) []byte {
+	var b []byte
+	for _, v := range vs {
+		b = binary.AppendUvarint(b, uint64(v))
+	}
+	return b
+}

@@ -1,0 +1,85 @@
+package portable
+
+import (
+	"context"
+	"testing"
+
+	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+	"github.com/google/go-cmp/cmp"
+
+	"beamgo/proto/urns"
+	"beamgo/runner/internal/plan"
+	"beamgo/sdk/window"
+)
+
+// fixedSide serves the same encoded elements for every side input.
+type fixedSide []byte
+
+func (f fixedSide) SideInput(context.Context, string, string, window.Window) ([]byte, error) {
+	return f, nil
+}
+
+// str encodes s with the string_utf8 coder (varint length, bytes).
+func str(s string) []byte { return append([]byte{byte(len(s))}, s...) }
+
+func cat(parts ...[]byte) []byte {
+	var out []byte
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func TestSidesReadStateMultimap(t *testing.T) {
+	desc := &fnpb.ProcessBundleDescriptor{Coders: map[string]*pipepb.Coder{
+		"s":  {Spec: &pipepb.FunctionSpec{Urn: urns.CoderStringUTF8}},
+		"kv": {Spec: &pipepb.FunctionSpec{Urn: urns.CoderKV}, ComponentCoderIds: []string{"s", "s"}},
+		"gw": {Spec: &pipepb.FunctionSpec{Urn: urns.CoderGlobalWindow}},
+	}}
+	wiring := &plan.Wiring{SideInputs: []plan.SideInputPort{{
+		SideInput: plan.SideInput{Transform: "t", Local: "side", AccessPattern: urns.SideInputMultimap},
+		Coder:     "kv", WindowCoder: "gw",
+	}}}
+	// a->x, b->y, a->z.
+	data := fixedSide(cat(str("a"), str("x"), str("b"), str("y"), str("a"), str("z")))
+	s := &sides{data: data, desc: desc, wiring: wiring}
+	multimap := func(key string) *fnpb.StateKey {
+		return &fnpb.StateKey{Type: &fnpb.StateKey_MultimapSideInput_{MultimapSideInput: &fnpb.StateKey_MultimapSideInput{
+			TransformId: "t", SideInputId: "side", Key: str(key),
+		}}}
+	}
+	tests := []struct {
+		name string
+		key  *fnpb.StateKey
+		want []byte
+	}{
+		{"The values of a key repeated in the input are all returned.", multimap("a"), cat(str("x"), str("z"))},
+		{"The value of a key present once is returned.", multimap("b"), str("y")},
+		{"A missing key has no values.", multimap("c"), nil},
+		{"The keys request returns each key once, in input order.",
+			&fnpb.StateKey{Type: &fnpb.StateKey_MultimapKeysSideInput_{MultimapKeysSideInput: &fnpb.StateKey_MultimapKeysSideInput{
+				TransformId: "t", SideInputId: "side",
+			}}}, cat(str("a"), str("b"))},
+		{"The iterable request returns every element.",
+			&fnpb.StateKey{Type: &fnpb.StateKey_IterableSideInput_{IterableSideInput: &fnpb.StateKey_IterableSideInput{
+				TransformId: "t", SideInputId: "side",
+			}}}, []byte(data)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.ReadState(tt.key)
+			if err != nil {
+				t.Fatalf("ReadState(%v): %v", tt.key, err)
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("ReadState(%v) (-want +got):\n%s", tt.key, d)
+			}
+		})
+	}
+	if _, err := s.ReadState(&fnpb.StateKey{Type: &fnpb.StateKey_MultimapSideInput_{MultimapSideInput: &fnpb.StateKey_MultimapSideInput{
+		TransformId: "t", SideInputId: "other", Key: str("a"),
+	}}}); err == nil {
+		t.Errorf("ReadState of an unknown side input succeeded; want an error")
+	}
+}
