@@ -13,7 +13,9 @@ import (
 	"beamgo/bench/internal/corpus"
 	"beamgo/bench/internal/handcount"
 	"beamgo/bench/internal/pipeline"
+	"beamgo/runner"
 	"beamgo/runner/local"
+	"beamgo/runner/portable"
 	"beamgo/sdk"
 )
 
@@ -75,10 +77,18 @@ func handWritten(b *testing.B) map[string]int64 {
 	return got
 }
 
-func ours(b *testing.B) map[string]int64 {
+func ours(b *testing.B) map[string]int64 { return wordCountOn(b, local.New(&local.Options{Parallelism: 2})) }
+
+// portableLoopback runs the word count on the portable runner: two SDK
+// harness workers (in process, LOOPBACK) fed over gRPC on loopback.
+func portableLoopback(b *testing.B) map[string]int64 {
+	return wordCountOn(b, portable.New(&portable.Options{Workers: 2, Parallelism: 2}))
+}
+
+func wordCountOn(b *testing.B, r runner.Runner) map[string]int64 {
 	p := sdk.NewPipeline()
 	c := pipeline.WordCount(p.Root(), inputs.text, pipeline.TextRead)
-	if _, err := local.New(&local.Options{Parallelism: 2}).Run(context.Background(), p); err != nil {
+	if _, err := r.Run(context.Background(), p); err != nil {
 		b.Fatal(err)
 	}
 	return c.Map()
@@ -99,7 +109,7 @@ func BenchmarkWordCount(b *testing.B) {
 	for _, bm := range []struct {
 		name  string
 		count func(*testing.B) map[string]int64
-	}{{"handwritten", handWritten}, {"local", ours}} {
+	}{{"handwritten", handWritten}, {"local", ours}, {"portable", portableLoopback}} {
 		b.Run(bm.name, func(b *testing.B) {
 			b.SetBytes(textMB * 1e6)
 			check(b, bm.name, bm.count(b))
