@@ -77,7 +77,9 @@ func handWritten(b *testing.B) map[string]int64 {
 	return got
 }
 
-func ours(b *testing.B) map[string]int64 { return wordCountOn(b, local.New(&local.Options{Parallelism: 2})) }
+func ours(b *testing.B) map[string]int64 {
+	return wordCountOn(b, local.New(&local.Options{Parallelism: 2}))
+}
 
 // portableLoopback runs the word count on the portable runner: two SDK
 // harness workers (in process, LOOPBACK) fed over gRPC on loopback.
