@@ -3,7 +3,6 @@ package portable
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -11,6 +10,7 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
 	"beamgo/fnapi/exec"
+	"beamgo/fnapi/monitoring"
 	"beamgo/fnapi/service"
 	"beamgo/internal/graph"
 	"beamgo/proto/translate"
@@ -256,46 +256,15 @@ func decodeWindow(c *pipepb.Coder, b []byte) (window.Window, error) {
 // transform unique name, and returns the elements read from the source
 // transform src.
 func metricsOf(infos []*pipepb.MonitoringInfo, transforms map[string]*pipepb.PTransform, src string) (graph.MetricsSnapshot, int64, error) {
-	m := graph.MetricsSnapshot{
-		Counters:      map[graph.MetricKey]int64{},
-		Distributions: map[graph.MetricKey]graph.DistributionValue{},
-		Gauges:        map[graph.MetricKey]graph.GaugeValue{},
+	m, err := monitoring.UserMetrics(infos, transforms)
+	if err != nil {
+		return m, 0, err
 	}
 	var read int64
 	for _, mi := range infos {
-		labels := mi.GetLabels()
-		name := labels[urns.LabelTransform]
-		if t, ok := transforms[name]; ok {
-			name = t.GetUniqueName()
-		}
-		k := graph.MetricKey{Transform: name, Namespace: labels[urns.LabelNamespace], Name: labels[urns.LabelName]}
-		switch mi.GetUrn() {
-		case urns.MetricUserSumInt64:
-			v, err := readVarints(mi.GetPayload(), 1)
-			if err != nil {
-				return m, 0, fmt.Errorf("counter %v: %w", k, err)
-			}
-			m.Counters[k] += v[0]
-		case urns.MetricUserDistributionInt64:
-			v, err := readVarints(mi.GetPayload(), 4)
-			if err != nil {
-				return m, 0, fmt.Errorf("distribution %v: %w", k, err)
-			}
-			m.Distributions[k] = m.Distributions[k].Merge(graph.DistributionValue{Count: v[0], Sum: v[1], Min: v[2], Max: v[3]})
-		case urns.MetricUserLatestInt64:
-			v, err := readVarints(mi.GetPayload(), 2)
-			if err != nil {
-				return m, 0, fmt.Errorf("gauge %v: %w", k, err)
-			}
-			g := graph.GaugeValue{Timestamp: v[0], Value: v[1]}
-			if cur, ok := m.Gauges[k]; !ok || g.Timestamp >= cur.Timestamp {
-				m.Gauges[k] = g
-			}
-		case urns.MetricElementCount:
-			if isOutputOf(transforms[src], labels[urns.LabelPCollection]) {
-				if v, err := readVarints(mi.GetPayload(), 1); err == nil {
-					read += v[0]
-				}
+		if mi.GetUrn() == urns.MetricElementCount && isOutputOf(transforms[src], mi.GetLabels()[urns.LabelPCollection]) {
+			if v, err := monitoring.ReadVarints(mi.GetPayload(), 1); err == nil {
+				read += v[0]
 			}
 		}
 	}
@@ -310,20 +279,4 @@ func isOutputOf(t *pipepb.PTransform, pc string) bool {
 		}
 	}
 	return false
-}
-
-// readVarints decodes exactly n of Beam's varint-coded int64s.
-func readVarints(b []byte, n int) ([]int64, error) {
-	out := make([]int64, n)
-	for i := range out {
-		v, k := binary.Uvarint(b)
-		if k <= 0 {
-			return nil, errors.New("malformed varint payload")
-		}
-		out[i], b = int64(v), b[k:]
-	}
-	if len(b) != 0 {
-		return nil, fmt.Errorf("%d trailing payload bytes", len(b))
-	}
-	return out, nil
 }
