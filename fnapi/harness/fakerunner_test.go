@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
+	"beamgo/fnapi/fnapitest"
 	"beamgo/fnapi/harness"
 	"beamgo/internal/graph"
 	"beamgo/proto/translate"
@@ -296,30 +297,7 @@ func (f *fakeRunner) GetProvisionInfo(ctx context.Context, _ *fnpb.GetProvisionI
 // returned function stops it and returns Run's error.
 func startHarness(t *testing.T, f *fakeRunner, p *sdk.Pipeline) (stop func() error) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- harness.Run(ctx, &harness.Options{ID: "worker-7", ControlEndpoint: f.addr, LoggingEndpoint: f.addr, ProvisionEndpoint: f.addr, Pipeline: p})
-	}()
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case err = <-done:
-			case <-time.After(20 * time.Second):
-				err = errors.New("harness.Run did not return within 20s of cancel")
-			}
-		})
-		return err
-	}
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("harness.Run: %v", err)
-		}
-	})
-	return stop
+	return fnapitest.StartHarness(t, &harness.Options{ID: "worker-7", ControlEndpoint: f.addr, LoggingEndpoint: f.addr, ProvisionEndpoint: f.addr, Pipeline: p})
 }
 
 // stage describes a descriptor that runs the ParDos of a pipeline between

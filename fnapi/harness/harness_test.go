@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
 
+	"beamgo/fnapi/fnapitest"
 	"beamgo/fnapi/harness"
 	"beamgo/proto/urns"
 	"beamgo/sdk"
@@ -65,30 +66,6 @@ func (f *upperFn) ProcessElement(ctx context.Context, s string, emit func(string
 	upperSizes.Update(ctx, int64(len(s)))
 	emit(strings.ToUpper(s))
 	return nil
-}
-
-var stringsWV = coder.NewWindowedValue(coder.String(), coder.GlobalWindow())
-
-func encodeStrings(ss ...string) []byte {
-	var b []byte
-	for _, s := range ss {
-		b = stringsWV.Encode(b, window.InGlobalWindow(s))
-	}
-	return b
-}
-
-func decodeStrings(t *testing.T, b []byte) []string {
-	t.Helper()
-	var out []string
-	for len(b) > 0 {
-		v, n, err := stringsWV.Decode(b)
-		if err != nil {
-			t.Fatalf("decoding output: %v", err)
-		}
-		out = append(out, v.Elem)
-		b = b[n:]
-	}
-	return out
 }
 
 // upperPipeline is Create -> Upper; the stage runs Upper.
@@ -151,8 +128,8 @@ func TestBundlesRunWithDataMetricsAndWorkerID(t *testing.T) {
 
 	// The descriptor is not registered: the harness fetches it.
 	resp := f.instruct(processBundle("b1", "upper"))
-	f.send("b1", st.in, encodeStrings("a", "bb"), encodeStrings("ccc"))
-	if got, want := decodeStrings(t, f.output("b1", st.out)), []string{"A", "BB", "CCC"}; !slices.Equal(got, want) {
+	f.send("b1", st.in, fnapitest.EncodeStrings("a", "bb"), fnapitest.EncodeStrings("ccc"))
+	if got, want := fnapitest.DecodeStrings(t, f.output("b1", st.out)), []string{"A", "BB", "CCC"}; !slices.Equal(got, want) {
 		t.Errorf("output = %q, want %q", got, want)
 	}
 	r := f.await(resp)
@@ -175,8 +152,8 @@ func TestBundlesRunWithDataMetricsAndWorkerID(t *testing.T) {
 
 	// A second bundle reuses the descriptor and the DoFn instance.
 	resp = f.instruct(processBundle("b2", "upper"))
-	f.send("b2", st.in, encodeStrings("d"))
-	if got := decodeStrings(t, f.output("b2", st.out)); !slices.Equal(got, []string{"D"}) {
+	f.send("b2", st.in, fnapitest.EncodeStrings("d"))
+	if got := fnapitest.DecodeStrings(t, f.output("b2", st.out)); !slices.Equal(got, []string{"D"}) {
 		t.Errorf("second bundle output = %q, want [D]", got)
 	}
 	if r := f.await(resp); r.GetError() != "" {
@@ -210,7 +187,7 @@ func TestRegisteredDescriptorIsNotFetched(t *testing.T) {
 		t.Fatalf("register failed: %s", r.GetError())
 	}
 	resp := f.instruct(processBundle("b1", "upper"))
-	f.send("b1", st.in, encodeStrings("x"))
+	f.send("b1", st.in, fnapitest.EncodeStrings("x"))
 	f.output("b1", st.out)
 	r = f.await(resp)
 	if r.GetError() != "" {
@@ -236,7 +213,7 @@ func TestFailedBundleReportsErrorTearsDownAndLogs(t *testing.T) {
 	startHarness(t, f, p)
 
 	resp := f.instruct(processBundle("bad", "upper"))
-	f.send("bad", st.in, encodeStrings("ok", "boom", "never"))
+	f.send("bad", st.in, fnapitest.EncodeStrings("ok", "boom", "never"))
 	r := f.await(resp)
 	for _, want := range []string{"Upper", "boom", "cannot upper-case"} {
 		if !strings.Contains(r.GetError(), want) {
@@ -248,10 +225,10 @@ func TestFailedBundleReportsErrorTearsDownAndLogs(t *testing.T) {
 	}
 	// The runner may still send data for the failed bundle; it is dropped,
 	// and the next bundle runs on a fresh instance.
-	f.send("bad", st.in, encodeStrings("late"))
+	f.send("bad", st.in, fnapitest.EncodeStrings("late"))
 	resp = f.instruct(processBundle("good", "upper"))
-	f.send("good", st.in, encodeStrings("fine"))
-	if got := decodeStrings(t, f.output("good", st.out)); !slices.Equal(got, []string{"FINE"}) {
+	f.send("good", st.in, fnapitest.EncodeStrings("fine"))
+	if got := fnapitest.DecodeStrings(t, f.output("good", st.out)); !slices.Equal(got, []string{"FINE"}) {
 		t.Errorf("output after a failure = %q, want [FINE]", got)
 	}
 	if r := f.await(resp); r.GetError() != "" {
@@ -276,7 +253,7 @@ func TestRunTearsDownWhenStopped(t *testing.T) {
 	p, st := upperPipeline(t, f, ev)
 	stop := startHarness(t, f, p)
 	resp := f.instruct(processBundle("b1", "upper"))
-	f.send("b1", st.in, encodeStrings("a"))
+	f.send("b1", st.in, fnapitest.EncodeStrings("a"))
 	f.output("b1", st.out)
 	f.await(resp)
 	if n := ev.count("Teardown"); n != 0 {
@@ -385,9 +362,9 @@ func TestSideInputsFollowContinuationTokens(t *testing.T) {
 	}
 	startHarness(t, f, p)
 	resp := f.instruct(processBundle("b1", "sum"))
-	f.send("b1", st.in, encodeStrings("a", "b"))
+	f.send("b1", st.in, fnapitest.EncodeStrings("a", "b"))
 	want := []string{"a=" + strings.Repeat("|", 510), "b=" + strings.Repeat("|", 510)}
-	if got := decodeStrings(t, f.output("b1", st.out)); !slices.Equal(got, want) {
+	if got := fnapitest.DecodeStrings(t, f.output("b1", st.out)); !slices.Equal(got, want) {
 		t.Errorf("output = %q, want %q", got, want)
 	}
 	if r := f.await(resp); r.GetError() != "" {
@@ -435,7 +412,7 @@ func TestProgressSplitAndFinalizeOfARunningBundle(t *testing.T) {
 
 	resp := f.instruct(processBundle("b1", "gate"))
 	// Not the last chunk: the bundle keeps running.
-	f.elements <- &fnpb.Elements{Data: []*fnpb.Elements_Data{{InstructionId: "b1", TransformId: st.in, Data: encodeStrings("x", "y")}}}
+	f.elements <- &fnpb.Elements{Data: []*fnpb.Elements_Data{{InstructionId: "b1", TransformId: st.in, Data: fnapitest.EncodeStrings("x", "y")}}}
 	<-g.started
 	prog := f.await(f.instruct(&fnpb.InstructionRequest{InstructionId: "p1", Request: &fnpb.InstructionRequest_ProcessBundleProgress{
 		ProcessBundleProgress: &fnpb.ProcessBundleProgressRequest{InstructionId: "b1"},
@@ -454,8 +431,8 @@ func TestProgressSplitAndFinalizeOfARunningBundle(t *testing.T) {
 		t.Errorf("split response = %v, want an empty answer (no split)", split)
 	}
 	close(g.release)
-	f.send("b1", st.in, encodeStrings("z"))
-	if got := decodeStrings(t, f.output("b1", st.out)); !slices.Equal(got, []string{"x", "y", "z"}) {
+	f.send("b1", st.in, fnapitest.EncodeStrings("z"))
+	if got := fnapitest.DecodeStrings(t, f.output("b1", st.out)); !slices.Equal(got, []string{"x", "y", "z"}) {
 		t.Errorf("output = %q, want [x y z]", got)
 	}
 	if r := f.await(resp); r.GetError() != "" {
@@ -498,7 +475,7 @@ func TestDescriptorNamingForeignCodeFails(t *testing.T) {
 	sdk.ParDo(other.Root(), sdk.DoFn[string, string](&upperFn{Events: &events{}}), sdk.Create(other.Root(), []string{"a"}), sdk.Name("Different"))
 	startHarness(t, f, other)
 	resp := f.instruct(processBundle("b1", "upper"))
-	f.send("b1", st.in, encodeStrings("a"))
+	f.send("b1", st.in, fnapitest.EncodeStrings("a"))
 	r := f.await(resp)
 	if !strings.Contains(r.GetError(), "Upper") || !strings.Contains(r.GetError(), "same pipeline") {
 		t.Errorf("error %q, want one naming the missing transform Upper", r.GetError())

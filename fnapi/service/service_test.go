@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"beamgo/fnapi/fnapitest"
 	"beamgo/fnapi/harness"
 	"beamgo/fnapi/service"
 	"beamgo/internal/graph"
@@ -26,7 +27,6 @@ import (
 	"beamgo/proto/urns"
 	"beamgo/sdk"
 	"beamgo/sdk/coder"
-	"beamgo/sdk/window"
 )
 
 // upperFn upper-cases words and fails on "boom".
@@ -67,30 +67,6 @@ func (f *gateFn) ProcessElement(ctx context.Context, s string, emit func(string)
 	}
 	emit(s)
 	return nil
-}
-
-var stringsWV = coder.NewWindowedValue(coder.String(), coder.GlobalWindow())
-
-func encodeStrings(ss ...string) []byte {
-	var b []byte
-	for _, s := range ss {
-		b = stringsWV.Encode(b, window.InGlobalWindow(s))
-	}
-	return b
-}
-
-func decodeStrings(t *testing.T, b []byte) []string {
-	t.Helper()
-	var out []string
-	for len(b) > 0 {
-		v, n, err := stringsWV.Decode(b)
-		if err != nil {
-			t.Fatalf("decoding output: %v", err)
-		}
-		out = append(out, v.Elem)
-		b = b[n:]
-	}
-	return out
 }
 
 // stage is a registered descriptor and its data ports.
@@ -154,30 +130,7 @@ func startServer(t *testing.T, opts *service.Options) *service.Server {
 // error.
 func startHarness(t *testing.T, srv *service.Server, id string, p *sdk.Pipeline) (stop func() error) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- harness.Run(ctx, &harness.Options{ID: id, ControlEndpoint: srv.Addr(), LoggingEndpoint: srv.Addr(), Pipeline: p})
-	}()
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case err = <-done:
-			case <-time.After(20 * time.Second):
-				err = errors.New("harness.Run did not return within 20s")
-			}
-		})
-		return err
-	}
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("harness.Run: %v", err)
-		}
-	})
-	return stop
+	return fnapitest.StartHarness(t, &harness.Options{ID: id, ControlEndpoint: srv.Addr(), LoggingEndpoint: srv.Addr(), Pipeline: p})
 }
 
 func testContext(t *testing.T) context.Context {
@@ -203,7 +156,7 @@ func runBundle(t *testing.T, ctx context.Context, w *service.Worker, st stage, i
 	defer b.Release()
 	sendErr := make(chan error, 1)
 	go func() {
-		if err := b.Send(ctx, st.in, encodeStrings(in...)); err != nil {
+		if err := b.Send(ctx, st.in, fnapitest.EncodeStrings(in...)); err != nil {
 			sendErr <- err
 			return
 		}
@@ -222,7 +175,7 @@ func runBundle(t *testing.T, ctx context.Context, w *service.Worker, st stage, i
 	if err := b.Wait(ctx); err != nil {
 		t.Fatalf("Wait(%s): %v", inst, err)
 	}
-	return resp, decodeStrings(t, b.Output(st.out))
+	return resp, fnapitest.DecodeStrings(t, b.Output(st.out))
 }
 
 func TestBundleWithPagedSideInputRunsOnTheHarness(t *testing.T) {
@@ -367,7 +320,7 @@ func TestWorkerThatDiesMidBundleFailsItsCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Release()
-	if err := b.Send(ctx, st.in, encodeStrings("x", "wait")); err != nil {
+	if err := b.Send(ctx, st.in, fnapitest.EncodeStrings("x", "wait")); err != nil {
 		t.Fatal(err)
 	}
 	go func() {
