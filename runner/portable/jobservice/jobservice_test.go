@@ -285,6 +285,10 @@ func stage(ctx context.Context, staging jobpb.ArtifactStagingServiceClient, toke
 				}})
 			}
 		}
+		if err == io.EOF {
+			// The server ended the stream; Recv tells why.
+			_, err = stream.Recv()
+		}
 		if err != nil {
 			return err
 		}

@@ -25,7 +25,9 @@ import (
 	"beamgo/runner/portable"
 )
 
-// MaxMessageSize is the largest gRPC message the server sends or accepts.
+// MaxMessageSize is the default largest gRPC message the server sends or
+// accepts: generous, as pipelines with large payloads and big artifact
+// chunks are common.
 const MaxMessageSize = 1 << 30
 
 // Options configure a Server; the zero value means defaults.
@@ -40,6 +42,10 @@ type Options struct {
 	StagingDir string
 	// MaxArtifactBytes bounds the bytes staged per job (default 1 GiB).
 	MaxArtifactBytes int64
+	// MaxMessageSize bounds each gRPC message received or sent (default
+	// MaxMessageSize); a larger request fails with codes.ResourceExhausted
+	// and the server goes on serving.
+	MaxMessageSize int
 }
 
 // Server is a running job server: JobService and ArtifactStagingService on
@@ -72,6 +78,9 @@ func Start(addr string, opts *Options) (*Server, error) {
 	if s.opts.MaxArtifactBytes <= 0 {
 		s.opts.MaxArtifactBytes = 1 << 30
 	}
+	if s.opts.MaxMessageSize <= 0 {
+		s.opts.MaxMessageSize = MaxMessageSize
+	}
 	s.stagingDir = s.opts.StagingDir
 	if s.stagingDir == "" {
 		dir, err := os.MkdirTemp("", "beamgo-jobserver-*")
@@ -89,7 +98,7 @@ func Start(addr string, opts *Options) (*Server, error) {
 	}
 	s.lis = lis
 	s.runner = portable.New(s.opts.Runner)
-	s.srv = grpc.NewServer(grpc.MaxRecvMsgSize(MaxMessageSize), grpc.MaxSendMsgSize(MaxMessageSize))
+	s.srv = grpc.NewServer(grpc.MaxRecvMsgSize(s.opts.MaxMessageSize), grpc.MaxSendMsgSize(s.opts.MaxMessageSize))
 	jobpb.RegisterJobServiceServer(s.srv, s)
 	jobpb.RegisterArtifactStagingServiceServer(s.srv, s)
 	go func() {
