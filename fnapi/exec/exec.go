@@ -24,7 +24,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"sort"
+	"sync"
 	"sync/atomic"
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
@@ -73,7 +75,7 @@ type splitRegistry struct {
 func (r *splitRegistry) Register(t graph.SplitTracker) func() {
 	var idx int64
 	for _, s := range r.p.sources {
-		idx += s.elements.Load()
+		idx += s.current.Load()
 	}
 	return r.split(idx, t)
 }
@@ -98,6 +100,13 @@ type source struct {
 	// elements counts the elements decoded in the current bundle; it is
 	// read concurrently by progress reporting.
 	elements atomic.Int64
+	// current is the index of the element being processed (or about to
+	// be); gate, once set by SplitInput, makes the decode loop check limit
+	// under mu before each element. See SplitInput for the protocol.
+	current atomic.Int64
+	gate    atomic.Bool
+	mu      sync.Mutex
+	limit   int64 // guarded by mu: elements from this index on are not read
 }
 
 type sink struct {
@@ -173,11 +182,15 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 	}
 	for _, id := range sortedKeys(p.sources) {
 		src := p.sources[id]
-		src.elements.Store(0)
+		src.reset()
+	}
+	for _, id := range sortedKeys(p.sources) {
+		src := p.sources[id]
 		in, ok := b.Inputs[id]
 		if !ok {
 			continue
 		}
+	read:
 		for chunk, err := range in {
 			if err != nil {
 				return fmt.Errorf("exec: reading input of %s: %w", id, err)
@@ -185,6 +198,10 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 			for len(chunk) > 0 {
 				if err := ctx.Err(); err != nil {
 					return err
+				}
+				if !src.admit() {
+					// The rest of the input was split off.
+					break read
 				}
 				n, err := src.dec.Decode(chunk)
 				if err != nil {
@@ -201,6 +218,69 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 		}
 	}
 	return nil
+}
+
+// reset prepares the source for a new bundle.
+func (s *source) reset() {
+	s.mu.Lock()
+	s.limit = math.MaxInt64
+	s.mu.Unlock()
+	s.gate.Store(false)
+	s.elements.Store(0)
+	s.current.Store(0)
+}
+
+// admit announces that the next element is about to be processed and
+// reports whether it is still part of the bundle. The store of current
+// precedes the load of gate, and SplitInput stores gate before it loads
+// current: so either SplitInput sees this element as started, or this
+// call sees the gate and decides under mu.
+func (s *source) admit() bool {
+	k := s.elements.Load()
+	s.current.Store(k)
+	if !s.gate.Load() {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return k < s.limit
+}
+
+// InputPosition returns the index of the element of source transform id
+// that the running bundle is processing (or is about to process), and
+// false if id is not a source of the descriptor.
+func (p *Processor) InputPosition(id string) (int64, bool) {
+	s, ok := p.sources[id]
+	if !ok {
+		return 0, false
+	}
+	return s.current.Load(), true
+}
+
+// SplitInput is a channel split of the running bundle's input from source
+// transform id: elements from index firstResidual on will not be
+// processed. It picks the split point itself through choose, which gets
+// the index of the element in progress (every element before it has
+// been processed or started) and returns the first residual index, which
+// must be greater than that, or -1 for no split. SplitInput returns the
+// chosen index, or -1 if there was no split (choosing the current limit
+// again is accepted and changes nothing). It is safe to call while the
+// bundle runs.
+func (p *Processor) SplitInput(id string, choose func(current int64) int64) int64 {
+	s, ok := p.sources[id]
+	if !ok {
+		return -1
+	}
+	s.gate.Store(true)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.current.Load()
+	first := choose(cur)
+	if first <= cur || first > s.limit {
+		return -1
+	}
+	s.limit = first
+	return first
 }
 
 // Elements returns how many elements each source decoded in the current or

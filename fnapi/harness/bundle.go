@@ -57,6 +57,9 @@ type port struct {
 	// rec recodes between the runner's element coder and this SDK's (nil
 	// if they agree): runner to SDK for sources, SDK to runner for sinks.
 	rec *portRecoder
+	// back recodes a source's elements from this SDK's coder to the
+	// runner's, for the roots of splits (nil if they agree).
+	back *portRecoder
 }
 
 type sideKey struct{ transform, local string }
@@ -198,6 +201,11 @@ func (d *descriptor) portRecoders(p *exec.Processor) error {
 			return fmt.Errorf("harness: descriptor %s: data port %s: %w", d.pb.GetId(), pt.transform, err)
 		}
 		pt.rec = rec
+		if toSDK && rec != nil {
+			if pt.back, err = newPortRecoder(to, from, pt.interval); err != nil {
+				return fmt.Errorf("harness: descriptor %s: data port %s: %w", d.pb.GetId(), pt.transform, err)
+			}
+		}
 		return nil
 	}
 	for _, pt := range d.sources {
@@ -279,6 +287,29 @@ type bundle struct {
 	d           *descriptor
 	proc        *exec.Processor
 	metrics     *graph.MetricStore
+	splits      splittable
+
+	// mu guards failure.
+	mu sync.Mutex
+	// failure, set by a split that could not be completed, fails the
+	// bundle.
+	failure error
+}
+
+// fail makes the bundle fail with err when it ends.
+func (b *bundle) fail(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failure == nil {
+		b.failure = err
+	}
+}
+
+// failed returns the error fail recorded.
+func (b *bundle) failed() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.failure
 }
 
 // monitoring returns the bundle's metrics so far.
@@ -382,7 +413,11 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 		},
 		SideInputs: &sideInputs{h: h, d: d, instruction: inst},
 		Metrics:    b.metrics,
+		Splits:     b.splits.register,
 	})
+	if err == nil {
+		err = b.failed()
+	}
 	if err == nil {
 		err = h.finishOutputs(outputs)
 	}

@@ -57,9 +57,14 @@ type queueKey struct{ instruction, transform string }
 // inQueue holds the received chunks for one instruction and transform.
 type inQueue struct {
 	ch chan inChunk
-	// done is closed when the instruction finished; later data is dropped.
-	done chan struct{}
+	// done is closed when the instruction finished, or its reader stopped
+	// early (the rest of the input was split off); later data is dropped.
+	done     chan struct{}
+	doneOnce sync.Once
 }
+
+// stop drops the queue's later data.
+func (q *inQueue) stop() { q.doneOnce.Do(func() { close(q.done) }) }
 
 type inChunk struct {
 	data []byte
@@ -137,6 +142,8 @@ func (d *dataStream) input(ctx context.Context, instruction, transform string) i
 			select {
 			case c := <-q.ch:
 				if len(c.data) > 0 && !yield(c.data, nil) {
+					// The bundle stopped reading: its input was split.
+					q.stop()
 					return
 				}
 				if c.last {
@@ -160,7 +167,7 @@ func (d *dataStream) finish(instruction string) {
 	defer d.mu.Unlock()
 	for k, q := range d.queues {
 		if k.instruction == instruction {
-			close(q.done)
+			q.stop()
 			delete(d.queues, k)
 		}
 	}

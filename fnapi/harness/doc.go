@@ -12,8 +12,15 @@
 //     bundle, and torn down after a failed bundle and when Run returns.
 //   - process_bundle_progress: element counts and the user metrics of the
 //     running bundle, as monitoring infos.
-//   - process_bundle_split: answered "no split" (an empty response): the
-//     harness does not yet split a running bundle's input channel.
+//   - process_bundle_split: the running bundle's input channel is split
+//     so that the primary keeps about the requested fraction of the
+//     remaining elements (the runner's estimate of the input's length,
+//     respecting allowed split points); when the split point falls inside
+//     the element in progress and that element is a restriction being
+//     read (io/source), the restriction is split through its
+//     RangeTracker and handed back as primary and residual roots. A
+//     split point at or behind the element in progress, or past the
+//     end, means no split.
 //   - finalize_bundle: acknowledged; the SDK has no finalization callbacks.
 //   - monitoring_infos: the metadata behind short ids.
 //
@@ -42,7 +49,7 @@
 //
 // # Not yet supported
 //
-// Channel and restriction splits, timers and user state, multimap side
-// inputs, elements embedded in control requests, and bundle finalization
-// callbacks.
+// Timers and user state, elements embedded in control requests, and bundle
+// finalization callbacks. Side inputs are always read with the iterable
+// access pattern; the harness never asks for multimap side input keys.
 package harness

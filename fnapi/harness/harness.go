@@ -227,9 +227,7 @@ func (h *harness) handle(ctx context.Context, req *fnpb.InstructionRequest) *fnp
 	case *fnpb.InstructionRequest_ProcessBundleProgress:
 		resp.Response = &fnpb.InstructionResponse_ProcessBundleProgress{ProcessBundleProgress: h.progress(r.ProcessBundleProgress.GetInstructionId())}
 	case *fnpb.InstructionRequest_ProcessBundleSplit:
-		// TODO(#7): channel splits of the running bundle's input; until
-		// then every split request is answered "no split".
-		resp.Response = &fnpb.InstructionResponse_ProcessBundleSplit{ProcessBundleSplit: &fnpb.ProcessBundleSplitResponse{}}
+		resp.Response = &fnpb.InstructionResponse_ProcessBundleSplit{ProcessBundleSplit: h.split(r.ProcessBundleSplit)}
 	case *fnpb.InstructionRequest_FinalizeBundle:
 		// Bundles never ask for finalization: the SDK has no callbacks.
 		resp.Response = &fnpb.InstructionResponse_FinalizeBundle{FinalizeBundle: &fnpb.FinalizeBundleResponse{}}

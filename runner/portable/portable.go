@@ -39,6 +39,9 @@ type Options struct {
 	// WorkerTimeout bounds the wait for a started worker to connect
 	// (default 1 minute).
 	WorkerTimeout time.Duration
+	// DisableDynamicSplitting turns off process_bundle_split requests to
+	// workers whose bundles run while other bundle slots idle.
+	DisableDynamicSplitting bool
 	// OnLog, if set, receives the workers' log entries.
 	OnLog func(workerID string, e *fnpb.LogEntry)
 }
@@ -148,7 +151,7 @@ func (r *Runner) RunPipeline(ctx context.Context, pb *pipepb.Pipeline, start Wor
 	}
 	return engine.Run(ctx, pl, engine.Options{
 		Parallelism: r.opts.Parallelism, MemoryBudget: r.opts.MemoryBudget, MaxAttempts: r.opts.MaxAttempts,
-		TempDir: r.opts.TempDir, DisableDynamicSplitting: true, Prefix: "portable",
+		TempDir: r.opts.TempDir, DisableDynamicSplitting: r.opts.DisableDynamicSplitting, Prefix: "portable",
 	}, ex)
 }
 

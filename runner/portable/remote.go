@@ -62,6 +62,10 @@ func (r *remote) Process(ctx context.Context, b exec.Bundle) error {
 	defer cancel()
 	sent := make(chan error, 1)
 	src := r.wiring.Source.Transform
+	splitter := newRemoteSplitter(r, inst, src)
+	if b.Splits != nil {
+		defer b.Splits(-1, splitter)()
+	}
 	go func() {
 		var chunk []byte
 		for e, err := range b.Inputs[src] {
@@ -95,6 +99,9 @@ func (r *remote) Process(ctx context.Context, b exec.Bundle) error {
 	}
 	if resp.GetError() != "" {
 		return fmt.Errorf("portable: bundle %s on %s failed: %s", inst, r.w.ID(), resp.GetError())
+	}
+	if err := splitter.wait(); err != nil {
+		return err
 	}
 	if err := <-sent; err != nil {
 		return err

@@ -372,19 +372,73 @@ func (sr *stageRun) trySplit() *bundleWork {
 	if best == nil {
 		return nil
 	}
-	primary, residual, ok := best.t.TrySplit(0.5)
-	if !ok {
-		return nil
-	}
+	// Hold the bundle's input while splitting, so that a retry starting
+	// meanwhile reads the primary, not the whole.
 	bestWork.mu.Lock()
-	if best.index < int64(len(bestWork.elems)) {
-		bestWork.elems[best.index] = primary
+	var residual [][]byte
+	if bs, ok := best.t.(BundleSplitter); ok {
+		residual, ok = bestWork.applySplit(bs)
+		if !ok {
+			bestWork.mu.Unlock()
+			return nil
+		}
+	} else {
+		primary, res, ok := best.t.TrySplit(0.5)
+		if !ok {
+			bestWork.mu.Unlock()
+			return nil
+		}
+		if best.index < int64(len(bestWork.elems)) {
+			bestWork.elems[best.index] = primary
+		}
+		residual = [][]byte{res}
 	}
 	bestWork.mu.Unlock()
+	if len(residual) == 0 {
+		return nil
+	}
 	sr.j.mu.Lock()
 	sr.j.splits++
 	sr.j.mu.Unlock()
-	return &bundleWork{elems: [][]byte{residual}}
+	return &bundleWork{elems: residual}
+}
+
+// BundleSplit is the split of a running bundle by a processor that splits
+// its bundles itself (a worker over the Fn API), in terms of the bundle's
+// input elements as the attempt received them: elements from
+// FirstResidual on belong to the residual; if Split is at least 0, element
+// Split was itself split, Primary (one or more encoded elements,
+// concatenated) replaces it and Residual holds the elements that precede
+// the residual input.
+type BundleSplit struct {
+	FirstResidual int64
+	Split         int64
+	Primary       []byte
+	Residual      [][]byte
+}
+
+// BundleSplitter is a SplitTracker registered by a processor (with index
+// -1) that splits its whole running bundle: TrySplitBundle asks it to keep
+// about fractionOfRemainder of the remaining work of a bundle of elements
+// input elements.
+type BundleSplitter interface {
+	graph.SplitTracker
+	TrySplitBundle(fractionOfRemainder float64, elements int64) (BundleSplit, bool)
+}
+
+// applySplit splits b through bs, making b's elements the primary's, and
+// returns the residual's; b.mu is held.
+func (b *bundleWork) applySplit(bs BundleSplitter) ([][]byte, bool) {
+	sp, ok := bs.TrySplitBundle(0.5, int64(len(b.elems)))
+	if !ok || sp.FirstResidual < 0 || sp.FirstResidual > int64(len(b.elems)) || sp.Split >= sp.FirstResidual {
+		return nil, false
+	}
+	residual := append(sp.Residual, b.elems[sp.FirstResidual:]...)
+	if sp.Split >= 0 {
+		b.elems[sp.Split] = sp.Primary
+	}
+	b.elems = b.elems[:sp.FirstResidual:sp.FirstResidual]
+	return residual, true
 }
 
 // register records splittable work of a running bundle.

@@ -1,0 +1,170 @@
+package portable
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
+
+	"beamgo/runner/internal/engine"
+)
+
+// splitTimeout bounds a process_bundle_split round trip.
+const splitTimeout = 10 * time.Second
+
+// splitBackoff is how long a bundle whose worker refused a split is not
+// asked again.
+const splitBackoff = 100 * time.Millisecond
+
+// remoteSplitter splits a bundle running on a worker with
+// process_bundle_split requests: it is the engine.BundleSplitter the
+// remote processor registers for each bundle.
+type remoteSplitter struct {
+	r    *remote
+	inst string
+	src  string
+
+	// mu guards the fields below; idle is signaled when inflight drops
+	// to 0.
+	mu      sync.Mutex
+	idle    *sync.Cond
+	asked   int
+	refused time.Time
+	// inflight counts split requests under way; after closed, no new one
+	// starts.
+	inflight int
+	closed   bool
+	// bad is a split answer that could not be applied: the worker may
+	// have dropped input the engine cannot hand to another bundle, so the
+	// bundle fails (and is retried whole).
+	bad error
+}
+
+// wait waits for the split requests under way and returns an answer that
+// could not be applied.
+func (s *remoteSplitter) wait() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for s.inflight > 0 {
+		s.idle.Wait()
+	}
+	return s.bad
+}
+
+func newRemoteSplitter(r *remote, inst, src string) *remoteSplitter {
+	s := &remoteSplitter{r: r, inst: inst, src: src}
+	s.idle = sync.NewCond(&s.mu)
+	return s
+}
+
+// Progress implements graph.SplitTracker. A worker's progress inside its
+// bundle is not known without asking, so every bundle offers one unit of
+// remaining work, except shortly after its worker refused to split it.
+func (s *remoteSplitter) Progress() (done, remaining float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if time.Since(s.refused) < splitBackoff {
+		return 0, 0
+	}
+	return 0, 1
+}
+
+// TrySplit implements graph.SplitTracker; the engine splits remote bundles
+// through TrySplitBundle.
+func (s *remoteSplitter) TrySplit(float64) (primary, residual []byte, ok bool) {
+	return nil, nil, false
+}
+
+// TrySplitBundle implements engine.BundleSplitter: it asks the worker to
+// split the bundle's input channel (and the restriction in progress), and
+// turns the answer into the engine's terms.
+func (s *remoteSplitter) TrySplitBundle(fraction float64, elements int64) (engine.BundleSplit, bool) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return engine.BundleSplit{}, false
+	}
+	s.inflight++
+	s.asked++
+	id := fmt.Sprintf("%s-split-%d", s.inst, s.asked)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inflight--
+		if s.inflight == 0 {
+			s.idle.Broadcast()
+		}
+		s.mu.Unlock()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), splitTimeout)
+	defer cancel()
+	resp, err := s.r.w.Instruct(ctx, &fnpb.InstructionRequest{InstructionId: id, Request: &fnpb.InstructionRequest_ProcessBundleSplit{
+		ProcessBundleSplit: &fnpb.ProcessBundleSplitRequest{InstructionId: s.inst, DesiredSplits: map[string]*fnpb.ProcessBundleSplitRequest_DesiredSplit{
+			s.src: {FractionOfRemainder: fraction, EstimatedInputElements: elements},
+		}},
+	}})
+	if err == nil && resp.GetError() != "" {
+		err = fmt.Errorf("worker %s: %s", s.r.w.ID(), resp.GetError())
+	}
+	var sp engine.BundleSplit
+	if err == nil {
+		sp, err = bundleSplitOf(resp.GetProcessBundleSplit(), s.src, elements)
+	}
+	if err != nil || sp.FirstResidual < 0 {
+		s.mu.Lock()
+		s.refused = time.Now()
+		if err != nil && s.bad == nil {
+			s.bad = fmt.Errorf("portable: split of bundle %s: %w", s.inst, err)
+		}
+		s.mu.Unlock()
+		return engine.BundleSplit{}, false
+	}
+	return sp, true
+}
+
+// bundleSplitOf reads a split response for the input from transform src
+// of a bundle of elements input elements: its channel split, and the
+// primary and residual roots of the element the worker split (the one
+// between the channel split's last primary and first residual elements).
+// No channel split for src means no split (FirstResidual -1); an answer
+// that does not add up is an error.
+func bundleSplitOf(resp *fnpb.ProcessBundleSplitResponse, src string, elements int64) (engine.BundleSplit, error) {
+	var ch *fnpb.ProcessBundleSplitResponse_ChannelSplit
+	for _, c := range resp.GetChannelSplits() {
+		if c.GetTransformId() == src {
+			ch = c
+		}
+	}
+	roots := len(resp.GetPrimaryRoots()) > 0 || len(resp.GetResidualRoots()) > 0
+	if ch == nil {
+		if roots {
+			return engine.BundleSplit{}, fmt.Errorf("split roots without a channel split of %s", src)
+		}
+		return engine.BundleSplit{FirstResidual: -1}, nil
+	}
+	first, last := ch.GetFirstResidualElement(), ch.GetLastPrimaryElement()
+	if first < 0 || first > elements {
+		return engine.BundleSplit{}, fmt.Errorf("channel split of %s at %d, outside the bundle's %d elements", src, first, elements)
+	}
+	sp := engine.BundleSplit{FirstResidual: first, Split: -1}
+	if !roots {
+		if first != last+1 {
+			return engine.BundleSplit{}, fmt.Errorf("channel split of %s: first residual %d does not follow last primary %d", src, first, last)
+		}
+		return sp, nil
+	}
+	if first != last+2 {
+		return engine.BundleSplit{}, fmt.Errorf("channel split of %s with roots: first residual %d, last primary %d, want one split element between", src, first, last)
+	}
+	sp.Split = last + 1
+	for _, p := range resp.GetPrimaryRoots() {
+		sp.Primary = append(sp.Primary, p.GetElement()...)
+	}
+	for _, r := range resp.GetResidualRoots() {
+		sp.Residual = append(sp.Residual, r.GetApplication().GetElement())
+	}
+	return sp, nil
+}

@@ -1,0 +1,112 @@
+package portable_test
+
+import (
+	"context"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"beamgo/io/source"
+	"beamgo/runner/portable"
+	"beamgo/runner/runnertest"
+	"beamgo/sdk"
+)
+
+// spin busy-waits d, standing in for per-record work.
+func spin(d time.Duration) {
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+	}
+}
+
+// readSlowly reads [0, n) in restrictions of about bundleSize records and
+// processes each record below slowBelow for perRecord (10µs the others).
+func readSlowly(n, bundleSize, slowBelow int64, perRecord time.Duration, fail *atomic.Int64) (*sdk.Pipeline, runnertest.Collector[int64]) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	nums := source.Read[int64, int64](s, source.CountingSource{From: 0, To: n}, source.DesiredBundleSize(8*bundleSize))
+	slow := sdk.ParDo(s, sdk.DoFn[int64, int64](&slowFn{PerRecord: perRecord, SlowBelow: slowBelow, FailAt: fail}), nums)
+	return p, runnertest.Collect(s, sdk.Reshuffle(s, slow))
+}
+
+// slowFn passes records on after spinning; it fails once on the record
+// FailAt holds (if it is not negative).
+type slowFn struct {
+	PerRecord time.Duration
+	SlowBelow int64
+	FailAt    *atomic.Int64
+}
+
+func (f *slowFn) ProcessElement(_ context.Context, v int64, emit func(int64)) error {
+	if v < f.SlowBelow {
+		spin(f.PerRecord)
+	} else {
+		spin(10 * time.Microsecond)
+	}
+	if f.FailAt != nil && f.FailAt.CompareAndSwap(v, -1) {
+		return errFailOnce
+	}
+	emit(v)
+	return nil
+}
+
+var errFailOnce = errorString("failing once, after the split")
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+func sortedRecords(c runnertest.Collector[int64]) []int64 {
+	out := c.Elements()
+	slices.Sort(out)
+	return out
+}
+
+func seq(n int64) []int64 {
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = int64(i)
+	}
+	return out
+}
+
+func TestDynamicSplitting(t *testing.T) {
+	tests := []struct {
+		name       string
+		n, size    int64
+		slowBelow  int64
+		perRecord  time.Duration
+		failAt     int64
+		wantRetry  bool
+		parallel   int
+		workerRuns int
+	}{
+		{name: "One restriction read by one worker is split into the idle slots (restriction splits).", n: 3000, size: 3000, slowBelow: 3000, perRecord: 100 * time.Microsecond, failAt: -1, parallel: 4},
+		{name: "A slow bundle of many restrictions gives its tail to idle slots (channel splits).", n: 3000, size: 40, slowBelow: 400, perRecord: 300 * time.Microsecond, failAt: -1, parallel: 4},
+		{name: "A bundle that fails after a split is retried with its primary only.", n: 3000, size: 3000, slowBelow: 3000, perRecord: 100 * time.Microsecond, failAt: 1000, wantRetry: true, parallel: 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var fail atomic.Int64
+			fail.Store(tt.failAt)
+			p, got := readSlowly(tt.n, tt.size, tt.slowBelow, tt.perRecord, &fail)
+			res, err := portable.New(&portable.Options{Workers: 2, Parallelism: tt.parallel}).Run(context.Background(), p)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if d := cmp.Diff(seq(tt.n), sortedRecords(got)); d != "" {
+				t.Errorf("records read (-want +got):\n%s", d)
+			}
+			if res.Splits == 0 {
+				t.Errorf("Splits = 0, want dynamic splits of the running reads (%d bundles)", res.Bundles)
+			}
+			if tt.wantRetry && res.Retries == 0 {
+				t.Errorf("Retries = 0, want the failed bundle retried")
+			}
+			t.Logf("%d bundles, %d splits, %d retries", res.Bundles, res.Splits, res.Retries)
+		})
+	}
+}
