@@ -1,5 +1,6 @@
-// Command beam is the Beam Go SDK's word count, run on Prism in this
-// process: the reference the benchmark compares our runner with. It reads
+// Command beam is the Beam Go SDK's word count (and, with --job=gbk, the
+// GroupByKey job; see gbk.go), run on Prism in this process: the reference
+// the benchmark compares our runners with. It reads
 // the files matching --input with Beam's textio, splits lines into words
 // with the regular expression [a-zA-Z]+('[a-z])?, counts them with
 // stats.Count and keeps the counts in memory (no output files), then prints
@@ -96,11 +97,16 @@ func digest(m map[string]int64) (words int64, hash string) {
 
 func main() {
 	input := flag.String("input", "", "files to count (a glob pattern)")
+	job := flag.String("job", "wordcount", "wordcount, or gbk: group \"key\tvalue\" records by key and summarize the groups")
 	flag.Parse()
 	if *input == "" {
 		log.Fatal("beam: --input is required")
 	}
 	beam.Init()
+	if *job == "gbk" {
+		runGBK(*input)
+		return
+	}
 	start := time.Now()
 	p, s := beam.NewPipelineWithRoot()
 	lines := textio.Read(s, *input)

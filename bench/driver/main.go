@@ -46,6 +46,8 @@ type config struct {
 	read1g    bool
 	readSize  float64
 	readFiles int
+	// portableRecords is the size of the portable benchmark's GroupByKey job.
+	portableRecords int64
 }
 
 func main() {
@@ -63,7 +65,8 @@ func main() {
 	flag.StringVar(&c.out, "out", "bench/RESULTS.md", "results file to write")
 	flag.IntVar(&c.parallelism, "parallelism", 2, "bundles our runner runs at once")
 	flag.IntVar(&c.handwrittenCores, "workers", 2, "goroutines of the hand-written count")
-	flag.StringVar(&c.only, "only", "", `run only this part and update its section of -out, keeping the others: "read1g" (the read benchmark)`)
+	flag.StringVar(&c.only, "only", "", `run only this part and update its section of -out, keeping the others: "read1g" (the read benchmark) or "portable" (the portable runner against the local one and Prism)`)
+	flag.Int64Var(&c.portableRecords, "portable-records", 500_000, "records of the portable benchmark's GroupByKey job (Beam on Prism runs it too)")
 	flag.BoolVar(&c.read1g, "read1g", false, "in a full run, also run the read benchmark (without it, its section of -out is kept)")
 	flag.Float64Var(&c.readSize, "read-size", 1000, "MB of text of the read benchmark")
 	flag.IntVar(&c.readFiles, "read-files", 16, "files of the read benchmark")
@@ -83,8 +86,13 @@ func main() {
 			log.Fatal(err)
 		}
 		return
+	case "portable":
+		if err := writePortable(c); err != nil {
+			log.Fatal(err)
+		}
+		return
 	default:
-		log.Fatalf("driver: unknown -only %q (want read1g)", c.only)
+		log.Fatalf("driver: unknown -only %q (want read1g or portable)", c.only)
 	}
 	old, _ := os.ReadFile(c.out)
 	r, err := run(c)
@@ -93,6 +101,9 @@ func main() {
 		md := r.markdown()
 		if sec := section(string(old), readHeading); sec != "" && !c.read1g {
 			md = mergeSection(md, readHeading, sec)
+		}
+		if sec := section(string(old), portableHeading); sec != "" {
+			md = mergeSection(md, portableHeading, sec)
 		}
 		if werr := os.WriteFile(c.out, []byte(md), 0o644); werr != nil {
 			log.Fatal(werr)
@@ -301,32 +312,38 @@ type recordInfo struct {
 	Path string
 }
 
-func runGBK(c config) *gbkResult {
-	g := &gbkResult{}
-	name := fmt.Sprintf("records-%d-%d", c.records, c.keys)
+// recordCorpus generates a records corpus (corpus -kind=records), or
+// reuses the one a previous run generated.
+func recordCorpus(c config, records int64, keys int) (recordInfo, error) {
+	name := fmt.Sprintf("records-%d-%d", records, keys)
 	path := filepath.Join(c.work, name+".tsv")
 	var info recordInfo
 	meta := filepath.Join(c.work, name+".json")
 	if b, err := os.ReadFile(meta); err == nil && json.Unmarshal(b, &info) == nil && dataExists(&info) {
 		log.Printf("reusing corpus %s", name)
-	} else {
-		log.Printf("generating corpus %s", name)
-		out, err := exec.Command(filepath.Join(c.bin, "corpus"), "-kind=records", fmt.Sprintf("-records=%d", c.records), fmt.Sprintf("-keys=%d", c.keys), "-out="+path).Output()
-		if err != nil {
-			g.err = fmt.Errorf("driver: corpus %s: %w", name, err)
-			return g
-		}
-		if err := json.Unmarshal(out, &info.RecordStats); err != nil {
-			g.err = fmt.Errorf("driver: corpus %s output %q: %w", name, out, err)
-			return g
-		}
-		info.Path = path
-		b, _ := json.Marshal(info)
-		if err := os.WriteFile(meta, b, 0o644); err != nil {
-			g.err = err
-			return g
-		}
+		return info, nil
 	}
+	log.Printf("generating corpus %s", name)
+	out, err := exec.Command(filepath.Join(c.bin, "corpus"), "-kind=records", fmt.Sprintf("-records=%d", records), fmt.Sprintf("-keys=%d", keys), "-out="+path).Output()
+	if err != nil {
+		return info, fmt.Errorf("driver: corpus %s: %w", name, err)
+	}
+	if err := json.Unmarshal(out, &info.RecordStats); err != nil {
+		return info, fmt.Errorf("driver: corpus %s output %q: %w", name, out, err)
+	}
+	info.Path = path
+	b, _ := json.Marshal(info)
+	return info, os.WriteFile(meta, b, 0o644)
+}
+
+func runGBK(c config) *gbkResult {
+	g := &gbkResult{}
+	info, err := recordCorpus(c, c.records, c.keys)
+	if err != nil {
+		g.err = err
+		return g
+	}
+	path := info.Path
 	g.stats = info.RecordStats
 	g.budget = float64(info.ShuffleBytes) / c.budgetRatio / (1 << 20)
 	spill := filepath.Join(c.work, "spill")

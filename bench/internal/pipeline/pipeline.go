@@ -116,6 +116,12 @@ func (sumStats) ExtractOutput(a GroupStats) GroupStats          { return a }
 // RecordStats.
 func GroupByKey(s sdk.Scope, pattern string, read ReadFunc) *Groups {
 	g := &Groups{}
+	sdk.ParDo(s, sdk.DoFn[GroupStats, int](keepStats{g}), groupStats(s, pattern, read), sdk.Name("Keep"))
+	return g
+}
+
+// groupStats is the GroupByKey job up to its one GroupStats.
+func groupStats(s sdk.Scope, pattern string, read ReadFunc) sdk.PCollection[GroupStats] {
 	lines := read(s, pattern)
 	kvs := sdk.MapKV(s, func(l string) (string, string) {
 		k, v, _ := strings.Cut(l, "\t")
@@ -130,9 +136,7 @@ func GroupByKey(s sdk.Scope, pattern string, read ReadFunc) *Groups {
 		}
 		return GroupStats{Groups: 1, Values: int64(n), Digest: corpus.GroupHash(gr.Key, n, sum)}
 	}, groups, sdk.Name("Summarize"))
-	total := sdk.CombineGlobally(s, sdk.CombineFn[GroupStats, GroupStats, GroupStats](sumStats{}), stats, sdk.Name("Total"))
-	sdk.ParDo(s, sdk.DoFn[GroupStats, int](keepStats{g}), total, sdk.Name("Keep"))
-	return g
+	return sdk.CombineGlobally(s, sdk.CombineFn[GroupStats, GroupStats, GroupStats](sumStats{}), stats, sdk.Name("Total"))
 }
 
 // Lines holds a line count's result after the job has run. It is safe for

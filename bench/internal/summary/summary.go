@@ -44,6 +44,12 @@ type Summary struct {
 	// PeakRSSKiB is the program's own peak resident set (VmHWM), where
 	// the system reports it.
 	PeakRSSKiB int64 `json:"peak_rss_kib,omitempty"`
+	// TreeRSSKiB is the peak of the summed resident sets of the program
+	// and its child processes (worker processes), sampled every 10 ms by
+	// the program (see SampleTreeRSS); 0 where not measured.
+	TreeRSSKiB int64 `json:"tree_rss_kib,omitempty"`
+	// Workers is how many worker processes the program's runner started.
+	Workers int `json:"workers,omitempty"`
 	// MaxLiveHeapKiB is the largest live heap the garbage collector
 	// measured (see HeapSampler), where the program sampled it.
 	MaxLiveHeapKiB int64 `json:"max_live_heap_kib,omitempty"`
