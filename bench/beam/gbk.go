@@ -29,7 +29,7 @@ func parseRecord(line string) (string, string) {
 
 var (
 	// gmu guards the group totals.
-	gmu                    sync.Mutex
+	gmu                     sync.Mutex
 	groups, values, gdigest uint64
 )
 
