@@ -6,7 +6,8 @@
 // github.com/apache/beam/sdks/v2/go/cmd/prism (a tool dependency in go.mod,
 // at the same Beam version as the main module), start it on a free port and
 // submit pipelines built with package sdk through runner/universal with
-// LOOPBACK workers: this SDK's harness runs the bundles Prism plans.
+// LOOPBACK workers (or PROCESS, below): this SDK's harness runs the bundles
+// Prism plans.
 //
 //   - TestWordCountOnPrism: the word count of examples/wordcount, compared
 //     with the local runner's output.
@@ -15,6 +16,12 @@
 //     the retry test is skipped through Capabilities.NoRetries.
 //   - TestRowCodersCrossPrism: row-coded keys and combine accumulators,
 //     which Prism length-prefixes, compared with the local runner.
+//   - TestWordCountProcessOnPrism and TestOurJobServerWordCountProcess: the
+//     word count with --environment_type=PROCESS: the job server (Prism, or
+//     ours) starts this test binary as the worker, with
+//     --id='<id>' --provision_endpoint=<endpoint>; it runs only the
+//     submitting test again, whose Run serves the rebuilt pipeline
+//     (fnapi/worker). TestMain starts no Prism in a worker.
 //
 // Run them from this directory:
 //

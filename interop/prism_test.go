@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"beamgo/fnapi/worker"
 )
 
 // prismPackage is Beam's Prism job server command, a tool dependency of
@@ -42,7 +44,9 @@ var (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if !testing.Short() {
+	// A PROCESS worker (this binary started again by a job server) runs
+	// one test up to Run, which serves: it needs no Prism of its own.
+	if !testing.Short() && !worker.Active() {
 		jobServer, startErr = startPrism()
 	}
 	code := m.Run()

@@ -1,11 +1,21 @@
 // Command jobserver serves Beam's JobService and artifact staging on
 // ADDRESS:PORT (default 127.0.0.1:8099) and runs the submitted jobs on the
-// portable runner with the submitter's LOOPBACK workers. It stops on
-// SIGINT or SIGTERM.
+// portable runner. It stops on SIGINT or SIGTERM.
+//
+// Workers come from the job's environment: LOOPBACK jobs bring their own
+// (the submitter's external worker pool), and for PROCESS jobs the server
+// starts the environment's command, as Prism does, with --id and
+// --provision_endpoint; their output goes to the server's stderr. A PROCESS
+// job runs the command it names as the server's user: --refuse_process
+// turns such jobs away, which a server listening beyond loopback wants.
 //
 // Submit a Beam Go pipeline with
 //
 //	--runner=universal --endpoint=127.0.0.1:8099 --environment_type=LOOPBACK
+//
+// and a pipeline of this SDK (examples/wordcount) with
+//
+//	--runner=universal --endpoint=127.0.0.1:8099 --environment_type=PROCESS
 package main
 
 import (
@@ -24,8 +34,9 @@ import (
 func main() {
 	address := flag.String("address", "127.0.0.1", "address to listen on (loopback unless told otherwise)")
 	port := flag.Int("port", 8099, "port to listen on (0 picks a free one)")
+	refuseProcess := flag.Bool("refuse_process", false, "refuse PROCESS jobs, which run the command they name on this machine")
 	flag.Parse()
-	srv, err := jobservice.Start(net.JoinHostPort(*address, strconv.Itoa(*port)), nil)
+	srv, err := jobservice.Start(net.JoinHostPort(*address, strconv.Itoa(*port)), &jobservice.Options{RefuseProcess: *refuseProcess})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -11,17 +11,32 @@
 //	go run ./examples/wordcount
 //	go run ./examples/wordcount --input='books/*.txt' --output=out/counts --top=20
 //	go run ./examples/wordcount --plan=dot | dot -Tsvg > plan.svg
+//
+// --runner picks where it runs, with the flags Beam users know: local (the
+// default), portable (SDK workers over the Fn API, started by this
+// process) or universal (submitted to the Beam job server at --endpoint,
+// such as Prism or cmd/jobserver). --environment_type says where the
+// workers of portable and universal run: LOOPBACK, in this process, or
+// PROCESS, as this program started again in worker mode (fnapi/worker),
+// which rebuilds the same pipeline from the same flags. PROCESS workers
+// hand the most frequent words back through a file (--top_file, set for
+// them).
+//
+//	go run ./examples/wordcount --runner=portable --environment_type=PROCESS
+//	go run ./examples/wordcount --runner=universal --endpoint=localhost:8099 --environment_type=PROCESS
 package main
 
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 
 	"beamgo/examples/wordcount/words"
@@ -29,6 +44,8 @@ import (
 	"beamgo/io/textio"
 	"beamgo/runner"
 	"beamgo/runner/local"
+	"beamgo/runner/portable"
+	"beamgo/runner/universal"
 	"beamgo/sdk"
 )
 
@@ -53,8 +70,11 @@ func main() {
 	input := flag.String("input", "", "files to count (a glob pattern or URL); default: the embedded sample")
 	output := flag.String("output", "", "prefix of the sharded output files of \"word: count\" lines (none: only print)")
 	top := flag.Int("top", 10, "how many of the most frequent words to print")
-	runnerName := flag.String("runner", "local", "runner: local")
-	parallelism := flag.Int("parallelism", 0, "bundles run at once (default: number of CPUs)")
+	runnerName := flag.String("runner", "local", "runner: local, portable (Fn API workers) or universal (the Beam job server at --endpoint)")
+	endpoint := flag.String("endpoint", "", "job server address (host:port) for --runner=universal")
+	envType := flag.String("environment_type", "LOOPBACK", "where portable and universal workers run: LOOPBACK (in this process) or PROCESS (this program, started again)")
+	topFile := flag.String("top_file", "", "also write the most frequent words to this file (as JSON); PROCESS workers hand them back through it")
+	parallelism := flag.Int("parallelism", 0, "bundles run at once (default: number of CPUs; portable: 2 per worker)")
 	progress := flag.Bool("progress", isTerminal(os.Stderr), "show progress on stderr")
 	plan := flag.String("plan", "", "print the planned stages (text or dot) instead of running")
 	flag.Parse()
@@ -75,7 +95,20 @@ func main() {
 	best := sdk.Top(s, *top, byCount, counts)
 	var mu sync.Mutex
 	var result []sdk.KV[string, int64]
-	sdk.ParDo(s, sdk.DoFn[[]sdk.KV[string, int64], int](printFn{mu: &mu, out: &result}), best, sdk.Name("Keep"))
+	// Workers get the top words file on their command line: it is part of
+	// the pipeline they rebuild.
+	var workerArgs []string
+	if *runnerName != "local" && strings.EqualFold(*envType, "PROCESS") && *topFile == "" {
+		f, err := os.CreateTemp("", "wordcount-top-*.json")
+		if err != nil {
+			log.Fatal(err)
+		}
+		f.Close()
+		defer os.Remove(f.Name())
+		*topFile = f.Name()
+		workerArgs = append(slices.Clone(os.Args[1:]), "--top_file="+f.Name())
+	}
+	sdk.ParDo(s, sdk.DoFn[[]sdk.KV[string, int64], int](printFn{File: *topFile, mu: &mu, out: &result}), best, sdk.Name("Keep"))
 
 	if *plan != "" {
 		text, err := runner.Explain(p, runner.Format(*plan), nil)
@@ -85,23 +118,42 @@ func main() {
 		fmt.Print(text)
 		return
 	}
-	if *runnerName != "local" {
-		log.Fatalf("wordcount: unknown runner %q (have: local)", *runnerName)
-	}
-	opts := &local.Options{Parallelism: *parallelism}
-	if *progress {
-		opts.Progress = func(p local.Progress) {
-			fmt.Fprintf(os.Stderr, "\rstages %d/%d, %d elements, %.0f/s   ", p.StagesDone, p.Stages, p.Elements, float64(p.Elements)/p.Elapsed.Seconds())
+	var r runner.Runner
+	switch *runnerName {
+	case "local":
+		opts := &local.Options{Parallelism: *parallelism}
+		if *progress {
+			opts.Progress = func(p local.Progress) {
+				fmt.Fprintf(os.Stderr, "\rstages %d/%d, %d elements, %.0f/s   ", p.StagesDone, p.Stages, p.Elements, float64(p.Elements)/p.Elapsed.Seconds())
+			}
 		}
+		r = local.New(opts)
+	case "portable":
+		r = portable.New(&portable.Options{Parallelism: *parallelism, EnvironmentType: *envType, Process: &portable.ProcessOptions{Args: workerArgs}})
+	case "universal":
+		r = universal.New(&universal.Options{Endpoint: *endpoint, EnvironmentType: *envType, WorkerArgs: workerArgs})
+	default:
+		log.Fatalf("wordcount: unknown runner %q (have: local, portable, universal)", *runnerName)
 	}
-	res, err := local.New(opts).Run(context.Background(), p)
-	if *progress {
+	// In a PROCESS worker, Run serves the pipeline and exits.
+	res, err := r.Run(context.Background(), p)
+	if *progress && *runnerName == "local" {
 		fmt.Fprintln(os.Stderr)
 	}
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("the %d most frequent words (%d stages, %d bundles):\n", len(result), res.Stages, res.Bundles)
+	if len(result) == 0 && *topFile != "" {
+		if result, err = readTop(*topFile); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if *runnerName == "universal" {
+		// A job server reports no stage or bundle counts.
+		fmt.Printf("the %d most frequent words:\n", len(result))
+	} else {
+		fmt.Printf("the %d most frequent words (%d stages, %d bundles):\n", len(result), res.Stages, res.Bundles)
+	}
 	for _, kv := range result {
 		fmt.Printf("%s: %d\n", kv.Key, kv.Value)
 	}
@@ -116,17 +168,39 @@ func byCount(a, b sdk.KV[string, int64]) bool {
 	return a.Key > b.Key
 }
 
-// printFn keeps the top words in process for printing.
+// printFn keeps the top words in process for printing, and writes them to
+// File if it is set: a worker process hands them back that way.
 type printFn struct {
-	mu  *sync.Mutex
-	out *[]sdk.KV[string, int64]
+	File string
+	mu   *sync.Mutex
+	out  *[]sdk.KV[string, int64]
 }
 
 func (f printFn) ProcessElement(_ context.Context, top []sdk.KV[string, int64], _ func(int)) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	*f.out = slices.Clone(top)
-	return nil
+	if f.File == "" {
+		return nil
+	}
+	b, err := json.Marshal(top)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(f.File, b, 0o644)
+}
+
+// readTop reads the top words a worker wrote to file.
+func readTop(file string) ([]sdk.KV[string, int64], error) {
+	b, err := os.ReadFile(file)
+	if err != nil || len(b) == 0 {
+		return nil, err
+	}
+	var top []sdk.KV[string, int64]
+	if err := json.Unmarshal(b, &top); err != nil {
+		return nil, fmt.Errorf("wordcount: top words in %s: %w", file, err)
+	}
+	return top, nil
 }
 
 // writeSample puts the embedded sample in an in-memory file and returns its URL.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -89,5 +91,64 @@ func TestWordCountMatchesTheRegexpScript(t *testing.T) {
 	slices.Sort(got)
 	if diff := cmp.Diff(scriptCounts(t, files), got); diff != "" {
 		t.Errorf("word counts differ from the regexp script (-want +got):\n%s", diff)
+	}
+}
+
+// TestProcessWorkersCountLikeTheLocalRunner builds this program and runs it
+// on the portable runner with PROCESS workers, which are the program
+// itself started again, and compares its output files and top words with
+// the local runner's.
+func TestProcessWorkersCountLikeTheLocalRunner(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the example; skipped in -short mode")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "wordcount")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	input := filepath.Join(dir, "in.txt")
+	text := "It's a dog's life, a dog's LIFE.\nTo be or not to be\n\n" + strings.Repeat("more words and more\n", 50)
+	if err := os.WriteFile(input, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(name string, args ...string) (top string, counts []string) {
+		t.Helper()
+		prefix := filepath.Join(dir, name, "counts")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, append([]string{"--input=" + input, "--output=" + prefix, "--top=5"}, args...)...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("wordcount %s: %v\nstderr:\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		// The first line counts stages and bundles, which differ by runner.
+		_, top, _ = strings.Cut(string(out), "\n")
+		shards, err := filepath.Glob(prefix + "-*-of-*.txt")
+		if err != nil || len(shards) == 0 {
+			t.Fatalf("wordcount %s wrote no shards %s-*-of-*.txt", strings.Join(args, " "), prefix)
+		}
+		for _, shard := range shards {
+			b, err := os.ReadFile(shard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts = append(counts, strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")...)
+		}
+		slices.Sort(counts)
+		return top, counts
+	}
+	wantTop, wantCounts := run("local", "--runner=local")
+	if diff := cmp.Diff(scriptCounts(t, []string{input}), wantCounts); diff != "" {
+		t.Fatalf("local counts differ from the regexp script (-want +got):\n%s", diff)
+	}
+	gotTop, gotCounts := run("process", "--runner=portable", "--environment_type=PROCESS")
+	if diff := cmp.Diff(wantCounts, gotCounts); diff != "" {
+		t.Errorf("counts with PROCESS workers differ from the local runner's (-local +process):\n%s", diff)
+	}
+	if wantTop == "" || gotTop != wantTop {
+		t.Errorf("top words with PROCESS workers = %q, want the local runner's %q", gotTop, wantTop)
 	}
 }

@@ -1,6 +1,6 @@
 // Package service is the runner side of Beam's Fn API: the Control, Data,
-// State and Logging servers that SDK harnesses connect to, on one gRPC
-// listener bound to a loopback address.
+// State, Logging and Provision servers that SDK harnesses connect to, on
+// one gRPC listener bound to a loopback address.
 //
 // A runner starts a Server, hands its Endpoint to workers (in their
 // provisioning or through a worker pool's StartWorker), registers the
@@ -19,8 +19,13 @@
 // in pages joined by continuation tokens. Log entries are collected and
 // passed to Options.OnLog.
 //
+// The ProvisionService tells a worker started with only a provision
+// endpoint (a PROCESS worker: --provision_endpoint=<Endpoint>) where the
+// control and logging services are: at the same Endpoint. It claims no
+// runner capabilities and stages no artifacts.
+//
 // # Not yet supported
 //
-// Timers on the data plane, user state (append and clear requests are
-// answered with an error), and provisioning.
+// Timers on the data plane, and user state (append and clear requests are
+// answered with an error).
 package service

@@ -76,6 +76,7 @@ func Start(opts *Options) (*Server, error) {
 	fnpb.RegisterBeamFnDataServer(s.srv, data{s: s})
 	fnpb.RegisterBeamFnStateServer(s.srv, state{s: s})
 	fnpb.RegisterBeamFnLoggingServer(s.srv, logging{s: s})
+	fnpb.RegisterProvisionServiceServer(s.srv, provision{s: s})
 	go s.srv.Serve(lis)
 	return s, nil
 }

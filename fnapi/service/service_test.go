@@ -529,3 +529,29 @@ func TestBundleStateServesBadTokensAndUserStateWithErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestProvisionInfoPointsWorkersAtTheServer(t *testing.T) {
+	ctx := testContext(t)
+	srv := startServer(t, nil)
+	cc, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	resp, err := fnpb.NewProvisionServiceClient(cc).GetProvisionInfo(metadata.AppendToOutgoingContext(ctx, "worker_id", "w1"), &fnpb.GetProvisionInfoRequest{})
+	if err != nil {
+		t.Fatalf("GetProvisionInfo: %v", err)
+	}
+	info := resp.GetInfo()
+	if got := info.GetControlEndpoint().GetUrl(); got != srv.Addr() {
+		t.Errorf("control endpoint = %q, want %q", got, srv.Addr())
+	}
+	if got := info.GetLoggingEndpoint().GetUrl(); got != srv.Addr() {
+		t.Errorf("logging endpoint = %q, want %q", got, srv.Addr())
+	}
+	// The runners read full monitoring infos: claiming short ids would make
+	// harnesses send only payloads.
+	if caps := info.GetRunnerCapabilities(); len(caps) != 0 {
+		t.Errorf("runner capabilities = %v, want none", caps)
+	}
+}

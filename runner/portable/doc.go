@@ -8,13 +8,23 @@
 // as monitoring infos.
 //
 // Workers are started by a WorkerStarter given the control endpoint. Run
-// starts them in this process (LOOPBACK: our harness, fnapi/harness, on
-// goroutines, finding user code in the pipeline being run); RunPipeline
-// takes any starter, such as a call to a submitter's
-// BeamFnExternalWorkerPool.
+// starts them as Options.EnvironmentType says: LOOPBACK (the default) in
+// this process (our harness, fnapi/harness, on goroutines, finding user
+// code in the pipeline being run), or PROCESS, as processes of this
+// program started again in worker mode (Process, fnapi/worker), which
+// rebuild the pipeline from the program's arguments. RunPipeline takes any
+// starter, such as a call to a submitter's BeamFnExternalWorkerPool, or
+// Process with another command.
+//
+// In a worker process Run never runs the job: it serves the pipeline as
+// the worker's harness and exits the process when the runner stops it, so
+// a program that calls Run needs nothing else to have PROCESS workers.
+// Worker processes are stopped by their pid when the job ends, and reaped.
 //
 // A failed bundle is retried (Options.MaxAttempts); a worker that dies
-// mid-bundle has its bundle retried on another live worker.
+// mid-bundle, its process killed included, has its bundle retried on
+// another live worker. A worker process that exits before it connects
+// fails the job at once.
 //
 // # Not yet supported
 //

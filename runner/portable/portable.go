@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"beamgo/fnapi/harness"
 	"beamgo/fnapi/service"
+	"beamgo/fnapi/worker"
 	"beamgo/proto/translate"
 	"beamgo/proto/validate"
 	"beamgo/runner"
@@ -44,6 +46,12 @@ type Options struct {
 	DisableDynamicSplitting bool
 	// OnLog, if set, receives the workers' log entries.
 	OnLog func(workerID string, e *fnpb.LogEntry)
+	// EnvironmentType is where Run starts workers: EnvLoopback (the
+	// default) or EnvProcess.
+	EnvironmentType string
+	// Process configures the workers Run starts for EnvProcess (nil:
+	// this program, with this process's arguments).
+	Process *ProcessOptions
 }
 
 // WorkerStarter starts the SDK worker with the given id, telling it to
@@ -85,14 +93,31 @@ func New(opts *Options) *Runner {
 	return r
 }
 
-// Run executes p with LOOPBACK workers: SDK harnesses on goroutines of
-// this process, which find user code in p.
+// Run executes p with workers of Options.EnvironmentType: LOOPBACK, SDK
+// harnesses on goroutines of this process, which find user code in p; or
+// PROCESS, this program started again in worker mode (Process).
+//
+// In a worker process (fnapi/worker.Active), Run does not run p: it serves
+// p as the worker's SDK harness until the runner stops the worker, and
+// then exits the process (status 0, or 1 after printing the error).
 func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, error) {
+	if worker.Active() {
+		worker.ServeAndExit(ctx, p)
+	}
+	var start WorkerStarter
+	switch env := strings.ToUpper(r.opts.EnvironmentType); env {
+	case "", EnvLoopback:
+		start = Loopback(p)
+	case EnvProcess:
+		start = Process(r.opts.Process)
+	default:
+		return nil, fmt.Errorf("portable: environment type %q is not supported (have %s and %s)", r.opts.EnvironmentType, EnvLoopback, EnvProcess)
+	}
 	pb, err := translate.ToProto(p, nil)
 	if err != nil {
 		return nil, err
 	}
-	return r.RunPipeline(ctx, pb, Loopback(p))
+	return r.RunPipeline(ctx, pb, start)
 }
 
 // Loopback returns a WorkerStarter that runs each worker as our SDK
@@ -127,27 +152,34 @@ func (r *Runner) RunPipeline(ctx context.Context, pb *pipepb.Pipeline, start Wor
 	ex := &executor{srv: srv}
 	var stops []func()
 	defer func() {
+		// Ending the control streams tells the workers to stop; worker
+		// processes then exit at once, so they are waited for together.
 		srv.Stop()
+		var wg sync.WaitGroup
 		for _, stop := range stops {
 			if stop != nil {
-				stop()
+				wg.Go(stop)
 			}
 		}
+		wg.Wait()
 	}()
-	wctx, cancel := context.WithTimeout(ctx, r.opts.WorkerTimeout)
-	defer cancel()
+	// All workers start before any is waited for: processes start slowly.
+	exited := make(chan workerExit, r.opts.Workers)
+	sctx := context.WithValue(ctx, exitKey{}, func(e workerExit) { exited <- e })
+	var ids []string
 	for i := range r.opts.Workers {
 		id := fmt.Sprintf("worker-%d", i)
-		stop, err := start(ctx, id, srv.Endpoint())
+		stop, err := start(sctx, id, srv.Endpoint())
 		stops = append(stops, stop)
 		if err != nil {
 			return nil, fmt.Errorf("portable: start worker %s: %w", id, err)
 		}
-		w, err := srv.Worker(wctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("portable: %w", err)
-		}
-		ex.workers = append(ex.workers, w)
+		ids = append(ids, id)
+	}
+	wctx, cancel := context.WithTimeout(ctx, r.opts.WorkerTimeout)
+	defer cancel()
+	if ex.workers, err = connect(wctx, srv, ids, exited); err != nil {
+		return nil, err
 	}
 	return engine.Run(ctx, pl, engine.Options{
 		Parallelism: r.opts.Parallelism, MemoryBudget: r.opts.MemoryBudget, MaxAttempts: r.opts.MaxAttempts,

@@ -33,12 +33,14 @@ type artifact struct {
 	data []byte
 }
 
-// loopbackArtifacts is the placeholder a LOOPBACK job stages: workers run
-// in the submitting process and need no files, but job servers expect an
-// environment to have staged something (Beam's Go SDK stages an empty file).
-func loopbackArtifacts() *artifacts {
-	typ, _ := proto.Marshal(&pipepb.ArtifactFilePayload{Path: "beamgo-loopback-placeholder"})
-	role, _ := proto.Marshal(&pipepb.ArtifactStagingToRolePayload{StagedName: "beamgo-loopback-placeholder"})
+// placeholderArtifacts is what a job stages: its workers run in the
+// submitting process (LOOPBACK) or are the submitting program itself
+// (PROCESS, on the job server's machine), so they need no files, but job
+// servers expect an environment to have staged something (Beam's Go SDK
+// stages an empty file).
+func placeholderArtifacts() *artifacts {
+	typ, _ := proto.Marshal(&pipepb.ArtifactFilePayload{Path: "beamgo-placeholder"})
+	role, _ := proto.Marshal(&pipepb.ArtifactStagingToRolePayload{StagedName: "beamgo-placeholder"})
 	return &artifacts{list: []artifact{{
 		info: &pipepb.ArtifactInformation{TypeUrn: artifactTypeFile, TypePayload: typ, RoleUrn: artifactRoleStaging, RolePayload: role},
 	}}}

@@ -12,8 +12,8 @@
 //     endpoint and a staging token;
 //  2. artifact staging over ArtifactStagingService's reverse retrieval
 //     stream: the job server asks for the environment's artifacts and the
-//     runner sends them (in LOOPBACK mode the only one is an empty
-//     placeholder, as Beam's Go SDK stages);
+//     runner sends them (the only one is an empty placeholder, as Beam's
+//     Go SDK stages: workers need no files);
 //  3. Run, then GetMessageStream until the job reaches a terminal state.
 //     A failed job's error is the text of its JOB_MESSAGE_ERROR message;
 //  4. GetJobMetrics, whose user counters, distributions and gauges become
@@ -29,9 +29,17 @@
 // start harnesses that find user code in the submitted *sdk.Pipeline. The
 // job server must be able to reach 127.0.0.1, so it runs on this machine.
 //
-// PROCESS (the job server starts the user's binary in worker mode) and
-// EXTERNAL (a worker pool at another address) are not supported yet; Run
-// fails for them.
+// PROCESS declares a beam:env:process:v1 environment whose command is this
+// program (os.Executable) and whose environment variables put it in worker
+// mode with Options.WorkerArgs (fnapi/worker). The job server starts it
+// with --id and --provision_endpoint; it rebuilds the pipeline from its
+// arguments, and Run, called again in the worker, serves the pipeline
+// instead of submitting it, then exits the process. No worker pool runs in
+// the submitting process. The job server must run on this machine (the
+// command is a local path) and reach its workers' connections.
+//
+// EXTERNAL (a worker pool at another address) is not supported yet; Run
+// fails for it.
 //
 // # Concurrency
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"beamgo/fnapi/harness"
+	"beamgo/fnapi/worker"
 	"beamgo/fnapi/workerpool"
 	"beamgo/proto/translate"
 	"beamgo/proto/urns"
@@ -36,9 +38,13 @@ const (
 type Options struct {
 	// Endpoint is the JobService address (host:port). Required.
 	Endpoint string
-	// EnvironmentType is where workers run: Loopback (the default) is the
-	// only one supported yet.
+	// EnvironmentType is where workers run: Loopback (the default) or
+	// Process.
 	EnvironmentType string
+	// WorkerArgs are the arguments the main of a Process worker sees
+	// (default: this process's, os.Args[1:]); the program must build the
+	// same pipeline from them (see fnapi/worker).
+	WorkerArgs []string
 	// JobName names the job (default: "beamgo-" and the time).
 	JobName string
 	// Logger receives job messages and the workers' logs (default:
@@ -75,29 +81,44 @@ func New(opts *Options) *Runner {
 // metrics, or an error: a construction error, a JobService that cannot be
 // reached or refuses the job, or the job's failure with the runner's error
 // text.
+//
+// In a worker process (fnapi/worker.Active), as a PROCESS worker is, Run
+// does not submit: it serves p as the worker's SDK harness until the
+// runner stops the worker, and then exits the process (status 0, or 1
+// after printing the error).
 func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, error) {
+	if worker.Active() {
+		worker.ServeAndExit(ctx, p)
+	}
 	if r.opts.Endpoint == "" {
 		return nil, errors.New("universal: Options.Endpoint is required")
-	}
-	if env := strings.ToUpper(r.opts.EnvironmentType); env != Loopback {
-		return nil, fmt.Errorf("universal: environment type %q is not supported yet (only %s)", r.opts.EnvironmentType, Loopback)
 	}
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	pool, err := workerpool.New(p, &workerpool.Options{Logger: r.opts.Logger})
-	if err != nil {
-		return nil, fmt.Errorf("universal: %w", err)
-	}
-	defer func() {
-		if err := pool.Close(); err != nil {
-			r.opts.Logger.Warn("universal: stopping workers", "error", err)
+	arts := placeholderArtifacts()
+	var env *pipepb.Environment
+	switch strings.ToUpper(r.opts.EnvironmentType) {
+	case Loopback:
+		pool, err := workerpool.New(p, &workerpool.Options{Logger: r.opts.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("universal: %w", err)
 		}
-	}()
-	arts := loopbackArtifacts()
-	env, err := loopbackEnvironment(pool.Addr(), arts)
-	if err != nil {
-		return nil, err
+		defer func() {
+			if err := pool.Close(); err != nil {
+				r.opts.Logger.Warn("universal: stopping workers", "error", err)
+			}
+		}()
+		if env, err = loopbackEnvironment(pool.Addr(), arts); err != nil {
+			return nil, err
+		}
+	case Process:
+		var err error
+		if env, err = processEnvironment(r.opts.WorkerArgs, arts); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("universal: environment type %q is not supported (have %s and %s)", r.opts.EnvironmentType, Loopback, Process)
 	}
 	pb, err := translate.ToProto(p, &translate.Options{Environment: env})
 	if err != nil {
@@ -135,6 +156,29 @@ func loopbackEnvironment(addr string, arts *artifacts) (*pipepb.Environment, err
 	}
 	return &pipepb.Environment{
 		Urn:          urns.EnvExternal,
+		Payload:      payload,
+		Capabilities: translate.Capabilities(),
+		Dependencies: arts.infos(),
+	}, nil
+}
+
+// processEnvironment is the environment of workers that are this program
+// started again in worker mode, with args as their arguments.
+func processEnvironment(args []string, arts *artifacts) (*pipepb.Environment, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("universal: find this program: %w", err)
+	}
+	env, err := worker.Env(args)
+	if err != nil {
+		return nil, fmt.Errorf("universal: %w", err)
+	}
+	payload, err := proto.Marshal(&pipepb.ProcessPayload{Command: self, Env: env})
+	if err != nil {
+		return nil, fmt.Errorf("universal: environment payload: %w", err)
+	}
+	return &pipepb.Environment{
+		Urn:          urns.EnvProcess,
 		Payload:      payload,
 		Capabilities: translate.Capabilities(),
 		Dependencies: arts.infos(),

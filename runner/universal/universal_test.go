@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"beamgo/fnapi/worker"
 	"beamgo/proto/urns"
 	"beamgo/runner"
 	"beamgo/runner/universal"
@@ -222,6 +224,46 @@ func TestRunFollowsTheJobProtocol(t *testing.T) {
 	}
 }
 
+func TestProcessEnvironmentStartsThisProgramInWorkerMode(t *testing.T) {
+	f := newFakeJobService(t)
+	f.messages = []*jobpb.JobMessagesResponse{state(jobpb.JobState_DONE)}
+	args := []string{"-test.run=^TestNothing$", "--input=a b.txt"}
+	_, err := universal.New(&universal.Options{Endpoint: f.addr, EnvironmentType: "process", WorkerArgs: args}).Run(context.Background(), pipeline())
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	envs := f.pipeline.GetComponents().GetEnvironments()
+	if len(envs) != 1 {
+		t.Fatalf("pipeline has %d environments, want 1", len(envs))
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	for _, env := range envs {
+		if env.GetUrn() != urns.EnvProcess {
+			t.Errorf("environment URN = %q, want %q", env.GetUrn(), urns.EnvProcess)
+		}
+		var pp pipepb.ProcessPayload
+		if err := proto.Unmarshal(env.GetPayload(), &pp); err != nil {
+			t.Fatal(err)
+		}
+		if pp.GetCommand() != self {
+			t.Errorf("command = %q, want this program %q", pp.GetCommand(), self)
+		}
+		want := map[string]string{worker.ArgsVar: `["-test.run=^TestNothing$","--input=a b.txt"]`, worker.DirVar: wd}
+		if diff := cmp.Diff(want, pp.GetEnv()); diff != "" {
+			t.Errorf("worker environment (-want +got):\n%s", diff)
+		}
+		if len(env.GetDependencies()) != 1 || len(f.staged) != 1 {
+			t.Errorf("environment has %d dependencies and %d were staged, want the one placeholder", len(env.GetDependencies()), len(f.staged))
+		}
+	}
+}
+
 func TestMetricsComeBackByUniqueName(t *testing.T) {
 	f := newFakeJobService(t)
 	f.messages = []*jobpb.JobMessagesResponse{state(jobpb.JobState_DONE)}
@@ -356,7 +398,7 @@ func TestRunRefusesWhatItCannotDo(t *testing.T) {
 		want string
 	}{
 		{"a missing endpoint is an error", universal.Options{}, pipeline(), "Endpoint"},
-		{"the PROCESS environment is not supported yet", universal.Options{Endpoint: "127.0.0.1:1", EnvironmentType: universal.Process}, pipeline(), "not supported"},
+		{"the EXTERNAL environment is not supported yet", universal.Options{Endpoint: "127.0.0.1:1", EnvironmentType: universal.External}, pipeline(), "not supported"},
 		{"an unreachable job service is an error", universal.Options{Endpoint: "127.0.0.1:1"}, pipeline(), "prepare"},
 		{"a construction error is returned", universal.Options{Endpoint: "127.0.0.1:1"}, bad, ""},
 	}

@@ -152,6 +152,9 @@ func Build(p *pipepb.Pipeline, opts *Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSupported(comps, leaves); err != nil {
+		return nil, err
+	}
 	g, err := newGraph(comps, leaves)
 	if err != nil {
 		return nil, err

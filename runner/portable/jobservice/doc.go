@@ -1,7 +1,21 @@
 // Package jobservice serves Beam's JobService and ArtifactStagingService
 // over gRPC and runs each submitted job on the portable runner
-// (runner/portable) with SDK workers from the submitter's external worker
-// pool, as the Beam SDKs start them in LOOPBACK mode.
+// (runner/portable) with the SDK workers its environment names:
+//
+//   - beam:env:external:v1 (LOOPBACK): workers from the submitter's
+//     external worker pool, as the Beam SDKs start them in LOOPBACK mode;
+//   - beam:env:process:v1 (PROCESS): the environment's command, started as
+//     Prism starts it — with its variables added to this server's
+//     environment and the arguments --id=<worker id> and
+//     --provision_endpoint=<endpoint> — one process per worker; the
+//     workers' output goes to Options.WorkerOutput, and when the job ends
+//     each process is stopped by its pid and reaped. A PROCESS job runs the
+//     command it names as the server's user on the server's machine:
+//     Options.RefuseProcess turns such jobs away, which a server reachable
+//     from other machines wants.
+//
+// A job's environments must all be the same one. Docker and other
+// environments are refused when the job is prepared.
 //
 // A job's pipeline is validated (proto/validate) and planned when it is
 // prepared, so a malformed pipeline (unknown URN, dangling reference) is

@@ -230,6 +230,11 @@ func TestPrepareRejectsMalformedPipelines(t *testing.T) {
 			}
 		}, "no-such-coder"},
 		{"A pipeline without components is refused.", func(pb *pipepb.Pipeline) { pb.Components = nil }, "components"},
+		{"A PROCESS environment without a command is refused.", func(pb *pipepb.Pipeline) {
+			for _, env := range pb.Components.Environments {
+				env.Urn, env.Payload = urns.EnvProcess, nil
+			}
+		}, "no command"},
 		{"A DOCKER environment is refused.", func(pb *pipepb.Pipeline) {
 			for _, env := range pb.Components.Environments {
 				env.Urn = "beam:env:docker:v1"

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sort"
@@ -46,6 +47,14 @@ type Options struct {
 	// MaxMessageSize); a larger request fails with codes.ResourceExhausted
 	// and the server goes on serving.
 	MaxMessageSize int
+	// RefuseProcess refuses jobs whose environment is beam:env:process:v1:
+	// such a job makes the server run the command it names, as the user
+	// the server runs as.
+	RefuseProcess bool
+	// WorkerOutput receives the output lines of PROCESS workers, prefixed
+	// with the job and worker ids (default os.Stderr). It must be safe for
+	// concurrent use.
+	WorkerOutput io.Writer
 }
 
 // Server is a running job server: JobService and ArtifactStagingService on
@@ -150,7 +159,7 @@ func (s *Server) Prepare(_ context.Context, req *jobpb.PrepareJobRequest) (*jobp
 	if _, err := plan.Build(p, nil); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "jobservice: cannot plan pipeline: %v", err)
 	}
-	if _, err := workerPool(p); err != nil {
+	if _, err := workerEnvironment(p, s.opts.RefuseProcess); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "jobservice: %v", err)
 	}
 	token, err := randomToken()
@@ -194,10 +203,10 @@ func (s *Server) Run(_ context.Context, req *jobpb.RunJobRequest) (*jobpb.RunJob
 func (s *Server) execute(ctx context.Context, j *job) {
 	defer close(j.done)
 	j.setState(jobpb.JobState_RUNNING)
-	pool, err := workerPool(j.pipeline)
+	start, err := s.starter(j)
 	var res *runner.Result
 	if err == nil {
-		res, err = s.runner.RunPipeline(ctx, j.pipeline, externalWorkers(pool))
+		res, err = s.runner.RunPipeline(ctx, j.pipeline, start)
 	}
 	switch {
 	case err == nil:

@@ -17,10 +17,11 @@ import (
 	"beamgo/runner/portable"
 )
 
-// workerPool returns the endpoint of the external worker pool that runs
-// p's user code: the environments of p's transforms must all be
-// beam:env:external:v1 with the same endpoint.
-func workerPool(p *pipepb.Pipeline) (string, error) {
+// workerEnvironment returns the environment that runs p's user code: the
+// environments of p's transforms must all be beam:env:external:v1 with the
+// same endpoint, or beam:env:process:v1 with the same command and
+// variables (unless process environments are refused).
+func workerEnvironment(p *pipepb.Pipeline, refuseProcess bool) (*pipepb.Environment, error) {
 	envs := p.GetComponents().GetEnvironments()
 	used := map[string]bool{}
 	for _, t := range p.GetComponents().GetTransforms() {
@@ -33,32 +34,82 @@ func workerPool(p *pipepb.Pipeline) (string, error) {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	endpoint := ""
+	var first *pipepb.Environment
+	var firstPayload proto.Message
 	for _, id := range ids {
 		env, ok := envs[id]
 		if !ok {
-			return "", fmt.Errorf("environment %q is not in the pipeline's components", id)
+			return nil, fmt.Errorf("environment %q is not in the pipeline's components", id)
 		}
-		if env.GetUrn() != urns.EnvExternal {
-			return "", fmt.Errorf("environment %q has type %q; this job server runs only %s (LOOPBACK) workers", id, env.GetUrn(), urns.EnvExternal)
+		payload, err := environmentPayload(id, env, refuseProcess)
+		if err != nil {
+			return nil, err
 		}
+		if first == nil {
+			first, firstPayload = env, payload
+			continue
+		}
+		if env.GetUrn() != first.GetUrn() || !proto.Equal(payload, firstPayload) {
+			return nil, fmt.Errorf("environments %q and %q differ; this job server runs one kind of worker per job", ids[0], id)
+		}
+	}
+	if first == nil {
+		return nil, errors.New("no transform names an environment to run its user code in")
+	}
+	return first, nil
+}
+
+// environmentPayload checks env and returns its decoded payload.
+func environmentPayload(id string, env *pipepb.Environment, refuseProcess bool) (proto.Message, error) {
+	switch env.GetUrn() {
+	case urns.EnvExternal:
 		var pl pipepb.ExternalPayload
 		if err := proto.Unmarshal(env.GetPayload(), &pl); err != nil {
-			return "", fmt.Errorf("environment %q: bad external payload: %w", id, err)
+			return nil, fmt.Errorf("environment %q: bad external payload: %w", id, err)
 		}
-		url := pl.GetEndpoint().GetUrl()
-		if url == "" {
-			return "", fmt.Errorf("environment %q: external payload has no endpoint", id)
+		if pl.GetEndpoint().GetUrl() == "" {
+			return nil, fmt.Errorf("environment %q: external payload has no endpoint", id)
 		}
-		if endpoint != "" && url != endpoint {
-			return "", fmt.Errorf("environments use two worker pools, %q and %q", endpoint, url)
+		return &pl, nil
+	case urns.EnvProcess:
+		if refuseProcess {
+			return nil, fmt.Errorf("environment %q has type %s, which this job server refuses (Options.RefuseProcess)", id, urns.EnvProcess)
 		}
-		endpoint = url
+		var pl pipepb.ProcessPayload
+		if err := proto.Unmarshal(env.GetPayload(), &pl); err != nil {
+			return nil, fmt.Errorf("environment %q: bad process payload: %w", id, err)
+		}
+		if pl.GetCommand() == "" {
+			return nil, fmt.Errorf("environment %q: process payload has no command", id)
+		}
+		return &pl, nil
 	}
-	if endpoint == "" {
-		return "", errors.New("no transform names an environment to run its user code in")
+	return nil, fmt.Errorf("environment %q has type %q; this job server runs only %s (LOOPBACK) and %s (PROCESS) workers",
+		id, env.GetUrn(), urns.EnvExternal, urns.EnvProcess)
+}
+
+// starter returns the WorkerStarter of job j's worker environment: calls
+// to the external worker pool, or processes of the environment's command
+// whose output goes to Options.WorkerOutput, prefixed with the job id.
+func (s *Server) starter(j *job) (portable.WorkerStarter, error) {
+	env, err := workerEnvironment(j.pipeline, s.opts.RefuseProcess)
+	if err != nil {
+		return nil, err
 	}
-	return endpoint, nil
+	if env.GetUrn() == urns.EnvProcess {
+		var pl pipepb.ProcessPayload
+		if err := proto.Unmarshal(env.GetPayload(), &pl); err != nil {
+			return nil, err
+		}
+		return portable.Process(&portable.ProcessOptions{
+			Command: pl.GetCommand(), Env: pl.GetEnv(), Output: s.opts.WorkerOutput, Prefix: j.id + " ",
+		}), nil
+	}
+	var pl pipepb.ExternalPayload
+	if err := proto.Unmarshal(env.GetPayload(), &pl); err != nil {
+		return nil, err
+	}
+	return externalWorkers(pl.GetEndpoint().GetUrl()), nil
 }
 
 // externalWorkers returns a WorkerStarter that asks the worker pool at

@@ -1,0 +1,67 @@
+// Package worker is the PROCESS environment of this SDK: a worker process
+// is the user's own program started again, with the arguments it was first
+// run with, in worker mode. It builds the same pipeline, and where it would
+// submit it, the runner's Run serves it as an SDK harness (fnapi/harness)
+// instead.
+//
+// # Worker mode
+//
+// A process is in worker mode when its environment has ArgsVar, the JSON
+// array of the user's arguments (Env makes it). The runner that starts the
+// process adds its own flags, as Beam runners do for any PROCESS
+// environment: Prism runs
+//
+//	<command> --id='<worker id>' --provision_endpoint=<host:port>
+//
+// The init function of this package, which runs before the main package's
+// variables and main (or the testing package's flag parsing), records those
+// flags (--id, --provision_endpoint, and --control_endpoint,
+// --logging_endpoint if given; quotes around a value are removed) and
+// rewrites os.Args to the program's name followed by the user's arguments,
+// so flag.Parse sees what the submitter saw. It then unsets ArgsVar, so
+// programs the worker starts are not workers, and changes to DirVar, the
+// submitter's working directory, so relative paths mean the same.
+//
+// The runners runner/portable and runner/universal check Active first in
+// Run: a worker never submits. ServeAndExit asks the provision service for
+// the control and logging endpoints when they were not given, runs the
+// harness until the runner ends the control stream (or SIGTERM or SIGINT
+// arrives), and exits the process: status 0, or 1 with the error on
+// stderr.
+//
+// So a program whose pipeline depends only on its arguments (and the files
+// they name) needs nothing else to run with PROCESS workers. The harness
+// checks each transform's name and function description against the
+// submitted descriptors and fails the bundle, naming the transform, if the
+// worker built a different pipeline.
+//
+// # Test binaries
+//
+// A test binary re-run in worker mode runs its tests again, with the
+// arguments it is given: pass ones that select the one test that submits,
+// such as
+//
+//	[]string{"-test.run=^" + t.Name() + "$", "-test.timeout=2m"}
+//
+// and not -test.paniconexit0, under which the worker's exit would panic.
+// The test body runs again in the worker up to Run, so code before Run that
+// must happen only once (starting servers, killing processes) checks
+// Active first. Values the worker must share with the test (an output
+// directory) travel as flags of the test binary, or as environment
+// variables when the runner starts workers with this process's
+// environment, as runner/portable does.
+//
+// # Starting workers
+//
+// StartProcess starts a worker process the way runners start a PROCESS
+// environment, sends its output, line by line with a prefix, to a writer,
+// reaps it as soon as it exits, and stops it by its pid: Stop waits for it
+// to exit on its own, then sends SIGTERM, then SIGKILL, and waits. On
+// Linux the worker is also killed if the process that started it dies.
+//
+// # Concurrency
+//
+// Active, Current and Env may be called from any goroutine; Serve and
+// ServeAndExit once.
+// A Process is safe for concurrent use.
+package worker

@@ -1,0 +1,46 @@
+package plan_test
+
+import (
+	"strings"
+	"testing"
+
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+	"google.golang.org/protobuf/proto"
+
+	"beamgo/proto/urns"
+	"beamgo/runner/internal/plan"
+)
+
+func TestBuildRefusesWhatTheRunnersCannotDo(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*pipepb.ParDoPayload)
+		want   string
+	}{
+		{"A ParDo with user state is refused, naming the state.", func(p *pipepb.ParDoPayload) {
+			p.StateSpecs = map[string]*pipepb.StateSpec{"seen": {Spec: &pipepb.StateSpec_BagSpec{BagSpec: &pipepb.BagStateSpec{ElementCoderId: "varint"}}}}
+		}, `transform "Stateful" declares user state ["seen"]`},
+		{"A ParDo with timers is refused, naming the timers.", func(p *pipepb.ParDoPayload) {
+			p.TimerFamilySpecs = map[string]*pipepb.TimerFamilySpec{"flush": {TimerFamilyCoderId: "varint"}}
+		}, `transform "Stateful" declares timers ["flush"]`},
+		{"A ParDo that needs time-sorted input is refused.", func(p *pipepb.ParDoPayload) {
+			p.RequiresTimeSortedInput = true
+		}, `transform "Stateful" requires time-sorted input`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBuilder(t)
+			id := b.add("Stateful", b.pardoSpec(urns.TransformParDo, nil), []string{b.gbk("GBK", b.do("Key", b.impulse("Impulse"), "kv"))}, nil, b.env)
+			var payload pipepb.ParDoPayload
+			if err := proto.Unmarshal(b.comps().Transforms[id].Spec.Payload, &payload); err != nil {
+				t.Fatal(err)
+			}
+			tt.change(&payload)
+			b.comps().Transforms[id].Spec.Payload = b.marshal(&payload)
+			_, err := plan.Build(b.p, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Build() = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}

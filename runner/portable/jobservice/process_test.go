@@ -1,0 +1,148 @@
+package jobservice_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	jobpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/jobmanagement_v1"
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"beamgo/fnapi/worker"
+	"beamgo/io/textio"
+	"beamgo/proto/urns"
+	"beamgo/runner/portable/jobservice"
+	"beamgo/runner/universal"
+	"beamgo/sdk"
+)
+
+// outVar carries the output prefix from the test to the worker processes
+// the job server starts, which inherit its environment.
+const outVar = "BEAMGO_JOBSERVICE_TEST_OUT"
+
+// countedFn counts the lines it passes on.
+type countedFn struct{}
+
+func (countedFn) ProcessElement(ctx context.Context, s string, emit func(string)) error {
+	sdk.NewCounter("test", "kept").Inc(ctx, 1)
+	emit(s)
+	return nil
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestOurSDKWordCountRunsWithProcessWorkers submits a word count with
+// PROCESS workers: the job server starts this test binary again, running
+// only this test, whose body rebuilds the pipeline and serves it from Run.
+func TestOurSDKWordCountRunsWithProcessWorkers(t *testing.T) {
+	var out string
+	if worker.Active() {
+		out = os.Getenv(outVar)
+	} else {
+		out = filepath.Join(t.TempDir(), "counts")
+		t.Setenv(outVar, out)
+	}
+	p := sdk.NewPipeline()
+	s := p.Root()
+	words := sdk.FlatMap(s, func(line string, emit func(string)) {
+		for _, w := range strings.Fields(line) {
+			emit(w)
+		}
+	}, sdk.Create(s, lines))
+	formatted := sdk.Map(s, func(kv sdk.KV[string, int64]) string { return fmt.Sprintf("%s=%d", kv.Key, kv.Value) }, sdk.CountElements(s, words))
+	textio.Write(s, out, sdk.ParDo(s, sdk.DoFn[string, string](countedFn{}), formatted), textio.WithSuffix(".txt"))
+
+	var output syncBuffer
+	endpoint := ""
+	if !worker.Active() {
+		endpoint = start(t, &jobservice.Options{WorkerOutput: &output}).Addr()
+	}
+	r := universal.New(&universal.Options{
+		Endpoint: endpoint, EnvironmentType: universal.Process,
+		WorkerArgs: []string{"-test.run=^" + regexp.QuoteMeta(t.Name()) + "$", "-test.timeout=2m"},
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	res, err := r.Run(testCtx(t), p)
+	if err != nil {
+		t.Fatalf("Run with PROCESS workers: %v\nworker output:\n%s", err, output.String())
+	}
+	counts := map[string]int{}
+	for _, l := range lines {
+		for _, w := range strings.Fields(l) {
+			counts[w]++
+		}
+	}
+	var want []string
+	for w, n := range counts {
+		want = append(want, fmt.Sprintf("%s=%d", w, n))
+	}
+	slices.Sort(want)
+	files, err := filepath.Glob(out + "-*-of-*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no output files %s-*-of-*.txt (%v)\nworker output:\n%s", out, err, output.String())
+	}
+	var got []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, strings.Fields(string(b))...)
+	}
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("word count with PROCESS workers (-want +got):\n%s", diff)
+	}
+	if n := res.Counter("test", "kept"); n != int64(len(want)) {
+		t.Errorf("counter test/kept = %d, want %d", n, len(want))
+	}
+	if strings.Contains(output.String(), "exited:") {
+		t.Errorf("a worker process exited with an error:\n%s", output.String())
+	}
+}
+
+func TestRefuseProcessTurnsProcessJobsAway(t *testing.T) {
+	srv := start(t, &jobservice.Options{RefuseProcess: true})
+	jobs, _ := client(t, srv)
+	pb := basePipeline(t)
+	payload, err := proto.Marshal(&pipepb.ProcessPayload{Command: "/bin/true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range pb.Components.Environments {
+		env.Urn, env.Payload = urns.EnvProcess, payload
+	}
+	_, err = jobs.Prepare(testCtx(t), &jobpb.PrepareJobRequest{Pipeline: pb})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "RefuseProcess") {
+		t.Errorf("Prepare of a PROCESS job = %v, want InvalidArgument naming RefuseProcess", err)
+	}
+}

@@ -1,0 +1,134 @@
+package portable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+
+	"beamgo/fnapi/service"
+	"beamgo/fnapi/worker"
+)
+
+// Environment types for Options.EnvironmentType, as Beam's
+// --environment_type flag spells them.
+const (
+	// EnvLoopback runs workers on goroutines of this process.
+	EnvLoopback = "LOOPBACK"
+	// EnvProcess runs each worker as this program started again in worker
+	// mode (fnapi/worker).
+	EnvProcess = "PROCESS"
+)
+
+// ProcessOptions configure Process; the zero value means defaults.
+type ProcessOptions struct {
+	// Command is the worker executable (default: this program, in worker
+	// mode). Any program that serves the Fn API when started with
+	// --id=<id> --provision_endpoint=<endpoint>, as a Beam PROCESS
+	// environment is, will do.
+	Command string
+	// Args are the arguments the workers' main sees when Command is empty
+	// (default: this process's, os.Args[1:]). The program must build the
+	// same pipeline from them; a test binary passes ones that select the
+	// test that runs the job (see fnapi/worker).
+	Args []string
+	// Env is added to the workers' environment, which is otherwise this
+	// process's.
+	Env map[string]string
+	// Output receives the workers' stdout and stderr a line at a time, each
+	// line prefixed with Prefix and the worker id (default os.Stderr). It
+	// must be safe for concurrent use.
+	Output io.Writer
+	// Prefix starts each output line, before the worker id.
+	Prefix string
+}
+
+// Process returns a WorkerStarter that starts each worker as a process:
+// by default this program in worker mode, which rebuilds the pipeline from
+// its arguments and serves it where it would run it (fnapi/worker). The
+// provision endpoint it is given is the control endpoint, where
+// fnapi/service also serves provisioning. Stopping a worker waits for it
+// to exit after the runner ends its control stream, then ends it by its
+// pid (SIGTERM, then SIGKILL) and reaps it.
+func Process(opts *ProcessOptions) WorkerStarter {
+	var o ProcessOptions
+	if opts != nil {
+		o = *opts
+	}
+	return func(ctx context.Context, id string, control *pipepb.ApiServiceDescriptor) (func(), error) {
+		env := maps.Clone(o.Env)
+		if o.Command == "" {
+			self, err := worker.Env(o.Args)
+			if err != nil {
+				return nil, fmt.Errorf("portable: %w", err)
+			}
+			if env == nil {
+				env = map[string]string{}
+			}
+			maps.Copy(env, self)
+		}
+		p, err := worker.StartProcess(id, control.GetUrl(), &worker.ProcessOptions{
+			Command: o.Command, Env: env, Output: o.Output, Prefix: o.Prefix + id + ": ",
+		})
+		if err != nil {
+			return nil, fmt.Errorf("portable: %w", err)
+		}
+		if report, ok := ctx.Value(exitKey{}).(func(workerExit)); ok {
+			go func() {
+				<-p.Done()
+				report(workerExit{id: id, err: p.Err()})
+			}()
+		}
+		return func() { p.Stop() }, nil
+	}
+}
+
+// exitKey is the context key under which RunPipeline hands its starters a
+// func(workerExit), so that a worker process that dies before it connects
+// fails the job at once instead of after Options.WorkerTimeout.
+type exitKey struct{}
+
+// workerExit reports that a worker process ended.
+type workerExit struct {
+	id  string
+	err error
+}
+
+// errExited is wrapped by the error of a job whose worker exited before
+// the job started.
+var errExited = errors.New("exited before the job started")
+
+// connect waits until the workers with the given ids have opened their
+// control streams. A worker process that exits first (reported on exited)
+// fails the wait at once.
+func connect(ctx context.Context, srv *service.Server, ids []string, exited <-chan workerExit) ([]*service.Worker, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case e := <-exited:
+			why := "exit status 0"
+			if e.err != nil {
+				why = e.err.Error()
+			}
+			cancel(fmt.Errorf("portable: worker %s %w (%s); a PROCESS worker must build the same pipeline from its arguments and reach Run",
+				e.id, errExited, why))
+		case <-ctx.Done():
+		}
+	}()
+	workers := make([]*service.Worker, 0, len(ids))
+	for _, id := range ids {
+		w, err := srv.Worker(ctx, id)
+		if err != nil {
+			if cause := context.Cause(ctx); errors.Is(cause, errExited) {
+				return nil, cause
+			}
+			return nil, fmt.Errorf("portable: %w", err)
+		}
+		workers = append(workers, w)
+	}
+	return workers, nil
+}
