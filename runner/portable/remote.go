@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
@@ -34,6 +36,8 @@ type remote struct {
 	sinks   []string
 	metrics graph.MetricsSnapshot
 	read    int64
+	// residuals are the residual roots of the last bundle.
+	residuals [][]byte
 }
 
 func newRemote(ex *executor, w *service.Worker, desc *fnpb.ProcessBundleDescriptor, wiring *plan.Wiring) (*remote, error) {
@@ -125,8 +129,39 @@ func (r *remote) Process(ctx context.Context, b exec.Bundle) error {
 	if err != nil {
 		return fmt.Errorf("portable: bundle %s metrics: %w", inst, err)
 	}
-	r.metrics, r.read = m, r.read+read
+	residuals, err := r.residualsOf(resp.GetProcessBundle().GetResidualRoots())
+	if err != nil {
+		return fmt.Errorf("portable: bundle %s on %s: %w", inst, r.w.ID(), err)
+	}
+	r.metrics, r.read, r.residuals = m, r.read+read, residuals
 	return nil
+}
+
+// Residuals implements engine.ResidualReporter: the residual roots the
+// worker returned with the last bundle.
+func (r *remote) Residuals() [][]byte { return r.residuals }
+
+// residualsOf checks that the residual roots of a bundle (work a
+// splittable DoFn left over when it checkpointed) are for the transform
+// that reads the stage's input, whose elements they then are, and returns
+// their elements. The delay a root asks for is not honored: residuals run
+// as soon as a bundle slot is free.
+func (r *remote) residualsOf(roots []*fnpb.DelayedBundleApplication) ([][]byte, error) {
+	if len(roots) == 0 {
+		return nil, nil
+	}
+	pc := r.desc.GetTransforms()[r.wiring.Source.Transform].GetOutputs()
+	out := make([][]byte, 0, len(roots))
+	for _, root := range roots {
+		app := root.GetApplication()
+		t := r.desc.GetTransforms()[app.GetTransformId()]
+		in, ok := t.GetInputs()[app.GetInputId()]
+		if t == nil || !ok || !slices.Contains(slices.Collect(maps.Values(pc)), in) {
+			return nil, fmt.Errorf("residual root for input %q of transform %q, which does not read the stage's input: not supported", app.GetInputId(), app.GetTransformId())
+		}
+		out = append(out, app.GetElement())
+	}
+	return out, nil
 }
 
 // BundleMetrics implements engine.MetricsReporter.

@@ -66,6 +66,14 @@ type MetricsReporter interface {
 	BundleMetrics() graph.MetricsSnapshot
 }
 
+// ResidualReporter is implemented by processors whose bundles may end with
+// work left over, as a splittable DoFn that checkpoints leaves its
+// residual restrictions: after a successful Process, the engine runs
+// Residuals, elements of the stage's input, as a new bundle of the stage.
+type ResidualReporter interface {
+	Residuals() [][]byte
+}
+
 // Executor makes the processors that run stages.
 type Executor interface {
 	// Endpoints returns the data and state endpoints to put in

@@ -545,6 +545,13 @@ func (sr *stageRun) attempt(ctx context.Context, proc Processor, b *bundleWork) 
 			return err
 		}
 	}
+	if rr, ok := proc.(ResidualReporter); ok {
+		if res := rr.Residuals(); len(res) > 0 {
+			sr.mu.Lock()
+			sr.queue = append(sr.queue, &bundleWork{elems: res})
+			sr.mu.Unlock()
+		}
+	}
 	sr.j.elements.Add(n)
 	snap := metrics.Snapshot()
 	if r, ok := proc.(MetricsReporter); ok {

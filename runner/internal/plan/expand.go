@@ -35,6 +35,9 @@ type expander struct {
 //     subtransforms and becomes a leaf the runner executes by passing data
 //     to a new stage. Its semantics (identity, plus a fusion break and a
 //     checkpoint) do not depend on how the SDK expanded it.
+//   - A splittable ParDo (one with a restriction coder) becomes pair with
+//     restriction -> split and size -> a stage boundary -> process sized
+//     elements and restrictions (see expandSDF).
 //   - A runner-side Flatten or Reshuffle whose input is encoded differently
 //     from its output gets a re-encoding Flatten on that input (see recode).
 //
@@ -92,6 +95,14 @@ func (x *expander) walk(id, parent string) error {
 		x.removeSubtransforms(t)
 		x.leaves = append(x.leaves, id)
 		return nil
+	case urn == urns.TransformParDo:
+		rc, err := x.restrictionCoder(t)
+		if err != nil {
+			return fmt.Errorf("plan: transform %s: %w", x.describe(id), err)
+		}
+		if rc != "" {
+			return x.expandSDF(id, t, rc)
+		}
 	}
 	if len(t.GetSubtransforms()) == 0 {
 		x.leaves = append(x.leaves, id)
