@@ -1,21 +1,51 @@
 package interop
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 )
 
-// countingFn counts the values of each key in bag state.
+// countingFn numbers the values of each key with value state and keeps
+// them in bag state, emitting "key#n/size of the bag": per key, #1/1, #2/2,
+// ... whatever the order, if the state is per key and nothing is lost.
 type countingFn struct {
-	Seen state.Bag[int]
+	Count state.Value[int]
+	Seen  state.Bag[int]
 }
 
 func (f *countingFn) ProcessElement(sp state.Provider, k string, v int, emit func(string)) error {
+	n, _, err := f.Count.Read(sp)
+	if err != nil {
+		return err
+	}
+	n++
+	if err := f.Count.Write(sp, n); err != nil {
+		return err
+	}
 	if err := f.Seen.Add(sp, v); err != nil {
+		return err
+	}
+	seen, _, err := f.Seen.Read(sp)
+	if err != nil {
+		return err
+	}
+	emit(fmt.Sprintf("%s#%d/%d", k, n, len(seen)))
+	return nil
+}
+
+// mapStateFn uses map state, which our runners do not serve yet.
+type mapStateFn struct {
+	Last state.Map[string, int]
+}
+
+func (f *mapStateFn) ProcessElement(sp state.Provider, k string, v int, emit func(string)) error {
+	if err := f.Last.Put(sp, k, v); err != nil {
 		return err
 	}
 	emit(k)
@@ -24,21 +54,42 @@ func (f *countingFn) ProcessElement(sp state.Provider, k string, v int, emit fun
 
 func init() {
 	register.DoFn4x1[state.Provider, string, int, func(string), error](&countingFn{})
+	register.DoFn4x1[state.Provider, string, int, func(string), error](&mapStateFn{})
 	register.Emitter1[string]()
 }
 
-// TestBeamGoUserStateIsRefusedByOurJobServer submits a Beam Go pipeline with
-// a bag-state DoFn: our runners do not support user state yet, and the job
-// must be refused with an error that names the transform and the state,
-// not fail obscurely while running.
-func TestBeamGoUserStateIsRefusedByOurJobServer(t *testing.T) {
+// TestBeamGoUserStateOnOurJobServer runs a Beam Go DoFn with value and bag
+// state on our job server: the planner gives it a keyed stage (every
+// element of a key in one bundle) and the state service keeps the bags.
+func TestBeamGoUserStateOnOurJobServer(t *testing.T) {
+	ourJobServer(t)
+	p, s := beam.NewPipelineWithRoot()
+	var in []string
+	want := []any{}
+	for k, n := range map[string]int{"a": 3, "b": 1, "c": 40} {
+		for i := range n {
+			in = append(in, fmt.Sprintf("%s=%d", k, i))
+			want = append(want, fmt.Sprintf("%s#%d/%d", k, i+1, i+1))
+		}
+	}
+	kvs := beam.ParDo(s, parseKV, beam.CreateList(s, in))
+	out := beam.ParDo(s, &countingFn{Count: state.MakeValueState[int]("count"), Seen: state.MakeBagState[int]("seen")}, kvs)
+	passert.Equals(s, out, want...)
+	if _, err := runBeam(t, p); err != nil {
+		t.Fatalf("a stateful Beam Go job on our job server: %v", err)
+	}
+}
+
+// TestBeamGoMapStateIsRefusedByOurJobServer submits a Beam Go DoFn with map
+// state: the job is refused with an error that names the transform and
+// the state, instead of failing obscurely while it runs.
+func TestBeamGoMapStateIsRefusedByOurJobServer(t *testing.T) {
 	ourJobServer(t)
 	p, s := beam.NewPipelineWithRoot()
 	kvs := beam.ParDo(s, parseKV, beam.Create(s, "a=1", "b=2"))
-	beam.ParDo(s, &countingFn{Seen: state.MakeBagState[int]("seen")}, kvs)
+	beam.ParDo(s, &mapStateFn{Last: state.MakeMapState[string, int]("last")}, kvs)
 	_, err := runBeam(t, p)
-	t.Logf("refused: %v", err)
-	if err == nil || !strings.Contains(err.Error(), "user state") || !strings.Contains(err.Error(), "seen") {
-		t.Fatalf("a stateful Beam Go job on our job server: %v, want a refusal naming user state \"seen\"", err)
+	if err == nil || !strings.Contains(err.Error(), "user state") || !strings.Contains(err.Error(), `"last"`) {
+		t.Fatalf("a Beam Go job with map state on our job server: %v, want a refusal naming user state \"last\"", err)
 	}
 }

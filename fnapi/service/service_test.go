@@ -451,7 +451,7 @@ func TestMalformedRequestsGetClearErrors(t *testing.T) {
 	})
 }
 
-func TestBundleStateServesBadTokensAndUserStateWithErrors(t *testing.T) {
+func TestBundleStateServesSideInputsAndBagUserState(t *testing.T) {
 	ctx := testContext(t)
 	srv := startServer(t, &service.Options{StatePageSize: 2})
 	cc, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -485,6 +485,19 @@ func TestBundleStateServesBadTokensAndUserStateWithErrors(t *testing.T) {
 	get := func(token string) *fnpb.StateRequest {
 		return &fnpb.StateRequest{Id: "g", InstructionId: "i1", StateKey: multimap, Request: &fnpb.StateRequest_Get{Get: &fnpb.StateGetRequest{ContinuationToken: []byte(token)}}}
 	}
+	bagKey := &fnpb.StateKey{Type: &fnpb.StateKey_BagUserState_{BagUserState: &fnpb.StateKey_BagUserState{TransformId: "t", UserStateId: "seen", Key: []byte("k")}}}
+	bag := func(r any) *fnpb.StateRequest {
+		req := &fnpb.StateRequest{Id: "b", InstructionId: "i1", StateKey: bagKey}
+		switch r := r.(type) {
+		case *fnpb.StateRequest_Get:
+			req.Request = r
+		case *fnpb.StateRequest_Append:
+			req.Request = r
+		case *fnpb.StateRequest_Clear:
+			req.Request = r
+		}
+		return req
+	}
 	tests := []struct {
 		name    string
 		req     *fnpb.StateRequest
@@ -499,11 +512,21 @@ func TestBundleStateServesBadTokensAndUserStateWithErrors(t *testing.T) {
 		{name: "a reader error", req: &fnpb.StateRequest{Id: "e", InstructionId: "i1",
 			StateKey: &fnpb.StateKey{Type: &fnpb.StateKey_IterableSideInput_{IterableSideInput: &fnpb.StateKey_IterableSideInput{}}},
 			Request:  &fnpb.StateRequest_Get{Get: &fnpb.StateGetRequest{}}}, errWant: "no such side input"},
-		{name: "user state", req: &fnpb.StateRequest{Id: "u", InstructionId: "i1",
-			StateKey: &fnpb.StateKey{Type: &fnpb.StateKey_BagUserState_{BagUserState: &fnpb.StateKey_BagUserState{}}},
+		{name: "empty bag user state", req: bag(&fnpb.StateRequest_Get{Get: &fnpb.StateGetRequest{}})},
+		{name: "an append to bag user state", req: bag(&fnpb.StateRequest_Append{Append: &fnpb.StateAppendRequest{Data: []byte("xyz")}})},
+		{name: "another append", req: bag(&fnpb.StateRequest_Append{Append: &fnpb.StateAppendRequest{Data: []byte("w")}})},
+		{name: "the bag's first page", req: bag(&fnpb.StateRequest_Get{Get: &fnpb.StateGetRequest{}}), data: "xy", token: "2"},
+		{name: "the bag's last page", req: bag(&fnpb.StateRequest_Get{Get: &fnpb.StateGetRequest{ContinuationToken: []byte("2")}}), data: "zw"},
+		{name: "another key's bag is empty", req: &fnpb.StateRequest{Id: "u", InstructionId: "i1",
+			StateKey: &fnpb.StateKey{Type: &fnpb.StateKey_BagUserState_{BagUserState: &fnpb.StateKey_BagUserState{TransformId: "t", UserStateId: "seen", Key: []byte("other")}}},
+			Request:  &fnpb.StateRequest_Get{Get: &fnpb.StateGetRequest{}}}},
+		{name: "a clear", req: bag(&fnpb.StateRequest_Clear{Clear: &fnpb.StateClearRequest{}})},
+		{name: "the bag after the clear", req: bag(&fnpb.StateRequest_Get{Get: &fnpb.StateGetRequest{}})},
+		{name: "map user state is not supported", req: &fnpb.StateRequest{Id: "m", InstructionId: "i1",
+			StateKey: &fnpb.StateKey{Type: &fnpb.StateKey_MultimapUserState_{MultimapUserState: &fnpb.StateKey_MultimapUserState{}}},
 			Request:  &fnpb.StateRequest_Get{Get: &fnpb.StateGetRequest{}}}, errWant: "not supported"},
-		{name: "an append", req: &fnpb.StateRequest{Id: "a", InstructionId: "i1", StateKey: multimap,
-			Request: &fnpb.StateRequest_Append{Append: &fnpb.StateAppendRequest{}}}, errWant: "not supported"},
+		{name: "an append to a side input", req: &fnpb.StateRequest{Id: "a", InstructionId: "i1", StateKey: multimap,
+			Request: &fnpb.StateRequest_Append{Append: &fnpb.StateAppendRequest{}}}, errWant: "only read"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -164,6 +164,9 @@ type Bundle struct {
 	complete chan struct{} // closed when waiting reaches zero
 	err      error
 	states   map[string][]byte // fetched state contents, by key
+	// bags holds bag user state, by key; it lives as long as the bundle,
+	// which the planner makes hold all elements of a key and window.
+	bags map[string][]byte
 }
 
 // NewBundle opens the data and state routes of instruction id on the
@@ -172,7 +175,7 @@ type Bundle struct {
 // process_bundle instruction, and Release it when done.
 func (w *Worker) NewBundle(id string, sinks []string, reader StateReader) (*Bundle, error) {
 	b := &Bundle{w: w, id: id, reader: reader, outputs: map[string][]byte{}, last: map[string]bool{},
-		complete: make(chan struct{}), states: map[string][]byte{}}
+		complete: make(chan struct{}), states: map[string][]byte{}, bags: map[string][]byte{}}
 	for _, t := range sinks {
 		if _, ok := b.last[t]; !ok {
 			b.last[t] = false
@@ -364,8 +367,12 @@ func (s *Server) answer(req *fnpb.StateRequest) *fnpb.StateResponse {
 	switch {
 	case b == nil:
 		resp.Error = fmt.Sprintf("service: state request for unknown instruction %q", req.GetInstructionId())
+	case req.GetStateKey().GetBagUserState() != nil:
+		if err := b.userState(req, resp, s.opts.StatePageSize); err != nil {
+			resp.Error = err.Error()
+		}
 	case req.GetGet() == nil:
-		resp.Error = fmt.Sprintf("service: only get requests are served (user state is not supported), got %T", req.GetRequest())
+		resp.Error = fmt.Sprintf("service: side inputs are only read, got %T", req.GetRequest())
 	default:
 		get, err := b.get(req.GetStateKey(), req.GetGet().GetContinuationToken(), s.opts.StatePageSize)
 		if err != nil {
@@ -375,6 +382,53 @@ func (s *Server) answer(req *fnpb.StateRequest) *fnpb.StateResponse {
 		}
 	}
 	return resp
+}
+
+// userState serves a request for bag user state: get (in pages), append
+// and clear.
+func (b *Bundle) userState(req *fnpb.StateRequest, resp *fnpb.StateResponse, pageSize int) error {
+	k, err := proto.MarshalOptions{Deterministic: true}.Marshal(req.GetStateKey())
+	if err != nil {
+		return fmt.Errorf("service: state key: %w", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch r := req.GetRequest().(type) {
+	case *fnpb.StateRequest_Get:
+		get, err := page(b.bags[string(k)], r.Get.GetContinuationToken(), pageSize)
+		if err != nil {
+			return err
+		}
+		resp.Response = &fnpb.StateResponse_Get{Get: get}
+	case *fnpb.StateRequest_Append:
+		b.bags[string(k)] = append(b.bags[string(k)], r.Append.GetData()...)
+		resp.Response = &fnpb.StateResponse_Append{Append: &fnpb.StateAppendResponse{}}
+	case *fnpb.StateRequest_Clear:
+		delete(b.bags, string(k))
+		resp.Response = &fnpb.StateResponse_Clear{Clear: &fnpb.StateClearResponse{}}
+	default:
+		return fmt.Errorf("service: state request %T is not supported", req.GetRequest())
+	}
+	return nil
+}
+
+// page returns the page of contents that starts at the offset token
+// names (the start if token is empty), with the token of the next page.
+func page(contents, token []byte, pageSize int) (*fnpb.StateGetResponse, error) {
+	start := 0
+	if len(token) > 0 {
+		n, err := strconv.Atoi(string(token))
+		if err != nil || n < 0 || n > len(contents) {
+			return nil, fmt.Errorf("service: bad continuation token %q", token)
+		}
+		start = n
+	}
+	end := min(start+pageSize, len(contents))
+	get := &fnpb.StateGetResponse{Data: append([]byte(nil), contents[start:end]...)}
+	if end < len(contents) {
+		get.ContinuationToken = []byte(strconv.Itoa(end))
+	}
+	return get, nil
 }
 
 // get returns one page of a state key's contents.
@@ -402,18 +456,5 @@ func (b *Bundle) get(key *fnpb.StateKey, token []byte, pageSize int) (*fnpb.Stat
 		b.states[string(k)] = contents
 		b.mu.Unlock()
 	}
-	start := 0
-	if len(token) > 0 {
-		n, err := strconv.Atoi(string(token))
-		if err != nil || n < 0 || n > len(contents) {
-			return nil, fmt.Errorf("service: bad continuation token %q", token)
-		}
-		start = n
-	}
-	end := min(start+pageSize, len(contents))
-	get := &fnpb.StateGetResponse{Data: contents[start:end]}
-	if end < len(contents) {
-		get.ContinuationToken = []byte(strconv.Itoa(end))
-	}
-	return get, nil
+	return page(contents, token, pageSize)
 }

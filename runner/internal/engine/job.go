@@ -57,7 +57,7 @@ func newJob(opts Options, pl *plan.Plan, ex Executor, dir string) (*job, error) 
 		shuffles: map[string][]*shuffle{}, grouped: map[plan.StageID]*shuffle{}, datasets: map[string]*dataset{}}
 	for _, st := range pl.Stages {
 		switch st.Input.Kind {
-		case plan.InputGrouped:
+		case plan.InputGrouped, plan.InputKeyed:
 			sh := newShuffle(4*opts.Parallelism, j.merging(st.Input.Target), dir, opts.MemoryBudget, opts.Parallelism)
 			j.grouped[st.ID] = sh
 			for _, pc := range st.Input.PCollections {
@@ -205,11 +205,15 @@ func (j *job) inputs(st *plan.Stage, src *wire) ([]*bundleWork, error) {
 		// The impulse element: empty bytes (nested: a zero length) in the global window.
 		elem := src.wv.Encode(nil, window.InGlobalWindow([]byte{0}))
 		return []*bundleWork{{elems: [][]byte{elem}}}, nil
-	case plan.InputGrouped:
+	case plan.InputGrouped, plan.InputKeyed:
 		sh := j.grouped[st.ID]
+		input := groupedInput
+		if st.Input.Kind == plan.InputKeyed {
+			input = keyedInput
+		}
 		var out []*bundleWork
 		for part := range sh.parts {
-			out = append(out, &bundleWork{stream: func() iter.Seq2[[]byte, error] { return groupedInput(sh, part, src) }})
+			out = append(out, &bundleWork{stream: func() iter.Seq2[[]byte, error] { return input(sh, part, src) }})
 		}
 		return out, nil
 	case plan.InputData:
@@ -244,6 +248,19 @@ func splitElems(elems [][]byte, n int) []*bundleWork {
 // groupedInput encodes the groups of one shuffle partition as
 // KV<key, Iterable<value>> windowed values, in chunks.
 func groupedInput(sh *shuffle, part int, src *wire) iter.Seq2[[]byte, error] {
+	return shuffleInput(sh, part, src, false)
+}
+
+// keyedInput encodes the groups of one shuffle partition as their KV<key,
+// value> elements again, group after group, in chunks.
+func keyedInput(sh *shuffle, part int, src *wire) iter.Seq2[[]byte, error] {
+	return shuffleInput(sh, part, src, true)
+}
+
+// shuffleInput encodes the groups of one shuffle partition, grouped or
+// (ungroup) one element per value, as windowed values in the group's
+// window at its end, in chunks.
+func shuffleInput(sh *shuffle, part int, src *wire, ungroup bool) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
 		var chunk, elem []byte
 		wins := make([]window.Window, 1)
@@ -252,13 +269,23 @@ func groupedInput(sh *shuffle, part int, src *wire) iter.Seq2[[]byte, error] {
 				yield(nil, err)
 				return
 			}
-			elem = append(elem[:0], g.key...)
-			elem = binary.BigEndian.AppendUint32(elem, uint32(len(g.vals)))
-			for _, v := range g.vals {
-				elem = append(elem, v...)
-			}
 			wins[0] = g.win
-			chunk = src.wv.Encode(chunk, window.Value[[]byte]{Elem: elem, Timestamp: g.win.MaxTimestamp(), Windows: wins, Pane: window.OnTimePane()})
+			encode := func(elem []byte) {
+				chunk = src.wv.Encode(chunk, window.Value[[]byte]{Elem: elem, Timestamp: g.win.MaxTimestamp(), Windows: wins, Pane: window.OnTimePane()})
+			}
+			if ungroup {
+				for _, v := range g.vals {
+					elem = append(append(elem[:0], g.key...), v...)
+					encode(elem)
+				}
+			} else {
+				elem = append(elem[:0], g.key...)
+				elem = binary.BigEndian.AppendUint32(elem, uint32(len(g.vals)))
+				for _, v := range g.vals {
+					elem = append(elem, v...)
+				}
+				encode(elem)
+			}
 			if len(chunk) >= 64<<10 {
 				if !yield(chunk, nil) {
 					return

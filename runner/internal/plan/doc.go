@@ -20,6 +20,10 @@
 //     merges the outputs of different stages; a Reshuffle is a Data input too.
 //   - InputGrouped: the runner groups a PCollection by key and window for a
 //     GroupByKey transform and feeds the groups.
+//   - InputKeyed: the runner groups a PCollection of KVs by key and window
+//     and feeds its elements ungrouped, all of a key and window in one
+//     bundle: the input the planner gives a ParDo with user state (see
+//     expandStateful).
 //
 // The stage's transforms then consume the input's Target PCollection. A
 // stage may also read side inputs, which the runner serves over the state

@@ -103,6 +103,9 @@ func (x *expander) walk(id, parent string) error {
 		if rc != "" {
 			return x.expandSDF(id, t, rc)
 		}
+		if err := x.expandStateful(id, t); err != nil {
+			return err
+		}
 	}
 	if len(t.GetSubtransforms()) == 0 {
 		x.leaves = append(x.leaves, id)

@@ -63,6 +63,8 @@ func (f *fuser) place(id string) error {
 		return f.runnerSide(id, InputGrouped, f.g.mainInputs(id))
 	case isRedistribute(urn):
 		return f.runnerSide(id, InputData, f.g.mainInputs(id))
+	case urn == urnKeyedBundles:
+		return f.runnerSide(id, InputKeyed, f.g.mainInputs(id))
 	case urn == urns.TransformFlatten:
 		ins := f.g.mainInputs(id)
 		if s := f.onlyStage(ins); s != nil && f.canJoin(id, s) {
@@ -81,7 +83,7 @@ func (f *fuser) runnerSide(id string, kind InputKind, ins []string) error {
 	switch {
 	case len(outs) != 1:
 		return fmt.Errorf("plan: transform %s: a runner-side %s needs one output, has %d", f.g.describe(id), kind, len(outs))
-	case kind == InputGrouped && len(ins) != 1, kind == InputData && len(ins) != 1 && !f.isFlatten(id):
+	case kind == InputGrouped && len(ins) != 1, kind == InputKeyed && len(ins) != 1, kind == InputData && len(ins) != 1 && !f.isFlatten(id):
 		return fmt.Errorf("plan: transform %s: a runner-side %s needs one input, has %d", f.g.describe(id), kind, len(ins))
 	}
 	s := f.newStage(Input{Kind: kind, Transform: id, PCollections: ins, Target: outs[0]})

@@ -74,9 +74,15 @@ const (
 	InputData
 	// InputGrouped means the runner groups a PCollection by key and window.
 	InputGrouped
+	// InputKeyed means the runner groups a PCollection of KVs by key and
+	// window and feeds the elements again, ungrouped, each key and window's
+	// elements in one bundle: the input of a ParDo with user state, whose
+	// state then lives as long as the bundle.
+	InputKeyed
 )
 
-// String returns the kind in lower case ("impulse", "data", "grouped").
+// String returns the kind in lower case ("impulse", "data", "grouped",
+// "keyed").
 func (k InputKind) String() string {
 	switch k {
 	case InputImpulse:
@@ -85,6 +91,8 @@ func (k InputKind) String() string {
 		return "data"
 	case InputGrouped:
 		return "grouped"
+	case InputKeyed:
+		return "keyed"
 	}
 	return fmt.Sprintf("InputKind(%d)", int(k))
 }

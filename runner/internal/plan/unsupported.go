@@ -2,16 +2,18 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
+
+	"beamgo/proto/urns"
 )
 
 // checkSupported refuses leaves that need what the runners cannot do yet:
-// ParDos with user state or timers (they need keyed execution, a state
-// store and timer delivery) and ParDos that must see their elements in
-// order per key. The error names the transform and the feature, so a job
+// ParDos with map, set, multimap or ordered-list user state, with timers,
+// or that must see their elements in order per key. The error names the transform and the feature, so a job
 // fails when it is planned, before anything runs.
 func checkSupported(comps *pipepb.Components, leaves []string) error {
 	for _, id := range leaves {
@@ -23,8 +25,13 @@ func checkSupported(comps *pipepb.Components, leaves []string) error {
 		if err := proto.Unmarshal(t.GetSpec().GetPayload(), &pardo); err != nil {
 			return fmt.Errorf("plan: transform %q: payload is not a ParDoPayload: %w", t.GetUniqueName(), err)
 		}
-		if ids := sortedIDs(pardo.GetStateSpecs()); len(ids) > 0 {
-			return fmt.Errorf("plan: transform %q declares user state %q: user state is not supported by this runner yet", t.GetUniqueName(), ids)
+		for _, sid := range sortedIDs(pardo.GetStateSpecs()) {
+			switch pardo.GetStateSpecs()[sid].GetSpec().(type) {
+			case *pipepb.StateSpec_BagSpec, *pipepb.StateSpec_ReadModifyWriteSpec, *pipepb.StateSpec_CombiningSpec:
+			default:
+				return fmt.Errorf("plan: transform %q declares user state %q of kind %T: only bag, value (read-modify-write) and combining state are supported by this runner yet",
+					t.GetUniqueName(), sid, pardo.GetStateSpecs()[sid].GetSpec())
+			}
 		}
 		if ids := sortedIDs(pardo.GetTimerFamilySpecs()); len(ids) > 0 {
 			return fmt.Errorf("plan: transform %q declares timers %q: timers are not supported by this runner yet", t.GetUniqueName(), ids)
@@ -43,4 +50,54 @@ func sortedIDs[V any](m map[string]V) []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// urnKeyedBundles is the runner-side transform the planner puts before a
+// ParDo with user state: its output is its input, grouped into bundles by
+// key and window (InputKeyed).
+const urnKeyedBundles = "beamgo:runner:keyed_bundles:v1"
+
+// expandStateful gives a ParDo leaf with user state a keyed input: a
+// keyedBundles transform before its main input, so that every element of
+// a key and window is processed in one bundle, which the bundle-scoped
+// state of the runners' state service then serves correctly. Other ParDos
+// are left alone.
+func (x *expander) expandStateful(id string, t *pipepb.PTransform) error {
+	if len(t.GetSubtransforms()) > 0 {
+		return nil
+	}
+	var pardo pipepb.ParDoPayload
+	if err := proto.Unmarshal(t.GetSpec().GetPayload(), &pardo); err != nil {
+		return fmt.Errorf("plan: transform %s: payload is not a ParDoPayload: %w", x.describe(id), err)
+	}
+	if len(pardo.GetStateSpecs()) == 0 {
+		return nil
+	}
+	var mains []string
+	for _, local := range sortedKeys(t.GetInputs()) {
+		if _, side := pardo.GetSideInputs()[local]; !side {
+			mains = append(mains, local)
+		}
+	}
+	if len(mains) != 1 {
+		return fmt.Errorf("plan: transform %s: a ParDo with user state needs one main input, has %d", x.describe(id), len(mains))
+	}
+	in := t.GetInputs()[mains[0]]
+	pc := x.comps.GetPcollections()[in]
+	if c := x.comps.GetCoders()[pc.GetCoderId()]; c.GetSpec().GetUrn() != urns.CoderKV {
+		return fmt.Errorf("plan: transform %s: a ParDo with user state needs KV input, has coder %s", x.describe(id), c.GetSpec().GetUrn())
+	}
+	if merging(x.comps.GetWindowingStrategies()[pc.GetWindowingStrategyId()]) {
+		return fmt.Errorf("plan: transform %s: user state over merging windows (sessions) is not supported", x.describe(id))
+	}
+	keyed := x.newPCollection(id+"/keyed", t.GetUniqueName()+"/KeyedInput.out", in, pc.GetCoderId())
+	parent := x.parent[id]
+	kb := x.newTransform(id+"/keyed_bundles", t.GetUniqueName()+"/KeyedInput", parent, &pipepb.FunctionSpec{Urn: urnKeyedBundles}, in, keyed, "")
+	if pt := x.comps.GetTransforms()[parent]; pt != nil {
+		i := slices.Index(pt.Subtransforms, id)
+		pt.Subtransforms = slices.Insert(pt.Subtransforms, max(i, 0), kb)
+	}
+	x.leaves = append(x.leaves, kb)
+	t.Inputs[mains[0]] = keyed
+	return nil
 }

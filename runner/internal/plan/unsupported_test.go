@@ -17,9 +17,9 @@ func TestBuildRefusesWhatTheRunnersCannotDo(t *testing.T) {
 		change func(*pipepb.ParDoPayload)
 		want   string
 	}{
-		{"A ParDo with user state is refused, naming the state.", func(p *pipepb.ParDoPayload) {
-			p.StateSpecs = map[string]*pipepb.StateSpec{"seen": {Spec: &pipepb.StateSpec_BagSpec{BagSpec: &pipepb.BagStateSpec{ElementCoderId: "varint"}}}}
-		}, `transform "Stateful" declares user state ["seen"]`},
+		{"A ParDo with map state is refused, naming the state.", func(p *pipepb.ParDoPayload) {
+			p.StateSpecs = map[string]*pipepb.StateSpec{"seen": {Spec: &pipepb.StateSpec_MapSpec{MapSpec: &pipepb.MapStateSpec{KeyCoderId: "varint", ValueCoderId: "varint"}}}}
+		}, `transform "Stateful" declares user state "seen" of kind`},
 		{"A ParDo with timers is refused, naming the timers.", func(p *pipepb.ParDoPayload) {
 			p.TimerFamilySpecs = map[string]*pipepb.TimerFamilySpec{"flush": {TimerFamilyCoderId: "varint"}}
 		}, `transform "Stateful" declares timers ["flush"]`},
@@ -42,5 +42,32 @@ func TestBuildRefusesWhatTheRunnersCannotDo(t *testing.T) {
 				t.Errorf("Build() = %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestAParDoWithBagStateGetsAKeyedStage(t *testing.T) {
+	b := newBuilder(t)
+	id := b.add("Stateful", b.pardoSpec(urns.TransformParDo, nil), []string{b.do("Key", b.impulse("Impulse"), "kv")}, nil, b.env)
+	var payload pipepb.ParDoPayload
+	if err := proto.Unmarshal(b.comps().Transforms[id].Spec.Payload, &payload); err != nil {
+		t.Fatal(err)
+	}
+	payload.StateSpecs = map[string]*pipepb.StateSpec{"seen": {Spec: &pipepb.StateSpec_BagSpec{BagSpec: &pipepb.BagStateSpec{ElementCoderId: "varint"}}}}
+	b.comps().Transforms[id].Spec.Payload = b.marshal(&payload)
+	pl, err := plan.Build(b.p, nil)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	var found bool
+	for _, st := range pl.Stages {
+		if st.Input.Kind == plan.InputKeyed {
+			found = true
+			if len(st.Transforms) != 1 || st.Transforms[0] != id {
+				t.Errorf("keyed stage runs %v, want only the stateful ParDo %s", st.Transforms, id)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no stage has a keyed input:\n%s", pl)
 	}
 }
