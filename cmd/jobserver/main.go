@@ -3,11 +3,13 @@
 // portable runner. It stops on SIGINT or SIGTERM.
 //
 // Workers come from the job's environment: LOOPBACK jobs bring their own
-// (the submitter's external worker pool), and for PROCESS jobs the server
-// starts the environment's command, as Prism does, with --id and
-// --provision_endpoint; their output goes to the server's stderr. A PROCESS
-// job runs the command it names as the server's user: --refuse_process
-// turns such jobs away, which a server listening beyond loopback wants.
+// (the submitter's external worker pool), EXTERNAL jobs name a worker pool
+// that is already running, which the server asks to start and stop the
+// job's workers, and for PROCESS jobs the server starts the environment's
+// command, as Prism does, with --id and --provision_endpoint; their output
+// goes to the server's stderr. A PROCESS job runs the command it names as
+// the server's user: --refuse_process turns such jobs away, which a server
+// listening beyond loopback wants.
 //
 // Submit a Beam Go pipeline with
 //
@@ -16,6 +18,12 @@
 // and a pipeline of this SDK (examples/wordcount) with
 //
 //	--runner=universal --endpoint=127.0.0.1:8099 --environment_type=PROCESS
+//
+// or, with EXTERNAL workers from the same program started as a worker pool
+// (BEAMGO_WORKER_POOL=127.0.0.1:50000 and the same flags, see
+// examples/wordcount), with
+//
+//	--runner=universal --endpoint=127.0.0.1:8099 --environment_type=EXTERNAL --environment_config=127.0.0.1:50000
 package main
 
 import (

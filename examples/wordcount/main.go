@@ -16,14 +16,43 @@
 // default), portable (SDK workers over the Fn API, started by this
 // process) or universal (submitted to the Beam job server at --endpoint,
 // such as Prism or cmd/jobserver). --environment_type says where the
-// workers of portable and universal run: LOOPBACK, in this process, or
+// workers of portable and universal run: LOOPBACK, in this process;
 // PROCESS, as this program started again in worker mode (fnapi/worker),
-// which rebuilds the same pipeline from the same flags. PROCESS workers
-// hand the most frequent words back through a file (--top_file, set for
-// them).
+// which rebuilds the same pipeline from the same flags; or EXTERNAL, in
+// the worker pool already running at --environment_config (host:port).
+// PROCESS workers hand the most frequent words back through a file
+// (--top_file, set for them).
 //
 //	go run ./examples/wordcount --runner=portable --environment_type=PROCESS
 //	go run ./examples/wordcount --runner=universal --endpoint=localhost:8099 --environment_type=PROCESS
+//
+// # A worker pool for EXTERNAL
+//
+// This program is its own worker pool: started with the environment
+// variable BEAMGO_WORKER_POOL=host:port (a bare :port means 127.0.0.1) and
+// the flags of the submissions it will serve, it builds the same pipeline
+// and, where it would run it, serves a worker pool for it at that address
+// instead, printing "worker pool listening on <host:port>" to stderr. It
+// serves any number of jobs until SIGTERM or SIGINT (Ctrl-C), then stops
+// its workers and exits. In one terminal start the pool:
+//
+//	BEAMGO_WORKER_POOL=127.0.0.1:50000 go run ./examples/wordcount --runner=portable \
+//		--environment_type=EXTERNAL --environment_config=127.0.0.1:50000 --top_file=/tmp/top.json
+//
+// and once it listens, submit from another:
+//
+//	go run ./examples/wordcount --runner=portable \
+//		--environment_type=EXTERNAL --environment_config=127.0.0.1:50000 --top_file=/tmp/top.json
+//
+// or through a job server, which calls the pool (the pool's --runner does
+// not matter, as long as it is not local):
+//
+//	go run ./examples/wordcount --runner=universal --endpoint=localhost:8099 \
+//		--environment_type=EXTERNAL --environment_config=127.0.0.1:50000 --top_file=/tmp/top.json
+//
+// The user code runs in the pool, so the pool writes the --output files
+// and the most frequent words: EXTERNAL needs --top_file, a file both the
+// pool and the submitter reach, to print them.
 package main
 
 import (
@@ -40,6 +69,7 @@ import (
 	"sync"
 
 	"beamgo/examples/wordcount/words"
+	"beamgo/fnapi/worker"
 	"beamgo/io/filesystem"
 	"beamgo/io/textio"
 	"beamgo/runner"
@@ -72,12 +102,24 @@ func main() {
 	top := flag.Int("top", 10, "how many of the most frequent words to print")
 	runnerName := flag.String("runner", "local", "runner: local, portable (Fn API workers) or universal (the Beam job server at --endpoint)")
 	endpoint := flag.String("endpoint", "", "job server address (host:port) for --runner=universal")
-	envType := flag.String("environment_type", "LOOPBACK", "where portable and universal workers run: LOOPBACK (in this process) or PROCESS (this program, started again)")
-	topFile := flag.String("top_file", "", "also write the most frequent words to this file (as JSON); PROCESS workers hand them back through it")
+	envType := flag.String("environment_type", "LOOPBACK", "where portable and universal workers run: LOOPBACK (in this process), PROCESS (this program, started again) or EXTERNAL (the worker pool at --environment_config)")
+	envConfig := flag.String("environment_config", "", "for --environment_type=EXTERNAL: the worker pool's host:port (start one with BEAMGO_WORKER_POOL=host:port and the same flags)")
+	topFile := flag.String("top_file", "", "also write the most frequent words to this file (as JSON); PROCESS and EXTERNAL workers hand them back through it")
 	parallelism := flag.Int("parallelism", 0, "bundles run at once (default: number of CPUs; portable: 2 per worker)")
 	progress := flag.Bool("progress", isTerminal(os.Stderr), "show progress on stderr")
 	plan := flag.String("plan", "", "print the planned stages (text or dot) instead of running")
 	flag.Parse()
+	if worker.PoolActive() && *runnerName == "local" {
+		log.Fatalf("wordcount: %s is set, but --runner=local has no workers: start a pool with the flags of the portable or universal submissions it serves", worker.PoolVar)
+	}
+	if *runnerName != "local" && strings.EqualFold(*envType, "EXTERNAL") {
+		if *topFile == "" {
+			log.Fatal("wordcount: --environment_type=EXTERNAL needs --top_file, a file where the worker pool writes the most frequent words for the submitter to read")
+		}
+		if *envConfig == "" && !worker.PoolActive() {
+			log.Fatalf("wordcount: --environment_type=EXTERNAL needs --environment_config=HOST:PORT, the worker pool's address (start one with %s=HOST:PORT and the same flags)", worker.PoolVar)
+		}
+	}
 
 	pattern := *input
 	if pattern == "" {
@@ -129,13 +171,18 @@ func main() {
 		}
 		r = local.New(opts)
 	case "portable":
-		r = portable.New(&portable.Options{Parallelism: *parallelism, EnvironmentType: *envType, Process: &portable.ProcessOptions{Args: workerArgs}})
+		r = portable.New(&portable.Options{
+			Parallelism: *parallelism, EnvironmentType: *envType, ExternalEndpoint: *envConfig,
+			Process: &portable.ProcessOptions{Args: workerArgs},
+		})
 	case "universal":
-		r = universal.New(&universal.Options{Endpoint: *endpoint, EnvironmentType: *envType, WorkerArgs: workerArgs})
+		r = universal.New(&universal.Options{Endpoint: *endpoint, EnvironmentType: *envType, ExternalEndpoint: *envConfig, WorkerArgs: workerArgs})
 	default:
 		log.Fatalf("wordcount: unknown runner %q (have: local, portable, universal)", *runnerName)
 	}
-	// In a PROCESS worker, Run serves the pipeline and exits.
+	// In a PROCESS worker, Run serves the pipeline and exits; in a worker
+	// pool, it serves a pool for the pipeline until SIGTERM or SIGINT, and
+	// exits.
 	res, err := r.Run(context.Background(), p)
 	if *progress && *runnerName == "local" {
 		fmt.Fprintln(os.Stderr)

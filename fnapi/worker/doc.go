@@ -1,8 +1,9 @@
-// Package worker is the PROCESS environment of this SDK: a worker process
-// is the user's own program started again, with the arguments it was first
-// run with, in worker mode. It builds the same pipeline, and where it would
-// submit it, the runner's Run serves it as an SDK harness (fnapi/harness)
-// instead.
+// Package worker is the PROCESS and EXTERNAL environments of this SDK: a
+// worker process is the user's own program started again, with the
+// arguments it was first run with, in worker mode (PROCESS) or worker-pool
+// mode (EXTERNAL). It builds the same pipeline, and where it would submit
+// it, the runner's Run serves it instead: as one SDK harness
+// (fnapi/harness), or as a pool of them (fnapi/workerpool).
 //
 // # Worker mode
 //
@@ -35,6 +36,36 @@
 // submitted descriptors and fails the bundle, naming the transform, if the
 // worker built a different pipeline.
 //
+// # Worker-pool mode
+//
+// A process is a worker pool when its environment has PoolVar,
+// BEAMGO_WORKER_POOL, set to the address to listen on (host:port; a bare
+// ":port" listens on 127.0.0.1, so a pool is reachable from other machines
+// only when its host is named, such as 0.0.0.0:50000). It is started by
+// hand or by a script, with the arguments the submitter will have, and
+// serves until it is stopped:
+//
+//	BEAMGO_WORKER_POOL=127.0.0.1:50000 ./prog ARGS &  # the pool
+//	./prog ARGS  # submits with EXTERNAL workers at 127.0.0.1:50000
+//
+// (examples/wordcount shows it with its flags.)
+//
+// The runners check PoolActive next to Active in Run: ServePoolAndExit
+// serves Beam's BeamFnExternalWorkerPool at that address, for any number
+// of jobs whose environment is beam:env:external:v1 with that endpoint;
+// each StartWorker runs a harness on a goroutine that finds user code in
+// the pipeline the pool built. It prints PoolListening and the address
+// ("worker pool listening on 127.0.0.1:50000") to stderr once it listens,
+// and on SIGTERM or SIGINT closes the pool, stopping its workers, and
+// exits with status 0. Its arguments are its own (os.Args is not
+// rewritten), and init unsets PoolVar, so programs it starts are not pools.
+// A process with both ArgsVar and PoolVar is a PROCESS worker.
+//
+// Workers of a pool share its process: package variables, and what DoFns
+// point to, are shared by all the jobs the pool serves, and results a job
+// hands back to its submitter must travel in files or other storage both
+// reach.
+//
 // # Test binaries
 //
 // A test binary re-run in worker mode runs its tests again, with the
@@ -46,7 +77,7 @@
 // and not -test.paniconexit0, under which the worker's exit would panic.
 // The test body runs again in the worker up to Run, so code before Run that
 // must happen only once (starting servers, killing processes) checks
-// Active first. Values the worker must share with the test (an output
+// Active (or PoolActive) first. Values the worker must share with the test (an output
 // directory) travel as flags of the test binary, or as environment
 // variables when the runner starts workers with this process's
 // environment, as runner/portable does.
@@ -58,10 +89,13 @@
 // reaps it as soon as it exits, and stops it by its pid: Stop waits for it
 // to exit on its own, then sends SIGTERM, then SIGKILL, and waits. On
 // Linux the worker is also killed if the process that started it dies.
+// StartPool starts a program in worker-pool mode the same way and waits
+// for the address it listens on; Terminate stops it (SIGTERM, then
+// SIGKILL).
 //
 // # Concurrency
 //
-// Active, Current and Env may be called from any goroutine; Serve and
-// ServeAndExit once.
+// Active, PoolActive, Current and Env may be called from any goroutine;
+// one of Serve, ServeAndExit, ServePool and ServePoolAndExit once.
 // A Process is safe for concurrent use.
 package worker

@@ -98,3 +98,27 @@ func FuzzArgumentsRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckPoolAddrWantsHostAndPort(t *testing.T) {
+	tests := []struct {
+		name, addr string
+		ok         bool
+	}{
+		{"a host and port are accepted", "127.0.0.1:50000", true},
+		{"a bare port is accepted", ":0", true},
+		{"an IPv6 host is accepted", "[::1]:50000", true},
+		{"an empty value is refused", "", false},
+		{"a host without a port is refused", "localhost", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkPoolAddr(tt.addr)
+			if (err == nil) != tt.ok {
+				t.Errorf("checkPoolAddr(%q) = %v, want ok %v", tt.addr, err, tt.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), PoolVar) {
+				t.Errorf("checkPoolAddr(%q) = %v, want an error naming %s", tt.addr, err, PoolVar)
+			}
+		})
+	}
+}

@@ -2,12 +2,15 @@ package worker
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -17,6 +20,9 @@ import (
 type ProcessOptions struct {
 	// Command is the executable (default: this program, os.Executable()).
 	Command string
+	// Args are Command's arguments: after the runner's flags for
+	// StartProcess, alone for StartPool.
+	Args []string
 	// Env is added to this process's environment for the worker.
 	Env map[string]string
 	// Output receives the worker's stdout and stderr a line at a time,
@@ -24,15 +30,38 @@ type ProcessOptions struct {
 	// an error (default os.Stderr). Each line is one Write; Output must be
 	// safe for concurrent use if it is shared.
 	Output io.Writer
-	// Prefix starts each line of output (default: the worker id and ": ").
+	// Prefix starts each line of output (default: the worker id and ": ",
+	// or "pool: " for StartPool).
 	Prefix string
 	// StopTimeout is how long Stop waits for the worker to exit on its
-	// own, and again after SIGTERM, before it kills the worker (default
-	// 5s).
+	// own, and Stop and Terminate wait after SIGTERM, before they kill the
+	// worker (default 5s).
 	StopTimeout time.Duration
 }
 
-// Process is a started worker process. It is safe for concurrent use.
+// withDefaults fills in the defaults of o; prefix is the default Prefix.
+func (o ProcessOptions) withDefaults(prefix string) (ProcessOptions, error) {
+	if o.Command == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return o, fmt.Errorf("worker: find this program: %w", err)
+		}
+		o.Command = self
+	}
+	if o.Output == nil {
+		o.Output = os.Stderr
+	}
+	if o.Prefix == "" {
+		o.Prefix = prefix
+	}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = 5 * time.Second
+	}
+	return o, nil
+}
+
+// Process is a started worker or worker-pool process. It is safe for
+// concurrent use.
 type Process struct {
 	cmd     *exec.Cmd
 	timeout time.Duration
@@ -43,41 +72,88 @@ type Process struct {
 
 // StartProcess starts a worker the way a runner starts a PROCESS
 // environment: opts.Command with the arguments --id=<id> and
-// --provision_endpoint=<provision>, in an environment that adds opts.Env to
-// this process's. The process is reaped as soon as it exits; Stop ends it.
+// --provision_endpoint=<provision> (then opts.Args), in an environment that
+// adds opts.Env to this process's. The process is reaped as soon as it
+// exits; Stop ends it.
 func StartProcess(id, provision string, opts *ProcessOptions) (*Process, error) {
 	var o ProcessOptions
 	if opts != nil {
 		o = *opts
 	}
-	if o.Command == "" {
-		self, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("worker: find this program: %w", err)
+	o, err := o.withDefaults(id + ": ")
+	if err != nil {
+		return nil, err
+	}
+	argv := append([]string{"--id=" + id, "--provision_endpoint=" + provision}, o.Args...)
+	return start(argv, o.Env, o, nil)
+}
+
+// StartPool starts a worker pool: opts.Command with opts.Args, in an
+// environment that adds opts.Env and PoolVar=addr to this process's, so
+// that where the program would run its pipeline it serves a worker pool
+// for it (ServePool). It waits until the pool prints the address it
+// listens on, and returns it; the program must build the same pipeline as
+// the submitters whose workers it serves, so it gets the same arguments
+// (a test binary: ones that select the test that submits). Terminate stops
+// the pool. It fails if the process exits before it listens, or ctx ends
+// first (the process is then stopped).
+func StartPool(ctx context.Context, addr string, opts *ProcessOptions) (*Process, string, error) {
+	var o ProcessOptions
+	if opts != nil {
+		o = *opts
+	}
+	o, err := o.withDefaults("pool: ")
+	if err != nil {
+		return nil, "", err
+	}
+	env := maps.Clone(o.Env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env[PoolVar] = addr
+	listening := make(chan string, 1)
+	watch := func(line string) {
+		if a, ok := strings.CutPrefix(line, PoolListening); ok {
+			select {
+			case listening <- strings.TrimSpace(a):
+			default:
+			}
 		}
-		o.Command = self
 	}
-	if o.Output == nil {
-		o.Output = os.Stderr
+	p, err := start(o.Args, env, o, watch)
+	if err != nil {
+		return nil, "", err
 	}
-	if o.Prefix == "" {
-		o.Prefix = id + ": "
+	select {
+	case a := <-listening:
+		return p, a, nil
+	case <-p.Done():
+		why := "exit status 0"
+		if err := p.Err(); err != nil {
+			why = err.Error()
+		}
+		return nil, "", fmt.Errorf("worker: pool %s exited before it listened on %s (%s)", o.Command, addr, why)
+	case <-ctx.Done():
+		p.Terminate()
+		return nil, "", fmt.Errorf("worker: pool %s did not listen on %s: %w", o.Command, addr, context.Cause(ctx))
 	}
-	if o.StopTimeout <= 0 {
-		o.StopTimeout = 5 * time.Second
-	}
-	cmd := exec.Command(o.Command, "--id="+id, "--provision_endpoint="+provision)
+}
+
+// start starts o.Command with argv and env added to this process's
+// environment; watch, if not nil, sees each line of its stderr.
+func start(argv []string, env map[string]string, o ProcessOptions, watch func(string)) (*Process, error) {
+	cmd := exec.Command(o.Command, argv...)
 	cmd.Env = os.Environ()
-	keys := make([]string, 0, len(o.Env))
-	for k := range o.Env {
+	keys := make([]string, 0, len(env))
+	for k := range env {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		cmd.Env = append(cmd.Env, k+"="+o.Env[k])
+		cmd.Env = append(cmd.Env, k+"="+env[k])
 	}
 	stdout := &lineWriter{out: o.Output, prefix: o.Prefix}
-	stderr := &lineWriter{out: o.Output, prefix: o.Prefix}
+	stderr := &lineWriter{out: o.Output, prefix: o.Prefix, watch: watch}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	// Output copying ends when the worker's pipes close; a grandchild that
 	// keeps them open must not hold Wait forever.
@@ -125,6 +201,14 @@ func (p *Process) Stop() error {
 	if p.wait(p.timeout) {
 		return p.err
 	}
+	return p.Terminate()
+}
+
+// Terminate ends the process now and returns how it exited: it sends
+// SIGTERM and waits StopTimeout, then kills it. A worker pool, which
+// does not exit on its own, is stopped this way; it exits with status 0
+// once it has stopped its workers.
+func (p *Process) Terminate() error {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		// Signals other than Kill are not supported everywhere (Windows).
 		p.cmd.Process.Kill()
@@ -152,6 +236,8 @@ func (p *Process) wait(d time.Duration) bool {
 type lineWriter struct {
 	out    io.Writer
 	prefix string
+	// watch, if not nil, sees each complete line, without its newline.
+	watch func(line string)
 	// mu guards buf.
 	mu  sync.Mutex
 	buf []byte
@@ -167,6 +253,10 @@ func (w *lineWriter) Write(b []byte) (int, error) {
 			break
 		}
 		w.emit(w.buf[:i+1])
+		// After emit: whoever watches may read the output at once.
+		if w.watch != nil {
+			w.watch(string(w.buf[:i]))
+		}
 		w.buf = w.buf[i+1:]
 	}
 	// A line longer than this is passed on in pieces.

@@ -55,6 +55,7 @@ var (
 )
 
 func init() {
+	initPool()
 	raw, ok := os.LookupEnv(ArgsVar)
 	if !ok {
 		return

@@ -1,9 +1,12 @@
-// Package workerpool serves Beam's BeamFnExternalWorkerPool service inside
-// the submitting process: a runner calls StartWorker with its control and
-// logging endpoints, and the pool runs an SDK harness (fnapi/harness) for
-// that worker on a goroutine, finding user code in the pipeline the process
-// built. This is the LOOPBACK environment: the environment
-// beam:env:external:v1 whose ExternalPayload names the pool's address.
+// Package workerpool serves Beam's BeamFnExternalWorkerPool service: a
+// runner calls StartWorker with its control and logging endpoints, and the
+// pool runs an SDK harness (fnapi/harness) for that worker on a goroutine,
+// finding user code in the pipeline the process built, until StopWorker.
+// Runners reach a pool through the environment beam:env:external:v1 whose
+// ExternalPayload names the pool's address. Served inside the submitting
+// process, it is the LOOPBACK environment; served by a program of this SDK
+// started in worker-pool mode (fnapi/worker), it is an EXTERNAL one, which
+// outlives the jobs it serves.
 //
 // # Concurrency
 //
@@ -30,7 +33,8 @@ import (
 // Options configure a Pool; the zero value means defaults.
 type Options struct {
 	// Addr is the address to listen on (default "127.0.0.1:0": loopback, a
-	// free port).
+	// free port). A bare ":port" listens on loopback too; a pool that
+	// other machines may reach names its host, such as "0.0.0.0:port".
 	Addr string
 	// Logger receives the pool's and the workers' log records (default:
 	// slog.Default()).
@@ -81,9 +85,9 @@ func New(p *sdk.Pipeline, opts *Options) (*Pool, error) {
 	if pl.opts.StopTimeout <= 0 {
 		pl.opts.StopTimeout = 30 * time.Second
 	}
-	lis, err := net.Listen("tcp", pl.opts.Addr)
+	lis, err := net.Listen("tcp", listenAddr(pl.opts.Addr))
 	if err != nil {
-		return nil, fmt.Errorf("workerpool: listen: %w", err)
+		return nil, fmt.Errorf("workerpool: listen on %s: %w", pl.opts.Addr, err)
 	}
 	pl.lis = lis
 	pl.srv = grpc.NewServer()
@@ -93,6 +97,16 @@ func New(p *sdk.Pipeline, opts *Options) (*Pool, error) {
 		pl.srv.Serve(lis)
 	}()
 	return pl, nil
+}
+
+// listenAddr makes a bare ":port" a loopback address: a pool runs whatever
+// its callers ask for, so it is not reachable beyond this machine unless
+// asked by name.
+func listenAddr(addr string) string {
+	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
 }
 
 // Addr returns the address the pool listens on (host:port).
@@ -135,6 +149,7 @@ func (pl *Pool) StartWorker(_ context.Context, req *fnpb.StartWorkerRequest) (*f
 			logger.Error("workerpool: worker failed", "error", err)
 		}
 	}()
+	logger.Info("workerpool: worker started", "control", control)
 	return &fnpb.StartWorkerResponse{}, nil
 }
 
@@ -151,6 +166,7 @@ func (pl *Pool) StopWorker(ctx context.Context, req *fnpb.StopWorkerRequest) (*f
 	if err := pl.stop(ctx, w); err != nil {
 		return &fnpb.StopWorkerResponse{Error: fmt.Sprintf("workerpool: worker %q: %v", req.GetWorkerId(), err)}, nil
 	}
+	pl.opts.Logger.Info("workerpool: worker stopped", "worker", req.GetWorkerId())
 	return &fnpb.StopWorkerResponse{}, nil
 }
 

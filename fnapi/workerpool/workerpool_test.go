@@ -190,3 +190,16 @@ func TestNewRejectsANilPipeline(t *testing.T) {
 		t.Error("New(nil) succeeded, want an error")
 	}
 }
+
+func TestABarePortListensOnLoopback(t *testing.T) {
+	p := sdk.NewPipeline()
+	sdk.Create(p.Root(), []int{1})
+	pool, err := workerpool.New(p, &workerpool.Options{Addr: ":0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if !strings.HasPrefix(pool.Addr(), "127.0.0.1:") {
+		t.Errorf("Addr() with Options.Addr %q = %q, want a loopback address", ":0", pool.Addr())
+	}
+}

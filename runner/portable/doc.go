@@ -10,16 +10,23 @@
 // Workers are started by a WorkerStarter given the control endpoint. Run
 // starts them as Options.EnvironmentType says: LOOPBACK (the default) in
 // this process (our harness, fnapi/harness, on goroutines, finding user
-// code in the pipeline being run), or PROCESS, as processes of this
-// program started again in worker mode (Process, fnapi/worker), which
-// rebuild the pipeline from the program's arguments. RunPipeline takes any
-// starter, such as a call to a submitter's BeamFnExternalWorkerPool, or
-// Process with another command.
+// code in the pipeline being run); PROCESS, as processes of this program
+// started again in worker mode (Process, fnapi/worker), which rebuild the
+// pipeline from the program's arguments; or EXTERNAL, by calling
+// StartWorker on the BeamFnExternalWorkerPool at Options.ExternalEndpoint
+// (External), and StopWorker when the job ends. RunPipeline takes any
+// starter, such as External for a submitter's LOOPBACK pool, or Process
+// with another command.
 //
 // In a worker process Run never runs the job: it serves the pipeline as
 // the worker's harness and exits the process when the runner stops it, so
 // a program that calls Run needs nothing else to have PROCESS workers.
 // Worker processes are stopped by their pid when the job ends, and reaped.
+// Likewise, in a process started in worker-pool mode (BEAMGO_WORKER_POOL,
+// see fnapi/worker), Run serves a worker pool for the pipeline until
+// SIGTERM or SIGINT, which is how this program provides the EXTERNAL
+// workers of its own submissions: start it once as a pool, then submit
+// with the same arguments.
 //
 // A failed bundle is retried (Options.MaxAttempts); a worker that dies
 // mid-bundle, its process killed included, has its bundle retried on

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -47,11 +48,15 @@ type Options struct {
 	// OnLog, if set, receives the workers' log entries.
 	OnLog func(workerID string, e *fnpb.LogEntry)
 	// EnvironmentType is where Run starts workers: EnvLoopback (the
-	// default) or EnvProcess.
+	// default), EnvProcess or EnvExternal.
 	EnvironmentType string
 	// Process configures the workers Run starts for EnvProcess (nil:
 	// this program, with this process's arguments).
 	Process *ProcessOptions
+	// ExternalEndpoint is the address (host:port) of the worker pool that
+	// runs the workers for EnvExternal, which requires it: Beam's
+	// --environment_config for EXTERNAL.
+	ExternalEndpoint string
 }
 
 // WorkerStarter starts the SDK worker with the given id, telling it to
@@ -94,15 +99,22 @@ func New(opts *Options) *Runner {
 }
 
 // Run executes p with workers of Options.EnvironmentType: LOOPBACK, SDK
-// harnesses on goroutines of this process, which find user code in p; or
-// PROCESS, this program started again in worker mode (Process).
+// harnesses on goroutines of this process, which find user code in p;
+// PROCESS, this program started again in worker mode (Process); or
+// EXTERNAL, workers of the pool at Options.ExternalEndpoint (External),
+// such as this program running in worker-pool mode.
 //
 // In a worker process (fnapi/worker.Active), Run does not run p: it serves
 // p as the worker's SDK harness until the runner stops the worker, and
-// then exits the process (status 0, or 1 after printing the error).
+// then exits the process (status 0, or 1 after printing the error). In a
+// worker-pool process (fnapi/worker.PoolActive), it serves a worker pool
+// for p until SIGTERM or SIGINT, and then exits the same way.
 func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, error) {
 	if worker.Active() {
 		worker.ServeAndExit(ctx, p)
+	}
+	if worker.PoolActive() {
+		worker.ServePoolAndExit(ctx, p)
 	}
 	var start WorkerStarter
 	switch env := strings.ToUpper(r.opts.EnvironmentType); env {
@@ -110,8 +122,13 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 		start = Loopback(p)
 	case EnvProcess:
 		start = Process(r.opts.Process)
+	case EnvExternal:
+		if r.opts.ExternalEndpoint == "" {
+			return nil, errors.New("portable: environment type EXTERNAL needs Options.ExternalEndpoint, the worker pool's host:port")
+		}
+		start = External(r.opts.ExternalEndpoint)
 	default:
-		return nil, fmt.Errorf("portable: environment type %q is not supported (have %s and %s)", r.opts.EnvironmentType, EnvLoopback, EnvProcess)
+		return nil, fmt.Errorf("portable: environment type %q is not supported (have %s, %s and %s)", r.opts.EnvironmentType, EnvLoopback, EnvProcess, EnvExternal)
 	}
 	pb, err := translate.ToProto(p, nil)
 	if err != nil {
@@ -135,7 +152,9 @@ func Loopback(p *sdk.Pipeline) WorkerStarter {
 }
 
 // RunPipeline executes the pipeline proto pb on Options.Workers workers
-// started by start, and returns its metrics or the first error.
+// started by start, and returns its metrics or the first error. The
+// workers' ids are "worker-<n>-<job>", where job is a random token of the
+// run.
 func (r *Runner) RunPipeline(ctx context.Context, pb *pipepb.Pipeline, start WorkerStarter) (*runner.Result, error) {
 	if err := validate.Pipeline(pb, nil); err != nil {
 		return nil, fmt.Errorf("portable: invalid pipeline: %w", err)
@@ -166,9 +185,12 @@ func (r *Runner) RunPipeline(ctx context.Context, pb *pipepb.Pipeline, start Wor
 	// All workers start before any is waited for: processes start slowly.
 	exited := make(chan workerExit, r.opts.Workers)
 	sctx := context.WithValue(ctx, exitKey{}, func(e workerExit) { exited <- e })
+	// Worker ids are unique per job: jobs of this and other runners may
+	// share an EXTERNAL worker pool, which knows workers by id.
+	job := fmt.Sprintf("%08x", rand.Uint32())
 	var ids []string
 	for i := range r.opts.Workers {
-		id := fmt.Sprintf("worker-%d", i)
+		id := fmt.Sprintf("worker-%d-%s", i, job)
 		stop, err := start(sctx, id, srv.Endpoint())
 		stops = append(stops, stop)
 		if err != nil {

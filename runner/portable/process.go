@@ -21,6 +21,9 @@ const (
 	// EnvProcess runs each worker as this program started again in worker
 	// mode (fnapi/worker).
 	EnvProcess = "PROCESS"
+	// EnvExternal asks the worker pool at Options.ExternalEndpoint to run
+	// the workers (External).
+	EnvExternal = "EXTERNAL"
 )
 
 // ProcessOptions configure Process; the zero value means defaults.

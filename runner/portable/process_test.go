@@ -141,7 +141,7 @@ func gone(pid int) bool {
 	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
-var pidLine = regexp.MustCompile(`(?m)^worker-\d+: pid (\d+)$`)
+var pidLine = regexp.MustCompile(`(?m)^worker-\d+-[0-9a-f]+: pid (\d+)$`)
 
 func TestAKilledWorkerProcessHasItsBundleRetriedOnAnother(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -224,7 +224,7 @@ func TestAKilledWorkerProcessHasItsBundleRetriedOnAnother(t *testing.T) {
 	if !gone(k.pid) {
 		t.Errorf("killed worker process %d still exists after the job", k.pid)
 	}
-	exits := regexp.MustCompile(`(?m)^worker-\d+: process (\d+) exited: (.*)$`).FindAllStringSubmatch(output.String(), -1)
+	exits := regexp.MustCompile(`(?m)^worker-\d+-[0-9a-f]+: process (\d+) exited: (.*)$`).FindAllStringSubmatch(output.String(), -1)
 	if len(exits) != 1 || exits[0][1] != strconv.Itoa(k.pid) || exits[0][2] != "signal: killed" {
 		t.Errorf("worker exits %q, want only process %d killed\nworker output:\n%s", exits, k.pid, output.String())
 	}

@@ -38,11 +38,18 @@
 // the submitting process. The job server must run on this machine (the
 // command is a local path) and reach its workers' connections.
 //
-// EXTERNAL (a worker pool at another address) is not supported yet; Run
-// fails for it.
+// EXTERNAL declares a beam:env:external:v1 environment whose endpoint is
+// Options.ExternalEndpoint (Beam's --environment_config), a worker pool
+// that is already running: the job server asks it to start and stop the
+// job's workers, and no pool runs in the submitting process. A program of
+// this SDK is such a pool when started in worker-pool mode
+// (BEAMGO_WORKER_POOL=host:port, see fnapi/worker) with the submitter's
+// arguments: Run then serves the pool instead of submitting, until SIGTERM
+// or SIGINT. The job server must reach the pool, and the pool the job
+// server.
 //
 // # Concurrency
 //
 // A Runner is safe for concurrent use; each Run is a separate job with its
-// own worker pool.
+// own worker pool (LOOPBACK) or workers (PROCESS, EXTERNAL).
 package universal

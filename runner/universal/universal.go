@@ -38,9 +38,14 @@ const (
 type Options struct {
 	// Endpoint is the JobService address (host:port). Required.
 	Endpoint string
-	// EnvironmentType is where workers run: Loopback (the default) or
-	// Process.
+	// EnvironmentType is where workers run: Loopback (the default),
+	// Process or External.
 	EnvironmentType string
+	// ExternalEndpoint is the address (host:port) of the worker pool that
+	// runs the workers for External, which requires it: Beam's
+	// --environment_config for EXTERNAL. The job server, not this
+	// process, calls the pool.
+	ExternalEndpoint string
 	// WorkerArgs are the arguments the main of a Process worker sees
 	// (default: this process's, os.Args[1:]); the program must build the
 	// same pipeline from them (see fnapi/worker).
@@ -85,10 +90,16 @@ func New(opts *Options) *Runner {
 // In a worker process (fnapi/worker.Active), as a PROCESS worker is, Run
 // does not submit: it serves p as the worker's SDK harness until the
 // runner stops the worker, and then exits the process (status 0, or 1
-// after printing the error).
+// after printing the error). In a worker-pool process
+// (fnapi/worker.PoolActive), it serves a worker pool for p, the EXTERNAL
+// workers of submissions of the same pipeline, until SIGTERM or SIGINT,
+// and then exits the same way.
 func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, error) {
 	if worker.Active() {
 		worker.ServeAndExit(ctx, p)
+	}
+	if worker.PoolActive() {
+		worker.ServePoolAndExit(ctx, p)
 	}
 	if r.opts.Endpoint == "" {
 		return nil, errors.New("universal: Options.Endpoint is required")
@@ -109,7 +120,7 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 				r.opts.Logger.Warn("universal: stopping workers", "error", err)
 			}
 		}()
-		if env, err = loopbackEnvironment(pool.Addr(), arts); err != nil {
+		if env, err = externalEnvironment(pool.Addr(), arts); err != nil {
 			return nil, err
 		}
 	case Process:
@@ -117,8 +128,16 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 		if env, err = processEnvironment(r.opts.WorkerArgs, arts); err != nil {
 			return nil, err
 		}
+	case External:
+		if r.opts.ExternalEndpoint == "" {
+			return nil, errors.New("universal: environment type EXTERNAL needs Options.ExternalEndpoint, the worker pool's host:port")
+		}
+		var err error
+		if env, err = externalEnvironment(r.opts.ExternalEndpoint, arts); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("universal: environment type %q is not supported (have %s and %s)", r.opts.EnvironmentType, Loopback, Process)
+		return nil, fmt.Errorf("universal: environment type %q is not supported (have %s, %s and %s)", r.opts.EnvironmentType, Loopback, Process, External)
 	}
 	pb, err := translate.ToProto(p, &translate.Options{Environment: env})
 	if err != nil {
@@ -147,9 +166,9 @@ func dial(endpoint string) (*grpc.ClientConn, error) {
 	return cc, nil
 }
 
-// loopbackEnvironment is the environment of workers served by the pool at
+// externalEnvironment is the environment of workers served by the pool at
 // addr, with the artifacts the job server will ask for.
-func loopbackEnvironment(addr string, arts *artifacts) (*pipepb.Environment, error) {
+func externalEnvironment(addr string, arts *artifacts) (*pipepb.Environment, error) {
 	payload, err := proto.Marshal(&pipepb.ExternalPayload{Endpoint: &pipepb.ApiServiceDescriptor{Url: addr}})
 	if err != nil {
 		return nil, fmt.Errorf("universal: environment payload: %w", err)
@@ -198,10 +217,14 @@ func (j *job) run(ctx context.Context) (*runner.Result, error) {
 	if name == "" {
 		name = "beamgo-" + time.Now().UTC().Format("20060102-150405.000000")
 	}
-	options, err := structpb.NewStruct(map[string]any{
+	opts := map[string]any{
 		"beam:option:job_name:v1":         name,
 		"beam:option:environment_type:v1": j.opts.EnvironmentType,
-	})
+	}
+	if strings.EqualFold(j.opts.EnvironmentType, External) {
+		opts["beam:option:environment_config:v1"] = j.opts.ExternalEndpoint
+	}
+	options, err := structpb.NewStruct(opts)
 	if err != nil {
 		return nil, fmt.Errorf("universal: pipeline options: %w", err)
 	}

@@ -43,6 +43,7 @@ type fakeJobService struct {
 	// mu guards the fields below.
 	mu       sync.Mutex
 	pipeline *pipepb.Pipeline
+	options  map[string]any
 	staged   map[string][]byte
 	stageErr error
 	ran      bool
@@ -67,6 +68,7 @@ func newFakeJobService(t *testing.T) *fakeJobService {
 func (f *fakeJobService) Prepare(_ context.Context, req *jobpb.PrepareJobRequest) (*jobpb.PrepareJobResponse, error) {
 	f.mu.Lock()
 	f.pipeline = req.GetPipeline()
+	f.options = req.GetPipelineOptions().AsMap()
 	f.mu.Unlock()
 	return &jobpb.PrepareJobResponse{PreparationId: "prep-1", StagingSessionToken: "token-1",
 		ArtifactStagingEndpoint: &pipepb.ApiServiceDescriptor{Url: f.addr}}, nil
@@ -264,6 +266,40 @@ func TestProcessEnvironmentStartsThisProgramInWorkerMode(t *testing.T) {
 	}
 }
 
+func TestExternalEnvironmentNamesTheWorkerPool(t *testing.T) {
+	f := newFakeJobService(t)
+	f.messages = []*jobpb.JobMessagesResponse{state(jobpb.JobState_DONE)}
+	const pool = "pool.example:50000"
+	_, err := universal.New(&universal.Options{Endpoint: f.addr, EnvironmentType: "external", ExternalEndpoint: pool}).Run(context.Background(), pipeline())
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	envs := f.pipeline.GetComponents().GetEnvironments()
+	if len(envs) != 1 {
+		t.Fatalf("pipeline has %d environments, want 1", len(envs))
+	}
+	for _, env := range envs {
+		if env.GetUrn() != urns.EnvExternal {
+			t.Errorf("environment URN = %q, want %q", env.GetUrn(), urns.EnvExternal)
+		}
+		var ep pipepb.ExternalPayload
+		if err := proto.Unmarshal(env.GetPayload(), &ep); err != nil {
+			t.Fatal(err)
+		}
+		if ep.GetEndpoint().GetUrl() != pool {
+			t.Errorf("worker pool endpoint = %q, want %q", ep.GetEndpoint().GetUrl(), pool)
+		}
+		if len(env.GetDependencies()) != 1 || len(f.staged) != 1 {
+			t.Errorf("environment has %d dependencies and %d were staged, want the one placeholder", len(env.GetDependencies()), len(f.staged))
+		}
+	}
+	if got := f.options["beam:option:environment_config:v1"]; got != pool {
+		t.Errorf("pipeline option environment_config = %v, want %q", got, pool)
+	}
+}
+
 func TestMetricsComeBackByUniqueName(t *testing.T) {
 	f := newFakeJobService(t)
 	f.messages = []*jobpb.JobMessagesResponse{state(jobpb.JobState_DONE)}
@@ -398,7 +434,8 @@ func TestRunRefusesWhatItCannotDo(t *testing.T) {
 		want string
 	}{
 		{"a missing endpoint is an error", universal.Options{}, pipeline(), "Endpoint"},
-		{"the EXTERNAL environment is not supported yet", universal.Options{Endpoint: "127.0.0.1:1", EnvironmentType: universal.External}, pipeline(), "not supported"},
+		{"the EXTERNAL environment needs the pool's endpoint", universal.Options{Endpoint: "127.0.0.1:1", EnvironmentType: universal.External}, pipeline(), "ExternalEndpoint"},
+		{"an unknown environment is refused", universal.Options{Endpoint: "127.0.0.1:1", EnvironmentType: "DOCKER"}, pipeline(), `"DOCKER" is not supported`},
 		{"an unreachable job service is an error", universal.Options{Endpoint: "127.0.0.1:1"}, pipeline(), "prepare"},
 		{"a construction error is returned", universal.Options{Endpoint: "127.0.0.1:1"}, bad, ""},
 	}

@@ -2,8 +2,12 @@
 // over gRPC and runs each submitted job on the portable runner
 // (runner/portable) with the SDK workers its environment names:
 //
-//   - beam:env:external:v1 (LOOPBACK): workers from the submitter's
-//     external worker pool, as the Beam SDKs start them in LOOPBACK mode;
+//   - beam:env:external:v1 (LOOPBACK or EXTERNAL): workers from the
+//     BeamFnExternalWorkerPool at the payload's endpoint, started with
+//     StartWorker and stopped with StopWorker when the job ends
+//     (portable.External): the submitter's own pool, as the Beam SDKs
+//     serve one in LOOPBACK mode, or a standing pool such as a program of
+//     this SDK in worker-pool mode (fnapi/worker), which serves many jobs;
 //   - beam:env:process:v1 (PROCESS): the environment's command, started as
 //     Prism starts it — with its variables added to this server's
 //     environment and the arguments --id=<worker id> and

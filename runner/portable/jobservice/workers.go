@@ -1,16 +1,11 @@
 package jobservice
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sort"
-	"time"
 
-	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	"beamgo/proto/urns"
@@ -84,12 +79,12 @@ func environmentPayload(id string, env *pipepb.Environment, refuseProcess bool) 
 		}
 		return &pl, nil
 	}
-	return nil, fmt.Errorf("environment %q has type %q; this job server runs only %s (LOOPBACK) and %s (PROCESS) workers",
+	return nil, fmt.Errorf("environment %q has type %q; this job server runs only %s (LOOPBACK or EXTERNAL) and %s (PROCESS) workers",
 		id, env.GetUrn(), urns.EnvExternal, urns.EnvProcess)
 }
 
 // starter returns the WorkerStarter of job j's worker environment: calls
-// to the external worker pool, or processes of the environment's command
+// to the worker pool the external payload names, or processes of the environment's command
 // whose output goes to Options.WorkerOutput, prefixed with the job id.
 func (s *Server) starter(j *job) (portable.WorkerStarter, error) {
 	env, err := workerEnvironment(j.pipeline, s.opts.RefuseProcess)
@@ -109,37 +104,5 @@ func (s *Server) starter(j *job) (portable.WorkerStarter, error) {
 	if err := proto.Unmarshal(env.GetPayload(), &pl); err != nil {
 		return nil, err
 	}
-	return externalWorkers(pl.GetEndpoint().GetUrl()), nil
-}
-
-// externalWorkers returns a WorkerStarter that asks the worker pool at
-// endpoint to start each worker, and to stop it when the job ends.
-func externalWorkers(endpoint string) portable.WorkerStarter {
-	return func(ctx context.Context, id string, control *pipepb.ApiServiceDescriptor) (func(), error) {
-		cc, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			return nil, fmt.Errorf("jobservice: worker pool %s: %w", endpoint, err)
-		}
-		pool := fnpb.NewBeamFnExternalWorkerPoolClient(cc)
-		sctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		resp, err := pool.StartWorker(sctx, &fnpb.StartWorkerRequest{
-			WorkerId: id, ControlEndpoint: control, LoggingEndpoint: control,
-		})
-		if err == nil && resp.GetError() != "" {
-			err = errors.New(resp.GetError())
-		}
-		if err != nil {
-			cc.Close()
-			return nil, fmt.Errorf("jobservice: worker pool %s: start worker %s: %w", endpoint, id, err)
-		}
-		return func() {
-			defer cc.Close()
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			// The pool may be gone already (its submitter returned); the
-			// worker then went with it, so an error here changes nothing.
-			pool.StopWorker(sctx, &fnpb.StopWorkerRequest{WorkerId: id})
-		}, nil
-	}
+	return portable.External(pl.GetEndpoint().GetUrl()), nil
 }

@@ -1,0 +1,124 @@
+//go:build unix
+
+package jobservice_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"beamgo/fnapi/worker"
+	"beamgo/io/textio"
+	"beamgo/runner/universal"
+	"beamgo/sdk"
+)
+
+// TestOurSDKWordCountRunsWithExternalWorkersFromAPoolProcess submits a
+// word count with EXTERNAL workers: a pool process, this test binary
+// started in worker-pool mode running only this test, whose body rebuilds
+// the pipeline and serves it from Run. The job server asks that pool for
+// the job's workers.
+func TestOurSDKWordCountRunsWithExternalWorkersFromAPoolProcess(t *testing.T) {
+	out := os.Getenv(outVar)
+	if !worker.PoolActive() {
+		out = filepath.Join(t.TempDir(), "counts")
+	}
+	p := sdk.NewPipeline()
+	s := p.Root()
+	words := sdk.FlatMap(s, func(line string, emit func(string)) {
+		for _, w := range strings.Fields(line) {
+			emit(w)
+		}
+	}, sdk.Create(s, lines))
+	formatted := sdk.Map(s, func(kv sdk.KV[string, int64]) string { return fmt.Sprintf("%s=%d", kv.Key, kv.Value) }, sdk.CountElements(s, words))
+	textio.Write(s, out, sdk.ParDo(s, sdk.DoFn[string, string](countedFn{}), formatted), textio.WithSuffix(".txt"))
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if worker.PoolActive() {
+		// In the pool, Run serves the pipeline until SIGTERM and exits.
+		universal.New(&universal.Options{Logger: quiet}).Run(testCtx(t), p)
+		t.Fatal("Run returned in a worker pool")
+	}
+
+	var output syncBuffer
+	pool, addr, err := worker.StartPool(testCtx(t), "127.0.0.1:0", &worker.ProcessOptions{
+		Args:   []string{"-test.run=^" + regexp.QuoteMeta(t.Name()) + "$", "-test.timeout=2m"},
+		Env:    map[string]string{outVar: out},
+		Output: &output, StopTimeout: 30 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("StartPool: %v\npool output:\n%s", err, output.String())
+	}
+	t.Cleanup(func() { pool.Terminate() })
+	srv := start(t, nil)
+	r := universal.New(&universal.Options{Endpoint: srv.Addr(), EnvironmentType: universal.External, ExternalEndpoint: addr, Logger: quiet})
+	res, err := r.Run(testCtx(t), p)
+	if err != nil {
+		t.Fatalf("Run with EXTERNAL workers: %v\npool output:\n%s", err, output.String())
+	}
+
+	counts := map[string]int{}
+	for _, l := range lines {
+		for _, w := range strings.Fields(l) {
+			counts[w]++
+		}
+	}
+	var want []string
+	for w, n := range counts {
+		want = append(want, fmt.Sprintf("%s=%d", w, n))
+	}
+	slices.Sort(want)
+	files, err := filepath.Glob(out + "-*-of-*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no output files %s-*-of-*.txt (%v)\npool output:\n%s", out, err, output.String())
+	}
+	var got []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, strings.Fields(string(b))...)
+	}
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("word count with EXTERNAL workers (-want +got):\n%s", diff)
+	}
+	if n := res.Counter("test", "kept"); n != int64(len(want)) {
+		t.Errorf("counter test/kept = %d, want %d", n, len(want))
+	}
+	// The job server stopped the job's workers before the job ended.
+	started, stopped := strings.Count(output.String(), "workerpool: worker started"), strings.Count(output.String(), "workerpool: worker stopped")
+	if started == 0 || stopped != started {
+		t.Errorf("the pool started %d workers and stopped %d when the job ended, want all of them stopped\npool output:\n%s", started, stopped, output.String())
+	}
+	if err := pool.Terminate(); err != nil {
+		t.Errorf("SIGTERM to the pool: it exited with %v, want status 0\npool output:\n%s", err, output.String())
+	}
+	if !errors.Is(syscall.Kill(pool.Pid(), 0), syscall.ESRCH) {
+		t.Errorf("pool process %d still exists after SIGTERM", pool.Pid())
+	}
+}
+
+func TestExternalWorkersFromAnUnreachablePoolFailTheJobNamingIt(t *testing.T) {
+	srv := start(t, nil)
+	p, _ := wordCount(lines)
+	r := universal.New(&universal.Options{
+		Endpoint: srv.Addr(), EnvironmentType: universal.External, ExternalEndpoint: "127.0.0.1:1",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	_, err := r.Run(testCtx(t), p)
+	if err == nil || !strings.Contains(err.Error(), "worker pool 127.0.0.1:1") {
+		t.Errorf("Run with EXTERNAL workers at 127.0.0.1:1 = %v, want the job's failure naming the pool", err)
+	}
+}
