@@ -12,11 +12,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"beamgo/fnapi/fnapitest"
 	"beamgo/fnapi/worker"
 	"beamgo/runner/local"
 	"beamgo/runner/portable/jobservice"
@@ -139,7 +139,7 @@ func TestOurJobServerWordCountProcess(t *testing.T) {
 		if testing.Short() {
 			t.Skip("job server interop skipped in -short mode")
 		}
-		var out syncBuffer
+		var out fnapitest.SyncBuffer
 		srv, err := jobservice.Start("127.0.0.1:0", &jobservice.Options{WorkerOutput: &out})
 		if err != nil {
 			t.Fatal(err)
@@ -148,22 +148,4 @@ func TestOurJobServerWordCountProcess(t *testing.T) {
 		endpoint, logs = srv.Addr(), out.String
 	}
 	processWordCount(t, endpoint, logs)
-}
-
-// syncBuffer is a strings.Builder safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"beamgo/fnapi/fnapitest"
 	"beamgo/fnapi/worker"
 	"beamgo/io/textio"
 	"beamgo/runner/local"
@@ -226,7 +226,7 @@ func TestExternalWorkersCountLikeTheLocalRunner(t *testing.T) {
 	// The pool gets the submissions' flags, but for the pool's address,
 	// which it picks; the pipeline does not depend on it.
 	flags = append(flags, "--environment_type=EXTERNAL", "--top_file="+filepath.Join(dir, "top.json"))
-	var output syncBuffer
+	var output fnapitest.SyncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	pool, addr, err := worker.StartPool(ctx, "127.0.0.1:0", &worker.ProcessOptions{
@@ -262,22 +262,4 @@ func TestExternalWorkersCountLikeTheLocalRunner(t *testing.T) {
 	if err := pool.Terminate(); err != nil {
 		t.Errorf("SIGTERM to the pool: it exited with %v, want status 0\npool output:\n%s", err, output.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

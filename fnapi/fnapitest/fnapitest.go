@@ -4,6 +4,7 @@
 package fnapitest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -70,4 +71,25 @@ func StartHarness(t testing.TB, opts *harness.Options) (stop func() error) {
 		}
 	})
 	return stop
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers, for capturing
+// the output of worker processes that several goroutines copy.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

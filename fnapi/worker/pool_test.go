@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"beamgo/fnapi/fnapitest"
 	"beamgo/fnapi/service"
 	"beamgo/fnapi/worker"
 	"beamgo/sdk"
@@ -36,7 +37,7 @@ func TestPoolHelper(t *testing.T) {
 }
 
 // waitGone fails t unless w disconnects within d.
-func waitGone(t *testing.T, w *service.Worker, d time.Duration, out *syncBuffer) {
+func waitGone(t *testing.T, w *service.Worker, d time.Duration, out *fnapitest.SyncBuffer) {
 	t.Helper()
 	select {
 	case <-w.Done():
@@ -56,7 +57,7 @@ func TestAPoolProcessStartsWorkersUntilSIGTERMAndThenExitsCleanly(t *testing.T) 
 		t.Fatal(err)
 	}
 	defer srv.Stop()
-	var out syncBuffer
+	var out fnapitest.SyncBuffer
 	// A bare port listens on loopback.
 	p, addr, err := worker.StartPool(ctx, ":0", &worker.ProcessOptions{Args: poolArgs, Output: &out, StopTimeout: 20 * time.Second})
 	if err != nil {
@@ -120,7 +121,7 @@ func TestAPoolWithABadAddressExitsWithAnErrorNamingIt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out syncBuffer
+			var out fnapitest.SyncBuffer
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			p, _, err := worker.StartPool(ctx, tt.addr, &worker.ProcessOptions{Args: poolArgs, Output: &out})

@@ -3,20 +3,19 @@
 package worker_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"beamgo/fnapi/fnapitest"
 	"beamgo/fnapi/service"
 	"beamgo/fnapi/worker"
 	"beamgo/sdk"
@@ -47,26 +46,8 @@ func TestWorkerHelper(t *testing.T) {
 	os.Exit(3)
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startHelper starts this test binary as worker id, playing helper.
-func startHelper(t *testing.T, id, provision, helper string, out *syncBuffer, stop time.Duration) *worker.Process {
+func startHelper(t *testing.T, id, provision, helper string, out *fnapitest.SyncBuffer, stop time.Duration) *worker.Process {
 	t.Helper()
 	args := []string{"-test.run=^TestWorkerHelper$", "-test.timeout=2m", "--", "user arg"}
 	env, err := worker.Env(args)
@@ -95,7 +76,7 @@ func TestAWorkerProcessServesTheRunnerThatStartedItAndExitsWhenStopped(t *testin
 		t.Fatal(err)
 	}
 	defer srv.Stop()
-	var out syncBuffer
+	var out fnapitest.SyncBuffer
 	p := startHelper(t, "w-'7'", srv.Addr(), "serve", &out, 10*time.Second)
 	w, err := srv.Worker(ctx, "w-'7'")
 	if err != nil {
@@ -125,7 +106,7 @@ func TestAWorkerProcessServesTheRunnerThatStartedItAndExitsWhenStopped(t *testin
 }
 
 func TestStopEndsAWorkerThatDoesNotExitOnItsOwn(t *testing.T) {
-	var out syncBuffer
+	var out fnapitest.SyncBuffer
 	p := startHelper(t, "hanger", "127.0.0.1:1", "hang", &out, 200*time.Millisecond)
 	deadline := time.Now().Add(time.Minute)
 	for !strings.Contains(out.String(), "hanger: hanging\n") {

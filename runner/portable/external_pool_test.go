@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"beamgo/fnapi/fnapitest"
 	"beamgo/fnapi/worker"
 	"beamgo/runner/portable"
 	"beamgo/sdk"
@@ -115,7 +116,7 @@ func TestExternalWorkersComeFromAPoolProcess(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	var output syncBuffer
+	var output fnapitest.SyncBuffer
 	pool, addr, err := worker.StartPool(ctx, "127.0.0.1:0", &worker.ProcessOptions{
 		Args: workerArgs(t), Env: map[string]string{dirVar: dir}, Output: &output, StopTimeout: 30 * time.Second,
 	})

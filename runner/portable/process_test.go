@@ -3,7 +3,6 @@
 package portable_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,13 +12,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"beamgo/fnapi/fnapitest"
 	"beamgo/fnapi/worker"
 	"beamgo/io/textio"
 	"beamgo/runner/portable"
@@ -42,24 +41,6 @@ const (
 // workerArgs are the arguments of a worker running only t.
 func workerArgs(t *testing.T) []string {
 	return []string{"-test.run=^" + regexp.QuoteMeta(t.Name()) + "$", "-test.timeout=2m"}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // victimFn passes words on. The first worker process to see "victim"
@@ -167,7 +148,7 @@ func TestAKilledWorkerProcessHasItsBundleRetriedOnAnother(t *testing.T) {
 	counts := sdk.Map(s, func(kv sdk.KV[string, int64]) string { return fmt.Sprintf("%s=%d", kv.Key, kv.Value) }, sdk.CountElements(s, passed))
 	textio.Write(s, out, counts, textio.WithSuffix(".txt"))
 
-	var output syncBuffer
+	var output fnapitest.SyncBuffer
 	r := portable.New(&portable.Options{
 		Workers: 3, EnvironmentType: portable.EnvProcess,
 		Process: &portable.ProcessOptions{Args: workerArgs(t), Output: &output},
@@ -236,7 +217,7 @@ func TestAWorkerProcessThatExitsBeforeConnectingFailsTheJobAtOnce(t *testing.T) 
 	}
 	p := sdk.NewPipeline()
 	sdk.Create(p.Root(), []int{1})
-	var output syncBuffer
+	var output fnapitest.SyncBuffer
 	r := portable.New(&portable.Options{
 		Workers: 2, EnvironmentType: portable.EnvProcess, WorkerTimeout: time.Minute,
 		// The worker runs no test, so it never reaches Run.

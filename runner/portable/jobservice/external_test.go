@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"beamgo/fnapi/fnapitest"
 	"beamgo/fnapi/worker"
 	"beamgo/io/textio"
 	"beamgo/runner/universal"
@@ -50,7 +51,7 @@ func TestOurSDKWordCountRunsWithExternalWorkersFromAPoolProcess(t *testing.T) {
 		t.Fatal("Run returned in a worker pool")
 	}
 
-	var output syncBuffer
+	var output fnapitest.SyncBuffer
 	pool, addr, err := worker.StartPool(testCtx(t), "127.0.0.1:0", &worker.ProcessOptions{
 		Args:   []string{"-test.run=^" + regexp.QuoteMeta(t.Name()) + "$", "-test.timeout=2m"},
 		Env:    map[string]string{outVar: out},

@@ -1,7 +1,6 @@
 package jobservice_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	jobpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/jobmanagement_v1"
@@ -21,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"beamgo/fnapi/fnapitest"
 	"beamgo/fnapi/worker"
 	"beamgo/io/textio"
 	"beamgo/proto/urns"
@@ -40,24 +39,6 @@ func (countedFn) ProcessElement(ctx context.Context, s string, emit func(string)
 	sdk.NewCounter("test", "kept").Inc(ctx, 1)
 	emit(s)
 	return nil
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestOurSDKWordCountRunsWithProcessWorkers submits a word count with
@@ -81,7 +62,7 @@ func TestOurSDKWordCountRunsWithProcessWorkers(t *testing.T) {
 	formatted := sdk.Map(s, func(kv sdk.KV[string, int64]) string { return fmt.Sprintf("%s=%d", kv.Key, kv.Value) }, sdk.CountElements(s, words))
 	textio.Write(s, out, sdk.ParDo(s, sdk.DoFn[string, string](countedFn{}), formatted), textio.WithSuffix(".txt"))
 
-	var output syncBuffer
+	var output fnapitest.SyncBuffer
 	endpoint := ""
 	if !worker.Active() {
 		endpoint = start(t, &jobservice.Options{WorkerOutput: &output}).Addr()
