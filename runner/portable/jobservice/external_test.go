@@ -10,13 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"beamgo/fnapi/fnapitest"
 	"beamgo/fnapi/worker"
@@ -68,36 +65,7 @@ func TestOurSDKWordCountRunsWithExternalWorkersFromAPoolProcess(t *testing.T) {
 		t.Fatalf("Run with EXTERNAL workers: %v\npool output:\n%s", err, output.String())
 	}
 
-	counts := map[string]int{}
-	for _, l := range lines {
-		for _, w := range strings.Fields(l) {
-			counts[w]++
-		}
-	}
-	var want []string
-	for w, n := range counts {
-		want = append(want, fmt.Sprintf("%s=%d", w, n))
-	}
-	slices.Sort(want)
-	files, err := filepath.Glob(out + "-*-of-*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no output files %s-*-of-*.txt (%v)\npool output:\n%s", out, err, output.String())
-	}
-	var got []string
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, strings.Fields(string(b))...)
-	}
-	slices.Sort(got)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("word count with EXTERNAL workers (-want +got):\n%s", diff)
-	}
-	if n := res.Counter("test", "kept"); n != int64(len(want)) {
-		t.Errorf("counter test/kept = %d, want %d", n, len(want))
-	}
+	checkFileWordCount(t, out, lines, res, "EXTERNAL", output.String)
 	// The job server stopped the job's workers before the job ended.
 	started, stopped := strings.Count(output.String(), "workerpool: worker started"), strings.Count(output.String(), "workerpool: worker stopped")
 	if started == 0 || stopped != started {

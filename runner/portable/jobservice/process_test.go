@@ -23,6 +23,7 @@ import (
 	"beamgo/fnapi/worker"
 	"beamgo/io/textio"
 	"beamgo/proto/urns"
+	"beamgo/runner"
 	"beamgo/runner/portable/jobservice"
 	"beamgo/runner/universal"
 	"beamgo/sdk"
@@ -76,36 +77,7 @@ func TestOurSDKWordCountRunsWithProcessWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run with PROCESS workers: %v\nworker output:\n%s", err, output.String())
 	}
-	counts := map[string]int{}
-	for _, l := range lines {
-		for _, w := range strings.Fields(l) {
-			counts[w]++
-		}
-	}
-	var want []string
-	for w, n := range counts {
-		want = append(want, fmt.Sprintf("%s=%d", w, n))
-	}
-	slices.Sort(want)
-	files, err := filepath.Glob(out + "-*-of-*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no output files %s-*-of-*.txt (%v)\nworker output:\n%s", out, err, output.String())
-	}
-	var got []string
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, strings.Fields(string(b))...)
-	}
-	slices.Sort(got)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("word count with PROCESS workers (-want +got):\n%s", diff)
-	}
-	if n := res.Counter("test", "kept"); n != int64(len(want)) {
-		t.Errorf("counter test/kept = %d, want %d", n, len(want))
-	}
+	checkFileWordCount(t, out, lines, res, "PROCESS", output.String)
 	if strings.Contains(output.String(), "exited:") {
 		t.Errorf("a worker process exited with an error:\n%s", output.String())
 	}
@@ -125,5 +97,42 @@ func TestRefuseProcessTurnsProcessJobsAway(t *testing.T) {
 	_, err = jobs.Prepare(testCtx(t), &jobpb.PrepareJobRequest{Pipeline: pb})
 	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "RefuseProcess") {
 		t.Errorf("Prepare of a PROCESS job = %v, want InvalidArgument naming RefuseProcess", err)
+	}
+}
+
+// checkFileWordCount checks the "word=count" files a job with workers in
+// mode wrote under out against the word count of lines, and the job's
+// counter; logs gives the workers' output for failure messages.
+func checkFileWordCount(t *testing.T, out string, lines []string, res *runner.Result, mode string, logs func() string) {
+	t.Helper()
+	counts := map[string]int{}
+	for _, l := range lines {
+		for _, w := range strings.Fields(l) {
+			counts[w]++
+		}
+	}
+	var want []string
+	for w, n := range counts {
+		want = append(want, fmt.Sprintf("%s=%d", w, n))
+	}
+	slices.Sort(want)
+	files, err := filepath.Glob(out + "-*-of-*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no output files %s-*-of-*.txt (%v)\nworker output:\n%s", out, err, logs())
+	}
+	var got []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, strings.Fields(string(b))...)
+	}
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("word count with %s workers (-want +got):\n%s", mode, diff)
+	}
+	if n := res.Counter("test", "kept"); n != int64(len(want)) {
+		t.Errorf("counter test/kept = %d, want %d", n, len(want))
 	}
 }
