@@ -57,6 +57,20 @@ func (l *lifecycle) Teardown(context.Context) error { *l.Log = append(*l.Log, "T
 // its first Impulse: a source on the impulse output, a sink on out.
 func stageOf(t *testing.T, p *sdk.Pipeline, out *graph.Collection) *fnpb.ProcessBundleDescriptor {
 	t.Helper()
+	var impulseOut string
+	for _, tr := range p.Graph().Transforms {
+		if tr.Kind == graph.KindImpulse {
+			impulseOut = tr.Outputs[0].Coll.ID
+		}
+	}
+	return descriptorOf(t, p, func(tr *pipepb.PTransform) bool { return tr.GetSpec().GetUrn() == urns.TransformParDo }, impulseOut, out.ID)
+}
+
+// descriptorOf builds a descriptor "s1" of the transforms of p that
+// include picks, with a source "src" on PCollection in and a sink "snk"
+// on out, in the global window.
+func descriptorOf(t *testing.T, p *sdk.Pipeline, include func(*pipepb.PTransform) bool, in, out string) *fnpb.ProcessBundleDescriptor {
+	t.Helper()
 	pb, err := translate.ToProto(p, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -65,12 +79,8 @@ func stageOf(t *testing.T, p *sdk.Pipeline, out *graph.Collection) *fnpb.Process
 	desc := &fnpb.ProcessBundleDescriptor{Id: "s1", Transforms: map[string]*pipepb.PTransform{},
 		Pcollections: c.Pcollections, Coders: c.Coders, WindowingStrategies: c.WindowingStrategies}
 	desc.Coders["gw"] = &pipepb.Coder{Spec: &pipepb.FunctionSpec{Urn: urns.CoderGlobalWindow}}
-	var impulseOut string
 	for id, tr := range c.GetTransforms() {
-		switch tr.GetSpec().GetUrn() {
-		case urns.TransformImpulse:
-			impulseOut = tr.GetOutputs()["out"]
-		case urns.TransformParDo:
+		if len(tr.GetSubtransforms()) == 0 && include(tr) {
 			desc.Transforms[id] = tr
 		}
 	}
@@ -80,8 +90,8 @@ func stageOf(t *testing.T, p *sdk.Pipeline, out *graph.Collection) *fnpb.Process
 		b, _ := proto.Marshal(&fnpb.RemoteGrpcPort{CoderId: wv})
 		return b
 	}
-	desc.Transforms["src"] = &pipepb.PTransform{UniqueName: "src", Spec: &pipepb.FunctionSpec{Urn: urns.TransformSource, Payload: port(impulseOut)}, Outputs: map[string]string{"out": impulseOut}}
-	desc.Transforms["snk"] = &pipepb.PTransform{UniqueName: "snk", Spec: &pipepb.FunctionSpec{Urn: urns.TransformSink, Payload: port(out.ID)}, Inputs: map[string]string{"in": out.ID}}
+	desc.Transforms["src"] = &pipepb.PTransform{UniqueName: "src", Spec: &pipepb.FunctionSpec{Urn: urns.TransformSource, Payload: port(in)}, Outputs: map[string]string{"out": in}}
+	desc.Transforms["snk"] = &pipepb.PTransform{UniqueName: "snk", Spec: &pipepb.FunctionSpec{Urn: urns.TransformSink, Payload: port(out)}, Inputs: map[string]string{"in": out}}
 	return desc
 }
 

@@ -6,15 +6,11 @@ import (
 	"iter"
 	"testing"
 
-	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/protobuf/proto"
 
 	"beamgo/fnapi/exec"
 	"beamgo/internal/graph"
-	"beamgo/proto/translate"
-	"beamgo/proto/urns"
 	"beamgo/sdk"
 	"beamgo/sdk/window"
 )
@@ -44,28 +40,7 @@ func stringStage(t *testing.T, fn sdk.DoFn[string, string], values []string) (*e
 	s := p.Root()
 	in := sdk.Create(s, []string{"unused"})
 	out := sdk.ParDo(s, fn, in, sdk.Name("Gated"))
-	pb, err := translate.ToProto(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := pb.GetComponents()
-	desc := &fnpb.ProcessBundleDescriptor{Id: "split", Transforms: map[string]*pipepb.PTransform{},
-		Pcollections: c.Pcollections, Coders: c.Coders, WindowingStrategies: c.WindowingStrategies}
-	desc.Coders["gw"] = &pipepb.Coder{Spec: &pipepb.FunctionSpec{Urn: urns.CoderGlobalWindow}}
-	for id, tr := range c.GetTransforms() {
-		if tr.GetUniqueName() == "Gated" {
-			desc.Transforms[id] = tr
-		}
-	}
-	port := func(pc string) []byte {
-		wv := "wv_" + pc
-		desc.Coders[wv] = &pipepb.Coder{Spec: &pipepb.FunctionSpec{Urn: urns.CoderWindowedValue}, ComponentCoderIds: []string{c.Pcollections[pc].CoderId, "gw"}}
-		b, _ := proto.Marshal(&fnpb.RemoteGrpcPort{CoderId: wv})
-		return b
-	}
-	inID, outID := in.Collection().ID, out.Collection().ID
-	desc.Transforms["src"] = &pipepb.PTransform{UniqueName: "src", Spec: &pipepb.FunctionSpec{Urn: urns.TransformSource, Payload: port(inID)}, Outputs: map[string]string{"out": inID}}
-	desc.Transforms["snk"] = &pipepb.PTransform{UniqueName: "snk", Spec: &pipepb.FunctionSpec{Urn: urns.TransformSink, Payload: port(outID)}, Inputs: map[string]string{"in": outID}}
+	desc := descriptorOf(t, p, func(tr *pipepb.PTransform) bool { return tr.GetUniqueName() == "Gated" }, in.Collection().ID, out.Collection().ID)
 	proc, err := exec.New(desc, p.Graph())
 	if err != nil {
 		t.Fatalf("exec.New: %v", err)
