@@ -105,7 +105,25 @@ func (t *Offset) StartPosition() int64 { return t.c.startPosition() }
 func (t *Offset) StopPosition() int64 { return t.c.stopPosition() }
 
 // TryClaim claims the split point at offset p; see RangeTracker.
-func (t *Offset) TryClaim(p int64) (bool, error) { return t.c.tryClaim(p) }
+//
+// A reader claims every record, so the common case — a claim after a
+// successful one, before the stop — takes a fast path with plain int64
+// comparisons; anything else goes through the general state machine.
+func (t *Offset) TryClaim(p int64) (bool, error) {
+	c := &t.c
+	c.mu.Lock()
+	if c.attempted && c.lastAttemptOK && p > c.lastAttempt && p >= c.lastRecord && p < c.stop {
+		// started is set (the last attempt succeeded), p is after the
+		// start (the last attempt was not before it) and inside the
+		// range; offsets have no unbounded stop.
+		c.lastAttempt, c.lastRecord = p, p
+		c.splitPointsSeen++
+		c.mu.Unlock()
+		return true, nil
+	}
+	c.mu.Unlock()
+	return c.tryClaim(p)
+}
 
 // SetCurrentPosition records a record at offset p that is not a split point;
 // see RangeTracker.

@@ -25,6 +25,8 @@ func (SumFn[T]) MergeAccumulators(a, b T) T { return a + b }
 // ExtractOutput returns the result of an accumulator.
 func (SumFn[T]) ExtractOutput(a T) T { return a }
 
+func (SumFn[T]) builtinCombine(self any) bool { _, ok := self.(SumFn[T]); return ok }
+
 // Sum returns the sum of the elements of each window.
 func Sum[T Number](s Scope, in PCollection[T]) PCollection[T] {
 	return CombineGlobally(s, CombineFn[T, T, T](SumFn[T]{}), in, Name("Sum"))
@@ -50,6 +52,8 @@ func (countFn[T]) MergeAccumulators(a, b int64) int64 { return a + b }
 // ExtractOutput returns the result of an accumulator.
 func (countFn[T]) ExtractOutput(a int64) int64 { return a }
 
+func (countFn[T]) builtinCombine(self any) bool { _, ok := self.(countFn[T]); return ok }
+
 // Count returns the number of elements of each window.
 func Count[T any](s Scope, in PCollection[T]) PCollection[int64] {
 	return CombineGlobally(s, CombineFn[T, int64, int64](countFn[T]{}), in, Name("Count"))
@@ -63,9 +67,12 @@ func CountPerKey[K comparable, V any](s Scope, in PCollection[KV[K, V]]) PCollec
 // CountElements returns, for each distinct element, how often it occurs (Beam's Count.PerElement).
 func CountElements[T comparable](s Scope, in PCollection[T]) PCollection[KV[T, int64]] {
 	cs := s.Scope("CountElements")
-	keyed := Map(cs, func(v T) KV[T, int64] { return KV[T, int64]{Key: v, Value: 1} }, in, Name("KeyByElement"))
+	keyed := ParDo(cs, DoFn[T, KV[T, int64]](funcDoFn[T, KV[T, int64]]{kind: "Map", f: keyByElement[T], one: keyByElement[T], builtin: true,
+		call: func(v T, emit func(KV[T, int64])) { emit(keyByElement(v)) }}), in, Name("KeyByElement"))
 	return CombinePerKey(cs, CombineFn[int64, int64, int64](countFn[int64]{}), keyed, Name("Count"))
 }
+
+func keyByElement[T any](v T) KV[T, int64] { return KV[T, int64]{Key: v, Value: 1} }
 
 // ExtremeAcc is the accumulator of MinFn and MaxFn: whether a value was
 // seen, and the smallest or largest one.
@@ -99,6 +106,8 @@ func (f MinFn[T]) MergeAccumulators(a, b ExtremeAcc[T]) ExtremeAcc[T] {
 // ExtractOutput returns the result of an accumulator.
 func (MinFn[T]) ExtractOutput(a ExtremeAcc[T]) T { return a.V }
 
+func (MinFn[T]) builtinCombine(self any) bool { _, ok := self.(MinFn[T]); return ok }
+
 // MaxFn is the CombineFn of Max.
 type MaxFn[T cmp.Ordered] struct{}
 
@@ -123,6 +132,8 @@ func (f MaxFn[T]) MergeAccumulators(a, b ExtremeAcc[T]) ExtremeAcc[T] {
 
 // ExtractOutput returns the result of an accumulator.
 func (MaxFn[T]) ExtractOutput(a ExtremeAcc[T]) T { return a.V }
+
+func (MaxFn[T]) builtinCombine(self any) bool { _, ok := self.(MaxFn[T]); return ok }
 
 // Min returns the smallest element of each window (the zero value for an
 // empty global window).
@@ -175,6 +186,8 @@ func (MeanFn[T]) ExtractOutput(a MeanAcc) float64 {
 	}
 	return a.Sum / float64(a.Count)
 }
+
+func (MeanFn[T]) builtinCombine(self any) bool { _, ok := self.(MeanFn[T]); return ok }
 
 // Mean returns the arithmetic mean of the elements of each window (0 for an
 // empty global window).

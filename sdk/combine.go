@@ -191,7 +191,11 @@ type keyWindow[K comparable] struct {
 // The maps hold indexes into accs rather than accumulators or pointers:
 // the accumulators stay contiguous (one cache miss less per element than a
 // pointer), and an existing key is never assigned again, so the map keeps
-// the cloned key it was inserted with.
+// the copied key it was inserted with. String keys are copied into
+// keyArena chunks rather than allocated one by one: the keys of a bundle lie
+// together in memory, the frequent ones (which come first) in the first
+// chunks, so the map's key comparisons touch fewer cache lines. The maps
+// are reused (cleared) from bundle to bundle.
 type precombine[K comparable, In, Acc, Out any] struct {
 	env    *graph.Env
 	fn     CombineFn[In, Acc, Out]
@@ -201,13 +205,34 @@ type precombine[K comparable, In, Acc, Out any] struct {
 	byKey       map[K]int32
 	byKeyWindow map[keyWindow[K]]int32
 	accs        []Acc
+	// builtin is set for the sdk's own CombineFns, which cannot panic:
+	// their elements skip the panic recovery.
+	builtin bool
+	// strKeys is set when K is string: keys are copied into keys.
+	strKeys bool
+	keys    keyArena
 }
 
-func (p *precombine[K, In, Acc, Out]) Setup(context.Context) error { return nil }
+var _ elemReceiver[KV[string, int]] = (*precombine[string, int, int, int])(nil)
+
+func (p *precombine[K, In, Acc, Out]) Setup(context.Context) error {
+	var k K
+	_, p.strKeys = any(k).(string)
+	b, ok := p.fn.(builtinCombineFn)
+	p.builtin = ok && b.builtinCombine(p.fn)
+	return nil
+}
+
 func (p *precombine[K, In, Acc, Out]) StartBundle(context.Context) error {
-	p.byKey = map[K]int32{}
-	p.byKeyWindow = map[keyWindow[K]]int32{}
+	if p.byKey == nil {
+		p.byKey = map[K]int32{}
+		p.byKeyWindow = map[keyWindow[K]]int32{}
+	}
+	clear(p.byKey)
+	clear(p.byKeyWindow)
+	clear(p.accs)
 	p.accs = p.accs[:0]
+	p.keys.release()
 	return nil
 }
 func (p *precombine[K, In, Acc, Out]) Teardown(context.Context) error { return nil }
@@ -224,34 +249,60 @@ func (p *precombine[K, In, Acc, Out]) newAcc() (int32, error) {
 	return int32(len(p.accs) - 1), nil
 }
 
-func (p *precombine[K, In, Acc, Out]) Receive(v window.Value[KV[K, In]]) (err error) {
+// ownKey returns a copy of a key about to be held, so that it does not pin
+// the larger string it was cut from (a line of text, say).
+func (p *precombine[K, In, Acc, Out]) ownKey(k K) K {
+	if p.strKeys {
+		return any(p.keys.clone(any(k).(string))).(K)
+	}
+	return k
+}
+
+func (p *precombine[K, In, Acc, Out]) Receive(v window.Value[KV[K, In]]) error {
+	return p.addRecovering(v.Elem, v.Windows)
+}
+
+func (p *precombine[K, In, Acc, Out]) receiveElem(kv KV[K, In], m *elemMeta) error {
+	if p.builtin {
+		return p.add(kv, m.Windows)
+	}
+	return p.addRecovering(kv, m.Windows)
+}
+
+// addRecovering is add, turning a panic of the CombineFn into an error.
+func (p *precombine[K, In, Acc, Out]) addRecovering(kv KV[K, In], wins []window.Window) (err error) {
 	defer func() {
 		if x := recover(); x != nil {
-			err = graph.PanicError(p.env.UniqueName, v.Elem, true, x)
+			err = graph.PanicError(p.env.UniqueName, kv, true, x)
 		}
 	}()
+	return p.add(kv, wins)
+}
+
+// add adds an input to the accumulators of its key in each of the windows.
+func (p *precombine[K, In, Acc, Out]) add(kv KV[K, In], wins []window.Window) (err error) {
 	if p.global {
-		i, ok := p.byKey[v.Elem.Key]
+		i, ok := p.byKey[kv.Key]
 		if !ok {
 			if i, err = p.newAcc(); err != nil {
 				return err
 			}
-			p.byKey[cloneKey(v.Elem.Key)] = i
+			p.byKey[p.ownKey(kv.Key)] = i
 		}
-		p.accs[i] = p.fn.AddInput(p.accs[i], v.Elem.Value)
+		p.accs[i] = p.fn.AddInput(p.accs[i], kv.Value)
 		return nil
 	}
-	for _, w := range v.Windows {
-		kw := keyWindow[K]{k: v.Elem.Key, w: w}
+	for _, w := range wins {
+		kw := keyWindow[K]{k: kv.Key, w: w}
 		i, ok := p.byKeyWindow[kw]
 		if !ok {
 			if i, err = p.newAcc(); err != nil {
 				return err
 			}
-			kw.k = cloneKey(kw.k)
+			kw.k = p.ownKey(kw.k)
 			p.byKeyWindow[kw] = i
 		}
-		p.accs[i] = p.fn.AddInput(p.accs[i], v.Elem.Value)
+		p.accs[i] = p.fn.AddInput(p.accs[i], kv.Value)
 	}
 	return nil
 }
@@ -282,6 +333,9 @@ func (p *precombine[K, In, Acc, Out]) flush() error {
 	clear(p.byKeyWindow)
 	clear(p.accs)
 	p.accs = p.accs[:0]
+	// Later keys go to new chunks, so that the chunks of the keys just
+	// emitted are freed as soon as nothing downstream holds them.
+	p.keys.release()
 	return nil
 }
 
@@ -294,14 +348,33 @@ func (p *precombine[K, In, Acc, Out]) FinishBundle(context.Context) (err error) 
 	return p.flush()
 }
 
-// cloneKey copies a string key, so that a key held by a precombine does not
-// pin the larger string it was cut from (a line of text, say).
-func cloneKey[K comparable](k K) K {
-	if s, ok := any(k).(string); ok {
-		return any(strings.Clone(s)).(K)
-	}
-	return k
+// keyArena copies strings into shared chunks (the buffers of a
+// strings.Builder, whose earlier bytes are never written again). A string it
+// returns pins its chunk, which is why chunks are small.
+type keyArena struct {
+	b strings.Builder
 }
+
+// keyChunk is the size of a keyArena chunk; longer strings get their own.
+const keyChunk = 16 << 10
+
+// clone returns a copy of s.
+func (a *keyArena) clone(s string) string {
+	if len(s) > keyChunk/16 {
+		return strings.Clone(s)
+	}
+	if a.b.Cap()-a.b.Len() < len(s) {
+		a.b = strings.Builder{}
+		a.b.Grow(keyChunk)
+	}
+	start := a.b.Len()
+	a.b.WriteString(s)
+	return a.b.String()[start:]
+}
+
+// release makes the next clone start a new chunk, so that strings handed
+// out so far share no chunk with later ones.
+func (a *keyArena) release() { a.b = strings.Builder{} }
 
 // CombineGlobally combines all elements of each window of in into one
 // output. In the global window an empty input yields the output of an empty
@@ -347,3 +420,8 @@ func (d *insertDefault[In, Acc, Out]) ProcessElement(ctx context.Context, _ int6
 	}
 	return nil
 }
+
+// builtinCombineFn marks the sdk's CombineFns, whose methods cannot panic.
+// builtinCombine reports whether self is the CombineFn itself, not a type
+// that embeds it (and may override its methods with code that panics).
+type builtinCombineFn interface{ builtinCombine(self any) bool }

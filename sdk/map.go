@@ -5,6 +5,7 @@ import (
 	"iter"
 
 	"beamgo/internal/graph"
+	"beamgo/sdk/window"
 )
 
 // funcDoFn adapts a plain function to a DoFn. It is stateless, so instances
@@ -13,6 +14,12 @@ type funcDoFn[In, Out any] struct {
 	kind string
 	f    any
 	call func(in In, emit func(Out))
+	// one, when set, is the one-to-one function of call (Map): its
+	// operator calls it without an emit closure.
+	one func(in In) Out
+	// builtin marks the sdk's own functions, which cannot panic: their
+	// operator skips the panic recovery.
+	builtin bool
 	// ctxCall, when set, replaces call for internal functions that need
 	// the element context.
 	ctxCall func(ctx context.Context, in In, emit func(Out))
@@ -33,13 +40,16 @@ func (d funcDoFn[In, Out]) describe() *graph.FnInfo {
 }
 func (d funcDoFn[In, Out]) clone() any { return d }
 
-// Map applies fn to every element: one output per input.
+// Map applies fn to every element: one output per input. Like the other
+// function transforms (FlatMap, FlatMapSeq, Filter, MapKV), it calls fn
+// once per element, whatever windows the element is in: fn cannot see
+// them, and each output is in all of them.
 func Map[In, Out any](s Scope, fn func(In) Out, in PCollection[In], opts ...Option) PCollection[Out] {
 	if fn == nil {
 		s.fail("Map", "function is nil")
 		return PCollection[Out]{}
 	}
-	return ParDo(s, DoFn[In, Out](funcDoFn[In, Out]{kind: "Map", f: fn, call: func(v In, emit func(Out)) { emit(fn(v)) }}), in, opts...)
+	return ParDo(s, DoFn[In, Out](funcDoFn[In, Out]{kind: "Map", f: fn, one: fn, call: func(v In, emit func(Out)) { emit(fn(v)) }}), in, opts...)
 }
 
 // FlatMap applies fn to every element; fn emits any number of outputs.
@@ -86,11 +96,12 @@ func MapKV[In, K, V any](s Scope, fn func(In) (K, V), in PCollection[In], opts .
 		s.fail("MapKV", "function is nil")
 		return PCollection[KV[K, V]]{}
 	}
-	call := func(v In, emit func(KV[K, V])) {
+	one := func(v In) KV[K, V] {
 		k, val := fn(v)
-		emit(KV[K, V]{Key: k, Value: val})
+		return KV[K, V]{Key: k, Value: val}
 	}
-	return ParDo(s, DoFn[In, KV[K, V]](funcDoFn[In, KV[K, V]]{kind: "MapKV", f: fn, call: call}), in, opts...)
+	call := func(v In, emit func(KV[K, V])) { emit(one(v)) }
+	return ParDo(s, DoFn[In, KV[K, V]](funcDoFn[In, KV[K, V]]{kind: "MapKV", f: fn, one: one, call: call}), in, opts...)
 }
 
 // Keys returns the keys of a keyed collection.
@@ -105,3 +116,133 @@ func Values[K, V any](s Scope, in PCollection[KV[K, V]], opts ...Option) PCollec
 
 func kvKey[K, V any](kv KV[K, V]) K   { return kv.Key }
 func kvValue[K, V any](kv KV[K, V]) V { return kv.Value }
+
+// elemMeta is the timestamp, windows and pane of an element: a
+// window.Value without the element.
+type elemMeta struct {
+	Timestamp window.Time
+	Windows   []window.Window
+	Pane      window.Pane
+}
+
+// elemReceiver is implemented by the sdk's operators that sit inside fused
+// chains (funcOp, precombine). A window.Value is too large to be passed in
+// registers, and building and copying one at every hop of a chain costs
+// more than the work of a Map; so a funcOp hands its successor the element
+// and a pointer to the metadata, which passes down the chain unchanged.
+// receiveElem may not retain m.
+type elemReceiver[T any] interface {
+	receiveElem(elem T, m *elemMeta) error
+}
+
+// funcOp is the operator of a funcDoFn without element context (Map,
+// FlatMap, Filter, MapKV, ...): the per-element work of a fused chain of
+// such transforms, so it calls the function directly instead of going
+// through the DoFn interface, the element context and a window.Value per
+// hop.
+//
+// The function sees no window, so an element in several windows is
+// processed once and its outputs keep all its windows, which the model
+// treats as the same as processing it once per window (Beam's runners do
+// the same for DoFns that do not observe the window).
+type funcOp[In, Out any] struct {
+	env     *graph.Env
+	call    func(In, func(Out))
+	one     func(In) Out
+	builtin bool
+	next    graph.Receiver[Out]
+	// nextElem is next, if it is an elemReceiver.
+	nextElem elemReceiver[Out]
+	emit     func(Out)
+	// meta holds the metadata of an element that arrived through Receive.
+	meta elemMeta
+	// cur is the metadata of the element being processed, which its
+	// outputs take.
+	cur *elemMeta
+	// downErr is the first error of the downstream receiver during a call.
+	downErr error
+}
+
+var _ elemReceiver[int] = (*funcOp[int, int])(nil)
+
+func newFuncOp[In, Out any](env *graph.Env, d funcDoFn[In, Out], next graph.Receiver[Out]) *funcOp[In, Out] {
+	o := &funcOp[In, Out]{env: env, call: d.call, one: d.one, builtin: d.builtin, next: next}
+	o.nextElem, _ = next.(elemReceiver[Out])
+	o.emit = func(out Out) {
+		if o.downErr != nil {
+			return
+		}
+		if o.nextElem != nil {
+			o.downErr = o.nextElem.receiveElem(out, o.cur)
+			return
+		}
+		o.downErr = o.next.Receive(window.Value[Out]{Elem: out, Timestamp: o.cur.Timestamp, Windows: o.cur.Windows, Pane: o.cur.Pane})
+	}
+	return o
+}
+
+func (o *funcOp[In, Out]) Setup(context.Context) error { return nil }
+func (o *funcOp[In, Out]) StartBundle(context.Context) error {
+	o.downErr = nil
+	return nil
+}
+func (o *funcOp[In, Out]) FinishBundle(context.Context) error { return nil }
+func (o *funcOp[In, Out]) Teardown(context.Context) error     { return nil }
+
+// Receive processes one element.
+func (o *funcOp[In, Out]) Receive(v window.Value[In]) error {
+	o.meta = elemMeta{Timestamp: v.Timestamp, Windows: v.Windows, Pane: v.Pane}
+	err := o.receiveElem(v.Elem, &o.meta)
+	o.meta.Windows = nil
+	return err
+}
+
+func (o *funcOp[In, Out]) receiveElem(in In, m *elemMeta) error {
+	if o.one != nil {
+		var out Out
+		if o.builtin {
+			out = o.one(in)
+		} else {
+			var err error
+			if out, err = o.apply(in); err != nil {
+				return err
+			}
+		}
+		if o.nextElem != nil {
+			return o.nextElem.receiveElem(out, m)
+		}
+		return o.next.Receive(window.Value[Out]{Elem: out, Timestamp: m.Timestamp, Windows: m.Windows, Pane: m.Pane})
+	}
+	o.cur = m
+	err := o.invoke(in)
+	o.cur = nil
+	if err != nil {
+		return err
+	}
+	if err := o.downErr; err != nil {
+		o.downErr = nil
+		return err
+	}
+	return nil
+}
+
+// apply calls the one-to-one function, recovering a panic.
+func (o *funcOp[In, Out]) apply(in In) (out Out, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = graph.PanicError(o.env.UniqueName, in, true, r)
+		}
+	}()
+	return o.one(in), nil
+}
+
+// invoke calls the function with the emit closure, recovering a panic.
+func (o *funcOp[In, Out]) invoke(in In) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = graph.PanicError(o.env.UniqueName, in, true, r)
+		}
+	}()
+	o.call(in, o.emit)
+	return nil
+}

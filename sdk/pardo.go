@@ -93,6 +93,16 @@ func parDo[In, Out any](s Scope, fn DoFn[In, Out], in PCollection[In], out coder
 		}
 	}
 	f := &pardoFactory[In]{fn: fn, in: in.c.Ops, sides: o.sides}
+	if d, ok := fn.(funcDoFn[In, Out]); ok && d.ctxCall == nil && d.call != nil {
+		f.direct = func(env *graph.Env, outs []any) (graph.Operator, any, error) {
+			next, err := receiverOf[Out](outs, 0, t.UniqueName)
+			if err != nil {
+				return nil, nil, err
+			}
+			op := newFuncOp(env, d, next)
+			return op, op, nil
+		}
+	}
 	f.build = func(c *pardoCore[In], inst any, outs []any) error {
 		next, err := receiverOf[Out](outs, 0, t.UniqueName)
 		if err != nil {
@@ -250,12 +260,18 @@ type pardoFactory[In any] struct {
 	outs  []graph.TypeOps
 	sides []sideView
 	build func(c *pardoCore[In], inst any, outs []any) error
+	// direct, when set, builds a lighter operator than pardoCore for
+	// functions that need no element context (see funcOp).
+	direct func(env *graph.Env, outs []any) (graph.Operator, any, error)
 }
 
 func (f *pardoFactory[In]) InputOps() graph.TypeOps    { return f.in }
 func (f *pardoFactory[In]) OutputOps() []graph.TypeOps { return f.outs }
 
 func (f *pardoFactory[In]) Build(env *graph.Env, outs []any) (graph.Operator, any, error) {
+	if f.direct != nil {
+		return f.direct(env, outs)
+	}
 	inst, err := cloneFn(f.fn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sdk: %s: %w", env.UniqueName, err)

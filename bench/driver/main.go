@@ -105,6 +105,9 @@ func main() {
 		if sec := section(string(old), portableHeading); sec != "" {
 			md = mergeSection(md, portableHeading, sec)
 		}
+		if !c.beam {
+			md = keepBeamRow(md, string(old))
+		}
 		if werr := os.WriteFile(c.out, []byte(md), 0o644); werr != nil {
 			log.Fatal(werr)
 		}

@@ -36,7 +36,7 @@ func (r *results) markdown() string {
 
 	fmt.Fprintf(&b, "## Word count\n\n")
 	fmt.Fprintf(&b, "The same generated corpus (Zipf-distributed words, mixed case, apostrophes, punctuation, some CRLF lines) for every program; words as `[a-zA-Z]+('[a-z])?` finds them. ")
-	fmt.Fprintf(&b, "Wall time is measured by the driver around the process (start-up included); CPU is the process's user + system time (of the best run), less sensitive than wall time to other work on the machine; peak RSS is the child's `ru_maxrss`; max live heap is the largest heap the Go collector found live, sampled by our runner's programs (RSS adds the collector's headroom, GOGC=100, to it). ")
+	fmt.Fprintf(&b, "Wall time is measured by the driver around the process (start-up included); CPU is the process's user + system time (of the best run), less sensitive than wall time to other work on the machine; peak RSS is the child's `ru_maxrss`; max live heap is the largest heap the Go collector found live, sampled by our runner's programs (RSS adds to it the collector's headroom, bounded by the soft memory limit the runner sets from its memory budget, and the program's own text and data, about 35 MiB for ours). ")
 	fmt.Fprintf(&b, "Every program's counts are checked against the hand-written program's (SHA-256 of the sorted counts).\n\n")
 	fmt.Fprintf(&b, "| program | input | wall (best) | wall (median) | CPU | throughput | peak RSS | max live heap | wall / hand-written | CPU / hand-written | RSS / hand-written | counts |\n")
 	fmt.Fprintf(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
@@ -195,4 +195,38 @@ func oneLine(v any) string {
 		s = s[:300] + "..."
 	}
 	return s
+}
+
+// beamRowPrefix starts the word count table's row of Beam on Prism.
+const beamRowPrefix = "| Beam Go SDK on Prism |"
+
+// keepBeamRow copies the Beam row of the word count table of old (an
+// earlier RESULTS.md) into the table of doc, which has none because Beam
+// was not run, with a note that it is from the earlier run.
+func keepBeamRow(doc, old string) string {
+	if strings.Contains(doc, "\n"+beamRowPrefix) {
+		return doc
+	}
+	var row string
+	for _, l := range strings.Split(section(old, "## Word count"), "\n") {
+		if strings.HasPrefix(l, beamRowPrefix) {
+			row = l
+		}
+	}
+	start := sectionStart(doc, "## Word count")
+	if row == "" || start < 0 {
+		return doc
+	}
+	// The table ends at the first blank line after its header.
+	head := strings.Index(doc[start:], "\n| program |")
+	if head < 0 {
+		return doc
+	}
+	end := strings.Index(doc[start+head+1:], "\n\n")
+	if end < 0 {
+		return doc
+	}
+	at := start + head + 1 + end + 1
+	note := "\nBeam's row is kept from the previous run of the driver (this one ran with -beam=false); its ratios are to that run's hand-written count.\n"
+	return doc[:at] + row + "\n" + note + doc[at:]
 }

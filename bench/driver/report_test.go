@@ -83,3 +83,23 @@ func TestBestAndMedian(t *testing.T) {
 		t.Errorf("peakRSS() = %d KiB, want %d", got, 30<<10)
 	}
 }
+
+func TestKeepBeamRow(t *testing.T) {
+	old := "# Benchmark results\n\n## Word count\n\nText.\n\n| program | input |\n|---|---|\n| hand-written | 20 MB |\n" +
+		beamRowPrefix + " 20 MB | 14.23 s |\n\nOur runner's best runs: ...\n\n## GroupByKey\n\n| wall |\n"
+	doc := "# Benchmark results\n\n## Word count\n\nText.\n\n| program | input |\n|---|---|\n| hand-written | 20 MB |\n| beamgo local runner | 20 MB |\n\nOur runner's best runs: ...\n\n## GroupByKey\n\n| wall |\n"
+	got := keepBeamRow(doc, old)
+	want := "| beamgo local runner | 20 MB |\n" + beamRowPrefix + " 20 MB | 14.23 s |\n\nBeam's row is kept from the previous run"
+	if !strings.Contains(got, want) {
+		t.Errorf("keepBeamRow:\n%s\nwant it to contain:\n%s", got, want)
+	}
+	if strings.Count(got, beamRowPrefix) != 1 {
+		t.Errorf("keepBeamRow added the row %d times", strings.Count(got, beamRowPrefix))
+	}
+	if again := keepBeamRow(got, old); again != got {
+		t.Errorf("keepBeamRow of a table with a Beam row changed it:\n%s", again)
+	}
+	if none := keepBeamRow(doc, "no results"); none != doc {
+		t.Errorf("keepBeamRow without an earlier row changed the document")
+	}
+}

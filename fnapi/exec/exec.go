@@ -107,6 +107,9 @@ type source struct {
 	gate    atomic.Bool
 	mu      sync.Mutex
 	limit   int64 // guarded by mu: elements from this index on are not read
+	// reading, guarded by mu, is true from reset to the end of Process:
+	// SplitInput refuses outside it.
+	reading bool
 }
 
 type sink struct {
@@ -151,6 +154,13 @@ func (p *Processor) Setup(ctx context.Context) error {
 // Process runs one bundle: StartBundle on every operator (downstream first),
 // every input element, then FinishBundle (upstream first).
 func (p *Processor) Process(ctx context.Context, b Bundle) error {
+	defer func() {
+		for _, s := range p.sources {
+			s.mu.Lock()
+			s.reading = false
+			s.mu.Unlock()
+		}
+	}()
 	if err := p.Setup(ctx); err != nil {
 		return err
 	}
@@ -224,6 +234,7 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 func (s *source) reset() {
 	s.mu.Lock()
 	s.limit = math.MaxInt64
+	s.reading = true
 	s.mu.Unlock()
 	s.gate.Store(false)
 	s.elements.Store(0)
@@ -264,7 +275,8 @@ func (p *Processor) InputPosition(id string) (int64, bool) {
 // been processed or started) and returns the first residual index, which
 // must be greater than that, or -1 for no split. SplitInput returns the
 // chosen index, or -1 if there was no split (choosing the current limit
-// again is accepted and changes nothing). It is safe to call while the
+// again is accepted and changes nothing) or no bundle is reading the
+// source. It is safe to call while the
 // bundle runs.
 func (p *Processor) SplitInput(id string, choose func(current int64) int64) int64 {
 	s, ok := p.sources[id]
@@ -274,6 +286,9 @@ func (p *Processor) SplitInput(id string, choose func(current int64) int64) int6
 	s.gate.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.reading {
+		return -1
+	}
 	cur := s.current.Load()
 	first := choose(cur)
 	if first <= cur || first > s.limit {

@@ -13,13 +13,12 @@ import (
 
 // lineReader is the filebased.RecordReader of text: records are lines ended
 // by "\n" or "\r\n" (the terminator is dropped), and the last line needs no
-// terminator. mk builds the record of a line, which is only valid during
-// the call.
+// terminator. mk builds the record of a line.
 type lineReader[T any] struct {
 	// SkipHeaderLines is exported so that the pipeline's description of
 	// the source shows it.
 	SkipHeaderLines int
-	mk              func(path string, line []byte) T
+	mk              func(path string, line string) T
 }
 
 var _ filebased.RecordReader[string] = (*lineReader[string])(nil)
@@ -66,7 +65,7 @@ func (r *lineReader[T]) ReadRecords(ctx context.Context, f filebased.File, rt ra
 				yield(zero, err)
 				return
 			}
-			if !claimed || !yield(r.mk(f.Path, line), nil) {
+			if !claimed || !yield(r.mk(f.Path, sc.text(line, start)), nil) {
 				return
 			}
 			if i&4095 == 4095 && ctx.Err() != nil {
@@ -123,6 +122,12 @@ func (r *lineReader[T]) open(ctx context.Context, f filebased.File, start int64)
 
 // lineScanner splits a reader into lines with one buffer: a line is a
 // sub-slice of it, valid until the next call.
+//
+// text turns lines into strings a few kilobytes at a time: it copies a
+// block of consecutive lines into one string and hands out sub-strings of
+// it, which saves an allocation per line. The strings stay valid for good
+// (a block is never written again); a string kept by user code keeps its
+// whole block in memory, at most blockSize bytes.
 type lineScanner struct {
 	rc  io.ReadCloser
 	buf []byte
@@ -132,6 +137,29 @@ type lineScanner struct {
 	pos int64
 	// err is the reader's error once it returned one (io.EOF at the end).
 	err error
+	// last is the index in buf of the line next returned last.
+	last int
+	// block holds the text at offsets [blockPos, blockPos+len(block)).
+	block    string
+	blockPos int64
+}
+
+// blockSize is the most text that one string copy of lines holds.
+const blockSize = 4 << 10
+
+// text returns line, which next just returned and which starts at offset
+// start, as a string.
+func (s *lineScanner) text(line []byte, start int64) string {
+	if off := start - s.blockPos; off >= 0 && off+int64(len(line)) <= int64(len(s.block)) && s.block != "" {
+		return s.block[off : off+int64(len(line))]
+	}
+	// A new block, from this line to the last line end within blockSize
+	// bytes; at least this line.
+	end := min(s.hi, s.last+blockSize)
+	n := bytes.LastIndexByte(s.buf[s.last:end], '\n') + 1
+	n = max(n, len(line))
+	s.block, s.blockPos = string(s.buf[s.last:s.last+n]), start
+	return s.block[:len(line)]
 }
 
 const (
@@ -186,6 +214,7 @@ func (s *lineScanner) next() (line []byte, start int64, ok bool) {
 		if i := bytes.IndexByte(s.buf[s.lo+scanned:s.hi], '\n'); i >= 0 {
 			end := s.lo + scanned + i
 			line, start = s.buf[s.lo:end], s.pos
+			s.last = s.lo
 			s.pos += int64(end + 1 - s.lo)
 			s.lo = end + 1
 			if n := len(line); n > 0 && line[n-1] == '\r' {
@@ -200,6 +229,7 @@ func (s *lineScanner) next() (line []byte, start int64, ok bool) {
 			}
 			// The last line has no terminator.
 			line, start = s.buf[s.lo:s.hi], s.pos
+			s.last = s.lo
 			s.pos += int64(s.hi - s.lo)
 			s.lo = s.hi
 			return line, start, true

@@ -44,12 +44,20 @@ import (
 type Options struct {
 	// Parallelism is how many bundles run at once (default: the number of CPUs).
 	Parallelism int
-	// MemoryBudget bounds the bytes of shuffle data held in memory before
-	// it spills to disk (default 128 MiB).
+	// MemoryBudget is the memory a job may use (default 128 MiB): with the
+	// default MemoryLimit, the process's resident memory is kept within
+	// MemoryBudget + MemoryBudget/4 while the job runs (unless the program
+	// alone needs more than that). A GroupByKey's shuffle holds at most
+	// half of it in memory and spills sorted runs to disk past that; the
+	// other half is headroom for the elements in flight and for the
+	// garbage collector.
 	MemoryBudget int64
-	// MemoryLimit is the soft limit of the Go heap while Run runs (see
-	// runtime/debug.SetMemoryLimit), so that garbage does not pile up on top
-	// of the budget. Default: MemoryBudget + MemoryBudget/4 + 40 MiB; a
+	// MemoryLimit is the soft limit of the Go runtime's memory while Run
+	// runs (see runtime/debug.SetMemoryLimit), so that garbage does not
+	// pile up on top of the budget. Default: MemoryBudget + MemoryBudget/4,
+	// less the resident memory the process holds outside the Go runtime
+	// when Run starts (program text and data), less MemoryBudget/8 for
+	// the heap's overshoot while the collector runs; at least 64 MiB. A
 	// negative value leaves the collector alone. It is applied only when
 	// the process has no limit of its own (GOMEMLIMIT), and restored after.
 	MemoryLimit int64
@@ -86,9 +94,6 @@ func New(opts *Options) *Runner {
 	if r.opts.MemoryBudget <= 0 {
 		r.opts.MemoryBudget = 128 << 20
 	}
-	if r.opts.MemoryLimit == 0 {
-		r.opts.MemoryLimit = r.opts.MemoryBudget + r.opts.MemoryBudget/4 + 40<<20
-	}
 	if r.opts.MaxAttempts <= 0 {
 		r.opts.MaxAttempts = 3
 	}
@@ -116,7 +121,11 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 	if err != nil {
 		return nil, fmt.Errorf("local: plan: %w", err)
 	}
-	defer applyMemoryLimit(r.opts.MemoryLimit)()
+	limit := r.opts.MemoryLimit
+	if limit == 0 {
+		limit = defaultMemoryLimit(r.opts.MemoryBudget)
+	}
+	defer applyMemoryLimit(limit)()
 	return engine.Run(ctx, pl, engine.Options{
 		Parallelism:             r.opts.Parallelism,
 		MemoryBudget:            r.opts.MemoryBudget,

@@ -3,7 +3,7 @@ package engine
 import (
 	"bufio"
 	"bytes"
-	"container/heap"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
@@ -19,57 +19,100 @@ import (
 // A shuffle groups the elements of a GroupByKey by encoded key and window.
 //
 // Bundle attempts write records through their own shuffleWriter, which
-// keeps them in memory up to its share of the memory budget and then sorts
-// and spills them to a run file on local disk. Only a successful attempt
-// commits its records (in memory and runs) to the shuffle, so retried
-// bundles never duplicate data. Committed in-memory records that exceed the
-// budget are spilled too. Reading merges, per partition (a hash of the key),
-// the sorted in-memory records with every run's segment for that partition,
-// so a shuffle many times the budget is read with bounded memory: one group
-// at a time.
+// copies them into a segment: an arena of key and value bytes, a table of
+// windows, and per partition (a hash of the key) fixed chunks of records
+// that point into the arena by offset. Records hold no pointers, so the
+// collector never scans them, and a record costs 32 bytes besides its data.
+// Memory is counted by what the segment allocated (capacities), not by the
+// bytes stored.
+//
+// A writer holds up to its share of the memory budget, then sorts its
+// records into a run file on local disk and starts a new segment. Only a
+// successful attempt commits its segment and runs to the shuffle, so
+// retried bundles never duplicate data. Committed segments that exceed
+// their share are spilled together into one run.
+//
+// Reading a partition: if nothing was spilled, its records are grouped in
+// memory with a hash map. Otherwise its in-memory records are sorted and
+// merged with its segment of every run, read through small buffers, one
+// group at a time: a shuffle many times the budget is read with little
+// more memory than it holds already.
 
-// record is one value with its key and window. key and val point into an
-// arena owned by the writer that made the record.
+// record is one value with its key and window in a segment.
 type record struct {
-	part int
-	key  []byte
-	win  window.Window
-	val  []byte
+	// prefix is the first 8 bytes of the key, big-endian, zero-padded: it
+	// orders most keys without reading the arena.
+	prefix uint64
+	// seg is the index of the record's segment among those a spill sorts
+	// together; set by the spill.
+	seg uint32
+	// chunk and off locate the key, followed by the value, in the arena.
+	chunk, off uint32
+	klen, vlen uint32
+	// win indexes the segment's windows.
+	win uint32
 }
 
-// recordOverhead approximates the memory a record costs beyond its bytes:
-// the 80-byte record in a fixed chunk, plus the chunks' slack.
-const recordOverhead = 96
+// recordSize is the size of a record, for memory accounting.
+const recordSize = 32
 
-func compareRecords(a, b *record) int {
-	if a.part != b.part {
-		return a.part - b.part
+// recordChunk is how many records a record chunk holds: records are
+// appended to fixed chunks, so growing never copies them.
+const recordChunk = 512
+
+// Arena chunks start small, for small bundles, and double up to
+// maxArenaChunk.
+const (
+	minArenaChunk = 16 << 10
+	maxArenaChunk = 1 << 20
+)
+
+// segment is the records that one writer collected.
+type segment struct {
+	arena [][]byte
+	wins  []window.Window
+	// recs holds per partition the chunks of recordChunk records.
+	recs [][][]record
+	// bytes is the memory the segment allocated.
+	bytes int64
+}
+
+func newSegment(parts int) *segment { return &segment{recs: make([][][]record, parts)} }
+
+func (g *segment) key(r *record) []byte {
+	return g.arena[r.chunk][r.off : r.off+r.klen : r.off+r.klen]
+}
+
+func (g *segment) val(r *record) []byte {
+	o := r.off + r.klen
+	return g.arena[r.chunk][o : o+r.vlen : o+r.vlen]
+}
+
+func (g *segment) empty() bool { return g.bytes == 0 }
+
+func keyPrefix(key []byte) uint64 {
+	if len(key) >= 8 {
+		return binary.BigEndian.Uint64(key)
 	}
-	if c := bytes.Compare(a.key, b.key); c != 0 {
-		return c
-	}
-	return compareWindows(a.win, b.win)
+	var b [8]byte
+	copy(b[:], key)
+	return binary.BigEndian.Uint64(b[:])
 }
 
 func compareWindows(a, b window.Window) int {
-	switch {
-	case a.Start != b.Start:
-		if a.Start < b.Start {
-			return -1
-		}
-		return 1
-	case a.End != b.End:
-		if a.End < b.End {
-			return -1
-		}
-		return 1
-	case a.IsGlobal() != b.IsGlobal():
-		if a.IsGlobal() {
-			return -1
-		}
-		return 1
+	if c := cmp.Compare(a.Start, b.Start); c != 0 {
+		return c
 	}
-	return 0
+	if c := cmp.Compare(a.End, b.End); c != 0 {
+		return c
+	}
+	switch {
+	case a.IsGlobal() == b.IsGlobal():
+		return 0
+	case a.IsGlobal():
+		return -1
+	}
+	return 1
 }
 
 type shuffle struct {
@@ -79,24 +122,29 @@ type shuffle struct {
 	seed    maphash.Seed
 	// writerBudget is the memory one writer may hold before spilling.
 	writerBudget int64
-	// memBudget is the memory committed records may hold before spilling.
+	// memBudget is the memory committed segments may hold before spilling.
 	memBudget int64
 
 	// mu guards the fields below.
 	mu sync.Mutex
-	// mem holds committed in-memory records per partition, as the record
-	// lists of the writers that committed them (not copied).
-	mem      [][][]record
+	// mem holds the committed segments that are still in memory.
+	mem      []*segment
 	memBytes int64
 	runs     []*run
 	spills   int
 }
 
+// newShuffle returns a shuffle of parts partitions whose memory stays
+// within half of budget: the other half is left to the elements being
+// read, decoded and collected around it, and to the collector's headroom.
+// The writers that run at once share half of that half, and the committed
+// segments hold the other half.
 func newShuffle(parts int, merging bool, dir string, budget int64, writers int) *shuffle {
+	share := budget / 2
 	return &shuffle{
-		parts: parts, merging: merging, dir: dir, seed: maphash.MakeSeed(), mem: make([][][]record, parts),
-		writerBudget: max(budget/int64(2*max(writers, 1)), 1<<20),
-		memBudget:    max(budget/2, 1<<20),
+		parts: parts, merging: merging, dir: dir, seed: maphash.MakeSeed(),
+		writerBudget: max(share/int64(2*max(writers, 1)), 256<<10),
+		memBudget:    max(share/2, 256<<10),
 	}
 }
 
@@ -105,105 +153,145 @@ func (s *shuffle) partition(key []byte) int {
 	return int(maphash.Bytes(s.seed, key) % uint64(s.parts))
 }
 
-// shuffleWriter collects the records of one bundle attempt, per partition.
-// Key and value bytes go into fixed-size arena chunks, so growing the arena
-// never copies what it holds.
+// shuffleWriter collects the records of one bundle attempt.
 type shuffleWriter struct {
-	s     *shuffle
-	arena []byte
-	recs  [][][]record // per partition, chunks of recordChunk records
-	bytes int64
-	runs  []*run
+	s    *shuffle
+	seg  *segment
+	runs []*run
+	// next is the size of the next arena chunk.
+	next int
+	// winIdx indexes seg.wins; last and lastIdx cache the latest window.
+	winIdx  map[window.Window]uint32
+	last    window.Window
+	lastIdx uint32
+	hasLast bool
 }
-
-// arenaChunk is the size of the writer's arena chunks.
-const arenaChunk = 1 << 20
-
-// recordChunk is how many records a writer's record chunk holds: records
-// are appended to fixed chunks, so growing never copies them.
-const recordChunk = 1024
 
 func (s *shuffle) newWriter() *shuffleWriter {
-	return &shuffleWriter{s: s, recs: make([][][]record, s.parts)}
+	return &shuffleWriter{s: s, seg: newSegment(s.parts), next: minArenaChunk}
 }
 
-// alloc returns n bytes of arena.
-func (w *shuffleWriter) alloc(n int) []byte {
-	if cap(w.arena)-len(w.arena) < n {
-		w.arena = make([]byte, 0, max(arenaChunk, n))
+// alloc returns the chunk index and offset of n fresh bytes of arena.
+func (w *shuffleWriter) alloc(n int) (uint32, uint32) {
+	g := w.seg
+	if k := len(g.arena); k > 0 {
+		c := g.arena[k-1]
+		if cap(c)-len(c) >= n {
+			g.arena[k-1] = c[:len(c)+n]
+			return uint32(k - 1), uint32(len(c))
+		}
 	}
-	start := len(w.arena)
-	w.arena = w.arena[:start+n]
-	return w.arena[start : start+n : start+n]
+	size := max(w.next, n)
+	w.next = min(2*w.next, maxArenaChunk)
+	g.arena = append(g.arena, make([]byte, n, size))
+	g.bytes += int64(size)
+	return uint32(len(g.arena) - 1), 0
+}
+
+// window returns the index of win in the segment's windows.
+func (w *shuffleWriter) window(win window.Window) uint32 {
+	if w.hasLast && win == w.last {
+		return w.lastIdx
+	}
+	if w.winIdx == nil {
+		w.winIdx = map[window.Window]uint32{}
+	}
+	i, ok := w.winIdx[win]
+	if !ok {
+		i = uint32(len(w.seg.wins))
+		w.seg.wins = append(w.seg.wins, win)
+		w.winIdx[win] = i
+	}
+	w.last, w.lastIdx, w.hasLast = win, i, true
+	return i
 }
 
 // add records val under key in each of the windows.
 func (w *shuffleWriter) add(key []byte, wins []window.Window, val []byte) error {
+	if len(wins) == 0 {
+		return nil
+	}
+	if uint64(len(key))+uint64(len(val)) > 1<<31 {
+		return fmt.Errorf("engine: shuffle record of %d bytes is too large", len(key)+len(val))
+	}
 	part := w.s.partition(key)
-	b := w.alloc(len(key) + len(val))
+	c, off := w.alloc(len(key) + len(val))
+	b := w.seg.arena[c][off:]
 	copy(b, key)
 	copy(b[len(key):], val)
-	k, v := b[:len(key):len(key)], b[len(key):]
+	r := record{prefix: keyPrefix(key), chunk: c, off: off, klen: uint32(len(key)), vlen: uint32(len(val))}
+	g := w.seg
 	for _, win := range wins {
-		chunks := w.recs[part]
+		r.win = w.window(win)
+		chunks := g.recs[part]
 		if n := len(chunks); n == 0 || len(chunks[n-1]) == cap(chunks[n-1]) {
 			chunks = append(chunks, make([]record, 0, recordChunk))
-			w.recs[part] = chunks
+			g.recs[part] = chunks
+			g.bytes += recordChunk * recordSize
 		}
 		last := &chunks[len(chunks)-1]
-		*last = append(*last, record{part: part, key: k, win: win, val: v})
-		w.bytes += recordOverhead
+		*last = append(*last, r)
 	}
-	w.bytes += int64(len(key) + len(val))
-	if w.bytes >= w.s.writerBudget {
+	if g.bytes >= w.s.writerBudget {
 		return w.spill()
 	}
 	return nil
 }
 
+// reset starts a new segment.
+func (w *shuffleWriter) reset() {
+	w.seg, w.next = newSegment(w.s.parts), minArenaChunk
+	w.winIdx, w.hasLast = nil, false
+}
+
 // spill sorts the writer's records into a new run file.
 func (w *shuffleWriter) spill() error {
-	if w.bytes == 0 {
+	if w.seg.empty() {
 		return nil
 	}
-	parts := make([][]record, w.s.parts)
-	for p, chunks := range w.recs {
-		parts[p] = slices.Concat(chunks...)
-	}
-	r, err := writeRun(w.s.dir, parts)
+	r, err := writeRun(w.s.dir, w.s.parts, []*segment{w.seg})
 	if err != nil {
 		return err
 	}
 	w.runs = append(w.runs, r)
-	w.arena, w.recs, w.bytes = nil, make([][][]record, w.s.parts), 0
+	w.reset()
 	return nil
 }
 
-// commit hands the writer's records to the shuffle.
+// commit hands the writer's segment and runs to the shuffle, spilling the
+// committed segments if they exceed their share. The spill runs outside
+// the lock, so other bundles commit meanwhile.
 func (w *shuffleWriter) commit() error {
 	s := w.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.runs = append(s.runs, w.runs...)
 	s.spills += len(w.runs)
-	for p, chunks := range w.recs {
-		s.mem[p] = append(s.mem[p], chunks...)
+	if !w.seg.empty() {
+		s.mem = append(s.mem, w.seg)
+		s.memBytes += w.seg.bytes
 	}
-	s.memBytes += w.bytes
-	w.runs, w.recs, w.arena = nil, nil, nil
+	w.runs, w.seg = nil, nil
+	var spill []*segment
+	var bytes int64
 	if s.memBytes >= s.memBudget {
-		parts := make([][]record, s.parts)
-		for p, lists := range s.mem {
-			parts[p] = slices.Concat(lists...)
-		}
-		r, err := writeRun(s.dir, parts)
-		if err != nil {
-			return err
-		}
-		s.runs = append(s.runs, r)
-		s.spills++
-		s.mem, s.memBytes = make([][][]record, s.parts), 0
+		spill, bytes = s.mem, s.memBytes
+		s.mem, s.memBytes = nil, 0
 	}
+	s.mu.Unlock()
+	if spill == nil {
+		return nil
+	}
+	r, err := writeRun(s.dir, s.parts, spill)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		// Keep the records: the job fails, but nothing is lost silently.
+		s.mem = append(s.mem, spill...)
+		s.memBytes += bytes
+		return err
+	}
+	s.runs = append(s.runs, r)
+	s.spills++
 	return nil
 }
 
@@ -212,7 +300,7 @@ func (w *shuffleWriter) abort() {
 	for _, r := range w.runs {
 		r.remove()
 	}
-	w.runs, w.recs, w.arena = nil, nil, nil
+	w.runs, w.seg = nil, nil
 }
 
 // run is a spilled, sorted file of records with the offset of each
@@ -222,33 +310,64 @@ type run struct {
 	offsets []int64 // len parts+1
 }
 
-func writeRun(dir string, parts [][]record) (*run, error) {
+// sortRecords sorts records of segs by key, then window.
+func sortRecords(segs []*segment, recs []record) {
+	slices.SortFunc(recs, func(a, b record) int {
+		if a.prefix != b.prefix {
+			return cmp.Compare(a.prefix, b.prefix)
+		}
+		ga, gb := segs[a.seg], segs[b.seg]
+		if c := bytes.Compare(ga.key(&a), gb.key(&b)); c != 0 {
+			return c
+		}
+		return compareWindows(ga.wins[a.win], gb.wins[b.win])
+	})
+}
+
+// writeRun sorts the records of segs, partition by partition, into a new
+// run file.
+func writeRun(dir string, parts int, segs []*segment) (*run, error) {
 	f, err := os.CreateTemp(dir, "run-*.bin")
 	if err != nil {
 		return nil, fmt.Errorf("engine: shuffle spill: %w", err)
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	r := &run{path: f.Name(), offsets: make([]int64, len(parts)+1)}
+	r := &run{path: f.Name(), offsets: make([]int64, parts+1)}
+	fail := func(err error) (*run, error) {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("engine: shuffle spill: %w", err)
+	}
+	bw := bufio.NewWriterSize(f, 256<<10)
 	var off int64
+	var recs []record
 	var buf []byte
-	for p, recs := range parts {
+	for p := range parts {
 		r.offsets[p] = off
-		slices.SortFunc(recs, func(a, b record) int { return compareRecords(&a, &b) })
+		recs = recs[:0]
+		for i, g := range segs {
+			for _, c := range g.recs[p] {
+				for _, rec := range c {
+					rec.seg = uint32(i)
+					recs = append(recs, rec)
+				}
+			}
+		}
+		sortRecords(segs, recs)
 		for i := range recs {
-			buf = appendRecord(buf[:0], &recs[i])
+			g := segs[recs[i].seg]
+			buf = appendRecord(buf[:0], g.key(&recs[i]), g.wins[recs[i].win], g.val(&recs[i]))
 			if _, err := bw.Write(buf); err != nil {
-				f.Close()
-				return nil, fmt.Errorf("engine: shuffle spill: %w", err)
+				return fail(err)
 			}
 			off += int64(len(buf))
 		}
 	}
-	r.offsets[len(parts)] = off
+	r.offsets[parts] = off
 	if err := bw.Flush(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("engine: shuffle spill: %w", err)
+		return fail(err)
 	}
 	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
 		return nil, fmt.Errorf("engine: shuffle spill: %w", err)
 	}
 	return r, nil
@@ -258,158 +377,176 @@ func (r *run) remove() { os.Remove(r.path) }
 
 // Record layout in runs: uvarint len(key), key, window flag (0 global,
 // 1 interval), [varint start, varint end], uvarint len(val), val.
-func appendRecord(dst []byte, r *record) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(r.key)))
-	dst = append(dst, r.key...)
-	if r.win.IsGlobal() {
+func appendRecord(dst, key []byte, win window.Window, val []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(key)))
+	dst = append(dst, key...)
+	if win.IsGlobal() {
 		dst = append(dst, 0)
 	} else {
 		dst = append(dst, 1)
-		dst = binary.AppendVarint(dst, int64(r.win.Start))
-		dst = binary.AppendVarint(dst, int64(r.win.End))
+		dst = binary.AppendVarint(dst, int64(win.Start))
+		dst = binary.AppendVarint(dst, int64(win.End))
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(r.val)))
-	return append(dst, r.val...)
+	dst = binary.AppendUvarint(dst, uint64(len(val)))
+	return append(dst, val...)
 }
 
-// runReader reads one partition's segment of a run.
-type runReader struct {
-	f   *os.File
-	br  *bufio.Reader
-	end int64
-	pos int64
-	cur record
+// runReadBuffer is the read buffer of each run a merge reads: a merge
+// reads every run at once, so it is small.
+const runReadBuffer = 16 << 10
+
+// mergeSource is one sorted input of a partition's merge: the partition's
+// segment of a run, read through a small buffer, or the partition's
+// in-memory records, sorted. Its current record's key and val are valid
+// until the next call of next.
+type mergeSource struct {
+	// A run's segment.
+	f  *os.File
+	br *bufio.Reader
+	// In-memory records, of segs.
+	segs []*segment
+	recs []record
+	i    int
+
+	key []byte
+	win window.Window
+	val []byte
 }
 
-func openSegment(r *run, part int) (*runReader, error) {
+func openSegment(r *run, part int) (*mergeSource, error) {
 	f, err := os.Open(r.path)
 	if err != nil {
 		return nil, fmt.Errorf("engine: shuffle read: %w", err)
 	}
 	start, end := r.offsets[part], r.offsets[part+1]
-	if _, err := f.Seek(start, io.SeekStart); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("engine: shuffle read: %w", err)
-	}
-	return &runReader{f: f, br: bufio.NewReaderSize(f, 64<<10), pos: start, end: end}, nil
+	return &mergeSource{f: f, br: bufio.NewReaderSize(io.NewSectionReader(f, start, end-start), runReadBuffer)}, nil
 }
 
-// next reads the next record; ok is false at the segment's end.
-func (rr *runReader) next(part int) (bool, error) {
-	if rr.pos >= rr.end {
+// memorySource returns the records of partition part of segs, sorted, or
+// nil if there are none.
+func memorySource(segs []*segment, part int) *mergeSource {
+	var recs []record
+	for i, g := range segs {
+		for _, c := range g.recs[part] {
+			for _, r := range c {
+				r.seg = uint32(i)
+				recs = append(recs, r)
+			}
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	sortRecords(segs, recs)
+	return &mergeSource{segs: segs, recs: recs}
+}
+
+// next reads the next record; ok is false at the end.
+func (m *mergeSource) next() (ok bool, err error) {
+	if m.br == nil {
+		if m.i == len(m.recs) {
+			return false, nil
+		}
+		r := &m.recs[m.i]
+		m.i++
+		g := m.segs[r.seg]
+		m.key, m.win, m.val = g.key(r), g.wins[r.win], g.val(r)
+		return true, nil
+	}
+	klen, err := binary.ReadUvarint(m.br)
+	if err == io.EOF {
 		return false, nil
 	}
-	cr := &countingReader{r: rr.br}
-	klen, err := binary.ReadUvarint(cr)
 	if err != nil {
 		return false, err
 	}
-	key := make([]byte, klen)
-	if _, err := io.ReadFull(cr, key); err != nil {
+	if m.key, err = readBytes(m.br, m.key, klen); err != nil {
 		return false, err
 	}
-	flag, err := cr.ReadByte()
+	flag, err := m.br.ReadByte()
 	if err != nil {
-		return false, err
+		return false, noEOF(err)
 	}
-	win := window.Global()
+	m.win = window.Global()
 	if flag == 1 {
-		s, err := binary.ReadVarint(cr)
+		s, err := binary.ReadVarint(m.br)
 		if err != nil {
-			return false, err
+			return false, noEOF(err)
 		}
-		e, err := binary.ReadVarint(cr)
+		e, err := binary.ReadVarint(m.br)
 		if err != nil {
-			return false, err
+			return false, noEOF(err)
 		}
-		win = window.Interval(window.Time(s), window.Time(e))
+		m.win = window.Interval(window.Time(s), window.Time(e))
 	}
-	vlen, err := binary.ReadUvarint(cr)
+	vlen, err := binary.ReadUvarint(m.br)
 	if err != nil {
+		return false, noEOF(err)
+	}
+	if m.val, err = readBytes(m.br, m.val, vlen); err != nil {
 		return false, err
 	}
-	val := make([]byte, vlen)
-	if _, err := io.ReadFull(cr, val); err != nil {
-		return false, err
-	}
-	rr.pos += cr.n
-	rr.cur = record{part: part, key: key, win: win, val: val}
 	return true, nil
 }
 
-type countingReader struct {
-	r *bufio.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-func (c *countingReader) ReadByte() (byte, error) {
-	b, err := c.r.ReadByte()
-	if err == nil {
-		c.n++
+// readBytes reads n bytes into buf's storage.
+func readBytes(r io.Reader, buf []byte, n uint64) ([]byte, error) {
+	if n > 1<<31 {
+		return nil, fmt.Errorf("record field of %d bytes", n)
 	}
-	return b, err
-}
-
-// mergeSource is one sorted input of a partition merge.
-type mergeSource interface {
-	peek() *record
-	advance() error
-	close()
-}
-
-type memSource struct {
-	recs []record
-	i    int
-}
-
-func (m *memSource) peek() *record {
-	if m.i < len(m.recs) {
-		return &m.recs[m.i]
+	if uint64(cap(buf)) < n {
+		buf = make([]byte, n, max(n, 2*uint64(cap(buf))))
 	}
-	return nil
-}
-func (m *memSource) advance() error { m.i++; return nil }
-func (m *memSource) close()         {}
-
-type runSource struct {
-	rr   *runReader
-	part int
-	ok   bool
+	buf = buf[:n]
+	_, err := io.ReadFull(r, buf)
+	return buf, noEOF(err)
 }
 
-func (r *runSource) peek() *record {
-	if r.ok {
-		return &r.rr.cur
+// noEOF turns an end of file inside a record into an error.
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
 	}
-	return nil
-}
-func (r *runSource) advance() error {
-	ok, err := r.rr.next(r.part)
-	r.ok = ok
 	return err
 }
-func (r *runSource) close() { r.rr.f.Close() }
 
-type mergeHeap []mergeSource
-
-func (h mergeHeap) Len() int           { return len(h) }
-func (h mergeHeap) Less(i, j int) bool { return compareRecords(h[i].peek(), h[j].peek()) < 0 }
-func (h mergeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *mergeHeap) Push(x any)        { *h = append(*h, x.(mergeSource)) }
-func (h *mergeHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+func (m *mergeSource) close() {
+	if m.f != nil {
+		m.f.Close()
+	}
 }
 
-// group is all values of one key in one (merged) window.
+// compare orders merge sources by their current key and window.
+func (m *mergeSource) compare(o *mergeSource) int {
+	if c := bytes.Compare(m.key, o.key); c != 0 {
+		return c
+	}
+	return compareWindows(m.win, o.win)
+}
+
+// mergeHeap is a min-heap of merge sources by current record.
+type mergeHeap []*mergeSource
+
+func (h mergeHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		j := l
+		if r := l + 1; r < len(h) && h[r].compare(h[l]) < 0 {
+			j = r
+		}
+		if h[i].compare(h[j]) <= 0 {
+			return
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+}
+
+// group is all values of one key in one (merged) window. Its bytes are
+// only valid until the iterator that yielded it continues.
 type group struct {
 	key  []byte
 	win  window.Window
@@ -417,155 +554,234 @@ type group struct {
 }
 
 // groups yields the groups of partition part: by hashing when nothing was
-// spilled, otherwise in key order by merging the sorted in-memory records
-// with every run's segment.
+// spilled, otherwise in key order by merging the partition's in-memory
+// records with its segment of every run. It may be called again for the
+// same partition (a retried bundle).
 func (s *shuffle) groups(part int) iter.Seq2[group, error] {
-	s.mu.Lock()
-	mem := slices.Concat(s.mem[part]...)
-	runs := append([]*run(nil), s.runs...)
-	s.mu.Unlock()
-	if len(runs) == 0 {
-		return s.hashGroups(mem)
-	}
 	return func(yield func(group, error) bool) {
-		slices.SortFunc(mem, func(a, b record) int { return compareRecords(&a, &b) })
-		srcs := []mergeSource{&memSource{recs: mem}}
-		for _, r := range runs {
-			rr, err := openSegment(r, part)
-			if err != nil {
-				yield(group{}, err)
-				return
-			}
-			src := &runSource{rr: rr, part: part}
-			if err := src.advance(); err != nil {
-				rr.f.Close()
-				yield(group{}, fmt.Errorf("engine: shuffle read %s: %w", r.path, err))
-				return
-			}
-			srcs = append(srcs, src)
-		}
-		defer func() {
-			for _, src := range srcs {
-				src.close()
-			}
-		}()
-		h := mergeHeap{}
-		for _, src := range srcs {
-			if src.peek() != nil {
-				h = append(h, src)
-			}
-		}
-		heap.Init(&h)
-		var key []byte
-		var pending []record // all records of the current key
-		flush := func() bool {
-			for _, g := range s.groupKey(key, pending) {
-				if !yield(g, nil) {
-					return false
-				}
-			}
-			return true
-		}
-		for h.Len() > 0 {
-			top := h[0]
-			r := *top.peek()
-			if key != nil && !bytes.Equal(r.key, key) {
-				if !flush() {
-					return
-				}
-				pending = pending[:0]
-			}
-			key = r.key
-			pending = append(pending, r)
-			if err := top.advance(); err != nil {
-				yield(group{}, fmt.Errorf("engine: shuffle read: %w", err))
-				return
-			}
-			if top.peek() == nil {
-				heap.Pop(&h)
-			} else {
-				heap.Fix(&h, 0)
-			}
-		}
-		if key != nil {
-			flush()
-		}
-	}
-}
-
-// hashGroups groups in-memory records by key and window with a hash map.
-func (s *shuffle) hashGroups(recs []record) iter.Seq2[group, error] {
-	return func(yield func(group, error) bool) {
-		if s.merging {
-			// Sessions merge per key: collect each key's records, then merge.
-			byKey := map[string][]record{}
-			var order []string
-			for _, r := range recs {
-				k := string(r.key)
-				if _, ok := byKey[k]; !ok {
-					order = append(order, k)
-				}
-				byKey[k] = append(byKey[k], r)
-			}
-			for _, k := range order {
-				for _, g := range s.groupKey(byKey[k][0].key, byKey[k]) {
-					if !yield(g, nil) {
-						return
-					}
-				}
-			}
+		s.mu.Lock()
+		mem, runs := slices.Clone(s.mem), slices.Clone(s.runs)
+		s.mu.Unlock()
+		if len(runs) == 0 {
+			s.hashGroups(mem, part, yield)
 			return
 		}
-		// Index by window, then key: looking up string(key) does not allocate.
-		index := map[window.Window]map[string]int{}
-		var groups []group
-		for _, r := range recs {
-			byKey := index[r.win]
-			if byKey == nil {
-				byKey = map[string]int{}
-				index[r.win] = byKey
-			}
-			i, ok := byKey[string(r.key)]
-			if !ok {
-				i = len(groups)
-				byKey[string(r.key)] = i
-				groups = append(groups, group{key: r.key, win: r.win})
-			}
-			groups[i].vals = append(groups[i].vals, r.val)
+		s.mergeGroups(mem, runs, part, yield)
+	}
+}
+
+// mergeGroups yields the groups of partition part of the in-memory
+// segments and the runs, merging them.
+func (s *shuffle) mergeGroups(mem []*segment, runs []*run, part int, yield func(group, error) bool) {
+	h := make(mergeHeap, 0, len(runs)+1)
+	defer func() {
+		for _, m := range h {
+			m.close()
 		}
-		for _, g := range groups {
+	}()
+	if m := memorySource(mem, part); m != nil {
+		m.next() // never fails in memory, and there is a record
+		h = append(h, m)
+	}
+	for _, r := range runs {
+		m, err := openSegment(r, part)
+		if err != nil {
+			yield(group{}, err)
+			return
+		}
+		ok, err := m.next()
+		if err != nil {
+			m.close()
+			yield(group{}, fmt.Errorf("engine: shuffle read %s: %w", r.path, err))
+			return
+		}
+		if !ok {
+			m.close()
+			continue
+		}
+		h = append(h, m)
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+	// The values of the current key (and window, unless windows merge)
+	// are copied into vbuf, which is reused from group to group.
+	var (
+		key    []byte
+		have   bool
+		wins   []window.Window
+		vbuf   []byte
+		starts []int
+		vals   [][]byte
+	)
+	emit := func() bool {
+		if !have {
+			return true
+		}
+		vals = slices.Grow(vals[:0], len(starts))[:len(starts)]
+		for i, st := range starts {
+			end := len(vbuf)
+			if i+1 < len(starts) {
+				end = starts[i+1]
+			}
+			vals[i] = vbuf[st:end:end]
+		}
+		if !s.merging {
+			return yield(group{key: key, win: wins[0], vals: vals}, nil)
+		}
+		for _, g := range mergeWindows(key, wins, vals) {
 			if !yield(g, nil) {
+				return false
+			}
+		}
+		return true
+	}
+	for len(h) > 0 {
+		top := h[0]
+		same := have && bytes.Equal(top.key, key) && (s.merging || compareWindows(top.win, wins[0]) == 0)
+		if !same {
+			if !emit() {
 				return
 			}
+			key, have = append(key[:0], top.key...), true
+			wins, vbuf, starts = wins[:0], vbuf[:0], starts[:0]
+		}
+		if s.merging || len(wins) == 0 {
+			wins = append(wins, top.win)
+		}
+		starts = append(starts, len(vbuf))
+		vbuf = append(vbuf, top.val...)
+		ok, err := top.next()
+		if err != nil {
+			yield(group{}, fmt.Errorf("engine: shuffle read: %w", err))
+			return
+		}
+		if !ok {
+			top.close()
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+		}
+		h.down(0)
+	}
+	emit()
+}
+
+// hashGroups groups the records of partition part of the in-memory
+// segments by key and window with a hash map.
+func (s *shuffle) hashGroups(mem []*segment, part int, yield func(group, error) bool) {
+	if s.merging {
+		// Sessions merge per key: collect each key's records, then merge.
+		type entry struct {
+			g *segment
+			r *record
+		}
+		byKey := map[string][]entry{}
+		var order []string
+		for _, g := range mem {
+			for _, c := range g.recs[part] {
+				for i := range c {
+					k := g.key(&c[i])
+					es, ok := byKey[string(k)]
+					if !ok {
+						order = append(order, string(k))
+					}
+					byKey[string(k)] = append(es, entry{g, &c[i]})
+				}
+			}
+		}
+		for _, k := range order {
+			es := byKey[k]
+			wins := make([]window.Window, len(es))
+			vals := make([][]byte, len(es))
+			for i, e := range es {
+				wins[i], vals[i] = e.g.wins[e.r.win], e.g.val(e.r)
+			}
+			for _, g := range mergeWindows(es[0].g.key(es[0].r), wins, vals) {
+				if !yield(g, nil) {
+					return
+				}
+			}
+		}
+		return
+	}
+	// Index by window, then key: looking up string(key) does not allocate.
+	// A first pass numbers the groups and counts their values, a second
+	// places the values: one array of values for all groups.
+	n := 0
+	for _, g := range mem {
+		for _, c := range g.recs[part] {
+			n += len(c)
+		}
+	}
+	index := map[window.Window]map[string]int32{}
+	var (
+		groups  []group
+		counts  []int32
+		ids     = make([]int32, 0, n)
+		lastWin window.Window
+		byKey   map[string]int32
+	)
+	for _, g := range mem {
+		for _, c := range g.recs[part] {
+			for i := range c {
+				r := &c[i]
+				win := g.wins[r.win]
+				if byKey == nil || win != lastWin {
+					if byKey = index[win]; byKey == nil {
+						byKey = make(map[string]int32, n/8)
+						index[win] = byKey
+					}
+					lastWin = win
+				}
+				k := g.key(r)
+				j, ok := byKey[string(k)]
+				if !ok {
+					j = int32(len(groups))
+					byKey[string(k)] = j
+					groups = append(groups, group{key: k, win: win})
+					counts = append(counts, 0)
+				}
+				counts[j]++
+				ids = append(ids, j)
+			}
+		}
+	}
+	vals := make([][]byte, n)
+	next := make([]int32, len(groups)) // where the group's next value goes
+	var at int32
+	for j, cnt := range counts {
+		next[j] = at
+		groups[j].vals = vals[at : at+cnt : at+cnt]
+		at += cnt
+	}
+	k := 0
+	for _, g := range mem {
+		for _, c := range g.recs[part] {
+			for i := range c {
+				j := ids[k]
+				vals[next[j]] = g.val(&c[i])
+				next[j]++
+				k++
+			}
+		}
+	}
+	for _, g := range groups {
+		if !yield(g, nil) {
+			return
 		}
 	}
 }
 
-// groupKey groups the records of one key (sorted by window) by window,
-// merging overlapping windows when the window function merges.
-func (s *shuffle) groupKey(key []byte, recs []record) []group {
-	var out []group
-	if !s.merging {
-		for _, r := range recs {
-			if n := len(out); n > 0 && compareWindows(out[n-1].win, r.win) == 0 {
-				out[n-1].vals = append(out[n-1].vals, r.val)
-				continue
-			}
-			out = append(out, group{key: key, win: r.win, vals: [][]byte{r.val}})
-		}
-		return out
-	}
-	wins := make([]window.Window, len(recs))
-	for i, r := range recs {
-		wins[i] = r.win
-	}
+// mergeWindows groups the values of one key, vals[i] in wins[i], by
+// window, merging overlapping windows (sessions).
+func mergeWindows(key []byte, wins []window.Window, vals [][]byte) []group {
 	merged, into := window.MergeWindows(wins)
-	out = make([]group, len(merged))
+	out := make([]group, len(merged))
 	for i, w := range merged {
 		out[i] = group{key: key, win: w}
 	}
-	for i, r := range recs {
-		out[into[i]].vals = append(out[into[i]].vals, r.val)
+	for i, v := range vals {
+		out[into[i]].vals = append(out[into[i]].vals, v)
 	}
 	return out
 }
@@ -577,5 +793,5 @@ func (s *shuffle) close() {
 	for _, r := range s.runs {
 		r.remove()
 	}
-	s.runs, s.mem = nil, make([][][]record, s.parts)
+	s.runs, s.mem, s.memBytes = nil, nil, 0
 }

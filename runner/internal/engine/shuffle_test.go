@@ -1,0 +1,352 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"beamgo/sdk/window"
+)
+
+// input is one shuffle input record.
+type input struct {
+	key, val string
+	wins     []window.Window
+}
+
+// flatGroup is a group with its values sorted, for comparison.
+type flatGroup struct {
+	Key  string
+	Win  string
+	Vals []string
+}
+
+func winString(w window.Window) string {
+	if w.IsGlobal() {
+		return "global"
+	}
+	return fmt.Sprintf("[%d,%d)", w.Start, w.End)
+}
+
+// readAll reads every partition of s, sorted.
+func readAll(t *testing.T, s *shuffle) []flatGroup {
+	t.Helper()
+	var out []flatGroup
+	for part := range s.parts {
+		for g, err := range s.groups(part) {
+			if err != nil {
+				t.Fatalf("groups(%d): %v", part, err)
+			}
+			fg := flatGroup{Key: string(g.key), Win: winString(g.win)}
+			for _, v := range g.vals {
+				fg.Vals = append(fg.Vals, string(v))
+			}
+			slices.Sort(fg.Vals)
+			out = append(out, fg)
+		}
+	}
+	sortGroups(out)
+	return out
+}
+
+func sortGroups(gs []flatGroup) {
+	slices.SortFunc(gs, func(a, b flatGroup) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Win, b.Win)
+	})
+}
+
+// want groups inputs by key and window, merging windows if merging.
+func want(inputs []input, merging bool) []flatGroup {
+	type kw struct{ k, w string }
+	byKey := map[string][]input{}
+	for _, in := range inputs {
+		for _, w := range in.wins {
+			byKey[in.key] = append(byKey[in.key], input{key: in.key, val: in.val, wins: []window.Window{w}})
+		}
+	}
+	var out []flatGroup
+	for k, ins := range byKey {
+		var wins []window.Window
+		for _, in := range ins {
+			wins = append(wins, in.wins[0])
+		}
+		into := make([]int, len(ins))
+		merged := wins
+		if merging {
+			merged, into = window.MergeWindows(wins)
+		} else {
+			merged = nil
+			idx := map[window.Window]int{}
+			for i, w := range wins {
+				j, ok := idx[w]
+				if !ok {
+					j = len(merged)
+					idx[w] = j
+					merged = append(merged, w)
+				}
+				into[i] = j
+			}
+		}
+		gs := make([]flatGroup, len(merged))
+		for i, w := range merged {
+			gs[i] = flatGroup{Key: k, Win: winString(w)}
+		}
+		for i, in := range ins {
+			gs[into[i]].Vals = append(gs[into[i]].Vals, in.val)
+		}
+		for _, g := range gs {
+			slices.Sort(g.Vals)
+			out = append(out, g)
+		}
+	}
+	sortGroups(out)
+	return out
+}
+
+// randomInputs returns n records over keys keys, some in several windows.
+func randomInputs(r *rand.Rand, n, keys int, windowed bool) []input {
+	out := make([]input, n)
+	for i := range out {
+		k := fmt.Sprintf("key%d", r.IntN(keys))
+		if r.IntN(10) == 0 {
+			k = strings.Repeat(k, 1+r.IntN(20)) // long keys share prefixes
+		}
+		in := input{key: k, val: fmt.Sprintf("v%d-%s", i, strings.Repeat("x", r.IntN(40)))}
+		if !windowed {
+			in.wins = []window.Window{window.Global()}
+		} else {
+			for range 1 + r.IntN(2) {
+				start := window.Time(r.IntN(20) * 10)
+				in.wins = append(in.wins, window.Interval(start, start+window.Time(5+r.IntN(20))))
+			}
+		}
+		out[i] = in
+	}
+	return out
+}
+
+// write adds inputs to s through writers, one per bundle of bundleSize
+// inputs, committing each.
+func write(t *testing.T, s *shuffle, inputs []input, bundleSize int) {
+	t.Helper()
+	for i := 0; i < len(inputs); i += bundleSize {
+		w := s.newWriter()
+		for _, in := range inputs[i:min(i+bundleSize, len(inputs))] {
+			if err := w.add([]byte(in.key), in.wins, []byte(in.val)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestShuffleGroups(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		n, keys  int
+		windowed bool
+		merging  bool
+		budget   int64
+		spills   bool
+	}{
+		{name: "global window in memory", n: 3000, keys: 100, budget: 64 << 20},
+		{name: "global window spilled", n: 30000, keys: 2000, budget: 1, spills: true},
+		{name: "interval windows in memory", n: 3000, keys: 50, windowed: true, budget: 64 << 20},
+		{name: "interval windows spilled", n: 30000, keys: 500, windowed: true, budget: 1, spills: true},
+		{name: "merging windows in memory", n: 3000, keys: 50, windowed: true, merging: true, budget: 64 << 20},
+		{name: "merging windows spilled", n: 30000, keys: 500, windowed: true, merging: true, budget: 1, spills: true},
+		{name: "one hot key spilled", n: 20000, keys: 1, budget: 1, spills: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := rand.New(rand.NewPCG(1, uint64(tc.n)))
+			inputs := randomInputs(r, tc.n, tc.keys, tc.windowed)
+			s := newShuffle(4, tc.merging, t.TempDir(), tc.budget, 2)
+			defer s.close()
+			write(t, s, inputs, 997)
+			got := readAll(t, s)
+			if diff := cmp.Diff(want(inputs, tc.merging), got); diff != "" {
+				t.Errorf("groups (-want +got):\n%s", diff)
+			}
+			if (s.spills > 0) != tc.spills {
+				t.Errorf("spills = %d, want spills: %v", s.spills, tc.spills)
+			}
+			// A retried reader sees the same groups again.
+			if diff := cmp.Diff(got, readAll(t, s)); diff != "" {
+				t.Errorf("second read (-first +second):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestShuffleAbortDropsAttempt(t *testing.T) {
+	dir := t.TempDir()
+	s := newShuffle(2, false, dir, 1, 1)
+	defer s.close()
+	ok := []input{{key: "a", val: "1", wins: []window.Window{window.Global()}}}
+	write(t, s, ok, 10)
+	w := s.newWriter()
+	for i := range 20000 {
+		if err := w.add([]byte(fmt.Sprint("k", i)), window.GlobalWindows(), []byte("dropped")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(w.runs) == 0 {
+		t.Fatalf("the aborted writer spilled nothing; the test needs a spill")
+	}
+	w.abort()
+	if diff := cmp.Diff(want(ok, false), readAll(t, s)); diff != "" {
+		t.Errorf("groups (-want +got):\n%s", diff)
+	}
+	s.close()
+	if files, _ := os.ReadDir(dir); len(files) != 0 {
+		t.Errorf("files left after close: %v", files)
+	}
+}
+
+func TestShuffleWritersStayWithinBudget(t *testing.T) {
+	const budget = 8 << 20
+	s := newShuffle(8, false, t.TempDir(), budget, 2)
+	defer s.close()
+	w := s.newWriter()
+	val := []byte(strings.Repeat("v", 100))
+	for i := range 200000 {
+		if err := w.add([]byte(fmt.Sprint("key", i)), window.GlobalWindows(), val); err != nil {
+			t.Fatal(err)
+		}
+		if w.seg.bytes > s.writerBudget+maxArenaChunk {
+			t.Fatalf("after %d records the writer holds %d bytes, budget %d", i, w.seg.bytes, s.writerBudget)
+		}
+	}
+	if len(w.runs) == 0 {
+		t.Errorf("no spill after 20 MB of records with a budget of %d", budget)
+	}
+	if err := w.commit(); err != nil {
+		t.Fatal(err)
+	}
+	if s.memBytes > s.memBudget {
+		t.Errorf("committed memory %d exceeds %d", s.memBytes, s.memBudget)
+	}
+}
+
+func TestShuffleConcurrentWritersAndReaders(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	inputs := randomInputs(r, 40000, 3000, false)
+	s := newShuffle(8, false, t.TempDir(), 1<<20, 4)
+	defer s.close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for b := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := s.newWriter()
+			for i := b; i < len(inputs); i += 4 {
+				in := inputs[i]
+				if err := w.add([]byte(in.key), in.wins, []byte(in.val)); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- w.commit()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	var got []flatGroup
+	for part := range s.parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for g, err := range s.groups(part) {
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				fg := flatGroup{Key: string(g.key), Win: winString(g.win)}
+				for _, v := range g.vals {
+					fg.Vals = append(fg.Vals, string(v))
+				}
+				slices.Sort(fg.Vals)
+				mu.Lock()
+				got = append(got, fg)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	sortGroups(got)
+	if diff := cmp.Diff(want(inputs, false), got); diff != "" {
+		t.Errorf("groups (-want +got):\n%s", diff)
+	}
+}
+
+func TestShuffleEmptyKeysAndValues(t *testing.T) {
+	for _, budget := range []int64{1, 64 << 20} {
+		t.Run(fmt.Sprint("budget ", budget), func(t *testing.T) {
+			inputs := []input{
+				{key: "", val: "", wins: window.GlobalWindows()},
+				{key: "", val: "x", wins: window.GlobalWindows()},
+				{key: "a\x00", val: "", wins: window.GlobalWindows()},
+				{key: "a", val: "y", wins: window.GlobalWindows()},
+			}
+			// Enough filler to spill with the tiny budget.
+			for i := range 5000 {
+				inputs = append(inputs, input{key: fmt.Sprint("f", i), val: "z", wins: window.GlobalWindows()})
+			}
+			s := newShuffle(3, false, t.TempDir(), budget, 1)
+			defer s.close()
+			write(t, s, inputs, 100)
+			if diff := cmp.Diff(want(inputs, false), readAll(t, s)); diff != "" {
+				t.Errorf("groups (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func BenchmarkShuffle(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	inputs := randomInputs(r, 200000, 50000, false)
+	for _, budget := range []int64{1 << 20, 256 << 20} {
+		b.Run(fmt.Sprint("budget=", budget>>20, "MiB"), func(b *testing.B) {
+			dir := b.TempDir()
+			for b.Loop() {
+				s := newShuffle(8, false, dir, budget, 2)
+				w := s.newWriter()
+				for _, in := range inputs {
+					if err := w.add([]byte(in.key), in.wins, []byte(in.val)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := w.commit(); err != nil {
+					b.Fatal(err)
+				}
+				for part := range s.parts {
+					for _, err := range s.groups(part) {
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				s.close()
+			}
+		})
+	}
+}

@@ -1,0 +1,387 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/google/go-cmp/cmp"
+
+	"beamgo/internal/graph"
+	"beamgo/sdk/window"
+)
+
+// collector is a Receiver that keeps what it receives; err, when set, is
+// returned from every Receive.
+type collector[T any] struct {
+	got []window.Value[T]
+	err error
+}
+
+func (c *collector[T]) Receive(v window.Value[T]) error {
+	// Receive may not retain v.Windows.
+	v.Windows = slices.Clone(v.Windows)
+	c.got = append(c.got, v)
+	return c.err
+}
+
+func (c *collector[T]) elems() []T {
+	var out []T
+	for _, v := range c.got {
+		out = append(out, v.Elem)
+	}
+	return out
+}
+
+func testEnv(name string) *graph.Env { return &graph.Env{UniqueName: name} }
+
+func TestFuncOpMapKeepsTimestampWindowsAndPane(t *testing.T) {
+	out := &collector[int]{}
+	op := newFuncOp(testEnv("Len"), funcDoFn[string, int]{one: func(s string) int { return len(s) }, call: func(s string, emit func(int)) { emit(len(s)) }}, graph.Receiver[int](out))
+	wins := []window.Window{window.Interval(0, 10), window.Interval(5, 15)}
+	pane := window.Pane{IsFirst: true, Index: 3}
+	if err := op.Receive(window.Value[string]{Elem: "abc", Timestamp: 7, Windows: wins, Pane: pane}); err != nil {
+		t.Fatal(err)
+	}
+	want := []window.Value[int]{{Elem: 3, Timestamp: 7, Windows: wins, Pane: pane}}
+	if diff := cmp.Diff(want, out.got, cmp.AllowUnexported(window.Window{})); diff != "" {
+		t.Errorf("Map output (-want +got):\n%s", diff)
+	}
+}
+
+func TestFuncOpFlatMapEmitsEveryOutput(t *testing.T) {
+	out := &collector[string]{}
+	op := newFuncOp(testEnv("Split"), funcDoFn[string, string]{call: func(s string, emit func(string)) {
+		for w := range strings.FieldsSeq(s) {
+			emit(w)
+		}
+	}}, graph.Receiver[string](out))
+	for _, line := range []string{"a b", "", "c"} {
+		if err := op.Receive(window.Value[string]{Elem: line, Windows: window.GlobalWindows()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]string{"a", "b", "c"}, out.elems()); diff != "" {
+		t.Errorf("FlatMap output (-want +got):\n%s", diff)
+	}
+}
+
+func TestFuncOpErrors(t *testing.T) {
+	downstream := errors.New("downstream failed")
+	for _, tc := range []struct {
+		name string
+		fn   funcDoFn[string, string]
+		// downErr is returned by the receiver.
+		downErr error
+		// wantUser says the error must be a UserError of the transform
+		// "Op" on the element; otherwise it must be downErr itself.
+		wantUser bool
+		// wantEmits is how many outputs reach the receiver.
+		wantEmits int
+	}{
+		{
+			name:     "a panicking Map function fails naming the transform",
+			fn:       funcDoFn[string, string]{one: func(string) string { panic("boom") }},
+			wantUser: true,
+		},
+		{
+			name:     "a panicking FlatMap function fails naming the transform",
+			fn:       funcDoFn[string, string]{call: func(s string, emit func(string)) { emit(s); panic("boom") }},
+			wantUser: true, wantEmits: 1,
+		},
+		{
+			name:    "a Map's downstream error is returned unchanged",
+			fn:      funcDoFn[string, string]{one: strings.ToUpper},
+			downErr: downstream, wantEmits: 1,
+		},
+		{
+			name: "a FlatMap stops emitting after a downstream error",
+			fn: funcDoFn[string, string]{call: func(s string, emit func(string)) {
+				emit(s)
+				emit(s)
+			}},
+			downErr: downstream, wantEmits: 1,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := &collector[string]{err: tc.downErr}
+			op := newFuncOp(testEnv("Op"), tc.fn, graph.Receiver[string](out))
+			err := op.Receive(window.Value[string]{Elem: "elem", Windows: window.GlobalWindows()})
+			var ue *graph.UserError
+			switch {
+			case tc.wantUser && (!errors.As(err, &ue) || ue.Transform != "Op" || !strings.Contains(ue.Element, "elem")):
+				t.Errorf("Receive = %v, want a UserError of Op on elem", err)
+			case !tc.wantUser && err != tc.downErr:
+				t.Errorf("Receive = %v, want %v", err, tc.downErr)
+			}
+			if len(out.got) != tc.wantEmits {
+				t.Errorf("%d outputs reached the receiver, want %d", len(out.got), tc.wantEmits)
+			}
+			// The next element is processed normally: no error sticks.
+			out.err = nil
+			out.got = nil
+			if tc.fn.one != nil && !tc.wantUser {
+				if err := op.Receive(window.Value[string]{Elem: "x", Windows: window.GlobalWindows()}); err != nil {
+					t.Errorf("Receive after an error = %v", err)
+				}
+			}
+		})
+	}
+}
+
+// fusedCount builds Split -> Key -> precombine(count) and returns its
+// input receiver, its operators and where the counts go.
+func fusedCount() (graph.Receiver[string], []graph.Operator, *collector[KV[string, int64]]) {
+	out := &collector[KV[string, int64]]{}
+	pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: countFn[int64]{}, next: out, global: true}
+	keyed := newFuncOp(testEnv("Key"), funcDoFn[string, KV[string, int64]]{
+		one: func(w string) KV[string, int64] { return KV[string, int64]{Key: w, Value: 1} },
+	}, graph.Receiver[KV[string, int64]](pre))
+	split := newFuncOp(testEnv("Split"), funcDoFn[string, string]{call: func(s string, emit func(string)) {
+		for w := range strings.FieldsSeq(s) {
+			emit(w)
+		}
+	}}, graph.Receiver[string](keyed))
+	return split, []graph.Operator{split, keyed, pre}, out
+}
+
+func TestFusedChainPassesElementsWithoutWindowedValues(t *testing.T) {
+	in, ops, out := fusedCount()
+	if ops[0].(*funcOp[string, string]).nextElem == nil || ops[1].(*funcOp[string, KV[string, int64]]).nextElem == nil {
+		t.Fatalf("the chain does not use receiveElem")
+	}
+	ctx := context.Background()
+	bundles := [][]string{{"a b a", "c"}, {"a", "d d"}}
+	var got []string
+	for _, lines := range bundles {
+		out.got = nil
+		for _, op := range ops {
+			if err := op.Setup(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := op.StartBundle(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, l := range lines {
+			if err := in.Receive(window.Value[string]{Elem: l, Timestamp: 1, Windows: window.GlobalWindows()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, op := range ops {
+			if err := op.FinishBundle(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, v := range out.got {
+			if v.Timestamp != window.EndOfGlobalWindow || len(v.Windows) != 1 || !v.Windows[0].IsGlobal() {
+				t.Errorf("accumulator %v: timestamp %v windows %v, want the end of the global window", v.Elem, v.Timestamp, v.Windows)
+			}
+			got = append(got, fmt.Sprintf("%s=%d", v.Elem.Key, v.Elem.Value))
+		}
+		got = append(got, "|")
+	}
+	// Each bundle's accumulators are its own: nothing carries over.
+	want := []string{"a=2", "b=1", "c=1", "|", "a=1", "d=2", "|"}
+	sortBundles(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("accumulators per bundle (-want +got):\n%s", diff)
+	}
+}
+
+// sortBundles sorts each "|"-terminated run of s.
+func sortBundles(s []string) {
+	start := 0
+	for i, v := range s {
+		if v == "|" {
+			slices.Sort(s[start:i])
+			start = i + 1
+		}
+	}
+}
+
+func TestPrecombineCopiesStringKeys(t *testing.T) {
+	out := &collector[KV[string, int64]]{}
+	pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: countFn[int64]{}, next: out, global: true}
+	ctx := context.Background()
+	if err := pre.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := pre.StartBundle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Repeat("key ", 1000)
+	var inputs []string
+	for i := 0; i+3 <= len(line); i += 4 {
+		inputs = append(inputs, line[i:i+3])
+	}
+	long := strings.Repeat("k", keyChunk) // longer than an arena chunk
+	inputs = append(inputs, long, long)
+	for _, k := range inputs {
+		if err := pre.Receive(window.Value[KV[string, int64]]{Elem: KV[string, int64]{Key: k, Value: 1}, Windows: window.GlobalWindows()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pre.FinishBundle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, v := range out.got {
+		k := v.Elem.Key
+		if p := unsafe.StringData(k); uintptr(unsafe.Pointer(p)) >= uintptr(unsafe.Pointer(unsafe.StringData(line))) &&
+			uintptr(unsafe.Pointer(p)) < uintptr(unsafe.Pointer(unsafe.StringData(line)))+uintptr(len(line)) {
+			t.Errorf("key %q points into the input line: it pins it", k)
+		}
+		if k == long && unsafe.StringData(k) == unsafe.StringData(long) {
+			t.Errorf("the long key was not copied")
+		}
+		got[k] = v.Elem.Value
+	}
+	if diff := cmp.Diff(map[string]int64{"key": 1000, long: 2}, got); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+}
+
+func TestPrecombineWindowedThroughChain(t *testing.T) {
+	out := &collector[KV[string, int64]]{}
+	pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: countFn[int64]{}, next: out}
+	keyed := newFuncOp(testEnv("Key"), funcDoFn[string, KV[string, int64]]{
+		one: func(w string) KV[string, int64] { return KV[string, int64]{Key: w, Value: 1} },
+	}, graph.Receiver[KV[string, int64]](pre))
+	ctx := context.Background()
+	for _, op := range []graph.Operator{keyed, pre} {
+		if err := op.Setup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := op.StartBundle(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w1, w2 := window.Interval(0, 10), window.Interval(10, 20)
+	for _, v := range []window.Value[string]{
+		{Elem: "a", Windows: []window.Window{w1, w2}},
+		{Elem: "a", Windows: []window.Window{w2}},
+		{Elem: "b", Windows: []window.Window{w1}},
+	} {
+		if err := keyed.Receive(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pre.FinishBundle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range out.got {
+		got = append(got, fmt.Sprintf("%s@%d=%d ts %d", v.Elem.Key, v.Windows[0].Start, v.Elem.Value, v.Timestamp))
+	}
+	slices.Sort(got)
+	want := []string{"a@0=1 ts 9", "a@10=2 ts 19", "b@0=1 ts 9"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("accumulators (-want +got):\n%s", diff)
+	}
+}
+
+// panicky panics on the input "bad".
+type panicky struct{ countFn[string] }
+
+func (panicky) AddInput(a int64, v string) int64 {
+	if v == "bad" {
+		panic("bad input")
+	}
+	return a + 1
+}
+
+func TestPrecombineRecoversCombineFnPanics(t *testing.T) {
+	out := &collector[KV[string, int64]]{}
+	pre := &precombine[string, string, int64, int64]{env: testEnv("Combine"), fn: panicky{}, next: out, global: true}
+	ctx := context.Background()
+	if err := pre.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pre.builtin {
+		t.Fatalf("a user CombineFn is taken for a built-in one")
+	}
+	if err := pre.StartBundle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		call func(KV[string, string]) error
+	}{
+		{"through Receive", func(kv KV[string, string]) error {
+			return pre.Receive(window.Value[KV[string, string]]{Elem: kv, Windows: window.GlobalWindows()})
+		}},
+		{"through receiveElem", func(kv KV[string, string]) error {
+			return pre.receiveElem(kv, &elemMeta{Windows: window.GlobalWindows()})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.call(KV[string, string]{Key: "k", Value: "good"}); err != nil {
+				t.Fatalf("good input: %v", err)
+			}
+			err := tc.call(KV[string, string]{Key: "k", Value: "bad"})
+			var ue *graph.UserError
+			if !errors.As(err, &ue) || ue.Transform != "Combine" || !strings.Contains(ue.Element, "bad") {
+				t.Errorf("bad input: error %v, want a UserError of Combine on the element", err)
+			}
+		})
+	}
+}
+
+func TestBuiltinCombineFnsSkipRecovery(t *testing.T) {
+	for name, fn := range map[string]CombineFn[int64, int64, int64]{"count": countFn[int64]{}, "sum": SumFn[int64]{}} {
+		pre := &precombine[string, int64, int64, int64]{env: testEnv("C"), fn: fn, next: &collector[KV[string, int64]]{}, global: true}
+		if err := pre.Setup(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !pre.builtin {
+			t.Errorf("%s: the sdk's CombineFn is not taken for a built-in one", name)
+		}
+	}
+}
+
+func TestPrecombineBoundsHeldKeys(t *testing.T) {
+	out := &collector[KV[string, int64]]{}
+	pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: countFn[int64]{}, next: out, global: true}
+	ctx := context.Background()
+	if err := pre.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := precombineFlushKeys + precombineFlushKeys/2
+	for bundle := range 2 {
+		out.got = nil
+		if err := pre.StartBundle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			// Key 0 comes back after the early flush.
+			k := fmt.Sprint(i)
+			if i == n-1 {
+				k = "0"
+			}
+			if err := pre.receiveElem(KV[string, int64]{Key: k, Value: 1}, &elemMeta{Windows: window.GlobalWindows()}); err != nil {
+				t.Fatal(err)
+			}
+			if len(pre.accs) > precombineFlushKeys {
+				t.Fatalf("bundle %d: %d keys held, want at most %d", bundle, len(pre.accs), precombineFlushKeys)
+			}
+		}
+		if err := pre.FinishBundle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		total := map[string]int64{}
+		for _, v := range out.got {
+			total[v.Elem.Key] += v.Elem.Value
+		}
+		if len(total) != n-1 || total["0"] != 2 || total["1"] != 1 {
+			t.Errorf("bundle %d: %d keys, key 0 counted %d, key 1 %d; want %d keys, 2, 1", bundle, len(total), total["0"], total["1"], n-1)
+		}
+		if len(out.got) != n {
+			t.Errorf("bundle %d: %d accumulators emitted, want %d (key 0 twice)", bundle, len(out.got), n)
+		}
+	}
+}
