@@ -46,7 +46,7 @@ func (c *checker) checkParDo(desc string, t *pipepb.PTransform, pardo *pipepb.Pa
 		}
 	}
 	for _, id := range sortedKeys(pardo.GetStateSpecs()) {
-		for _, cid := range stateCoders(pardo.GetStateSpecs()[id]) {
+		for _, cid := range StateCoders(pardo.GetStateSpecs()[id]) {
 			c.checkCoderRef(desc, "state "+id+" coder", cid)
 		}
 	}
@@ -55,8 +55,10 @@ func (c *checker) checkParDo(desc string, t *pipepb.PTransform, pardo *pipepb.Pa
 	}
 }
 
-// stateCoders returns the coder ids a state spec refers to.
-func stateCoders(s *pipepb.StateSpec) []string {
+// StateCoders returns the ids of the coders a state spec refers to (a
+// bag's element coder, a map's key and value coders...), for runners that
+// must ship those coders with a stage.
+func StateCoders(s *pipepb.StateSpec) []string {
 	switch s := s.GetSpec().(type) {
 	case *pipepb.StateSpec_ReadModifyWriteSpec:
 		return []string{s.ReadModifyWriteSpec.GetCoderId()}

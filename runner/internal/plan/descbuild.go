@@ -3,10 +3,11 @@ package plan
 import (
 	"fmt"
 
-	"beamgo/proto/urns"
-
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
+
+	"beamgo/proto/urns"
+	"beamgo/proto/validate"
 )
 
 // addTransform copies transform id into the descriptor with everything it
@@ -47,7 +48,7 @@ func (b *descBuilder) addPayloadCoders(id string, t *pipepb.PTransform) error {
 		}
 		var coders []string
 		for _, s := range pardo.GetStateSpecs() {
-			coders = append(coders, stateCoders(s)...)
+			coders = append(coders, validate.StateCoders(s)...)
 		}
 		for _, tf := range pardo.GetTimerFamilySpecs() {
 			b.timers = true
@@ -72,27 +73,6 @@ func isCombinePart(urn string) bool {
 		return true
 	}
 	return false
-}
-
-// stateCoders returns the coder ids a state spec refers to.
-func stateCoders(s *pipepb.StateSpec) []string {
-	switch s := s.GetSpec().(type) {
-	case *pipepb.StateSpec_ReadModifyWriteSpec:
-		return []string{s.ReadModifyWriteSpec.GetCoderId()}
-	case *pipepb.StateSpec_BagSpec:
-		return []string{s.BagSpec.GetElementCoderId()}
-	case *pipepb.StateSpec_CombiningSpec:
-		return []string{s.CombiningSpec.GetAccumulatorCoderId()}
-	case *pipepb.StateSpec_MapSpec:
-		return []string{s.MapSpec.GetKeyCoderId(), s.MapSpec.GetValueCoderId()}
-	case *pipepb.StateSpec_SetSpec:
-		return []string{s.SetSpec.GetElementCoderId()}
-	case *pipepb.StateSpec_OrderedListSpec:
-		return []string{s.OrderedListSpec.GetElementCoderId()}
-	case *pipepb.StateSpec_MultimapSpec:
-		return []string{s.MultimapSpec.GetKeyCoderId(), s.MultimapSpec.GetValueCoderId()}
-	}
-	return nil
 }
 
 // addPCollection copies PCollection p into the descriptor with its coder
