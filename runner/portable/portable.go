@@ -45,6 +45,10 @@ type Options struct {
 	// DisableDynamicSplitting turns off process_bundle_split requests to
 	// workers whose bundles run while other bundle slots idle.
 	DisableDynamicSplitting bool
+	// Progress, when non-nil, receives a progress line about once a
+	// second: stages done and the elements the workers reported reading
+	// in the element-count monitoring infos of their finished bundles.
+	Progress func(Progress)
 	// OnLog, if set, receives the workers' log entries.
 	OnLog func(workerID string, e *fnpb.LogEntry)
 	// EnvironmentType is where Run starts workers: EnvLoopback (the
@@ -58,6 +62,9 @@ type Options struct {
 	// --environment_config for EXTERNAL.
 	ExternalEndpoint string
 }
+
+// Progress is a snapshot of a running job.
+type Progress = engine.Progress
 
 // WorkerStarter starts the SDK worker with the given id, telling it to
 // connect to the control (and logging) endpoint. The returned stop
@@ -206,6 +213,7 @@ func (r *Runner) RunPipeline(ctx context.Context, pb *pipepb.Pipeline, start Wor
 	return engine.Run(ctx, pl, engine.Options{
 		Parallelism: r.opts.Parallelism, MemoryBudget: r.opts.MemoryBudget, MaxAttempts: r.opts.MaxAttempts,
 		TempDir: r.opts.TempDir, DisableDynamicSplitting: r.opts.DisableDynamicSplitting, Prefix: "portable",
+		Progress: r.opts.Progress,
 	}, ex)
 }
 

@@ -133,7 +133,7 @@ func (r *remote) Process(ctx context.Context, b exec.Bundle) error {
 	if err != nil {
 		return fmt.Errorf("portable: bundle %s on %s: %w", inst, r.w.ID(), err)
 	}
-	r.metrics, r.read, r.residuals = m, r.read+read, residuals
+	r.metrics, r.read, r.residuals = m, read, residuals
 	return nil
 }
 
@@ -167,7 +167,9 @@ func (r *remote) residualsOf(roots []*fnpb.DelayedBundleApplication) ([][]byte, 
 // BundleMetrics implements engine.MetricsReporter.
 func (r *remote) BundleMetrics() graph.MetricsSnapshot { return r.metrics }
 
-// Elements implements engine.Processor.
+// Elements implements engine.Processor: the elements the worker read from
+// the stage's input in the last bundle, from the element-count monitoring
+// info of its response.
 func (r *remote) Elements() map[string]int64 {
 	return map[string]int64{r.wiring.Source.Transform: r.read}
 }

@@ -3,6 +3,7 @@ package portable_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -108,5 +109,31 @@ func TestDynamicSplitting(t *testing.T) {
 			}
 			t.Logf("%d bundles, %d splits, %d retries", res.Bundles, res.Splits, res.Retries)
 		})
+	}
+}
+
+func TestProgressReportsElementsFromTheWorkersMonitoringInfos(t *testing.T) {
+	p, got := readSlowly(2000, 100, 2000, time.Millisecond, nil)
+	var mu sync.Mutex
+	var reports []portable.Progress
+	res, err := portable.New(&portable.Options{Workers: 2, Parallelism: 2, Progress: func(pr portable.Progress) {
+		mu.Lock()
+		reports = append(reports, pr)
+		mu.Unlock()
+	}}).Run(context.Background(), p)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if n := len(got.Elements()); n != 2000 {
+		t.Fatalf("%d records, want 2000", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reports) == 0 {
+		t.Fatal("no progress report in a job of over a second")
+	}
+	last := reports[len(reports)-1]
+	if last.Stages != res.Stages || last.Elements == 0 {
+		t.Errorf("last progress report %+v, want %d stages and elements read", last, res.Stages)
 	}
 }
