@@ -233,12 +233,12 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 // reset prepares the source for a new bundle.
 func (s *source) reset() {
 	s.mu.Lock()
-	s.limit = math.MaxInt64
-	s.reading = true
-	s.mu.Unlock()
+	defer s.mu.Unlock()
 	s.gate.Store(false)
 	s.elements.Store(0)
 	s.current.Store(0)
+	s.limit = math.MaxInt64
+	s.reading = true
 }
 
 // admit announces that the next element is about to be processed and
@@ -283,12 +283,13 @@ func (p *Processor) SplitInput(id string, choose func(current int64) int64) int6
 	if !ok {
 		return -1
 	}
-	s.gate.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.reading {
 		return -1
 	}
+	// Under mu, so that reset cannot clear the gate after this store.
+	s.gate.Store(true)
 	cur := s.current.Load()
 	first := choose(cur)
 	if first <= cur || first > s.limit {
