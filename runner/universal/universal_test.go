@@ -202,28 +202,37 @@ func TestRunFollowsTheJobProtocol(t *testing.T) {
 	if !f.ran {
 		t.Error("the job was never run")
 	}
+	var ep pipepb.ExternalPayload
+	env := onlyEnvironment(t, f, urns.EnvExternal, &ep)
+	if !strings.HasPrefix(ep.GetEndpoint().GetUrl(), "127.0.0.1:") {
+		t.Errorf("worker pool endpoint = %q, want a loopback address", ep.GetEndpoint().GetUrl())
+	}
+	if len(env.GetDependencies()) != 1 {
+		t.Fatalf("environment has %d dependencies, want the one placeholder", len(env.GetDependencies()))
+	}
+	if data, ok := f.staged[string(env.GetDependencies()[0].GetTypePayload())]; !ok || len(data) != 0 {
+		t.Errorf("placeholder artifact staged = %q, %v; want empty, true", data, ok)
+	}
+}
+
+// onlyEnvironment checks that the submitted pipeline has one environment,
+// of the given URN, decodes its payload into payload and returns it.
+func onlyEnvironment(t *testing.T, f *fakeJobService, urn string, payload proto.Message) *pipepb.Environment {
+	t.Helper()
 	envs := f.pipeline.GetComponents().GetEnvironments()
 	if len(envs) != 1 {
 		t.Fatalf("pipeline has %d environments, want 1", len(envs))
 	}
 	for _, env := range envs {
-		if env.GetUrn() != urns.EnvExternal {
-			t.Errorf("environment URN = %q, want %q", env.GetUrn(), urns.EnvExternal)
+		if env.GetUrn() != urn {
+			t.Errorf("environment URN = %q, want %q", env.GetUrn(), urn)
 		}
-		var ep pipepb.ExternalPayload
-		if err := proto.Unmarshal(env.GetPayload(), &ep); err != nil {
+		if err := proto.Unmarshal(env.GetPayload(), payload); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(ep.GetEndpoint().GetUrl(), "127.0.0.1:") {
-			t.Errorf("worker pool endpoint = %q, want a loopback address", ep.GetEndpoint().GetUrl())
-		}
-		if len(env.GetDependencies()) != 1 {
-			t.Fatalf("environment has %d dependencies, want the one placeholder", len(env.GetDependencies()))
-		}
-		if data, ok := f.staged[string(env.GetDependencies()[0].GetTypePayload())]; !ok || len(data) != 0 {
-			t.Errorf("placeholder artifact staged = %q, %v; want empty, true", data, ok)
-		}
+		return env
 	}
+	return nil
 }
 
 func TestProcessEnvironmentStartsThisProgramInWorkerMode(t *testing.T) {
@@ -236,33 +245,22 @@ func TestProcessEnvironmentStartsThisProgramInWorkerMode(t *testing.T) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	envs := f.pipeline.GetComponents().GetEnvironments()
-	if len(envs) != 1 {
-		t.Fatalf("pipeline has %d environments, want 1", len(envs))
-	}
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	wd, _ := os.Getwd()
-	for _, env := range envs {
-		if env.GetUrn() != urns.EnvProcess {
-			t.Errorf("environment URN = %q, want %q", env.GetUrn(), urns.EnvProcess)
-		}
-		var pp pipepb.ProcessPayload
-		if err := proto.Unmarshal(env.GetPayload(), &pp); err != nil {
-			t.Fatal(err)
-		}
-		if pp.GetCommand() != self {
-			t.Errorf("command = %q, want this program %q", pp.GetCommand(), self)
-		}
-		want := map[string]string{worker.ArgsVar: `["-test.run=^TestNothing$","--input=a b.txt"]`, worker.DirVar: wd}
-		if diff := cmp.Diff(want, pp.GetEnv()); diff != "" {
-			t.Errorf("worker environment (-want +got):\n%s", diff)
-		}
-		if len(env.GetDependencies()) != 1 || len(f.staged) != 1 {
-			t.Errorf("environment has %d dependencies and %d were staged, want the one placeholder", len(env.GetDependencies()), len(f.staged))
-		}
+	var pp pipepb.ProcessPayload
+	env := onlyEnvironment(t, f, urns.EnvProcess, &pp)
+	if pp.GetCommand() != self {
+		t.Errorf("command = %q, want this program %q", pp.GetCommand(), self)
+	}
+	want := map[string]string{worker.ArgsVar: `["-test.run=^TestNothing$","--input=a b.txt"]`, worker.DirVar: wd}
+	if diff := cmp.Diff(want, pp.GetEnv()); diff != "" {
+		t.Errorf("worker environment (-want +got):\n%s", diff)
+	}
+	if len(env.GetDependencies()) != 1 || len(f.staged) != 1 {
+		t.Errorf("environment has %d dependencies and %d were staged, want the one placeholder", len(env.GetDependencies()), len(f.staged))
 	}
 }
 
@@ -276,24 +274,13 @@ func TestExternalEnvironmentNamesTheWorkerPool(t *testing.T) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	envs := f.pipeline.GetComponents().GetEnvironments()
-	if len(envs) != 1 {
-		t.Fatalf("pipeline has %d environments, want 1", len(envs))
+	var ep pipepb.ExternalPayload
+	env := onlyEnvironment(t, f, urns.EnvExternal, &ep)
+	if ep.GetEndpoint().GetUrl() != pool {
+		t.Errorf("worker pool endpoint = %q, want %q", ep.GetEndpoint().GetUrl(), pool)
 	}
-	for _, env := range envs {
-		if env.GetUrn() != urns.EnvExternal {
-			t.Errorf("environment URN = %q, want %q", env.GetUrn(), urns.EnvExternal)
-		}
-		var ep pipepb.ExternalPayload
-		if err := proto.Unmarshal(env.GetPayload(), &ep); err != nil {
-			t.Fatal(err)
-		}
-		if ep.GetEndpoint().GetUrl() != pool {
-			t.Errorf("worker pool endpoint = %q, want %q", ep.GetEndpoint().GetUrl(), pool)
-		}
-		if len(env.GetDependencies()) != 1 || len(f.staged) != 1 {
-			t.Errorf("environment has %d dependencies and %d were staged, want the one placeholder", len(env.GetDependencies()), len(f.staged))
-		}
+	if len(env.GetDependencies()) != 1 || len(f.staged) != 1 {
+		t.Errorf("environment has %d dependencies and %d were staged, want the one placeholder", len(env.GetDependencies()), len(f.staged))
 	}
 	if got := f.options["beam:option:environment_config:v1"]; got != pool {
 		t.Errorf("pipeline option environment_config = %v, want %q", got, pool)
