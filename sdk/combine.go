@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"beamgo/internal/graph"
 	"beamgo/sdk/coder"
@@ -211,16 +212,102 @@ type precombine[K comparable, In, Acc, Out any] struct {
 	// strKeys is set when K is string: keys are copied into keys.
 	strKeys bool
 	keys    keyArena
+	// tallies holds the counts, next to their keys, when the CombineFn
+	// is the sdk's count in the global window and K is string: tally maps
+	// each key to its count's handle, and count and key share a cache
+	// line, so that an input costs one map lookup and no call to AddInput.
+	tallies *tallyArena
+	tally   map[K]uint64
+	asKey   func(string) K
+	asAcc   func(int64) Acc
+	// configured is set once the fields above are.
+	configured bool
 }
 
-var _ elemReceiver[KV[string, int]] = (*precombine[string, int, int, int])(nil)
+var _ elemSinker[KV[string, int]] = (*precombine[string, int, int, int])(nil)
 
-func (p *precombine[K, In, Acc, Out]) Setup(context.Context) error {
+// configure sets the fields derived from the types and the CombineFn.
+func (p *precombine[K, In, Acc, Out]) configure() {
+	if p.configured {
+		return
+	}
+	p.configured = true
 	var k K
 	_, p.strKeys = any(k).(string)
 	b, ok := p.fn.(builtinCombineFn)
 	p.builtin = ok && b.builtinCombine(p.fn)
+	_, isCount := any(p.fn).(countFn[In])
+	asKey, strKey := any(func(s string) string { return s }).(func(string) K)
+	asAcc, intAcc := any(func(n int64) int64 { return n }).(func(int64) Acc)
+	if isCount && p.global && strKey && intAcc {
+		p.tallies, p.tally, p.asKey, p.asAcc = &tallyArena{}, map[K]uint64{}, asKey, asAcc
+	}
+}
+
+func (p *precombine[K, In, Acc, Out]) Setup(context.Context) error {
+	p.configure()
 	return nil
+}
+
+// elemSink returns the function a fused predecessor calls with each
+// input, specialized for the common cases: the global window with the
+// sdk's own CombineFns (no panic recovery), and counting.
+func (p *precombine[K, In, Acc, Out]) elemSink() func(KV[K, In], *elemMeta) error {
+	p.configure()
+	switch {
+	case p.tallies != nil:
+		return func(kv KV[K, In], _ *elemMeta) error {
+			h, ok := p.tally[kv.Key]
+			if !ok {
+				var err error
+				if h, err = p.insertTally(kv.Key); err != nil {
+					return err
+				}
+			}
+			*p.tallies.count(h)++
+			return nil
+		}
+	case p.global && p.builtin:
+		return func(kv KV[K, In], _ *elemMeta) error {
+			i, ok := p.byKey[kv.Key]
+			if !ok {
+				var err error
+				if i, err = p.insertGlobal(kv.Key); err != nil {
+					return err
+				}
+			}
+			p.accs[i] = p.fn.AddInput(p.accs[i], kv.Value)
+			return nil
+		}
+	case p.builtin:
+		return func(kv KV[K, In], m *elemMeta) error { return p.add(kv, m.Windows) }
+	default:
+		return func(kv KV[K, In], m *elemMeta) error { return p.addRecovering(kv, m.Windows) }
+	}
+}
+
+// insertTally starts the count of a key not held yet and returns its
+// handle.
+func (p *precombine[K, In, Acc, Out]) insertTally(k K) (uint64, error) {
+	if len(p.tally) >= precombineFlushKeys {
+		if err := p.flush(); err != nil {
+			return 0, err
+		}
+	}
+	h, own := p.tallies.add(any(k).(string))
+	p.tally[p.asKey(own)] = h
+	return h, nil
+}
+
+// insertGlobal starts the accumulator of a key not held yet, in the
+// global window, and returns its index.
+func (p *precombine[K, In, Acc, Out]) insertGlobal(k K) (int32, error) {
+	i, err := p.newAcc()
+	if err != nil {
+		return 0, err
+	}
+	p.byKey[p.ownKey(k)] = i
+	return i, nil
 }
 
 func (p *precombine[K, In, Acc, Out]) StartBundle(context.Context) error {
@@ -233,6 +320,9 @@ func (p *precombine[K, In, Acc, Out]) StartBundle(context.Context) error {
 	clear(p.accs)
 	p.accs = p.accs[:0]
 	p.keys.release()
+	if p.tallies != nil {
+		p.tallies.release()
+	}
 	return nil
 }
 func (p *precombine[K, In, Acc, Out]) Teardown(context.Context) error { return nil }
@@ -262,13 +352,6 @@ func (p *precombine[K, In, Acc, Out]) Receive(v window.Value[KV[K, In]]) error {
 	return p.addRecovering(v.Elem, v.Windows)
 }
 
-func (p *precombine[K, In, Acc, Out]) receiveElem(kv KV[K, In], m *elemMeta) error {
-	if p.builtin {
-		return p.add(kv, m.Windows)
-	}
-	return p.addRecovering(kv, m.Windows)
-}
-
 // addRecovering is add, turning a panic of the CombineFn into an error.
 func (p *precombine[K, In, Acc, Out]) addRecovering(kv KV[K, In], wins []window.Window) (err error) {
 	defer func() {
@@ -281,13 +364,22 @@ func (p *precombine[K, In, Acc, Out]) addRecovering(kv KV[K, In], wins []window.
 
 // add adds an input to the accumulators of its key in each of the windows.
 func (p *precombine[K, In, Acc, Out]) add(kv KV[K, In], wins []window.Window) (err error) {
+	if p.tallies != nil {
+		h, ok := p.tally[kv.Key]
+		if !ok {
+			if h, err = p.insertTally(kv.Key); err != nil {
+				return err
+			}
+		}
+		*p.tallies.count(h)++
+		return nil
+	}
 	if p.global {
 		i, ok := p.byKey[kv.Key]
 		if !ok {
-			if i, err = p.newAcc(); err != nil {
+			if i, err = p.insertGlobal(kv.Key); err != nil {
 				return err
 			}
-			p.byKey[p.ownKey(kv.Key)] = i
 		}
 		p.accs[i] = p.fn.AddInput(p.accs[i], kv.Value)
 		return nil
@@ -317,6 +409,11 @@ func (p *precombine[K, In, Acc, Out]) compact(a Acc) Acc {
 // flush emits every held accumulator, at the end of its window, and clears.
 func (p *precombine[K, In, Acc, Out]) flush() error {
 	gw := window.GlobalWindows()
+	for k, h := range p.tally {
+		if err := p.next.Receive(window.Value[KV[K, Acc]]{Elem: KV[K, Acc]{Key: k, Value: p.asAcc(*p.tallies.count(h))}, Timestamp: window.EndOfGlobalWindow, Windows: gw, Pane: window.NoFiringPane()}); err != nil {
+			return err
+		}
+	}
 	for k, i := range p.byKey {
 		if err := p.next.Receive(window.Value[KV[K, Acc]]{Elem: KV[K, Acc]{Key: k, Value: p.compact(p.accs[i])}, Timestamp: window.EndOfGlobalWindow, Windows: gw, Pane: window.NoFiringPane()}); err != nil {
 			return err
@@ -331,11 +428,15 @@ func (p *precombine[K, In, Acc, Out]) flush() error {
 	}
 	clear(p.byKey)
 	clear(p.byKeyWindow)
+	clear(p.tally)
 	clear(p.accs)
 	p.accs = p.accs[:0]
 	// Later keys go to new chunks, so that the chunks of the keys just
 	// emitted are freed as soon as nothing downstream holds them.
 	p.keys.release()
+	if p.tallies != nil {
+		p.tallies.release()
+	}
 	return nil
 }
 
@@ -375,6 +476,52 @@ func (a *keyArena) clone(s string) string {
 // release makes the next clone start a new chunk, so that strings handed
 // out so far share no chunk with later ones.
 func (a *keyArena) release() { a.b = strings.Builder{} }
+
+// tallyArena keeps int64 counts next to copies of their string keys: an
+// entry is an 8-byte count followed by the key's bytes, 8-aligned, in
+// shared chunks. The map lookup that finds a key's handle compares the
+// key's bytes, so the count it then increments is in a cache line just
+// read (a count in a separate array costs a cache miss per input for all
+// but the most frequent keys). A handle is chunk index << 32 | offset.
+// The keys are strings over the chunks' bytes, which are never written
+// again; the counts are outside the strings.
+type tallyArena struct {
+	chunks [][]byte
+}
+
+// tallyChunk is the size of a tallyArena chunk; longer entries get their
+// own.
+const tallyChunk = 16 << 10
+
+// add makes an entry with count 0 for k and returns its handle and the
+// entry's copy of k.
+func (a *tallyArena) add(k string) (uint64, string) {
+	need := (8 + len(k) + 7) &^ 7
+	n := len(a.chunks)
+	if n == 0 || cap(a.chunks[n-1])-len(a.chunks[n-1]) < need {
+		a.chunks = append(a.chunks, make([]byte, 0, max(tallyChunk, need)))
+		n++
+	}
+	c := a.chunks[n-1]
+	off := len(c)
+	c = c[:off+need]
+	a.chunks[n-1] = c
+	clear(c[off : off+8])
+	if len(k) == 0 {
+		return uint64(n-1)<<32 | uint64(off), ""
+	}
+	copy(c[off+8:], k)
+	return uint64(n-1)<<32 | uint64(off), unsafe.String(&c[off+8], len(k))
+}
+
+// count returns the count of an entry.
+func (a *tallyArena) count(h uint64) *int64 {
+	return (*int64)(unsafe.Pointer(&a.chunks[h>>32][uint32(h)]))
+}
+
+// release drops the chunks: the keys handed out keep theirs alive as long
+// as they are used, and later entries go to new chunks.
+func (a *tallyArena) release() { a.chunks = nil }
 
 // CombineGlobally combines all elements of each window of in into one
 // output. In the global window an empty input yields the output of an empty

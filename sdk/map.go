@@ -125,14 +125,20 @@ type elemMeta struct {
 	Pane      window.Pane
 }
 
-// elemReceiver is implemented by the sdk's operators that sit inside fused
+// elemSinker is implemented by the sdk's operators that sit inside fused
 // chains (funcOp, precombine). A window.Value is too large to be passed in
 // registers, and building and copying one at every hop of a chain costs
-// more than the work of a Map; so a funcOp hands its successor the element
-// and a pointer to the metadata, which passes down the chain unchanged.
-// receiveElem may not retain m.
-type elemReceiver[T any] interface {
-	receiveElem(elem T, m *elemMeta) error
+// more than the work of a Map; so an operator hands its successor the
+// element and a pointer to the metadata, which passes down the chain
+// unchanged. It does so through the function elemSink returns rather than
+// through an interface method: a method of a generic type called through
+// an interface goes through a wrapper that loads the type's dictionary,
+// one more call per element and hop, while a function value built by the
+// operator is one indirect call to code that already holds what it needs.
+// elemSink is called when the chain is built, after the operator's
+// successors are known; the function it returns may not retain m.
+type elemSinker[T any] interface {
+	elemSink() func(elem T, m *elemMeta) error
 }
 
 // funcOp is the operator of a funcDoFn without element context (Map,
@@ -151,9 +157,11 @@ type funcOp[In, Out any] struct {
 	one     func(In) Out
 	builtin bool
 	next    graph.Receiver[Out]
-	// nextElem is next, if it is an elemReceiver.
-	nextElem elemReceiver[Out]
-	emit     func(Out)
+	// sink passes an output to next: next's elemSink if it has one.
+	sink func(Out, *elemMeta) error
+	// fused is set when next is an elemSinker.
+	fused bool
+	emit  func(Out)
 	// meta holds the metadata of an element that arrived through Receive.
 	meta elemMeta
 	// cur is the metadata of the element being processed, which its
@@ -163,22 +171,46 @@ type funcOp[In, Out any] struct {
 	downErr error
 }
 
-var _ elemReceiver[int] = (*funcOp[int, int])(nil)
+var _ elemSinker[int] = (*funcOp[int, int])(nil)
 
 func newFuncOp[In, Out any](env *graph.Env, d funcDoFn[In, Out], next graph.Receiver[Out]) *funcOp[In, Out] {
 	o := &funcOp[In, Out]{env: env, call: d.call, one: d.one, builtin: d.builtin, next: next}
-	o.nextElem, _ = next.(elemReceiver[Out])
+	if s, ok := next.(elemSinker[Out]); ok {
+		o.sink, o.fused = s.elemSink(), true
+	} else {
+		o.sink = func(out Out, m *elemMeta) error {
+			return next.Receive(window.Value[Out]{Elem: out, Timestamp: m.Timestamp, Windows: m.Windows, Pane: m.Pane})
+		}
+	}
 	o.emit = func(out Out) {
 		if o.downErr != nil {
 			return
 		}
-		if o.nextElem != nil {
-			o.downErr = o.nextElem.receiveElem(out, o.cur)
-			return
+		if err := o.sink(out, o.cur); err != nil {
+			o.downErr = err
 		}
-		o.downErr = o.next.Receive(window.Value[Out]{Elem: out, Timestamp: o.cur.Timestamp, Windows: o.cur.Windows, Pane: o.cur.Pane})
 	}
 	return o
+}
+
+// elemSink returns the function a predecessor in a fused chain calls with
+// each element. For a one-to-one function it is the function and the
+// successor's sink composed, without going through the operator.
+func (o *funcOp[In, Out]) elemSink() func(In, *elemMeta) error {
+	if o.one == nil {
+		return o.receiveElem
+	}
+	sink, one := o.sink, o.one
+	if o.builtin {
+		return func(in In, m *elemMeta) error { return sink(one(in), m) }
+	}
+	return func(in In, m *elemMeta) error {
+		out, err := o.apply(in)
+		if err != nil {
+			return err
+		}
+		return sink(out, m)
+	}
 }
 
 func (o *funcOp[In, Out]) Setup(context.Context) error { return nil }
@@ -208,10 +240,7 @@ func (o *funcOp[In, Out]) receiveElem(in In, m *elemMeta) error {
 				return err
 			}
 		}
-		if o.nextElem != nil {
-			return o.nextElem.receiveElem(out, m)
-		}
-		return o.next.Receive(window.Value[Out]{Elem: out, Timestamp: m.Timestamp, Windows: m.Windows, Pane: m.Pane})
+		return o.sink(out, m)
 	}
 	o.cur = m
 	err := o.invoke(in)

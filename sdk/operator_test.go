@@ -151,8 +151,8 @@ func fusedCount() (graph.Receiver[string], []graph.Operator, *collector[KV[strin
 
 func TestFusedChainPassesElementsWithoutWindowedValues(t *testing.T) {
 	in, ops, out := fusedCount()
-	if ops[0].(*funcOp[string, string]).nextElem == nil || ops[1].(*funcOp[string, KV[string, int64]]).nextElem == nil {
-		t.Fatalf("the chain does not use receiveElem")
+	if !ops[0].(*funcOp[string, string]).fused || !ops[1].(*funcOp[string, KV[string, int64]]).fused {
+		t.Fatalf("the chain does not pass elements through elemSink")
 	}
 	ctx := context.Background()
 	bundles := [][]string{{"a b a", "c"}, {"a", "d d"}}
@@ -205,44 +205,49 @@ func sortBundles(s []string) {
 }
 
 func TestPrecombineCopiesStringKeys(t *testing.T) {
-	out := &collector[KV[string, int64]]{}
-	pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: countFn[int64]{}, next: out, global: true}
-	ctx := context.Background()
-	if err := pre.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := pre.StartBundle(ctx); err != nil {
-		t.Fatal(err)
-	}
-	line := strings.Repeat("key ", 1000)
-	var inputs []string
-	for i := 0; i+3 <= len(line); i += 4 {
-		inputs = append(inputs, line[i:i+3])
-	}
-	long := strings.Repeat("k", keyChunk) // longer than an arena chunk
-	inputs = append(inputs, long, long)
-	for _, k := range inputs {
-		if err := pre.Receive(window.Value[KV[string, int64]]{Elem: KV[string, int64]{Key: k, Value: 1}, Windows: window.GlobalWindows()}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := pre.FinishBundle(ctx); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for _, v := range out.got {
-		k := v.Elem.Key
-		if p := unsafe.StringData(k); uintptr(unsafe.Pointer(p)) >= uintptr(unsafe.Pointer(unsafe.StringData(line))) &&
-			uintptr(unsafe.Pointer(p)) < uintptr(unsafe.Pointer(unsafe.StringData(line)))+uintptr(len(line)) {
-			t.Errorf("key %q points into the input line: it pins it", k)
-		}
-		if k == long && unsafe.StringData(k) == unsafe.StringData(long) {
-			t.Errorf("the long key was not copied")
-		}
-		got[k] = v.Elem.Value
-	}
-	if diff := cmp.Diff(map[string]int64{"key": 1000, long: 2}, got); diff != "" {
-		t.Errorf("counts (-want +got):\n%s", diff)
+	// The count copies keys into a tallyArena, the sum into a keyArena.
+	for name, fn := range map[string]CombineFn[int64, int64, int64]{"count": countFn[int64]{}, "sum": SumFn[int64]{}} {
+		t.Run(name, func(t *testing.T) {
+			out := &collector[KV[string, int64]]{}
+			pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: fn, next: out, global: true}
+			ctx := context.Background()
+			if err := pre.Setup(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := pre.StartBundle(ctx); err != nil {
+				t.Fatal(err)
+			}
+			line := strings.Repeat("key ", 1000)
+			var inputs []string
+			for i := 0; i+3 <= len(line); i += 4 {
+				inputs = append(inputs, line[i:i+3], line[i:i+1], "")
+			}
+			long := strings.Repeat("k", max(keyChunk, tallyChunk)) // longer than an arena chunk
+			inputs = append(inputs, long, long)
+			for _, k := range inputs {
+				if err := pre.Receive(window.Value[KV[string, int64]]{Elem: KV[string, int64]{Key: k, Value: 1}, Windows: window.GlobalWindows()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := pre.FinishBundle(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int64{}
+			for _, v := range out.got {
+				k := v.Elem.Key
+				if p := unsafe.StringData(k); uintptr(unsafe.Pointer(p)) >= uintptr(unsafe.Pointer(unsafe.StringData(line))) &&
+					uintptr(unsafe.Pointer(p)) < uintptr(unsafe.Pointer(unsafe.StringData(line)))+uintptr(len(line)) {
+					t.Errorf("key %q points into the input line: it pins it", k)
+				}
+				if k == long && unsafe.StringData(k) == unsafe.StringData(long) {
+					t.Errorf("the long key was not copied")
+				}
+				got[k] = v.Elem.Value
+			}
+			if diff := cmp.Diff(map[string]int64{"key": 1000, "k": 1000, "": 1000, long: 2}, got); diff != "" {
+				t.Errorf("counts (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -315,8 +320,8 @@ func TestPrecombineRecoversCombineFnPanics(t *testing.T) {
 		{"through Receive", func(kv KV[string, string]) error {
 			return pre.Receive(window.Value[KV[string, string]]{Elem: kv, Windows: window.GlobalWindows()})
 		}},
-		{"through receiveElem", func(kv KV[string, string]) error {
-			return pre.receiveElem(kv, &elemMeta{Windows: window.GlobalWindows()})
+		{"through elemSink", func(kv KV[string, string]) error {
+			return pre.elemSink()(kv, &elemMeta{Windows: window.GlobalWindows()})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -345,43 +350,52 @@ func TestBuiltinCombineFnsSkipRecovery(t *testing.T) {
 }
 
 func TestPrecombineBoundsHeldKeys(t *testing.T) {
-	out := &collector[KV[string, int64]]{}
-	pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: countFn[int64]{}, next: out, global: true}
-	ctx := context.Background()
-	if err := pre.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	n := precombineFlushKeys + precombineFlushKeys/2
-	for bundle := range 2 {
-		out.got = nil
-		if err := pre.StartBundle(ctx); err != nil {
-			t.Fatal(err)
-		}
-		for i := range n {
-			// Key 0 comes back after the early flush.
-			k := fmt.Sprint(i)
-			if i == n-1 {
-				k = "0"
-			}
-			if err := pre.receiveElem(KV[string, int64]{Key: k, Value: 1}, &elemMeta{Windows: window.GlobalWindows()}); err != nil {
+	// The count keeps its counts in a tallyArena, the sum in accs.
+	for name, fn := range map[string]CombineFn[int64, int64, int64]{"count": countFn[int64]{}, "sum": SumFn[int64]{}} {
+		t.Run(name, func(t *testing.T) {
+			out := &collector[KV[string, int64]]{}
+			pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: fn, next: out, global: true}
+			ctx := context.Background()
+			if err := pre.Setup(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if len(pre.accs) > precombineFlushKeys {
-				t.Fatalf("bundle %d: %d keys held, want at most %d", bundle, len(pre.accs), precombineFlushKeys)
+			if tallied := pre.tallies != nil; tallied != (name == "count") {
+				t.Fatalf("tallied %v, want it for the count only", tallied)
 			}
-		}
-		if err := pre.FinishBundle(ctx); err != nil {
-			t.Fatal(err)
-		}
-		total := map[string]int64{}
-		for _, v := range out.got {
-			total[v.Elem.Key] += v.Elem.Value
-		}
-		if len(total) != n-1 || total["0"] != 2 || total["1"] != 1 {
-			t.Errorf("bundle %d: %d keys, key 0 counted %d, key 1 %d; want %d keys, 2, 1", bundle, len(total), total["0"], total["1"], n-1)
-		}
-		if len(out.got) != n {
-			t.Errorf("bundle %d: %d accumulators emitted, want %d (key 0 twice)", bundle, len(out.got), n)
-		}
+			n := precombineFlushKeys + precombineFlushKeys/2
+			sink := pre.elemSink()
+			for bundle := range 2 {
+				out.got = nil
+				if err := pre.StartBundle(ctx); err != nil {
+					t.Fatal(err)
+				}
+				for i := range n {
+					// Key 0 comes back after the early flush.
+					k := fmt.Sprint(i)
+					if i == n-1 {
+						k = "0"
+					}
+					if err := sink(KV[string, int64]{Key: k, Value: 1}, &elemMeta{Windows: window.GlobalWindows()}); err != nil {
+						t.Fatal(err)
+					}
+					if held := len(pre.accs) + len(pre.tally); held > precombineFlushKeys {
+						t.Fatalf("bundle %d: %d keys held, want at most %d", bundle, held, precombineFlushKeys)
+					}
+				}
+				if err := pre.FinishBundle(ctx); err != nil {
+					t.Fatal(err)
+				}
+				total := map[string]int64{}
+				for _, v := range out.got {
+					total[v.Elem.Key] += v.Elem.Value
+				}
+				if len(total) != n-1 || total["0"] != 2 || total["1"] != 1 {
+					t.Errorf("bundle %d: %d keys, key 0 counted %d, key 1 %d; want %d keys, 2, 1", bundle, len(total), total["0"], total["1"], n-1)
+				}
+				if len(out.got) != n {
+					t.Errorf("bundle %d: %d accumulators emitted, want %d (key 0 twice)", bundle, len(out.got), n)
+				}
+			}
+		})
 	}
 }
