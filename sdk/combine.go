@@ -212,12 +212,13 @@ type precombine[K comparable, In, Acc, Out any] struct {
 	// strKeys is set when K is string: keys are copied into keys.
 	strKeys bool
 	keys    keyArena
-	// tallies holds the counts, next to their keys, when the CombineFn
-	// is the sdk's count in the global window and K is string: tally maps
-	// each key to its count's handle, and count and key share a cache
-	// line, so that an input costs one map lookup and no call to AddInput.
-	tallies *tallyArena
-	tally   map[K]uint64
+	// tally, when set, holds the sums instead of byKey and accs: the
+	// CombineFn is the sdk's count or int64 sum, K is string and the
+	// window global (see tallyTable). tallyIn is the input as an int64
+	// for a sum, nil for a count (which adds 1); asKey and asAcc turn a
+	// table's key and sum into K and Acc, which are string and int64.
+	tally   *tallyTable
+	tallyIn func(In) int64
 	asKey   func(string) K
 	asAcc   func(int64) Acc
 	// configured is set once the fields above are.
@@ -236,12 +237,24 @@ func (p *precombine[K, In, Acc, Out]) configure() {
 	_, p.strKeys = any(k).(string)
 	b, ok := p.fn.(builtinCombineFn)
 	p.builtin = ok && b.builtinCombine(p.fn)
-	_, isCount := any(p.fn).(countFn[In])
 	asKey, strKey := any(func(s string) string { return s }).(func(string) K)
 	asAcc, intAcc := any(func(n int64) int64 { return n }).(func(int64) Acc)
-	if isCount && p.global && strKey && intAcc {
-		p.tallies, p.tally, p.asKey, p.asAcc = &tallyArena{}, map[K]uint64{}, asKey, asAcc
+	if !p.global || !strKey || !intAcc {
+		return
 	}
+	switch any(p.fn).(type) {
+	case countFn[In]:
+		p.tally = newTallyTable()
+	case SumFn[int64]:
+		in, ok := any(func(v int64) int64 { return v }).(func(In) int64)
+		if !ok {
+			return
+		}
+		p.tally, p.tallyIn = newTallyTable(), in
+	default:
+		return
+	}
+	p.asKey, p.asAcc = asKey, asAcc
 }
 
 func (p *precombine[K, In, Acc, Out]) Setup(context.Context) error {
@@ -255,18 +268,8 @@ func (p *precombine[K, In, Acc, Out]) Setup(context.Context) error {
 func (p *precombine[K, In, Acc, Out]) elemSink() func(KV[K, In], *elemMeta) error {
 	p.configure()
 	switch {
-	case p.tallies != nil:
-		return func(kv KV[K, In], _ *elemMeta) error {
-			h, ok := p.tally[kv.Key]
-			if !ok {
-				var err error
-				if h, err = p.insertTally(kv.Key); err != nil {
-					return err
-				}
-			}
-			*p.tallies.count(h)++
-			return nil
-		}
+	case p.tally != nil:
+		return func(kv KV[K, In], _ *elemMeta) error { return p.addTally(kv) }
 	case p.global && p.builtin:
 		return func(kv KV[K, In], _ *elemMeta) error {
 			i, ok := p.byKey[kv.Key]
@@ -286,17 +289,23 @@ func (p *precombine[K, In, Acc, Out]) elemSink() func(KV[K, In], *elemMeta) erro
 	}
 }
 
-// insertTally starts the count of a key not held yet and returns its
-// handle.
-func (p *precombine[K, In, Acc, Out]) insertTally(k K) (uint64, error) {
-	if len(p.tally) >= precombineFlushKeys {
-		if err := p.flush(); err != nil {
-			return 0, err
-		}
+// addTally adds an input to its key's sum in the tally table, flushing
+// first if the key is new and too many are held.
+func (p *precombine[K, In, Acc, Out]) addTally(kv KV[K, In]) error {
+	// K is string (configure checked), so its bytes are a string's.
+	k := *(*string)(unsafe.Pointer(&kv.Key))
+	v := int64(1)
+	if p.tallyIn != nil {
+		v = p.tallyIn(kv.Value)
 	}
-	h, own := p.tallies.add(any(k).(string))
-	p.tally[p.asKey(own)] = h
-	return h, nil
+	if p.tally.add(k, v, precombineFlushKeys) {
+		return nil
+	}
+	if err := p.flush(); err != nil {
+		return err
+	}
+	p.tally.add(k, v, precombineFlushKeys)
+	return nil
 }
 
 // insertGlobal starts the accumulator of a key not held yet, in the
@@ -320,8 +329,8 @@ func (p *precombine[K, In, Acc, Out]) StartBundle(context.Context) error {
 	clear(p.accs)
 	p.accs = p.accs[:0]
 	p.keys.release()
-	if p.tallies != nil {
-		p.tallies.release()
+	if p.tally != nil {
+		p.tally.reset()
 	}
 	return nil
 }
@@ -364,15 +373,8 @@ func (p *precombine[K, In, Acc, Out]) addRecovering(kv KV[K, In], wins []window.
 
 // add adds an input to the accumulators of its key in each of the windows.
 func (p *precombine[K, In, Acc, Out]) add(kv KV[K, In], wins []window.Window) (err error) {
-	if p.tallies != nil {
-		h, ok := p.tally[kv.Key]
-		if !ok {
-			if h, err = p.insertTally(kv.Key); err != nil {
-				return err
-			}
-		}
-		*p.tallies.count(h)++
-		return nil
+	if p.tally != nil {
+		return p.addTally(kv)
 	}
 	if p.global {
 		i, ok := p.byKey[kv.Key]
@@ -409,8 +411,10 @@ func (p *precombine[K, In, Acc, Out]) compact(a Acc) Acc {
 // flush emits every held accumulator, at the end of its window, and clears.
 func (p *precombine[K, In, Acc, Out]) flush() error {
 	gw := window.GlobalWindows()
-	for k, h := range p.tally {
-		if err := p.next.Receive(window.Value[KV[K, Acc]]{Elem: KV[K, Acc]{Key: k, Value: p.asAcc(*p.tallies.count(h))}, Timestamp: window.EndOfGlobalWindow, Windows: gw, Pane: window.NoFiringPane()}); err != nil {
+	if p.tally != nil {
+		if err := p.tally.each(func(k string, sum int64) error {
+			return p.next.Receive(window.Value[KV[K, Acc]]{Elem: KV[K, Acc]{Key: p.asKey(k), Value: p.asAcc(sum)}, Timestamp: window.EndOfGlobalWindow, Windows: gw, Pane: window.NoFiringPane()})
+		}); err != nil {
 			return err
 		}
 	}
@@ -428,14 +432,13 @@ func (p *precombine[K, In, Acc, Out]) flush() error {
 	}
 	clear(p.byKey)
 	clear(p.byKeyWindow)
-	clear(p.tally)
 	clear(p.accs)
 	p.accs = p.accs[:0]
 	// Later keys go to new chunks, so that the chunks of the keys just
 	// emitted are freed as soon as nothing downstream holds them.
 	p.keys.release()
-	if p.tallies != nil {
-		p.tallies.release()
+	if p.tally != nil {
+		p.tally.reset()
 	}
 	return nil
 }
@@ -473,55 +476,23 @@ func (a *keyArena) clone(s string) string {
 	return a.b.String()[start:]
 }
 
+// cloneBytes returns a string with the bytes of b.
+func (a *keyArena) cloneBytes(b []byte) string {
+	if len(b) > keyChunk/16 {
+		return string(b)
+	}
+	if a.b.Cap()-a.b.Len() < len(b) {
+		a.b = strings.Builder{}
+		a.b.Grow(keyChunk)
+	}
+	start := a.b.Len()
+	a.b.Write(b)
+	return a.b.String()[start:]
+}
+
 // release makes the next clone start a new chunk, so that strings handed
 // out so far share no chunk with later ones.
 func (a *keyArena) release() { a.b = strings.Builder{} }
-
-// tallyArena keeps int64 counts next to copies of their string keys: an
-// entry is an 8-byte count followed by the key's bytes, 8-aligned, in
-// shared chunks. The map lookup that finds a key's handle compares the
-// key's bytes, so the count it then increments is in a cache line just
-// read (a count in a separate array costs a cache miss per input for all
-// but the most frequent keys). A handle is chunk index << 32 | offset.
-// The keys are strings over the chunks' bytes, which are never written
-// again; the counts are outside the strings.
-type tallyArena struct {
-	chunks [][]byte
-}
-
-// tallyChunk is the size of a tallyArena chunk; longer entries get their
-// own.
-const tallyChunk = 16 << 10
-
-// add makes an entry with count 0 for k and returns its handle and the
-// entry's copy of k.
-func (a *tallyArena) add(k string) (uint64, string) {
-	need := (8 + len(k) + 7) &^ 7
-	n := len(a.chunks)
-	if n == 0 || cap(a.chunks[n-1])-len(a.chunks[n-1]) < need {
-		a.chunks = append(a.chunks, make([]byte, 0, max(tallyChunk, need)))
-		n++
-	}
-	c := a.chunks[n-1]
-	off := len(c)
-	c = c[:off+need]
-	a.chunks[n-1] = c
-	clear(c[off : off+8])
-	if len(k) == 0 {
-		return uint64(n-1)<<32 | uint64(off), ""
-	}
-	copy(c[off+8:], k)
-	return uint64(n-1)<<32 | uint64(off), unsafe.String(&c[off+8], len(k))
-}
-
-// count returns the count of an entry.
-func (a *tallyArena) count(h uint64) *int64 {
-	return (*int64)(unsafe.Pointer(&a.chunks[h>>32][uint32(h)]))
-}
-
-// release drops the chunks: the keys handed out keep theirs alive as long
-// as they are used, and later entries go to new chunks.
-func (a *tallyArena) release() { a.chunks = nil }
 
 // CombineGlobally combines all elements of each window of in into one
 // output. In the global window an empty input yields the output of an empty

@@ -205,8 +205,9 @@ func sortBundles(s []string) {
 }
 
 func TestPrecombineCopiesStringKeys(t *testing.T) {
-	// The count copies keys into a tallyArena, the sum into a keyArena.
-	for name, fn := range map[string]CombineFn[int64, int64, int64]{"count": countFn[int64]{}, "sum": SumFn[int64]{}} {
+	// The count and the sum keep their keys in a tallyTable, a user's
+	// CombineFn in a keyArena.
+	for name, fn := range map[string]CombineFn[int64, int64, int64]{"count": countFn[int64]{}, "sum": SumFn[int64]{}, "user": userSum{}} {
 		t.Run(name, func(t *testing.T) {
 			out := &collector[KV[string, int64]]{}
 			pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: fn, next: out, global: true}
@@ -222,7 +223,7 @@ func TestPrecombineCopiesStringKeys(t *testing.T) {
 			for i := 0; i+3 <= len(line); i += 4 {
 				inputs = append(inputs, line[i:i+3], line[i:i+1], "")
 			}
-			long := strings.Repeat("k", max(keyChunk, tallyChunk)) // longer than an arena chunk
+			long := strings.Repeat("k", keyChunk) // longer than an arena chunk
 			inputs = append(inputs, long, long)
 			for _, k := range inputs {
 				if err := pre.Receive(window.Value[KV[string, int64]]{Elem: KV[string, int64]{Key: k, Value: 1}, Windows: window.GlobalWindows()}); err != nil {
@@ -290,6 +291,15 @@ func TestPrecombineWindowedThroughChain(t *testing.T) {
 	}
 }
 
+// userSum is a CombineFn of the user's: the precombine runs it through
+// its methods.
+type userSum struct{}
+
+func (userSum) CreateAccumulator() int64           { return 0 }
+func (userSum) AddInput(a, v int64) int64          { return a + v }
+func (userSum) MergeAccumulators(a, b int64) int64 { return a + b }
+func (userSum) ExtractOutput(a int64) int64        { return a }
+
 // panicky panics on the input "bad".
 type panicky struct{ countFn[string] }
 
@@ -350,8 +360,9 @@ func TestBuiltinCombineFnsSkipRecovery(t *testing.T) {
 }
 
 func TestPrecombineBoundsHeldKeys(t *testing.T) {
-	// The count keeps its counts in a tallyArena, the sum in accs.
-	for name, fn := range map[string]CombineFn[int64, int64, int64]{"count": countFn[int64]{}, "sum": SumFn[int64]{}} {
+	// The count and the sum keep their sums in a tallyTable, a user's
+	// CombineFn in accs.
+	for name, fn := range map[string]CombineFn[int64, int64, int64]{"count": countFn[int64]{}, "sum": SumFn[int64]{}, "user": userSum{}} {
 		t.Run(name, func(t *testing.T) {
 			out := &collector[KV[string, int64]]{}
 			pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: fn, next: out, global: true}
@@ -359,8 +370,8 @@ func TestPrecombineBoundsHeldKeys(t *testing.T) {
 			if err := pre.Setup(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if tallied := pre.tallies != nil; tallied != (name == "count") {
-				t.Fatalf("tallied %v, want it for the count only", tallied)
+			if tallied := pre.tally != nil; tallied != (name != "user") {
+				t.Fatalf("tallied %v, want it for the sdk's CombineFns only", tallied)
 			}
 			n := precombineFlushKeys + precombineFlushKeys/2
 			sink := pre.elemSink()
@@ -378,7 +389,11 @@ func TestPrecombineBoundsHeldKeys(t *testing.T) {
 					if err := sink(KV[string, int64]{Key: k, Value: 1}, &elemMeta{Windows: window.GlobalWindows()}); err != nil {
 						t.Fatal(err)
 					}
-					if held := len(pre.accs) + len(pre.tally); held > precombineFlushKeys {
+					held := len(pre.accs)
+					if pre.tally != nil {
+						held += pre.tally.used
+					}
+					if held > precombineFlushKeys {
 						t.Fatalf("bundle %d: %d keys held, want at most %d", bundle, held, precombineFlushKeys)
 					}
 				}
