@@ -15,12 +15,17 @@ const tallyInline = 16
 // keys it does not hold in cache: the group's control word, the slot with
 // the key's header and the key's bytes elsewhere. Here a key of up to
 // tallyInline bytes, its hash tag and its sum share one 32-byte slot, so a
-// lookup reads one cache line; measured on a 200 MB word count, the count
-// runs about 1.5x as fast as with a map.
+// lookup reads one cache line. Counting the words of the 200 MB benchmark
+// corpus in one goroutine took 1.9 s with it against 3.1 s with a map
+// (best of 5); BenchmarkTallyTable compares the two on 8 MB.
 //
-// Open addressing with linear probing, at most half full. A slot's tag is
-// the upper half of the key's hash (never 0: 0 marks a free slot), so
-// other keys are told apart without comparing bytes. A key longer than
+// Open addressing with linear probing, at most 3/4 full (the frequent
+// keys, inserted first, sit at or next to their home slot). A slot's tag
+// is the upper half of the key's hash (never 0: 0 marks a free slot), so
+// that other keys are mostly told apart without comparing bytes; the tag
+// also gives the home slot, so growing moves slots without hashing their
+// keys again, and in order (a slot at i moves to about i or i plus the
+// old size) rather than at random. A key longer than
 // tallyInline keeps its first 8 bytes in the slot and, in the slot's
 // other 8, the index of its full copy in long.
 type tallyTable struct {
@@ -49,10 +54,9 @@ func newTallyTable() *tallyTable {
 // add adds v to k's sum and reports true, or, when k is not held and
 // limit keys are, changes nothing and reports false.
 func (t *tallyTable) add(k string, v int64, limit int) bool {
-	h := maphash.String(t.seed, k)
-	tag := uint32(h>>32) | 1
+	tag := uint32(maphash.String(t.seed, k)>>32) | 1
 	mask := uint64(len(t.slots) - 1)
-	pos := h & mask
+	pos := home(tag, mask)
 	for {
 		s := &t.slots[pos]
 		if s.tag == tag && s.n == uint32(len(k)) && t.holds(s, k) {
@@ -77,7 +81,7 @@ func (t *tallyTable) add(k string, v int64, limit int) bool {
 		t.long = append(t.long, t.keys.clone(k))
 	}
 	t.used++
-	if t.used*2 > len(t.slots) {
+	if 4*t.used > 3*len(t.slots) {
 		t.grow()
 	}
 	return true
@@ -100,6 +104,9 @@ func (t *tallyTable) key(s *tallySlot, a *keyArena) string {
 	return t.long[binary.LittleEndian.Uint64(s.key[8:])]
 }
 
+// home returns the first slot a key with the tag may occupy.
+func home(tag uint32, mask uint64) uint64 { return uint64(tag>>1) & mask }
+
 // grow doubles the slots and places the keys again.
 func (t *tallyTable) grow() {
 	old := t.slots
@@ -110,13 +117,7 @@ func (t *tallyTable) grow() {
 		if s.tag == 0 {
 			continue
 		}
-		var k string
-		if s.n <= tallyInline {
-			k = string(s.key[:s.n])
-		} else {
-			k = t.long[binary.LittleEndian.Uint64(s.key[8:])]
-		}
-		pos := maphash.String(t.seed, k) & mask
+		pos := home(s.tag, mask)
 		for t.slots[pos].tag != 0 {
 			pos = (pos + 1) & mask
 		}
