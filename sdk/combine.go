@@ -271,17 +271,7 @@ func (p *precombine[K, In, Acc, Out]) elemSink() func(KV[K, In], *elemMeta) erro
 	case p.tally != nil:
 		return func(kv KV[K, In], _ *elemMeta) error { return p.addTally(kv) }
 	case p.global && p.builtin:
-		return func(kv KV[K, In], _ *elemMeta) error {
-			i, ok := p.byKey[kv.Key]
-			if !ok {
-				var err error
-				if i, err = p.insertGlobal(kv.Key); err != nil {
-					return err
-				}
-			}
-			p.accs[i] = p.fn.AddInput(p.accs[i], kv.Value)
-			return nil
-		}
+		return func(kv KV[K, In], _ *elemMeta) error { return p.addGlobal(kv) }
 	case p.builtin:
 		return func(kv KV[K, In], m *elemMeta) error { return p.add(kv, m.Windows) }
 	default:
@@ -308,15 +298,18 @@ func (p *precombine[K, In, Acc, Out]) addTally(kv KV[K, In]) error {
 	return nil
 }
 
-// insertGlobal starts the accumulator of a key not held yet, in the
-// global window, and returns its index.
-func (p *precombine[K, In, Acc, Out]) insertGlobal(k K) (int32, error) {
-	i, err := p.newAcc()
-	if err != nil {
-		return 0, err
+// addGlobal adds an input to its key's accumulator in the global window.
+func (p *precombine[K, In, Acc, Out]) addGlobal(kv KV[K, In]) error {
+	i, ok := p.byKey[kv.Key]
+	if !ok {
+		var err error
+		if i, err = p.newAcc(); err != nil {
+			return err
+		}
+		p.byKey[p.ownKey(kv.Key)] = i
 	}
-	p.byKey[p.ownKey(k)] = i
-	return i, nil
+	p.accs[i] = p.fn.AddInput(p.accs[i], kv.Value)
+	return nil
 }
 
 func (p *precombine[K, In, Acc, Out]) StartBundle(context.Context) error {
@@ -377,14 +370,7 @@ func (p *precombine[K, In, Acc, Out]) add(kv KV[K, In], wins []window.Window) (e
 		return p.addTally(kv)
 	}
 	if p.global {
-		i, ok := p.byKey[kv.Key]
-		if !ok {
-			if i, err = p.insertGlobal(kv.Key); err != nil {
-				return err
-			}
-		}
-		p.accs[i] = p.fn.AddInput(p.accs[i], kv.Value)
-		return nil
+		return p.addGlobal(kv)
 	}
 	for _, w := range wins {
 		kw := keyWindow[K]{k: kv.Key, w: w}
@@ -478,16 +464,12 @@ func (a *keyArena) clone(s string) string {
 
 // cloneBytes returns a string with the bytes of b.
 func (a *keyArena) cloneBytes(b []byte) string {
-	if len(b) > keyChunk/16 {
-		return string(b)
+	if len(b) == 0 {
+		return ""
 	}
-	if a.b.Cap()-a.b.Len() < len(b) {
-		a.b = strings.Builder{}
-		a.b.Grow(keyChunk)
-	}
-	start := a.b.Len()
-	a.b.Write(b)
-	return a.b.String()[start:]
+	// clone copies the bytes before returning: the view does not outlive
+	// the call.
+	return a.clone(unsafe.String(&b[0], len(b)))
 }
 
 // release makes the next clone start a new chunk, so that strings handed
