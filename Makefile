@@ -1,8 +1,9 @@
 # beamgo — build, test and run.
 SHELL := /bin/bash
 GO      ?= go
-# Packages whose tests exercise concurrency run with -race.
-RACE_PKGS := ./rangetracker/... ./internal/... ./runner/... ./fnapi/... ./io/... ./testutil/...
+# Packages whose tests exercise concurrency (and sdk, whose unsafe string
+# and counter conversions -race checks with checkptr) run with -race.
+RACE_PKGS := ./sdk/... ./rangetracker/... ./internal/... ./runner/... ./fnapi/... ./io/... ./testutil/...
 FUZZTIME ?= 10s
 
 .PHONY: all run test vet lint short fuzz examples interop
