@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO      ?= go
 # Packages whose tests exercise concurrency (and sdk, whose unsafe string
-# and counter conversions -race checks with checkptr) run with -race.
+# conversions -race checks with checkptr) run with -race.
 RACE_PKGS := ./sdk/... ./rangetracker/... ./internal/... ./runner/... ./fnapi/... ./io/... ./testutil/...
 FUZZTIME ?= 10s
 
