@@ -50,13 +50,7 @@ func TestAPoolProcessStartsWorkersUntilSIGTERMAndThenExitsCleanly(t *testing.T) 
 	if worker.PoolActive() {
 		t.Fatal("the pool runs only TestPoolHelper")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	srv, err := service.Start(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	ctx, srv := startService(t)
 	var out fnapitest.SyncBuffer
 	// A bare port listens on loopback.
 	p, addr, err := worker.StartPool(ctx, ":0", &worker.ProcessOptions{Args: poolArgs, Output: &out, StopTimeout: 20 * time.Second})

@@ -46,6 +46,20 @@ func TestWorkerHelper(t *testing.T) {
 	os.Exit(3)
 }
 
+// startService starts a runner-side Fn API service, stopped when the test
+// ends, and returns it with a context that gives the test a minute.
+func startService(t *testing.T) (context.Context, *service.Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	srv, err := service.Start(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	return ctx, srv
+}
+
 // startHelper starts this test binary as worker id, playing helper.
 func startHelper(t *testing.T, id, provision, helper string, out *fnapitest.SyncBuffer, stop time.Duration) *worker.Process {
 	t.Helper()
@@ -69,13 +83,7 @@ func gone(pid int) bool {
 }
 
 func TestAWorkerProcessServesTheRunnerThatStartedItAndExitsWhenStopped(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	srv, err := service.Start(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	ctx, srv := startService(t)
 	var out fnapitest.SyncBuffer
 	p := startHelper(t, "w-'7'", srv.Addr(), "serve", &out, 10*time.Second)
 	w, err := srv.Worker(ctx, "w-'7'")

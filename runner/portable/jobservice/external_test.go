@@ -4,7 +4,6 @@ package jobservice_test
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -17,9 +16,7 @@ import (
 
 	"beamgo/fnapi/fnapitest"
 	"beamgo/fnapi/worker"
-	"beamgo/io/textio"
 	"beamgo/runner/universal"
-	"beamgo/sdk"
 )
 
 // TestOurSDKWordCountRunsWithExternalWorkersFromAPoolProcess submits a
@@ -32,15 +29,7 @@ func TestOurSDKWordCountRunsWithExternalWorkersFromAPoolProcess(t *testing.T) {
 	if !worker.PoolActive() {
 		out = filepath.Join(t.TempDir(), "counts")
 	}
-	p := sdk.NewPipeline()
-	s := p.Root()
-	words := sdk.FlatMap(s, func(line string, emit func(string)) {
-		for _, w := range strings.Fields(line) {
-			emit(w)
-		}
-	}, sdk.Create(s, lines))
-	formatted := sdk.Map(s, func(kv sdk.KV[string, int64]) string { return fmt.Sprintf("%s=%d", kv.Key, kv.Value) }, sdk.CountElements(s, words))
-	textio.Write(s, out, sdk.ParDo(s, sdk.DoFn[string, string](countedFn{}), formatted), textio.WithSuffix(".txt"))
+	p := wordCountPipeline(out)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if worker.PoolActive() {
 		// In the pool, Run serves the pipeline until SIGTERM and exits.

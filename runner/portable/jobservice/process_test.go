@@ -45,14 +45,9 @@ func (countedFn) ProcessElement(ctx context.Context, s string, emit func(string)
 // TestOurSDKWordCountRunsWithProcessWorkers submits a word count with
 // PROCESS workers: the job server starts this test binary again, running
 // only this test, whose body rebuilds the pipeline and serves it from Run.
-func TestOurSDKWordCountRunsWithProcessWorkers(t *testing.T) {
-	var out string
-	if worker.Active() {
-		out = os.Getenv(outVar)
-	} else {
-		out = filepath.Join(t.TempDir(), "counts")
-		t.Setenv(outVar, out)
-	}
+// wordCountPipeline counts the words of lines and writes them as
+// word=count lines to files under out, through countedFn.
+func wordCountPipeline(out string) *sdk.Pipeline {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	words := sdk.FlatMap(s, func(line string, emit func(string)) {
@@ -62,6 +57,18 @@ func TestOurSDKWordCountRunsWithProcessWorkers(t *testing.T) {
 	}, sdk.Create(s, lines))
 	formatted := sdk.Map(s, func(kv sdk.KV[string, int64]) string { return fmt.Sprintf("%s=%d", kv.Key, kv.Value) }, sdk.CountElements(s, words))
 	textio.Write(s, out, sdk.ParDo(s, sdk.DoFn[string, string](countedFn{}), formatted), textio.WithSuffix(".txt"))
+	return p
+}
+
+func TestOurSDKWordCountRunsWithProcessWorkers(t *testing.T) {
+	var out string
+	if worker.Active() {
+		out = os.Getenv(outVar)
+	} else {
+		out = filepath.Join(t.TempDir(), "counts")
+		t.Setenv(outVar, out)
+	}
+	p := wordCountPipeline(out)
 
 	var output fnapitest.SyncBuffer
 	endpoint := ""
