@@ -6,7 +6,7 @@ GO      ?= go
 RACE_PKGS := ./sdk/... ./rangetracker/... ./internal/... ./runner/... ./fnapi/... ./io/... ./testutil/...
 FUZZTIME ?= 10s
 
-.PHONY: all run test vet lint short fuzz examples interop
+.PHONY: all run test vet lint short fuzz examples interop deps
 
 all: lint test
 
@@ -16,7 +16,7 @@ run:
 
 ## test: go vet, then every test; concurrent packages under -race; then the
 ## interop tests against Beam's Prism runner (a separate module).
-test: vet
+test: vet deps
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
 	$(MAKE) interop
@@ -27,6 +27,12 @@ interop:
 
 vet:
 	$(GO) vet ./...
+
+## deps: the dependency rules of scripts/deps.rules hold (go list -deps), and
+## the checker reports a rule that is broken.
+deps:
+	@scripts/deps.sh --self-test
+	@scripts/deps.sh
 
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
