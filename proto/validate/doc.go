@@ -5,7 +5,12 @@
 // references between components, missing coders and windowing strategies,
 // cycles (in the transform graph, in the composite hierarchy and among coder
 // components), unknown URNs, PCollections produced twice, and structural
-// errors such as empty or duplicate unique names.
+// errors such as empty or duplicate unique names. It also refuses shapes
+// past the limits that keep the recursive walks of runners and SDK
+// harnesses bounded: coders nested deeper than MaxCoderDepth or expanding
+// to more than MaxCoderSize coders, and composites nested deeper than
+// MaxTransformDepth. Pipeline itself walks every graph iteratively, so an
+// untrusted pipeline of any shape gets an error, not a stack overflow.
 //
 // # Errors
 //

@@ -87,9 +87,11 @@ func (c *checker) checkDataflow() {
 // cycles returns the strongly connected components of the graph that contain
 // a cycle (more than one node, or a node with an edge to itself), each sorted,
 // in the order of their smallest node. Edges to nodes outside nodes are
-// ignored. It is Tarjan's algorithm.
+// ignored. It is Tarjan's algorithm with an explicit stack instead of
+// recursion, since the graph comes from an untrusted pipeline and its paths
+// may be millions of nodes long.
 func cycles(nodes []string, edges func(string) []string) [][]string {
-	in := map[string]bool{}
+	in := make(map[string]bool, len(nodes))
 	for _, n := range nodes {
 		in[n] = true
 	}
@@ -116,32 +118,64 @@ type tarjan struct {
 	next    int
 	index   map[string]int
 	low     map[string]int
-	stack   []string
+	stack   []string // Tarjan's stack of nodes not yet in a component
 	onStack map[string]bool
 	sccs    [][]string
 	edges   func(string) []string
 	in      map[string]bool
 }
 
-func (t *tarjan) visit(n string) {
+// frame is a node being visited by tarjan.visit, with its edges and how
+// many of them have been followed: one level of the recursion the
+// explicit call stack replaces.
+type frame struct {
+	node  string
+	edges []string
+	next  int
+}
+
+// visit runs the depth-first search of Tarjan's algorithm from root, which
+// has not been visited yet.
+func (t *tarjan) visit(root string) {
+	calls := []frame{t.enter(root)}
+	for len(calls) > 0 {
+		f := &calls[len(calls)-1]
+		if f.next < len(f.edges) {
+			m := f.edges[f.next]
+			f.next++
+			if !t.in[m] {
+				continue
+			}
+			if _, seen := t.index[m]; !seen {
+				calls = append(calls, t.enter(m))
+			} else if t.onStack[m] {
+				t.low[f.node] = min(t.low[f.node], t.index[m])
+			}
+			continue
+		}
+		n := f.node
+		calls = calls[:len(calls)-1]
+		if len(calls) > 0 {
+			caller := calls[len(calls)-1].node
+			t.low[caller] = min(t.low[caller], t.low[n])
+		}
+		if t.low[n] == t.index[n] {
+			t.popComponent(n)
+		}
+	}
+}
+
+// enter numbers node n, pushes it on Tarjan's stack and returns its frame.
+func (t *tarjan) enter(n string) frame {
 	t.index[n], t.low[n] = t.next, t.next
 	t.next++
 	t.stack = append(t.stack, n)
 	t.onStack[n] = true
-	for _, m := range t.edges(n) {
-		if !t.in[m] {
-			continue
-		}
-		if _, seen := t.index[m]; !seen {
-			t.visit(m)
-			t.low[n] = min(t.low[n], t.low[m])
-		} else if t.onStack[m] {
-			t.low[n] = min(t.low[n], t.index[m])
-		}
-	}
-	if t.low[n] != t.index[n] {
-		return
-	}
+	return frame{node: n, edges: t.edges(n)}
+}
+
+// popComponent pops the strongly connected component whose root is n.
+func (t *tarjan) popComponent(n string) {
 	var scc []string
 	for {
 		m := t.stack[len(t.stack)-1]

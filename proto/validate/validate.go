@@ -35,9 +35,11 @@ func Pipeline(p *pipepb.Pipeline, opts *Options) error {
 	c := newChecker(p, opts)
 	c.checkTransforms()
 	c.checkHierarchy()
+	c.checkTransformDepth()
 	c.checkPCollections()
 	c.checkWindowingStrategies()
 	c.checkCoders()
+	c.checkCoderShapes()
 	c.checkDataflow()
 	return errors.Join(c.errs...)
 }
