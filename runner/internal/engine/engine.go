@@ -26,8 +26,15 @@ import (
 type Options struct {
 	// Parallelism is how many bundles of a stage run at once.
 	Parallelism int
-	// MemoryBudget bounds the bytes of shuffle data held in memory.
+	// MemoryBudget bounds the bytes of shuffle data held in memory: each
+	// GroupByKey's shuffle holds at most half of it, unless ShuffleMemory
+	// is set.
 	MemoryBudget int64
+	// ShuffleMemory, when positive, is the memory each GroupByKey's
+	// shuffle may hold instead: its writers' segments and committed
+	// segments while it is written, its readers' merge buffers while it is
+	// read (the groups being read come on top).
+	ShuffleMemory int64
 	// MaxAttempts is how often a bundle is tried before the job fails.
 	MaxAttempts int
 	// TempDir holds shuffle spills.

@@ -55,10 +55,14 @@ type dataset struct {
 func newJob(opts Options, pl *plan.Plan, ex Executor, dir string) (*job, error) {
 	j := &job{opts: opts, pl: pl, ex: ex, dir: dir,
 		shuffles: map[string][]*shuffle{}, grouped: map[plan.StageID]*shuffle{}, datasets: map[string]*dataset{}}
+	shuffleMemory := opts.ShuffleMemory
+	if shuffleMemory <= 0 {
+		shuffleMemory = opts.MemoryBudget / 2
+	}
 	for _, st := range pl.Stages {
 		switch st.Input.Kind {
 		case plan.InputGrouped, plan.InputKeyed:
-			sh := newShuffle(4*opts.Parallelism, j.merging(st.Input.Target), dir, opts.MemoryBudget, opts.Parallelism)
+			sh := newShuffle(4*opts.Parallelism, j.merging(st.Input.Target), dir, shuffleMemory, opts.Parallelism)
 			j.grouped[st.ID] = sh
 			for _, pc := range st.Input.PCollections {
 				j.shuffles[pc] = append(j.shuffles[pc], sh)
@@ -259,10 +263,13 @@ func keyedInput(sh *shuffle, part int, src *wire) iter.Seq2[[]byte, error] {
 
 // shuffleInput encodes the groups of one shuffle partition, grouped or
 // (ungroup) one element per value, as windowed values in the group's
-// window at its end, in chunks.
+// window at its end, in chunks of about 64 KiB. Elements are encoded in
+// place: a windowed value's element comes last, after its header, and a
+// KV<key, Iterable<value>> is the key, the value count and the values, so
+// a group's values are copied once, into the chunk.
 func shuffleInput(sh *shuffle, part int, src *wire, ungroup bool) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
-		var chunk, elem []byte
+		var chunk []byte
 		wins := make([]window.Window, 1)
 		for g, err := range sh.groups(part) {
 			if err != nil {
@@ -270,25 +277,24 @@ func shuffleInput(sh *shuffle, part int, src *wire, ungroup bool) iter.Seq2[[]by
 				return
 			}
 			wins[0] = g.win
-			encode := func(elem []byte) {
-				chunk = src.wv.Encode(chunk, window.Value[[]byte]{Elem: elem, Timestamp: g.win.MaxTimestamp(), Windows: wins, Pane: window.OnTimePane()})
-			}
+			header := window.Value[[]byte]{Timestamp: g.win.MaxTimestamp(), Windows: wins, Pane: window.OnTimePane()}
 			if ungroup {
-				for _, v := range g.vals {
-					elem = append(append(elem[:0], g.key...), v...)
-					encode(elem)
+				for i := range g.count() {
+					chunk = src.wv.Encode(chunk, header)
+					chunk = append(append(chunk, g.key...), g.value(i)...)
 				}
 			} else {
-				elem = append(elem[:0], g.key...)
-				elem = binary.BigEndian.AppendUint32(elem, uint32(len(g.vals)))
-				for _, v := range g.vals {
-					elem = append(elem, v...)
-				}
-				encode(elem)
+				chunk = src.wv.Encode(chunk, header)
+				chunk = append(chunk, g.key...)
+				chunk = binary.BigEndian.AppendUint32(chunk, uint32(g.count()))
+				chunk = g.appendValues(chunk)
 			}
 			if len(chunk) >= 64<<10 {
 				if !yield(chunk, nil) {
 					return
+				}
+				if cap(chunk) > maxKeptBuffer {
+					chunk = nil
 				}
 				chunk = chunk[:0]
 			}

@@ -33,10 +33,12 @@ import (
 // their share are spilled together into one run.
 //
 // Reading a partition: if nothing was spilled, its records are grouped in
-// memory with a hash map. Otherwise its in-memory records are sorted and
-// merged with its segment of every run, read through small buffers, one
-// group at a time: a shuffle many times the budget is read with little
-// more memory than it holds already.
+// memory with a hash map. Otherwise the first read spills the segments
+// still in memory into one more run (so that reading holds no segments),
+// merges the smallest runs into larger ones until at most fanIn remain,
+// and every partition is read by merging its segment of every run through
+// small buffers, one group at a time: a shuffle many times the budget is
+// read with the merge's buffers and the current group.
 
 // record is one value with its key and window in a segment.
 type record struct {
@@ -124,6 +126,9 @@ type shuffle struct {
 	writerBudget int64
 	// memBudget is the memory committed segments may hold before spilling.
 	memBudget int64
+	// fanIn is how many runs one merge reads at once: each costs a read
+	// buffer of runReadBuffer bytes.
+	fanIn int
 
 	// mu guards the fields below.
 	mu sync.Mutex
@@ -132,19 +137,25 @@ type shuffle struct {
 	memBytes int64
 	runs     []*run
 	spills   int
+	// merges counts the merges of runs into larger runs before reading.
+	merges int
 }
 
-// newShuffle returns a shuffle of parts partitions whose memory stays
-// within half of budget: the other half is left to the elements being
-// read, decoded and collected around it, and to the collector's headroom.
-// The writers that run at once share half of that half, and the committed
-// segments hold the other half.
-func newShuffle(parts int, merging bool, dir string, budget int64, writers int) *shuffle {
-	share := budget / 2
+// minFanIn is the smallest merge fan-in, however small the memory.
+const minFanIn = 8
+
+// newShuffle returns a shuffle of parts partitions that holds at most
+// memory bytes of records, for up to workers bundles writing or reading it
+// at once. While it is written, the writers share half of memory and the
+// committed segments hold the other half; while it is read, the readers'
+// merge buffers share a quarter of it.
+func newShuffle(parts int, merging bool, dir string, memory int64, workers int) *shuffle {
+	workers = max(workers, 1)
 	return &shuffle{
 		parts: parts, merging: merging, dir: dir, seed: maphash.MakeSeed(),
-		writerBudget: max(share/int64(2*max(writers, 1)), 256<<10),
-		memBudget:    max(share/2, 256<<10),
+		writerBudget: max(memory/int64(2*workers), 256<<10),
+		memBudget:    max(memory/2, 256<<10),
+		fanIn:        max(int(memory/4/int64(workers)/runReadBuffer), minFanIn),
 	}
 }
 
@@ -392,21 +403,15 @@ func appendRecord(dst, key []byte, win window.Window, val []byte) []byte {
 }
 
 // runReadBuffer is the read buffer of each run a merge reads: a merge
-// reads every run at once, so it is small.
+// reads up to fanIn runs at once, so it is small.
 const runReadBuffer = 16 << 10
 
 // mergeSource is one sorted input of a partition's merge: the partition's
-// segment of a run, read through a small buffer, or the partition's
-// in-memory records, sorted. Its current record's key and val are valid
-// until the next call of next.
+// segment of a run, read through a small buffer. Its current record's key
+// and val are valid until the next call of next.
 type mergeSource struct {
-	// A run's segment.
 	f  *os.File
 	br *bufio.Reader
-	// In-memory records, of segs.
-	segs []*segment
-	recs []record
-	i    int
 
 	key []byte
 	win window.Window
@@ -422,37 +427,8 @@ func openSegment(r *run, part int) (*mergeSource, error) {
 	return &mergeSource{f: f, br: bufio.NewReaderSize(io.NewSectionReader(f, start, end-start), runReadBuffer)}, nil
 }
 
-// memorySource returns the records of partition part of segs, sorted, or
-// nil if there are none.
-func memorySource(segs []*segment, part int) *mergeSource {
-	var recs []record
-	for i, g := range segs {
-		for _, c := range g.recs[part] {
-			for _, r := range c {
-				r.seg = uint32(i)
-				recs = append(recs, r)
-			}
-		}
-	}
-	if len(recs) == 0 {
-		return nil
-	}
-	sortRecords(segs, recs)
-	return &mergeSource{segs: segs, recs: recs}
-}
-
 // next reads the next record; ok is false at the end.
 func (m *mergeSource) next() (ok bool, err error) {
-	if m.br == nil {
-		if m.i == len(m.recs) {
-			return false, nil
-		}
-		r := &m.recs[m.i]
-		m.i++
-		g := m.segs[r.seg]
-		m.key, m.win, m.val = g.key(r), g.wins[r.win], g.val(r)
-		return true, nil
-	}
 	klen, err := binary.ReadUvarint(m.br)
 	if err == io.EOF {
 		return false, nil
@@ -527,6 +503,61 @@ func (m *mergeSource) compare(o *mergeSource) int {
 // mergeHeap is a min-heap of merge sources by current record.
 type mergeHeap []*mergeSource
 
+// openMerge returns the heap of partition part's segments of runs, each
+// at its first record; segments without records are left out. The caller
+// closes the heap.
+func openMerge(runs []*run, part int) (mergeHeap, error) {
+	h := make(mergeHeap, 0, len(runs))
+	for _, r := range runs {
+		m, err := openSegment(r, part)
+		if err != nil {
+			h.close()
+			return nil, err
+		}
+		ok, err := m.next()
+		if err != nil {
+			m.close()
+			h.close()
+			return nil, fmt.Errorf("engine: shuffle read %s: %w", r.path, err)
+		}
+		if !ok {
+			m.close()
+			continue
+		}
+		h = append(h, m)
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+	return h, nil
+}
+
+// advance moves the top source to its next record, dropping it at its
+// end, and restores the heap; it returns the heap, shorter by one if the
+// top source ended.
+func (h mergeHeap) advance() (mergeHeap, error) {
+	top := h[0]
+	ok, err := top.next()
+	if err != nil {
+		return h, fmt.Errorf("engine: shuffle read: %w", err)
+	}
+	if !ok {
+		top.close()
+		h[0] = h[len(h)-1]
+		h = h[:len(h)-1]
+	}
+	if len(h) > 0 {
+		h.down(0)
+	}
+	return h, nil
+}
+
+func (h mergeHeap) close() {
+	for _, m := range h {
+		m.close()
+	}
+}
+
 func (h mergeHeap) down(i int) {
 	for {
 		l := 2*i + 1
@@ -548,86 +579,183 @@ func (h mergeHeap) down(i int) {
 // group is all values of one key in one (merged) window. Its bytes are
 // only valid until the iterator that yielded it continues.
 type group struct {
-	key  []byte
-	win  window.Window
-	vals [][]byte
+	key []byte
+	win window.Window
+	// vals holds the values, unless it is nil: then they lie back to back
+	// in packed, value i from starts[i] to starts[i+1] (the last to the
+	// end), which saves a slice header per value for large groups.
+	vals   [][]byte
+	packed []byte
+	starts []int
+}
+
+// count returns the number of values.
+func (g *group) count() int {
+	if g.vals != nil {
+		return len(g.vals)
+	}
+	return len(g.starts)
+}
+
+// value returns value i.
+func (g *group) value(i int) []byte {
+	if g.vals != nil {
+		return g.vals[i]
+	}
+	end := len(g.packed)
+	if i+1 < len(g.starts) {
+		end = g.starts[i+1]
+	}
+	return g.packed[g.starts[i]:end:end]
+}
+
+// appendValues appends the values back to back to dst.
+func (g *group) appendValues(dst []byte) []byte {
+	if g.vals == nil {
+		return append(dst, g.packed...)
+	}
+	for _, v := range g.vals {
+		dst = append(dst, v...)
+	}
+	return dst
 }
 
 // groups yields the groups of partition part: by hashing when nothing was
-// spilled, otherwise in key order by merging the partition's in-memory
-// records with its segment of every run. It may be called again for the
-// same partition (a retried bundle).
+// spilled, otherwise in key order by merging the partition's segment of
+// every run. It may be called again for the same partition (a retried
+// bundle). All writers must have committed before the first call.
 func (s *shuffle) groups(part int) iter.Seq2[group, error] {
 	return func(yield func(group, error) bool) {
-		s.mu.Lock()
-		mem, runs := slices.Clone(s.mem), slices.Clone(s.runs)
-		s.mu.Unlock()
-		if len(runs) == 0 {
-			s.hashGroups(mem, part, yield)
-			return
-		}
-		s.mergeGroups(mem, runs, part, yield)
-	}
-}
-
-// mergeGroups yields the groups of partition part of the in-memory
-// segments and the runs, merging them.
-func (s *shuffle) mergeGroups(mem []*segment, runs []*run, part int, yield func(group, error) bool) {
-	h := make(mergeHeap, 0, len(runs)+1)
-	defer func() {
-		for _, m := range h {
-			m.close()
-		}
-	}()
-	if m := memorySource(mem, part); m != nil {
-		m.next() // never fails in memory, and there is a record
-		h = append(h, m)
-	}
-	for _, r := range runs {
-		m, err := openSegment(r, part)
+		mem, runs, err := s.readable()
 		if err != nil {
 			yield(group{}, err)
 			return
 		}
-		ok, err := m.next()
-		if err != nil {
-			m.close()
-			yield(group{}, fmt.Errorf("engine: shuffle read %s: %w", r.path, err))
+		if len(runs) == 0 {
+			s.hashGroups(mem, part, yield)
 			return
 		}
-		if !ok {
-			m.close()
-			continue
+		s.mergeGroups(runs, part, yield)
+	}
+}
+
+// readable readies the shuffle for reading and returns its in-memory
+// segments and runs. If anything was spilled, it spills the segments still
+// in memory as well, so that merging readers hold only their buffers, then
+// merges the smallest runs into one until at most fanIn remain. Readers
+// wait for it under s.mu; after the first call it has nothing left to do.
+func (s *shuffle) readable() ([]*segment, []*run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.runs) > 0 && len(s.mem) > 0 {
+		r, err := writeRun(s.dir, s.parts, s.mem)
+		if err != nil {
+			return nil, nil, err
 		}
-		h = append(h, m)
+		s.runs = append(s.runs, r)
+		s.spills++
+		s.mem, s.memBytes = nil, 0
 	}
-	for i := len(h)/2 - 1; i >= 0; i-- {
-		h.down(i)
+	for len(s.runs) > s.fanIn {
+		// Merging the k smallest runs leaves len-k+1 runs.
+		slices.SortFunc(s.runs, func(a, b *run) int { return cmp.Compare(a.size(), b.size()) })
+		k := min(len(s.runs)-s.fanIn+1, s.fanIn)
+		r, err := mergeRuns(s.dir, s.parts, s.runs[:k])
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, old := range s.runs[:k] {
+			old.remove()
+		}
+		s.runs = append([]*run{r}, s.runs[k:]...)
+		s.merges++
 	}
+	return s.mem, slices.Clone(s.runs), nil
+}
+
+// size returns the bytes of records in the run.
+func (r *run) size() int64 { return r.offsets[len(r.offsets)-1] }
+
+// mergeRuns merges runs, partition by partition, into a new run file.
+func mergeRuns(dir string, parts int, runs []*run) (*run, error) {
+	f, err := os.CreateTemp(dir, "run-*.bin")
+	if err != nil {
+		return nil, fmt.Errorf("engine: shuffle merge: %w", err)
+	}
+	r := &run{path: f.Name(), offsets: make([]int64, parts+1)}
+	fail := func(err error) (*run, error) {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("engine: shuffle merge: %w", err)
+	}
+	bw := bufio.NewWriterSize(f, 256<<10)
+	var off int64
+	var buf []byte
+	for p := range parts {
+		r.offsets[p] = off
+		h, err := openMerge(runs, p)
+		if err != nil {
+			return fail(err)
+		}
+		for len(h) > 0 {
+			buf = appendRecord(buf[:0], h[0].key, h[0].win, h[0].val)
+			if _, err := bw.Write(buf); err != nil {
+				h.close()
+				return fail(err)
+			}
+			off += int64(len(buf))
+			if h, err = h.advance(); err != nil {
+				h.close()
+				return fail(err)
+			}
+		}
+	}
+	r.offsets[parts] = off
+	if err := bw.Flush(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("engine: shuffle merge: %w", err)
+	}
+	return r, nil
+}
+
+// maxKeptBuffer is the capacity beyond which a reader drops a buffer after
+// a group rather than keeping it for the next: one huge group should not
+// pin its memory for the rest of the partition.
+const maxKeptBuffer = 1 << 20
+
+// mergeGroups yields the groups of partition part of the runs, merging
+// them.
+func (s *shuffle) mergeGroups(runs []*run, part int, yield func(group, error) bool) {
+	h, err := openMerge(runs, part)
+	if err != nil {
+		yield(group{}, err)
+		return
+	}
+	defer func() { h.close() }()
 	// The values of the current key (and window, unless windows merge)
-	// are copied into vbuf, which is reused from group to group.
+	// are copied back to back into vbuf, which is reused from group to
+	// group.
 	var (
 		key    []byte
 		have   bool
 		wins   []window.Window
 		vbuf   []byte
 		starts []int
-		vals   [][]byte
 	)
 	emit := func() bool {
 		if !have {
 			return true
 		}
-		vals = slices.Grow(vals[:0], len(starts))[:len(starts)]
-		for i, st := range starts {
-			end := len(vbuf)
-			if i+1 < len(starts) {
-				end = starts[i+1]
-			}
-			vals[i] = vbuf[st:end:end]
-		}
 		if !s.merging {
-			return yield(group{key: key, win: wins[0], vals: vals}, nil)
+			return yield(group{key: key, win: wins[0], packed: vbuf, starts: starts}, nil)
+		}
+		vals := make([][]byte, len(starts))
+		g := group{packed: vbuf, starts: starts}
+		for i := range vals {
+			vals[i] = g.value(i)
 		}
 		for _, g := range mergeWindows(key, wins, vals) {
 			if !yield(g, nil) {
@@ -644,6 +772,9 @@ func (s *shuffle) mergeGroups(mem []*segment, runs []*run, part int, yield func(
 				return
 			}
 			key, have = append(key[:0], top.key...), true
+			if cap(vbuf) > maxKeptBuffer {
+				vbuf, starts = nil, nil
+			}
 			wins, vbuf, starts = wins[:0], vbuf[:0], starts[:0]
 		}
 		if s.merging || len(wins) == 0 {
@@ -651,17 +782,10 @@ func (s *shuffle) mergeGroups(mem []*segment, runs []*run, part int, yield func(
 		}
 		starts = append(starts, len(vbuf))
 		vbuf = append(vbuf, top.val...)
-		ok, err := top.next()
-		if err != nil {
-			yield(group{}, fmt.Errorf("engine: shuffle read: %w", err))
+		if h, err = h.advance(); err != nil {
+			yield(group{}, err)
 			return
 		}
-		if !ok {
-			top.close()
-			h[0] = h[len(h)-1]
-			h = h[:len(h)-1]
-		}
-		h.down(0)
 	}
 	emit()
 }

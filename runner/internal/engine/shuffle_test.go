@@ -44,7 +44,8 @@ func readAll(t *testing.T, s *shuffle) []flatGroup {
 				t.Fatalf("groups(%d): %v", part, err)
 			}
 			fg := flatGroup{Key: string(g.key), Win: winString(g.win)}
-			for _, v := range g.vals {
+			for i := range g.count() {
+				v := g.value(i)
 				fg.Vals = append(fg.Vals, string(v))
 			}
 			slices.Sort(fg.Vals)
@@ -182,9 +183,57 @@ func TestShuffleGroups(t *testing.T) {
 			if (s.spills > 0) != tc.spills {
 				t.Errorf("spills = %d, want spills: %v", s.spills, tc.spills)
 			}
+			if tc.spills && len(s.mem) != 0 {
+				t.Errorf("after reading a spilled shuffle, %d segments (%d bytes) are still in memory, want none", len(s.mem), s.memBytes)
+			}
 			// A retried reader sees the same groups again.
 			if diff := cmp.Diff(got, readAll(t, s)); diff != "" {
 				t.Errorf("second read (-first +second):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestShuffleMergesRunsDownToFanIn(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		merging bool
+	}{
+		{name: "global windows"},
+		{name: "merging windows", merging: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := rand.New(rand.NewPCG(7, 8))
+			inputs := randomInputs(r, 40000, 3000, tc.merging)
+			dir := t.TempDir()
+			s := newShuffle(4, tc.merging, dir, 1, 2)
+			defer s.close()
+			s.fanIn = 3
+			write(t, s, inputs, 500)
+			if s.spills <= 2*s.fanIn {
+				t.Fatalf("%d spills; the test needs more than two merges' worth", s.spills)
+			}
+			got := readAll(t, s)
+			if diff := cmp.Diff(want(inputs, tc.merging), got); diff != "" {
+				t.Errorf("groups (-want +got):\n%s", diff)
+			}
+			if s.merges < 2 {
+				t.Errorf("merges = %d for %d runs with fan-in %d, want at least 2", s.merges, s.spills, s.fanIn)
+			}
+			if len(s.runs) > s.fanIn {
+				t.Errorf("%d runs left after reading, want at most the fan-in %d", len(s.runs), s.fanIn)
+			}
+			if files, _ := os.ReadDir(dir); len(files) != len(s.runs) {
+				t.Errorf("%d files in the spill directory, want the %d runs (merged runs are removed)", len(files), len(s.runs))
+			}
+			// A retried reader merges nothing more and sees the same groups.
+			merges := s.merges
+			if diff := cmp.Diff(got, readAll(t, s)); diff != "" {
+				t.Errorf("second read (-first +second):\n%s", diff)
+			}
+			if s.merges != merges {
+				t.Errorf("the second read merged runs again (%d merges, then %d)", merges, s.merges)
 			}
 		})
 	}
@@ -281,7 +330,8 @@ func TestShuffleConcurrentWritersAndReaders(t *testing.T) {
 					return
 				}
 				fg := flatGroup{Key: string(g.key), Win: winString(g.win)}
-				for _, v := range g.vals {
+				for i := range g.count() {
+					v := g.value(i)
 					fg.Vals = append(fg.Vals, string(v))
 				}
 				slices.Sort(fg.Vals)
