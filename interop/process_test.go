@@ -140,7 +140,13 @@ func TestOurJobServerWordCountProcess(t *testing.T) {
 			t.Skip("job server interop skipped in -short mode")
 		}
 		var out fnapitest.SyncBuffer
-		srv, err := jobservice.Start("127.0.0.1:0", &jobservice.Options{WorkerOutput: &out})
+		// The job server runs PROCESS commands only from its allow-list:
+		// here, this test binary, which processWordCount names.
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := jobservice.Start("127.0.0.1:0", &jobservice.Options{WorkerOutput: &out, AllowProcess: []string{exe}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,15 +7,37 @@
 // that is already running, which the server asks to start and stop the
 // job's workers, and for PROCESS jobs the server starts the environment's
 // command, as Prism does, with --id and --provision_endpoint; their output
-// goes to the server's stderr. A PROCESS job runs the command it names as
-// the server's user: --refuse_process turns such jobs away, which a server
-// listening beyond loopback wants.
+// goes to the server's stderr.
+//
+// # Security
+//
+// A PROCESS job runs the command it names as the server's user, so PROCESS
+// jobs are refused unless --allow_process lists the commands (files, or
+// directories holding them) they may run. EXTERNAL jobs may name worker
+// pools on loopback only, unless --allow_external lists other hosts (or
+// is "any"). To listen beyond loopback (--address=0.0.0.0) the server
+// needs an authentication token, read from the file --auth_token_file
+// names or from the BEAMGO_JOBSERVER_TOKEN environment variable (never a
+// flag, which other users see in the process list); it refuses to start
+// without one. Every call must then carry "authorization: Bearer <token>"
+// (runner/universal's Options.AuthToken; wordcount's --auth_token_file).
+// The token travels in clear text: beyond a trusted network, put the
+// server behind a TLS proxy.
+//
+// # Resources
+//
+// Messages are limited to --max_message_bytes (64 MiB); prepared jobs not
+// run within --prepared_ttl are cancelled and forgotten; finished jobs are
+// kept for --finished_ttl, at most --max_finished_jobs of them. Staged
+// artifacts live under --staging_dir, in a directory this server locks;
+// the directories of servers that died are removed at start.
 //
 // Submit a Beam Go pipeline with
 //
 //	--runner=universal --endpoint=127.0.0.1:8099 --environment_type=LOOPBACK
 //
-// and a pipeline of this SDK (examples/wordcount) with
+// and a pipeline of this SDK (examples/wordcount), with the server started
+// with --allow_process=<the program's directory>, with
 //
 //	--runner=universal --endpoint=127.0.0.1:8099 --environment_type=PROCESS
 //
@@ -27,30 +49,91 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"beamgo/runner/portable/jobservice"
 )
 
 func main() {
-	address := flag.String("address", "127.0.0.1", "address to listen on (loopback unless told otherwise)")
-	port := flag.Int("port", 8099, "port to listen on (0 picks a free one)")
-	refuseProcess := flag.Bool("refuse_process", false, "refuse PROCESS jobs, which run the command they name on this machine")
-	flag.Parse()
-	srv, err := jobservice.Start(net.JoinHostPort(*address, strconv.Itoa(*port)), &jobservice.Options{RefuseProcess: *refuseProcess})
+	srv, err := start(os.Args[1:], os.Getenv, os.Stderr)
 	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
 		log.Fatal(err)
 	}
-	fmt.Printf("jobserver: listening on %s\n", srv.Addr())
+	// Start logged the server's Summary: address, authentication, workers.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
 	srv.Stop()
+}
+
+// start parses args, reads the token (getenv reads the environment) and
+// starts the server; flag errors go to stderr.
+func start(args []string, getenv func(string) string, stderr io.Writer) (*jobservice.Server, error) {
+	fs := flag.NewFlagSet("jobserver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	address := fs.String("address", "127.0.0.1", "address to listen on; beyond loopback needs an authentication token")
+	port := fs.Int("port", 8099, "port to listen on (0 picks a free one)")
+	tokenFile := fs.String("auth_token_file", "", "file holding the token every call must carry (default: the "+jobservice.TokenEnvVar+" environment variable, if set)")
+	allowProcess := fs.String("allow_process", "", "comma-separated absolute paths (files or directories) of the commands PROCESS jobs may run; empty refuses PROCESS jobs")
+	allowExternal := fs.String("allow_external", "", `comma-separated hosts beyond loopback whose worker pools EXTERNAL jobs may name, or "any"`)
+	stagingDir := fs.String("staging_dir", "", "staging root (default: a directory per user under the temporary directory)")
+	maxMessage := fs.Int("max_message_bytes", jobservice.DefaultMaxMessageSize, "largest gRPC message received or sent")
+	preparedTTL := fs.Duration("prepared_ttl", jobservice.DefaultPreparedTTL, "how long a prepared job waits for Run")
+	finishedTTL := fs.Duration("finished_ttl", jobservice.DefaultFinishedTTL, "how long finished jobs are kept")
+	maxFinished := fs.Int("max_finished_jobs", jobservice.DefaultMaxFinishedJobs, "how many finished jobs are kept")
+	refuseProcess := fs.Bool("refuse_process", false, "refuse PROCESS jobs (the default now; kept for old scripts, and contradicts --allow_process)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("jobserver: unexpected arguments %q", fs.Args())
+	}
+	if *refuseProcess && *allowProcess != "" {
+		return nil, errors.New("jobserver: --refuse_process and --allow_process contradict each other")
+	}
+	token := getenv(jobservice.TokenEnvVar)
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("jobserver: --auth_token_file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+		if token == "" {
+			return nil, fmt.Errorf("jobserver: --auth_token_file %s is empty", *tokenFile)
+		}
+	}
+	return jobservice.Start(net.JoinHostPort(*address, strconv.Itoa(*port)), &jobservice.Options{
+		AuthToken:       token,
+		AllowProcess:    list(*allowProcess),
+		AllowExternal:   list(*allowExternal),
+		StagingDir:      *stagingDir,
+		MaxMessageSize:  *maxMessage,
+		PreparedTTL:     *preparedTTL,
+		FinishedTTL:     *finishedTTL,
+		MaxFinishedJobs: *maxFinished,
+	})
+}
+
+// list splits a comma-separated flag value, dropping empty items.
+func list(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -21,6 +21,11 @@
 //
 // If ctx ends first, the job is canceled with the JobService's Cancel.
 //
+// A job server that needs an authentication token (this project's, when
+// it listens beyond loopback) gets Options.AuthToken as gRPC metadata
+// "authorization: Bearer <token>" with every call, artifact staging
+// included.
+//
 // # Environments
 //
 // LOOPBACK (the default) runs the workers in this process: Run starts a

@@ -13,6 +13,7 @@ import (
 	jobpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/jobmanagement_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -57,6 +58,11 @@ type Options struct {
 	Logger *slog.Logger
 	// CancelTimeout bounds the Cancel call made when ctx ends (default 10s).
 	CancelTimeout time.Duration
+	// AuthToken, if set, is sent with every call to the job server and its
+	// artifact staging endpoint as gRPC metadata
+	// "authorization: Bearer <AuthToken>", as this project's job server
+	// requires when it has a token (jobservice.Options.AuthToken).
+	AuthToken string
 }
 
 // Runner submits pipelines to a JobService. It implements runner.Runner.
@@ -146,7 +152,7 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 	if err := validate.Pipeline(pb, nil); err != nil {
 		return nil, fmt.Errorf("universal: invalid pipeline: %w", err)
 	}
-	cc, err := dial(r.opts.Endpoint)
+	cc, err := dial(r.opts.Endpoint, r.opts.AuthToken)
 	if err != nil {
 		return nil, err
 	}
@@ -155,16 +161,37 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 	return j.run(ctx)
 }
 
-// dial connects to a job service with generous message limits.
-func dial(endpoint string) (*grpc.ClientConn, error) {
-	cc, err := grpc.NewClient(endpoint,
+// dial connects to a job service with generous message limits, sending
+// token, if set, as a bearer token with every call.
+func dial(endpoint, token string) (*grpc.ClientConn, error) {
+	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(harness.MaxMessageSize), grpc.MaxCallSendMsgSize(harness.MaxMessageSize)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(harness.MaxMessageSize), grpc.MaxCallSendMsgSize(harness.MaxMessageSize)),
+	}
+	if token != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(bearer(token)))
+	}
+	cc, err := grpc.NewClient(endpoint, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("universal: dial %s: %w", endpoint, err)
 	}
 	return cc, nil
 }
+
+// bearer sends a token as "authorization: Bearer <token>" metadata. It
+// allows connections without transport security, as the job server's
+// are: the token protects against other clients, not eavesdroppers.
+type bearer string
+
+// GetRequestMetadata implements credentials.PerRPCCredentials.
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+// RequireTransportSecurity implements credentials.PerRPCCredentials.
+func (bearer) RequireTransportSecurity() bool { return false }
+
+var _ credentials.PerRPCCredentials = bearer("")
 
 // externalEnvironment is the environment of workers served by the pool at
 // addr, with the artifacts the job server will ask for.
@@ -255,7 +282,7 @@ func (j *job) run(ctx context.Context) (*runner.Result, error) {
 
 // stage serves the job server's artifact requests.
 func (j *job) stage(ctx context.Context, endpoint, token string) error {
-	cc, err := dial(endpoint)
+	cc, err := dial(endpoint, j.opts.AuthToken)
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,14 @@ package jobservice
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
 	jobpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/jobmanagement_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+	"google.golang.org/protobuf/proto"
 
 	"beamgo/runner"
 )
@@ -16,6 +18,15 @@ import (
 type job struct {
 	id, name, token string
 	pipeline        *pipepb.Pipeline
+	// workers is the decoded payload of the checked worker environment:
+	// *pipepb.ExternalPayload or *pipepb.ProcessPayload (with the
+	// command's resolved path).
+	workers proto.Message
+	// size is the pipeline's encoded size, counted against the server's
+	// byte limits.
+	size int64
+	// prepared is when Prepare registered the job.
+	prepared time.Time
 	// done is closed when execute returns (only after start).
 	done chan struct{}
 
@@ -23,16 +34,26 @@ type job struct {
 	mu      sync.Mutex
 	state   jobpb.JobState_Enum
 	started bool
-	stop    context.CancelFunc
-	result  *runner.Result
+	// ended is when the job reached a terminal state.
+	ended  time.Time
+	stop   context.CancelFunc
+	result *runner.Result
+	// staging is whether artifact staging has begun and stagingActive
+	// whether it is still going on; released is set when the job's
+	// staging directory is to be removed (by release, or by the staging
+	// stream that ends after it).
+	staging, stagingActive, released bool
 	// events are the job's messages and state changes in order; changed is
 	// closed and replaced whenever one is appended.
 	events  []*jobpb.JobMessagesResponse
 	changed chan struct{}
 }
 
-func newJob(id, name string, p *pipepb.Pipeline, token string) *job {
-	j := &job{id: id, name: name, token: token, pipeline: p, done: make(chan struct{}), changed: make(chan struct{})}
+func newJob(id, name string, p *pipepb.Pipeline, workers proto.Message, token string) *job {
+	j := &job{
+		id: id, name: name, token: token, pipeline: p, workers: workers, size: int64(proto.Size(p)),
+		prepared: time.Now(), done: make(chan struct{}), changed: make(chan struct{}),
+	}
 	j.appendState(jobpb.JobState_STOPPED)
 	return j
 }
@@ -56,6 +77,9 @@ func (j *job) appendLocked(ev *jobpb.JobMessagesResponse) {
 // appendState moves the job to st.
 func (j *job) appendState(st jobpb.JobState_Enum) {
 	j.state = st
+	if terminal(st) {
+		j.ended = time.Now()
+	}
 	j.appendLocked(&jobpb.JobMessagesResponse{Response: &jobpb.JobMessagesResponse_StateResponse{
 		StateResponse: &jobpb.JobStateEvent{State: st, Timestamp: now()},
 	}})
@@ -74,6 +98,11 @@ func (j *job) setState(st jobpb.JobState_Enum) {
 func (j *job) message(imp jobpb.JobMessage_MessageImportance, text string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	j.messageLocked(imp, text)
+}
+
+// messageLocked records a job message; j.mu is held.
+func (j *job) messageLocked(imp jobpb.JobMessage_MessageImportance, text string) {
 	j.appendLocked(&jobpb.JobMessagesResponse{Response: &jobpb.JobMessagesResponse_MessageResponse{
 		MessageResponse: &jobpb.JobMessage{
 			MessageId:   strconv.Itoa(len(j.events)),
@@ -124,6 +153,68 @@ func (j *job) cancelAndWait() {
 	if started {
 		<-j.done
 	}
+}
+
+// expireIfWaiting cancels the job if it was prepared before deadline and
+// has not been started or ended, telling its followers why; it reports
+// whether it did.
+func (j *job) expireIfWaiting(deadline time.Time, ttl time.Duration) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.started || terminal(j.state) || j.prepared.After(deadline) {
+		return false
+	}
+	j.messageLocked(jobpb.JobMessage_JOB_MESSAGE_WARNING, fmt.Sprintf("job expired: it was not run within %v of being prepared", ttl))
+	j.appendState(jobpb.JobState_CANCELLED)
+	return true
+}
+
+// lifecycle returns whether the job has started, whether it has ended and
+// when.
+func (j *job) lifecycle() (started, ended bool, endedAt time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.started, terminal(j.state), j.ended
+}
+
+// beginStaging marks the job's artifact staging begun; it fails if staging
+// began before, the job has started or ended, or it was released.
+func (j *job) beginStaging() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	switch {
+	case j.released || terminal(j.state):
+		return fmt.Errorf("job %q has ended (state %v)", j.id, j.state)
+	case j.started:
+		return fmt.Errorf("job %q has already started", j.id)
+	case j.staging:
+		return fmt.Errorf("job %q has already staged its artifacts", j.id)
+	}
+	j.staging, j.stagingActive = true, true
+	return nil
+}
+
+// endStaging marks the staging stream ended and reports whether the
+// job's staging directory is to be removed now (it was released while
+// the stream ran).
+func (j *job) endStaging() (remove bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.stagingActive = false
+	return j.released
+}
+
+// release marks the job's staging directory for removal and reports
+// whether to remove it now (no staging stream is writing to it); the
+// first call only reports true.
+func (j *job) release() (remove bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.released {
+		return false
+	}
+	j.released = true
+	return !j.stagingActive
 }
 
 // finish records the result of a successful run.

@@ -32,10 +32,24 @@ import (
 	"beamgo/sdk"
 )
 
-// start starts a job server on a free loopback port for one test.
+// quiet discards log records.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// start starts a job server on a free loopback port for one test, with a
+// staging root of its own and no logging unless opts say otherwise.
 func start(t *testing.T, opts *jobservice.Options) *jobservice.Server {
 	t.Helper()
-	srv, err := jobservice.Start("127.0.0.1:0", opts)
+	var o jobservice.Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.StagingDir == "" {
+		o.StagingDir = t.TempDir()
+	}
+	if o.Logger == nil {
+		o.Logger = quiet
+	}
+	srv, err := jobservice.Start("127.0.0.1:0", &o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +72,7 @@ func client(t *testing.T, srv *jobservice.Server) (jobpb.JobServiceClient, jobpb
 func submitter(srv *jobservice.Server) *universal.Runner {
 	return universal.New(&universal.Options{
 		Endpoint: srv.Addr(), EnvironmentType: universal.Loopback,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: quiet,
 	})
 }
 
@@ -352,7 +366,7 @@ func TestArtifactStagingChecksNames(t *testing.T) {
 			if err != nil {
 				t.Fatalf("staging %q: %v", tt.staged, err)
 			}
-			got, err := os.ReadFile(filepath.Join(dir, resp.GetPreparationId(), filepath.FromSlash(tt.staged)))
+			got, err := os.ReadFile(filepath.Join(srv.StagingDir(), resp.GetPreparationId(), filepath.FromSlash(tt.staged)))
 			if err != nil || string(got) != "payload" {
 				t.Errorf("staged file = %q, %v; want %q", got, err, "payload")
 			}
@@ -361,8 +375,8 @@ func TestArtifactStagingChecksNames(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "evil")); err == nil {
 		t.Errorf("a file named evil was written outside the staging directory")
 	}
-	if err := stage(testCtx(t), staging, "no-such-token", nil); status.Code(err) != codes.NotFound {
-		t.Errorf("staging with an unknown token = %v, want NotFound", err)
+	if err := stage(testCtx(t), staging, "no-such-token", nil); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("staging with an unknown token = %v, want PermissionDenied", err)
 	}
 	runGoodJob(t, srv)
 }
@@ -390,7 +404,7 @@ func TestJobLifecycleWithoutRunning(t *testing.T) {
 	if c, err := jobs.Cancel(ctx, &jobpb.CancelJobRequest{JobId: id}); err != nil || c.GetState() != jobpb.JobState_CANCELLED {
 		t.Errorf("Cancel = %v, %v; want CANCELLED", c, err)
 	}
-	if _, err := jobs.Run(ctx, &jobpb.RunJobRequest{PreparationId: id}); status.Code(err) != codes.FailedPrecondition {
+	if _, err := jobs.Run(ctx, &jobpb.RunJobRequest{PreparationId: id, RetrievalToken: prep.GetStagingSessionToken()}); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("Run of a cancelled job = %v, want FailedPrecondition", err)
 	}
 	if _, err := jobs.Run(ctx, &jobpb.RunJobRequest{PreparationId: "nope"}); status.Code(err) != codes.NotFound {
@@ -434,7 +448,7 @@ func TestRunWithUnreachableWorkerPoolFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := jobs.Run(ctx, &jobpb.RunJobRequest{PreparationId: prep.GetPreparationId()})
+	run, err := jobs.Run(ctx, &jobpb.RunJobRequest{PreparationId: prep.GetPreparationId(), RetrievalToken: prep.GetStagingSessionToken()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,6 @@ package jobservice_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,17 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	jobpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/jobmanagement_v1"
-	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	"beamgo/fnapi/fnapitest"
 	"beamgo/fnapi/worker"
 	"beamgo/io/textio"
-	"beamgo/proto/urns"
 	"beamgo/runner"
 	"beamgo/runner/portable/jobservice"
 	"beamgo/runner/universal"
@@ -73,12 +65,12 @@ func TestOurSDKWordCountRunsWithProcessWorkers(t *testing.T) {
 	var output fnapitest.SyncBuffer
 	endpoint := ""
 	if !worker.Active() {
-		endpoint = start(t, &jobservice.Options{WorkerOutput: &output}).Addr()
+		endpoint = start(t, &jobservice.Options{WorkerOutput: &output, AllowProcess: []string{testBinary(t)}}).Addr()
 	}
 	r := universal.New(&universal.Options{
 		Endpoint: endpoint, EnvironmentType: universal.Process,
 		WorkerArgs: []string{"-test.run=^" + regexp.QuoteMeta(t.Name()) + "$", "-test.timeout=2m"},
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:     quiet,
 	})
 	res, err := r.Run(testCtx(t), p)
 	if err != nil {
@@ -87,23 +79,6 @@ func TestOurSDKWordCountRunsWithProcessWorkers(t *testing.T) {
 	checkFileWordCount(t, out, lines, res, "PROCESS", output.String)
 	if strings.Contains(output.String(), "exited:") {
 		t.Errorf("a worker process exited with an error:\n%s", output.String())
-	}
-}
-
-func TestRefuseProcessTurnsProcessJobsAway(t *testing.T) {
-	srv := start(t, &jobservice.Options{RefuseProcess: true})
-	jobs, _ := client(t, srv)
-	pb := basePipeline(t)
-	payload, err := proto.Marshal(&pipepb.ProcessPayload{Command: "/bin/true"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, env := range pb.Components.Environments {
-		env.Urn, env.Payload = urns.EnvProcess, payload
-	}
-	_, err = jobs.Prepare(testCtx(t), &jobpb.PrepareJobRequest{Pipeline: pb})
-	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "RefuseProcess") {
-		t.Errorf("Prepare of a PROCESS job = %v, want InvalidArgument naming RefuseProcess", err)
 	}
 }
 
@@ -142,4 +117,15 @@ func checkFileWordCount(t *testing.T, out string, lines []string, res *runner.Re
 	if n := res.Counter("test", "kept"); n != int64(len(want)) {
 		t.Errorf("counter test/kept = %d, want %d", n, len(want))
 	}
+}
+
+// testBinary returns the path of this test binary, the command of the
+// PROCESS jobs the tests submit.
+func testBinary(t *testing.T) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
 }

@@ -3,12 +3,14 @@ package jobservice
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
-	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,60 +18,129 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"beamgo/proto/validate"
-	"beamgo/runner"
 	"beamgo/runner/internal/plan"
 	"beamgo/runner/portable"
 )
 
-// MaxMessageSize is the default largest gRPC message the server sends or
-// accepts: generous, as pipelines with large payloads and big artifact
-// chunks are common.
-const MaxMessageSize = 1 << 30
-
-// Options configure a Server; the zero value means defaults.
+// Options configure a Server; the zero value means defaults, which keep
+// the server to loopback clients and refuse PROCESS environments.
 type Options struct {
 	// Runner configures the portable runner each job runs on.
 	Runner *portable.Options
 	// Validate lists URNs accepted beyond the standard ones; nil accepts
 	// the standard Beam URNs and this SDK's.
 	Validate *validate.Options
-	// StagingDir holds staged artifacts, one directory per job (default:
-	// a new directory under os.TempDir(), removed by Stop).
+	// AuthToken, if set, is the secret every call must carry as gRPC
+	// metadata "authorization: Bearer <AuthToken>"; calls without it fail
+	// with codes.Unauthenticated before their request is read. It is
+	// required to listen on an address that is not loopback, and must be
+	// at least MinTokenLength bytes. The token travels in clear text:
+	// beyond a trusted network, put the server behind a TLS proxy.
+	AuthToken string
+	// AllowProcess lists the absolute paths of the commands (files, or
+	// directories holding them) that beam:env:process:v1 environments
+	// may run; symbolic links are resolved on both sides. Empty (the
+	// default) refuses PROCESS environments: such a job runs the command
+	// it names, as the server's user, on the server's machine.
+	AllowProcess []string
+	// AllowExternal lists the hosts beyond loopback whose worker pools
+	// beam:env:external:v1 environments may name (AllowAnyHost for all);
+	// by default the server calls only worker pools on loopback.
+	AllowExternal []string
+	// StagingDir is the staging root: the server stages artifacts in a
+	// directory of its own under it, one subdirectory per job, removes
+	// each job's when the job ends or is forgotten and its own in Stop,
+	// and at Start removes those of servers that died (default: a
+	// directory per user under os.TempDir()). It must be owned by this
+	// user and writable by no one else.
 	StagingDir string
-	// MaxArtifactBytes bounds the bytes staged per job (default 1 GiB).
+	// MaxArtifactBytes bounds the bytes staged per job (default
+	// DefaultMaxArtifactBytes).
 	MaxArtifactBytes int64
 	// MaxMessageSize bounds each gRPC message received or sent (default
-	// MaxMessageSize); a larger request fails with codes.ResourceExhausted
-	// and the server goes on serving.
+	// DefaultMaxMessageSize); a larger request fails with
+	// codes.ResourceExhausted and the server goes on serving.
 	MaxMessageSize int
-	// RefuseProcess refuses jobs whose environment is beam:env:process:v1:
-	// such a job makes the server run the command it names, as the user
-	// the server runs as.
-	RefuseProcess bool
+	// PreparedTTL is how long a prepared job waits for Run before it is
+	// cancelled and forgotten (default DefaultPreparedTTL).
+	PreparedTTL time.Duration
+	// MaxPreparedBytes bounds the encoded size of the pipelines of jobs
+	// prepared and not yet run; a Prepare past it fails with
+	// codes.ResourceExhausted (default DefaultMaxPreparedBytes).
+	MaxPreparedBytes int64
+	// FinishedTTL, MaxFinishedJobs and MaxFinishedBytes bound the finished
+	// jobs the server keeps for GetState, GetPipeline and GetJobMetrics:
+	// the newest are kept while younger than FinishedTTL, no more than
+	// MaxFinishedJobs of them, and their pipelines within
+	// MaxFinishedBytes (defaults DefaultFinishedTTL,
+	// DefaultMaxFinishedJobs, DefaultMaxFinishedBytes).
+	FinishedTTL      time.Duration
+	MaxFinishedJobs  int
+	MaxFinishedBytes int64
 	// WorkerOutput receives the output lines of PROCESS workers, prefixed
 	// with the job and worker ids (default os.Stderr). It must be safe for
 	// concurrent use.
 	WorkerOutput io.Writer
+	// Logger receives the server's start-up summary and its notes on
+	// expired jobs and cleanup (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// withDefaults returns o with defaults for its zero fields.
+func (o Options) withDefaults() Options {
+	if o.MaxArtifactBytes <= 0 {
+		o.MaxArtifactBytes = DefaultMaxArtifactBytes
+	}
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if o.PreparedTTL <= 0 {
+		o.PreparedTTL = DefaultPreparedTTL
+	}
+	if o.MaxPreparedBytes <= 0 {
+		o.MaxPreparedBytes = DefaultMaxPreparedBytes
+	}
+	if o.FinishedTTL <= 0 {
+		o.FinishedTTL = DefaultFinishedTTL
+	}
+	if o.MaxFinishedJobs <= 0 {
+		o.MaxFinishedJobs = DefaultMaxFinishedJobs
+	}
+	if o.MaxFinishedBytes <= 0 {
+		o.MaxFinishedBytes = DefaultMaxFinishedBytes
+	}
+	if o.StagingDir == "" {
+		o.StagingDir = defaultStagingRoot()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
 }
 
 // Server is a running job server: JobService and ArtifactStagingService on
-// one listener.
+// one listener. It is safe for concurrent use.
 type Server struct {
 	jobpb.UnimplementedJobServiceServer
 	jobpb.UnimplementedArtifactStagingServiceServer
 
-	opts       Options
-	lis        net.Listener
-	srv        *grpc.Server
-	stagingDir string
-	ownDir     bool
-	runner     *portable.Runner
-	served     chan struct{}
+	opts        Options
+	policy      *policy
+	logger      *slog.Logger
+	lis         net.Listener
+	srv         *grpc.Server
+	staging     *stagingDir
+	runner      *portable.Runner
+	served      chan struct{}
+	stopping    chan struct{}
+	janitorDone chan struct{}
+	stopOnce    sync.Once
 
 	// mu guards jobs and nextID.
 	mu     sync.Mutex
@@ -78,50 +149,99 @@ type Server struct {
 }
 
 // Start listens on addr (host:port; port 0 picks one) and serves until
-// Stop. opts may be nil.
+// Stop. opts may be nil. It fails with an *InsecureAddressError if addr is
+// not a loopback address and opts has no AuthToken, and with an
+// *OptionError for an option it cannot use.
 func Start(addr string, opts *Options) (*Server, error) {
-	s := &Server{jobs: map[string]*job{}, served: make(chan struct{})}
+	s := &Server{jobs: map[string]*job{}, served: make(chan struct{}), stopping: make(chan struct{}), janitorDone: make(chan struct{})}
 	if opts != nil {
 		s.opts = *opts
 	}
-	if s.opts.MaxArtifactBytes <= 0 {
-		s.opts.MaxArtifactBytes = 1 << 30
+	s.opts = s.opts.withDefaults()
+	s.logger = s.opts.Logger
+	if t := s.opts.AuthToken; t != "" && len(t) < MinTokenLength {
+		return nil, &OptionError{Option: "AuthToken", Value: "(not shown)", Reason: fmt.Sprintf("%d bytes long, shorter than %d", len(t), MinTokenLength)}
 	}
-	if s.opts.MaxMessageSize <= 0 {
-		s.opts.MaxMessageSize = MaxMessageSize
+	pol, err := newPolicy(&s.opts)
+	if err != nil {
+		return nil, err
 	}
-	s.stagingDir = s.opts.StagingDir
-	if s.stagingDir == "" {
-		dir, err := os.MkdirTemp("", "beamgo-jobserver-*")
-		if err != nil {
-			return nil, fmt.Errorf("jobservice: staging directory: %w", err)
-		}
-		s.stagingDir, s.ownDir = dir, true
+	s.policy = pol
+	if s.opts.AuthToken == "" && !loopbackAddress(addr) {
+		return nil, &InsecureAddressError{Addr: addr}
 	}
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
-		if s.ownDir {
-			os.RemoveAll(s.stagingDir)
-		}
 		return nil, fmt.Errorf("jobservice: %w", err)
 	}
-	s.lis = lis
+	if s.opts.AuthToken == "" && !isLoopbackListener(lis) {
+		lis.Close()
+		return nil, &InsecureAddressError{Addr: addr}
+	}
+	staging, removed, err := openStagingDir(s.opts.StagingDir)
+	if err != nil {
+		lis.Close()
+		return nil, err
+	}
+	for _, dir := range removed {
+		s.logger.Info("jobservice: removed the staging directory of a server that is no longer running", "dir", dir)
+	}
+	s.lis, s.staging = lis, staging
 	s.runner = portable.New(s.opts.Runner)
-	s.srv = grpc.NewServer(grpc.MaxRecvMsgSize(s.opts.MaxMessageSize), grpc.MaxSendMsgSize(s.opts.MaxMessageSize))
+	sopts := []grpc.ServerOption{grpc.MaxRecvMsgSize(s.opts.MaxMessageSize), grpc.MaxSendMsgSize(s.opts.MaxMessageSize)}
+	if s.opts.AuthToken != "" {
+		sopts = append(sopts, (&authenticator{token: []byte(s.opts.AuthToken)}).serverOptions()...)
+	}
+	s.srv = grpc.NewServer(sopts...)
 	jobpb.RegisterJobServiceServer(s.srv, s)
 	jobpb.RegisterArtifactStagingServiceServer(s.srv, s)
 	go func() {
 		defer close(s.served)
 		s.srv.Serve(lis)
 	}()
+	go s.janitor()
+	s.logger.Info(s.Summary())
 	return s, nil
 }
 
 // Addr returns the address the server listens on, as host:port.
 func (s *Server) Addr() string { return s.lis.Addr().String() }
 
-// Stop cancels running jobs, waits for them to end and stops serving.
+// StagingDir returns the server's own staging directory, which holds a
+// subdirectory per job, named by its id, while the job lives.
+func (s *Server) StagingDir() string { return s.staging.path }
+
+// Summary describes the server in one line: its address, whether calls
+// need a token, and which workers its jobs may use.
+func (s *Server) Summary() string {
+	auth := "off (loopback clients only)"
+	if s.opts.AuthToken != "" {
+		auth = "on (every call needs the bearer token)"
+	}
+	process := "refused (enable with --allow_process, Options.AllowProcess)"
+	if s.policy.processEnabled() {
+		process = "allowed for commands under " + strings.Join(s.opts.AllowProcess, ", ")
+	}
+	external := "loopback only (others with --allow_external, Options.AllowExternal)"
+	switch {
+	case s.policy.anyHost:
+		external = "any host"
+	case len(s.opts.AllowExternal) > 0:
+		external = "loopback and " + strings.Join(s.opts.AllowExternal, ", ")
+	}
+	return fmt.Sprintf("jobservice: listening on %s; authentication %s; PROCESS workers %s; EXTERNAL worker pools %s; staging in %s",
+		s.Addr(), auth, process, external, s.staging.path)
+}
+
+// Stop cancels running jobs, waits for them to end, stops serving and
+// removes the server's staging directory. It may be called more than once.
 func (s *Server) Stop() {
+	s.stopOnce.Do(s.stop)
+}
+
+func (s *Server) stop() {
+	close(s.stopping)
+	<-s.janitorDone
 	s.mu.Lock()
 	jobs := make([]*job, 0, len(s.jobs))
 	for _, j := range s.jobs {
@@ -133,8 +253,8 @@ func (s *Server) Stop() {
 	}
 	s.srv.Stop()
 	<-s.served
-	if s.ownDir {
-		os.RemoveAll(s.stagingDir)
+	if err := s.staging.close(); err != nil {
+		s.logger.Warn(err.Error())
 	}
 }
 
@@ -149,17 +269,24 @@ func (s *Server) job(id string) (*job, error) {
 	return j, nil
 }
 
-// Prepare implements JobService: it validates and plans the pipeline and
-// registers a job waiting for its artifacts and Run.
-func (s *Server) Prepare(_ context.Context, req *jobpb.PrepareJobRequest) (*jobpb.PrepareJobResponse, error) {
+// Prepare implements JobService: it validates and plans the pipeline,
+// checks its workers against the server's policy and registers a job
+// waiting for its artifacts and Run.
+func (s *Server) Prepare(ctx context.Context, req *jobpb.PrepareJobRequest) (*jobpb.PrepareJobResponse, error) {
 	p := req.GetPipeline()
+	s.sweep()
+	size := int64(proto.Size(p))
+	if err := s.checkPreparedBytes(size); err != nil {
+		return nil, err
+	}
 	if err := validate.Pipeline(p, s.opts.Validate); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "jobservice: invalid pipeline: %v", err)
 	}
 	if _, err := plan.Build(p, nil); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "jobservice: cannot plan pipeline: %v", err)
 	}
-	if _, err := workerEnvironment(p, s.opts.RefuseProcess); err != nil {
+	_, workers, err := s.policy.workerEnvironment(p)
+	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "jobservice: %v", err)
 	}
 	token, err := randomToken()
@@ -168,28 +295,61 @@ func (s *Server) Prepare(_ context.Context, req *jobpb.PrepareJobRequest) (*jobp
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.checkPreparedBytesLocked(size); err != nil {
+		return nil, err
+	}
 	s.nextID++
 	id := fmt.Sprintf("job-%03d", s.nextID)
 	if name := req.GetJobName(); name != "" {
 		id += "-" + sanitize(name)
 	}
-	j := newJob(id, req.GetJobName(), proto.Clone(p).(*pipepb.Pipeline), token)
-	s.jobs[id] = j
+	// The request is the server's from here on: no copy is needed.
+	s.jobs[id] = newJob(id, req.GetJobName(), p, workers, token)
 	return &jobpb.PrepareJobResponse{
 		PreparationId:           id,
-		ArtifactStagingEndpoint: &pipepb.ApiServiceDescriptor{Url: s.Addr()},
+		ArtifactStagingEndpoint: &pipepb.ApiServiceDescriptor{Url: s.endpointFor(ctx)},
 		StagingSessionToken:     token,
 	}, nil
 }
 
-// Run implements JobService: it starts a prepared job.
+// checkPreparedBytes fails with ResourceExhausted if a pipeline of size
+// bytes would take the prepared jobs past Options.MaxPreparedBytes.
+func (s *Server) checkPreparedBytes(size int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.checkPreparedBytesLocked(size)
+}
+
+func (s *Server) checkPreparedBytesLocked(size int64) error {
+	if held := s.preparedBytesLocked(); held+size > s.opts.MaxPreparedBytes {
+		return status.Errorf(codes.ResourceExhausted,
+			"jobservice: a %d-byte pipeline would take the prepared jobs not yet run past %d bytes (they hold %d; Options.MaxPreparedBytes): run them, or retry after they expire (PreparedTTL %v)",
+			size, s.opts.MaxPreparedBytes, held, s.opts.PreparedTTL)
+	}
+	return nil
+}
+
+// endpointFor returns the address a client reaches this server at: the
+// listener's, or, when that is a wildcard such as 0.0.0.0, the local
+// address of the call's connection.
+func (s *Server) endpointFor(ctx context.Context) string {
+	if tcp, ok := s.lis.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		if pr, ok := peer.FromContext(ctx); ok && pr.LocalAddr != nil {
+			return pr.LocalAddr.String()
+		}
+	}
+	return s.Addr()
+}
+
+// Run implements JobService: it starts a prepared job. The retrieval token
+// must be the staging session token Prepare returned.
 func (s *Server) Run(_ context.Context, req *jobpb.RunJobRequest) (*jobpb.RunJobResponse, error) {
 	j, err := s.job(req.GetPreparationId())
 	if err != nil {
 		return nil, err
 	}
-	if req.GetRetrievalToken() != "" && req.GetRetrievalToken() != j.token {
-		return nil, status.Errorf(codes.InvalidArgument, "jobservice: job %q: retrieval token does not match the staging token", j.id)
+	if subtle.ConstantTimeCompare([]byte(req.GetRetrievalToken()), []byte(j.token)) != 1 {
+		return nil, status.Errorf(codes.PermissionDenied, "jobservice: job %q: the retrieval token is not the staging session token Prepare returned", j.id)
 	}
 	ctx, ok := j.start()
 	if !ok {
@@ -199,15 +359,13 @@ func (s *Server) Run(_ context.Context, req *jobpb.RunJobRequest) (*jobpb.RunJob
 	return &jobpb.RunJobResponse{JobId: j.id}, nil
 }
 
-// execute runs j to its end.
+// execute runs j to its end and releases its staging directory.
 func (s *Server) execute(ctx context.Context, j *job) {
 	defer close(j.done)
+	defer s.sweep()
+	defer s.release(j)
 	j.setState(jobpb.JobState_RUNNING)
-	start, err := s.starter(j)
-	var res *runner.Result
-	if err == nil {
-		res, err = s.runner.RunPipeline(ctx, j.pipeline, start)
-	}
+	res, err := s.runner.RunPipeline(ctx, j.pipeline, s.workerStarter(j))
 	switch {
 	case err == nil:
 		j.finish(res)
@@ -246,13 +404,14 @@ func (s *Server) GetState(_ context.Context, req *jobpb.GetJobStateRequest) (*jo
 	return j.stateEvent(), nil
 }
 
-// GetPipeline implements JobService.
+// GetPipeline implements JobService. The values of PROCESS environment
+// variables and EXTERNAL parameters are replaced by Redacted.
 func (s *Server) GetPipeline(_ context.Context, req *jobpb.GetJobPipelineRequest) (*jobpb.GetJobPipelineResponse, error) {
 	j, err := s.job(req.GetJobId())
 	if err != nil {
 		return nil, err
 	}
-	return &jobpb.GetJobPipelineResponse{Pipeline: j.pipeline}, nil
+	return &jobpb.GetJobPipelineResponse{Pipeline: redacted(j.pipeline)}, nil
 }
 
 // Cancel implements JobService: a job not yet started is cancelled at
@@ -262,7 +421,12 @@ func (s *Server) Cancel(_ context.Context, req *jobpb.CancelJobRequest) (*jobpb.
 	if err != nil {
 		return nil, err
 	}
-	return &jobpb.CancelJobResponse{State: j.cancel()}, nil
+	st := j.cancel()
+	if started, done, _ := j.lifecycle(); done && !started {
+		s.release(j)
+		s.sweep()
+	}
+	return &jobpb.CancelJobResponse{State: st}, nil
 }
 
 // GetStateStream implements JobService: the job's state changes, from the

@@ -1,6 +1,7 @@
 package jobservice
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,9 @@ const roleStagingTo = "beam:artifact:role:staging_to:v1"
 // first to resolve each environment's dependencies, then for the bytes of
 // each resolved artifact, which are written to the job's staging
 // directory under their staged names.
+//
+// A job stages once, before it runs; the staging token must be the one
+// Prepare returned.
 func (s *Server) ReverseArtifactRetrievalService(stream jobpb.ArtifactStagingService_ReverseArtifactRetrievalServiceServer) error {
 	first, err := stream.Recv()
 	if err != nil {
@@ -34,7 +38,15 @@ func (s *Server) ReverseArtifactRetrievalService(stream jobpb.ArtifactStagingSer
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(s.stagingDir, j.id)
+	if err := j.beginStaging(); err != nil {
+		return status.Errorf(codes.FailedPrecondition, "jobservice: staging refused: %v", err)
+	}
+	defer func() {
+		if j.endStaging() {
+			s.removeJobDir(j)
+		}
+	}()
+	dir := filepath.Join(s.staging.path, j.id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return status.Errorf(codes.Internal, "jobservice: staging directory: %v", err)
 	}
@@ -87,16 +99,20 @@ func (s *Server) ReverseArtifactRetrievalService(stream jobpb.ArtifactStagingSer
 	return nil
 }
 
-// jobByToken returns the job whose staging session token is token.
+// jobByToken returns the job whose staging session token is token; an
+// empty or unknown token is refused with PermissionDenied.
 func (s *Server) jobByToken(token string) (*job, error) {
+	if token == "" {
+		return nil, status.Errorf(codes.PermissionDenied, "jobservice: artifact staging needs the staging session token Prepare returned; the stream's first message has none")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, j := range s.jobs {
-		if token != "" && j.token == token {
+		if subtle.ConstantTimeCompare([]byte(j.token), []byte(token)) == 1 {
 			return j, nil
 		}
 	}
-	return nil, status.Errorf(codes.NotFound, "jobservice: no job has staging token %q", token)
+	return nil, status.Errorf(codes.PermissionDenied, "jobservice: no job has the staging session token the stream sent")
 }
 
 // stagedName returns the relative path artifact a is staged at: its
