@@ -333,12 +333,8 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 	inst := req.GetInstructionId()
 	ctx = withInstruction(ctx, inst)
 	resp := &fnpb.InstructionResponse{InstructionId: inst}
-	var streams []*dataStream
-	defer func() {
-		for _, s := range streams {
-			s.finish(inst)
-		}
-	}()
+	// Whatever happens, data for the instruction is dropped from now on.
+	defer h.endInstruction(inst)
 	fail := func(err error) *fnpb.InstructionResponse {
 		h.logger.ErrorContext(ctx, "harness: bundle failed", "instruction", inst, "error", err)
 		resp.Error = err.Error()
@@ -348,6 +344,11 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 	if err != nil {
 		return fail(err)
 	}
+	sources := make([]string, 0, len(d.sources))
+	for _, p := range d.sources {
+		sources = append(sources, p.transform)
+	}
+	h.insts.setSources(inst, sources)
 	inputs := map[string]iter.Seq2[[]byte, error]{}
 	outputs := map[string]*output{}
 	ctx, cancel := context.WithCancel(ctx)
@@ -357,7 +358,6 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 		if err != nil {
 			return fail(err)
 		}
-		streams = append(streams, ds)
 		inputs[p.transform] = ds.input(ctx, inst, p.transform)
 	}
 	for _, p := range d.sinks {
@@ -365,7 +365,6 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 		if err != nil {
 			return fail(err)
 		}
-		streams = append(streams, ds)
 		outputs[p.transform] = &output{d: ds, instruction: inst, transform: p.transform}
 	}
 	proc, err := h.processor(d)

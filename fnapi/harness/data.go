@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"slices"
 	"sync"
+	"time"
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 )
@@ -19,25 +21,138 @@ const flushSize = 1 << 20
 // transform before the stream's reader waits for the bundle to catch up.
 const queueDepth = 64
 
-// closedMemory is how many finished instructions a data stream remembers,
-// to drop data the runner still sends for them.
-const closedMemory = 1024
+// endedMemory is how many ended instructions the harness remembers, to
+// drop data the runner still sends for them.
+const endedMemory = 1024
+
+// maxEarly bounds the queues of instructions the harness has not been
+// asked to run (yet), per data stream: data may arrive before its
+// process_bundle request, but a runner that sends data for instructions
+// it never requests must not grow the harness without bound.
+const maxEarly = 64
+
+// lostMemory is how many dropped early queues a data stream remembers, so
+// that a bundle whose data was dropped fails instead of waiting for it.
+const lostMemory = 1024
+
+// earlyGrace is how long the stream's reader waits, with the queue of an
+// instruction not yet requested full, for its process_bundle request
+// before it drops that instruction's data.
+const earlyGrace = 5 * time.Second
+
+// instructionTable tracks the process_bundle instructions of a harness, so
+// that its data streams know which received data a bundle will read, which
+// may yet be read (its request has not arrived), and which to drop. It is
+// safe for concurrent use.
+type instructionTable struct {
+	// mu guards the fields below.
+	mu sync.Mutex
+	// running holds the instructions accepted and not ended, with the
+	// source transforms of their descriptor (nil until it is known).
+	running map[string]map[string]bool
+	ended   map[string]bool
+	order   []string // ended instructions, oldest first
+}
+
+func newInstructionTable() *instructionTable {
+	return &instructionTable{running: map[string]map[string]bool{}, ended: map[string]bool{}}
+}
+
+// instState is what a data stream does with data for an instruction.
+type instState int
+
+const (
+	// instUnknown: no request yet; the data is queued for a while.
+	instUnknown instState = iota
+	// instRunning: the bundle reads the data.
+	instRunning
+	// instDrop: the instruction ended, or its descriptor has no such
+	// source; the data is dropped.
+	instDrop
+)
+
+// accept records that a process_bundle request for instruction arrived.
+// Instruction ids are unique, but should a runner reuse the id of an ended
+// instruction, the new request wins.
+func (t *instructionTable) accept(instruction string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ended[instruction] {
+		delete(t.ended, instruction)
+		t.order = slices.DeleteFunc(t.order, func(i string) bool { return i == instruction })
+	}
+	t.running[instruction] = nil
+}
+
+// setSources records the source transforms of a running instruction.
+func (t *instructionTable) setSources(instruction string, sources []string) {
+	set := make(map[string]bool, len(sources))
+	for _, s := range sources {
+		set[s] = true
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.running[instruction]; ok {
+		t.running[instruction] = set
+	}
+}
+
+// end records that an instruction ended, succeeded or failed.
+func (t *instructionTable) end(instruction string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.running, instruction)
+	if t.ended[instruction] {
+		return
+	}
+	t.ended[instruction] = true
+	t.order = append(t.order, instruction)
+	if len(t.order) > endedMemory {
+		delete(t.ended, t.order[0])
+		t.order = t.order[1:]
+	}
+}
+
+// state says what to do with data for transform of instruction.
+func (t *instructionTable) state(instruction, transform string) instState {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ended[instruction] {
+		return instDrop
+	}
+	sources, ok := t.running[instruction]
+	switch {
+	case !ok:
+		return instUnknown
+	case sources != nil && !sources[transform]:
+		return instDrop
+	}
+	return instRunning
+}
 
 // dataStream is the harness's one stream to a data endpoint, multiplexed
 // over instructions. Runners send a bundle's elements on the data stream
 // and its process_bundle request on the control stream, in no particular
 // order, so received data waits in a queue until its bundle reads it.
 //
-// A full queue blocks the stream's reader, which pushes back on the runner
-// through gRPC flow control. The executor reads a descriptor's sources one
-// after another, so a runner that interleaved large inputs of several
-// sources of one bundle could stall it; Prism and this project's planner
-// give every descriptor one source.
+// A full queue of a running instruction blocks the stream's reader, which
+// pushes back on the runner through gRPC flow control. The executor reads
+// a descriptor's sources one after another, so a runner that interleaved
+// large inputs of several sources of one bundle could stall it; Prism and
+// this project's planner give every descriptor one source. Data for an
+// instruction that ended (its bundle failed before reading it included),
+// or for a transform its descriptor does not read, is dropped. Data for an
+// instruction not yet requested is queued; if its queue fills and the
+// request does not come within earlyGrace, or more than maxEarly such
+// instructions have data waiting, that instruction's data is dropped and
+// its bundle, if it ever runs, fails.
 //
 // It is safe for concurrent use.
 type dataStream struct {
 	stream fnpb.BeamFnData_DataClient
 	cancel context.CancelFunc
+	insts  *instructionTable
+	grace  time.Duration
 	// broken is closed when the stream failed; err tells why.
 	broken chan struct{}
 	err    error
@@ -46,10 +161,11 @@ type dataStream struct {
 	sendMu sync.Mutex
 
 	// mu guards the fields below.
-	mu     sync.Mutex
-	queues map[queueKey]*inQueue
-	closed map[string]bool
-	order  []string // closed instructions, oldest first
+	mu        sync.Mutex
+	queues    map[queueKey]*inQueue
+	early     []queueKey        // queues of unknown instructions, oldest first
+	lost      map[queueKey]bool // dropped early queues
+	lostOrder []queueKey
 }
 
 type queueKey struct{ instruction, transform string }
@@ -71,17 +187,22 @@ type inChunk struct {
 	last bool
 }
 
-func openDataStream(ctx context.Context, cc fnpb.BeamFnDataClient) (*dataStream, error) {
+func openDataStream(ctx context.Context, cc fnpb.BeamFnDataClient, insts *instructionTable) (*dataStream, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	stream, err := cc.Data(ctx)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("harness: open data stream: %w", err)
 	}
-	d := &dataStream{stream: stream, cancel: cancel, broken: make(chan struct{}),
-		queues: map[queueKey]*inQueue{}, closed: map[string]bool{}}
+	return newDataStream(stream, cancel, insts, earlyGrace), nil
+}
+
+// newDataStream starts reading stream; cancel ends it.
+func newDataStream(stream fnpb.BeamFnData_DataClient, cancel context.CancelFunc, insts *instructionTable, grace time.Duration) *dataStream {
+	d := &dataStream{stream: stream, cancel: cancel, insts: insts, grace: grace, broken: make(chan struct{}),
+		queues: map[queueKey]*inQueue{}, lost: map[queueKey]bool{}}
 	go d.read()
-	return d, nil
+	return d
 }
 
 // read routes received elements to their queues until the stream ends.
@@ -97,45 +218,120 @@ func (d *dataStream) read() {
 			return
 		}
 		for _, e := range msg.GetData() {
-			q := d.queue(e.GetInstructionId(), e.GetTransformId())
-			if q == nil || (len(e.GetData()) == 0 && !e.GetIsLast()) {
+			if len(e.GetData()) == 0 && !e.GetIsLast() {
 				continue
 			}
-			select {
-			case q.ch <- inChunk{data: e.GetData(), last: e.GetIsLast()}:
-			case <-q.done:
-			}
+			d.route(queueKey{e.GetInstructionId(), e.GetTransformId()}, inChunk{data: e.GetData(), last: e.GetIsLast()})
 		}
 		// Timers are not supported: descriptors with timer families fail
 		// to build, so no bundle here expects them.
 	}
 }
 
+// route queues one received chunk, or drops it. It waits while the queue
+// of a running instruction is full; for an instruction not yet requested
+// it waits at most d.grace.
+func (d *dataStream) route(k queueKey, c inChunk) {
+	var grace *time.Timer
+	defer func() {
+		if grace != nil {
+			grace.Stop()
+		}
+	}()
+	for {
+		st := d.insts.state(k.instruction, k.transform)
+		if st == instDrop {
+			return
+		}
+		q := d.queue(k, st == instUnknown)
+		if q == nil {
+			return
+		}
+		var timeout <-chan time.Time
+		if st == instUnknown {
+			if grace == nil {
+				grace = time.NewTimer(d.grace)
+			}
+			timeout = grace.C
+		}
+		select {
+		case q.ch <- c:
+			return
+		case <-q.done:
+			return
+		case <-timeout:
+			// Drop the data unless the request arrived meanwhile.
+			if d.insts.state(k.instruction, k.transform) == instUnknown {
+				d.drop(k, q)
+				return
+			}
+		}
+	}
+}
+
 // queue returns the queue of an instruction's transform, creating it; nil
-// if the instruction already finished.
-func (d *dataStream) queue(instruction, transform string) *inQueue {
+// if its data was dropped. A new queue of an instruction not yet
+// requested (early) may make the stream drop the oldest such queue.
+func (d *dataStream) queue(k queueKey, early bool) *inQueue {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed[instruction] {
+	if d.lost[k] {
 		return nil
 	}
-	k := queueKey{instruction, transform}
 	q, ok := d.queues[k]
-	if !ok {
-		q = &inQueue{ch: make(chan inChunk, queueDepth), done: make(chan struct{})}
-		d.queues[k] = q
+	if ok {
+		return q
+	}
+	q = &inQueue{ch: make(chan inChunk, queueDepth), done: make(chan struct{})}
+	d.queues[k] = q
+	if early {
+		// Forget early queues whose instruction has since been requested.
+		d.early = slices.DeleteFunc(d.early, func(e queueKey) bool {
+			return d.queues[e] == nil || d.insts.state(e.instruction, e.transform) != instUnknown
+		})
+		d.early = append(d.early, k)
+		if len(d.early) > maxEarly {
+			d.dropLocked(d.early[0], d.queues[d.early[0]])
+		}
 	}
 	return q
 }
 
+// drop drops the data of an early queue and remembers that it did.
+func (d *dataStream) drop(k queueKey, q *inQueue) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dropLocked(k, q)
+}
+
+// dropLocked is drop with d.mu held.
+func (d *dataStream) dropLocked(k queueKey, q *inQueue) {
+	if d.queues[k] != q || q == nil {
+		return
+	}
+	q.stop()
+	delete(d.queues, k)
+	d.early = slices.DeleteFunc(d.early, func(e queueKey) bool { return e == k })
+	if d.lost[k] {
+		return
+	}
+	d.lost[k] = true
+	d.lostOrder = append(d.lostOrder, k)
+	if len(d.lostOrder) > lostMemory {
+		delete(d.lost, d.lostOrder[0])
+		d.lostOrder = d.lostOrder[1:]
+	}
+}
+
 // input returns the chunks the runner sends to transform for instruction,
-// ending after the chunk marked last. It yields an error if ctx ends or
-// the stream breaks first.
+// ending after the chunk marked last. It yields an error if ctx ends, the
+// stream breaks first, or the instruction's data was dropped.
 func (d *dataStream) input(ctx context.Context, instruction, transform string) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
-		q := d.queue(instruction, transform)
+		q := d.queue(queueKey{instruction, transform}, false)
 		if q == nil {
-			yield(nil, fmt.Errorf("harness: instruction %s already finished", instruction))
+			yield(nil, fmt.Errorf("harness: the data for transform %s of instruction %s was dropped: it arrived before the instruction's process_bundle request, which came more than %v later or after data for %d other unrequested instructions",
+				transform, instruction, d.grace, maxEarly))
 			return
 		}
 		for {
@@ -149,6 +345,9 @@ func (d *dataStream) input(ctx context.Context, instruction, transform string) i
 				if c.last {
 					return
 				}
+			case <-q.done:
+				yield(nil, fmt.Errorf("harness: the data for transform %s of instruction %s was dropped", transform, instruction))
+				return
 			case <-ctx.Done():
 				yield(nil, context.Cause(ctx))
 				return
@@ -160,8 +359,9 @@ func (d *dataStream) input(ctx context.Context, instruction, transform string) i
 	}
 }
 
-// finish forgets an instruction: its queues are dropped, and data the
-// runner still sends for it is ignored.
+// finish forgets an instruction, which has ended: its queues are dropped,
+// and data the runner still sends for it is ignored (the instruction
+// table says so).
 func (d *dataStream) finish(instruction string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -171,15 +371,13 @@ func (d *dataStream) finish(instruction string) {
 			delete(d.queues, k)
 		}
 	}
-	if d.closed[instruction] {
-		return
+	for k := range d.lost {
+		if k.instruction == instruction {
+			delete(d.lost, k)
+		}
 	}
-	d.closed[instruction] = true
-	d.order = append(d.order, instruction)
-	if len(d.order) > closedMemory {
-		delete(d.closed, d.order[0])
-		d.order = d.order[1:]
-	}
+	d.lostOrder = slices.DeleteFunc(d.lostOrder, func(k queueKey) bool { return k.instruction == instruction })
+	d.early = slices.DeleteFunc(d.early, func(k queueKey) bool { return k.instruction == instruction })
 }
 
 // send sends one message, failing if the stream broke.

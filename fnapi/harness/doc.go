@@ -26,6 +26,11 @@
 //
 // Elements travel on the data plane (one multiplexed stream per data
 // endpoint, batched per instruction and transform, closed with is_last).
+// Data may arrive before its process_bundle request and waits for it, a
+// while and in bounded numbers; data for an instruction that ended (its
+// bundle failed before reading it included) or for a transform its
+// descriptor does not read is dropped, so that it never stalls the
+// stream for later bundles.
 // Side inputs are read through the state API with the iterable access
 // pattern, following continuation tokens. The harness's own log records go
 // to the runner's logging endpoint when one is given. Every call carries

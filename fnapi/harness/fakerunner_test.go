@@ -233,6 +233,26 @@ func (f *fakeRunner) output(instruction, transform string) []byte {
 	return f.outputs[k]
 }
 
+// outputWithin is output with a deadline: it reports false if the last
+// output of transform of instruction did not arrive within d.
+func (f *fakeRunner) outputWithin(instruction, transform string, d time.Duration) ([]byte, bool) {
+	k := instruction + "/" + transform
+	deadline := time.After(d)
+	for {
+		f.mu.Lock()
+		done, out, ch := f.last[k], f.outputs[k], f.changed
+		f.mu.Unlock()
+		if done {
+			return out, true
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			return nil, false
+		}
+	}
+}
+
 func (f *fakeRunner) State(stream fnpb.BeamFnState_StateServer) error {
 	f.sawWorker(stream.Context(), "state")
 	for {

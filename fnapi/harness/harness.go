@@ -60,7 +60,7 @@ func Run(ctx context.Context, opts *Options) error {
 	h := &harness{
 		id: opts.ID, g: opts.Pipeline.Graph(), logger: logger, ids: newShortIDs(),
 		conns: map[string]*grpc.ClientConn{}, descs: map[string]*descEntry{}, active: map[string]*bundle{},
-		data: map[string]*dataStream{}, states: map[string]*stateStream{},
+		data: map[string]*dataStream{}, states: map[string]*stateStream{}, insts: newInstructionTable(),
 	}
 	// Data and state streams serve many bundles: they outlive a bundle's
 	// context, and end when the worker stops.
@@ -91,6 +91,8 @@ type harness struct {
 	// shortIDsOnly is set when the runner reads monitoring data by short id
 	// only, so that full monitoring infos need not be sent.
 	shortIDsOnly bool
+	// insts tells the data streams which instructions run or ended.
+	insts *instructionTable
 
 	// bundles counts running bundles.
 	bundles sync.WaitGroup
@@ -191,6 +193,9 @@ func (h *harness) serve(ctx context.Context) error {
 			break
 		}
 		if req.GetProcessBundle() != nil {
+			// Accepted before the next request is read, so that the data
+			// streams keep its data from now on.
+			h.insts.accept(req.GetInstructionId())
 			h.bundles.Add(1)
 			go func() {
 				defer h.bundles.Done()
@@ -275,12 +280,27 @@ func (h *harness) dataStream(endpoint string) (*dataStream, error) {
 			return d, nil
 		}
 	}
-	d, err := openDataStream(h.streams, fnpb.NewBeamFnDataClient(cc))
+	d, err := openDataStream(h.streams, fnpb.NewBeamFnDataClient(cc), h.insts)
 	if err != nil {
 		return nil, err
 	}
 	h.data[endpoint] = d
 	return d, nil
+}
+
+// endInstruction records that an instruction ended, and drops what every
+// data stream holds or will receive for it.
+func (h *harness) endInstruction(instruction string) {
+	h.insts.end(instruction)
+	h.mu.Lock()
+	streams := make([]*dataStream, 0, len(h.data))
+	for _, d := range h.data {
+		streams = append(streams, d)
+	}
+	h.mu.Unlock()
+	for _, d := range streams {
+		d.finish(instruction)
+	}
 }
 
 // state returns the state stream to endpoint, opening it once; a broken

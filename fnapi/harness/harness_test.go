@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
@@ -501,5 +503,49 @@ func TestRunRefusesBadOptions(t *testing.T) {
 				t.Errorf("Run error = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestDataOfFailedInstructionsNeverStallsTheStream sends, for bundles that
+// fail before they read their input (an unknown descriptor), more data
+// chunks than the harness queues per instruction, before and after their
+// process_bundle requests; a good bundle sent afterwards on the same data
+// stream must still complete.
+func TestDataOfFailedInstructionsNeverStallsTheStream(t *testing.T) {
+	f := newFakeRunner(t)
+	p, st := upperPipeline(t, f, &events{})
+	startHarness(t, f, p)
+	// A first bundle opens the data stream.
+	resp := f.instruct(processBundle("b0", "upper"))
+	f.send("b0", st.in, fnapitest.EncodeStrings("warm"))
+	f.output("b0", st.out)
+	f.await(resp)
+
+	chunks := make([][]byte, 200)
+	for i := range chunks {
+		chunks[i] = fnapitest.EncodeStrings(fmt.Sprintf("lost-%d", i))
+	}
+	// Data after the failed request.
+	if r := f.await(f.instruct(processBundle("after", "no-such-descriptor"))); r.GetError() == "" {
+		t.Fatal("a bundle of an unknown descriptor succeeded")
+	}
+	f.send("after", st.in, chunks...)
+	// Data before the request, which then fails.
+	f.send("before", st.in, chunks...)
+	if r := f.await(f.instruct(processBundle("before", "no-such-descriptor"))); r.GetError() == "" {
+		t.Fatal("a bundle of an unknown descriptor succeeded")
+	}
+
+	resp = f.instruct(processBundle("good", "upper"))
+	f.send("good", st.in, fnapitest.EncodeStrings("still", "flowing"))
+	out, ok := f.outputWithin("good", st.out, 5*time.Second)
+	if !ok {
+		t.Fatal("a good bundle did not complete within 5s after data for failed instructions: the data stream stalled")
+	}
+	if got, want := fnapitest.DecodeStrings(t, out), []string{"STILL", "FLOWING"}; !slices.Equal(got, want) {
+		t.Errorf("good bundle output = %q, want %q", got, want)
+	}
+	if r := f.await(resp); r.GetError() != "" {
+		t.Errorf("good bundle failed: %s", r.GetError())
 	}
 }
