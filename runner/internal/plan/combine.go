@@ -114,28 +114,28 @@ func merging(ws *pipepb.WindowingStrategy) bool {
 
 // firesPerElement reports whether trigger t contains an element count or an
 // always trigger, under which a precombined accumulator would change the
-// panes a combine emits.
+// panes a combine emits. It walks the nested triggers with an explicit
+// stack: a trigger is a tree of messages as deep as its sender made it.
 func firesPerElement(t *pipepb.Trigger) bool {
-	var subs []*pipepb.Trigger
-	switch t := t.GetTrigger().(type) {
-	case *pipepb.Trigger_ElementCount_, *pipepb.Trigger_Always_:
-		return true
-	case *pipepb.Trigger_AfterAll_:
-		subs = t.AfterAll.GetSubtriggers()
-	case *pipepb.Trigger_AfterAny_:
-		subs = t.AfterAny.GetSubtriggers()
-	case *pipepb.Trigger_AfterEach_:
-		subs = t.AfterEach.GetSubtriggers()
-	case *pipepb.Trigger_AfterEndOfWindow_:
-		subs = []*pipepb.Trigger{t.AfterEndOfWindow.GetEarlyFirings(), t.AfterEndOfWindow.GetLateFirings()}
-	case *pipepb.Trigger_OrFinally_:
-		subs = []*pipepb.Trigger{t.OrFinally.GetMain(), t.OrFinally.GetFinally()}
-	case *pipepb.Trigger_Repeat_:
-		subs = []*pipepb.Trigger{t.Repeat.GetSubtrigger()}
-	}
-	for _, s := range subs {
-		if firesPerElement(s) {
+	pending := []*pipepb.Trigger{t}
+	for len(pending) > 0 {
+		t := pending[len(pending)-1]
+		pending = pending[:len(pending)-1]
+		switch t := t.GetTrigger().(type) {
+		case *pipepb.Trigger_ElementCount_, *pipepb.Trigger_Always_:
 			return true
+		case *pipepb.Trigger_AfterAll_:
+			pending = append(pending, t.AfterAll.GetSubtriggers()...)
+		case *pipepb.Trigger_AfterAny_:
+			pending = append(pending, t.AfterAny.GetSubtriggers()...)
+		case *pipepb.Trigger_AfterEach_:
+			pending = append(pending, t.AfterEach.GetSubtriggers()...)
+		case *pipepb.Trigger_AfterEndOfWindow_:
+			pending = append(pending, t.AfterEndOfWindow.GetEarlyFirings(), t.AfterEndOfWindow.GetLateFirings())
+		case *pipepb.Trigger_OrFinally_:
+			pending = append(pending, t.OrFinally.GetMain(), t.OrFinally.GetFinally())
+		case *pipepb.Trigger_Repeat_:
+			pending = append(pending, t.Repeat.GetSubtrigger())
 		}
 	}
 	return false

@@ -116,17 +116,24 @@ func (b *descBuilder) addCoders(ids []string) error {
 	return nil
 }
 
-// addCoder copies coder id and its components into the descriptor.
+// addCoder copies coder id and its components, to any depth, into the
+// descriptor.
 func (b *descBuilder) addCoder(id string) error {
-	if _, ok := b.desc.Coders[id]; ok {
-		return nil
+	pending := []string{id}
+	for len(pending) > 0 {
+		id := pending[len(pending)-1]
+		pending = pending[:len(pending)-1]
+		if _, ok := b.desc.Coders[id]; ok {
+			continue
+		}
+		c := b.comps.GetCoders()[id]
+		if c == nil {
+			return fmt.Errorf("coder %q is missing", id)
+		}
+		b.desc.Coders[id] = proto.Clone(c).(*pipepb.Coder)
+		pending = append(pending, c.GetComponentCoderIds()...)
 	}
-	c := b.comps.GetCoders()[id]
-	if c == nil {
-		return fmt.Errorf("coder %q is missing", id)
-	}
-	b.desc.Coders[id] = proto.Clone(c).(*pipepb.Coder)
-	return b.addCoders(c.GetComponentCoderIds())
+	return nil
 }
 
 func (b *descBuilder) addEnvironment(id string) error {
@@ -141,7 +148,9 @@ func (b *descBuilder) addEnvironment(id string) error {
 // lp returns the id of a coder encoding like coder id, but in which every
 // coder a runner may not know is wrapped in a length prefix; that is id
 // itself when the runner knows all of it. New coders go into the
-// descriptor only; the plan's components are not changed.
+// descriptor only; the plan's components are not changed. It recurses once
+// per level of coder nesting, which Build bounds (validate.MaxCoderDepth,
+// plus the few levels planning adds).
 func (b *descBuilder) lp(id string) (string, error) {
 	if r, ok := b.lpMemo[id]; ok {
 		return r, nil

@@ -106,6 +106,9 @@ type descBuilder struct {
 	wvMemo map[[2]string]string // element and window coder -> windowed value coder
 	timers bool                 // whether a transform uses timers
 	known  map[string]bool      // extra coder URNs the runner knows
+	// produced holds the PCollections the descriptor's transforms output,
+	// once the transforms and ports are in.
+	produced map[string]bool
 }
 
 func newDescBuilder(comps *pipepb.Components, id string) *descBuilder {
@@ -144,6 +147,7 @@ func (b *descBuilder) build(s *Stage, dataEndpoint *pipepb.ApiServiceDescriptor)
 		}
 		w.Sinks = append(w.Sinks, port)
 	}
+	b.produced = b.outputsOfTransforms()
 	for _, si := range s.SideInputs {
 		port, err := b.rewireSideInput(si)
 		if err != nil {
@@ -203,7 +207,7 @@ func (b *descBuilder) rewireSideInput(si SideInput) (SideInputPort, error) {
 	if err != nil {
 		return SideInputPort{}, err
 	}
-	if lp != pc.GetCoderId() || b.produced(si.PCollection) {
+	if lp != pc.GetCoderId() || b.produced[si.PCollection] {
 		side := proto.Clone(pc).(*pipepb.PCollection)
 		side.CoderId = lp
 		id := b.freshPCollectionID(si.PCollection + "/side")
@@ -214,16 +218,16 @@ func (b *descBuilder) rewireSideInput(si SideInput) (SideInputPort, error) {
 	return SideInputPort{SideInput: si, Coder: lp, WindowCoder: ws.GetWindowCoderId()}, nil
 }
 
-// produced reports whether a transform of the descriptor outputs p.
-func (b *descBuilder) produced(p string) bool {
+// outputsOfTransforms returns the PCollections the transforms of the
+// descriptor output.
+func (b *descBuilder) outputsOfTransforms() map[string]bool {
+	outs := map[string]bool{}
 	for _, t := range b.desc.Transforms {
 		for _, out := range t.GetOutputs() {
-			if out == p {
-				return true
-			}
+			outs[out] = true
 		}
 	}
-	return false
+	return outs
 }
 
 // pruneUnused removes PCollections no transform of the descriptor refers

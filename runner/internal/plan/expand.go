@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"beamgo/proto/urns"
+	"beamgo/proto/validate"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
@@ -19,7 +20,12 @@ type expander struct {
 	parent   map[string]string // transform id -> parent id; "" for a root
 	visiting map[string]bool
 	names    map[string]bool // unique names of transforms and PCollections
-	orphans  []string        // outputs of removed transforms
+	// nameSuffix maps a base passed to freshName to the last suffix used.
+	nameSuffix map[string]int
+	orphans    []string // outputs of removed transforms
+	// before maps a transform to the new transforms that go just before it
+	// among its parent's subtransforms (see addSiblingBefore).
+	before map[string][]string
 }
 
 // expand walks the hierarchy below roots and returns the leaf transforms to
@@ -44,11 +50,13 @@ type expander struct {
 // Any other composite is replaced by its subtransforms.
 func expand(comps *pipepb.Components, roots []string, opts *Options) ([]string, error) {
 	x := &expander{
-		comps:    comps,
-		opts:     opts,
-		parent:   map[string]string{},
-		visiting: map[string]bool{},
-		names:    map[string]bool{},
+		comps:      comps,
+		opts:       opts,
+		parent:     map[string]string{},
+		visiting:   map[string]bool{},
+		names:      map[string]bool{},
+		before:     map[string][]string{},
+		nameSuffix: map[string]int{},
 	}
 	for _, t := range comps.GetTransforms() {
 		x.names[t.GetUniqueName()] = true
@@ -57,17 +65,20 @@ func expand(comps *pipepb.Components, roots []string, opts *Options) ([]string, 
 		x.names[pc.GetUniqueName()] = true
 	}
 	for _, r := range roots {
-		if err := x.walk(r, ""); err != nil {
+		if err := x.walk(r, "", 0); err != nil {
 			return nil, err
 		}
 	}
 	x.dropOrphans()
 	x.recodeAll()
+	x.insertSiblings()
 	return x.leaves, nil
 }
 
-// walk visits transform id, whose parent is parent ("" for a root).
-func (x *expander) walk(id, parent string) error {
+// walk visits transform id, whose parent is parent ("" for a root), depth
+// composites below a root. It recurses once per level of composites, which
+// validate.MaxTransformDepth bounds.
+func (x *expander) walk(id, parent string, depth int) error {
 	t := x.comps.GetTransforms()[id]
 	switch {
 	case t == nil && parent == "":
@@ -76,6 +87,8 @@ func (x *expander) walk(id, parent string) error {
 		return fmt.Errorf("plan: transform %s: subtransform %q is missing", x.describe(parent), id)
 	case x.visiting[id]:
 		return fmt.Errorf("plan: transform %s contains itself", x.describe(id))
+	case depth > validate.MaxTransformDepth:
+		return fmt.Errorf("plan: transform %s is nested deeper than %d composites", x.describe(id), validate.MaxTransformDepth)
 	}
 	if _, seen := x.parent[id]; seen {
 		return fmt.Errorf("plan: transform %s appears twice in the transform hierarchy", x.describe(id))
@@ -114,7 +127,7 @@ func (x *expander) walk(id, parent string) error {
 	x.visiting[id] = true
 	defer delete(x.visiting, id)
 	for _, sub := range t.GetSubtransforms() {
-		if err := x.walk(sub, id); err != nil {
+		if err := x.walk(sub, id, depth+1); err != nil {
 			return err
 		}
 	}
@@ -140,22 +153,27 @@ func describeTransform(comps *pipepb.Components, id string) string {
 	return fmt.Sprintf("%q (id %s)", comps.GetTransforms()[id].GetUniqueName(), id)
 }
 
-// removeSubtransforms deletes the subtransforms of t, recursively, from the
-// components and remembers their outputs for dropOrphans.
+// removeSubtransforms deletes the subtransforms of t and theirs, to any
+// depth, from the components and remembers their outputs for dropOrphans.
+// It walks with an explicit stack, and deleting each transform as it is
+// reached ends the walk on (malformed) composites that contain each other.
 func (x *expander) removeSubtransforms(t *pipepb.PTransform) {
-	for _, sub := range t.GetSubtransforms() {
+	pending := slices.Clone(t.GetSubtransforms())
+	t.Subtransforms = nil
+	for len(pending) > 0 {
+		sub := pending[len(pending)-1]
+		pending = pending[:len(pending)-1]
 		st := x.comps.GetTransforms()[sub]
-		if st == nil {
+		if st == nil || st == t {
 			continue
 		}
-		x.removeSubtransforms(st)
+		delete(x.comps.GetTransforms(), sub)
+		pending = append(pending, st.GetSubtransforms()...)
 		for _, p := range st.GetOutputs() {
 			x.orphans = append(x.orphans, p)
 		}
 		delete(x.names, st.GetUniqueName())
-		delete(x.comps.GetTransforms(), sub)
 	}
-	t.Subtransforms = nil
 }
 
 // dropOrphans deletes the PCollections produced by removed subtransforms
@@ -188,9 +206,21 @@ func freshID[V any](m map[string]V, base string) string {
 }
 
 // freshName returns base, or base with a numeric suffix, that is not yet a
-// unique name of a transform or PCollection, and reserves it.
+// unique name of a transform or PCollection, and reserves it. The search
+// for a suffix resumes where the last one for the same base ended, so that
+// many transforms sharing a name (which validation refuses, but Build must
+// survive) do not make planning quadratic.
 func (x *expander) freshName(base string) string {
-	name := fresh(base, func(n string) bool { return x.names[n] })
+	i := x.nameSuffix[base]
+	name := base
+	if i > 0 {
+		name = fmt.Sprintf("%s#%d", base, i)
+	}
+	for x.names[name] {
+		i = max(i+1, 2)
+		name = fmt.Sprintf("%s#%d", base, i)
+	}
+	x.nameSuffix[base] = i
 	x.names[name] = true
 	return name
 }

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"container/heap"
 	"fmt"
 	"slices"
 
@@ -168,23 +169,28 @@ func (f *fuser) canJoin(id string, s *Stage) bool {
 }
 
 // dependsOn reports whether stage a reads, directly or through other
-// stages, from stage b.
+// stages, from stage b. It searches a's upstream stages with an explicit
+// stack, since a chain of stages may be as long as the pipeline.
 func (f *fuser) dependsOn(a, b *Stage) bool {
-	seen := map[*Stage]bool{}
-	var visit func(s *Stage) bool
-	visit = func(s *Stage) bool {
-		if seen[s] {
-			return false
-		}
-		seen[s] = true
-		for up := range f.upstream[s] {
-			if up == b || visit(up) {
-				return true
-			}
-		}
+	if a == nil {
 		return false
 	}
-	return visit(a)
+	seen := map[*Stage]bool{a: true}
+	pending := []*Stage{a}
+	for len(pending) > 0 {
+		s := pending[len(pending)-1]
+		pending = pending[:len(pending)-1]
+		for up := range f.upstream[s] {
+			if up == b {
+				return true
+			}
+			if !seen[up] {
+				seen[up] = true
+				pending = append(pending, up)
+			}
+		}
+	}
+	return false
 }
 
 // join adds transform id to stage s.
@@ -269,8 +275,10 @@ func (f *fuser) outputsOf(s *Stage, read map[string]bool) []string {
 		made = append(made, f.g.outputs(id)...)
 	}
 	var outs []string
+	listed := map[string]bool{}
 	for _, p := range made {
-		if read[p] && f.stageOf[p] == s && !slices.Contains(outs, p) {
+		if read[p] && f.stageOf[p] == s && !listed[p] {
+			listed[p] = true
 			outs = append(outs, p)
 		}
 	}
@@ -278,32 +286,51 @@ func (f *fuser) outputsOf(s *Stage, read map[string]bool) []string {
 }
 
 // orderStages sorts stages so that each comes after its upstream stages,
-// keeping creation order where the dependencies allow.
+// keeping creation order where the dependencies allow: each step takes the
+// earliest created stage whose upstream stages are all placed. A heap of
+// ready stages by creation index keeps this O(E + S log S).
 func orderStages(stages []*Stage, upstream map[*Stage]map[*Stage]struct{}) ([]*Stage, error) {
-	placed := map[*Stage]bool{}
-	var ordered []*Stage
-	for len(ordered) < len(stages) {
-		next := -1
-		for i, s := range stages {
-			if !placed[s] && allPlaced(upstream[s], placed) {
-				next = i
-				break
+	created := make(map[*Stage]int, len(stages))
+	for i, s := range stages {
+		created[s] = i
+	}
+	waiting := make([]int, len(stages))      // upstream stages not yet placed
+	downstream := make([][]int, len(stages)) // by creation index
+	ready := &indexHeap{}
+	for i, s := range stages {
+		waiting[i] = len(upstream[s])
+		for up := range upstream[s] {
+			downstream[created[up]] = append(downstream[created[up]], i)
+		}
+		if waiting[i] == 0 {
+			heap.Push(ready, i)
+		}
+	}
+	ordered := make([]*Stage, 0, len(stages))
+	for ready.Len() > 0 {
+		i := heap.Pop(ready).(int)
+		ordered = append(ordered, stages[i])
+		for _, d := range downstream[i] {
+			if waiting[d]--; waiting[d] == 0 {
+				heap.Push(ready, d)
 			}
 		}
-		if next < 0 {
-			return nil, fmt.Errorf("plan: internal error: stages depend on each other in a cycle")
-		}
-		placed[stages[next]] = true
-		ordered = append(ordered, stages[next])
+	}
+	if len(ordered) < len(stages) {
+		return nil, fmt.Errorf("plan: internal error: stages depend on each other in a cycle")
 	}
 	return ordered, nil
 }
 
-func allPlaced(ups map[*Stage]struct{}, placed map[*Stage]bool) bool {
-	for up := range ups {
-		if !placed[up] {
-			return false
-		}
-	}
-	return true
+// indexHeap is a min-heap of ints.
+type indexHeap []int
+
+func (h indexHeap) Len() int           { return len(h) }
+func (h indexHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h indexHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *indexHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *indexHeap) Pop() any {
+	x := (*h)[len(*h)-1]
+	*h = (*h)[:len(*h)-1]
+	return x
 }

@@ -19,6 +19,7 @@ type graph struct {
 	producer  map[string]string   // PCollection -> producing leaf
 	consumers map[string][]string // PCollection -> consuming leaves, each once, by rank
 	sides     map[string][]SideInput
+	sideLocal map[string]map[string]bool // transform -> local names of its side inputs
 }
 
 // newGraph indexes the leaves of comps. It checks that every PCollection a
@@ -32,6 +33,7 @@ func newGraph(comps *pipepb.Components, leaves []string) (*graph, error) {
 		producer:  map[string]string{},
 		consumers: map[string][]string{},
 		sides:     map[string][]SideInput{},
+		sideLocal: map[string]map[string]bool{},
 	}
 	for i, id := range leaves {
 		g.rank[id] = i
@@ -130,6 +132,10 @@ func (g *graph) addSideInputs(id string) error {
 		if !ok {
 			return fmt.Errorf("plan: transform %s: side input %q is not an input", g.describe(id), local)
 		}
+		if g.sideLocal[id] == nil {
+			g.sideLocal[id] = map[string]bool{}
+		}
+		g.sideLocal[id][local] = true
 		g.sides[id] = append(g.sides[id], SideInput{
 			Transform:     id,
 			Local:         local,
@@ -154,12 +160,7 @@ func (g *graph) mainInputs(id string) []string {
 }
 
 func (g *graph) isSide(id, local string) bool {
-	for _, si := range g.sides[id] {
-		if si.Local == local {
-			return true
-		}
-	}
-	return false
+	return g.sideLocal[id][local]
 }
 
 // outputs returns the PCollections transform id produces, by local name.
@@ -212,6 +213,8 @@ func (g *graph) topological() ([]string, error) {
 // describeCycles names the transforms on cycles, given the dependencies
 // topological could not resolve: it trims transforms that no stuck
 // transform depends on until only cycles (and paths between them) remain.
+// Trimming is a worklist over counts of stuck dependents, linear in the
+// dependencies however long the chains hanging off a cycle are.
 func (g *graph) describeCycles(deps map[string]map[string]bool) string {
 	stuck := map[string]bool{}
 	for _, id := range g.leaves {
@@ -219,18 +222,25 @@ func (g *graph) describeCycles(deps map[string]map[string]bool) string {
 			stuck[id] = true
 		}
 	}
-	for trimmed := true; trimmed; {
-		trimmed = false
-		needed := map[string]bool{}
-		for id := range stuck {
-			for d := range deps[id] {
-				needed[d] = true
-			}
+	dependents := map[string]int{} // stuck transforms depending on a transform
+	for id := range stuck {
+		for d := range deps[id] {
+			dependents[d]++
 		}
-		for id := range stuck {
-			if !needed[id] {
-				delete(stuck, id)
-				trimmed = true
+	}
+	var trim []string
+	for id := range stuck {
+		if dependents[id] == 0 {
+			trim = append(trim, id)
+		}
+	}
+	for len(trim) > 0 {
+		id := trim[len(trim)-1]
+		trim = trim[:len(trim)-1]
+		delete(stuck, id)
+		for d := range deps[id] {
+			if dependents[d]--; dependents[d] == 0 && stuck[d] {
+				trim = append(trim, d)
 			}
 		}
 	}

@@ -2,7 +2,6 @@ package plan
 
 import (
 	"bytes"
-	"slices"
 
 	"beamgo/proto/urns"
 
@@ -18,36 +17,65 @@ import (
 // producer and re-encodes the elements in a new PCollection with the
 // output's coder and windowing. The extra Flatten is harmless when the
 // original Flatten ends up fused in a single stage.
+// The leaves are rebuilt in one pass, and the re-encoding Flattens join
+// their parents' subtransforms in insertSiblings, so that the work stays
+// linear when many transforms need them.
 func (x *expander) recodeAll() {
-	for _, id := range slices.Clone(x.leaves) {
+	leaves := make([]string, 0, len(x.leaves))
+	for _, id := range x.leaves {
 		t := x.comps.GetTransforms()[id]
 		urn := t.GetSpec().GetUrn()
-		if urn != urns.TransformFlatten && !isRedistribute(urn) || len(t.GetOutputs()) != 1 {
-			continue
-		}
-		out := onlyValue(t.GetOutputs())
-		for _, local := range sortedKeys(t.GetInputs()) {
-			if in := t.GetInputs()[local]; !x.sameWire(in, out) {
-				x.recode(id, t, local, out)
+		if (urn == urns.TransformFlatten || isRedistribute(urn)) && len(t.GetOutputs()) == 1 {
+			out := onlyValue(t.GetOutputs())
+			for _, local := range sortedKeys(t.GetInputs()) {
+				if in := t.GetInputs()[local]; !x.sameWire(in, out) {
+					leaves = append(leaves, x.recode(id, t, local, out))
+				}
 			}
 		}
+		leaves = append(leaves, id)
 	}
+	x.leaves = leaves
 }
 
-// recode inserts a re-encoding Flatten before input local of transform id.
-func (x *expander) recode(id string, t *pipepb.PTransform, local, out string) {
+// recode adds a re-encoding Flatten before input local of transform id, a
+// sibling of id, and returns its id.
+func (x *expander) recode(id string, t *pipepb.PTransform, local, out string) string {
 	in := t.GetInputs()[local]
 	outPC := x.comps.GetPcollections()[out]
 	p := x.newPCollection(in+"/recoded", outPC.GetUniqueName()+"/"+local, out, outPC.GetCoderId())
-	parent := x.parent[id]
-	r := x.newTransform(id+"/recode/"+local, t.GetUniqueName()+"/Recode/"+local, parent,
+	r := x.newTransform(id+"/recode/"+local, t.GetUniqueName()+"/Recode/"+local, x.parent[id],
 		&pipepb.FunctionSpec{Urn: urns.TransformFlatten}, in, p, "")
 	t.Inputs[local] = p
-	i := slices.Index(x.leaves, id)
-	x.leaves = slices.Insert(x.leaves, i, r)
-	if pt := x.comps.GetTransforms()[parent]; pt != nil {
-		j := max(slices.Index(pt.Subtransforms, id), 0)
-		pt.Subtransforms = slices.Insert(pt.Subtransforms, j, r)
+	x.addSiblingBefore(id, r)
+	return r
+}
+
+// addSiblingBefore records that transform added, a new child of the parent
+// of id, goes just before id among the parent's subtransforms (after those
+// added before id earlier); insertSiblings puts it there.
+func (x *expander) addSiblingBefore(id, added string) {
+	x.before[id] = append(x.before[id], added)
+}
+
+// insertSiblings inserts the transforms recorded by addSiblingBefore into
+// their parents' subtransforms, rebuilding each parent's list once.
+func (x *expander) insertSiblings() {
+	parents := map[string]bool{}
+	for id := range x.before {
+		parents[x.parent[id]] = true
+	}
+	for _, parent := range sortedKeys(parents) {
+		pt := x.comps.GetTransforms()[parent]
+		if pt == nil {
+			continue // A root: roots are not a list planning rewrites.
+		}
+		subs := make([]string, 0, len(pt.GetSubtransforms()))
+		for _, sub := range pt.GetSubtransforms() {
+			subs = append(subs, x.before[sub]...)
+			subs = append(subs, sub)
+		}
+		pt.Subtransforms = subs
 	}
 }
 

@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
@@ -93,10 +92,7 @@ func (x *expander) expandStateful(id string, t *pipepb.PTransform) error {
 	keyed := x.newPCollection(id+"/keyed", t.GetUniqueName()+"/KeyedInput.out", in, pc.GetCoderId())
 	parent := x.parent[id]
 	kb := x.newTransform(id+"/keyed_bundles", t.GetUniqueName()+"/KeyedInput", parent, &pipepb.FunctionSpec{Urn: urnKeyedBundles}, in, keyed, "")
-	if pt := x.comps.GetTransforms()[parent]; pt != nil {
-		i := slices.Index(pt.Subtransforms, id)
-		pt.Subtransforms = slices.Insert(pt.Subtransforms, max(i, 0), kb)
-	}
+	x.addSiblingBefore(id, kb)
 	x.leaves = append(x.leaves, kb)
 	t.Inputs[mains[0]] = keyed
 	return nil
