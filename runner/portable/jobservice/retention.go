@@ -3,6 +3,7 @@ package jobservice
 import (
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"time"
 )
@@ -86,14 +87,26 @@ func (s *Server) sweep() {
 		}
 		forget = append(forget, f.j)
 	}
+	var freed int64
 	for _, j := range forget {
 		delete(s.jobs, j.id)
+		freed += j.size
 	}
 	s.mu.Unlock()
 	for _, j := range forget {
 		s.release(j)
 	}
+	if freed >= returnMemoryBytes {
+		// Without this the Go runtime keeps the freed heap for a while
+		// (until a GC cycle and its scavenger return it), and a server
+		// that was sent large pipelines once looks as big for minutes.
+		go debug.FreeOSMemory()
+	}
 }
+
+// returnMemoryBytes is how many bytes of pipelines forgotten at once make
+// the server return freed memory to the operating system right away.
+const returnMemoryBytes = 32 << 20
 
 // preparedBytesLocked returns the encoded size of the pipelines of jobs
 // prepared but neither started nor ended; s.mu is held.

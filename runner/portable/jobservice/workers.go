@@ -126,7 +126,7 @@ func (p *policy) checkEndpoint(id, endpoint string) error {
 		return fmt.Errorf("environment %q: worker pool endpoint %q is not host:port: %w", id, endpoint, err)
 	}
 	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
-		return fmt.Errorf("environment %q: worker pool endpoint %q has no valid port", id, endpoint)
+		return fmt.Errorf("environment %q: worker pool endpoint %q is not host:port with a port number", id, endpoint)
 	}
 	if p.anyHost || isLoopbackHost(host) {
 		return nil
