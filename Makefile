@@ -52,7 +52,8 @@ examples:
 	@for d in examples/*/; do echo "== $$d"; $(GO) run ./$$d || exit 1; done
 
 ## jobserver: Beam JobService on 127.0.0.1:8099 running jobs on the portable
-## runner (JOBSERVER_FLAGS, e.g. --port=9000 --address=0.0.0.0).
+## runner (JOBSERVER_FLAGS, e.g. --port=9000, or --address=0.0.0.0
+## --auth_token_file=FILE: beyond loopback it needs a token).
 .PHONY: jobserver
 jobserver:
 	$(GO) run ./cmd/jobserver $(JOBSERVER_FLAGS)

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"beamgo/runner/portable/jobservice"
+)
+
+func TestStart(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("a-token-of-enough-length\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noEnv := func(string) string { return "" }
+	envToken := func(k string) string {
+		if k == jobservice.TokenEnvVar {
+			return "a-token-from-the-environment"
+		}
+		return ""
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		getenv  func(string) string
+		wantErr string // "" for a server that starts
+		summary string // in a started server's summary
+	}{
+		{"Loopback without a token starts, with PROCESS refused.", nil, noEnv, "", "authentication off"},
+		{"All interfaces without a token refuse to start.", []string{"--address=0.0.0.0"}, noEnv, "--auth_token_file", ""},
+		{"A token file turns authentication on.", []string{"--auth_token_file=" + tokenFile}, noEnv, "", "authentication on"},
+		{"The token variable turns authentication on.", nil, envToken, "", "authentication on"},
+		{"An allow-list enables PROCESS.", []string{"--allow_process=" + filepath.Dir(tokenFile)}, noEnv, "", "PROCESS workers allowed"},
+		{"--refuse_process and --allow_process contradict.", []string{"--refuse_process", "--allow_process=/usr/bin"}, noEnv, "contradict", ""},
+		{"A missing token file is an error.", []string{"--auth_token_file=" + tokenFile + ".missing"}, noEnv, "--auth_token_file", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--port=0", "--staging_dir=" + t.TempDir()}, tt.args...)
+			srv, err := start(args, tt.getenv, io.Discard)
+			if tt.wantErr != "" {
+				if srv != nil {
+					srv.Stop()
+				}
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("start(%q) = %v, want an error mentioning %q", args, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("start(%q): %v", args, err)
+			}
+			defer srv.Stop()
+			if s := srv.Summary(); !strings.Contains(s, tt.summary) {
+				t.Errorf("Summary = %q, want it to mention %q", s, tt.summary)
+			}
+		})
+	}
+	var ie *jobservice.InsecureAddressError
+	if _, err := start([]string{"--address=0.0.0.0", "--port=0"}, noEnv, io.Discard); !errors.As(err, &ie) {
+		t.Errorf("start on 0.0.0.0 without a token = %v, want an *InsecureAddressError", err)
+	}
+}
