@@ -102,6 +102,7 @@ func main() {
 	top := flag.Int("top", 10, "how many of the most frequent words to print")
 	runnerName := flag.String("runner", "local", "runner: local, portable (Fn API workers) or universal (the Beam job server at --endpoint)")
 	endpoint := flag.String("endpoint", "", "job server address (host:port) for --runner=universal")
+	tokenFile := flag.String("auth_token_file", "", "for --runner=universal: file holding the job server's authentication token")
 	envType := flag.String("environment_type", "LOOPBACK", "where portable and universal workers run: LOOPBACK (in this process), PROCESS (this program, started again) or EXTERNAL (the worker pool at --environment_config)")
 	envConfig := flag.String("environment_config", "", "for --environment_type=EXTERNAL: the worker pool's host:port (start one with BEAMGO_WORKER_POOL=host:port and the same flags)")
 	topFile := flag.String("top_file", "", "also write the most frequent words to this file (as JSON); PROCESS and EXTERNAL workers hand them back through it")
@@ -176,7 +177,15 @@ func main() {
 			Process: &portable.ProcessOptions{Args: workerArgs},
 		})
 	case "universal":
-		r = universal.New(&universal.Options{Endpoint: *endpoint, EnvironmentType: *envType, ExternalEndpoint: *envConfig, WorkerArgs: workerArgs})
+		var token string
+		if *tokenFile != "" {
+			b, err := os.ReadFile(*tokenFile)
+			if err != nil {
+				log.Fatalf("wordcount: --auth_token_file: %v", err)
+			}
+			token = strings.TrimSpace(string(b))
+		}
+		r = universal.New(&universal.Options{Endpoint: *endpoint, EnvironmentType: *envType, ExternalEndpoint: *envConfig, WorkerArgs: workerArgs, AuthToken: token})
 	default:
 		log.Fatalf("wordcount: unknown runner %q (have: local, portable, universal)", *runnerName)
 	}
