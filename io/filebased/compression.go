@@ -102,10 +102,21 @@ func (c Compression) Resolve(path string) Compression {
 	return c
 }
 
+// MaxZstdWindow is the largest zstd window (the history a decoder keeps,
+// allocated whole when a frame starts) that NewDecompressor accepts:
+// 128 MiB, the default limit of the reference decoder (zstd -d), so every
+// file that tool reads without --memory is read. A frame that declares a
+// larger window fails with an error naming it, instead of making the
+// reader allocate up to 512 MiB on the frame header's word. The other
+// codecs need no such limit: gzip and deflate keep 32 KiB of history,
+// bzip2 at most a 900 kB block.
+const MaxZstdWindow = 128 << 20
+
 // NewDecompressor returns a reader of the decompressed content of r, which
 // is compressed with c (not Auto). Concatenated streams (several gzip
 // members, bzip2 streams, zlib streams or zstd frames) read as one. Closing
-// it does not close r.
+// it does not close r. A zstd frame with a window larger than
+// MaxZstdWindow is an error.
 func NewDecompressor(r io.Reader, c Compression) (io.ReadCloser, error) {
 	switch c {
 	case Uncompressed:
@@ -121,7 +132,7 @@ func NewDecompressor(r io.Reader, c Compression) (io.ReadCloser, error) {
 	case Deflate:
 		return newZlibReader(r)
 	case Zstd:
-		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1))
+		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(MaxZstdWindow))
 		if err != nil {
 			return nil, err
 		}

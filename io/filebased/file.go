@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/klauspost/compress/zstd"
+
 	"beamgo/io/filesystem"
 	"beamgo/io/internal/bundlectx"
 )
@@ -54,6 +56,10 @@ func (f File) Open(ctx context.Context, offset int64) (io.ReadCloser, error) {
 func (f File) decompressError(err error, compressed, decompressed int64) error {
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
+	}
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) {
+		return fmt.Errorf("filebased: %s: zstd frame at decompressed offset %d needs a window larger than the %d bytes allowed (filebased.MaxZstdWindow): %w",
+			f.Path, decompressed, MaxZstdWindow, err)
 	}
 	return fmt.Errorf("filebased: %s: %v data corrupt or truncated (read %d of %d compressed bytes, failed at decompressed offset %d): %w",
 		f.Path, f.Compression, compressed, f.Size, decompressed, err)
