@@ -13,7 +13,10 @@
 // the range in which it starts — so every line is read exactly once,
 // whatever the splits. Compressed files (.gz, .bz2, .deflate, .zst) are
 // read whole. Lines are read with one large buffer per range; a line costs
-// one string allocation.
+// one string allocation. A line longer than MaxLineSize (16 MiB by default)
+// fails the read with a *filebased.RecordTooLargeError naming the file, the
+// line's offset and the limit, so a small compressed file holding a huge
+// line cannot exhaust memory.
 //
 // # Writing
 //

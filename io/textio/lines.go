@@ -15,10 +15,14 @@ import (
 // by "\n" or "\r\n" (the terminator is dropped), and the last line needs no
 // terminator. mk builds the record of a line.
 type lineReader[T any] struct {
-	// SkipHeaderLines is exported so that the pipeline's description of
-	// the source shows it.
+	// SkipHeaderLines and MaxLineSize are exported so that the pipeline's
+	// description of the source shows them.
 	SkipHeaderLines int
-	mk              func(path string, line string) T
+	// MaxLineSize is the longest line read, in bytes without the
+	// terminator; a longer one fails the read with a
+	// *filebased.RecordTooLargeError. 0 means DefaultMaxLineSize.
+	MaxLineSize int64 `json:",omitempty"`
+	mk          func(path string, line string) T
 }
 
 var _ filebased.RecordReader[string] = (*lineReader[string])(nil)
@@ -88,7 +92,7 @@ func (r *lineReader[T]) open(ctx context.Context, f filebased.File, start int64)
 		if err != nil {
 			return nil, err
 		}
-		sc := newLineScanner(rc, 0, remaining)
+		sc := newLineScanner(rc, 0, remaining, r.limit(f))
 		for range r.SkipHeaderLines {
 			if _, _, ok := sc.next(); !ok {
 				err := sc.err
@@ -108,7 +112,7 @@ func (r *lineReader[T]) open(ctx context.Context, f filebased.File, start int64)
 	if err != nil {
 		return nil, err
 	}
-	sc := newLineScanner(rc, start-1, remaining+1)
+	sc := newLineScanner(rc, start-1, remaining+1, r.limit(f))
 	if !sc.skipLine() {
 		err := sc.err
 		sc.close()
@@ -120,8 +124,30 @@ func (r *lineReader[T]) open(ctx context.Context, f filebased.File, start int64)
 	return sc, nil
 }
 
+// limit returns the line limit of reading f.
+func (r *lineReader[T]) limit(f filebased.File) lineLimit {
+	n := r.MaxLineSize
+	if n <= 0 {
+		n = DefaultMaxLineSize
+	}
+	return lineLimit{max: min(n, maxMaxLineSize), path: f.Path, compressed: f.Compression != filebased.Uncompressed}
+}
+
+// maxMaxLineSize caps MaxLineSize so that buffer sizes cannot overflow.
+const maxMaxLineSize = 1 << 40
+
+// lineLimit is the longest line a lineScanner returns, and what its error
+// names.
+type lineLimit struct {
+	max        int64
+	path       string
+	compressed bool
+}
+
 // lineScanner splits a reader into lines with one buffer: a line is a
-// sub-slice of it, valid until the next call.
+// sub-slice of it, valid until the next call. The buffer grows to hold a
+// line of up to limit.max bytes and its terminator, and no further: a
+// longer line ends the scan with a *filebased.RecordTooLargeError.
 //
 // text turns lines into strings a few kilobytes at a time: it copies a
 // block of consecutive lines into one string and hands out sub-strings of
@@ -135,8 +161,10 @@ type lineScanner struct {
 	lo, hi int
 	// pos is the offset of buf[lo] in the file.
 	pos int64
-	// err is the reader's error once it returned one (io.EOF at the end).
-	err error
+	// err is the reader's error once it returned one (io.EOF at the end),
+	// or the error of a line longer than limit.max.
+	err   error
+	limit lineLimit
 	// last is the index in buf of the line next returned last.
 	last int
 	// block holds the text at offsets [blockPos, blockPos+len(block)).
@@ -169,19 +197,30 @@ const (
 
 // newLineScanner reads rc, which starts at offset pos; expect is about how
 // many bytes there are to read, to size the buffer.
-func newLineScanner(rc io.ReadCloser, pos, expect int64) *lineScanner {
+func newLineScanner(rc io.ReadCloser, pos, expect int64, limit lineLimit) *lineScanner {
 	size := int64(maxBuffer)
 	if expect >= 0 && expect < size {
 		size = max(expect+1, minBuffer)
 	}
-	return &lineScanner{rc: rc, buf: make([]byte, size), pos: pos}
+	return &lineScanner{rc: rc, buf: make([]byte, size), pos: pos, limit: limit}
+}
+
+// tooLong records the error of the line at s.pos, of which read bytes were
+// read.
+func (s *lineScanner) tooLong(read int64) {
+	s.err = &filebased.RecordTooLargeError{
+		Path: s.limit.path, Record: "line", Offset: s.pos, Compressed: s.limit.compressed,
+		Limit: s.limit.max, Read: read, Setting: "textio.MaxLineSize",
+	}
 }
 
 func (s *lineScanner) close() { s.rc.Close() }
 
 // fill reads more bytes, moving the unread ones to the front and growing
-// the buffer when they fill it. It returns false when the reader has no
-// more (s.err says why).
+// the buffer when they fill it, up to what a line of limit.max bytes and
+// its "\r\n" need. It returns false when the reader has no more, or when
+// the unread bytes, which hold no '\n', are more than that (s.err says
+// why).
 func (s *lineScanner) fill() bool {
 	if s.err != nil {
 		return false
@@ -191,7 +230,13 @@ func (s *lineScanner) fill() bool {
 		s.lo = 0
 	}
 	if s.hi == len(s.buf) {
-		s.buf = append(s.buf, make([]byte, len(s.buf))...)
+		if int64(s.hi) > s.limit.max+1 {
+			s.tooLong(int64(s.hi))
+			return false
+		}
+		buf := make([]byte, min(2*int64(len(s.buf)), s.limit.max+2))
+		copy(buf, s.buf[:s.hi])
+		s.buf = buf
 	}
 	for {
 		n, err := s.rc.Read(s.buf[s.hi:])
@@ -220,6 +265,11 @@ func (s *lineScanner) next() (line []byte, start int64, ok bool) {
 			if n := len(line); n > 0 && line[n-1] == '\r' {
 				line = line[:n-1]
 			}
+			if int64(len(line)) > s.limit.max {
+				s.pos = start
+				s.tooLong(int64(len(line)))
+				return nil, 0, false
+			}
 			return line, start, true
 		}
 		scanned = s.hi - s.lo
@@ -228,6 +278,10 @@ func (s *lineScanner) next() (line []byte, start int64, ok bool) {
 				return nil, 0, false
 			}
 			// The last line has no terminator.
+			if int64(s.hi-s.lo) > s.limit.max {
+				s.tooLong(int64(s.hi - s.lo))
+				return nil, 0, false
+			}
 			line, start = s.buf[s.lo:s.hi], s.pos
 			s.last = s.lo
 			s.pos += int64(s.hi - s.lo)

@@ -15,6 +15,7 @@ type Option func(*config)
 type config struct {
 	name       string
 	skipHeader int
+	maxLine    int64
 	opts       filebased.Options
 	desired    int64
 	sink       filebased.SinkOptions
@@ -35,6 +36,19 @@ func WithCompression(comp filebased.Compression) Option {
 
 // SkipHeaderLines skips the first n lines of every file. For Read.
 func SkipHeaderLines(n int) Option { return func(c *config) { c.skipHeader = n } }
+
+// MaxLineSize sets the longest line Read accepts, in bytes without the
+// terminator (default DefaultMaxLineSize). A longer line fails the job with
+// a *filebased.RecordTooLargeError naming the file, the line's offset and
+// the limit. Reading a line takes about twice its size in memory. For
+// Read.
+func MaxLineSize(n int64) Option { return func(c *config) { c.maxLine = n } }
+
+// DefaultMaxLineSize is the longest line Read accepts unless MaxLineSize
+// says otherwise: filebased.DefaultMaxRecordSize, 16 MiB, which explains
+// the choice. Text is untrusted input: without a limit, a small compressed
+// file holding one huge line would make the reader hold all of it.
+const DefaultMaxLineSize = filebased.DefaultMaxRecordSize
 
 // MinBundleSize sets the smallest byte range a file is split into. For
 // Read.
@@ -70,6 +84,9 @@ func collect(name string, opts []Option) (config, error) {
 	if c.skipHeader < 0 {
 		return c, fmt.Errorf("textio: SkipHeaderLines(%d) is negative", c.skipHeader)
 	}
+	if c.maxLine < 0 {
+		return c, fmt.Errorf("textio: MaxLineSize(%d) is negative", c.maxLine)
+	}
 	return c, nil
 }
 
@@ -78,7 +95,7 @@ func collect(name string, opts []Option) (config, error) {
 // package testutil.
 func NewSource(pattern string, opts ...Option) *filebased.Source[string] {
 	c, _ := collect("", opts)
-	return filebased.New(pattern, filebased.RecordReader[string](&lineReader[string]{SkipHeaderLines: max(c.skipHeader, 0), mk: lineString}), &c.opts)
+	return filebased.New(pattern, filebased.RecordReader[string](&lineReader[string]{SkipHeaderLines: max(c.skipHeader, 0), MaxLineSize: max(c.maxLine, 0), mk: lineString}), &c.opts)
 }
 
 func lineString(_ string, line string) string { return line }
@@ -96,7 +113,8 @@ func lineWithFile(path string, line string) sdk.KV[string, string] {
 // Files are matched when the pipeline runs. A pattern that matches no file
 // fails the job with an error naming it, unless AllowEmpty; zero-byte files
 // are skipped. A file that cannot be read, or holds corrupt or truncated
-// compressed data, fails the job with an error naming it.
+// compressed data, fails the job with an error naming it, and so does a
+// line longer than MaxLineSize (a *filebased.RecordTooLargeError).
 func Read(s sdk.Scope, pattern string, opts ...Option) sdk.PCollection[string] {
 	return read(s, pattern, "ReadText", lineString, opts)
 }
@@ -115,7 +133,7 @@ func read[T any](s sdk.Scope, pattern, name string, mk func(string, string) T, o
 		s.Pipeline().Graph().Fail(fmt.Errorf("textio: %s: %w", c.name, err))
 		return sdk.PCollection[T]{}
 	}
-	src := filebased.New(pattern, filebased.RecordReader[T](&lineReader[T]{SkipHeaderLines: c.skipHeader, mk: mk}), &c.opts)
+	src := filebased.New(pattern, filebased.RecordReader[T](&lineReader[T]{SkipHeaderLines: c.skipHeader, MaxLineSize: c.maxLine, mk: mk}), &c.opts)
 	desired := c.desired
 	if desired <= 0 {
 		desired = DefaultBundleSize
