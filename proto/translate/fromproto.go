@@ -2,6 +2,7 @@ package translate
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
@@ -9,6 +10,7 @@ import (
 
 	"beamgo/internal/graph"
 	"beamgo/proto/urns"
+	"beamgo/proto/validate"
 	"beamgo/sdk/coder"
 )
 
@@ -26,7 +28,7 @@ func FromProto(p *pipepb.Pipeline) (*graph.Graph, error) {
 		}
 	}
 	for _, id := range p.GetRootTransformIds() {
-		if _, err := f.transform(id, nil); err != nil {
+		if _, err := f.transform(id, nil, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -40,15 +42,40 @@ type fromProto struct {
 	trs   map[string]*graph.Transform
 }
 
+// maxSpecDepth and maxSpecSize bound the trees CoderSpec builds: validate's
+// limits, with room for the coders planning and descriptors wrap around a
+// pipeline's coders (windowed values, length prefixes, KVs of
+// restrictions).
+const (
+	maxSpecDepth = validate.MaxCoderDepth + 16
+	maxSpecSize  = 2*validate.MaxCoderSize + 16
+)
+
 // CoderSpec returns the coder spec of coder id among coders, with its
-// components resolved recursively.
+// components resolved recursively into a tree. The coders may come from an
+// untrusted pipeline or descriptor, so the tree is bounded: components
+// nested much deeper than validate.MaxCoderDepth levels (a cycle, or a
+// chain of millions of coders) and trees of many more than
+// validate.MaxCoderSize coders (components sharing subcoders expand
+// exponentially) are errors.
 func CoderSpec(coders map[string]*pipepb.Coder, id string) (coder.Spec, error) {
-	return coderSpec(coders, id, 0)
+	budget := maxSpecSize
+	s, err := coderSpec(coders, id, 0, &budget)
+	if budget < 0 {
+		return coder.Spec{}, fmt.Errorf("translate: coder %q: components expand to more than %d coders", id, maxSpecSize)
+	}
+	return s, err
 }
 
-func coderSpec(coders map[string]*pipepb.Coder, id string, depth int) (coder.Spec, error) {
-	if depth > 64 {
-		return coder.Spec{}, fmt.Errorf("translate: coder %q: components nest too deep (a cycle?)", id)
+// coderSpec resolves coder id at the given depth below the root, taking
+// one coder from budget for each node of the tree; CoderSpec reports an
+// exhausted budget.
+func coderSpec(coders map[string]*pipepb.Coder, id string, depth int, budget *int) (coder.Spec, error) {
+	if depth > maxSpecDepth {
+		return coder.Spec{}, fmt.Errorf("translate: coder %q: components nest deeper than %d levels (a cycle?)", id, maxSpecDepth)
+	}
+	if *budget--; *budget < 0 {
+		return coder.Spec{}, errors.New("translate: coder budget exhausted")
 	}
 	c, ok := coders[id]
 	if !ok {
@@ -56,7 +83,7 @@ func coderSpec(coders map[string]*pipepb.Coder, id string, depth int) (coder.Spe
 	}
 	s := coder.Spec{URN: c.GetSpec().GetUrn(), Payload: c.GetSpec().GetPayload()}
 	for _, cid := range c.GetComponentCoderIds() {
-		cs, err := coderSpec(coders, cid, depth+1)
+		cs, err := coderSpec(coders, cid, depth+1, budget)
 		if err != nil {
 			return coder.Spec{}, err
 		}
@@ -101,10 +128,16 @@ func (f *fromProto) collection(id string) error {
 	return nil
 }
 
-func (f *fromProto) transform(id string, parent *graph.Transform) (*graph.Transform, error) {
+// transform rebuilds transform id, depth composites below a root, and its
+// subtransforms. It recurses once per level of composites, at most
+// validate.MaxTransformDepth.
+func (f *fromProto) transform(id string, parent *graph.Transform, depth int) (*graph.Transform, error) {
 	pt, ok := f.comps.GetTransforms()[id]
 	if !ok {
 		return nil, fmt.Errorf("translate: missing transform %q", id)
+	}
+	if depth > validate.MaxTransformDepth {
+		return nil, fmt.Errorf("translate: transform %q (%s) is nested deeper than %d composites", id, pt.GetUniqueName(), validate.MaxTransformDepth)
 	}
 	if _, dup := f.trs[id]; dup {
 		return nil, fmt.Errorf("translate: transform %q (%s) appears twice in the hierarchy", id, pt.GetUniqueName())
@@ -151,7 +184,7 @@ func (f *fromProto) transform(id string, parent *graph.Transform) (*graph.Transf
 		tr.Outputs = append(tr.Outputs, graph.Output{Local: local, Coll: col})
 	}
 	for _, sub := range pt.GetSubtransforms() {
-		if _, err := f.transform(sub, tr); err != nil {
+		if _, err := f.transform(sub, tr, depth+1); err != nil {
 			return nil, err
 		}
 	}
