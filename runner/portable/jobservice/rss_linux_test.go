@@ -43,8 +43,8 @@ func TestLargePreparesLeaveTheServersRSSBounded(t *testing.T) {
 		serveUntilStdinCloses(t)
 		return
 	}
-	if testing.Short() {
-		t.Skip("sends 1 GB of Prepares; skipped in -short mode")
+	if testing.Short() || raceEnabled {
+		t.Skip("sends 1 GB of Prepares and measures memory; skipped in -short mode and under the race detector")
 	}
 	began := time.Now()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLargePreparesLeaveTheServersRSSBounded$", "-test.timeout=2m")
