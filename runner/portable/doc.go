@@ -30,8 +30,13 @@
 //
 // A failed bundle is retried (Options.MaxAttempts); a worker that dies
 // mid-bundle, its process killed included, has its bundle retried on
-// another live worker. A worker process that exits before it connects
-// fails the job at once.
+// another live worker, and is replaced by a new worker, up to
+// Options.MaxWorkerRestarts per job. The runner asks running bundles for
+// their progress; a retry of a bundle whose worker died runs the elements
+// from the one last reported in progress each as a bundle of its own, so
+// that an element that kills every worker it reaches fails the job with a
+// WorkerDiedError naming it and the transform that reads it. A worker
+// process that exits before it connects fails the job at once.
 //
 // # Not yet supported
 //

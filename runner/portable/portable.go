@@ -37,6 +37,10 @@ type Options struct {
 	// MaxAttempts is how often a bundle is tried before the job fails
 	// (default 3).
 	MaxAttempts int
+	// MaxWorkerRestarts is how many workers a job starts, in all, to
+	// replace workers that died (default 3; negative: none). A bundle
+	// whose worker died is retried on another worker either way.
+	MaxWorkerRestarts int
 	// TempDir holds shuffle spills (default: os.TempDir()).
 	TempDir string
 	// WorkerTimeout bounds the wait for a started worker to connect
@@ -95,6 +99,9 @@ func New(opts *Options) *Runner {
 	}
 	if r.opts.MaxAttempts <= 0 {
 		r.opts.MaxAttempts = 3
+	}
+	if r.opts.MaxWorkerRestarts == 0 {
+		r.opts.MaxWorkerRestarts = 3
 	}
 	if r.opts.TempDir == "" {
 		r.opts.TempDir = os.TempDir()
@@ -175,41 +182,19 @@ func (r *Runner) RunPipeline(ctx context.Context, pb *pipepb.Pipeline, start Wor
 		return nil, fmt.Errorf("portable: %w", err)
 	}
 	defer srv.Stop()
-	ex := &executor{srv: srv}
-	var stops []func()
+	// Worker ids are unique per job: jobs of this and other runners may
+	// share an EXTERNAL worker pool, which knows workers by id.
+	ws := newWorkerSet(ctx, srv, start, fmt.Sprintf("%08x", rand.Uint32()), &r.opts)
 	defer func() {
 		// Ending the control streams tells the workers to stop; worker
 		// processes then exit at once, so they are waited for together.
 		srv.Stop()
-		var wg sync.WaitGroup
-		for _, stop := range stops {
-			if stop != nil {
-				wg.Go(stop)
-			}
-		}
-		wg.Wait()
+		ws.stopAll()
 	}()
-	// All workers start before any is waited for: processes start slowly.
-	exited := make(chan workerExit, r.opts.Workers)
-	sctx := context.WithValue(ctx, exitKey{}, func(e workerExit) { exited <- e })
-	// Worker ids are unique per job: jobs of this and other runners may
-	// share an EXTERNAL worker pool, which knows workers by id.
-	job := fmt.Sprintf("%08x", rand.Uint32())
-	var ids []string
-	for i := range r.opts.Workers {
-		id := fmt.Sprintf("worker-%d-%s", i, job)
-		stop, err := start(sctx, id, srv.Endpoint())
-		stops = append(stops, stop)
-		if err != nil {
-			return nil, fmt.Errorf("portable: start worker %s: %w", id, err)
-		}
-		ids = append(ids, id)
-	}
-	wctx, cancel := context.WithTimeout(ctx, r.opts.WorkerTimeout)
-	defer cancel()
-	if ex.workers, err = connect(wctx, srv, ids, exited); err != nil {
+	if err := ws.startAll(ctx, r.opts.Workers); err != nil {
 		return nil, err
 	}
+	ex := &executor{srv: srv, workers: ws}
 	return engine.Run(ctx, pl, engine.Options{
 		Parallelism: r.opts.Parallelism, MemoryBudget: r.opts.MemoryBudget, MaxAttempts: r.opts.MaxAttempts,
 		TempDir: r.opts.TempDir, DisableDynamicSplitting: r.opts.DisableDynamicSplitting, Prefix: "portable",
@@ -220,13 +205,13 @@ func (r *Runner) RunPipeline(ctx context.Context, pb *pipepb.Pipeline, start Wor
 // executor hands bundles to the job's workers.
 type executor struct {
 	srv     *service.Server
-	workers []*service.Worker
+	workers *workerSet
 
 	// mu guards the fields below.
-	mu    sync.Mutex
-	next  int
-	insts int
-	descs map[string]bool
+	mu       sync.Mutex
+	insts    int
+	descs    map[string]bool
+	suspects map[suspectKey]int64
 }
 
 // Endpoints implements engine.Executor.
@@ -235,10 +220,10 @@ func (e *executor) Endpoints() (data, state *pipepb.ApiServiceDescriptor) {
 }
 
 // NewProcessor implements engine.Executor: the processor runs bundles on
-// the next live worker, round robin.
+// the next live worker, round robin; a dead worker is replaced first while
+// Options.MaxWorkerRestarts lasts.
 func (e *executor) NewProcessor(desc *fnpb.ProcessBundleDescriptor, wiring *plan.Wiring) (engine.Processor, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.descs == nil {
 		e.descs = map[string]bool{}
 	}
@@ -246,17 +231,14 @@ func (e *executor) NewProcessor(desc *fnpb.ProcessBundleDescriptor, wiring *plan
 		e.srv.RegisterDescriptor(desc)
 		e.descs[desc.GetId()] = true
 	}
-	var errs []error
-	for range e.workers {
-		w := e.workers[e.next%len(e.workers)]
-		e.next++
-		if err := w.Err(); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		return newRemote(e, w, desc, wiring)
+	e.mu.Unlock()
+	// The engine gives NewProcessor no context: a replacement's wait ends
+	// with the job's.
+	w, err := e.workers.pick(e.workers.ctx)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("portable: no live worker: %w", errors.Join(errs...))
+	return newRemote(e, w, desc, wiring)
 }
 
 // instruction returns a fresh instruction id.

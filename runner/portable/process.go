@@ -9,7 +9,6 @@ import (
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/fnapi/service"
 	"beamgo/fnapi/worker"
 )
 
@@ -103,35 +102,3 @@ type workerExit struct {
 // errExited is wrapped by the error of a job whose worker exited before
 // the job started.
 var errExited = errors.New("exited before the job started")
-
-// connect waits until the workers with the given ids have opened their
-// control streams. A worker process that exits first (reported on exited)
-// fails the wait at once.
-func connect(ctx context.Context, srv *service.Server, ids []string, exited <-chan workerExit) ([]*service.Worker, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	go func() {
-		select {
-		case e := <-exited:
-			why := "exit status 0"
-			if e.err != nil {
-				why = e.err.Error()
-			}
-			cancel(fmt.Errorf("portable: worker %s %w (%s); a PROCESS worker must build the same pipeline from its arguments and reach Run",
-				e.id, errExited, why))
-		case <-ctx.Done():
-		}
-	}()
-	workers := make([]*service.Worker, 0, len(ids))
-	for _, id := range ids {
-		w, err := srv.Worker(ctx, id)
-		if err != nil {
-			if cause := context.Cause(ctx); errors.Is(cause, errExited) {
-				return nil, cause
-			}
-			return nil, fmt.Errorf("portable: %w", err)
-		}
-		workers = append(workers, w)
-	}
-	return workers, nil
-}

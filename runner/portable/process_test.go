@@ -193,9 +193,10 @@ func TestAKilledWorkerProcessHasItsBundleRetriedOnAnother(t *testing.T) {
 
 	// Every worker is gone and reaped; only the killed one exited with an
 	// error (a race report would make another exit with status 66).
+	// The killed worker was replaced.
 	pids := pidLine.FindAllStringSubmatch(output.String(), -1)
-	if len(pids) != 3 {
-		t.Errorf("%d workers reported their pid, want 3:\n%s", len(pids), output.String())
+	if len(pids) != 4 {
+		t.Errorf("%d workers reported their pid, want 3 and a replacement:\n%s", len(pids), output.String())
 	}
 	for _, m := range pids {
 		if pid, _ := strconv.Atoi(m[1]); !gone(pid) {
@@ -208,6 +209,85 @@ func TestAKilledWorkerProcessHasItsBundleRetriedOnAnother(t *testing.T) {
 	exits := regexp.MustCompile(`(?m)^worker-\d+-[0-9a-f]+: process (\d+) exited: (.*)$`).FindAllStringSubmatch(output.String(), -1)
 	if len(exits) != 1 || exits[0][1] != strconv.Itoa(k.pid) || exits[0][2] != "signal: killed" {
 		t.Errorf("worker exits %q, want only process %d killed\nworker output:\n%s", exits, k.pid, output.String())
+	}
+}
+
+// poisonFn passes words on; on "poison" it kills the worker process it
+// runs in.
+type poisonFn struct{}
+
+func (poisonFn) ProcessElement(ctx context.Context, s string, emit func(string)) error {
+	if s == "poison" {
+		if !worker.Active() {
+			return errors.New("poison reached in the test process, not in a worker")
+		}
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	emit(s)
+	return nil
+}
+
+func TestAPoisonElementThatKillsWorkersFailsTheJobNamingIt(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if worker.Active() {
+		fmt.Fprintf(os.Stderr, "pid %d\n", os.Getpid())
+	}
+	var words []string
+	for i := range 200 {
+		words = append(words, fmt.Sprintf("w%d", i))
+		if i == 117 {
+			words = append(words, "poison")
+		}
+	}
+	p := sdk.NewPipeline()
+	s := p.Root()
+	sdk.ParDo(s, sdk.DoFn[string, string](poisonFn{}), sdk.Reshuffle(s, sdk.Create(s, words)), sdk.Name("Poison"))
+
+	var output fnapitest.SyncBuffer
+	const attempts = 3
+	r := portable.New(&portable.Options{
+		Workers: 2, MaxAttempts: attempts, EnvironmentType: portable.EnvProcess,
+		Process: &portable.ProcessOptions{Args: workerArgs(t), Output: &output},
+	})
+	start := time.Now()
+	// In a worker, Run serves and exits the process.
+	_, err := r.Run(ctx, p)
+	took := time.Since(start)
+	var died *portable.WorkerDiedError
+	if !errors.As(err, &died) {
+		t.Fatalf("Run = %v, want a WorkerDiedError\nworker output:\n%s", err, output.String())
+	}
+	if died.Element != `"poison"` || !slices.Contains(died.Transforms, "Poison") || died.Index < 0 {
+		t.Errorf("WorkerDiedError names element #%d %s of transforms %q, want \"poison\" of Poison", died.Index, died.Element, died.Transforms)
+	}
+	for _, want := range []string{"stage", "Poison", `"poison"`, fmt.Sprintf("failed %d times", attempts)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+	t.Logf("Run error after %v: %v", took, err)
+	if took > 20*time.Second {
+		t.Errorf("the job took %v to fail", took)
+	}
+
+	// Each attempt killed a worker, and each death but possibly the last
+	// had its worker replaced; every worker process is gone and reaped.
+	out := output.String()
+	killed := regexp.MustCompile(`(?m)^worker-\d+-[0-9a-f]+: process \d+ exited: signal: killed$`).FindAllString(out, -1)
+	if len(killed) != attempts {
+		t.Errorf("%d workers were killed, want %d (one per attempt)\nworker output:\n%s", len(killed), attempts, out)
+	}
+	pids := pidLine.FindAllStringSubmatch(out, -1)
+	if n := len(pids) - 2; n < attempts-1 || n > attempts {
+		t.Errorf("%d workers replaced dead ones, want %d or %d\nworker output:\n%s", n, attempts-1, attempts, out)
+	}
+	for _, m := range pids {
+		if pid, _ := strconv.Atoi(m[1]); !gone(pid) {
+			t.Errorf("worker process %d still exists after the job", pid)
+		}
 	}
 }
 

@@ -3,8 +3,10 @@ package portable
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 
@@ -54,8 +56,87 @@ func newRemote(ex *executor, w *service.Worker, desc *fnpb.ProcessBundleDescript
 }
 
 // Process implements engine.Processor: it sends the bundle's input to the
-// worker, runs the bundle, and hands the worker's output to the engine.
+// worker, runs the bundle, and hands the worker's output to the engine. A
+// bundle whose earlier attempt's worker died runs as several bundles on
+// the worker, to find the element that kills workers (see poison.go).
 func (r *remote) Process(ctx context.Context, b exec.Bundle) error {
+	r.metrics, r.read, r.residuals = graph.MetricsSnapshot{}, 0, nil
+	next, stop := iter.Pull2(b.Inputs[r.wiring.Source.Transform])
+	defer stop()
+	in := &pulled{next: next}
+	first, _, err := in.peek()
+	if err != nil {
+		return fmt.Errorf("portable: bundle input: %w", err)
+	}
+	key := suspectKey{desc: r.desc.GetId(), first: sha256.Sum256(first)}
+	from, suspect := r.ex.suspect(key)
+	if !suspect {
+		if err := r.run(ctx, b, in.take(-1), 0, true); err != nil {
+			return r.died(err, key, nil)
+		}
+		return nil
+	}
+	// Elements before from were done when a worker last died running
+	// this bundle; each of the next isolateCount runs alone.
+	index := int64(0)
+	if from > 0 {
+		if err := r.run(ctx, b, in.take(from), 0, false); err != nil {
+			return r.died(err, key, nil)
+		}
+		index = from
+	}
+	for range isolateCount {
+		elem, ok, err := in.peek()
+		if err != nil {
+			return fmt.Errorf("portable: bundle input: %w", err)
+		}
+		if !ok {
+			break
+		}
+		if err := r.run(ctx, b, in.take(1), index, false); err != nil {
+			return r.died(err, key, &isolated{index: index, elem: elem})
+		}
+		index++
+	}
+	if _, ok, _ := in.peek(); ok {
+		if err := r.run(ctx, b, in.take(-1), index, false); err != nil {
+			return r.died(err, key, nil)
+		}
+	}
+	r.ex.clearSuspect(key)
+	return nil
+}
+
+// isolated is the one element of a bundle, and its index in the input.
+type isolated struct {
+	index int64
+	elem  []byte
+}
+
+// died returns err, which failed the bundle key, unchanged unless the
+// worker died: then the bundle becomes suspect and err a WorkerDiedError
+// naming the element in progress if it ran alone (one).
+func (r *remote) died(err error, key suspectKey, one *isolated) error {
+	var wd *WorkerDiedError
+	if !errors.As(err, &wd) {
+		return err
+	}
+	if one != nil {
+		wd.Index, wd.Element = one.index, r.describe(one.elem)
+		r.ex.markSuspect(key, one.index)
+	} else {
+		r.ex.markSuspect(key, wd.LastReported)
+	}
+	return wd
+}
+
+// run runs part of a bundle's input, whose first element is element base
+// of the bundle's input, as one bundle on the worker; it adds the outputs
+// to b's and the metrics, elements read and residuals to r's. A worker
+// that dies makes a WorkerDiedError, with the last reported index in
+// progress (counted from the bundle's first element). splittable says
+// whether the engine may split it.
+func (r *remote) run(ctx context.Context, b exec.Bundle, input iter.Seq2[[]byte, error], base int64, splittable bool) error {
 	inst := r.ex.instruction()
 	nb, err := r.w.NewBundle(inst, r.sinks, &sides{data: b.SideInputs, desc: r.desc, wiring: r.wiring})
 	if err != nil {
@@ -64,51 +145,54 @@ func (r *remote) Process(ctx context.Context, b exec.Bundle) error {
 	defer nb.Release()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sent := make(chan error, 1)
 	src := r.wiring.Source.Transform
-	splitter := newRemoteSplitter(r, inst, src)
-	if b.Splits != nil {
+	var splitter *remoteSplitter
+	if splittable && b.Splits != nil {
+		splitter = newRemoteSplitter(r, inst, src)
 		defer b.Splits(-1, splitter)()
+		defer splitter.wait()
 	}
+	progress := watchProgress(ctx, r.w, inst, src)
+	defer func() {
+		cancel()
+		<-progress.done
+	}()
+	var sendErr error
+	sent := make(chan struct{})
 	go func() {
-		var chunk []byte
-		for e, err := range b.Inputs[src] {
-			if err != nil {
-				sent <- fmt.Errorf("portable: bundle input: %w", err)
-				cancel()
-				return
-			}
-			chunk = append(chunk, e...)
-			if len(chunk) >= sendChunk {
-				if err := nb.Send(ctx, src, chunk); err != nil {
-					sent <- err
-					return
-				}
-				chunk = nil
-			}
-		}
-		if len(chunk) > 0 {
-			if err := nb.Send(ctx, src, chunk); err != nil {
-				sent <- err
-				return
-			}
-		}
-		sent <- nb.Close(ctx, src)
+		defer close(sent)
+		sendErr = r.send(ctx, nb, src, input, cancel)
+	}()
+	// The sender reads the input, which is not safe to share: it is done
+	// before the caller reads on.
+	defer func() {
+		cancel()
+		<-sent
 	}()
 	resp, err := r.w.Instruct(ctx, &fnpb.InstructionRequest{InstructionId: inst, Request: &fnpb.InstructionRequest_ProcessBundle{
 		ProcessBundle: &fnpb.ProcessBundleRequest{ProcessBundleDescriptorId: r.desc.GetId()},
 	}})
+	if errors.Is(err, service.ErrWorkerGone) {
+		last := progress.index.Load()
+		if last >= 0 {
+			last += base
+		}
+		return &WorkerDiedError{Worker: r.w.ID(), Instruction: inst, Transforms: r.readers(), Index: -1, LastReported: last, Err: err}
+	}
 	if err != nil {
 		return fmt.Errorf("portable: bundle %s on %s: %w", inst, r.w.ID(), err)
 	}
 	if resp.GetError() != "" {
 		return fmt.Errorf("portable: bundle %s on %s failed: %s", inst, r.w.ID(), resp.GetError())
 	}
-	if err := splitter.wait(); err != nil {
-		return err
+	if splitter != nil {
+		if err := splitter.wait(); err != nil {
+			return err
+		}
 	}
-	if err := <-sent; err != nil {
-		return err
+	<-sent
+	if sendErr != nil {
+		return sendErr
 	}
 	if err := nb.Wait(ctx); err != nil {
 		return fmt.Errorf("portable: bundle %s output: %w", inst, err)
@@ -133,8 +217,35 @@ func (r *remote) Process(ctx context.Context, b exec.Bundle) error {
 	if err != nil {
 		return fmt.Errorf("portable: bundle %s on %s: %w", inst, r.w.ID(), err)
 	}
-	r.metrics, r.read, r.residuals = m, read, residuals
+	r.metrics.Merge(m)
+	r.read += read
+	r.residuals = append(r.residuals, residuals...)
 	return nil
+}
+
+// send sends a bundle's input to the worker in chunks, then marks its end;
+// an input error cancels the bundle.
+func (r *remote) send(ctx context.Context, nb *service.Bundle, src string, input iter.Seq2[[]byte, error], cancel context.CancelFunc) error {
+	var chunk []byte
+	for e, err := range input {
+		if err != nil {
+			cancel()
+			return fmt.Errorf("portable: bundle input: %w", err)
+		}
+		chunk = append(chunk, e...)
+		if len(chunk) >= sendChunk {
+			if err := nb.Send(ctx, src, chunk); err != nil {
+				return err
+			}
+			chunk = nil
+		}
+	}
+	if len(chunk) > 0 {
+		if err := nb.Send(ctx, src, chunk); err != nil {
+			return err
+		}
+	}
+	return nb.Close(ctx, src)
 }
 
 // Residuals implements engine.ResidualReporter: the residual roots the
