@@ -17,6 +17,8 @@ import (
 // A Pipeline is not safe for concurrent construction.
 type Pipeline struct {
 	g *graph.Graph
+	// hooks are called around each run (see OnRun).
+	hooks []RunHook
 }
 
 // NewPipeline returns an empty pipeline.
