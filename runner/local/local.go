@@ -126,7 +126,8 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 		limit = defaultMemoryLimit(r.opts.MemoryBudget)
 	}
 	defer applyMemoryLimit(limit)()
-	return engine.Run(ctx, pl, engine.Options{
+	ctx, finish := p.StartRun(ctx) // after a failure, transforms clean up (sdk.RunHook)
+	res, err := engine.Run(ctx, pl, engine.Options{
 		Parallelism:             r.opts.Parallelism,
 		MemoryBudget:            r.opts.MemoryBudget,
 		MaxAttempts:             r.opts.MaxAttempts,
@@ -135,6 +136,7 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 		DisableDynamicSplitting: r.opts.DisableDynamicSplitting,
 		Prefix:                  "local",
 	}, inProcess{g: p.Graph()})
+	return res, finish(err)
 }
 
 // inProcess executes stages in this process with the bundle executor,

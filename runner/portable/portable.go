@@ -148,7 +148,9 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 	if err != nil {
 		return nil, err
 	}
-	return r.RunPipeline(ctx, pb, start)
+	ctx, finish := p.StartRun(ctx) // after a failure, transforms clean up (sdk.RunHook)
+	res, err := r.RunPipeline(ctx, pb, start)
+	return res, finish(err)
 }
 
 // Loopback returns a WorkerStarter that runs each worker as our SDK

@@ -100,7 +100,7 @@ func New(opts *Options) *Runner {
 // (fnapi/worker.PoolActive), it serves a worker pool for p, the EXTERNAL
 // workers of submissions of the same pipeline, until SIGTERM or SIGINT,
 // and then exits the same way.
-func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, error) {
+func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (_ *runner.Result, err error) {
 	if worker.Active() {
 		worker.ServeAndExit(ctx, p)
 	}
@@ -113,6 +113,9 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
+	// After a failure, transforms clean up (sdk.RunHook), once LOOPBACK workers stopped.
+	ctx, finish := p.StartRun(ctx)
+	defer func() { err = finish(err) }()
 	arts := placeholderArtifacts()
 	var env *pipepb.Environment
 	switch strings.ToUpper(r.opts.EnvironmentType) {

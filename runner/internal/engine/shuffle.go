@@ -635,7 +635,10 @@ func (s *shuffle) groups(part int) iter.Seq2[group, error] {
 			s.hashGroups(mem, part, yield)
 			return
 		}
-		s.mergeGroups(runs, part, yield)
+		b := &groupBuffer{merging: s.merging, yield: yield}
+		if err := s.mergeGroups(runs, part, b); err != nil {
+			yield(group{}, err)
+		}
 	}
 }
 
@@ -660,7 +663,7 @@ func (s *shuffle) readable() ([]*segment, []*run, error) {
 		// Merging the k smallest runs leaves len-k+1 runs.
 		slices.SortFunc(s.runs, func(a, b *run) int { return cmp.Compare(a.size(), b.size()) })
 		k := min(len(s.runs)-s.fanIn+1, s.fanIn)
-		r, err := mergeRuns(s.dir, s.parts, s.runs[:k])
+		r, err := mergeRunFiles(s.dir, s.parts, s.runs[:k])
 		if err != nil {
 			return nil, nil, err
 		}
@@ -676,8 +679,8 @@ func (s *shuffle) readable() ([]*segment, []*run, error) {
 // size returns the bytes of records in the run.
 func (r *run) size() int64 { return r.offsets[len(r.offsets)-1] }
 
-// mergeRuns merges runs, partition by partition, into a new run file.
-func mergeRuns(dir string, parts int, runs []*run) (*run, error) {
+// mergeRunFiles merges runs, partition by partition, into a new run file.
+func mergeRunFiles(dir string, parts int, runs []*run) (*run, error) {
 	f, err := os.CreateTemp(dir, "run-*.bin")
 	if err != nil {
 		return nil, fmt.Errorf("engine: shuffle merge: %w", err)
@@ -721,73 +724,132 @@ func mergeRuns(dir string, parts int, runs []*run) (*run, error) {
 	return r, nil
 }
 
+// groupVisitor receives the groups of a partition value by value, so that
+// a large group need not be held whole before it is passed on.
+type groupVisitor interface {
+	// startGroup begins a group of key (in win, unless windows merge: then
+	// a key's values come in one group, each with its window). key is
+	// valid until the next startGroup.
+	startGroup(key []byte, win window.Window)
+	// addValue adds val, in win, to the current group; val is only valid
+	// during the call.
+	addValue(win window.Window, val []byte)
+	// endGroup ends the current group; false stops the read.
+	endGroup() bool
+}
+
+// visitGroups passes the groups of partition part to v, as groups would
+// yield them. Merged runs in non-merging windows are streamed to v without
+// being buffered.
+func (s *shuffle) visitGroups(part int, v groupVisitor) error {
+	if !s.merging {
+		_, runs, err := s.readable()
+		if err != nil {
+			return err
+		}
+		if len(runs) > 0 {
+			return s.mergeGroups(runs, part, v)
+		}
+	}
+	for g, err := range s.groups(part) {
+		if err != nil {
+			return err
+		}
+		v.startGroup(g.key, g.win)
+		for i := range g.count() {
+			v.addValue(g.win, g.value(i))
+		}
+		if !v.endGroup() {
+			return nil
+		}
+	}
+	return nil
+}
+
+// mergeGroups merges partition part's segments of runs and passes their
+// groups to v, in key order.
+func (s *shuffle) mergeGroups(runs []*run, part int, v groupVisitor) error {
+	h, err := openMerge(runs, part)
+	if err != nil {
+		return err
+	}
+	defer func() { h.close() }()
+	var (
+		key  []byte
+		win  window.Window
+		have bool
+	)
+	for len(h) > 0 {
+		top := h[0]
+		same := have && bytes.Equal(top.key, key) && (s.merging || compareWindows(top.win, win) == 0)
+		if !same {
+			if have && !v.endGroup() {
+				return nil
+			}
+			key, win, have = append(key[:0], top.key...), top.win, true
+			v.startGroup(key, win)
+		}
+		v.addValue(top.win, top.val)
+		if h, err = h.advance(); err != nil {
+			return err
+		}
+	}
+	if have {
+		v.endGroup()
+	}
+	return nil
+}
+
 // maxKeptBuffer is the capacity beyond which a reader drops a buffer after
 // a group rather than keeping it for the next: one huge group should not
 // pin its memory for the rest of the partition.
 const maxKeptBuffer = 1 << 20
 
-// mergeGroups yields the groups of partition part of the runs, merging
-// them.
-func (s *shuffle) mergeGroups(runs []*run, part int, yield func(group, error) bool) {
-	h, err := openMerge(runs, part)
-	if err != nil {
-		yield(group{}, err)
-		return
+// groupBuffer is a groupVisitor that collects each group's values, back
+// to back in one buffer reused from group to group, and yields the group
+// (merging its windows if they merge).
+type groupBuffer struct {
+	merging bool
+	yield   func(group, error) bool
+
+	key    []byte
+	win    window.Window
+	wins   []window.Window // per value, if merging
+	vbuf   []byte
+	starts []int
+}
+
+func (b *groupBuffer) startGroup(key []byte, win window.Window) {
+	if cap(b.vbuf) > maxKeptBuffer {
+		b.vbuf, b.starts, b.wins = nil, nil, nil
 	}
-	defer func() { h.close() }()
-	// The values of the current key (and window, unless windows merge)
-	// are copied back to back into vbuf, which is reused from group to
-	// group.
-	var (
-		key    []byte
-		have   bool
-		wins   []window.Window
-		vbuf   []byte
-		starts []int
-	)
-	emit := func() bool {
-		if !have {
-			return true
-		}
-		if !s.merging {
-			return yield(group{key: key, win: wins[0], packed: vbuf, starts: starts}, nil)
-		}
-		vals := make([][]byte, len(starts))
-		g := group{packed: vbuf, starts: starts}
-		for i := range vals {
-			vals[i] = g.value(i)
-		}
-		for _, g := range mergeWindows(key, wins, vals) {
-			if !yield(g, nil) {
-				return false
-			}
-		}
-		return true
+	b.key, b.win = key, win
+	b.vbuf, b.starts, b.wins = b.vbuf[:0], b.starts[:0], b.wins[:0]
+}
+
+func (b *groupBuffer) addValue(win window.Window, val []byte) {
+	b.starts = append(b.starts, len(b.vbuf))
+	b.vbuf = append(b.vbuf, val...)
+	if b.merging {
+		b.wins = append(b.wins, win)
 	}
-	for len(h) > 0 {
-		top := h[0]
-		same := have && bytes.Equal(top.key, key) && (s.merging || compareWindows(top.win, wins[0]) == 0)
-		if !same {
-			if !emit() {
-				return
-			}
-			key, have = append(key[:0], top.key...), true
-			if cap(vbuf) > maxKeptBuffer {
-				vbuf, starts = nil, nil
-			}
-			wins, vbuf, starts = wins[:0], vbuf[:0], starts[:0]
-		}
-		if s.merging || len(wins) == 0 {
-			wins = append(wins, top.win)
-		}
-		starts = append(starts, len(vbuf))
-		vbuf = append(vbuf, top.val...)
-		if h, err = h.advance(); err != nil {
-			yield(group{}, err)
-			return
+}
+
+func (b *groupBuffer) endGroup() bool {
+	g := group{key: b.key, win: b.win, packed: b.vbuf, starts: b.starts}
+	if !b.merging {
+		return b.yield(g, nil)
+	}
+	vals := make([][]byte, g.count())
+	for i := range vals {
+		vals[i] = g.value(i)
+	}
+	for _, g := range mergeWindows(b.key, b.wins, vals) {
+		if !b.yield(g, nil) {
+			return false
 		}
 	}
-	emit()
+	return true
 }
 
 // hashGroups groups the records of partition part of the in-memory
