@@ -20,9 +20,10 @@ func TestConformanceWithoutLifting(t *testing.T) {
 	}, runnertest.Capabilities{})
 }
 
-func TestConformanceTinyMemoryBudget(t *testing.T) {
-	// A 1-byte budget (raised to the 1 MiB floor per writer) still groups correctly.
+func TestConformanceTinyShuffleMemory(t *testing.T) {
+	// A 1-byte shuffle (raised to the 256 KiB floor per writer) spills
+	// and merges runs, and still groups correctly.
 	runnertest.RunConformanceTests(t, func(*testing.T) runner.Runner {
-		return local.New(&local.Options{Parallelism: 2, MemoryBudget: 1})
+		return local.New(&local.Options{Parallelism: 2, ShuffleMemory: 1})
 	}, runnertest.Capabilities{})
 }

@@ -44,23 +44,38 @@ import (
 type Options struct {
 	// Parallelism is how many bundles run at once (default: the number of CPUs).
 	Parallelism int
-	// MemoryBudget is the memory a job may use (default 128 MiB): with the
-	// default MemoryLimit, the process's resident memory is kept within
-	// MemoryBudget + MemoryBudget/4 while the job runs (unless the program
-	// alone needs more than that). A GroupByKey's shuffle holds at most
-	// half of it in memory and spills sorted runs to disk past that; the
-	// other half is headroom for the elements in flight and for the
-	// garbage collector.
+	// MemoryBudget is the memory the process may use while a job runs
+	// (default 128 MiB, or the minimum if that is larger). It covers the
+	// process's baseline when Run starts (its resident memory that the
+	// job cannot free: program text and data, the live heap), 4 MiB per
+	// bundle slot (Parallelism) for read buffers and elements in flight,
+	// and each GroupByKey's shuffle, which gets half of what is left
+	// (holding its records in memory up to that and spilling sorted runs
+	// to disk past it; the other half is headroom for the groups being
+	// read and the collector). Run refuses a budget below the minimum,
+	// baseline + 4 MiB × Parallelism + 8 MiB, with a *BudgetError that
+	// states it. With the default MemoryLimit, the process's resident
+	// memory stays within MemoryBudget + MemoryBudget/4 while the job
+	// runs, provided that the job's data stages (whose elements are kept
+	// in memory between stages) and its largest group (read into memory
+	// with its values, about three times its encoded size per bundle
+	// slot) fit in that headroom. The budget is per process: concurrent
+	// Runs do not share it.
 	MemoryBudget int64
 	// MemoryLimit is the soft limit of the Go runtime's memory while Run
 	// runs (see runtime/debug.SetMemoryLimit), so that garbage does not
 	// pile up on top of the budget. Default: MemoryBudget + MemoryBudget/4,
 	// less the resident memory the process holds outside the Go runtime
-	// when Run starts (program text and data), less MemoryBudget/8 for
-	// the heap's overshoot while the collector runs; at least 64 MiB. A
-	// negative value leaves the collector alone. It is applied only when
-	// the process has no limit of its own (GOMEMLIMIT), and restored after.
+	// when Run starts (program text and data), less 8 MiB for program text
+	// paged in later, less MemoryBudget/16 for the heap's overshoot while
+	// the collector runs. A negative value leaves the collector alone. It
+	// is applied only when the process has no limit of its own
+	// (GOMEMLIMIT), and restored after.
 	MemoryLimit int64
+	// ShuffleMemory, when positive, caps the memory of each GroupByKey's
+	// shuffle below the share MemoryBudget gives it, so that it spills
+	// sooner: tests use it to exercise spilling with little data.
+	ShuffleMemory int64
 	// MaxAttempts is how often a bundle is tried before the job fails
 	// (default 3).
 	MaxAttempts int
@@ -80,6 +95,8 @@ type Progress = engine.Progress
 // Runner runs pipelines in this process. It implements runner.Runner.
 type Runner struct {
 	opts Options
+	// defaultBudget is whether MemoryBudget was left to its default.
+	defaultBudget bool
 }
 
 // New returns a runner; opts may be nil.
@@ -92,7 +109,7 @@ func New(opts *Options) *Runner {
 		r.opts.Parallelism = runtime.NumCPU()
 	}
 	if r.opts.MemoryBudget <= 0 {
-		r.opts.MemoryBudget = 128 << 20
+		r.opts.MemoryBudget, r.defaultBudget = 128<<20, true
 	}
 	if r.opts.MaxAttempts <= 0 {
 		r.opts.MaxAttempts = 3
@@ -104,8 +121,9 @@ func New(opts *Options) *Runner {
 }
 
 // Run executes p and returns its metrics, or the first error: a
-// construction error, an invalid pipeline, or a bundle that failed every
-// attempt (naming the transform, the stage and the element).
+// construction error, an invalid pipeline, a MemoryBudget below the
+// minimum (a *BudgetError, before anything runs), or a bundle that failed
+// every attempt (naming the transform, the stage and the element).
 func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, error) {
 	pb, err := translate.ToProto(p, nil)
 	if err != nil {
@@ -121,15 +139,16 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 	if err != nil {
 		return nil, fmt.Errorf("local: plan: %w", err)
 	}
-	limit := r.opts.MemoryLimit
-	if limit == 0 {
-		limit = defaultMemoryLimit(r.opts.MemoryBudget)
+	mem, err := r.planMemory()
+	if err != nil {
+		return nil, err
 	}
-	defer applyMemoryLimit(limit)()
+	defer applyMemoryLimit(mem.limit)()
 	ctx, finish := p.StartRun(ctx) // after a failure, transforms clean up (sdk.RunHook)
 	res, err := engine.Run(ctx, pl, engine.Options{
 		Parallelism:             r.opts.Parallelism,
 		MemoryBudget:            r.opts.MemoryBudget,
+		ShuffleMemory:           mem.shuffle,
 		MaxAttempts:             r.opts.MaxAttempts,
 		TempDir:                 r.opts.TempDir,
 		Progress:                r.opts.Progress,
@@ -137,6 +156,27 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 		Prefix:                  "local",
 	}, inProcess{g: p.Graph()})
 	return res, finish(err)
+}
+
+// planMemory divides the job's MemoryBudget given what the process holds
+// now; a default budget below the minimum is raised to it.
+func (r *Runner) planMemory() (memoryPlan, error) {
+	pm := readProcessMemory()
+	budget := r.opts.MemoryBudget
+	if r.defaultBudget {
+		budget = max(budget, minimumBudget(pm.baseline, r.opts.Parallelism))
+	}
+	mem, err := planMemory(budget, r.opts.Parallelism, pm)
+	if err != nil {
+		return memoryPlan{}, err
+	}
+	if r.opts.MemoryLimit != 0 {
+		mem.limit = r.opts.MemoryLimit
+	}
+	if r.opts.ShuffleMemory > 0 {
+		mem.shuffle = min(mem.shuffle, r.opts.ShuffleMemory)
+	}
+	return mem, nil
 }
 
 // inProcess executes stages in this process with the bundle executor,

@@ -70,8 +70,8 @@ func TestWordCount(t *testing.T) {
 	}
 }
 
-// TestShuffleSpillsPastBudget groups ~24 MB of values with a 2 MB budget:
-// the shuffle must spill and still group exactly.
+// TestShuffleSpillsPastBudget groups ~24 MB of values with 2 MB of
+// shuffle memory: the shuffle must spill and still group exactly.
 func TestShuffleSpillsPastBudget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spill test writes tens of MB")
@@ -93,7 +93,7 @@ func TestShuffleSpillsPastBudget(t *testing.T) {
 		}
 		return fmt.Sprintf("%d:%d:%d", g.Key, n, len(distinct))
 	}, sdk.GroupByKey(s, kvs)))
-	res := run(t, p, &local.Options{Parallelism: 2, MemoryBudget: 2 << 20})
+	res := run(t, p, &local.Options{Parallelism: 2, ShuffleMemory: 2 << 20})
 	var want []string
 	for k := range keys {
 		want = append(want, fmt.Sprintf("%d:%d:%d", k, perKey, perKey))
@@ -103,7 +103,7 @@ func TestShuffleSpillsPastBudget(t *testing.T) {
 		t.Errorf("groups (-want +got):\n%s", diff)
 	}
 	if res.Spills == 0 {
-		t.Errorf("Spills = 0, want the shuffle to spill past a 2 MB budget")
+		t.Errorf("Spills = 0, want the shuffle to spill past 2 MB of shuffle memory")
 	}
 }
 

@@ -1,28 +1,68 @@
 package local
 
-import "testing"
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+)
 
-func TestDefaultMemoryLimit(t *testing.T) {
-	outside := outsideRuntime()
-	if outside < 0 {
-		t.Fatalf("outsideRuntime() = %d, want >= 0", outside)
-	}
+func TestPlanMemory(t *testing.T) {
+	const MiB = 1 << 20
+	pm := processMemory{baseline: 42 * MiB, outside: 34 * MiB}
 	for _, tc := range []struct {
-		name   string
-		budget int64
-		want   int64
+		name        string
+		budget      int64
+		parallelism int
+		wantMinimum int64 // 0: accepted
+		wantShuffle int64
+		wantLimit   int64
 	}{
-		{name: "a small budget gets the floor", budget: 1 << 20, want: minMemoryLimit},
-		{name: "a large budget keeps resident memory within budget and a quarter", budget: 4 << 30,
-			want: 4<<30 + 1<<30 - (4<<30)/8 - outside},
+		{name: "a budget below the baseline is refused", budget: 32 * MiB, parallelism: 2, wantMinimum: 58 * MiB},
+		{name: "a budget one byte below the minimum is refused", budget: 58*MiB - 1, parallelism: 2, wantMinimum: 58 * MiB},
+		{name: "more bundle slots raise the minimum", budget: 64 * MiB, parallelism: 8, wantMinimum: 82 * MiB},
+		{name: "the minimum leaves the shuffle its minimum", budget: 58 * MiB, parallelism: 2,
+			wantShuffle: 4 * MiB, wantLimit: 58*MiB + 58*MiB/4 - 34*MiB - 8*MiB - 58*MiB/16},
+		{name: "the shuffle gets half of what the baseline and the slots leave", budget: 64 * MiB, parallelism: 2,
+			wantShuffle: 7 * MiB, wantLimit: 80*MiB - 34*MiB - 8*MiB - 4*MiB},
+		{name: "a large budget", budget: 4 << 30, parallelism: 4,
+			wantShuffle: (4<<30 - 42*MiB - 16*MiB) / 2, wantLimit: 5<<30 - 34*MiB - 8*MiB - (4<<30)/16},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := defaultMemoryLimit(tc.budget)
-			// outsideRuntime moves a little between calls.
-			if d := got - tc.want; d < -8<<20 || d > 8<<20 {
-				t.Errorf("defaultMemoryLimit(%d) = %d, want %d (outside the runtime: %d)", tc.budget, got, tc.want, outside)
+			got, err := planMemory(tc.budget, tc.parallelism, pm)
+			if tc.wantMinimum != 0 {
+				var be *BudgetError
+				if !errors.As(err, &be) {
+					t.Fatalf("planMemory(%d, %d) = %+v, %v; want a *BudgetError", tc.budget, tc.parallelism, got, err)
+				}
+				if be.Minimum != tc.wantMinimum || be.Budget != tc.budget || be.Parallelism != tc.parallelism || be.Baseline != pm.baseline {
+					t.Errorf("BudgetError = %+v, want Minimum %d for budget %d, parallelism %d, baseline %d", *be, tc.wantMinimum, tc.budget, tc.parallelism, pm.baseline)
+				}
+				for _, want := range []string{"below the minimum " + mib(tc.wantMinimum), "Parallelism " + strconv.Itoa(tc.parallelism), "baseline 42 MiB"} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error %q does not say %q", err, want)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("planMemory(%d, %d): %v", tc.budget, tc.parallelism, err)
+			}
+			if got.shuffle != tc.wantShuffle || got.limit != tc.wantLimit {
+				t.Errorf("planMemory(%d, %d) = shuffle %d, limit %d; want shuffle %d, limit %d", tc.budget, tc.parallelism, got.shuffle, got.limit, tc.wantShuffle, tc.wantLimit)
 			}
 		})
+	}
+}
+
+func TestReadProcessMemory(t *testing.T) {
+	if _, ok := residentBytes(); !ok {
+		t.Skip("no /proc/self/statm here")
+	}
+	pm := readProcessMemory()
+	rss, _ := residentBytes()
+	if pm.outside <= 0 || pm.baseline < pm.outside || pm.baseline > rss+8<<20 {
+		t.Errorf("readProcessMemory() = %+v with a resident set of %d; want 0 < outside <= baseline <= resident set", pm, rss)
 	}
 }
 
