@@ -174,3 +174,68 @@ func TestWorkersThatNeverConnectFailTheJob(t *testing.T) {
 		t.Errorf("RunPipeline with absent workers = %v, want an error naming the worker", err)
 	}
 }
+
+// lifecycleFn counts Setup and Teardown calls across its copies; it fails
+// on "bad" and, on "block", waits for its bundle to be canceled.
+type lifecycleFn struct {
+	Setups, Teardowns *atomic.Int64
+	Blocked           chan struct{}
+}
+
+func (f *lifecycleFn) Setup(context.Context) error    { f.Setups.Add(1); return nil }
+func (f *lifecycleFn) Teardown(context.Context) error { f.Teardowns.Add(1); return nil }
+func (f *lifecycleFn) ProcessElement(ctx context.Context, s string, emit func(string)) error {
+	switch s {
+	case "bad":
+		return fmt.Errorf("bad element")
+	case "block":
+		select {
+		case f.Blocked <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	emit(s)
+	return nil
+}
+
+func TestEveryWorkerThatRanSetupRunsTeardown(t *testing.T) {
+	tests := []struct {
+		name    string
+		words   []string
+		cancel  bool
+		wantErr string
+	}{
+		{"a job that succeeds tears down", []string{"a", "b", "c", "d"}, false, ""},
+		{"a job whose bundle fails tears down", []string{"a", "b", "bad", "d"}, false, "bad element"},
+		{"a canceled job tears down", []string{"a", "b", "block", "d"}, true, "context canceled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			fn := &lifecycleFn{Setups: &atomic.Int64{}, Teardowns: &atomic.Int64{}, Blocked: make(chan struct{}, 1)}
+			p := sdk.NewPipeline()
+			s := p.Root()
+			sdk.ParDo(s, sdk.DoFn[string, string](fn), sdk.Reshuffle(s, sdk.Create(s, tt.words)), sdk.Name("Lifecycle"))
+			if tt.cancel {
+				go func() {
+					select {
+					case <-fn.Blocked:
+						cancel()
+					case <-ctx.Done():
+					}
+				}()
+			}
+			_, err := portable.New(&portable.Options{Workers: 2, MaxAttempts: 2}).Run(ctx, p)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("Run = %v, want error %q", err, tt.wantErr)
+			}
+			setups, teardowns := fn.Setups.Load(), fn.Teardowns.Load()
+			if setups == 0 || teardowns != setups {
+				t.Errorf("after Run: %d Setups and %d Teardowns, want as many Teardowns as Setups (> 0)", setups, teardowns)
+			}
+		})
+	}
+}
