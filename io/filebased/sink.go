@@ -68,6 +68,8 @@ type sinkConfig[T any] struct {
 	results *sdk.IterView[writeResult]
 	// ops does the finalize's file operations (tests inject faults).
 	ops fileOps
+	// runs are the runs of the Write that this process submitted.
+	runs *writeRuns
 }
 
 // writeResult describes one temporary file a bundle wrote.
@@ -91,9 +93,10 @@ type writeResult struct {
 // their final names, deletes them and the temporary directory, and emits
 // the final names. A retried bundle writes a new temporary file and only
 // committed ones are finalized, so retries leave no duplicates; a job that
-// fails before finalizing leaves no final file; a finalize that fails
-// removes the final files it made, and a retried finalize completes what a
-// crashed one began (see finalize).
+// fails before finalizing leaves no final file, and the process that
+// submitted it removes the temporary directory (see "Failed jobs" in the
+// package doc); a finalize that fails removes the final files it made, and
+// a retried finalize completes what a crashed one began (see finalize).
 //
 // Construction errors (a bad template, an unsupported compression) are
 // recorded on the pipeline. opts may be nil.
@@ -147,7 +150,9 @@ func (c *sinkConfig[T]) check() error {
 func write[T any](s sdk.Scope, cfg *sinkConfig[T], in sdk.PCollection[T]) sdk.PCollection[string] {
 	ws := s.Scope("WriteFiles")
 	desc := sinkDescription{Prefix: cfg.prefix, Options: cfg.opts, Writer: fmt.Sprintf("%T", cfg.writer)}
-	tmp := sdk.ParDo(ws, sdk.DoFn[[]byte, string](&initFn{Prefix: cfg.prefix}), sdk.Impulse(ws), sdk.Name("TempDir"))
+	cfg.runs = newWriteRuns(cfg.prefix)
+	s.Pipeline().OnRun(cfg.runs.begin)
+	tmp := sdk.ParDo(ws, sdk.DoFn[[]byte, string](&initFn{Prefix: cfg.prefix, runs: cfg.runs}), sdk.Impulse(ws), sdk.Name("TempDir"))
 	cfg.tempDir = sdk.AsSingleton(tmp)
 	if in.IsValid() && in.Collection().Windowing.Fn.Kind != window.KindGlobal {
 		in = sdk.WindowInto(ws, window.GlobalFn(), in)
@@ -177,15 +182,23 @@ type sinkDescription struct {
 
 // initFn picks the job's temporary directory. The random id keeps jobs
 // writing to the same prefix apart; it is picked when the job runs, so the
-// pipeline is built deterministically.
-type initFn struct{ Prefix string }
+// pipeline is built deterministically. Running in the submitting process,
+// it tells the run (see writeRuns).
+type initFn struct {
+	Prefix string
+	runs   *writeRuns
+}
 
-func (f *initFn) ProcessElement(_ context.Context, _ []byte, emit func(string)) error {
+func (f *initFn) ProcessElement(ctx context.Context, _ []byte, emit func(string)) error {
 	dir, base, err := filesystem.Split(f.Prefix)
 	if err != nil {
 		return err
 	}
-	emit(filesystem.Join(dir, ".temp-beamgo-"+base+"-"+randomID()+"/"))
+	tmp := filesystem.Join(dir, tempDirName(base, randomID())+"/")
+	if f.runs != nil {
+		f.runs.record(bundlectx.Of(ctx), tmp)
+	}
+	emit(tmp)
 	return nil
 }
 

@@ -45,9 +45,9 @@ func SkipIfEmpty() Option { return func(c *config) { c.sink.SkipIfEmpty = true }
 //
 // Files appear only when the whole write has succeeded: bundles write
 // temporary files that a last step renames, so retried bundles leave no
-// duplicates and a failed job no partial output (see filebased.Write). The
-// files are compressed as the suffix says (".gz", ...) or WithCompression,
-// and stored with MIME type text/plain.
+// duplicates and a failed job no partial output and no temporary files
+// (see filebased.Write). The files are compressed as the suffix says
+// (".gz", ...) or WithCompression, and stored with MIME type text/plain.
 func Write(s sdk.Scope, prefix string, lines sdk.PCollection[string], opts ...Option) sdk.PCollection[string] {
 	c, err := collect("WriteText", opts)
 	if err != nil {
