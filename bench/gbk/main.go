@@ -1,6 +1,6 @@
 // Command gbk runs the GroupByKey-heavy benchmark on our local runner: it
 // groups the "key\tvalue" records of -input (see command corpus,
-// -kind=records) by key with a shuffle memory budget of -budget MiB, and
+// -kind=records) by key with a memory budget of -budget MiB, and
 // prints a JSON summary of the groups (count, values, digest) and of the
 // runner (spills). The driver compares the summary with the generator's.
 package main
@@ -20,7 +20,7 @@ import (
 
 func main() {
 	input := flag.String("input", "", "records to group (a glob pattern)")
-	budget := flag.Float64("budget", 64, "shuffle memory budget in MiB")
+	budget := flag.Float64("budget", 64, "memory budget of the job in MiB (local.Options.MemoryBudget: the whole process; a budget below the minimum is refused, stating it)")
 	parallelism := flag.Int("parallelism", 0, "bundles run at once (default: number of CPUs)")
 	tmp := flag.String("tmp", os.TempDir(), "directory for shuffle spills")
 	flag.Parse()
