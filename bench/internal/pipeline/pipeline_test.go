@@ -43,7 +43,7 @@ func TestGroupByKeySpillsAndMatchesTheGenerator(t *testing.T) {
 	}
 	p := sdk.NewPipeline()
 	g := GroupByKey(p.Root(), path, TextRead)
-	res, err := local.New(&local.Options{Parallelism: 2, MemoryBudget: 1 << 20, TempDir: dir}).Run(context.Background(), p)
+	res, err := local.New(&local.Options{Parallelism: 2, ShuffleMemory: 1 << 20, TempDir: dir}).Run(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestGroupByKeySpillsAndMatchesTheGenerator(t *testing.T) {
 		t.Errorf("GroupByKey stats = %+v, want %+v", got, want)
 	}
 	if res.Spills == 0 {
-		t.Errorf("Spills = 0 with %d shuffle bytes and a 1 MiB budget, want spills", st.ShuffleBytes)
+		t.Errorf("Spills = 0 with %d shuffle bytes and 1 MiB of shuffle memory, want spills", st.ShuffleBytes)
 	}
 }
 
