@@ -155,7 +155,7 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 		DisableDynamicSplitting: r.opts.DisableDynamicSplitting,
 		Prefix:                  "local",
 	}, inProcess{g: p.Graph()})
-	return res, finish(err)
+	return (*runner.Result)(res), finish(err)
 }
 
 // planMemory divides the job's MemoryBudget given what the process holds

@@ -197,11 +197,12 @@ func (r *Runner) RunPipeline(ctx context.Context, pb *pipepb.Pipeline, start Wor
 		return nil, err
 	}
 	ex := &executor{srv: srv, workers: ws}
-	return engine.Run(ctx, pl, engine.Options{
+	res, err := engine.Run(ctx, pl, engine.Options{
 		Parallelism: r.opts.Parallelism, MemoryBudget: r.opts.MemoryBudget, MaxAttempts: r.opts.MaxAttempts,
 		TempDir: r.opts.TempDir, DisableDynamicSplitting: r.opts.DisableDynamicSplitting, Prefix: "portable",
 		Progress: r.opts.Progress,
 	}, ex)
+	return (*runner.Result)(res), err
 }
 
 // executor hands bundles to the job's workers.

@@ -18,7 +18,6 @@ import (
 
 	"beamgo/fnapi/exec"
 	"beamgo/internal/graph"
-	"beamgo/runner"
 	"beamgo/runner/internal/plan"
 )
 
@@ -45,6 +44,19 @@ type Options struct {
 	DisableDynamicSplitting bool
 	// Prefix starts the job's error messages (say "local").
 	Prefix string
+}
+
+// Result is the outcome of a successful job. It has the fields of
+// runner.Result, which the runners convert it to at their edge, so that the
+// engine needs neither the public runner package nor the user SDK.
+type Result struct {
+	// Metrics are the user metrics of committed bundles, aggregated; the
+	// metrics of failed attempts are dropped.
+	Metrics graph.MetricsSnapshot
+	// Stages and Bundles count what ran; Retries counts failed attempts
+	// that were retried; Splits counts dynamic splits; Spills counts
+	// shuffle runs written to disk.
+	Stages, Bundles, Retries, Splits, Spills int
 }
 
 // Progress is a snapshot of a running job.
@@ -93,7 +105,7 @@ type Executor interface {
 
 // Run executes the stages of pl in order and returns the job's metrics and
 // counts, or the first error.
-func Run(ctx context.Context, pl *plan.Plan, opts Options, ex Executor) (*runner.Result, error) {
+func Run(ctx context.Context, pl *plan.Plan, opts Options, ex Executor) (*Result, error) {
 	start := time.Now()
 	if opts.Prefix == "" {
 		opts.Prefix = "engine"

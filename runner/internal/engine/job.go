@@ -13,7 +13,6 @@ import (
 
 	"beamgo/fnapi/exec"
 	"beamgo/internal/graph"
-	"beamgo/runner"
 	"beamgo/runner/internal/plan"
 	"beamgo/sdk/window"
 )
@@ -92,10 +91,10 @@ func (j *job) close() {
 	}
 }
 
-func (j *job) result() *runner.Result {
+func (j *job) result() *Result {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	res := &runner.Result{Metrics: j.metrics, Stages: len(j.pl.Stages), Bundles: j.bundles, Retries: j.retries, Splits: j.splits}
+	res := &Result{Metrics: j.metrics, Stages: len(j.pl.Stages), Bundles: j.bundles, Retries: j.retries, Splits: j.splits}
 	for _, sh := range j.grouped {
 		res.Spills += sh.spills
 	}
