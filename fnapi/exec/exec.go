@@ -34,7 +34,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"beamgo/internal/graph"
-	"beamgo/proto/translate"
+	"beamgo/proto/decode"
 	"beamgo/proto/urns"
 	"beamgo/sdk/coder"
 	"beamgo/sdk/window"
@@ -650,7 +650,7 @@ func (b *builder) userTransform(spec *pipepb.FunctionSpec) (*graph.Transform, er
 	if spec.GetUrn() != urns.PayloadDoFn && spec.GetUrn() != urns.PayloadCombineFn {
 		return nil, fmt.Errorf("function URN %q is not this SDK's", spec.GetUrn())
 	}
-	fp, err := translate.DecodeFnPayload(spec.GetPayload())
+	fp, err := decode.Fn(spec.GetPayload())
 	if err != nil {
 		return nil, err
 	}

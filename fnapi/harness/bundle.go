@@ -12,7 +12,7 @@ import (
 
 	"beamgo/fnapi/exec"
 	"beamgo/internal/graph"
-	"beamgo/proto/translate"
+	"beamgo/proto/decode"
 	"beamgo/proto/urns"
 	"beamgo/sdk/coder"
 )
@@ -147,7 +147,7 @@ func newDescriptor(pb *fnpb.ProcessBundleDescriptor) (*descriptor, error) {
 		if p.endpoint == "" {
 			return nil, fmt.Errorf("harness: descriptor %s: data port %s has no endpoint", pb.GetId(), id)
 		}
-		wv, err := translate.CoderSpec(pb.GetCoders(), rp.GetCoderId())
+		wv, err := decode.CoderSpec(pb.GetCoders(), rp.GetCoderId())
 		if err != nil {
 			return nil, fmt.Errorf("harness: descriptor %s: data port %s: %w", pb.GetId(), id, err)
 		}
@@ -261,7 +261,7 @@ func (d *descriptor) newSideRecoder(h *harness, transform, local string) (recode
 	if pc == nil {
 		return nil, fmt.Errorf("harness: descriptor %s: side input %s of %s has no PCollection", d.pb.GetId(), local, transform)
 	}
-	from, err := translate.CoderSpec(d.pb.GetCoders(), pc.GetCoderId())
+	from, err := decode.CoderSpec(d.pb.GetCoders(), pc.GetCoderId())
 	if err != nil {
 		return nil, fmt.Errorf("harness: descriptor %s: side input %s of %s: %w", d.pb.GetId(), local, transform, err)
 	}

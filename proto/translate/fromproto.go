@@ -1,14 +1,13 @@
 package translate
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
 
 	"beamgo/internal/graph"
+	"beamgo/proto/decode"
 	"beamgo/proto/urns"
 	"beamgo/proto/validate"
 	"beamgo/sdk/coder"
@@ -42,58 +41,8 @@ type fromProto struct {
 	trs   map[string]*graph.Transform
 }
 
-// maxSpecDepth and maxSpecSize bound the trees CoderSpec builds: validate's
-// limits, with room for the coders planning and descriptors wrap around a
-// pipeline's coders (windowed values, length prefixes, KVs of
-// restrictions).
-const (
-	maxSpecDepth = validate.MaxCoderDepth + 16
-	maxSpecSize  = 2*validate.MaxCoderSize + 16
-)
-
-// CoderSpec returns the coder spec of coder id among coders, with its
-// components resolved recursively into a tree. The coders may come from an
-// untrusted pipeline or descriptor, so the tree is bounded: components
-// nested much deeper than validate.MaxCoderDepth levels (a cycle, or a
-// chain of millions of coders) and trees of many more than
-// validate.MaxCoderSize coders (components sharing subcoders expand
-// exponentially) are errors.
-func CoderSpec(coders map[string]*pipepb.Coder, id string) (coder.Spec, error) {
-	budget := maxSpecSize
-	s, err := coderSpec(coders, id, 0, &budget)
-	if budget < 0 {
-		return coder.Spec{}, fmt.Errorf("translate: coder %q: components expand to more than %d coders", id, maxSpecSize)
-	}
-	return s, err
-}
-
-// coderSpec resolves coder id at the given depth below the root, taking
-// one coder from budget for each node of the tree; CoderSpec reports an
-// exhausted budget.
-func coderSpec(coders map[string]*pipepb.Coder, id string, depth int, budget *int) (coder.Spec, error) {
-	if depth > maxSpecDepth {
-		return coder.Spec{}, fmt.Errorf("translate: coder %q: components nest deeper than %d levels (a cycle?)", id, maxSpecDepth)
-	}
-	if *budget--; *budget < 0 {
-		return coder.Spec{}, errors.New("translate: coder budget exhausted")
-	}
-	c, ok := coders[id]
-	if !ok {
-		return coder.Spec{}, fmt.Errorf("translate: missing coder %q", id)
-	}
-	s := coder.Spec{URN: c.GetSpec().GetUrn(), Payload: c.GetSpec().GetPayload()}
-	for _, cid := range c.GetComponentCoderIds() {
-		cs, err := coderSpec(coders, cid, depth+1, budget)
-		if err != nil {
-			return coder.Spec{}, err
-		}
-		s.Components = append(s.Components, cs)
-	}
-	return s, nil
-}
-
 func (f *fromProto) anyCoder(id string) (coder.Any, error) {
-	s, err := CoderSpec(f.comps.GetCoders(), id)
+	s, err := decode.CoderSpec(f.comps.GetCoders(), id)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +63,7 @@ func (f *fromProto) collection(id string) error {
 	if !ok {
 		return fmt.Errorf("translate: PCollection %q: missing windowing strategy %q", pc.GetUniqueName(), pc.GetWindowingStrategyId())
 	}
-	fn, err := WindowFnFromSpec(ws.GetWindowFn())
+	fn, err := decode.WindowFn(ws.GetWindowFn())
 	if err != nil {
 		return fmt.Errorf("translate: PCollection %q: %w", pc.GetUniqueName(), err)
 	}
@@ -217,7 +166,7 @@ func (f *fromProto) spec(tr *graph.Transform, pt *pipepb.PTransform) error {
 		if err := proto.Unmarshal(pt.GetSpec().GetPayload(), &wp); err != nil {
 			return fmt.Errorf("WindowInto payload: %w", err)
 		}
-		fn, err := WindowFnFromSpec(wp.GetWindowFn())
+		fn, err := decode.WindowFn(wp.GetWindowFn())
 		if err != nil {
 			return err
 		}
@@ -262,22 +211,9 @@ func fnInfo(spec *pipepb.FunctionSpec) (*graph.FnInfo, error) {
 	if spec.GetUrn() != urns.PayloadDoFn && spec.GetUrn() != urns.PayloadCombineFn {
 		return nil, fmt.Errorf("function URN %q is not this SDK's (%s or %s)", spec.GetUrn(), urns.PayloadDoFn, urns.PayloadCombineFn)
 	}
-	fp, err := DecodeFnPayload(spec.GetPayload())
+	fp, err := decode.Fn(spec.GetPayload())
 	if err != nil {
 		return nil, err
 	}
 	return &graph.FnInfo{GoType: fp.Type, Config: fp.Config}, nil
-}
-
-// DecodeFnPayload decodes the JSON payload of beamgo:dofn:v1 and
-// beamgo:combinefn:v1 specs.
-func DecodeFnPayload(b []byte) (FnPayload, error) {
-	var fp FnPayload
-	if err := json.Unmarshal(b, &fp); err != nil {
-		return FnPayload{}, fmt.Errorf("function payload: %w", err)
-	}
-	if fp.Transform == "" {
-		return FnPayload{}, fmt.Errorf("function payload names no transform")
-	}
-	return fp, nil
 }

@@ -10,7 +10,7 @@
 // # Payloads
 //
 // User functions are not serialized. A ParDo's DoFn spec has URN
-// beamgo:dofn:v1 and a JSON payload (FnPayload) naming the transform's
+// beamgo:dofn:v1 and a JSON payload (decode.FnPayload) naming the transform's
 // unique name and describing the function; a CombinePerKey's CombineFn spec
 // has URN beamgo:combinefn:v1 with the same payload for the composite. A
 // worker looks the function up by unique name in the pipeline it holds (see
@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"time"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
@@ -30,6 +29,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"beamgo/internal/graph"
+	"beamgo/proto/decode"
 	"beamgo/proto/urns"
 	"beamgo/sdk"
 	"beamgo/sdk/coder"
@@ -44,16 +44,6 @@ type Options struct {
 	// Environment is the environment of our transforms; nil means
 	// beam:env:default:v1 with this SDK's capabilities.
 	Environment *pipepb.Environment
-}
-
-// FnPayload is the JSON payload of beamgo:dofn:v1 and beamgo:combinefn:v1.
-type FnPayload struct {
-	// Transform is the unique name of the transform that holds the function.
-	Transform string `json:"transform"`
-	// Type is the function's Go type.
-	Type string `json:"type"`
-	// Config is the JSON of a struct DoFn's exported fields.
-	Config string `json:"config,omitempty"`
 }
 
 // ToProto translates p into a Beam pipeline proto. It fails with the
@@ -235,7 +225,7 @@ func (t *toProto) transform(tr *graph.Transform) (*pipepb.PTransform, error) {
 }
 
 func fnPayload(tr *graph.Transform) ([]byte, error) {
-	fp := FnPayload{Transform: tr.UniqueName}
+	fp := decode.FnPayload{Transform: tr.UniqueName}
 	if tr.Fn != nil {
 		fp.Type, fp.Config = tr.Fn.GoType, tr.Fn.Config
 	}
@@ -320,44 +310,6 @@ func windowFnSpec(f window.Fn) (*pipepb.FunctionSpec, error) {
 		return nil, err
 	}
 	return &pipepb.FunctionSpec{Urn: urn, Payload: b}, nil
-}
-
-// WindowFnFromSpec decodes a standard window function spec.
-func WindowFnFromSpec(s *pipepb.FunctionSpec) (window.Fn, error) {
-	switch s.GetUrn() {
-	case urns.WindowFnGlobal:
-		return window.GlobalFn(), nil
-	case urns.WindowFnFixed:
-		var p pipepb.FixedWindowsPayload
-		if err := proto.Unmarshal(s.GetPayload(), &p); err != nil {
-			return window.Fn{}, fmt.Errorf("translate: fixed windows payload: %w", err)
-		}
-		f := window.FixedFn(p.GetSize().AsDuration())
-		f.Offset = offsetOf(p.GetOffset())
-		return f, nil
-	case urns.WindowFnSliding:
-		var p pipepb.SlidingWindowsPayload
-		if err := proto.Unmarshal(s.GetPayload(), &p); err != nil {
-			return window.Fn{}, fmt.Errorf("translate: sliding windows payload: %w", err)
-		}
-		f := window.SlidingFn(p.GetSize().AsDuration(), p.GetPeriod().AsDuration())
-		f.Offset = offsetOf(p.GetOffset())
-		return f, nil
-	case urns.WindowFnSession:
-		var p pipepb.SessionWindowsPayload
-		if err := proto.Unmarshal(s.GetPayload(), &p); err != nil {
-			return window.Fn{}, fmt.Errorf("translate: session windows payload: %w", err)
-		}
-		return window.SessionsFn(p.GetGapSize().AsDuration()), nil
-	}
-	return window.Fn{}, fmt.Errorf("translate: unsupported window function %q", s.GetUrn())
-}
-
-func offsetOf(ts *timestamppb.Timestamp) time.Duration {
-	if ts == nil {
-		return 0
-	}
-	return time.Duration(ts.AsTime().UnixMilli()) * time.Millisecond
 }
 
 func windowingProto(w graph.Windowing) (*pipepb.WindowingStrategy, error) {

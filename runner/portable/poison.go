@@ -16,7 +16,7 @@ import (
 
 	"beamgo/fnapi/monitoring"
 	"beamgo/fnapi/service"
-	"beamgo/proto/translate"
+	"beamgo/proto/decode"
 	"beamgo/proto/urns"
 	"beamgo/sdk/coder"
 	"beamgo/sdk/window"
@@ -235,7 +235,7 @@ func (r *remote) readers() []string {
 
 // describe decodes an input element for an error message.
 func (r *remote) describe(elem []byte) string {
-	spec, err := translate.CoderSpec(r.desc.GetCoders(), r.wiring.Source.Coder)
+	spec, err := decode.CoderSpec(r.desc.GetCoders(), r.wiring.Source.Coder)
 	if err != nil {
 		return fmt.Sprintf("%d bytes: %x", len(elem), shorten(elem))
 	}

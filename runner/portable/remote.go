@@ -17,7 +17,7 @@ import (
 	"beamgo/fnapi/monitoring"
 	"beamgo/fnapi/service"
 	"beamgo/internal/graph"
-	"beamgo/proto/translate"
+	"beamgo/proto/decode"
 	"beamgo/proto/urns"
 	"beamgo/runner/internal/engine"
 	"beamgo/runner/internal/plan"
@@ -343,7 +343,7 @@ func (s *sides) ReadState(key *fnpb.StateKey) ([]byte, error) {
 // side input, the values of the key the state key names, or the distinct
 // keys if it is a keys request.
 func (s *sides) multimap(port plan.SideInputPort, all []byte, key *fnpb.StateKey) ([]byte, error) {
-	spec, err := translate.CoderSpec(s.desc.GetCoders(), port.Coder)
+	spec, err := decode.CoderSpec(s.desc.GetCoders(), port.Coder)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,7 @@ import (
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/proto/translate"
+	"beamgo/proto/decode"
 	"beamgo/proto/urns"
 	"beamgo/sdk/coder"
 	"beamgo/sdk/window"
@@ -50,7 +50,7 @@ type wire struct {
 
 // portWire returns the wire of the windowed value coder id among coders.
 func portWire(coders map[string]*pipepb.Coder, id string) (*wire, error) {
-	spec, err := translate.CoderSpec(coders, id)
+	spec, err := decode.CoderSpec(coders, id)
 	if err != nil {
 		return nil, err
 	}
