@@ -186,7 +186,21 @@ type inProcess struct{ g *graph.Graph }
 func (inProcess) Endpoints() (data, state *pipepb.ApiServiceDescriptor) { return nil, nil }
 
 func (e inProcess) NewProcessor(desc *fnpb.ProcessBundleDescriptor, _ *plan.Wiring) (engine.Processor, error) {
-	return exec.New(desc, e.g)
+	p, err := exec.New(desc, e.g)
+	if err != nil {
+		return nil, err
+	}
+	return execProcessor{p}, nil
+}
+
+// execProcessor runs the engine's bundles on the bundle executor.
+type execProcessor struct{ *exec.Processor }
+
+// Process implements engine.Processor.
+func (p execProcessor) Process(ctx context.Context, b engine.Bundle) error {
+	return p.Processor.Process(ctx, exec.Bundle{
+		Inputs: b.Inputs, Output: b.Output, SideInputs: b.SideInputs, Metrics: b.Metrics, Splits: b.Splits,
+	})
 }
 
 // Execute runs p on a local runner with default options and fails with the

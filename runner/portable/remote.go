@@ -13,7 +13,6 @@ import (
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/fnapi/exec"
 	"beamgo/fnapi/monitoring"
 	"beamgo/fnapi/service"
 	"beamgo/internal/graph"
@@ -59,7 +58,7 @@ func newRemote(ex *executor, w *service.Worker, desc *fnpb.ProcessBundleDescript
 // worker, runs the bundle, and hands the worker's output to the engine. A
 // bundle whose earlier attempt's worker died runs as several bundles on
 // the worker, to find the element that kills workers (see poison.go).
-func (r *remote) Process(ctx context.Context, b exec.Bundle) error {
+func (r *remote) Process(ctx context.Context, b engine.Bundle) error {
 	r.metrics, r.read, r.residuals = graph.MetricsSnapshot{}, 0, nil
 	next, stop := iter.Pull2(b.Inputs[r.wiring.Source.Transform])
 	defer stop()
@@ -136,7 +135,7 @@ func (r *remote) died(err error, key suspectKey, one *isolated) error {
 // that dies makes a WorkerDiedError, with the last reported index in
 // progress (counted from the bundle's first element). splittable says
 // whether the engine may split it.
-func (r *remote) run(ctx context.Context, b exec.Bundle, input iter.Seq2[[]byte, error], base int64, splittable bool) error {
+func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byte, error], base int64, splittable bool) error {
 	inst := r.ex.instruction()
 	nb, err := r.w.NewBundle(inst, r.sinks, &sides{data: b.SideInputs, desc: r.desc, wiring: r.wiring})
 	if err != nil {
@@ -291,7 +290,7 @@ func (r *remote) Teardown(context.Context) error { return nil }
 
 // sides serves a bundle's side inputs over the state API.
 type sides struct {
-	data   exec.SideInputData
+	data   engine.SideInputData
 	desc   *fnpb.ProcessBundleDescriptor
 	wiring *plan.Wiring
 }

@@ -5,20 +5,26 @@
 // Executor: the local runner runs it in process on the bundle executor
 // (fnapi/exec); the portable runner runs it in an SDK harness over the Fn
 // API. Both runners therefore share one scheduler and one shuffle.
+//
+// The engine has its own Result, Bundle and SideInputData types and links
+// neither the public runner package, the user SDK nor the bundle executor
+// (scripts/deps.rules checks this), so that a job server built on it needs
+// no user code.
 package engine
 
 import (
 	"context"
 	"fmt"
+	"iter"
 	"os"
 	"time"
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/fnapi/exec"
 	"beamgo/internal/graph"
 	"beamgo/runner/internal/plan"
+	"beamgo/sdk/window"
 )
 
 // Options configure a run. Zero fields are invalid: callers set defaults.
@@ -66,11 +72,39 @@ type Progress struct {
 	Elapsed            time.Duration
 }
 
+// SideInputData supplies the contents of side inputs: the nested encodings
+// of the elements of side input local of transform transformID in window w,
+// concatenated. It has the method of fnapi/exec's SideInputData, so the
+// engine's implementation serves the in-process bundle executor as well.
+type SideInputData interface {
+	SideInput(ctx context.Context, transformID, local string, w window.Window) ([]byte, error)
+}
+
+// Bundle is the data of one bundle, as the engine hands it to a Processor.
+// It has the fields of fnapi/exec's Bundle, which the local runner converts
+// it to, so that the engine does not link the bundle executor.
+type Bundle struct {
+	// Inputs yields, per source transform id, chunks of concatenated
+	// encoded windowed values.
+	Inputs map[string]iter.Seq2[[]byte, error]
+	// Output returns the writer of a sink transform; each call gets one
+	// encoded windowed value, valid only during the call.
+	Output func(sinkID string) func([]byte) error
+	// SideInputs supplies side input data (nil if the stage has none).
+	SideInputs SideInputData
+	// Metrics receives user metrics (nil: a fresh store per bundle).
+	Metrics *graph.MetricStore
+	// Splits, when non-nil, receives the splittable work that starts while
+	// the bundle runs, with the index (in the bundle's input) of the element
+	// whose processing started it.
+	Splits func(index int64, t graph.SplitTracker) (done func())
+}
+
 // Processor runs bundles of one stage, one at a time. A processor whose
 // bundle failed is torn down and not used again.
 type Processor interface {
 	// Process runs one bundle.
-	Process(ctx context.Context, b exec.Bundle) error
+	Process(ctx context.Context, b Bundle) error
 	// Elements returns the elements read per source transform so far.
 	Elements() map[string]int64
 	// Teardown releases the processor.
@@ -79,7 +113,7 @@ type Processor interface {
 
 // MetricsReporter is implemented by processors whose bundles report their
 // user metrics themselves (say, as monitoring infos from a worker) rather
-// than into exec.Bundle.Metrics: after a successful Process, the engine
+// than into Bundle.Metrics: after a successful Process, the engine
 // merges BundleMetrics into the job's metrics.
 type MetricsReporter interface {
 	BundleMetrics() graph.MetricsSnapshot

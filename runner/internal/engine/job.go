@@ -11,7 +11,6 @@ import (
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 
-	"beamgo/fnapi/exec"
 	"beamgo/internal/graph"
 	"beamgo/runner/internal/plan"
 	"beamgo/sdk/window"
@@ -587,7 +586,7 @@ func (sr *stageRun) attempt(ctx context.Context, proc Processor, b *bundleWork) 
 		outs[id] = o
 	}
 	metrics := graph.NewMetricStore()
-	err := proc.Process(ctx, exec.Bundle{
+	err := proc.Process(ctx, Bundle{
 		Inputs: map[string]iter.Seq2[[]byte, error]{sr.wiring.Source.Transform: b.input()},
 		Output: func(id string) func([]byte) error {
 			o := outs[id]
@@ -696,7 +695,7 @@ type sideInputs struct {
 	st *plan.Stage
 }
 
-// SideInput implements exec.SideInputData.
+// SideInput implements SideInputData.
 func (s *sideInputs) SideInput(_ context.Context, transformID, local string, w window.Window) ([]byte, error) {
 	for _, si := range s.st.SideInputs {
 		if si.Transform != transformID || si.Local != local {
@@ -758,4 +757,4 @@ func (j *job) reportProgress(start time.Time) (stop func()) {
 	return func() { close(done); wg.Wait() }
 }
 
-var _ exec.SideInputData = (*sideInputs)(nil)
+var _ SideInputData = (*sideInputs)(nil)
