@@ -10,18 +10,19 @@ import (
 	"syscall"
 
 	"beamgo/fnapi/workerpool"
+	"beamgo/fnapi/workerproc"
 	"beamgo/sdk"
 )
 
 // PoolVar, set to host:port, puts a process in worker-pool mode: where the
 // program would run its pipeline, it serves a worker pool for it at that
 // address instead (ServePool). A bare ":port" listens on loopback.
-const PoolVar = "BEAMGO_WORKER_POOL"
+const PoolVar = workerproc.PoolVar
 
 // PoolListening starts the line a worker pool prints to stderr once it
 // listens, followed by its address: "worker pool listening on
 // 127.0.0.1:50000". Scripts and StartPool wait for it.
-const PoolListening = "worker pool listening on "
+const PoolListening = workerproc.PoolListening
 
 // Worker-pool mode as init found it; written only by init.
 var (

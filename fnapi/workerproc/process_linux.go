@@ -1,4 +1,4 @@
-package worker
+package workerproc
 
 import (
 	"os/exec"
