@@ -7,6 +7,11 @@
 // plane, its side inputs through the state API, and its user metrics back
 // as monitoring infos.
 //
+// That proto-level part is runner/portable/fnrunner, which the job server
+// uses on its own; this package adds what an sdk.Pipeline needs: its
+// translation to protos, LOOPBACK workers on our harness (fnapi/harness),
+// and Run serving the pipeline in worker processes (fnapi/worker).
+//
 // Workers are started by a WorkerStarter given the control endpoint. Run
 // starts them as Options.EnvironmentType says: LOOPBACK (the default) in
 // this process (our harness, fnapi/harness, on goroutines, finding user

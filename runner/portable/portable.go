@@ -4,23 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"os"
 	"strings"
-	"sync"
 	"time"
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
 	"beamgo/fnapi/harness"
-	"beamgo/fnapi/service"
 	"beamgo/fnapi/worker"
 	"beamgo/proto/translate"
-	"beamgo/proto/validate"
 	"beamgo/runner"
-	"beamgo/runner/internal/engine"
-	"beamgo/runner/internal/plan"
+	"beamgo/runner/portable/fnrunner"
 	"beamgo/sdk"
 )
 
@@ -68,47 +62,53 @@ type Options struct {
 }
 
 // Progress is a snapshot of a running job.
-type Progress = engine.Progress
+type Progress = fnrunner.Progress
 
 // WorkerStarter starts the SDK worker with the given id, telling it to
 // connect to the control (and logging) endpoint. The returned stop
 // function, called when the job ends, may be nil.
-type WorkerStarter func(ctx context.Context, id string, control *pipepb.ApiServiceDescriptor) (stop func(), err error)
+type WorkerStarter = fnrunner.WorkerStarter
+
+// WorkerDiedError is the error of a bundle attempt whose worker died
+// (fnrunner.WorkerDiedError).
+type WorkerDiedError = fnrunner.WorkerDiedError
+
+// Timeouts of the calls External makes to a worker pool.
+const (
+	// StartWorkerTimeout bounds a StartWorker call.
+	StartWorkerTimeout = fnrunner.StartWorkerTimeout
+	// StopWorkerTimeout bounds a StopWorker call.
+	StopWorkerTimeout = fnrunner.StopWorkerTimeout
+)
+
+// External returns a WorkerStarter that asks the BeamFnExternalWorkerPool
+// at endpoint (host:port) to start each worker, and to stop it when the
+// job ends (fnrunner.External). Any Beam worker pool will do: a program of
+// this SDK in worker-pool mode (fnapi/worker), which builds the same
+// pipeline as the submitter, or another SDK's.
+func External(endpoint string) WorkerStarter { return fnrunner.External(endpoint) }
 
 // Runner runs pipelines on SDK workers over the Fn API. It implements
 // runner.Runner; it is safe for concurrent use, and each run is a job with
 // its own servers and workers.
 type Runner struct {
 	opts Options
+	fn   *fnrunner.Runner
 }
 
-// New returns a runner; opts may be nil.
+// New returns a runner; opts may be nil. The defaults of Options are
+// fnrunner's.
 func New(opts *Options) *Runner {
 	r := &Runner{}
 	if opts != nil {
 		r.opts = *opts
 	}
-	if r.opts.Workers <= 0 {
-		r.opts.Workers = 2
-	}
-	if r.opts.Parallelism <= 0 {
-		r.opts.Parallelism = 2 * r.opts.Workers
-	}
-	if r.opts.MemoryBudget <= 0 {
-		r.opts.MemoryBudget = 128 << 20
-	}
-	if r.opts.MaxAttempts <= 0 {
-		r.opts.MaxAttempts = 3
-	}
-	if r.opts.MaxWorkerRestarts == 0 {
-		r.opts.MaxWorkerRestarts = 3
-	}
-	if r.opts.TempDir == "" {
-		r.opts.TempDir = os.TempDir()
-	}
-	if r.opts.WorkerTimeout <= 0 {
-		r.opts.WorkerTimeout = time.Minute
-	}
+	r.fn = fnrunner.New(&fnrunner.Options{
+		Workers: r.opts.Workers, Parallelism: r.opts.Parallelism, MemoryBudget: r.opts.MemoryBudget,
+		MaxAttempts: r.opts.MaxAttempts, MaxWorkerRestarts: r.opts.MaxWorkerRestarts, TempDir: r.opts.TempDir,
+		WorkerTimeout: r.opts.WorkerTimeout, DisableDynamicSplitting: r.opts.DisableDynamicSplitting,
+		Progress: r.opts.Progress, OnLog: r.opts.OnLog,
+	})
 	return r
 }
 
@@ -168,86 +168,10 @@ func Loopback(p *sdk.Pipeline) WorkerStarter {
 }
 
 // RunPipeline executes the pipeline proto pb on Options.Workers workers
-// started by start, and returns its metrics or the first error. The
-// workers' ids are "worker-<n>-<job>", where job is a random token of the
-// run.
+// started by start, and returns its metrics or the first error
+// (fnrunner.Runner.Run). The workers' ids are "worker-<n>-<job>", where job
+// is a random token of the run.
 func (r *Runner) RunPipeline(ctx context.Context, pb *pipepb.Pipeline, start WorkerStarter) (*runner.Result, error) {
-	if err := validate.Pipeline(pb, nil); err != nil {
-		return nil, fmt.Errorf("portable: invalid pipeline: %w", err)
-	}
-	pl, err := plan.Build(pb, nil)
-	if err != nil {
-		return nil, fmt.Errorf("portable: plan: %w", err)
-	}
-	srv, err := service.Start(&service.Options{OnLog: r.opts.OnLog})
-	if err != nil {
-		return nil, fmt.Errorf("portable: %w", err)
-	}
-	defer srv.Stop()
-	// Worker ids are unique per job: jobs of this and other runners may
-	// share an EXTERNAL worker pool, which knows workers by id.
-	ws := newWorkerSet(ctx, srv, start, fmt.Sprintf("%08x", rand.Uint32()), &r.opts)
-	defer func() {
-		// Ending the control streams tells the workers to stop; worker
-		// processes then exit at once, so they are waited for together.
-		srv.Stop()
-		ws.stopAll()
-	}()
-	if err := ws.startAll(ctx, r.opts.Workers); err != nil {
-		return nil, err
-	}
-	ex := &executor{srv: srv, workers: ws}
-	res, err := engine.Run(ctx, pl, engine.Options{
-		Parallelism: r.opts.Parallelism, MemoryBudget: r.opts.MemoryBudget, MaxAttempts: r.opts.MaxAttempts,
-		TempDir: r.opts.TempDir, DisableDynamicSplitting: r.opts.DisableDynamicSplitting, Prefix: "portable",
-		Progress: r.opts.Progress,
-	}, ex)
+	res, err := r.fn.Run(ctx, pb, start)
 	return (*runner.Result)(res), err
-}
-
-// executor hands bundles to the job's workers.
-type executor struct {
-	srv     *service.Server
-	workers *workerSet
-
-	// mu guards the fields below.
-	mu       sync.Mutex
-	insts    int
-	descs    map[string]bool
-	suspects map[suspectKey]int64
-}
-
-// Endpoints implements engine.Executor.
-func (e *executor) Endpoints() (data, state *pipepb.ApiServiceDescriptor) {
-	return e.srv.Endpoint(), e.srv.Endpoint()
-}
-
-// NewProcessor implements engine.Executor: the processor runs bundles on
-// the next live worker, round robin; a dead worker is replaced first while
-// Options.MaxWorkerRestarts lasts.
-func (e *executor) NewProcessor(desc *fnpb.ProcessBundleDescriptor, wiring *plan.Wiring) (engine.Processor, error) {
-	e.mu.Lock()
-	if e.descs == nil {
-		e.descs = map[string]bool{}
-	}
-	if !e.descs[desc.GetId()] {
-		e.srv.RegisterDescriptor(desc)
-		e.descs[desc.GetId()] = true
-	}
-	e.mu.Unlock()
-	// The engine gives NewProcessor no context: a replacement's wait ends
-	// with the job's.
-	w, err := e.workers.pick(e.workers.ctx)
-	if err != nil {
-		return nil, err
-	}
-	return newRemote(e, w, desc, wiring)
-}
-
-// instruction returns a fresh instruction id.
-func (e *executor) instruction() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.insts++
-	return fmt.Sprintf("bundle-%d", e.insts)
 }

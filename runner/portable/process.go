@@ -2,7 +2,6 @@ package portable
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -10,6 +9,7 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
 	"beamgo/fnapi/worker"
+	"beamgo/runner/portable/fnrunner"
 )
 
 // Environment types for Options.EnvironmentType, as Beam's
@@ -50,11 +50,12 @@ type ProcessOptions struct {
 
 // Process returns a WorkerStarter that starts each worker as a process:
 // by default this program in worker mode, which rebuilds the pipeline from
-// its arguments and serves it where it would run it (fnapi/worker). The
-// provision endpoint it is given is the control endpoint, where
-// fnapi/service also serves provisioning. Stopping a worker waits for it
-// to exit after the runner ends its control stream, then ends it by its
-// pid (SIGTERM, then SIGKILL) and reaps it.
+// its arguments and serves it where it would run it (fnapi/worker); with
+// a Command, that program (fnrunner.Process). The provision endpoint it is
+// given is the control endpoint, where fnapi/service also serves
+// provisioning. Stopping a worker waits for it to exit after the runner
+// ends its control stream, then ends it by its pid (SIGTERM, then SIGKILL)
+// and reaps it.
 func Process(opts *ProcessOptions) WorkerStarter {
 	var o ProcessOptions
 	if opts != nil {
@@ -72,33 +73,7 @@ func Process(opts *ProcessOptions) WorkerStarter {
 			}
 			maps.Copy(env, self)
 		}
-		p, err := worker.StartProcess(id, control.GetUrl(), &worker.ProcessOptions{
-			Command: o.Command, Env: env, Output: o.Output, Prefix: o.Prefix + id + ": ",
-		})
-		if err != nil {
-			return nil, fmt.Errorf("portable: %w", err)
-		}
-		if report, ok := ctx.Value(exitKey{}).(func(workerExit)); ok {
-			go func() {
-				<-p.Done()
-				report(workerExit{id: id, err: p.Err()})
-			}()
-		}
-		return func() { p.Stop() }, nil
+		start := fnrunner.Process(&fnrunner.ProcessOptions{Command: o.Command, Env: env, Output: o.Output, Prefix: o.Prefix})
+		return start(ctx, id, control)
 	}
 }
-
-// exitKey is the context key under which RunPipeline hands its starters a
-// func(workerExit), so that a worker process that dies before it connects
-// fails the job at once instead of after Options.WorkerTimeout.
-type exitKey struct{}
-
-// workerExit reports that a worker process ended.
-type workerExit struct {
-	id  string
-	err error
-}
-
-// errExited is wrapped by the error of a job whose worker exited before
-// the job started.
-var errExited = errors.New("exited before the job started")

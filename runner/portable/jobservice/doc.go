@@ -1,11 +1,12 @@
 // Package jobservice serves Beam's JobService and ArtifactStagingService
-// over gRPC and runs each submitted job on the portable runner
-// (runner/portable) with the SDK workers its environment names:
+// over gRPC and runs each submitted job on the portable runner's
+// proto-level core (runner/portable/fnrunner), which links no user SDK or
+// worker code, with the SDK workers its environment names:
 //
 //   - beam:env:external:v1 (LOOPBACK or EXTERNAL): workers from the
 //     BeamFnExternalWorkerPool at the payload's endpoint, started with
 //     StartWorker and stopped with StopWorker when the job ends
-//     (portable.External): the submitter's own pool, as the Beam SDKs
+//     (fnrunner.External): the submitter's own pool, as the Beam SDKs
 //     serve one in LOOPBACK mode, or a standing pool such as a program of
 //     this SDK in worker-pool mode (fnapi/worker), which serves many jobs;
 //   - beam:env:process:v1 (PROCESS): the environment's command, started as

@@ -11,7 +11,7 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/runner"
+	"beamgo/runner/portable/fnrunner"
 )
 
 // job is one prepared job and, once run, its progress.
@@ -37,7 +37,7 @@ type job struct {
 	// ended is when the job reached a terminal state.
 	ended  time.Time
 	stop   context.CancelFunc
-	result *runner.Result
+	result *fnrunner.Result
 	// staging is whether artifact staging has begun and stagingActive
 	// whether it is still going on; released is set when the job's
 	// staging directory is to be removed (by release, or by the staging
@@ -218,14 +218,14 @@ func (j *job) release() (remove bool) {
 }
 
 // finish records the result of a successful run.
-func (j *job) finish(res *runner.Result) {
+func (j *job) finish(res *fnrunner.Result) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.result = res
 }
 
 // resultOf returns the result of a successful run, or nil.
-func (j *job) resultOf() *runner.Result {
+func (j *job) resultOf() *fnrunner.Result {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.result

@@ -6,18 +6,18 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
 	"beamgo/proto/urns"
-	"beamgo/runner"
+	"beamgo/runner/portable/fnrunner"
 )
 
 // monitoringInfos encodes a job's user metrics as Beam monitoring infos,
 // labelled with the id of the transform whose unique name the metric
 // carries (or the name itself if no transform has it).
-func monitoringInfos(m runner.Metrics, p *pipepb.Pipeline) []*pipepb.MonitoringInfo {
+func monitoringInfos(m fnrunner.Metrics, p *pipepb.Pipeline) []*pipepb.MonitoringInfo {
 	ids := map[string]string{}
 	for id, t := range p.GetComponents().GetTransforms() {
 		ids[t.GetUniqueName()] = id
 	}
-	labels := func(k runner.MetricKey) map[string]string {
+	labels := func(k fnrunner.MetricKey) map[string]string {
 		t := k.Transform
 		if id, ok := ids[t]; ok {
 			t = id

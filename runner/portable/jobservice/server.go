@@ -25,14 +25,14 @@ import (
 
 	"beamgo/proto/validate"
 	"beamgo/runner/internal/plan"
-	"beamgo/runner/portable"
+	"beamgo/runner/portable/fnrunner"
 )
 
 // Options configure a Server; the zero value means defaults, which keep
 // the server to loopback clients and refuse PROCESS environments.
 type Options struct {
 	// Runner configures the portable runner each job runs on.
-	Runner *portable.Options
+	Runner *fnrunner.Options
 	// Validate lists URNs accepted beyond the standard ones; nil accepts
 	// the standard Beam URNs and this SDK's.
 	Validate *validate.Options
@@ -136,7 +136,7 @@ type Server struct {
 	lis         net.Listener
 	srv         *grpc.Server
 	staging     *stagingDir
-	runner      *portable.Runner
+	runner      *fnrunner.Runner
 	served      chan struct{}
 	stopping    chan struct{}
 	janitorDone chan struct{}
@@ -187,7 +187,7 @@ func Start(addr string, opts *Options) (*Server, error) {
 		s.logger.Info("jobservice: removed the staging directory of a server that is no longer running", "dir", dir)
 	}
 	s.lis, s.staging = lis, staging
-	s.runner = portable.New(s.opts.Runner)
+	s.runner = fnrunner.New(s.opts.Runner)
 	sopts := []grpc.ServerOption{grpc.MaxRecvMsgSize(s.opts.MaxMessageSize), grpc.MaxSendMsgSize(s.opts.MaxMessageSize)}
 	if s.opts.AuthToken != "" {
 		sopts = append(sopts, (&authenticator{token: []byte(s.opts.AuthToken)}).serverOptions()...)
@@ -365,7 +365,7 @@ func (s *Server) execute(ctx context.Context, j *job) {
 	defer s.sweep()
 	defer s.release(j)
 	j.setState(jobpb.JobState_RUNNING)
-	res, err := s.runner.RunPipeline(ctx, j.pipeline, s.workerStarter(j))
+	res, err := s.runner.Run(ctx, j.pipeline, s.workerStarter(j))
 	switch {
 	case err == nil:
 		j.finish(res)

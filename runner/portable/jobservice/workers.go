@@ -14,7 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"beamgo/proto/urns"
-	"beamgo/runner/portable"
+	"beamgo/runner/portable/fnrunner"
 )
 
 // AllowAnyHost in Options.AllowExternal lets EXTERNAL environments name a
@@ -236,11 +236,11 @@ func (p *policy) environmentPayload(id string, env *pipepb.Environment) (proto.M
 // environment: calls to the worker pool the external payload names, or
 // processes of the resolved command whose output goes to
 // Options.WorkerOutput, prefixed with the job id.
-func (s *Server) workerStarter(j *job) portable.WorkerStarter {
+func (s *Server) workerStarter(j *job) fnrunner.WorkerStarter {
 	if pl, ok := j.workers.(*pipepb.ProcessPayload); ok {
-		return portable.Process(&portable.ProcessOptions{
+		return fnrunner.Process(&fnrunner.ProcessOptions{
 			Command: pl.GetCommand(), Env: pl.GetEnv(), Output: s.opts.WorkerOutput, Prefix: j.id + " ",
 		})
 	}
-	return portable.External(j.workers.(*pipepb.ExternalPayload).GetEndpoint().GetUrl())
+	return fnrunner.External(j.workers.(*pipepb.ExternalPayload).GetEndpoint().GetUrl())
 }

@@ -1,4 +1,4 @@
-package portable
+package fnrunner
 
 import (
 	"context"
@@ -25,8 +25,8 @@ const (
 // endpoint as its control, logging and provision endpoint, and to stop it
 // when the job ends. Any Beam worker pool will do: a program of this SDK
 // in worker-pool mode (fnapi/worker), which builds the same pipeline as
-// the submitter, or another SDK's. The worker ids RunPipeline gives are
-// unique per job, so that jobs may share a pool.
+// the submitter, or another SDK's. The worker ids Run gives are unique per
+// job, so that jobs may share a pool.
 func External(endpoint string) WorkerStarter {
 	return func(ctx context.Context, id string, control *pipepb.ApiServiceDescriptor) (func(), error) {
 		cc, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))

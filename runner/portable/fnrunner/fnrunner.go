@@ -1,0 +1,229 @@
+// Package fnrunner runs Beam model pipelines (pipepb.Pipeline) on SDK
+// workers over the Fn API: it validates and plans the proto with the
+// planner the local runner uses (runner/internal/plan), schedules,
+// shuffles and retries with the same engine (runner/internal/engine), and
+// runs each bundle on one of the job's workers through the runner-side Fn
+// API servers of fnapi/service: its input on the data plane, its side
+// inputs through the state API, its user metrics back as monitoring infos.
+//
+// It is the proto-level core of the portable runner. It sees pipelines
+// only as protos and workers only through a WorkerStarter (External for a
+// BeamFnExternalWorkerPool, Process for a PROCESS environment's command),
+// and it links neither the user SDK, the SDK harness, the bundle executor
+// nor the worker-mode code of fnapi/worker; scripts/deps.rules checks this.
+// So the job server (runner/portable/jobservice) runs other SDKs'
+// pipelines with it and no user code of its own. runner/portable builds on
+// it what an sdk.Pipeline needs: translation, LOOPBACK workers on our
+// harness, and Run serving in worker processes.
+//
+// Its errors start with "portable: ", as the portable runner's do.
+//
+// # Workers
+//
+// A worker that dies mid-bundle, its process killed included, has its
+// bundle retried on another live worker and is replaced by a new one, up
+// to Options.MaxWorkerRestarts per job. The runner asks running bundles
+// for their progress; a retry of a bundle whose worker died runs the
+// elements from the one last reported in progress each as a bundle of its
+// own, so that an element that kills every worker it reaches fails the job
+// with a WorkerDiedError naming it and the transform that reads it. A
+// worker process that exits before it connects fails the job at once.
+package fnrunner
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+
+	"beamgo/fnapi/service"
+	"beamgo/internal/graph"
+	"beamgo/proto/validate"
+	"beamgo/runner/internal/engine"
+	"beamgo/runner/internal/plan"
+)
+
+// Options configure a Runner; the zero value means defaults.
+type Options struct {
+	// Workers is how many SDK workers a job starts (default 2).
+	Workers int
+	// Parallelism is how many bundles of a stage run at once, spread over
+	// the workers (default 2 per worker).
+	Parallelism int
+	// MemoryBudget bounds the shuffle bytes held in memory before spilling
+	// (default 128 MiB).
+	MemoryBudget int64
+	// MaxAttempts is how often a bundle is tried before the job fails
+	// (default 3).
+	MaxAttempts int
+	// MaxWorkerRestarts is how many workers a job starts, in all, to
+	// replace workers that died (default 3; negative: none). A bundle
+	// whose worker died is retried on another worker either way.
+	MaxWorkerRestarts int
+	// TempDir holds shuffle spills (default: os.TempDir()).
+	TempDir string
+	// WorkerTimeout bounds the wait for a started worker to connect
+	// (default 1 minute).
+	WorkerTimeout time.Duration
+	// DisableDynamicSplitting turns off process_bundle_split requests to
+	// workers whose bundles run while other bundle slots idle.
+	DisableDynamicSplitting bool
+	// Progress, when non-nil, receives a progress line about once a
+	// second: stages done and the elements the workers reported reading
+	// in the element-count monitoring infos of their finished bundles.
+	Progress func(Progress)
+	// OnLog, if set, receives the workers' log entries.
+	OnLog func(workerID string, e *fnpb.LogEntry)
+}
+
+// Progress is a snapshot of a running job.
+type Progress = engine.Progress
+
+// MetricKey names a user metric by transform, namespace and name.
+type MetricKey = graph.MetricKey
+
+// Metrics are the user metrics of a job's committed bundles.
+type Metrics = graph.MetricsSnapshot
+
+// Result is the outcome of a successful job. It has the fields of
+// runner.Result, which runner/portable converts it to.
+type Result struct {
+	// Metrics are the user metrics of committed bundles, aggregated; the
+	// metrics of failed attempts are dropped.
+	Metrics Metrics
+	// Stages and Bundles count what ran; Retries counts failed attempts
+	// that were retried; Splits counts dynamic splits; Spills counts
+	// shuffle runs written to disk.
+	Stages, Bundles, Retries, Splits, Spills int
+}
+
+// WorkerStarter starts the SDK worker with the given id, telling it to
+// connect to the control (and logging) endpoint. The returned stop
+// function, called when the job ends, may be nil.
+type WorkerStarter func(ctx context.Context, id string, control *pipepb.ApiServiceDescriptor) (stop func(), err error)
+
+// Runner runs pipeline protos on SDK workers over the Fn API. It is safe
+// for concurrent use, and each run is a job with its own servers and
+// workers.
+type Runner struct {
+	opts Options
+}
+
+// New returns a runner; opts may be nil.
+func New(opts *Options) *Runner {
+	r := &Runner{}
+	if opts != nil {
+		r.opts = *opts
+	}
+	if r.opts.Workers <= 0 {
+		r.opts.Workers = 2
+	}
+	if r.opts.Parallelism <= 0 {
+		r.opts.Parallelism = 2 * r.opts.Workers
+	}
+	if r.opts.MemoryBudget <= 0 {
+		r.opts.MemoryBudget = 128 << 20
+	}
+	if r.opts.MaxAttempts <= 0 {
+		r.opts.MaxAttempts = 3
+	}
+	if r.opts.MaxWorkerRestarts == 0 {
+		r.opts.MaxWorkerRestarts = 3
+	}
+	if r.opts.TempDir == "" {
+		r.opts.TempDir = os.TempDir()
+	}
+	if r.opts.WorkerTimeout <= 0 {
+		r.opts.WorkerTimeout = time.Minute
+	}
+	return r
+}
+
+// Run executes the pipeline proto pb on Options.Workers workers started by
+// start, and returns its metrics or the first error. The workers' ids are
+// "worker-<n>-<job>", where job is a random token of the run.
+func (r *Runner) Run(ctx context.Context, pb *pipepb.Pipeline, start WorkerStarter) (*Result, error) {
+	if err := validate.Pipeline(pb, nil); err != nil {
+		return nil, fmt.Errorf("portable: invalid pipeline: %w", err)
+	}
+	pl, err := plan.Build(pb, nil)
+	if err != nil {
+		return nil, fmt.Errorf("portable: plan: %w", err)
+	}
+	srv, err := service.Start(&service.Options{OnLog: r.opts.OnLog})
+	if err != nil {
+		return nil, fmt.Errorf("portable: %w", err)
+	}
+	defer srv.Stop()
+	// Worker ids are unique per job: jobs of this and other runners may
+	// share an EXTERNAL worker pool, which knows workers by id.
+	ws := newWorkerSet(ctx, srv, start, fmt.Sprintf("%08x", rand.Uint32()), &r.opts)
+	defer func() {
+		// Ending the control streams tells the workers to stop; worker
+		// processes then exit at once, so they are waited for together.
+		srv.Stop()
+		ws.stopAll()
+	}()
+	if err := ws.startAll(ctx, r.opts.Workers); err != nil {
+		return nil, err
+	}
+	ex := &executor{srv: srv, workers: ws}
+	res, err := engine.Run(ctx, pl, engine.Options{
+		Parallelism: r.opts.Parallelism, MemoryBudget: r.opts.MemoryBudget, MaxAttempts: r.opts.MaxAttempts,
+		TempDir: r.opts.TempDir, DisableDynamicSplitting: r.opts.DisableDynamicSplitting, Prefix: "portable",
+		Progress: r.opts.Progress,
+	}, ex)
+	return (*Result)(res), err
+}
+
+// executor hands bundles to the job's workers.
+type executor struct {
+	srv     *service.Server
+	workers *workerSet
+
+	// mu guards the fields below.
+	mu       sync.Mutex
+	insts    int
+	descs    map[string]bool
+	suspects map[suspectKey]int64
+}
+
+// Endpoints implements engine.Executor.
+func (e *executor) Endpoints() (data, state *pipepb.ApiServiceDescriptor) {
+	return e.srv.Endpoint(), e.srv.Endpoint()
+}
+
+// NewProcessor implements engine.Executor: the processor runs bundles on
+// the next live worker, round robin; a dead worker is replaced first while
+// Options.MaxWorkerRestarts lasts.
+func (e *executor) NewProcessor(desc *fnpb.ProcessBundleDescriptor, wiring *plan.Wiring) (engine.Processor, error) {
+	e.mu.Lock()
+	if e.descs == nil {
+		e.descs = map[string]bool{}
+	}
+	if !e.descs[desc.GetId()] {
+		e.srv.RegisterDescriptor(desc)
+		e.descs[desc.GetId()] = true
+	}
+	e.mu.Unlock()
+	// The engine gives NewProcessor no context: a replacement's wait ends
+	// with the job's.
+	w, err := e.workers.pick(e.workers.ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newRemote(e, w, desc, wiring)
+}
+
+// instruction returns a fresh instruction id.
+func (e *executor) instruction() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.insts++
+	return fmt.Sprintf("bundle-%d", e.insts)
+}
