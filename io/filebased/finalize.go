@@ -21,15 +21,8 @@ type fileOps interface {
 	DeleteAll(ctx context.Context, prefix string) error
 }
 
-// storeOps are the real file operations.
-type storeOps struct{}
-
-func (storeOps) Exists(ctx context.Context, p string) (bool, error) { return filesystem.Exists(ctx, p) }
-func (storeOps) Copy(ctx context.Context, dst, src string) error {
-	return filesystem.Copy(ctx, dst, src)
-}
-func (storeOps) Delete(ctx context.Context, p string) error    { return filesystem.Delete(ctx, p) }
-func (storeOps) DeleteAll(ctx context.Context, p string) error { return filesystem.DeleteAll(ctx, p) }
+// The real file operations are those of a Storage.
+var _ fileOps = (*filesystem.Storage)(nil)
 
 // finalizeFn commits the temporary files of a Write once all bundles have.
 type finalizeFn[T any] struct {

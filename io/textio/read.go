@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"beamgo/io/filebased"
+	"beamgo/io/filesystem"
 	"beamgo/io/source"
 	"beamgo/sdk"
 )
@@ -70,6 +71,14 @@ const DefaultBundleSize = 64 << 20
 // AllowEmpty makes a pattern that matches no file read nothing instead of
 // failing the job. For Read.
 func AllowEmpty() Option { return func(c *config) { c.opts.AllowEmpty = true } }
+
+// WithStorage reads or writes the files through fs instead of
+// filesystem.Default(). Build fs in the program's main before the pipeline
+// (a PROCESS worker runs main again and builds its own) and close it after
+// the pipeline has run. For Read and Write.
+func WithStorage(fs *filesystem.Storage) Option {
+	return func(c *config) { c.opts.Storage, c.sink.Storage = fs, fs }
+}
 
 // Unsplittable reads each file whole, in one bundle. For Read.
 func Unsplittable() Option { return func(c *config) { c.opts.Unsplittable = true } }
