@@ -54,12 +54,8 @@ func (s Scope) Pipeline() *Pipeline { return s.p }
 // fail records a construction error for the transform name, with the
 // caller's source location.
 func (s Scope) fail(name string, format string, args ...any) {
-	loc := callerOutsideSDK()
-	full := name
-	if s.parent != nil {
-		full = s.parent.UniqueName + "/" + name
-	}
-	s.p.g.Fail(fmt.Errorf("sdk: %s (%s): %s", full, loc, fmt.Sprintf(format, args...)))
+	ce := &ConstructionError{Transform: s.fullName(name), Location: callerOutsideSDK(), Err: fmt.Errorf(format, args...)}
+	s.p.g.Fail(fmt.Errorf("sdk: %w", ce))
 }
 
 // callerOutsideSDK returns file:line of the first caller outside package sdk.
