@@ -207,3 +207,24 @@ func (a *splitAdapter[In]) TrySplit(fraction float64) (primary, residual []byte,
 }
 
 func (a *splitAdapter[In]) Progress() (done, remaining float64) { return a.t.Progress() }
+
+// BundleContext returns the context of the bundle that ctx, the context a
+// DoFn's method got, belongs to; ctx itself if it is not a DoFn's. The
+// context a method gets is valid only during the call (the runner reuses
+// it for the next element), so I/O that outlives the call (a reader kept
+// open across elements, an upload in flight) must use this one.
+func BundleContext(ctx context.Context) context.Context {
+	if ec := graph.FromContext(ctx); ec != nil && ec.Context != nil {
+		return ec.Context
+	}
+	return ctx
+}
+
+// TransformName returns the unique name of the transform whose user code
+// got ctx, or "" if ctx is not a DoFn's context.
+func TransformName(ctx context.Context) string {
+	if ec := graph.FromContext(ctx); ec != nil && ec.Env != nil {
+		return ec.Env.UniqueName
+	}
+	return ""
+}

@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"beamgo/io/filesystem"
-	"beamgo/io/internal/bundlectx"
+	"beamgo/sdk"
 )
 
 // fileOps are the file operations of finalize, so that tests can inject
@@ -35,7 +35,7 @@ func (f *finalizeFn[T]) ProcessElement(ctx context.Context, tempDir string, emit
 	for r := range f.cfg.results.Get(ctx) {
 		results = append(results, r)
 	}
-	names, err := finalize(bundlectx.Of(ctx), f.cfg, tempDir, results)
+	names, err := finalize(sdk.BundleContext(ctx), f.cfg, tempDir, results)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"beamgo/io/filesystem"
-	"beamgo/io/internal/bundlectx"
 	"beamgo/sdk"
 	"beamgo/sdk/window"
 )
@@ -115,7 +114,7 @@ func Write[T any](s sdk.Scope, prefix string, w RecordWriter[T], in sdk.PCollect
 	cfg.fs = storageOr(cfg.opts.Storage)
 	cfg.ops = cfg.fs
 	if err := cfg.check(); err != nil {
-		s.Pipeline().Graph().Fail(fmt.Errorf("filebased: Write(%q): %w", prefix, err))
+		s.Fail("WriteFiles", fmt.Errorf("filebased: Write(%q): %w", prefix, err))
 		return sdk.PCollection[string]{}
 	}
 	return write(s, cfg, in)
@@ -163,7 +162,7 @@ func write[T any](s sdk.Scope, cfg *sinkConfig[T], in sdk.PCollection[T]) sdk.PC
 	s.Pipeline().OnRun(cfg.runs.begin)
 	tmp := sdk.ParDo(ws, sdk.DoFn[[]byte, string](&initFn{Prefix: cfg.prefix, runs: cfg.runs}), sdk.Impulse(ws), sdk.Name("TempDir"))
 	cfg.tempDir = sdk.AsSingleton(tmp)
-	if in.IsValid() && in.Collection().Windowing.Fn.Kind != window.KindGlobal {
+	if in.IsValid() && in.WindowFn().Kind != window.KindGlobal {
 		in = sdk.WindowInto(ws, window.GlobalFn(), in)
 	}
 	var results sdk.PCollection[writeResult]
@@ -205,7 +204,7 @@ func (f *initFn) ProcessElement(ctx context.Context, _ []byte, emit func(string)
 	}
 	tmp := filesystem.Join(dir, tempDirName(base, randomID())+"/")
 	if f.runs != nil {
-		f.runs.record(bundlectx.Of(ctx), tmp)
+		f.runs.record(sdk.BundleContext(ctx), tmp)
 	}
 	emit(tmp)
 	return nil
@@ -334,7 +333,7 @@ type tempFile[T any] struct {
 func createTemp[T any](ctx context.Context, cfg *sinkConfig[T], path string, shard int) (*tempFile[T], error) {
 	// The write must outlive the call that opens it (a bundle's elements
 	// arrive in several calls), but not an abort.
-	wctx, cancel := context.WithCancel(context.WithoutCancel(bundlectx.Of(ctx)))
+	wctx, cancel := context.WithCancel(context.WithoutCancel(sdk.BundleContext(ctx)))
 	file, err := cfg.fs.NewWriter(wctx, path, &filesystem.WriterOptions{ContentType: cfg.opts.MIMEType})
 	if err != nil {
 		cancel()

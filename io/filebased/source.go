@@ -8,9 +8,9 @@ import (
 	"sync"
 
 	"beamgo/io/filesystem"
-	"beamgo/io/internal/bundlectx"
 	"beamgo/io/source"
 	"beamgo/rangetracker"
+	"beamgo/sdk"
 )
 
 // RecordReader reads the records of one file: the hook a file format
@@ -110,7 +110,7 @@ func (s *Source[T]) Files(ctx context.Context) ([]File, error) {
 		return s.files, nil
 	}
 	fs := storageOr(s.opts.Storage)
-	matched, err := fs.Match(bundlectx.Of(ctx), s.pattern)
+	matched, err := fs.Match(sdk.BundleContext(ctx), s.pattern)
 	if err != nil {
 		return nil, fmt.Errorf("filebased: expand %q: %w", s.pattern, err)
 	}

@@ -139,7 +139,7 @@ func read[T any](s sdk.Scope, pattern, name string, mk func(string, string) T, o
 		err = fmt.Errorf("textio: empty file pattern")
 	}
 	if err != nil {
-		s.Pipeline().Graph().Fail(fmt.Errorf("textio: %s: %w", c.name, err))
+		s.Fail(c.name, err)
 		return sdk.PCollection[T]{}
 	}
 	src := filebased.New(pattern, filebased.RecordReader[T](&lineReader[T]{SkipHeaderLines: c.skipHeader, MaxLineSize: c.maxLine, mk: mk}), &c.opts)

@@ -3,6 +3,8 @@ package textio_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -73,5 +75,22 @@ func TestCloudSchemeWithoutDriver(t *testing.T) {
 	var se *filesystem.SchemeError
 	if !errors.As(err, &se) || se.Scheme != "s3" {
 		t.Errorf("Execute() = %v, want a *filesystem.SchemeError for s3", err)
+	}
+}
+
+// TestConstructionErrorNamesCaller checks that a textio construction error
+// goes through sdk's Scope hook: a *sdk.ConstructionError naming the
+// transform and the line that called textio.
+func TestConstructionErrorNamesCaller(t *testing.T) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	textio.Read(s, "in/*.txt", textio.SkipHeaderLines(-1))
+	_, _, line, _ := runtime.Caller(0)
+	var ce *sdk.ConstructionError
+	if err := p.Err(); !errors.As(err, &ce) {
+		t.Fatalf("Err() = %v, want a *sdk.ConstructionError", err)
+	}
+	if want := fmt.Sprintf("storage_test.go:%d", line-1); ce.Location != want || ce.Transform != "ReadText" {
+		t.Errorf("ConstructionError = %q at %q, want ReadText at %q", ce.Transform, ce.Location, want)
 	}
 }
