@@ -26,7 +26,19 @@
 // Construction never panics on user mistakes. A transform that cannot be
 // built records an error naming the transform and the caller's file:line on
 // the Pipeline, and returns an invalid collection; Pipeline.Err, and every
-// runner's Run, return all recorded errors.
+// runner's Run, return all recorded errors, each a *ConstructionError to
+// match with errors.As. User code that fails at run time (an error
+// returned, a panic) is a *UserError naming the transform and the element.
+//
+// # Writing transforms
+//
+// A transform is a function of a Scope and collections, built from the
+// transforms here (package io's are). What it needs beyond them is public:
+// Scope.Fail and Scope.Errorf record its construction errors with its
+// caller's file:line, PCollection.WindowFn tells the windowing of an
+// input, RegisterSplittable lets the runner split a running element's work
+// (a source read), BundleContext gives I/O a context that outlives one
+// call, and TransformName names the running transform.
 //
 // # How user code reaches a worker
 //

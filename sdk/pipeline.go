@@ -30,10 +30,6 @@ func (p *Pipeline) Root() Scope { return Scope{p: p} }
 // Err returns the construction errors recorded so far, joined, or nil.
 func (p *Pipeline) Err() error { return p.g.Err() }
 
-// Graph returns the construction graph, for runners and translation inside
-// this module.
-func (p *Pipeline) Graph() *graph.Graph { return p.g }
-
 // Scope is a named place in the pipeline's transform hierarchy. Transforms
 // added to a scope get unique names under it ("wordcount/CountWords/Split").
 // Scope is a small value; copy it freely.
@@ -54,12 +50,8 @@ func (s Scope) Pipeline() *Pipeline { return s.p }
 // fail records a construction error for the transform name, with the
 // caller's source location.
 func (s Scope) fail(name string, format string, args ...any) {
-	loc := callerOutsideSDK()
-	full := name
-	if s.parent != nil {
-		full = s.parent.UniqueName + "/" + name
-	}
-	s.p.g.Fail(fmt.Errorf("sdk: %s (%s): %s", full, loc, fmt.Sprintf(format, args...)))
+	ce := &ConstructionError{Transform: s.fullName(name), Location: callerOutsideSDK(), Err: fmt.Errorf(format, args...)}
+	s.p.g.Fail(fmt.Errorf("sdk: %w", ce))
 }
 
 // callerOutsideSDK returns file:line of the first caller outside package sdk.
@@ -120,8 +112,8 @@ type PCollection[T any] struct {
 // without error.
 func (pc PCollection[T]) IsValid() bool { return pc.c != nil }
 
-// Collection returns the graph collection, for runners inside this module.
-func (pc PCollection[T]) Collection() *graph.Collection { return pc.c }
+// collection returns the graph collection, for internal/sdkaccess.
+func (pc PCollection[T]) collection() *graph.Collection { return pc.c }
 
 // String returns the collection's name.
 func (pc PCollection[T]) String() string {

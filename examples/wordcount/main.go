@@ -5,8 +5,9 @@
 // With no flags it counts the embedded sample (two public-domain Shakespeare
 // passages) on the local runner and prints the most frequent words. --input
 // reads any file pattern textio understands (local paths, file://, mem://,
-// s3://, gs://, azblob://; compressed files by extension); --output writes
-// sharded "word: count" files (prefix-00000-of-00002.txt, ...).
+// and s3://, gs://, azblob://, whose drivers drivers.go imports; compressed
+// files by extension); --output writes sharded "word: count" files
+// (prefix-00000-of-00002.txt, ...).
 //
 //	go run ./examples/wordcount
 //	go run ./examples/wordcount --input='books/*.txt' --output=out/counts --top=20

@@ -15,6 +15,7 @@ import (
 
 	"beamgo/fnapi/exec"
 	"beamgo/internal/graph"
+	"beamgo/internal/sdkaccess"
 	"beamgo/proto/translate"
 	"beamgo/proto/urns"
 	"beamgo/sdk"
@@ -58,7 +59,7 @@ func (l *lifecycle) Teardown(context.Context) error { *l.Log = append(*l.Log, "T
 func stageOf(t *testing.T, p *sdk.Pipeline, out *graph.Collection) *fnpb.ProcessBundleDescriptor {
 	t.Helper()
 	var impulseOut string
-	for _, tr := range p.Graph().Transforms {
+	for _, tr := range sdkaccess.Graph(p).Transforms {
 		if tr.Kind == graph.KindImpulse {
 			impulseOut = tr.Outputs[0].Coll.ID
 		}
@@ -98,7 +99,7 @@ func descriptorOf(t *testing.T, p *sdk.Pipeline, include func(*pipepb.PTransform
 func impulseInput(t *testing.T, p *sdk.Pipeline) map[string]iter.Seq2[[]byte, error] {
 	t.Helper()
 	var imp *graph.Collection
-	for _, tr := range p.Graph().Transforms {
+	for _, tr := range sdkaccess.Graph(p).Transforms {
 		if tr.Kind == graph.KindImpulse {
 			imp = tr.Outputs[0].Coll
 		}
@@ -117,13 +118,13 @@ func run(t *testing.T, values []string) ([]string, []string, error) {
 	s := p.Root()
 	in := sdk.Create(s, values)
 	out := sdk.ParDo(s, sdk.DoFn[string, string](&lifecycle{Log: &log}), in)
-	desc := stageOf(t, p, out.Collection())
-	proc, err := exec.New(desc, p.Graph())
+	desc := stageOf(t, p, sdkaccess.Collection(out))
+	proc, err := exec.New(desc, sdkaccess.Graph(p))
 	if err != nil {
 		t.Fatalf("exec.New: %v", err)
 	}
 	got := &collect[string]{}
-	dec, err := out.Collection().Ops.NewDecoder(false, graph.Receiver[string](got))
+	dec, err := sdkaccess.Collection(out).Ops.NewDecoder(false, graph.Receiver[string](got))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"beamgo/fnapi/exec"
 	"beamgo/internal/graph"
+	"beamgo/internal/sdkaccess"
 	"beamgo/sdk"
 	"beamgo/sdk/window"
 )
@@ -40,20 +41,20 @@ func stringStage(t *testing.T, fn sdk.DoFn[string, string], values []string) (*e
 	s := p.Root()
 	in := sdk.Create(s, []string{"unused"})
 	out := sdk.ParDo(s, fn, in, sdk.Name("Gated"))
-	desc := descriptorOf(t, p, func(tr *pipepb.PTransform) bool { return tr.GetUniqueName() == "Gated" }, in.Collection().ID, out.Collection().ID)
-	proc, err := exec.New(desc, p.Graph())
+	desc := descriptorOf(t, p, func(tr *pipepb.PTransform) bool { return tr.GetUniqueName() == "Gated" }, sdkaccess.Collection(in).ID, sdkaccess.Collection(out).ID)
+	proc, err := exec.New(desc, sdkaccess.Graph(p))
 	if err != nil {
 		t.Fatalf("exec.New: %v", err)
 	}
 	var enc []byte
-	r := in.Collection().Ops.NewEncoder(false, func(b []byte) error { enc = append(enc, b...); return nil })
+	r := sdkaccess.Collection(in).Ops.NewEncoder(false, func(b []byte) error { enc = append(enc, b...); return nil })
 	for _, v := range values {
 		if err := r.(graph.Receiver[string]).Receive(window.InGlobalWindow(v)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got := &collect[string]{}
-	dec, err := out.Collection().Ops.NewDecoder(false, graph.Receiver[string](got))
+	dec, err := sdkaccess.Collection(out).Ops.NewDecoder(false, graph.Receiver[string](got))
 	if err != nil {
 		t.Fatal(err)
 	}

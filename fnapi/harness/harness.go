@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"beamgo/internal/graph"
+	"beamgo/internal/sdkaccess"
 	"beamgo/proto/urns"
 	"beamgo/sdk"
 )
@@ -58,7 +59,7 @@ func Run(ctx context.Context, opts *Options) error {
 		logger = slog.Default()
 	}
 	h := &harness{
-		id: opts.ID, g: opts.Pipeline.Graph(), logger: logger, ids: newShortIDs(),
+		id: opts.ID, g: sdkaccess.Graph(opts.Pipeline), logger: logger, ids: newShortIDs(),
 		conns: map[string]*grpc.ClientConn{}, descs: map[string]*descEntry{}, active: map[string]*bundle{},
 		data: map[string]*dataStream{}, states: map[string]*stateStream{}, insts: newInstructionTable(),
 	}

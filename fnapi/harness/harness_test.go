@@ -18,6 +18,7 @@ import (
 
 	"beamgo/fnapi/fnapitest"
 	"beamgo/fnapi/harness"
+	"beamgo/internal/sdkaccess"
 	"beamgo/proto/urns"
 	"beamgo/sdk"
 	"beamgo/sdk/coder"
@@ -76,7 +77,7 @@ func upperPipeline(t *testing.T, f *fakeRunner, ev *events) (*sdk.Pipeline, stag
 	s := p.Root()
 	in := sdk.Create(s, []string{"unused"})
 	out := sdk.ParDo(s, sdk.DoFn[string, string](&upperFn{Events: ev}), in, sdk.Name("Upper"))
-	return p, stageFor(t, f, p, "upper", []string{"Upper"}, in.Collection(), out.Collection(), nil)
+	return p, stageFor(t, f, p, "upper", []string{"Upper"}, sdkaccess.Collection(in), sdkaccess.Collection(out), nil)
 }
 
 // metricsOf resolves a response's monitoring data through the harness's
@@ -287,7 +288,7 @@ func TestLengthPrefixedPortsAreRecoded(t *testing.T) {
 	in := sdk.Create(s, []point{})
 	out := sdk.ParDo(s, sdk.DoFn[point, point](swapFn{}), in, sdk.Name("Swap"))
 	// Like Prism, wrap the port element coders in a length prefix.
-	st := stageFor(t, f, p, "swap", []string{"Swap"}, in.Collection(), out.Collection(), func(desc *fnpb.ProcessBundleDescriptor, id string) string {
+	st := stageFor(t, f, p, "swap", []string{"Swap"}, sdkaccess.Collection(in), sdkaccess.Collection(out), func(desc *fnpb.ProcessBundleDescriptor, id string) string {
 		desc.Coders["lp_"+id] = &pipepb.Coder{Spec: &pipepb.FunctionSpec{Urn: urns.CoderLengthPrefix}, ComponentCoderIds: []string{id}}
 		return "lp_" + id
 	})
@@ -345,7 +346,7 @@ func TestSideInputsFollowContinuationTokens(t *testing.T) {
 	in := sdk.Create(s, []string{})
 	fn := &sideSumFn{Nums: sdk.AsIter(sdk.Create(s, []int{}))}
 	out := sdk.ParDo(s, sdk.DoFn[string, string](fn), in, sdk.WithSideInput(fn.Nums), sdk.Name("Sum"))
-	st := stageFor(t, f, p, "sum", []string{"Sum"}, in.Collection(), out.Collection(), nil)
+	st := stageFor(t, f, p, "sum", []string{"Sum"}, sdkaccess.Collection(in), sdkaccess.Collection(out), nil)
 	id := idOf(t, st.desc, "Sum")
 	var pd pipepb.ParDoPayload
 	if err := proto.Unmarshal(st.desc.Transforms[id].GetSpec().GetPayload(), &pd); err != nil {
@@ -409,7 +410,7 @@ func TestProgressSplitAndFinalizeOfARunningBundle(t *testing.T) {
 	s := p.Root()
 	in := sdk.Create(s, []string{})
 	out := sdk.ParDo(s, sdk.DoFn[string, string](&gateFn{Gate: g}), in, sdk.Name("Gate"))
-	st := stageFor(t, f, p, "gate", []string{"Gate"}, in.Collection(), out.Collection(), nil)
+	st := stageFor(t, f, p, "gate", []string{"Gate"}, sdkaccess.Collection(in), sdkaccess.Collection(out), nil)
 	startHarness(t, f, p)
 
 	resp := f.instruct(processBundle("b1", "gate"))
@@ -420,7 +421,7 @@ func TestProgressSplitAndFinalizeOfARunningBundle(t *testing.T) {
 		ProcessBundleProgress: &fnpb.ProcessBundleProgressRequest{InstructionId: "b1"},
 	}}))
 	counts := metricsOf(t, f, "m1", prog.GetProcessBundleProgress().GetMonitoringData())
-	key := urns.MetricElementCount + " PCOLLECTION=" + in.Collection().ID
+	key := urns.MetricElementCount + " PCOLLECTION=" + sdkaccess.Collection(in).ID
 	if got := counts[key]; string(got) != string(varints(1)) {
 		t.Errorf("progress element count = %v, want %v (x done, y running)", got, varints(1))
 	}

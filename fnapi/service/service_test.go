@@ -23,6 +23,7 @@ import (
 	"beamgo/fnapi/harness"
 	"beamgo/fnapi/service"
 	"beamgo/internal/graph"
+	"beamgo/internal/sdkaccess"
 	"beamgo/proto/translate"
 	"beamgo/proto/urns"
 	"beamgo/sdk"
@@ -186,7 +187,7 @@ func TestBundleWithPagedSideInputRunsOnTheHarness(t *testing.T) {
 	in := sdk.Create(s, []string{})
 	fn := &sideSumFn{Nums: sdk.AsIter(sdk.Create(s, []int{}))}
 	out := sdk.ParDo(s, sdk.DoFn[string, string](fn), in, sdk.WithSideInput(fn.Nums), sdk.Name("Sum"))
-	st := stageFor(t, srv, p, "sum", "Sum", in.Collection(), out.Collection())
+	st := stageFor(t, srv, p, "sum", "Sum", sdkaccess.Collection(in), sdkaccess.Collection(out))
 	ints, _ := coder.Of[int]()
 	var contents []byte
 	for _, n := range []int{1, 2, 3, 4, 200, 300} {
@@ -231,7 +232,7 @@ func TestWorkersAreRoutedByWorkerIDAndRunBundlesInParallel(t *testing.T) {
 	s := p.Root()
 	in := sdk.Create(s, []string{})
 	out := sdk.ParDo(s, sdk.DoFn[string, string](upperFn{}), in, sdk.Name("Upper"))
-	st := stageFor(t, srv, p, "upper", "Upper", in.Collection(), out.Collection())
+	st := stageFor(t, srv, p, "upper", "Upper", sdkaccess.Collection(in), sdkaccess.Collection(out))
 	ids := []string{"w1", "w2", "w3"}
 	for _, id := range ids {
 		startHarness(t, srv, id, p)
@@ -277,7 +278,7 @@ func TestFailedBundleReportsErrorAndLogsReachTheRunner(t *testing.T) {
 	s := p.Root()
 	in := sdk.Create(s, []string{})
 	out := sdk.ParDo(s, sdk.DoFn[string, string](upperFn{}), in, sdk.Name("Upper"))
-	st := stageFor(t, srv, p, "upper", "Upper", in.Collection(), out.Collection())
+	st := stageFor(t, srv, p, "upper", "Upper", sdkaccess.Collection(in), sdkaccess.Collection(out))
 	startHarness(t, srv, "w1", p)
 	w, err := srv.Worker(ctx, "w1")
 	if err != nil {
@@ -309,7 +310,7 @@ func TestWorkerThatDiesMidBundleFailsItsCalls(t *testing.T) {
 	in := sdk.Create(s, []string{})
 	fn := &gateFn{Started: make(chan struct{})}
 	out := sdk.ParDo(s, sdk.DoFn[string, string](fn), in, sdk.Name("Gate"))
-	st := stageFor(t, srv, p, "gate", "Gate", in.Collection(), out.Collection())
+	st := stageFor(t, srv, p, "gate", "Gate", sdkaccess.Collection(in), sdkaccess.Collection(out))
 	stop := startHarness(t, srv, "w1", p)
 	w, err := srv.Worker(ctx, "w1")
 	if err != nil {

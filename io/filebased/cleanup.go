@@ -45,6 +45,7 @@ const cleanupTimeout = time.Minute
 // A writeRuns is safe for concurrent use.
 type writeRuns struct {
 	prefix string
+	fs     *filesystem.Storage
 	// mu guards active.
 	mu     sync.Mutex
 	active map[*writeRun]bool
@@ -67,8 +68,8 @@ type writeRun struct {
 // runKey is the context key of the current run of a writeRuns.
 type runKey struct{ runs *writeRuns }
 
-func newWriteRuns(prefix string) *writeRuns {
-	return &writeRuns{prefix: prefix, active: map[*writeRun]bool{}}
+func newWriteRuns(prefix string, fs *filesystem.Storage) *writeRuns {
+	return &writeRuns{prefix: prefix, fs: fs, active: map[*writeRun]bool{}}
 }
 
 var _ sdk.RunHook = (*writeRuns)(nil).begin
@@ -137,7 +138,7 @@ func (r *writeRun) end(ctx context.Context, runErr error) error {
 	}
 	var errs []error
 	for _, d := range dirs {
-		if err := filesystem.DeleteAll(ctx, d); err != nil {
+		if err := w.fs.DeleteAll(ctx, d); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -162,7 +163,7 @@ func (w *writeRuns) tempDirs(ctx context.Context) (map[string]bool, error) {
 			out[filesystem.Join(dir, name+"/")] = true
 		}
 	}
-	files, err := filesystem.List(ctx, filesystem.Join(dir, stem))
+	files, err := w.fs.List(ctx, filesystem.Join(dir, stem))
 	if err != nil {
 		return nil, err
 	}

@@ -2,8 +2,10 @@
 // FileBasedSource and FileBasedSink: a format implements one small hook and
 // gets pattern expansion, parallel and dynamically split reads,
 // compression, and exactly-once output with temporary files and an
-// idempotent finalize. Files are reached through package filesystem, so
-// local paths, mem://, s3://, gs:// and azblob:// all work.
+// idempotent finalize. Files are reached through a filesystem.Storage
+// (Options.Storage and SinkOptions.Storage; filesystem.Default() if nil), so
+// local paths and mem:// work as they are, and s3://, gs:// or azblob://
+// once the program imports the gocloud driver (see package filesystem).
 //
 // # Reading
 //

@@ -9,7 +9,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"beamgo/io/filesystem"
-	"beamgo/io/internal/bundlectx"
+	"beamgo/sdk"
 )
 
 // File is one file of a file-based source, as a RecordReader sees it.
@@ -25,6 +25,8 @@ type File struct {
 	// decompressed content, in a range [0, OffsetInfinity) that cannot
 	// split).
 	Splittable bool
+	// fs opens the file; nil means filesystem.Default().
+	fs *filesystem.Storage
 }
 
 // Open returns the file's (decompressed) content from offset on. A
@@ -37,7 +39,7 @@ func (f File) Open(ctx context.Context, offset int64) (io.ReadCloser, error) {
 	}
 	// The reader may keep its context in goroutines that outlive the
 	// caller's call (an HTTP transport's): give it the bundle's.
-	r, err := filesystem.NewRangeReader(bundlectx.Of(ctx), f.Path, offset, -1)
+	r, err := storageOr(f.fs).NewRangeReader(sdk.BundleContext(ctx), f.Path, offset, -1)
 	if err != nil {
 		return nil, err
 	}

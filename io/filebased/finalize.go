@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"beamgo/io/filesystem"
-	"beamgo/io/internal/bundlectx"
+	"beamgo/sdk"
 )
 
 // fileOps are the file operations of finalize, so that tests can inject
@@ -21,15 +21,8 @@ type fileOps interface {
 	DeleteAll(ctx context.Context, prefix string) error
 }
 
-// storeOps are the real file operations.
-type storeOps struct{}
-
-func (storeOps) Exists(ctx context.Context, p string) (bool, error) { return filesystem.Exists(ctx, p) }
-func (storeOps) Copy(ctx context.Context, dst, src string) error {
-	return filesystem.Copy(ctx, dst, src)
-}
-func (storeOps) Delete(ctx context.Context, p string) error    { return filesystem.Delete(ctx, p) }
-func (storeOps) DeleteAll(ctx context.Context, p string) error { return filesystem.DeleteAll(ctx, p) }
+// The real file operations are those of a Storage.
+var _ fileOps = (*filesystem.Storage)(nil)
 
 // finalizeFn commits the temporary files of a Write once all bundles have.
 type finalizeFn[T any] struct {
@@ -42,7 +35,7 @@ func (f *finalizeFn[T]) ProcessElement(ctx context.Context, tempDir string, emit
 	for r := range f.cfg.results.Get(ctx) {
 		results = append(results, r)
 	}
-	names, err := finalize(bundlectx.Of(ctx), f.cfg, tempDir, results)
+	names, err := finalize(sdk.BundleContext(ctx), f.cfg, tempDir, results)
 	if err != nil {
 		return err
 	}

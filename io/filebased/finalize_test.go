@@ -98,8 +98,8 @@ var fixtures atomic.Int64
 func newFixture(t *testing.T, opts SinkOptions) *sinkFixture {
 	t.Helper()
 	dir := fmt.Sprintf("mem://%s-%d/out", strings.ReplaceAll(t.Name(), "/", "_"), fixtures.Add(1))
-	f := &sinkFixture{dir: dir, tempDir: dir + "/.temp-beamgo-part-test/", ops: &faultyOps{fileOps: storeOps{}}}
-	f.cfg = &sinkConfig[string]{prefix: dir + "/part", opts: opts, writer: stringWriter{}, ops: f.ops}
+	f := &sinkFixture{dir: dir, tempDir: dir + "/.temp-beamgo-part-test/", ops: &faultyOps{fileOps: filesystem.Default()}}
+	f.cfg = &sinkConfig[string]{prefix: dir + "/part", opts: opts, writer: stringWriter{}, fs: filesystem.Default(), ops: f.ops}
 	if err := f.cfg.check(); err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"beamgo/io/filesystem"
-	"beamgo/io/internal/bundlectx"
 	"beamgo/sdk"
 	"beamgo/sdk/window"
 )
@@ -53,6 +52,10 @@ type SinkOptions struct {
 	// SkipIfEmpty writes no file at all for an empty input; otherwise an
 	// empty input gives one file (or NumShards) holding header and footer.
 	SkipIfEmpty bool
+	// Storage opens the files; nil means filesystem.Default(). Build it in
+	// the program's main, before the pipeline (a PROCESS worker runs main
+	// again), and close it after the pipeline has run.
+	Storage *filesystem.Storage `json:"-"`
 }
 
 // sinkConfig is what the DoFns of one Write share; it is immutable once
@@ -66,7 +69,10 @@ type sinkConfig[T any] struct {
 	tempDir *sdk.SingletonView[string]
 	// results is the side input of the written temporary files.
 	results *sdk.IterView[writeResult]
-	// ops does the finalize's file operations (tests inject faults).
+	// fs opens the files.
+	fs *filesystem.Storage
+	// ops does the finalize's file operations: fs, or a fault injector in
+	// tests.
 	ops fileOps
 	// runs are the runs of the Write that this process submitted.
 	runs *writeRuns
@@ -101,12 +107,14 @@ type writeResult struct {
 // Construction errors (a bad template, an unsupported compression) are
 // recorded on the pipeline. opts may be nil.
 func Write[T any](s sdk.Scope, prefix string, w RecordWriter[T], in sdk.PCollection[T], opts *SinkOptions) sdk.PCollection[string] {
-	cfg := &sinkConfig[T]{prefix: prefix, writer: w, ops: storeOps{}}
+	cfg := &sinkConfig[T]{prefix: prefix, writer: w}
 	if opts != nil {
 		cfg.opts = *opts
 	}
+	cfg.fs = storageOr(cfg.opts.Storage)
+	cfg.ops = cfg.fs
 	if err := cfg.check(); err != nil {
-		s.Pipeline().Graph().Fail(fmt.Errorf("filebased: Write(%q): %w", prefix, err))
+		s.Fail("WriteFiles", fmt.Errorf("filebased: Write(%q): %w", prefix, err))
 		return sdk.PCollection[string]{}
 	}
 	return write(s, cfg, in)
@@ -150,11 +158,11 @@ func (c *sinkConfig[T]) check() error {
 func write[T any](s sdk.Scope, cfg *sinkConfig[T], in sdk.PCollection[T]) sdk.PCollection[string] {
 	ws := s.Scope("WriteFiles")
 	desc := sinkDescription{Prefix: cfg.prefix, Options: cfg.opts, Writer: fmt.Sprintf("%T", cfg.writer)}
-	cfg.runs = newWriteRuns(cfg.prefix)
+	cfg.runs = newWriteRuns(cfg.prefix, cfg.fs)
 	s.Pipeline().OnRun(cfg.runs.begin)
 	tmp := sdk.ParDo(ws, sdk.DoFn[[]byte, string](&initFn{Prefix: cfg.prefix, runs: cfg.runs}), sdk.Impulse(ws), sdk.Name("TempDir"))
 	cfg.tempDir = sdk.AsSingleton(tmp)
-	if in.IsValid() && in.Collection().Windowing.Fn.Kind != window.KindGlobal {
+	if in.IsValid() && in.WindowFn().Kind != window.KindGlobal {
 		in = sdk.WindowInto(ws, window.GlobalFn(), in)
 	}
 	var results sdk.PCollection[writeResult]
@@ -196,7 +204,7 @@ func (f *initFn) ProcessElement(ctx context.Context, _ []byte, emit func(string)
 	}
 	tmp := filesystem.Join(dir, tempDirName(base, randomID())+"/")
 	if f.runs != nil {
-		f.runs.record(bundlectx.Of(ctx), tmp)
+		f.runs.record(sdk.BundleContext(ctx), tmp)
 	}
 	emit(tmp)
 	return nil
@@ -325,8 +333,8 @@ type tempFile[T any] struct {
 func createTemp[T any](ctx context.Context, cfg *sinkConfig[T], path string, shard int) (*tempFile[T], error) {
 	// The write must outlive the call that opens it (a bundle's elements
 	// arrive in several calls), but not an abort.
-	wctx, cancel := context.WithCancel(context.WithoutCancel(bundlectx.Of(ctx)))
-	file, err := filesystem.NewWriter(wctx, path, &filesystem.WriterOptions{ContentType: cfg.opts.MIMEType})
+	wctx, cancel := context.WithCancel(context.WithoutCancel(sdk.BundleContext(ctx)))
+	file, err := cfg.fs.NewWriter(wctx, path, &filesystem.WriterOptions{ContentType: cfg.opts.MIMEType})
 	if err != nil {
 		cancel()
 		return nil, err

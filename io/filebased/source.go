@@ -8,9 +8,9 @@ import (
 	"sync"
 
 	"beamgo/io/filesystem"
-	"beamgo/io/internal/bundlectx"
 	"beamgo/io/source"
 	"beamgo/rangetracker"
+	"beamgo/sdk"
 )
 
 // RecordReader reads the records of one file: the hook a file format
@@ -45,6 +45,18 @@ type Options struct {
 	AllowEmpty bool
 	// Unsplittable reads every file whole, as if compressed.
 	Unsplittable bool
+	// Storage opens the files; nil means filesystem.Default(). Build it in
+	// the program's main, before the pipeline (a PROCESS worker runs main
+	// again), and close it after the pipeline has run.
+	Storage *filesystem.Storage `json:"-"`
+}
+
+// storageOr returns fs, or filesystem.Default() if fs is nil.
+func storageOr(fs *filesystem.Storage) *filesystem.Storage {
+	if fs == nil {
+		return filesystem.Default()
+	}
+	return fs
 }
 
 // Source is a bounded source over the files that a pattern matches (Beam's
@@ -97,7 +109,8 @@ func (s *Source[T]) Files(ctx context.Context) ([]File, error) {
 	if s.bases != nil {
 		return s.files, nil
 	}
-	matched, err := filesystem.Match(bundlectx.Of(ctx), s.pattern)
+	fs := storageOr(s.opts.Storage)
+	matched, err := fs.Match(sdk.BundleContext(ctx), s.pattern)
 	if err != nil {
 		return nil, fmt.Errorf("filebased: expand %q: %w", s.pattern, err)
 	}
@@ -111,7 +124,7 @@ func (s *Source[T]) Files(ctx context.Context) ([]File, error) {
 			continue
 		}
 		c := s.opts.Compression.Resolve(m.Path)
-		files = append(files, File{Path: m.Path, Size: m.Size, Compression: c, Splittable: c == Uncompressed && !s.opts.Unsplittable})
+		files = append(files, File{Path: m.Path, Size: m.Size, Compression: c, Splittable: c == Uncompressed && !s.opts.Unsplittable, fs: fs})
 		bases = append(bases, bases[len(bases)-1]+m.Size)
 	}
 	s.files, s.bases = files, bases
@@ -224,7 +237,7 @@ func (s *Source[T]) EncodeSource(sub source.Bounded[T, int64]) ([]byte, error) {
 }
 
 // DecodeSource decodes what EncodeSource wrote; the sub-source reads with
-// s's RecordReader.
+// s's RecordReader and through s's Storage.
 func (s *Source[T]) DecodeSource(data []byte) (source.Bounded[T, int64], error) {
 	var j sourceJSON
 	if err := json.Unmarshal(data, &j); err != nil {
@@ -232,8 +245,11 @@ func (s *Source[T]) DecodeSource(data []byte) (source.Bounded[T, int64], error) 
 	}
 	switch {
 	case j.Kind == "pattern":
+		j.Options.Storage = s.opts.Storage
 		return New(j.Pattern, s.reader, &j.Options), nil
 	case j.Kind == "file" && j.File != nil:
+		j.Options.Storage = s.opts.Storage
+		j.File.fs = storageOr(s.opts.Storage)
 		return &fileSource[T]{file: *j.File, opts: j.Options, reader: s.reader}, nil
 	}
 	return nil, fmt.Errorf("filebased: decode source: unknown kind %q", j.Kind)

@@ -1,10 +1,10 @@
 // Package filesystem opens files by path or URL through gocloud.dev/blob:
-// plain local paths and file:// URLs (fileblob), mem:// (memblob buckets
-// shared by name within the process), s3:// (s3blob), gs:// (gcsblob) and
-// azblob:// (azureblob). It expands glob patterns, lists files with their
-// sizes, reads byte ranges, writes whole files atomically, and copies,
-// renames and deletes them. Sources and sinks in io/... reach storage only
-// through it.
+// plain local paths and file:// URLs (fileblob), mem:// (memblob), and any
+// scheme whose gocloud driver the program imports, such as s3:// (s3blob),
+// gs:// (gcsblob) and azblob:// (azureblob). It expands glob patterns,
+// lists files with their sizes, reads byte ranges, writes whole files
+// atomically, and copies, renames and deletes them. Sources and sinks in
+// io/... reach storage only through it.
 //
 // # Paths
 //
@@ -34,12 +34,28 @@
 // character. Listing starts at the longest literal prefix of the pattern and,
 // when the rest of the pattern cannot cross a '/', lists only that level.
 //
-// # Buckets
+// # Storage and buckets
 //
-// Buckets are opened on first use and kept open for the life of the process,
-// one per bucket URL, so that readers on many goroutines share connections.
-// mem:// buckets live as long as the process, which lets a test write files
-// in one step and read them in another; use distinct bucket names per test.
+// A Storage opens buckets on first use, one per bucket URL, so that readers
+// on many goroutines share connections, and closes them in Close. The
+// package-level functions use Default(), which lives for the process and is
+// never closed; a program that wants its connections released builds its
+// own Storage with New, gives it to its sources and sinks
+// (textio.WithStorage, filebased Options.Storage) and closes it after Run.
+// Build it in main before the pipeline: a PROCESS worker runs main again
+// and builds its own.
+//
+// Cloud schemes need their driver, imported by the program as with
+// gocloud's blob.OpenBucket; without it, a URL fails with a *SchemeError
+// naming the package:
+//
+//	import _ "gocloud.dev/blob/s3blob"    // s3://
+//	import _ "gocloud.dev/blob/gcsblob"   // gs://
+//	import _ "gocloud.dev/blob/azureblob" // azblob://
+//
+// mem:// buckets belong to their Storage: those of Default() live as long as
+// the process, which lets a test write files in one step and read them in
+// another; use distinct bucket names per test.
 //
 // # Errors
 //

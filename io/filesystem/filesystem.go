@@ -10,15 +10,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"gocloud.dev/blob"
-	_ "gocloud.dev/blob/azureblob" // azblob:// URLs
-	"gocloud.dev/blob/fileblob"
-	_ "gocloud.dev/blob/gcsblob" // gs:// URLs
-	"gocloud.dev/blob/memblob"
-	_ "gocloud.dev/blob/s3blob" // s3:// URLs
 	"gocloud.dev/gcerrors"
 )
 
@@ -33,62 +27,6 @@ type FileInfo struct {
 	// ContentType is the file's MIME type, where the store keeps one; only
 	// Stat reports it.
 	ContentType string
-}
-
-// buckets caches open buckets by bucket URL for the life of the process.
-var buckets struct {
-	// mu guards the fields below.
-	mu   sync.Mutex
-	open map[string]*blob.Bucket
-}
-
-// bucket returns the open bucket of l, opening it on first use. The bucket
-// outlives the call, so it is opened without the caller's context (which
-// may be cancelled, or reused, once the call returns); ctx only bounds the
-// wait.
-func bucket(ctx context.Context, l location) (*blob.Bucket, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	u := l.bucketURL()
-	buckets.mu.Lock()
-	defer buckets.mu.Unlock()
-	if b, ok := buckets.open[u]; ok {
-		return b, nil
-	}
-	var (
-		b   *blob.Bucket
-		err error
-	)
-	switch l.scheme {
-	case "":
-		// Temporary files go next to the final one, so that the rename that
-		// commits a write never crosses file systems, and no ".attrs"
-		// sidecar files appear in users' directories.
-		b, err = fileblob.OpenBucket(string(filepath.Separator), &fileblob.Options{NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
-	case "mem":
-		b = memblob.OpenBucket(nil)
-	default:
-		b, err = blob.DefaultURLMux().OpenBucket(context.Background(), u)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("filesystem: open bucket %s: %w", u, err)
-	}
-	if buckets.open == nil {
-		buckets.open = map[string]*blob.Bucket{}
-	}
-	buckets.open[u] = b
-	return b, nil
-}
-
-// open parses path and returns its bucket and location.
-func open(ctx context.Context, path string) (*blob.Bucket, location, error) {
-	l, err := parse(path)
-	if err != nil {
-		return nil, l, err
-	}
-	b, err := bucket(ctx, l)
-	return b, l, err
 }
 
 // Code classifies an error of this package (or of gocloud.dev/blob) as
@@ -113,8 +51,8 @@ func IsNotFound(err error) bool { return Code(err) == gcerrors.NotFound }
 // Match returns the files that pattern matches, sorted by path. A pattern
 // without wildcards matches the one file it names, or nothing if that file
 // does not exist. Directories never match.
-func Match(ctx context.Context, pattern string) ([]FileInfo, error) {
-	b, l, err := open(ctx, pattern)
+func (s *Storage) Match(ctx context.Context, pattern string) ([]FileInfo, error) {
+	b, l, err := s.open(ctx, pattern)
 	if err != nil {
 		return nil, err
 	}
@@ -158,8 +96,8 @@ func Match(ctx context.Context, pattern string) ([]FileInfo, error) {
 
 // List returns the files whose path starts with prefix, at any depth, sorted
 // by path.
-func List(ctx context.Context, prefix string) ([]FileInfo, error) {
-	b, l, err := open(ctx, prefix)
+func (s *Storage) List(ctx context.Context, prefix string) ([]FileInfo, error) {
+	b, l, err := s.open(ctx, prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -182,8 +120,8 @@ func List(ctx context.Context, prefix string) ([]FileInfo, error) {
 }
 
 // Stat returns the size and modification time of the file at path.
-func Stat(ctx context.Context, path string) (FileInfo, error) {
-	b, l, err := open(ctx, path)
+func (s *Storage) Stat(ctx context.Context, path string) (FileInfo, error) {
+	b, l, err := s.open(ctx, path)
 	if err != nil {
 		return FileInfo{}, err
 	}
@@ -206,8 +144,8 @@ func stat(ctx context.Context, b *blob.Bucket, l location) (FileInfo, error) {
 }
 
 // Exists reports whether the file at path exists.
-func Exists(ctx context.Context, path string) (bool, error) {
-	_, err := Stat(ctx, path)
+func (s *Storage) Exists(ctx context.Context, path string) (bool, error) {
+	_, err := s.Stat(ctx, path)
 	switch {
 	case err == nil:
 		return true, nil
@@ -220,8 +158,8 @@ func Exists(ctx context.Context, path string) (bool, error) {
 // NewRangeReader returns a reader of length bytes of the file at path,
 // starting at offset; a negative length reads to the end. Reading past the
 // end is not an error: the reader returns fewer bytes.
-func NewRangeReader(ctx context.Context, path string, offset, length int64) (io.ReadCloser, error) {
-	b, l, err := open(ctx, path)
+func (s *Storage) NewRangeReader(ctx context.Context, path string, offset, length int64) (io.ReadCloser, error) {
+	b, l, err := s.open(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -261,8 +199,8 @@ type WriterOptions struct {
 // file appears, whole, only when Close returns nil: a write abandoned
 // without Close, or whose ctx is cancelled first, leaves no file. opts may
 // be nil.
-func NewWriter(ctx context.Context, path string, opts *WriterOptions) (io.WriteCloser, error) {
-	b, l, err := open(ctx, path)
+func (s *Storage) NewWriter(ctx context.Context, path string, opts *WriterOptions) (io.WriteCloser, error) {
+	b, l, err := s.open(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -299,8 +237,8 @@ func (w *writer) Close() error {
 
 // Delete deletes the file at path. Deleting a missing file is an error
 // that IsNotFound recognizes.
-func Delete(ctx context.Context, path string) error {
-	b, l, err := open(ctx, path)
+func (s *Storage) Delete(ctx context.Context, path string) error {
+	b, l, err := s.open(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -313,14 +251,14 @@ func Delete(ctx context.Context, path string) error {
 // DeleteAll deletes every file whose path starts with prefix (for local
 // files, also the directories left empty under a prefix that ends in '/').
 // It is not an error if there is none.
-func DeleteAll(ctx context.Context, prefix string) error {
-	files, err := List(ctx, prefix)
+func (s *Storage) DeleteAll(ctx context.Context, prefix string) error {
+	files, err := s.List(ctx, prefix)
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, f := range files {
-		if err := Delete(ctx, f.Path); err != nil && !IsNotFound(err) {
+		if err := s.Delete(ctx, f.Path); err != nil && !IsNotFound(err) {
 			errs = append(errs, err)
 		}
 	}
@@ -336,12 +274,12 @@ func DeleteAll(ctx context.Context, prefix string) error {
 // bucket the store copies (or, for local files, hard-links) without moving
 // the bytes through this process; across buckets it streams them. Like a
 // write, the copy appears whole or not at all.
-func Copy(ctx context.Context, dst, src string) error {
-	sb, sl, err := open(ctx, src)
+func (s *Storage) Copy(ctx context.Context, dst, src string) error {
+	sb, sl, err := s.open(ctx, src)
 	if err != nil {
 		return err
 	}
-	db, dl, err := open(ctx, dst)
+	db, dl, err := s.open(ctx, dst)
 	if err != nil {
 		return err
 	}
@@ -407,7 +345,7 @@ func stream(ctx context.Context, db *blob.Bucket, dl location, sb *blob.Bucket, 
 
 // Rename moves the file src to dst, replacing dst if it exists: a rename
 // for local files, a copy and a delete elsewhere.
-func Rename(ctx context.Context, dst, src string) error {
+func (s *Storage) Rename(ctx context.Context, dst, src string) error {
 	sl, err := parse(src)
 	if err != nil {
 		return err
@@ -424,8 +362,8 @@ func Rename(ctx context.Context, dst, src string) error {
 			return nil
 		}
 	}
-	if err := Copy(ctx, dst, src); err != nil {
+	if err := s.Copy(ctx, dst, src); err != nil {
 		return err
 	}
-	return Delete(ctx, src)
+	return s.Delete(ctx, src)
 }

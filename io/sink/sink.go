@@ -26,8 +26,6 @@ import (
 	"errors"
 	"fmt"
 
-	"beamgo/internal/graph"
-	"beamgo/io/internal/bundlectx"
 	"beamgo/sdk"
 )
 
@@ -73,7 +71,7 @@ var ErrBundleFailed = errors.New("sink: bundle failed")
 // wrote (an empty bundle opens no writer and returns nothing).
 func ForEach[T any](s sdk.Scope, sink Sink[T], in sdk.PCollection[T], opts ...sdk.Option) sdk.PCollection[int64] {
 	if sink == nil {
-		s.Pipeline().Graph().Fail(fmt.Errorf("sink: ForEach: sink is nil"))
+		s.Fail("ForEach", errors.New("sink: sink is nil"))
 		return sdk.PCollection[int64]{}
 	}
 	return sdk.ParDo(s, sdk.DoFn[T, int64](&forEachFn[T]{SinkType: fmt.Sprintf("%T", sink), Sink: sink}), in,
@@ -96,7 +94,7 @@ func (f *forEachFn[T]) StartBundle(ctx context.Context) error {
 
 func (f *forEachFn[T]) ProcessElement(ctx context.Context, elem T, _ func(int64)) error {
 	if f.w == nil {
-		w, err := f.Sink.Open(bundlectx.Of(ctx), Bundle{ID: randomID(), Transform: transformName(ctx)})
+		w, err := f.Sink.Open(sdk.BundleContext(ctx), Bundle{ID: randomID(), Transform: sdk.TransformName(ctx)})
 		if err != nil {
 			return fmt.Errorf("sink: open %s: %w", f.SinkType, err)
 		}
@@ -121,7 +119,7 @@ func (f *forEachFn[T]) FinishBundle(ctx context.Context, emit func(int64)) error
 	}
 	w, n := f.w, f.n
 	f.w = nil
-	if err := w.Close(bundlectx.Of(ctx), nil); err != nil {
+	if err := w.Close(sdk.BundleContext(ctx), nil); err != nil {
 		return fmt.Errorf("sink: commit %s: %w", f.SinkType, err)
 	}
 	emit(n)
@@ -140,17 +138,10 @@ func (f *forEachFn[T]) closeWith(ctx context.Context, cause error) error {
 	}
 	w := f.w
 	f.w = nil
-	if err := w.Close(bundlectx.Of(ctx), cause); err != nil {
+	if err := w.Close(sdk.BundleContext(ctx), cause); err != nil {
 		return fmt.Errorf("sink: roll back %s: %w", f.SinkType, err)
 	}
 	return nil
-}
-
-func transformName(ctx context.Context) string {
-	if ec := graph.FromContext(ctx); ec != nil && ec.Env != nil {
-		return ec.Env.UniqueName
-	}
-	return ""
 }
 
 func randomID() string {

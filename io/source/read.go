@@ -8,10 +8,8 @@ import (
 	"runtime"
 	"strings"
 
-	"beamgo/internal/graph"
 	"beamgo/rangetracker"
 	"beamgo/sdk"
-	"beamgo/sdk/window"
 )
 
 // Option configures Read.
@@ -62,7 +60,7 @@ type restriction struct {
 // emits one restriction per bundle, a Reshuffle that spreads them over
 // workers, and a ParDo that reads each restriction through a
 // rangetracker.RestrictionTracker. That reader hands its tracker to the
-// runner (graph.Env.Splits), so a runner can split a running read and
+// runner (sdk.RegisterSplittable), so a runner can split a running read and
 // schedule the residual as a new element of the same ParDo.
 //
 // Restrictions must travel between processes, so sub-sources are encoded:
@@ -95,14 +93,15 @@ func Read[T, P any](s sdk.Scope, src Bounded[T, P], opts ...Option) sdk.PCollect
 	if !shuffled.IsValid() {
 		return sdk.PCollection[T]{}
 	}
-	cfg.in = shuffled.Collection().Ops
+	cfg.in = shuffled
 	return sdk.ParDo(rs, sdk.DoFn[restriction, T](&readFn[T, P]{SourceType: typ, cfg: cfg}), shuffled, sdk.Name("ReadRange"))
 }
 
 // fail records a construction error on s's pipeline, naming the transform
-// and the first caller outside the io packages.
+// and the first caller outside the io packages (a transform of another io
+// package built on Read is not the caller users look for).
 func fail(s sdk.Scope, name, format string, args ...any) {
-	s.Pipeline().Graph().Fail(fmt.Errorf("source: %s (%s): %s", name, callerOutsideIO(), fmt.Sprintf(format, args...)))
+	s.Fail(name, &sdk.ConstructionError{Location: callerOutsideIO(), Err: fmt.Errorf("source: "+format, args...)})
 }
 
 func callerOutsideIO() string {
@@ -129,9 +128,8 @@ func callerOutsideIO() string {
 type readConfig[T, P any] struct {
 	codec   *sourceCodec[T, P]
 	desired int64
-	// in are the type operations of the read ParDo's input, to encode
-	// residuals.
-	in graph.TypeOps
+	// in is the read ParDo's input, whose coder encodes residuals.
+	in sdk.PCollection[restriction]
 }
 
 // splitFn splits the source into restrictions. Its exported fields
@@ -197,9 +195,7 @@ func (f *readFn[T, P]) ProcessElement(ctx context.Context, r restriction, emit f
 			unregister()
 		}
 	}()
-	if ec := graph.FromContext(ctx); ec != nil && ec.Env != nil && ec.Env.Splits != nil {
-		unregister = ec.Env.Splits.Register(&splitTracker[T, P]{rt: rt, r: r, cfg: f.cfg})
-	}
+	unregister = sdk.RegisterSplittable(ctx, f.cfg.in, sdk.Splittable[restriction](&splitTracker[T, P]{rt: rt, r: r, cfg: f.cfg}))
 	for rec, err := range src.Read(ctx, rt.RangeTracker()) {
 		if err != nil {
 			cur := rt.Restriction()
@@ -217,32 +213,20 @@ type splitTracker[T, P any] struct {
 	cfg *readConfig[T, P]
 }
 
-var _ graph.SplitTracker = (*splitTracker[int, int64])(nil)
+var _ sdk.Splittable[restriction] = (*splitTracker[int, int64])(nil)
 
 // TrySplit splits the running restriction and returns the primary and the
-// residual as encoded elements of the read ParDo's input, in the global
-// window.
-func (t *splitTracker[T, P]) TrySplit(fractionOfRemainder float64) (primary, residual []byte, ok bool) {
-	var out []byte
-	enc, ok := t.cfg.in.NewEncoder(false, func(b []byte) error {
-		out = append([]byte(nil), b...)
-		return nil
-	}).(graph.Receiver[restriction])
-	if !ok {
-		return nil, nil, false
-	}
+// residual as elements of the read ParDo's input.
+func (t *splitTracker[T, P]) TrySplit(fractionOfRemainder float64) (primary, residual restriction, ok bool) {
 	prim, res, ok := t.rt.TrySplit(fractionOfRemainder)
 	if !ok {
-		return nil, nil, false
+		return restriction{}, restriction{}, false
 	}
 	c := t.cfg.codec
-	encode := func(r rangetracker.Restriction[P]) []byte {
-		elem := restriction{Root: t.r.Root, Source: t.r.Source, Start: c.encodePos(r.Start), Stop: c.encodePos(r.Stop), Weight: r.Weight}
-		// The write function above never fails, so neither does Receive.
-		_ = enc.Receive(window.InGlobalWindow(elem))
-		return out
+	elem := func(r rangetracker.Restriction[P]) restriction {
+		return restriction{Root: t.r.Root, Source: t.r.Source, Start: c.encodePos(r.Start), Stop: c.encodePos(r.Stop), Weight: r.Weight}
 	}
-	return encode(prim), encode(res), true
+	return elem(prim), elem(res), true
 }
 
 // Progress reports the work done and remaining in units of the

@@ -15,7 +15,7 @@
 // Read expands into sdk primitives: Impulse, a ParDo that calls Split,
 // a Reshuffle of the bundles, and a ParDo that reads each bundle through a
 // rangetracker.RestrictionTracker and offers it to the runner for dynamic
-// splitting (graph.Env.Splits). Bundles travel between workers encoded:
+// splitting (sdk.RegisterSplittable). Bundles travel between workers encoded:
 // sub-sources as the JSON of their exported fields (or with Codec), and
 // positions with the coder of their type.
 //

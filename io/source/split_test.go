@@ -11,6 +11,7 @@ import (
 
 	"beamgo/internal/graph"
 	"beamgo/rangetracker"
+	"beamgo/sdk"
 	"beamgo/sdk/coder"
 	"beamgo/sdk/window"
 )
@@ -64,17 +65,24 @@ func newTestConfig(t *testing.T, src Bounded[int64, int64]) *readConfig[int64, i
 	if err != nil {
 		t.Fatal(err)
 	}
+	p := sdk.NewPipeline()
+	in := sdk.Create(p.Root(), []restriction{{}})
+	if err := p.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return &readConfig[int64, int64]{codec: codec, in: in}
+}
+
+// decodeRestriction decodes a windowed restriction as the runner sees one:
+// encoded with the read ParDo's input coder (the one coder.Of infers).
+func decodeRestriction(t *testing.T, _ *readConfig[int64, int64], b []byte) restriction {
+	t.Helper()
 	rc, err := coder.Of[restriction]()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &readConfig[int64, int64]{codec: codec, in: graph.OpsFor(rc)}
-}
-
-func decodeRestriction(t *testing.T, cfg *readConfig[int64, int64], b []byte) restriction {
-	t.Helper()
 	c := &collector{}
-	dec, err := cfg.in.NewDecoder(false, graph.Receiver[restriction](c))
+	dec, err := graph.OpsFor(rc).NewDecoder(false, graph.Receiver[restriction](c))
 	if err != nil {
 		t.Fatal(err)
 	}

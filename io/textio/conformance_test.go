@@ -12,6 +12,7 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	_ "gocloud.dev/blob/s3blob" // s3:// URLs, as a program using them imports it
 
 	"beamgo/io/filebased"
 	"beamgo/io/source"

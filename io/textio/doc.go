@@ -1,9 +1,15 @@
 // Package textio reads and writes text files, one element per line, on any
-// store package filesystem reaches (local paths, mem://, s3://, gs://,
-// azblob://).
+// store package filesystem reaches: local paths and mem:// as they are, and
+// s3://, gs:// or azblob:// once the program imports the gocloud driver.
+//
+//	import _ "gocloud.dev/blob/s3blob" // in the program that reads s3://
 //
 //	lines := textio.Read(s, "s3://bucket/logs/2024-*.log.gz")
 //	textio.Write(s, "out/counts", formatted, textio.WithSuffix(".txt"), textio.NumShards(4))
+//
+// Files are opened through filesystem.Default(), which lives for the
+// process, unless WithStorage gives a filesystem.Storage that the program
+// closes itself.
 //
 // # Reading
 //

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"beamgo/io/filebased"
+	"beamgo/io/filesystem"
 	"beamgo/io/source"
 	"beamgo/sdk"
 )
@@ -71,6 +72,14 @@ const DefaultBundleSize = 64 << 20
 // failing the job. For Read.
 func AllowEmpty() Option { return func(c *config) { c.opts.AllowEmpty = true } }
 
+// WithStorage reads or writes the files through fs instead of
+// filesystem.Default(). Build fs in the program's main before the pipeline
+// (a PROCESS worker runs main again and builds its own) and close it after
+// the pipeline has run. For Read and Write.
+func WithStorage(fs *filesystem.Storage) Option {
+	return func(c *config) { c.opts.Storage, c.sink.Storage = fs, fs }
+}
+
 // Unsplittable reads each file whole, in one bundle. For Read.
 func Unsplittable() Option { return func(c *config) { c.opts.Unsplittable = true } }
 
@@ -130,7 +139,7 @@ func read[T any](s sdk.Scope, pattern, name string, mk func(string, string) T, o
 		err = fmt.Errorf("textio: empty file pattern")
 	}
 	if err != nil {
-		s.Pipeline().Graph().Fail(fmt.Errorf("textio: %s: %w", c.name, err))
+		s.Fail(c.name, err)
 		return sdk.PCollection[T]{}
 	}
 	src := filebased.New(pattern, filebased.RecordReader[T](&lineReader[T]{SkipHeaderLines: c.skipHeader, MaxLineSize: c.maxLine, mk: mk}), &c.opts)

@@ -2,7 +2,6 @@ package textio
 
 import (
 	"bufio"
-	"fmt"
 
 	"beamgo/io/filebased"
 	"beamgo/sdk"
@@ -51,7 +50,7 @@ func SkipIfEmpty() Option { return func(c *config) { c.sink.SkipIfEmpty = true }
 func Write(s sdk.Scope, prefix string, lines sdk.PCollection[string], opts ...Option) sdk.PCollection[string] {
 	c, err := collect("WriteText", opts)
 	if err != nil {
-		s.Pipeline().Graph().Fail(fmt.Errorf("textio: %s: %w", c.name, err))
+		s.Fail(c.name, err)
 		return sdk.PCollection[string]{}
 	}
 	so := c.sink

@@ -29,6 +29,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"beamgo/internal/graph"
+	"beamgo/internal/sdkaccess"
 	"beamgo/proto/decode"
 	"beamgo/proto/urns"
 	"beamgo/sdk"
@@ -52,7 +53,7 @@ func ToProto(p *sdk.Pipeline, opts *Options) (*pipepb.Pipeline, error) {
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	return GraphToProto(p.Graph(), opts)
+	return GraphToProto(sdkaccess.Graph(p), opts)
 }
 
 // GraphToProto translates a construction graph into a Beam pipeline proto.

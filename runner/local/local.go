@@ -31,6 +31,7 @@ import (
 
 	"beamgo/fnapi/exec"
 	"beamgo/internal/graph"
+	"beamgo/internal/sdkaccess"
 	"beamgo/proto/translate"
 	"beamgo/proto/urns"
 	"beamgo/proto/validate"
@@ -154,7 +155,7 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 		Progress:                r.opts.Progress,
 		DisableDynamicSplitting: r.opts.DisableDynamicSplitting,
 		Prefix:                  "local",
-	}, inProcess{g: p.Graph()})
+	}, inProcess{g: sdkaccess.Graph(p)})
 	return (*runner.Result)(res), finish(err)
 }
 
