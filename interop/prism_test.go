@@ -43,6 +43,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	worker.Init() // before the test flags: a worker strips the runner's
 	flag.Parse()
 	// A PROCESS worker (this binary started again by a job server) runs
 	// one test up to Run, which serves: it needs no Prism of its own.

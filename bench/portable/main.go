@@ -28,6 +28,7 @@ import (
 )
 
 func main() {
+	worker.Init() // a worker process strips the runner's flags before flag.Parse
 	job := flag.String("job", "wordcount", "job: wordcount or gbk")
 	input := flag.String("input", "", "input files (a glob pattern)")
 	output := flag.String("output", "", "directory for the job's result files (must be the same for the workers, so it is a flag)")
