@@ -37,6 +37,7 @@
 //	--job_name            the job's name, for universal
 //	--auth_token_file     a file holding the job server's token, for universal
 //	--parallelism         bundles run at once (0: the runner's default)
+//	--num_workers         SDK workers the portable runner starts (0: its default)
 //	--memory_budget_mb    the job's memory budget in MiB (0: the runner's default)
 //	--progress            show progress on stderr (local and portable)
 //

@@ -42,6 +42,9 @@ type Options struct {
 	AuthTokenFile string
 	// Parallelism bounds the bundles run at once (0: the runner's default).
 	Parallelism int
+	// NumWorkers is how many SDK workers the portable runner starts (0:
+	// its default).
+	NumWorkers int
 	// MemoryBudgetMB is the job's memory budget in MiB (0: the runner's
 	// default): the process's for local, the shuffle's for portable.
 	MemoryBudgetMB int64
@@ -65,6 +68,7 @@ func Flags(fs *flag.FlagSet) *Options {
 	fs.StringVar(&o.JobName, "job_name", "", "for --runner=universal: the job's name")
 	fs.StringVar(&o.AuthTokenFile, "auth_token_file", "", "for --runner=universal: file holding the job server's authentication token")
 	fs.IntVar(&o.Parallelism, "parallelism", 0, "bundles run at once (0: the runner's default)")
+	fs.IntVar(&o.NumWorkers, "num_workers", 0, "for --runner=portable: SDK workers a job starts (0: the runner's default)")
 	fs.Int64Var(&o.MemoryBudgetMB, "memory_budget_mb", 0, "the job's memory budget in MiB (0: the runner's default)")
 	fs.BoolVar(&o.Progress, "progress", isTerminal(os.Stderr), "show progress on stderr (local and portable)")
 	return o
@@ -179,7 +183,7 @@ func (o *Options) newRunner() (runner.Runner, error) {
 		return local.New(&local.Options{Parallelism: o.Parallelism, MemoryBudget: budget, Progress: progress}), nil
 	case RunnerPortable:
 		return portable.New(&portable.Options{
-			Parallelism: o.Parallelism, MemoryBudget: budget, Progress: progress,
+			Workers: o.NumWorkers, Parallelism: o.Parallelism, MemoryBudget: budget, Progress: progress,
 			EnvironmentType: env, ExternalEndpoint: o.EnvironmentConfig,
 			Process: &portable.ProcessOptions{Args: o.workerArgs()},
 		}), nil
