@@ -66,8 +66,9 @@
 //   - Results go where the runner carries them: into the output of a
 //     transform (a file or table written by a sink such as textio.Write or
 //     a ForEach), into metrics (Counter, Distribution, Gauge; the runner's
-//     Result has those of committed bundles), or into an assertion that
-//     fails the job (testutil/passert).
+//     Result has those of committed bundles), into Collect, which brings a
+//     collection back to the submitter through a directory both reach, or
+//     into an assertion that fails the job (testutil/passert).
 //   - Configuration travels as the exported fields of a DoFn struct, or the
 //     values a closure captures at construction: both are rebuilt by the
 //     worker from the program's arguments.

@@ -36,6 +36,7 @@ func RunConformanceTests(t *testing.T, newRunner func(t *testing.T) runner.Runne
 	}{
 		{"ParDo lifecycle runs in order on every instance", testLifecycle, ""},
 		{"ForEach runs the lifecycle and outputs nothing", testForEach, ""},
+		{"Collect brings committed elements back to the submitter", testCollect, ""},
 		{"Map chains fuse and keep every element", testMapChain, ""},
 		{"ParDo2 routes elements to tagged outputs", testMultipleOutputs, ""},
 		{"GroupByKey groups all values of a key", testGroupByKey, ""},
@@ -221,6 +222,22 @@ func testForEach(t *testing.T, r runner.Runner) {
 	s := p.Root()
 	sdk.ForEach(s, &lifecycleSink{lifecycleFn{Dir: dir}}, sdk.Reshuffle(s, sdk.Create(s, ints(50))))
 	checkLifecycle(t, mustRun(t, r, p), dir, 50)
+}
+
+func testCollect(t *testing.T, r runner.Runner) {
+	dir := sharedDir(t)
+	p := sdk.NewPipeline()
+	s := p.Root()
+	in := sdk.Reshuffle(s, sdk.Create(s, ints(100)))
+	// The flaky ParDo's failed attempt must not add elements.
+	flaky := sdk.ParDo(s, sdk.DoFn[int, int](&flakyFn{Dir: dir}), in)
+	got := sdk.Collect(s, flaky, dir)
+	empty := sdk.Collect(s, sdk.Create(s, []string{}), dir)
+	mustRun(t, r, p)
+	diff(t, "collected", ints(100), slices.Sorted(slices.Values(got.Values())))
+	diff(t, "collected from an empty collection", []string{}, empty.Values())
+	left, _ := filepath.Glob(filepath.Join(dir, ".beamgo-collect-*"))
+	diff(t, "files left behind", []string(nil), left)
 }
 
 func testMapChain(t *testing.T, r runner.Runner) {
