@@ -228,13 +228,15 @@ func testCollect(t *testing.T, r runner.Runner) {
 	dir := sharedDir(t)
 	p := sdk.NewPipeline()
 	s := p.Root()
-	in := sdk.Reshuffle(s, sdk.Create(s, ints(100)))
-	// The flaky ParDo's failed attempt must not add elements.
-	flaky := sdk.ParDo(s, sdk.DoFn[int, int](&flakyFn{Dir: dir}), in)
-	got := sdk.Collect(s, flaky, dir)
+	in := sdk.Map(s, func(i int) int { return i * 2 }, sdk.Reshuffle(s, sdk.Create(s, ints(100))))
+	got := sdk.Collect(s, in, dir)
 	empty := sdk.Collect(s, sdk.Create(s, []string{}), dir)
 	mustRun(t, r, p)
-	diff(t, "collected", ints(100), slices.Sorted(slices.Values(got.Values())))
+	var want []int
+	for i := range 100 {
+		want = append(want, i*2)
+	}
+	diff(t, "collected", want, slices.Sorted(slices.Values(got.Values())))
 	diff(t, "collected from an empty collection", []string{}, empty.Values())
 	left, _ := filepath.Glob(filepath.Join(dir, ".beamgo-collect-*"))
 	diff(t, "files left behind", []string(nil), left)
@@ -536,7 +538,9 @@ func testRetry(t *testing.T, r runner.Runner) {
 	// reads its input whole, sees no output of the failed attempt.
 	passert.EqualsList(s, sdk.Reshuffle(s, flaky), ints(40))
 	passert.Equals(s, sdk.Count(s, flaky), 40)
+	collected := sdk.Collect(s, flaky, dir)
 	res := mustRun(t, r, p)
+	diff(t, "collected after retry", ints(40), slices.Sorted(slices.Values(collected.Values())))
 	if res.Retries < 1 {
 		t.Errorf("Retries = %d, want at least 1", res.Retries)
 	}
