@@ -84,10 +84,11 @@ func (c Collector[T]) SortedStrings(render func(T) string) []string {
 	return out
 }
 
-// WorkerArgs returns the arguments of a PROCESS worker that is the test
-// binary started again to serve t's job: ones that select t alone, so the
-// worker rebuilds the same pipeline. Pass them as the runner's worker
-// arguments (portable.ProcessOptions.Args).
+// WorkerArgs returns the arguments of a PROCESS worker or a worker pool
+// that is the test binary started again to serve t's job: ones that
+// select t alone, so the worker rebuilds the same pipeline. Pass them as
+// the runner's worker arguments (portable.ProcessOptions.Args), or to
+// worker.StartPool.
 func WorkerArgs(t *testing.T) []string {
 	var parts []string
 	for _, part := range strings.Split(t.Name(), "/") {

@@ -66,6 +66,7 @@ func RunConformanceTests(t *testing.T, newRunner func(t *testing.T) runner.Runne
 			if tt.skip != "" {
 				t.Skip(tt.skip)
 			}
+			prepareShared(t)
 			tt.run(t, newRunner(t))
 		})
 	}
@@ -109,29 +110,26 @@ func ints(n int) []int {
 // it before starting the job server.
 const SharedDirVar = "BEAMGO_RUNNERTEST_DIR"
 
-// sharedDir returns a directory that the test and its workers share, for
-// the few facts that cannot travel as a pipeline's output or metrics
-// (Teardown ran, the bundle started). It is the test's name under
-// SharedDirVar, emptied by the test, when that is set; otherwise the test
-// makes a temporary directory and sets SharedDirVar to it, which PROCESS
-// workers started with the test's environment (the portable runner's)
-// inherit. A worker (fnapi/worker.Active) finds the same directory.
-func sharedDir(t *testing.T) string {
+// inWorker reports whether this process is a worker of the test's job: a
+// PROCESS worker or a worker pool (fnapi/worker), where the test runs only
+// up to Run, which serves.
+func inWorker() bool { return worker.Active() || worker.PoolActive() }
+
+// prepareShared makes the directory that t and the workers of its job
+// share, before the runner (which may start workers) is made: t's name
+// under SharedDirVar, emptied, when that is set; otherwise a temporary
+// directory that t puts in SharedDirVar, which workers started with the
+// test's environment (the portable runner's PROCESS workers, a pool
+// started by the test) inherit.
+func prepareShared(t *testing.T) {
 	t.Helper()
-	base, ok := os.LookupEnv(SharedDirVar)
-	if worker.Active() {
-		if base == "" {
-			t.Fatalf("runnertest: a worker without %s", SharedDirVar)
-		}
-		if _, err := os.Stat(filepath.Join(base, t.Name())); err == nil {
-			return filepath.Join(base, t.Name())
-		}
-		return base
+	if inWorker() {
+		return
 	}
+	base, ok := os.LookupEnv(SharedDirVar)
 	if !ok {
-		dir := t.TempDir()
-		t.Setenv(SharedDirVar, dir)
-		return dir
+		t.Setenv(SharedDirVar, t.TempDir())
+		return
 	}
 	dir := filepath.Join(base, t.Name())
 	if err := os.RemoveAll(dir); err != nil {
@@ -141,7 +139,26 @@ func sharedDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
+}
+
+// sharedDir returns the directory prepareShared made for t, in the test's
+// process and in its workers alike, for the few facts that cannot travel
+// as a pipeline's output or metrics (Teardown ran, the bundle started).
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv(SharedDirVar)
+	if base == "" {
+		t.Fatalf("runnertest: %s is not set", SharedDirVar)
+	}
+	if dir := filepath.Join(base, t.Name()); isDir(dir) {
+		return dir
+	}
+	return base
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // mark creates a file in dir named by what and a unique suffix.
@@ -650,7 +667,7 @@ func testCancel(t *testing.T, r runner.Runner) {
 	sdk.ParDo(s, &blockFn{Dir: dir}, sdk.Create(s, []int{1}))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if !worker.Active() {
+	if !inWorker() {
 		go func() {
 			for marks(dir, "started") == 0 && ctx.Err() == nil {
 				time.Sleep(10 * time.Millisecond)
