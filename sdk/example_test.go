@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -189,4 +190,24 @@ func (f countLines) ProcessElement(ctx context.Context, s string, emit func(stri
 	f.c.Inc(ctx, 1)
 	emit(s)
 	return nil
+}
+
+// Collect brings a collection back to the process that runs the pipeline,
+// through files in a directory that the workers and this process share:
+// it works whatever runs the user code, worker processes included.
+func ExampleCollect() {
+	dir, err := os.MkdirTemp("", "collect-example-") // a real program: a flag, so workers get the same
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	p := sdk.NewPipeline()
+	s := p.Root()
+	squares := sdk.Map(s, func(i int) int { return i * i }, sdk.Create(s, []int{1, 2, 3}))
+	got := sdk.Collect(s, squares, dir)
+	if _, err := local.Execute(context.Background(), p); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(slices.Sorted(slices.Values(got.Values())))
+	// Output: [1 4 9]
 }
