@@ -116,7 +116,7 @@ func run(t *testing.T, values []string) ([]string, []string, error) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	in := sdk.Create(s, values)
-	out := sdk.ParDo(s, sdk.DoFn[string, string](&lifecycle{Log: &log}), in)
+	out := sdk.ParDo(s, &lifecycle{Log: &log}, in)
 	desc := stageOf(t, p, out.Collection())
 	proc, err := exec.New(desc, p.Graph())
 	if err != nil {

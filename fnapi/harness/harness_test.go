@@ -75,7 +75,7 @@ func upperPipeline(t *testing.T, f *fakeRunner, ev *events) (*sdk.Pipeline, stag
 	p := sdk.NewPipeline()
 	s := p.Root()
 	in := sdk.Create(s, []string{"unused"})
-	out := sdk.ParDo(s, sdk.DoFn[string, string](&upperFn{Events: ev}), in, sdk.Name("Upper"))
+	out := sdk.ParDo(s, &upperFn{Events: ev}, in, sdk.Name("Upper"))
 	return p, stageFor(t, f, p, "upper", []string{"Upper"}, in.Collection(), out.Collection(), nil)
 }
 
@@ -285,7 +285,7 @@ func TestLengthPrefixedPortsAreRecoded(t *testing.T) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	in := sdk.Create(s, []point{})
-	out := sdk.ParDo(s, sdk.DoFn[point, point](swapFn{}), in, sdk.Name("Swap"))
+	out := sdk.ParDo(s, swapFn{}, in, sdk.Name("Swap"))
 	// Like Prism, wrap the port element coders in a length prefix.
 	st := stageFor(t, f, p, "swap", []string{"Swap"}, in.Collection(), out.Collection(), func(desc *fnpb.ProcessBundleDescriptor, id string) string {
 		desc.Coders["lp_"+id] = &pipepb.Coder{Spec: &pipepb.FunctionSpec{Urn: urns.CoderLengthPrefix}, ComponentCoderIds: []string{id}}
@@ -344,7 +344,7 @@ func TestSideInputsFollowContinuationTokens(t *testing.T) {
 	s := p.Root()
 	in := sdk.Create(s, []string{})
 	fn := &sideSumFn{Nums: sdk.AsIter(sdk.Create(s, []int{}))}
-	out := sdk.ParDo(s, sdk.DoFn[string, string](fn), in, sdk.WithSideInput(fn.Nums), sdk.Name("Sum"))
+	out := sdk.ParDo(s, fn, in, sdk.WithSideInput(fn.Nums), sdk.Name("Sum"))
 	st := stageFor(t, f, p, "sum", []string{"Sum"}, in.Collection(), out.Collection(), nil)
 	id := idOf(t, st.desc, "Sum")
 	var pd pipepb.ParDoPayload
@@ -408,7 +408,7 @@ func TestProgressSplitAndFinalizeOfARunningBundle(t *testing.T) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	in := sdk.Create(s, []string{})
-	out := sdk.ParDo(s, sdk.DoFn[string, string](&gateFn{Gate: g}), in, sdk.Name("Gate"))
+	out := sdk.ParDo(s, &gateFn{Gate: g}, in, sdk.Name("Gate"))
 	st := stageFor(t, f, p, "gate", []string{"Gate"}, in.Collection(), out.Collection(), nil)
 	startHarness(t, f, p)
 
@@ -474,7 +474,7 @@ func TestDescriptorNamingForeignCodeFails(t *testing.T) {
 	_, st := upperPipeline(t, f, &events{})
 	// The worker's pipeline differs from the one the descriptor came from.
 	other := sdk.NewPipeline()
-	sdk.ParDo(other.Root(), sdk.DoFn[string, string](&upperFn{Events: &events{}}), sdk.Create(other.Root(), []string{"a"}), sdk.Name("Different"))
+	sdk.ParDo(other.Root(), &upperFn{Events: &events{}}, sdk.Create(other.Root(), []string{"a"}), sdk.Name("Different"))
 	startHarness(t, f, other)
 	resp := f.instruct(processBundle("b1", "upper"))
 	f.send("b1", st.in, fnapitest.EncodeStrings("a"))

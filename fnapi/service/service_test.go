@@ -185,7 +185,7 @@ func TestBundleWithPagedSideInputRunsOnTheHarness(t *testing.T) {
 	s := p.Root()
 	in := sdk.Create(s, []string{})
 	fn := &sideSumFn{Nums: sdk.AsIter(sdk.Create(s, []int{}))}
-	out := sdk.ParDo(s, sdk.DoFn[string, string](fn), in, sdk.WithSideInput(fn.Nums), sdk.Name("Sum"))
+	out := sdk.ParDo(s, fn, in, sdk.WithSideInput(fn.Nums), sdk.Name("Sum"))
 	st := stageFor(t, srv, p, "sum", "Sum", in.Collection(), out.Collection())
 	ints, _ := coder.Of[int]()
 	var contents []byte
@@ -230,7 +230,7 @@ func TestWorkersAreRoutedByWorkerIDAndRunBundlesInParallel(t *testing.T) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	in := sdk.Create(s, []string{})
-	out := sdk.ParDo(s, sdk.DoFn[string, string](upperFn{}), in, sdk.Name("Upper"))
+	out := sdk.ParDo(s, upperFn{}, in, sdk.Name("Upper"))
 	st := stageFor(t, srv, p, "upper", "Upper", in.Collection(), out.Collection())
 	ids := []string{"w1", "w2", "w3"}
 	for _, id := range ids {
@@ -276,7 +276,7 @@ func TestFailedBundleReportsErrorAndLogsReachTheRunner(t *testing.T) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	in := sdk.Create(s, []string{})
-	out := sdk.ParDo(s, sdk.DoFn[string, string](upperFn{}), in, sdk.Name("Upper"))
+	out := sdk.ParDo(s, upperFn{}, in, sdk.Name("Upper"))
 	st := stageFor(t, srv, p, "upper", "Upper", in.Collection(), out.Collection())
 	startHarness(t, srv, "w1", p)
 	w, err := srv.Worker(ctx, "w1")
@@ -308,7 +308,7 @@ func TestWorkerThatDiesMidBundleFailsItsCalls(t *testing.T) {
 	s := p.Root()
 	in := sdk.Create(s, []string{})
 	fn := &gateFn{Started: make(chan struct{})}
-	out := sdk.ParDo(s, sdk.DoFn[string, string](fn), in, sdk.Name("Gate"))
+	out := sdk.ParDo(s, fn, in, sdk.Name("Gate"))
 	st := stageFor(t, srv, p, "gate", "Gate", in.Collection(), out.Collection())
 	stop := startHarness(t, srv, "w1", p)
 	w, err := srv.Worker(ctx, "w1")
@@ -361,7 +361,7 @@ func TestStoppingAWorkerEndsItsHarness(t *testing.T) {
 	srv := startServer(t, nil)
 	p := sdk.NewPipeline()
 	s := p.Root()
-	sdk.ParDo(s, sdk.DoFn[string, string](upperFn{}), sdk.Create(s, []string{}), sdk.Name("Upper"))
+	sdk.ParDo(s, upperFn{}, sdk.Create(s, []string{}), sdk.Name("Upper"))
 	done := make(chan error, 1)
 	go func() {
 		done <- harness.Run(ctx, &harness.Options{ID: "w1", ControlEndpoint: srv.Addr(), Pipeline: p})
