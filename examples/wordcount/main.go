@@ -133,9 +133,13 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if res == nil {
-		return // this process served as a worker; the submitter prints
+	if res != nil { // nil: this process served as a worker; the submitter prints
+		printTop(res)
 	}
+}
+
+// printTop prints the most frequent words of a run, most frequent first.
+func printTop(res *runner.Result) {
 	best := topWords(res)
 	fmt.Printf("the %d most frequent words", len(best))
 	if res.Stages > 0 { // a job server reports no stage or bundle counts
