@@ -21,7 +21,9 @@
 //     ours) starts this test binary as the worker, with
 //     --id='<id>' --provision_endpoint=<endpoint>; it runs only the
 //     submitting test again, whose Run serves the rebuilt pipeline
-//     (fnapi/worker). TestMain starts no Prism in a worker.
+//     (fnapi/worker). TestMain calls worker.Init first, which strips the
+//     runner's flags before the test flags are parsed, and starts no Prism
+//     in a worker.
 //
 // Run them from this directory:
 //

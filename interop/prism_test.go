@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"beamgo/fnapi/worker"
+	"beamgo/runner/runnertest"
 )
 
 // prismPackage is Beam's Prism job server command, a tool dependency of
@@ -43,13 +44,23 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	worker.Init() // before the test flags: a worker strips the runner's
 	flag.Parse()
 	// A PROCESS worker (this binary started again by a job server) runs
 	// one test up to Run, which serves: it needs no Prism of its own.
+	var shared string
 	if !testing.Short() && !worker.Active() {
-		jobServer, startErr = startPrism()
+		// Prism starts PROCESS workers with its own environment: the
+		// conformance suite's shared directory must be in it.
+		if shared, startErr = os.MkdirTemp("", "runnertest-"); startErr == nil {
+			os.Setenv(runnertest.SharedDirVar, shared)
+			jobServer, startErr = startPrism()
+		}
 	}
 	code := m.Run()
+	if shared != "" {
+		os.RemoveAll(shared)
+	}
 	if jobServer != nil {
 		jobServer.stop()
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"beamgo/fnapi/worker"
 	"beamgo/runner"
 	"beamgo/runner/local"
 	"beamgo/runner/runnertest"
@@ -34,6 +35,25 @@ func onPrism(t *testing.T) runner.Runner {
 // declares.
 func TestConformanceOnPrism(t *testing.T) {
 	runnertest.RunConformanceTests(t, onPrism, runnertest.Capabilities{NoRetries: true})
+}
+
+// TestConformanceOnPrismWithProcessWorkers runs the suite through Prism
+// with PROCESS workers: Prism starts this test binary again for each job,
+// selecting the one subtest, so the user code runs in processes that share
+// nothing with the test but what the runner carries. Prism stops its
+// workers after the job has ended, so their Teardown may come after Run
+// returns (LateTeardown).
+func TestConformanceOnPrismWithProcessWorkers(t *testing.T) {
+	runnertest.RunConformanceTests(t, func(t *testing.T) runner.Runner {
+		if worker.Active() {
+			return universal.New(nil) // its Run serves the rebuilt pipeline
+		}
+		p := needPrism(t)
+		if err := p.alive(); err != nil {
+			t.Fatal(err)
+		}
+		return universal.New(&universal.Options{Endpoint: p.endpoint, EnvironmentType: universal.Process, WorkerArgs: runnertest.WorkerArgs(t)})
+	}, runnertest.Capabilities{NoRetries: true, LateTeardown: true})
 }
 
 var wordRE = regexp.MustCompile(`[a-zA-Z]+('[a-z])?`)

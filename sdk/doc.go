@@ -52,8 +52,8 @@
 //   - The local runner and LOOPBACK workers run in the process that built
 //     the pipeline, so they hold it already.
 //   - A PROCESS worker is the user's own binary started again with the same
-//     arguments in worker mode: main builds the same pipeline, and Run
-//     serves the Fn API instead of executing. The worker compares each
+//     arguments in worker mode: main builds the same pipeline, and
+//     launch.Run serves the Fn API instead of executing. The worker compares each
 //     transform's unique name and function description with the submitted
 //     protos and fails at start, naming the transform, if they differ — as
 //     they would if construction depended on time, randomness or anything
@@ -63,6 +63,32 @@
 // arguments. Each worker thread gets its own copy of a DoFn (a shallow copy
 // of the struct a pointer points to), so state set in Setup or StartBundle is
 // per instance.
+//
+// # No global shared state
+//
+// User code shares nothing with the program that submitted it, nor with
+// other copies of itself, except through the pipeline: a pointer a DoFn
+// holds, a package variable it sets, a channel it sends on, all work on
+// the local runner and with LOOPBACK workers, which share the submitter's
+// memory, and silently do nothing useful with PROCESS or EXTERNAL workers,
+// where each worker process has its own copy (and a worker pool shares its
+// copy among the jobs it serves). Bundles are also retried, so a side
+// effect may happen more than once. So:
+//
+//   - Results go where the runner carries them: into the output of a
+//     transform (a file or table written by a sink such as textio.Write or
+//     a ForEach), into metrics (Counter, Distribution, Gauge; the runner's
+//     Result has those of committed bundles), into Collect, which brings a
+//     collection back to the submitter through a directory both reach, or
+//     into an assertion that fails the job (testutil/passert).
+//   - Configuration travels as the exported fields of a DoFn struct, or the
+//     values a closure captures at construction: both are rebuilt by the
+//     worker from the program's arguments.
+//   - State that a DoFn needs across elements lives on its instance (set
+//     in Setup or StartBundle), never in a package variable.
+//
+// The runner conformance suite (runner/runnertest) checks its pipelines
+// this way, so it runs with PROCESS workers as it does in process.
 //
 // # Windows
 //

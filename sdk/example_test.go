@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -21,7 +22,7 @@ type printed struct {
 
 func newPrinted() printed { return printed{mu: &sync.Mutex{}, lines: new([]string)} }
 
-func (p printed) ProcessElement(_ context.Context, s string, _ func(int)) error {
+func (p printed) ProcessElement(_ context.Context, s string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	*p.lines = append(*p.lines, s)
@@ -53,7 +54,7 @@ func Example() {
 	}, counts)
 
 	out := newPrinted()
-	sdk.ParDo(s, sdk.DoFn[string, int](out), formatted)
+	sdk.ForEach(s, out, formatted)
 	out.print(p)
 	// Output:
 	// be: 2
@@ -84,9 +85,9 @@ func (f *upperFn) ProcessElement(_ context.Context, s string, emit func(string))
 func ExampleParDo() {
 	p := sdk.NewPipeline()
 	s := p.Root()
-	up := sdk.ParDo(s, sdk.DoFn[string, string](&upperFn{Prefix: "> "}), sdk.Create(s, []string{"a", "b"}))
+	up := sdk.ParDo(s, &upperFn{Prefix: "> "}, sdk.Create(s, []string{"a", "b"}))
 	out := newPrinted()
-	sdk.ParDo(s, sdk.DoFn[string, int](out), up)
+	sdk.ForEach(s, out, up)
 	out.print(p)
 	// Output:
 	// > A
@@ -99,7 +100,7 @@ func ExampleGroupByKey() {
 	pets := sdk.Create(s, []sdk.KV[string, string]{{Key: "cat", Value: "tom"}, {Key: "dog", Value: "rex"}, {Key: "cat", Value: "kit"}})
 	grouped := sdk.GroupByKey(s, pets)
 	out := newPrinted()
-	sdk.ParDo(s, sdk.DoFn[string, int](out), sdk.Map(s, func(g sdk.Group[string, string]) string {
+	sdk.ForEach(s, out, sdk.Map(s, func(g sdk.Group[string, string]) string {
 		return fmt.Sprintf("%s: %v", g.Key, slices.Sorted(g.Values))
 	}, grouped))
 	out.print(p)
@@ -115,7 +116,7 @@ func ExampleCoGroupByKey() {
 	phones := sdk.NewTag(sdk.Create(s, []sdk.KV[string, string]{{Key: "amy", Value: "555-0101"}, {Key: "bob", Value: "555-0102"}}))
 	joined := sdk.CoGroupByKey(s, []sdk.Tagged[string]{emails, phones})
 	out := newPrinted()
-	sdk.ParDo(s, sdk.DoFn[string, int](out), sdk.Map(s, func(g sdk.CoGroup[string]) string {
+	sdk.ForEach(s, out, sdk.Map(s, func(g sdk.CoGroup[string]) string {
 		return fmt.Sprintf("%s emails=%v phones=%v", g.Key, slices.Collect(sdk.ValuesOf(g, emails)), slices.Collect(sdk.ValuesOf(g, phones)))
 	}, joined))
 	out.print(p)
@@ -138,9 +139,9 @@ func ExampleWithSideInput() {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	factor := sdk.AsSingleton(sdk.Sum(s, sdk.Create(s, []int{1, 2})))
-	scaled := sdk.ParDo(s, sdk.DoFn[int, string](&scaleFn{Factor: factor}), sdk.Create(s, []int{1, 10}), sdk.WithSideInput(factor))
+	scaled := sdk.ParDo(s, &scaleFn{Factor: factor}, sdk.Create(s, []int{1, 10}), sdk.WithSideInput(factor))
 	out := newPrinted()
-	sdk.ParDo(s, sdk.DoFn[string, int](out), scaled)
+	sdk.ForEach(s, out, scaled)
 	out.print(p)
 	// Output:
 	// 3
@@ -154,7 +155,7 @@ func ExampleWindowInto() {
 	stamped := sdk.WithTimestamps(s, func(sec int) time.Time { return time.Unix(int64(sec), 0) }, clicks)
 	perMinute := sdk.Count(s, sdk.WindowInto(s, sdk.FixedWindows(time.Minute), stamped))
 	out := newPrinted()
-	sdk.ParDo(s, sdk.DoFn[string, int](out), sdk.ParDo(s, sdk.DoFn[int64, string](windowed{}), perMinute))
+	sdk.ForEach(s, out, sdk.ParDo(s, windowed{}, perMinute))
 	out.print(p)
 	// Output:
 	// [0s, 60s): 2 clicks
@@ -173,7 +174,7 @@ func ExampleNewCounter() {
 	lines := sdk.NewCounter("example", "lines")
 	p := sdk.NewPipeline()
 	s := p.Root()
-	sdk.ParDo(s, sdk.DoFn[string, string](countLines{lines}), sdk.Create(s, []string{"a", "b", "c"}))
+	sdk.ParDo(s, countLines{lines}, sdk.Create(s, []string{"a", "b", "c"}))
 	res, err := local.Execute(context.Background(), p)
 	if err != nil {
 		log.Fatal(err)
@@ -189,4 +190,24 @@ func (f countLines) ProcessElement(ctx context.Context, s string, emit func(stri
 	f.c.Inc(ctx, 1)
 	emit(s)
 	return nil
+}
+
+// Collect brings a collection back to the process that runs the pipeline,
+// through files in a directory that the workers and this process share:
+// it works whatever runs the user code, worker processes included.
+func ExampleCollect() {
+	dir, err := os.MkdirTemp("", "collect-example-") // a real program: a flag, so workers get the same
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	p := sdk.NewPipeline()
+	s := p.Root()
+	squares := sdk.Map(s, func(i int) int { return i * i }, sdk.Create(s, []int{1, 2, 3}))
+	got := sdk.Collect(s, squares, dir)
+	if _, err := local.Execute(context.Background(), p); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(slices.Sorted(slices.Values(got.Values())))
+	// Output: [1 4 9]
 }

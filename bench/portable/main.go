@@ -8,6 +8,9 @@
 // The summary's tree_rss_kib is the peak of the summed resident sets of
 // this process and its workers. -runner=local runs the same job, files and
 // all, on the local runner: the Fn API boundary's cost is the difference.
+// The runner flags are package launch's (-num_workers, -parallelism,
+// -environment_type, -memory_budget_mb in MiB), with this program's
+// defaults: 2 PROCESS workers on the portable runner, 2 bundles at once.
 package main
 
 import (
@@ -20,23 +23,25 @@ import (
 
 	"beamgo/bench/internal/pipeline"
 	"beamgo/bench/internal/summary"
-	"beamgo/fnapi/worker"
-	"beamgo/runner"
-	"beamgo/runner/local"
-	"beamgo/runner/portable"
+	"beamgo/launch"
 	"beamgo/sdk"
 )
 
 func main() {
+	opts := launch.Flags(flag.CommandLine)
 	job := flag.String("job", "wordcount", "job: wordcount or gbk")
 	input := flag.String("input", "", "input files (a glob pattern)")
 	output := flag.String("output", "", "directory for the job's result files (must be the same for the workers, so it is a flag)")
-	workers := flag.Int("workers", 2, "worker processes")
-	parallelism := flag.Int("parallelism", 2, "bundles run at once, over all workers")
-	env := flag.String("environment_type", portable.EnvProcess, "PROCESS (worker processes) or LOOPBACK (harnesses in this process)")
-	budget := flag.Int64("budget", 0, "shuffle memory budget in MiB (default: the runner's)")
-	runnerName := flag.String("runner", "portable", "portable, or local to run the same job (files and all) on the local runner for comparison")
-	flag.Parse()
+	// The benchmark's defaults: 2 PROCESS workers on the portable runner,
+	// 2 bundles at once; -runner=local runs the same job, files and all.
+	flag.Set("runner", launch.RunnerPortable)
+	flag.Set("environment_type", "PROCESS")
+	flag.Set("num_workers", "2")
+	flag.Set("parallelism", "2")
+	flag.Set("progress", "false")
+	if err := opts.Parse(flag.CommandLine, os.Args[1:]); err != nil {
+		log.Fatal(err)
+	}
 	log.SetFlags(0)
 	if *input == "" || *output == "" {
 		log.Fatal("portable: -input and -output are required")
@@ -51,26 +56,17 @@ func main() {
 	default:
 		log.Fatalf("portable: unknown -job %q", *job)
 	}
-	var r runner.Runner
-	switch *runnerName {
-	case "portable":
-		r = portable.New(&portable.Options{
-			Workers: *workers, Parallelism: *parallelism, EnvironmentType: *env,
-			MemoryBudget: *budget << 20, TempDir: os.TempDir(),
-		})
-	case "local":
-		r = local.New(&local.Options{Parallelism: *parallelism, MemoryBudget: *budget << 20, TempDir: os.TempDir()})
-	default:
-		log.Fatalf("portable: unknown -runner %q", *runnerName)
-	}
 	var tree *summary.TreeSampler
-	if !worker.Active() {
+	if !opts.Worker() {
 		tree = summary.SampleTreeRSS(10 * time.Millisecond)
 	}
 	start := time.Now()
-	res, err := r.Run(context.Background(), p) // in a worker: serves p and exits
+	res, err := launch.Run(context.Background(), p, opts)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if res == nil {
+		return // a worker
 	}
 	elapsed := time.Since(start)
 	treeKiB, children := tree.Stop()
@@ -83,13 +79,13 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		s = summary.WordCount(*runnerName, counts)
+		s = summary.WordCount(opts.Runner, counts)
 	case "gbk":
 		st, err := pipeline.ReadGroupStats(ctx, prefix)
 		if err != nil {
 			log.Fatal(err)
 		}
-		s = summary.Summary{Program: *runnerName, Groups: st.Groups, Values: st.Values, GroupDigest: st.Digest}
+		s = summary.Summary{Program: opts.Runner, Groups: st.Groups, Values: st.Values, GroupDigest: st.Digest}
 	}
 	s.Seconds = elapsed.Seconds()
 	s.Read = "io/textio"

@@ -82,7 +82,7 @@ func ReadFromCountingSource(s sdk.Scope, count int64) sdk.PCollection[int64] {
 // sumFn adds up the numbers it sees, across workers.
 type sumFn struct{ sum *atomic.Int64 }
 
-func (f sumFn) ProcessElement(_ context.Context, v int64, _ func(int)) error {
+func (f sumFn) ProcessElement(_ context.Context, v int64) error {
 	f.sum.Add(v)
 	return nil
 }
@@ -94,8 +94,8 @@ func Run(ctx context.Context, count int64, opts *local.Options) (custom, builtin
 	p := sdk.NewPipeline()
 	s := p.Root()
 	var a, b atomic.Int64
-	sdk.ParDo(s, sdk.DoFn[int64, int](sumFn{&a}), ReadFromCountingSource(s, count), sdk.Name("SumCustom"))
-	sdk.ParDo(s, sdk.DoFn[int64, int](sumFn{&b}), source.GenerateSequence(s, 0, count), sdk.Name("SumBuiltin"))
+	sdk.ForEach(s, sumFn{&a}, ReadFromCountingSource(s, count), sdk.Name("SumCustom"))
+	sdk.ForEach(s, sumFn{&b}, source.GenerateSequence(s, 0, count), sdk.Name("SumBuiltin"))
 	res, err := local.New(opts).Run(ctx, p)
 	if err != nil {
 		return 0, 0, 0, err

@@ -51,7 +51,7 @@ func TestWriteToKVSinkUnderRetries(t *testing.T) {
 	store := NewSimpleKV()
 	p := sdk.NewPipeline()
 	s := p.Root()
-	in := sdk.ParDo(s, sdk.DoFn[string, string](&flaky{Bad: "w150", mu: &sync.Mutex{}, failed: new(bool)}), sdk.Reshuffle(s, sdk.Create(s, words)))
+	in := sdk.ParDo(s, &flaky{Bad: "w150", mu: &sync.Mutex{}, failed: new(bool)}, sdk.Reshuffle(s, sdk.Create(s, words)))
 	kvs := sdk.Map(s, func(w string) sdk.KV[string, string] {
 		return sdk.KV[string, string]{Key: w, Value: fmt.Sprintf("%d W%s", len(w), w[1:])}
 	}, in)

@@ -139,7 +139,7 @@ type failAfterCommit struct {
 	j *journal
 }
 
-func (f *failAfterCommit) ProcessElement(_ context.Context, n int64, _ func(int)) error {
+func (f *failAfterCommit) ProcessElement(_ context.Context, n int64) error {
 	f.j.mu.Lock()
 	defer f.j.mu.Unlock()
 	if f.j.afterCommitFailures < f.N {
@@ -188,9 +188,9 @@ func TestSQLiteSinkIsExactlyOnceUnderRetries(t *testing.T) {
 			p := sdk.NewPipeline()
 			s := p.Root()
 			kvs := sdk.Reshuffle(s, sdk.Create(s, in))
-			kvs = sdk.ParDo(s, sdk.DoFn[sdk.KV[string, int64], sdk.KV[string, int64]](&failUpstream{Bad: tt.failUpstream, j: j}), kvs)
+			kvs = sdk.ParDo(s, &failUpstream{Bad: tt.failUpstream, j: j}, kvs)
 			written := sink.ForEach(s, sink.Sink[sdk.KV[string, int64]](recordingSink{SQLiteSink: SQLiteSink{Path: path, Table: "kv"}, FailWrite: tt.failWrite, j: j}), kvs)
-			sdk.ParDo(s, sdk.DoFn[int64, int](&failAfterCommit{N: tt.failAfter, j: j}), written)
+			sdk.ForEach(s, &failAfterCommit{N: tt.failAfter, j: j}, written)
 
 			res, err := local.New(&local.Options{Parallelism: 2, MaxAttempts: 4}).Run(context.Background(), p)
 			if err != nil {

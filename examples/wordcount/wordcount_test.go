@@ -225,7 +225,7 @@ func TestExternalWorkersCountLikeTheLocalRunner(t *testing.T) {
 
 	// The pool gets the submissions' flags, but for the pool's address,
 	// which it picks; the pipeline does not depend on it.
-	flags = append(flags, "--environment_type=EXTERNAL", "--top_file="+filepath.Join(dir, "top.json"))
+	flags = append(flags, "--environment_type=EXTERNAL")
 	var output fnapitest.SyncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -257,7 +257,6 @@ func TestExternalWorkersCountLikeTheLocalRunner(t *testing.T) {
 		if gotTop != wantTop {
 			t.Errorf("%s: top words with EXTERNAL workers = %q, want the local runner's %q", submit[0], gotTop, wantTop)
 		}
-		os.Remove(filepath.Join(dir, "top.json"))
 	}
 	if err := pool.Terminate(); err != nil {
 		t.Errorf("SIGTERM to the pool: it exited with %v, want status 0\npool output:\n%s", err, output.String())

@@ -117,7 +117,7 @@ func run(t *testing.T, values []string) ([]string, []string, error) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	in := sdk.Create(s, values)
-	out := sdk.ParDo(s, sdk.DoFn[string, string](&lifecycle{Log: &log}), in)
+	out := sdk.ParDo(s, &lifecycle{Log: &log}, in)
 	desc := stageOf(t, p, sdkaccess.Collection(out))
 	proc, err := exec.New(desc, sdkaccess.Graph(p))
 	if err != nil {

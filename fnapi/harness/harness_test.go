@@ -76,7 +76,7 @@ func upperPipeline(t *testing.T, f *fakeRunner, ev *events) (*sdk.Pipeline, stag
 	p := sdk.NewPipeline()
 	s := p.Root()
 	in := sdk.Create(s, []string{"unused"})
-	out := sdk.ParDo(s, sdk.DoFn[string, string](&upperFn{Events: ev}), in, sdk.Name("Upper"))
+	out := sdk.ParDo(s, &upperFn{Events: ev}, in, sdk.Name("Upper"))
 	return p, stageFor(t, f, p, "upper", []string{"Upper"}, sdkaccess.Collection(in), sdkaccess.Collection(out), nil)
 }
 
@@ -286,7 +286,7 @@ func TestLengthPrefixedPortsAreRecoded(t *testing.T) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	in := sdk.Create(s, []point{})
-	out := sdk.ParDo(s, sdk.DoFn[point, point](swapFn{}), in, sdk.Name("Swap"))
+	out := sdk.ParDo(s, swapFn{}, in, sdk.Name("Swap"))
 	// Like Prism, wrap the port element coders in a length prefix.
 	st := stageFor(t, f, p, "swap", []string{"Swap"}, sdkaccess.Collection(in), sdkaccess.Collection(out), func(desc *fnpb.ProcessBundleDescriptor, id string) string {
 		desc.Coders["lp_"+id] = &pipepb.Coder{Spec: &pipepb.FunctionSpec{Urn: urns.CoderLengthPrefix}, ComponentCoderIds: []string{id}}
@@ -345,7 +345,7 @@ func TestSideInputsFollowContinuationTokens(t *testing.T) {
 	s := p.Root()
 	in := sdk.Create(s, []string{})
 	fn := &sideSumFn{Nums: sdk.AsIter(sdk.Create(s, []int{}))}
-	out := sdk.ParDo(s, sdk.DoFn[string, string](fn), in, sdk.WithSideInput(fn.Nums), sdk.Name("Sum"))
+	out := sdk.ParDo(s, fn, in, sdk.WithSideInput(fn.Nums), sdk.Name("Sum"))
 	st := stageFor(t, f, p, "sum", []string{"Sum"}, sdkaccess.Collection(in), sdkaccess.Collection(out), nil)
 	id := idOf(t, st.desc, "Sum")
 	var pd pipepb.ParDoPayload
@@ -409,7 +409,7 @@ func TestProgressSplitAndFinalizeOfARunningBundle(t *testing.T) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	in := sdk.Create(s, []string{})
-	out := sdk.ParDo(s, sdk.DoFn[string, string](&gateFn{Gate: g}), in, sdk.Name("Gate"))
+	out := sdk.ParDo(s, &gateFn{Gate: g}, in, sdk.Name("Gate"))
 	st := stageFor(t, f, p, "gate", []string{"Gate"}, sdkaccess.Collection(in), sdkaccess.Collection(out), nil)
 	startHarness(t, f, p)
 
@@ -475,7 +475,7 @@ func TestDescriptorNamingForeignCodeFails(t *testing.T) {
 	_, st := upperPipeline(t, f, &events{})
 	// The worker's pipeline differs from the one the descriptor came from.
 	other := sdk.NewPipeline()
-	sdk.ParDo(other.Root(), sdk.DoFn[string, string](&upperFn{Events: &events{}}), sdk.Create(other.Root(), []string{"a"}), sdk.Name("Different"))
+	sdk.ParDo(other.Root(), &upperFn{Events: &events{}}, sdk.Create(other.Root(), []string{"a"}), sdk.Name("Different"))
 	startHarness(t, f, other)
 	resp := f.instruct(processBundle("b1", "upper"))
 	f.send("b1", st.in, fnapitest.EncodeStrings("a"))

@@ -186,7 +186,7 @@ func TestBundleWithPagedSideInputRunsOnTheHarness(t *testing.T) {
 	s := p.Root()
 	in := sdk.Create(s, []string{})
 	fn := &sideSumFn{Nums: sdk.AsIter(sdk.Create(s, []int{}))}
-	out := sdk.ParDo(s, sdk.DoFn[string, string](fn), in, sdk.WithSideInput(fn.Nums), sdk.Name("Sum"))
+	out := sdk.ParDo(s, fn, in, sdk.WithSideInput(fn.Nums), sdk.Name("Sum"))
 	st := stageFor(t, srv, p, "sum", "Sum", sdkaccess.Collection(in), sdkaccess.Collection(out))
 	ints, _ := coder.Of[int]()
 	var contents []byte
@@ -231,7 +231,7 @@ func TestWorkersAreRoutedByWorkerIDAndRunBundlesInParallel(t *testing.T) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	in := sdk.Create(s, []string{})
-	out := sdk.ParDo(s, sdk.DoFn[string, string](upperFn{}), in, sdk.Name("Upper"))
+	out := sdk.ParDo(s, upperFn{}, in, sdk.Name("Upper"))
 	st := stageFor(t, srv, p, "upper", "Upper", sdkaccess.Collection(in), sdkaccess.Collection(out))
 	ids := []string{"w1", "w2", "w3"}
 	for _, id := range ids {
@@ -277,7 +277,7 @@ func TestFailedBundleReportsErrorAndLogsReachTheRunner(t *testing.T) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	in := sdk.Create(s, []string{})
-	out := sdk.ParDo(s, sdk.DoFn[string, string](upperFn{}), in, sdk.Name("Upper"))
+	out := sdk.ParDo(s, upperFn{}, in, sdk.Name("Upper"))
 	st := stageFor(t, srv, p, "upper", "Upper", sdkaccess.Collection(in), sdkaccess.Collection(out))
 	startHarness(t, srv, "w1", p)
 	w, err := srv.Worker(ctx, "w1")
@@ -309,7 +309,7 @@ func TestWorkerThatDiesMidBundleFailsItsCalls(t *testing.T) {
 	s := p.Root()
 	in := sdk.Create(s, []string{})
 	fn := &gateFn{Started: make(chan struct{})}
-	out := sdk.ParDo(s, sdk.DoFn[string, string](fn), in, sdk.Name("Gate"))
+	out := sdk.ParDo(s, fn, in, sdk.Name("Gate"))
 	st := stageFor(t, srv, p, "gate", "Gate", sdkaccess.Collection(in), sdkaccess.Collection(out))
 	stop := startHarness(t, srv, "w1", p)
 	w, err := srv.Worker(ctx, "w1")
@@ -362,7 +362,7 @@ func TestStoppingAWorkerEndsItsHarness(t *testing.T) {
 	srv := startServer(t, nil)
 	p := sdk.NewPipeline()
 	s := p.Root()
-	sdk.ParDo(s, sdk.DoFn[string, string](upperFn{}), sdk.Create(s, []string{}), sdk.Name("Upper"))
+	sdk.ParDo(s, upperFn{}, sdk.Create(s, []string{}), sdk.Name("Upper"))
 	done := make(chan error, 1)
 	go func() {
 		done <- harness.Run(ctx, &harness.Options{ID: "w1", ControlEndpoint: srv.Addr(), Pipeline: p})

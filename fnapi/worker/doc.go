@@ -2,7 +2,7 @@
 // worker process is the user's own program started again, with the
 // arguments it was first run with, in worker mode (PROCESS) or worker-pool
 // mode (EXTERNAL). It builds the same pipeline, and where it would submit
-// it, the runner's Run serves it instead: as one SDK harness
+// it, beamx.Run (or the runner's Run) serves it instead: as one SDK harness
 // (fnapi/harness), or as a pool of them (fnapi/workerpool).
 //
 // # Worker mode
@@ -14,24 +14,26 @@
 //
 //	<command> --id='<worker id>' --provision_endpoint=<host:port>
 //
-// The init function of this package, which runs before the main package's
-// variables and main (or the testing package's flag parsing), records those
-// flags (--id, --provision_endpoint, and --control_endpoint,
-// --logging_endpoint if given; quotes around a value are removed) and
-// rewrites os.Args to the program's name followed by the user's arguments,
-// so flag.Parse sees what the submitter saw. It then unsets ArgsVar, so
-// programs the worker starts are not workers, and changes to DirVar, the
-// submitter's working directory, so relative paths mean the same.
+// Nothing happens on import: the program calls Init, once, before it
+// parses its flags (beamx.Parse does). Init records those flags (--id,
+// --provision_endpoint, and --control_endpoint, --logging_endpoint if
+// given; quotes around a value are removed) and rewrites os.Args to the
+// program's name followed by the user's arguments, so flag parsing sees
+// what the submitter saw. It then unsets ArgsVar, so programs the worker
+// starts are not workers, and changes to DirVar, the submitter's working
+// directory, so relative paths mean the same.
 //
-// The runners runner/portable and runner/universal check Active first in
-// Run: a worker never submits. ServeAndExit asks the provision service for
-// the control and logging endpoints when they were not given, runs the
-// harness until the runner ends the control stream (or SIGTERM or SIGINT
-// arrives), and exits the process: status 0, or 1 with the error on
-// stderr.
+// beamx.Run checks Active first and serves instead of submitting; so do
+// the runners runner/portable and runner/universal in Run, for programs
+// that call Init and a runner themselves: a worker never submits. Serve
+// asks the provision service for the control and logging endpoints when
+// they were not given and runs the harness until the runner ends the
+// control stream (or SIGTERM or SIGINT arrives); ServeAndExit then exits
+// the process: status 0, or 1 with the error on stderr.
 //
 // So a program whose pipeline depends only on its arguments (and the files
-// they name) needs nothing else to run with PROCESS workers. The harness
+// they name) needs nothing but beamx (or Init) to run with PROCESS
+// workers. The harness
 // checks each transform's name and function description against the
 // submitted descriptors and fails the bundle, naming the transform, if the
 // worker built a different pipeline.
@@ -58,7 +60,7 @@
 // ("worker pool listening on 127.0.0.1:50000") to stderr once it listens,
 // and on SIGTERM or SIGINT closes the pool, stopping its workers, and
 // exits with status 0. Its arguments are its own (os.Args is not
-// rewritten), and init unsets PoolVar, so programs it starts are not pools.
+// rewritten), and Init unsets PoolVar, so programs it starts are not pools.
 // A process with both ArgsVar and PoolVar is a PROCESS worker.
 //
 // Workers of a pool share its process: package variables, and what DoFns
@@ -68,8 +70,16 @@
 //
 // # Test binaries
 //
-// A test binary re-run in worker mode runs its tests again, with the
-// arguments it is given: pass ones that select the one test that submits,
+// A test binary that runs itself as workers calls Init from its TestMain,
+// before m.Run parses the test flags:
+//
+//	func TestMain(m *testing.M) {
+//		worker.Init()
+//		os.Exit(m.Run())
+//	}
+//
+// Re-run in worker mode, it runs its tests again, with the arguments it is
+// given: pass ones that select the one test that submits,
 // such as
 //
 //	[]string{"-test.run=^" + t.Name() + "$", "-test.timeout=2m"}
@@ -95,7 +105,8 @@
 //
 // # Concurrency
 //
-// Active, PoolActive, Current and Env may be called from any goroutine;
+// Init, Active, PoolActive, Current and Env may be called from any
+// goroutine;
 // one of Serve, ServeAndExit, ServePool and ServePoolAndExit once.
 // A Process is safe for concurrent use.
 package worker

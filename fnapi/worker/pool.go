@@ -24,7 +24,7 @@ const PoolVar = workerproc.PoolVar
 // 127.0.0.1:50000". Scripts and StartPool wait for it.
 const PoolListening = workerproc.PoolListening
 
-// Worker-pool mode as init found it; written only by init.
+// Worker-pool mode as Init found it; written only by Init.
 var (
 	poolActive bool
 	poolAddr   string
@@ -41,8 +41,8 @@ func initPool() {
 	poolActive, poolAddr = true, addr
 }
 
-// PoolActive reports whether this process is a worker pool: started with
-// PoolVar in its environment, and not as a PROCESS worker (Active), which
+// PoolActive reports whether Init found this process to be a worker pool:
+// started with PoolVar in its environment, and not as a PROCESS worker (Active), which
 // takes precedence.
 func PoolActive() bool { return poolActive && !active }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -47,32 +48,46 @@ type Mode struct {
 	ControlEndpoint, LoggingEndpoint string
 }
 
-// mode is what init found; it is written only by init.
+// What Init found; written only by Init, under initOnce.
 var (
-	active  bool
-	mode    Mode
-	initErr error
+	initOnce sync.Once
+	active   bool
+	mode     Mode
+	initErr  error
 )
 
-func init() {
-	initPool()
-	raw, ok := os.LookupEnv(ArgsVar)
-	if !ok {
-		return
-	}
-	active = true
-	var args []string
-	mode, args, initErr = parse(os.Args[1:], raw)
-	// The user's flag parsing must not see the runner's flags, even if the
-	// arguments could not be read: Serve then reports why.
-	os.Args = append([]string{os.Args[0]}, args...)
-	os.Unsetenv(ArgsVar)
-	if dir, ok := os.LookupEnv(DirVar); ok {
-		os.Unsetenv(DirVar)
-		if err := os.Chdir(dir); err != nil && initErr == nil {
-			initErr = fmt.Errorf("worker: change to the submitter's directory: %w", err)
+// Init puts this process in the mode its environment asks for, and must be
+// called, once, before the program parses its flags: beamx.Parse calls it,
+// and so does the TestMain of a test binary that runs itself as PROCESS
+// or EXTERNAL workers. It is explicit, rather than an init function, so
+// that importing this package (or a runner) changes nothing.
+//
+// In worker mode (ArgsVar set) Init records the runner's flags, rewrites
+// os.Args to the program's name followed by the user's arguments, unsets
+// ArgsVar and changes to DirVar; in worker-pool mode (PoolVar set) it
+// records and unsets PoolVar. Otherwise it does nothing. Calls after the
+// first do nothing; it is safe for concurrent use.
+func Init() {
+	initOnce.Do(func() {
+		initPool()
+		raw, ok := os.LookupEnv(ArgsVar)
+		if !ok {
+			return
 		}
-	}
+		active = true
+		var args []string
+		mode, args, initErr = parse(os.Args[1:], raw)
+		// The user's flag parsing must not see the runner's flags, even if
+		// the arguments could not be read: Serve then reports why.
+		os.Args = append([]string{os.Args[0]}, args...)
+		os.Unsetenv(ArgsVar)
+		if dir, ok := os.LookupEnv(DirVar); ok {
+			os.Unsetenv(DirVar)
+			if err := os.Chdir(dir); err != nil && initErr == nil {
+				initErr = fmt.Errorf("worker: change to the submitter's directory: %w", err)
+			}
+		}
+	})
 }
 
 // parse reads the runner's flags from argv and the user's arguments from
@@ -118,8 +133,8 @@ func unquote(s string) string {
 	return s
 }
 
-// Active reports whether this process is a worker: started with ArgsVar in
-// its environment.
+// Active reports whether Init found this process to be a worker: started
+// with ArgsVar in its environment. Before Init it is false.
 func Active() bool { return active }
 
 // Current returns what this worker was told on its command line; the zero

@@ -32,7 +32,7 @@ func (s sink[T]) ProcessElement(_ context.Context, v T, _ func(int)) error {
 
 func collect[T any](s sdk.Scope, pc sdk.PCollection[T]) sink[T] {
 	k := newSink[T]()
-	sdk.ParDo(s, sdk.DoFn[T, int](k), pc, sdk.Name("Collect"))
+	sdk.ParDo(s, k, pc, sdk.Name("Collect"))
 	return k
 }
 

@@ -1,8 +1,12 @@
 package portable_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
+	"beamgo/fnapi/fnapitest"
+	"beamgo/fnapi/worker"
 	"beamgo/runner"
 	"beamgo/runner/portable"
 	"beamgo/runner/runnertest"
@@ -11,5 +15,51 @@ import (
 func TestConformance(t *testing.T) {
 	runnertest.RunConformanceTests(t, func(*testing.T) runner.Runner {
 		return portable.New(&portable.Options{Workers: 2})
+	}, runnertest.Capabilities{})
+}
+
+// TestConformanceWithProcessWorkers runs the suite with PROCESS workers:
+// this test binary started again, selecting the one subtest, so user code
+// runs in other processes and nothing is shared with the test but what
+// the runner carries.
+func TestConformanceWithProcessWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts worker processes; skipped in -short mode")
+	}
+	runnertest.RunConformanceTests(t, func(t *testing.T) runner.Runner {
+		return portable.New(&portable.Options{
+			Workers: 2, EnvironmentType: portable.EnvProcess,
+			Process: &portable.ProcessOptions{Args: runnertest.WorkerArgs(t)},
+		})
+	}, runnertest.Capabilities{})
+}
+
+// TestConformanceWithExternalWorkers runs the suite with EXTERNAL workers:
+// for each subtest, a worker pool that is this test binary started again
+// (worker.StartPool), selecting the subtest, so user code runs in a
+// process that shares nothing with the test but what the runner carries.
+func TestConformanceWithExternalWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts worker pool processes; skipped in -short mode")
+	}
+	runnertest.RunConformanceTests(t, func(t *testing.T) runner.Runner {
+		if worker.PoolActive() {
+			return portable.New(nil) // its Run serves the pool until SIGTERM
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var output fnapitest.SyncBuffer
+		pool, addr, err := worker.StartPool(ctx, "127.0.0.1:0", &worker.ProcessOptions{
+			Args: runnertest.WorkerArgs(t), Output: &output, StopTimeout: 30 * time.Second,
+		})
+		if err != nil {
+			t.Fatalf("StartPool: %v\npool output:\n%s", err, output.String())
+		}
+		t.Cleanup(func() {
+			if err := pool.Terminate(); err != nil {
+				t.Errorf("the pool exited with %v\npool output:\n%s", err, output.String())
+			}
+		})
+		return portable.New(&portable.Options{Workers: 2, EnvironmentType: portable.EnvExternal, ExternalEndpoint: addr})
 	}, runnertest.Capabilities{})
 }

@@ -8,23 +8,35 @@
 //		runnertest.RunConformanceTests(t, func(t *testing.T) runner.Runner { return local.New(nil) }, runnertest.Capabilities{})
 //	}
 //
-// The pipelines observe their results in the test's process, so the runner
-// must run user code in process (the local runner, or a portable runner with
-// LOOPBACK workers).
+// The pipelines check their results in the pipeline, with passert, and
+// through the job's metrics; the few facts that cannot travel that way
+// (Teardown ran, a bundle started) are files in a directory the test and
+// its workers share. So the suite runs with user code in the test's
+// process (the local runner, LOOPBACK workers) and in other processes
+// (PROCESS workers, which are the test binary started again: its TestMain
+// calls worker.Init, and the runner passes arguments that select the one
+// subtest, see WorkerArgs).
+//
+// Collector is for the tests of one runner that observe elements in
+// process; the suite does not use it.
 package runnertest
 
 import (
 	"cmp"
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 	"sync"
+	"testing"
 
 	"beamgo/sdk"
 )
 
-// Collector gathers the elements of a collection in the test's process.
-// It is safe for concurrent use by parallel bundles.
+// Collector gathers the elements of a collection in the test's process,
+// which only a runner that runs user code in that process (local,
+// LOOPBACK) can fill. It is safe for concurrent use by parallel bundles.
 type Collector[T any] struct {
 	mu  *sync.Mutex
 	got *[]T
@@ -34,13 +46,13 @@ type Collector[T any] struct {
 // Collector.
 func Collect[T any](s sdk.Scope, pc sdk.PCollection[T]) Collector[T] {
 	c := Collector[T]{mu: &sync.Mutex{}, got: new([]T)}
-	sdk.ParDo(s, sdk.DoFn[T, int](collectFn[T]{c}), pc, sdk.Name("Collect"))
+	sdk.ForEach(s, collectFn[T]{c}, pc, sdk.Name("Collect"))
 	return c
 }
 
 type collectFn[T any] struct{ c Collector[T] }
 
-func (f collectFn[T]) ProcessElement(_ context.Context, v T, _ func(int)) error {
+func (f collectFn[T]) ProcessElement(_ context.Context, v T) error {
 	f.c.mu.Lock()
 	*f.c.got = append(*f.c.got, v)
 	f.c.mu.Unlock()
@@ -70,4 +82,17 @@ func (c Collector[T]) SortedStrings(render func(T) string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// WorkerArgs returns the arguments of a PROCESS worker or a worker pool
+// that is the test binary started again to serve t's job: ones that
+// select t alone, so the worker rebuilds the same pipeline. Pass them as
+// the runner's worker arguments (portable.ProcessOptions.Args), or to
+// worker.StartPool.
+func WorkerArgs(t *testing.T) []string {
+	var parts []string
+	for _, part := range strings.Split(t.Name(), "/") {
+		parts = append(parts, "^"+regexp.QuoteMeta(part)+"$")
+	}
+	return []string{"-test.run=" + strings.Join(parts, "/"), "-test.timeout=2m"}
 }

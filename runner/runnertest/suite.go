@@ -4,18 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"beamgo/fnapi/worker"
 	"beamgo/runner"
 	"beamgo/sdk"
+	"beamgo/testutil/passert"
 )
 
 // Capabilities declares what a runner does not support, so that the suite
@@ -23,6 +24,10 @@ import (
 type Capabilities struct {
 	// NoRetries: the runner fails a job on the first bundle failure.
 	NoRetries bool
+	// LateTeardown: Run may return before the job's workers have run
+	// Teardown (a job server that stops its PROCESS workers after the job
+	// has ended, as Prism does), so the suite checks only that Setup ran.
+	LateTeardown bool
 }
 
 // RunConformanceTests runs every conformance pipeline on runners made by
@@ -33,7 +38,9 @@ func RunConformanceTests(t *testing.T, newRunner func(t *testing.T) runner.Runne
 		run  func(t *testing.T, r runner.Runner)
 		skip string
 	}{
-		{"ParDo lifecycle runs in order on every instance", testLifecycle, ""},
+		{"ParDo lifecycle runs in order on every instance", func(t *testing.T, r runner.Runner) { testLifecycle(t, r, caps) }, ""},
+		{"ForEach runs the lifecycle and outputs nothing", func(t *testing.T, r runner.Runner) { testForEach(t, r, caps) }, ""},
+		{"Collect brings committed elements back to the submitter", testCollect, ""},
 		{"Map chains fuse and keep every element", testMapChain, ""},
 		{"ParDo2 routes elements to tagged outputs", testMultipleOutputs, ""},
 		{"GroupByKey groups all values of a key", testGroupByKey, ""},
@@ -59,6 +66,7 @@ func RunConformanceTests(t *testing.T, newRunner func(t *testing.T) runner.Runne
 			if tt.skip != "" {
 				t.Skip(tt.skip)
 			}
+			prepareShared(t)
 			tt.run(t, newRunner(t))
 		})
 	}
@@ -95,79 +103,190 @@ func ints(n int) []int {
 	return out
 }
 
-// lifecycleFn logs its lifecycle calls per instance.
+// SharedDirVar names a directory in which the suite's tests and the
+// workers of their jobs share files (see sharedDir). A test binary whose
+// workers do not inherit the environment of the test itself (they are
+// started by a job server that was started earlier, such as Prism) sets
+// it before starting the job server.
+const SharedDirVar = "BEAMGO_RUNNERTEST_DIR"
+
+// inWorker reports whether this process is a worker of the test's job: a
+// PROCESS worker or a worker pool (fnapi/worker), where the test runs only
+// up to Run, which serves.
+func inWorker() bool { return worker.Active() || worker.PoolActive() }
+
+// prepareShared makes the directory that t and the workers of its job
+// share, before the runner (which may start workers) is made: t's name
+// under SharedDirVar, emptied, when that is set; otherwise a temporary
+// directory that t puts in SharedDirVar, which workers started with the
+// test's environment (the portable runner's PROCESS workers, a pool
+// started by the test) inherit.
+func prepareShared(t *testing.T) {
+	t.Helper()
+	if inWorker() {
+		return
+	}
+	base, ok := os.LookupEnv(SharedDirVar)
+	if !ok {
+		t.Setenv(SharedDirVar, t.TempDir())
+		return
+	}
+	dir := filepath.Join(base, t.Name())
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+}
+
+// sharedDir returns the directory prepareShared made for t, in the test's
+// process and in its workers alike, for the few facts that cannot travel
+// as a pipeline's output or metrics (Teardown ran, the bundle started).
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv(SharedDirVar)
+	if base == "" {
+		t.Fatalf("runnertest: %s is not set", SharedDirVar)
+	}
+	if dir := filepath.Join(base, t.Name()); isDir(dir) {
+		return dir
+	}
+	return base
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+// mark creates a file in dir named by what and a unique suffix.
+func mark(dir, what string) error {
+	f, err := os.CreateTemp(dir, what+"-*")
+	if err != nil {
+		return fmt.Errorf("runnertest: mark %s: %w", what, err)
+	}
+	return f.Close()
+}
+
+// marks counts the files mark made in dir for what.
+func marks(dir, what string) int {
+	m, _ := filepath.Glob(filepath.Join(dir, what+"-*")) // the pattern is valid
+	return len(m)
+}
+
+// lifecycleFn checks, on each instance, that its lifecycle calls come in
+// order: Setup (StartBundle Process* FinishBundle)* Teardown. A call out
+// of order fails the bundle; the instances count what they process, and
+// mark Setup and Teardown in Dir.
 type lifecycleFn struct {
-	Log *lifecycleLog
-	id  int64
+	Dir   string
+	state string // the last call on this instance
 }
 
-type lifecycleLog struct {
-	mu     sync.Mutex
-	next   atomic.Int64
-	events map[int64][]string
-}
+var (
+	lifecycleProcessed = sdk.NewCounter("conformance", "lifecycle.processed")
+	lifecycleBundles   = sdk.NewCounter("conformance", "lifecycle.bundles")
+)
 
-func (l *lifecycleLog) add(id int64, ev string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events[id] = append(l.events[id], ev)
+func (f *lifecycleFn) step(call string, after ...string) error {
+	if !slices.Contains(after, f.state) {
+		return fmt.Errorf("lifecycle: %s after %q, want it after one of %q", call, f.state, after)
+	}
+	f.state = call
+	return nil
 }
 
 func (f *lifecycleFn) Setup(context.Context) error {
-	f.id = f.Log.next.Add(1)
-	f.Log.add(f.id, "Setup")
+	if err := f.step("Setup", ""); err != nil {
+		return err
+	}
+	return mark(f.Dir, "setup")
+}
+func (f *lifecycleFn) StartBundle(context.Context) error {
+	return f.step("StartBundle", "Setup", "FinishBundle")
+}
+func (f *lifecycleFn) process(ctx context.Context) error {
+	if err := f.step("Process", "StartBundle", "Process"); err != nil {
+		return err
+	}
+	lifecycleProcessed.Inc(ctx, 1)
 	return nil
 }
-func (f *lifecycleFn) StartBundle(context.Context) error { f.Log.add(f.id, "StartBundle"); return nil }
-func (f *lifecycleFn) ProcessElement(_ context.Context, v int, emit func(int)) error {
-	f.Log.add(f.id, "Process")
+func (f *lifecycleFn) ProcessElement(ctx context.Context, v int, emit func(int)) error {
 	emit(v)
-	return nil
+	return f.process(ctx)
 }
-func (f *lifecycleFn) FinishBundle(context.Context) error {
-	f.Log.add(f.id, "FinishBundle")
-	return nil
+func (f *lifecycleFn) FinishBundle(ctx context.Context) error {
+	lifecycleBundles.Inc(ctx, 1)
+	return f.step("FinishBundle", "StartBundle", "Process")
 }
-func (f *lifecycleFn) Teardown(context.Context) error { f.Log.add(f.id, "Teardown"); return nil }
+func (f *lifecycleFn) Teardown(context.Context) error {
+	if err := f.step("Teardown", "Setup", "FinishBundle"); err != nil {
+		return err
+	}
+	return mark(f.Dir, "teardown")
+}
 
-func testLifecycle(t *testing.T, r runner.Runner) {
-	log := &lifecycleLog{events: map[int64][]string{}}
+// lifecycleSink is lifecycleFn as a ForEach.
+type lifecycleSink struct{ lifecycleFn }
+
+func (f *lifecycleSink) ProcessElement(ctx context.Context, _ int) error { return f.process(ctx) }
+
+// checkLifecycle checks the counts of a lifecycle test's run.
+func checkLifecycle(t *testing.T, res *runner.Result, dir string, n int, caps Capabilities) {
+	t.Helper()
+	if got := res.Counter("conformance", "lifecycle.processed"); got != int64(n) {
+		t.Errorf("processed %d elements in bundles, want %d", got, n)
+	}
+	if res.Counter("conformance", "lifecycle.bundles") == 0 {
+		t.Error("no bundle finished")
+	}
+	setups, teardowns := marks(dir, "setup"), marks(dir, "teardown")
+	if caps.LateTeardown && setups > 0 {
+		return
+	}
+	if setups == 0 || teardowns != setups {
+		t.Errorf("%d instances ran Setup and %d Teardown, want the same number, at least 1", setups, teardowns)
+	}
+}
+
+func testLifecycle(t *testing.T, r runner.Runner, caps Capabilities) {
+	dir := sharedDir(t)
 	p := sdk.NewPipeline()
 	s := p.Root()
 	in := sdk.Reshuffle(s, sdk.Create(s, ints(100)))
-	out := Collect(s, sdk.ParDo(s, sdk.DoFn[int, int](&lifecycleFn{Log: log}), in))
-	mustRun(t, r, p)
-	diff(t, "output", ints(100), sortedInts(out.Elements()))
-	processed := 0
-	for id, evs := range log.events {
-		// Setup (StartBundle Process* FinishBundle)* Teardown
-		if len(evs) < 2 || evs[0] != "Setup" || evs[len(evs)-1] != "Teardown" {
-			t.Errorf("instance %d: lifecycle %v, want Setup first and Teardown last", id, evs)
-			continue
-		}
-		inBundle := false
-		for _, ev := range evs[1 : len(evs)-1] {
-			switch {
-			case ev == "StartBundle" && !inBundle:
-				inBundle = true
-			case ev == "Process" && inBundle:
-				processed++
-			case ev == "FinishBundle" && inBundle:
-				inBundle = false
-			default:
-				t.Errorf("instance %d: %s out of order in %v", id, ev, evs)
-			}
-		}
-		if inBundle {
-			t.Errorf("instance %d: bundle not finished: %v", id, evs)
-		}
-	}
-	if processed != 100 {
-		t.Errorf("processed %d elements in bundles, want 100", processed)
-	}
+	out := sdk.ParDo(s, &lifecycleFn{Dir: dir}, in)
+	passert.EqualsList(s, out, ints(100))
+	checkLifecycle(t, mustRun(t, r, p), dir, 100, caps)
 }
 
-func sortedInts(v []int) []int { slices.Sort(v); return v }
+func testForEach(t *testing.T, r runner.Runner, caps Capabilities) {
+	dir := sharedDir(t)
+	p := sdk.NewPipeline()
+	s := p.Root()
+	sdk.ForEach(s, &lifecycleSink{lifecycleFn{Dir: dir}}, sdk.Reshuffle(s, sdk.Create(s, ints(50))))
+	checkLifecycle(t, mustRun(t, r, p), dir, 50, caps)
+}
+
+func testCollect(t *testing.T, r runner.Runner) {
+	dir := sharedDir(t)
+	p := sdk.NewPipeline()
+	s := p.Root()
+	in := sdk.Map(s, func(i int) int { return i * 2 }, sdk.Reshuffle(s, sdk.Create(s, ints(100))))
+	got := sdk.Collect(s, in, dir)
+	empty := sdk.Collect(s, sdk.Create(s, []string{}), dir)
+	mustRun(t, r, p)
+	var want []int
+	for i := range 100 {
+		want = append(want, i*2)
+	}
+	diff(t, "collected", want, slices.Sorted(slices.Values(got.Values())))
+	diff(t, "collected from an empty collection", []string{}, empty.Values())
+	left, _ := filepath.Glob(filepath.Join(dir, ".beamgo-collect-*"))
+	diff(t, "files left behind", []string(nil), left)
+}
 
 func testMapChain(t *testing.T, r runner.Runner) {
 	p := sdk.NewPipeline()
@@ -176,16 +295,12 @@ func testMapChain(t *testing.T, r runner.Runner) {
 	x = sdk.Map(s, func(i int) int { return i + 1 }, x)
 	x = sdk.Filter(s, func(i int) bool { return i%2 == 0 }, x)
 	y := sdk.FlatMap(s, func(i int, emit func(string)) { emit(fmt.Sprint(i)); emit(fmt.Sprint(-i)) }, x)
-	out := Collect(s, y)
-	mustRun(t, r, p)
 	var want []string
 	for i := 2; i <= 1000; i += 2 {
 		want = append(want, fmt.Sprint(i), fmt.Sprint(-i))
 	}
-	sort.Strings(want)
-	got := out.Elements()
-	sort.Strings(got)
-	diff(t, "output", want, got)
+	passert.EqualsList(s, y, want)
+	mustRun(t, r, p)
 }
 
 type evenOdd struct{}
@@ -202,11 +317,10 @@ func (evenOdd) ProcessElement(_ context.Context, v int, even func(int), odd func
 func testMultipleOutputs(t *testing.T, r runner.Runner) {
 	p := sdk.NewPipeline()
 	s := p.Root()
-	even, odd := sdk.ParDo2(s, sdk.DoFn2[int, int, string](evenOdd{}), sdk.Create(s, ints(10)))
-	e, o := Collect(s, even), Collect(s, odd)
+	even, odd := sdk.ParDo2(s, evenOdd{}, sdk.Create(s, ints(10)))
+	passert.Equals(s, even, 0, 2, 4, 6, 8)
+	passert.Equals(s, odd, "1", "3", "5", "7", "9")
 	mustRun(t, r, p)
-	diff(t, "even", []int{0, 2, 4, 6, 8}, sortedInts(e.Elements()))
-	diff(t, "odd", []string{"1", "3", "5", "7", "9"}, o.Sorted())
 }
 
 func renderGroup[K comparable, V any](g sdk.Group[K, V]) string {
@@ -214,7 +328,7 @@ func renderGroup[K comparable, V any](g sdk.Group[K, V]) string {
 	for v := range g.Values {
 		vs = append(vs, fmt.Sprint(v))
 	}
-	sort.Strings(vs)
+	slices.Sort(vs)
 	return fmt.Sprintf("%v=%v", g.Key, vs)
 }
 
@@ -222,9 +336,8 @@ func testGroupByKey(t *testing.T, r runner.Runner) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	kvs := sdk.Map(s, func(i int) sdk.KV[string, int] { return sdk.Pair(fmt.Sprint(i%3), i) }, sdk.Create(s, ints(9)))
-	out := Collect(s, sdk.GroupByKey(s, kvs))
+	passert.Equals(s, sdk.Map(s, renderGroup[string, int], sdk.GroupByKey(s, kvs)), "0=[0 3 6]", "1=[1 4 7]", "2=[2 5 8]")
 	mustRun(t, r, p)
-	diff(t, "groups", []string{"0=[0 3 6]", "1=[1 4 7]", "2=[2 5 8]"}, out.SortedStrings(renderGroup[string, int]))
 }
 
 func testCoGroupByKey(t *testing.T, r runner.Runner) {
@@ -233,13 +346,13 @@ func testCoGroupByKey(t *testing.T, r runner.Runner) {
 	emails := sdk.NewTag(sdk.Create(s, []sdk.KV[string, string]{{Key: "amy", Value: "amy@a"}, {Key: "carl", Value: "carl@c"}, {Key: "amy", Value: "amy@b"}}))
 	phones := sdk.NewTag(sdk.Create(s, []sdk.KV[string, int]{{Key: "amy", Value: 111}, {Key: "bob", Value: 222}}))
 	joined := sdk.CoGroupByKey(s, []sdk.Tagged[string]{emails, phones})
-	out := Collect(s, sdk.Map(s, func(g sdk.CoGroup[string]) string {
+	out := sdk.Map(s, func(g sdk.CoGroup[string]) string {
 		es := slices.Sorted(sdk.ValuesOf(g, emails))
 		ps := slices.Sorted(sdk.ValuesOf(g, phones))
 		return fmt.Sprintf("%s %v %v", g.Key, es, ps)
-	}, joined))
+	}, joined)
+	passert.Equals(s, out, "amy [amy@a amy@b] [111]", "bob [] [222]", "carl [carl@c] []")
 	mustRun(t, r, p)
-	diff(t, "joined", []string{"amy [amy@a amy@b] [111]", "bob [] [222]", "carl [carl@c] []"}, out.Sorted())
 }
 
 // meanAcc is a liftable accumulator.
@@ -258,9 +371,8 @@ func testCombineLifted(t *testing.T, r runner.Runner) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	kvs := sdk.Map(s, func(i int) sdk.KV[int, int] { return sdk.Pair(i%2, i) }, sdk.Reshuffle(s, sdk.Create(s, ints(100))))
-	out := Collect(s, sdk.CombinePerKey(s, sdk.CombineFn[int, meanAcc, string](meanFn{}), kvs))
+	passert.Equals(s, sdk.CombinePerKey(s, sdk.CombineFn[int, meanAcc, string](meanFn{}), kvs), sdk.Pair(0, "2450/50"), sdk.Pair(1, "2500/50"))
 	mustRun(t, r, p)
-	diff(t, "combined", []string{"{0 2450/50}", "{1 2500/50}"}, out.SortedStrings(func(kv sdk.KV[int, string]) string { return fmt.Sprint(kv) }))
 }
 
 // funcAcc has no coder, so the combine cannot be lifted.
@@ -279,9 +391,8 @@ func testCombineUnlifted(t *testing.T, r runner.Runner) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	kvs := sdk.Map(s, func(i int) sdk.KV[string, int] { return sdk.Pair(fmt.Sprint(i%3), i) }, sdk.Create(s, ints(10)))
-	out := Collect(s, sdk.CombinePerKey(s, sdk.CombineFn[int, funcAcc, int](sumFuncFn{}), kvs))
+	passert.Equals(s, sdk.CombinePerKey(s, sdk.CombineFn[int, funcAcc, int](sumFuncFn{}), kvs), sdk.Pair("0", 18), sdk.Pair("1", 12), sdk.Pair("2", 15))
 	mustRun(t, r, p)
-	diff(t, "combined", []string{"{0 18}", "{1 12}", "{2 15}"}, out.SortedStrings(func(kv sdk.KV[string, int]) string { return fmt.Sprint(kv) }))
 }
 
 func testGlobalCombines(t *testing.T, r runner.Runner) {
@@ -289,18 +400,15 @@ func testGlobalCombines(t *testing.T, r runner.Runner) {
 	s := p.Root()
 	in := sdk.Create(s, []int{5, 3, 9, 1})
 	empty := sdk.Create(s, []int{})
-	sum, cnt, mn, mx := Collect(s, sdk.Sum(s, in)), Collect(s, sdk.Count(s, in)), Collect(s, sdk.Min(s, in)), Collect(s, sdk.Max(s, in))
-	mean, top := Collect(s, sdk.Mean(s, in)), Collect(s, sdk.Top(s, 2, func(a, b int) bool { return a < b }, in))
-	emptyCount, emptySum := Collect(s, sdk.Count(s, empty)), Collect(s, sdk.Sum(s, empty))
+	passert.Equals(s, sdk.Sum(s, in), 18)
+	passert.Equals(s, sdk.Count(s, in), 4)
+	passert.Equals(s, sdk.Min(s, in), 1)
+	passert.Equals(s, sdk.Max(s, in), 9)
+	passert.Equals(s, sdk.Mean(s, in), 4.5)
+	passert.Equals(s, sdk.Top(s, 2, func(a, b int) bool { return a < b }, in), []int{9, 5})
+	passert.Equals(s, sdk.Count(s, empty), 0)
+	passert.Equals(s, sdk.Sum(s, empty), 0)
 	mustRun(t, r, p)
-	diff(t, "Sum", []int{18}, sum.Elements())
-	diff(t, "Count", []int64{4}, cnt.Elements())
-	diff(t, "Min", []int{1}, mn.Elements())
-	diff(t, "Max", []int{9}, mx.Elements())
-	diff(t, "Mean", []float64{4.5}, mean.Elements())
-	diff(t, "Top", [][]int{{9, 5}}, top.Elements())
-	diff(t, "Count of empty", []int64{0}, emptyCount.Elements())
-	diff(t, "Sum of empty", []int{0}, emptySum.Elements())
 }
 
 func testFlatten(t *testing.T, r runner.Runner) {
@@ -308,9 +416,8 @@ func testFlatten(t *testing.T, r runner.Runner) {
 	s := p.Root()
 	a := sdk.Create(s, []int{1, 2})
 	b := sdk.Map(s, func(i int) int { return i * 10 }, sdk.Reshuffle(s, sdk.Create(s, []int{3})))
-	out := Collect(s, sdk.Flatten(s, a, b, a))
+	passert.Equals(s, sdk.Flatten(s, a, b, a), 1, 1, 2, 2, 30)
 	mustRun(t, r, p)
-	diff(t, "flattened", []int{1, 1, 2, 2, 30}, sortedInts(out.Elements()))
 }
 
 type sideFn struct {
@@ -340,14 +447,14 @@ func testSideInputs(t *testing.T, r runner.Runner) {
 		Names: sdk.AsMap(sdk.Create(s, []sdk.KV[int, string]{{Key: 1, Value: "one"}, {Key: 2, Value: "two"}})),
 		Multi: sdk.AsMultiMap(sdk.Create(s, []sdk.KV[int, string]{{Key: 1, Value: "b"}, {Key: 1, Value: "a"}, {Key: 3, Value: "c"}})),
 	}
-	out := Collect(s, sdk.ParDo(s, sdk.DoFn[int, string](fn), nums,
-		sdk.WithSideInput(fn.Total), sdk.WithSideInput(fn.All), sdk.WithSideInput(fn.Names), sdk.WithSideInput(fn.Multi)))
-	mustRun(t, r, p)
-	diff(t, "with side inputs", []string{
+	out := sdk.ParDo(s, fn, nums,
+		sdk.WithSideInput(fn.Total), sdk.WithSideInput(fn.All), sdk.WithSideInput(fn.Names), sdk.WithSideInput(fn.Multi))
+	passert.Equals(s, out,
 		"1 total=6 n=3 name=one multi=[a b]",
 		"2 total=6 n=3 name=two multi=[]",
 		"3 total=6 n=3 name= multi=[c]",
-	}, out.Sorted())
+	)
+	mustRun(t, r, p)
 }
 
 // at returns the time sec seconds after the epoch.
@@ -358,15 +465,17 @@ type stamped struct {
 	Sec int
 }
 
-func windowedCounts(t *testing.T, r runner.Runner, fn func(sdk.Scope, sdk.PCollection[stamped]) sdk.PCollection[stamped], data []stamped) []string {
+// windowedCounts runs data through fn and a GroupByKey and checks that
+// the groups, rendered by windowFormat, are want. The assertion reads the
+// groups in the global window, as passert does.
+func windowedCounts(t *testing.T, r runner.Runner, fn func(sdk.Scope, sdk.PCollection[stamped]) sdk.PCollection[stamped], data []stamped, want ...string) {
 	t.Helper()
 	p := sdk.NewPipeline()
 	s := p.Root()
 	in := sdk.WithTimestamps(s, func(v stamped) time.Time { return at(v.Sec) }, sdk.Create(s, data))
 	keyed := sdk.Map(s, func(v stamped) sdk.KV[string, int] { return sdk.Pair(v.Key, v.Sec) }, fn(s, in))
-	out := Collect(s, sdk.ParDo(s, sdk.DoFn[sdk.Group[string, int], string](windowFormat{}), sdk.GroupByKey(s, keyed)))
+	passert.EqualsList(s, sdk.ParDo(s, windowFormat{}, sdk.GroupByKey(s, keyed)), want)
 	mustRun(t, r, p)
-	return out.Sorted()
 }
 
 type windowFormat struct{}
@@ -379,43 +488,39 @@ func (windowFormat) ProcessElement(ctx context.Context, g sdk.Group[string, int]
 }
 
 func testFixedWindows(t *testing.T, r runner.Runner) {
-	got := windowedCounts(t, r, func(s sdk.Scope, pc sdk.PCollection[stamped]) sdk.PCollection[stamped] {
-		return sdk.WindowInto(s, sdk.FixedWindows(10*time.Second), pc)
-	}, []stamped{{"a", 1}, {"a", 9}, {"a", 10}, {"b", 25}})
 	// GroupByKey outputs carry the end of their window as timestamp (ts = end - 1ms, shown in seconds).
-	diff(t, "fixed windows", []string{"a [0,10) [1 9] ts=9", "a [10,20) [10] ts=19", "b [20,30) [25] ts=29"}, got)
+	windowedCounts(t, r, func(s sdk.Scope, pc sdk.PCollection[stamped]) sdk.PCollection[stamped] {
+		return sdk.WindowInto(s, sdk.FixedWindows(10*time.Second), pc)
+	}, []stamped{{"a", 1}, {"a", 9}, {"a", 10}, {"b", 25}},
+		"a [0,10) [1 9] ts=9", "a [10,20) [10] ts=19", "b [20,30) [25] ts=29")
 }
 
 func testSlidingWindows(t *testing.T, r runner.Runner) {
-	got := windowedCounts(t, r, func(s sdk.Scope, pc sdk.PCollection[stamped]) sdk.PCollection[stamped] {
+	windowedCounts(t, r, func(s sdk.Scope, pc sdk.PCollection[stamped]) sdk.PCollection[stamped] {
 		return sdk.WindowInto(s, sdk.SlidingWindows(10*time.Second, 5*time.Second), pc)
-	}, []stamped{{"a", 7}, {"a", 12}})
-	diff(t, "sliding windows", []string{"a [0,10) [7] ts=9", "a [10,20) [12] ts=19", "a [5,15) [7 12] ts=14"}, got)
+	}, []stamped{{"a", 7}, {"a", 12}},
+		"a [0,10) [7] ts=9", "a [10,20) [12] ts=19", "a [5,15) [7 12] ts=14")
 }
 
 func testSessionWindows(t *testing.T, r runner.Runner) {
-	got := windowedCounts(t, r, func(s sdk.Scope, pc sdk.PCollection[stamped]) sdk.PCollection[stamped] {
+	windowedCounts(t, r, func(s sdk.Scope, pc sdk.PCollection[stamped]) sdk.PCollection[stamped] {
 		return sdk.WindowInto(s, sdk.Sessions(5*time.Second), pc)
-	}, []stamped{{"a", 1}, {"a", 4}, {"a", 20}, {"b", 3}, {"a", 8}})
-	diff(t, "session windows", []string{"a [1,13) [1 4 8] ts=12", "a [20,25) [20] ts=24", "b [3,8) [3] ts=7"}, got)
+	}, []stamped{{"a", 1}, {"a", 4}, {"a", 20}, {"b", 3}, {"a", 8}},
+		"a [1,13) [1 4 8] ts=12", "a [20,25) [20] ts=24", "b [3,8) [3] ts=7")
 }
 
 func testReshufflePartition(t *testing.T, r runner.Runner) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	parts := sdk.Partition(s, 3, func(i, n int) int { return i % n }, sdk.Reshuffle(s, sdk.Create(s, ints(30))))
-	var cs []Collector[int]
-	for _, part := range parts {
-		cs = append(cs, Collect(s, part))
-	}
-	mustRun(t, r, p)
-	for i, c := range cs {
+	for i, part := range parts {
 		var want []int
 		for v := i; v < 30; v += 3 {
 			want = append(want, v)
 		}
-		diff(t, fmt.Sprintf("partition %d", i), want, sortedInts(c.Elements()))
+		passert.EqualsList(s.Scope(fmt.Sprintf("partition%d", i)), part, want)
 	}
+	mustRun(t, r, p)
 }
 
 var (
@@ -437,7 +542,7 @@ func (metricFn) ProcessElement(ctx context.Context, v int, emit func(int)) error
 func testMetrics(t *testing.T, r runner.Runner) {
 	p := sdk.NewPipeline()
 	s := p.Root()
-	sdk.ParDo(s, sdk.DoFn[int, int](metricFn{}), sdk.Reshuffle(s, sdk.Create(s, ints(50))))
+	sdk.ParDo(s, metricFn{}, sdk.Reshuffle(s, sdk.Create(s, ints(50))))
 	res := mustRun(t, r, p)
 	if got := res.Counter("conformance", "elements"); got != 50 {
 		t.Errorf("counter = %d, want 50", got)
@@ -448,31 +553,40 @@ func testMetrics(t *testing.T, r runner.Runner) {
 	}
 }
 
-// flakyFn fails the first time it sees element 13, across all instances.
+// flakyFn fails the first time it sees element 13, across all instances
+// and processes: the one that creates the marker file in Dir fails.
 type flakyFn struct {
-	Failed *atomic.Bool
+	Dir string
 }
 
 func (f *flakyFn) ProcessElement(_ context.Context, v int, emit func(int)) error {
-	if v == 13 && f.Failed.CompareAndSwap(false, true) {
-		return errors.New("transient failure")
+	if v == 13 {
+		m, err := os.OpenFile(filepath.Join(f.Dir, "failed-13"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			m.Close()
+			return errors.New("transient failure")
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return err
+		}
 	}
 	emit(v)
 	return nil
 }
 
 func testRetry(t *testing.T, r runner.Runner) {
+	dir := sharedDir(t)
 	p := sdk.NewPipeline()
 	s := p.Root()
 	in := sdk.Reshuffle(s, sdk.Create(s, ints(40)))
-	flaky := sdk.ParDo(s, sdk.DoFn[int, int](&flakyFn{Failed: &atomic.Bool{}}), in)
-	// Only committed output crosses the Reshuffle: the collector, a side
-	// effect, sits after it so that it sees no output of the failed attempt.
-	out := Collect(s, sdk.Reshuffle(s, flaky))
-	counts := Collect(s, sdk.Count(s, flaky))
+	flaky := sdk.ParDo(s, &flakyFn{Dir: dir}, in)
+	// Only committed output crosses the Reshuffle: the assertion, which
+	// reads its input whole, sees no output of the failed attempt.
+	passert.EqualsList(s, sdk.Reshuffle(s, flaky), ints(40))
+	passert.Equals(s, sdk.Count(s, flaky), 40)
+	collected := sdk.Collect(s, flaky, dir)
 	res := mustRun(t, r, p)
-	diff(t, "output after retry", ints(40), sortedInts(out.Elements()))
-	diff(t, "count after retry", []int64{40}, counts.Elements())
+	diff(t, "collected after retry", ints(40), slices.Sorted(slices.Values(collected.Values())))
 	if res.Retries < 1 {
 		t.Errorf("Retries = %d, want at least 1", res.Retries)
 	}
@@ -488,9 +602,10 @@ func (failFn) ProcessElement(_ context.Context, v string, emit func(string)) err
 	return nil
 }
 
+// teardownFn marks its Teardown in Dir; with Panic it panics on "poison".
 type teardownFn struct {
-	TornDown *atomic.Int64
-	Panic    bool
+	Dir   string
+	Panic bool
 }
 
 func (f *teardownFn) ProcessElement(_ context.Context, v string, emit func(string)) error {
@@ -501,14 +616,14 @@ func (f *teardownFn) ProcessElement(_ context.Context, v string, emit func(strin
 	return nil
 }
 
-func (f *teardownFn) Teardown(context.Context) error { f.TornDown.Add(1); return nil }
+func (f *teardownFn) Teardown(context.Context) error { return mark(f.Dir, "teardown") }
 
 func testUserError(t *testing.T, r runner.Runner) {
-	torn := &atomic.Int64{}
+	dir := sharedDir(t)
 	p := sdk.NewPipeline()
 	s := p.Root()
-	in := sdk.ParDo(s, sdk.DoFn[string, string](&teardownFn{TornDown: torn}), sdk.Create(s, []string{"ok", "poison"}))
-	sdk.ParDo(s, sdk.DoFn[string, string](failFn{}), in, sdk.Name("Digest"))
+	in := sdk.ParDo(s, &teardownFn{Dir: dir}, sdk.Create(s, []string{"ok", "poison"}))
+	sdk.ParDo(s, failFn{}, in, sdk.Name("Digest"))
 	_, err := r.Run(context.Background(), p)
 	if err == nil {
 		t.Fatal("Run succeeded, want the DoFn's error")
@@ -518,7 +633,7 @@ func testUserError(t *testing.T, r runner.Runner) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	if torn.Load() == 0 {
+	if marks(dir, "teardown") == 0 {
 		t.Error("Teardown did not run after the failure")
 	}
 }
@@ -526,34 +641,40 @@ func testUserError(t *testing.T, r runner.Runner) {
 func testPanic(t *testing.T, r runner.Runner) {
 	p := sdk.NewPipeline()
 	s := p.Root()
-	sdk.ParDo(s, sdk.DoFn[string, string](&teardownFn{TornDown: &atomic.Int64{}, Panic: true}), sdk.Create(s, []string{"poison"}), sdk.Name("Panicky"))
+	sdk.ParDo(s, &teardownFn{Dir: sharedDir(t), Panic: true}, sdk.Create(s, []string{"poison"}), sdk.Name("Panicky"))
 	_, err := r.Run(context.Background(), p)
 	if err == nil || !strings.Contains(err.Error(), "panic") || !strings.Contains(err.Error(), "Panicky") {
 		t.Fatalf("Run error = %v, want a panic error naming Panicky", err)
 	}
 }
 
-type blockFn struct{ Started chan struct{} }
+// blockFn marks in Dir that it started, then blocks until its context
+// ends.
+type blockFn struct{ Dir string }
 
 func (f *blockFn) ProcessElement(ctx context.Context, v int, emit func(int)) error {
-	select {
-	case f.Started <- struct{}{}:
-	default:
+	if err := mark(f.Dir, "started"); err != nil {
+		return err
 	}
 	<-ctx.Done()
 	return ctx.Err()
 }
 
 func testCancel(t *testing.T, r runner.Runner) {
-	started := make(chan struct{}, 1)
+	dir := sharedDir(t)
 	p := sdk.NewPipeline()
 	s := p.Root()
-	sdk.ParDo(s, sdk.DoFn[int, int](&blockFn{Started: started}), sdk.Create(s, []int{1}))
+	sdk.ParDo(s, &blockFn{Dir: dir}, sdk.Create(s, []int{1}))
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-started
-		cancel()
-	}()
+	defer cancel()
+	if !inWorker() {
+		go func() {
+			for marks(dir, "started") == 0 && ctx.Err() == nil {
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+		}()
+	}
 	done := make(chan error, 1)
 	go func() {
 		_, err := r.Run(ctx, p)
@@ -574,11 +695,8 @@ func testEmpty(t *testing.T, r runner.Runner) {
 	s := p.Root()
 	empty := sdk.Create(s, []string{})
 	kvs := sdk.MapKV(s, func(w string) (string, int) { return w, 1 }, empty)
-	grouped := Collect(s, sdk.GroupByKey(s, kvs))
-	summed := Collect(s, sdk.SumPerKey(s, kvs))
-	flat := Collect(s, sdk.Flatten(s, empty, sdk.Reshuffle(s, empty)))
+	passert.Empty(s, sdk.Map(s, renderGroup[string, int], sdk.GroupByKey(s, kvs)))
+	passert.Empty(s, sdk.SumPerKey(s, kvs))
+	passert.Empty(s, sdk.Flatten(s, empty, sdk.Reshuffle(s, empty)))
 	mustRun(t, r, p)
-	if n := len(grouped.Elements()) + len(summed.Elements()) + len(flat.Elements()); n != 0 {
-		t.Errorf("got %d elements from an empty input, want 0", n)
-	}
 }

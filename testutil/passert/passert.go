@@ -69,7 +69,7 @@ func add[T any](s sdk.Scope, name string, pc sdk.PCollection[T], check func(got 
 	s = s.Scope(name)
 	global := sdk.WindowInto(s, sdk.GlobalWindows(), pc)
 	fn := newCheckFn(name, sdk.AsIter(global), check)
-	sdk.ParDo(s, sdk.DoFn[[]byte, []byte](fn), sdk.Impulse(s), sdk.WithSideInput(fn.view), sdk.Name("Check"))
+	sdk.ParDo(s, fn, sdk.Impulse(s), sdk.WithSideInput(fn.view), sdk.Name("Check"))
 }
 
 // checkFn runs a check on the whole of its side input, once, for the

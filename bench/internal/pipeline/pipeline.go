@@ -49,7 +49,7 @@ func (c *Counts) Map() map[string]int64 {
 // count again, so retries cannot inflate the result.
 type keepCount struct{ c *Counts }
 
-func (f keepCount) ProcessElement(_ context.Context, kv sdk.KV[string, int64], _ func(int)) error {
+func (f keepCount) ProcessElement(_ context.Context, kv sdk.KV[string, int64]) error {
 	f.c.mu.Lock()
 	f.c.m[kv.Key] = kv.Value
 	f.c.mu.Unlock()
@@ -64,7 +64,7 @@ func WordCount(s sdk.Scope, pattern string, read ReadFunc) *Counts {
 	lines := read(s, pattern)
 	ws := sdk.FlatMap(s, words.Words, lines, sdk.Name("ExtractWords"))
 	counts := sdk.CountElements(s, ws)
-	sdk.ParDo(s, sdk.DoFn[sdk.KV[string, int64], int](keepCount{c}), counts, sdk.Name("Keep"))
+	sdk.ForEach(s, keepCount{c}, counts, sdk.Name("Keep"))
 	return c
 }
 
@@ -93,7 +93,7 @@ func (g *Groups) Stats() (GroupStats, bool) {
 
 type keepStats struct{ g *Groups }
 
-func (f keepStats) ProcessElement(_ context.Context, st GroupStats, _ func(int)) error {
+func (f keepStats) ProcessElement(_ context.Context, st GroupStats) error {
 	f.g.mu.Lock()
 	f.g.stats, f.g.set = st, true
 	f.g.mu.Unlock()
@@ -116,7 +116,7 @@ func (sumStats) ExtractOutput(a GroupStats) GroupStats          { return a }
 // RecordStats.
 func GroupByKey(s sdk.Scope, pattern string, read ReadFunc) *Groups {
 	g := &Groups{}
-	sdk.ParDo(s, sdk.DoFn[GroupStats, int](keepStats{g}), groupStats(s, pattern, read), sdk.Name("Keep"))
+	sdk.ForEach(s, keepStats{g}, groupStats(s, pattern, read), sdk.Name("Keep"))
 	return g
 }
 
@@ -158,7 +158,7 @@ func (l *Lines) Stats() (linecount.Stats, bool) {
 
 type keepLines struct{ l *Lines }
 
-func (f keepLines) ProcessElement(_ context.Context, st linecount.Stats, _ func(int)) error {
+func (f keepLines) ProcessElement(_ context.Context, st linecount.Stats) error {
 	f.l.mu.Lock()
 	f.l.stats, f.l.set = st, true
 	f.l.mu.Unlock()
@@ -186,6 +186,6 @@ func LineCount(s sdk.Scope, pattern string, read ReadFunc) *Lines {
 	l := &Lines{}
 	lines := read(s, pattern)
 	total := sdk.CombineGlobally(s, sdk.CombineFn[string, linecount.Stats, linecount.Stats](sumLines{}), lines, sdk.Name("Summarize"))
-	sdk.ParDo(s, sdk.DoFn[linecount.Stats, int](keepLines{l}), total, sdk.Name("Keep"))
+	sdk.ForEach(s, keepLines{l}, total, sdk.Name("Keep"))
 	return l
 }

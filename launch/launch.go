@@ -1,0 +1,229 @@
+package launch
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"beamgo/fnapi/worker"
+	"beamgo/runner"
+	"beamgo/runner/local"
+	"beamgo/runner/portable"
+	"beamgo/runner/universal"
+	"beamgo/sdk"
+)
+
+// Runner names for --runner.
+const (
+	RunnerLocal     = "local"
+	RunnerPortable  = "portable"
+	RunnerUniversal = "universal"
+)
+
+// Options say where and how Run runs a pipeline. Flags registers them on a
+// FlagSet; a program may also fill them in itself.
+type Options struct {
+	// Runner is local, portable or universal.
+	Runner string
+	// Endpoint is the job server's host:port (universal).
+	Endpoint string
+	// EnvironmentType is LOOPBACK, PROCESS or EXTERNAL (portable and
+	// universal), in any case.
+	EnvironmentType string
+	// EnvironmentConfig is the worker pool's host:port (EXTERNAL).
+	EnvironmentConfig string
+	// JobName names the job on the job server (universal).
+	JobName string
+	// AuthTokenFile holds the job server's authentication token
+	// (universal).
+	AuthTokenFile string
+	// Parallelism bounds the bundles run at once (0: the runner's default).
+	Parallelism int
+	// NumWorkers is how many SDK workers the portable runner starts (0:
+	// its default).
+	NumWorkers int
+	// MemoryBudgetMB is the job's memory budget in MiB (0: the runner's
+	// default): the process's for local, the shuffle's for portable.
+	MemoryBudgetMB int64
+	// Progress shows the job's progress on stderr (local and portable).
+	Progress bool
+
+	// args are the arguments Parse parsed: the submitter's, which PROCESS
+	// workers get.
+	args   []string
+	parsed bool
+}
+
+// Flags registers the Beam-standard flags on fs and returns the Options
+// they set. Progress defaults to whether stderr is a terminal.
+func Flags(fs *flag.FlagSet) *Options {
+	o := &Options{}
+	fs.StringVar(&o.Runner, "runner", RunnerLocal, "where the pipeline runs: local (this process), portable (Fn API workers that this process starts or calls) or universal (the Beam job server at --endpoint)")
+	fs.StringVar(&o.Endpoint, "endpoint", "", "for --runner=universal: the job server's host:port")
+	fs.StringVar(&o.EnvironmentType, "environment_type", portable.EnvLoopback, "where portable and universal workers run: LOOPBACK (in this process), PROCESS (this program, started again) or EXTERNAL (the worker pool at --environment_config)")
+	fs.StringVar(&o.EnvironmentConfig, "environment_config", "", "for --environment_type=EXTERNAL: the worker pool's host:port (start one with "+worker.PoolVar+"=host:port and the same flags)")
+	fs.StringVar(&o.JobName, "job_name", "", "for --runner=universal: the job's name")
+	fs.StringVar(&o.AuthTokenFile, "auth_token_file", "", "for --runner=universal: file holding the job server's authentication token")
+	fs.IntVar(&o.Parallelism, "parallelism", 0, "bundles run at once (0: the runner's default)")
+	fs.IntVar(&o.NumWorkers, "num_workers", 0, "for --runner=portable: SDK workers a job starts (0: the runner's default)")
+	fs.Int64Var(&o.MemoryBudgetMB, "memory_budget_mb", 0, "the job's memory budget in MiB (0: the runner's default)")
+	fs.BoolVar(&o.Progress, "progress", isTerminal(os.Stderr), "show progress on stderr (local and portable)")
+	return o
+}
+
+// Parse parses the program's arguments with fs, as fs.Parse does, after
+// putting the process in the mode its environment asks for
+// (worker.Init): in a PROCESS worker, the arguments parsed are the
+// submitter's, which the runner passed in the environment, not args. It
+// then checks that the options go together. Call it once, instead of
+// fs.Parse, after registering every flag.
+func (o *Options) Parse(fs *flag.FlagSet, args []string) error {
+	worker.Init()
+	if worker.Active() {
+		args = os.Args[1:] // Init put the submitter's arguments there
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o.args = slices.Clone(args)
+	o.parsed = true
+	return o.check()
+}
+
+// Worker reports whether this process is a PROCESS worker or a worker
+// pool, in which Run serves the pipeline instead of running it and
+// returns a nil Result. It is false before Parse.
+func (o *Options) Worker() bool {
+	return o.parsed && (worker.Active() || worker.PoolActive())
+}
+
+// check reports options that do not go together.
+func (o *Options) check() error {
+	switch o.Runner {
+	case RunnerLocal:
+		if worker.PoolActive() {
+			return &FlagError{Flag: "runner", Reason: worker.PoolVar + " is set, but --runner=local has no workers: start a pool with the flags of the portable or universal submissions it serves"}
+		}
+		return nil
+	case RunnerPortable, RunnerUniversal:
+	default:
+		return &FlagError{Flag: "runner", Reason: fmt.Sprintf("unknown runner %q (have: local, portable, universal)", o.Runner)}
+	}
+	switch env := strings.ToUpper(o.EnvironmentType); env {
+	case portable.EnvLoopback, portable.EnvProcess:
+	case portable.EnvExternal:
+		if o.EnvironmentConfig == "" && !worker.PoolActive() {
+			return &FlagError{Flag: "environment_config", Reason: "--environment_type=EXTERNAL needs the worker pool's host:port (start one with " + worker.PoolVar + "=host:port and the same flags)"}
+		}
+	default:
+		return &FlagError{Flag: "environment_type", Reason: fmt.Sprintf("unknown environment type %q (have: LOOPBACK, PROCESS, EXTERNAL)", o.EnvironmentType)}
+	}
+	if o.Runner == RunnerUniversal && o.Endpoint == "" && !o.Worker() {
+		return &FlagError{Flag: "endpoint", Reason: "--runner=universal needs the job server's host:port"}
+	}
+	return nil
+}
+
+// FlagError is an option that is missing, unknown, or does not go with
+// the others.
+type FlagError struct {
+	// Flag is the flag's name, without dashes.
+	Flag string
+	// Reason says what is wrong.
+	Reason string
+}
+
+func (e *FlagError) Error() string { return "launch: --" + e.Flag + ": " + e.Reason }
+
+// Run runs p where opts say and returns its result. In a PROCESS worker or
+// a worker pool (opts.Worker), it serves p instead, until the runner or a
+// signal stops it, and returns a nil Result and nil, or the error that
+// stopped the worker: the submitter reports the job's result. opts must
+// come from Parse, or be filled in by the program (a nil opts runs p on
+// the local runner).
+func Run(ctx context.Context, p *sdk.Pipeline, opts *Options) (*runner.Result, error) {
+	if opts == nil {
+		opts = &Options{Runner: RunnerLocal}
+	}
+	if opts.parsed && worker.Active() {
+		return nil, worker.Serve(ctx, p)
+	}
+	if opts.parsed && worker.PoolActive() {
+		return nil, worker.ServePool(ctx, p)
+	}
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	r, err := opts.newRunner()
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Run(ctx, p)
+	if opts.Progress && opts.Runner != RunnerUniversal {
+		fmt.Fprintln(os.Stderr) // end the progress line
+	}
+	return res, err
+}
+
+// newRunner makes the runner the options name.
+func (o *Options) newRunner() (runner.Runner, error) {
+	var progress func(local.Progress)
+	if o.Progress {
+		progress = func(p local.Progress) {
+			fmt.Fprintf(os.Stderr, "\rstages %d/%d, %d elements, %.0f/s   ", p.StagesDone, p.Stages, p.Elements, float64(p.Elements)/p.Elapsed.Seconds())
+		}
+	}
+	env := strings.ToUpper(o.EnvironmentType)
+	budget := o.MemoryBudgetMB << 20
+	switch o.Runner {
+	case RunnerLocal:
+		return local.New(&local.Options{Parallelism: o.Parallelism, MemoryBudget: budget, Progress: progress}), nil
+	case RunnerPortable:
+		return portable.New(&portable.Options{
+			Workers: o.NumWorkers, Parallelism: o.Parallelism, MemoryBudget: budget, Progress: progress,
+			EnvironmentType: env, ExternalEndpoint: o.EnvironmentConfig,
+			Process: &portable.ProcessOptions{Args: o.workerArgs()},
+		}), nil
+	case RunnerUniversal:
+		token, err := o.token()
+		if err != nil {
+			return nil, err
+		}
+		return universal.New(&universal.Options{
+			Endpoint: o.Endpoint, EnvironmentType: env, ExternalEndpoint: o.EnvironmentConfig,
+			JobName: o.JobName, WorkerArgs: o.workerArgs(), AuthToken: token,
+		}), nil
+	}
+	return nil, &FlagError{Flag: "runner", Reason: fmt.Sprintf("unknown runner %q", o.Runner)}
+}
+
+// workerArgs are the arguments PROCESS workers get: those Parse parsed,
+// or, for options the program filled in, this process's.
+func (o *Options) workerArgs() []string {
+	if o.parsed {
+		return append([]string{}, o.args...) // not nil: nil means os.Args[1:]
+	}
+	return nil
+}
+
+// token reads the job server's token from AuthTokenFile.
+func (o *Options) token() (string, error) {
+	if o.AuthTokenFile == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(o.AuthTokenFile)
+	if err != nil {
+		return "", fmt.Errorf("launch: --auth_token_file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+var _ error = (*FlagError)(nil)
