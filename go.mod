@@ -1,4 +1,4 @@
-module beamgo
+module github.com/beamgo-dev/beamgo
 
 go 1.26.0
 

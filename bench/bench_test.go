@@ -10,13 +10,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/bench/internal/corpus"
-	"beamgo/bench/internal/handcount"
-	"beamgo/bench/internal/pipeline"
-	"beamgo/runner"
-	"beamgo/runner/local"
-	"beamgo/runner/portable"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/bench/internal/corpus"
+	"github.com/beamgo-dev/beamgo/bench/internal/handcount"
+	"github.com/beamgo-dev/beamgo/bench/internal/pipeline"
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/portable"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // textMB is the size of the go test corpus: big enough for several

@@ -23,10 +23,10 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/proto/translate"
-	"beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/proto/translate"
+	"github.com/beamgo-dev/beamgo/proto/urns"
 
-	"beamgo/runner/portable/jobservice"
+	"github.com/beamgo-dev/beamgo/runner/portable/jobservice"
 )
 
 // Beam Go SDK pipelines submitted to this project's job server with Beam's

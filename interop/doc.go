@@ -1,5 +1,5 @@
 // Package interop tests this project against the real Apache Beam code. It
-// is a separate module (beamgo/interop) so that Beam's Prism runner, its
+// is a separate module (github.com/beamgo-dev/beamgo/interop) so that Beam's Prism runner, its
 // Docker client and their dependencies stay out of the main module.
 //
 // The tests build Prism's job server from

@@ -1,9 +1,9 @@
-module beamgo/interop
+module github.com/beamgo-dev/beamgo/interop
 
 go 1.26.0
 
 require (
-	beamgo v0.0.0-00010101000000-000000000000
+	github.com/beamgo-dev/beamgo v0.0.0-00010101000000-000000000000
 	github.com/apache/beam/sdks/v2 v2.77.0
 	github.com/google/go-cmp v0.7.0
 	google.golang.org/grpc v1.83.2
@@ -75,6 +75,6 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260904194346-d0f1323225a4 // indirect
 )
 
-replace beamgo => ../
+replace github.com/beamgo-dev/beamgo => ../
 
 tool github.com/apache/beam/sdks/v2/go/cmd/prism

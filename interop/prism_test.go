@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"beamgo/fnapi/worker"
-	"beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/runner/runnertest"
 )
 
 // prismPackage is Beam's Prism job server command, a tool dependency of

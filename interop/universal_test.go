@@ -11,12 +11,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/fnapi/worker"
-	"beamgo/runner"
-	"beamgo/runner/local"
-	"beamgo/runner/runnertest"
-	"beamgo/runner/universal"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/runner/universal"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // onPrism returns a universal runner that submits to the shared Prism with

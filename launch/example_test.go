@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log"
 
-	"beamgo/launch"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/launch"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // A program registers the standard flags next to its own, parses them

@@ -8,12 +8,12 @@ import (
 	"slices"
 	"strings"
 
-	"beamgo/fnapi/worker"
-	"beamgo/runner"
-	"beamgo/runner/local"
-	"beamgo/runner/portable"
-	"beamgo/runner/universal"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/portable"
+	"github.com/beamgo-dev/beamgo/runner/universal"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // Runner names for --runner.

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"beamgo/launch"
-	"beamgo/sdk"
-	"beamgo/testutil/passert"
+	"github.com/beamgo-dev/beamgo/launch"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/testutil/passert"
 )
 
 func TestParseRefusesOptionsThatDoNotGoTogether(t *testing.T) {

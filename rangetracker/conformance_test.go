@@ -5,8 +5,8 @@ import (
 	"cmp"
 	"testing"
 
-	"beamgo/rangetracker"
-	"beamgo/rangetracker/rangetrackertest"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/rangetracker/rangetrackertest"
 )
 
 func newOffset(start, stop int64) rangetracker.RangeTracker[int64] {

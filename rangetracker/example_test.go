@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"log"
 
-	"beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/rangetracker"
 )
 
 // A reader claims records at offsets 0, 10, 20, ... while a runner splits the

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/rangetracker"
 )
 
 // model is a plain sequential statement of the tracker semantics, written

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/rangetracker"
 )
 
 // The stress tests race a reader against splitters over thousands of seeded

@@ -9,10 +9,10 @@ package runner
 import (
 	"fmt"
 
-	"beamgo/proto/translate"
-	"beamgo/proto/validate"
-	"beamgo/runner/internal/plan"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/proto/translate"
+	"github.com/beamgo-dev/beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // Format is an output format of Explain.

@@ -3,8 +3,8 @@ package runner
 import (
 	"context"
 
-	"beamgo/internal/graph"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // Runner executes pipelines. Implementations: runner/local (in process) and

@@ -23,7 +23,7 @@ check() {
 		deps=$(grep -vxFf <(printf '%s\n' "$own") <<<"$deps" | grep -v '^$')
 		case $kind in
 		deny) bad=$(grep -E "$re" <<<"$deps") ;;
-		only) bad=$(grep '^beamgo/' <<<"$deps" | grep -vE "$re") ;;
+		only) bad=$(grep '^github.com/beamgo-dev/beamgo/' <<<"$deps" | grep -vE "$re") ;;
 		*) echo "deps: unknown kind $kind in: $line" >&2; return 2 ;;
 		esac
 		n=$((n + 1))
@@ -43,7 +43,7 @@ if [[ ${1-} == --self-test ]]; then
 	# The sdk imports its construction graph, so this rule must be reported.
 	echo './sdk only ^$' >"$tmp"
 	out=$(check "$tmp"); rc=$?
-	if [[ $rc -ne 1 || $out != *"beamgo/internal/graph"* || $out == *protobuf* ]]; then
+	if [[ $rc -ne 1 || $out != *"github.com/beamgo-dev/beamgo/internal/graph"* || $out == *protobuf* ]]; then
 		echo "deps self-test: a broken rule was not reported (rc $rc): $out"; exit 1
 	fi
 	echo "deps self-test: a broken rule is reported"

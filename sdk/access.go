@@ -1,8 +1,8 @@
 package sdk
 
 import (
-	"beamgo/internal/graph"
-	"beamgo/internal/sdkaccess/hook"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/sdkaccess/hook"
 )
 
 // The runners and translation of this module reach the construction graph

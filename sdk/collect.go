@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
 )
 
 // Collected holds the elements of a collection that Collect brought back

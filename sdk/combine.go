@@ -6,9 +6,9 @@ import (
 	"strings"
 	"unsafe"
 
-	"beamgo/internal/graph"
-	"beamgo/sdk/coder"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // CombineFn combines many inputs into one output through a mergeable

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 func TestConstructionErrors(t *testing.T) {

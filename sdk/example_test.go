@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"beamgo/runner/local"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // printed collects a collection's elements in process, for examples.

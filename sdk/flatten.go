@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"beamgo/internal/graph"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // Flatten merges collections of the same type into one. The inputs must

@@ -11,7 +11,7 @@ import (
 	"runtime"
 	"strings"
 
-	"beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/graph"
 )
 
 // fnName returns a transform name derived from a user function: the type

@@ -3,7 +3,7 @@ package sdk
 import (
 	"context"
 
-	"beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/graph"
 )
 
 // SinkFn is a DoFn with no output: the shape of a sink or a side effect.

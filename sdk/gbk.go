@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"iter"
 
-	"beamgo/internal/graph"
-	"beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
 )
 
 // Group is the output element of GroupByKey: a key and all values with that

@@ -11,8 +11,8 @@ import (
 	"runtime"
 	"strings"
 
-	"beamgo/internal/graph"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // ConstructionError is an error found while a pipeline was built: the
@@ -98,7 +98,7 @@ func callerPackage(skip int) string {
 }
 
 // packageOf returns the import path of a function's package from its full
-// name ("beamgo/io/textio.read[...]", "main.main.func1").
+// name ("github.com/beamgo-dev/beamgo/io/textio.read[...]", "main.main.func1").
 func packageOf(fn string) string {
 	slash := strings.LastIndex(fn, "/")
 	if dot := strings.Index(fn[slash+1:], "."); dot >= 0 {

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"beamgo/runner/local"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // checkedDouble is a transform as an author outside package sdk writes

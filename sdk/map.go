@@ -4,8 +4,8 @@ import (
 	"context"
 	"iter"
 
-	"beamgo/internal/graph"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // funcDoFn adapts a plain function to a DoFn. It is stateless, so instances

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/graph"
 )
 
 // Counter is a user metric that sums the values reported to it, per

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"beamgo/internal/graph"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // benchLines returns about size bytes of lines of Zipf-distributed words.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/internal/graph"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // collector is a Receiver that keeps what it receives; err, when set, is

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"beamgo/internal/graph"
-	"beamgo/sdk/coder"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // DoFn processes elements of type In and emits elements of type Out. It is

@@ -5,8 +5,8 @@ import (
 	"runtime"
 	"strings"
 
-	"beamgo/internal/graph"
-	"beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
 )
 
 // Pipeline is a graph of transforms under construction. Construction errors
@@ -61,7 +61,7 @@ func callerOutsideSDK() string {
 	frames := runtime.CallersFrames(pcs[:n])
 	for {
 		f, more := frames.Next()
-		if !strings.HasPrefix(f.Function, "beamgo/sdk.") {
+		if !strings.HasPrefix(f.Function, "github.com/beamgo-dev/beamgo/sdk.") {
 			short := f.File
 			if i := strings.LastIndex(short, "/"); i >= 0 {
 				short = short[i+1:]

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 type hookKey struct{}

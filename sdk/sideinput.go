@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"iter"
 
-	"beamgo/internal/graph"
-	"beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
 )
 
 // SideInputView is a collection made available to a ParDo as a side input:

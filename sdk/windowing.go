@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"beamgo/internal/graph"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // GlobalWindows returns the window function of the global window.

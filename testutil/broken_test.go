@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"beamgo/io/source"
-	"beamgo/rangetracker"
-	"beamgo/testutil"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 // This file holds sources with the bugs the checkers exist to catch, and

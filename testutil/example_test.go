@@ -6,9 +6,9 @@ import (
 	"iter"
 	"log"
 
-	"beamgo/io/source"
-	"beamgo/rangetracker"
-	"beamgo/testutil"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 // sliceSource is about the smallest correct source: the records of a

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"sync/atomic"
 
-	"beamgo/io/source"
-	"beamgo/testutil/internal/recordcmp"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/testutil/internal/recordcmp"
 )
 
 // ExhaustiveStats reports what CheckSplitAtFractionExhaustive did, so that

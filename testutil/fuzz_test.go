@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"beamgo/io/source"
-	"beamgo/testutil"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 // FuzzCorrectSourceSplits checks that a correct source passes every split

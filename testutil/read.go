@@ -7,9 +7,9 @@ import (
 	"iter"
 	"sync"
 
-	"beamgo/io/source"
-	"beamgo/rangetracker"
-	"beamgo/testutil/internal/recordcmp"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/testutil/internal/recordcmp"
 )
 
 // ReadFromSource reads the records of src in the range [start, stop) with a

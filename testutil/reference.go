@@ -7,9 +7,9 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"beamgo/io/source"
-	"beamgo/rangetracker"
-	"beamgo/testutil/internal/recordcmp"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/testutil/internal/recordcmp"
 )
 
 // CheckSourcesEqualReference checks that the bundles together read the

@@ -6,8 +6,8 @@ import (
 	"iter"
 	"sort"
 
-	"beamgo/io/source"
-	"beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/rangetracker"
 )
 
 // lineSource is a correct source over in-memory lines, positioned like a

@@ -8,9 +8,9 @@ import (
 	"reflect"
 	"strings"
 
-	"beamgo/io/source"
-	"beamgo/rangetracker"
-	"beamgo/testutil/internal/recordcmp"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/testutil/internal/recordcmp"
 )
 
 // Outcome is what a split-at-fraction check expects of the split. It is a

@@ -8,9 +8,9 @@ import (
 	"slices"
 	"testing"
 
-	"beamgo/io/source"
-	"beamgo/rangetracker/rangetrackertest"
-	"beamgo/testutil/internal/recordcmp"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/rangetracker/rangetrackertest"
+	"github.com/beamgo-dev/beamgo/testutil/internal/recordcmp"
 )
 
 // TestBoundedSource runs every check of this package on the sources that

@@ -4,9 +4,9 @@ import (
 	"cmp"
 	"testing"
 
-	"beamgo/io/source"
-	"beamgo/rangetracker"
-	"beamgo/testutil"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 func TestBoundedSourceOfCorrectSources(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"beamgo/io/source"
-	"beamgo/testutil"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 // TestExhaustiveOnAThousandRecords measures the split check on a source of

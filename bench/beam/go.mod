@@ -1,4 +1,4 @@
-module beamgo/bench/beam
+module github.com/beamgo-dev/beamgo/bench/beam
 
 go 1.26.0
 

@@ -16,7 +16,7 @@ import (
 	"log"
 	"os"
 
-	"beamgo/bench/internal/corpus"
+	"github.com/beamgo-dev/beamgo/bench/internal/corpus"
 )
 
 func main() {

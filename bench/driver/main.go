@@ -28,7 +28,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"beamgo/bench/internal/corpus"
+	"github.com/beamgo-dev/beamgo/bench/internal/corpus"
 )
 
 type config struct {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"beamgo/bench/internal/summary"
+	"github.com/beamgo-dev/beamgo/bench/internal/summary"
 )
 
 // measurement is one run of a benchmark program.

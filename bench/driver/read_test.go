@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/bench/internal/summary"
+	"github.com/beamgo-dev/beamgo/bench/internal/summary"
 )
 
 func TestMergeSection(t *testing.T) {

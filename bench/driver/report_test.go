@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"beamgo/bench/internal/corpus"
-	"beamgo/bench/internal/summary"
+	"github.com/beamgo-dev/beamgo/bench/internal/corpus"
+	"github.com/beamgo-dev/beamgo/bench/internal/summary"
 )
 
 func fakeRun(wall time.Duration, rssMiB int64, digest string) measurement {

@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"beamgo/bench/internal/handcount"
-	"beamgo/bench/internal/summary"
+	"github.com/beamgo-dev/beamgo/bench/internal/handcount"
+	"github.com/beamgo-dev/beamgo/bench/internal/summary"
 )
 
 func main() {

@@ -21,10 +21,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"beamgo/bench/internal/pipeline"
-	"beamgo/bench/internal/summary"
-	"beamgo/launch"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/bench/internal/pipeline"
+	"github.com/beamgo-dev/beamgo/bench/internal/summary"
+	"github.com/beamgo-dev/beamgo/launch"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 func main() {

@@ -15,11 +15,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"beamgo/bench/internal/linecount"
-	"beamgo/bench/internal/pipeline"
-	"beamgo/bench/internal/summary"
-	"beamgo/runner/local"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/bench/internal/linecount"
+	"github.com/beamgo-dev/beamgo/bench/internal/pipeline"
+	"github.com/beamgo-dev/beamgo/bench/internal/summary"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 func main() {

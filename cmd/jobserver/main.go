@@ -61,7 +61,7 @@ import (
 	"strings"
 	"syscall"
 
-	"beamgo/runner/portable/jobservice"
+	"github.com/beamgo-dev/beamgo/runner/portable/jobservice"
 )
 
 func main() {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"beamgo/runner/portable/jobservice"
+	"github.com/beamgo-dev/beamgo/runner/portable/jobservice"
 )
 
 func TestStart(t *testing.T) {

@@ -16,10 +16,10 @@ import (
 	"log"
 	"sync/atomic"
 
-	"beamgo/io/source"
-	"beamgo/rangetracker"
-	"beamgo/runner/local"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // recordsRead counts the records the source reads.

@@ -4,9 +4,9 @@ import (
 	"context"
 	"testing"
 
-	"beamgo/io/source"
-	"beamgo/runner/local"
-	"beamgo/testutil"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 func TestRun(t *testing.T) {

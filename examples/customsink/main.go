@@ -18,9 +18,9 @@ import (
 	"strings"
 	"sync"
 
-	"beamgo/io/sink"
-	"beamgo/runner/local"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/sink"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // SimpleKV is a stand-in for an external key-value store with tables. It

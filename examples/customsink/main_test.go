@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/runner/local"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // flaky fails the first bundle that finishes after seeing Bad, upstream of

@@ -55,11 +55,11 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
-	"beamgo/examples/wordcount/words"
-	"beamgo/io/sink"
-	"beamgo/io/textio"
-	"beamgo/runner/local"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/examples/wordcount/words"
+	"github.com/beamgo-dev/beamgo/io/sink"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // busyTimeoutMillis is how long a bundle waits for another bundle's write

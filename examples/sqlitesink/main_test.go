@@ -11,10 +11,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/examples/wordcount/words"
-	"beamgo/io/sink"
-	"beamgo/runner/local"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/examples/wordcount/words"
+	"github.com/beamgo-dev/beamgo/io/sink"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // journal records what the writers of a run did. It is safe for

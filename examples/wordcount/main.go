@@ -68,12 +68,12 @@ import (
 	"os"
 	"slices"
 
-	"beamgo/examples/wordcount/words"
-	"beamgo/io/filesystem"
-	"beamgo/io/textio"
-	"beamgo/launch"
-	"beamgo/runner"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/examples/wordcount/words"
+	"github.com/beamgo-dev/beamgo/io/filesystem"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/launch"
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 //go:embed sample.txt

@@ -15,12 +15,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/fnapi/fnapitest"
-	"beamgo/fnapi/worker"
-	"beamgo/io/textio"
-	"beamgo/runner/local"
-	"beamgo/runner/portable/jobservice"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/fnapitest"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/portable/jobservice"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // scriptCounts is the plain script: the regexp over every file's bytes.

@@ -33,11 +33,11 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/internal/graph"
-	"beamgo/proto/decode"
-	"beamgo/proto/urns"
-	"beamgo/sdk/coder"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/proto/decode"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // SideInputData supplies the contents of side inputs: the nested encodings

@@ -13,13 +13,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/fnapi/exec"
-	"beamgo/internal/graph"
-	"beamgo/internal/sdkaccess"
-	"beamgo/proto/translate"
-	"beamgo/proto/urns"
-	"beamgo/sdk"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/fnapi/exec"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/sdkaccess"
+	"github.com/beamgo-dev/beamgo/proto/translate"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // collect is a Receiver that keeps elements.

@@ -6,9 +6,9 @@ import (
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/graph"
 
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 type sideKey struct {

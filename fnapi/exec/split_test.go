@@ -9,11 +9,11 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/fnapi/exec"
-	"beamgo/internal/graph"
-	"beamgo/internal/sdkaccess"
-	"beamgo/sdk"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/fnapi/exec"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/sdkaccess"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // gatedFn upper-cases strings; at the element named by Stop it tells the

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"beamgo/fnapi/harness"
-	"beamgo/sdk/coder"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/fnapi/harness"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 var stringsWV = coder.NewWindowedValue(coder.String(), coder.GlobalWindow())

@@ -10,11 +10,11 @@ import (
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/fnapi/exec"
-	"beamgo/internal/graph"
-	"beamgo/proto/decode"
-	"beamgo/proto/urns"
-	"beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/fnapi/exec"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/proto/decode"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
 )
 
 // descEntry is a registered or fetched descriptor; ready is closed once d

@@ -17,12 +17,12 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/fnapi/fnapitest"
-	"beamgo/fnapi/harness"
-	"beamgo/internal/graph"
-	"beamgo/proto/translate"
-	"beamgo/proto/urns"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/fnapitest"
+	"github.com/beamgo-dev/beamgo/fnapi/harness"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/proto/translate"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // fakeRunner is the runner side of the Fn API, enough to drive a harness:

@@ -14,10 +14,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"beamgo/internal/graph"
-	"beamgo/internal/sdkaccess"
-	"beamgo/proto/urns"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/sdkaccess"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // Options configure a harness.

@@ -16,13 +16,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/fnapi/fnapitest"
-	"beamgo/fnapi/harness"
-	"beamgo/internal/sdkaccess"
-	"beamgo/proto/urns"
-	"beamgo/sdk"
-	"beamgo/sdk/coder"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/fnapi/fnapitest"
+	"github.com/beamgo-dev/beamgo/fnapi/harness"
+	"github.com/beamgo-dev/beamgo/internal/sdkaccess"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 var (

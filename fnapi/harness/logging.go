@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/graph"
 )
 
 // logBuffer is how many log entries wait for the logging stream before

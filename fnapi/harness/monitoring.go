@@ -9,8 +9,8 @@ import (
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/internal/graph"
-	"beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/proto/urns"
 )
 
 // shortIDs assigns the short ids of monitoring infos (Beam's

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"beamgo/sdk/coder"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // A recoder converts the nested encoding of one value at the front of src

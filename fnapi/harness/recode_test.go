@@ -5,9 +5,9 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"beamgo/sdk"
-	"beamgo/sdk/coder"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 type point struct {

@@ -8,7 +8,7 @@ import (
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 
-	"beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/graph"
 )
 
 // splittable is the splittable work a running bundle registered: the

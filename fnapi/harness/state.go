@@ -10,8 +10,8 @@ import (
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 
-	"beamgo/sdk/coder"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // maxStatePages bounds the continuation pages of one state read, so that a

@@ -11,8 +11,8 @@ import (
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/internal/graph"
-	"beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/proto/urns"
 )
 
 // UserMetrics converts the user counters, distributions and gauges among

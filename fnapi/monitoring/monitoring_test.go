@@ -8,9 +8,9 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/fnapi/monitoring"
-	"beamgo/internal/graph"
-	"beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/fnapi/monitoring"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/proto/urns"
 )
 
 func varints(vs ...int64) []byte {

@@ -19,15 +19,15 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/fnapi/fnapitest"
-	"beamgo/fnapi/harness"
-	"beamgo/fnapi/service"
-	"beamgo/internal/graph"
-	"beamgo/internal/sdkaccess"
-	"beamgo/proto/translate"
-	"beamgo/proto/urns"
-	"beamgo/sdk"
-	"beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/fnapi/fnapitest"
+	"github.com/beamgo-dev/beamgo/fnapi/harness"
+	"github.com/beamgo-dev/beamgo/fnapi/service"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/sdkaccess"
+	"github.com/beamgo-dev/beamgo/proto/translate"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
 )
 
 // upperFn upper-cases words and fails on "boom".

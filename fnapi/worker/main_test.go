@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
 )
 
 // TestMain lets this test binary run as the PROCESS and EXTERNAL workers

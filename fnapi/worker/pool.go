@@ -9,9 +9,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	"beamgo/fnapi/workerpool"
-	"beamgo/fnapi/workerproc"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/workerpool"
+	"github.com/beamgo-dev/beamgo/fnapi/workerproc"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // PoolVar, set to host:port, puts a process in worker-pool mode: where the

@@ -14,10 +14,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"beamgo/fnapi/fnapitest"
-	"beamgo/fnapi/service"
-	"beamgo/fnapi/worker"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/fnapitest"
+	"github.com/beamgo-dev/beamgo/fnapi/service"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // poolArgs are the arguments of this test binary started as a pool: it

@@ -3,7 +3,7 @@ package worker
 import (
 	"context"
 
-	"beamgo/fnapi/workerproc"
+	"github.com/beamgo-dev/beamgo/fnapi/workerproc"
 )
 
 // ProcessOptions configure StartProcess and StartPool; the zero value means

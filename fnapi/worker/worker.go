@@ -19,8 +19,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
-	"beamgo/fnapi/harness"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/harness"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // Environment variables that put a process in worker mode.

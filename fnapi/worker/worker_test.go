@@ -15,10 +15,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/fnapi/fnapitest"
-	"beamgo/fnapi/service"
-	"beamgo/fnapi/worker"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/fnapitest"
+	"github.com/beamgo-dev/beamgo/fnapi/service"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // helperVar tells a re-run test binary which helper behaviour

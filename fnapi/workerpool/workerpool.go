@@ -26,8 +26,8 @@ import (
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	"google.golang.org/grpc"
 
-	"beamgo/fnapi/harness"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/harness"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // Options configure a Pool; the zero value means defaults.

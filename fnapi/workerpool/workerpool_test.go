@@ -14,8 +14,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
-	"beamgo/fnapi/workerpool"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/workerpool"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // controlServer records the workers connected to its control service.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"beamgo/fnapi/workerproc"
+	"github.com/beamgo-dev/beamgo/fnapi/workerproc"
 )
 
 // helperVar makes the test binary act as a worker (or pool) instead of

@@ -7,7 +7,7 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // Receiver receives the windowed elements of one collection. The executor

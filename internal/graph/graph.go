@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"strings"
 
-	"beamgo/sdk/coder"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // Graph is a pipeline under construction: transforms in creation order,

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"reflect"
 
-	"beamgo/sdk/coder"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // TypeOps are the element-type-specific operations the executor needs to

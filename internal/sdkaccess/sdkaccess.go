@@ -8,9 +8,9 @@
 package sdkaccess
 
 import (
-	"beamgo/internal/graph"
-	"beamgo/internal/sdkaccess/hook"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/sdkaccess/hook"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // Graph returns the construction graph of p.

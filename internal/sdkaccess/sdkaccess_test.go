@@ -4,8 +4,8 @@ import (
 	"slices"
 	"testing"
 
-	"beamgo/internal/sdkaccess"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/internal/sdkaccess"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 func TestGraphAndCollection(t *testing.T) {

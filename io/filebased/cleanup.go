@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"beamgo/io/filesystem"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/filesystem"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // tempPrefix starts the name of every Write's temporary directory:

@@ -14,14 +14,14 @@ import (
 	"testing"
 	"time"
 
-	"beamgo/fnapi/fnapitest"
-	"beamgo/fnapi/worker"
-	"beamgo/io/filebased"
-	"beamgo/io/source"
-	"beamgo/runner"
-	"beamgo/runner/local"
-	"beamgo/runner/portable"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/fnapitest"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/io/filebased"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/portable"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // errInjected is the failure the cleanup tests' jobs fail with, once a

@@ -8,8 +8,8 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"beamgo/io/filesystem"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/filesystem"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // File is one file of a file-based source, as a RecordReader sees it.

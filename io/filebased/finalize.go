@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 
-	"beamgo/io/filesystem"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/filesystem"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // fileOps are the file operations of finalize, so that tests can inject

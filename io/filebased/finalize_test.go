@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/io/filesystem"
+	"github.com/beamgo-dev/beamgo/io/filesystem"
 )
 
 type stringWriter struct{}

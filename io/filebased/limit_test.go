@@ -11,7 +11,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"beamgo/io/filebased"
+	"github.com/beamgo-dev/beamgo/io/filebased"
 )
 
 // TestZstdWindowLimit reads zstd files whose frames declare windows up to

@@ -10,9 +10,9 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"beamgo/io/filesystem"
-	"beamgo/sdk"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/io/filesystem"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // RecordWriter writes records to an output file: the hook a file format

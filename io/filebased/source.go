@@ -7,10 +7,10 @@ import (
 	"iter"
 	"sync"
 
-	"beamgo/io/filesystem"
-	"beamgo/io/source"
-	"beamgo/rangetracker"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/filesystem"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // RecordReader reads the records of one file: the hook a file format

@@ -12,11 +12,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/io/filebased"
-	"beamgo/io/filesystem"
-	"beamgo/io/source"
-	"beamgo/rangetracker"
-	"beamgo/testutil"
+	"github.com/beamgo-dev/beamgo/io/filebased"
+	"github.com/beamgo-dev/beamgo/io/filesystem"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 // fixedReader reads records of 4 bytes: the record holding offset p starts

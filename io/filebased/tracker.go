@@ -4,7 +4,7 @@ import (
 	"errors"
 	"sort"
 
-	"beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/rangetracker"
 )
 
 // fileTracker is the view of a Source's concatenated range that the

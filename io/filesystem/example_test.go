@@ -6,7 +6,7 @@ import (
 	"io"
 	"log"
 
-	"beamgo/io/filesystem"
+	"github.com/beamgo-dev/beamgo/io/filesystem"
 )
 
 // This example opens a Storage, writes and matches files in a mem://

@@ -26,7 +26,7 @@ import (
 	"errors"
 	"fmt"
 
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // Sink opens a Writer for each bundle. Implementations must be safe for

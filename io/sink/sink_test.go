@@ -11,10 +11,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/io/sink"
-	"beamgo/runner/local"
-	"beamgo/runner/runnertest"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/sink"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // store is an external system with staged writes per bundle.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"reflect"
 
-	"beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
 )
 
 // Codec is implemented by a source whose sub-sources (the Source of the

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"iter"
 
-	"beamgo/rangetracker"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // CountingSource is the bounded source of the integers in [From, To), each

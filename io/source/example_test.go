@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"log"
 
-	"beamgo/io/source"
-	"beamgo/runner/local"
-	"beamgo/runner/runnertest"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // This example reads a CountingSource, a Bounded source, and sums what it

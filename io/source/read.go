@@ -8,8 +8,8 @@ import (
 	"runtime"
 	"strings"
 
-	"beamgo/rangetracker"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // Option configures Read.
@@ -110,7 +110,7 @@ func callerOutsideIO() string {
 	frames := runtime.CallersFrames(pcs[:n])
 	for {
 		f, more := frames.Next()
-		if !strings.HasPrefix(f.Function, "beamgo/io/") || strings.HasSuffix(f.File, "_test.go") {
+		if !strings.HasPrefix(f.Function, "github.com/beamgo-dev/beamgo/io/") || strings.HasSuffix(f.File, "_test.go") {
 			file := f.File
 			if i := strings.LastIndex(file, "/"); i >= 0 {
 				file = file[i+1:]

@@ -13,12 +13,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/io/source"
-	"beamgo/rangetracker"
-	"beamgo/runner/local"
-	"beamgo/runner/runnertest"
-	"beamgo/sdk"
-	"beamgo/testutil"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 func seq(from, to int64) []int64 {

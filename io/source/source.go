@@ -30,7 +30,7 @@ import (
 	"context"
 	"iter"
 
-	"beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/rangetracker"
 )
 
 // Bounded is a finite source of records of type T whose positions are of

@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"beamgo/internal/graph"
-	"beamgo/rangetracker"
-	"beamgo/sdk"
-	"beamgo/sdk/coder"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // collector is a Receiver that keeps decoded restrictions.

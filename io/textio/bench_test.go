@@ -13,11 +13,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"beamgo/io/filebased"
-	"beamgo/io/textio"
-	"beamgo/rangetracker"
-	"beamgo/runner/local"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/filebased"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // benchFiles writes a set of text files of about total bytes (lines of

@@ -14,10 +14,10 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	_ "gocloud.dev/blob/s3blob" // s3:// URLs, as a program using them imports it
 
-	"beamgo/io/filebased"
-	"beamgo/io/source"
-	"beamgo/io/textio"
-	"beamgo/testutil"
+	"github.com/beamgo-dev/beamgo/io/filebased"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 // s3Server starts one S3-compatible server for the package's tests.

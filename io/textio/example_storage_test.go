@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"log"
 
-	"beamgo/io/filesystem"
-	"beamgo/io/textio"
-	"beamgo/runner/local"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/filesystem"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // This example writes through a filesystem.Storage that the program opens

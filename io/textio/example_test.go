@@ -7,10 +7,10 @@ import (
 	"slices"
 	"strings"
 
-	"beamgo/io/textio"
-	"beamgo/runner/local"
-	"beamgo/runner/runnertest"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // This example writes lines to sharded text files in a mem:// bucket, then

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"testing"
 
-	"beamgo/io/filebased"
-	"beamgo/io/textio"
-	"beamgo/testutil"
+	"github.com/beamgo-dev/beamgo/io/filebased"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 // FuzzLineReader reads random text as three ranges cut at random offsets

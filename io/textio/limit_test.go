@@ -16,10 +16,10 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"beamgo/io/filebased"
-	"beamgo/io/textio"
-	"beamgo/runner/local"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/filebased"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // TestMaxLineSize reads files with a line over the limit, plain and

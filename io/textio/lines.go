@@ -7,8 +7,8 @@ import (
 	"iter"
 	"sync/atomic"
 
-	"beamgo/io/filebased"
-	"beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/io/filebased"
+	"github.com/beamgo-dev/beamgo/rangetracker"
 )
 
 // lineReader is the filebased.RecordReader of text: records are lines ended

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"beamgo/io/filebased"
+	"github.com/beamgo-dev/beamgo/io/filebased"
 
 	"github.com/google/go-cmp/cmp"
 )

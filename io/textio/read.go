@@ -3,10 +3,10 @@ package textio
 import (
 	"fmt"
 
-	"beamgo/io/filebased"
-	"beamgo/io/filesystem"
-	"beamgo/io/source"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/filebased"
+	"github.com/beamgo-dev/beamgo/io/filesystem"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // Option configures Read, ReadWithFileName, NewSource and Write. Each says

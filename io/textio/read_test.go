@@ -14,13 +14,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"beamgo/io/filebased"
-	"beamgo/io/filesystem"
-	"beamgo/io/textio"
-	"beamgo/runner/local"
-	"beamgo/runner/runnertest"
-	"beamgo/sdk"
-	"beamgo/testutil"
+	"github.com/beamgo-dev/beamgo/io/filebased"
+	"github.com/beamgo-dev/beamgo/io/filesystem"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 // put writes content to path, compressed with c.

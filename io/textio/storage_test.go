@@ -10,11 +10,11 @@ import (
 
 	"gocloud.dev/blob"
 
-	"beamgo/io/filesystem"
-	"beamgo/io/textio"
-	"beamgo/runner/local"
-	"beamgo/runner/runnertest"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/filesystem"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // TestWithStorage writes and reads mem:// files through a Storage of the

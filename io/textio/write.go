@@ -3,8 +3,8 @@ package textio
 import (
 	"bufio"
 
-	"beamgo/io/filebased"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/filebased"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // WithSuffix sets the suffix of output names, after the shard part

@@ -14,12 +14,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/io/filebased"
-	"beamgo/io/filesystem"
-	"beamgo/io/textio"
-	"beamgo/runner/local"
-	"beamgo/runner/runnertest"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/filebased"
+	"github.com/beamgo-dev/beamgo/io/filesystem"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 func numbers(n int) []string {

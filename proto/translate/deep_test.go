@@ -7,7 +7,7 @@ import (
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/proto/translate"
+	"github.com/beamgo-dev/beamgo/proto/translate"
 )
 
 func TestFromProtoRefusesDeeplyNestedComposites(t *testing.T) {

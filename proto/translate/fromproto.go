@@ -6,11 +6,11 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/internal/graph"
-	"beamgo/proto/decode"
-	"beamgo/proto/urns"
-	"beamgo/proto/validate"
-	"beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/proto/decode"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
 )
 
 // FromProto rebuilds the structure of a construction graph from a pipeline

@@ -10,9 +10,9 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
-	"beamgo/proto/translate"
-	"beamgo/proto/validate"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/proto/translate"
+	"github.com/beamgo-dev/beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 type splitFn struct {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/proto/urns"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"

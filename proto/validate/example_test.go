@@ -3,8 +3,8 @@ package validate_test
 import (
 	"fmt"
 
-	"beamgo/proto/urns"
-	"beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/proto/validate"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 )

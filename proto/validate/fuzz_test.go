@@ -3,7 +3,7 @@ package validate_test
 import (
 	"testing"
 
-	"beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/proto/validate"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"

@@ -1,6 +1,6 @@
 package validate
 
-import "beamgo/proto/urns"
+import "github.com/beamgo-dev/beamgo/proto/urns"
 
 const lengthPrefix = urns.CoderLengthPrefix
 

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"beamgo/proto/urns"
-	"beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/proto/validate"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"github.com/google/go-cmp/cmp"

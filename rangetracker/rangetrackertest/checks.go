@@ -4,7 +4,7 @@ import (
 	"math"
 	"slices"
 
-	"beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/rangetracker"
 )
 
 // CheckClaims checks the claim rules: claims of records inside the range

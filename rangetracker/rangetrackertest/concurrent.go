@@ -9,7 +9,7 @@ import (
 	"slices"
 	"sync"
 
-	"beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/rangetracker"
 )
 
 // ConcurrentOptions tunes CheckConcurrentSplits. It is a plain value.

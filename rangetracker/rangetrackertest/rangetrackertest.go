@@ -27,7 +27,7 @@ import (
 	"fmt"
 	"testing"
 
-	"beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/rangetracker"
 )
 
 // Harness describes a tracker implementation to the checkers. The checkers

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"beamgo/rangetracker"
-	"beamgo/rangetracker/rangetrackertest"
+	"github.com/beamgo-dev/beamgo/rangetracker"
+	"github.com/beamgo-dev/beamgo/rangetracker/rangetrackertest"
 )
 
 // naive is an offset tracker written from the contract, independently of

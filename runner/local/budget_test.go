@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"beamgo/runner/local"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 func TestRunRefusesBudgetBelowMinimum(t *testing.T) {

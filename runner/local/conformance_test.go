@@ -3,9 +3,9 @@ package local_test
 import (
 	"testing"
 
-	"beamgo/runner"
-	"beamgo/runner/local"
-	"beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/runnertest"
 )
 
 func TestConformance(t *testing.T) {

@@ -29,16 +29,16 @@ import (
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/fnapi/exec"
-	"beamgo/internal/graph"
-	"beamgo/internal/sdkaccess"
-	"beamgo/proto/translate"
-	"beamgo/proto/urns"
-	"beamgo/proto/validate"
-	"beamgo/runner"
-	"beamgo/runner/internal/engine"
-	"beamgo/runner/internal/plan"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/exec"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/sdkaccess"
+	"github.com/beamgo-dev/beamgo/proto/translate"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/runner/internal/engine"
+	"github.com/beamgo-dev/beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // Options configure a Runner; the zero value means defaults.

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"beamgo/runner/local"
-	"beamgo/sdk"
-	"beamgo/testutil/passert"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/testutil/passert"
 )
 
 func TestPassertOnLocalRunner(t *testing.T) {

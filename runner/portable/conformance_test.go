@@ -5,11 +5,11 @@ import (
 	"testing"
 	"time"
 
-	"beamgo/fnapi/fnapitest"
-	"beamgo/fnapi/worker"
-	"beamgo/runner"
-	"beamgo/runner/portable"
-	"beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/fnapi/fnapitest"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/runner/portable"
+	"github.com/beamgo-dev/beamgo/runner/runnertest"
 )
 
 func TestConformance(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"beamgo/runner/portable"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/runner/portable"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 func TestExternalWorkersNeedAReachablePool(t *testing.T) {

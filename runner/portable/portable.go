@@ -10,12 +10,12 @@ import (
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/fnapi/harness"
-	"beamgo/fnapi/worker"
-	"beamgo/proto/translate"
-	"beamgo/runner"
-	"beamgo/runner/portable/fnrunner"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/harness"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/proto/translate"
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/runner/portable/fnrunner"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // Options configure a Runner; the zero value means defaults.

@@ -13,10 +13,10 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/fnapi/harness"
-	"beamgo/proto/translate"
-	"beamgo/runner/portable"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/harness"
+	"github.com/beamgo-dev/beamgo/proto/translate"
+	"github.com/beamgo-dev/beamgo/runner/portable"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // fault is shared by the pipelines of all workers of a test: the first

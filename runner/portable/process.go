@@ -8,8 +8,8 @@ import (
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/fnapi/worker"
-	"beamgo/runner/portable/fnrunner"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/runner/portable/fnrunner"
 )
 
 // Environment types for Options.EnvironmentType, as Beam's

@@ -18,11 +18,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/fnapi/fnapitest"
-	"beamgo/fnapi/worker"
-	"beamgo/io/textio"
-	"beamgo/runner/portable"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/fnapitest"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/runner/portable"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // The PROCESS tests start this test binary again as workers, with

@@ -10,10 +10,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/io/source"
-	"beamgo/runner/portable"
-	"beamgo/runner/runnertest"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/io/source"
+	"github.com/beamgo-dev/beamgo/runner/portable"
+	"github.com/beamgo-dev/beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // spin busy-waits d, standing in for per-record work.

@@ -31,7 +31,7 @@ import (
 	"sync"
 	"testing"
 
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // Collector gathers the elements of a collection in the test's process,

@@ -13,10 +13,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/fnapi/worker"
-	"beamgo/runner"
-	"beamgo/sdk"
-	"beamgo/testutil/passert"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/testutil/passert"
 )
 
 // Capabilities declares what a runner does not support, so that the suite

@@ -6,8 +6,8 @@ import (
 	"log"
 	"strings"
 
-	"beamgo/runner/universal"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/runner/universal"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // ExampleRunner submits a pipeline to a Beam job server on this machine

@@ -3,8 +3,8 @@ package universal
 import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/fnapi/monitoring"
-	"beamgo/runner"
+	"github.com/beamgo-dev/beamgo/fnapi/monitoring"
+	"github.com/beamgo-dev/beamgo/runner"
 )
 
 // metricsOf converts a job's monitoring infos into user metrics keyed by

@@ -18,14 +18,14 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"beamgo/fnapi/harness"
-	"beamgo/fnapi/worker"
-	"beamgo/fnapi/workerpool"
-	"beamgo/proto/translate"
-	"beamgo/proto/urns"
-	"beamgo/proto/validate"
-	"beamgo/runner"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/harness"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/fnapi/workerpool"
+	"github.com/beamgo-dev/beamgo/proto/translate"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // Environment types, as Beam's --environment_type flag spells them.

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // hotCase is a coder on a hot path with a sample value and the most heap

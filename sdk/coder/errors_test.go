@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"testing"
 
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // errKind says what a decoding error must wrap.

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"log"
 
-	"beamgo/sdk/coder"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 func ExampleOf() {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // FromSpec builds a coder from its model description alone, for runners

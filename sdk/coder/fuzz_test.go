@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // fuzzCoders are the coders the decode fuzzer exercises: every standard

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // This file holds the byte-level primitives shared by the coders. They

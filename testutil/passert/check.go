@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"beamgo/testutil/internal/recordcmp"
+	"github.com/beamgo-dev/beamgo/testutil/internal/recordcmp"
 )
 
 // maxListed bounds the elements a failure message lists.

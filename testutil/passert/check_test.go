@@ -9,10 +9,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"beamgo/internal/graph"
-	"beamgo/sdk"
-	"beamgo/sdk/window"
-	"beamgo/testutil/internal/recordcmp"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/testutil/internal/recordcmp"
 )
 
 func strs(ss ...string) []string { return ss }

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"beamgo/sdk"
-	"beamgo/testutil/passert"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/testutil/passert"
 )
 
 func Example() {

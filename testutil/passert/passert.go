@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/sdk"
-	"beamgo/testutil/internal/recordcmp"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/testutil/internal/recordcmp"
 )
 
 // Equals checks that pc holds exactly want, in any order: the same
@@ -111,7 +111,7 @@ func callerOutside() string {
 	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
 	for {
 		f, more := frames.Next()
-		if !strings.HasPrefix(f.Function, "beamgo/testutil/passert.") {
+		if !strings.HasPrefix(f.Function, "github.com/beamgo-dev/beamgo/testutil/passert.") {
 			return fmt.Sprintf("%s:%d", f.File, f.Line)
 		}
 		if !more {

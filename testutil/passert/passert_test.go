@@ -9,9 +9,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/proto/translate"
-	"beamgo/sdk"
-	"beamgo/testutil/passert"
+	"github.com/beamgo-dev/beamgo/proto/translate"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/testutil/passert"
 )
 
 // The assertions build into a valid pipeline, which translates into Beam

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"sync"
 
-	"beamgo/examples/wordcount/words"
+	"github.com/beamgo-dev/beamgo/examples/wordcount/words"
 )
 
 // piece is a byte range of a file that starts at a line start and ends

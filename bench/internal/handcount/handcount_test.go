@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/bench/internal/corpus"
+	"github.com/beamgo-dev/beamgo/bench/internal/corpus"
 )
 
 var wordRE = regexp.MustCompile(`[a-zA-Z]+('[a-z])?`)

@@ -7,10 +7,10 @@ import (
 	"strconv"
 	"strings"
 
-	"beamgo/examples/wordcount/words"
-	"beamgo/io/filesystem"
-	"beamgo/io/textio"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/examples/wordcount/words"
+	"github.com/beamgo-dev/beamgo/io/filesystem"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // The jobs below write their results to files instead of keeping them in

@@ -9,11 +9,11 @@ import (
 	"strings"
 	"sync"
 
-	"beamgo/bench/internal/corpus"
-	"beamgo/bench/internal/linecount"
-	"beamgo/examples/wordcount/words"
-	"beamgo/io/textio"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/bench/internal/corpus"
+	"github.com/beamgo-dev/beamgo/bench/internal/linecount"
+	"github.com/beamgo-dev/beamgo/examples/wordcount/words"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // ReadFunc returns the lines of the files that pattern matches, without

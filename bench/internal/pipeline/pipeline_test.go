@@ -7,11 +7,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/bench/internal/corpus"
-	"beamgo/bench/internal/handcount"
-	"beamgo/bench/internal/linecount"
-	"beamgo/runner/local"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/bench/internal/corpus"
+	"github.com/beamgo-dev/beamgo/bench/internal/handcount"
+	"github.com/beamgo-dev/beamgo/bench/internal/linecount"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 func TestWordCountEqualsTheHandWrittenCount(t *testing.T) {

@@ -3,7 +3,7 @@
 // initialized; nothing else may.
 package hook
 
-import "beamgo/internal/graph"
+import "github.com/beamgo-dev/beamgo/internal/graph"
 
 var (
 	// Graph returns the construction graph of an *sdk.Pipeline.

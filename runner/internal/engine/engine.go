@@ -22,9 +22,9 @@ import (
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/internal/graph"
-	"beamgo/runner/internal/plan"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // Options configure a run. Zero fields are invalid: callers set defaults.

@@ -11,9 +11,9 @@ import (
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 
-	"beamgo/internal/graph"
-	"beamgo/runner/internal/plan"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // job is one run of a pipeline.

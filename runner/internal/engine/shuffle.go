@@ -13,7 +13,7 @@ import (
 	"slices"
 	"sync"
 
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // A shuffle groups the elements of a GroupByKey by encoded key and window.

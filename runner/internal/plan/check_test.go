@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"slices"
 
-	"beamgo/proto/urns"
-	"beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 )
 
 // checkPlan checks the invariants every plan must keep and returns the

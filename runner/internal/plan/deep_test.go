@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"beamgo/proto/urns"
-	"beamgo/proto/validate"
-	"beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 )

@@ -6,8 +6,8 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/proto/urns"
-	"beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/proto/validate"
 )
 
 // addTransform copies transform id into the descriptor with everything it

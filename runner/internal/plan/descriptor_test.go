@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"beamgo/proto/urns"
-	"beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"

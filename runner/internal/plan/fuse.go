@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/proto/urns"
 )
 
 // fuser assigns the leaves of a graph to stages.

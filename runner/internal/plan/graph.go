@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/proto/urns"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"

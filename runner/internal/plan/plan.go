@@ -7,7 +7,7 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/proto/validate"
 )
 
 // StageID identifies a stage within a Plan.

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"beamgo/proto/urns"
-	"beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"github.com/google/go-cmp/cmp"

@@ -5,8 +5,8 @@ import (
 	"math/rand"
 	"testing"
 
-	"beamgo/proto/validate"
-	"beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"

@@ -4,7 +4,7 @@ import (
 	"math/rand"
 	"testing"
 
-	"beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"

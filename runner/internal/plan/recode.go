@@ -3,7 +3,7 @@ package plan
 import (
 	"bytes"
 
-	"beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/proto/urns"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 )

@@ -7,8 +7,8 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/proto/urns"
-	"beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 )
 
 func TestBuildRefusesWhatTheRunnersCannotDo(t *testing.T) {

@@ -41,11 +41,11 @@ import (
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/fnapi/service"
-	"beamgo/internal/graph"
-	"beamgo/proto/validate"
-	"beamgo/runner/internal/engine"
-	"beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/fnapi/service"
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/runner/internal/engine"
+	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 )
 
 // Options configure a Runner; the zero value means defaults.

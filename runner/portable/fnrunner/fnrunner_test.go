@@ -8,10 +8,10 @@ import (
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/proto/translate"
-	"beamgo/runner/portable"
-	"beamgo/runner/portable/fnrunner"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/proto/translate"
+	"github.com/beamgo-dev/beamgo/runner/portable"
+	"github.com/beamgo-dev/beamgo/runner/portable/fnrunner"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 var seen = sdk.NewCounter("fnrunner", "seen")

@@ -14,12 +14,12 @@ import (
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 
-	"beamgo/fnapi/monitoring"
-	"beamgo/fnapi/service"
-	"beamgo/proto/decode"
-	"beamgo/proto/urns"
-	"beamgo/sdk/coder"
-	"beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/fnapi/monitoring"
+	"github.com/beamgo-dev/beamgo/fnapi/service"
+	"github.com/beamgo-dev/beamgo/proto/decode"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // A worker that dies mid-bundle (its process killed or crashed) takes the

@@ -8,7 +8,7 @@ import (
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/fnapi/workerproc"
+	"github.com/beamgo-dev/beamgo/fnapi/workerproc"
 )
 
 // ProcessOptions configure Process; the zero value means defaults.

@@ -8,7 +8,7 @@ import (
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 
-	"beamgo/runner/internal/engine"
+	"github.com/beamgo-dev/beamgo/runner/internal/engine"
 )
 
 // splitTimeout bounds a process_bundle_split round trip.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"sync"
 
-	"beamgo/fnapi/service"
+	"github.com/beamgo-dev/beamgo/fnapi/service"
 )
 
 // workerSet is a job's workers: it starts them, replaces those that die

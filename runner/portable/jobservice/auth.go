@@ -16,7 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/proto/urns"
 )
 
 // MinTokenLength is the shortest Options.AuthToken Start accepts.

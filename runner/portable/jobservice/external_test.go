@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"beamgo/fnapi/fnapitest"
-	"beamgo/fnapi/worker"
-	"beamgo/runner/universal"
+	"github.com/beamgo-dev/beamgo/fnapi/fnapitest"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/runner/universal"
 )
 
 // TestOurSDKWordCountRunsWithExternalWorkersFromAPoolProcess submits a

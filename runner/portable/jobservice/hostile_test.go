@@ -24,9 +24,9 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 
-	"beamgo/proto/urns"
-	"beamgo/runner/portable/jobservice"
-	"beamgo/runner/universal"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/runner/portable/jobservice"
+	"github.com/beamgo-dev/beamgo/runner/universal"
 )
 
 // The tests in this file probe the job server as a hostile client would.

@@ -11,7 +11,7 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/runner/portable/fnrunner"
+	"github.com/beamgo-dev/beamgo/runner/portable/fnrunner"
 )
 
 // job is one prepared job and, once run, its progress.

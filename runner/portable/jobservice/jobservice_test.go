@@ -24,12 +24,12 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
-	"beamgo/proto/translate"
-	"beamgo/proto/urns"
-	"beamgo/runner/local"
-	"beamgo/runner/portable/jobservice"
-	"beamgo/runner/universal"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/proto/translate"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/portable/jobservice"
+	"github.com/beamgo-dev/beamgo/runner/universal"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // quiet discards log records.

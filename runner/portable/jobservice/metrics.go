@@ -5,8 +5,8 @@ import (
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"beamgo/proto/urns"
-	"beamgo/runner/portable/fnrunner"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/runner/portable/fnrunner"
 )
 
 // monitoringInfos encodes a job's user metrics as Beam monitoring infos,

@@ -12,13 +12,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"beamgo/fnapi/fnapitest"
-	"beamgo/fnapi/worker"
-	"beamgo/io/textio"
-	"beamgo/runner"
-	"beamgo/runner/portable/jobservice"
-	"beamgo/runner/universal"
-	"beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/fnapi/fnapitest"
+	"github.com/beamgo-dev/beamgo/fnapi/worker"
+	"github.com/beamgo-dev/beamgo/io/textio"
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/runner/portable/jobservice"
+	"github.com/beamgo-dev/beamgo/runner/universal"
+	"github.com/beamgo-dev/beamgo/sdk"
 )
 
 // outVar carries the output prefix from the test to the worker processes

@@ -15,8 +15,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/proto/urns"
-	"beamgo/runner/portable/jobservice"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/runner/portable/jobservice"
 )
 
 func TestPreparedJobsExpireWithTheirStaging(t *testing.T) {

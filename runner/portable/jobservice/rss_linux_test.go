@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"beamgo/runner/portable/jobservice"
+	"github.com/beamgo-dev/beamgo/runner/portable/jobservice"
 )
 
 // rssServerVar makes TestLargePreparesLeaveTheServersRSSBounded, in a

@@ -23,9 +23,9 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"beamgo/proto/validate"
-	"beamgo/runner/internal/plan"
-	"beamgo/runner/portable/fnrunner"
+	"github.com/beamgo-dev/beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/runner/portable/fnrunner"
 )
 
 // Options configure a Server; the zero value means defaults, which keep

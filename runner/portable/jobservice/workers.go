@@ -13,8 +13,8 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
 
-	"beamgo/proto/urns"
-	"beamgo/runner/portable/fnrunner"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/runner/portable/fnrunner"
 )
 
 // AllowAnyHost in Options.AllowExternal lets EXTERNAL environments name a
