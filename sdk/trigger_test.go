@@ -157,7 +157,7 @@ func TestWindowIntoKeepsWhatOptionsDoNotSet(t *testing.T) {
 	if got := sdkaccess.Collection(second).Windowing.Strategy; got.String() != want.String() {
 		t.Errorf("second WindowInto's strategy = %v, want %v", got, want)
 	}
-	want.Trigger, want.AlreadyMerged = sdk.Repeatedly(sdk.AfterCount(1)), true
+	want.Trigger = sdk.Repeatedly(sdk.AfterCount(1))
 	if got := sdkaccess.Collection(grouped).Windowing.Strategy; got.String() != want.String() {
 		t.Errorf("GroupByKey's output strategy = %v, want %v", got, want)
 	}

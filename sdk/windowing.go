@@ -137,12 +137,17 @@ func (s Scope) checkGroupable(name string, c *graph.Collection) bool {
 }
 
 // groupedWindowing returns the windowing strategy of the output of a
-// grouping of a collection windowed by w: merged windows do not merge
-// again, and the trigger is its continuation, which fires as upstream
-// panes arrive (Beam Java's GroupByKey.updateWindowingStrategy).
+// grouping of a collection windowed by w: the trigger is its
+// continuation, which fires as upstream panes arrive (Beam Java's
+// GroupByKey.updateWindowingStrategy).
+//
+// Java also marks merged windows ALREADY_MERGED there. Our batch engine
+// decides whether a grouping merges from its output's strategy, so the
+// output keeps NEEDS_MERGE, which is harmless: a key's merged windows are
+// disjoint, and merging them again changes nothing.
+// TODO(#15): set AlreadyMerged once the engine reads the input's strategy.
 func groupedWindowing(w graph.Windowing) graph.Windowing {
 	w.Trigger = w.Trigger.Continuation()
-	w.AlreadyMerged = w.AlreadyMerged || w.Fn.IsMerging()
 	return w
 }
 
