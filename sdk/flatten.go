@@ -33,6 +33,10 @@ func Flatten[T any](s Scope, pcs ...PCollection[T]) PCollection[T] {
 		} else if col.Windowing.Fn != w.Fn {
 			s.fail(name, "input %d is windowed by %v but input 0 by %v; flattened inputs need the same windowing", i, col.Windowing.Fn, w.Fn)
 			return PCollection[T]{}
+		} else if t, t0 := col.Windowing.Trigger.String(), w.Trigger.String(); t != t0 {
+			// As Beam Java: the output has one trigger.
+			s.fail(name, "input %d is triggered by %s but input 0 by %s; flattened inputs need the same trigger", i, t, t0)
+			return PCollection[T]{}
 		}
 	}
 	t := s.p.g.AddTransform(s.parent, name, graph.KindFlatten)

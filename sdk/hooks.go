@@ -149,6 +149,33 @@ func (pc PCollection[T]) WindowFn() window.Fn {
 	return pc.c.Windowing.Fn
 }
 
+// IsBounded reports whether pc is bounded: false if it may never end,
+// being the output of an unbounded source (a TestStream, or one that
+// MarkUnbounded marked) or computed from one. An invalid collection is
+// bounded.
+func (pc PCollection[T]) IsBounded() bool { return pc.c == nil || pc.c.Bounded }
+
+// MarkUnbounded declares that pc, the output of a source transform built
+// outside package sdk (a splittable read of a stream, a generator), may
+// never end. Transforms applied to pc afterwards produce unbounded
+// collections, and groupings of it check that their trigger can fire
+// before the end of time. Marking a collection that transforms already
+// read is a construction error: their outputs were made bounded.
+func MarkUnbounded[T any](s Scope, pc PCollection[T]) {
+	if pc.c == nil || !pc.c.Bounded {
+		return
+	}
+	for _, t := range s.p.g.Transforms {
+		for _, in := range t.Inputs {
+			if in.Coll == pc.c {
+				s.fail("MarkUnbounded", "%s is already read by %s; mark it before applying transforms to it", pc.c.Name, t.UniqueName)
+				return
+			}
+		}
+	}
+	pc.c.Bounded = false
+}
+
 // Splittable is running work of a DoFn that a runner may split while it
 // runs: one restriction of a source being read, for example, whose element
 // of the DoFn's main input describes it. Its methods are called from
