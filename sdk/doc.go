@@ -36,7 +36,8 @@
 // transforms here (package io's are). What it needs beyond them is public:
 // Scope.Fail and Scope.Errorf record its construction errors with its
 // caller's file:line, PCollection.WindowFn tells the windowing of an
-// input, RegisterSplittable lets the runner split a running element's work
+// input, MarkUnbounded declares a source's output unbounded,
+// RegisterSplittable lets the runner split a running element's work
 // (a source read), BundleContext gives I/O a context that outlives one
 // call, and TransformName names the running transform.
 //
@@ -96,4 +97,21 @@
 // elements in the global window; WithTimestamps sets timestamps and
 // WindowInto assigns Fixed, Sliding or Sessions windows. GroupByKey and
 // Combine then work per window; session windows merge per key.
+//
+// # Streams: triggers, panes and TestStream
+//
+// A collection is unbounded when it may never end: a TestStream's outputs,
+// a source marked with MarkUnbounded, and everything computed from them
+// (IsBounded). Its groups are emitted in panes, as the windowing strategy
+// that WindowInto's options set says: Triggering with a Trigger
+// (AfterWatermark with early and late firings, AfterCount,
+// AfterProcessingTime, Repeatedly, AfterAny, ...), Accumulating or
+// Discarding, AllowedLateness, TimestampCombiner, ClosingBehavior and
+// OnTimeBehavior, with Beam Java's defaults. As in Beam, GroupByKey and the
+// combines refuse at construction an unbounded collection in the global
+// window with the default trigger (nothing would ever be emitted) and
+// triggers that may drop data (unless AllowUnsafeTriggers). A DoFn reads
+// its element's pane with PaneOf. NewTestStream scripts an unbounded input
+// (elements, watermark and processing-time advances) to test all this
+// deterministically.
 package sdk

@@ -1,6 +1,10 @@
 // Package window defines Beam's event-time model: timestamps, windows, panes,
-// windowed values and the window functions (global, fixed, sliding, sessions)
-// that assign elements to windows.
+// windowed values, the window functions (global, fixed, sliding, sessions)
+// that assign elements to windows, and windowing strategies (Strategy):
+// triggers, accumulation, allowed lateness, timestamp combiners, closing
+// and on-time behaviours. Strategies and triggers are plain values, so the
+// SDK, the proto translation and the runner side share them without
+// protos.
 //
 // # Representation
 //
