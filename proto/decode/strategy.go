@@ -149,6 +149,9 @@ func timeTransforms(pbs []*pipepb.TimestampTransform) ([]window.TimeTransform, e
 		case *pipepb.TimestampTransform_Delay_:
 			out = append(out, window.TimeTransform{Delay: millis(tt.Delay.GetDelayMillis())})
 		case *pipepb.TimestampTransform_AlignTo_:
+			if tt.AlignTo.GetPeriod() <= 0 {
+				return nil, fmt.Errorf("decode: alignment to a period of %dms, want a positive period", tt.AlignTo.GetPeriod())
+			}
 			out = append(out, window.TimeTransform{Period: millis(tt.AlignTo.GetPeriod()), Offset: millis(tt.AlignTo.GetOffset())})
 		default:
 			return nil, fmt.Errorf("decode: unknown timestamp transform %T", tt)

@@ -203,7 +203,7 @@ func (t Trigger) checkParams() error {
 		return fmt.Errorf("AfterCount needs a count from 1 to %d, got %d", math.MaxInt32, t.Count)
 	}
 	for _, tt := range t.Transforms {
-		if tt.Period < 0 || (!tt.IsAlign() && tt.Delay < 0) {
+		if tt.Period < 0 || (!tt.IsAlign() && (tt.Delay < 0 || tt.Offset != 0)) {
 			return fmt.Errorf("AfterProcessingTime needs a non-negative delay and a positive period, got %v", tt)
 		}
 	}
