@@ -1,6 +1,7 @@
 // Package decode reads what the runner side needs from Beam model protos:
 // coder specs resolved into trees, the function payloads of this SDK's
-// transforms, and window functions from windowing-strategy specs. It holds
+// transforms, window functions, windowing strategies and triggers (as
+// sdk/window's plain values), and TestStream scripts. It holds
 // no user code and imports neither the user SDK (package sdk) nor the
 // translation of an sdk.Pipeline (proto/translate), so runners, the bundle
 // executor and the job server can decode protos without linking either.

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/beamgo-dev/beamgo/internal/sdkaccess"
+	"github.com/beamgo-dev/beamgo/proto/decode"
 	"github.com/beamgo-dev/beamgo/proto/translate"
 	"github.com/beamgo-dev/beamgo/proto/urns"
 	"github.com/beamgo-dev/beamgo/proto/validate"
@@ -17,11 +18,15 @@ import (
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
-// testStreamOf returns the TestStream transform of pb and its payload.
+// testStreamOf returns the TestStream transform of pb and its payload,
+// checking that the runner side's decoder accepts it.
 func testStreamOf(t *testing.T, pb *pipepb.Pipeline) (*pipepb.PTransform, *pipepb.TestStreamPayload) {
 	t.Helper()
 	for _, tr := range pb.GetComponents().GetTransforms() {
 		if tr.GetSpec().GetUrn() == urns.TransformTestStream {
+			if _, err := decode.TestStream(tr.GetSpec().GetPayload(), tr.GetOutputs()); err != nil {
+				t.Errorf("decode.TestStream: %v", err)
+			}
 			var pl pipepb.TestStreamPayload
 			if err := proto.Unmarshal(tr.GetSpec().GetPayload(), &pl); err != nil {
 				t.Fatal(err)
