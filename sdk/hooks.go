@@ -149,6 +149,16 @@ func (pc PCollection[T]) WindowFn() window.Fn {
 	return pc.c.Windowing.Fn
 }
 
+// WindowingStrategy returns the windowing strategy of pc's elements: its
+// window function, trigger, accumulation mode, allowed lateness and the
+// rest (window.GlobalStrategy() for an invalid collection).
+func (pc PCollection[T]) WindowingStrategy() window.Strategy {
+	if pc.c == nil {
+		return window.GlobalStrategy()
+	}
+	return pc.c.Windowing.Strategy
+}
+
 // IsBounded reports whether pc is bounded: false if it may never end,
 // being the output of an unbounded source (a TestStream, or one that
 // MarkUnbounded marked) or computed from one. An invalid collection is

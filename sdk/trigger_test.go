@@ -154,7 +154,7 @@ func TestWindowIntoKeepsWhatOptionsDoNotSet(t *testing.T) {
 	}
 	want := window.Strategy{Fn: window.SessionsFn(time.Minute), Trigger: sdk.Repeatedly(sdk.AfterCount(3)),
 		Accumulation: window.Accumulating, AllowedLateness: time.Second, TimestampCombiner: window.OutputAtLatest}
-	if got := sdkaccess.Collection(second).Windowing.Strategy; got.String() != want.String() {
+	if got := second.WindowingStrategy(); got.String() != want.String() {
 		t.Errorf("second WindowInto's strategy = %v, want %v", got, want)
 	}
 	want.Trigger = sdk.Repeatedly(sdk.AfterCount(1))
