@@ -66,6 +66,19 @@ func TestEveryTriggerTranslatesAndDecodes(t *testing.T) {
 			if d := cmp.Diff(tt.t, back); d != "" {
 				t.Errorf("decode.Trigger(Trigger(%v)) (-want +got):\n%s", tt.t, d)
 			}
+			// In a pipeline, the trigger reaches the strategy proto and
+			// survives FromProto.
+			p, w, _ := triggered(window.FixedFn(time.Minute), sdk.Triggering(tt.t))
+			pl, err := translate.ToProto(p, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := pl.GetComponents()
+			ws := c.GetWindowingStrategies()[c.GetPcollections()[sdkaccess.Collection(w).ID].GetWindowingStrategyId()]
+			if d := cmp.Diff(&want, ws.GetTrigger(), protocmp.Transform()); d != "" {
+				t.Errorf("strategy trigger (-want +got):\n%s", d)
+			}
+			roundTrip(t, pl)
 		})
 	}
 }
