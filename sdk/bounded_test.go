@@ -33,17 +33,18 @@ func TestBoundednessPropagates(t *testing.T) {
 	parts := sdk.Partition(s, 2, func(v int64, n int) int { return int(v) % n }, stream)
 	tag := sdk.NewTag(keyed)
 	unbounded := map[string]bool{
-		"TestStream output":          ts.Output().IsBounded(),
-		"WindowInto":                 stream.IsBounded(),
-		"Map":                        keyed.IsBounded(),
-		"Flatten of bounded and not": sdk.Flatten(s, batch, stream).IsBounded(),
-		"GroupByKey":                 sdk.GroupByKey(s, keyed).IsBounded(),
-		"CombinePerKey":              sdk.SumPerKey(s, keyed).IsBounded(),
-		"CombineGlobally":            sdk.Sum(s, stream).IsBounded(),
-		"CoGroupByKey":               sdk.CoGroupByKey(s, []sdk.Tagged[int64]{tag}).IsBounded(),
-		"Reshuffle":                  sdk.Reshuffle(s, stream).IsBounded(),
-		"Partition":                  parts[1].IsBounded(),
-		"ParDo with bounded side":    sdk.ParDo(s, sdk.DoFn[int64, int64](&sideCount{Side: sdk.AsIter(batch)}), stream, sdk.WithSideInput(sdk.AsIter(batch))).IsBounded(),
+		"TestStream output":                    ts.Output().IsBounded(),
+		"WindowInto":                           stream.IsBounded(),
+		"Map":                                  keyed.IsBounded(),
+		"Flatten of bounded and not":           sdk.Flatten(s, batch, stream).IsBounded(),
+		"GroupByKey":                           sdk.GroupByKey(s, keyed).IsBounded(),
+		"CombinePerKey":                        sdk.SumPerKey(s, keyed).IsBounded(),
+		"CombineGlobally":                      sdk.Sum(s, stream).IsBounded(),
+		"CombineGlobally in the global window": sdk.Sum(s, sdk.WindowInto(s, window.GlobalFn(), ts.Output(), sdk.Triggering(sdk.Repeatedly(sdk.AfterCount(1))))).IsBounded(),
+		"CoGroupByKey":                         sdk.CoGroupByKey(s, []sdk.Tagged[int64]{tag}).IsBounded(),
+		"Reshuffle":                            sdk.Reshuffle(s, stream).IsBounded(),
+		"Partition":                            parts[1].IsBounded(),
+		"ParDo with bounded side":              sdk.ParDo(s, sdk.DoFn[int64, int64](&sideCount{Side: sdk.AsIter(batch)}), stream, sdk.WithSideInput(sdk.AsIter(batch))).IsBounded(),
 	}
 	bounded := map[string]bool{
 		"Create":                       batch.IsBounded(),

@@ -477,8 +477,9 @@ func (a *keyArena) cloneBytes(b []byte) string {
 func (a *keyArena) release() { a.b = strings.Builder{} }
 
 // CombineGlobally combines all elements of each window of in into one
-// output. In the global window an empty input yields the output of an empty
-// accumulator, as in Beam.
+// output per pane. In the global window an empty bounded input yields the
+// output of an empty accumulator, as in Beam; an unbounded one yields
+// nothing until it has elements.
 func CombineGlobally[In, Acc, Out any](s Scope, fn CombineFn[In, Acc, Out], in PCollection[In], opts ...Option) PCollection[Out] {
 	o := collect(opts)
 	name := pick(o.name, "CombineGlobally("+fnName(fn)+")")
@@ -492,7 +493,9 @@ func CombineGlobally[In, Acc, Out any](s Scope, fn CombineFn[In, Acc, Out], in P
 	cs := s.Scope(name)
 	keyed := Map(cs, withNilKey[In], in, Name("KeyByNil"))
 	combined := Values(cs, CombinePerKey(cs, fn, keyed))
-	if in.c.Windowing.Fn.Kind != window.KindGlobal {
+	// An unbounded input's panes flow on as they fire: the default, read
+	// through a side input once, would stop them (Beam's withoutDefaults).
+	if in.c.Windowing.Fn.Kind != window.KindGlobal || !in.c.Bounded {
 		return combined
 	}
 	view := AsIter(combined)
