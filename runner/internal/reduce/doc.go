@@ -1,0 +1,45 @@
+// Package reduce is the runner-side GroupByKey of the streaming engine:
+// Beam's ReduceFnRunner for all keys of one GroupByKey. It buffers values per
+// key and window, runs the trigger state machines, holds the output
+// watermark, computes pane timestamps with the timestamp combiner and
+// PaneInfo, drops late data past the allowed lateness and data for closed
+// windows, honours the closing and on-time behaviours, and merges session
+// windows together with their trigger state.
+//
+// The package is proto-free and clock-free: the engine passes the stage's
+// input and output watermarks and the processing-time clock with every call
+// (Times), so the same inputs always give the same panes. Keys and values
+// are opaque encoded bytes; keys compare bytewise (the key coder is
+// deterministic).
+//
+// # Semantics
+//
+// The normative source is Java's runners-core (ReduceFnRunner, WatermarkHold,
+// PaneInfoTracker, the trigger state machines), as summarised in the
+// project's streaming reference (sections 1.2 and 2). Choices where peers
+// differ:
+//   - event time is strict: the end of window w has passed when IW >
+//     w.MaxTimestamp(); a window is droppable when maxTs+L < IW;
+//   - processing time fires at now >= target;
+//   - a trigger is evaluated once per key+window per input batch (Add), so
+//     several elements may land in one pane;
+//   - the EOW and GC timers of one window fire as one unit, so a watermark
+//     jump past GC time yields one final pane marked last;
+//   - Advance fires event-time timers before processing-time timers.
+//
+// Continuation triggers (the trigger a downstream GroupByKey inherits) are
+// not computed here: they belong to the planner.
+//
+// # Holds
+//
+// Hold reports the minimum output-watermark hold: element holds (at the
+// combiner's timestamp, only when not behind OW and before the end of the
+// window), end-of-window holds (so a coming ON_TIME pane is not late
+// downstream) and GC holds (for a final pane in the lateness period). The
+// engine computes OW = min(IW, Hold()) (and other holds) after each call.
+//
+// # Concurrency
+//
+// A Reducer is not safe for concurrent use; the engine serialises the calls
+// for one GroupByKey (or shards keys over several Reducers).
+package reduce
