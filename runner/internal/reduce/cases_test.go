@@ -26,12 +26,12 @@ type step struct {
 	want []string
 }
 
-func batch(want []string, evs ...ev) step { return step{add: evs, want: want} }
-func wm(t window.Time, want ...string) step { return step{wm: t, want: want} }
+func batch(want []string, evs ...ev) step      { return step{add: evs, want: want} }
+func wm(t window.Time, want ...string) step    { return step{wm: t, want: want} }
 func clock(t window.Time, want ...string) step { return step{pt: t, want: want} }
-func e(v string, ts window.Time) ev   { return ev{v: v, ts: ts} }
-func none_() []string                 { return nil }
-func panes(ps ...string) []string     { return ps }
+func e(v string, ts window.Time) ev            { return ev{v: v, ts: ts} }
+func none_() []string                          { return nil }
+func panes(ps ...string) []string              { return ps }
 
 type scenario struct {
 	name               string
@@ -196,7 +196,7 @@ func TestReferenceCases(t *testing.T) {
 			wm(sec(10)),
 		}},
 		{name: "11 early AfterProcessingTime(+5s): early pane on the clock, the rest on time, nothing after close",
-			s: trig(d, AfterWatermark{Early: AfterProcessingTime{Transforms: []TimeTransform{Delay{D: sec(5)}}}}),
+			s:           trig(d, AfterWatermark{Early: AfterProcessingTime{Transforms: []TimeTransform{Delay{D: sec(5)}}}}),
 			checkNextPT: true, nextPTok: false,
 			steps: []step{
 				batch(none_(), e("1", sec(1))),

@@ -16,6 +16,7 @@ type driver struct {
 	r          *Reducer
 	fn         window.Fn
 	iw, ow, pt window.Time
+	callOW     window.Time // the output watermark of the last call
 }
 
 func newDriver(t testing.TB, s Strategy) *driver {
@@ -31,7 +32,10 @@ func newDriver(t testing.TB, s Strategy) *driver {
 	return &driver{r: r, fn: fn, iw: window.MinTime, ow: window.MinTime}
 }
 
-func (d *driver) times() Times { return Times{Input: d.iw, Output: d.ow, Processing: d.pt} }
+func (d *driver) times() Times {
+	d.callOW = d.ow
+	return Times{Input: d.iw, Output: d.ow, Processing: d.pt}
+}
 
 func (d *driver) settle() { d.ow = max(d.ow, min(d.iw, d.r.Hold())) }
 
