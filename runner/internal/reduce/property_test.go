@@ -61,7 +61,7 @@ type checker struct {
 	// must emit an ON_TIME pane.
 	needOnTime map[kw]bool
 	nextID     int
-	log       []string
+	log        []string
 }
 
 func newChecker(t testing.TB, s Strategy) *checker {
