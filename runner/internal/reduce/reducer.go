@@ -218,10 +218,11 @@ func (r *Reducer) keyState(key []byte) *keyState {
 
 func (r *Reducer) newWin(ks *keyState, w window.Window) *winState {
 	r.seq++
-	ws := &winState{
-		ks: ks, win: w, seq: r.seq,
-		nodes:    make([]nodeState, len(r.nodes)),
-		elemHold: none, extraHold: none, event: none,
+	ws := &winState{ks: ks, win: w, seq: r.seq, elemHold: none, extraHold: none, event: none}
+	if len(r.nodes) <= len(ws.inline) {
+		ws.nodes = ws.inline[:len(r.nodes)]
+	} else {
+		ws.nodes = make([]nodeState, len(r.nodes))
 	}
 	ks.wins = append(ks.wins, ws)
 	r.live++
@@ -235,6 +236,9 @@ func (r *Reducer) remove(ws *winState) {
 	r.live--
 	r.bytes -= ws.size()
 	ks := ws.ks
+	if ks.hot == ws {
+		ks.hot = nil
+	}
 	if i := slices.Index(ks.wins, ws); i >= 0 {
 		ks.wins = slices.Delete(ks.wins, i, i+1)
 	}
@@ -251,6 +255,13 @@ func (r *Reducer) dropKeyIfEmpty(ks *keyState) {
 // for an open window.
 func (r *Reducer) addValue(ws *winState, e *Element, t Times) {
 	before := ws.size()
+	if ws.buf == nil {
+		// Start with room for a few values: most windows get more than one.
+		ws.buf = make([]byte, 0, max(64, 4*len(e.Value)))
+		if cap(ws.ends) == 0 {
+			ws.ends = make([]int, 0, 8)
+		}
+	}
 	ws.buf = append(ws.buf, e.Value...)
 	ws.ends = append(ws.ends, len(ws.buf))
 	r.bytes += ws.size() - before

@@ -15,12 +15,20 @@ type keyState struct {
 	key  string
 	kb   []byte // key as bytes, shared by the key's panes
 	wins []*winState
+	// hot is the window found last, kept with its window inline so that a
+	// run of elements in one window costs no pointer chase per element.
+	hot    *winState
+	hotWin window.Window
 }
 
 // find returns the key's state for w, or nil.
 func (ks *keyState) find(w window.Window) *winState {
+	if ks.hot != nil && ks.hotWin == w {
+		return ks.hot
+	}
 	for _, ws := range ks.wins {
 		if ws.win == w {
+			ks.hot, ks.hotWin = ws, w
 			return ws
 		}
 	}
@@ -43,6 +51,7 @@ type winState struct {
 
 	nonEmpty  bool // elements arrived since the last pane
 	nodes     []nodeState
+	inline    [2]nodeState // nodes of small trigger trees, without an allocation
 	closed    bool
 	dead      bool // removed: garbage collected or merged away
 	hasPane   bool
@@ -65,7 +74,11 @@ const (
 
 // size is what the window accounts in Bytes.
 func (ws *winState) size() int64 {
-	return winOverhead + int64(cap(ws.buf)) + int64(cap(ws.ends))*valueOverhead + int64(cap(ws.nodes))*nodeSize
+	n := winOverhead + int64(cap(ws.buf)) + int64(cap(ws.ends))*valueOverhead
+	if cap(ws.nodes) > len(ws.inline) {
+		n += int64(cap(ws.nodes)) * nodeSize
+	}
+	return n
 }
 
 // holdMin is the window's effective output-watermark hold.
