@@ -257,7 +257,7 @@ func (r *Reducer) addValue(ws *winState, e *Element, t Times) {
 	before := ws.size()
 	if ws.buf == nil {
 		// Start with room for a few values: most windows get more than one.
-		ws.buf = make([]byte, 0, max(64, 4*len(e.Value)))
+		ws.buf = make([]byte, 0, max(64, len(e.Value)))
 		if cap(ws.ends) == 0 {
 			ws.ends = make([]int, 0, 8)
 		}
