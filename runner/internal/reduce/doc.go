@@ -36,10 +36,21 @@
 // combiner's timestamp, only when not behind OW and before the end of the
 // window), end-of-window holds (so a coming ON_TIME pane is not late
 // downstream) and GC holds (for a final pane in the lateness period). The
-// engine computes OW = min(IW, Hold()) (and other holds) after each call.
+// engine computes OW = min(IW, Hold(), its other holds) and passes it in
+// Times.Output; for Advance it must compute it with the new IW before the
+// call (holds are released only by the panes the call emits), or an
+// on-time pane would be described as LATE.
+//
+// # Calls
+//
+// Add buffers a batch and fires what the batch makes ready; it fires no
+// timers. Advance fires timers: call it whenever the input watermark passes
+// NextEventTime or the clock reaches NextProcessingTime. Calling Advance
+// more often is harmless.
 //
 // # Concurrency
 //
 // A Reducer is not safe for concurrent use; the engine serialises the calls
-// for one GroupByKey (or shards keys over several Reducers).
+// for one GroupByKey (or shards keys over several Reducers). Strategies,
+// triggers, elements and panes are plain values.
 package reduce
