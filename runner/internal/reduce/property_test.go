@@ -151,11 +151,13 @@ func (c *checker) pane(p Pane, ow window.Time) error {
 			return fmt.Errorf("value %s emitted twice in DISCARDING mode", id)
 		}
 	}
-	if c.merging {
-		return nil // merged windows restart their pane sequence
-	}
 	k := kw{string(p.Key), w}
 	rec := c.panes[k]
+	if c.merging && rec != nil && !rec.closed && info.IsFirst {
+		// A session window merged away can come back as a new window of
+		// the same bounds; its panes start over. A closed one cannot.
+		rec = nil
+	}
 	if rec == nil {
 		rec = &paneRecord{}
 		c.panes[k] = rec
