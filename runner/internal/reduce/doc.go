@@ -34,8 +34,10 @@
 //
 // Hold reports the minimum output-watermark hold: element holds (at the
 // combiner's timestamp, only when not behind OW and before the end of the
-// window), end-of-window holds (so a coming ON_TIME pane is not late
-// downstream) and GC holds (for a final pane in the lateness period). The
+// window), GC holds (for a pane of data too late for an element hold, and
+// for the final pane EMIT_ALWAYS promises) and the pending EOW and GC
+// timers, which hold OW at their firing time as Beam's timers do, so that
+// OW cannot pass the end of a window before its ON_TIME pane. The
 // engine computes OW = min(IW, Hold(), its other holds) and passes it in
 // Times.Output; for Advance it must compute it with the new IW before the
 // call (holds are released only by the panes the call emits), or an

@@ -132,8 +132,9 @@ func (r *Reducer) mergeGroup(ks *keyState, w window.Window, grp []int, owner []*
 }
 
 // mergeInto moves the state of srcs (which may include target) into target:
-// values in window order, holds by the timestamp combiner, trigger state by
-// the trigger's onMerge, timers for the merged window. Merged-away windows
+// values in window order, element holds by the timestamp combiner and a GC
+// hold (Java WatermarkHold.onMerge), trigger state by the trigger's onMerge,
+// timers for the merged window. Merged-away windows
 // lose their pane history.
 func (r *Reducer) mergeInto(target *winState, srcs []*winState, t Times) {
 	slices.SortFunc(srcs, func(a, b *winState) int {
@@ -146,7 +147,7 @@ func (r *Reducer) mergeInto(target *winState, srcs []*winState, t Times) {
 	states := make([][]nodeState, len(srcs))
 	var buf []byte
 	var ends []int
-	nonEmpty, elemHold, hadExtra := false, none, false
+	nonEmpty, elemHold := false, none
 	for i, src := range srcs {
 		states[i] = src.nodes
 		off := len(buf)
@@ -155,7 +156,6 @@ func (r *Reducer) mergeInto(target *winState, srcs []*winState, t Times) {
 			ends = append(ends, off+e)
 		}
 		nonEmpty = nonEmpty || src.nonEmpty
-		hadExtra = hadExtra || src.extraHold != none
 		switch {
 		case src.elemHold == none:
 		case elemHold == none:
@@ -166,8 +166,13 @@ func (r *Reducer) mergeInto(target *winState, srcs []*winState, t Times) {
 			elemHold = min(elemHold, src.elemHold)
 		}
 	}
-	if elemHold != none && r.s.Combiner == EndOfWindow {
-		elemHold = target.win.MaxTimestamp()
+	if maxTs := target.win.MaxTimestamp(); r.s.Combiner == EndOfWindow {
+		// The hold depends only on the window: the merged window's end,
+		// if that can still hold the output watermark.
+		elemHold = none
+		if maxTs >= t.Output && t.Input <= maxTs {
+			elemHold = maxTs
+		}
 	}
 	nodes := make([]nodeState, len(r.nodes))
 	r.begin(target, t)
@@ -180,9 +185,7 @@ func (r *Reducer) mergeInto(target *winState, srcs []*winState, t Times) {
 	}
 	target.nodes, target.buf, target.ends, target.nonEmpty = nodes, buf, ends, nonEmpty
 	target.elemHold, target.extraHold = elemHold, none
-	if hadExtra {
-		r.addEndOrGCHold(target, false, t)
-	}
+	r.addGCHold(target, false, t)
 	r.holdMoved(target, oldHold)
 	target.event = none
 	r.setEventTimer(target, t)

@@ -226,7 +226,7 @@ func (c *checker) final() error {
 	if _, isDefault := c.s.Trigger.(Default); (c.s.Trigger == nil || isDefault) && closed != 0 {
 		return fmt.Errorf("the default trigger closed a window: %d dropped", closed)
 	}
-	if c.s.OnTimeAlways && !mayFinish(c.s.Trigger) && !c.merging {
+	if c.s.OnTimeAlways && firesAtEndOfWindow(c.s.Trigger) && !c.merging {
 		for k := range c.needOnTime {
 			if rec := c.panes[k]; rec == nil || !rec.onTime {
 				return fmt.Errorf("no ON_TIME pane for %s in %v, which got an element before its end", k.key, k.win)
@@ -243,6 +243,21 @@ func (c *checker) final() error {
 		return fmt.Errorf("accumulating: emitted %d + late %d + closed %d < input %d", distinct, late, closed, c.total)
 	}
 	return nil
+}
+
+// firesAtEndOfWindow reports a trigger that always fires when the watermark
+// passes the end of the window and never finishes: with FIRE_ALWAYS each
+// window that got an element in time has an ON_TIME pane. (Other triggers
+// give one only if they happen to fire, or elements still hold the output
+// watermark, at that point.)
+func firesAtEndOfWindow(tr Trigger) bool {
+	switch tr := tr.(type) {
+	case nil, Default:
+		return true
+	case AfterWatermark:
+		return tr.Late != nil
+	}
+	return false
 }
 
 // randStrategy draws a strategy: any window function, trigger tree,

@@ -129,13 +129,20 @@ func (r *Reducer) Advance(t Times) []Pane {
 	return out
 }
 
-// Hold is the minimum output-watermark hold of all buffered state (element
-// holds, end-of-window and GC holds); window.MaxTime when nothing is held.
+// Hold is the minimum output-watermark hold of all buffered state: element
+// holds, GC holds, and the pending EOW/GC timers, which hold the output
+// watermark at their firing time as Beam's timers do (so the output
+// watermark cannot pass the end of a window before its ON_TIME pane);
+// window.MaxTime when nothing is held.
 func (r *Reducer) Hold() window.Time {
+	h := window.MaxTime
 	if x, ok := r.holds.peek(validHold); ok {
-		return x.t
+		h = x.t
 	}
-	return window.MaxTime
+	if x, ok := r.events.peek(validEvent); ok {
+		h = min(h, x.t)
+	}
+	return h
 }
 
 // NextProcessingTime is the earliest pending processing-time timer, ok=false
@@ -293,8 +300,7 @@ func (r *Reducer) setEventTimer(ws *winState, t Times) {
 
 // addHolds holds the output watermark for an element at ts (Java
 // WatermarkHold.addHolds): at the combiner's timestamp if that is not behind
-// the output watermark and the window is not past its end, else at the end of
-// the window or at GC time.
+// the output watermark and the window is not past its end, else at GC time.
 func (r *Reducer) addHolds(ws *winState, ts window.Time, t Times) {
 	old := ws.holdMin()
 	maxTs := ws.win.MaxTimestamp()
@@ -312,25 +318,23 @@ func (r *Reducer) addHolds(ws *winState, ts window.Time, t Times) {
 			ws.elemHold = min(ws.elemHold, h)
 		}
 	} else {
-		r.addEndOrGCHold(ws, false, t)
+		r.addGCHold(ws, false, t)
 	}
 	r.holdMoved(ws, old)
 }
 
-// addEndOrGCHold places an end-of-window hold, which keeps the coming
-// ON_TIME pane on time downstream, or failing that a GC hold for the final
-// pane (Java addEndOfWindowOrGarbageCollectionHolds). An empty pane needs
-// neither unless the on-time or closing behaviour would emit it.
-func (r *Reducer) addEndOrGCHold(ws *winState, paneIsEmpty bool, t Times) {
-	maxTs := ws.win.MaxTimestamp()
-	if (!paneIsEmpty || r.s.OnTimeAlways) && maxTs >= t.Output && t.Input <= maxTs {
-		ws.extraHold = min(ws.extraHold, maxTs)
+// addGCHold holds the output watermark at GC time (Java
+// WatermarkHold.addGarbageCollectionHold): for an element too late for an
+// element hold, so its pane is not dropped downstream as too late, and after
+// a non-final pane under EMIT_ALWAYS, for the final pane that is promised.
+// The end of the window needs no hold of its own: the pending end-of-window
+// timer holds the output watermark (see Hold).
+func (r *Reducer) addGCHold(ws *winState, paneIsEmpty bool, t Times) {
+	if paneIsEmpty && !r.s.ClosingAlways {
 		return
 	}
-	if r.s.AllowedLateness > 0 && (!paneIsEmpty || r.s.ClosingAlways) {
-		if gc := r.gcTime(ws.win); gc >= t.Output {
-			ws.extraHold = min(ws.extraHold, gc)
-		}
+	if gc := r.gcTime(ws.win); gc >= t.Input && gc >= t.Output {
+		ws.extraHold = min(ws.extraHold, gc)
 	}
 }
 
@@ -401,7 +405,7 @@ func (r *Reducer) onTrigger(ws *winState, t Times, isFinished bool, out []Pane) 
 	}
 	ws.elemHold, ws.extraHold = none, none
 	if !isFinished {
-		r.addEndOrGCHold(ws, true, t)
+		r.addGCHold(ws, true, t)
 	}
 	r.holdMoved(ws, old)
 	empty := !ws.nonEmpty

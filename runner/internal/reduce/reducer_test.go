@@ -75,24 +75,28 @@ func TestTimersAndHoldsAreReported(t *testing.T) {
 		t.Errorf("Pending() = %d, want 2", got)
 	}
 	d.watermark(sec(10))
-	// The first window fired on time; its GC timer is next, and the end of
-	// the second window holds the watermark.
+	// The first window fired on time; its GC timer is next and holds the
+	// output watermark, as pending timers do.
 	if got, ok := d.r.NextEventTime(); !ok || got != sec(14.999) {
 		t.Errorf("NextEventTime() = %d, %v, want 14999 (GC of the first window)", got, ok)
 	}
+	if got := d.r.Hold(); got != sec(14.999) {
+		t.Errorf("Hold() = %d, want 14999", got)
+	}
+	d.watermark(sec(15))
 	if got := d.r.Hold(); got != sec(19.999) {
-		t.Errorf("Hold() = %d, want 19999", got)
+		t.Errorf("Hold() = %d, want 19999 (the second window)", got)
 	}
 }
 
-func TestLatePaneUnderClosingAlwaysHoldsForGC(t *testing.T) {
+func TestClosingAlwaysEmitsAnEmptyFinalPane(t *testing.T) {
 	s := javaDefaults()
 	s.AllowedLateness, s.ClosingAlways = sec(5), true
 	d := newDriver(t, s)
 	d.add(d.elem("a", "1", sec(1)))
 	d.watermark(sec(12))
-	// After the non-final ON_TIME pane, EMIT_ALWAYS keeps a GC hold for the
-	// empty final pane it promises.
+	// After the non-final ON_TIME pane, the GC timer (and the GC hold
+	// EMIT_ALWAYS keeps for the final pane it promises) hold the watermark.
 	if got := d.r.Hold(); got != sec(14.999) {
 		t.Errorf("Hold() = %d, want the GC hold 14999", got)
 	}
