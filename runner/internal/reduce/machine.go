@@ -38,9 +38,18 @@ func (c *tctx) onElement(i int32) {
 	nd, s := &c.nodes[i], &c.st[i]
 	switch nd.kind {
 	case kWatermarkEarlyLate:
-		if early := nd.subs[0]; !c.st[early].finished {
+		early, late := nd.subs[0], nd.subs[1]
+		switch {
+		case c.merging:
+			// A merge may move the window back to the early phase, so both
+			// phases keep their state (as Java's AfterWatermark does).
 			c.onElement(early)
-		} else if late := nd.subs[1]; late >= 0 {
+			if late >= 0 {
+				c.onElement(late)
+			}
+		case !c.st[early].finished:
+			c.onElement(early)
+		case late >= 0:
 			c.onElement(late)
 		}
 	case kCount:
@@ -161,6 +170,12 @@ func (c *tctx) onFire(i int32) {
 		s.finished = true
 	case kEach:
 		c.onFire(c.firstUnfinished(i))
+		if c.merging {
+			// Every sub-trigger counted this pane's elements; the pane is gone.
+			for _, k := range nd.subs {
+				c.clear(k)
+			}
+		}
 		s.finished = c.firstUnfinished(i) < 0
 	case kOrFinally:
 		main, until := nd.subs[0], nd.subs[1]
@@ -266,12 +281,16 @@ func (c *tctx) onMerge(i int32, srcs [][]nodeState) {
 	case kRepeat:
 		c.onMerge(nd.subs[0], srcs)
 	case kAny, kAll, kOrFinally:
+		// Finished as the merged sub-triggers say: AfterAll when all are,
+		// AfterAny and OrFinally when any is.
+		s.finished = nd.kind != kAny && nd.kind != kOrFinally
 		for _, k := range nd.subs {
 			c.onMerge(k, srcs)
-		}
-		s.finished = anyDone
-		if nd.kind == kOrFinally {
-			s.finished = s.finished || c.st[nd.subs[0]].finished || c.st[nd.subs[1]].finished
+			if nd.kind == kAll {
+				s.finished = s.finished && c.st[k].finished
+			} else {
+				s.finished = s.finished || c.st[k].finished
+			}
 		}
 	case kEach:
 		// Sub-triggers after the first unfinished one start afresh.

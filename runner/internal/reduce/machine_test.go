@@ -112,11 +112,21 @@ func TestTriggerStateMachines(t *testing.T) {
 	}
 }
 
-func TestAfterEachMergingFeedsEverySubTrigger(t *testing.T) {
+func TestAfterEachUnderMergingClearsEverySubTriggerOnFiring(t *testing.T) {
+	// Under merging every sub-trigger counts elements (a merge may revive
+	// a finished one), and a firing clears them all: the pane is gone.
 	c := machineFor(t, AfterEach{Ts: []Trigger{AfterCount{N: 1}, AfterCount{N: 2}}}, true)
-	play(t, c, "e y O")
-	// The second sub-trigger counted the first element too.
-	play(t, c, "e y D")
+	play(t, c, "e y O e n e y D")
+}
+
+func TestAfterWatermarkUnderMergingFeedsBothPhases(t *testing.T) {
+	c := machineFor(t, AfterWatermark{Early: AfterCount{N: 5}, Late: AfterCount{N: 2}}, true)
+	play(t, c, "e e")
+	if got := c.st[2].count; got != 2 {
+		t.Errorf("late count under merging = %d, want 2", got)
+	}
+	// The on-time firing clears the late trigger, as without merging.
+	play(t, c, "w=10000 y O e n e y O")
 }
 
 // merge merges the states of two windows that ran the scripts a and b.
@@ -152,6 +162,18 @@ func TestTriggerMerging(t *testing.T) {
 	})
 	t.Run("AfterWatermark stays finished past the merged window's end", func(t *testing.T) {
 		play(t, merge(t, AfterWatermark{}, "w=10000 y", "w=10000 y", 10000), "D")
+	})
+	t.Run("AfterAll is finished when all its sub-triggers are", func(t *testing.T) {
+		tr := AfterAll{Ts: []Trigger{AfterCount{N: 1}, AfterCount{N: 1}}}
+		if m := merge(t, Repeat{tr}, "e", "e", 0); m.st[1].finished {
+			t.Errorf("merged AfterAll finished with unfinished sub-triggers")
+		}
+	})
+	t.Run("AfterAny is finished when any sub-trigger is", func(t *testing.T) {
+		tr := AfterEach{Ts: []Trigger{AfterAny{Ts: []Trigger{AfterCount{N: 1}, Never{}}}, AfterCount{N: 1}}}
+		if m := merge(t, tr, "e y", "", 0); !m.st[1].finished {
+			t.Errorf("merged AfterAny not finished though its AfterCount is")
+		}
 	})
 	t.Run("AfterWatermark early counts sum and the early phase resumes", func(t *testing.T) {
 		play(t, merge(t, AfterWatermark{Early: AfterCount{N: 2}}, "e e y e", "", 0), "n e y O")
