@@ -25,7 +25,11 @@
 //     several elements may land in one pane;
 //   - the EOW and GC timers of one window fire as one unit, so a watermark
 //     jump past GC time yields one final pane marked last;
-//   - Advance fires event-time timers before processing-time timers.
+//   - Advance fires event-time timers before processing-time timers;
+//   - every window gets an end-of-window timer, whatever its trigger (the
+//     reference's algorithm; Java sets one only for watermark triggers), so
+//     the output watermark is held at the end of every window until the
+//     input watermark passes it and Advance has run.
 //
 // Continuation triggers (the trigger a downstream GroupByKey inherits) are
 // not computed here: they belong to the planner.
