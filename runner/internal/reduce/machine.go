@@ -283,7 +283,7 @@ func (c *tctx) onMerge(i int32, srcs [][]nodeState) {
 	case kAny, kAll, kOrFinally:
 		// Finished as the merged sub-triggers say: AfterAll when all are,
 		// AfterAny and OrFinally when any is.
-		s.finished = nd.kind != kAny && nd.kind != kOrFinally
+		s.finished = nd.kind == kAll
 		for _, k := range nd.subs {
 			c.onMerge(k, srcs)
 			if nd.kind == kAll {

@@ -9,8 +9,10 @@ import (
 // Merging windows (sessions). Per key and batch, the windows of the batch's
 // elements are merged with the key's active windows before any element is
 // added, as Java's ReduceFnRunner does with its MergingActiveWindowSet. A
-// closed window (finished trigger) is not active: it takes no part in merges,
-// and only an element whose window is exactly the closed one is dropped.
+// closed window (finished trigger) is not active: it takes no part in merges.
+// Elements are dropped as closed only when their window, or the window a merge
+// would make, is exactly a closed one; Java would reopen the latter and emit
+// panes after its last pane.
 
 // keyGroup is the elements of one key in a batch.
 type keyGroup struct {
@@ -90,14 +92,20 @@ func (r *Reducer) mergeKey(ks *keyState, fresh []window.Window, t Times) map[win
 	for j, grp := range groups {
 		target := r.mergeGroup(ks, merged[j], grp, owner, t)
 		for _, i := range grp {
-			result[all[i]] = target
+			if target.closed && owner[i] != nil {
+				// A merge refused because its result is a closed window:
+				// the active windows stay as they are.
+				result[all[i]] = owner[i]
+			} else {
+				result[all[i]] = target
+			}
 		}
 	}
 	return result
 }
 
 // mergeGroup makes the state of merged window w from the windows grp (indexes
-// into owner) and returns it.
+// into owner) and returns it; a closed state means the merge was refused.
 func (r *Reducer) mergeGroup(ks *keyState, w window.Window, grp []int, owner []*winState, t Times) *winState {
 	var srcs []*winState
 	var target *winState
@@ -121,9 +129,11 @@ func (r *Reducer) mergeGroup(ks *keyState, w window.Window, grp []int, owner []*
 	}
 	if target == nil {
 		if tomb := ks.find(w); tomb != nil {
-			// The merge overwrites the closed window's finished trigger,
-			// as Java's merge overwrites its finished bits.
-			r.remove(tomb)
+			// The merge would reopen a closed window (Java's merge
+			// overwrites its finished bits) and emit panes after its last
+			// pane. Instead the new elements are dropped as for the closed
+			// window, and the active windows are left unmerged.
+			return tomb
 		}
 		target = r.newWin(ks, w)
 	}

@@ -160,3 +160,26 @@ func TestAdvanceFiresWindowsInTimestampOrder(t *testing.T) {
 		t.Errorf("panes = %q, want %q", got, want)
 	}
 }
+
+func TestSessionsNeverReopenAClosedWindow(t *testing.T) {
+	s := javaDefaults()
+	s.WindowFn = window.SessionsFn(10 * time.Second)
+	s.Trigger = AfterCount{N: 2}
+	d := newDriver(t, s)
+	if got := fmtPanes(d.add(d.elem("a", "1", sec(1)), d.elem("a", "3", sec(3)))); !slices.Equal(got, []string{"a [1,3] 12999 FL EARLY 0 -1"}) {
+		t.Fatalf("panes = %q", got)
+	}
+	// New sessions that merge into exactly the closed [1s, 13s) are dropped.
+	d.add(d.elem("a", "1b", sec(1)), d.elem("a", "3b", sec(3)))
+	// A session inside it stays open; merging it into the closed bounds is
+	// refused, dropping only the new element.
+	d.add(d.elem("a", "3c", sec(3)))
+	d.add(d.elem("a", "1c", sec(1)))
+	if _, closed := d.r.Dropped(); closed != 3 {
+		t.Errorf("dropped closed = %d, want 3", closed)
+	}
+	got := fmtPanes(d.add(d.elem("a", "4", sec(4))))
+	if !slices.Equal(got, []string{"a [3c,4] 13999 FL EARLY 0 -1"}) {
+		t.Errorf("panes = %q, want the session [3s, 14s)", got)
+	}
+}
