@@ -105,10 +105,26 @@ func (c *checker) step(o op) error {
 		}
 		return c.call(func() []Pane { return c.d.add(es...) })
 	case opWatermark:
-		return c.call(func() []Pane { return c.d.watermark(c.d.iw + o.d) })
+		if err := c.call(func() []Pane { return c.d.watermark(c.d.iw + o.d) }); err != nil {
+			return err
+		}
 	default:
-		return c.call(func() []Pane { return c.d.clock(c.d.pt + o.d) })
+		if err := c.call(func() []Pane { return c.d.clock(c.d.pt + o.d) }); err != nil {
+			return err
+		}
 	}
+	return c.nothingDue()
+}
+
+// nothingDue checks that after Advance no timer is left that was due.
+func (c *checker) nothingDue() error {
+	if t, ok := c.d.r.NextEventTime(); ok && t < c.d.iw {
+		return fmt.Errorf("after Advance, event timer %d is before the input watermark %d", t, c.d.iw)
+	}
+	if t, ok := c.d.r.NextProcessingTime(); ok && t <= c.d.pt {
+		return fmt.Errorf("after Advance, processing-time timer %d is not after the clock %d", t, c.d.pt)
+	}
+	return nil
 }
 
 // call runs one Reducer call and checks its panes against the clocks it ran
