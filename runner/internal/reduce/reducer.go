@@ -1,6 +1,7 @@
 package reduce
 
 import (
+	"log/slog"
 	"slices"
 
 	"github.com/beamgo-dev/beamgo/sdk/window"
@@ -172,6 +173,28 @@ func (r *Reducer) Dropped() (late, closed int64) { return r.late, r.closed }
 // Pending reports how many key+windows have state: buffered values, holds,
 // timers, or a closed window waiting for garbage collection.
 func (r *Reducer) Pending() int { return r.live }
+
+// LogValue summarises the Reducer's state for logs and stuck-pipeline dumps:
+// keys, key+windows, hold, next timers, bytes and drop counters.
+func (r *Reducer) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.Int("keys", len(r.keys)),
+		slog.Int("windows", r.live),
+		slog.Int64("hold", int64(r.Hold())),
+		slog.Int64("bytes", r.Bytes()),
+		slog.Int64("dropped_late", r.late),
+		slog.Int64("dropped_closed", r.closed),
+	}
+	if t, ok := r.NextEventTime(); ok {
+		attrs = append(attrs, slog.Int64("next_event_time", int64(t)))
+	}
+	if t, ok := r.NextProcessingTime(); ok {
+		attrs = append(attrs, slog.Int64("next_processing_time", int64(t)))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+var _ slog.LogValuer = (*Reducer)(nil)
 
 // gcTime is when window w is garbage collected: maxTs + allowed lateness,
 // capped at the end of the global window (Java LateDataUtils).

@@ -2,7 +2,9 @@ package reduce
 
 import (
 	"bytes"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,5 +183,16 @@ func TestSessionsNeverReopenAClosedWindow(t *testing.T) {
 	got := fmtPanes(d.add(d.elem("a", "4", sec(4))))
 	if !slices.Equal(got, []string{"a [3c,4] 13999 FL EARLY 0 -1"}) {
 		t.Errorf("panes = %q, want the session [3s, 14s)", got)
+	}
+}
+
+func TestLogValueSummarisesState(t *testing.T) {
+	d := newDriver(t, javaDefaults())
+	d.add(d.elem("a", "1", sec(1)), d.elem("b", "2", sec(12)))
+	got := slog.AnyValue(d.r).Resolve().String()
+	for _, want := range []string{"keys=2", "windows=2", "hold=9999", "next_event_time=9999", "dropped_late=0"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("LogValue() = %s, missing %s", got, want)
+		}
 	}
 }
