@@ -97,7 +97,8 @@ func (r *Reducer) Add(batch []Element, t Times) []Pane {
 			out = r.emit(ws, t, out)
 		}
 	}
-	clear(r.touched)
+	clear(r.touched) // drop the pointers, so collected windows can be freed
+	r.touched = r.touched[:0]
 	r.maybeCompact()
 	return out
 }
