@@ -12,8 +12,8 @@ import (
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
-	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // job is one run of a pipeline.

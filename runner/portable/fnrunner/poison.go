@@ -16,10 +16,10 @@ import (
 
 	"github.com/beamgo-dev/beamgo/fnapi/monitoring"
 	"github.com/beamgo-dev/beamgo/fnapi/service"
+	"github.com/beamgo-dev/beamgo/internal/coder"
+	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/proto/decode"
 	"github.com/beamgo-dev/beamgo/proto/urns"
-	"github.com/beamgo-dev/beamgo/sdk/coder"
-	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // A worker that dies mid-bundle (its process killed or crashed) takes the

@@ -15,13 +15,13 @@ import (
 
 	"github.com/beamgo-dev/beamgo/fnapi/monitoring"
 	"github.com/beamgo-dev/beamgo/fnapi/service"
+	"github.com/beamgo-dev/beamgo/internal/coder"
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/proto/decode"
 	"github.com/beamgo-dev/beamgo/proto/urns"
 	"github.com/beamgo-dev/beamgo/runner/internal/engine"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
-	"github.com/beamgo-dev/beamgo/sdk/coder"
-	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // sendChunk is about how many input bytes go in one data message.
