@@ -3,6 +3,8 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
@@ -210,7 +212,7 @@ func checkCoderNesting(coders map[string]*pipepb.Coder) error {
 		id   string
 		next int
 	}
-	for _, root := range sortedKeys(coders) {
+	for _, root := range slices.Sorted(maps.Keys(coders)) {
 		if state[root] != unvisited {
 			continue
 		}
