@@ -40,8 +40,24 @@ func Pipeline(p *pipepb.Pipeline, opts *Options) error {
 	c.checkPCollections()
 	c.checkWindowingStrategies()
 	c.checkCoders()
+	c.checkCoderCycles()
 	c.checkCoderShapes()
 	c.checkDataflow()
+	return errors.Join(c.errs...)
+}
+
+// Coders checks the shape of a pipeline's coders (Components.Coders): no
+// coder contains itself through its components, and none nests deeper than
+// MaxCoderDepth or expands to more than MaxCoderSize coders. It returns nil
+// or the errors.Join of the problems, as Pipeline reports them. These are
+// the checks that bound every recursive walk over coders, so code that
+// walks the coders of a pipeline it cannot assume valid (the planner) calls
+// Coders first; Pipeline makes them too. Coders walks iteratively, is safe
+// for concurrent use and does not modify coders.
+func Coders(coders map[string]*pipepb.Coder) error {
+	c := newChecker(&pipepb.Pipeline{Components: &pipepb.Components{Coders: coders}}, nil)
+	c.checkCoderCycles()
+	c.checkCoderShapes()
 	return errors.Join(c.errs...)
 }
 
