@@ -138,7 +138,7 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 		KnownCoders:    []string{urns.CoderRow, urns.CoderCustom},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("local: plan: %w", err)
+		return nil, fmt.Errorf("local: %w", err) // plan's errors say "plan: "
 	}
 	mem, err := r.planMemory()
 	if err != nil {

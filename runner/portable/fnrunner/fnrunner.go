@@ -16,7 +16,9 @@
 // it what an sdk.Pipeline needs: translation, LOOPBACK workers on our
 // harness, and Run serving in worker processes.
 //
-// Its errors start with "portable: ", as the portable runner's do.
+// Its errors start with "portable: ", as the portable runner's do; the
+// errors of a bundle come wrapped by the engine's "portable: engine: stage
+// <id>: ...", so what fails in a bundle is not prefixed again.
 //
 // # Workers
 //
@@ -153,7 +155,7 @@ func (r *Runner) Run(ctx context.Context, pb *pipepb.Pipeline, start WorkerStart
 	}
 	pl, err := plan.Build(pb, nil)
 	if err != nil {
-		return nil, fmt.Errorf("portable: plan: %w", err)
+		return nil, fmt.Errorf("portable: %w", err) // plan's errors say "plan: "
 	}
 	srv, err := service.Start(&service.Options{OnLog: r.opts.OnLog})
 	if err != nil {
@@ -170,7 +172,7 @@ func (r *Runner) Run(ctx context.Context, pb *pipepb.Pipeline, start WorkerStart
 		ws.stopAll()
 	}()
 	if err := ws.startAll(ctx, r.opts.Workers); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("portable: %w", err)
 	}
 	ex := &executor{srv: srv, workers: ws}
 	res, err := engine.Run(ctx, pl, engine.Options{
