@@ -33,7 +33,7 @@ func TestErrorsSayPortableOnce(t *testing.T) {
 		opts *portable.Options
 		want []string
 	}{
-		{name: "a DoFn error fails the job", opts: &portable.Options{MaxAttempts: 1},
+		{name: "a DoFn error fails the job", opts: &portable.Options{Job: portable.Job{MaxAttempts: 1}},
 			want: []string{`transform "Sink" on element "b": bad element`}},
 		{name: "a worker that cannot start fails the job", opts: &portable.Options{
 			EnvironmentType: portable.EnvProcess, Process: &portable.ProcessOptions{Command: "./no-such-worker"}},
