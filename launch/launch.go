@@ -178,6 +178,7 @@ func (o *Options) newRunner() (runner.Runner, error) {
 	}
 	env := strings.ToUpper(o.EnvironmentType)
 	budget := o.MemoryBudgetMB << 20
+	// local.Job and portable.Job are one type: the job options every runner takes.
 	job := local.Job{Parallelism: o.Parallelism, MemoryBudget: budget, Progress: progress}
 	switch o.Runner {
 	case RunnerLocal:
