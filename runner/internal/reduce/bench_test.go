@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // BenchmarkAddDefault feeds 1M elements of 10k keys, in bundles of 1000 with

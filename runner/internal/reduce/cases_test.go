@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // ev is an element of key "a" unless k is set.

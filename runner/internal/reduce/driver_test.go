@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // driver plays the engine around one Reducer: it keeps the input watermark

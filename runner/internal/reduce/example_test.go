@@ -5,8 +5,8 @@ import (
 	"log"
 	"time"
 
+	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/reduce"
-	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // The engine's side of one GroupByKey: feed bundles with Add, and call

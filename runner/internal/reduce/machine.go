@@ -1,6 +1,6 @@
 package reduce
 
-import "github.com/beamgo-dev/beamgo/sdk/window"
+import "github.com/beamgo-dev/beamgo/internal/window"
 
 // The trigger state machines follow Java's runners-core ones
 // (TriggerStateMachine and its subclasses): shouldFire is pure, onFire moves

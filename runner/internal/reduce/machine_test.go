@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // machineFor compiles tr for a window with max timestamp 9999.

@@ -3,7 +3,7 @@ package reduce
 import (
 	"slices"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // Merging windows (sessions). Per key and batch, the windows of the batch's

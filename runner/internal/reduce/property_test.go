@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // op is one step of a random script: an input batch, or an advance of the

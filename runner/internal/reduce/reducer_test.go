@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 func TestBytesAccountsKeysValuesAndState(t *testing.T) {

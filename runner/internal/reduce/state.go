@@ -3,7 +3,7 @@ package reduce
 import (
 	"unsafe"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // none marks an absent hold or timer: every real hold and timer is at most

@@ -3,7 +3,7 @@ package reduce
 import (
 	"fmt"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // TimestampCombiner chooses the output timestamp of a pane from the

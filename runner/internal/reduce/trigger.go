@@ -3,7 +3,7 @@ package reduce
 import (
 	"fmt"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // Trigger is a trigger tree: one struct type per Beam trigger. The set is
