@@ -78,13 +78,13 @@ func handWritten(b *testing.B) map[string]int64 {
 }
 
 func ours(b *testing.B) map[string]int64 {
-	return wordCountOn(b, local.New(&local.Options{Parallelism: 2}))
+	return wordCountOn(b, local.New(&local.Options{Job: local.Job{Parallelism: 2}}))
 }
 
 // portableLoopback runs the word count on the portable runner: two SDK
 // harness workers (in process, LOOPBACK) fed over gRPC on loopback.
 func portableLoopback(b *testing.B) map[string]int64 {
-	return wordCountOn(b, portable.New(&portable.Options{Workers: 2, Parallelism: 2}))
+	return wordCountOn(b, portable.New(&portable.Options{Workers: 2, Job: portable.Job{Parallelism: 2}}))
 }
 
 func wordCountOn(b *testing.B, r runner.Runner) map[string]int64 {
@@ -152,7 +152,7 @@ func BenchmarkGroupByKey(b *testing.B) {
 	for b.Loop() {
 		p := sdk.NewPipeline()
 		g := pipeline.GroupByKey(p.Root(), inputs.records, pipeline.TextRead)
-		res, err := local.New(&local.Options{Parallelism: 2, ShuffleMemory: st.ShuffleBytes / 8, TempDir: inputs.dir}).Run(context.Background(), p)
+		res, err := local.New(&local.Options{Job: local.Job{Parallelism: 2, TempDir: inputs.dir}, ShuffleMemory: st.ShuffleBytes / 8}).Run(context.Background(), p)
 		if err != nil {
 			b.Fatal(err)
 		}

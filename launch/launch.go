@@ -178,12 +178,14 @@ func (o *Options) newRunner() (runner.Runner, error) {
 	}
 	env := strings.ToUpper(o.EnvironmentType)
 	budget := o.MemoryBudgetMB << 20
+	// local.Job and portable.Job are one type: the job options every runner takes.
+	job := local.Job{Parallelism: o.Parallelism, MemoryBudget: budget, Progress: progress}
 	switch o.Runner {
 	case RunnerLocal:
-		return local.New(&local.Options{Parallelism: o.Parallelism, MemoryBudget: budget, Progress: progress}), nil
+		return local.New(&local.Options{Job: job}), nil
 	case RunnerPortable:
 		return portable.New(&portable.Options{
-			Workers: o.NumWorkers, Parallelism: o.Parallelism, MemoryBudget: budget, Progress: progress,
+			Job: job, Workers: o.NumWorkers,
 			EnvironmentType: env, ExternalEndpoint: o.EnvironmentConfig,
 			Process: &portable.ProcessOptions{Args: o.workerArgs()},
 		}), nil

@@ -47,7 +47,7 @@ func Explain(p *sdk.Pipeline, f Format, opts *ExplainOptions) (string, error) {
 	}
 	pl, err := plan.Build(pb, &plan.Options{DisableLifting: opts.DisableLifting})
 	if err != nil {
-		return "", fmt.Errorf("runner: plan: %w", err)
+		return "", fmt.Errorf("runner: %w", err) // plan's errors say "plan: "
 	}
 	switch f {
 	case Text, "":

@@ -32,7 +32,7 @@ func main() {
 	start := time.Now()
 	p := sdk.NewPipeline()
 	groups := pipeline.GroupByKey(p.Root(), *input, pipeline.TextRead)
-	res, err := local.New(&local.Options{Parallelism: *parallelism, MemoryBudget: int64(*budget * (1 << 20)), TempDir: *tmp}).Run(context.Background(), p)
+	res, err := local.New(&local.Options{Job: local.Job{Parallelism: *parallelism, MemoryBudget: int64(*budget * (1 << 20)), TempDir: *tmp}}).Run(context.Background(), p)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func main() {
 		heap := summary.SampleHeap(10 * time.Millisecond)
 		p := sdk.NewPipeline()
 		l := pipeline.LineCount(p.Root(), *input, pipeline.TextRead)
-		res, err := local.New(&local.Options{Parallelism: *parallelism}).Run(context.Background(), p)
+		res, err := local.New(&local.Options{Job: local.Job{Parallelism: *parallelism}}).Run(context.Background(), p)
 		if err != nil {
 			log.Fatal(err)
 		}

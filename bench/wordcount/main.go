@@ -39,7 +39,7 @@ func main() {
 	start := time.Now()
 	p := sdk.NewPipeline()
 	counts := pipeline.WordCount(p.Root(), *input, pipeline.TextRead)
-	res, err := local.New(&local.Options{Parallelism: *parallelism, MemoryBudget: *budget << 20, TempDir: os.TempDir()}).Run(context.Background(), p)
+	res, err := local.New(&local.Options{Job: local.Job{Parallelism: *parallelism, MemoryBudget: *budget << 20, TempDir: os.TempDir()}}).Run(context.Background(), p)
 	if err != nil {
 		log.Fatal(err)
 	}

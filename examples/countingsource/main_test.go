@@ -11,7 +11,7 @@ import (
 
 func TestRun(t *testing.T) {
 	for _, n := range []int64{0, 1, 1000, 200000} {
-		custom, builtin, read, err := Run(context.Background(), n, &local.Options{Parallelism: 2})
+		custom, builtin, read, err := Run(context.Background(), n, &local.Options{Job: local.Job{Parallelism: 2}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -56,7 +56,7 @@ func TestWriteToKVSinkUnderRetries(t *testing.T) {
 		return sdk.KV[string, string]{Key: w, Value: fmt.Sprintf("%d W%s", len(w), w[1:])}
 	}, in)
 	WriteToKVSink(s, store, "words", kvs)
-	res, err := local.New(&local.Options{Parallelism: 2, MaxAttempts: 2}).Run(context.Background(), p)
+	res, err := local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: 2}}).Run(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -192,7 +192,7 @@ func TestSQLiteSinkIsExactlyOnceUnderRetries(t *testing.T) {
 			written := sink.ForEach(s, sink.Sink[sdk.KV[string, int64]](recordingSink{SQLiteSink: SQLiteSink{Path: path, Table: "kv"}, FailWrite: tt.failWrite, j: j}), kvs)
 			sdk.ForEach(s, &failAfterCommit{N: tt.failAfter, j: j}, written)
 
-			res, err := local.New(&local.Options{Parallelism: 2, MaxAttempts: 4}).Run(context.Background(), p)
+			res, err := local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: 4}}).Run(context.Background(), p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -242,7 +242,7 @@ func TestAFailedBundleLeavesNoRows(t *testing.T) {
 	s := p.Root()
 	sink.ForEach(s, sink.Sink[sdk.KV[string, int64]](recordingSink{SQLiteSink: SQLiteSink{Path: path, Table: "kv"}, FailAlways: "k0150", j: j}),
 		sdk.Reshuffle(s, sdk.Create(s, in)))
-	if _, err := local.New(&local.Options{Parallelism: 2, MaxAttempts: 2}).Run(context.Background(), p); err == nil {
+	if _, err := local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: 2}}).Run(context.Background(), p); err == nil {
 		t.Fatal("the job succeeded, want the injected permanent failure")
 	}
 	got, err := ReadTable(context.Background(), path, "kv")

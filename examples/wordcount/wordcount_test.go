@@ -72,7 +72,7 @@ func TestWordCountMatchesTheRegexpScript(t *testing.T) {
 	s := p.Root()
 	counts := CountWords(s, textio.Read(s, filepath.Join(dir, "*.txt")))
 	textio.Write(s, out, Format(s, counts), textio.WithSuffix(".txt"))
-	if _, err := local.New(&local.Options{Parallelism: 2}).Run(context.Background(), p); err != nil {
+	if _, err := local.New(&local.Options{Job: local.Job{Parallelism: 2}}).Run(context.Background(), p); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 

@@ -24,8 +24,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -190,11 +191,11 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 			return err
 		}
 	}
-	for _, id := range sortedKeys(p.sources) {
+	for _, id := range slices.Sorted(maps.Keys(p.sources)) {
 		src := p.sources[id]
 		src.reset()
 	}
-	for _, id := range sortedKeys(p.sources) {
+	for _, id := range slices.Sorted(maps.Keys(p.sources)) {
 		src := p.sources[id]
 		in, ok := b.Inputs[id]
 		if !ok {
@@ -353,14 +354,14 @@ func (b *builder) build() error {
 	b.factories = map[string]graph.Factory{}
 	b.inputRecv = map[string]any{}
 	b.building = map[string]bool{}
-	ids := sortedKeys(b.desc.GetTransforms())
+	ids := slices.Sorted(maps.Keys(b.desc.GetTransforms()))
 	for _, id := range ids {
 		pt := b.desc.GetTransforms()[id]
 		sideLocals, err := sideInputLocals(pt)
 		if err != nil {
 			return fmt.Errorf("transform %q: %w", pt.GetUniqueName(), err)
 		}
-		for _, local := range sortedKeys(pt.GetInputs()) {
+		for _, local := range slices.Sorted(maps.Keys(pt.GetInputs())) {
 			if !sideLocals[local] {
 				pc := pt.GetInputs()[local]
 				b.consumers[pc] = append(b.consumers[pc], id)
@@ -518,7 +519,7 @@ func (b *builder) outputOrder(pt *pipepb.PTransform) []string {
 		}
 		return locals
 	}
-	return sortedKeys(pt.GetOutputs())
+	return slices.Sorted(maps.Keys(pt.GetOutputs()))
 }
 
 func (b *builder) buildSink(id string, pt *pipepb.PTransform) (any, error) {
@@ -550,7 +551,7 @@ func (b *builder) opsOf(pc string) (graph.TypeOps, error) {
 			return f.InputOps(), nil
 		}
 	}
-	for _, id := range sortedKeys(b.desc.GetTransforms()) {
+	for _, id := range slices.Sorted(maps.Keys(b.desc.GetTransforms())) {
 		pt := b.desc.GetTransforms()[id]
 		f, ok := b.factories[id]
 		if !ok {
@@ -568,15 +569,6 @@ func (b *builder) opsOf(pc string) (graph.TypeOps, error) {
 		}
 	}
 	return nil, fmt.Errorf("no transform in the descriptor tells the element type of PCollection %s", pc)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // sideInputLocals returns the side input locals of a ParDo.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 
@@ -442,7 +444,7 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 func (h *harness) finishOutputs(outputs map[string]*output) error {
 	byStream := map[*dataStream][]*fnpb.Elements_Data{}
 	var order []*dataStream
-	for _, id := range sortedKeys(outputs) {
+	for _, id := range slices.Sorted(maps.Keys(outputs)) {
 		o := outputs[id]
 		if _, ok := byStream[o.d]; !ok {
 			order = append(order, o.d)
@@ -476,13 +478,4 @@ func recodeInput(rec *portRecoder, in iter.Seq2[[]byte, error]) iter.Seq2[[]byte
 			}
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -160,7 +161,7 @@ func splitPoint(cur int64, t graph.SplitTracker, desired *fnpb.ProcessBundleSpli
 // consumer returns the transform that reads the source port's PCollection
 // in the descriptor and the local name of that input.
 func (d *descriptor) consumer(src *port) (transform, input string) {
-	for _, id := range sortedKeys(d.pb.GetTransforms()) {
+	for _, id := range slices.Sorted(maps.Keys(d.pb.GetTransforms())) {
 		if id == src.transform {
 			continue
 		}

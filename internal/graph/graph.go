@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/beamgo-dev/beamgo/sdk/coder"
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/coder"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // Graph is a pipeline under construction: transforms in creation order,

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"reflect"
 
-	"github.com/beamgo-dev/beamgo/sdk/coder"
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/coder"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // TypeOps are the element-type-specific operations the executor needs to

@@ -142,9 +142,9 @@ func TestFailedJobLeavesNoTempFiles(t *testing.T) {
 		name string
 		new  func() runner.Runner
 	}{
-		{"local", func() runner.Runner { return local.New(&local.Options{Parallelism: 2, MaxAttempts: 1}) }},
+		{"local", func() runner.Runner { return local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: 1}}) }},
 		{"portable LOOPBACK", func() runner.Runner {
-			return portable.New(&portable.Options{Workers: 2, MaxAttempts: 1, EnvironmentType: portable.EnvLoopback})
+			return portable.New(&portable.Options{Workers: 2, Job: portable.Job{MaxAttempts: 1}, EnvironmentType: portable.EnvLoopback})
 		}},
 	}
 	for _, r := range runners {
@@ -181,7 +181,7 @@ func TestFailedJobOnProcessWorkersLeavesNoTempFiles(t *testing.T) {
 			}
 			var output fnapitest.SyncBuffer
 			r := portable.New(&portable.Options{
-				Workers: 2, MaxAttempts: 1, EnvironmentType: portable.EnvProcess,
+				Workers: 2, Job: portable.Job{MaxAttempts: 1}, EnvironmentType: portable.EnvProcess,
 				Process: &portable.ProcessOptions{
 					Args:   []string{"-test.run=^" + regexp.QuoteMeta(t.Name()) + "$", "-test.timeout=2m"},
 					Output: &output,

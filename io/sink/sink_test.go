@@ -144,7 +144,7 @@ func TestForEach(t *testing.T) {
 			in := sdk.Reshuffle(s, sdk.Create(s, elems(200)))
 			in = sdk.ParDo(s, sdk.DoFn[string, string](&failOnce{Bad: tt.failUpstream, mu: &sync.Mutex{}, failed: new(bool)}), in)
 			counts := runnertest.Collect(s, sink.ForEach(s, sink.Sink[string](storeSink{st}), in))
-			if _, err := local.New(&local.Options{Parallelism: 2, MaxAttempts: 3}).Run(context.Background(), p); err != nil {
+			if _, err := local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: 3}}).Run(context.Background(), p); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
 			got := slices.Clone(st.committed)

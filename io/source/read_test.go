@@ -50,7 +50,7 @@ func TestGenerateSequence(t *testing.T) {
 			p := sdk.NewPipeline()
 			s := p.Root()
 			got := runnertest.Collect(s, source.GenerateSequence(s, tt.from, tt.to))
-			if _, err := local.New(&local.Options{Parallelism: 2}).Run(context.Background(), p); err != nil {
+			if _, err := local.New(&local.Options{Job: local.Job{Parallelism: 2}}).Run(context.Background(), p); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
 			if diff := cmp.Diff(seq(tt.from, tt.to), sortedInts(got), cmpEmpty); diff != "" {
@@ -69,7 +69,7 @@ func TestReadManyBundles(t *testing.T) {
 	s := p.Root()
 	const n = 5000
 	got := runnertest.Collect(s, source.Read[int64, int64](s, source.CountingSource{From: 0, To: n}, source.DesiredBundleSize(8*97)))
-	res, err := local.New(&local.Options{Parallelism: 2}).Run(context.Background(), p)
+	res, err := local.New(&local.Options{Job: local.Job{Parallelism: 2}}).Run(context.Background(), p)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -120,7 +120,7 @@ func TestReadSubSourcesNeedACodec(t *testing.T) {
 		p := sdk.NewPipeline()
 		s := p.Root()
 		source.Read[int64, int64](s, &subSource{CountingSource: source.CountingSource{To: 100}}, source.DesiredBundleSize(80))
-		_, err := local.New(&local.Options{Parallelism: 1, MaxAttempts: 1}).Run(context.Background(), p)
+		_, err := local.New(&local.Options{Job: local.Job{Parallelism: 1, MaxAttempts: 1}}).Run(context.Background(), p)
 		if err == nil || !strings.Contains(err.Error(), "source_test.part") || !strings.Contains(err.Error(), "source.Codec") {
 			t.Errorf("Run = %v, want an error naming the sub-source type and source.Codec", err)
 		}
@@ -130,7 +130,7 @@ func TestReadSubSourcesNeedACodec(t *testing.T) {
 		s := p.Root()
 		src := &codecSource{subSource{CountingSource: source.CountingSource{To: 100}, encoded: new(atomic.Int64)}}
 		got := runnertest.Collect(s, source.Read[int64, int64](s, src, source.DesiredBundleSize(80)))
-		if _, err := local.New(&local.Options{Parallelism: 2}).Run(context.Background(), p); err != nil {
+		if _, err := local.New(&local.Options{Job: local.Job{Parallelism: 2}}).Run(context.Background(), p); err != nil {
 			t.Fatalf("Run: %v", err)
 		}
 		if diff := cmp.Diff(seq(0, 100), sortedInts(got)); diff != "" {
@@ -215,7 +215,7 @@ func TestReadErrorNamesSourceAndRange(t *testing.T) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	source.Read[int64, int64](s, failingSource{CountingSource: source.CountingSource{To: 50}, Bad: 33}, source.DesiredBundleSize(80))
-	_, err := local.New(&local.Options{Parallelism: 1, MaxAttempts: 1}).Run(context.Background(), p)
+	_, err := local.New(&local.Options{Job: local.Job{Parallelism: 1, MaxAttempts: 1}}).Run(context.Background(), p)
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") || !strings.Contains(err.Error(), "source_test.failingSource") || !strings.Contains(err.Error(), "[30, 40)") {
 		t.Errorf("Run = %v, want the read error with the source type and range [30, 40)", err)
 	}
@@ -278,7 +278,7 @@ func TestIdleWorkerSplitsTheRunningRead(t *testing.T) {
 		return v
 	}, nums)
 	got := runnertest.Collect(s, slow)
-	res, err := local.New(&local.Options{Parallelism: 2}).Run(context.Background(), p)
+	res, err := local.New(&local.Options{Job: local.Job{Parallelism: 2}}).Run(context.Background(), p)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -301,7 +301,7 @@ func TestRetryAfterSplitReadsOnlyThePrimary(t *testing.T) {
 	nums := source.Read[int64, int64](s, source.CountingSource{From: 0, To: n}, source.DesiredBundleSize(8*n))
 	slow := sdk.ParDo(s, sdk.DoFn[int64, int64](&failOnceAfter{At: 1200, Failed: &failed}), nums)
 	got := runnertest.Collect(s, sdk.Reshuffle(s, slow))
-	res, err := local.New(&local.Options{Parallelism: 2}).Run(context.Background(), p)
+	res, err := local.New(&local.Options{Job: local.Job{Parallelism: 2}}).Run(context.Background(), p)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

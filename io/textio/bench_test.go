@@ -196,7 +196,7 @@ func BenchmarkReadTextPipeline(b *testing.B) {
 		s := p.Root()
 		var n atomic.Int64
 		sdk.ParDo(s, sdk.DoFn[string, int](countFn{&n}), textio.Read(s, pattern))
-		if _, err := local.New(&local.Options{Parallelism: 2}).Run(context.Background(), p); err != nil {
+		if _, err := local.New(&local.Options{Job: local.Job{Parallelism: 2}}).Run(context.Background(), p); err != nil {
 			b.Fatal(err)
 		}
 		if n.Load() != lines {
@@ -297,7 +297,7 @@ func BenchmarkSkewedRead(b *testing.B) {
 				s := p.Root()
 				var n atomic.Int64
 				sdk.ParDo(s, sdk.DoFn[string, int](burnFn{&n}), textio.Read(s, pattern, textio.DesiredBundleSize(1<<30)))
-				res, err := local.New(&local.Options{Parallelism: c.workers, DisableDynamicSplitting: !split}).Run(context.Background(), p)
+				res, err := local.New(&local.Options{Job: local.Job{Parallelism: c.workers, DisableDynamicSplitting: !split}}).Run(context.Background(), p)
 				if err != nil {
 					b.Fatal(err)
 				}

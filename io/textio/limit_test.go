@@ -47,7 +47,7 @@ func TestMaxLineSize(t *testing.T) {
 			put(t, path, content, tt.comp)
 			p := sdk.NewPipeline()
 			textio.Read(p.Root(), path, append(tt.opts, textio.MaxLineSize(299))...)
-			_, err := local.New(&local.Options{Parallelism: 2, MaxAttempts: 1}).Run(context.Background(), p)
+			_, err := local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: 1}}).Run(context.Background(), p)
 			var tooLarge *filebased.RecordTooLargeError
 			if !errors.As(err, &tooLarge) {
 				t.Fatalf("Run = %v, want a *filebased.RecordTooLargeError", err)
@@ -162,7 +162,7 @@ func countWordsOfBomb(t *testing.T, path string) {
 	textio.Write(s, filepath.Join(filepath.Dir(path), "counts"), sdk.Map(s, func(kv sdk.KV[string, int64]) string {
 		return kv.Key + ": " + strconv.FormatInt(kv.Value, 10)
 	}, counts))
-	_, err := local.New(&local.Options{MemoryBudget: bombBudget}).Run(context.Background(), p)
+	_, err := local.New(&local.Options{Job: local.Job{MemoryBudget: bombBudget}}).Run(context.Background(), p)
 	var tooLarge *filebased.RecordTooLargeError
 	if !errors.As(err, &tooLarge) {
 		t.Fatalf("Run = %v, want a *filebased.RecordTooLargeError", err)

@@ -344,7 +344,7 @@ func TestReadPipeline(t *testing.T) {
 	s := p.Root()
 	lines := runnertest.Collect(s, textio.Read(s, filepath.Join(dir, "in-*"), textio.DesiredBundleSize(2000)))
 	named := runnertest.Collect(s, textio.ReadWithFileName(s, filepath.Join(dir, "in-*")))
-	res, err := local.New(&local.Options{Parallelism: 2}).Run(context.Background(), p)
+	res, err := local.New(&local.Options{Job: local.Job{Parallelism: 2}}).Run(context.Background(), p)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -378,7 +378,7 @@ func TestReadPipelineErrors(t *testing.T) {
 			tt.setup()
 			p := sdk.NewPipeline()
 			textio.Read(p.Root(), tt.pattern)
-			_, err := local.New(&local.Options{Parallelism: 1, MaxAttempts: 1}).Run(context.Background(), p)
+			_, err := local.New(&local.Options{Job: local.Job{Parallelism: 1, MaxAttempts: 1}}).Run(context.Background(), p)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Run = %v, want an error containing %q", err, tt.want)
 			}

@@ -69,7 +69,7 @@ func outputs(t *testing.T, dir string) []string {
 
 func runLocal(t *testing.T, p *sdk.Pipeline, attempts int) error {
 	t.Helper()
-	_, err := local.New(&local.Options{Parallelism: 2, MaxAttempts: attempts}).Run(context.Background(), p)
+	_, err := local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: attempts}}).Run(context.Background(), p)
 	return err
 }
 

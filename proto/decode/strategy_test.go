@@ -9,9 +9,9 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/proto/decode"
 	"github.com/beamgo-dev/beamgo/proto/urns"
-	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 func TestTriggerRefusesMalformedTrees(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/proto/decode"
-	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 func watermarkEvent(tag string, w int64) *pipepb.TestStreamPayload_Event {

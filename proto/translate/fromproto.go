@@ -2,6 +2,8 @@ package translate
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
@@ -21,7 +23,7 @@ import (
 // gives back the same proto.
 func FromProto(p *pipepb.Pipeline) (*graph.Graph, error) {
 	f := &fromProto{comps: p.GetComponents(), g: graph.New(), cols: map[string]*graph.Collection{}, trs: map[string]*graph.Transform{}}
-	for _, id := range sortedKeys(f.comps.GetPcollections()) {
+	for _, id := range slices.SortedFunc(maps.Keys(f.comps.GetPcollections()), naturalCompare) {
 		if err := f.collection(id); err != nil {
 			return nil, err
 		}
@@ -111,7 +113,7 @@ func (f *fromProto) transform(id string, parent *graph.Transform, depth int) (*g
 			_ = si
 		}
 	}
-	for _, local := range sortedKeys(pt.GetInputs()) {
+	for _, local := range slices.SortedFunc(maps.Keys(pt.GetInputs()), naturalCompare) {
 		col, ok := f.cols[pt.GetInputs()[local]]
 		if !ok {
 			return nil, fmt.Errorf("translate: transform %q: input %q names missing PCollection %q", pt.GetUniqueName(), local, pt.GetInputs()[local])
@@ -122,7 +124,7 @@ func (f *fromProto) transform(id string, parent *graph.Transform, depth int) (*g
 		}
 		tr.Inputs = append(tr.Inputs, in)
 	}
-	for _, local := range sortedKeys(pt.GetOutputs()) {
+	for _, local := range slices.SortedFunc(maps.Keys(pt.GetOutputs()), naturalCompare) {
 		col, ok := f.cols[pt.GetOutputs()[local]]
 		if !ok {
 			return nil, fmt.Errorf("translate: transform %q: output %q names missing PCollection %q", pt.GetUniqueName(), local, pt.GetOutputs()[local])

@@ -18,10 +18,12 @@
 package translate
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
@@ -318,26 +320,16 @@ func windowFnSpec(f window.Fn) (*pipepb.FunctionSpec, error) {
 // byID returns xs sorted by natural id order ("t2" before "t10").
 func byID[T any](xs []T, id func(T) string) []T {
 	out := append([]T(nil), xs...)
-	sort.SliceStable(out, func(i, j int) bool { return naturalLess(id(out[i]), id(out[j])) })
+	slices.SortStableFunc(out, func(a, b T) int { return naturalCompare(id(a), id(b)) })
 	return out
 }
 
-// naturalLess orders ids by length, then bytes: "c2" < "c10".
-func naturalLess(a, b string) bool {
-	if len(a) != len(b) {
-		return len(a) < len(b)
+// naturalCompare orders ids by length, then bytes: "c2" < "c10".
+func naturalCompare(a, b string) int {
+	if c := cmp.Compare(len(a), len(b)); c != 0 {
+		return c
 	}
-	return a < b
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return naturalLess(keys[i], keys[j]) })
-	return keys
+	return strings.Compare(a, b)
 }
 
 // marshal encodes payloads deterministically (map fields sorted), so equal

@@ -2,10 +2,10 @@ package validate_test
 
 import (
 	"fmt"
-	"runtime/debug"
 	"strings"
 	"testing"
 
+	"github.com/beamgo-dev/beamgo/internal/stacktest"
 	"github.com/beamgo-dev/beamgo/proto/urns"
 	"github.com/beamgo-dev/beamgo/proto/validate"
 
@@ -22,26 +22,11 @@ const deepChain = 20_000
 // several megabytes and crash the test binary.
 const smallStack = 1 << 20
 
-// withSmallStack runs fn on a goroutine while the process's maximum stack
-// size is smallStack, and restores the previous limit. SetMaxStack is
-// process-wide, so tests using it do not run in parallel.
-func withSmallStack(t *testing.T, fn func()) {
-	t.Helper()
-	old := debug.SetMaxStack(smallStack)
-	defer debug.SetMaxStack(old)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn()
-	}()
-	<-done
-}
-
 // validateDeep validates p with a small stack and returns the error.
 func validateDeep(t *testing.T, p *pipepb.Pipeline) error {
 	t.Helper()
 	var err error
-	withSmallStack(t, func() { err = validate.Pipeline(p, nil) })
+	stacktest.Run(t, smallStack, func() { err = validate.Pipeline(p, nil) })
 	return err
 }
 

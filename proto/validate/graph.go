@@ -3,15 +3,16 @@ package validate
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 )
 
 // checkCoders checks every coder: it has an URN, the standard ones have the
-// right number of components, components exist and, outside a length
-// prefix, have known URNs, and no coder contains itself.
+// right number of components, and components exist and, outside a length
+// prefix, have known URNs.
 func (c *checker) checkCoders() {
 	coders := c.comps.GetCoders()
-	for _, id := range sortedKeys(coders) {
+	for _, id := range slices.Sorted(maps.Keys(coders)) {
 		coder := coders[id]
 		desc := fmt.Sprintf("coder %q", id)
 		urn := coder.GetSpec().GetUrn()
@@ -34,7 +35,13 @@ func (c *checker) checkCoders() {
 			c.checkCoderRef(desc, role, cc)
 		}
 	}
-	for _, cycle := range cycles(sortedKeys(coders), func(id string) []string { return coders[id].GetComponentCoderIds() }) {
+}
+
+// checkCoderCycles reports the coders that contain themselves through
+// their components.
+func (c *checker) checkCoderCycles() {
+	coders := c.comps.GetCoders()
+	for _, cycle := range cycles(slices.Sorted(maps.Keys(coders)), func(id string) []string { return coders[id].GetComponentCoderIds() }) {
 		c.addf("coders", "components form a cycle through %q", cycle)
 	}
 }
@@ -46,13 +53,13 @@ func (c *checker) checkDataflow() {
 	ts := c.comps.GetTransforms()
 	var leaves []string
 	producer := map[string]string{}
-	for _, id := range sortedKeys(ts) {
+	for _, id := range slices.Sorted(maps.Keys(ts)) {
 		t := ts[id]
 		if !isLeaf(t) {
 			continue
 		}
 		leaves = append(leaves, id)
-		for _, local := range sortedKeys(t.GetOutputs()) {
+		for _, local := range slices.Sorted(maps.Keys(t.GetOutputs())) {
 			pid := t.GetOutputs()[local]
 			if p, ok := producer[pid]; ok {
 				c.addf(c.transformDesc(id), "output %q names PCollection %q already produced by %s", local, pid, c.transformDesc(p))
@@ -63,7 +70,7 @@ func (c *checker) checkDataflow() {
 	}
 	for _, id := range leaves {
 		in := ts[id].GetInputs()
-		for _, local := range sortedKeys(in) {
+		for _, local := range slices.Sorted(maps.Keys(in)) {
 			pid := in[local]
 			if _, ok := producer[pid]; !ok && c.comps.GetPcollections()[pid] != nil {
 				c.addf(c.transformDesc(id), "input %q names PCollection %q that no leaf transform produces", local, pid)
@@ -72,7 +79,7 @@ func (c *checker) checkDataflow() {
 	}
 	producersOf := func(id string) []string {
 		var next []string
-		for _, local := range sortedKeys(ts[id].GetInputs()) {
+		for _, local := range slices.Sorted(maps.Keys(ts[id].GetInputs())) {
 			if p, ok := producer[ts[id].GetInputs()[local]]; ok {
 				next = append(next, p)
 			}

@@ -1,6 +1,10 @@
 package validate
 
-import "fmt"
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
 
 // Limits on the shape of a pipeline. Legitimate pipelines stay far below
 // them; a pipeline beyond them is refused, because the runners, harnesses
@@ -49,7 +53,7 @@ func (c *checker) checkCoderShapes() {
 		id   string
 		next int
 	}
-	for _, root := range sortedKeys(coders) {
+	for _, root := range slices.Sorted(maps.Keys(coders)) {
 		if state[root] != unvisited {
 			continue
 		}
@@ -83,7 +87,7 @@ func (c *checker) checkCoderShapes() {
 			stack = stack[:len(stack)-1]
 		}
 	}
-	for _, id := range sortedKeys(coders) {
+	for _, id := range slices.Sorted(maps.Keys(coders)) {
 		s := shape[id]
 		if s.cyclic {
 			continue

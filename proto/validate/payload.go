@@ -1,6 +1,9 @@
 package validate
 
 import (
+	"maps"
+	"slices"
+
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -37,7 +40,7 @@ func (c *checker) checkParDo(desc string, t *pipepb.PTransform, pardo *pipepb.Pa
 		c.addf(desc, "ParDo payload has no DoFn")
 	}
 	sis := pardo.GetSideInputs()
-	for _, local := range sortedKeys(sis) {
+	for _, local := range slices.Sorted(maps.Keys(sis)) {
 		if _, ok := t.GetInputs()[local]; !ok {
 			c.addf(desc, "side input %q is not among the transform's inputs", local)
 		}
@@ -45,12 +48,12 @@ func (c *checker) checkParDo(desc string, t *pipepb.PTransform, pardo *pipepb.Pa
 			c.addf(desc, "side input %q has unknown access pattern %q", local, p)
 		}
 	}
-	for _, id := range sortedKeys(pardo.GetStateSpecs()) {
+	for _, id := range slices.Sorted(maps.Keys(pardo.GetStateSpecs())) {
 		for _, cid := range StateCoders(pardo.GetStateSpecs()[id]) {
 			c.checkCoderRef(desc, "state "+id+" coder", cid)
 		}
 	}
-	for _, id := range sortedKeys(pardo.GetTimerFamilySpecs()) {
+	for _, id := range slices.Sorted(maps.Keys(pardo.GetTimerFamilySpecs())) {
 		c.checkCoderRef(desc, "timer family "+id+" coder", pardo.GetTimerFamilySpecs()[id].GetTimerFamilyCoderId())
 	}
 }

@@ -3,6 +3,7 @@ package validate
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -39,8 +40,24 @@ func Pipeline(p *pipepb.Pipeline, opts *Options) error {
 	c.checkPCollections()
 	c.checkWindowingStrategies()
 	c.checkCoders()
+	c.checkCoderCycles()
 	c.checkCoderShapes()
 	c.checkDataflow()
+	return errors.Join(c.errs...)
+}
+
+// Coders checks the shape of a pipeline's coders (Components.Coders): no
+// coder contains itself through its components, and none nests deeper than
+// MaxCoderDepth or expands to more than MaxCoderSize coders. It returns nil
+// or the errors.Join of the problems, as Pipeline reports them. These are
+// the checks that bound every recursive walk over coders, so code that
+// walks the coders of a pipeline it cannot assume valid (the planner) calls
+// Coders first; Pipeline makes them too. Coders walks iteratively, is safe
+// for concurrent use and does not modify coders.
+func Coders(coders map[string]*pipepb.Coder) error {
+	c := newChecker(&pipepb.Pipeline{Components: &pipepb.Components{Coders: coders}}, nil)
+	c.checkCoderCycles()
+	c.checkCoderShapes()
 	return errors.Join(c.errs...)
 }
 
@@ -90,17 +107,6 @@ func describe(kind, name, id string) string {
 	return fmt.Sprintf("%s %q (id %s)", kind, name, id)
 }
 
-// sortedKeys returns the keys of m in increasing order, so that problems are
-// reported deterministically.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // isLeaf reports whether t is executed as is rather than through its
 // subtransforms.
 func isLeaf(t *pipepb.PTransform) bool {
@@ -113,7 +119,7 @@ func isLeaf(t *pipepb.PTransform) bool {
 func (c *checker) checkTransforms() {
 	ts := c.comps.GetTransforms()
 	byName := map[string]string{}
-	for _, id := range sortedKeys(ts) {
+	for _, id := range slices.Sorted(maps.Keys(ts)) {
 		t := ts[id]
 		desc := c.transformDesc(id)
 		if t == nil {
@@ -158,7 +164,7 @@ func (c *checker) checkUniqueName(desc, id, name, kind string, byName map[string
 
 // checkPorts checks that every input or output names an existing PCollection.
 func (c *checker) checkPorts(desc, kind string, ports map[string]string) {
-	for _, local := range sortedKeys(ports) {
+	for _, local := range slices.Sorted(maps.Keys(ports)) {
 		if pid := ports[local]; c.comps.GetPcollections()[pid] == nil {
 			c.addf(desc, "%s %q names missing PCollection %q", kind, local, pid)
 		}
@@ -181,7 +187,7 @@ func (c *checker) checkHierarchy() {
 		}
 		roots[id] = true
 	}
-	for _, id := range sortedKeys(ts) {
+	for _, id := range slices.Sorted(maps.Keys(ts)) {
 		for _, sub := range ts[id].GetSubtransforms() {
 			if ts[sub] == nil {
 				continue // Reported by checkTransforms.
@@ -193,7 +199,7 @@ func (c *checker) checkHierarchy() {
 			parent[sub] = id
 		}
 	}
-	for _, id := range sortedKeys(ts) {
+	for _, id := range slices.Sorted(maps.Keys(ts)) {
 		_, hasParent := parent[id]
 		switch {
 		case roots[id] && hasParent:
@@ -202,7 +208,7 @@ func (c *checker) checkHierarchy() {
 			c.addf(c.transformDesc(id), "is neither a root transform nor a subtransform of any transform")
 		}
 	}
-	for _, cycle := range cycles(sortedKeys(ts), func(id string) []string { return ts[id].GetSubtransforms() }) {
+	for _, cycle := range cycles(slices.Sorted(maps.Keys(ts)), func(id string) []string { return ts[id].GetSubtransforms() }) {
 		c.addf("transforms", "composites contain each other in a cycle through %s", c.transformList(cycle))
 	}
 }
@@ -221,7 +227,7 @@ func (c *checker) transformList(ids []string) string {
 func (c *checker) checkPCollections() {
 	pcs := c.comps.GetPcollections()
 	byName := map[string]string{}
-	for _, id := range sortedKeys(pcs) {
+	for _, id := range slices.Sorted(maps.Keys(pcs)) {
 		pc := pcs[id]
 		desc := c.pcollectionDesc(id)
 		if pc == nil {
@@ -243,7 +249,7 @@ func (c *checker) checkPCollections() {
 // environments of every windowing strategy.
 func (c *checker) checkWindowingStrategies() {
 	wss := c.comps.GetWindowingStrategies()
-	for _, id := range sortedKeys(wss) {
+	for _, id := range slices.Sorted(maps.Keys(wss)) {
 		ws := wss[id]
 		desc := fmt.Sprintf("windowing strategy %q", id)
 		if ws == nil {

@@ -24,7 +24,7 @@ func TestRunRefusesBudgetBelowMinimum(t *testing.T) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	sdk.Map(s, func(x int) int { ran.Add(1); return x }, sdk.Create(s, []int{1, 2, 3}))
-	_, err := local.New(&local.Options{Parallelism: 2, MemoryBudget: 1 << 20}).Run(context.Background(), p)
+	_, err := local.New(&local.Options{Job: local.Job{Parallelism: 2, MemoryBudget: 1 << 20}}).Run(context.Background(), p)
 	var be *local.BudgetError
 	if !errors.As(err, &be) {
 		t.Fatalf("Run with a 1 MiB budget = %v, want a *local.BudgetError", err)
@@ -39,7 +39,7 @@ func TestRunRefusesBudgetBelowMinimum(t *testing.T) {
 		t.Errorf("the pipeline processed %d elements; a refused budget must run nothing", n)
 	}
 	// The minimum it states is accepted.
-	if _, err := local.New(&local.Options{Parallelism: 2, MemoryBudget: be.Minimum + 4<<20}).Run(context.Background(), p); err != nil {
+	if _, err := local.New(&local.Options{Job: local.Job{Parallelism: 2, MemoryBudget: be.Minimum + 4<<20}}).Run(context.Background(), p); err != nil {
 		t.Errorf("Run with the stated minimum %d + 4 MiB: %v", be.Minimum, err)
 	}
 }
@@ -49,7 +49,7 @@ func TestDefaultBudgetIsRaisedToMinimum(t *testing.T) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	out := collect(s, sdk.Map(s, func(x int) int { return 2 * x }, sdk.Create(s, []int{1, 2, 3})))
-	run(t, p, &local.Options{Parallelism: 64})
+	run(t, p, &local.Options{Job: local.Job{Parallelism: 64}})
 	if got := out.sorted(func(a, b int) int { return a - b }); fmt.Sprint(got) != "[2 4 6]" {
 		t.Errorf("got %v, want [2 4 6]", got)
 	}
@@ -177,12 +177,12 @@ func groupByKeyChild(t *testing.T) {
 	budget := envMiB(t, gbkBudgetEnv, 0)
 	if budget == 0 {
 		var be *local.BudgetError
-		if _, err := local.New(&local.Options{Parallelism: 2, MemoryBudget: 1}).Run(context.Background(), p); !errors.As(err, &be) {
+		if _, err := local.New(&local.Options{Job: local.Job{Parallelism: 2, MemoryBudget: 1}}).Run(context.Background(), p); !errors.As(err, &be) {
 			t.Fatalf("Run with a 1-byte budget = %v, want a *local.BudgetError", err)
 		}
 		budget = be.Minimum + 4<<20
 	}
-	res, err := local.New(&local.Options{Parallelism: 2, MemoryBudget: budget}).Run(context.Background(), p)
+	res, err := local.New(&local.Options{Job: local.Job{Parallelism: 2, MemoryBudget: budget}}).Run(context.Background(), p)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

@@ -10,13 +10,13 @@ import (
 
 func TestConformance(t *testing.T) {
 	runnertest.RunConformanceTests(t, func(*testing.T) runner.Runner {
-		return local.New(&local.Options{Parallelism: 4})
+		return local.New(&local.Options{Job: local.Job{Parallelism: 4}})
 	}, runnertest.Capabilities{})
 }
 
 func TestConformanceWithoutLifting(t *testing.T) {
 	runnertest.RunConformanceTests(t, func(*testing.T) runner.Runner {
-		return local.New(&local.Options{Parallelism: 3, DisableLifting: true})
+		return local.New(&local.Options{Job: local.Job{Parallelism: 3}, DisableLifting: true})
 	}, runnertest.Capabilities{})
 }
 
@@ -24,6 +24,6 @@ func TestConformanceTinyShuffleMemory(t *testing.T) {
 	// A 1-byte shuffle (raised to the 256 KiB floor per writer) spills
 	// and merges runs, and still groups correctly.
 	runnertest.RunConformanceTests(t, func(*testing.T) runner.Runner {
-		return local.New(&local.Options{Parallelism: 2, ShuffleMemory: 1})
+		return local.New(&local.Options{Job: local.Job{Parallelism: 2}, ShuffleMemory: 1})
 	}, runnertest.Capabilities{})
 }

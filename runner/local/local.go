@@ -20,7 +20,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -37,32 +36,38 @@ import (
 	"github.com/beamgo-dev/beamgo/proto/validate"
 	"github.com/beamgo-dev/beamgo/runner"
 	"github.com/beamgo-dev/beamgo/runner/internal/engine"
+	"github.com/beamgo-dev/beamgo/runner/internal/jobopts"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 	"github.com/beamgo-dev/beamgo/sdk"
 )
 
+// Job is what every runner of this module takes for a job: Parallelism,
+// MemoryBudget, MaxAttempts, TempDir, Progress and DisableDynamicSplitting.
+// Options embeds it; the portable runner's Options embed the same type
+// (portable.Job).
+type Job = jobopts.Job
+
 // Options configure a Runner; the zero value means defaults.
+//
+// Of the Job fields, Parallelism defaults to the number of CPUs, and
+// MemoryBudget is the memory the process may use while a job runs
+// (default 128 MiB, or the minimum if that is larger). It covers the
+// process's baseline when Run starts (its resident memory that the job
+// cannot free: program text and data, the live heap), 4 MiB per bundle
+// slot (Parallelism) for read buffers and elements in flight, and each
+// GroupByKey's shuffle, which gets half of what is left (holding its
+// records in memory up to that and spilling sorted runs to disk past it;
+// the other half is headroom for the groups being read and the collector).
+// Run refuses a budget below the minimum, baseline + 4 MiB × Parallelism +
+// 8 MiB, with a *BudgetError that states it. With the default MemoryLimit,
+// the process's resident memory stays within MemoryBudget + MemoryBudget/4
+// while the job runs, provided that the job's data stages (whose elements
+// are kept in memory between stages) and its largest group (read into
+// memory with its values, about three times its encoded size per bundle
+// slot) fit in that headroom. The budget is per process: concurrent Runs
+// do not share it.
 type Options struct {
-	// Parallelism is how many bundles run at once (default: the number of CPUs).
-	Parallelism int
-	// MemoryBudget is the memory the process may use while a job runs
-	// (default 128 MiB, or the minimum if that is larger). It covers the
-	// process's baseline when Run starts (its resident memory that the
-	// job cannot free: program text and data, the live heap), 4 MiB per
-	// bundle slot (Parallelism) for read buffers and elements in flight,
-	// and each GroupByKey's shuffle, which gets half of what is left
-	// (holding its records in memory up to that and spilling sorted runs
-	// to disk past it; the other half is headroom for the groups being
-	// read and the collector). Run refuses a budget below the minimum,
-	// baseline + 4 MiB × Parallelism + 8 MiB, with a *BudgetError that
-	// states it. With the default MemoryLimit, the process's resident
-	// memory stays within MemoryBudget + MemoryBudget/4 while the job
-	// runs, provided that the job's data stages (whose elements are kept
-	// in memory between stages) and its largest group (read into memory
-	// with its values, about three times its encoded size per bundle
-	// slot) fit in that headroom. The budget is per process: concurrent
-	// Runs do not share it.
-	MemoryBudget int64
+	Job
 	// MemoryLimit is the soft limit of the Go runtime's memory while Run
 	// runs (see runtime/debug.SetMemoryLimit), so that garbage does not
 	// pile up on top of the budget. Default: MemoryBudget + MemoryBudget/4,
@@ -77,21 +82,12 @@ type Options struct {
 	// shuffle below the share MemoryBudget gives it, so that it spills
 	// sooner: tests use it to exercise spilling with little data.
 	ShuffleMemory int64
-	// MaxAttempts is how often a bundle is tried before the job fails
-	// (default 3).
-	MaxAttempts int
-	// TempDir holds shuffle spills (default: os.TempDir()).
-	TempDir string
-	// Progress, when non-nil, receives a progress line about once a second.
-	Progress func(Progress)
 	// DisableLifting runs combines without pre-combining.
 	DisableLifting bool
-	// DisableDynamicSplitting turns off splitting running reads when cores idle.
-	DisableDynamicSplitting bool
 }
 
 // Progress is a snapshot of a running job.
-type Progress = engine.Progress
+type Progress = jobopts.Progress
 
 // Runner runs pipelines in this process. It implements runner.Runner.
 type Runner struct {
@@ -106,18 +102,8 @@ func New(opts *Options) *Runner {
 	if opts != nil {
 		r.opts = *opts
 	}
-	if r.opts.Parallelism <= 0 {
-		r.opts.Parallelism = runtime.NumCPU()
-	}
-	if r.opts.MemoryBudget <= 0 {
-		r.opts.MemoryBudget, r.defaultBudget = 128<<20, true
-	}
-	if r.opts.MaxAttempts <= 0 {
-		r.opts.MaxAttempts = 3
-	}
-	if r.opts.TempDir == "" {
-		r.opts.TempDir = os.TempDir()
-	}
+	r.defaultBudget = r.opts.MemoryBudget <= 0
+	r.opts.Job = r.opts.Job.WithDefaults(runtime.NumCPU())
 	return r
 }
 
@@ -138,7 +124,7 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 		KnownCoders:    []string{urns.CoderRow, urns.CoderCustom},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("local: plan: %w", err)
+		return nil, fmt.Errorf("local: %w", err) // plan's errors say "plan: "
 	}
 	mem, err := r.planMemory()
 	if err != nil {
@@ -146,16 +132,9 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 	}
 	defer applyMemoryLimit(mem.limit)()
 	ctx, finish := p.StartRun(ctx) // after a failure, transforms clean up (sdk.RunHook)
-	res, err := engine.Run(ctx, pl, engine.Options{
-		Parallelism:             r.opts.Parallelism,
-		MemoryBudget:            r.opts.MemoryBudget,
-		ShuffleMemory:           mem.shuffle,
-		MaxAttempts:             r.opts.MaxAttempts,
-		TempDir:                 r.opts.TempDir,
-		Progress:                r.opts.Progress,
-		DisableDynamicSplitting: r.opts.DisableDynamicSplitting,
-		Prefix:                  "local",
-	}, inProcess{g: sdkaccess.Graph(p)})
+	eo := r.opts.Job.Engine("local")
+	eo.ShuffleMemory = mem.shuffle
+	res, err := engine.Run(ctx, pl, eo, inProcess{g: sdkaccess.Graph(p)})
 	return (*runner.Result)(res), finish(err)
 }
 

@@ -93,7 +93,7 @@ func TestShuffleSpillsPastBudget(t *testing.T) {
 		}
 		return fmt.Sprintf("%d:%d:%d", g.Key, n, len(distinct))
 	}, sdk.GroupByKey(s, kvs)))
-	res := run(t, p, &local.Options{Parallelism: 2, ShuffleMemory: 2 << 20})
+	res := run(t, p, &local.Options{Job: local.Job{Parallelism: 2}, ShuffleMemory: 2 << 20})
 	var want []string
 	for k := range keys {
 		want = append(want, fmt.Sprintf("%d:%d:%d", k, perKey, perKey))

@@ -18,35 +18,32 @@ import (
 	"github.com/beamgo-dev/beamgo/sdk"
 )
 
+// Job is what every runner of this module takes for a job: Parallelism,
+// MemoryBudget, MaxAttempts, TempDir, Progress and DisableDynamicSplitting.
+// Options embeds it; the local runner's Options embed the same type
+// (local.Job).
+type Job = fnrunner.Job
+
 // Options configure a Runner; the zero value means defaults.
+//
+// Of the Job fields, Parallelism is how many bundles of a stage run at
+// once, spread over the workers (default 2 per worker); MemoryBudget bounds
+// the shuffle bytes held in memory before spilling (default 128 MiB);
+// Progress reports the elements the workers reported reading in the
+// element-count monitoring infos of their finished bundles; and
+// DisableDynamicSplitting turns off process_bundle_split requests to
+// workers whose bundles run while other bundle slots idle.
 type Options struct {
+	Job
 	// Workers is how many SDK workers a job starts (default 2).
 	Workers int
-	// Parallelism is how many bundles of a stage run at once, spread over
-	// the workers (default 2 per worker).
-	Parallelism int
-	// MemoryBudget bounds the shuffle bytes held in memory before spilling
-	// (default 128 MiB).
-	MemoryBudget int64
-	// MaxAttempts is how often a bundle is tried before the job fails
-	// (default 3).
-	MaxAttempts int
 	// MaxWorkerRestarts is how many workers a job starts, in all, to
 	// replace workers that died (default 3; negative: none). A bundle
 	// whose worker died is retried on another worker either way.
 	MaxWorkerRestarts int
-	// TempDir holds shuffle spills (default: os.TempDir()).
-	TempDir string
 	// WorkerTimeout bounds the wait for a started worker to connect
 	// (default 1 minute).
 	WorkerTimeout time.Duration
-	// DisableDynamicSplitting turns off process_bundle_split requests to
-	// workers whose bundles run while other bundle slots idle.
-	DisableDynamicSplitting bool
-	// Progress, when non-nil, receives a progress line about once a
-	// second: stages done and the elements the workers reported reading
-	// in the element-count monitoring infos of their finished bundles.
-	Progress func(Progress)
 	// OnLog, if set, receives the workers' log entries.
 	OnLog func(workerID string, e *fnpb.LogEntry)
 	// EnvironmentType is where Run starts workers: EnvLoopback (the
@@ -104,10 +101,8 @@ func New(opts *Options) *Runner {
 		r.opts = *opts
 	}
 	r.fn = fnrunner.New(&fnrunner.Options{
-		Workers: r.opts.Workers, Parallelism: r.opts.Parallelism, MemoryBudget: r.opts.MemoryBudget,
-		MaxAttempts: r.opts.MaxAttempts, MaxWorkerRestarts: r.opts.MaxWorkerRestarts, TempDir: r.opts.TempDir,
-		WorkerTimeout: r.opts.WorkerTimeout, DisableDynamicSplitting: r.opts.DisableDynamicSplitting,
-		Progress: r.opts.Progress, OnLog: r.opts.OnLog,
+		Job: r.opts.Job, Workers: r.opts.Workers, MaxWorkerRestarts: r.opts.MaxWorkerRestarts,
+		WorkerTimeout: r.opts.WorkerTimeout, OnLog: r.opts.OnLog,
 	})
 	return r
 }

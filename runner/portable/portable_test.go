@@ -150,7 +150,7 @@ func TestAFailingJobNamesTheErrorAndKeepsNoWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = portable.New(&portable.Options{Workers: 2, MaxAttempts: 2}).RunPipeline(ctx, pb, start)
+	_, err = portable.New(&portable.Options{Workers: 2, Job: portable.Job{MaxAttempts: 2}}).RunPipeline(ctx, pb, start)
 	if err == nil || !strings.Contains(err.Error(), "bad word") || !strings.Contains(err.Error(), "Check") {
 		t.Errorf("RunPipeline = %v, want an error naming the transform and the panic", err)
 	}
@@ -228,7 +228,7 @@ func TestEveryWorkerThatRanSetupRunsTeardown(t *testing.T) {
 					}
 				}()
 			}
-			_, err := portable.New(&portable.Options{Workers: 2, MaxAttempts: 2}).Run(ctx, p)
+			_, err := portable.New(&portable.Options{Workers: 2, Job: portable.Job{MaxAttempts: 2}}).Run(ctx, p)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("Run = %v, want error %q", err, tt.wantErr)
 			}

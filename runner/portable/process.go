@@ -2,7 +2,6 @@ package portable
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"maps"
 
@@ -66,7 +65,7 @@ func Process(opts *ProcessOptions) WorkerStarter {
 		if o.Command == "" {
 			self, err := worker.Env(o.Args)
 			if err != nil {
-				return nil, fmt.Errorf("portable: %w", err)
+				return nil, err
 			}
 			if env == nil {
 				env = map[string]string{}

@@ -249,7 +249,7 @@ func TestAPoisonElementThatKillsWorkersFailsTheJobNamingIt(t *testing.T) {
 	var output fnapitest.SyncBuffer
 	const attempts = 3
 	r := portable.New(&portable.Options{
-		Workers: 2, MaxAttempts: attempts, EnvironmentType: portable.EnvProcess,
+		Workers: 2, Job: portable.Job{MaxAttempts: attempts}, EnvironmentType: portable.EnvProcess,
 		Process: &portable.ProcessOptions{Args: workerArgs(t), Output: &output},
 	})
 	start := time.Now()

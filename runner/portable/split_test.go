@@ -94,7 +94,7 @@ func TestDynamicSplitting(t *testing.T) {
 			var fail atomic.Int64
 			fail.Store(tt.failAt)
 			p, got := readSlowly(tt.n, tt.size, tt.slowBelow, tt.perRecord, &fail)
-			res, err := portable.New(&portable.Options{Workers: 2, Parallelism: tt.parallel}).Run(context.Background(), p)
+			res, err := portable.New(&portable.Options{Workers: 2, Job: portable.Job{Parallelism: tt.parallel}}).Run(context.Background(), p)
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
@@ -116,11 +116,11 @@ func TestProgressReportsElementsFromTheWorkersMonitoringInfos(t *testing.T) {
 	p, got := readSlowly(2000, 100, 2000, time.Millisecond, nil)
 	var mu sync.Mutex
 	var reports []portable.Progress
-	res, err := portable.New(&portable.Options{Workers: 2, Parallelism: 2, Progress: func(pr portable.Progress) {
+	res, err := portable.New(&portable.Options{Workers: 2, Job: portable.Job{Parallelism: 2, Progress: func(pr portable.Progress) {
 		mu.Lock()
 		reports = append(reports, pr)
 		mu.Unlock()
-	}}).Run(context.Background(), p)
+	}}}).Run(context.Background(), p)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

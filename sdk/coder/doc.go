@@ -1,13 +1,13 @@
 // Package coder implements Beam's standard coders, typed with generics.
 //
 // A Coder[T] encodes values of T in Beam's wire format, byte for byte the
-// encodings of Beam's reference vectors (testdata/standard_coders.yaml), so
-// that pipelines built here can run on any Beam runner and our runners can
-// read the bytes of other SDKs. Coders are stateless and safe for
-// concurrent use. Encode appends to a caller's buffer and Decode reads from
-// the front of one, so the hot coders (varint, string, bytes, double, bool,
-// kv, windowed values) neither reflect nor allocate beyond the decoded
-// value.
+// encodings of Beam's reference vectors (standard_coders.yaml, which the
+// tests of the implementation check), so that pipelines built here can run
+// on any Beam runner and our runners can read the bytes of other SDKs.
+// Coders are stateless and safe for concurrent use. Encode appends to a
+// caller's buffer and Decode reads from the front of one, so the hot coders
+// (varint, string, bytes, double, bool, kv, windowed values) neither reflect
+// nor allocate beyond the decoded value.
 //
 // # Go types and Beam coders
 //
@@ -105,4 +105,8 @@
 // they did not build; it decodes the values of unknown coders wrapped in
 // length_prefix, and of custom coders, as raw bytes. Skip and Any.Skip
 // measure an encoded value without decoding it.
+//
+// The names of this package are aliases of an internal package that
+// runners and the job server share, so a coder built here is the very
+// value a runner decodes with, and runners need not link the user SDK.
 package coder

@@ -26,7 +26,7 @@ func TestWordCountEqualsTheHandWrittenCount(t *testing.T) {
 	}
 	p := sdk.NewPipeline()
 	c := WordCount(p.Root(), filepath.Join(dir, "text-*"), TextRead)
-	if _, err := local.New(&local.Options{Parallelism: 2}).Run(context.Background(), p); err != nil {
+	if _, err := local.New(&local.Options{Job: local.Job{Parallelism: 2}}).Run(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(want, c.Map()); diff != "" {
@@ -43,7 +43,7 @@ func TestGroupByKeySpillsAndMatchesTheGenerator(t *testing.T) {
 	}
 	p := sdk.NewPipeline()
 	g := GroupByKey(p.Root(), path, TextRead)
-	res, err := local.New(&local.Options{Parallelism: 2, ShuffleMemory: 1 << 20, TempDir: dir}).Run(context.Background(), p)
+	res, err := local.New(&local.Options{Job: local.Job{Parallelism: 2, TempDir: dir}, ShuffleMemory: 1 << 20}).Run(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestLineCountEqualsTheHandWrittenReader(t *testing.T) {
 	}
 	p := sdk.NewPipeline()
 	l := LineCount(p.Root(), filepath.Join(dir, "text-*"), TextRead)
-	if _, err := local.New(&local.Options{Parallelism: 2}).Run(context.Background(), p); err != nil {
+	if _, err := local.New(&local.Options{Job: local.Job{Parallelism: 2}}).Run(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
 	got, ok := l.Stats()

@@ -10,10 +10,11 @@ import (
 	"time"
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
-	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // job is one run of a pipeline.
@@ -81,7 +82,7 @@ func newJob(opts Options, pl *plan.Plan, ex Executor, dir string) (*job, error) 
 func (j *job) merging(pc string) bool {
 	comps := j.pl.Components
 	ws := comps.GetWindowingStrategies()[comps.GetPcollections()[pc].GetWindowingStrategyId()]
-	return ws.GetMergeStatus().String() == "NEEDS_MERGE"
+	return ws.GetMergeStatus() == pipepb.MergeStatus_NEEDS_MERGE
 }
 
 func (j *job) close() {

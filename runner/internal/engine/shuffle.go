@@ -13,7 +13,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // A shuffle groups the elements of a GroupByKey by encoded key and window.

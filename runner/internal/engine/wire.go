@@ -5,10 +5,10 @@ import (
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
+	"github.com/beamgo-dev/beamgo/internal/coder"
+	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/proto/decode"
 	"github.com/beamgo-dev/beamgo/proto/urns"
-	"github.com/beamgo-dev/beamgo/sdk/coder"
-	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // rawCoder is a coder of the encoded bytes of another coder: Decode returns

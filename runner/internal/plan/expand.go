@@ -272,16 +272,6 @@ func onlyValue(m map[string]string) string {
 	return ""
 }
 
-// sortedKeys returns the keys of m in increasing order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // combinePayload decodes the CombinePayload of transform id.
 func (x *expander) combinePayload(id string, t *pipepb.PTransform) (*pipepb.CombinePayload, error) {
 	var cmb pipepb.CombinePayload

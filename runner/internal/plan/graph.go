@@ -3,6 +3,8 @@ package plan
 import (
 	"container/heap"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/beamgo-dev/beamgo/proto/urns"
@@ -58,7 +60,7 @@ func (g *graph) describe(id string) string { return describeTransform(g.comps, i
 
 func (g *graph) addOutputs(id string) error {
 	outs := g.transform(id).GetOutputs()
-	for _, local := range sortedKeys(outs) {
+	for _, local := range slices.Sorted(maps.Keys(outs)) {
 		p := outs[local]
 		if err := g.checkPCollection(id, "output", local, p); err != nil {
 			return err
@@ -73,7 +75,7 @@ func (g *graph) addOutputs(id string) error {
 
 func (g *graph) addInputs(id string) error {
 	ins := g.transform(id).GetInputs()
-	for _, local := range sortedKeys(ins) {
+	for _, local := range slices.Sorted(maps.Keys(ins)) {
 		p := ins[local]
 		if err := g.checkPCollection(id, "input", local, p); err != nil {
 			return err
@@ -127,7 +129,7 @@ func (g *graph) addSideInputs(id string) error {
 	if err := proto.Unmarshal(t.GetSpec().GetPayload(), &pardo); err != nil {
 		return fmt.Errorf("plan: transform %s: payload is not a ParDoPayload: %w", g.describe(id), err)
 	}
-	for _, local := range sortedKeys(pardo.GetSideInputs()) {
+	for _, local := range slices.Sorted(maps.Keys(pardo.GetSideInputs())) {
 		p, ok := t.GetInputs()[local]
 		if !ok {
 			return fmt.Errorf("plan: transform %s: side input %q is not an input", g.describe(id), local)
@@ -151,7 +153,7 @@ func (g *graph) addSideInputs(id string) error {
 func (g *graph) mainInputs(id string) []string {
 	t := g.transform(id)
 	var ins []string
-	for _, local := range sortedKeys(t.GetInputs()) {
+	for _, local := range slices.Sorted(maps.Keys(t.GetInputs())) {
 		if !g.isSide(id, local) {
 			ins = append(ins, t.GetInputs()[local])
 		}
@@ -167,7 +169,7 @@ func (g *graph) isSide(id, local string) bool {
 func (g *graph) outputs(id string) []string {
 	outs := g.transform(id).GetOutputs()
 	ps := make([]string, 0, len(outs))
-	for _, local := range sortedKeys(outs) {
+	for _, local := range slices.Sorted(maps.Keys(outs)) {
 		ps = append(ps, outs[local])
 	}
 	return ps

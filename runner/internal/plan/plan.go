@@ -163,7 +163,9 @@ func Build(p *pipepb.Pipeline, opts *Options) (*Plan, error) {
 	if p.GetComponents() == nil {
 		return nil, errors.New("plan: pipeline has no components")
 	}
-	if err := checkCoderNesting(p.GetComponents().GetCoders()); err != nil {
+	// The coder walks of planning and of Stage.Descriptor recurse once per
+	// level of nesting; validate's limits bound them.
+	if err := validate.Coders(p.GetComponents().GetCoders()); err != nil {
 		return nil, err
 	}
 	comps := proto.Clone(p.GetComponents()).(*pipepb.Components)
@@ -191,60 +193,4 @@ func Build(p *pipepb.Pipeline, opts *Options) (*Plan, error) {
 		known[u] = true
 	}
 	return &Plan{Components: comps, Stages: stages, knownCoders: known}, nil
-}
-
-// checkCoderNesting checks that no coder contains itself and that coder
-// components nest at most validate.MaxCoderDepth levels, which bounds the
-// recursion of the coder walks of planning and of Stage.Descriptor. It
-// walks the components with an explicit stack; missing components are
-// reported where they are used.
-func checkCoderNesting(coders map[string]*pipepb.Coder) error {
-	const (
-		unvisited = iota
-		active
-		done
-	)
-	state := make(map[string]int, len(coders))
-	depth := make(map[string]int, len(coders))
-	type frame struct {
-		id   string
-		next int
-	}
-	for _, root := range sortedKeys(coders) {
-		if state[root] != unvisited {
-			continue
-		}
-		stack := []frame{{id: root}}
-		state[root] = active
-		for len(stack) > 0 {
-			f := &stack[len(stack)-1]
-			comps := coders[f.id].GetComponentCoderIds()
-			if f.next < len(comps) {
-				cc := comps[f.next]
-				f.next++
-				switch {
-				case coders[cc] == nil:
-				case state[cc] == active:
-					return fmt.Errorf("plan: coder %q contains itself through its components", cc)
-				case state[cc] == unvisited:
-					state[cc] = active
-					stack = append(stack, frame{id: cc})
-				}
-				continue
-			}
-			d := 0
-			for _, cc := range comps {
-				if coders[cc] != nil {
-					d = max(d, depth[cc]+1)
-				}
-			}
-			if d > validate.MaxCoderDepth {
-				return fmt.Errorf("plan: coder %q: components nest deeper than %d levels", f.id, validate.MaxCoderDepth)
-			}
-			depth[f.id] = d
-			state[f.id] = done
-			stack = stack[:len(stack)-1]
-		}
-	}
-	return nil
 }

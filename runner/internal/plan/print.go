@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -82,7 +84,7 @@ func (p *Plan) DOT() string {
 		}
 		for _, id := range s.Transforms {
 			t := p.Components.GetTransforms()[id]
-			for _, local := range sortedKeys(t.GetInputs()) {
+			for _, local := range slices.Sorted(maps.Keys(t.GetInputs())) {
 				pc := t.GetInputs()[local]
 				from := source[pc]
 				if pc == s.Input.Target {

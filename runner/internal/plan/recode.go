@@ -2,6 +2,8 @@ package plan
 
 import (
 	"bytes"
+	"maps"
+	"slices"
 
 	"github.com/beamgo-dev/beamgo/proto/urns"
 
@@ -27,7 +29,7 @@ func (x *expander) recodeAll() {
 		urn := t.GetSpec().GetUrn()
 		if (urn == urns.TransformFlatten || isRedistribute(urn)) && len(t.GetOutputs()) == 1 {
 			out := onlyValue(t.GetOutputs())
-			for _, local := range sortedKeys(t.GetInputs()) {
+			for _, local := range slices.Sorted(maps.Keys(t.GetInputs())) {
 				if in := t.GetInputs()[local]; !x.sameWire(in, out) {
 					leaves = append(leaves, x.recode(id, t, local, out))
 				}
@@ -65,7 +67,7 @@ func (x *expander) insertSiblings() {
 	for id := range x.before {
 		parents[x.parent[id]] = true
 	}
-	for _, parent := range sortedKeys(parents) {
+	for _, parent := range slices.Sorted(maps.Keys(parents)) {
 		pt := x.comps.GetTransforms()[parent]
 		if pt == nil {
 			continue // A root: roots are not a list planning rewrites.

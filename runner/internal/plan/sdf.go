@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"maps"
+	"slices"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
@@ -47,7 +48,7 @@ func (x *expander) expandSDF(id string, t *pipepb.PTransform, restriction string
 		return fmt.Errorf("plan: transform %s: payload is not a ParDoPayload: %w", x.describe(id), err)
 	}
 	mainLocal := ""
-	for _, local := range sortedKeys(t.GetInputs()) {
+	for _, local := range slices.Sorted(maps.Keys(t.GetInputs())) {
 		if _, side := pardo.GetSideInputs()[local]; !side {
 			if mainLocal != "" {
 				return fmt.Errorf("plan: transform %s: a splittable ParDo needs one main input, has %q and %q", x.describe(id), mainLocal, local)

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
@@ -73,7 +75,7 @@ func (x *expander) expandStateful(id string, t *pipepb.PTransform) error {
 		return nil
 	}
 	var mains []string
-	for _, local := range sortedKeys(t.GetInputs()) {
+	for _, local := range slices.Sorted(maps.Keys(t.GetInputs())) {
 		if _, side := pardo.GetSideInputs()[local]; !side {
 			mains = append(mains, local)
 		}

@@ -31,7 +31,7 @@ func External(endpoint string) WorkerStarter {
 	return func(ctx context.Context, id string, control *pipepb.ApiServiceDescriptor) (func(), error) {
 		cc, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
-			return nil, fmt.Errorf("portable: worker pool %s: %w", endpoint, err)
+			return nil, fmt.Errorf("worker pool %s: %w", endpoint, err)
 		}
 		pool := fnpb.NewBeamFnExternalWorkerPoolClient(cc)
 		sctx, cancel := context.WithTimeout(ctx, StartWorkerTimeout)
@@ -44,7 +44,7 @@ func External(endpoint string) WorkerStarter {
 		}
 		if err != nil {
 			cc.Close()
-			return nil, fmt.Errorf("portable: worker pool %s: %w", endpoint, err)
+			return nil, fmt.Errorf("worker pool %s: %w", endpoint, err)
 		}
 		return func() {
 			defer cc.Close()

@@ -16,7 +16,9 @@
 // it what an sdk.Pipeline needs: translation, LOOPBACK workers on our
 // harness, and Run serving in worker processes.
 //
-// Its errors start with "portable: ", as the portable runner's do.
+// Its errors start with "portable: ", as the portable runner's do; the
+// errors of a bundle come wrapped by the engine's "portable: engine: stage
+// <id>: ...", so what fails in a bundle is not prefixed again.
 //
 // # Workers
 //
@@ -34,7 +36,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"time"
 
@@ -45,44 +46,40 @@ import (
 	"github.com/beamgo-dev/beamgo/internal/graph"
 	"github.com/beamgo-dev/beamgo/proto/validate"
 	"github.com/beamgo-dev/beamgo/runner/internal/engine"
+	"github.com/beamgo-dev/beamgo/runner/internal/jobopts"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 )
 
+// Job is what every runner of this module takes for a job: Parallelism,
+// MemoryBudget, MaxAttempts, TempDir, Progress and DisableDynamicSplitting.
+type Job = jobopts.Job
+
 // Options configure a Runner; the zero value means defaults.
+//
+// Of the Job fields, Parallelism is how many bundles of a stage run at
+// once, spread over the workers (default 2 per worker); MemoryBudget bounds
+// the shuffle bytes held in memory before spilling (default 128 MiB);
+// Progress reports the elements the workers reported reading in the
+// element-count monitoring infos of their finished bundles; and
+// DisableDynamicSplitting turns off process_bundle_split requests to
+// workers whose bundles run while other bundle slots idle.
 type Options struct {
+	Job
 	// Workers is how many SDK workers a job starts (default 2).
 	Workers int
-	// Parallelism is how many bundles of a stage run at once, spread over
-	// the workers (default 2 per worker).
-	Parallelism int
-	// MemoryBudget bounds the shuffle bytes held in memory before spilling
-	// (default 128 MiB).
-	MemoryBudget int64
-	// MaxAttempts is how often a bundle is tried before the job fails
-	// (default 3).
-	MaxAttempts int
 	// MaxWorkerRestarts is how many workers a job starts, in all, to
 	// replace workers that died (default 3; negative: none). A bundle
 	// whose worker died is retried on another worker either way.
 	MaxWorkerRestarts int
-	// TempDir holds shuffle spills (default: os.TempDir()).
-	TempDir string
 	// WorkerTimeout bounds the wait for a started worker to connect
 	// (default 1 minute).
 	WorkerTimeout time.Duration
-	// DisableDynamicSplitting turns off process_bundle_split requests to
-	// workers whose bundles run while other bundle slots idle.
-	DisableDynamicSplitting bool
-	// Progress, when non-nil, receives a progress line about once a
-	// second: stages done and the elements the workers reported reading
-	// in the element-count monitoring infos of their finished bundles.
-	Progress func(Progress)
 	// OnLog, if set, receives the workers' log entries.
 	OnLog func(workerID string, e *fnpb.LogEntry)
 }
 
 // Progress is a snapshot of a running job.
-type Progress = engine.Progress
+type Progress = jobopts.Progress
 
 // MetricKey names a user metric by transform, namespace and name.
 type MetricKey = graph.MetricKey
@@ -123,20 +120,9 @@ func New(opts *Options) *Runner {
 	if r.opts.Workers <= 0 {
 		r.opts.Workers = 2
 	}
-	if r.opts.Parallelism <= 0 {
-		r.opts.Parallelism = 2 * r.opts.Workers
-	}
-	if r.opts.MemoryBudget <= 0 {
-		r.opts.MemoryBudget = 128 << 20
-	}
-	if r.opts.MaxAttempts <= 0 {
-		r.opts.MaxAttempts = 3
-	}
+	r.opts.Job = r.opts.Job.WithDefaults(2 * r.opts.Workers)
 	if r.opts.MaxWorkerRestarts == 0 {
 		r.opts.MaxWorkerRestarts = 3
-	}
-	if r.opts.TempDir == "" {
-		r.opts.TempDir = os.TempDir()
 	}
 	if r.opts.WorkerTimeout <= 0 {
 		r.opts.WorkerTimeout = time.Minute
@@ -153,7 +139,7 @@ func (r *Runner) Run(ctx context.Context, pb *pipepb.Pipeline, start WorkerStart
 	}
 	pl, err := plan.Build(pb, nil)
 	if err != nil {
-		return nil, fmt.Errorf("portable: plan: %w", err)
+		return nil, fmt.Errorf("portable: %w", err) // plan's errors say "plan: "
 	}
 	srv, err := service.Start(&service.Options{OnLog: r.opts.OnLog})
 	if err != nil {
@@ -170,14 +156,10 @@ func (r *Runner) Run(ctx context.Context, pb *pipepb.Pipeline, start WorkerStart
 		ws.stopAll()
 	}()
 	if err := ws.startAll(ctx, r.opts.Workers); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("portable: %w", err)
 	}
 	ex := &executor{srv: srv, workers: ws}
-	res, err := engine.Run(ctx, pl, engine.Options{
-		Parallelism: r.opts.Parallelism, MemoryBudget: r.opts.MemoryBudget, MaxAttempts: r.opts.MaxAttempts,
-		TempDir: r.opts.TempDir, DisableDynamicSplitting: r.opts.DisableDynamicSplitting, Prefix: "portable",
-		Progress: r.opts.Progress,
-	}, ex)
+	res, err := engine.Run(ctx, pl, r.opts.Job.Engine("portable"), ex)
 	return (*Result)(res), err
 }
 

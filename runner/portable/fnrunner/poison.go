@@ -16,10 +16,10 @@ import (
 
 	"github.com/beamgo-dev/beamgo/fnapi/monitoring"
 	"github.com/beamgo-dev/beamgo/fnapi/service"
+	"github.com/beamgo-dev/beamgo/internal/coder"
+	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/proto/decode"
 	"github.com/beamgo-dev/beamgo/proto/urns"
-	"github.com/beamgo-dev/beamgo/sdk/coder"
-	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // A worker that dies mid-bundle (its process killed or crashed) takes the
@@ -76,14 +76,14 @@ type WorkerDiedError struct {
 func (e *WorkerDiedError) Error() string {
 	ts := quoteAll(e.Transforms)
 	if e.Index >= 0 {
-		return fmt.Sprintf("portable: worker %s died processing element #%d (%s) of the input of transform %s, in bundle %s: %v",
+		return fmt.Sprintf("worker %s died processing element #%d (%s) of the input of transform %s, in bundle %s: %v",
 			e.Worker, e.Index, e.Element, ts, e.Instruction, e.Err)
 	}
 	at := "before its first progress report"
 	if e.LastReported >= 0 {
 		at = fmt.Sprintf("at or after input element #%d, where its last progress report had it", e.LastReported)
 	}
-	return fmt.Sprintf("portable: worker %s died running bundle %s of transform %s, %s (a retry runs the elements from there one to a bundle, to name the one that kills workers): %v",
+	return fmt.Sprintf("worker %s died running bundle %s of transform %s, %s (a retry runs the elements from there one to a bundle, to name the one that kills workers): %v",
 		e.Worker, e.Instruction, ts, at, e.Err)
 }
 

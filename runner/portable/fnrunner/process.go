@@ -3,7 +3,6 @@ package fnrunner
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
@@ -45,7 +44,7 @@ func Process(opts *ProcessOptions) WorkerStarter {
 			Command: o.Command, Env: o.Env, Output: o.Output, Prefix: o.Prefix + id + ": ",
 		})
 		if err != nil {
-			return nil, fmt.Errorf("portable: %w", err)
+			return nil, err
 		}
 		if report, ok := ctx.Value(exitKey{}).(func(workerExit)); ok {
 			go func() {

@@ -15,13 +15,13 @@ import (
 
 	"github.com/beamgo-dev/beamgo/fnapi/monitoring"
 	"github.com/beamgo-dev/beamgo/fnapi/service"
+	"github.com/beamgo-dev/beamgo/internal/coder"
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/proto/decode"
 	"github.com/beamgo-dev/beamgo/proto/urns"
 	"github.com/beamgo-dev/beamgo/runner/internal/engine"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
-	"github.com/beamgo-dev/beamgo/sdk/coder"
-	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // sendChunk is about how many input bytes go in one data message.
@@ -46,7 +46,7 @@ func newRemote(ex *executor, w *service.Worker, desc *fnpb.ProcessBundleDescript
 	for _, port := range wiring.Sinks {
 		split, err := engine.Splitter(desc.GetCoders(), port.Coder)
 		if err != nil {
-			return nil, fmt.Errorf("portable: sink %s: %w", port.Transform, err)
+			return nil, fmt.Errorf("sink %s: %w", port.Transform, err)
 		}
 		r.splits[port.Transform] = split
 		r.sinks = append(r.sinks, port.Transform)
@@ -65,7 +65,7 @@ func (r *remote) Process(ctx context.Context, b engine.Bundle) error {
 	in := &pulled{next: next}
 	first, _, err := in.peek()
 	if err != nil {
-		return fmt.Errorf("portable: bundle input: %w", err)
+		return fmt.Errorf("bundle input: %w", err)
 	}
 	key := suspectKey{desc: r.desc.GetId(), first: sha256.Sum256(first)}
 	from, suspect := r.ex.suspect(key)
@@ -87,7 +87,7 @@ func (r *remote) Process(ctx context.Context, b engine.Bundle) error {
 	for range isolateCount {
 		elem, ok, err := in.peek()
 		if err != nil {
-			return fmt.Errorf("portable: bundle input: %w", err)
+			return fmt.Errorf("bundle input: %w", err)
 		}
 		if !ok {
 			break
@@ -139,7 +139,7 @@ func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byt
 	inst := r.ex.instruction()
 	nb, err := r.w.NewBundle(inst, r.sinks, &sides{data: b.SideInputs, desc: r.desc, wiring: r.wiring})
 	if err != nil {
-		return fmt.Errorf("portable: %w", err)
+		return fmt.Errorf("new bundle: %w", err)
 	}
 	defer nb.Release()
 	ctx, cancel := context.WithCancel(ctx)
@@ -179,10 +179,10 @@ func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byt
 		return &WorkerDiedError{Worker: r.w.ID(), Instruction: inst, Transforms: r.readers(), Index: -1, LastReported: last, Err: err}
 	}
 	if err != nil {
-		return fmt.Errorf("portable: bundle %s on %s: %w", inst, r.w.ID(), err)
+		return fmt.Errorf("bundle %s on %s: %w", inst, r.w.ID(), err)
 	}
 	if resp.GetError() != "" {
-		return fmt.Errorf("portable: bundle %s on %s failed: %s", inst, r.w.ID(), resp.GetError())
+		return fmt.Errorf("bundle %s on %s failed: %s", inst, r.w.ID(), resp.GetError())
 	}
 	if splitter != nil {
 		if err := splitter.wait(); err != nil {
@@ -194,12 +194,12 @@ func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byt
 		return sendErr
 	}
 	if err := nb.Wait(ctx); err != nil {
-		return fmt.Errorf("portable: bundle %s output: %w", inst, err)
+		return fmt.Errorf("bundle %s output: %w", inst, err)
 	}
 	for _, sink := range r.sinks {
 		elems, err := r.splits[sink](nb.Output(sink))
 		if err != nil {
-			return fmt.Errorf("portable: bundle %s output of %s: %w", inst, sink, err)
+			return fmt.Errorf("bundle %s output of %s: %w", inst, sink, err)
 		}
 		out := b.Output(sink)
 		for _, e := range elems {
@@ -210,11 +210,11 @@ func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byt
 	}
 	m, read, err := metricsOf(resp.GetProcessBundle().GetMonitoringInfos(), r.desc.GetTransforms(), src)
 	if err != nil {
-		return fmt.Errorf("portable: bundle %s metrics: %w", inst, err)
+		return fmt.Errorf("bundle %s metrics: %w", inst, err)
 	}
 	residuals, err := r.residualsOf(resp.GetProcessBundle().GetResidualRoots())
 	if err != nil {
-		return fmt.Errorf("portable: bundle %s on %s: %w", inst, r.w.ID(), err)
+		return fmt.Errorf("bundle %s on %s: %w", inst, r.w.ID(), err)
 	}
 	r.metrics.Merge(m)
 	r.read += read
@@ -229,7 +229,7 @@ func (r *remote) send(ctx context.Context, nb *service.Bundle, src string, input
 	for e, err := range input {
 		if err != nil {
 			cancel()
-			return fmt.Errorf("portable: bundle input: %w", err)
+			return fmt.Errorf("bundle input: %w", err)
 		}
 		chunk = append(chunk, e...)
 		if len(chunk) >= sendChunk {

@@ -117,7 +117,7 @@ func (s *remoteSplitter) TrySplitBundle(fraction float64, elements int64) (engin
 		s.mu.Lock()
 		s.refused = time.Now()
 		if err != nil && s.bad == nil {
-			s.bad = fmt.Errorf("portable: split of bundle %s: %w", s.inst, err)
+			s.bad = fmt.Errorf("split of bundle %s: %w", s.inst, err)
 		}
 		s.mu.Unlock()
 		return engine.BundleSplit{}, false

@@ -70,7 +70,7 @@ func (ws *workerSet) launch(ctx context.Context, n int) ([]*service.Worker, erro
 		ws.stops = append(ws.stops, stop)
 		ws.mu.Unlock()
 		if err != nil {
-			return nil, fmt.Errorf("portable: start worker %s: %w", id, err)
+			return nil, fmt.Errorf("start worker %s: %w", id, err)
 		}
 		ids = append(ids, id)
 	}
@@ -103,7 +103,7 @@ func (ws *workerSet) connect(ctx context.Context, id string) (*service.Worker, e
 				if err != nil {
 					why = err.Error()
 				}
-				cancel(fmt.Errorf("portable: worker %s %w (%s); a PROCESS worker must build the same pipeline from its arguments and reach Run",
+				cancel(fmt.Errorf("worker %s %w (%s); a PROCESS worker must build the same pipeline from its arguments and reach Run",
 					id, errExited, why))
 				return
 			}
@@ -119,7 +119,7 @@ func (ws *workerSet) connect(ctx context.Context, id string) (*service.Worker, e
 		if cause := context.Cause(ctx); errors.Is(cause, errExited) {
 			return nil, cause
 		}
-		return nil, fmt.Errorf("portable: %w", err)
+		return nil, err
 	}
 	return w, nil
 }
@@ -167,7 +167,7 @@ func (ws *workerSet) pick(ctx context.Context) (*service.Worker, error) {
 		errs = append(errs, err)
 	}
 	ws.mu.Unlock()
-	return nil, fmt.Errorf("portable: no live worker, and the job's %d worker restarts (Options.MaxWorkerRestarts) are used up: %w", ws.maxRestarts, errors.Join(errs...))
+	return nil, fmt.Errorf("no live worker, and the job's %d worker restarts (Options.MaxWorkerRestarts) are used up: %w", ws.maxRestarts, errors.Join(errs...))
 }
 
 // replace starts a worker in place of dead, the worker at index i, and
@@ -185,7 +185,7 @@ func (ws *workerSet) replace(ctx context.Context, i int, dead *service.Worker) (
 	ws.mu.Unlock()
 	workers, err := ws.launch(ctx, 1)
 	if err != nil {
-		return nil, fmt.Errorf("portable: replacing dead worker %s: %w", dead.ID(), err)
+		return nil, fmt.Errorf("replacing dead worker %s: %w", dead.ID(), err)
 	}
 	ws.mu.Lock()
 	ws.workers[i] = workers[0]

@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // errKind says what a decoding error must wrap.

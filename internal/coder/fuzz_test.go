@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // fuzzCoders are the coders the decode fuzzer exercises: every standard

@@ -16,6 +16,13 @@
 // Timestamps are milliseconds since the Unix epoch, as in Beam's model
 // (Time). The bounds are Beam's: MinTime and MaxTime, and the global window
 // ends at EndOfGlobalWindow, one day before MaxTime.
+//
+// # Who imports it
+//
+// Users import sdk/window, which re-exports these names as aliases. This
+// internal package holds the definitions so that runner-side code (the
+// planner, the engine, the job server) can use the same types without
+// linking the user SDK.
 package window
 
 import (

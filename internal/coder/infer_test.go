@@ -68,7 +68,7 @@ func TestOf(t *testing.T) {
 		{"slice of slices", mustErase[[][]int16](t), Spec{URN: URNIterable, Components: []Spec{{URN: URNIterable, Components: []Spec{varint}}}}},
 		{"pointer", mustErase[*string](t), Spec{URN: URNNullable, Components: []Spec{str}}},
 		{"map", mustErase[map[string]int](t), Spec{URN: URNIterable, Components: []Spec{{URN: URNKV, Components: []Spec{str, varint}}}}},
-		{"custom", mustErase[version](t), Spec{URN: URNCustom, Payload: []byte("github.com/beamgo-dev/beamgo/sdk/coder.version")}},
+		{"custom", mustErase[version](t), Spec{URN: URNCustom, Payload: []byte("github.com/beamgo-dev/beamgo/internal/coder.version")}},
 		{"sharded key", mustErase[ShardedKey[int]](t), Spec{URN: URNShardedKey, Components: []Spec{varint}}},
 	}
 	for _, tt := range tests {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // FromSpec builds a coder from its model description alone, for runners

@@ -3,7 +3,7 @@ package coder
 import (
 	"fmt"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // GlobalWindow returns the beam:coder:global_window:v1 coder. The global

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // hotCase is a coder on a hot path with a sample value and the most heap

@@ -1,0 +1,78 @@
+// Package jobopts holds the options that every runner of this module takes
+// for a job (how many bundles run at once, the memory budget, attempts per
+// bundle, the spill directory, progress, dynamic splitting), their defaults
+// and their translation to the engine's options, in one place. The local
+// runner, the portable runner and its proto-level core (fnrunner) embed Job
+// in their Options and re-export it under their own name (local.Job,
+// portable.Job, fnrunner.Job), so a user names it without importing an
+// internal package.
+package jobopts
+
+import (
+	"os"
+
+	"github.com/beamgo-dev/beamgo/runner/internal/engine"
+)
+
+// DefaultMemoryBudget is Job.MemoryBudget's default: 128 MiB.
+const DefaultMemoryBudget = 128 << 20
+
+// DefaultMaxAttempts is Job.MaxAttempts's default.
+const DefaultMaxAttempts = 3
+
+// Progress is a snapshot of a running job.
+type Progress = engine.Progress
+
+// Job configures how a runner executes a job; the zero value means
+// defaults. It is a plain value, safe to copy.
+type Job struct {
+	// Parallelism is how many bundles run at once (default: the runner's;
+	// see its Options).
+	Parallelism int
+	// MemoryBudget is the memory a job may use, in bytes (default 128
+	// MiB); the runner's Options say what it covers and how shuffles
+	// spill past it.
+	MemoryBudget int64
+	// MaxAttempts is how often a bundle is tried before the job fails
+	// (default 3).
+	MaxAttempts int
+	// TempDir holds shuffle spills (default: os.TempDir()).
+	TempDir string
+	// Progress, when non-nil, receives a progress line about once a second.
+	Progress func(Progress)
+	// DisableDynamicSplitting turns off splitting running bundles (reads
+	// and channel splits) when bundle slots idle.
+	DisableDynamicSplitting bool
+}
+
+// WithDefaults returns j with its zero fields set to the defaults;
+// parallelism is the runner's default Parallelism.
+func (j Job) WithDefaults(parallelism int) Job {
+	if j.Parallelism <= 0 {
+		j.Parallelism = parallelism
+	}
+	if j.MemoryBudget <= 0 {
+		j.MemoryBudget = DefaultMemoryBudget
+	}
+	if j.MaxAttempts <= 0 {
+		j.MaxAttempts = DefaultMaxAttempts
+	}
+	if j.TempDir == "" {
+		j.TempDir = os.TempDir()
+	}
+	return j
+}
+
+// Engine returns the engine's options for j, whose errors start with
+// prefix (the runner's name).
+func (j Job) Engine(prefix string) engine.Options {
+	return engine.Options{
+		Parallelism:             j.Parallelism,
+		MemoryBudget:            j.MemoryBudget,
+		MaxAttempts:             j.MaxAttempts,
+		TempDir:                 j.TempDir,
+		Progress:                j.Progress,
+		DisableDynamicSplitting: j.DisableDynamicSplitting,
+		Prefix:                  prefix,
+	}
+}
