@@ -13,6 +13,7 @@ import (
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/runner/internal/shuffle"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -25,8 +26,8 @@ type job struct {
 
 	// shuffles holds, per PCollection, the shuffles of the grouped stages
 	// that read it; grouped maps a grouped stage to its shuffle.
-	shuffles map[string][]*shuffle
-	grouped  map[plan.StageID]*shuffle
+	shuffles map[string][]*shuffle.Shuffle
+	grouped  map[plan.StageID]*shuffle.Shuffle
 	// datasets holds the elements of PCollections that data stages or side
 	// inputs read.
 	datasets map[string]*dataset
@@ -52,7 +53,7 @@ type dataset struct {
 
 func newJob(opts Options, pl *plan.Plan, ex Executor, dir string) (*job, error) {
 	j := &job{opts: opts, pl: pl, ex: ex, dir: dir,
-		shuffles: map[string][]*shuffle{}, grouped: map[plan.StageID]*shuffle{}, datasets: map[string]*dataset{}}
+		shuffles: map[string][]*shuffle.Shuffle{}, grouped: map[plan.StageID]*shuffle.Shuffle{}, datasets: map[string]*dataset{}}
 	shuffleMemory := opts.ShuffleMemory
 	if shuffleMemory <= 0 {
 		shuffleMemory = opts.MemoryBudget / 2
@@ -60,7 +61,7 @@ func newJob(opts Options, pl *plan.Plan, ex Executor, dir string) (*job, error) 
 	for _, st := range pl.Stages {
 		switch st.Input.Kind {
 		case plan.InputGrouped, plan.InputKeyed:
-			sh := newShuffle(4*opts.Parallelism, j.merging(st.Input.Target), dir, shuffleMemory, opts.Parallelism)
+			sh := shuffle.New(4*opts.Parallelism, j.merging(st.Input.Target), dir, shuffleMemory, opts.Parallelism)
 			j.grouped[st.ID] = sh
 			for _, pc := range st.Input.PCollections {
 				j.shuffles[pc] = append(j.shuffles[pc], sh)
@@ -86,7 +87,7 @@ func (j *job) merging(pc string) bool {
 
 func (j *job) close() {
 	for _, sh := range j.grouped {
-		sh.close()
+		sh.Close()
 	}
 }
 
@@ -95,7 +96,7 @@ func (j *job) result() *Result {
 	defer j.mu.Unlock()
 	res := &Result{Metrics: j.metrics, Stages: len(j.pl.Stages), Bundles: j.bundles, Retries: j.retries, Splits: j.splits}
 	for _, sh := range j.grouped {
-		res.Spills += sh.spills
+		res.Spills += sh.Spills()
 	}
 	return res
 }
@@ -121,7 +122,7 @@ type sinkTarget struct {
 	pc       string
 	wire     *wire
 	data     *dataset
-	shuffles []*shuffle
+	shuffles []*shuffle.Shuffle
 }
 
 // bundleWork is one bundle's input: either elements (retried with the
@@ -195,7 +196,7 @@ func (j *job) runStage(ctx context.Context, idx int, st *plan.Stage) error {
 		}
 	}
 	if sh := j.grouped[st.ID]; sh != nil {
-		sh.close()
+		sh.Close()
 	}
 	return err
 }
@@ -214,7 +215,7 @@ func (j *job) inputs(st *plan.Stage, src *wire) ([]*bundleWork, error) {
 			input = keyedInput
 		}
 		var out []*bundleWork
-		for part := range sh.parts {
+		for part := range sh.Parts() {
 			out = append(out, &bundleWork{stream: func() iter.Seq2[[]byte, error] { return input(sh, part, src) }})
 		}
 		return out, nil
@@ -249,23 +250,23 @@ func splitElems(elems [][]byte, n int) []*bundleWork {
 
 // groupedInput encodes the groups of one shuffle partition as
 // KV<key, Iterable<value>> windowed values, in chunks.
-func groupedInput(sh *shuffle, part int, src *wire) iter.Seq2[[]byte, error] {
+func groupedInput(sh *shuffle.Shuffle, part int, src *wire) iter.Seq2[[]byte, error] {
 	return shuffleInput(sh, part, src, false)
 }
 
 // keyedInput encodes the groups of one shuffle partition as their KV<key,
 // value> elements again, group after group, in chunks.
-func keyedInput(sh *shuffle, part int, src *wire) iter.Seq2[[]byte, error] {
+func keyedInput(sh *shuffle.Shuffle, part int, src *wire) iter.Seq2[[]byte, error] {
 	return shuffleInput(sh, part, src, true)
 }
 
 // shuffleInput encodes the groups of one shuffle partition, grouped or
 // (ungroup) one element per value, as windowed values in the group's
 // window at its end, in chunks of about 64 KiB.
-func shuffleInput(sh *shuffle, part int, src *wire, ungroup bool) iter.Seq2[[]byte, error] {
+func shuffleInput(sh *shuffle.Shuffle, part int, src *wire, ungroup bool) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
 		e := &chunkEncoder{src: src, ungroup: ungroup, yield: yield, wins: make([]window.Window, 1)}
-		if err := sh.visitGroups(part, e); err != nil {
+		if err := sh.VisitGroups(part, e); err != nil {
 			if !e.stopped {
 				yield(nil, err)
 			}
@@ -299,7 +300,7 @@ type chunkEncoder struct {
 	countAt int
 }
 
-func (e *chunkEncoder) startGroup(key []byte, win window.Window) {
+func (e *chunkEncoder) StartGroup(key []byte, win window.Window) {
 	e.wins[0] = win
 	e.header = window.Value[[]byte]{Timestamp: win.MaxTimestamp(), Windows: e.wins, Pane: window.OnTimePane()}
 	e.key = key
@@ -310,7 +311,7 @@ func (e *chunkEncoder) startGroup(key []byte, win window.Window) {
 	}
 }
 
-func (e *chunkEncoder) addValue(_ window.Window, val []byte) {
+func (e *chunkEncoder) AddValue(_ window.Window, val []byte) {
 	if !e.ungroup {
 		e.chunk = append(e.chunk, val...)
 		e.count++
@@ -322,7 +323,7 @@ func (e *chunkEncoder) addValue(_ window.Window, val []byte) {
 	}
 }
 
-func (e *chunkEncoder) endGroup() bool {
+func (e *chunkEncoder) EndGroup() bool {
 	if !e.ungroup {
 		binary.BigEndian.PutUint32(e.chunk[e.countAt:], e.count)
 		e.flush()
@@ -338,7 +339,7 @@ func (e *chunkEncoder) flush() {
 	if !e.yield(e.chunk, nil) {
 		e.stopped = true
 	}
-	if cap(e.chunk) > maxKeptBuffer {
+	if cap(e.chunk) > shuffle.MaxKeptBuffer {
 		e.chunk = nil
 	}
 	e.chunk = e.chunk[:0]
@@ -581,7 +582,7 @@ func (sr *stageRun) attempt(ctx context.Context, proc Processor, b *bundleWork) 
 	for id, t := range sr.sinks {
 		o := &bundleOutput{t: t}
 		for _, sh := range t.shuffles {
-			o.writers = append(o.writers, sh.newWriter())
+			o.writers = append(o.writers, sh.NewWriter())
 		}
 		outs[id] = o
 	}
@@ -641,7 +642,7 @@ type bundleOutput struct {
 	t       *sinkTarget
 	elems   [][]byte
 	arena   []byte
-	writers []*shuffleWriter
+	writers []*shuffle.Writer
 }
 
 func (o *bundleOutput) write(b []byte) error {
@@ -662,7 +663,7 @@ func (o *bundleOutput) write(b []byte) error {
 		return fmt.Errorf("engine: shuffle key of %s: %w", o.t.pc, err)
 	}
 	for _, w := range o.writers {
-		if err := w.add(v.Elem[:k], v.Windows, v.Elem[k:]); err != nil {
+		if err := w.Add(v.Elem[:k], v.Windows, v.Elem[k:]); err != nil {
 			return err
 		}
 	}
@@ -676,7 +677,7 @@ func (o *bundleOutput) commit() error {
 		o.t.data.mu.Unlock()
 	}
 	for _, w := range o.writers {
-		if err := w.commit(); err != nil {
+		if err := w.Commit(); err != nil {
 			return err
 		}
 	}
@@ -685,7 +686,7 @@ func (o *bundleOutput) commit() error {
 
 func (o *bundleOutput) abort() {
 	for _, w := range o.writers {
-		w.abort()
+		w.Abort()
 	}
 }
 
