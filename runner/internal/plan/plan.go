@@ -81,10 +81,13 @@ const (
 	// elements in one bundle: the input of a ParDo with user state, whose
 	// state then lives as long as the bundle.
 	InputKeyed
+	// InputTestStream means the runner feeds the elements a TestStream's
+	// events add to one of its outputs (Input.TestStream).
+	InputTestStream
 )
 
 // String returns the kind in lower case ("impulse", "data", "grouped",
-// "keyed").
+// "keyed", "teststream").
 func (k InputKind) String() string {
 	switch k {
 	case InputImpulse:
@@ -95,6 +98,8 @@ func (k InputKind) String() string {
 		return "grouped"
 	case InputKeyed:
 		return "keyed"
+	case InputTestStream:
+		return "teststream"
 	}
 	return fmt.Sprintf("InputKind(%d)", int(k))
 }
@@ -117,6 +122,12 @@ type Input struct {
 	// Transform, or the single element of PCollections when Transform is
 	// empty.
 	Target string
+	// Unbounded is set when a PCollection of PCollections (or the Target
+	// of a TestStream) is unbounded: its watermark may never reach the end
+	// of time, so a grouping cannot wait for it.
+	Unbounded bool
+	// TestStream is the script of an InputTestStream input.
+	TestStream *TestStream
 }
 
 // SideInput is a PCollection that a transform of a stage reads as a side
