@@ -104,4 +104,3 @@ func (e *chunkEncoder) flush() {
 	}
 	e.chunk = e.chunk[:0]
 }
-
