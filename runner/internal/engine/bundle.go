@@ -219,8 +219,7 @@ func (o *bundleOutput) deliver(j *job) {
 	}
 	bytes := int64(len(o.arena))
 	for _, r := range o.t.readers {
-		r.pending = append(r.pending, &batch{elems: o.elems, bytes: bytes, minTs: o.minTs})
-		r.pendingElems += len(o.elems)
+		r.addPending(&batch{elems: o.elems, bytes: bytes, minTs: o.minTs})
 		j.buffered += bytes
 	}
 	if d := o.t.side; d != nil {

@@ -28,6 +28,9 @@ type job struct {
 	// stream is the job's TestStream, or nil.
 	stream *testStream
 	clock  *clock
+	// observe, when set (by tests), is called after every watermark
+	// refresh, with j.mu held.
+	observe func(*job)
 
 	stagesDone atomic.Int64
 	elements   atomic.Int64
@@ -201,14 +204,12 @@ func (j *job) work(ctx context.Context, cancel func()) {
 			continue
 		}
 		if j.inflight == 0 {
-			if err := j.quiesce(); err != nil {
+			applied, err := j.quiesce()
+			if err != nil {
 				j.fail(err)
 				cancel()
 			}
-			if j.err != nil || j.done {
-				continue
-			}
-			if j.progressed() {
+			if applied || j.err != nil || j.done {
 				continue
 			}
 		}
@@ -261,35 +262,25 @@ func (j *job) runTask(ctx context.Context, t task) error {
 	return t.s.runBundle(ctx, t.b)
 }
 
-// progressed reports whether quiesce made work runnable.
-func (j *job) progressed() bool {
-	for _, s := range j.stages {
-		if s.runnable() {
-			return true
-		}
-	}
-	return false
-}
-
 // quiesce acts on a job in which nothing runs and nothing is runnable:
-// it applies the next TestStream event, ends the job when every output
-// watermark reached the end of time, or reports that it is stuck. j.mu is
-// held.
-func (j *job) quiesce() error {
+// it applies the next TestStream event (applied is then true), ends the
+// job when every output watermark reached the end of time, or reports
+// that it is stuck. j.mu is held.
+func (j *job) quiesce() (applied bool, err error) {
 	if j.stream != nil && j.stream.pending() {
 		if err := j.stream.apply(j); err != nil {
-			return err
+			return false, err
 		}
 		j.refresh()
-		return nil
+		return true, nil
 	}
 	for _, s := range j.stages {
 		if s.ow < window.MaxTime {
-			return j.stuck()
+			return false, j.stuck()
 		}
 	}
 	j.done = true
-	return nil
+	return false, nil
 }
 
 // refresh recomputes every stage's watermarks, in stage order so that each
@@ -303,6 +294,9 @@ func (j *job) refresh() {
 		}
 	}
 	j.stagesDone.Store(done)
+	if j.observe != nil {
+		j.observe(j)
+	}
 }
 
 // reportProgress calls Options.Progress about once a second until stopped.

@@ -41,6 +41,9 @@ type stage struct {
 	// pending holds committed input elements not yet in a bundle.
 	pending      []*batch
 	pendingElems int
+	// chunk is how many pending elements a bundle takes: a
+	// 2×Parallelism-th of those pending when the last batch arrived.
+	chunk int
 	// queue holds bundles ready to run; running those that run.
 	queue   []*bundleWork
 	running map[*bundleWork]struct{}
@@ -191,9 +194,9 @@ func (s *stage) runnable() bool {
 
 // take returns the stage's next bundle and marks it running, or nil;
 // j.mu is held. Pending elements are cut into bundles of about a
-// 2×Parallelism-th of them: enough to balance, few enough that per-bundle
-// work (a precombine's flush) stays small; stragglers are split
-// dynamically.
+// 2×Parallelism-th of them (counted when the last batch arrived): enough
+// to balance, few enough that per-bundle work (a precombine's flush)
+// stays small; stragglers are split dynamically.
 func (s *stage) take() *bundleWork {
 	if !s.runnable() {
 		return nil
@@ -204,10 +207,18 @@ func (s *stage) take() *bundleWork {
 		s.queue[0] = nil
 		s.queue = s.queue[1:]
 	} else {
-		b = s.takePending(max((s.pendingElems+2*s.j.opts.Parallelism-1)/(2*s.j.opts.Parallelism), 1))
+		b = s.takePending(max(s.chunk, 1))
 	}
 	s.running[b] = struct{}{}
 	return b
+}
+
+// addPending adds a committed batch to the stage's input; j.mu is held.
+func (s *stage) addPending(b *batch) {
+	s.pending = append(s.pending, b)
+	s.pendingElems += len(b.elems)
+	ways := 2 * s.j.opts.Parallelism
+	s.chunk = (s.pendingElems + ways - 1) / ways
 }
 
 // takePending moves about n pending elements into a new bundle.
