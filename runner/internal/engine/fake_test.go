@@ -251,11 +251,19 @@ func (p *fakeProc) Process(ctx context.Context, b Bundle) error {
 	return nil
 }
 
-func (p *fakeProc) Residuals() [][]byte                    { return p.res }
-func (p *fakeProc) Elements() map[string]int64             { return map[string]int64{p.w.Source.Transform: p.n} }
-func (p *fakeProc) Teardown(context.Context) error         { return nil }
-func (f *fakeExec) bundles() []string                      { f.mu.Lock(); defer f.mu.Unlock(); return append([]string(nil), f.log...) }
-func (f *fakeExec) sunk(name string) []window.Value[[]byte] { f.mu.Lock(); defer f.mu.Unlock(); return f.seen[name] }
+func (p *fakeProc) Residuals() [][]byte            { return p.res }
+func (p *fakeProc) Elements() map[string]int64     { return map[string]int64{p.w.Source.Transform: p.n} }
+func (p *fakeProc) Teardown(context.Context) error { return nil }
+func (f *fakeExec) bundles() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.log...)
+}
+func (f *fakeExec) sunk(name string) []window.Value[[]byte] {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.seen[name]
+}
 
 func testOptions(t *testing.T, parallelism int) Options {
 	return Options{Parallelism: parallelism, MemoryBudget: 64 << 20, MaxAttempts: 2, TempDir: t.TempDir(), Prefix: "test"}
