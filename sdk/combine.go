@@ -45,7 +45,7 @@ func CombinePerKey[K comparable, In, Acc, Out any](s Scope, fn CombineFn[In, Acc
 		return PCollection[KV[K, Out]]{}
 	}
 	kc, vc, ok := kvCoders[K, In](s, name, in)
-	if !ok {
+	if !ok || !s.checkGroupable(name, in.c) {
 		return PCollection[KV[K, Out]]{}
 	}
 	oc, err := coder.Of[Out]()
@@ -75,7 +75,7 @@ func CombinePerKey[K comparable, In, Acc, Out any](s Scope, fn CombineFn[In, Acc
 	t.Fn = info
 	t.Inputs = []graph.Input{{Local: "in", Coll: grouped.c}}
 	t.Factory = ph.Grouped()
-	out := s.p.g.AddOutput(t, "out", coder.Erase(outCoder), ph.kvOut, in.c.Windowing)
+	out := s.p.g.AddOutput(t, "out", coder.Erase(outCoder), ph.kvOut, grouped.c.Windowing)
 	// The composite's output is its last leaf's output, as in Beam.
 	comp.Outputs = []graph.Output{{Local: "out", Coll: out}}
 	return PCollection[KV[K, Out]]{c: out}

@@ -10,7 +10,7 @@ import (
 )
 
 // globalWindowing is the windowing of collections that no WindowInto has touched.
-var globalWindowing = graph.Windowing{Fn: window.GlobalFn()}
+var globalWindowing = graph.Windowing{Strategy: window.GlobalStrategy()}
 
 // Impulse returns a collection of one empty byte slice in the global window:
 // the root that every source starts from.

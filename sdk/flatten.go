@@ -3,7 +3,9 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"time"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
 	"github.com/beamgo-dev/beamgo/sdk/window"
@@ -71,12 +73,31 @@ func Reshuffle[T any](s Scope, in PCollection[T], opts ...Option) PCollection[T]
 	comp.Inputs = []graph.Input{{Local: "in", Coll: in.c}}
 	cs := Scope{p: s.p, parent: comp}
 	keyed := ParDo(cs, DoFn[T, KV[int64, KV[int64, T]]](&assignRandomKey[T]{}), in, Name("AssignKey"))
-	grouped := GroupByKey(cs, keyed)
+	if !keyed.IsValid() {
+		return PCollection[T]{}
+	}
+	keyed.c.Windowing = reshuffleWindowing(in.c.Windowing)
+	grouped := groupByKey(cs, "GroupByKey", keyed, false)
 	out := ParDo(cs, DoFn[Group[int64, KV[int64, T]], T](funcDoFn[Group[int64, KV[int64, T]], T]{
 		kind: "Restore", f: restoreTimestamps[T],
 		ctxCall: restoreTimestamps[T]}), grouped, Name("Restore"))
+	if out.IsValid() {
+		out.c.Windowing = in.c.Windowing
+	}
 	comp.Outputs = []graph.Output{{Local: "out", Coll: out.c}}
 	return out
+}
+
+// reshuffleWindowing is the strategy of a Reshuffle's grouping, as in Beam
+// Java: every batch of elements is emitted at once and none is dropped as
+// late, whatever the input's trigger; Restore then puts the input's
+// strategy back.
+func reshuffleWindowing(w graph.Windowing) graph.Windowing {
+	w.Trigger = Always()
+	w.Accumulation = window.Discarding
+	w.TimestampCombiner = window.OutputAtEarliest
+	w.AllowedLateness = time.Duration(math.MaxInt64)
+	return w
 }
 
 // assignRandomKey keys elements round-robin from a random start per bundle

@@ -36,19 +36,30 @@ func (c groupCoder[K, V]) Decode(src []byte) (Group[K, V], int, error) {
 func (c groupCoder[K, V]) Spec() coder.Spec    { return c.kv.Spec() }
 func (c groupCoder[K, V]) Deterministic() bool { return c.kv.Deterministic() }
 
-// GroupByKey groups the values of in by key and window. The key type must
+// GroupByKey groups the values of in by key and window, emitting a group
+// per key and window whenever the window's trigger fires. The key type must
 // have a deterministic coder (equal keys encode to equal bytes); otherwise
-// construction fails naming the transform.
+// construction fails naming the transform. So does an unbounded input in
+// the global window with the default trigger, whose groups would never be
+// emitted, and a trigger that may lose data (see AllowUnsafeTriggers).
+//
+// The output's trigger is the continuation of in's (see
+// window.Trigger.Continuation).
 func GroupByKey[K comparable, V any](s Scope, in PCollection[KV[K, V]], opts ...Option) PCollection[Group[K, V]] {
 	o := collect(opts)
-	name := pick(o.name, "GroupByKey")
+	return groupByKey(s, pick(o.name, "GroupByKey"), in, true)
+}
+
+// groupByKey adds a GroupByKey called name; check says whether to check
+// that in's windowing can be grouped.
+func groupByKey[K comparable, V any](s Scope, name string, in PCollection[KV[K, V]], check bool) PCollection[Group[K, V]] {
 	kc, vc, ok := kvCoders[K, V](s, name, in)
-	if !ok {
+	if !ok || (check && !s.checkGroupable(name, in.c)) {
 		return PCollection[Group[K, V]]{}
 	}
 	t := s.p.g.AddTransform(s.parent, name, graph.KindGroupByKey)
 	t.Inputs = []graph.Input{{Local: "in", Coll: in.c}}
-	return addOutput(s, t, "out", newGroupCoder(kc, vc), in.c.Windowing)
+	return addOutput(s, t, "out", newGroupCoder(kc, vc), groupedWindowing(in.c.Windowing))
 }
 
 // kvCoders checks a keyed input and returns its key and value coders.

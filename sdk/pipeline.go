@@ -82,6 +82,9 @@ type options struct {
 	name  string
 	sides []sideView
 	coder any
+	// windowing are WindowInto's options, applied in order to the
+	// strategy the output inherits from the input.
+	windowing []func(*graph.Windowing)
 }
 
 type optionFunc func(*options)

@@ -23,24 +23,127 @@ func SlidingWindows(size, period time.Duration) window.Fn { return window.Slidin
 func Sessions(gap time.Duration) window.Fn { return window.SessionsFn(gap) }
 
 // WindowInto assigns every element of in to the windows of fn by its
-// timestamp. Grouping and combining downstream happen per window.
+// timestamp. Grouping and combining downstream happen per window, and emit
+// their groups as the windowing options say:
+//
+//	sdk.WindowInto(s, window.FixedFn(10*time.Second), in,
+//		sdk.Triggering(sdk.AfterWatermark().WithEarlyFirings(sdk.AfterCount(2))),
+//		sdk.Accumulating(), sdk.AllowedLateness(5*time.Second))
+//
+// As in Beam Java, what the options do not set is kept from in's windowing
+// strategy (the trigger, accumulation mode, allowed lateness, ...), and a
+// strategy never set anywhere has Beam Java's defaults (see
+// window.Strategy). Elements keep their timestamps; their panes are reset.
 func WindowInto[T any](s Scope, fn window.Fn, in PCollection[T], opts ...Option) PCollection[T] {
 	o := collect(opts)
 	name := pick(o.name, "WindowInto("+fn.String()+")")
-	if err := fn.Validate(); err != nil {
-		s.fail(name, "%v", err)
+	if !s.checkInputs(name, in.c) {
 		return PCollection[T]{}
 	}
-	if !s.checkInputs(name, in.c) {
+	w := in.c.Windowing
+	w.Fn, w.AlreadyMerged = fn, false
+	for _, f := range o.windowing {
+		f(&w)
+	}
+	if err := w.Validate(); err != nil {
+		s.fail(name, "%w", err)
 		return PCollection[T]{}
 	}
 	t := s.p.g.AddTransform(s.parent, name, graph.KindWindowInto)
 	t.Window = &fn
 	t.Inputs = []graph.Input{{Local: "in", Coll: in.c}}
 	c := in.c.Ops
-	out := s.p.g.AddOutput(t, "out", in.c.Coder, c, graph.Windowing{Fn: fn})
+	out := s.p.g.AddOutput(t, "out", in.c.Coder, c, w)
 	t.Factory = &windowIntoFactory[T]{fn: fn, ops: c}
 	return PCollection[T]{c: out}
+}
+
+// windowOption returns a WindowInto option that changes the strategy with f.
+func windowOption(f func(*graph.Windowing)) Option {
+	return optionFunc(func(o *options) { o.windowing = append(o.windowing, f) })
+}
+
+// Triggering sets when the panes of each window are emitted (WindowInto
+// only). The default is DefaultTrigger.
+func Triggering(t Trigger) Option {
+	return windowOption(func(w *graph.Windowing) { w.Trigger = t })
+}
+
+// Accumulating makes every pane of a window hold all its elements so far,
+// replacing the window's previous pane (WindowInto only).
+func Accumulating() Option {
+	return windowOption(func(w *graph.Windowing) { w.Accumulation = window.Accumulating })
+}
+
+// Discarding makes every pane of a window hold only the elements since its
+// previous pane (WindowInto only). It is the default.
+func Discarding() Option {
+	return windowOption(func(w *graph.Windowing) { w.Accumulation = window.Discarding })
+}
+
+// AllowedLateness sets how long after the end of a window its late
+// elements are still grouped, in late panes (WindowInto only); later ones
+// are dropped. The default is 0.
+func AllowedLateness(d time.Duration) Option {
+	return windowOption(func(w *graph.Windowing) { w.AllowedLateness = d })
+}
+
+// TimestampCombiner sets the timestamp of a pane's output (WindowInto
+// only): the end of the window (the default), or the earliest or latest
+// timestamp of its elements.
+func TimestampCombiner(c window.TimestampCombiner) Option {
+	return windowOption(func(w *graph.Windowing) { w.TimestampCombiner = c })
+}
+
+// ClosingBehavior sets whether a window's final pane, when it expires, is
+// emitted even if it is empty (WindowInto only). The default emits it
+// only if it holds elements.
+func ClosingBehavior(b window.ClosingBehavior) Option {
+	return windowOption(func(w *graph.Windowing) { w.Closing = b })
+}
+
+// OnTimeBehavior sets whether a window's on-time pane is emitted even if
+// it is empty (WindowInto only). The default, as in Beam Java, always
+// emits it.
+func OnTimeBehavior(b window.OnTimeBehavior) Option {
+	return windowOption(func(w *graph.Windowing) { w.OnTime = b })
+}
+
+// AllowUnsafeTriggers lets GroupByKey and the combines accept a trigger
+// that may finish before its window expires, dropping the window's later
+// elements (WindowInto only; see window.Strategy.CheckTriggerSafe).
+// Without it such a trigger is a construction error, as in Beam.
+func AllowUnsafeTriggers() Option {
+	return windowOption(func(w *graph.Windowing) { w.AllowUnsafeTriggers = true })
+}
+
+// checkGroupable records a construction error if grouping c (by
+// GroupByKey or a combine called name) would never emit, or may lose data
+// (Beam Java's GroupByKey.applicableTo).
+func (s Scope) checkGroupable(name string, c *graph.Collection) bool {
+	w := c.Windowing
+	if !c.Bounded && w.Fn.Kind == window.KindGlobal && w.Trigger.Kind == window.TriggerDefault {
+		s.fail(name, "%s is unbounded and in the global window with the default trigger, so its groups would never be emitted: window it or set a trigger with WindowInto", c.Name)
+		return false
+	}
+	if w.AllowUnsafeTriggers {
+		return true
+	}
+	if err := w.CheckTriggerSafe(); err != nil {
+		s.fail(name, "%s: %w", c.Name, err)
+		return false
+	}
+	return true
+}
+
+// groupedWindowing returns the windowing strategy of the output of a
+// grouping of a collection windowed by w: merged windows do not merge
+// again, and the trigger is its continuation, which fires as upstream
+// panes arrive (Beam Java's GroupByKey.updateWindowingStrategy).
+func groupedWindowing(w graph.Windowing) graph.Windowing {
+	w.Trigger = w.Trigger.Continuation()
+	w.AlreadyMerged = w.AlreadyMerged || w.Fn.IsMerging()
+	return w
 }
 
 type windowIntoFactory[T any] struct {
@@ -68,6 +171,7 @@ type assignWindows[T any] struct {
 }
 
 func (a *assignWindows[T]) Receive(v window.Value[T]) error {
+	v.Pane = window.NoFiringPane()
 	if a.fn.Kind == window.KindGlobal {
 		v.Windows = window.GlobalWindows()
 	} else {
@@ -104,6 +208,17 @@ func EventTime(ctx context.Context) time.Time {
 		return ec.Timestamp.ToTime()
 	}
 	return time.Time{}
+}
+
+// PaneOf returns the pane of the element being processed: which firing of
+// its window's trigger produced it (first, last, early, on time or late,
+// and its index). Elements that no grouping produced have
+// window.NoFiringPane.
+func PaneOf(ctx context.Context) window.Pane {
+	if ec := graph.FromContext(ctx); ec != nil {
+		return ec.Pane
+	}
+	return window.NoFiringPane()
 }
 
 // WindowOf returns the window of the element being processed (an element in

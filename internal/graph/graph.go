@@ -30,13 +30,19 @@ type Graph struct {
 // New returns an empty graph.
 func New() *Graph { return &Graph{names: map[string]int{}} }
 
-// Windowing is the windowing strategy of a collection.
+// Windowing is the windowing strategy of a collection, as the model
+// carries it, and the construction-time choices that go with it.
 type Windowing struct {
-	Fn window.Fn
-	// AllowedLateness is carried into the model; batch execution never
-	// produces late data.
-	AllowedLatenessMs int64
+	window.Strategy
+	// AllowUnsafeTriggers lets GroupByKey accept a trigger that may finish
+	// before its window expires (window.Strategy.CheckTriggerSafe). It is
+	// not part of the model: it only affects construction.
+	AllowUnsafeTriggers bool
 }
+
+// Key returns a string that is equal for equal strategies, the
+// construction-only fields aside.
+func (w Windowing) Key() string { return w.Strategy.String() }
 
 // Collection is a PCollection: a typed stream of windowed elements.
 type Collection struct {
@@ -45,7 +51,9 @@ type Collection struct {
 	Coder     coder.Any
 	Windowing Windowing
 	Producer  *Transform
-	Bounded   bool
+	// Bounded is false for a collection that may never end: one a source
+	// of unbounded data (a TestStream) produces, or one computed from one.
+	Bounded bool
 	// Ops are the typed runtime helpers for elements of this collection.
 	Ops TypeOps
 }
@@ -77,6 +85,7 @@ const (
 	KindWindowInto
 	KindCombinePerKey // a composite with a lifted-combine contract
 	KindReshuffle     // a composite the runner may execute as redistribution
+	KindTestStream    // a scripted unbounded source (TestStream)
 )
 
 // Transform is a node of the graph. Composite transforms have Children;
@@ -101,6 +110,55 @@ type Transform struct {
 	Combine *CombineInfo
 	// Window is the window function of a KindWindowInto transform.
 	Window *window.Fn
+	// TestStream is the script of a KindTestStream transform.
+	TestStream *TestStream
+}
+
+// TestStream is the script of a TestStream transform: its element coder
+// and its events, in order. Events name their output by tag, the local
+// name of one of the transform's outputs; the empty tag names the only
+// output of a stream without tagged outputs.
+//
+// The sdk appends events while the pipeline is built; once built, it is
+// only read.
+type TestStream struct {
+	Coder  coder.Any
+	Events []TestStreamEvent
+}
+
+// TestStreamEventKind says what a TestStreamEvent does.
+type TestStreamEventKind uint8
+
+// The kinds of TestStream events.
+const (
+	// TestStreamElements adds Elements to the output Tag.
+	TestStreamElements TestStreamEventKind = iota
+	// TestStreamWatermark advances the watermark of output Tag to
+	// Watermark.
+	TestStreamWatermark
+	// TestStreamProcessingTime advances the job's processing-time clock by
+	// Advance.
+	TestStreamProcessingTime
+)
+
+// TestStreamEvent is one event of a TestStream.
+type TestStreamEvent struct {
+	Kind TestStreamEventKind
+	Tag  string
+	// Elements are the elements of a TestStreamElements event.
+	Elements []TimestampedElement
+	// Watermark is the new watermark of a TestStreamWatermark event.
+	Watermark window.Time
+	// Advance is how far a TestStreamProcessingTime event moves the clock,
+	// in milliseconds.
+	Advance int64
+}
+
+// TimestampedElement is an element of a TestStream, encoded in the outer
+// context of the stream's coder (as Beam's TestStreamPayload holds them).
+type TimestampedElement struct {
+	Encoded   []byte
+	Timestamp window.Time
 }
 
 // FnInfo describes user code for the proto payload and for checking that a
@@ -130,6 +188,16 @@ func (t *Transform) MainInputs() []Input {
 		}
 	}
 	return in
+}
+
+// inputsBounded reports whether every main input of t is bounded.
+func (t *Transform) inputsBounded() bool {
+	for _, in := range t.Inputs {
+		if in.Side == nil && in.Coll != nil && !in.Coll.Bounded {
+			return false
+		}
+	}
+	return true
 }
 
 // SideInputs returns the transform's side inputs, in declaration order.
@@ -203,7 +271,10 @@ func (g *Graph) AddTransform(parent *Transform, name string, kind Kind) *Transfo
 	return t
 }
 
-// AddOutput adds a new collection produced by t.
+// AddOutput adds a new collection produced by t. The collection is bounded
+// unless one of t's main inputs is unbounded (as in Beam, side inputs do
+// not make an output unbounded): add t's inputs first. Sources of unbounded
+// data clear Bounded themselves.
 func (g *Graph) AddOutput(t *Transform, local string, c coder.Any, ops TypeOps, w Windowing) *Collection {
 	col := &Collection{
 		ID:        fmt.Sprintf("c%d", len(g.Collections)),
@@ -211,7 +282,7 @@ func (g *Graph) AddOutput(t *Transform, local string, c coder.Any, ops TypeOps, 
 		Coder:     c,
 		Windowing: w,
 		Producer:  t,
-		Bounded:   true,
+		Bounded:   t.inputsBounded(),
 		Ops:       ops,
 	}
 	g.Collections = append(g.Collections, col)

@@ -63,13 +63,13 @@ func (f *fromProto) collection(id string) error {
 	if !ok {
 		return fmt.Errorf("translate: PCollection %q: missing windowing strategy %q", pc.GetUniqueName(), pc.GetWindowingStrategyId())
 	}
-	fn, err := decode.WindowFn(ws.GetWindowFn())
+	strategy, err := decode.WindowingStrategy(ws)
 	if err != nil {
 		return fmt.Errorf("translate: PCollection %q: %w", pc.GetUniqueName(), err)
 	}
 	col := &graph.Collection{
 		ID: id, Name: pc.GetUniqueName(), Coder: c,
-		Windowing: graph.Windowing{Fn: fn, AllowedLatenessMs: ws.GetAllowedLateness()},
+		Windowing: graph.Windowing{Strategy: strategy},
 		Bounded:   pc.GetIsBounded() != pipepb.IsBounded_UNBOUNDED,
 	}
 	f.cols[id] = col
@@ -160,6 +160,9 @@ func (f *fromProto) spec(tr *graph.Transform, pt *pipepb.PTransform) error {
 		tr.Kind = graph.KindFlatten
 	case urns.TransformReshuffle:
 		tr.Kind = graph.KindReshuffle
+	case urns.TransformTestStream:
+		tr.Kind = graph.KindTestStream
+		return f.testStream(tr, pt.GetSpec())
 	case urns.TransformWindowInto:
 		tr.Kind = graph.KindWindowInto
 		var wp pipepb.WindowIntoPayload

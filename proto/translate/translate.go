@@ -145,11 +145,11 @@ func (t *toProto) coder(s coder.Spec) string {
 }
 
 func (t *toProto) windowing(w graph.Windowing) (string, error) {
-	key := fmt.Sprintf("%+v", w)
+	key := w.Key()
 	if id, ok := t.wsIDs[key]; ok {
 		return id, nil
 	}
-	ws, err := windowingProto(w)
+	ws, err := WindowingStrategy(w.Strategy)
 	if err != nil {
 		return "", err
 	}
@@ -218,6 +218,8 @@ func (t *toProto) transform(tr *graph.Transform) (*pipepb.PTransform, error) {
 		}
 	case graph.KindReshuffle:
 		pt.Spec = &pipepb.FunctionSpec{Urn: urns.TransformReshuffle}
+	case graph.KindTestStream:
+		pt.Spec, err = t.testStreamSpec(tr)
 	case graph.KindComposite:
 	default:
 		err = fmt.Errorf("unknown transform kind %d", tr.Kind)
@@ -311,28 +313,6 @@ func windowFnSpec(f window.Fn) (*pipepb.FunctionSpec, error) {
 		return nil, err
 	}
 	return &pipepb.FunctionSpec{Urn: urn, Payload: b}, nil
-}
-
-func windowingProto(w graph.Windowing) (*pipepb.WindowingStrategy, error) {
-	fn, err := windowFnSpec(w.Fn)
-	if err != nil {
-		return nil, err
-	}
-	merge := pipepb.MergeStatus_NON_MERGING
-	if w.Fn.IsMerging() {
-		merge = pipepb.MergeStatus_NEEDS_MERGE
-	}
-	return &pipepb.WindowingStrategy{
-		WindowFn:           fn,
-		MergeStatus:        merge,
-		Trigger:            &pipepb.Trigger{Trigger: &pipepb.Trigger_Default_{Default: &pipepb.Trigger_Default{}}},
-		AccumulationMode:   pipepb.AccumulationMode_DISCARDING,
-		OutputTime:         pipepb.OutputTime_END_OF_WINDOW,
-		ClosingBehavior:    pipepb.ClosingBehavior_EMIT_IF_NONEMPTY,
-		OnTimeBehavior:     pipepb.OnTimeBehavior_FIRE_IF_NONEMPTY,
-		AllowedLateness:    w.AllowedLatenessMs,
-		AssignsToOneWindow: w.Fn.Kind != window.KindSliding,
-	}, nil
 }
 
 // byID returns xs sorted by natural id order ("t2" before "t10").
