@@ -7,6 +7,7 @@ import (
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
+	"github.com/beamgo-dev/beamgo/proto/decode"
 	"github.com/beamgo-dev/beamgo/proto/urns"
 )
 
@@ -241,6 +242,11 @@ func (f *fuser) finish() ([]*Stage, error) {
 	read := f.readElsewhere()
 	for _, s := range ordered {
 		s.Input.Unbounded = f.unbounded(s.Input)
+		if s.Input.Kind == InputGrouped {
+			if err := f.windowing(s); err != nil {
+				return nil, err
+			}
+		}
 		s.Outputs = f.outputsOf(s, read)
 		for up := range f.upstream[s] {
 			s.Upstream = append(s.Upstream, up.ID)
@@ -248,6 +254,18 @@ func (f *fuser) finish() ([]*Stage, error) {
 		slices.SortFunc(s.Upstream, func(a, b StageID) int { return pos[a] - pos[b] })
 	}
 	return ordered, nil
+}
+
+// windowing decodes the windowing strategy of grouped stage s's input.
+func (f *fuser) windowing(s *Stage) error {
+	comps := f.g.comps
+	ws := comps.GetWindowingStrategies()[comps.GetPcollections()[s.Input.PCollections[0]].GetWindowingStrategyId()]
+	w, err := decode.WindowingStrategy(ws)
+	if err != nil {
+		return fmt.Errorf("plan: transform %s: windowing strategy of its input: %w", f.g.describe(s.Input.Transform), err)
+	}
+	s.Input.Windowing = &w
+	return nil
 }
 
 // unbounded reports whether an input reads an unbounded PCollection.

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/beamgo-dev/beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // StageID identifies a stage within a Plan.
@@ -128,6 +129,9 @@ type Input struct {
 	Unbounded bool
 	// TestStream is the script of an InputTestStream input.
 	TestStream *TestStream
+	// Windowing is the windowing strategy of a grouped input's
+	// PCollection, decoded: the engine groups and fires panes by it.
+	Windowing *window.Strategy
 }
 
 // SideInput is a PCollection that a transform of a stage reads as a side
