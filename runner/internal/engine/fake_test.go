@@ -129,7 +129,7 @@ func nested(s string) []byte { return append([]byte{byte(len(s))}, s...) }
 func addElements(tag string, ts ...int64) *pipepb.TestStreamPayload_Event {
 	ev := &pipepb.TestStreamPayload_Event_AddElements{Tag: tag}
 	for _, t := range ts {
-		ev.Elements = append(ev.Elements, &pipepb.TestStreamPayload_TimestampedElement{EncodedElement: nested(fmt.Sprint(tag, t)), Timestamp: t})
+		ev.Elements = append(ev.Elements, &pipepb.TestStreamPayload_TimestampedElement{EncodedElement: []byte(fmt.Sprint(tag, t)), Timestamp: t})
 	}
 	return &pipepb.TestStreamPayload_Event{Event: &pipepb.TestStreamPayload_Event_ElementEvent{ElementEvent: ev}}
 }

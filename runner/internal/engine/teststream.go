@@ -7,6 +7,7 @@ import (
 
 	"github.com/beamgo-dev/beamgo/proto/urns"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -59,7 +60,11 @@ func (t *testStream) apply(j *job) error {
 		s := t.stages[ev.PCollection]
 		b := &bundleWork{minTs: window.MaxTime}
 		for _, el := range ev.Elements {
-			b.elems = append(b.elems, s.testElement(t.ts, el))
+			e, err := s.testElement(el)
+			if err != nil {
+				return fmt.Errorf("engine: TestStream %q: event %d: %w", t.ts.Name, i, err)
+			}
+			b.elems = append(b.elems, e)
 			b.minTs = min(b.minTs, window.Time(el.Timestamp))
 		}
 		if len(b.elems) > 0 {
@@ -78,15 +83,53 @@ func (t *testStream) apply(j *job) error {
 	return nil
 }
 
-// testElement encodes a TestStream element as a windowed value of the
-// stage's input: in the global window with no firing, length-prefixed
-// when the runner wraps the element coder in one for the SDK harness.
-func (s *stage) testElement(ts *plan.TestStream, el plan.TimestampedElement) []byte {
-	elem := el.Encoded
-	if s.src.elem.URN == urns.CoderLengthPrefix && ts.CoderURN != urns.CoderLengthPrefix {
-		elem = append(binary.AppendUvarint(nil, uint64(len(elem))), elem...)
+// testElement encodes a TestStream element, which Beam encodes in the
+// outer context, as a windowed value of the stage's input: nested, in the
+// global window, with no firing.
+func (s *stage) testElement(el plan.TimestampedElement) ([]byte, error) {
+	elem, err := nestedFromOuter(s.src.elem, el.Encoded)
+	if err != nil {
+		return nil, err
 	}
 	return s.src.wv.Encode(nil, window.Value[[]byte]{
 		Elem: elem, Timestamp: window.Time(el.Timestamp), Windows: window.GlobalWindows(), Pane: window.NoFiringPane(),
-	})
+	}), nil
+}
+
+// nestedFromOuter re-encodes a value encoded in the outer context with the
+// coder spec in the nested context. A length prefix (the runner's wrapper
+// of a coder it does not know) encodes its component in the outer context
+// anyway; bytes and strings gain their length; a KV's value is the part in
+// the outer context; other coders are decoded and encoded again.
+func nestedFromOuter(spec coder.Spec, outer []byte) ([]byte, error) {
+	switch spec.URN {
+	case urns.CoderLengthPrefix, urns.CoderBytes, urns.CoderStringUTF8:
+		return append(binary.AppendUvarint(nil, uint64(len(outer))), outer...), nil
+	case urns.CoderKV:
+		if len(spec.Components) != 2 {
+			break
+		}
+		k, err := coder.FromSpec(spec.Components[0])
+		if err != nil {
+			return nil, err
+		}
+		n, err := k.Skip(outer)
+		if err != nil {
+			return nil, fmt.Errorf("element key: %w", err)
+		}
+		v, err := nestedFromOuter(spec.Components[1], outer[n:])
+		if err != nil {
+			return nil, err
+		}
+		return append(outer[:n:n], v...), nil
+	}
+	c, err := coder.FromSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	v, err := c.DecodeOuterAny(outer)
+	if err != nil {
+		return nil, fmt.Errorf("element: %w", err)
+	}
+	return c.EncodeAny(nil, v)
 }
