@@ -3,6 +3,7 @@ package runnertest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -75,6 +76,7 @@ func streamingCases() []streamingCase {
 		streamingCase{"38 a TestStream watermark going backwards fails the job", testWatermarkBackwards},
 		streamingCase{"37 a Flatten of two TestStream outputs holds the minimum watermark", testMultiTag},
 		streamingCase{"20 chained GroupByKeys: the second pane is on time", testChainedGroupings},
+		streamingCase{"random scripts: pane sequences are well formed and jobs end", testRandomScripts},
 	)
 	return out
 }
@@ -484,4 +486,103 @@ func testChainedGroupings(t *testing.T, r runner.Runner) {
 		t.Fatalf("Run: %v", err)
 	}
 	diff(t, "panes of the second grouping", []string{"a [0,10) [3] ts=9999 first last on_time 0 0"}, c.Elements())
+}
+
+// testRandomScripts runs random TestStream scripts (elements on time and
+// late, watermark and processing-time advances) through fixed windows with
+// early, on-time and late firings and checks the panes of every key and
+// window: indices count from 0 without gaps, exactly the first is first,
+// nothing follows a final pane, timings run EARLY* ON_TIME? LATE*, and no
+// on-time element is lost. Every job must end.
+func testRandomScripts(t *testing.T, r runner.Runner) {
+	for seed := range uint64(8) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 7))
+			p := sdk.NewPipeline()
+			s := p.Root()
+			ts := sdk.NewTestStream[kv](s)
+			wm, onTime := int64(0), 0
+			for i := range 5 + rng.IntN(20) {
+				switch rng.IntN(4) {
+				case 0, 1:
+					at := wm + rng.Int64N(30000) - 5000
+					if at >= wm {
+						onTime++
+					}
+					ts.AddElementsAt(ms(max(at, 0)), sdk.Pair(fmt.Sprint("k", rng.IntN(3)), i))
+				case 2:
+					wm += rng.Int64N(15000)
+					ts.AdvanceWatermarkTo(ms(wm))
+				default:
+					ts.AdvanceProcessingTime(time.Duration(1+rng.IntN(5000)) * time.Millisecond)
+				}
+			}
+			trigger := sdk.AfterWatermark().WithEarlyFirings(sdk.AfterCount(int64(1 + rng.IntN(3)))).WithLateFirings(sdk.AfterCount(1))
+			opts := []sdk.Option{sdk.Triggering(trigger), sdk.AllowedLateness(time.Duration(rng.IntN(3)) * 5 * time.Second)}
+			if rng.IntN(2) == 0 {
+				opts = append(opts, sdk.Accumulating())
+			}
+			grouped := sdk.GroupByKey(s, sdk.WindowInto(s, fixed10(), ts.Output(), opts...))
+			c := Collect(s, sdk.ParDo(s, paneRecord{}, grouped))
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if _, err := r.Run(ctx, p); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			checkPanes(t, c.Elements(), onTime)
+		})
+	}
+}
+
+// paneRec is one pane as the property test sees it.
+type paneRec struct {
+	Key              string
+	WinStart, WinEnd window.Time
+	Pane             window.Pane
+	Values           []int
+}
+
+type paneRecord struct{}
+
+func (paneRecord) ProcessElement(ctx context.Context, g sdk.Group[string, int], emit func(paneRec)) error {
+	w := sdk.WindowOf(ctx)
+	emit(paneRec{Key: g.Key, WinStart: w.Start, WinEnd: w.End, Pane: sdk.PaneOf(ctx), Values: slices.Sorted(g.Values)})
+	return nil
+}
+
+// checkPanes checks the pane sequence of every key and window.
+func checkPanes(t *testing.T, recs []paneRec, onTime int) {
+	t.Helper()
+	type kw struct {
+		k    string
+		s, e window.Time
+	}
+	byWin := map[kw][]paneRec{}
+	for _, r := range recs {
+		k := kw{r.Key, r.WinStart, r.WinEnd}
+		byWin[k] = append(byWin[k], r)
+	}
+	seen := map[int]bool{}
+	for k, ps := range byWin {
+		slices.SortFunc(ps, func(a, b paneRec) int { return int(a.Pane.Index - b.Pane.Index) })
+		phase := window.TimingEarly
+		for i, p := range ps {
+			if p.Pane.Index != int64(i) || p.Pane.IsFirst != (i == 0) {
+				t.Errorf("%v: pane %d has index %d, first %v", k, i, p.Pane.Index, p.Pane.IsFirst)
+			}
+			if p.Pane.IsLast && i != len(ps)-1 {
+				t.Errorf("%v: pane %d follows the final pane %d", k, i+1, i)
+			}
+			if p.Pane.Timing < phase || (p.Pane.Timing == window.TimingOnTime && phase == window.TimingOnTime) {
+				t.Errorf("%v: pane %d is %v after a %v pane", k, i, p.Pane.Timing, phase)
+			}
+			phase = max(phase, p.Pane.Timing)
+			for _, v := range p.Values {
+				seen[v] = true
+			}
+		}
+	}
+	if len(seen) < onTime {
+		t.Errorf("panes hold %d distinct elements, fewer than the %d on-time ones added", len(seen), onTime)
+	}
 }

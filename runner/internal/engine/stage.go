@@ -107,7 +107,7 @@ func (s *stage) setupInput() error {
 		if memory <= 0 {
 			memory = j.opts.MemoryBudget / 2
 		}
-		s.grouping = shuffle.New(4*j.opts.Parallelism, j.merging(s.st.Input.Target), j.dir, memory, j.opts.Parallelism)
+		s.grouping = shuffle.New(4*j.opts.Parallelism, j.merging(s.st.Input.PCollections[0]), j.dir, memory, j.opts.Parallelism)
 	case plan.InputTestStream:
 		return j.addTestStream(s)
 	case plan.InputData:
@@ -117,7 +117,8 @@ func (s *stage) setupInput() error {
 	return nil
 }
 
-// merging reports whether PCollection pc's windows merge (sessions).
+// merging reports whether the windows of PCollection pc, a grouping's
+// input, merge (sessions): the grouping's output is already merged.
 func (j *job) merging(pc string) bool {
 	comps := j.pl.Components
 	ws := comps.GetWindowingStrategies()[comps.GetPcollections()[pc].GetWindowingStrategyId()]
