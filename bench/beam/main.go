@@ -97,8 +97,15 @@ func digest(m map[string]int64) (words int64, hash string) {
 
 func main() {
 	input := flag.String("input", "", "files to count (a glob pattern)")
-	job := flag.String("job", "wordcount", "wordcount, or gbk: group \"key\tvalue\" records by key and summarize the groups")
+	job := flag.String("job", "wordcount", "wordcount; gbk: group \"key\tvalue\" records by key and summarize the groups; stream: the streaming benchmark (stream.go)")
+	events := flag.Int64("events", 10_000_000, "bids of the stream job")
+	early := flag.String("early", "pt", "early panes of the stream job: pt (1 s of processing time) or count (every 5 bids)")
 	flag.Parse()
+	if *job == "stream" {
+		beam.Init()
+		runStream(*events, *early)
+		return
+	}
 	if *input == "" {
 		log.Fatal("beam: --input is required")
 	}

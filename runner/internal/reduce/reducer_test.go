@@ -1,0 +1,198 @@
+package reduce
+
+import (
+	"bytes"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beamgo-dev/beamgo/sdk/window"
+)
+
+func TestBytesAccountsKeysValuesAndState(t *testing.T) {
+	d := newDriver(t, javaDefaults())
+	if got := d.r.Bytes(); got != 0 {
+		t.Fatalf("Bytes() of a new Reducer = %d, want 0", got)
+	}
+	const n, size = 1000, 100
+	value := bytes.Repeat([]byte("v"), size)
+	var keyBytes int64
+	for i := range n {
+		k := string(rune('a'+i%26)) + string(rune('a'+i/26))
+		keyBytes += int64(len(k))
+		e := d.elem(k, "", sec(1))
+		e.Value = value
+		d.add(e)
+	}
+	got := d.r.Bytes()
+	if low := int64(n*size) + keyBytes; got < low {
+		t.Errorf("Bytes() = %d, less than the %d bytes of keys and values", got, low)
+	}
+	// Per-entry overheads are counted, but not wildly: within 8x of the data.
+	if high := 8 * int64(n*size); got > high {
+		t.Errorf("Bytes() = %d, more than %d", got, high)
+	}
+	d.watermark(window.MaxTime)
+	if got := d.r.Bytes(); got != 0 {
+		t.Errorf("Bytes() after the final pane = %d, want 0", got)
+	}
+}
+
+func TestAddCopiesInputAndPanesDoNotAlias(t *testing.T) {
+	s := javaDefaults()
+	s.Trigger, s.Accumulating = Repeat{AfterCount{N: 1}}, true
+	d := newDriver(t, s)
+	key, val := []byte("k"), []byte("one")
+	first := d.add(Element{Key: key, Value: val, Timestamp: 1, Windows: d.fn.Assign(nil, 1)})
+	key[0], val[0] = 'X', 'X' // the caller reuses its buffers
+	if len(first) != 1 || string(first[0].Key) != "k" || string(first[0].Values[0]) != "one" {
+		t.Fatalf("pane = %q, want key k with [one]", fmtPanes(first))
+	}
+	// A caller appending to a pane's value must not overwrite a later value.
+	_ = append(first[0].Values[0], "!!!"...)
+	second := d.add(d.elem("k", "two", 2))
+	if got := fmtPanes(second); !slices.Equal(got, []string{"k [one,two] 9999 - EARLY 1 -1"}) {
+		t.Errorf("second pane = %q", got)
+	}
+}
+
+func TestTimersAndHoldsAreReported(t *testing.T) {
+	s := javaDefaults()
+	s.AllowedLateness = sec(5)
+	s.Trigger = AfterWatermark{Early: AfterProcessingTime{Transforms: []TimeTransform{Delay{D: 100}}}, Late: AfterCount{N: 1}}
+	d := newDriver(t, s)
+	d.add(d.elem("a", "1", sec(1)), d.elem("b", "2", sec(12)))
+	if got, ok := d.r.NextEventTime(); !ok || got != sec(9.999) {
+		t.Errorf("NextEventTime() = %d, %v, want 9999 (end of the first window)", got, ok)
+	}
+	if got, ok := d.r.NextProcessingTime(); !ok || got != 100 {
+		t.Errorf("NextProcessingTime() = %d, %v, want 100", got, ok)
+	}
+	if got := d.r.Hold(); got != sec(9.999) {
+		t.Errorf("Hold() = %d, want 9999", got)
+	}
+	if got := d.r.Pending(); got != 2 {
+		t.Errorf("Pending() = %d, want 2", got)
+	}
+	d.watermark(sec(10))
+	// The first window fired on time; its GC timer is next and holds the
+	// output watermark, as pending timers do.
+	if got, ok := d.r.NextEventTime(); !ok || got != sec(14.999) {
+		t.Errorf("NextEventTime() = %d, %v, want 14999 (GC of the first window)", got, ok)
+	}
+	if got := d.r.Hold(); got != sec(14.999) {
+		t.Errorf("Hold() = %d, want 14999", got)
+	}
+	d.watermark(sec(15))
+	if got := d.r.Hold(); got != sec(19.999) {
+		t.Errorf("Hold() = %d, want 19999 (the second window)", got)
+	}
+}
+
+func TestClosingAlwaysEmitsAnEmptyFinalPane(t *testing.T) {
+	s := javaDefaults()
+	s.AllowedLateness, s.ClosingAlways = sec(5), true
+	d := newDriver(t, s)
+	d.add(d.elem("a", "1", sec(1)))
+	d.watermark(sec(12))
+	// After the non-final ON_TIME pane, the GC timer (and the GC hold
+	// EMIT_ALWAYS keeps for the final pane it promises) hold the watermark.
+	if got := d.r.Hold(); got != sec(14.999) {
+		t.Errorf("Hold() = %d, want the GC hold 14999", got)
+	}
+	if got := fmtPanes(d.watermark(sec(15))); !slices.Equal(got, []string{"a [] 9999 L LATE 1 1"}) {
+		t.Errorf("final pane = %q", got)
+	}
+}
+
+func TestSessionsDropOnlyTheClosedWindowItself(t *testing.T) {
+	s := javaDefaults()
+	s.WindowFn = window.SessionsFn(10 * time.Second)
+	s.Trigger = AfterCount{N: 2}
+	d := newDriver(t, s)
+	d.add(d.elem("a", "1", sec(1)))
+	if got := fmtPanes(d.add(d.elem("a", "1b", sec(1)))); !slices.Equal(got, []string{"a [1,1b] 10999 FL EARLY 0 -1"}) {
+		t.Fatalf("panes = %q", got)
+	}
+	// The same session window again: closed, dropped.
+	d.add(d.elem("a", "1c", sec(1)))
+	if _, closed := d.r.Dropped(); closed != 1 {
+		t.Errorf("dropped closed = %d, want 1", closed)
+	}
+	// An overlapping new session does not merge with the closed one.
+	d.add(d.elem("a", "5", sec(5)))
+	got := fmtPanes(d.add(d.elem("a", "6", sec(6))))
+	if !slices.Equal(got, []string{"a [5,6] 15999 FL EARLY 0 -1"}) {
+		t.Errorf("panes = %q, want the new session [5,16)", got)
+	}
+}
+
+func TestMergingKeepsHoldsAndTimers(t *testing.T) {
+	s := javaDefaults()
+	s.WindowFn = window.SessionsFn(10 * time.Second)
+	s.Combiner = Earliest
+	d := newDriver(t, s)
+	d.add(d.elem("a", "2", sec(2)))
+	d.add(d.elem("a", "9", sec(9)))
+	if got := d.r.Hold(); got != sec(2) {
+		t.Errorf("Hold() = %d, want the earliest element 2000", got)
+	}
+	if got, ok := d.r.NextEventTime(); !ok || got != sec(18.999) {
+		t.Errorf("NextEventTime() = %d, %v, want the merged window's end 18999", got, ok)
+	}
+	if got := d.r.Pending(); got != 1 {
+		t.Errorf("Pending() = %d, want 1 merged window", got)
+	}
+	if got := fmtPanes(d.watermark(sec(19))); !slices.Equal(got, []string{"a [2,9] 2000 FL ON_TIME 0 0"}) {
+		t.Errorf("panes = %q", got)
+	}
+}
+
+func TestAdvanceFiresWindowsInTimestampOrder(t *testing.T) {
+	d := newDriver(t, javaDefaults())
+	d.add(d.elem("b", "25", sec(25)), d.elem("a", "15", sec(15)), d.elem("c", "5", sec(5)), d.elem("a", "6", sec(6)))
+	got := fmtPanes(d.watermark(window.MaxTime))
+	want := []string{
+		"c [5] 9999 FL ON_TIME 0 0", "a [6] 9999 FL ON_TIME 0 0",
+		"a [15] 19999 FL ON_TIME 0 0", "b [25] 29999 FL ON_TIME 0 0",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("panes = %q, want %q", got, want)
+	}
+}
+
+func TestSessionsNeverReopenAClosedWindow(t *testing.T) {
+	s := javaDefaults()
+	s.WindowFn = window.SessionsFn(10 * time.Second)
+	s.Trigger = AfterCount{N: 2}
+	d := newDriver(t, s)
+	if got := fmtPanes(d.add(d.elem("a", "1", sec(1)), d.elem("a", "3", sec(3)))); !slices.Equal(got, []string{"a [1,3] 12999 FL EARLY 0 -1"}) {
+		t.Fatalf("panes = %q", got)
+	}
+	// New sessions that merge into exactly the closed [1s, 13s) are dropped.
+	d.add(d.elem("a", "1b", sec(1)), d.elem("a", "3b", sec(3)))
+	// A session inside it stays open; merging it into the closed bounds is
+	// refused, dropping only the new element.
+	d.add(d.elem("a", "3c", sec(3)))
+	d.add(d.elem("a", "1c", sec(1)))
+	if _, closed := d.r.Dropped(); closed != 3 {
+		t.Errorf("dropped closed = %d, want 3", closed)
+	}
+	got := fmtPanes(d.add(d.elem("a", "4", sec(4))))
+	if !slices.Equal(got, []string{"a [3c,4] 13999 FL EARLY 0 -1"}) {
+		t.Errorf("panes = %q, want the session [3s, 14s)", got)
+	}
+}
+
+func TestLogValueSummarisesState(t *testing.T) {
+	d := newDriver(t, javaDefaults())
+	d.add(d.elem("a", "1", sec(1)), d.elem("b", "2", sec(12)))
+	got := slog.AnyValue(d.r).Resolve().String()
+	for _, want := range []string{"keys=2", "windows=2", "hold=9999", "next_event_time=9999", "dropped_late=0"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("LogValue() = %s, missing %s", got, want)
+		}
+	}
+}
