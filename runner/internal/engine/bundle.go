@@ -53,6 +53,8 @@ type sinkTarget struct {
 	wire *wire
 	// readers are the data stages reading pc, once per read.
 	readers []*stage
+	// reducers are the grouped stages that group pc with a reducer.
+	reducers []*stage
 	// shuffles group pc for grouped and keyed stages.
 	shuffles []*shuffle.Shuffle
 	// side collects pc for the stages reading it as a side input.
@@ -105,6 +107,9 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 		o := &bundleOutput{t: t, minTs: window.MaxTime}
 		for _, sh := range t.shuffles {
 			o.writers = append(o.writers, sh.NewWriter())
+		}
+		if len(t.reducers) > 0 {
+			o.red = &reduceOutput{minTs: window.MaxTime}
 		}
 		outs[id] = o
 	}
@@ -184,6 +189,7 @@ type bundleOutput struct {
 	arena   []byte
 	minTs   window.Time
 	writers []*shuffle.Writer
+	red     *reduceOutput
 }
 
 func (o *bundleOutput) write(b []byte) error {
@@ -193,7 +199,7 @@ func (o *bundleOutput) write(b []byte) error {
 		o.elems = append(o.elems, o.arena[start:len(o.arena):len(o.arena)])
 		o.minTs = min(o.minTs, timestampOf(b))
 	}
-	if len(o.writers) == 0 {
+	if len(o.writers) == 0 && o.red == nil {
 		return nil
 	}
 	v, _, err := o.t.wire.wv.Decode(b)
@@ -203,6 +209,9 @@ func (o *bundleOutput) write(b []byte) error {
 	k, err := o.t.wire.keySkip(v.Elem)
 	if err != nil {
 		return fmt.Errorf("engine: shuffle key of %s: %w", o.t.pc, err)
+	}
+	if o.red != nil {
+		o.red.add(v, k)
 	}
 	for _, w := range o.writers {
 		if err := w.Add(v.Elem[:k], v.Windows, v.Elem[k:]); err != nil {
@@ -214,6 +223,7 @@ func (o *bundleOutput) write(b []byte) error {
 
 // deliver hands the output to the stages that read it; j.mu is held.
 func (o *bundleOutput) deliver(j *job) {
+	o.deliverReduce(j)
 	if len(o.elems) == 0 {
 		return
 	}

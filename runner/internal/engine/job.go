@@ -90,10 +90,13 @@ func newJob(opts Options, pl *plan.Plan, ex Executor, dir string, start time.Tim
 // wireSinks connects every stage output to the stages that read it.
 func (j *job) wireSinks() error {
 	readers := map[string][]*stage{}
+	reducers := map[string][]*stage{}
 	grouped := map[string][]*shuffle.Shuffle{}
 	for _, s := range j.stages {
 		for _, pc := range s.st.Input.PCollections {
 			switch {
+			case s.red != nil:
+				reducers[pc] = append(reducers[pc], s)
 			case s.grouping != nil:
 				grouped[pc] = append(grouped[pc], s.grouping)
 			case s.st.Input.Kind == plan.InputData:
@@ -103,11 +106,11 @@ func (j *job) wireSinks() error {
 	}
 	for _, s := range j.stages {
 		for _, t := range s.sinks {
-			t.readers, t.shuffles, t.side = readers[t.pc], grouped[t.pc], j.datasets[t.pc]
+			t.readers, t.reducers, t.shuffles, t.side = readers[t.pc], reducers[t.pc], grouped[t.pc], j.datasets[t.pc]
 			if t.side != nil {
 				t.side.wire = t.wire
 			}
-			if len(t.shuffles) > 0 && t.wire.keySkip == nil {
+			if len(t.shuffles)+len(t.reducers) > 0 && t.wire.keySkip == nil {
 				return fmt.Errorf("engine: stage %s: PCollection %s feeds a GroupByKey but its elements are not KVs", s.st.ID, t.pc)
 			}
 		}
@@ -125,6 +128,9 @@ func (j *job) close(ctx context.Context) error {
 		}
 		if s.grouping != nil {
 			s.grouping.Close()
+		}
+		if s.red != nil && s.red.wake != nil {
+			s.red.wake.Stop()
 		}
 	}
 	return first
@@ -177,8 +183,10 @@ func (j *job) broadcast() {
 // task is a unit of work a worker runs outside the job's lock.
 type task struct {
 	s *stage
-	// b is a bundle to run; nil for a split attempt.
+	// b is a bundle to run; nil for a split attempt or a reducer run.
 	b *bundleWork
+	// reduce asks to run the stage's reducer.
+	reduce bool
 }
 
 // work is one worker: it takes tasks until the job ends.
@@ -240,6 +248,10 @@ func (j *job) next() (task, bool) {
 		if b := s.take(); b != nil {
 			return task{s: s, b: b}, true
 		}
+		if s.red != nil && s.red.due(s.iw, j.clock.now()) {
+			s.red.busy = true
+			return task{s: s, reduce: true}, true
+		}
 	}
 	if j.canSplit() {
 		j.splitting = true
@@ -255,7 +267,11 @@ func (j *job) bufferBudget() int64 {
 
 // runTask runs a bundle, or tries to split a running one.
 func (j *job) runTask(ctx context.Context, t task) error {
-	if t.b == nil {
+	switch {
+	case t.reduce:
+		t.s.runReduce()
+		return nil
+	case t.b == nil:
 		j.trySplit()
 		return nil
 	}
@@ -273,6 +289,13 @@ func (j *job) quiesce() (applied bool, err error) {
 		}
 		j.refresh()
 		return true, nil
+	}
+	for _, s := range j.stages {
+		if s.red != nil && s.red.hasPT && !j.clock.synthetic {
+			// A processing-time timer is pending on the wall clock:
+			// its wake-up is armed (armWake).
+			return false, nil
+		}
 	}
 	for _, s := range j.stages {
 		if s.ow < window.MaxTime {

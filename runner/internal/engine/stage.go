@@ -25,8 +25,10 @@ type stage struct {
 	// inputs are the stages producing the main input, once per
 	// PCollection read; sides those producing side inputs.
 	inputs, sides []*stage
-	// grouping is the shuffle of a grouped or keyed stage.
+	// grouping is the shuffle of a grouped or keyed stage; red the
+	// streaming reducer of a grouped stage that does not use the shuffle.
 	grouping *shuffle.Shuffle
+	red      *reducing
 
 	// pmu guards idle and procs.
 	pmu sync.Mutex
@@ -100,6 +102,11 @@ func (s *stage) setupInput() error {
 		elem := s.src.wv.Encode(nil, window.InGlobalWindow([]byte{0}))
 		s.queue = append(s.queue, &bundleWork{elems: [][]byte{elem}, minTs: window.MinTime})
 	case plan.InputGrouped, plan.InputKeyed:
+		if s.st.Input.Kind == plan.InputGrouped && !useShuffle(s) {
+			red, err := newReducing(s)
+			s.red = red
+			return err
+		}
 		if s.st.Input.Unbounded {
 			return fmt.Errorf("grouping unbounded input (%s) is not supported yet", s.st.Input.Target)
 		}
@@ -133,14 +140,21 @@ func (s *stage) refresh() {
 	for _, p := range s.inputs {
 		in = min(in, p.ow)
 	}
-	if s.grouping == nil {
+	out := s.hold
+	switch {
+	case s.red != nil:
+		// The reducer's input is its batches; the panes it fired wait as
+		// bundles, on the output side with the reducer's holds.
+		in = min(in, s.red.inputMin())
+		out = min(out, s.red.hold, s.bundlesMin())
+	case s.grouping == nil:
 		in = min(in, s.inputMin())
 	}
 	s.iw = max(s.iw, in)
 	if s.grouping != nil && !s.started && s.iw == window.MaxTime {
 		s.startGroups()
 	}
-	out := min(s.iw, s.hold)
+	out = min(s.iw, out)
 	if s.grouping != nil && (!s.started || len(s.queue) > 0 || len(s.running) > 0) {
 		// The groups carry timestamps of their windows, unknown until
 		// read: hold the output watermark until all are processed.
@@ -156,6 +170,19 @@ func (s *stage) inputMin() window.Time {
 	for _, b := range s.pending {
 		m = min(m, b.minTs)
 	}
+	for _, b := range s.queue {
+		m = min(m, b.minTs)
+	}
+	for b := range s.running {
+		m = min(m, b.minTs)
+	}
+	return m
+}
+
+// bundlesMin returns the earliest timestamp of the stage's queued and
+// running bundles; j.mu is held.
+func (s *stage) bundlesMin() window.Time {
+	m := window.MaxTime
 	for _, b := range s.queue {
 		m = min(m, b.minTs)
 	}

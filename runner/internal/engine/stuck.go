@@ -60,9 +60,14 @@ func (s *stage) state() StageState {
 	if s.grouping != nil && (!s.started || len(s.queue) > 0 || len(s.running) > 0) {
 		hold = window.MinTime
 	}
+	timers := 0
+	if s.red != nil {
+		hold = min(hold, s.red.hold)
+		timers = s.red.pending
+	}
 	return StageState{
 		ID: string(s.st.ID), Input: s.st.Input.Kind.String(),
-		IW: s.iw, OW: s.ow, Hold: hold,
+		IW: s.iw, OW: s.ow, Hold: hold, Timers: timers,
 		Pending: s.pendingElems, Queued: len(s.queue), Running: len(s.running),
 		BlockedOnSideInputs: (len(s.queue) > 0 || len(s.pending) > 0) && !s.sidesReady(),
 	}

@@ -265,6 +265,8 @@ func (f *fuser) windowing(s *Stage) error {
 		return fmt.Errorf("plan: transform %s: windowing strategy of its input: %w", f.g.describe(s.Input.Transform), err)
 	}
 	s.Input.Windowing = &w
+	rs := ReduceStrategy(w)
+	s.Input.Reduce = &rs
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/beamgo-dev/beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/runner/internal/reduce"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -132,6 +133,11 @@ type Input struct {
 	// Windowing is the windowing strategy of a grouped input's
 	// PCollection, decoded: the engine groups and fires panes by it.
 	Windowing *window.Strategy
+	// Reduce is Windowing in the form of the streaming reducer, which
+	// groups inputs that the shuffle does not (unbounded ones, triggers
+	// other than the default, timestamp combiners other than the end of
+	// the window).
+	Reduce *reduce.Strategy
 }
 
 // SideInput is a PCollection that a transform of a stage reads as a side
