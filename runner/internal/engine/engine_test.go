@@ -2,11 +2,13 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -246,5 +248,133 @@ func TestRandomTestStreamScripts(t *testing.T) {
 				t.Errorf("sink saw %d elements, want %d", n, elements)
 			}
 		})
+	}
+}
+
+// kvElements adds one KV<bytes, bytes> element per timestamp, keyed k.
+func kvElements(tag, k string, ts ...int64) *pipepb.TestStreamPayload_Event {
+	ev := &pipepb.TestStreamPayload_Event_AddElements{Tag: tag}
+	for _, t := range ts {
+		// Outer KV<bytes, bytes>: the key nested, the value as is.
+		enc := append(nested(k), fmt.Sprint(t)...)
+		ev.Elements = append(ev.Elements, &pipepb.TestStreamPayload_TimestampedElement{EncodedElement: enc, Timestamp: t})
+	}
+	return &pipepb.TestStreamPayload_Event{Event: &pipepb.TestStreamPayload_Event_ElementEvent{ElementEvent: ev}}
+}
+
+// TestRandomScriptsThroughAGrouping runs random TestStream scripts into a
+// GroupByKey on the streaming reducer (a count trigger in the global
+// window) and checks that watermarks never go back, every job ends, every
+// element is in a pane, and each key's panes are numbered from 0 with one
+// first and one last pane, the last numbered highest.
+func TestRandomScriptsThroughAGrouping(t *testing.T) {
+	for seed := range uint64(20) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 2))
+			var events []*pipepb.TestStreamPayload_Event
+			var mark int64
+			elements := 0
+			for range 2 + r.IntN(12) {
+				switch r.IntN(3) {
+				case 0:
+					var ts []int64
+					for range 1 + r.IntN(3) {
+						ts = append(ts, r.Int64N(100000))
+					}
+					elements += len(ts)
+					events = append(events, kvElements("", fmt.Sprint("k", r.IntN(3)), ts...))
+				case 1:
+					mark += r.Int64N(20000)
+					events = append(events, advanceWatermark("", mark))
+				default:
+					events = append(events, advanceProcessingTime(1+r.Int64N(1000)))
+				}
+			}
+			b := newPipeline(t)
+			out := b.testStream("Events", []string{"o"}, events...)["o"]
+			b.keyed(out, "everyTwo")
+			b.pardoIn("go2", "Sink", true, b.gbk("GroupByKey", out))
+			pl := b.plan()
+			f := newFake(nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if _, err := runJob(ctx, t, pl, testOptions(t, 1+r.IntN(3)), f, func(j *job) { j.observe = checkWatermarks(t) }); err != nil {
+				t.Fatal(err)
+			}
+			checkGroupedPanes(t, f.sunk("Sink"), elements)
+		})
+	}
+}
+
+// checkGroupedPanes checks the panes of KV<bytes, Iterable<bytes>>
+// elements per key.
+func checkGroupedPanes(t *testing.T, panes []window.Value[[]byte], elements int) {
+	t.Helper()
+	byKey := map[string][]window.Pane{}
+	values := 0
+	for _, p := range panes {
+		n := int(p.Elem[0])
+		key := string(p.Elem[1 : 1+n])
+		count := int(binary.BigEndian.Uint32(p.Elem[1+n:]))
+		values += count
+		byKey[key] = append(byKey[key], p.Pane)
+	}
+	if values != elements {
+		t.Errorf("panes hold %d values, want %d", values, elements)
+	}
+	for k, ps := range byKey {
+		slices.SortFunc(ps, func(a, b window.Pane) int { return int(a.Index - b.Index) })
+		for i, p := range ps {
+			if p.Index != int64(i) || p.IsFirst != (i == 0) || p.IsLast != (i == len(ps)-1) {
+				t.Errorf("key %q: pane %d of %d is %+v", k, i, len(ps), p)
+			}
+		}
+	}
+}
+
+// TestWallClockTimerWakesTheJob: a source emits one element and then
+// blocks until a pane of it reaches the sink, holding the watermark at
+// the start of time; only the reducer's processing-time timer (20 ms on
+// the wall clock) can fire that pane, and nothing else wakes the idle
+// workers but the wake-up armed for it.
+func TestWallClockTimerWakesTheJob(t *testing.T) {
+	b := newPipeline(t)
+	src := b.pardo("Source", false, b.impulse("Impulse"))
+	b.keyed(src, "afterPT")
+	b.pardoIn("go2", "Sink", true, b.gbk("GroupByKey", src))
+	pl := b.plan()
+	var s *stage
+	paned := make(chan struct{})
+	var once sync.Once
+	calls := 0
+	f := newFake(map[string]behaviour{
+		"Source": func(ctx context.Context, e []byte, emit, residual func([]byte)) error {
+			if calls++; calls == 1 {
+				kv := append(nested("k"), nested("v")...)
+				emit(s.src.wv.Encode(nil, window.Value[[]byte]{Elem: kv, Timestamp: 0, Windows: window.GlobalWindows(), Pane: window.NoFiringPane()}))
+				residual(e)
+				return nil
+			}
+			select {
+			case <-paned:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		},
+		"Sink": func(context.Context, []byte, func([]byte), func([]byte)) error {
+			once.Do(func() { close(paned) })
+			return nil
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := runJob(ctx, t, pl, testOptions(t, 2), f, func(j *job) { s = j.stages[0] }); err != nil {
+		t.Fatal(err)
+	}
+	// The early pane, then at the end the (empty) on-time pane.
+	got := f.sunk("Sink")
+	if len(got) == 0 || got[0].Pane.Timing != window.TimingEarly || got[0].Pane.Index != 0 {
+		t.Errorf("sink saw %+v, want an early pane first", got)
 	}
 }

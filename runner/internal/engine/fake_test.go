@@ -34,10 +34,22 @@ func newPipeline(t *testing.T) *pipeline {
 		Pcollections: map[string]*pipepb.PCollection{},
 		Coders: map[string]*pipepb.Coder{
 			"bytes": coder(urns.CoderBytes), "gwindow": coder(urns.CoderGlobalWindow),
+			"kv": coder(urns.CoderKV, "bytes", "bytes"), "iter": coder(urns.CoderIterable, "bytes"),
+			"grouped": coder(urns.CoderKV, "bytes", "iter"),
 		},
 		WindowingStrategies: map[string]*pipepb.WindowingStrategy{
 			"global": {WindowFn: &pipepb.FunctionSpec{Urn: urns.WindowFnGlobal}, WindowCoderId: "gwindow",
 				Trigger: &pipepb.Trigger{Trigger: &pipepb.Trigger_Default_{Default: &pipepb.Trigger_Default{}}}},
+			// afterPT fires a pane 20 ms (processing time) after a pane's first element.
+			"afterPT": {WindowFn: &pipepb.FunctionSpec{Urn: urns.WindowFnGlobal}, WindowCoderId: "gwindow",
+				Trigger: &pipepb.Trigger{Trigger: &pipepb.Trigger_Repeat_{Repeat: &pipepb.Trigger_Repeat{
+					Subtrigger: &pipepb.Trigger{Trigger: &pipepb.Trigger_AfterProcessingTime_{AfterProcessingTime: &pipepb.Trigger_AfterProcessingTime{
+						TimestampTransforms: []*pipepb.TimestampTransform{{TimestampTransform: &pipepb.TimestampTransform_Delay_{Delay: &pipepb.TimestampTransform_Delay{DelayMillis: 20}}}}}}}}}}},
+			// everyTwo fires a pane per two elements, and a last one at the end.
+			"everyTwo": {WindowFn: &pipepb.FunctionSpec{Urn: urns.WindowFnGlobal}, WindowCoderId: "gwindow",
+				OnTimeBehavior: pipepb.OnTimeBehavior_FIRE_ALWAYS,
+				Trigger: &pipepb.Trigger{Trigger: &pipepb.Trigger_Repeat_{Repeat: &pipepb.Trigger_Repeat{
+					Subtrigger: &pipepb.Trigger{Trigger: &pipepb.Trigger_ElementCount_{ElementCount: &pipepb.Trigger_ElementCount{ElementCount: 2}}}}}}},
 		},
 		Environments: map[string]*pipepb.Environment{"go": {Urn: urns.EnvDefault}, "go2": {Urn: urns.EnvDefault}},
 	}}}
@@ -91,6 +103,20 @@ func (b *pipeline) pardoIn(env, name string, sink bool, ins ...string) string {
 		outs["o0"] = out
 	}
 	b.add(name, &pipepb.FunctionSpec{Urn: urns.TransformParDo, Payload: payload}, ins, outs, env)
+	return out
+}
+
+// keyed makes PCollection pc hold KV<bytes, bytes> in windowing ws.
+func (b *pipeline) keyed(pc, ws string) {
+	b.p.Components.Pcollections[pc].CoderId = "kv"
+	b.p.Components.Pcollections[pc].WindowingStrategyId = ws
+}
+
+// gbk adds a GroupByKey of in, a keyed PCollection.
+func (b *pipeline) gbk(name, in string) string {
+	out := b.pcoll(false)
+	b.p.Components.Pcollections[out].CoderId = "grouped"
+	b.add(name, &pipepb.FunctionSpec{Urn: urns.TransformGroupByKey}, []string{in}, map[string]string{"o0": out}, "")
 	return out
 }
 
