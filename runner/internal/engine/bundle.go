@@ -306,7 +306,15 @@ func (j *job) canSplit() bool {
 		return false
 	}
 	if wait := time.Until(j.splitAfter); wait > 0 {
-		time.AfterFunc(wait, j.broadcast)
+		if !j.splitWake {
+			j.splitWake = true
+			time.AfterFunc(wait, func() {
+				j.mu.Lock()
+				j.splitWake = false
+				j.cond.Broadcast()
+				j.mu.Unlock()
+			})
+		}
 		return false
 	}
 	return true

@@ -50,9 +50,11 @@ type job struct {
 	// buffered is the bytes of elements pending in data stages.
 	buffered int64
 	// splitting is set while a worker tries to split a running bundle;
-	// splitAfter is when the next attempt may start after one failed.
+	// splitAfter is when the next attempt may start after one failed, and
+	// splitWake is set while a wake-up for then is armed.
 	splitting  bool
 	splitAfter time.Time
+	splitWake  bool
 	metrics    graph.MetricsSnapshot
 	bundles    int
 	retries    int
