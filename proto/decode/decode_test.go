@@ -11,9 +11,9 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/proto/decode"
 	"github.com/beamgo-dev/beamgo/proto/urns"
-	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 func TestCoderSpecRefusesDeepAndExplodingCoders(t *testing.T) {

@@ -27,3 +27,9 @@ func TestConformanceTinyShuffleMemory(t *testing.T) {
 		return local.New(&local.Options{Job: local.Job{Parallelism: 2}, ShuffleMemory: 1})
 	}, runnertest.Capabilities{})
 }
+
+func TestStreamingConformance(t *testing.T) {
+	runnertest.RunStreamingConformanceTests(t, func(*testing.T) runner.Runner {
+		return local.New(&local.Options{Job: local.Job{Parallelism: 3}})
+	})
+}

@@ -11,9 +11,10 @@
 //
 // # Concurrency
 //
-// Stages run one after another in plan order. The bundles of a stage run on
-// Options.Parallelism goroutines, each with its own operator instances
-// (DoFn copies). A Runner is safe for concurrent use; each Run is a job.
+// Stages run concurrently as their input becomes ready, driven by
+// watermarks (runner/internal/engine). Bundles run on Options.Parallelism
+// goroutines, each with its own operator instances (DoFn copies). A Runner
+// is safe for concurrent use; each Run is a job.
 package local
 
 import (

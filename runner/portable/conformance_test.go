@@ -18,6 +18,14 @@ func TestConformance(t *testing.T) {
 	}, runnertest.Capabilities{})
 }
 
+// TestStreamingConformance runs the streaming cases with LOOPBACK workers,
+// which run in this process, where the suite collects the panes.
+func TestStreamingConformance(t *testing.T) {
+	runnertest.RunStreamingConformanceTests(t, func(*testing.T) runner.Runner {
+		return portable.New(&portable.Options{Workers: 2})
+	})
+}
+
 // TestConformanceWithProcessWorkers runs the suite with PROCESS workers:
 // this test binary started again, selecting the one subtest, so user code
 // runs in other processes and nothing is shared with the test but what

@@ -1,10 +1,39 @@
-// Package engine runs a planned pipeline: it schedules the bundles of each
-// stage on a bounded number of goroutines, routes stage outputs into
-// datasets and the spilling GroupByKey shuffle, serves side inputs, retries
-// failed bundles and merges metrics. How a bundle executes is up to an
-// Executor: the local runner runs it in process on the bundle executor
-// (fnapi/exec); the portable runner runs it in an SDK harness over the Fn
-// API. Both runners therefore share one scheduler and one shuffle.
+// Package engine runs a planned pipeline: it is the element manager of a
+// job, for batch and streaming alike. It schedules the bundles of all
+// stages on a bounded number of goroutines as their input becomes ready,
+// routes stage outputs to the stages that read them (as pending elements,
+// into the spilling GroupByKey shuffle, or as side inputs), tracks each
+// stage's watermarks, applies TestStream scripts, serves side inputs,
+// retries failed bundles and merges metrics. How a bundle executes is up
+// to an Executor: the local runner runs it in process on the bundle
+// executor (fnapi/exec); the portable runner runs it in an SDK harness
+// over the Fn API. Both runners therefore share one scheduler and one
+// shuffle.
+//
+// # Watermarks
+//
+// Every stage has an input watermark (IW) and an output watermark (OW),
+// both monotone. IW is the minimum of the output watermarks of the stages
+// producing its main inputs and of the timestamps of its pending and
+// running input elements; OW is the minimum of IW and the stage's holds
+// (a TestStream's scripted watermark, a grouping's buffered data, the
+// groups still being processed). A bundle commits, under the job's lock
+// and in this order: its outputs become pending input of their consumers,
+// its residuals and holds are added, its input is removed, and the
+// watermarks are recomputed in stage order; so no watermark passes data
+// in flight. A batch job is the case where every watermark jumps from the
+// start to the end of time once a stage's input is consumed.
+//
+// # Scheduling
+//
+// Workers (Options.Parallelism goroutines) take runnable work, preferring
+// downstream stages so that data streams through a chain of stages rather
+// than piling up, and wait on a condition variable when there is none. A
+// stage is runnable when it has queued bundles or pending elements and its
+// side inputs are complete. When nothing runs and nothing is runnable, the
+// job has quiesced: it then applies the next TestStream event, or ends
+// when every output watermark reached the end of time, or fails with a
+// *StuckError that describes every stage.
 //
 // The engine has its own Result, Bundle and SideInputData types and links
 // neither the public runner package, the user SDK nor the bundle executor
@@ -14,6 +43,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"os"
@@ -33,7 +63,9 @@ type Options struct {
 	Parallelism int
 	// MemoryBudget bounds the bytes of shuffle data held in memory: each
 	// GroupByKey's shuffle holds at most half of it, unless ShuffleMemory
-	// is set.
+	// is set. The elements waiting between stages count against a quarter
+	// of it: past that, stages that produce them are not started while
+	// other bundles run, so that their consumers catch up.
 	MemoryBudget int64
 	// ShuffleMemory, when positive, is the memory each GroupByKey's
 	// shuffle may hold instead: its writers' segments and committed
@@ -137,8 +169,11 @@ type Executor interface {
 	NewProcessor(desc *fnpb.ProcessBundleDescriptor, wiring *plan.Wiring) (Processor, error)
 }
 
-// Run executes the stages of pl in order and returns the job's metrics and
-// counts, or the first error.
+// Run executes pl and returns the job's metrics and counts, or the first
+// error. Stages run concurrently as their input becomes ready (see the
+// package doc); Run returns when every stage's output watermark reached
+// the end of time, when a bundle failed every attempt, when the job cannot
+// make progress (a *StuckError), or when ctx is done (ctx's error).
 func Run(ctx context.Context, pl *plan.Plan, opts Options, ex Executor) (*Result, error) {
 	start := time.Now()
 	if opts.Prefix == "" {
@@ -149,18 +184,21 @@ func Run(ctx context.Context, pl *plan.Plan, opts Options, ex Executor) (*Result
 		return nil, fmt.Errorf("%s: temp dir: %w", opts.Prefix, err)
 	}
 	defer os.RemoveAll(dir)
-	j, err := newJob(opts, pl, ex, dir)
+	j, err := newJob(opts, pl, ex, dir, start)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", opts.Prefix, err)
 	}
-	defer j.close()
 	stop := j.reportProgress(start)
-	defer stop()
-	for i, st := range pl.Stages {
-		if err := j.runStage(ctx, i, st); err != nil {
-			return nil, fmt.Errorf("%s: %w", opts.Prefix, err)
+	err = j.run(ctx)
+	stop()
+	if cerr := j.close(ctx); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return nil, err
 		}
-		j.stagesDone.Add(1)
+		return nil, fmt.Errorf("%s: %w", opts.Prefix, err)
 	}
 	return j.result(), nil
 }

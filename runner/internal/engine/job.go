@@ -2,736 +2,326 @@ package engine
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"iter"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
-	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
-
 	"github.com/beamgo-dev/beamgo/internal/graph"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/runner/internal/shuffle"
 )
 
-// job is one run of a pipeline.
+// job is one run of a pipeline: its stages, the data between them and the
+// scheduler state.
 type job struct {
 	opts Options
 	pl   *plan.Plan
 	ex   Executor
 	dir  string
 
-	// shuffles holds, per PCollection, the shuffles of the grouped stages
-	// that read it; grouped maps a grouped stage to its shuffle.
-	shuffles map[string][]*shuffle
-	grouped  map[plan.StageID]*shuffle
-	// datasets holds the elements of PCollections that data stages or side
-	// inputs read.
+	// stages are in plan (topological) order.
+	stages []*stage
+	// datasets holds the elements of PCollections read as side inputs.
 	datasets map[string]*dataset
+	// stream is the job's TestStream, or nil.
+	stream *testStream
+	clock  *clock
+	// observe, when set (by tests), is called after every watermark
+	// refresh, with j.mu held.
+	observe func(*job)
 
 	stagesDone atomic.Int64
 	elements   atomic.Int64
+	// trackers counts the splittable reads registered by running bundles.
+	trackers atomic.Int64
+	// waiting counts workers blocked in cond.Wait, so that a new tracker
+	// wakes one only when one waits.
+	waiting atomic.Int64
 
-	// mu guards the fields below.
-	mu                               sync.Mutex
-	metrics                          graph.MetricsSnapshot
-	bundles, retries, splits, spills int
+	// mu guards the fields below and every stage's scheduling state.
+	mu   sync.Mutex
+	cond *sync.Cond
+	// inflight counts the bundles and split attempts running.
+	inflight int
+	err      error
+	done     bool
+	// buffered is the bytes of elements pending in data stages.
+	buffered int64
+	// splitting is set while a worker tries to split a running bundle;
+	// splitAfter is when the next attempt may start after one failed, and
+	// splitWake is set while a wake-up for then is armed.
+	splitting  bool
+	splitAfter time.Time
+	splitWake  bool
+	metrics    graph.MetricsSnapshot
+	bundles    int
+	retries    int
+	splits     int
 }
 
-// dataset is the committed elements of one PCollection, each an encoded
-// windowed value.
-type dataset struct {
-	// mu guards the fields below.
-	mu    sync.Mutex
-	elems [][]byte
-	wire  *wire
-	sides map[window.Window][]byte // materialized side input, per window
-}
-
-func newJob(opts Options, pl *plan.Plan, ex Executor, dir string) (*job, error) {
-	j := &job{opts: opts, pl: pl, ex: ex, dir: dir,
-		shuffles: map[string][]*shuffle{}, grouped: map[plan.StageID]*shuffle{}, datasets: map[string]*dataset{}}
-	shuffleMemory := opts.ShuffleMemory
-	if shuffleMemory <= 0 {
-		shuffleMemory = opts.MemoryBudget / 2
-	}
+func newJob(opts Options, pl *plan.Plan, ex Executor, dir string, start time.Time) (*job, error) {
+	j := &job{opts: opts, pl: pl, ex: ex, dir: dir, datasets: map[string]*dataset{}, clock: newClock(start)}
+	j.cond = sync.NewCond(&j.mu)
 	for _, st := range pl.Stages {
-		switch st.Input.Kind {
-		case plan.InputGrouped, plan.InputKeyed:
-			sh := newShuffle(4*opts.Parallelism, j.merging(st.Input.Target), dir, shuffleMemory, opts.Parallelism)
-			j.grouped[st.ID] = sh
-			for _, pc := range st.Input.PCollections {
-				j.shuffles[pc] = append(j.shuffles[pc], sh)
-			}
-		case plan.InputData:
-			for _, pc := range st.Input.PCollections {
-				j.datasets[pc] = &dataset{}
-			}
-		}
 		for _, si := range st.SideInputs {
 			j.datasets[si.PCollection] = &dataset{}
 		}
 	}
+	producer := map[string]*stage{}
+	for i, st := range pl.Stages {
+		s, err := newStage(j, i, st, producer)
+		if err != nil {
+			return nil, fmt.Errorf("engine: stage %s: %w", st.ID, err)
+		}
+		j.stages = append(j.stages, s)
+		for _, pc := range st.Outputs {
+			producer[pc] = s
+		}
+	}
+	if err := j.wireSinks(); err != nil {
+		return nil, err
+	}
+	j.mu.Lock()
+	j.refresh()
+	j.mu.Unlock()
 	return j, nil
 }
 
-// merging reports whether PCollection pc's windows merge (sessions).
-func (j *job) merging(pc string) bool {
-	comps := j.pl.Components
-	ws := comps.GetWindowingStrategies()[comps.GetPcollections()[pc].GetWindowingStrategyId()]
-	return ws.GetMergeStatus() == pipepb.MergeStatus_NEEDS_MERGE
+// wireSinks connects every stage output to the stages that read it.
+func (j *job) wireSinks() error {
+	readers := map[string][]*stage{}
+	reducers := map[string][]*stage{}
+	grouped := map[string][]*shuffle.Shuffle{}
+	for _, s := range j.stages {
+		for _, pc := range s.st.Input.PCollections {
+			switch {
+			case s.red != nil:
+				reducers[pc] = append(reducers[pc], s)
+			case s.grouping != nil:
+				grouped[pc] = append(grouped[pc], s.grouping)
+			case s.st.Input.Kind == plan.InputData:
+				readers[pc] = append(readers[pc], s)
+			}
+		}
+	}
+	for _, s := range j.stages {
+		for _, t := range s.sinks {
+			t.readers, t.reducers, t.shuffles, t.side = readers[t.pc], reducers[t.pc], grouped[t.pc], j.datasets[t.pc]
+			if t.side != nil {
+				t.side.wire = t.wire
+			}
+			if len(t.shuffles)+len(t.reducers) > 0 && t.wire.keySkip == nil {
+				return fmt.Errorf("engine: stage %s: PCollection %s feeds a GroupByKey but its elements are not KVs", s.st.ID, t.pc)
+			}
+		}
+	}
+	return nil
 }
 
-func (j *job) close() {
-	for _, sh := range j.grouped {
-		sh.close()
+// close tears the job's processors down and removes its shuffles; it
+// returns the first teardown error.
+func (j *job) close(ctx context.Context) error {
+	var first error
+	for _, s := range j.stages {
+		if err := s.teardown(context.WithoutCancel(ctx)); err != nil && first == nil {
+			first = err
+		}
+		if s.grouping != nil {
+			s.grouping.Close()
+		}
+		if s.red != nil && s.red.wake != nil {
+			s.red.wake.Stop()
+		}
 	}
+	return first
 }
 
 func (j *job) result() *Result {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	res := &Result{Metrics: j.metrics, Stages: len(j.pl.Stages), Bundles: j.bundles, Retries: j.retries, Splits: j.splits}
-	for _, sh := range j.grouped {
-		res.Spills += sh.spills
+	for _, s := range j.stages {
+		if s.grouping != nil {
+			res.Spills += s.grouping.Spills()
+		}
 	}
 	return res
 }
 
-// stageRun is the execution of one stage.
-type stageRun struct {
-	j      *job
-	st     *plan.Stage
-	desc   *fnpb.ProcessBundleDescriptor
-	wiring *plan.Wiring
-	src    *wire
-	sinks  map[string]*sinkTarget // by sink transform id
-
-	// mu guards the fields below.
-	mu      sync.Mutex
-	queue   []*bundleWork
-	running map[*bundleWork]*activeBundle
-	err     error
-	procs   []Processor
-}
-
-type sinkTarget struct {
-	pc       string
-	wire     *wire
-	data     *dataset
-	shuffles []*shuffle
-}
-
-// bundleWork is one bundle's input: either elements (retried with the
-// primary restriction after a split) or a stream of groups.
-type bundleWork struct {
-	// mu guards elems.
-	mu     sync.Mutex
-	elems  [][]byte
-	stream func() iter.Seq2[[]byte, error]
-}
-
-// activeBundle is a running bundle's splittable work.
-type activeBundle struct {
-	work     *bundleWork
-	trackers map[*splitEntry]struct{}
-}
-
-type splitEntry struct {
-	index int64
-	t     graph.SplitTracker
-}
-
-func (b *bundleWork) input() iter.Seq2[[]byte, error] {
-	if b.stream != nil {
-		return b.stream()
-	}
-	b.mu.Lock()
-	elems := append([][]byte(nil), b.elems...)
-	b.mu.Unlock()
-	return func(yield func([]byte, error) bool) {
-		for _, e := range elems {
-			if !yield(e, nil) {
-				return
-			}
-		}
-	}
-}
-
-func (j *job) runStage(ctx context.Context, idx int, st *plan.Stage) error {
-	data, state := j.ex.Endpoints()
-	desc, wiring, err := st.Descriptor(j.pl, fmt.Sprintf("stage-%d", idx), data, state)
-	if err != nil {
-		return fmt.Errorf("engine: stage %s: %w", st.ID, err)
-	}
-	src, err := portWire(desc.GetCoders(), wiring.Source.Coder)
-	if err != nil {
-		return fmt.Errorf("engine: stage %s: %w", st.ID, err)
-	}
-	sr := &stageRun{j: j, st: st, desc: desc, wiring: wiring, src: src, sinks: map[string]*sinkTarget{}, running: map[*bundleWork]*activeBundle{}}
-	for _, port := range wiring.Sinks {
-		w, err := portWire(desc.GetCoders(), port.Coder)
-		if err != nil {
-			return fmt.Errorf("engine: stage %s: %w", st.ID, err)
-		}
-		t := &sinkTarget{pc: port.PCollection, wire: w, data: j.datasets[port.PCollection], shuffles: j.shuffles[port.PCollection]}
-		if t.data != nil {
-			t.data.wire = w
-		}
-		if len(t.shuffles) > 0 && w.keySkip == nil {
-			return fmt.Errorf("engine: stage %s: PCollection %s feeds a GroupByKey but its elements are not KVs", st.ID, port.PCollection)
-		}
-		sr.sinks[port.Transform] = t
-	}
-	if sr.queue, err = j.inputs(st, src); err != nil {
-		return fmt.Errorf("engine: stage %s: %w", st.ID, err)
-	}
-	err = sr.run(ctx)
-	for _, p := range sr.procs {
-		if terr := p.Teardown(context.WithoutCancel(ctx)); terr != nil && err == nil {
-			err = fmt.Errorf("engine: stage %s: teardown: %w", st.ID, terr)
-		}
-	}
-	if sh := j.grouped[st.ID]; sh != nil {
-		sh.close()
-	}
-	return err
-}
-
-// inputs returns the bundles of a stage.
-func (j *job) inputs(st *plan.Stage, src *wire) ([]*bundleWork, error) {
-	switch st.Input.Kind {
-	case plan.InputImpulse:
-		// The impulse element: empty bytes (nested: a zero length) in the global window.
-		elem := src.wv.Encode(nil, window.InGlobalWindow([]byte{0}))
-		return []*bundleWork{{elems: [][]byte{elem}}}, nil
-	case plan.InputGrouped, plan.InputKeyed:
-		sh := j.grouped[st.ID]
-		input := groupedInput
-		if st.Input.Kind == plan.InputKeyed {
-			input = keyedInput
-		}
-		var out []*bundleWork
-		for part := range sh.parts {
-			out = append(out, &bundleWork{stream: func() iter.Seq2[[]byte, error] { return input(sh, part, src) }})
-		}
-		return out, nil
-	case plan.InputData:
-		var all [][]byte
-		for _, pc := range st.Input.PCollections {
-			d := j.datasets[pc]
-			d.mu.Lock()
-			all = append(all, d.elems...)
-			d.mu.Unlock()
-		}
-		// Two bundles per worker: enough to balance, few enough that
-		// per-bundle work (a precombine's flush) stays small; stragglers
-		// are split dynamically.
-		return splitElems(all, 2*j.opts.Parallelism), nil
-	}
-	return nil, fmt.Errorf("unknown input kind %v", st.Input.Kind)
-}
-
-// splitElems cuts elems into about n bundles of consecutive elements.
-func splitElems(elems [][]byte, n int) []*bundleWork {
-	if len(elems) == 0 {
-		return nil
-	}
-	size := max((len(elems)+n-1)/n, 1)
-	var out []*bundleWork
-	for i := 0; i < len(elems); i += size {
-		out = append(out, &bundleWork{elems: append([][]byte(nil), elems[i:min(i+size, len(elems))]...)})
-	}
-	return out
-}
-
-// groupedInput encodes the groups of one shuffle partition as
-// KV<key, Iterable<value>> windowed values, in chunks.
-func groupedInput(sh *shuffle, part int, src *wire) iter.Seq2[[]byte, error] {
-	return shuffleInput(sh, part, src, false)
-}
-
-// keyedInput encodes the groups of one shuffle partition as their KV<key,
-// value> elements again, group after group, in chunks.
-func keyedInput(sh *shuffle, part int, src *wire) iter.Seq2[[]byte, error] {
-	return shuffleInput(sh, part, src, true)
-}
-
-// shuffleInput encodes the groups of one shuffle partition, grouped or
-// (ungroup) one element per value, as windowed values in the group's
-// window at its end, in chunks of about 64 KiB.
-func shuffleInput(sh *shuffle, part int, src *wire, ungroup bool) iter.Seq2[[]byte, error] {
-	return func(yield func([]byte, error) bool) {
-		e := &chunkEncoder{src: src, ungroup: ungroup, yield: yield, wins: make([]window.Window, 1)}
-		if err := sh.visitGroups(part, e); err != nil {
-			if !e.stopped {
-				yield(nil, err)
-			}
-			return
-		}
-		if !e.stopped && len(e.chunk) > 0 {
-			yield(e.chunk, nil)
-		}
-	}
-}
-
-// chunkEncoder is a groupVisitor that encodes groups in place: a windowed
-// value's element comes last, after its header, and a KV<key,
-// Iterable<value>> is the key, the value count and the values, so each
-// value is copied once, into the chunk, even in a group larger than
-// memory would hold twice.
-type chunkEncoder struct {
-	src     *wire
-	ungroup bool
-	yield   func([]byte, error) bool
-	// stopped is set when yield returned false.
-	stopped bool
-
-	chunk  []byte
-	wins   []window.Window
-	header window.Value[[]byte]
-	key    []byte
-	// count is the current group's values so far; countAt is where its
-	// count goes in chunk.
-	count   uint32
-	countAt int
-}
-
-func (e *chunkEncoder) startGroup(key []byte, win window.Window) {
-	e.wins[0] = win
-	e.header = window.Value[[]byte]{Timestamp: win.MaxTimestamp(), Windows: e.wins, Pane: window.OnTimePane()}
-	e.key = key
-	if !e.ungroup {
-		e.chunk = append(e.src.wv.Encode(e.chunk, e.header), key...)
-		e.countAt, e.count = len(e.chunk), 0
-		e.chunk = binary.BigEndian.AppendUint32(e.chunk, 0)
-	}
-}
-
-func (e *chunkEncoder) addValue(_ window.Window, val []byte) {
-	if !e.ungroup {
-		e.chunk = append(e.chunk, val...)
-		e.count++
-		return
-	}
-	e.chunk = append(append(e.src.wv.Encode(e.chunk, e.header), e.key...), val...)
-	if !e.stopped {
-		e.flush()
-	}
-}
-
-func (e *chunkEncoder) endGroup() bool {
-	if !e.ungroup {
-		binary.BigEndian.PutUint32(e.chunk[e.countAt:], e.count)
-		e.flush()
-	}
-	return !e.stopped
-}
-
-// flush yields the chunk once it holds 64 KiB.
-func (e *chunkEncoder) flush() {
-	if len(e.chunk) < 64<<10 || e.stopped {
-		return
-	}
-	if !e.yield(e.chunk, nil) {
-		e.stopped = true
-	}
-	if cap(e.chunk) > maxKeptBuffer {
-		e.chunk = nil
-	}
-	e.chunk = e.chunk[:0]
-}
-
-// run executes the stage's bundles on Parallelism workers.
-func (sr *stageRun) run(ctx context.Context) error {
+// run executes the job on Options.Parallelism workers until it ends.
+func (j *job) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	stopWake := context.AfterFunc(ctx, j.broadcast)
+	defer stopWake()
 	var wg sync.WaitGroup
-	for range sr.j.opts.Parallelism {
+	for range max(j.opts.Parallelism, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var proc Processor
-			for {
-				b := sr.next(ctx)
-				if b == nil {
-					return
-				}
-				var err error
-				proc, err = sr.runWithRetries(ctx, proc, b)
-				sr.finished(b)
-				if err != nil {
-					sr.fail(err)
-					cancel()
-					return
-				}
-			}
+			j.work(ctx, cancel)
 		}()
 	}
 	wg.Wait()
-	sr.mu.Lock()
-	defer sr.mu.Unlock()
-	if sr.err != nil {
-		return sr.err
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return j.err
 	}
-	return ctx.Err()
+	if !j.done {
+		return ctx.Err()
+	}
+	return nil
 }
 
-func (sr *stageRun) fail(err error) {
-	sr.mu.Lock()
-	defer sr.mu.Unlock()
-	if sr.err == nil {
-		sr.err = err
-	}
+func (j *job) broadcast() {
+	j.mu.Lock()
+	j.cond.Broadcast()
+	j.mu.Unlock()
 }
 
-// next returns the next bundle to run: a queued one, or the residual of a
-// dynamic split of the running bundle with the most remaining work; nil when
-// the stage is done or failed.
-func (sr *stageRun) next(ctx context.Context) *bundleWork {
+// task is a unit of work a worker runs outside the job's lock.
+type task struct {
+	s *stage
+	// b is a bundle to run; nil for a split attempt or a reducer run.
+	b *bundleWork
+	// reduce asks to run the stage's reducer.
+	reduce bool
+}
+
+// work is one worker: it takes tasks until the job ends.
+func (j *job) work(ctx context.Context, cancel func()) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	for {
-		if ctx.Err() != nil {
-			return nil
+		if j.err != nil || j.done || ctx.Err() != nil {
+			j.cond.Broadcast()
+			return
 		}
-		sr.mu.Lock()
-		if len(sr.queue) > 0 {
-			b := sr.queue[0]
-			sr.queue = sr.queue[1:]
-			sr.running[b] = &activeBundle{work: b, trackers: map[*splitEntry]struct{}{}}
-			sr.mu.Unlock()
-			return b
-		}
-		if len(sr.running) == 0 {
-			sr.mu.Unlock()
-			return nil
-		}
-		sr.mu.Unlock()
-		if b := sr.trySplit(); b != nil {
-			sr.mu.Lock()
-			sr.running[b] = &activeBundle{work: b, trackers: map[*splitEntry]struct{}{}}
-			sr.mu.Unlock()
-			return b
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-func (sr *stageRun) finished(b *bundleWork) {
-	sr.mu.Lock()
-	delete(sr.running, b)
-	sr.mu.Unlock()
-}
-
-// trySplit splits the running read with the most remaining work in half.
-func (sr *stageRun) trySplit() *bundleWork {
-	if sr.j.opts.DisableDynamicSplitting {
-		return nil
-	}
-	sr.mu.Lock()
-	var best *splitEntry
-	var bestWork *bundleWork
-	var bestRemaining float64
-	for w, a := range sr.running {
-		for e := range a.trackers {
-			if _, rem := e.t.Progress(); rem > bestRemaining {
-				best, bestWork, bestRemaining = e, w, rem
+		if t, ok := j.next(); ok {
+			j.inflight++
+			j.mu.Unlock()
+			err := j.runTask(ctx, t)
+			j.mu.Lock()
+			j.inflight--
+			if err != nil {
+				j.fail(err)
+				cancel()
 			}
-		}
-	}
-	sr.mu.Unlock()
-	if best == nil {
-		return nil
-	}
-	// Hold the bundle's input while splitting, so that a retry starting
-	// meanwhile reads the primary, not the whole.
-	bestWork.mu.Lock()
-	var residual [][]byte
-	if bs, ok := best.t.(BundleSplitter); ok {
-		residual, ok = bestWork.applySplit(bs)
-		if !ok {
-			bestWork.mu.Unlock()
-			return nil
-		}
-	} else {
-		primary, res, ok := best.t.TrySplit(0.5)
-		if !ok {
-			bestWork.mu.Unlock()
-			return nil
-		}
-		if best.index < int64(len(bestWork.elems)) {
-			bestWork.elems[best.index] = primary
-		}
-		residual = [][]byte{res}
-	}
-	bestWork.mu.Unlock()
-	if len(residual) == 0 {
-		return nil
-	}
-	sr.j.mu.Lock()
-	sr.j.splits++
-	sr.j.mu.Unlock()
-	return &bundleWork{elems: residual}
-}
-
-// BundleSplit is the split of a running bundle by a processor that splits
-// its bundles itself (a worker over the Fn API), in terms of the bundle's
-// input elements as the attempt received them: elements from
-// FirstResidual on belong to the residual; if Split is at least 0, element
-// Split was itself split, Primary (one or more encoded elements,
-// concatenated) replaces it and Residual holds the elements that precede
-// the residual input.
-type BundleSplit struct {
-	FirstResidual int64
-	Split         int64
-	Primary       []byte
-	Residual      [][]byte
-}
-
-// BundleSplitter is a SplitTracker registered by a processor (with index
-// -1) that splits its whole running bundle: TrySplitBundle asks it to keep
-// about fractionOfRemainder of the remaining work of a bundle of elements
-// input elements.
-type BundleSplitter interface {
-	graph.SplitTracker
-	TrySplitBundle(fractionOfRemainder float64, elements int64) (BundleSplit, bool)
-}
-
-// applySplit splits b through bs, making b's elements the primary's, and
-// returns the residual's; b.mu is held.
-func (b *bundleWork) applySplit(bs BundleSplitter) ([][]byte, bool) {
-	sp, ok := bs.TrySplitBundle(0.5, int64(len(b.elems)))
-	if !ok || sp.FirstResidual < 0 || sp.FirstResidual > int64(len(b.elems)) || sp.Split >= sp.FirstResidual {
-		return nil, false
-	}
-	residual := append(sp.Residual, b.elems[sp.FirstResidual:]...)
-	if sp.Split >= 0 {
-		b.elems[sp.Split] = sp.Primary
-	}
-	b.elems = b.elems[:sp.FirstResidual:sp.FirstResidual]
-	return residual, true
-}
-
-// register records splittable work of a running bundle.
-func (sr *stageRun) register(b *bundleWork, index int64, t graph.SplitTracker) func() {
-	if b.stream != nil {
-		return func() {}
-	}
-	e := &splitEntry{index: index, t: t}
-	sr.mu.Lock()
-	a := sr.running[b]
-	if a != nil {
-		a.trackers[e] = struct{}{}
-	}
-	sr.mu.Unlock()
-	return func() {
-		sr.mu.Lock()
-		if a != nil {
-			delete(a.trackers, e)
-		}
-		sr.mu.Unlock()
-	}
-}
-
-// runWithRetries runs a bundle until it succeeds or MaxAttempts fail. A
-// failed attempt tears its processor down; the next attempt gets a new one.
-func (sr *stageRun) runWithRetries(ctx context.Context, proc Processor, b *bundleWork) (Processor, error) {
-	var err error
-	for attempt := 1; attempt <= sr.j.opts.MaxAttempts; attempt++ {
-		if proc == nil {
-			if proc, err = sr.j.ex.NewProcessor(sr.desc, sr.wiring); err != nil {
-				return nil, fmt.Errorf("engine: stage %s: %w", sr.st.ID, err)
-			}
-			sr.mu.Lock()
-			sr.procs = append(sr.procs, proc)
-			sr.mu.Unlock()
-		}
-		if err = sr.attempt(ctx, proc, b); err == nil {
-			return proc, nil
-		}
-		if terr := proc.Teardown(context.WithoutCancel(ctx)); terr != nil {
-			err = fmt.Errorf("%w (and teardown: %v)", err, terr)
-		}
-		sr.mu.Lock()
-		for i, p := range sr.procs {
-			if p == proc {
-				sr.procs = append(sr.procs[:i], sr.procs[i+1:]...)
-				break
-			}
-		}
-		sr.mu.Unlock()
-		proc = nil
-		if ctx.Err() != nil {
-			return nil, err
-		}
-		if attempt < sr.j.opts.MaxAttempts {
-			sr.j.mu.Lock()
-			sr.j.retries++
-			sr.j.mu.Unlock()
-		}
-	}
-	return nil, fmt.Errorf("engine: stage %s: bundle failed %d times: %w", sr.st.ID, sr.j.opts.MaxAttempts, err)
-}
-
-// attempt runs one attempt of a bundle, committing its outputs and metrics
-// only if it succeeds.
-func (sr *stageRun) attempt(ctx context.Context, proc Processor, b *bundleWork) error {
-	outs := map[string]*bundleOutput{}
-	for id, t := range sr.sinks {
-		o := &bundleOutput{t: t}
-		for _, sh := range t.shuffles {
-			o.writers = append(o.writers, sh.newWriter())
-		}
-		outs[id] = o
-	}
-	metrics := graph.NewMetricStore()
-	err := proc.Process(ctx, Bundle{
-		Inputs: map[string]iter.Seq2[[]byte, error]{sr.wiring.Source.Transform: b.input()},
-		Output: func(id string) func([]byte) error {
-			o := outs[id]
-			if o == nil {
-				return func([]byte) error { return nil }
-			}
-			return o.write
-		},
-		SideInputs: &sideInputs{j: sr.j, st: sr.st},
-		Metrics:    metrics,
-		Splits: func(index int64, t graph.SplitTracker) func() {
-			return sr.register(b, index, t)
-		},
-	})
-	var n int64
-	for _, c := range proc.Elements() {
-		n += c
-	}
-
-	if err != nil {
-		for _, o := range outs {
-			o.abort()
-		}
-		return err
-	}
-	for _, o := range outs {
-		if err := o.commit(); err != nil {
-			return err
-		}
-	}
-	if rr, ok := proc.(ResidualReporter); ok {
-		if res := rr.Residuals(); len(res) > 0 {
-			sr.mu.Lock()
-			sr.queue = append(sr.queue, &bundleWork{elems: res})
-			sr.mu.Unlock()
-		}
-	}
-	sr.j.elements.Add(n)
-	snap := metrics.Snapshot()
-	if r, ok := proc.(MetricsReporter); ok {
-		snap.Merge(r.BundleMetrics())
-	}
-	sr.j.mu.Lock()
-	sr.j.metrics.Merge(snap)
-	sr.j.bundles++
-	sr.j.mu.Unlock()
-	return nil
-}
-
-// bundleOutput buffers one sink's output of a bundle attempt.
-type bundleOutput struct {
-	t       *sinkTarget
-	elems   [][]byte
-	arena   []byte
-	writers []*shuffleWriter
-}
-
-func (o *bundleOutput) write(b []byte) error {
-	if o.t.data != nil {
-		start := len(o.arena)
-		o.arena = append(o.arena, b...)
-		o.elems = append(o.elems, o.arena[start:len(o.arena):len(o.arena)])
-	}
-	if len(o.writers) == 0 {
-		return nil
-	}
-	v, _, err := o.t.wire.wv.Decode(b)
-	if err != nil {
-		return fmt.Errorf("engine: shuffle input of %s: %w", o.t.pc, err)
-	}
-	k, err := o.t.wire.keySkip(v.Elem)
-	if err != nil {
-		return fmt.Errorf("engine: shuffle key of %s: %w", o.t.pc, err)
-	}
-	for _, w := range o.writers {
-		if err := w.add(v.Elem[:k], v.Windows, v.Elem[k:]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (o *bundleOutput) commit() error {
-	if o.t.data != nil && len(o.elems) > 0 {
-		o.t.data.mu.Lock()
-		o.t.data.elems = append(o.t.data.elems, o.elems...)
-		o.t.data.mu.Unlock()
-	}
-	for _, w := range o.writers {
-		if err := w.commit(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (o *bundleOutput) abort() {
-	for _, w := range o.writers {
-		w.abort()
-	}
-}
-
-// sideInputs serves a stage's side inputs from the datasets of earlier stages.
-type sideInputs struct {
-	j  *job
-	st *plan.Stage
-}
-
-// SideInput implements SideInputData.
-func (s *sideInputs) SideInput(_ context.Context, transformID, local string, w window.Window) ([]byte, error) {
-	for _, si := range s.st.SideInputs {
-		if si.Transform != transformID || si.Local != local {
+			j.cond.Broadcast()
 			continue
 		}
-		d := s.j.datasets[si.PCollection]
-		if d == nil {
-			return nil, fmt.Errorf("engine: side input %s of %s has no data", local, transformID)
+		if j.inflight == 0 {
+			applied, err := j.quiesce()
+			if err != nil {
+				j.fail(err)
+				cancel()
+			}
+			if applied || j.err != nil || j.done {
+				continue
+			}
 		}
-		return d.sideInput(w)
+		j.waiting.Add(1)
+		j.cond.Wait()
+		j.waiting.Add(-1)
 	}
-	return nil, fmt.Errorf("engine: stage %s has no side input %s of transform %s", s.st.ID, local, transformID)
 }
 
-// sideInput returns the concatenated element encodings of d in window w,
-// materializing all windows on first use.
-func (d *dataset) sideInput(w window.Window) ([]byte, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.sides == nil {
-		d.sides = map[window.Window][]byte{}
-		if d.wire == nil && len(d.elems) > 0 {
-			return nil, fmt.Errorf("engine: side input data has no wire format")
+func (j *job) fail(err error) {
+	if j.err == nil {
+		j.err = err
+	}
+}
+
+// next returns the next task, preferring downstream stages so that data
+// streams through a chain instead of piling up between stages; j.mu is
+// held. Past the buffer budget, a stage whose outputs wait in data stages
+// is started only when nothing else runs, so that its consumers catch up
+// first without deadlock.
+func (j *job) next() (task, bool) {
+	pressure := j.buffered > j.bufferBudget()
+	for i := len(j.stages) - 1; i >= 0; i-- {
+		s := j.stages[i]
+		if pressure && j.inflight > 0 && s.feedsData() {
+			continue
 		}
-		for _, e := range d.elems {
-			v, _, err := d.wire.wv.Decode(e)
-			if err != nil {
-				return nil, err
-			}
-			for _, win := range v.Windows {
-				d.sides[win] = append(d.sides[win], v.Elem...)
-			}
+		if b := s.take(); b != nil {
+			return task{s: s, b: b}, true
+		}
+		if s.red != nil && s.red.due(s.iw, j.clock.now()) {
+			s.red.busy = true
+			return task{s: s, reduce: true}, true
 		}
 	}
-	return d.sides[w], nil
+	if j.canSplit() {
+		j.splitting = true
+		return task{}, true
+	}
+	return task{}, false
+}
+
+// bufferBudget is the bytes of pending elements past which producers wait.
+func (j *job) bufferBudget() int64 {
+	return max(j.opts.MemoryBudget/4, 1<<20)
+}
+
+// runTask runs a bundle, or tries to split a running one.
+func (j *job) runTask(ctx context.Context, t task) error {
+	switch {
+	case t.reduce:
+		t.s.runReduce()
+		return nil
+	case t.b == nil:
+		j.trySplit()
+		return nil
+	}
+	return t.s.runBundle(ctx, t.b)
+}
+
+// quiesce acts on a job in which nothing runs and nothing is runnable:
+// it applies the next TestStream event (applied is then true), ends the
+// job when every output watermark reached the end of time, or reports
+// that it is stuck. j.mu is held.
+func (j *job) quiesce() (applied bool, err error) {
+	if j.stream != nil && j.stream.pending() {
+		if err := j.stream.apply(j); err != nil {
+			return false, err
+		}
+		j.refresh()
+		return true, nil
+	}
+	for _, s := range j.stages {
+		if s.red != nil && s.red.hasPT && !j.clock.synthetic {
+			// A processing-time timer is pending on the wall clock:
+			// its wake-up is armed (armWake).
+			return false, nil
+		}
+	}
+	for _, s := range j.stages {
+		if s.ow < window.MaxTime {
+			return false, j.stuck()
+		}
+	}
+	j.done = true
+	return false, nil
+}
+
+// refresh recomputes every stage's watermarks, in stage order so that each
+// stage sees its producers' new output watermarks; j.mu is held.
+func (j *job) refresh() {
+	done := int64(0)
+	for _, s := range j.stages {
+		s.refresh()
+		if s.ow == window.MaxTime {
+			done++
+		}
+	}
+	j.stagesDone.Store(done)
+	if j.observe != nil {
+		j.observe(j)
+	}
 }
 
 // reportProgress calls Options.Progress about once a second until stopped.
@@ -757,5 +347,3 @@ func (j *job) reportProgress(start time.Time) (stop func()) {
 	}()
 	return func() { close(done); wg.Wait() }
 }
-
-var _ SideInputData = (*sideInputs)(nil)

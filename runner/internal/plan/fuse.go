@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"slices"
 
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+
+	"github.com/beamgo-dev/beamgo/proto/decode"
 	"github.com/beamgo-dev/beamgo/proto/urns"
 )
 
@@ -64,6 +67,8 @@ func (f *fuser) place(id string) error {
 		return f.runnerSide(id, InputGrouped, f.g.mainInputs(id))
 	case isRedistribute(urn):
 		return f.runnerSide(id, InputData, f.g.mainInputs(id))
+	case urn == urns.TransformTestStream:
+		return f.placeTestStream(id)
 	case urn == urnKeyedBundles:
 		return f.runnerSide(id, InputKeyed, f.g.mainInputs(id))
 	case urn == urns.TransformFlatten:
@@ -236,6 +241,12 @@ func (f *fuser) finish() ([]*Stage, error) {
 	}
 	read := f.readElsewhere()
 	for _, s := range ordered {
+		s.Input.Unbounded = f.unbounded(s.Input)
+		if s.Input.Kind == InputGrouped {
+			if err := f.windowing(s); err != nil {
+				return nil, err
+			}
+		}
 		s.Outputs = f.outputsOf(s, read)
 		for up := range f.upstream[s] {
 			s.Upstream = append(s.Upstream, up.ID)
@@ -243,6 +254,34 @@ func (f *fuser) finish() ([]*Stage, error) {
 		slices.SortFunc(s.Upstream, func(a, b StageID) int { return pos[a] - pos[b] })
 	}
 	return ordered, nil
+}
+
+// windowing decodes the windowing strategy of grouped stage s's input.
+func (f *fuser) windowing(s *Stage) error {
+	comps := f.g.comps
+	ws := comps.GetWindowingStrategies()[comps.GetPcollections()[s.Input.PCollections[0]].GetWindowingStrategyId()]
+	w, err := decode.WindowingStrategy(ws)
+	if err != nil {
+		return fmt.Errorf("plan: transform %s: windowing strategy of its input: %w", f.g.describe(s.Input.Transform), err)
+	}
+	s.Input.Windowing = &w
+	rs := ReduceStrategy(w)
+	s.Input.Reduce = &rs
+	return nil
+}
+
+// unbounded reports whether an input reads an unbounded PCollection.
+func (f *fuser) unbounded(in Input) bool {
+	pcs := in.PCollections
+	if in.Kind == InputTestStream {
+		pcs = []string{in.Target}
+	}
+	for _, p := range pcs {
+		if f.g.comps.GetPcollections()[p].GetIsBounded() == pipepb.IsBounded_UNBOUNDED {
+			return true
+		}
+	}
+	return false
 }
 
 // readElsewhere returns the PCollections read outside the stage producing

@@ -7,7 +7,9 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/runner/internal/reduce"
 )
 
 // StageID identifies a stage within a Plan.
@@ -81,10 +83,13 @@ const (
 	// elements in one bundle: the input of a ParDo with user state, whose
 	// state then lives as long as the bundle.
 	InputKeyed
+	// InputTestStream means the runner feeds the elements a TestStream's
+	// events add to one of its outputs (Input.TestStream).
+	InputTestStream
 )
 
 // String returns the kind in lower case ("impulse", "data", "grouped",
-// "keyed").
+// "keyed", "teststream").
 func (k InputKind) String() string {
 	switch k {
 	case InputImpulse:
@@ -95,6 +100,8 @@ func (k InputKind) String() string {
 		return "grouped"
 	case InputKeyed:
 		return "keyed"
+	case InputTestStream:
+		return "teststream"
 	}
 	return fmt.Sprintf("InputKind(%d)", int(k))
 }
@@ -117,6 +124,20 @@ type Input struct {
 	// Transform, or the single element of PCollections when Transform is
 	// empty.
 	Target string
+	// Unbounded is set when a PCollection of PCollections (or the Target
+	// of a TestStream) is unbounded: its watermark may never reach the end
+	// of time, so a grouping cannot wait for it.
+	Unbounded bool
+	// TestStream is the script of an InputTestStream input.
+	TestStream *TestStream
+	// Windowing is the windowing strategy of a grouped input's
+	// PCollection, decoded: the engine groups and fires panes by it.
+	Windowing *window.Strategy
+	// Reduce is Windowing in the form of the streaming reducer, which
+	// groups inputs that the shuffle does not (unbounded ones, triggers
+	// other than the default, timestamp combiners other than the end of
+	// the window).
+	Reduce *reduce.Strategy
 }
 
 // SideInput is a PCollection that a transform of a stage reads as a side

@@ -41,8 +41,8 @@ func (p *Plan) describeInput(in Input) string {
 		ins = "(none)"
 	}
 	switch {
-	case in.Kind == InputImpulse:
-		return fmt.Sprintf("impulse: %q -> %s", p.name(in.Transform), in.Target)
+	case in.Kind == InputImpulse, in.Kind == InputTestStream:
+		return fmt.Sprintf("%s: %q -> %s", in.Kind, p.name(in.Transform), in.Target)
 	case in.Transform == "":
 		return fmt.Sprintf("%s: %s", in.Kind, ins)
 	}

@@ -60,6 +60,16 @@ func newRemote(ex *executor, w *service.Worker, desc *fnpb.ProcessBundleDescript
 // the worker, to find the element that kills workers (see poison.go).
 func (r *remote) Process(ctx context.Context, b engine.Bundle) error {
 	r.metrics, r.read, r.residuals = graph.MetricsSnapshot{}, 0, nil
+	if r.w.Err() != nil {
+		// The worker died since this processor's last bundle (another
+		// bundle killed it): run on a live one, so that this bundle's
+		// attempt is not spent on a worker known to be gone.
+		w, err := r.ex.workers.pick(ctx)
+		if err != nil {
+			return err
+		}
+		r.w = w
+	}
 	next, stop := iter.Pull2(b.Inputs[r.wiring.Source.Transform])
 	defer stop()
 	in := &pulled{next: next}

@@ -8,9 +8,9 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/proto/urns"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
-	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // fixedSide serves the same encoded elements for every side input.

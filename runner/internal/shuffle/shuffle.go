@@ -1,4 +1,14 @@
-package engine
+// Package shuffle is the runner-side GroupByKey of bounded input: it groups
+// encoded key-value records by key and window, holds them within a memory
+// budget and spills sorted runs to local disk past it, and reads each
+// partition's groups back, merging runs, once the input is complete.
+//
+// # Concurrency
+//
+// A Shuffle is safe for concurrent use: many Writers (one per bundle
+// attempt) add and commit at once, and partitions are read concurrently
+// once writing has ended. A Writer is used by one goroutine.
+package shuffle
 
 import (
 	"bufio"
@@ -18,7 +28,7 @@ import (
 
 // A shuffle groups the elements of a GroupByKey by encoded key and window.
 //
-// Bundle attempts write records through their own shuffleWriter, which
+// Bundle attempts write records through their own Writer, which
 // copies them into a segment: an arena of key and value bytes, a table of
 // windows, and per partition (a hash of the key) fixed chunks of records
 // that point into the arena by offset. Records hold no pointers, so the
@@ -117,7 +127,9 @@ func compareWindows(a, b window.Window) int {
 	return 1
 }
 
-type shuffle struct {
+// Shuffle is one GroupByKey's grouping: see the package doc and the
+// comment above record for its layout.
+type Shuffle struct {
 	parts   int
 	merging bool
 	dir     string
@@ -144,14 +156,14 @@ type shuffle struct {
 // minFanIn is the smallest merge fan-in, however small the memory.
 const minFanIn = 8
 
-// newShuffle returns a shuffle of parts partitions that holds at most
+// New returns a shuffle of parts partitions that holds at most
 // memory bytes of records, for up to workers bundles writing or reading it
 // at once. While it is written, the writers share half of memory and the
 // committed segments hold the other half; while it is read, the readers'
 // merge buffers share a quarter of it.
-func newShuffle(parts int, merging bool, dir string, memory int64, workers int) *shuffle {
+func New(parts int, merging bool, dir string, memory int64, workers int) *Shuffle {
 	workers = max(workers, 1)
-	return &shuffle{
+	return &Shuffle{
 		parts: parts, merging: merging, dir: dir, seed: maphash.MakeSeed(),
 		writerBudget: max(memory/int64(2*workers), 256<<10),
 		memBudget:    max(memory/2, 256<<10),
@@ -160,13 +172,25 @@ func newShuffle(parts int, merging bool, dir string, memory int64, workers int) 
 }
 
 // partition returns the partition of a key.
-func (s *shuffle) partition(key []byte) int {
+func (s *Shuffle) partition(key []byte) int {
 	return int(maphash.Bytes(s.seed, key) % uint64(s.parts))
 }
 
-// shuffleWriter collects the records of one bundle attempt.
-type shuffleWriter struct {
-	s    *shuffle
+// Parts returns the number of partitions: VisitGroups reads partitions
+// 0 to Parts()-1.
+func (s *Shuffle) Parts() int { return s.parts }
+
+// Spills returns how many runs were written to disk so far.
+func (s *Shuffle) Spills() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.spills
+}
+
+// Writer collects the records of one bundle attempt; only Commit makes
+// them part of the shuffle.
+type Writer struct {
+	s    *Shuffle
 	seg  *segment
 	runs []*run
 	// next is the size of the next arena chunk.
@@ -178,12 +202,13 @@ type shuffleWriter struct {
 	hasLast bool
 }
 
-func (s *shuffle) newWriter() *shuffleWriter {
-	return &shuffleWriter{s: s, seg: newSegment(s.parts), next: minArenaChunk}
+// NewWriter returns a writer for one bundle attempt.
+func (s *Shuffle) NewWriter() *Writer {
+	return &Writer{s: s, seg: newSegment(s.parts), next: minArenaChunk}
 }
 
 // alloc returns the chunk index and offset of n fresh bytes of arena.
-func (w *shuffleWriter) alloc(n int) (uint32, uint32) {
+func (w *Writer) alloc(n int) (uint32, uint32) {
 	g := w.seg
 	if k := len(g.arena); k > 0 {
 		c := g.arena[k-1]
@@ -200,7 +225,7 @@ func (w *shuffleWriter) alloc(n int) (uint32, uint32) {
 }
 
 // window returns the index of win in the segment's windows.
-func (w *shuffleWriter) window(win window.Window) uint32 {
+func (w *Writer) window(win window.Window) uint32 {
 	if w.hasLast && win == w.last {
 		return w.lastIdx
 	}
@@ -217,13 +242,13 @@ func (w *shuffleWriter) window(win window.Window) uint32 {
 	return i
 }
 
-// add records val under key in each of the windows.
-func (w *shuffleWriter) add(key []byte, wins []window.Window, val []byte) error {
+// Add records val under key in each of the windows.
+func (w *Writer) Add(key []byte, wins []window.Window, val []byte) error {
 	if len(wins) == 0 {
 		return nil
 	}
 	if uint64(len(key))+uint64(len(val)) > 1<<31 {
-		return fmt.Errorf("engine: shuffle record of %d bytes is too large", len(key)+len(val))
+		return fmt.Errorf("shuffle: shuffle record of %d bytes is too large", len(key)+len(val))
 	}
 	part := w.s.partition(key)
 	c, off := w.alloc(len(key) + len(val))
@@ -250,13 +275,13 @@ func (w *shuffleWriter) add(key []byte, wins []window.Window, val []byte) error 
 }
 
 // reset starts a new segment.
-func (w *shuffleWriter) reset() {
+func (w *Writer) reset() {
 	w.seg, w.next = newSegment(w.s.parts), minArenaChunk
 	w.winIdx, w.hasLast = nil, false
 }
 
 // spill sorts the writer's records into a new run file.
-func (w *shuffleWriter) spill() error {
+func (w *Writer) spill() error {
 	if w.seg.empty() {
 		return nil
 	}
@@ -269,10 +294,10 @@ func (w *shuffleWriter) spill() error {
 	return nil
 }
 
-// commit hands the writer's segment and runs to the shuffle, spilling the
+// Commit hands the writer's segment and runs to the shuffle, spilling the
 // committed segments if they exceed their share. The spill runs outside
 // the lock, so other bundles commit meanwhile.
-func (w *shuffleWriter) commit() error {
+func (w *Writer) Commit() error {
 	s := w.s
 	s.mu.Lock()
 	s.runs = append(s.runs, w.runs...)
@@ -306,8 +331,8 @@ func (w *shuffleWriter) commit() error {
 	return nil
 }
 
-// abort drops the records of a failed attempt.
-func (w *shuffleWriter) abort() {
+// Abort drops the records of a failed attempt.
+func (w *Writer) Abort() {
 	for _, r := range w.runs {
 		r.remove()
 	}
@@ -340,13 +365,13 @@ func sortRecords(segs []*segment, recs []record) {
 func writeRun(dir string, parts int, segs []*segment) (*run, error) {
 	f, err := os.CreateTemp(dir, "run-*.bin")
 	if err != nil {
-		return nil, fmt.Errorf("engine: shuffle spill: %w", err)
+		return nil, fmt.Errorf("shuffle: shuffle spill: %w", err)
 	}
 	r := &run{path: f.Name(), offsets: make([]int64, parts+1)}
 	fail := func(err error) (*run, error) {
 		f.Close()
 		os.Remove(f.Name())
-		return nil, fmt.Errorf("engine: shuffle spill: %w", err)
+		return nil, fmt.Errorf("shuffle: shuffle spill: %w", err)
 	}
 	bw := bufio.NewWriterSize(f, 256<<10)
 	var off int64
@@ -379,7 +404,7 @@ func writeRun(dir string, parts int, segs []*segment) (*run, error) {
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(f.Name())
-		return nil, fmt.Errorf("engine: shuffle spill: %w", err)
+		return nil, fmt.Errorf("shuffle: shuffle spill: %w", err)
 	}
 	return r, nil
 }
@@ -421,7 +446,7 @@ type mergeSource struct {
 func openSegment(r *run, part int) (*mergeSource, error) {
 	f, err := os.Open(r.path)
 	if err != nil {
-		return nil, fmt.Errorf("engine: shuffle read: %w", err)
+		return nil, fmt.Errorf("shuffle: shuffle read: %w", err)
 	}
 	start, end := r.offsets[part], r.offsets[part+1]
 	return &mergeSource{f: f, br: bufio.NewReaderSize(io.NewSectionReader(f, start, end-start), runReadBuffer)}, nil
@@ -518,7 +543,7 @@ func openMerge(runs []*run, part int) (mergeHeap, error) {
 		if err != nil {
 			m.close()
 			h.close()
-			return nil, fmt.Errorf("engine: shuffle read %s: %w", r.path, err)
+			return nil, fmt.Errorf("shuffle: shuffle read %s: %w", r.path, err)
 		}
 		if !ok {
 			m.close()
@@ -539,7 +564,7 @@ func (h mergeHeap) advance() (mergeHeap, error) {
 	top := h[0]
 	ok, err := top.next()
 	if err != nil {
-		return h, fmt.Errorf("engine: shuffle read: %w", err)
+		return h, fmt.Errorf("shuffle: shuffle read: %w", err)
 	}
 	if !ok {
 		top.close()
@@ -624,7 +649,7 @@ func (g *group) appendValues(dst []byte) []byte {
 // spilled, otherwise in key order by merging the partition's segment of
 // every run. It may be called again for the same partition (a retried
 // bundle). All writers must have committed before the first call.
-func (s *shuffle) groups(part int) iter.Seq2[group, error] {
+func (s *Shuffle) groups(part int) iter.Seq2[group, error] {
 	return func(yield func(group, error) bool) {
 		mem, runs, err := s.readable()
 		if err != nil {
@@ -647,7 +672,7 @@ func (s *shuffle) groups(part int) iter.Seq2[group, error] {
 // in memory as well, so that merging readers hold only their buffers, then
 // merges the smallest runs into one until at most fanIn remain. Readers
 // wait for it under s.mu; after the first call it has nothing left to do.
-func (s *shuffle) readable() ([]*segment, []*run, error) {
+func (s *Shuffle) readable() ([]*segment, []*run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.runs) > 0 && len(s.mem) > 0 {
@@ -683,13 +708,13 @@ func (r *run) size() int64 { return r.offsets[len(r.offsets)-1] }
 func mergeRunFiles(dir string, parts int, runs []*run) (*run, error) {
 	f, err := os.CreateTemp(dir, "run-*.bin")
 	if err != nil {
-		return nil, fmt.Errorf("engine: shuffle merge: %w", err)
+		return nil, fmt.Errorf("shuffle: shuffle merge: %w", err)
 	}
 	r := &run{path: f.Name(), offsets: make([]int64, parts+1)}
 	fail := func(err error) (*run, error) {
 		f.Close()
 		os.Remove(f.Name())
-		return nil, fmt.Errorf("engine: shuffle merge: %w", err)
+		return nil, fmt.Errorf("shuffle: shuffle merge: %w", err)
 	}
 	bw := bufio.NewWriterSize(f, 256<<10)
 	var off int64
@@ -719,29 +744,29 @@ func mergeRunFiles(dir string, parts int, runs []*run) (*run, error) {
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(f.Name())
-		return nil, fmt.Errorf("engine: shuffle merge: %w", err)
+		return nil, fmt.Errorf("shuffle: shuffle merge: %w", err)
 	}
 	return r, nil
 }
 
-// groupVisitor receives the groups of a partition value by value, so that
+// GroupVisitor receives the groups of a partition value by value, so that
 // a large group need not be held whole before it is passed on.
-type groupVisitor interface {
-	// startGroup begins a group of key (in win, unless windows merge: then
+type GroupVisitor interface {
+	// StartGroup begins a group of key (in win, unless windows merge: then
 	// a key's values come in one group, each with its window). key is
-	// valid until the next startGroup.
-	startGroup(key []byte, win window.Window)
-	// addValue adds val, in win, to the current group; val is only valid
+	// valid until the next StartGroup.
+	StartGroup(key []byte, win window.Window)
+	// AddValue adds val, in win, to the current group; val is only valid
 	// during the call.
-	addValue(win window.Window, val []byte)
-	// endGroup ends the current group; false stops the read.
-	endGroup() bool
+	AddValue(win window.Window, val []byte)
+	// EndGroup ends the current group; false stops the read.
+	EndGroup() bool
 }
 
-// visitGroups passes the groups of partition part to v, as groups would
+// VisitGroups passes the groups of partition part to v, as groups would
 // yield them. Merged runs in non-merging windows are streamed to v without
 // being buffered.
-func (s *shuffle) visitGroups(part int, v groupVisitor) error {
+func (s *Shuffle) VisitGroups(part int, v GroupVisitor) error {
 	if !s.merging {
 		_, runs, err := s.readable()
 		if err != nil {
@@ -755,11 +780,11 @@ func (s *shuffle) visitGroups(part int, v groupVisitor) error {
 		if err != nil {
 			return err
 		}
-		v.startGroup(g.key, g.win)
+		v.StartGroup(g.key, g.win)
 		for i := range g.count() {
-			v.addValue(g.win, g.value(i))
+			v.AddValue(g.win, g.value(i))
 		}
-		if !v.endGroup() {
+		if !v.EndGroup() {
 			return nil
 		}
 	}
@@ -768,7 +793,7 @@ func (s *shuffle) visitGroups(part int, v groupVisitor) error {
 
 // mergeGroups merges partition part's segments of runs and passes their
 // groups to v, in key order.
-func (s *shuffle) mergeGroups(runs []*run, part int, v groupVisitor) error {
+func (s *Shuffle) mergeGroups(runs []*run, part int, v GroupVisitor) error {
 	h, err := openMerge(runs, part)
 	if err != nil {
 		return err
@@ -783,29 +808,29 @@ func (s *shuffle) mergeGroups(runs []*run, part int, v groupVisitor) error {
 		top := h[0]
 		same := have && bytes.Equal(top.key, key) && (s.merging || compareWindows(top.win, win) == 0)
 		if !same {
-			if have && !v.endGroup() {
+			if have && !v.EndGroup() {
 				return nil
 			}
 			key, win, have = append(key[:0], top.key...), top.win, true
-			v.startGroup(key, win)
+			v.StartGroup(key, win)
 		}
-		v.addValue(top.win, top.val)
+		v.AddValue(top.win, top.val)
 		if h, err = h.advance(); err != nil {
 			return err
 		}
 	}
 	if have {
-		v.endGroup()
+		v.EndGroup()
 	}
 	return nil
 }
 
-// maxKeptBuffer is the capacity beyond which a reader drops a buffer after
+// MaxKeptBuffer is the capacity beyond which a reader drops a buffer after
 // a group rather than keeping it for the next: one huge group should not
 // pin its memory for the rest of the partition.
-const maxKeptBuffer = 1 << 20
+const MaxKeptBuffer = 1 << 20
 
-// groupBuffer is a groupVisitor that collects each group's values, back
+// groupBuffer is a GroupVisitor that collects each group's values, back
 // to back in one buffer reused from group to group, and yields the group
 // (merging its windows if they merge).
 type groupBuffer struct {
@@ -819,15 +844,15 @@ type groupBuffer struct {
 	starts []int
 }
 
-func (b *groupBuffer) startGroup(key []byte, win window.Window) {
-	if cap(b.vbuf) > maxKeptBuffer {
+func (b *groupBuffer) StartGroup(key []byte, win window.Window) {
+	if cap(b.vbuf) > MaxKeptBuffer {
 		b.vbuf, b.starts, b.wins = nil, nil, nil
 	}
 	b.key, b.win = key, win
 	b.vbuf, b.starts, b.wins = b.vbuf[:0], b.starts[:0], b.wins[:0]
 }
 
-func (b *groupBuffer) addValue(win window.Window, val []byte) {
+func (b *groupBuffer) AddValue(win window.Window, val []byte) {
 	b.starts = append(b.starts, len(b.vbuf))
 	b.vbuf = append(b.vbuf, val...)
 	if b.merging {
@@ -835,7 +860,7 @@ func (b *groupBuffer) addValue(win window.Window, val []byte) {
 	}
 }
 
-func (b *groupBuffer) endGroup() bool {
+func (b *groupBuffer) EndGroup() bool {
 	g := group{key: b.key, win: b.win, packed: b.vbuf, starts: b.starts}
 	if !b.merging {
 		return b.yield(g, nil)
@@ -854,7 +879,7 @@ func (b *groupBuffer) endGroup() bool {
 
 // hashGroups groups the records of partition part of the in-memory
 // segments by key and window with a hash map.
-func (s *shuffle) hashGroups(mem []*segment, part int, yield func(group, error) bool) {
+func (s *Shuffle) hashGroups(mem []*segment, part int, yield func(group, error) bool) {
 	if s.merging {
 		// Sessions merge per key: collect each key's records, then merge.
 		type entry struct {
@@ -972,8 +997,8 @@ func mergeWindows(key []byte, wins []window.Window, vals [][]byte) []group {
 	return out
 }
 
-// close removes the shuffle's run files.
-func (s *shuffle) close() {
+// Close removes the shuffle's run files; the shuffle holds nothing after.
+func (s *Shuffle) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range s.runs {

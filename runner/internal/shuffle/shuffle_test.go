@@ -1,4 +1,4 @@
-package engine
+package shuffle
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // input is one shuffle input record.
@@ -35,7 +35,7 @@ func winString(w window.Window) string {
 }
 
 // readAll reads every partition of s, sorted.
-func readAll(t *testing.T, s *shuffle) []flatGroup {
+func readAll(t *testing.T, s *Shuffle) []flatGroup {
 	t.Helper()
 	var out []flatGroup
 	for part := range s.parts {
@@ -137,16 +137,16 @@ func randomInputs(r *rand.Rand, n, keys int, windowed bool) []input {
 
 // write adds inputs to s through writers, one per bundle of bundleSize
 // inputs, committing each.
-func write(t *testing.T, s *shuffle, inputs []input, bundleSize int) {
+func write(t *testing.T, s *Shuffle, inputs []input, bundleSize int) {
 	t.Helper()
 	for i := 0; i < len(inputs); i += bundleSize {
-		w := s.newWriter()
+		w := s.NewWriter()
 		for _, in := range inputs[i:min(i+bundleSize, len(inputs))] {
-			if err := w.add([]byte(in.key), in.wins, []byte(in.val)); err != nil {
+			if err := w.Add([]byte(in.key), in.wins, []byte(in.val)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := w.commit(); err != nil {
+		if err := w.Commit(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -173,8 +173,8 @@ func TestShuffleGroups(t *testing.T) {
 			t.Parallel()
 			r := rand.New(rand.NewPCG(1, uint64(tc.n)))
 			inputs := randomInputs(r, tc.n, tc.keys, tc.windowed)
-			s := newShuffle(4, tc.merging, t.TempDir(), tc.budget, 2)
-			defer s.close()
+			s := New(4, tc.merging, t.TempDir(), tc.budget, 2)
+			defer s.Close()
 			write(t, s, inputs, 997)
 			got := readAll(t, s)
 			if diff := cmp.Diff(want(inputs, tc.merging), got); diff != "" {
@@ -207,8 +207,8 @@ func TestShuffleMergesRunsDownToFanIn(t *testing.T) {
 			r := rand.New(rand.NewPCG(7, 8))
 			inputs := randomInputs(r, 40000, 3000, tc.merging)
 			dir := t.TempDir()
-			s := newShuffle(4, tc.merging, dir, 1, 2)
-			defer s.close()
+			s := New(4, tc.merging, dir, 1, 2)
+			defer s.Close()
 			s.fanIn = 3
 			write(t, s, inputs, 500)
 			if s.spills <= 2*s.fanIn {
@@ -241,24 +241,24 @@ func TestShuffleMergesRunsDownToFanIn(t *testing.T) {
 
 func TestShuffleAbortDropsAttempt(t *testing.T) {
 	dir := t.TempDir()
-	s := newShuffle(2, false, dir, 1, 1)
-	defer s.close()
+	s := New(2, false, dir, 1, 1)
+	defer s.Close()
 	ok := []input{{key: "a", val: "1", wins: []window.Window{window.Global()}}}
 	write(t, s, ok, 10)
-	w := s.newWriter()
+	w := s.NewWriter()
 	for i := range 20000 {
-		if err := w.add([]byte(fmt.Sprint("k", i)), window.GlobalWindows(), []byte("dropped")); err != nil {
+		if err := w.Add([]byte(fmt.Sprint("k", i)), window.GlobalWindows(), []byte("dropped")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if len(w.runs) == 0 {
 		t.Fatalf("the aborted writer spilled nothing; the test needs a spill")
 	}
-	w.abort()
+	w.Abort()
 	if diff := cmp.Diff(want(ok, false), readAll(t, s)); diff != "" {
 		t.Errorf("groups (-want +got):\n%s", diff)
 	}
-	s.close()
+	s.Close()
 	if files, _ := os.ReadDir(dir); len(files) != 0 {
 		t.Errorf("files left after close: %v", files)
 	}
@@ -266,12 +266,12 @@ func TestShuffleAbortDropsAttempt(t *testing.T) {
 
 func TestShuffleWritersStayWithinBudget(t *testing.T) {
 	const budget = 8 << 20
-	s := newShuffle(8, false, t.TempDir(), budget, 2)
-	defer s.close()
-	w := s.newWriter()
+	s := New(8, false, t.TempDir(), budget, 2)
+	defer s.Close()
+	w := s.NewWriter()
 	val := []byte(strings.Repeat("v", 100))
 	for i := range 200000 {
-		if err := w.add([]byte(fmt.Sprint("key", i)), window.GlobalWindows(), val); err != nil {
+		if err := w.Add([]byte(fmt.Sprint("key", i)), window.GlobalWindows(), val); err != nil {
 			t.Fatal(err)
 		}
 		if w.seg.bytes > s.writerBudget+maxArenaChunk {
@@ -281,7 +281,7 @@ func TestShuffleWritersStayWithinBudget(t *testing.T) {
 	if len(w.runs) == 0 {
 		t.Errorf("no spill after 20 MB of records with a budget of %d", budget)
 	}
-	if err := w.commit(); err != nil {
+	if err := w.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	if s.memBytes > s.memBudget {
@@ -292,23 +292,23 @@ func TestShuffleWritersStayWithinBudget(t *testing.T) {
 func TestShuffleConcurrentWritersAndReaders(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	inputs := randomInputs(r, 40000, 3000, false)
-	s := newShuffle(8, false, t.TempDir(), 1<<20, 4)
-	defer s.close()
+	s := New(8, false, t.TempDir(), 1<<20, 4)
+	defer s.Close()
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for b := range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := s.newWriter()
+			w := s.NewWriter()
 			for i := b; i < len(inputs); i += 4 {
 				in := inputs[i]
-				if err := w.add([]byte(in.key), in.wins, []byte(in.val)); err != nil {
+				if err := w.Add([]byte(in.key), in.wins, []byte(in.val)); err != nil {
 					errs <- err
 					return
 				}
 			}
-			errs <- w.commit()
+			errs <- w.Commit()
 		}()
 	}
 	wg.Wait()
@@ -361,8 +361,8 @@ func TestShuffleEmptyKeysAndValues(t *testing.T) {
 			for i := range 5000 {
 				inputs = append(inputs, input{key: fmt.Sprint("f", i), val: "z", wins: window.GlobalWindows()})
 			}
-			s := newShuffle(3, false, t.TempDir(), budget, 1)
-			defer s.close()
+			s := New(3, false, t.TempDir(), budget, 1)
+			defer s.Close()
 			write(t, s, inputs, 100)
 			if diff := cmp.Diff(want(inputs, false), readAll(t, s)); diff != "" {
 				t.Errorf("groups (-want +got):\n%s", diff)
@@ -378,14 +378,14 @@ func BenchmarkShuffle(b *testing.B) {
 		b.Run(fmt.Sprint("budget=", budget>>20, "MiB"), func(b *testing.B) {
 			dir := b.TempDir()
 			for b.Loop() {
-				s := newShuffle(8, false, dir, budget, 2)
-				w := s.newWriter()
+				s := New(8, false, dir, budget, 2)
+				w := s.NewWriter()
 				for _, in := range inputs {
-					if err := w.add([]byte(in.key), in.wins, []byte(in.val)); err != nil {
+					if err := w.Add([]byte(in.key), in.wins, []byte(in.val)); err != nil {
 						b.Fatal(err)
 					}
 				}
-				if err := w.commit(); err != nil {
+				if err := w.Commit(); err != nil {
 					b.Fatal(err)
 				}
 				for part := range s.parts {
@@ -395,7 +395,7 @@ func BenchmarkShuffle(b *testing.B) {
 						}
 					}
 				}
-				s.close()
+				s.Close()
 			}
 		})
 	}

@@ -1,0 +1,419 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"sync"
+	"time"
+
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/window"
+	"github.com/beamgo-dev/beamgo/runner/internal/shuffle"
+)
+
+// bundleWork is one bundle's input: either elements (retried with the
+// primary restriction after a split) or a stream of groups.
+type bundleWork struct {
+	// minTs is the earliest timestamp of the elements (MinTime when
+	// unknown); bytes their size. Both are fixed when the bundle is made.
+	minTs window.Time
+	bytes int64
+	// mu guards elems and trackers.
+	mu       sync.Mutex
+	elems    [][]byte
+	stream   func() iter.Seq2[[]byte, error]
+	trackers map[*splitEntry]struct{}
+}
+
+type splitEntry struct {
+	index int64
+	t     graph.SplitTracker
+}
+
+func (b *bundleWork) input() iter.Seq2[[]byte, error] {
+	if b.stream != nil {
+		return b.stream()
+	}
+	b.mu.Lock()
+	elems := append([][]byte(nil), b.elems...)
+	b.mu.Unlock()
+	return func(yield func([]byte, error) bool) {
+		for _, e := range elems {
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+// sinkTarget is where one output PCollection of a stage goes.
+type sinkTarget struct {
+	pc   string
+	wire *wire
+	// readers are the data stages reading pc, once per read.
+	readers []*stage
+	// reducers are the grouped stages that group pc with a reducer.
+	reducers []*stage
+	// shuffles group pc for grouped and keyed stages.
+	shuffles []*shuffle.Shuffle
+	// side collects pc for the stages reading it as a side input.
+	side *dataset
+}
+
+// runBundle runs a bundle until it succeeds or MaxAttempts fail, and
+// commits it. A failed attempt tears its processor down; the next attempt
+// gets a new one.
+func (s *stage) runBundle(ctx context.Context, b *bundleWork) error {
+	var err error
+	for attempt := 1; attempt <= s.j.opts.MaxAttempts; attempt++ {
+		var proc Processor
+		if proc, err = s.getProc(); err != nil {
+			return err
+		}
+		var out *attemptOutput
+		if out, err = s.attempt(ctx, proc, b); err == nil {
+			s.putProc(proc)
+			return s.commit(b, out)
+		}
+		if terr := s.dropProc(context.WithoutCancel(ctx), proc); terr != nil {
+			err = fmt.Errorf("%w (and teardown: %v)", err, terr)
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		if attempt < s.j.opts.MaxAttempts {
+			s.j.mu.Lock()
+			s.j.retries++
+			s.j.mu.Unlock()
+		}
+	}
+	return fmt.Errorf("engine: stage %s: bundle failed %d times: %w", s.st.ID, s.j.opts.MaxAttempts, err)
+}
+
+// attemptOutput is what a successful attempt produced, not yet committed.
+type attemptOutput struct {
+	outs      map[string]*bundleOutput
+	residuals [][]byte
+	metrics   graph.MetricsSnapshot
+	elements  int64
+}
+
+// attempt runs one attempt of a bundle; its outputs are kept apart until
+// commit, and dropped if it fails.
+func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*attemptOutput, error) {
+	outs := map[string]*bundleOutput{}
+	for id, t := range s.sinks {
+		o := &bundleOutput{t: t, minTs: window.MaxTime}
+		for _, sh := range t.shuffles {
+			o.writers = append(o.writers, sh.NewWriter())
+		}
+		if len(t.reducers) > 0 {
+			o.red = &reduceOutput{minTs: window.MaxTime}
+		}
+		outs[id] = o
+	}
+	metrics := graph.NewMetricStore()
+	err := proc.Process(ctx, Bundle{
+		Inputs: map[string]iter.Seq2[[]byte, error]{s.wiring.Source.Transform: b.input()},
+		Output: func(id string) func([]byte) error {
+			o := outs[id]
+			if o == nil {
+				return func([]byte) error { return nil }
+			}
+			return o.write
+		},
+		SideInputs: &sideInputs{j: s.j, st: s.st},
+		Metrics:    metrics,
+		Splits: func(index int64, t graph.SplitTracker) func() {
+			return s.j.register(b, index, t)
+		},
+	})
+	if err != nil {
+		for _, o := range outs {
+			o.abort()
+		}
+		return nil, err
+	}
+	res := &attemptOutput{outs: outs, metrics: metrics.Snapshot()}
+	for _, c := range proc.Elements() {
+		res.elements += c
+	}
+	if rr, ok := proc.(ResidualReporter); ok {
+		res.residuals = rr.Residuals()
+	}
+	if r, ok := proc.(MetricsReporter); ok {
+		res.metrics.Merge(r.BundleMetrics())
+	}
+	return res, nil
+}
+
+// commit makes a successful attempt's effects visible, in the order that
+// keeps every watermark behind the data in flight: the shuffle writes
+// first (read only once the grouped stage's input watermark is at the
+// end, which this running bundle holds back), then under the job's lock
+// the outputs become their readers' pending input, the residuals are
+// queued, the bundle's input is removed, and the watermarks recomputed.
+func (s *stage) commit(b *bundleWork, out *attemptOutput) error {
+	for _, o := range out.outs {
+		for _, w := range o.writers {
+			if err := w.Commit(); err != nil {
+				return err
+			}
+		}
+	}
+	j := s.j
+	j.elements.Add(out.elements)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, o := range out.outs {
+		o.deliver(j)
+	}
+	if len(out.residuals) > 0 {
+		s.queue = append(s.queue, &bundleWork{elems: out.residuals, minTs: min(b.minTs, elemsMin(out.residuals))})
+	}
+	delete(s.running, b)
+	if b.stream == nil {
+		j.buffered -= b.bytes
+	}
+	j.metrics.Merge(out.metrics)
+	j.bundles++
+	j.refresh()
+	return nil
+}
+
+// bundleOutput buffers one sink's output of a bundle attempt.
+type bundleOutput struct {
+	t       *sinkTarget
+	elems   [][]byte
+	arena   []byte
+	minTs   window.Time
+	writers []*shuffle.Writer
+	red     *reduceOutput
+}
+
+func (o *bundleOutput) write(b []byte) error {
+	if len(o.t.readers) > 0 || o.t.side != nil {
+		start := len(o.arena)
+		o.arena = append(o.arena, b...)
+		o.elems = append(o.elems, o.arena[start:len(o.arena):len(o.arena)])
+		o.minTs = min(o.minTs, timestampOf(b))
+	}
+	if len(o.writers) == 0 && o.red == nil {
+		return nil
+	}
+	v, _, err := o.t.wire.wv.Decode(b)
+	if err != nil {
+		return fmt.Errorf("engine: shuffle input of %s: %w", o.t.pc, err)
+	}
+	k, err := o.t.wire.keySkip(v.Elem)
+	if err != nil {
+		return fmt.Errorf("engine: shuffle key of %s: %w", o.t.pc, err)
+	}
+	if o.red != nil {
+		o.red.add(v, k)
+	}
+	for _, w := range o.writers {
+		if err := w.Add(v.Elem[:k], v.Windows, v.Elem[k:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliver hands the output to the stages that read it; j.mu is held.
+func (o *bundleOutput) deliver(j *job) {
+	o.deliverReduce(j)
+	if len(o.elems) == 0 {
+		return
+	}
+	bytes := int64(len(o.arena))
+	for _, r := range o.t.readers {
+		r.addPending(&batch{elems: o.elems, bytes: bytes, minTs: o.minTs})
+		j.buffered += bytes
+	}
+	if d := o.t.side; d != nil {
+		d.mu.Lock()
+		d.elems = append(d.elems, o.elems...)
+		d.mu.Unlock()
+	}
+}
+
+func (o *bundleOutput) abort() {
+	for _, w := range o.writers {
+		w.Abort()
+	}
+}
+
+// BundleSplit is the split of a running bundle by a processor that splits
+// its bundles itself (a worker over the Fn API), in terms of the bundle's
+// input elements as the attempt received them: elements from
+// FirstResidual on belong to the residual; if Split is at least 0, element
+// Split was itself split, Primary (one or more encoded elements,
+// concatenated) replaces it and Residual holds the elements that precede
+// the residual input.
+type BundleSplit struct {
+	FirstResidual int64
+	Split         int64
+	Primary       []byte
+	Residual      [][]byte
+}
+
+// BundleSplitter is a SplitTracker registered by a processor (with index
+// -1) that splits its whole running bundle: TrySplitBundle asks it to keep
+// about fractionOfRemainder of the remaining work of a bundle of elements
+// input elements.
+type BundleSplitter interface {
+	graph.SplitTracker
+	TrySplitBundle(fractionOfRemainder float64, elements int64) (BundleSplit, bool)
+}
+
+// register records splittable work of a running bundle, and wakes a
+// waiting worker to split it.
+func (j *job) register(b *bundleWork, index int64, t graph.SplitTracker) func() {
+	if b.stream != nil || j.opts.DisableDynamicSplitting {
+		return func() {}
+	}
+	e := &splitEntry{index: index, t: t}
+	b.mu.Lock()
+	if b.trackers == nil {
+		b.trackers = map[*splitEntry]struct{}{}
+	}
+	b.trackers[e] = struct{}{}
+	b.mu.Unlock()
+	j.trackers.Add(1)
+	if j.waiting.Load() > 0 {
+		j.broadcast()
+	}
+	return func() {
+		b.mu.Lock()
+		delete(b.trackers, e)
+		b.mu.Unlock()
+		j.trackers.Add(-1)
+	}
+}
+
+// splitBackoff is how long idle workers wait after a split attempt found
+// nothing to split before they try again: a running read's progress is
+// not an event the engine is told about.
+const splitBackoff = 2 * time.Millisecond
+
+// canSplit reports whether an idle worker should try to split a running
+// bundle now, arming a wake-up for when it may if it is too early; j.mu
+// is held.
+func (j *job) canSplit() bool {
+	if j.opts.DisableDynamicSplitting || j.splitting || j.trackers.Load() == 0 {
+		return false
+	}
+	if wait := time.Until(j.splitAfter); wait > 0 {
+		if !j.splitWake {
+			j.splitWake = true
+			time.AfterFunc(wait, func() {
+				j.mu.Lock()
+				j.splitWake = false
+				j.cond.Broadcast()
+				j.mu.Unlock()
+			})
+		}
+		return false
+	}
+	return true
+}
+
+// trySplit splits the running read with the most remaining work in half and
+// queues the residual as a bundle of its stage.
+func (j *job) trySplit() {
+	ok := j.splitOnce()
+	j.mu.Lock()
+	j.splitting = false
+	if !ok {
+		j.splitAfter = time.Now().Add(splitBackoff)
+	}
+	j.mu.Unlock()
+}
+
+func (j *job) splitOnce() bool {
+	s, bw, best := j.splitCandidate()
+	if best == nil {
+		return false
+	}
+	// Hold the bundle's input while splitting, so that a retry starting
+	// meanwhile reads the primary, not the whole.
+	bw.mu.Lock()
+	var residual [][]byte
+	if bs, ok := best.t.(BundleSplitter); ok {
+		residual, ok = bw.applySplit(bs)
+		if !ok {
+			bw.mu.Unlock()
+			return false
+		}
+	} else {
+		primary, res, ok := best.t.TrySplit(0.5)
+		if !ok {
+			bw.mu.Unlock()
+			return false
+		}
+		if best.index < int64(len(bw.elems)) {
+			bw.elems[best.index] = primary
+		}
+		residual = [][]byte{res}
+	}
+	bw.mu.Unlock()
+	if len(residual) == 0 {
+		return false
+	}
+	j.mu.Lock()
+	j.splits++
+	s.queue = append(s.queue, &bundleWork{elems: residual, minTs: bw.minTs})
+	j.cond.Broadcast()
+	j.mu.Unlock()
+	return true
+}
+
+// splitCandidate returns the running splittable read with the most
+// remaining work, with its bundle and stage.
+func (j *job) splitCandidate() (*stage, *bundleWork, *splitEntry) {
+	j.mu.Lock()
+	type run struct {
+		s *stage
+		b *bundleWork
+	}
+	var runs []run
+	for _, s := range j.stages {
+		for b := range s.running {
+			runs = append(runs, run{s, b})
+		}
+	}
+	j.mu.Unlock()
+	var (
+		bestStage *stage
+		bestWork  *bundleWork
+		best      *splitEntry
+		remaining float64
+	)
+	for _, r := range runs {
+		r.b.mu.Lock()
+		for e := range r.b.trackers {
+			if _, rem := e.t.Progress(); rem > remaining {
+				bestStage, bestWork, best, remaining = r.s, r.b, e, rem
+			}
+		}
+		r.b.mu.Unlock()
+	}
+	return bestStage, bestWork, best
+}
+
+// applySplit splits b through bs, making b's elements the primary's, and
+// returns the residual's; b.mu is held.
+func (b *bundleWork) applySplit(bs BundleSplitter) ([][]byte, bool) {
+	sp, ok := bs.TrySplitBundle(0.5, int64(len(b.elems)))
+	if !ok || sp.FirstResidual < 0 || sp.FirstResidual > int64(len(b.elems)) || sp.Split >= sp.FirstResidual {
+		return nil, false
+	}
+	residual := append(sp.Residual, b.elems[sp.FirstResidual:]...)
+	if sp.Split >= 0 {
+		b.elems[sp.Split] = sp.Primary
+	}
+	b.elems = b.elems[:sp.FirstResidual:sp.FirstResidual]
+	return residual, true
+}

@@ -1,0 +1,231 @@
+package engine
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/window"
+	"github.com/beamgo-dev/beamgo/runner/internal/reduce"
+)
+
+// reducing is the streaming GroupByKey of a grouped stage whose input is
+// unbounded or whose windowing needs more than one on-time pane per
+// window: the reducer (runner/internal/reduce) and the engine's state
+// around it. One worker at a time runs the reducer (busy); the other
+// fields are guarded by j.mu.
+type reducing struct {
+	r *reduce.Reducer
+	// name is the GroupByKey's unique name, for its metrics.
+	name string
+
+	batches []*reduceBatch
+	busy    bool
+	// adding is the earliest timestamp of the batches being added
+	// (MaxTime: none); they still hold the input watermark.
+	adding window.Time
+	// lastIW and lastPT are the times of the last Advance.
+	lastIW, lastPT window.Time
+	// hold, nextPT (if hasPT) and pending are the reducer's after its last
+	// run; gbkOW is the GroupByKey's own output watermark, for panes.
+	hold         window.Time
+	nextPT       window.Time
+	hasPT        bool
+	pending      int
+	gbkOW        window.Time
+	late, closed int64
+	wake         *time.Timer
+}
+
+// reduceBatch is one committed bundle's output for a reducer: the
+// trigger is evaluated once per batch.
+type reduceBatch struct {
+	elems []reduce.Element
+	minTs window.Time
+	bytes int64
+}
+
+func newReducing(s *stage) (*reducing, error) {
+	in := s.st.Input
+	if in.Reduce == nil {
+		return nil, fmt.Errorf("grouped input %s has no windowing strategy", in.Target)
+	}
+	r, err := reduce.New(*in.Reduce)
+	if err != nil {
+		return nil, fmt.Errorf("GroupByKey %s: %w", in.Transform, err)
+	}
+	name := s.j.pl.Components.GetTransforms()[in.Transform].GetUniqueName()
+	return &reducing{r: r, name: name, adding: window.MaxTime, lastIW: window.MinTime, hold: window.MaxTime, gbkOW: window.MinTime}, nil
+}
+
+// useShuffle reports whether a grouped stage groups with the spilling
+// shuffle: its input ends (bounded) and its windowing fires exactly one
+// on-time pane per window, at the end of the window, when the input
+// watermark reaches the end.
+func useShuffle(s *stage) bool {
+	w := s.st.Input.Windowing
+	return !s.st.Input.Unbounded && w != nil && w.Trigger.Kind == window.TriggerDefault &&
+		w.TimestampCombiner == window.OutputAtEndOfWindow
+}
+
+// inputMin returns the earliest timestamp of the batches not yet added;
+// j.mu is held.
+func (red *reducing) inputMin() window.Time {
+	m := red.adding
+	for _, b := range red.batches {
+		m = min(m, b.minTs)
+	}
+	return m
+}
+
+// due reports whether the reducer has work: batches to add, a new input
+// watermark to advance to, or a processing-time timer that is due; j.mu
+// is held.
+func (red *reducing) due(iw, now window.Time) bool {
+	if red.busy {
+		return false
+	}
+	return len(red.batches) > 0 || iw != red.lastIW || (red.hasPT && red.nextPT <= now)
+}
+
+// runReduce adds the pending batches to the reducer, advances it to the
+// stage's watermarks and the job's processing time, and queues the panes
+// that fired as a bundle of the stage.
+func (s *stage) runReduce() {
+	j, red := s.j, s.red
+	j.mu.Lock()
+	batches := red.batches
+	red.batches = nil
+	for _, b := range batches {
+		red.adding = min(red.adding, b.minTs)
+	}
+	red.gbkOW = max(red.gbkOW, min(s.iw, red.hold))
+	t := reduce.Times{Input: s.iw, Output: red.gbkOW, Processing: j.clock.now()}
+	j.mu.Unlock()
+
+	var panes []reduce.Pane
+	for _, b := range batches {
+		panes = append(panes, red.r.Add(b.elems, t)...)
+	}
+	panes = append(panes, red.r.Advance(t)...)
+	bundles := s.paneBundles(panes)
+	hold, pending := red.r.Hold(), red.r.Pending()
+	next, hasPT := red.r.NextProcessingTime()
+	late, closed := red.r.Dropped()
+
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s.queue = append(s.queue, bundles...)
+	for _, b := range batches {
+		j.buffered -= b.bytes
+	}
+	red.adding, red.lastIW, red.lastPT = window.MaxTime, t.Input, t.Processing
+	red.hold, red.pending, red.nextPT, red.hasPT = hold, pending, next, hasPT
+	j.countDropped(red, late, closed)
+	red.busy = false
+	s.armWake()
+	j.refresh()
+}
+
+// countDropped adds the reducer's new dropped counts to the job's metrics;
+// j.mu is held.
+func (j *job) countDropped(red *reducing, late, closed int64) {
+	var snap graph.MetricsSnapshot
+	add := func(name string, n int64) {
+		if n == 0 {
+			return
+		}
+		if snap.Counters == nil {
+			snap.Counters = map[graph.MetricKey]int64{}
+		}
+		snap.Counters[graph.MetricKey{Transform: red.name, Namespace: "beamgo.runner", Name: name}] = n
+	}
+	add("droppedDueToLateness", late-red.late)
+	add("droppedDueToClosedWindow", closed-red.closed)
+	red.late, red.closed = late, closed
+	if snap.Counters != nil {
+		j.metrics.Merge(snap)
+	}
+}
+
+// armWake arms a wake-up for the reducer's earliest processing-time timer
+// on the wall clock (a TestStream's clock moves only by its events);
+// j.mu is held.
+func (s *stage) armWake() {
+	red := s.red
+	if red.wake != nil {
+		red.wake.Stop()
+		red.wake = nil
+	}
+	if !red.hasPT || s.j.clock.synthetic {
+		return
+	}
+	wait := time.Duration(red.nextPT-s.j.clock.now()) * time.Millisecond
+	red.wake = time.AfterFunc(max(wait, 0), s.j.broadcast)
+}
+
+// paneBundles encodes panes as the stage's input, KV<key,
+// Iterable<value>> windowed values with each pane's timestamp, window and
+// PaneInfo, in up to Parallelism bundles.
+func (s *stage) paneBundles(panes []reduce.Pane) []*bundleWork {
+	if len(panes) == 0 {
+		return nil
+	}
+	n := 1
+	if len(panes) > 256 {
+		n = s.j.opts.Parallelism
+	}
+	size := (len(panes) + n - 1) / n
+	var out []*bundleWork
+	wins := make([]window.Window, 1)
+	for i := 0; i < len(panes); i += size {
+		b := &bundleWork{minTs: window.MaxTime}
+		for _, p := range panes[i:min(i+size, len(panes))] {
+			wins[0] = p.Window
+			e := s.src.wv.Encode(nil, window.Value[[]byte]{Timestamp: p.Timestamp, Windows: wins, Pane: p.Info})
+			e = append(e, p.Key...)
+			e = binary.BigEndian.AppendUint32(e, uint32(len(p.Values)))
+			for _, v := range p.Values {
+				e = append(e, v...)
+			}
+			b.elems = append(b.elems, e)
+			b.minTs = min(b.minTs, p.Timestamp)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// reduceOutput collects one bundle's output for the reducers reading it.
+type reduceOutput struct {
+	elems []reduce.Element
+	arena []byte
+	wins  []window.Window
+	minTs window.Time
+	bytes int64
+}
+
+// add records the KV element of windowed value v split at key length k.
+func (o *reduceOutput) add(v window.Value[[]byte], k int) {
+	start := len(o.arena)
+	o.arena = append(o.arena, v.Elem...)
+	kv := o.arena[start:len(o.arena):len(o.arena)]
+	ws := len(o.wins)
+	o.wins = append(o.wins, v.Windows...)
+	o.elems = append(o.elems, reduce.Element{Key: kv[:k:k], Value: kv[k:], Timestamp: v.Timestamp, Windows: o.wins[ws:len(o.wins):len(o.wins)]})
+	o.minTs = min(o.minTs, v.Timestamp)
+	o.bytes += int64(len(v.Elem)) + 64
+}
+
+// deliverReduce hands a bundle's output to the reducers that read it;
+// j.mu is held.
+func (o *bundleOutput) deliverReduce(j *job) {
+	if o.red == nil || len(o.red.elems) == 0 {
+		return
+	}
+	for _, r := range o.t.reducers {
+		r.red.batches = append(r.red.batches, &reduceBatch{elems: o.red.elems, minTs: o.red.minTs, bytes: o.red.bytes})
+		j.buffered += o.red.bytes
+	}
+}

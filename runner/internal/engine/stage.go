@@ -1,0 +1,366 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"iter"
+	"sync"
+
+	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+
+	"github.com/beamgo-dev/beamgo/internal/window"
+	"github.com/beamgo-dev/beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/runner/internal/shuffle"
+)
+
+// stage is the execution state of one plan stage.
+type stage struct {
+	j      *job
+	st     *plan.Stage
+	desc   *fnpb.ProcessBundleDescriptor
+	wiring *plan.Wiring
+	src    *wire
+	sinks  map[string]*sinkTarget // by sink transform id
+	// inputs are the stages producing the main input, once per
+	// PCollection read; sides those producing side inputs.
+	inputs, sides []*stage
+	// grouping is the shuffle of a grouped or keyed stage; red the
+	// streaming reducer of a grouped stage that does not use the shuffle.
+	grouping *shuffle.Shuffle
+	red      *reducing
+
+	// pmu guards idle and procs.
+	pmu sync.Mutex
+	// idle holds processors between bundles; procs all live ones.
+	idle, procs []Processor
+
+	// The fields below are guarded by j.mu.
+	iw, ow window.Time
+	// hold holds the output watermark: a TestStream's scripted
+	// watermark; MaxTime for other stages.
+	hold window.Time
+	// pending holds committed input elements not yet in a bundle.
+	pending      []*batch
+	pendingElems int
+	// chunk is how many pending elements a bundle takes: a
+	// 2×Parallelism-th of those pending when the last batch arrived.
+	chunk int
+	// queue holds bundles ready to run; running those that run.
+	queue   []*bundleWork
+	running map[*bundleWork]struct{}
+	// started is set once a root stage got its impulse or a grouped
+	// stage's shuffle was handed out as bundles.
+	started bool
+}
+
+// batch is the committed output of one bundle for one reader.
+type batch struct {
+	elems [][]byte
+	bytes int64
+	minTs window.Time
+}
+
+func newStage(j *job, idx int, st *plan.Stage, producer map[string]*stage) (*stage, error) {
+	data, state := j.ex.Endpoints()
+	desc, wiring, err := st.Descriptor(j.pl, fmt.Sprintf("stage-%d", idx), data, state)
+	if err != nil {
+		return nil, err
+	}
+	src, err := portWire(desc.GetCoders(), wiring.Source.Coder)
+	if err != nil {
+		return nil, err
+	}
+	s := &stage{j: j, st: st, desc: desc, wiring: wiring, src: src, sinks: map[string]*sinkTarget{},
+		running: map[*bundleWork]struct{}{}, iw: window.MinTime, ow: window.MinTime, hold: window.MaxTime}
+	for _, port := range wiring.Sinks {
+		w, err := portWire(desc.GetCoders(), port.Coder)
+		if err != nil {
+			return nil, err
+		}
+		s.sinks[port.Transform] = &sinkTarget{pc: port.PCollection, wire: w}
+	}
+	for _, pc := range st.Input.PCollections {
+		if p := producer[pc]; p != nil {
+			s.inputs = append(s.inputs, p)
+		}
+	}
+	for _, si := range st.SideInputs {
+		if p := producer[si.PCollection]; p != nil {
+			s.sides = append(s.sides, p)
+		}
+	}
+	return s, s.setupInput()
+}
+
+// setupInput prepares what feeds the stage.
+func (s *stage) setupInput() error {
+	j := s.j
+	switch s.st.Input.Kind {
+	case plan.InputImpulse:
+		// The impulse element: empty bytes (nested: a zero length) in the global window.
+		elem := s.src.wv.Encode(nil, window.InGlobalWindow([]byte{0}))
+		s.queue = append(s.queue, &bundleWork{elems: [][]byte{elem}, minTs: window.MinTime})
+	case plan.InputGrouped, plan.InputKeyed:
+		if s.st.Input.Kind == plan.InputGrouped && !useShuffle(s) {
+			red, err := newReducing(s)
+			s.red = red
+			return err
+		}
+		if s.st.Input.Unbounded {
+			return fmt.Errorf("grouping unbounded input (%s) is not supported yet", s.st.Input.Target)
+		}
+		memory := j.opts.ShuffleMemory
+		if memory <= 0 {
+			memory = j.opts.MemoryBudget / 2
+		}
+		s.grouping = shuffle.New(4*j.opts.Parallelism, j.merging(s.st.Input.PCollections[0]), j.dir, memory, j.opts.Parallelism)
+	case plan.InputTestStream:
+		return j.addTestStream(s)
+	case plan.InputData:
+	default:
+		return fmt.Errorf("unknown input kind %v", s.st.Input.Kind)
+	}
+	return nil
+}
+
+// merging reports whether the windows of PCollection pc, a grouping's
+// input, merge (sessions): the grouping's output is already merged.
+func (j *job) merging(pc string) bool {
+	comps := j.pl.Components
+	ws := comps.GetWindowingStrategies()[comps.GetPcollections()[pc].GetWindowingStrategyId()]
+	return ws.GetMergeStatus() == pipepb.MergeStatus_NEEDS_MERGE
+}
+
+// refresh recomputes the stage's watermarks from its producers' output
+// watermarks and its own pending work, and hands out a grouped stage's
+// shuffle once its input is complete; j.mu is held.
+func (s *stage) refresh() {
+	in := window.MaxTime
+	for _, p := range s.inputs {
+		in = min(in, p.ow)
+	}
+	out := s.hold
+	switch {
+	case s.red != nil:
+		// The reducer's input is its batches; the panes it fired wait as
+		// bundles, on the output side with the reducer's holds.
+		in = min(in, s.red.inputMin())
+		out = min(out, s.red.hold, s.bundlesMin())
+	case s.grouping == nil:
+		in = min(in, s.inputMin())
+	}
+	s.iw = max(s.iw, in)
+	if s.grouping != nil && !s.started && s.iw == window.MaxTime {
+		s.startGroups()
+	}
+	out = min(s.iw, out)
+	if s.grouping != nil && (!s.started || len(s.queue) > 0 || len(s.running) > 0) {
+		// The groups carry timestamps of their windows, unknown until
+		// read: hold the output watermark until all are processed.
+		out = window.MinTime
+	}
+	s.ow = max(s.ow, out)
+}
+
+// inputMin returns the earliest timestamp of the elements pending, queued
+// or running in the stage; j.mu is held.
+func (s *stage) inputMin() window.Time {
+	m := window.MaxTime
+	for _, b := range s.pending {
+		m = min(m, b.minTs)
+	}
+	for _, b := range s.queue {
+		m = min(m, b.minTs)
+	}
+	for b := range s.running {
+		m = min(m, b.minTs)
+	}
+	return m
+}
+
+// bundlesMin returns the earliest timestamp of the stage's queued and
+// running bundles; j.mu is held.
+func (s *stage) bundlesMin() window.Time {
+	m := window.MaxTime
+	for _, b := range s.queue {
+		m = min(m, b.minTs)
+	}
+	for b := range s.running {
+		m = min(m, b.minTs)
+	}
+	return m
+}
+
+// startGroups queues one bundle per shuffle partition; j.mu is held.
+func (s *stage) startGroups() {
+	s.started = true
+	input := groupedInput
+	if s.st.Input.Kind == plan.InputKeyed {
+		input = keyedInput
+	}
+	sh := s.grouping
+	for part := range sh.Parts() {
+		s.queue = append(s.queue, &bundleWork{minTs: window.MinTime, stream: func() iter.Seq2[[]byte, error] { return input(sh, part, s.src) }})
+	}
+}
+
+// sidesReady reports whether every side input is complete; j.mu is held.
+func (s *stage) sidesReady() bool {
+	for _, p := range s.sides {
+		if p.ow < window.MaxTime {
+			return false
+		}
+	}
+	return true
+}
+
+// runnable reports whether take would return a bundle; j.mu is held.
+func (s *stage) runnable() bool {
+	return (len(s.queue) > 0 || len(s.pending) > 0) && s.sidesReady()
+}
+
+// take returns the stage's next bundle and marks it running, or nil;
+// j.mu is held. Pending elements are cut into bundles of about a
+// 2×Parallelism-th of them (counted when the last batch arrived): enough
+// to balance, few enough that per-bundle work (a precombine's flush)
+// stays small; stragglers are split dynamically.
+func (s *stage) take() *bundleWork {
+	if !s.runnable() {
+		return nil
+	}
+	var b *bundleWork
+	if len(s.queue) > 0 {
+		b = s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+	} else {
+		b = s.takePending(max(s.chunk, 1))
+	}
+	s.running[b] = struct{}{}
+	return b
+}
+
+// addPending adds a committed batch to the stage's input; j.mu is held.
+func (s *stage) addPending(b *batch) {
+	s.pending = append(s.pending, b)
+	s.pendingElems += len(b.elems)
+	ways := 2 * s.j.opts.Parallelism
+	s.chunk = (s.pendingElems + ways - 1) / ways
+}
+
+// takePending moves about n pending elements into a new bundle.
+func (s *stage) takePending(n int) *bundleWork {
+	b := &bundleWork{minTs: window.MaxTime}
+	for len(s.pending) > 0 && len(b.elems) < n {
+		p := s.pending[0]
+		k := min(n-len(b.elems), len(p.elems))
+		if k == len(p.elems) {
+			b.elems = append(b.elems, p.elems...)
+			b.bytes += p.bytes
+			b.minTs = min(b.minTs, p.minTs)
+			s.pending[0] = nil
+			s.pending = s.pending[1:]
+			continue
+		}
+		part := p.elems[:k:k]
+		p.elems = p.elems[k:]
+		var bytes int64
+		for _, e := range part {
+			bytes += int64(len(e))
+		}
+		p.bytes -= bytes
+		b.elems = append(b.elems, part...)
+		b.bytes += bytes
+		b.minTs = min(b.minTs, elemsMin(part))
+	}
+	s.pendingElems -= len(b.elems)
+	return b
+}
+
+// elemsMin returns the earliest timestamp of encoded windowed values.
+func elemsMin(elems [][]byte) window.Time {
+	m := window.MaxTime
+	for _, e := range elems {
+		m = min(m, timestampOf(e))
+	}
+	return m
+}
+
+// timestampOf reads the timestamp at the front of an encoded windowed
+// value: eight big-endian bytes, the milliseconds with the sign bit
+// flipped.
+func timestampOf(wv []byte) window.Time {
+	if len(wv) < 8 {
+		return window.MinTime
+	}
+	return window.Time(binary.BigEndian.Uint64(wv) ^ (1 << 63))
+}
+
+// feedsData reports whether the stage's outputs wait as pending elements
+// of data stages; j.mu is held.
+func (s *stage) feedsData() bool {
+	for _, t := range s.sinks {
+		if len(t.readers) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// getProc returns an idle processor or a new one.
+func (s *stage) getProc() (Processor, error) {
+	s.pmu.Lock()
+	if n := len(s.idle); n > 0 {
+		p := s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		s.pmu.Unlock()
+		return p, nil
+	}
+	s.pmu.Unlock()
+	p, err := s.j.ex.NewProcessor(s.desc, s.wiring)
+	if err != nil {
+		return nil, fmt.Errorf("engine: stage %s: %w", s.st.ID, err)
+	}
+	s.pmu.Lock()
+	s.procs = append(s.procs, p)
+	s.pmu.Unlock()
+	return p, nil
+}
+
+// putProc returns a processor whose bundle succeeded to the idle pool.
+func (s *stage) putProc(p Processor) {
+	s.pmu.Lock()
+	s.idle = append(s.idle, p)
+	s.pmu.Unlock()
+}
+
+// dropProc tears down a processor whose bundle failed.
+func (s *stage) dropProc(ctx context.Context, p Processor) error {
+	s.pmu.Lock()
+	for i, q := range s.procs {
+		if q == p {
+			s.procs = append(s.procs[:i], s.procs[i+1:]...)
+			break
+		}
+	}
+	s.pmu.Unlock()
+	return p.Teardown(ctx)
+}
+
+// teardown tears down every processor of the stage and returns the first
+// error.
+func (s *stage) teardown(ctx context.Context) error {
+	s.pmu.Lock()
+	procs := s.procs
+	s.procs, s.idle = nil, nil
+	s.pmu.Unlock()
+	var first error
+	for _, p := range procs {
+		if err := p.Teardown(ctx); err != nil && first == nil {
+			first = fmt.Errorf("engine: stage %s: teardown: %w", s.st.ID, err)
+		}
+	}
+	return first
+}

@@ -1,0 +1,588 @@
+package runnertest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk/window"
+)
+
+// RunStreamingConformanceTests runs the streaming cases of the reference
+// (../shared/reference/beam-streaming-semantics.md, section 9, those that
+// need no user state or timers): TestStream scripts through windows,
+// triggers and GroupByKey, checked pane by pane (values, timestamp, window,
+// first/last, timing, index and on-time index). The panes are observed in
+// the test's process with a Collector, so the runner must run user code
+// there (the local runner, LOOPBACK workers).
+func RunStreamingConformanceTests(t *testing.T, newRunner func(t *testing.T) runner.Runner) {
+	for _, tc := range streamingCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.check(t, newRunner(t))
+		})
+	}
+}
+
+// kv is the element type of the streaming cases.
+type kv = sdk.KV[string, int]
+
+// ms returns the time ms milliseconds after the epoch.
+func ms(ms int64) time.Time { return time.UnixMilli(ms) }
+
+// sec returns the time s seconds after the epoch.
+func sec(s int64) time.Time { return ms(s * 1000) }
+
+// paneCase is a TestStream script through WindowInto and GroupByKey with
+// the panes it must produce, rendered by paneFormat and sorted.
+type paneCase struct {
+	name   string
+	window window.Fn
+	opts   []sdk.Option
+	script func(ts *sdk.TestStream[kv])
+	want   []string
+	// dropped, when set, is the count of droppedDueToLateness and
+	// droppedDueToClosedWindow the GroupByKey must report.
+	dropped *[2]int64
+}
+
+type streamingCase struct {
+	name  string
+	check func(t *testing.T, r runner.Runner)
+}
+
+func fixed10() window.Fn { return sdk.FixedWindows(10 * time.Second) }
+
+// add returns a script step adding the values of key "a" at timestamp t.
+func add(ts *sdk.TestStream[kv], at time.Time, vals ...int) {
+	var es []kv
+	for _, v := range vals {
+		es = append(es, sdk.Pair("a", v))
+	}
+	ts.AddElementsAt(at, es...)
+}
+
+func streamingCases() []streamingCase {
+	var out []streamingCase
+	for _, pc := range paneCases() {
+		out = append(out, streamingCase{pc.name, pc.run})
+	}
+	out = append(out,
+		streamingCase{"38 a TestStream watermark going backwards fails the job", testWatermarkBackwards},
+		streamingCase{"37 a Flatten of two TestStream outputs holds the minimum watermark", testMultiTag},
+		streamingCase{"20 chained GroupByKeys: the second pane is on time", testChainedGroupings},
+		streamingCase{"random scripts: pane sequences are well formed and jobs end", testRandomScripts},
+	)
+	return out
+}
+
+func dropped(late, closed int64) *[2]int64 { return &[2]int64{late, closed} }
+
+func paneCases() []paneCase {
+	return []paneCase{
+		{name: "01 a window fires once the watermark passes its end", window: fixed10(),
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				add(ts, ms(9999), 2)
+				ts.AdvanceWatermarkTo(ms(9999))
+				ts.AdvanceWatermarkTo(sec(10))
+			},
+			want: []string{"a [0,10) [1 2] ts=9999 first last on_time 0 0"}},
+		{name: "02 late data past the allowed lateness is dropped and counted", window: fixed10(),
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				add(ts, ms(9999), 2)
+				ts.AdvanceWatermarkTo(sec(10))
+				add(ts, sec(5), 3)
+				ts.AdvanceWatermarkToInfinity()
+			},
+			want:    []string{"a [0,10) [1 2] ts=9999 first last on_time 0 0"},
+			dropped: dropped(1, 0)},
+		{name: "03 default trigger with lateness: on-time, then a late pane per late batch", window: fixed10(),
+			opts: []sdk.Option{sdk.AllowedLateness(5 * time.Second)},
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				ts.AdvanceWatermarkTo(sec(10))
+				add(ts, sec(5), 2)
+				ts.AdvanceWatermarkTo(sec(15))
+				add(ts, sec(6), 3)
+				ts.AdvanceWatermarkToInfinity()
+			},
+			want: []string{
+				"a [0,10) [1] ts=9999 first on_time 0 0",
+				"a [0,10) [2] ts=9999 late 1 1",
+			},
+			dropped: dropped(1, 0)},
+		{name: "03 accumulating late panes hold every element so far", window: fixed10(),
+			opts: []sdk.Option{sdk.AllowedLateness(5 * time.Second), sdk.Accumulating()},
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				ts.AdvanceWatermarkTo(sec(10))
+				add(ts, sec(5), 2)
+				ts.AdvanceWatermarkToInfinity()
+			},
+			want: []string{
+				"a [0,10) [1 2] ts=9999 late 1 1",
+				"a [0,10) [1] ts=9999 first on_time 0 0",
+			}},
+		{name: "04 closing EMIT_ALWAYS emits an empty final pane at expiry", window: fixed10(),
+			opts: []sdk.Option{sdk.AllowedLateness(5 * time.Second), sdk.ClosingBehavior(window.ClosingFireAlways)},
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				ts.AdvanceWatermarkTo(sec(10))
+				add(ts, sec(5), 2)
+				ts.AdvanceWatermarkTo(sec(15))
+				ts.AdvanceWatermarkToInfinity()
+			},
+			want: []string{
+				"a [0,10) [1] ts=9999 first on_time 0 0",
+				"a [0,10) [2] ts=9999 late 1 1",
+				"a [0,10) [] ts=9999 last late 2 2",
+			}},
+		{name: "05 AfterWatermark finishes at the on-time pane and closes the window", window: fixed10(),
+			opts: []sdk.Option{sdk.Triggering(sdk.AfterWatermark()), sdk.AllowedLateness(5 * time.Second), sdk.AllowUnsafeTriggers()},
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				ts.AdvanceWatermarkTo(sec(10))
+				add(ts, sec(5), 2)
+				ts.AdvanceWatermarkToInfinity()
+			},
+			want:    []string{"a [0,10) [1] ts=9999 first last on_time 0 0"},
+			dropped: dropped(0, 1)},
+		{name: "06 early AfterCount(2), discarding", window: fixed10(),
+			opts: []sdk.Option{sdk.Triggering(sdk.AfterWatermark().WithEarlyFirings(sdk.AfterCount(2)))},
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				add(ts, sec(2), 2)
+				add(ts, sec(4), 3)
+				ts.AdvanceWatermarkTo(sec(10))
+			},
+			want: []string{
+				"a [0,10) [1 2] ts=9999 first early 0 -1",
+				"a [0,10) [3] ts=9999 last on_time 1 0",
+			}},
+		{name: "07 an empty on-time pane is emitted with FIRE_ALWAYS", window: fixed10(),
+			opts: []sdk.Option{sdk.Triggering(sdk.AfterWatermark().WithEarlyFirings(sdk.AfterCount(2)))},
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				add(ts, sec(2), 2)
+				ts.AdvanceWatermarkTo(sec(10))
+			},
+			want: []string{
+				"a [0,10) [1 2] ts=9999 first early 0 -1",
+				"a [0,10) [] ts=9999 last on_time 1 0",
+			}},
+		{name: "07 no empty on-time pane with FIRE_IF_NONEMPTY", window: fixed10(),
+			opts: []sdk.Option{sdk.Triggering(sdk.AfterWatermark().WithEarlyFirings(sdk.AfterCount(2))), sdk.OnTimeBehavior(window.OnTimeFireIfNonEmpty)},
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				add(ts, sec(2), 2)
+				ts.AdvanceWatermarkTo(sec(10))
+			},
+			want: []string{"a [0,10) [1 2] ts=9999 first early 0 -1"}},
+		{name: "08 accumulating early panes, then the on-time pane with everything", window: fixed10(),
+			opts: []sdk.Option{sdk.Triggering(sdk.AfterWatermark().WithEarlyFirings(sdk.AfterCount(2))), sdk.Accumulating()},
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				add(ts, sec(2), 2)
+				add(ts, sec(4), 3)
+				ts.AdvanceWatermarkTo(sec(10))
+			},
+			want: []string{
+				"a [0,10) [1 2 3] ts=9999 last on_time 1 0",
+				"a [0,10) [1 2] ts=9999 first early 0 -1",
+			}},
+		{name: "09 global window Repeatedly(AfterCount(2))", window: sdk.GlobalWindows(),
+			opts: []sdk.Option{sdk.Triggering(sdk.Repeatedly(sdk.AfterCount(2)))},
+			script: func(ts *sdk.TestStream[kv]) {
+				for i := range 5 {
+					add(ts, sec(int64(i+1)), i+1)
+				}
+				ts.AdvanceWatermarkToInfinity()
+			},
+			want: []string{
+				"a global [1 2] ts=EOGW first early 0 -1",
+				"a global [3 4] ts=EOGW early 1 -1",
+				"a global [5] ts=EOGW last on_time 2 0",
+			}},
+		{name: "09 global window Never fires once at the end", window: sdk.GlobalWindows(),
+			opts: []sdk.Option{sdk.Triggering(sdk.Never())},
+			script: func(ts *sdk.TestStream[kv]) {
+				for i := range 5 {
+					add(ts, sec(int64(i+1)), i+1)
+				}
+				ts.AdvanceWatermarkToInfinity()
+			},
+			want: []string{"a global [1 2 3 4 5] ts=EOGW first last on_time 0 0"}},
+		{name: "10 a trigger is evaluated once per input batch", window: sdk.GlobalWindows(),
+			opts: []sdk.Option{sdk.Triggering(sdk.Repeatedly(sdk.AfterCount(1)))},
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1, 2, 3)
+				ts.AdvanceWatermarkToInfinity()
+			},
+			want: []string{
+				"a global [1 2 3] ts=EOGW first early 0 -1",
+				"a global [] ts=EOGW last on_time 1 0",
+			}},
+		{name: "11 early AfterProcessingTime(+5s) fires on the synthetic clock", window: fixed10(),
+			opts: []sdk.Option{sdk.Triggering(sdk.AfterWatermark().WithEarlyFirings(sdk.AfterProcessingTime().PlusDelayOf(5 * time.Second)))},
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				ts.AdvanceProcessingTime(4 * time.Second)
+				ts.AdvanceProcessingTime(2 * time.Second)
+				add(ts, sec(2), 2)
+				ts.AdvanceWatermarkTo(sec(10))
+				ts.AdvanceProcessingTime(10 * time.Second)
+			},
+			want: []string{
+				"a [0,10) [1] ts=9999 first early 0 -1",
+				"a [0,10) [2] ts=9999 last on_time 1 0",
+			}},
+		{name: "13 AfterEach(AfterCount(2), AfterCount(3)) finishes after the last", window: sdk.GlobalWindows(),
+			opts: []sdk.Option{sdk.Triggering(sdk.AfterEach(sdk.AfterCount(2), sdk.AfterCount(3))), sdk.AllowUnsafeTriggers()},
+			script: func(ts *sdk.TestStream[kv]) {
+				for i := range 6 {
+					add(ts, sec(int64(i+1)), i+1)
+				}
+				ts.AdvanceWatermarkToInfinity()
+			},
+			want: []string{
+				"a global [1 2] ts=EOGW first early 0 -1",
+				"a global [3 4 5] ts=EOGW last early 1 -1",
+			},
+			dropped: dropped(0, 1)},
+		{name: "14 Repeatedly(AfterCount(2)).OrFinally(AfterCount(3))", window: sdk.GlobalWindows(),
+			opts: []sdk.Option{sdk.Triggering(sdk.Repeatedly(sdk.AfterCount(2)).OrFinally(sdk.AfterCount(3))), sdk.AllowUnsafeTriggers()},
+			script: func(ts *sdk.TestStream[kv]) {
+				for i := range 4 {
+					add(ts, sec(int64(i+1)), i+1)
+				}
+				ts.AdvanceWatermarkToInfinity()
+			},
+			want: []string{
+				"a global [1 2] ts=EOGW first early 0 -1",
+				"a global [3] ts=EOGW last early 1 -1",
+			},
+			dropped: dropped(0, 1)},
+		{name: "15 sessions merge only windows that overlap", window: sdk.Sessions(10 * time.Second),
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				add(ts, sec(11), 11)
+				add(ts, sec(5), 5)
+				ts.AdvanceWatermarkTo(sec(21))
+			},
+			want: []string{"a [1,21) [1 5 11] ts=20999 first last on_time 0 0"}},
+		{name: "16 sessions with early firings restart panes in the merged window", window: sdk.Sessions(10 * time.Second),
+			opts: []sdk.Option{sdk.Triggering(sdk.AfterWatermark().WithEarlyFirings(sdk.AfterCount(2))), sdk.Accumulating()},
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				add(ts, sec(2), 2)
+				add(ts, sec(3), 3)
+				add(ts, sec(4), 4)
+				ts.AdvanceWatermarkToInfinity()
+			},
+			want: []string{
+				"a [1,12) [1 2] ts=11999 first early 0 -1",
+				"a [1,14) [1 2 3 4] ts=13999 first early 0 -1",
+				"a [1,14) [1 2 3 4] ts=13999 last on_time 1 0",
+			}},
+		{name: "17 sliding windows fire one by one", window: sdk.SlidingWindows(10*time.Second, 5*time.Second),
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(7), 7)
+				ts.AdvanceWatermarkTo(sec(10))
+				ts.AdvanceWatermarkTo(sec(15))
+			},
+			want: []string{
+				"a [0,10) [7] ts=9999 first last on_time 0 0",
+				"a [5,15) [7] ts=14999 first last on_time 0 0",
+			}},
+		{name: "18 EARLIEST combiner holds only elements not late for the output", window: fixed10(),
+			opts: []sdk.Option{sdk.TimestampCombiner(window.OutputAtEarliest)},
+			script: func(ts *sdk.TestStream[kv]) {
+				ts.AdvanceWatermarkTo(sec(5))
+				add(ts, sec(2), 2)
+				add(ts, sec(3), 3)
+				add(ts, sec(7), 7)
+				add(ts, sec(8), 8)
+				ts.AdvanceWatermarkTo(sec(11))
+			},
+			want: []string{"a [0,10) [2 3 7 8] ts=7000 first last on_time 0 0"}},
+		{name: "19 LATEST combiner", window: fixed10(),
+			opts: []sdk.Option{sdk.TimestampCombiner(window.OutputAtLatest)},
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				add(ts, sec(2), 2)
+				add(ts, sec(3), 3)
+				ts.AdvanceWatermarkTo(sec(11))
+			},
+			want: []string{"a [0,10) [1 2 3] ts=3000 first last on_time 0 0"}},
+		{name: "19 EARLIEST with lateness: a late-only pane is stamped at the end of the window", window: fixed10(),
+			opts: []sdk.Option{sdk.TimestampCombiner(window.OutputAtEarliest), sdk.AllowedLateness(10 * time.Second)},
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				add(ts, sec(2), 2)
+				ts.AdvanceWatermarkTo(sec(10))
+				add(ts, sec(5), 5)
+				ts.AdvanceWatermarkToInfinity()
+			},
+			want: []string{
+				"a [0,10) [1 2] ts=1000 first on_time 0 0",
+				"a [0,10) [5] ts=9999 late 1 1",
+			}},
+		{name: "36 elements added before a watermark advance are on time", window: fixed10(),
+			script: func(ts *sdk.TestStream[kv]) {
+				add(ts, sec(1), 1)
+				ts.AdvanceWatermarkTo(sec(20))
+			},
+			want: []string{"a [0,10) [1] ts=9999 first last on_time 0 0"}},
+		{name: "36 elements added after the watermark passed their window are dropped", window: fixed10(),
+			script: func(ts *sdk.TestStream[kv]) {
+				ts.AdvanceWatermarkTo(sec(20))
+				add(ts, sec(1), 1)
+			},
+			want:    nil,
+			dropped: dropped(1, 0)},
+	}
+}
+
+// run runs the case on r and compares the panes.
+func (pc paneCase) run(t *testing.T, r runner.Runner) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[kv](s)
+	pc.script(ts)
+	windowed := sdk.WindowInto(s, pc.window, ts.Output(), pc.opts...)
+	grouped := sdk.GroupByKey(s, windowed, sdk.Name("GroupByKey"))
+	c := Collect(s, sdk.ParDo(s, paneFormat{}, grouped))
+	res, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	got := c.Elements()
+	slices.Sort(got)
+	want := slices.Clone(pc.want)
+	slices.Sort(want)
+	diff(t, "panes", want, got)
+	if pc.dropped != nil {
+		late, closed := droppedCounts(res)
+		if late != pc.dropped[0] || closed != pc.dropped[1] {
+			t.Errorf("dropped due to lateness %d, due to closed window %d; want %d and %d", late, closed, pc.dropped[0], pc.dropped[1])
+		}
+	}
+}
+
+// droppedCounts sums the runner's counters of dropped elements over
+// transforms.
+func droppedCounts(res *runner.Result) (late, closed int64) {
+	for k, v := range res.Metrics.Counters {
+		switch {
+		case k.Namespace != "beamgo.runner":
+		case k.Name == "droppedDueToLateness":
+			late += v
+		case k.Name == "droppedDueToClosedWindow":
+			closed += v
+		}
+	}
+	return late, closed
+}
+
+// paneFormat renders a group with its window, timestamp and pane:
+// "key [start,end) [values] ts=<ms> [first] [last] timing index nsi",
+// with times in seconds for windows and milliseconds for timestamps.
+type paneFormat struct{}
+
+func (paneFormat) ProcessElement(ctx context.Context, g sdk.Group[string, int], emit func(string)) error {
+	emit(fmt.Sprintf("%s %s %v ts=%s %s", g.Key, renderWindow(sdk.WindowOf(ctx)), slices.Sorted(g.Values), renderTime(sdk.EventTime(ctx)), renderPane(sdk.PaneOf(ctx))))
+	return nil
+}
+
+func renderWindow(w window.Window) string {
+	if w.IsGlobal() {
+		return "global"
+	}
+	return fmt.Sprintf("[%d,%d)", w.Start/1000, w.End/1000)
+}
+
+func renderTime(t time.Time) string {
+	if window.FromTime(t) == window.EndOfGlobalWindow {
+		return "EOGW"
+	}
+	return fmt.Sprint(t.UnixMilli())
+}
+
+func renderPane(p window.Pane) string {
+	var parts []string
+	if p.IsFirst {
+		parts = append(parts, "first")
+	}
+	if p.IsLast {
+		parts = append(parts, "last")
+	}
+	timing := map[window.Timing]string{window.TimingEarly: "early", window.TimingOnTime: "on_time", window.TimingLate: "late", window.TimingUnknown: "unknown"}[p.Timing]
+	parts = append(parts, timing, fmt.Sprint(p.Index), fmt.Sprint(p.NonSpeculativeIndex))
+	return strings.Join(parts, " ")
+}
+
+func testWatermarkBackwards(t *testing.T, r runner.Runner) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[kv](s)
+	ts.AdvanceWatermarkTo(sec(10))
+	ts.AdvanceWatermarkTo(sec(5))
+	Collect(s, ts.Output())
+	if _, err := r.Run(context.Background(), p); err == nil || !strings.Contains(err.Error(), "backwards") {
+		t.Errorf("Run = %v, want an error about the watermark moving backwards", err)
+	}
+}
+
+// testMultiTag: tag A's watermark goes to 100s while tag B's stays at 5s;
+// after the Flatten, window [0,10) fires only once B passes 10s, and then
+// holds the elements of both.
+func testMultiTag(t *testing.T, r runner.Runner) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[kv](s)
+	a, b := ts.Tag("A"), ts.Tag("B")
+	add(a, sec(1), 1)
+	a.AdvanceWatermarkTo(sec(100))
+	b.AdvanceWatermarkTo(sec(5))
+	add(b, sec(6), 6)
+	b.AdvanceWatermarkTo(sec(10))
+	b.AdvanceWatermarkToInfinity()
+	a.AdvanceWatermarkToInfinity()
+	all := sdk.Flatten(s, a.Output(), b.Output())
+	grouped := sdk.GroupByKey(s, sdk.WindowInto(s, fixed10(), all))
+	c := Collect(s, sdk.ParDo(s, paneFormat{}, grouped))
+	if _, err := r.Run(context.Background(), p); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	diff(t, "panes", []string{"a [0,10) [1 6] ts=9999 first last on_time 0 0"}, c.Elements())
+}
+
+// testChainedGroupings: the first GroupByKey holds its output watermark
+// until its pane is out, so the second sees the pane on time.
+func testChainedGroupings(t *testing.T, r runner.Runner) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[kv](s)
+	add(ts, sec(1), 1)
+	add(ts, sec(2), 2)
+	ts.AdvanceWatermarkTo(sec(20))
+	first := sdk.GroupByKey(s, sdk.WindowInto(s, fixed10(), ts.Output()))
+	sums := sdk.Map(s, func(g sdk.Group[string, int]) kv {
+		n := 0
+		for v := range g.Values {
+			n += v
+		}
+		return sdk.Pair(g.Key, n)
+	}, first)
+	c := Collect(s, sdk.ParDo(s, paneFormat{}, sdk.GroupByKey(s, sums)))
+	if _, err := r.Run(context.Background(), p); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	diff(t, "panes of the second grouping", []string{"a [0,10) [3] ts=9999 first last on_time 0 0"}, c.Elements())
+}
+
+// testRandomScripts runs random TestStream scripts (elements on time and
+// late, watermark and processing-time advances) through fixed windows with
+// early, on-time and late firings and checks the panes of every key and
+// window: indices count from 0 without gaps, exactly the first is first,
+// nothing follows a final pane, timings run EARLY* ON_TIME? LATE*, and no
+// on-time element is lost. Every job must end.
+func testRandomScripts(t *testing.T, r runner.Runner) {
+	for seed := range uint64(8) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 7))
+			p := sdk.NewPipeline()
+			s := p.Root()
+			ts := sdk.NewTestStream[kv](s)
+			wm, onTime := int64(0), 0
+			for i := range 5 + rng.IntN(20) {
+				switch rng.IntN(4) {
+				case 0, 1:
+					at := wm + rng.Int64N(30000) - 5000
+					if at >= wm {
+						onTime++
+					}
+					ts.AddElementsAt(ms(max(at, 0)), sdk.Pair(fmt.Sprint("k", rng.IntN(3)), i))
+				case 2:
+					wm += rng.Int64N(15000)
+					ts.AdvanceWatermarkTo(ms(wm))
+				default:
+					ts.AdvanceProcessingTime(time.Duration(1+rng.IntN(5000)) * time.Millisecond)
+				}
+			}
+			trigger := sdk.AfterWatermark().WithEarlyFirings(sdk.AfterCount(int64(1 + rng.IntN(3)))).WithLateFirings(sdk.AfterCount(1))
+			opts := []sdk.Option{sdk.Triggering(trigger), sdk.AllowedLateness(time.Duration(rng.IntN(3)) * 5 * time.Second)}
+			if rng.IntN(2) == 0 {
+				opts = append(opts, sdk.Accumulating())
+			}
+			grouped := sdk.GroupByKey(s, sdk.WindowInto(s, fixed10(), ts.Output(), opts...))
+			c := Collect(s, sdk.ParDo(s, paneRecord{}, grouped))
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if _, err := r.Run(ctx, p); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			checkPanes(t, c.Elements(), onTime)
+		})
+	}
+}
+
+// paneRec is one pane as the property test sees it.
+type paneRec struct {
+	Key              string
+	WinStart, WinEnd window.Time
+	Pane             window.Pane
+	Values           []int
+}
+
+type paneRecord struct{}
+
+func (paneRecord) ProcessElement(ctx context.Context, g sdk.Group[string, int], emit func(paneRec)) error {
+	w := sdk.WindowOf(ctx)
+	emit(paneRec{Key: g.Key, WinStart: w.Start, WinEnd: w.End, Pane: sdk.PaneOf(ctx), Values: slices.Sorted(g.Values)})
+	return nil
+}
+
+// checkPanes checks the pane sequence of every key and window.
+func checkPanes(t *testing.T, recs []paneRec, onTime int) {
+	t.Helper()
+	type kw struct {
+		k    string
+		s, e window.Time
+	}
+	byWin := map[kw][]paneRec{}
+	for _, r := range recs {
+		k := kw{r.Key, r.WinStart, r.WinEnd}
+		byWin[k] = append(byWin[k], r)
+	}
+	seen := map[int]bool{}
+	for k, ps := range byWin {
+		slices.SortFunc(ps, func(a, b paneRec) int { return int(a.Pane.Index - b.Pane.Index) })
+		phase := window.TimingEarly
+		for i, p := range ps {
+			if p.Pane.Index != int64(i) || p.Pane.IsFirst != (i == 0) {
+				t.Errorf("%v: pane %d has index %d, first %v", k, i, p.Pane.Index, p.Pane.IsFirst)
+			}
+			if p.Pane.IsLast && i != len(ps)-1 {
+				t.Errorf("%v: pane %d follows the final pane %d", k, i+1, i)
+			}
+			if p.Pane.Timing < phase || (p.Pane.Timing == window.TimingOnTime && phase == window.TimingOnTime) {
+				t.Errorf("%v: pane %d is %v after a %v pane", k, i, p.Pane.Timing, phase)
+			}
+			phase = max(phase, p.Pane.Timing)
+			for _, v := range p.Values {
+				seen[v] = true
+			}
+		}
+	}
+	if len(seen) < onTime {
+		t.Errorf("panes hold %d distinct elements, fewer than the %d on-time ones added", len(seen), onTime)
+	}
+}
