@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 )
 
 // Counter is a user metric that sums the values reported to it, per
@@ -24,8 +25,8 @@ func (c *Counter) Inc(ctx context.Context, n int64) {
 		return
 	}
 	cell := ec.Cell(c, func() any {
-		return ec.Env.Metrics.Counter(graph.MetricKey{Transform: ec.Env.UniqueName, Namespace: c.namespace, Name: c.name})
-	}).(*graph.CounterCell)
+		return ec.Env.Metrics.Counter(metrics.Key{Transform: ec.Env.UniqueName, Namespace: c.namespace, Name: c.name})
+	}).(*metrics.CounterCell)
 	cell.Add(n)
 }
 
@@ -43,8 +44,8 @@ func (d *Distribution) Update(ctx context.Context, v int64) {
 		return
 	}
 	cell := ec.Cell(d, func() any {
-		return ec.Env.Metrics.Distribution(graph.MetricKey{Transform: ec.Env.UniqueName, Namespace: d.namespace, Name: d.name})
-	}).(*graph.DistributionCell)
+		return ec.Env.Metrics.Distribution(metrics.Key{Transform: ec.Env.UniqueName, Namespace: d.namespace, Name: d.name})
+	}).(*metrics.DistributionCell)
 	cell.Update(v)
 }
 
@@ -62,7 +63,7 @@ func (g *Gauge) Set(ctx context.Context, v int64) {
 		return
 	}
 	cell := ec.Cell(g, func() any {
-		return ec.Env.Metrics.Gauge(graph.MetricKey{Transform: ec.Env.UniqueName, Namespace: g.namespace, Name: g.name})
-	}).(*graph.GaugeCell)
+		return ec.Env.Metrics.Gauge(metrics.Key{Transform: ec.Env.UniqueName, Namespace: g.namespace, Name: g.name})
+	}).(*metrics.GaugeCell)
 	cell.Set(v, time.Now().UnixMilli())
 }

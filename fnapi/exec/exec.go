@@ -34,6 +34,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/proto/decode"
 	"github.com/beamgo-dev/beamgo/proto/urns"
 	"github.com/beamgo-dev/beamgo/sdk/coder"
@@ -58,7 +59,7 @@ type Bundle struct {
 	// SideInputs supplies side input data (nil if the stage has none).
 	SideInputs SideInputData
 	// Metrics receives user metrics (nil: a fresh store per bundle).
-	Metrics *graph.MetricStore
+	Metrics *metrics.Store
 	// Splits, when non-nil, receives the splittable work that starts while
 	// the bundle runs, with the index (in the bundle's input) of the element
 	// whose processing started it.
@@ -164,16 +165,16 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 	if err := p.Setup(ctx); err != nil {
 		return err
 	}
-	metrics := b.Metrics
-	if metrics == nil {
-		metrics = graph.NewMetricStore()
+	store := b.Metrics
+	if store == nil {
+		store = metrics.NewStore()
 	}
 	var splits graph.SplitRegistry
 	if b.Splits != nil {
 		splits = &splitRegistry{p: p, split: b.Splits}
 	}
 	for _, env := range p.envs {
-		env.Metrics = metrics
+		env.Metrics = store
 		env.Splits = splits
 	}
 	for _, s := range p.sides {

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -40,7 +41,7 @@ type Env struct {
 	// it has none.
 	SideInputs SideInputReader
 	// Metrics receives the metrics that user code reports.
-	Metrics *MetricStore
+	Metrics *metrics.Store
 	// Splits, when non-nil, takes the splittable work of the running bundle
 	// (a source read) so that the runner can split it dynamically.
 	Splits SplitRegistry

@@ -12,6 +12,7 @@ import (
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
@@ -36,7 +37,7 @@ type job struct {
 
 	// mu guards the fields below.
 	mu                               sync.Mutex
-	metrics                          graph.MetricsSnapshot
+	metrics                          metrics.Snapshot
 	bundles, retries, splits, spills int
 }
 
@@ -585,7 +586,7 @@ func (sr *stageRun) attempt(ctx context.Context, proc Processor, b *bundleWork) 
 		}
 		outs[id] = o
 	}
-	metrics := graph.NewMetricStore()
+	store := metrics.NewStore()
 	err := proc.Process(ctx, Bundle{
 		Inputs: map[string]iter.Seq2[[]byte, error]{sr.wiring.Source.Transform: b.input()},
 		Output: func(id string) func([]byte) error {
@@ -596,7 +597,7 @@ func (sr *stageRun) attempt(ctx context.Context, proc Processor, b *bundleWork) 
 			return o.write
 		},
 		SideInputs: &sideInputs{j: sr.j, st: sr.st},
-		Metrics:    metrics,
+		Metrics:    store,
 		Splits: func(index int64, t graph.SplitTracker) func() {
 			return sr.register(b, index, t)
 		},
@@ -625,7 +626,7 @@ func (sr *stageRun) attempt(ctx context.Context, proc Processor, b *bundleWork) 
 		}
 	}
 	sr.j.elements.Add(n)
-	snap := metrics.Snapshot()
+	snap := store.Snapshot()
 	if r, ok := proc.(MetricsReporter); ok {
 		snap.Merge(r.BundleMetrics())
 	}
