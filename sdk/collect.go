@@ -75,7 +75,7 @@ func Collect[T any](s Scope, pc PCollection[T], dir string) *Collected[T] {
 		return c
 	}
 	fn.file = collectFile(t.UniqueName)
-	f := &pardoFactory[[]byte]{fn: fn, in: imp.c.Ops, sides: o.sides, outs: nil}
+	f := &pardoFactory[[]byte]{fn: fn, in: opsOf(imp.c), sides: o.sides, outs: nil}
 	f.build = func(core *pardoCore[[]byte], inst any, _ []any) error {
 		core.process = inst.(*collectFn[T]).ProcessElement
 		return nil

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/coder"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
@@ -64,10 +65,10 @@ func CombinePerKey[K comparable, In, Acc, Out any](s Scope, fn CombineFn[In, Acc
 	comp.Inputs = []graph.Input{{Local: "in", Coll: in.c}}
 	cs := Scope{p: s.p, parent: comp}
 	ph := &combinePhases[K, In, Acc, Out]{fn: fn, global: !in.c.Windowing.Fn.IsMerging() && in.c.Windowing.Fn.Kind == window.KindGlobal,
-		kvIn: in.c.Ops, kvOut: graph.OpsFor(outCoder), groupIn: graph.OpsFor(newGroupCoder(kc, vc))}
+		kvIn: opsOf(in.c), kvOut: operator.OpsFor(outCoder), groupIn: operator.OpsFor(newGroupCoder(kc, vc))}
 	if ac, err := coder.Of[Acc](); err == nil {
-		ph.kvAcc = graph.OpsFor(coder.NewKV(kc, ac))
-		ph.groupAcc = graph.OpsFor(newGroupCoder(kc, ac))
+		ph.kvAcc = operator.OpsFor(coder.NewKV(kc, ac))
+		ph.groupAcc = operator.OpsFor(newGroupCoder(kc, ac))
 		comp.Combine = &graph.CombineInfo{KeyCoder: coder.Erase(kc), AccumCoder: coder.Erase(ac), Phases: ph}
 	}
 	grouped := GroupByKey(cs, in)
@@ -81,16 +82,16 @@ func CombinePerKey[K comparable, In, Acc, Out any](s Scope, fn CombineFn[In, Acc
 	return PCollection[KV[K, Out]]{c: out}
 }
 
-// combinePhases implements graph.CombinePhases for one CombineFn.
+// combinePhases implements operator.CombinePhases for one CombineFn.
 type combinePhases[K comparable, In, Acc, Out any] struct {
 	fn                                    CombineFn[In, Acc, Out]
 	global                                bool
-	kvIn, kvOut, kvAcc, groupIn, groupAcc graph.TypeOps
+	kvIn, kvOut, kvAcc, groupIn, groupAcc operator.TypeOps
 }
 
-func (p *combinePhases[K, In, Acc, Out]) Precombine() graph.Factory {
-	return &phaseFactory{in: p.kvIn, out: p.kvAcc, build: func(env *graph.Env, next any) (graph.Operator, any, error) {
-		r, ok := next.(graph.Receiver[KV[K, Acc]])
+func (p *combinePhases[K, In, Acc, Out]) Precombine() operator.Factory {
+	return &phaseFactory{in: p.kvIn, out: p.kvAcc, build: func(env *operator.Env, next any) (operator.Operator, any, error) {
+		r, ok := next.(operator.Receiver[KV[K, Acc]])
 		if !ok {
 			return nil, nil, fmt.Errorf("sdk: %s precombine: output receiver is %T", env.UniqueName, next)
 		}
@@ -99,7 +100,7 @@ func (p *combinePhases[K, In, Acc, Out]) Precombine() graph.Factory {
 	}}
 }
 
-func (p *combinePhases[K, In, Acc, Out]) Merge() graph.Factory {
+func (p *combinePhases[K, In, Acc, Out]) Merge() operator.Factory {
 	return mapPhase(p.groupAcc, p.kvAcc, func(fn CombineFn[In, Acc, Out], g Group[K, Acc]) KV[K, Acc] {
 		var acc Acc
 		first := true
@@ -117,13 +118,13 @@ func (p *combinePhases[K, In, Acc, Out]) Merge() graph.Factory {
 	}, p)
 }
 
-func (p *combinePhases[K, In, Acc, Out]) Extract() graph.Factory {
+func (p *combinePhases[K, In, Acc, Out]) Extract() operator.Factory {
 	return mapPhase(p.kvAcc, p.kvOut, func(fn CombineFn[In, Acc, Out], kv KV[K, Acc]) KV[K, Out] {
 		return KV[K, Out]{Key: kv.Key, Value: fn.ExtractOutput(kv.Value)}
 	}, p)
 }
 
-func (p *combinePhases[K, In, Acc, Out]) Grouped() graph.Factory {
+func (p *combinePhases[K, In, Acc, Out]) Grouped() operator.Factory {
 	return mapPhase(p.groupIn, p.kvOut, func(fn CombineFn[In, Acc, Out], g Group[K, In]) KV[K, Out] {
 		acc := fn.CreateAccumulator()
 		for v := range g.Values {
@@ -143,9 +144,9 @@ func (p *combinePhases[K, In, Acc, Out]) cloneFn() CombineFn[In, Acc, Out] {
 
 // mapPhase builds a one-to-one phase operator that calls f with a copy of
 // the CombineFn, recovering panics as errors naming the transform.
-func mapPhase[K comparable, In, Acc, Out, A, B any](in, out graph.TypeOps, f func(CombineFn[In, Acc, Out], A) B, p *combinePhases[K, In, Acc, Out]) graph.Factory {
-	return &phaseFactory{in: in, out: out, build: func(env *graph.Env, next any) (graph.Operator, any, error) {
-		r, ok := next.(graph.Receiver[B])
+func mapPhase[K comparable, In, Acc, Out, A, B any](in, out operator.TypeOps, f func(CombineFn[In, Acc, Out], A) B, p *combinePhases[K, In, Acc, Out]) operator.Factory {
+	return &phaseFactory{in: in, out: out, build: func(env *operator.Env, next any) (operator.Operator, any, error) {
+		r, ok := next.(operator.Receiver[B])
 		if !ok {
 			return nil, nil, fmt.Errorf("sdk: %s: output receiver is %T", env.UniqueName, next)
 		}
@@ -153,7 +154,7 @@ func mapPhase[K comparable, In, Acc, Out, A, B any](in, out graph.TypeOps, f fun
 		return noLifecycle{}, receiverFunc[A](func(v window.Value[A]) (err error) {
 			defer func() {
 				if x := recover(); x != nil {
-					err = graph.PanicError(env.UniqueName, v.Elem, true, x)
+					err = operator.PanicError(env.UniqueName, v.Elem, true, x)
 				}
 			}()
 			return r.Receive(window.Value[B]{Elem: f(fn, v.Elem), Timestamp: v.Timestamp, Windows: v.Windows, Pane: v.Pane})
@@ -161,20 +162,20 @@ func mapPhase[K comparable, In, Acc, Out, A, B any](in, out graph.TypeOps, f fun
 	}}
 }
 
-// receiverFunc adapts a function to graph.Receiver.
+// receiverFunc adapts a function to operator.Receiver.
 type receiverFunc[T any] func(v window.Value[T]) error
 
 func (f receiverFunc[T]) Receive(v window.Value[T]) error { return f(v) }
 
-// phaseFactory is a graph.Factory for single-input, single-output operators.
+// phaseFactory is a operator.Factory for single-input, single-output operators.
 type phaseFactory struct {
-	in, out graph.TypeOps
-	build   func(env *graph.Env, next any) (graph.Operator, any, error)
+	in, out operator.TypeOps
+	build   func(env *operator.Env, next any) (operator.Operator, any, error)
 }
 
-func (f *phaseFactory) InputOps() graph.TypeOps    { return f.in }
-func (f *phaseFactory) OutputOps() []graph.TypeOps { return []graph.TypeOps{f.out} }
-func (f *phaseFactory) Build(env *graph.Env, outs []any) (graph.Operator, any, error) {
+func (f *phaseFactory) InputOps() operator.TypeOps    { return f.in }
+func (f *phaseFactory) OutputOps() []operator.TypeOps { return []operator.TypeOps{f.out} }
+func (f *phaseFactory) Build(env *operator.Env, outs []any) (operator.Operator, any, error) {
 	if len(outs) != 1 {
 		return nil, nil, fmt.Errorf("sdk: %s: wired %d outputs, want 1", env.UniqueName, len(outs))
 	}
@@ -198,9 +199,9 @@ type keyWindow[K comparable] struct {
 // chunks, so the map's key comparisons touch fewer cache lines. The maps
 // are reused (cleared) from bundle to bundle.
 type precombine[K comparable, In, Acc, Out any] struct {
-	env    *graph.Env
+	env    *operator.Env
 	fn     CombineFn[In, Acc, Out]
-	next   graph.Receiver[KV[K, Acc]]
+	next   operator.Receiver[KV[K, Acc]]
 	global bool
 	// byKey is used in the global window, byKeyWindow otherwise.
 	byKey       map[K]int32
@@ -358,7 +359,7 @@ func (p *precombine[K, In, Acc, Out]) Receive(v window.Value[KV[K, In]]) error {
 func (p *precombine[K, In, Acc, Out]) addRecovering(kv KV[K, In], wins []window.Window) (err error) {
 	defer func() {
 		if x := recover(); x != nil {
-			err = graph.PanicError(p.env.UniqueName, kv, true, x)
+			err = operator.PanicError(p.env.UniqueName, kv, true, x)
 		}
 	}()
 	return p.add(kv, wins)
@@ -432,7 +433,7 @@ func (p *precombine[K, In, Acc, Out]) flush() error {
 func (p *precombine[K, In, Acc, Out]) FinishBundle(context.Context) (err error) {
 	defer func() {
 		if x := recover(); x != nil {
-			err = graph.PanicError(p.env.UniqueName, nil, false, x)
+			err = operator.PanicError(p.env.UniqueName, nil, false, x)
 		}
 	}()
 	return p.flush()

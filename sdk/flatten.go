@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -38,18 +39,18 @@ func Flatten[T any](s Scope, pcs ...PCollection[T]) PCollection[T] {
 		t.Inputs = append(t.Inputs, graph.Input{Local: fmt.Sprintf("in%d", i), Coll: col})
 	}
 	out := addOutput(s, t, "out", c, w)
-	t.Factory = &flattenFactory[T]{ops: out.c.Ops}
+	t.Factory = &flattenFactory[T]{ops: opsOf(out.c)}
 	return out
 }
 
-type flattenFactory[T any] struct{ ops graph.TypeOps }
+type flattenFactory[T any] struct{ ops operator.TypeOps }
 
-func (f *flattenFactory[T]) InputOps() graph.TypeOps    { return f.ops }
-func (f *flattenFactory[T]) OutputOps() []graph.TypeOps { return []graph.TypeOps{f.ops} }
+func (f *flattenFactory[T]) InputOps() operator.TypeOps    { return f.ops }
+func (f *flattenFactory[T]) OutputOps() []operator.TypeOps { return []operator.TypeOps{f.ops} }
 
 // Build returns the output receiver as the input receiver: every input of a
 // Flatten executing inside a stage delivers straight downstream.
-func (f *flattenFactory[T]) Build(env *graph.Env, outs []any) (graph.Operator, any, error) {
+func (f *flattenFactory[T]) Build(env *operator.Env, outs []any) (operator.Operator, any, error) {
 	next, err := receiverOf[T](outs, 0, env.UniqueName)
 	if err != nil {
 		return nil, nil, err
@@ -90,12 +91,12 @@ func (a *assignRandomKey[T]) StartBundle(context.Context) error {
 
 func (a *assignRandomKey[T]) ProcessElement(ctx context.Context, v T, emit func(KV[int64, KV[int64, T]])) error {
 	a.next++
-	emit(KV[int64, KV[int64, T]]{Key: a.next % 4096, Value: KV[int64, T]{Key: int64(graph.FromContext(ctx).Timestamp), Value: v}})
+	emit(KV[int64, KV[int64, T]]{Key: a.next % 4096, Value: KV[int64, T]{Key: int64(operator.FromContext(ctx).Timestamp), Value: v}})
 	return nil
 }
 
 func restoreTimestamps[T any](ctx context.Context, g Group[int64, KV[int64, T]], emit func(T)) {
-	ec := graph.FromContext(ctx)
+	ec := operator.FromContext(ctx)
 	for v := range g.Values {
 		ec.Timestamp = window.Time(v.Key)
 		emit(v.Value)
@@ -120,7 +121,7 @@ func Partition[T any](s Scope, n int, fn func(elem T, n int) int, in PCollection
 	if !ok {
 		return make([]PCollection[T], n)
 	}
-	f := &pardoFactory[T]{fn: pf, in: in.c.Ops}
+	f := &pardoFactory[T]{fn: pf, in: opsOf(in.c)}
 	f.build = func(core *pardoCore[T], _ any, outs []any) error {
 		emits := make([]func(T), n)
 		for i := range n {

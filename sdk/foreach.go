@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 )
 
 // SinkFn is a DoFn with no output: the shape of a sink or a side effect.
@@ -30,7 +31,7 @@ func ForEach[In any](s Scope, fn SinkFn[In], in PCollection[In], opts ...Option)
 	if !ok {
 		return
 	}
-	f := &pardoFactory[In]{fn: fn, in: in.c.Ops, sides: o.sides, outs: []graph.TypeOps{}}
+	f := &pardoFactory[In]{fn: fn, in: opsOf(in.c), sides: o.sides, outs: []operator.TypeOps{}}
 	f.build = func(c *pardoCore[In], inst any, _ []any) error {
 		fn := inst.(SinkFn[In])
 		c.process = fn.ProcessElement

@@ -5,6 +5,7 @@ import (
 	"iter"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -152,11 +153,11 @@ type elemSinker[T any] interface {
 // treats as the same as processing it once per window (Beam's runners do
 // the same for DoFns that do not observe the window).
 type funcOp[In, Out any] struct {
-	env     *graph.Env
+	env     *operator.Env
 	call    func(In, func(Out))
 	one     func(In) Out
 	builtin bool
-	next    graph.Receiver[Out]
+	next    operator.Receiver[Out]
 	// sink passes an output to next: next's elemSink if it has one.
 	sink func(Out, *elemMeta) error
 	// fused is set when next is an elemSinker.
@@ -173,7 +174,7 @@ type funcOp[In, Out any] struct {
 
 var _ elemSinker[int] = (*funcOp[int, int])(nil)
 
-func newFuncOp[In, Out any](env *graph.Env, d funcDoFn[In, Out], next graph.Receiver[Out]) *funcOp[In, Out] {
+func newFuncOp[In, Out any](env *operator.Env, d funcDoFn[In, Out], next operator.Receiver[Out]) *funcOp[In, Out] {
 	o := &funcOp[In, Out]{env: env, call: d.call, one: d.one, builtin: d.builtin, next: next}
 	if s, ok := next.(elemSinker[Out]); ok {
 		o.sink, o.fused = s.elemSink(), true
@@ -259,7 +260,7 @@ func (o *funcOp[In, Out]) receiveElem(in In, m *elemMeta) error {
 func (o *funcOp[In, Out]) apply(in In) (out Out, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = graph.PanicError(o.env.UniqueName, in, true, r)
+			err = operator.PanicError(o.env.UniqueName, in, true, r)
 		}
 	}()
 	return o.one(in), nil
@@ -269,7 +270,7 @@ func (o *funcOp[In, Out]) apply(in In) (out Out, err error) {
 func (o *funcOp[In, Out]) invoke(in In) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = graph.PanicError(o.env.UniqueName, in, true, r)
+			err = operator.PanicError(o.env.UniqueName, in, true, r)
 		}
 	}()
 	o.call(in, o.emit)

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
 	"github.com/beamgo-dev/beamgo/internal/metrics"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 )
 
 // Counter is a user metric that sums the values reported to it, per
@@ -20,7 +20,7 @@ func NewCounter(namespace, name string) *Counter { return &Counter{namespace, na
 
 // Inc adds n to the counter. Outside a DoFn call it does nothing.
 func (c *Counter) Inc(ctx context.Context, n int64) {
-	ec := graph.FromContext(ctx)
+	ec := operator.FromContext(ctx)
 	if ec == nil || ec.Env == nil || ec.Env.Metrics == nil {
 		return
 	}
@@ -39,7 +39,7 @@ func NewDistribution(namespace, name string) *Distribution { return &Distributio
 
 // Update records v. Outside a DoFn call it does nothing.
 func (d *Distribution) Update(ctx context.Context, v int64) {
-	ec := graph.FromContext(ctx)
+	ec := operator.FromContext(ctx)
 	if ec == nil || ec.Env == nil || ec.Env.Metrics == nil {
 		return
 	}
@@ -58,7 +58,7 @@ func NewGauge(namespace, name string) *Gauge { return &Gauge{namespace, name} }
 
 // Set records v as the gauge's current value. Outside a DoFn call it does nothing.
 func (g *Gauge) Set(ctx context.Context, v int64) {
-	ec := graph.FromContext(ctx)
+	ec := operator.FromContext(ctx)
 	if ec == nil || ec.Env == nil || ec.Env.Metrics == nil {
 		return
 	}

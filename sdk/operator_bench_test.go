@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -48,12 +48,12 @@ func BenchmarkFusedCount(b *testing.B) {
 	}
 	ctx := context.Background()
 	out := &countKV{}
-	pre := &precombine[string, int64, int64, int64]{env: &graph.Env{UniqueName: "Count"}, fn: countFn[int64]{}, next: out, global: true}
-	keyed := newFuncOp(&graph.Env{UniqueName: "Key"}, funcDoFn[string, KV[string, int64]]{
+	pre := &precombine[string, int64, int64, int64]{env: &operator.Env{UniqueName: "Count"}, fn: countFn[int64]{}, next: out, global: true}
+	keyed := newFuncOp(&operator.Env{UniqueName: "Key"}, funcDoFn[string, KV[string, int64]]{
 		one: keyByElement[string], builtin: true,
-	}, graph.Receiver[KV[string, int64]](pre))
-	split := newFuncOp(&graph.Env{UniqueName: "Split"}, funcDoFn[string, string]{call: splitWords}, graph.Receiver[string](keyed))
-	ops := []graph.Operator{split, keyed, pre}
+	}, operator.Receiver[KV[string, int64]](pre))
+	split := newFuncOp(&operator.Env{UniqueName: "Split"}, funcDoFn[string, string]{call: splitWords}, operator.Receiver[string](keyed))
+	ops := []operator.Operator{split, keyed, pre}
 	for _, op := range ops {
 		if err := op.Setup(ctx); err != nil {
 			b.Fatal(err)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -37,11 +37,11 @@ func (c *collector[T]) elems() []T {
 	return out
 }
 
-func testEnv(name string) *graph.Env { return &graph.Env{UniqueName: name} }
+func testEnv(name string) *operator.Env { return &operator.Env{UniqueName: name} }
 
 func TestFuncOpMapKeepsTimestampWindowsAndPane(t *testing.T) {
 	out := &collector[int]{}
-	op := newFuncOp(testEnv("Len"), funcDoFn[string, int]{one: func(s string) int { return len(s) }, call: func(s string, emit func(int)) { emit(len(s)) }}, graph.Receiver[int](out))
+	op := newFuncOp(testEnv("Len"), funcDoFn[string, int]{one: func(s string) int { return len(s) }, call: func(s string, emit func(int)) { emit(len(s)) }}, operator.Receiver[int](out))
 	wins := []window.Window{window.Interval(0, 10), window.Interval(5, 15)}
 	pane := window.Pane{IsFirst: true, Index: 3}
 	if err := op.Receive(window.Value[string]{Elem: "abc", Timestamp: 7, Windows: wins, Pane: pane}); err != nil {
@@ -59,7 +59,7 @@ func TestFuncOpFlatMapEmitsEveryOutput(t *testing.T) {
 		for w := range strings.FieldsSeq(s) {
 			emit(w)
 		}
-	}}, graph.Receiver[string](out))
+	}}, operator.Receiver[string](out))
 	for _, line := range []string{"a b", "", "c"} {
 		if err := op.Receive(window.Value[string]{Elem: line, Windows: window.GlobalWindows()}); err != nil {
 			t.Fatal(err)
@@ -109,9 +109,9 @@ func TestFuncOpErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := &collector[string]{err: tc.downErr}
-			op := newFuncOp(testEnv("Op"), tc.fn, graph.Receiver[string](out))
+			op := newFuncOp(testEnv("Op"), tc.fn, operator.Receiver[string](out))
 			err := op.Receive(window.Value[string]{Elem: "elem", Windows: window.GlobalWindows()})
-			var ue *graph.UserError
+			var ue *operator.UserError
 			switch {
 			case tc.wantUser && (!errors.As(err, &ue) || ue.Transform != "Op" || !strings.Contains(ue.Element, "elem")):
 				t.Errorf("Receive = %v, want a UserError of Op on elem", err)
@@ -135,18 +135,18 @@ func TestFuncOpErrors(t *testing.T) {
 
 // fusedCount builds Split -> Key -> precombine(count) and returns its
 // input receiver, its operators and where the counts go.
-func fusedCount() (graph.Receiver[string], []graph.Operator, *collector[KV[string, int64]]) {
+func fusedCount() (operator.Receiver[string], []operator.Operator, *collector[KV[string, int64]]) {
 	out := &collector[KV[string, int64]]{}
 	pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: countFn[int64]{}, next: out, global: true}
 	keyed := newFuncOp(testEnv("Key"), funcDoFn[string, KV[string, int64]]{
 		one: func(w string) KV[string, int64] { return KV[string, int64]{Key: w, Value: 1} },
-	}, graph.Receiver[KV[string, int64]](pre))
+	}, operator.Receiver[KV[string, int64]](pre))
 	split := newFuncOp(testEnv("Split"), funcDoFn[string, string]{call: func(s string, emit func(string)) {
 		for w := range strings.FieldsSeq(s) {
 			emit(w)
 		}
-	}}, graph.Receiver[string](keyed))
-	return split, []graph.Operator{split, keyed, pre}, out
+	}}, operator.Receiver[string](keyed))
+	return split, []operator.Operator{split, keyed, pre}, out
 }
 
 func TestFusedChainPassesElementsWithoutWindowedValues(t *testing.T) {
@@ -257,9 +257,9 @@ func TestPrecombineWindowedThroughChain(t *testing.T) {
 	pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: countFn[int64]{}, next: out}
 	keyed := newFuncOp(testEnv("Key"), funcDoFn[string, KV[string, int64]]{
 		one: func(w string) KV[string, int64] { return KV[string, int64]{Key: w, Value: 1} },
-	}, graph.Receiver[KV[string, int64]](pre))
+	}, operator.Receiver[KV[string, int64]](pre))
 	ctx := context.Background()
-	for _, op := range []graph.Operator{keyed, pre} {
+	for _, op := range []operator.Operator{keyed, pre} {
 		if err := op.Setup(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -339,7 +339,7 @@ func TestPrecombineRecoversCombineFnPanics(t *testing.T) {
 				t.Fatalf("good input: %v", err)
 			}
 			err := tc.call(KV[string, string]{Key: "k", Value: "bad"})
-			var ue *graph.UserError
+			var ue *operator.UserError
 			if !errors.As(err, &ue) || ue.Transform != "Combine" || !strings.Contains(ue.Element, "bad") {
 				t.Errorf("bad input: error %v, want a UserError of Combine on the element", err)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/coder"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
@@ -92,9 +93,9 @@ func parDo[In, Out any](s Scope, fn DoFn[In, Out], in PCollection[In], out coder
 			return PCollection[Out]{}
 		}
 	}
-	f := &pardoFactory[In]{fn: fn, in: in.c.Ops, sides: o.sides}
+	f := &pardoFactory[In]{fn: fn, in: opsOf(in.c), sides: o.sides}
 	if d, ok := fn.(funcDoFn[In, Out]); ok && d.ctxCall == nil && d.call != nil {
-		f.direct = func(env *graph.Env, outs []any) (graph.Operator, any, error) {
+		f.direct = func(env *operator.Env, outs []any) (operator.Operator, any, error) {
 			next, err := receiverOf[Out](outs, 0, t.UniqueName)
 			if err != nil {
 				return nil, nil, err
@@ -135,7 +136,7 @@ func ParDo2[In, O1, O2 any](s Scope, fn DoFn2[In, O1, O2], in PCollection[In], o
 	if !ok1 || !ok2 {
 		return PCollection[O1]{}, PCollection[O2]{}
 	}
-	f := &pardoFactory[In]{fn: fn, in: in.c.Ops, sides: o.sides}
+	f := &pardoFactory[In]{fn: fn, in: opsOf(in.c), sides: o.sides}
 	f.build = func(c *pardoCore[In], inst any, outs []any) error {
 		n1, err := receiverOf[O1](outs, 0, t.UniqueName)
 		if err != nil {
@@ -171,7 +172,7 @@ func ParDo3[In, O1, O2, O3 any](s Scope, fn DoFn3[In, O1, O2, O3], in PCollectio
 	if !ok1 || !ok2 || !ok3 {
 		return PCollection[O1]{}, PCollection[O2]{}, PCollection[O3]{}
 	}
-	f := &pardoFactory[In]{fn: fn, in: in.c.Ops, sides: o.sides}
+	f := &pardoFactory[In]{fn: fn, in: opsOf(in.c), sides: o.sides}
 	f.build = func(c *pardoCore[In], inst any, outs []any) error {
 		n1, err := receiverOf[O1](outs, 0, t.UniqueName)
 		if err != nil {
@@ -225,10 +226,10 @@ func (s Scope) addParDo(name string, fn any, in *graph.Collection, o options) (*
 	return t, true
 }
 
-func outOps(t *graph.Transform) []graph.TypeOps {
-	ops := make([]graph.TypeOps, len(t.Outputs))
+func outOps(t *graph.Transform) []operator.TypeOps {
+	ops := make([]operator.TypeOps, len(t.Outputs))
 	for i, o := range t.Outputs {
-		ops[i] = o.Coll.Ops
+		ops[i] = opsOf(o.Coll)
 	}
 	return ops
 }
@@ -241,11 +242,11 @@ func pick(name, def string) string {
 }
 
 // receiverOf asserts that outs[i] is a Receiver[T].
-func receiverOf[T any](outs []any, i int, name string) (graph.Receiver[T], error) {
+func receiverOf[T any](outs []any, i int, name string) (operator.Receiver[T], error) {
 	if i >= len(outs) {
 		return nil, fmt.Errorf("sdk: %s: executor wired %d outputs, want at least %d", name, len(outs), i+1)
 	}
-	r, ok := outs[i].(graph.Receiver[T])
+	r, ok := outs[i].(operator.Receiver[T])
 	if !ok {
 		return nil, fmt.Errorf("sdk: %s: output %d receiver is %T, want a receiver of %T", name, i, outs[i], *new(T))
 	}
@@ -256,19 +257,19 @@ func receiverOf[T any](outs []any, i int, name string) (graph.Receiver[T], error
 // outputs of one instance.
 type pardoFactory[In any] struct {
 	fn    any
-	in    graph.TypeOps
-	outs  []graph.TypeOps
+	in    operator.TypeOps
+	outs  []operator.TypeOps
 	sides []sideView
 	build func(c *pardoCore[In], inst any, outs []any) error
 	// direct, when set, builds a lighter operator than pardoCore for
 	// functions that need no element context (see funcOp).
-	direct func(env *graph.Env, outs []any) (graph.Operator, any, error)
+	direct func(env *operator.Env, outs []any) (operator.Operator, any, error)
 }
 
-func (f *pardoFactory[In]) InputOps() graph.TypeOps    { return f.in }
-func (f *pardoFactory[In]) OutputOps() []graph.TypeOps { return f.outs }
+func (f *pardoFactory[In]) InputOps() operator.TypeOps    { return f.in }
+func (f *pardoFactory[In]) OutputOps() []operator.TypeOps { return f.outs }
 
-func (f *pardoFactory[In]) Build(env *graph.Env, outs []any) (graph.Operator, any, error) {
+func (f *pardoFactory[In]) Build(env *operator.Env, outs []any) (operator.Operator, any, error) {
 	if f.direct != nil {
 		return f.direct(env, outs)
 	}
@@ -286,8 +287,8 @@ func (f *pardoFactory[In]) Build(env *graph.Env, outs []any) (graph.Operator, an
 // pardoCore is the arity-independent part of a ParDo operator: lifecycle,
 // window explosion, element context and error handling.
 type pardoCore[In any] struct {
-	env     *graph.Env
-	ec      graph.ElemContext
+	env     *operator.Env
+	ec      operator.ElemContext
 	process func(ctx context.Context, in In) error
 	finish  func(ctx context.Context) error
 	inst    any
@@ -299,7 +300,7 @@ type pardoCore[In any] struct {
 	downErr error
 }
 
-func newCore[In any](env *graph.Env, inst any) *pardoCore[In] {
+func newCore[In any](env *operator.Env, inst any) *pardoCore[In] {
 	c := &pardoCore[In]{env: env, inst: inst}
 	c.ec.Env = env
 	c.ec.Context = context.Background()
@@ -315,7 +316,7 @@ func (c *pardoCore[In]) resetWindow() {
 }
 
 // emitter returns the emit function of one output of c.
-func emitter[In, Out any](c *pardoCore[In], next graph.Receiver[Out]) func(Out) {
+func emitter[In, Out any](c *pardoCore[In], next operator.Receiver[Out]) func(Out) {
 	return func(out Out) {
 		if c.downErr != nil {
 			return
@@ -347,11 +348,11 @@ func (c *pardoCore[In]) Receive(v window.Value[In]) error {
 func (c *pardoCore[In]) invoke(in In) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = graph.PanicError(c.env.UniqueName, in, true, r)
+			err = operator.PanicError(c.env.UniqueName, in, true, r)
 		}
 	}()
 	if err := c.process(&c.ec, in); err != nil {
-		return graph.WrapUserError(c.env.UniqueName, in, true, err)
+		return operator.WrapUserError(c.env.UniqueName, in, true, err)
 	}
 	if err := c.downErr; err != nil {
 		c.downErr = nil
@@ -365,11 +366,11 @@ func (c *pardoCore[In]) lifecycle(ctx context.Context, stage string, call func(c
 	c.ec.Context = ctx
 	defer func() {
 		if r := recover(); r != nil {
-			err = graph.PanicError(c.env.UniqueName+" "+stage, nil, false, r)
+			err = operator.PanicError(c.env.UniqueName+" "+stage, nil, false, r)
 		}
 	}()
 	if err := call(&c.ec); err != nil {
-		return graph.WrapUserError(c.env.UniqueName+" "+stage, nil, false, err)
+		return operator.WrapUserError(c.env.UniqueName+" "+stage, nil, false, err)
 	}
 	if err := c.downErr; err != nil {
 		c.downErr = nil

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -37,7 +38,7 @@ func WindowInto[T any](s Scope, fn window.Fn, in PCollection[T], opts ...Option)
 	t := s.p.g.AddTransform(s.parent, name, graph.KindWindowInto)
 	t.Window = &fn
 	t.Inputs = []graph.Input{{Local: "in", Coll: in.c}}
-	c := in.c.Ops
+	c := opsOf(in.c)
 	out := s.p.g.AddOutput(t, "out", in.c.Coder, c, graph.Windowing{Fn: fn})
 	t.Factory = &windowIntoFactory[T]{fn: fn, ops: c}
 	return PCollection[T]{c: out}
@@ -45,13 +46,13 @@ func WindowInto[T any](s Scope, fn window.Fn, in PCollection[T], opts ...Option)
 
 type windowIntoFactory[T any] struct {
 	fn  window.Fn
-	ops graph.TypeOps
+	ops operator.TypeOps
 }
 
-func (f *windowIntoFactory[T]) InputOps() graph.TypeOps    { return f.ops }
-func (f *windowIntoFactory[T]) OutputOps() []graph.TypeOps { return []graph.TypeOps{f.ops} }
+func (f *windowIntoFactory[T]) InputOps() operator.TypeOps    { return f.ops }
+func (f *windowIntoFactory[T]) OutputOps() []operator.TypeOps { return []operator.TypeOps{f.ops} }
 
-func (f *windowIntoFactory[T]) Build(env *graph.Env, outs []any) (graph.Operator, any, error) {
+func (f *windowIntoFactory[T]) Build(env *operator.Env, outs []any) (operator.Operator, any, error) {
 	next, err := receiverOf[T](outs, 0, env.UniqueName)
 	if err != nil {
 		return nil, nil, err
@@ -64,7 +65,7 @@ func (f *windowIntoFactory[T]) Build(env *graph.Env, outs []any) (graph.Operator
 // downstream (grouping), so the list cannot be shared.
 type assignWindows[T any] struct {
 	fn   window.Fn
-	next graph.Receiver[T]
+	next operator.Receiver[T]
 }
 
 func (a *assignWindows[T]) Receive(v window.Value[T]) error {
@@ -92,7 +93,7 @@ func WithTimestamps[T any](s Scope, ts func(T) time.Time, in PCollection[T], opt
 		return PCollection[T]{}
 	}
 	call := func(ctx context.Context, v T, emit func(T)) {
-		graph.FromContext(ctx).Timestamp = window.FromTime(ts(v))
+		operator.FromContext(ctx).Timestamp = window.FromTime(ts(v))
 		emit(v)
 	}
 	return ParDo(s, DoFn[T, T](funcDoFn[T, T]{kind: "WithTimestamps", f: ts, ctxCall: call}), in, opts...)
@@ -100,7 +101,7 @@ func WithTimestamps[T any](s Scope, ts func(T) time.Time, in PCollection[T], opt
 
 // EventTime returns the event timestamp of the element being processed.
 func EventTime(ctx context.Context) time.Time {
-	if ec := graph.FromContext(ctx); ec != nil {
+	if ec := operator.FromContext(ctx); ec != nil {
 		return ec.Timestamp.ToTime()
 	}
 	return time.Time{}
@@ -109,7 +110,7 @@ func EventTime(ctx context.Context) time.Time {
 // WindowOf returns the window of the element being processed (an element in
 // several windows is processed once per window).
 func WindowOf(ctx context.Context) window.Window {
-	if ec := graph.FromContext(ctx); ec != nil {
+	if ec := operator.FromContext(ctx); ec != nil {
 		return ec.Window
 	}
 	return window.Global()

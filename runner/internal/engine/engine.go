@@ -22,8 +22,8 @@ import (
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
 	"github.com/beamgo-dev/beamgo/internal/metrics"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
@@ -98,7 +98,7 @@ type Bundle struct {
 	// Splits, when non-nil, receives the splittable work that starts while
 	// the bundle runs, with the index (in the bundle's input) of the element
 	// whose processing started it.
-	Splits func(index int64, t graph.SplitTracker) (done func())
+	Splits func(index int64, t operator.SplitTracker) (done func())
 }
 
 // Processor runs bundles of one stage, one at a time. A processor whose

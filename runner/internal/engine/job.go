@@ -11,8 +11,8 @@ import (
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
 	"github.com/beamgo-dev/beamgo/internal/metrics"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
@@ -142,7 +142,7 @@ type activeBundle struct {
 
 type splitEntry struct {
 	index int64
-	t     graph.SplitTracker
+	t     operator.SplitTracker
 }
 
 func (b *bundleWork) input() iter.Seq2[[]byte, error] {
@@ -495,7 +495,7 @@ type BundleSplit struct {
 // about fractionOfRemainder of the remaining work of a bundle of elements
 // input elements.
 type BundleSplitter interface {
-	graph.SplitTracker
+	operator.SplitTracker
 	TrySplitBundle(fractionOfRemainder float64, elements int64) (BundleSplit, bool)
 }
 
@@ -515,7 +515,7 @@ func (b *bundleWork) applySplit(bs BundleSplitter) ([][]byte, bool) {
 }
 
 // register records splittable work of a running bundle.
-func (sr *stageRun) register(b *bundleWork, index int64, t graph.SplitTracker) func() {
+func (sr *stageRun) register(b *bundleWork, index int64, t operator.SplitTracker) func() {
 	if b.stream != nil {
 		return func() {}
 	}
@@ -598,7 +598,7 @@ func (sr *stageRun) attempt(ctx context.Context, proc Processor, b *bundleWork) 
 		},
 		SideInputs: &sideInputs{j: sr.j, st: sr.st},
 		Metrics:    store,
-		Splits: func(index int64, t graph.SplitTracker) func() {
+		Splits: func(index int64, t operator.SplitTracker) func() {
 			return sr.register(b, index, t)
 		},
 	})

@@ -1,4 +1,4 @@
-package graph
+package operator
 
 import (
 	"context"
@@ -83,18 +83,6 @@ type Factory interface {
 	InputOps() TypeOps
 	// OutputOps returns the type operations of each output's elements.
 	OutputOps() []TypeOps
-}
-
-// SideInput describes one side input of a ParDo.
-type SideInput struct {
-	// ID identifies the view; the sdk passes it to SideInputReader.Get.
-	ID any
-	// Pattern is the model access pattern: "iterable" or "multimap".
-	Pattern string
-	// Materialize decodes the side input's contents in one window (the
-	// nested encodings of its elements, concatenated) into the value the
-	// view hands to user code.
-	Materialize func(elems []byte) (any, error)
 }
 
 // SideInputReader gives operators the materialized side inputs of their
