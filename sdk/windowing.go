@@ -53,11 +53,11 @@ func (f *windowIntoFactory[T]) InputOps() operator.TypeOps    { return f.ops }
 func (f *windowIntoFactory[T]) OutputOps() []operator.TypeOps { return []operator.TypeOps{f.ops} }
 
 func (f *windowIntoFactory[T]) Build(env *operator.Env, outs []any) (operator.Operator, any, error) {
-	next, err := receiverOf[T](outs, 0, env.UniqueName)
+	next, err := operator.ReceiverOf[T](outs, 0, env.UniqueName)
 	if err != nil {
 		return nil, nil, err
 	}
-	return noLifecycle{}, &assignWindows[T]{fn: f.fn, next: next}, nil
+	return operator.NoLifecycle{}, &assignWindows[T]{fn: f.fn, next: next}, nil
 }
 
 // assignWindows assigns windows by timestamp. Non-global window functions
@@ -76,14 +76,6 @@ func (a *assignWindows[T]) Receive(v window.Value[T]) error {
 	}
 	return a.next.Receive(v)
 }
-
-// noLifecycle is the Operator of transforms without user lifecycle.
-type noLifecycle struct{}
-
-func (noLifecycle) Setup(context.Context) error        { return nil }
-func (noLifecycle) StartBundle(context.Context) error  { return nil }
-func (noLifecycle) FinishBundle(context.Context) error { return nil }
-func (noLifecycle) Teardown(context.Context) error     { return nil }
 
 // WithTimestamps sets each element's event timestamp to ts(element). Use it
 // before WindowInto so that windows follow the data's own times.

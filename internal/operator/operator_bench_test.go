@@ -1,4 +1,4 @@
-package sdk
+package operator
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -48,12 +47,12 @@ func BenchmarkFusedCount(b *testing.B) {
 	}
 	ctx := context.Background()
 	out := &countKV{}
-	pre := &precombine[string, int64, int64, int64]{env: &operator.Env{UniqueName: "Count"}, fn: countFn[int64]{}, next: out, global: true}
-	keyed := newFuncOp(&operator.Env{UniqueName: "Key"}, funcDoFn[string, KV[string, int64]]{
-		one: keyByElement[string], builtin: true,
-	}, operator.Receiver[KV[string, int64]](pre))
-	split := newFuncOp(&operator.Env{UniqueName: "Split"}, funcDoFn[string, string]{call: splitWords}, operator.Receiver[string](keyed))
-	ops := []operator.Operator{split, keyed, pre}
+	pre := newPrecombine[int64]("Count", countFn[int64]{}, out, true)
+	keyed := NewFuncOp(&Env{UniqueName: "Key"}, Func[string, KV[string, int64]]{
+		One: keyByElement[string], Builtin: true,
+	}, Receiver[KV[string, int64]](pre))
+	split := NewFuncOp(&Env{UniqueName: "Split"}, Func[string, string]{Call: splitWords}, Receiver[string](keyed))
+	ops := []Operator{split, keyed, pre}
 	for _, op := range ops {
 		if err := op.Setup(ctx); err != nil {
 			b.Fatal(err)
@@ -81,6 +80,8 @@ func BenchmarkFusedCount(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(words), "ns/word")
 }
+
+func keyByElement[T any](v T) KV[T, int64] { return KV[T, int64]{Key: v, Value: 1} }
 
 // BenchmarkPlainCount is BenchmarkFusedCount's work by hand: the floor.
 func BenchmarkPlainCount(b *testing.B) {
