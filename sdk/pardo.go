@@ -74,6 +74,15 @@ type TearDowner interface {
 	Teardown(ctx context.Context) error
 }
 
+// The ParDo operators find the lifecycle methods through the runtime's
+// interfaces of the same method sets.
+var (
+	_ operator.Setupper       = Setupper(nil)
+	_ operator.BundleStarter  = BundleStarter(nil)
+	_ operator.BundleFinisher = BundleFinisher(nil)
+	_ operator.TearDowner     = TearDowner(nil)
+)
+
 // ParDo applies fn to every element of in. Options: Name, WithSideInput.
 func ParDo[In, Out any](s Scope, fn DoFn[In, Out], in PCollection[In], opts ...Option) PCollection[Out] {
 	return parDo(s, fn, in, nil, opts...)
@@ -82,14 +91,14 @@ func ParDo[In, Out any](s Scope, fn DoFn[In, Out], in PCollection[In], opts ...O
 // parDo is ParDo with an explicit output coder (nil: inferred).
 func parDo[In, Out any](s Scope, fn DoFn[In, Out], in PCollection[In], out coder.Coder[Out], opts ...Option) PCollection[Out] {
 	o := collect(opts)
-	t, f, cols, ok := parDoN(s, pick(o.name, fnName(fn)), fn, in, o, []parDoOut[In]{output[In, Out]{local: "out", c: out}},
-		func(c *operator.ParDoCore[In], inst any, emits []any) {
-			fn, emit := inst.(DoFn[In, Out]), emits[0].(func(Out))
-			c.Process = func(ctx context.Context, v In) error { return fn.ProcessElement(ctx, v, emit) }
-			if fb, ok := inst.(EmittingBundleFinisher[Out]); ok {
-				c.Finish = func(ctx context.Context) error { return fb.FinishBundle(ctx, emit) }
-			}
-		})
+	outs := []parDoOut[In]{output[In, Out]{local: "out", c: out}}
+	t, f, cols, ok := parDoN(s, pick(o.name, fnName(fn)), fn, in, o, outs, func(c *operator.ParDoCore[In], inst any, emits []any) {
+		fn, emit := inst.(DoFn[In, Out]), emits[0].(func(Out))
+		c.Process = func(ctx context.Context, v In) error { return fn.ProcessElement(ctx, v, emit) }
+		if fb, ok := inst.(EmittingBundleFinisher[Out]); ok {
+			c.Finish = func(ctx context.Context) error { return fb.FinishBundle(ctx, emit) }
+		}
+	})
 	if !ok {
 		return PCollection[Out]{}
 	}
@@ -109,11 +118,11 @@ func parDo[In, Out any](s Scope, fn DoFn[In, Out], in PCollection[In], out coder
 // ParDo2 applies fn, which has two outputs, to every element of in.
 func ParDo2[In, O1, O2 any](s Scope, fn DoFn2[In, O1, O2], in PCollection[In], opts ...Option) (PCollection[O1], PCollection[O2]) {
 	o := collect(opts)
-	_, _, cols, ok := parDoN(s, pick(o.name, fnName(fn)), fn, in, o, []parDoOut[In]{output[In, O1]{local: "out0"}, output[In, O2]{local: "out1"}},
-		func(c *operator.ParDoCore[In], inst any, emits []any) {
-			fn, e1, e2 := inst.(DoFn2[In, O1, O2]), emits[0].(func(O1)), emits[1].(func(O2))
-			c.Process = func(ctx context.Context, v In) error { return fn.ProcessElement(ctx, v, e1, e2) }
-		})
+	outs := []parDoOut[In]{output[In, O1]{local: "out0"}, output[In, O2]{local: "out1"}}
+	_, _, cols, ok := parDoN(s, pick(o.name, fnName(fn)), fn, in, o, outs, func(c *operator.ParDoCore[In], inst any, emits []any) {
+		fn, e1, e2 := inst.(DoFn2[In, O1, O2]), emits[0].(func(O1)), emits[1].(func(O2))
+		c.Process = func(ctx context.Context, v In) error { return fn.ProcessElement(ctx, v, e1, e2) }
+	})
 	if !ok {
 		return PCollection[O1]{}, PCollection[O2]{}
 	}
@@ -123,11 +132,11 @@ func ParDo2[In, O1, O2 any](s Scope, fn DoFn2[In, O1, O2], in PCollection[In], o
 // ParDo3 applies fn, which has three outputs, to every element of in.
 func ParDo3[In, O1, O2, O3 any](s Scope, fn DoFn3[In, O1, O2, O3], in PCollection[In], opts ...Option) (PCollection[O1], PCollection[O2], PCollection[O3]) {
 	o := collect(opts)
-	_, _, cols, ok := parDoN(s, pick(o.name, fnName(fn)), fn, in, o, []parDoOut[In]{output[In, O1]{local: "out0"}, output[In, O2]{local: "out1"}, output[In, O3]{local: "out2"}},
-		func(c *operator.ParDoCore[In], inst any, emits []any) {
-			fn, e1, e2, e3 := inst.(DoFn3[In, O1, O2, O3]), emits[0].(func(O1)), emits[1].(func(O2)), emits[2].(func(O3))
-			c.Process = func(ctx context.Context, v In) error { return fn.ProcessElement(ctx, v, e1, e2, e3) }
-		})
+	outs := []parDoOut[In]{output[In, O1]{local: "out0"}, output[In, O2]{local: "out1"}, output[In, O3]{local: "out2"}}
+	_, _, cols, ok := parDoN(s, pick(o.name, fnName(fn)), fn, in, o, outs, func(c *operator.ParDoCore[In], inst any, emits []any) {
+		fn, e1, e2, e3 := inst.(DoFn3[In, O1, O2, O3]), emits[0].(func(O1)), emits[1].(func(O2)), emits[2].(func(O3))
+		c.Process = func(ctx context.Context, v In) error { return fn.ProcessElement(ctx, v, e1, e2, e3) }
+	})
 	if !ok {
 		return PCollection[O1]{}, PCollection[O2]{}, PCollection[O3]{}
 	}
