@@ -1,7 +1,7 @@
 # beamgo — build, test and run.
 SHELL := /bin/bash
 GO      ?= go
-# Packages whose tests exercise concurrency (and sdk, whose unsafe string
+# Packages whose tests exercise concurrency (and internal/operator, whose unsafe string
 # conversions -race checks with checkptr) run with -race.
 RACE_PKGS := ./sdk/... ./rangetracker/... ./internal/... ./runner/... ./fnapi/... ./io/... ./testutil/...
 FUZZTIME ?= 10s

@@ -3,7 +3,7 @@ package runner
 import (
 	"context"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/sdk"
 )
 
@@ -17,16 +17,16 @@ type Runner interface {
 }
 
 // MetricKey names a user metric by transform, namespace and name.
-type MetricKey = graph.MetricKey
+type MetricKey = metrics.Key
 
 // DistributionValue is the count, sum, min and max of a distribution.
-type DistributionValue = graph.DistributionValue
+type DistributionValue = metrics.DistributionValue
 
 // GaugeValue is a gauge's latest value and its time in Unix milliseconds.
-type GaugeValue = graph.GaugeValue
+type GaugeValue = metrics.GaugeValue
 
 // Metrics are the user metrics of a job's committed bundles.
-type Metrics = graph.MetricsSnapshot
+type Metrics = metrics.Snapshot
 
 // Result is the outcome of a successful job.
 type Result struct {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/coder"
 )
 
@@ -70,17 +71,14 @@ func Collect[T any](s Scope, pc PCollection[T], dir string) *Collected[T] {
 	fn := &collectFn[T]{Dir: dir, view: view, coder: cdr}
 	o := collect([]Option{WithSideInput(view), Name("Write")})
 	imp := Impulse(s)
-	t, ok := s.addParDo("Write", fn, imp.c, o)
+	t, _, _, ok := parDoN(s, "Write", fn, imp, o, nil, func(core *operator.ParDoCore[[]byte], inst any, _ []any) {
+		core.Process = inst.(*collectFn[T]).ProcessElement
+	})
 	if !ok {
 		return c
 	}
+	// Operator instances copy fn when they are built, after this.
 	fn.file = collectFile(t.UniqueName)
-	f := &pardoFactory[[]byte]{fn: fn, in: imp.c.Ops, sides: o.sides, outs: nil}
-	f.build = func(core *pardoCore[[]byte], inst any, _ []any) error {
-		core.process = inst.(*collectFn[T]).ProcessElement
-		return nil
-	}
-	t.Factory = f
 	path := filepath.Join(dir, fn.file)
 	s.p.OnRun(func(ctx context.Context) (context.Context, RunEnd) {
 		os.Remove(path) // a stale file of a failed run

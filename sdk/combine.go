@@ -2,11 +2,9 @@ package sdk
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"unsafe"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/coder"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
@@ -30,9 +28,12 @@ type Compacter[Acc any] interface {
 	Compact(acc Acc) Acc
 }
 
-// precombineFlushKeys bounds the keys a precombine holds before it flushes
-// partial accumulators early, to bound memory.
-const precombineFlushKeys = 1 << 18
+// The operators call CombineFns and Compacters through the runtime's
+// interfaces of the same method sets.
+var (
+	_ operator.CombineFn[int, int, int] = CombineFn[int, int, int](nil)
+	_ operator.Compacter[int]           = Compacter[int](nil)
+)
 
 // CombinePerKey combines the values of each key and window with fn. When the
 // accumulator type has a coder and the windowing does not merge, runners
@@ -64,10 +65,10 @@ func CombinePerKey[K comparable, In, Acc, Out any](s Scope, fn CombineFn[In, Acc
 	comp.Inputs = []graph.Input{{Local: "in", Coll: in.c}}
 	cs := Scope{p: s.p, parent: comp}
 	ph := &combinePhases[K, In, Acc, Out]{fn: fn, global: !in.c.Windowing.Fn.IsMerging() && in.c.Windowing.Fn.Kind == window.KindGlobal,
-		kvIn: in.c.Ops, kvOut: graph.OpsFor(outCoder), groupIn: graph.OpsFor(newGroupCoder(kc, vc))}
+		kvIn: opsOf(in.c), kvOut: operator.OpsFor(outCoder), groupIn: operator.OpsFor(newGroupCoder(kc, vc))}
 	if ac, err := coder.Of[Acc](); err == nil {
-		ph.kvAcc = graph.OpsFor(coder.NewKV(kc, ac))
-		ph.groupAcc = graph.OpsFor(newGroupCoder(kc, ac))
+		ph.kvAcc = operator.OpsFor(coder.NewKV(kc, ac))
+		ph.groupAcc = operator.OpsFor(newGroupCoder(kc, ac))
 		comp.Combine = &graph.CombineInfo{KeyCoder: coder.Erase(kc), AccumCoder: coder.Erase(ac), Phases: ph}
 	}
 	grouped := GroupByKey(cs, in)
@@ -81,25 +82,23 @@ func CombinePerKey[K comparable, In, Acc, Out any](s Scope, fn CombineFn[In, Acc
 	return PCollection[KV[K, Out]]{c: out}
 }
 
-// combinePhases implements graph.CombinePhases for one CombineFn.
+// combinePhases implements operator.CombinePhases for one CombineFn.
 type combinePhases[K comparable, In, Acc, Out any] struct {
 	fn                                    CombineFn[In, Acc, Out]
 	global                                bool
-	kvIn, kvOut, kvAcc, groupIn, groupAcc graph.TypeOps
+	kvIn, kvOut, kvAcc, groupIn, groupAcc operator.TypeOps
 }
 
-func (p *combinePhases[K, In, Acc, Out]) Precombine() graph.Factory {
-	return &phaseFactory{in: p.kvIn, out: p.kvAcc, build: func(env *graph.Env, next any) (graph.Operator, any, error) {
-		r, ok := next.(graph.Receiver[KV[K, Acc]])
-		if !ok {
-			return nil, nil, fmt.Errorf("sdk: %s precombine: output receiver is %T", env.UniqueName, next)
-		}
-		op := &precombine[K, In, Acc, Out]{env: env, fn: p.cloneFn(), next: r, global: p.global}
-		return op, op, nil
-	}}
+func (p *combinePhases[K, In, Acc, Out]) Precombine() operator.Factory {
+	return operator.NewPrecombine[K](p.kvIn, p.kvAcc, operator.Combine[In, Acc, Out]{
+		NewFn:   func() operator.CombineFn[In, Acc, Out] { return p.cloneFn() },
+		Global:  p.global,
+		Builtin: isBuiltinCombine(p.fn),
+		Tally:   tallyOf(p.fn),
+	})
 }
 
-func (p *combinePhases[K, In, Acc, Out]) Merge() graph.Factory {
+func (p *combinePhases[K, In, Acc, Out]) Merge() operator.Factory {
 	return mapPhase(p.groupAcc, p.kvAcc, func(fn CombineFn[In, Acc, Out], g Group[K, Acc]) KV[K, Acc] {
 		var acc Acc
 		first := true
@@ -117,13 +116,13 @@ func (p *combinePhases[K, In, Acc, Out]) Merge() graph.Factory {
 	}, p)
 }
 
-func (p *combinePhases[K, In, Acc, Out]) Extract() graph.Factory {
+func (p *combinePhases[K, In, Acc, Out]) Extract() operator.Factory {
 	return mapPhase(p.kvAcc, p.kvOut, func(fn CombineFn[In, Acc, Out], kv KV[K, Acc]) KV[K, Out] {
 		return KV[K, Out]{Key: kv.Key, Value: fn.ExtractOutput(kv.Value)}
 	}, p)
 }
 
-func (p *combinePhases[K, In, Acc, Out]) Grouped() graph.Factory {
+func (p *combinePhases[K, In, Acc, Out]) Grouped() operator.Factory {
 	return mapPhase(p.groupIn, p.kvOut, func(fn CombineFn[In, Acc, Out], g Group[K, In]) KV[K, Out] {
 		acc := fn.CreateAccumulator()
 		for v := range g.Values {
@@ -143,338 +142,29 @@ func (p *combinePhases[K, In, Acc, Out]) cloneFn() CombineFn[In, Acc, Out] {
 
 // mapPhase builds a one-to-one phase operator that calls f with a copy of
 // the CombineFn, recovering panics as errors naming the transform.
-func mapPhase[K comparable, In, Acc, Out, A, B any](in, out graph.TypeOps, f func(CombineFn[In, Acc, Out], A) B, p *combinePhases[K, In, Acc, Out]) graph.Factory {
-	return &phaseFactory{in: in, out: out, build: func(env *graph.Env, next any) (graph.Operator, any, error) {
-		r, ok := next.(graph.Receiver[B])
-		if !ok {
-			return nil, nil, fmt.Errorf("sdk: %s: output receiver is %T", env.UniqueName, next)
-		}
-		fn := p.cloneFn()
-		return noLifecycle{}, receiverFunc[A](func(v window.Value[A]) (err error) {
-			defer func() {
-				if x := recover(); x != nil {
-					err = graph.PanicError(env.UniqueName, v.Elem, true, x)
-				}
-			}()
-			return r.Receive(window.Value[B]{Elem: f(fn, v.Elem), Timestamp: v.Timestamp, Windows: v.Windows, Pane: v.Pane})
-		}), nil
-	}}
+func mapPhase[K comparable, In, Acc, Out, A, B any](in, out operator.TypeOps, f func(CombineFn[In, Acc, Out], A) B, p *combinePhases[K, In, Acc, Out]) operator.Factory {
+	return operator.NewMapPhase(in, out, p.cloneFn, f)
 }
 
-// receiverFunc adapts a function to graph.Receiver.
-type receiverFunc[T any] func(v window.Value[T]) error
-
-func (f receiverFunc[T]) Receive(v window.Value[T]) error { return f(v) }
-
-// phaseFactory is a graph.Factory for single-input, single-output operators.
-type phaseFactory struct {
-	in, out graph.TypeOps
-	build   func(env *graph.Env, next any) (graph.Operator, any, error)
+// isBuiltinCombine reports whether fn is one of the sdk's CombineFns,
+// whose methods cannot panic.
+func isBuiltinCombine(fn any) bool {
+	b, ok := fn.(builtinCombineFn)
+	return ok && b.builtinCombine(fn)
 }
 
-func (f *phaseFactory) InputOps() graph.TypeOps    { return f.in }
-func (f *phaseFactory) OutputOps() []graph.TypeOps { return []graph.TypeOps{f.out} }
-func (f *phaseFactory) Build(env *graph.Env, outs []any) (graph.Operator, any, error) {
-	if len(outs) != 1 {
-		return nil, nil, fmt.Errorf("sdk: %s: wired %d outputs, want 1", env.UniqueName, len(outs))
-	}
-	return f.build(env, outs[0])
-}
-
-type keyWindow[K comparable] struct {
-	k K
-	w window.Window
-}
-
-// precombine holds partial accumulators per key (and window) for one bundle
-// and emits them when the bundle finishes or too many keys are held.
-//
-// The maps hold indexes into accs rather than accumulators or pointers:
-// the accumulators stay contiguous (one cache miss less per element than a
-// pointer), and an existing key is never assigned again, so the map keeps
-// the copied key it was inserted with. String keys are copied into
-// keyArena chunks rather than allocated one by one: the keys of a bundle lie
-// together in memory, the frequent ones (which come first) in the first
-// chunks, so the map's key comparisons touch fewer cache lines. The maps
-// are reused (cleared) from bundle to bundle.
-type precombine[K comparable, In, Acc, Out any] struct {
-	env    *graph.Env
-	fn     CombineFn[In, Acc, Out]
-	next   graph.Receiver[KV[K, Acc]]
-	global bool
-	// byKey is used in the global window, byKeyWindow otherwise.
-	byKey       map[K]int32
-	byKeyWindow map[keyWindow[K]]int32
-	accs        []Acc
-	// builtin is set for the sdk's own CombineFns, which cannot panic:
-	// their elements skip the panic recovery.
-	builtin bool
-	// strKeys is set when K is string: keys are copied into keys.
-	strKeys bool
-	keys    keyArena
-	// tally, when set, holds the sums instead of byKey and accs: the
-	// CombineFn is the sdk's count or int64 sum, K is string and the
-	// window global (see tallyTable). tallyIn is the input as an int64
-	// for a sum, nil for a count (which adds 1); asKey and asAcc turn a
-	// table's key and sum into K and Acc, which are string and int64.
-	tally   *tallyTable
-	tallyIn func(In) int64
-	asKey   func(string) K
-	asAcc   func(int64) Acc
-	// configured is set once the fields above are.
-	configured bool
-}
-
-var _ elemSinker[KV[string, int]] = (*precombine[string, int, int, int])(nil)
-
-// configure sets the fields derived from the types and the CombineFn.
-func (p *precombine[K, In, Acc, Out]) configure() {
-	if p.configured {
-		return
-	}
-	p.configured = true
-	var k K
-	_, p.strKeys = any(k).(string)
-	b, ok := p.fn.(builtinCombineFn)
-	p.builtin = ok && b.builtinCombine(p.fn)
-	asKey, strKey := any(func(s string) string { return s }).(func(string) K)
-	asAcc, intAcc := any(func(n int64) int64 { return n }).(func(int64) Acc)
-	if !p.global || !strKey || !intAcc {
-		return
-	}
-	switch any(p.fn).(type) {
+// tallyOf returns the tally table that may run fn's precombine: the sdk's
+// count and int64 sum over string keys in the global window sum int64s
+// instead of accumulating in a map.
+func tallyOf[In, Acc, Out any](fn CombineFn[In, Acc, Out]) operator.Tally {
+	switch any(fn).(type) {
 	case countFn[In]:
-		p.tally = newTallyTable()
+		return operator.TallyCount
 	case SumFn[int64]:
-		in, ok := any(func(v int64) int64 { return v }).(func(In) int64)
-		if !ok {
-			return
-		}
-		p.tally, p.tallyIn = newTallyTable(), in
-	default:
-		return
+		return operator.TallySum
 	}
-	p.asKey, p.asAcc = asKey, asAcc
+	return operator.NoTally
 }
-
-func (p *precombine[K, In, Acc, Out]) Setup(context.Context) error {
-	p.configure()
-	return nil
-}
-
-// elemSink returns the function a fused predecessor calls with each
-// input, specialized for the common cases: the global window with the
-// sdk's own CombineFns (no panic recovery), and counting.
-func (p *precombine[K, In, Acc, Out]) elemSink() func(KV[K, In], *elemMeta) error {
-	p.configure()
-	switch {
-	case p.tally != nil:
-		return func(kv KV[K, In], _ *elemMeta) error { return p.addTally(kv) }
-	case p.global && p.builtin:
-		return func(kv KV[K, In], _ *elemMeta) error { return p.addGlobal(kv) }
-	case p.builtin:
-		return func(kv KV[K, In], m *elemMeta) error { return p.add(kv, m.Windows) }
-	default:
-		return func(kv KV[K, In], m *elemMeta) error { return p.addRecovering(kv, m.Windows) }
-	}
-}
-
-// addTally adds an input to its key's sum in the tally table, flushing
-// first if the key is new and too many are held.
-func (p *precombine[K, In, Acc, Out]) addTally(kv KV[K, In]) error {
-	// K is string (configure checked), so its bytes are a string's.
-	k := *(*string)(unsafe.Pointer(&kv.Key))
-	v := int64(1)
-	if p.tallyIn != nil {
-		v = p.tallyIn(kv.Value)
-	}
-	if p.tally.add(k, v, precombineFlushKeys) {
-		return nil
-	}
-	if err := p.flush(); err != nil {
-		return err
-	}
-	p.tally.add(k, v, precombineFlushKeys)
-	return nil
-}
-
-// addGlobal adds an input to its key's accumulator in the global window.
-func (p *precombine[K, In, Acc, Out]) addGlobal(kv KV[K, In]) error {
-	i, ok := p.byKey[kv.Key]
-	if !ok {
-		var err error
-		if i, err = p.newAcc(); err != nil {
-			return err
-		}
-		p.byKey[p.ownKey(kv.Key)] = i
-	}
-	p.accs[i] = p.fn.AddInput(p.accs[i], kv.Value)
-	return nil
-}
-
-func (p *precombine[K, In, Acc, Out]) StartBundle(context.Context) error {
-	if p.byKey == nil {
-		p.byKey = map[K]int32{}
-		p.byKeyWindow = map[keyWindow[K]]int32{}
-	}
-	clear(p.byKey)
-	clear(p.byKeyWindow)
-	clear(p.accs)
-	p.accs = p.accs[:0]
-	p.keys.release()
-	if p.tally != nil {
-		p.tally.reset()
-	}
-	return nil
-}
-func (p *precombine[K, In, Acc, Out]) Teardown(context.Context) error { return nil }
-
-// newAcc starts an accumulator, flushing first if too many are held, and
-// returns its index.
-func (p *precombine[K, In, Acc, Out]) newAcc() (int32, error) {
-	if len(p.accs) >= precombineFlushKeys {
-		if err := p.flush(); err != nil {
-			return 0, err
-		}
-	}
-	p.accs = append(p.accs, p.fn.CreateAccumulator())
-	return int32(len(p.accs) - 1), nil
-}
-
-// ownKey returns a copy of a key about to be held, so that it does not pin
-// the larger string it was cut from (a line of text, say).
-func (p *precombine[K, In, Acc, Out]) ownKey(k K) K {
-	if p.strKeys {
-		return any(p.keys.clone(any(k).(string))).(K)
-	}
-	return k
-}
-
-func (p *precombine[K, In, Acc, Out]) Receive(v window.Value[KV[K, In]]) error {
-	return p.addRecovering(v.Elem, v.Windows)
-}
-
-// addRecovering is add, turning a panic of the CombineFn into an error.
-func (p *precombine[K, In, Acc, Out]) addRecovering(kv KV[K, In], wins []window.Window) (err error) {
-	defer func() {
-		if x := recover(); x != nil {
-			err = graph.PanicError(p.env.UniqueName, kv, true, x)
-		}
-	}()
-	return p.add(kv, wins)
-}
-
-// add adds an input to the accumulators of its key in each of the windows.
-func (p *precombine[K, In, Acc, Out]) add(kv KV[K, In], wins []window.Window) (err error) {
-	if p.tally != nil {
-		return p.addTally(kv)
-	}
-	if p.global {
-		return p.addGlobal(kv)
-	}
-	for _, w := range wins {
-		kw := keyWindow[K]{k: kv.Key, w: w}
-		i, ok := p.byKeyWindow[kw]
-		if !ok {
-			if i, err = p.newAcc(); err != nil {
-				return err
-			}
-			kw.k = p.ownKey(kw.k)
-			p.byKeyWindow[kw] = i
-		}
-		p.accs[i] = p.fn.AddInput(p.accs[i], kv.Value)
-	}
-	return nil
-}
-
-func (p *precombine[K, In, Acc, Out]) compact(a Acc) Acc {
-	if c, ok := p.fn.(Compacter[Acc]); ok {
-		return c.Compact(a)
-	}
-	return a
-}
-
-// flush emits every held accumulator, at the end of its window, and clears.
-func (p *precombine[K, In, Acc, Out]) flush() error {
-	gw := window.GlobalWindows()
-	if p.tally != nil {
-		if err := p.tally.each(func(k string, sum int64) error {
-			return p.next.Receive(window.Value[KV[K, Acc]]{Elem: KV[K, Acc]{Key: p.asKey(k), Value: p.asAcc(sum)}, Timestamp: window.EndOfGlobalWindow, Windows: gw, Pane: window.NoFiringPane()})
-		}); err != nil {
-			return err
-		}
-	}
-	for k, i := range p.byKey {
-		if err := p.next.Receive(window.Value[KV[K, Acc]]{Elem: KV[K, Acc]{Key: k, Value: p.compact(p.accs[i])}, Timestamp: window.EndOfGlobalWindow, Windows: gw, Pane: window.NoFiringPane()}); err != nil {
-			return err
-		}
-	}
-	ws := make([]window.Window, 1)
-	for kw, i := range p.byKeyWindow {
-		ws[0] = kw.w
-		if err := p.next.Receive(window.Value[KV[K, Acc]]{Elem: KV[K, Acc]{Key: kw.k, Value: p.compact(p.accs[i])}, Timestamp: kw.w.MaxTimestamp(), Windows: ws, Pane: window.NoFiringPane()}); err != nil {
-			return err
-		}
-	}
-	clear(p.byKey)
-	clear(p.byKeyWindow)
-	clear(p.accs)
-	p.accs = p.accs[:0]
-	// Later keys go to new chunks, so that the chunks of the keys just
-	// emitted are freed as soon as nothing downstream holds them.
-	p.keys.release()
-	if p.tally != nil {
-		p.tally.reset()
-	}
-	return nil
-}
-
-func (p *precombine[K, In, Acc, Out]) FinishBundle(context.Context) (err error) {
-	defer func() {
-		if x := recover(); x != nil {
-			err = graph.PanicError(p.env.UniqueName, nil, false, x)
-		}
-	}()
-	return p.flush()
-}
-
-// keyArena copies strings into shared chunks (the buffers of a
-// strings.Builder, whose earlier bytes are never written again). A string it
-// returns pins its chunk, which is why chunks are small.
-type keyArena struct {
-	b strings.Builder
-}
-
-// keyChunk is the size of a keyArena chunk; longer strings get their own.
-const keyChunk = 16 << 10
-
-// clone returns a copy of s.
-func (a *keyArena) clone(s string) string {
-	if len(s) > keyChunk/16 {
-		return strings.Clone(s)
-	}
-	if a.b.Cap()-a.b.Len() < len(s) {
-		a.b = strings.Builder{}
-		a.b.Grow(keyChunk)
-	}
-	start := a.b.Len()
-	a.b.WriteString(s)
-	return a.b.String()[start:]
-}
-
-// cloneBytes returns a string with the bytes of b.
-func (a *keyArena) cloneBytes(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	// clone copies the bytes before returning: the view does not outlive
-	// the call.
-	return a.clone(unsafe.String(&b[0], len(b)))
-}
-
-// release makes the next clone start a new chunk, so that strings handed
-// out so far share no chunk with later ones.
-func (a *keyArena) release() { a.b = strings.Builder{} }
 
 // CombineGlobally combines all elements of each window of in into one
 // output per pane. In the global window an empty bounded input yields the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/coder"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
@@ -69,7 +70,7 @@ func CreateTimestamped[T any](s Scope, values []T, timestamps []window.Time, opt
 	}
 	ids := Create(cs, idx, Name("Indexes"))
 	return ParDo(cs, DoFn[int, T](funcDoFn[int, T]{kind: "Stamp", f: stampByIndex[T], call: nil, ctxCall: func(ctx context.Context, i int, emit func(T)) {
-		graph.FromContext(ctx).Timestamp = ts[i]
+		operator.FromContext(ctx).Timestamp = ts[i]
 		emit(vals[i])
 	}}), ids, Name("Stamp"))
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -44,23 +45,8 @@ func Flatten[T any](s Scope, pcs ...PCollection[T]) PCollection[T] {
 		t.Inputs = append(t.Inputs, graph.Input{Local: fmt.Sprintf("in%d", i), Coll: col})
 	}
 	out := addOutput(s, t, "out", c, w)
-	t.Factory = &flattenFactory[T]{ops: out.c.Ops}
+	t.Factory = operator.NewFlatten[T](opsOf(out.c))
 	return out
-}
-
-type flattenFactory[T any] struct{ ops graph.TypeOps }
-
-func (f *flattenFactory[T]) InputOps() graph.TypeOps    { return f.ops }
-func (f *flattenFactory[T]) OutputOps() []graph.TypeOps { return []graph.TypeOps{f.ops} }
-
-// Build returns the output receiver as the input receiver: every input of a
-// Flatten executing inside a stage delivers straight downstream.
-func (f *flattenFactory[T]) Build(env *graph.Env, outs []any) (graph.Operator, any, error) {
-	next, err := receiverOf[T](outs, 0, env.UniqueName)
-	if err != nil {
-		return nil, nil, err
-	}
-	return noLifecycle{}, next, nil
 }
 
 // Reshuffle redistributes the elements of in across workers, breaking
@@ -115,12 +101,12 @@ func (a *assignRandomKey[T]) StartBundle(context.Context) error {
 
 func (a *assignRandomKey[T]) ProcessElement(ctx context.Context, v T, emit func(KV[int64, KV[int64, T]])) error {
 	a.next++
-	emit(KV[int64, KV[int64, T]]{Key: a.next % 4096, Value: KV[int64, T]{Key: int64(graph.FromContext(ctx).Timestamp), Value: v}})
+	emit(KV[int64, KV[int64, T]]{Key: a.next % 4096, Value: KV[int64, T]{Key: int64(operator.FromContext(ctx).Timestamp), Value: v}})
 	return nil
 }
 
 func restoreTimestamps[T any](ctx context.Context, g Group[int64, KV[int64, T]], emit func(T)) {
-	ec := graph.FromContext(ctx)
+	ec := operator.FromContext(ctx)
 	for v := range g.Values {
 		ec.Timestamp = window.Time(v.Key)
 		emit(v.Value)
@@ -137,25 +123,16 @@ func Partition[T any](s Scope, n int, fn func(elem T, n int) int, in PCollection
 		return make([]PCollection[T], max(n, 0))
 	}
 	pf := &partitionFn[T]{f: fn, n: n}
-	t, ok := s.addParDo(name, pf, in.c, o)
-	if !ok {
-		return make([]PCollection[T], n)
+	outs := make([]parDoOut[T], n)
+	for i := range outs {
+		outs[i] = output[T, T]{local: fmt.Sprintf("out%d", i)}
 	}
-	c, ok := inferCoder[T](s, name)
-	if !ok {
-		return make([]PCollection[T], n)
-	}
-	f := &pardoFactory[T]{fn: pf, in: in.c.Ops}
-	f.build = func(core *pardoCore[T], _ any, outs []any) error {
+	_, _, cols, ok := parDoN(s, name, pf, in, o, outs, func(core *operator.ParDoCore[T], _ any, emitFns []any) {
 		emits := make([]func(T), n)
-		for i := range n {
-			r, err := receiverOf[T](outs, i, t.UniqueName)
-			if err != nil {
-				return err
-			}
-			emits[i] = emitter(core, r)
+		for i, e := range emitFns {
+			emits[i] = e.(func(T))
 		}
-		core.process = func(_ context.Context, v T) error {
+		core.Process = func(_ context.Context, v T) error {
 			i := fn(v, n)
 			if i < 0 || i >= n {
 				return fmt.Errorf("partition function returned %d, want [0, %d)", i, n)
@@ -163,14 +140,13 @@ func Partition[T any](s Scope, n int, fn func(elem T, n int) int, in PCollection
 			emits[i](v)
 			return nil
 		}
-		return nil
-	}
-	t.Factory = f
+	})
 	res := make([]PCollection[T], n)
-	for i := range n {
-		res[i] = addOutput(s, t, fmt.Sprintf("out%d", i), c, in.c.Windowing)
+	if ok {
+		for i, c := range cols {
+			res[i] = PCollection[T]{c: c}
+		}
 	}
-	f.outs = outOps(t)
 	return res
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 )
 
 // SinkFn is a DoFn with no output: the shape of a sink or a side effect.
@@ -25,18 +26,9 @@ type SinkFn[In any] interface {
 // package doc).
 func ForEach[In any](s Scope, fn SinkFn[In], in PCollection[In], opts ...Option) {
 	o := collect(opts)
-	name := pick(o.name, fnName(fn))
-	t, ok := s.addParDo(name, fn, in.c, o)
-	if !ok {
-		return
-	}
-	f := &pardoFactory[In]{fn: fn, in: in.c.Ops, sides: o.sides, outs: []graph.TypeOps{}}
-	f.build = func(c *pardoCore[In], inst any, _ []any) error {
-		fn := inst.(SinkFn[In])
-		c.process = fn.ProcessElement
-		return nil
-	}
-	t.Factory = f
+	parDoN(s, pick(o.name, fnName(fn)), fn, in, o, nil, func(c *operator.ParDoCore[In], inst any, _ []any) {
+		c.Process = inst.(SinkFn[In]).ProcessElement
+	})
 }
 
 // ForEachFunc applies fn to every element of in and outputs nothing: the

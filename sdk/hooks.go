@@ -11,7 +11,7 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -42,7 +42,7 @@ func (e *ConstructionError) Unwrap() error { return e.Err }
 // code in this process (the local runner, and LOOPBACK workers' bundles as
 // the runner reports them) return it wrapped; match it with errors.As.
 // Errors that crossed a process boundary arrive as text.
-type UserError = graph.UserError
+type UserError = operator.UserError
 
 // Fail records err as a construction error of the transform called name in
 // s, which could not be built: Pipeline.Err and every runner report it,
@@ -208,18 +208,18 @@ type Splittable[In any] interface {
 // once the work has ended (after which the runner no longer calls t). A
 // runner that does not split running work ignores t.
 func RegisterSplittable[In any](ctx context.Context, in PCollection[In], t Splittable[In]) (done func()) {
-	ec := graph.FromContext(ctx)
+	ec := operator.FromContext(ctx)
 	if ec == nil || ec.Env == nil || ec.Env.Splits == nil || in.c == nil {
 		return func() {}
 	}
-	return ec.Env.Splits.Register(&splitAdapter[In]{t: t, ops: in.c.Ops})
+	return ec.Env.Splits.Register(&splitAdapter[In]{t: t, ops: opsOf(in.c)})
 }
 
 // splitAdapter encodes the halves of a Splittable's splits as windowed
-// values in the global window, as graph.SplitTracker returns them.
+// values in the global window, as operator.SplitTracker returns them.
 type splitAdapter[In any] struct {
 	t   Splittable[In]
-	ops graph.TypeOps
+	ops operator.TypeOps
 }
 
 func (a *splitAdapter[In]) TrySplit(fraction float64) (primary, residual []byte, ok bool) {
@@ -227,7 +227,7 @@ func (a *splitAdapter[In]) TrySplit(fraction float64) (primary, residual []byte,
 	enc, ok := a.ops.NewEncoder(false, func(b []byte) error {
 		out = append([]byte(nil), b...)
 		return nil
-	}).(graph.Receiver[In])
+	}).(operator.Receiver[In])
 	if !ok {
 		return nil, nil, false
 	}
@@ -251,7 +251,7 @@ func (a *splitAdapter[In]) Progress() (done, remaining float64) { return a.t.Pro
 // it for the next element), so I/O that outlives the call (a reader kept
 // open across elements, an upload in flight) must use this one.
 func BundleContext(ctx context.Context) context.Context {
-	if ec := graph.FromContext(ctx); ec != nil && ec.Context != nil {
+	if ec := operator.FromContext(ctx); ec != nil && ec.Context != nil {
 		return ec.Context
 	}
 	return ctx
@@ -260,7 +260,7 @@ func BundleContext(ctx context.Context) context.Context {
 // TransformName returns the unique name of the transform whose user code
 // got ctx, or "" if ctx is not a DoFn's context.
 func TransformName(ctx context.Context) string {
-	if ec := graph.FromContext(ctx); ec != nil && ec.Env != nil {
+	if ec := operator.FromContext(ctx); ec != nil && ec.Env != nil {
 		return ec.Env.UniqueName
 	}
 	return ""

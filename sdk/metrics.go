@@ -4,7 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 )
 
 // Counter is a user metric that sums the values reported to it, per
@@ -19,13 +20,13 @@ func NewCounter(namespace, name string) *Counter { return &Counter{namespace, na
 
 // Inc adds n to the counter. Outside a DoFn call it does nothing.
 func (c *Counter) Inc(ctx context.Context, n int64) {
-	ec := graph.FromContext(ctx)
+	ec := operator.FromContext(ctx)
 	if ec == nil || ec.Env == nil || ec.Env.Metrics == nil {
 		return
 	}
 	cell := ec.Cell(c, func() any {
-		return ec.Env.Metrics.Counter(graph.MetricKey{Transform: ec.Env.UniqueName, Namespace: c.namespace, Name: c.name})
-	}).(*graph.CounterCell)
+		return ec.Env.Metrics.Counter(metrics.Key{Transform: ec.Env.UniqueName, Namespace: c.namespace, Name: c.name})
+	}).(*metrics.CounterCell)
 	cell.Add(n)
 }
 
@@ -38,13 +39,13 @@ func NewDistribution(namespace, name string) *Distribution { return &Distributio
 
 // Update records v. Outside a DoFn call it does nothing.
 func (d *Distribution) Update(ctx context.Context, v int64) {
-	ec := graph.FromContext(ctx)
+	ec := operator.FromContext(ctx)
 	if ec == nil || ec.Env == nil || ec.Env.Metrics == nil {
 		return
 	}
 	cell := ec.Cell(d, func() any {
-		return ec.Env.Metrics.Distribution(graph.MetricKey{Transform: ec.Env.UniqueName, Namespace: d.namespace, Name: d.name})
-	}).(*graph.DistributionCell)
+		return ec.Env.Metrics.Distribution(metrics.Key{Transform: ec.Env.UniqueName, Namespace: d.namespace, Name: d.name})
+	}).(*metrics.DistributionCell)
 	cell.Update(v)
 }
 
@@ -57,12 +58,12 @@ func NewGauge(namespace, name string) *Gauge { return &Gauge{namespace, name} }
 
 // Set records v as the gauge's current value. Outside a DoFn call it does nothing.
 func (g *Gauge) Set(ctx context.Context, v int64) {
-	ec := graph.FromContext(ctx)
+	ec := operator.FromContext(ctx)
 	if ec == nil || ec.Env == nil || ec.Env.Metrics == nil {
 		return
 	}
 	cell := ec.Cell(g, func() any {
-		return ec.Env.Metrics.Gauge(graph.MetricKey{Transform: ec.Env.UniqueName, Namespace: g.namespace, Name: g.name})
-	}).(*graph.GaugeCell)
+		return ec.Env.Metrics.Gauge(metrics.Key{Transform: ec.Env.UniqueName, Namespace: g.namespace, Name: g.name})
+	}).(*metrics.GaugeCell)
 	cell.Set(v, time.Now().UnixMilli())
 }

@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/coder"
-	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
 // DoFn processes elements of type In and emits elements of type Out. It is
@@ -74,6 +74,15 @@ type TearDowner interface {
 	Teardown(ctx context.Context) error
 }
 
+// The ParDo operators find the lifecycle methods through the runtime's
+// interfaces of the same method sets.
+var (
+	_ operator.Setupper       = Setupper(nil)
+	_ operator.BundleStarter  = BundleStarter(nil)
+	_ operator.BundleFinisher = BundleFinisher(nil)
+	_ operator.TearDowner     = TearDowner(nil)
+)
+
 // ParDo applies fn to every element of in. Options: Name, WithSideInput.
 func ParDo[In, Out any](s Scope, fn DoFn[In, Out], in PCollection[In], opts ...Option) PCollection[Out] {
 	return parDo(s, fn, in, nil, opts...)
@@ -82,120 +91,135 @@ func ParDo[In, Out any](s Scope, fn DoFn[In, Out], in PCollection[In], opts ...O
 // parDo is ParDo with an explicit output coder (nil: inferred).
 func parDo[In, Out any](s Scope, fn DoFn[In, Out], in PCollection[In], out coder.Coder[Out], opts ...Option) PCollection[Out] {
 	o := collect(opts)
-	name := pick(o.name, fnName(fn))
-	t, ok := s.addParDo(name, fn, in.c, o)
+	outs := []parDoOut[In]{output[In, Out]{local: "out", c: out}}
+	t, f, cols, ok := parDoN(s, pick(o.name, fnName(fn)), fn, in, o, outs, func(c *operator.ParDoCore[In], inst any, emits []any) {
+		fn, emit := inst.(DoFn[In, Out]), emits[0].(func(Out))
+		c.Process = func(ctx context.Context, v In) error { return fn.ProcessElement(ctx, v, emit) }
+		if fb, ok := inst.(EmittingBundleFinisher[Out]); ok {
+			c.Finish = func(ctx context.Context) error { return fb.FinishBundle(ctx, emit) }
+		}
+	})
 	if !ok {
 		return PCollection[Out]{}
 	}
-	if out == nil {
-		if out, ok = inferCoder[Out](s, name); !ok {
-			return PCollection[Out]{}
-		}
-	}
-	f := &pardoFactory[In]{fn: fn, in: in.c.Ops, sides: o.sides}
 	if d, ok := fn.(funcDoFn[In, Out]); ok && d.ctxCall == nil && d.call != nil {
-		f.direct = func(env *graph.Env, outs []any) (graph.Operator, any, error) {
-			next, err := receiverOf[Out](outs, 0, t.UniqueName)
+		f.Direct = func(env *operator.Env, outs []any) (operator.Operator, any, error) {
+			next, err := operator.ReceiverOf[Out](outs, 0, t.UniqueName)
 			if err != nil {
 				return nil, nil, err
 			}
-			op := newFuncOp(env, d, next)
+			op := operator.NewFuncOp(env, operator.Func[In, Out]{Call: d.call, One: d.one, Builtin: d.builtin}, next)
 			return op, op, nil
 		}
 	}
-	f.build = func(c *pardoCore[In], inst any, outs []any) error {
-		next, err := receiverOf[Out](outs, 0, t.UniqueName)
-		if err != nil {
-			return err
-		}
-		fn := inst.(DoFn[In, Out])
-		emit := emitter(c, next)
-		c.process = func(ctx context.Context, v In) error { return fn.ProcessElement(ctx, v, emit) }
-		if fb, ok := inst.(EmittingBundleFinisher[Out]); ok {
-			c.finish = func(ctx context.Context) error { return fb.FinishBundle(ctx, emit) }
-		}
-		return nil
-	}
-	t.Factory = f
-	res := addOutput(s, t, "out", out, in.c.Windowing)
-	f.outs = outOps(t)
-	return res
+	return PCollection[Out]{c: cols[0]}
 }
 
 // ParDo2 applies fn, which has two outputs, to every element of in.
 func ParDo2[In, O1, O2 any](s Scope, fn DoFn2[In, O1, O2], in PCollection[In], opts ...Option) (PCollection[O1], PCollection[O2]) {
 	o := collect(opts)
-	name := pick(o.name, fnName(fn))
-	t, ok := s.addParDo(name, fn, in.c, o)
+	outs := []parDoOut[In]{output[In, O1]{local: "out0"}, output[In, O2]{local: "out1"}}
+	_, _, cols, ok := parDoN(s, pick(o.name, fnName(fn)), fn, in, o, outs, func(c *operator.ParDoCore[In], inst any, emits []any) {
+		fn, e1, e2 := inst.(DoFn2[In, O1, O2]), emits[0].(func(O1)), emits[1].(func(O2))
+		c.Process = func(ctx context.Context, v In) error { return fn.ProcessElement(ctx, v, e1, e2) }
+	})
 	if !ok {
 		return PCollection[O1]{}, PCollection[O2]{}
 	}
-	c1, ok1 := inferCoder[O1](s, name)
-	c2, ok2 := inferCoder[O2](s, name)
-	if !ok1 || !ok2 {
-		return PCollection[O1]{}, PCollection[O2]{}
-	}
-	f := &pardoFactory[In]{fn: fn, in: in.c.Ops, sides: o.sides}
-	f.build = func(c *pardoCore[In], inst any, outs []any) error {
-		n1, err := receiverOf[O1](outs, 0, t.UniqueName)
-		if err != nil {
-			return err
-		}
-		n2, err := receiverOf[O2](outs, 1, t.UniqueName)
-		if err != nil {
-			return err
-		}
-		fn := inst.(DoFn2[In, O1, O2])
-		e1, e2 := emitter(c, n1), emitter(c, n2)
-		c.process = func(ctx context.Context, v In) error { return fn.ProcessElement(ctx, v, e1, e2) }
-		return nil
-	}
-	t.Factory = f
-	r1 := addOutput(s, t, "out0", c1, in.c.Windowing)
-	r2 := addOutput(s, t, "out1", c2, in.c.Windowing)
-	f.outs = outOps(t)
-	return r1, r2
+	return PCollection[O1]{c: cols[0]}, PCollection[O2]{c: cols[1]}
 }
 
 // ParDo3 applies fn, which has three outputs, to every element of in.
 func ParDo3[In, O1, O2, O3 any](s Scope, fn DoFn3[In, O1, O2, O3], in PCollection[In], opts ...Option) (PCollection[O1], PCollection[O2], PCollection[O3]) {
 	o := collect(opts)
-	name := pick(o.name, fnName(fn))
-	t, ok := s.addParDo(name, fn, in.c, o)
+	outs := []parDoOut[In]{output[In, O1]{local: "out0"}, output[In, O2]{local: "out1"}, output[In, O3]{local: "out2"}}
+	_, _, cols, ok := parDoN(s, pick(o.name, fnName(fn)), fn, in, o, outs, func(c *operator.ParDoCore[In], inst any, emits []any) {
+		fn, e1, e2, e3 := inst.(DoFn3[In, O1, O2, O3]), emits[0].(func(O1)), emits[1].(func(O2)), emits[2].(func(O3))
+		c.Process = func(ctx context.Context, v In) error { return fn.ProcessElement(ctx, v, e1, e2, e3) }
+	})
 	if !ok {
 		return PCollection[O1]{}, PCollection[O2]{}, PCollection[O3]{}
 	}
-	c1, ok1 := inferCoder[O1](s, name)
-	c2, ok2 := inferCoder[O2](s, name)
-	c3, ok3 := inferCoder[O3](s, name)
-	if !ok1 || !ok2 || !ok3 {
-		return PCollection[O1]{}, PCollection[O2]{}, PCollection[O3]{}
+	return PCollection[O1]{c: cols[0]}, PCollection[O2]{c: cols[1]}, PCollection[O3]{c: cols[2]}
+}
+
+// parDoOut is one output of a ParDo with main input type In under
+// construction: an output[In, T] for its element type T.
+type parDoOut[In any] interface {
+	// infer returns the output with its coder, or records a construction
+	// error for the transform called name.
+	infer(s Scope, name string) (parDoOut[In], bool)
+	// add adds the output's collection to t.
+	add(s Scope, t *graph.Transform, w graph.Windowing) *graph.Collection
+	// emitter returns the emit function (a func(T)) of output i of an
+	// operator instance, delivering to outs[i].
+	emitter(c *operator.ParDoCore[In], outs []any, i int, name string) (any, error)
+}
+
+// output is a ParDo output of element type T called local ("out" if it is
+// the only one, "out0", "out1", ... otherwise); c, when set, is its coder
+// (otherwise inferred).
+type output[In, T any] struct {
+	local string
+	c     coder.Coder[T]
+}
+
+func (o output[In, T]) infer(s Scope, name string) (parDoOut[In], bool) {
+	if o.c != nil {
+		return o, true
 	}
-	f := &pardoFactory[In]{fn: fn, in: in.c.Ops, sides: o.sides}
-	f.build = func(c *pardoCore[In], inst any, outs []any) error {
-		n1, err := receiverOf[O1](outs, 0, t.UniqueName)
-		if err != nil {
-			return err
+	c, ok := inferCoder[T](s, name)
+	return output[In, T]{local: o.local, c: c}, ok
+}
+
+func (o output[In, T]) add(s Scope, t *graph.Transform, w graph.Windowing) *graph.Collection {
+	return addOutput(s, t, o.local, o.c, w).c
+}
+
+func (o output[In, T]) emitter(c *operator.ParDoCore[In], outs []any, i int, name string) (any, error) {
+	next, err := operator.ReceiverOf[T](outs, i, name)
+	if err != nil {
+		return nil, err
+	}
+	return operator.Emitter(c, next), nil
+}
+
+// parDoN adds a ParDo of fn called name, reading in (and o's side inputs),
+// with the given outputs. It is the construction that ParDo, ParDo2, ParDo3,
+// Partition, ForEach and Collect share. For each operator instance, wire
+// sets the core's Process (and Finish) to call inst, a copy of fn, with
+// emits, the emit functions of its outputs (a func(T) each, in order).
+// It returns the transform, its factory and the output collections, or
+// ok false after recording a construction error.
+func parDoN[In any](s Scope, name string, fn any, in PCollection[In], o options, outs []parDoOut[In],
+	wire func(c *operator.ParDoCore[In], inst any, emits []any)) (t *graph.Transform, f *operator.ParDoFactory[In], cols []*graph.Collection, ok bool) {
+	if t, ok = s.addParDo(name, fn, in.c, o); !ok {
+		return nil, nil, nil, false
+	}
+	for i, out := range outs {
+		if outs[i], ok = out.infer(s, name); !ok {
+			return nil, nil, nil, false
 		}
-		n2, err := receiverOf[O2](outs, 1, t.UniqueName)
-		if err != nil {
-			return err
+	}
+	f = &operator.ParDoFactory[In]{Fn: fn, Clone: cloneFn, In: opsOf(in.c), Outs: []operator.TypeOps{}}
+	f.Wire = func(c *operator.ParDoCore[In], inst any, recvs []any) error {
+		emits := make([]any, len(outs))
+		for i, out := range outs {
+			var err error
+			if emits[i], err = out.emitter(c, recvs, i, t.UniqueName); err != nil {
+				return err
+			}
 		}
-		n3, err := receiverOf[O3](outs, 2, t.UniqueName)
-		if err != nil {
-			return err
-		}
-		fn := inst.(DoFn3[In, O1, O2, O3])
-		e1, e2, e3 := emitter(c, n1), emitter(c, n2), emitter(c, n3)
-		c.process = func(ctx context.Context, v In) error { return fn.ProcessElement(ctx, v, e1, e2, e3) }
+		wire(c, inst, emits)
 		return nil
 	}
 	t.Factory = f
-	r1 := addOutput(s, t, "out0", c1, in.c.Windowing)
-	r2 := addOutput(s, t, "out1", c2, in.c.Windowing)
-	r3 := addOutput(s, t, "out2", c3, in.c.Windowing)
-	f.outs = outOps(t)
-	return r1, r2, r3
+	for _, out := range outs {
+		col := out.add(s, t, in.c.Windowing)
+		cols = append(cols, col)
+		f.Outs = append(f.Outs, opsOf(col))
+	}
+	return t, f, cols, true
 }
 
 // addParDo adds a ParDo leaf with its main and side inputs, checking them.
@@ -225,192 +249,9 @@ func (s Scope) addParDo(name string, fn any, in *graph.Collection, o options) (*
 	return t, true
 }
 
-func outOps(t *graph.Transform) []graph.TypeOps {
-	ops := make([]graph.TypeOps, len(t.Outputs))
-	for i, o := range t.Outputs {
-		ops[i] = o.Coll.Ops
-	}
-	return ops
-}
-
 func pick(name, def string) string {
 	if name != "" {
 		return name
 	}
 	return def
-}
-
-// receiverOf asserts that outs[i] is a Receiver[T].
-func receiverOf[T any](outs []any, i int, name string) (graph.Receiver[T], error) {
-	if i >= len(outs) {
-		return nil, fmt.Errorf("sdk: %s: executor wired %d outputs, want at least %d", name, len(outs), i+1)
-	}
-	r, ok := outs[i].(graph.Receiver[T])
-	if !ok {
-		return nil, fmt.Errorf("sdk: %s: output %d receiver is %T, want a receiver of %T", name, i, outs[i], *new(T))
-	}
-	return r, nil
-}
-
-// pardoFactory builds ParDo operators of any arity; build wires the typed
-// outputs of one instance.
-type pardoFactory[In any] struct {
-	fn    any
-	in    graph.TypeOps
-	outs  []graph.TypeOps
-	sides []sideView
-	build func(c *pardoCore[In], inst any, outs []any) error
-	// direct, when set, builds a lighter operator than pardoCore for
-	// functions that need no element context (see funcOp).
-	direct func(env *graph.Env, outs []any) (graph.Operator, any, error)
-}
-
-func (f *pardoFactory[In]) InputOps() graph.TypeOps    { return f.in }
-func (f *pardoFactory[In]) OutputOps() []graph.TypeOps { return f.outs }
-
-func (f *pardoFactory[In]) Build(env *graph.Env, outs []any) (graph.Operator, any, error) {
-	if f.direct != nil {
-		return f.direct(env, outs)
-	}
-	inst, err := cloneFn(f.fn)
-	if err != nil {
-		return nil, nil, fmt.Errorf("sdk: %s: %w", env.UniqueName, err)
-	}
-	c := newCore[In](env, inst)
-	if err := f.build(c, inst, outs); err != nil {
-		return nil, nil, err
-	}
-	return c, c, nil
-}
-
-// pardoCore is the arity-independent part of a ParDo operator: lifecycle,
-// window explosion, element context and error handling.
-type pardoCore[In any] struct {
-	env     *graph.Env
-	ec      graph.ElemContext
-	process func(ctx context.Context, in In) error
-	finish  func(ctx context.Context) error
-	inst    any
-	// outWins are the windows of emitted elements: the input's windows, or
-	// win[:] when an element in several windows is processed per window.
-	outWins []window.Window
-	win     [1]window.Window
-	// downErr is the first error of a downstream receiver during a call.
-	downErr error
-}
-
-func newCore[In any](env *graph.Env, inst any) *pardoCore[In] {
-	c := &pardoCore[In]{env: env, inst: inst}
-	c.ec.Env = env
-	c.ec.Context = context.Background()
-	c.resetWindow()
-	return c
-}
-
-func (c *pardoCore[In]) resetWindow() {
-	c.ec.Timestamp = window.MinTime
-	c.ec.Window = window.Global()
-	c.ec.Pane = window.NoFiringPane()
-	c.outWins = window.GlobalWindows()
-}
-
-// emitter returns the emit function of one output of c.
-func emitter[In, Out any](c *pardoCore[In], next graph.Receiver[Out]) func(Out) {
-	return func(out Out) {
-		if c.downErr != nil {
-			return
-		}
-		c.downErr = next.Receive(window.Value[Out]{Elem: out, Timestamp: c.ec.Timestamp, Windows: c.outWins, Pane: c.ec.Pane})
-	}
-}
-
-// Receive processes one windowed element, once per window.
-func (c *pardoCore[In]) Receive(v window.Value[In]) error {
-	c.ec.Timestamp = v.Timestamp
-	c.ec.Pane = v.Pane
-	if len(v.Windows) == 1 {
-		c.ec.Window = v.Windows[0]
-		c.outWins = v.Windows
-		return c.invoke(v.Elem)
-	}
-	for _, w := range v.Windows {
-		c.ec.Window = w
-		c.win[0] = w
-		c.outWins = c.win[:]
-		if err := c.invoke(v.Elem); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (c *pardoCore[In]) invoke(in In) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = graph.PanicError(c.env.UniqueName, in, true, r)
-		}
-	}()
-	if err := c.process(&c.ec, in); err != nil {
-		return graph.WrapUserError(c.env.UniqueName, in, true, err)
-	}
-	if err := c.downErr; err != nil {
-		c.downErr = nil
-		return err
-	}
-	return nil
-}
-
-// lifecycle runs one optional lifecycle method with panic recovery.
-func (c *pardoCore[In]) lifecycle(ctx context.Context, stage string, call func(context.Context) error) (err error) {
-	c.ec.Context = ctx
-	defer func() {
-		if r := recover(); r != nil {
-			err = graph.PanicError(c.env.UniqueName+" "+stage, nil, false, r)
-		}
-	}()
-	if err := call(&c.ec); err != nil {
-		return graph.WrapUserError(c.env.UniqueName+" "+stage, nil, false, err)
-	}
-	if err := c.downErr; err != nil {
-		c.downErr = nil
-		return err
-	}
-	return nil
-}
-
-func (c *pardoCore[In]) Setup(ctx context.Context) error {
-	if s, ok := c.inst.(Setupper); ok {
-		return c.lifecycle(ctx, "Setup", s.Setup)
-	}
-	return nil
-}
-
-func (c *pardoCore[In]) StartBundle(ctx context.Context) error {
-	c.resetWindow()
-	c.ec.StartBundle(ctx)
-	if s, ok := c.inst.(BundleStarter); ok {
-		return c.lifecycle(ctx, "StartBundle", s.StartBundle)
-	}
-	return nil
-}
-
-func (c *pardoCore[In]) FinishBundle(ctx context.Context) error {
-	// Emit with the last element's window, held in c.win: the producer may
-	// have reused the slice the element arrived with.
-	c.win[0] = c.ec.Window
-	c.outWins = c.win[:]
-	if c.finish != nil {
-		return c.lifecycle(ctx, "FinishBundle", c.finish)
-	}
-	if s, ok := c.inst.(BundleFinisher); ok {
-		return c.lifecycle(ctx, "FinishBundle", s.FinishBundle)
-	}
-	return nil
-}
-
-func (c *pardoCore[In]) Teardown(ctx context.Context) error {
-	if s, ok := c.inst.(TearDowner); ok {
-		return c.lifecycle(ctx, "Teardown", s.Teardown)
-	}
-	return nil
 }

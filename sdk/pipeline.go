@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/coder"
 )
 
@@ -145,9 +146,12 @@ func inferCoder[T any](s Scope, name string) (coder.Coder[T], bool) {
 
 // addOutput adds an output collection of type T with coder c to t.
 func addOutput[T any](s Scope, t *graph.Transform, local string, c coder.Coder[T], w graph.Windowing) PCollection[T] {
-	col := s.p.g.AddOutput(t, local, coder.Erase(c), graph.OpsFor(c), w)
+	col := s.p.g.AddOutput(t, local, coder.Erase(c), operator.OpsFor(c), w)
 	return PCollection[T]{c: col}
 }
+
+// opsOf returns the element operations of c, which addOutput stored.
+func opsOf(c *graph.Collection) operator.TypeOps { return c.Ops.(operator.TypeOps) }
 
 // checkInputs records an error if any input collection is invalid or from
 // another pipeline.

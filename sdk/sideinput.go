@@ -6,6 +6,7 @@ import (
 	"iter"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/coder"
 )
 
@@ -55,7 +56,7 @@ func decodeAll[T any](pc PCollection[T], elems []byte) ([]T, error) {
 
 // get reads the materialized side input for the current element's window.
 func get[V any](ctx context.Context, id any, what string) V {
-	ec := graph.FromContext(ctx)
+	ec := operator.FromContext(ctx)
 	if ec == nil || ec.Env == nil || ec.Env.SideInputs == nil {
 		panic(fmt.Sprintf("sdk: %s.Get called outside ProcessElement of a ParDo given WithSideInput", what))
 	}

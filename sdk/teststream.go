@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/coder"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
@@ -42,7 +43,7 @@ type testStream struct {
 	s    Scope
 	t    *graph.Transform
 	info *graph.TestStream
-	ops  graph.TypeOps
+	ops  operator.TypeOps
 	// outs are the outputs by tag, created at first use; marks holds the
 	// watermark of each.
 	outs  map[string]*graph.Collection
@@ -63,7 +64,7 @@ func NewTestStream[T any](s Scope, opts ...Option) *TestStream[T] {
 		st.t = s.p.g.AddTransform(s.parent, name, graph.KindTestStream)
 		st.info = &graph.TestStream{Coder: coder.Erase(c)}
 		st.t.TestStream = st.info
-		st.ops = graph.OpsFor(c)
+		st.ops = operator.OpsFor(c)
 	}
 	return &TestStream[T]{st: st, c: c}
 }

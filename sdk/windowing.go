@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -52,7 +53,7 @@ func WindowInto[T any](s Scope, fn window.Fn, in PCollection[T], opts ...Option)
 	t := s.p.g.AddTransform(s.parent, name, graph.KindWindowInto)
 	t.Window = &fn
 	t.Inputs = []graph.Input{{Local: "in", Coll: in.c}}
-	c := in.c.Ops
+	c := opsOf(in.c)
 	out := s.p.g.AddOutput(t, "out", in.c.Coder, c, w)
 	t.Factory = &windowIntoFactory[T]{fn: fn, ops: c}
 	return PCollection[T]{c: out}
@@ -153,18 +154,18 @@ func groupedWindowing(w graph.Windowing) graph.Windowing {
 
 type windowIntoFactory[T any] struct {
 	fn  window.Fn
-	ops graph.TypeOps
+	ops operator.TypeOps
 }
 
-func (f *windowIntoFactory[T]) InputOps() graph.TypeOps    { return f.ops }
-func (f *windowIntoFactory[T]) OutputOps() []graph.TypeOps { return []graph.TypeOps{f.ops} }
+func (f *windowIntoFactory[T]) InputOps() operator.TypeOps    { return f.ops }
+func (f *windowIntoFactory[T]) OutputOps() []operator.TypeOps { return []operator.TypeOps{f.ops} }
 
-func (f *windowIntoFactory[T]) Build(env *graph.Env, outs []any) (graph.Operator, any, error) {
-	next, err := receiverOf[T](outs, 0, env.UniqueName)
+func (f *windowIntoFactory[T]) Build(env *operator.Env, outs []any) (operator.Operator, any, error) {
+	next, err := operator.ReceiverOf[T](outs, 0, env.UniqueName)
 	if err != nil {
 		return nil, nil, err
 	}
-	return noLifecycle{}, &assignWindows[T]{fn: f.fn, next: next}, nil
+	return operator.NoLifecycle{}, &assignWindows[T]{fn: f.fn, next: next}, nil
 }
 
 // assignWindows assigns windows by timestamp. Non-global window functions
@@ -172,7 +173,7 @@ func (f *windowIntoFactory[T]) Build(env *graph.Env, outs []any) (graph.Operator
 // downstream (grouping), so the list cannot be shared.
 type assignWindows[T any] struct {
 	fn   window.Fn
-	next graph.Receiver[T]
+	next operator.Receiver[T]
 }
 
 func (a *assignWindows[T]) Receive(v window.Value[T]) error {
@@ -185,14 +186,6 @@ func (a *assignWindows[T]) Receive(v window.Value[T]) error {
 	return a.next.Receive(v)
 }
 
-// noLifecycle is the Operator of transforms without user lifecycle.
-type noLifecycle struct{}
-
-func (noLifecycle) Setup(context.Context) error        { return nil }
-func (noLifecycle) StartBundle(context.Context) error  { return nil }
-func (noLifecycle) FinishBundle(context.Context) error { return nil }
-func (noLifecycle) Teardown(context.Context) error     { return nil }
-
 // WithTimestamps sets each element's event timestamp to ts(element). Use it
 // before WindowInto so that windows follow the data's own times.
 func WithTimestamps[T any](s Scope, ts func(T) time.Time, in PCollection[T], opts ...Option) PCollection[T] {
@@ -201,7 +194,7 @@ func WithTimestamps[T any](s Scope, ts func(T) time.Time, in PCollection[T], opt
 		return PCollection[T]{}
 	}
 	call := func(ctx context.Context, v T, emit func(T)) {
-		graph.FromContext(ctx).Timestamp = window.FromTime(ts(v))
+		operator.FromContext(ctx).Timestamp = window.FromTime(ts(v))
 		emit(v)
 	}
 	return ParDo(s, DoFn[T, T](funcDoFn[T, T]{kind: "WithTimestamps", f: ts, ctxCall: call}), in, opts...)
@@ -209,7 +202,7 @@ func WithTimestamps[T any](s Scope, ts func(T) time.Time, in PCollection[T], opt
 
 // EventTime returns the event timestamp of the element being processed.
 func EventTime(ctx context.Context) time.Time {
-	if ec := graph.FromContext(ctx); ec != nil {
+	if ec := operator.FromContext(ctx); ec != nil {
 		return ec.Timestamp.ToTime()
 	}
 	return time.Time{}
@@ -220,7 +213,7 @@ func EventTime(ctx context.Context) time.Time {
 // and its index). Elements that no grouping produced have
 // window.NoFiringPane.
 func PaneOf(ctx context.Context) window.Pane {
-	if ec := graph.FromContext(ctx); ec != nil {
+	if ec := operator.FromContext(ctx); ec != nil {
 		return ec.Pane
 	}
 	return window.NoFiringPane()
@@ -229,7 +222,7 @@ func PaneOf(ctx context.Context) window.Pane {
 // WindowOf returns the window of the element being processed (an element in
 // several windows is processed once per window).
 func WindowOf(ctx context.Context) window.Window {
-	if ec := graph.FromContext(ctx); ec != nil {
+	if ec := operator.FromContext(ctx); ec != nil {
 		return ec.Window
 	}
 	return window.Global()

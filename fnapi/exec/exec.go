@@ -35,6 +35,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/proto/decode"
 	"github.com/beamgo-dev/beamgo/proto/urns"
 	"github.com/beamgo-dev/beamgo/sdk/coder"
@@ -59,21 +61,21 @@ type Bundle struct {
 	// SideInputs supplies side input data (nil if the stage has none).
 	SideInputs SideInputData
 	// Metrics receives user metrics (nil: a fresh store per bundle).
-	Metrics *graph.MetricStore
+	Metrics *metrics.Store
 	// Splits, when non-nil, receives the splittable work that starts while
 	// the bundle runs, with the index (in the bundle's input) of the element
 	// whose processing started it.
-	Splits func(index int64, t graph.SplitTracker) (done func())
+	Splits func(index int64, t operator.SplitTracker) (done func())
 }
 
-// splitRegistry adapts Bundle.Splits to graph.SplitRegistry, recording the
+// splitRegistry adapts Bundle.Splits to operator.SplitRegistry, recording the
 // index of the input element being processed.
 type splitRegistry struct {
 	p     *Processor
-	split func(index int64, t graph.SplitTracker) (done func())
+	split func(index int64, t operator.SplitTracker) (done func())
 }
 
-func (r *splitRegistry) Register(t graph.SplitTracker) func() {
+func (r *splitRegistry) Register(t operator.SplitTracker) func() {
 	var idx int64
 	for _, s := range r.p.sources {
 		idx += s.current.Load()
@@ -85,8 +87,8 @@ func (r *splitRegistry) Register(t graph.SplitTracker) func() {
 // concurrent use.
 type Processor struct {
 	desc    *fnpb.ProcessBundleDescriptor
-	ops     []graph.Operator
-	envs    []*graph.Env
+	ops     []operator.Operator
+	envs    []*operator.Env
 	sources map[string]*source
 	sinks   map[string]*sink
 	sides   []*sideReader
@@ -95,7 +97,7 @@ type Processor struct {
 
 type source struct {
 	id, pcoll string
-	dec       graph.Decoder
+	dec       operator.Decoder
 	// elem is the coder of the elements the decoder reads.
 	elem coder.Spec
 	// elements counts the elements decoded in the current bundle; it is
@@ -165,16 +167,16 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 	if err := p.Setup(ctx); err != nil {
 		return err
 	}
-	metrics := b.Metrics
-	if metrics == nil {
-		metrics = graph.NewMetricStore()
+	store := b.Metrics
+	if store == nil {
+		store = metrics.NewStore()
 	}
-	var splits graph.SplitRegistry
+	var splits operator.SplitRegistry
 	if b.Splits != nil {
 		splits = &splitRegistry{p: p, split: b.Splits}
 	}
 	for _, env := range p.envs {
-		env.Metrics = metrics
+		env.Metrics = store
 		env.Splits = splits
 	}
 	for _, s := range p.sides {
@@ -344,14 +346,14 @@ type builder struct {
 	byName    map[string]*graph.Transform
 	receivers map[string]any      // pcollection id -> receiver
 	consumers map[string][]string // pcollection id -> consuming transform ids (main inputs)
-	factories map[string]graph.Factory
+	factories map[string]operator.Factory
 	inputRecv map[string]any // transform id -> its input receiver
 	building  map[string]bool
 	p         *Processor
 }
 
 func (b *builder) build() error {
-	b.factories = map[string]graph.Factory{}
+	b.factories = map[string]operator.Factory{}
 	b.inputRecv = map[string]any{}
 	b.building = map[string]bool{}
 	ids := slices.Sorted(maps.Keys(b.desc.GetTransforms()))
@@ -495,7 +497,7 @@ func (b *builder) transformInput(id string) (any, error) {
 		}
 		outs[i] = r
 	}
-	env := &graph.Env{TransformID: id, UniqueName: pt.GetUniqueName()}
+	env := &operator.Env{TransformID: id, UniqueName: pt.GetUniqueName()}
 	if sr := b.sideReader(id, pt); sr != nil {
 		env.SideInputs = sr
 	}
@@ -545,7 +547,7 @@ func (b *builder) buildSink(id string, pt *pipepb.PTransform) (any, error) {
 
 // opsOf returns the element type operations of pcollection pc: from a
 // consumer's input or the producer's output in the descriptor.
-func (b *builder) opsOf(pc string) (graph.TypeOps, error) {
+func (b *builder) opsOf(pc string) (operator.TypeOps, error) {
 	for _, id := range b.consumers[pc] {
 		if f, ok := b.factories[id]; ok && f.InputOps() != nil {
 			return f.InputOps(), nil
@@ -564,8 +566,8 @@ func (b *builder) opsOf(pc string) (graph.TypeOps, error) {
 		}
 	}
 	for _, c := range b.g.Collections {
-		if c.ID == pc && c.Ops != nil {
-			return c.Ops, nil
+		if ops, ok := c.Ops.(operator.TypeOps); ok && c.ID == pc {
+			return ops, nil
 		}
 	}
 	return nil, fmt.Errorf("no transform in the descriptor tells the element type of PCollection %s", pc)
@@ -588,7 +590,7 @@ func sideInputLocals(pt *pipepb.PTransform) (map[string]bool, error) {
 }
 
 // factory finds the operator factory of a transform in the graph.
-func (b *builder) factory(pt *pipepb.PTransform) (graph.Factory, error) {
+func (b *builder) factory(pt *pipepb.PTransform) (operator.Factory, error) {
 	urn := pt.GetSpec().GetUrn()
 	switch urn {
 	case urns.TransformParDo:
@@ -600,16 +602,21 @@ func (b *builder) factory(pt *pipepb.PTransform) (graph.Factory, error) {
 		if err != nil {
 			return nil, err
 		}
-		if t.Factory == nil {
+		f, ok := t.Factory.(operator.Factory)
+		if !ok {
 			return nil, fmt.Errorf("transform %q has no executable function", t.UniqueName)
 		}
-		return t.Factory, nil
+		return f, nil
 	case urns.TransformWindowInto, urns.TransformFlatten:
 		t, ok := b.byName[pt.GetUniqueName()]
-		if !ok || t.Factory == nil {
+		if !ok {
 			return nil, fmt.Errorf("%s transform is not one of this pipeline's", urn)
 		}
-		return t.Factory, nil
+		f, ok := t.Factory.(operator.Factory)
+		if !ok {
+			return nil, fmt.Errorf("%s transform %q has no executable function", urn, t.UniqueName)
+		}
+		return f, nil
 	case urns.TransformCombinePerKeyPrecombine, urns.TransformCombinePerKeyMergeAccums,
 		urns.TransformCombinePerKeyExtractOutputs, urns.TransformCombineGroupedValues:
 		var cp pipepb.CombinePayload
@@ -620,18 +627,22 @@ func (b *builder) factory(pt *pipepb.PTransform) (graph.Factory, error) {
 		if err != nil {
 			return nil, err
 		}
-		if t.Combine == nil {
+		var phases operator.CombinePhases
+		if t.Combine != nil {
+			phases, _ = t.Combine.Phases.(operator.CombinePhases)
+		}
+		if phases == nil {
 			return nil, fmt.Errorf("transform %q is not a liftable combine", t.UniqueName)
 		}
 		switch urn {
 		case urns.TransformCombinePerKeyPrecombine:
-			return t.Combine.Phases.Precombine(), nil
+			return phases.Precombine(), nil
 		case urns.TransformCombinePerKeyMergeAccums:
-			return t.Combine.Phases.Merge(), nil
+			return phases.Merge(), nil
 		case urns.TransformCombinePerKeyExtractOutputs:
-			return t.Combine.Phases.Extract(), nil
+			return phases.Extract(), nil
 		}
-		return t.Combine.Phases.Grouped(), nil
+		return phases.Grouped(), nil
 	}
 	return nil, fmt.Errorf("the SDK harness cannot execute transform URN %q", urn)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/beamgo-dev/beamgo/fnapi/exec"
 	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/internal/sdkaccess"
 	"github.com/beamgo-dev/beamgo/proto/translate"
 	"github.com/beamgo-dev/beamgo/proto/urns"
@@ -105,8 +106,8 @@ func impulseInput(t *testing.T, p *sdk.Pipeline) map[string]iter.Seq2[[]byte, er
 		}
 	}
 	var enc []byte
-	r := imp.Ops.NewEncoder(false, func(b []byte) error { enc = append(enc, b...); return nil })
-	if err := r.(graph.Receiver[[]byte]).Receive(window.InGlobalWindow([]byte{})); err != nil {
+	r := imp.Ops.(operator.TypeOps).NewEncoder(false, func(b []byte) error { enc = append(enc, b...); return nil })
+	if err := r.(operator.Receiver[[]byte]).Receive(window.InGlobalWindow([]byte{})); err != nil {
 		t.Fatal(err)
 	}
 	return map[string]iter.Seq2[[]byte, error]{"src": func(yield func([]byte, error) bool) { yield(enc, nil) }}
@@ -124,7 +125,7 @@ func run(t *testing.T, values []string) ([]string, []string, error) {
 		t.Fatalf("exec.New: %v", err)
 	}
 	got := &collect[string]{}
-	dec, err := sdkaccess.Collection(out).Ops.NewDecoder(false, graph.Receiver[string](got))
+	dec, err := sdkaccess.Collection(out).Ops.(operator.TypeOps).NewDecoder(false, operator.Receiver[string](got))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func TestProcessRunsLifecycleInOrder(t *testing.T) {
 
 func TestProcessErrorNamesTransformAndElement(t *testing.T) {
 	_, log, err := run(t, []string{"a", "boom", "c"})
-	var ue *graph.UserError
+	var ue *operator.UserError
 	if !errors.As(err, &ue) {
 		t.Fatalf("Process error = %v, want a UserError", err)
 	}

@@ -6,8 +6,7 @@ import (
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
-
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -46,7 +45,7 @@ func (b *builder) sideReader(id string, pt *pipepb.PTransform) *sideReader {
 	return r
 }
 
-// Get implements graph.SideInputReader.
+// Get implements operator.SideInputReader.
 func (r *sideReader) Get(ctx context.Context, id any, main window.Window) (any, error) {
 	spec, ok := r.byView[id]
 	if !ok {
@@ -72,4 +71,4 @@ func (r *sideReader) Get(ctx context.Context, id any, main window.Window) (any, 
 	return v, nil
 }
 
-var _ graph.SideInputReader = (*sideReader)(nil)
+var _ operator.SideInputReader = (*sideReader)(nil)

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/beamgo-dev/beamgo/fnapi/exec"
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/internal/sdkaccess"
 	"github.com/beamgo-dev/beamgo/sdk"
 	"github.com/beamgo-dev/beamgo/sdk/window"
@@ -47,14 +47,14 @@ func stringStage(t *testing.T, fn sdk.DoFn[string, string], values []string) (*e
 		t.Fatalf("exec.New: %v", err)
 	}
 	var enc []byte
-	r := sdkaccess.Collection(in).Ops.NewEncoder(false, func(b []byte) error { enc = append(enc, b...); return nil })
+	r := sdkaccess.Collection(in).Ops.(operator.TypeOps).NewEncoder(false, func(b []byte) error { enc = append(enc, b...); return nil })
 	for _, v := range values {
-		if err := r.(graph.Receiver[string]).Receive(window.InGlobalWindow(v)); err != nil {
+		if err := r.(operator.Receiver[string]).Receive(window.InGlobalWindow(v)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got := &collect[string]{}
-	dec, err := sdkaccess.Collection(out).Ops.NewDecoder(false, graph.Receiver[string](got))
+	dec, err := sdkaccess.Collection(out).Ops.(operator.TypeOps).NewDecoder(false, operator.Receiver[string](got))
 	if err != nil {
 		t.Fatal(err)
 	}

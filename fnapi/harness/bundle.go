@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/beamgo-dev/beamgo/fnapi/exec"
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/proto/decode"
 	"github.com/beamgo-dev/beamgo/proto/urns"
 	"github.com/beamgo-dev/beamgo/sdk/coder"
@@ -288,7 +288,7 @@ type bundle struct {
 	instruction string
 	d           *descriptor
 	proc        *exec.Processor
-	metrics     *graph.MetricStore
+	metrics     *metrics.Store
 	splits      splittable
 
 	// mu guards failure.
@@ -383,7 +383,7 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 	for _, p := range d.sinks {
 		recs[p.transform] = p.rec
 	}
-	b := &bundle{instruction: inst, d: d, proc: proc, metrics: graph.NewMetricStore()}
+	b := &bundle{instruction: inst, d: d, proc: proc, metrics: metrics.NewStore()}
 	h.mu.Lock()
 	h.active[inst] = b
 	h.mu.Unlock()

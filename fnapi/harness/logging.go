@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 )
 
 // logBuffer is how many log entries wait for the logging stream before
@@ -145,7 +145,7 @@ func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id, ok := ctx.Value(instructionKey{}).(string); ok {
 		e.InstructionId = id
 	}
-	if ec := graph.FromContext(ctx); ec != nil && ec.Env != nil {
+	if ec := operator.FromContext(ctx); ec != nil && ec.Env != nil {
 		e.TransformId = ec.Env.TransformID
 	}
 	fields := map[string]*structpb.Value{}

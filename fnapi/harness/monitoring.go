@@ -9,7 +9,7 @@ import (
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/proto/urns"
 )
 
@@ -98,22 +98,22 @@ func (m *monitoringData) add(urn, typ string, labels map[string]string, payload 
 // monitoring reports the user metrics of a bundle and the element counts of
 // its sources. transformID maps a metric's transform unique name to the
 // descriptor's transform id, the PTRANSFORM label runners expect.
-func monitoring(ids *shortIDs, full bool, snap graph.MetricsSnapshot, transformID func(string) string, sources []sourceCount) *monitoringData {
+func monitoring(ids *shortIDs, full bool, snap metrics.Snapshot, transformID func(string) string, sources []sourceCount) *monitoringData {
 	m := &monitoringData{ids: ids, full: full, payload: map[string][]byte{}}
-	user := func(k graph.MetricKey) map[string]string {
+	user := func(k metrics.Key) map[string]string {
 		return map[string]string{urns.LabelTransform: transformID(k.Transform), urns.LabelNamespace: k.Namespace, urns.LabelName: k.Name}
 	}
-	for _, k := range graph.SortedKeys(snap.Counters) {
+	for _, k := range metrics.SortedKeys(snap.Counters) {
 		m.add(urns.MetricUserSumInt64, urns.MetricTypeSumInt64, user(k), varints(snap.Counters[k]))
 	}
-	for _, k := range graph.SortedKeys(snap.Distributions) {
+	for _, k := range metrics.SortedKeys(snap.Distributions) {
 		d := snap.Distributions[k]
 		if d.Count == 0 {
 			continue
 		}
 		m.add(urns.MetricUserDistributionInt64, urns.MetricTypeDistributionInt64, user(k), varints(d.Count, d.Sum, d.Min, d.Max))
 	}
-	for _, k := range graph.SortedKeys(snap.Gauges) {
+	for _, k := range metrics.SortedKeys(snap.Gauges) {
 		g := snap.Gauges[k]
 		m.add(urns.MetricUserLatestInt64, urns.MetricTypeLatestInt64, user(k), varints(g.Timestamp, g.Value))
 	}

@@ -9,7 +9,7 @@ import (
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 )
 
 // splittable is the splittable work a running bundle registered: the
@@ -21,11 +21,11 @@ type splittable struct {
 
 type trackerEntry struct {
 	index int64
-	t     graph.SplitTracker
+	t     operator.SplitTracker
 }
 
 // register is exec.Bundle.Splits.
-func (s *splittable) register(index int64, t graph.SplitTracker) func() {
+func (s *splittable) register(index int64, t operator.SplitTracker) func() {
 	e := &trackerEntry{index: index, t: t}
 	s.mu.Lock()
 	if s.trackers == nil {
@@ -41,7 +41,7 @@ func (s *splittable) register(index int64, t graph.SplitTracker) func() {
 }
 
 // at returns the tracker registered for input element index, if any.
-func (s *splittable) at(index int64) graph.SplitTracker {
+func (s *splittable) at(index int64) operator.SplitTracker {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for e := range s.trackers {
@@ -73,7 +73,7 @@ func (h *harness) split(req *fnpb.ProcessBundleSplitRequest) *fnpb.ProcessBundle
 		}
 		var primary, residual []byte
 		first := b.proc.SplitInput(src.transform, func(cur int64) int64 {
-			var t graph.SplitTracker
+			var t operator.SplitTracker
 			if len(desired.GetAllowedSplitPoints()) == 0 {
 				// Allowed split points restrict us to the channel.
 				t = b.splits.at(cur)
@@ -123,7 +123,7 @@ func (h *harness) split(req *fnpb.ProcessBundleSplitRequest) *fnpb.ProcessBundle
 // of elements (at least cur+1). It returns the first residual element
 // (-1: no split), and the primary and residual of element cur when the
 // split point falls inside it (then first is cur+1).
-func splitPoint(cur int64, t graph.SplitTracker, desired *fnpb.ProcessBundleSplitRequest_DesiredSplit) (first int64, primary, residual []byte) {
+func splitPoint(cur int64, t operator.SplitTracker, desired *fnpb.ProcessBundleSplitRequest_DesiredSplit) (first int64, primary, residual []byte) {
 	frac := desired.GetFractionOfRemainder()
 	if frac < 0 || frac >= 1 || math.IsNaN(frac) {
 		return -1, nil, nil

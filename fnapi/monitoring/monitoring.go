@@ -11,7 +11,7 @@ import (
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/proto/urns"
 )
 
@@ -19,11 +19,11 @@ import (
 // infos into a snapshot keyed by transform unique name (transform ids in
 // the labels are resolved through transforms). Other infos are skipped; a
 // user metric whose payload does not decode is an error.
-func UserMetrics(infos []*pipepb.MonitoringInfo, transforms map[string]*pipepb.PTransform) (graph.MetricsSnapshot, error) {
-	m := graph.MetricsSnapshot{
-		Counters:      map[graph.MetricKey]int64{},
-		Distributions: map[graph.MetricKey]graph.DistributionValue{},
-		Gauges:        map[graph.MetricKey]graph.GaugeValue{},
+func UserMetrics(infos []*pipepb.MonitoringInfo, transforms map[string]*pipepb.PTransform) (metrics.Snapshot, error) {
+	m := metrics.Snapshot{
+		Counters:      map[metrics.Key]int64{},
+		Distributions: map[metrics.Key]metrics.DistributionValue{},
+		Gauges:        map[metrics.Key]metrics.GaugeValue{},
 	}
 	for _, mi := range infos {
 		labels := mi.GetLabels()
@@ -31,7 +31,7 @@ func UserMetrics(infos []*pipepb.MonitoringInfo, transforms map[string]*pipepb.P
 		if t, ok := transforms[name]; ok {
 			name = t.GetUniqueName()
 		}
-		k := graph.MetricKey{Transform: name, Namespace: labels[urns.LabelNamespace], Name: labels[urns.LabelName]}
+		k := metrics.Key{Transform: name, Namespace: labels[urns.LabelNamespace], Name: labels[urns.LabelName]}
 		switch mi.GetUrn() {
 		case urns.MetricUserSumInt64:
 			v, err := ReadVarints(mi.GetPayload(), 1)
@@ -44,13 +44,13 @@ func UserMetrics(infos []*pipepb.MonitoringInfo, transforms map[string]*pipepb.P
 			if err != nil {
 				return m, fmt.Errorf("monitoring: distribution %v: %w", k, err)
 			}
-			m.Distributions[k] = m.Distributions[k].Merge(graph.DistributionValue{Count: v[0], Sum: v[1], Min: v[2], Max: v[3]})
+			m.Distributions[k] = m.Distributions[k].Merge(metrics.DistributionValue{Count: v[0], Sum: v[1], Min: v[2], Max: v[3]})
 		case urns.MetricUserLatestInt64:
 			v, err := ReadVarints(mi.GetPayload(), 2)
 			if err != nil {
 				return m, fmt.Errorf("monitoring: gauge %v: %w", k, err)
 			}
-			g := graph.GaugeValue{Timestamp: v[0], Value: v[1]}
+			g := metrics.GaugeValue{Timestamp: v[0], Value: v[1]}
 			if cur, ok := m.Gauges[k]; !ok || g.Timestamp >= cur.Timestamp {
 				m.Gauges[k] = g
 			}

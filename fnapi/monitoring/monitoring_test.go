@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/beamgo-dev/beamgo/fnapi/monitoring"
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/proto/urns"
 )
 
@@ -40,11 +40,11 @@ func TestUserMetricsDecodesAndMerges(t *testing.T) {
 	if err != nil {
 		t.Fatalf("UserMetrics: %v", err)
 	}
-	k := graph.MetricKey{Transform: "Count/Words", Namespace: "ns", Name: "n"}
-	want := graph.MetricsSnapshot{
-		Counters:      map[graph.MetricKey]int64{k: 7},
-		Distributions: map[graph.MetricKey]graph.DistributionValue{k: {Count: 3, Sum: 11, Min: 1, Max: 6}},
-		Gauges:        map[graph.MetricKey]graph.GaugeValue{k: {Timestamp: 100, Value: 7}},
+	k := metrics.Key{Transform: "Count/Words", Namespace: "ns", Name: "n"}
+	want := metrics.Snapshot{
+		Counters:      map[metrics.Key]int64{k: 7},
+		Distributions: map[metrics.Key]metrics.DistributionValue{k: {Count: 3, Sum: 11, Min: 1, Max: 6}},
+		Gauges:        map[metrics.Key]metrics.GaugeValue{k: {Timestamp: 100, Value: 7}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("UserMetrics (-want +got):\n%s", diff)

@@ -1,7 +1,14 @@
 // Package graph is the proto-free construction graph that the sdk builds and
-// that proto/translate and the bundle executor read. It also holds the
-// runtime contracts between typed user code (built by the sdk with generics)
-// and the executor, which wires operators without knowing element types.
+// that proto/translate, the runners and the bundle executor read: the
+// transforms of a pipeline, their inputs and outputs, coders, windowing and
+// the description of user code.
+//
+// The graph also carries what runs a leaf transform, built by the sdk with
+// the user's typed functions: a collection's element operations and a
+// transform's operator factory (see package internal/operator). It holds
+// them as opaque values (any) without looking inside, so that describing a
+// pipeline does not depend on the runtime; the bundle executor asserts
+// their types once, when it builds a bundle's operators.
 //
 // Nothing here is user-facing: users build graphs through package sdk.
 package graph
@@ -54,8 +61,9 @@ type Collection struct {
 	// Bounded is false for a collection that may never end: one a source
 	// of unbounded data (a TestStream) produces, or one computed from one.
 	Bounded bool
-	// Ops are the typed runtime helpers for elements of this collection.
-	Ops TypeOps
+	// Ops are the typed runtime helpers for elements of this collection: an
+	// operator.TypeOps (nil in a graph decoded from protos).
+	Ops any
 }
 
 // Input is one input of a transform: a main input or a side input.
@@ -64,6 +72,18 @@ type Input struct {
 	Coll  *Collection
 	// Side is non-nil for side inputs.
 	Side *SideInput
+}
+
+// SideInput describes one side input of a ParDo.
+type SideInput struct {
+	// ID identifies the view; the sdk passes it to operator.SideInputReader.Get.
+	ID any
+	// Pattern is the model access pattern: "iterable" or "multimap".
+	Pattern string
+	// Materialize decodes the side input's contents in one window (the
+	// nested encodings of its elements, concatenated) into the value the
+	// view hands to user code.
+	Materialize func(elems []byte) (any, error)
 }
 
 // Output is one output of a transform.
@@ -89,7 +109,7 @@ const (
 )
 
 // Transform is a node of the graph. Composite transforms have Children;
-// leaves carry a runtime Factory (nil for runner-executed primitives such
+// leaves carry an operator Factory (nil for runner-executed primitives such
 // as GroupByKey and Impulse).
 type Transform struct {
 	ID         string
@@ -101,8 +121,9 @@ type Transform struct {
 	Inputs     []Input
 	Outputs    []Output
 
-	// Factory builds the operator that executes a leaf transform.
-	Factory Factory
+	// Factory builds the operator that executes a leaf transform: an
+	// operator.Factory.
+	Factory any
 	// Fn describes the user function for the proto payload (nil for
 	// transforms without user code).
 	Fn *FnInfo
@@ -172,11 +193,11 @@ type FnInfo struct {
 }
 
 // CombineInfo describes a per-key combine for lifting: the accumulator coder
-// and the factories of the lifted phases.
+// and the factories of the lifted phases (an operator.CombinePhases).
 type CombineInfo struct {
 	KeyCoder   coder.Any
 	AccumCoder coder.Any
-	Phases     CombinePhases
+	Phases     any
 }
 
 // MainInputs returns the transform's main (non-side) inputs.
@@ -271,11 +292,11 @@ func (g *Graph) AddTransform(parent *Transform, name string, kind Kind) *Transfo
 	return t
 }
 
-// AddOutput adds a new collection produced by t. The collection is bounded
-// unless one of t's main inputs is unbounded (as in Beam, side inputs do
-// not make an output unbounded): add t's inputs first. Sources of unbounded
-// data clear Bounded themselves.
-func (g *Graph) AddOutput(t *Transform, local string, c coder.Any, ops TypeOps, w Windowing) *Collection {
+// AddOutput adds a new collection produced by t; ops are its elements'
+// operator.TypeOps. The collection is bounded unless one of t's main inputs
+// is unbounded (as in Beam, side inputs do not make an output unbounded):
+// add t's inputs first. Sources of unbounded data clear Bounded themselves.
+func (g *Graph) AddOutput(t *Transform, local string, c coder.Any, ops any, w Windowing) *Collection {
 	col := &Collection{
 		ID:        fmt.Sprintf("c%d", len(g.Collections)),
 		Name:      t.UniqueName + "." + local,

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/rangetracker"
 	"github.com/beamgo-dev/beamgo/sdk"
 	"github.com/beamgo-dev/beamgo/sdk/coder"
@@ -26,10 +26,10 @@ func (c *collector) Receive(v window.Value[restriction]) error {
 
 // registry runs a splitter goroutine for each registered tracker.
 type registry struct {
-	split func(t graph.SplitTracker, stop <-chan struct{})
+	split func(t operator.SplitTracker, stop <-chan struct{})
 }
 
-func (r registry) Register(t graph.SplitTracker) func() {
+func (r registry) Register(t operator.SplitTracker) func() {
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -82,7 +82,7 @@ func decodeRestriction(t *testing.T, _ *readConfig[int64, int64], b []byte) rest
 		t.Fatal(err)
 	}
 	c := &collector{}
-	dec, err := graph.OpsFor(rc).NewDecoder(false, graph.Receiver[restriction](c))
+	dec, err := operator.OpsFor(rc).NewDecoder(false, operator.Receiver[restriction](c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestTrySplitWhileReading(t *testing.T) {
 			queue = queue[1:]
 			start, _ := positions(t, cfg, r)
 			var lastPrimary *restriction
-			reg := registry{split: func(tr graph.SplitTracker, stop <-chan struct{}) {
+			reg := registry{split: func(tr operator.SplitTracker, stop <-chan struct{}) {
 				for {
 					select {
 					case <-stop:
@@ -157,7 +157,7 @@ func TestTrySplitWhileReading(t *testing.T) {
 					runtime.Gosched()
 				}
 			}}
-			ctx := &graph.ElemContext{Context: context.Background(), Env: &graph.Env{Splits: reg}}
+			ctx := &operator.ElemContext{Context: context.Background(), Env: &operator.Env{Splits: reg}}
 			var got []int64
 			fn := &readFn[int64, int64]{SourceType: "CountingSource", cfg: cfg}
 			if err := fn.ProcessElement(ctx, r, func(v int64) { got = append(got, v) }); err != nil {
@@ -193,14 +193,14 @@ func TestTrySplitProgressAndRefusals(t *testing.T) {
 	src := CountingSource{From: 0, To: 100}
 	cfg := newTestConfig(t, src)
 	r := restriction{Root: true, Start: cfg.codec.encodePos(0), Stop: cfg.codec.encodePos(100), Weight: 800}
-	trackers := make(chan graph.SplitTracker, 1)
-	var tracker graph.SplitTracker
+	trackers := make(chan operator.SplitTracker, 1)
+	var tracker operator.SplitTracker
 	var primary, residual restriction
-	reg := registry{split: func(tr graph.SplitTracker, stop <-chan struct{}) {
+	reg := registry{split: func(tr operator.SplitTracker, stop <-chan struct{}) {
 		trackers <- tr
 		<-stop
 	}}
-	ctx := &graph.ElemContext{Context: context.Background(), Env: &graph.Env{Splits: reg}}
+	ctx := &operator.ElemContext{Context: context.Background(), Env: &operator.Env{Splits: reg}}
 	var got []int64
 	fn := &readFn[int64, int64]{SourceType: "CountingSource", cfg: cfg}
 	err := fn.ProcessElement(ctx, r, func(v int64) {

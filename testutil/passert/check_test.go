@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/sdk"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 	"github.com/beamgo-dev/beamgo/testutil/internal/recordcmp"
@@ -82,9 +82,9 @@ func (r sideInputs[T]) Get(ctx context.Context, id any, w window.Window) (any, e
 // process runs fn as an executor would: with an element context whose
 // side inputs are elems.
 func process[T any](fn *checkFn[T], elems []T) error {
-	ctx := &graph.ElemContext{
+	ctx := &operator.ElemContext{
 		Context: context.Background(),
-		Env:     &graph.Env{TransformID: "t1", UniqueName: "passert.Equals/Check", SideInputs: sideInputs[T]{elems}},
+		Env:     &operator.Env{TransformID: "t1", UniqueName: "passert.Equals/Check", SideInputs: sideInputs[T]{elems}},
 		Window:  window.Global(),
 	}
 	return fn.ProcessElement(ctx, nil, func([]byte) {})

@@ -7,7 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/shuffle"
 )
@@ -28,7 +29,7 @@ type bundleWork struct {
 
 type splitEntry struct {
 	index int64
-	t     graph.SplitTracker
+	t     operator.SplitTracker
 }
 
 func (b *bundleWork) input() iter.Seq2[[]byte, error] {
@@ -95,7 +96,7 @@ func (s *stage) runBundle(ctx context.Context, b *bundleWork) error {
 type attemptOutput struct {
 	outs      map[string]*bundleOutput
 	residuals [][]byte
-	metrics   graph.MetricsSnapshot
+	metrics   metrics.Snapshot
 	elements  int64
 }
 
@@ -113,7 +114,7 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 		}
 		outs[id] = o
 	}
-	metrics := graph.NewMetricStore()
+	metrics := metrics.NewStore()
 	err := proc.Process(ctx, Bundle{
 		Inputs: map[string]iter.Seq2[[]byte, error]{s.wiring.Source.Transform: b.input()},
 		Output: func(id string) func([]byte) error {
@@ -125,7 +126,7 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 		},
 		SideInputs: &sideInputs{j: s.j, st: s.st},
 		Metrics:    metrics,
-		Splits: func(index int64, t graph.SplitTracker) func() {
+		Splits: func(index int64, t operator.SplitTracker) func() {
 			return s.j.register(b, index, t)
 		},
 	})
@@ -264,13 +265,13 @@ type BundleSplit struct {
 // about fractionOfRemainder of the remaining work of a bundle of elements
 // input elements.
 type BundleSplitter interface {
-	graph.SplitTracker
+	operator.SplitTracker
 	TrySplitBundle(fractionOfRemainder float64, elements int64) (BundleSplit, bool)
 }
 
 // register records splittable work of a running bundle, and wakes a
 // waiting worker to split it.
-func (j *job) register(b *bundleWork, index int64, t graph.SplitTracker) func() {
+func (j *job) register(b *bundleWork, index int64, t operator.SplitTracker) func() {
 	if b.stream != nil || j.opts.DisableDynamicSplitting {
 		return func() {}
 	}

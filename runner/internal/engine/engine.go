@@ -52,7 +52,8 @@ import (
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 )
@@ -90,7 +91,7 @@ type Options struct {
 type Result struct {
 	// Metrics are the user metrics of committed bundles, aggregated; the
 	// metrics of failed attempts are dropped.
-	Metrics graph.MetricsSnapshot
+	Metrics metrics.Snapshot
 	// Stages and Bundles count what ran; Retries counts failed attempts
 	// that were retried; Splits counts dynamic splits; Spills counts
 	// shuffle runs written to disk.
@@ -125,11 +126,11 @@ type Bundle struct {
 	// SideInputs supplies side input data (nil if the stage has none).
 	SideInputs SideInputData
 	// Metrics receives user metrics (nil: a fresh store per bundle).
-	Metrics *graph.MetricStore
+	Metrics *metrics.Store
 	// Splits, when non-nil, receives the splittable work that starts while
 	// the bundle runs, with the index (in the bundle's input) of the element
 	// whose processing started it.
-	Splits func(index int64, t graph.SplitTracker) (done func())
+	Splits func(index int64, t operator.SplitTracker) (done func())
 }
 
 // Processor runs bundles of one stage, one at a time. A processor whose
@@ -148,7 +149,7 @@ type Processor interface {
 // than into Bundle.Metrics: after a successful Process, the engine
 // merges BundleMetrics into the job's metrics.
 type MetricsReporter interface {
-	BundleMetrics() graph.MetricsSnapshot
+	BundleMetrics() metrics.Snapshot
 }
 
 // ResidualReporter is implemented by processors whose bundles may end with

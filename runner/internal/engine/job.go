@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 	"github.com/beamgo-dev/beamgo/runner/internal/shuffle"
@@ -55,7 +55,7 @@ type job struct {
 	splitting  bool
 	splitAfter time.Time
 	splitWake  bool
-	metrics    graph.MetricsSnapshot
+	metrics    metrics.Snapshot
 	bundles    int
 	retries    int
 	splits     int

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/reduce"
 )
@@ -131,15 +131,15 @@ func (s *stage) runReduce() {
 // countDropped adds the reducer's new dropped counts to the job's metrics;
 // j.mu is held.
 func (j *job) countDropped(red *reducing, late, closed int64) {
-	var snap graph.MetricsSnapshot
+	var snap metrics.Snapshot
 	add := func(name string, n int64) {
 		if n == 0 {
 			return
 		}
 		if snap.Counters == nil {
-			snap.Counters = map[graph.MetricKey]int64{}
+			snap.Counters = map[metrics.Key]int64{}
 		}
-		snap.Counters[graph.MetricKey{Transform: red.name, Namespace: "beamgo.runner", Name: name}] = n
+		snap.Counters[metrics.Key{Transform: red.name, Namespace: "beamgo.runner", Name: name}] = n
 	}
 	add("droppedDueToLateness", late-red.late)
 	add("droppedDueToClosedWindow", closed-red.closed)

@@ -43,7 +43,7 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
 	"github.com/beamgo-dev/beamgo/fnapi/service"
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/proto/validate"
 	"github.com/beamgo-dev/beamgo/runner/internal/engine"
 	"github.com/beamgo-dev/beamgo/runner/internal/jobopts"
@@ -82,10 +82,10 @@ type Options struct {
 type Progress = jobopts.Progress
 
 // MetricKey names a user metric by transform, namespace and name.
-type MetricKey = graph.MetricKey
+type MetricKey = metrics.Key
 
 // Metrics are the user metrics of a job's committed bundles.
-type Metrics = graph.MetricsSnapshot
+type Metrics = metrics.Snapshot
 
 // Result is the outcome of a successful job. It has the fields of
 // runner.Result, which runner/portable converts it to.

@@ -16,7 +16,7 @@ import (
 	"github.com/beamgo-dev/beamgo/fnapi/monitoring"
 	"github.com/beamgo-dev/beamgo/fnapi/service"
 	"github.com/beamgo-dev/beamgo/internal/coder"
-	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/proto/decode"
 	"github.com/beamgo-dev/beamgo/proto/urns"
@@ -35,7 +35,7 @@ type remote struct {
 	wiring  *plan.Wiring
 	splits  map[string]func([]byte) ([][]byte, error) // by sink transform
 	sinks   []string
-	metrics graph.MetricsSnapshot
+	metrics metrics.Snapshot
 	read    int64
 	// residuals are the residual roots of the last bundle.
 	residuals [][]byte
@@ -59,7 +59,7 @@ func newRemote(ex *executor, w *service.Worker, desc *fnpb.ProcessBundleDescript
 // bundle whose earlier attempt's worker died runs as several bundles on
 // the worker, to find the element that kills workers (see poison.go).
 func (r *remote) Process(ctx context.Context, b engine.Bundle) error {
-	r.metrics, r.read, r.residuals = graph.MetricsSnapshot{}, 0, nil
+	r.metrics, r.read, r.residuals = metrics.Snapshot{}, 0, nil
 	if r.w.Err() != nil {
 		// The worker died since this processor's last bundle (another
 		// bundle killed it): run on a live one, so that this bundle's
@@ -285,7 +285,7 @@ func (r *remote) residualsOf(roots []*fnpb.DelayedBundleApplication) ([][]byte, 
 }
 
 // BundleMetrics implements engine.MetricsReporter.
-func (r *remote) BundleMetrics() graph.MetricsSnapshot { return r.metrics }
+func (r *remote) BundleMetrics() metrics.Snapshot { return r.metrics }
 
 // Elements implements engine.Processor: the elements the worker read from
 // the stage's input in the last bundle, from the element-count monitoring
@@ -419,7 +419,7 @@ func decodeWindow(c *pipepb.Coder, b []byte) (window.Window, error) {
 // metricsOf converts a bundle's monitoring infos into user metrics keyed by
 // transform unique name, and returns the elements read from the source
 // transform src.
-func metricsOf(infos []*pipepb.MonitoringInfo, transforms map[string]*pipepb.PTransform, src string) (graph.MetricsSnapshot, int64, error) {
+func metricsOf(infos []*pipepb.MonitoringInfo, transforms map[string]*pipepb.PTransform, src string) (metrics.Snapshot, int64, error) {
 	m, err := monitoring.UserMetrics(infos, transforms)
 	if err != nil {
 		return m, 0, err

@@ -60,7 +60,7 @@ func newRemoteSplitter(r *remote, inst, src string) *remoteSplitter {
 	return s
 }
 
-// Progress implements graph.SplitTracker. A worker's progress inside its
+// Progress implements operator.SplitTracker. A worker's progress inside its
 // bundle is not known without asking, so every bundle offers one unit of
 // remaining work, except shortly after its worker refused to split it.
 func (s *remoteSplitter) Progress() (done, remaining float64) {
@@ -72,7 +72,7 @@ func (s *remoteSplitter) Progress() (done, remaining float64) {
 	return 0, 1
 }
 
-// TrySplit implements graph.SplitTracker; the engine splits remote bundles
+// TrySplit implements operator.SplitTracker; the engine splits remote bundles
 // through TrySplitBundle.
 func (s *remoteSplitter) TrySplit(float64) (primary, residual []byte, ok bool) {
 	return nil, nil, false

@@ -1,4 +1,4 @@
-package graph
+package operator
 
 import (
 	"fmt"
@@ -48,7 +48,7 @@ func (o typeOps[T]) FanOut(rs []any) (any, error) {
 	for i, r := range rs {
 		tr, ok := r.(Receiver[T])
 		if !ok {
-			return nil, fmt.Errorf("graph: receiver %d is %T, want Receiver[%v]", i, r, o.GoType())
+			return nil, fmt.Errorf("operator: receiver %d is %T, want Receiver[%v]", i, r, o.GoType())
 		}
 		typed[i] = tr
 	}
@@ -75,7 +75,7 @@ func (o typeOps[T]) NewEncoder(interval bool, write func([]byte) error) any {
 func (o typeOps[T]) NewDecoder(interval bool, next any) (Decoder, error) {
 	r, ok := next.(Receiver[T])
 	if !ok {
-		return nil, fmt.Errorf("graph: decoder target is %T, want Receiver[%v]", next, o.GoType())
+		return nil, fmt.Errorf("operator: decoder target is %T, want Receiver[%v]", next, o.GoType())
 	}
 	return &decoder[T]{c: o.wvCoder(interval), next: r}, nil
 }

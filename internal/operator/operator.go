@@ -1,4 +1,4 @@
-package graph
+package operator
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
@@ -40,7 +41,7 @@ type Env struct {
 	// it has none.
 	SideInputs SideInputReader
 	// Metrics receives the metrics that user code reports.
-	Metrics *MetricStore
+	Metrics *metrics.Store
 	// Splits, when non-nil, takes the splittable work of the running bundle
 	// (a source read) so that the runner can split it dynamically.
 	Splits SplitRegistry
@@ -82,18 +83,6 @@ type Factory interface {
 	InputOps() TypeOps
 	// OutputOps returns the type operations of each output's elements.
 	OutputOps() []TypeOps
-}
-
-// SideInput describes one side input of a ParDo.
-type SideInput struct {
-	// ID identifies the view; the sdk passes it to SideInputReader.Get.
-	ID any
-	// Pattern is the model access pattern: "iterable" or "multimap".
-	Pattern string
-	// Materialize decodes the side input's contents in one window (the
-	// nested encodings of its elements, concatenated) into the value the
-	// view hands to user code.
-	Materialize func(elems []byte) (any, error)
 }
 
 // SideInputReader gives operators the materialized side inputs of their

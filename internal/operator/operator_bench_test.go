@@ -1,4 +1,4 @@
-package sdk
+package operator
 
 import (
 	"context"
@@ -7,8 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // benchLines returns about size bytes of lines of Zipf-distributed words.
@@ -48,12 +47,12 @@ func BenchmarkFusedCount(b *testing.B) {
 	}
 	ctx := context.Background()
 	out := &countKV{}
-	pre := &precombine[string, int64, int64, int64]{env: &graph.Env{UniqueName: "Count"}, fn: countFn[int64]{}, next: out, global: true}
-	keyed := newFuncOp(&graph.Env{UniqueName: "Key"}, funcDoFn[string, KV[string, int64]]{
-		one: keyByElement[string], builtin: true,
-	}, graph.Receiver[KV[string, int64]](pre))
-	split := newFuncOp(&graph.Env{UniqueName: "Split"}, funcDoFn[string, string]{call: splitWords}, graph.Receiver[string](keyed))
-	ops := []graph.Operator{split, keyed, pre}
+	pre := newPrecombine[int64]("Count", countFn[int64]{}, out, true)
+	keyed := NewFuncOp(&Env{UniqueName: "Key"}, Func[string, KV[string, int64]]{
+		One: keyByElement[string], Builtin: true,
+	}, Receiver[KV[string, int64]](pre))
+	split := NewFuncOp(&Env{UniqueName: "Split"}, Func[string, string]{Call: splitWords}, Receiver[string](keyed))
+	ops := []Operator{split, keyed, pre}
 	for _, op := range ops {
 		if err := op.Setup(ctx); err != nil {
 			b.Fatal(err)
@@ -81,6 +80,8 @@ func BenchmarkFusedCount(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(words), "ns/word")
 }
+
+func keyByElement[T any](v T) KV[T, int64] { return KV[T, int64]{Key: v, Value: 1} }
 
 // BenchmarkPlainCount is BenchmarkFusedCount's work by hand: the floor.
 func BenchmarkPlainCount(b *testing.B) {

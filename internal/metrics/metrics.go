@@ -1,14 +1,24 @@
-package graph
+// Package metrics holds the user metrics of running bundles: the cells that
+// user code updates through sdk.Counter, sdk.Distribution and sdk.Gauge, the
+// per-bundle Store that holds them, and the Snapshots that runners merge
+// across bundles and workers and report with a job's result.
+//
+// It is a leaf (standard library only), so that runners, the engine and
+// the Fn API monitoring code can share the types without linking the
+// construction graph or the operators.
+package metrics
 
 import (
-	"sort"
+	"cmp"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
 
-// MetricKey names a user metric: the transform that reported it, its
+// Key names a user metric: the transform that reported it, its
 // namespace and name.
-type MetricKey struct {
+type Key struct {
 	Transform string
 	Namespace string
 	Name      string
@@ -91,28 +101,28 @@ func (g *GaugeCell) Value() GaugeValue {
 // GaugeValue is a snapshot of a gauge.
 type GaugeValue struct{ Value, Timestamp int64 }
 
-// MetricStore holds the metric cells of one bundle (or an aggregate). It is
+// Store holds the metric cells of one bundle (or an aggregate). It is
 // safe for concurrent use: operators update cells while progress reporting
 // reads them.
-type MetricStore struct {
+type Store struct {
 	// mu guards the maps below (not the cells).
 	mu            sync.Mutex
-	counters      map[MetricKey]*CounterCell
-	distributions map[MetricKey]*DistributionCell
-	gauges        map[MetricKey]*GaugeCell
+	counters      map[Key]*CounterCell
+	distributions map[Key]*DistributionCell
+	gauges        map[Key]*GaugeCell
 }
 
-// NewMetricStore returns an empty store.
-func NewMetricStore() *MetricStore {
-	return &MetricStore{
-		counters:      map[MetricKey]*CounterCell{},
-		distributions: map[MetricKey]*DistributionCell{},
-		gauges:        map[MetricKey]*GaugeCell{},
+// NewStore returns an empty store.
+func NewStore() *Store {
+	return &Store{
+		counters:      map[Key]*CounterCell{},
+		distributions: map[Key]*DistributionCell{},
+		gauges:        map[Key]*GaugeCell{},
 	}
 }
 
 // Counter returns the counter cell for k, creating it.
-func (s *MetricStore) Counter(k MetricKey) *CounterCell {
+func (s *Store) Counter(k Key) *CounterCell {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.counters[k]
@@ -124,7 +134,7 @@ func (s *MetricStore) Counter(k MetricKey) *CounterCell {
 }
 
 // Distribution returns the distribution cell for k, creating it.
-func (s *MetricStore) Distribution(k MetricKey) *DistributionCell {
+func (s *Store) Distribution(k Key) *DistributionCell {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.distributions[k]
@@ -136,7 +146,7 @@ func (s *MetricStore) Distribution(k MetricKey) *DistributionCell {
 }
 
 // Gauge returns the gauge cell for k, creating it.
-func (s *MetricStore) Gauge(k MetricKey) *GaugeCell {
+func (s *Store) Gauge(k Key) *GaugeCell {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.gauges[k]
@@ -147,21 +157,21 @@ func (s *MetricStore) Gauge(k MetricKey) *GaugeCell {
 	return c
 }
 
-// MetricsSnapshot is a point-in-time copy of metric values.
-type MetricsSnapshot struct {
-	Counters      map[MetricKey]int64
-	Distributions map[MetricKey]DistributionValue
-	Gauges        map[MetricKey]GaugeValue
+// Snapshot is a point-in-time copy of metric values.
+type Snapshot struct {
+	Counters      map[Key]int64
+	Distributions map[Key]DistributionValue
+	Gauges        map[Key]GaugeValue
 }
 
 // Snapshot copies the store's values.
-func (s *MetricStore) Snapshot() MetricsSnapshot {
+func (s *Store) Snapshot() Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := MetricsSnapshot{
-		Counters:      make(map[MetricKey]int64, len(s.counters)),
-		Distributions: make(map[MetricKey]DistributionValue, len(s.distributions)),
-		Gauges:        make(map[MetricKey]GaugeValue, len(s.gauges)),
+	out := Snapshot{
+		Counters:      make(map[Key]int64, len(s.counters)),
+		Distributions: make(map[Key]DistributionValue, len(s.distributions)),
+		Gauges:        make(map[Key]GaugeValue, len(s.gauges)),
 	}
 	for k, c := range s.counters {
 		out.Counters[k] = c.Value()
@@ -176,11 +186,11 @@ func (s *MetricStore) Snapshot() MetricsSnapshot {
 }
 
 // Merge adds snapshot o into s: counters add, distributions merge, the later gauge wins.
-func (s *MetricsSnapshot) Merge(o MetricsSnapshot) {
+func (s *Snapshot) Merge(o Snapshot) {
 	if s.Counters == nil {
-		s.Counters = map[MetricKey]int64{}
-		s.Distributions = map[MetricKey]DistributionValue{}
-		s.Gauges = map[MetricKey]GaugeValue{}
+		s.Counters = map[Key]int64{}
+		s.Distributions = map[Key]DistributionValue{}
+		s.Gauges = map[Key]GaugeValue{}
 	}
 	for k, v := range o.Counters {
 		s.Counters[k] += v
@@ -196,20 +206,11 @@ func (s *MetricsSnapshot) Merge(o MetricsSnapshot) {
 }
 
 // SortedKeys returns keys of m sorted by transform, namespace and name.
-func SortedKeys[V any](m map[MetricKey]V) []MetricKey {
-	keys := make([]MetricKey, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		if a.Transform != b.Transform {
-			return a.Transform < b.Transform
-		}
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		return a.Name < b.Name
-	})
-	return keys
+func SortedKeys[V any](m map[Key]V) []Key {
+	return slices.SortedFunc(maps.Keys(m), Key.Compare)
+}
+
+// Compare orders keys by transform, namespace and name.
+func (k Key) Compare(o Key) int {
+	return cmp.Or(cmp.Compare(k.Transform, o.Transform), cmp.Compare(k.Namespace, o.Namespace), cmp.Compare(k.Name, o.Name))
 }

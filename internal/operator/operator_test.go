@@ -1,4 +1,4 @@
-package sdk
+package operator
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/beamgo-dev/beamgo/internal/graph"
-	"github.com/beamgo-dev/beamgo/sdk/window"
+	"github.com/beamgo-dev/beamgo/internal/coder"
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // collector is a Receiver that keeps what it receives; err, when set, is
@@ -37,11 +37,43 @@ func (c *collector[T]) elems() []T {
 	return out
 }
 
-func testEnv(name string) *graph.Env { return &graph.Env{UniqueName: name} }
+func testEnv(name string) *Env { return &Env{UniqueName: name} }
+
+// KV shortens coder.KV.
+type KV[K, V any] = coder.KV[K, V]
+
+// countFn and sumFn are the sdk's count and int64 sum, which the sdk
+// describes to the precombine as built in and tallied.
+type countFn[T any] struct{}
+
+func (countFn[T]) CreateAccumulator() int64           { return 0 }
+func (countFn[T]) AddInput(a int64, _ T) int64        { return a + 1 }
+func (countFn[T]) MergeAccumulators(a, b int64) int64 { return a + b }
+func (countFn[T]) ExtractOutput(a int64) int64        { return a }
+
+type sumFn struct{}
+
+func (sumFn) CreateAccumulator() int64           { return 0 }
+func (sumFn) AddInput(a, v int64) int64          { return a + v }
+func (sumFn) MergeAccumulators(a, b int64) int64 { return a + b }
+func (sumFn) ExtractOutput(a int64) int64        { return a }
+
+// newPrecombine returns a precombine of fn configured as the sdk does it
+// (see NewPrecombine): countFn and sumFn are built in and tallied.
+func newPrecombine[In any](name string, fn CombineFn[In, int64, int64], next Receiver[KV[string, int64]], global bool) *precombine[string, In, int64, int64] {
+	p := &precombine[string, In, int64, int64]{env: testEnv(name), fn: fn, next: next, global: global}
+	switch any(fn).(type) {
+	case countFn[In]:
+		p.builtin, p.tallyKind = true, TallyCount
+	case sumFn:
+		p.builtin, p.tallyKind = true, TallySum
+	}
+	return p
+}
 
 func TestFuncOpMapKeepsTimestampWindowsAndPane(t *testing.T) {
 	out := &collector[int]{}
-	op := newFuncOp(testEnv("Len"), funcDoFn[string, int]{one: func(s string) int { return len(s) }, call: func(s string, emit func(int)) { emit(len(s)) }}, graph.Receiver[int](out))
+	op := NewFuncOp(testEnv("Len"), Func[string, int]{One: func(s string) int { return len(s) }, Call: func(s string, emit func(int)) { emit(len(s)) }}, Receiver[int](out))
 	wins := []window.Window{window.Interval(0, 10), window.Interval(5, 15)}
 	pane := window.Pane{IsFirst: true, Index: 3}
 	if err := op.Receive(window.Value[string]{Elem: "abc", Timestamp: 7, Windows: wins, Pane: pane}); err != nil {
@@ -55,11 +87,11 @@ func TestFuncOpMapKeepsTimestampWindowsAndPane(t *testing.T) {
 
 func TestFuncOpFlatMapEmitsEveryOutput(t *testing.T) {
 	out := &collector[string]{}
-	op := newFuncOp(testEnv("Split"), funcDoFn[string, string]{call: func(s string, emit func(string)) {
+	op := NewFuncOp(testEnv("Split"), Func[string, string]{Call: func(s string, emit func(string)) {
 		for w := range strings.FieldsSeq(s) {
 			emit(w)
 		}
-	}}, graph.Receiver[string](out))
+	}}, Receiver[string](out))
 	for _, line := range []string{"a b", "", "c"} {
 		if err := op.Receive(window.Value[string]{Elem: line, Windows: window.GlobalWindows()}); err != nil {
 			t.Fatal(err)
@@ -74,7 +106,7 @@ func TestFuncOpErrors(t *testing.T) {
 	downstream := errors.New("downstream failed")
 	for _, tc := range []struct {
 		name string
-		fn   funcDoFn[string, string]
+		fn   Func[string, string]
 		// downErr is returned by the receiver.
 		downErr error
 		// wantUser says the error must be a UserError of the transform
@@ -85,22 +117,22 @@ func TestFuncOpErrors(t *testing.T) {
 	}{
 		{
 			name:     "a panicking Map function fails naming the transform",
-			fn:       funcDoFn[string, string]{one: func(string) string { panic("boom") }},
+			fn:       Func[string, string]{One: func(string) string { panic("boom") }},
 			wantUser: true,
 		},
 		{
 			name:     "a panicking FlatMap function fails naming the transform",
-			fn:       funcDoFn[string, string]{call: func(s string, emit func(string)) { emit(s); panic("boom") }},
+			fn:       Func[string, string]{Call: func(s string, emit func(string)) { emit(s); panic("boom") }},
 			wantUser: true, wantEmits: 1,
 		},
 		{
 			name:    "a Map's downstream error is returned unchanged",
-			fn:      funcDoFn[string, string]{one: strings.ToUpper},
+			fn:      Func[string, string]{One: strings.ToUpper},
 			downErr: downstream, wantEmits: 1,
 		},
 		{
 			name: "a FlatMap stops emitting after a downstream error",
-			fn: funcDoFn[string, string]{call: func(s string, emit func(string)) {
+			fn: Func[string, string]{Call: func(s string, emit func(string)) {
 				emit(s)
 				emit(s)
 			}},
@@ -109,9 +141,9 @@ func TestFuncOpErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := &collector[string]{err: tc.downErr}
-			op := newFuncOp(testEnv("Op"), tc.fn, graph.Receiver[string](out))
+			op := NewFuncOp(testEnv("Op"), tc.fn, Receiver[string](out))
 			err := op.Receive(window.Value[string]{Elem: "elem", Windows: window.GlobalWindows()})
-			var ue *graph.UserError
+			var ue *UserError
 			switch {
 			case tc.wantUser && (!errors.As(err, &ue) || ue.Transform != "Op" || !strings.Contains(ue.Element, "elem")):
 				t.Errorf("Receive = %v, want a UserError of Op on elem", err)
@@ -124,7 +156,7 @@ func TestFuncOpErrors(t *testing.T) {
 			// The next element is processed normally: no error sticks.
 			out.err = nil
 			out.got = nil
-			if tc.fn.one != nil && !tc.wantUser {
+			if tc.fn.One != nil && !tc.wantUser {
 				if err := op.Receive(window.Value[string]{Elem: "x", Windows: window.GlobalWindows()}); err != nil {
 					t.Errorf("Receive after an error = %v", err)
 				}
@@ -135,23 +167,23 @@ func TestFuncOpErrors(t *testing.T) {
 
 // fusedCount builds Split -> Key -> precombine(count) and returns its
 // input receiver, its operators and where the counts go.
-func fusedCount() (graph.Receiver[string], []graph.Operator, *collector[KV[string, int64]]) {
+func fusedCount() (Receiver[string], []Operator, *collector[KV[string, int64]]) {
 	out := &collector[KV[string, int64]]{}
-	pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: countFn[int64]{}, next: out, global: true}
-	keyed := newFuncOp(testEnv("Key"), funcDoFn[string, KV[string, int64]]{
-		one: func(w string) KV[string, int64] { return KV[string, int64]{Key: w, Value: 1} },
-	}, graph.Receiver[KV[string, int64]](pre))
-	split := newFuncOp(testEnv("Split"), funcDoFn[string, string]{call: func(s string, emit func(string)) {
+	pre := newPrecombine[int64]("Count", countFn[int64]{}, out, true)
+	keyed := NewFuncOp(testEnv("Key"), Func[string, KV[string, int64]]{
+		One: func(w string) KV[string, int64] { return KV[string, int64]{Key: w, Value: 1} },
+	}, Receiver[KV[string, int64]](pre))
+	split := NewFuncOp(testEnv("Split"), Func[string, string]{Call: func(s string, emit func(string)) {
 		for w := range strings.FieldsSeq(s) {
 			emit(w)
 		}
-	}}, graph.Receiver[string](keyed))
-	return split, []graph.Operator{split, keyed, pre}, out
+	}}, Receiver[string](keyed))
+	return split, []Operator{split, keyed, pre}, out
 }
 
 func TestFusedChainPassesElementsWithoutWindowedValues(t *testing.T) {
 	in, ops, out := fusedCount()
-	if !ops[0].(*funcOp[string, string]).fused || !ops[1].(*funcOp[string, KV[string, int64]]).fused {
+	if !ops[0].(*FuncOp[string, string]).fused || !ops[1].(*FuncOp[string, KV[string, int64]]).fused {
 		t.Fatalf("the chain does not pass elements through elemSink")
 	}
 	ctx := context.Background()
@@ -207,10 +239,10 @@ func sortBundles(s []string) {
 func TestPrecombineCopiesStringKeys(t *testing.T) {
 	// The count and the sum keep their keys in a tallyTable, a user's
 	// CombineFn in a keyArena.
-	for name, fn := range map[string]CombineFn[int64, int64, int64]{"count": countFn[int64]{}, "sum": SumFn[int64]{}, "user": userSum{}} {
+	for name, fn := range map[string]CombineFn[int64, int64, int64]{"count": countFn[int64]{}, "sum": sumFn{}, "user": userSum{}} {
 		t.Run(name, func(t *testing.T) {
 			out := &collector[KV[string, int64]]{}
-			pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: fn, next: out, global: true}
+			pre := newPrecombine("Count", fn, out, true)
 			ctx := context.Background()
 			if err := pre.Setup(ctx); err != nil {
 				t.Fatal(err)
@@ -254,12 +286,12 @@ func TestPrecombineCopiesStringKeys(t *testing.T) {
 
 func TestPrecombineWindowedThroughChain(t *testing.T) {
 	out := &collector[KV[string, int64]]{}
-	pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: countFn[int64]{}, next: out}
-	keyed := newFuncOp(testEnv("Key"), funcDoFn[string, KV[string, int64]]{
-		one: func(w string) KV[string, int64] { return KV[string, int64]{Key: w, Value: 1} },
-	}, graph.Receiver[KV[string, int64]](pre))
+	pre := newPrecombine[int64]("Count", countFn[int64]{}, out, false)
+	keyed := NewFuncOp(testEnv("Key"), Func[string, KV[string, int64]]{
+		One: func(w string) KV[string, int64] { return KV[string, int64]{Key: w, Value: 1} },
+	}, Receiver[KV[string, int64]](pre))
 	ctx := context.Background()
-	for _, op := range []graph.Operator{keyed, pre} {
+	for _, op := range []Operator{keyed, pre} {
 		if err := op.Setup(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -317,9 +349,6 @@ func TestPrecombineRecoversCombineFnPanics(t *testing.T) {
 	if err := pre.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if pre.builtin {
-		t.Fatalf("a user CombineFn is taken for a built-in one")
-	}
 	if err := pre.StartBundle(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +368,7 @@ func TestPrecombineRecoversCombineFnPanics(t *testing.T) {
 				t.Fatalf("good input: %v", err)
 			}
 			err := tc.call(KV[string, string]{Key: "k", Value: "bad"})
-			var ue *graph.UserError
+			var ue *UserError
 			if !errors.As(err, &ue) || ue.Transform != "Combine" || !strings.Contains(ue.Element, "bad") {
 				t.Errorf("bad input: error %v, want a UserError of Combine on the element", err)
 			}
@@ -347,25 +376,13 @@ func TestPrecombineRecoversCombineFnPanics(t *testing.T) {
 	}
 }
 
-func TestBuiltinCombineFnsSkipRecovery(t *testing.T) {
-	for name, fn := range map[string]CombineFn[int64, int64, int64]{"count": countFn[int64]{}, "sum": SumFn[int64]{}} {
-		pre := &precombine[string, int64, int64, int64]{env: testEnv("C"), fn: fn, next: &collector[KV[string, int64]]{}, global: true}
-		if err := pre.Setup(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		if !pre.builtin {
-			t.Errorf("%s: the sdk's CombineFn is not taken for a built-in one", name)
-		}
-	}
-}
-
 func TestPrecombineBoundsHeldKeys(t *testing.T) {
 	// The count and the sum keep their sums in a tallyTable, a user's
 	// CombineFn in accs.
-	for name, fn := range map[string]CombineFn[int64, int64, int64]{"count": countFn[int64]{}, "sum": SumFn[int64]{}, "user": userSum{}} {
+	for name, fn := range map[string]CombineFn[int64, int64, int64]{"count": countFn[int64]{}, "sum": sumFn{}, "user": userSum{}} {
 		t.Run(name, func(t *testing.T) {
 			out := &collector[KV[string, int64]]{}
-			pre := &precombine[string, int64, int64, int64]{env: testEnv("Count"), fn: fn, next: out, global: true}
+			pre := newPrecombine("Count", fn, out, true)
 			ctx := context.Background()
 			if err := pre.Setup(ctx); err != nil {
 				t.Fatal(err)

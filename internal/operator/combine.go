@@ -1,0 +1,433 @@
+package operator
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unsafe"
+
+	"github.com/beamgo-dev/beamgo/internal/coder"
+	"github.com/beamgo-dev/beamgo/internal/window"
+)
+
+// CombineFn is the method set of sdk.CombineFn, which the combine
+// operators call; see there for the contract.
+type CombineFn[In, Acc, Out any] interface {
+	CreateAccumulator() Acc
+	AddInput(acc Acc, in In) Acc
+	MergeAccumulators(a, b Acc) Acc
+	ExtractOutput(acc Acc) Out
+}
+
+// Compacter is the method set of sdk.Compacter, an optional CombineFn
+// method that shrinks an accumulator before it is encoded for the shuffle.
+type Compacter[Acc any] interface {
+	Compact(acc Acc) Acc
+}
+
+// Tally names the sdk's CombineFns whose precombine over string keys in
+// the global window sums int64s in a tallyTable instead of accumulators in
+// a map.
+type Tally int
+
+// The CombineFns a tally table runs.
+const (
+	// NoTally is any other CombineFn.
+	NoTally Tally = iota
+	// TallyCount counts inputs: accumulators and outputs are int64.
+	TallyCount
+	// TallySum sums int64 inputs into int64 accumulators and outputs.
+	TallySum
+)
+
+// Combine describes a CombineFn to its precombine.
+type Combine[In, Acc, Out any] struct {
+	// NewFn returns the copy of the CombineFn that one operator instance
+	// calls (instances run concurrently).
+	NewFn func() CombineFn[In, Acc, Out]
+	// Global says that the input is in the global window.
+	Global bool
+	// Builtin says that the CombineFn is one of the sdk's own, whose
+	// methods cannot panic: elements skip the panic recovery.
+	Builtin bool
+	// Tally says which tally table, if any, runs the CombineFn.
+	Tally Tally
+}
+
+// NewPrecombine returns the factory of a lifted combine's precombine
+// phase: it turns KV[K, In] elements (of in) into partial KV[K, Acc]
+// accumulators (of out) per bundle.
+func NewPrecombine[K comparable, In, Acc, Out any](in, out TypeOps, c Combine[In, Acc, Out]) Factory {
+	return &phaseFactory{in: in, out: out, build: func(env *Env, next any) (Operator, any, error) {
+		r, ok := next.(Receiver[coder.KV[K, Acc]])
+		if !ok {
+			return nil, nil, fmt.Errorf("operator: %s precombine: output receiver is %T", env.UniqueName, next)
+		}
+		op := &precombine[K, In, Acc, Out]{env: env, fn: c.NewFn(), next: r, global: c.Global, builtin: c.Builtin, tallyKind: c.Tally}
+		return op, op, nil
+	}}
+}
+
+// precombineFlushKeys bounds the keys a precombine holds before it flushes
+// partial accumulators early, to bound memory.
+const precombineFlushKeys = 1 << 18
+
+// NewMapPhase returns the factory of a one-to-one phase of a combine
+// (merging accumulators, extracting outputs, combining grouped values):
+// its operator turns each element a of in into f(fn, a) of out, where fn,
+// the operator instance's own copy of the CombineFn, comes from newFn. A
+// panic becomes an error naming the transform.
+func NewMapPhase[F, A, B any](in, out TypeOps, newFn func() F, f func(fn F, a A) B) Factory {
+	return &phaseFactory{in: in, out: out, build: func(env *Env, next any) (Operator, any, error) {
+		r, ok := next.(Receiver[B])
+		if !ok {
+			return nil, nil, fmt.Errorf("operator: %s: output receiver is %T", env.UniqueName, next)
+		}
+		fn := newFn()
+		return NoLifecycle{}, receiverFunc[A](func(v window.Value[A]) (err error) {
+			defer func() {
+				if x := recover(); x != nil {
+					err = PanicError(env.UniqueName, v.Elem, true, x)
+				}
+			}()
+			return r.Receive(window.Value[B]{Elem: f(fn, v.Elem), Timestamp: v.Timestamp, Windows: v.Windows, Pane: v.Pane})
+		}), nil
+	}}
+}
+
+// receiverFunc adapts a function to Receiver.
+type receiverFunc[T any] func(v window.Value[T]) error
+
+func (f receiverFunc[T]) Receive(v window.Value[T]) error { return f(v) }
+
+// phaseFactory is a Factory for single-input, single-output operators.
+type phaseFactory struct {
+	in, out TypeOps
+	build   func(env *Env, next any) (Operator, any, error)
+}
+
+func (f *phaseFactory) InputOps() TypeOps    { return f.in }
+func (f *phaseFactory) OutputOps() []TypeOps { return []TypeOps{f.out} }
+func (f *phaseFactory) Build(env *Env, outs []any) (Operator, any, error) {
+	if len(outs) != 1 {
+		return nil, nil, fmt.Errorf("operator: %s: wired %d outputs, want 1", env.UniqueName, len(outs))
+	}
+	return f.build(env, outs[0])
+}
+
+type keyWindow[K comparable] struct {
+	k K
+	w window.Window
+}
+
+// precombine holds partial accumulators per key (and window) for one bundle
+// and emits them when the bundle finishes or too many keys are held.
+//
+// The maps hold indexes into accs rather than accumulators or pointers:
+// the accumulators stay contiguous (one cache miss less per element than a
+// pointer), and an existing key is never assigned again, so the map keeps
+// the copied key it was inserted with. String keys are copied into
+// keyArena chunks rather than allocated one by one: the keys of a bundle lie
+// together in memory, the frequent ones (which come first) in the first
+// chunks, so the map's key comparisons touch fewer cache lines. The maps
+// are reused (cleared) from bundle to bundle.
+type precombine[K comparable, In, Acc, Out any] struct {
+	env    *Env
+	fn     CombineFn[In, Acc, Out]
+	next   Receiver[coder.KV[K, Acc]]
+	global bool
+	// byKey is used in the global window, byKeyWindow otherwise.
+	byKey       map[K]int32
+	byKeyWindow map[keyWindow[K]]int32
+	accs        []Acc
+	// builtin is set for the sdk's own CombineFns, which cannot panic:
+	// their elements skip the panic recovery.
+	builtin bool
+	// tallyKind is the tally table the CombineFn may run in (see tally).
+	tallyKind Tally
+	// strKeys is set when K is string: keys are copied into keys.
+	strKeys bool
+	keys    keyArena
+	// tally, when set, holds the sums instead of byKey and accs: the
+	// CombineFn is the sdk's count or int64 sum (tallyKind), K is string
+	// and the window global (see tallyTable). tallyIn is the input as an int64
+	// for a sum, nil for a count (which adds 1); asKey and asAcc turn a
+	// table's key and sum into K and Acc, which are string and int64.
+	tally   *tallyTable
+	tallyIn func(In) int64
+	asKey   func(string) K
+	asAcc   func(int64) Acc
+	// configured is set once the fields above are.
+	configured bool
+}
+
+var _ elemSinker[coder.KV[string, int]] = (*precombine[string, int, int, int])(nil)
+
+// configure sets the fields derived from the types and the kind of
+// CombineFn.
+func (p *precombine[K, In, Acc, Out]) configure() {
+	if p.configured {
+		return
+	}
+	p.configured = true
+	var k K
+	_, p.strKeys = any(k).(string)
+	asKey, strKey := any(func(s string) string { return s }).(func(string) K)
+	asAcc, intAcc := any(func(n int64) int64 { return n }).(func(int64) Acc)
+	if !p.global || !strKey || !intAcc {
+		return
+	}
+	switch p.tallyKind {
+	case TallyCount:
+		p.tally = newTallyTable()
+	case TallySum:
+		in, ok := any(func(v int64) int64 { return v }).(func(In) int64)
+		if !ok {
+			return
+		}
+		p.tally, p.tallyIn = newTallyTable(), in
+	default:
+		return
+	}
+	p.asKey, p.asAcc = asKey, asAcc
+}
+
+// Setup configures the operator.
+func (p *precombine[K, In, Acc, Out]) Setup(context.Context) error {
+	p.configure()
+	return nil
+}
+
+// elemSink returns the function a fused predecessor calls with each
+// input, specialized for the common cases: the global window with the
+// sdk's own CombineFns (no panic recovery), and counting.
+func (p *precombine[K, In, Acc, Out]) elemSink() func(coder.KV[K, In], *elemMeta) error {
+	p.configure()
+	switch {
+	case p.tally != nil:
+		return func(kv coder.KV[K, In], _ *elemMeta) error { return p.addTally(kv) }
+	case p.global && p.builtin:
+		return func(kv coder.KV[K, In], _ *elemMeta) error { return p.addGlobal(kv) }
+	case p.builtin:
+		return func(kv coder.KV[K, In], m *elemMeta) error { return p.add(kv, m.Windows) }
+	default:
+		return func(kv coder.KV[K, In], m *elemMeta) error { return p.addRecovering(kv, m.Windows) }
+	}
+}
+
+// addTally adds an input to its key's sum in the tally table, flushing
+// first if the key is new and too many are held.
+func (p *precombine[K, In, Acc, Out]) addTally(kv coder.KV[K, In]) error {
+	// K is string (configure checked), so its bytes are a string's.
+	k := *(*string)(unsafe.Pointer(&kv.Key))
+	v := int64(1)
+	if p.tallyIn != nil {
+		v = p.tallyIn(kv.Value)
+	}
+	if p.tally.add(k, v, precombineFlushKeys) {
+		return nil
+	}
+	if err := p.flush(); err != nil {
+		return err
+	}
+	p.tally.add(k, v, precombineFlushKeys)
+	return nil
+}
+
+// addGlobal adds an input to its key's accumulator in the global window.
+func (p *precombine[K, In, Acc, Out]) addGlobal(kv coder.KV[K, In]) error {
+	i, ok := p.byKey[kv.Key]
+	if !ok {
+		var err error
+		if i, err = p.newAcc(); err != nil {
+			return err
+		}
+		p.byKey[p.ownKey(kv.Key)] = i
+	}
+	p.accs[i] = p.fn.AddInput(p.accs[i], kv.Value)
+	return nil
+}
+
+// StartBundle empties the tables, keeping their memory.
+func (p *precombine[K, In, Acc, Out]) StartBundle(context.Context) error {
+	if p.byKey == nil {
+		p.byKey = map[K]int32{}
+		p.byKeyWindow = map[keyWindow[K]]int32{}
+	}
+	clear(p.byKey)
+	clear(p.byKeyWindow)
+	clear(p.accs)
+	p.accs = p.accs[:0]
+	p.keys.release()
+	if p.tally != nil {
+		p.tally.reset()
+	}
+	return nil
+}
+
+// Teardown does nothing.
+func (p *precombine[K, In, Acc, Out]) Teardown(context.Context) error { return nil }
+
+// newAcc starts an accumulator, flushing first if too many are held, and
+// returns its index.
+func (p *precombine[K, In, Acc, Out]) newAcc() (int32, error) {
+	if len(p.accs) >= precombineFlushKeys {
+		if err := p.flush(); err != nil {
+			return 0, err
+		}
+	}
+	p.accs = append(p.accs, p.fn.CreateAccumulator())
+	return int32(len(p.accs) - 1), nil
+}
+
+// ownKey returns a copy of a key about to be held, so that it does not pin
+// the larger string it was cut from (a line of text, say).
+func (p *precombine[K, In, Acc, Out]) ownKey(k K) K {
+	if p.strKeys {
+		return any(p.keys.clone(any(k).(string))).(K)
+	}
+	return k
+}
+
+// Receive adds an input that did not come through a fused chain.
+func (p *precombine[K, In, Acc, Out]) Receive(v window.Value[coder.KV[K, In]]) error {
+	return p.addRecovering(v.Elem, v.Windows)
+}
+
+// addRecovering is add, turning a panic of the CombineFn into an error.
+func (p *precombine[K, In, Acc, Out]) addRecovering(kv coder.KV[K, In], wins []window.Window) (err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			err = PanicError(p.env.UniqueName, kv, true, x)
+		}
+	}()
+	return p.add(kv, wins)
+}
+
+// add adds an input to the accumulators of its key in each of the windows.
+func (p *precombine[K, In, Acc, Out]) add(kv coder.KV[K, In], wins []window.Window) (err error) {
+	if p.tally != nil {
+		return p.addTally(kv)
+	}
+	if p.global {
+		return p.addGlobal(kv)
+	}
+	for _, w := range wins {
+		kw := keyWindow[K]{k: kv.Key, w: w}
+		i, ok := p.byKeyWindow[kw]
+		if !ok {
+			if i, err = p.newAcc(); err != nil {
+				return err
+			}
+			kw.k = p.ownKey(kw.k)
+			p.byKeyWindow[kw] = i
+		}
+		p.accs[i] = p.fn.AddInput(p.accs[i], kv.Value)
+	}
+	return nil
+}
+
+func (p *precombine[K, In, Acc, Out]) compact(a Acc) Acc {
+	if c, ok := p.fn.(Compacter[Acc]); ok {
+		return c.Compact(a)
+	}
+	return a
+}
+
+// flush emits every held accumulator, at the end of its window, and clears.
+func (p *precombine[K, In, Acc, Out]) flush() error {
+	gw := window.GlobalWindows()
+	if p.tally != nil {
+		if err := p.tally.each(func(k string, sum int64) error {
+			return p.next.Receive(window.Value[coder.KV[K, Acc]]{Elem: coder.KV[K, Acc]{Key: p.asKey(k), Value: p.asAcc(sum)}, Timestamp: window.EndOfGlobalWindow, Windows: gw, Pane: window.NoFiringPane()})
+		}); err != nil {
+			return err
+		}
+	}
+	for k, i := range p.byKey {
+		if err := p.next.Receive(window.Value[coder.KV[K, Acc]]{Elem: coder.KV[K, Acc]{Key: k, Value: p.compact(p.accs[i])}, Timestamp: window.EndOfGlobalWindow, Windows: gw, Pane: window.NoFiringPane()}); err != nil {
+			return err
+		}
+	}
+	ws := make([]window.Window, 1)
+	for kw, i := range p.byKeyWindow {
+		ws[0] = kw.w
+		if err := p.next.Receive(window.Value[coder.KV[K, Acc]]{Elem: coder.KV[K, Acc]{Key: kw.k, Value: p.compact(p.accs[i])}, Timestamp: kw.w.MaxTimestamp(), Windows: ws, Pane: window.NoFiringPane()}); err != nil {
+			return err
+		}
+	}
+	clear(p.byKey)
+	clear(p.byKeyWindow)
+	clear(p.accs)
+	p.accs = p.accs[:0]
+	// Later keys go to new chunks, so that the chunks of the keys just
+	// emitted are freed as soon as nothing downstream holds them.
+	p.keys.release()
+	if p.tally != nil {
+		p.tally.reset()
+	}
+	return nil
+}
+
+// FinishBundle emits every held accumulator.
+func (p *precombine[K, In, Acc, Out]) FinishBundle(context.Context) (err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			err = PanicError(p.env.UniqueName, nil, false, x)
+		}
+	}()
+	return p.flush()
+}
+
+// keyArena copies strings into shared chunks (the buffers of a
+// strings.Builder, whose earlier bytes are never written again). A string it
+// returns pins its chunk, which is why chunks are small.
+type keyArena struct {
+	b strings.Builder
+}
+
+// keyChunk is the size of a keyArena chunk; longer strings get their own.
+const keyChunk = 16 << 10
+
+// clone returns a copy of s.
+func (a *keyArena) clone(s string) string {
+	if len(s) > keyChunk/16 {
+		return strings.Clone(s)
+	}
+	if a.b.Cap()-a.b.Len() < len(s) {
+		a.b = strings.Builder{}
+		a.b.Grow(keyChunk)
+	}
+	start := a.b.Len()
+	a.b.WriteString(s)
+	return a.b.String()[start:]
+}
+
+// cloneBytes returns a string with the bytes of b.
+func (a *keyArena) cloneBytes(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	// clone copies the bytes before returning: the view does not outlive
+	// the call.
+	return a.clone(unsafe.String(&b[0], len(b)))
+}
+
+// release makes the next clone start a new chunk, so that strings handed
+// out so far share no chunk with later ones.
+func (a *keyArena) release() { a.b = strings.Builder{} }
+
+// NoLifecycle is the Operator of transforms without user lifecycle.
+type NoLifecycle struct{}
+
+// Setup does nothing.
+func (NoLifecycle) Setup(context.Context) error { return nil }
+
+// StartBundle does nothing.
+func (NoLifecycle) StartBundle(context.Context) error { return nil }
+
+// FinishBundle does nothing.
+func (NoLifecycle) FinishBundle(context.Context) error { return nil }
+
+// Teardown does nothing.
+func (NoLifecycle) Teardown(context.Context) error { return nil }

@@ -1,0 +1,146 @@
+package sdk
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/beamgo-dev/beamgo/internal/graph"
+	"github.com/beamgo-dev/beamgo/internal/operator"
+)
+
+// panickyCount embeds the sdk's count and may override its methods: it is
+// not one of the sdk's CombineFns.
+type panickyCount struct{ countFn[string] }
+
+func TestCombineFnKinds(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		builtin   bool
+		tally     operator.Tally
+		fnBuiltin func() bool
+		fnTally   func() operator.Tally
+	}{
+		{"the count is built in and tallied", true, operator.TallyCount,
+			func() bool { return isBuiltinCombine(countFn[string]{}) },
+			func() operator.Tally { return tallyOf(CombineFn[string, int64, int64](countFn[string]{})) }},
+		{"the int64 sum is built in and tallied", true, operator.TallySum,
+			func() bool { return isBuiltinCombine(SumFn[int64]{}) },
+			func() operator.Tally { return tallyOf(CombineFn[int64, int64, int64](SumFn[int64]{})) }},
+		{"an int sum is built in but not tallied", true, operator.NoTally,
+			func() bool { return isBuiltinCombine(SumFn[int]{}) },
+			func() operator.Tally { return tallyOf(CombineFn[int, int, int](SumFn[int]{})) }},
+		{"the minimum is built in but not tallied", true, operator.NoTally,
+			func() bool { return isBuiltinCombine(MinFn[string]{}) },
+			func() operator.Tally { return tallyOf(CombineFn[string, ExtremeAcc[string], string](MinFn[string]{})) }},
+		{"a type embedding the count is neither", false, operator.NoTally,
+			func() bool { return isBuiltinCombine(panickyCount{}) },
+			func() operator.Tally { return tallyOf(CombineFn[string, int64, int64](panickyCount{})) }},
+		{"a user's Top is neither", false, operator.NoTally,
+			func() bool { return isBuiltinCombine(TopFn[int]{N: 1}) },
+			func() operator.Tally { return tallyOf(CombineFn[int, []int, []int](TopFn[int]{N: 1})) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.fnBuiltin(); got != tc.builtin {
+				t.Errorf("isBuiltinCombine = %v, want %v", got, tc.builtin)
+			}
+			if got := tc.fnTally(); got != tc.tally {
+				t.Errorf("tallyOf = %v, want %v", got, tc.tally)
+			}
+		})
+	}
+}
+
+type threeWay struct{}
+
+func (threeWay) ProcessElement(_ context.Context, v int, a func(int), b func(string), c func(float64)) error {
+	return nil
+}
+
+type twoWay struct{}
+
+func (twoWay) ProcessElement(_ context.Context, v int, a func(int), b func(string)) error { return nil }
+
+// TestLeavesCarryTheirRuntime checks what the construction graph carries,
+// without types, for the bundle executor: each leaf that runs user code
+// has an operator.Factory whose element operations are those of its
+// collections, and each collection an operator.TypeOps of its element type.
+func TestLeavesCarryTheirRuntime(t *testing.T) {
+	p := NewPipeline()
+	s := p.Root()
+	in := Create(s, []int{1, 2, 3})
+	Map(s, func(v int) string { return "" }, in)
+	ParDo2(s, twoWay{}, in)
+	ParDo3(s, threeWay{}, in)
+	Partition(s, 1, func(int, int) int { return 0 }, in)
+	ForEachFunc(s, func(context.Context, int) error { return nil }, in)
+	SumPerKey(s, Map(s, func(v int) KV[string, int64] { return Pair("k", int64(v)) }, in))
+	Flatten(s, in, in)
+	if err := p.Err(); err != nil {
+		t.Fatal(err)
+	}
+	outputs := map[string][]string{}
+	for _, tr := range p.g.Transforms {
+		for _, o := range tr.Outputs {
+			outputs[tr.Name] = append(outputs[tr.Name], o.Local)
+		}
+		if tr.Combine != nil {
+			if _, ok := tr.Combine.Phases.(operator.CombinePhases); !ok {
+				t.Errorf("%s: combine phases are %T, want operator.CombinePhases", tr.UniqueName, tr.Combine.Phases)
+			}
+		}
+		if len(tr.Children) > 0 || tr.Kind == graph.KindImpulse || tr.Kind == graph.KindGroupByKey {
+			continue
+		}
+		f, ok := tr.Factory.(operator.Factory)
+		if !ok {
+			t.Errorf("%s: factory is %T, want an operator.Factory", tr.UniqueName, tr.Factory)
+			continue
+		}
+		for _, in := range tr.MainInputs() {
+			if !sameType(f.InputOps(), in.Coll.Ops) {
+				t.Errorf("%s: the factory's input elements are %v, its input collection's %T", tr.UniqueName, f.InputOps().GoType(), in.Coll.Ops)
+			}
+		}
+		if len(f.OutputOps()) != len(tr.Outputs) {
+			t.Fatalf("%s: factory has %d outputs, transform %d", tr.UniqueName, len(f.OutputOps()), len(tr.Outputs))
+		}
+		for i, o := range tr.Outputs {
+			if !sameType(f.OutputOps()[i], o.Coll.Ops) {
+				t.Errorf("%s: output %d: the factory's elements are %v, its collection's %T", tr.UniqueName, i, f.OutputOps()[i].GoType(), o.Coll.Ops)
+			}
+		}
+	}
+	for _, c := range p.g.Collections {
+		ops, ok := c.Ops.(operator.TypeOps)
+		if !ok {
+			t.Errorf("%s: element operations are %T, want operator.TypeOps", c.Name, c.Ops)
+			continue
+		}
+		if got, want := ops.Coder().Spec(), c.Coder.Spec(); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: element operations encode with %v, the collection with %v", c.Name, got, want)
+		}
+	}
+	want := map[string][]string{
+		"Map(sdk.TestLeavesCarryTheirRuntime.func1)": {"out"},
+		"twoWay":   {"out0", "out1"},
+		"threeWay": {"out0", "out1", "out2"},
+		"Partition(sdk.TestLeavesCarryTheirRuntime.func2)": {"out0"},
+	}
+	got := map[string][]string{}
+	for name := range want {
+		got[name] = outputs[name]
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("output names (-want +got):\n%s", diff)
+	}
+}
+
+// sameType reports whether ops, an operator.TypeOps, has the element type
+// and coder of a.
+func sameType(a operator.TypeOps, ops any) bool {
+	b, ok := ops.(operator.TypeOps)
+	return ok && a.GoType() == b.GoType() && reflect.DeepEqual(a.Coder().Spec(), b.Coder().Spec())
+}
