@@ -64,7 +64,7 @@ type cell struct{ total, emitted int64 }
 func count(c bids.Config, part, workers int64, early time.Duration) result {
 	var r result
 	live := map[int64]map[int64]*cell{} // window start -> auction -> cell
-	var oldest int64 = 1 << 62            // earliest live window start
+	var oldest int64 = 1 << 62          // earliest live window start
 	nextEarly := time.Now().Add(early)
 	for i := range c.Events {
 		b := c.At(i)
