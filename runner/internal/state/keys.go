@@ -282,7 +282,6 @@ func decodeDueKey(k []byte) (domain Domain, fire window.Time, key []byte, err er
 	return domain, fire, key, d.err
 }
 
-
 // encodeTimer encodes t as: domain, flags (1 = no hold), fire, hold, then
 // the identity (transform, family, tag, key, window).
 func encodeTimer(dst []byte, t Timer) []byte {

@@ -679,7 +679,7 @@ func testTimerValidation(t *testing.T, open opener) {
 	b := s.Begin()
 	defer b.Discard()
 	for _, tm := range []Timer{
-		eventTimer("k", 11_000),                  // after maxTs+L = 10.999s
+		eventTimer("k", 11_000), // after maxTs+L = 10.999s
 		{TimerID: eventTimer("k", 0).TimerID, Domain: EventTime, Fire: 5000, Hold: 6000}, // hold after fire
 		{TimerID: eventTimer("k", 0).TimerID, Domain: ProcessingTime, Fire: 1e9, Hold: 11_000},
 		{TimerID: eventTimer("k", 0).TimerID, Domain: 7},
