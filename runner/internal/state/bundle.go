@@ -25,6 +25,12 @@ type Bundle struct {
 	done bool
 	buf  []byte
 	keys map[string]struct{} // with Options.CheckKeys: user keys touched
+
+	// stampKey and stampWindow are the last (key, window) stamped, so that
+	// runs of writes to one key's cells stamp it once.
+	stampKey    []byte
+	stampWindow window.Window
+	stamped     bool
 }
 
 // Page is one page of a read. Next is the continuation token for the
@@ -131,8 +137,12 @@ func (b *Bundle) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 
 // stamp records that (key, w) has state or timers, for its expiry.
 func (b *Bundle) stamp(key []byte, w window.Window) {
+	if b.stamped && w == b.stampWindow && bytes.Equal(key, b.stampKey) {
+		return
+	}
 	b.buf = windowKey(b.buf[:0], b.s.GCTime(w), key, w)
 	b.w.set(b.buf, nil)
+	b.stampKey, b.stampWindow, b.stamped = append(b.stampKey[:0], key...), w, true
 }
 
 // start returns where a paged read of [lo, hi) resumes: lo, or the token.
@@ -373,5 +383,6 @@ func (b *Bundle) Drop(key []byte, w window.Window) error {
 		b.deleteTimer(t)
 	}
 	b.w.delete(windowKey(nil, b.s.GCTime(w), key, w))
+	b.stamped = false
 	return nil
 }
