@@ -25,8 +25,8 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"syscall"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/beamgo-dev/beamgo/runner/internal/state"
