@@ -73,13 +73,14 @@ func appendTime(dst []byte, t window.Time) []byte {
 // appendUint appends v big-endian.
 func appendUint(dst []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(dst, v) }
 
-// appendWindow appends w: a global flag, then start and end.
+// appendWindow appends w: 0 and start and end for an interval window, the
+// single byte 1 for the global window (which sorts after every interval
+// window, and is short because most stateful state lives in it).
 func appendWindow(dst []byte, w window.Window) []byte {
-	g := byte(0)
 	if w.IsGlobal() {
-		g = 1
+		return append(dst, 1)
 	}
-	dst = append(dst, g)
+	dst = append(dst, 0)
 	dst = appendTime(dst, w.Start)
 	return appendTime(dst, w.End)
 }
@@ -162,12 +163,15 @@ func (d *decoder) skipBytes() {
 }
 
 func (d *decoder) window() window.Window {
-	g := d.byte1()
-	start, end := d.time(), d.time()
-	if g == 1 {
+	switch d.byte1() {
+	case 1:
 		return window.Global()
+	case 0:
+		start, end := d.time(), d.time()
+		return window.Interval(start, end)
 	}
-	return window.Interval(start, end)
+	d.fail()
+	return window.Window{}
 }
 
 // prefixEnd returns the smallest key greater than every key with prefix p,
