@@ -140,12 +140,13 @@ func (m *memBackend) apply(w *writeSet) error {
 	for n := w.dels.seek(""); n != nil; n = n.next[0] {
 		m.t.deleteRange(n.val, n.key)
 	}
+	var f finger[[]byte]
 	for n := w.puts.seek(""); n != nil; n = n.next[0] {
 		if n.val.del {
-			m.t.delete(n.key)
+			m.t.deleteAt(n.key, &f)
 			continue
 		}
-		m.t.set(n.key, n.val.val)
+		m.t.setAt(n.key, n.val.val, &f)
 	}
 	return nil
 }
