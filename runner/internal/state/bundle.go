@@ -49,7 +49,9 @@ func (b *Bundle) Commit() error {
 	if b.done {
 		return ErrDone
 	}
-	b.finish()
+	// The keys are released after the write lands, so that a bundle that
+	// takes them over sees it.
+	defer b.finish()
 	if b.w.empty() {
 		return nil
 	}

@@ -52,7 +52,10 @@ type Options struct {
 	// Backend selects the backend (default Memory).
 	Backend Backend
 	// MemoryBudget bounds the Pebble backend's caches and memtables, in
-	// bytes (default 64 MiB). Memory ignores it.
+	// bytes (default 64 MiB): half for the block cache, a quarter for
+	// memtables. It does not bound the Go heap of the bundles and their
+	// callers; a process that must stay within a budget also sets its soft
+	// memory limit (GOMEMLIMIT). Memory ignores it.
 	MemoryBudget int64
 	// Dir is the parent of the Pebble backend's temporary directory
 	// (default os.TempDir()). The directory is removed by Close.
