@@ -6,8 +6,7 @@ import (
 	"math"
 	"slices"
 
-	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
-	"google.golang.org/protobuf/proto"
+	"github.com/beamgo-dev/beamgo/proto/decode"
 )
 
 // TestStream is the decoded payload of a TestStream transform
@@ -68,82 +67,41 @@ type TimestampedElement struct {
 // (BoundedWindow.TIMESTAMP_MAX_VALUE); TestStream elements must be before it.
 const maxTimestamp = math.MaxInt64 / 1000
 
-// decodeTestStream decodes the payload of TestStream transform id. An event
-// for a tag the transform does not output, an element at or past the end
-// of time, a watermark going backwards or a processing-time advance that is
-// not positive is an error naming the transform: the script could not mean
-// anything else.
+// decodeTestStream decodes the payload of TestStream transform id with
+// decode.TestStream (which refuses endpoints, tags that name no output and
+// watermarks going backwards) and resolves each event's output to its
+// PCollection. An element at or past the end of time is refused too: the
+// script could not mean anything else.
 func decodeTestStream(g *graph, id string) (*TestStream, error) {
 	t := g.transform(id)
-	var pl pipepb.TestStreamPayload
-	if err := proto.Unmarshal(t.GetSpec().GetPayload(), &pl); err != nil {
-		return nil, fmt.Errorf("plan: transform %s: payload is not a TestStreamPayload: %w", g.describe(id), err)
-	}
-	if pl.GetEndpoint() != nil {
-		return nil, fmt.Errorf("plan: transform %s: a TestStream served by an endpoint is not supported", g.describe(id))
-	}
-	ts := &TestStream{Transform: id, Name: t.GetUniqueName(), CoderURN: g.comps.GetCoders()[pl.GetCoderId()].GetSpec().GetUrn()}
 	outs := t.GetOutputs()
+	script, err := decode.TestStream(t.GetSpec().GetPayload(), outs)
+	if err != nil {
+		return nil, fmt.Errorf("plan: TestStream %s: %w", g.describe(id), err)
+	}
+	ts := &TestStream{Transform: id, Name: t.GetUniqueName(), CoderURN: g.comps.GetCoders()[script.CoderID].GetSpec().GetUrn()}
 	for _, tag := range slices.Sorted(maps.Keys(outs)) {
 		ts.Outputs = append(ts.Outputs, outs[tag])
 	}
-	output := func(tag string) (string, error) {
-		if pc, ok := outs[tag]; ok {
-			return pc, nil
-		}
-		if tag == "" && len(outs) == 1 {
-			return ts.Outputs[0], nil
-		}
-		return "", fmt.Errorf("plan: TestStream %s: event for tag %q, which is not an output", g.describe(id), tag)
-	}
-	marks := map[string]int64{}
-	for i, ev := range pl.GetEvents() {
-		e, err := decodeEvent(ev, output)
-		if err != nil {
-			return nil, fmt.Errorf("plan: TestStream %s: event %d: %w", g.describe(id), i, err)
-		}
-		if e.Kind == AdvanceWatermark {
-			if prev, ok := marks[e.PCollection]; ok && e.Watermark < prev {
-				return nil, fmt.Errorf("plan: TestStream %s: event %d moves the watermark of %q back from %d to %d",
-					g.describe(id), i, e.PCollection, prev, e.Watermark)
+	for i, ev := range script.Events {
+		e := TestStreamEvent{PCollection: outs[ev.Output]}
+		switch ev.Kind {
+		case decode.TestStreamElements:
+			e.Kind = AddElements
+			for _, el := range ev.Elements {
+				if int64(el.Timestamp) >= maxTimestamp {
+					return nil, fmt.Errorf("plan: TestStream %s: event %d: element at %d ms is not before the end of time", g.describe(id), i, el.Timestamp)
+				}
+				e.Elements = append(e.Elements, TimestampedElement{Encoded: el.Encoded, Timestamp: int64(el.Timestamp)})
 			}
-			marks[e.PCollection] = e.Watermark
+		case decode.TestStreamWatermark:
+			e.Kind, e.Watermark = AdvanceWatermark, min(int64(ev.Watermark), maxTimestamp)
+		case decode.TestStreamProcessingTime:
+			e.Kind, e.Advance = AdvanceProcessingTime, ev.Advance.Milliseconds()
 		}
 		ts.Events = append(ts.Events, e)
 	}
 	return ts, nil
-}
-
-// decodeEvent decodes one event; output resolves a tag.
-func decodeEvent(ev *pipepb.TestStreamPayload_Event, output func(string) (string, error)) (TestStreamEvent, error) {
-	switch {
-	case ev.GetElementEvent() != nil:
-		pc, err := output(ev.GetElementEvent().GetTag())
-		if err != nil {
-			return TestStreamEvent{}, err
-		}
-		e := TestStreamEvent{Kind: AddElements, PCollection: pc}
-		for _, el := range ev.GetElementEvent().GetElements() {
-			if el.GetTimestamp() >= maxTimestamp {
-				return TestStreamEvent{}, fmt.Errorf("element at %d ms is not before the end of time", el.GetTimestamp())
-			}
-			e.Elements = append(e.Elements, TimestampedElement{Encoded: el.GetEncodedElement(), Timestamp: el.GetTimestamp()})
-		}
-		return e, nil
-	case ev.GetWatermarkEvent() != nil:
-		pc, err := output(ev.GetWatermarkEvent().GetTag())
-		if err != nil {
-			return TestStreamEvent{}, err
-		}
-		return TestStreamEvent{Kind: AdvanceWatermark, PCollection: pc, Watermark: min(ev.GetWatermarkEvent().GetNewWatermark(), maxTimestamp)}, nil
-	case ev.GetProcessingTimeEvent() != nil:
-		d := ev.GetProcessingTimeEvent().GetAdvanceDuration()
-		if d <= 0 {
-			return TestStreamEvent{}, fmt.Errorf("processing time advance of %d ms is not positive", d)
-		}
-		return TestStreamEvent{Kind: AdvanceProcessingTime, Advance: d}, nil
-	}
-	return TestStreamEvent{}, fmt.Errorf("empty event")
 }
 
 // placeTestStream starts one stage per output of TestStream transform id:

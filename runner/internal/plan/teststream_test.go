@@ -102,9 +102,9 @@ func TestTestStreamErrors(t *testing.T) {
 		events []*pipepb.TestStreamPayload_Event
 		want   string
 	}{
-		{"a watermark going backwards is refused", []*pipepb.TestStreamPayload_Event{watermarkEvent("a", 10000), watermarkEvent("a", 5000)}, "moves the watermark"},
-		{"an event for an unknown tag is refused", []*pipepb.TestStreamPayload_Event{elementsEvent("zz", 1)}, "not an output"},
-		{"a processing time step back is refused", []*pipepb.TestStreamPayload_Event{processingEvent(-1)}, "not positive"},
+		{"a watermark going backwards is refused", []*pipepb.TestStreamPayload_Event{watermarkEvent("a", 10000), watermarkEvent("a", 5000)}, "moves backwards"},
+		{"an event for an unknown tag is refused", []*pipepb.TestStreamPayload_Event{elementsEvent("zz", 1)}, "names none of the outputs"},
+		{"a processing time step back is refused", []*pipepb.TestStreamPayload_Event{processingEvent(-1)}, "processing time moves backwards"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
