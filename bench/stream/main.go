@@ -17,6 +17,7 @@ import (
 	"flag"
 	"log"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -49,6 +50,7 @@ func main() {
 	shards := flag.Int64("shards", 8, "ranges of bids generated in parallel")
 	early := flag.String("early", "pt", "early panes: pt (1 s of processing time) or count (every 5 bids)")
 	parallelism := flag.Int("parallelism", 0, "bundles run at once (default: number of CPUs)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the job to this file")
 	flag.Parse()
 	log.SetFlags(0)
 	c := bids.Default
@@ -80,7 +82,9 @@ func main() {
 		out.add(kv.Key, int64(sdk.WindowOf(ctx).Start), kv.Value)
 		return nil
 	}, counts)
+	stop := startCPUProfile(*cpuprofile)
 	_, err := local.New(&local.Options{Job: local.Job{Parallelism: *parallelism, TempDir: os.TempDir()}}).Run(context.Background(), p)
+	stop()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -93,5 +97,26 @@ func main() {
 	sum.Windows, sum.Bids, sum.Digest = d.Windows, d.Bids, d.Sum
 	if err := sum.Print(os.Stdout); err != nil {
 		log.Fatal(err)
+	}
+}
+
+// startCPUProfile profiles the process into path until the returned
+// function is called; an empty path profiles nothing.
+func startCPUProfile(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			log.Fatal(err)
+		}
 	}
 }
