@@ -17,11 +17,11 @@ import (
 	"flag"
 	"log"
 	"os"
-	"runtime/pprof"
 	"sync"
 	"time"
 
 	"github.com/beamgo-dev/beamgo/bench/internal/bids"
+	"github.com/beamgo-dev/beamgo/bench/internal/cpuprof"
 	"github.com/beamgo-dev/beamgo/runner/local"
 	"github.com/beamgo-dev/beamgo/sdk"
 )
@@ -82,7 +82,7 @@ func main() {
 		out.add(kv.Key, int64(sdk.WindowOf(ctx).Start), kv.Value)
 		return nil
 	}, counts)
-	stop := startCPUProfile(*cpuprofile)
+	stop := cpuprof.Start(*cpuprofile)
 	_, err := local.New(&local.Options{Job: local.Job{Parallelism: *parallelism, TempDir: os.TempDir()}}).Run(context.Background(), p)
 	stop()
 	if err != nil {
@@ -97,26 +97,5 @@ func main() {
 	sum.Windows, sum.Bids, sum.Digest = d.Windows, d.Bids, d.Sum
 	if err := sum.Print(os.Stdout); err != nil {
 		log.Fatal(err)
-	}
-}
-
-// startCPUProfile profiles the process into path until the returned
-// function is called; an empty path profiles nothing.
-func startCPUProfile(path string) (stop func()) {
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		log.Fatal(err)
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		if err := f.Close(); err != nil {
-			log.Fatal(err)
-		}
 	}
 }

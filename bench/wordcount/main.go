@@ -16,6 +16,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/beamgo-dev/beamgo/bench/internal/cpuprof"
 	"github.com/beamgo-dev/beamgo/bench/internal/pipeline"
 	"github.com/beamgo-dev/beamgo/bench/internal/summary"
 	"github.com/beamgo-dev/beamgo/runner/local"
@@ -33,7 +34,7 @@ func main() {
 	if *input == "" {
 		log.Fatal("wordcount: -input is required")
 	}
-	stop := startCPUProfile(*cpuprofile)
+	stop := cpuprof.Start(*cpuprofile)
 
 	heap := summary.SampleHeap(10 * time.Millisecond)
 	start := time.Now()
@@ -55,25 +56,6 @@ func main() {
 	s.Stages, s.Bundles, s.Splits, s.Spills, s.Retries = res.Stages, res.Bundles, res.Splits, res.Spills, res.Retries
 	if err := s.Print(os.Stdout); err != nil {
 		log.Fatal(err)
-	}
-}
-
-func startCPUProfile(path string) (stop func()) {
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		log.Fatal(err)
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		if err := f.Close(); err != nil {
-			log.Fatal(err)
-		}
 	}
 }
 
