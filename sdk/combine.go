@@ -15,25 +15,14 @@ import (
 //
 // Runners call the methods from one goroutine per instance, on copies of the
 // CombineFn value; accumulators passed in may be modified and returned.
-type CombineFn[In, Acc, Out any] interface {
-	CreateAccumulator() Acc
-	AddInput(acc Acc, in In) Acc
-	MergeAccumulators(a, b Acc) Acc
-	ExtractOutput(acc Acc) Out
-}
+//
+// It is the runtime's interface (the operators call it), so a CombineFn is
+// handed to them as it is.
+type CombineFn[In, Acc, Out any] = operator.CombineFn[In, Acc, Out]
 
 // Compacter is an optional CombineFn method that shrinks an accumulator
 // before it is encoded for the shuffle.
-type Compacter[Acc any] interface {
-	Compact(acc Acc) Acc
-}
-
-// The operators call CombineFns and Compacters through the runtime's
-// interfaces of the same method sets.
-var (
-	_ operator.CombineFn[int, int, int] = CombineFn[int, int, int](nil)
-	_ operator.Compacter[int]           = Compacter[int](nil)
-)
+type Compacter[Acc any] = operator.Compacter[Acc]
 
 // CombinePerKey combines the values of each key and window with fn. When the
 // accumulator type has a coder and the windowing does not merge, runners
