@@ -20,18 +20,18 @@ type bundleWork struct {
 	// unknown); bytes their size. Both are fixed when the bundle is made.
 	minTs window.Time
 	bytes int64
-	// mu guards elems, trackers and since.
+	// mu guards elems and trackers.
 	mu       sync.Mutex
 	elems    [][]byte
 	stream   func() iter.Seq2[[]byte, error]
 	trackers map[*splitEntry]struct{}
-	// since is when the bundle's first splittable work started.
-	since time.Time
 }
 
 type splitEntry struct {
 	index int64
 	t     operator.SplitTracker
+	// since is when the work started.
+	since time.Time
 }
 
 func (b *bundleWork) input() iter.Seq2[[]byte, error] {
@@ -277,13 +277,10 @@ func (j *job) register(b *bundleWork, index int64, t operator.SplitTracker) func
 	if b.stream != nil || j.opts.DisableDynamicSplitting {
 		return func() {}
 	}
-	e := &splitEntry{index: index, t: t}
+	e := &splitEntry{index: index, t: t, since: time.Now()}
 	b.mu.Lock()
 	if b.trackers == nil {
 		b.trackers = map[*splitEntry]struct{}{}
-	}
-	if b.since.IsZero() {
-		b.since = time.Now()
 	}
 	b.trackers[e] = struct{}{}
 	b.mu.Unlock()
@@ -299,8 +296,8 @@ func (j *job) register(b *bundleWork, index int64, t operator.SplitTracker) func
 	}
 }
 
-// minSplitAge is how long a bundle's splittable work runs before the
-// engine splits it. A bundle that ends sooner gains nothing from a split, and some readers
+// minSplitAge is how long splittable work runs before the engine splits
+// it. Work that ends sooner gains nothing from a split, and some readers
 // cannot take a split restriction at all: Beam Go's textio reads a gzip
 // file in a restriction sized by the compressed file while it claims
 // offsets of the decompressed stream, so a residual of a small file
@@ -409,11 +406,10 @@ func (j *job) splitCandidate() (*stage, *bundleWork, *splitEntry) {
 	now := time.Now()
 	for _, r := range runs {
 		r.b.mu.Lock()
-		if now.Sub(r.b.since) < minSplitAge {
-			r.b.mu.Unlock()
-			continue
-		}
 		for e := range r.b.trackers {
+			if now.Sub(e.since) < minSplitAge {
+				continue
+			}
 			if _, rem := e.t.Progress(); rem > remaining {
 				bestStage, bestWork, best, remaining = r.s, r.b, e, rem
 			}
