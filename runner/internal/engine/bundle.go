@@ -30,8 +30,6 @@ type bundleWork struct {
 type splitEntry struct {
 	index int64
 	t     operator.SplitTracker
-	// since is when the work started.
-	since time.Time
 }
 
 func (b *bundleWork) input() iter.Seq2[[]byte, error] {
@@ -277,7 +275,7 @@ func (j *job) register(b *bundleWork, index int64, t operator.SplitTracker) func
 	if b.stream != nil || j.opts.DisableDynamicSplitting {
 		return func() {}
 	}
-	e := &splitEntry{index: index, t: t, since: time.Now()}
+	e := &splitEntry{index: index, t: t}
 	b.mu.Lock()
 	if b.trackers == nil {
 		b.trackers = map[*splitEntry]struct{}{}
@@ -295,15 +293,6 @@ func (j *job) register(b *bundleWork, index int64, t operator.SplitTracker) func
 		j.trackers.Add(-1)
 	}
 }
-
-// minSplitAge is how long splittable work runs before the engine splits
-// it. Work that ends sooner gains nothing from a split, and some readers
-// cannot take a split restriction at all: Beam Go's textio reads a gzip
-// file in a restriction sized by the compressed file while it claims
-// offsets of the decompressed stream, so a residual of a small file
-// starts past its decompressed end and fails (Beam's TestReadGzip). Such
-// a reader still fails on a file that takes longer than this to read.
-const minSplitAge = 50 * time.Millisecond
 
 // splitBackoff is how long idle workers wait after a split attempt found
 // nothing to split before they try again: a running read's progress is
@@ -403,13 +392,9 @@ func (j *job) splitCandidate() (*stage, *bundleWork, *splitEntry) {
 		best      *splitEntry
 		remaining float64
 	)
-	now := time.Now()
 	for _, r := range runs {
 		r.b.mu.Lock()
 		for e := range r.b.trackers {
-			if now.Sub(e.since) < minSplitAge {
-				continue
-			}
 			if _, rem := e.t.Progress(); rem > remaining {
 				bestStage, bestWork, best, remaining = r.s, r.b, e, rem
 			}
