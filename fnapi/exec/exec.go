@@ -66,6 +66,26 @@ type Bundle struct {
 	// the bundle runs, with the index (in the bundle's input) of the element
 	// whose processing started it.
 	Splits func(index int64, t operator.SplitTracker) (done func())
+	// Checkpoint, when non-nil, receives the rest of the work of elements
+	// whose DoFn stopped early (operator.Env.Checkpoints); without it a
+	// DoFn that tries to checkpoint fails.
+	Checkpoint func(operator.Checkpoint)
+	// Finalize, when non-nil, receives the functions to call once the
+	// bundle's output is committed (operator.Env.Finalizers).
+	Finalize func(func(context.Context) error)
+}
+
+// readsSource reports whether transform id reads one of the bundle's
+// data sources directly.
+func (p *Processor) readsSource(id string) bool {
+	for _, pc := range p.desc.GetTransforms()[id].GetInputs() {
+		for _, s := range p.sources {
+			if s.pcoll == pc {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // splitRegistry adapts Bundle.Splits to operator.SplitRegistry, recording the
@@ -178,6 +198,12 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 	for _, env := range p.envs {
 		env.Metrics = store
 		env.Splits = splits
+		env.Finalizers = b.Finalize
+		if p.readsSource(env.TransformID) {
+			// Only a DoFn that reads the bundle's input can hand back
+			// the rest of an element as an element of that input.
+			env.Checkpoints = b.Checkpoint
+		}
 	}
 	for _, s := range p.sides {
 		s.data, s.cache = b.SideInputs, map[sideKey]any{}

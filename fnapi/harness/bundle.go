@@ -384,6 +384,7 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 		recs[p.transform] = p.rec
 	}
 	b := &bundle{instruction: inst, d: d, proc: proc, metrics: metrics.NewStore()}
+	var after resumable
 	h.mu.Lock()
 	h.active[inst] = b
 	h.mu.Unlock()
@@ -415,6 +416,8 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 		SideInputs: &sideInputs{h: h, d: d, instruction: inst},
 		Metrics:    b.metrics,
 		Splits:     b.splits.register,
+		Checkpoint: after.checkpoint,
+		Finalize:   after.finalize,
 	})
 	if err == nil {
 		err = b.failed()
@@ -429,12 +432,18 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 		}
 		return fail(err)
 	}
+	roots, err := after.residualRoots(d)
+	if err != nil {
+		return fail(err)
+	}
 	// Read the counts before another bundle may take the processor.
 	m := b.monitoring(h)
 	d.release(proc)
 	resp.Response = &fnpb.InstructionResponse_ProcessBundle{ProcessBundle: &fnpb.ProcessBundleResponse{
-		MonitoringData:  m.payload,
-		MonitoringInfos: m.infos,
+		MonitoringData:       m.payload,
+		MonitoringInfos:      m.infos,
+		ResidualRoots:        roots,
+		RequiresFinalization: h.keepFinalizers(inst, &after),
 	}}
 	return resp
 }

@@ -109,6 +109,9 @@ type harness struct {
 	active map[string]*bundle
 	data   map[string]*dataStream
 	states map[string]*stateStream
+	// finals are the finalizers of committed-to-be bundles, by
+	// instruction, until the runner asks to run them.
+	finals map[string]pendingFinal
 }
 
 // conn returns the connection to endpoint, dialing it once.
@@ -235,7 +238,10 @@ func (h *harness) handle(ctx context.Context, req *fnpb.InstructionRequest) *fnp
 	case *fnpb.InstructionRequest_ProcessBundleSplit:
 		resp.Response = &fnpb.InstructionResponse_ProcessBundleSplit{ProcessBundleSplit: h.split(r.ProcessBundleSplit)}
 	case *fnpb.InstructionRequest_FinalizeBundle:
-		// Bundles never ask for finalization: the SDK has no callbacks.
+		if err := h.finalizeBundle(ctx, r.FinalizeBundle.GetInstructionId()); err != nil {
+			resp.Error = err.Error()
+			break
+		}
 		resp.Response = &fnpb.InstructionResponse_FinalizeBundle{FinalizeBundle: &fnpb.FinalizeBundleResponse{}}
 	case *fnpb.InstructionRequest_MonitoringInfos:
 		resp.Response = &fnpb.InstructionResponse_MonitoringInfos{MonitoringInfos: &fnpb.MonitoringInfosMetadataResponse{

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/internal/window"
@@ -45,6 +46,31 @@ type Env struct {
 	// Splits, when non-nil, takes the splittable work of the running bundle
 	// (a source read) so that the runner can split it dynamically.
 	Splits SplitRegistry
+	// Checkpoints, when non-nil, takes the rest of an element's work that
+	// the DoFn stopped early (an unbounded read that checkpointed): the
+	// runner processes it later as a new element. Nil if the runner does
+	// not resume work.
+	Checkpoints func(Checkpoint)
+	// Finalizers, when non-nil, takes functions to call once the runner
+	// has committed the bundle's output (bundle finalization: acknowledge
+	// what was read); nil if the runner does not finalize bundles.
+	Finalizers func(func(context.Context) error)
+}
+
+// Checkpoint is the rest of an element's work, which its DoFn stopped
+// early to let the runner commit what was done so far.
+type Checkpoint struct {
+	// Residual is the rest, one windowed value encoded with the main input
+	// collection's coder and window coder.
+	Residual []byte
+	// ResumeAfter is how long the runner waits before processing it
+	// (an unbounded read that is caught up asks to be polled later).
+	ResumeAfter time.Duration
+	// Watermark is a lower bound of the event times that the residual's
+	// processing will output (window.MinTime if unknown): the runner holds
+	// the transform's output watermark there, and no further back, until
+	// the residual runs.
+	Watermark window.Time
 }
 
 // SplitTracker is running splittable work — one restriction of a source

@@ -181,6 +181,7 @@ type execProcessor struct{ *exec.Processor }
 func (p execProcessor) Process(ctx context.Context, b engine.Bundle) error {
 	return p.Processor.Process(ctx, exec.Bundle{
 		Inputs: b.Inputs, Output: b.Output, SideInputs: b.SideInputs, Metrics: b.Metrics, Splits: b.Splits,
+		Checkpoint: b.Checkpoint, Finalize: b.Finalize,
 	})
 }
 

@@ -20,6 +20,12 @@ type bundleWork struct {
 	// unknown); bytes their size. Both are fixed when the bundle is made.
 	minTs window.Time
 	bytes int64
+	// notBefore, when set, is the wall-clock time before which the bundle
+	// may not start: the resume time of a checkpointed read.
+	notBefore time.Time
+	// checkpoint marks the rest of a checkpointed element's work, which a
+	// drain drops.
+	checkpoint bool
 	// mu guards elems and trackers.
 	mu       sync.Mutex
 	elems    [][]byte
@@ -75,7 +81,11 @@ func (s *stage) runBundle(ctx context.Context, b *bundleWork) error {
 		var out *attemptOutput
 		if out, err = s.attempt(ctx, proc, b); err == nil {
 			s.putProc(proc)
-			return s.commit(b, out)
+			if err := s.commit(b, out); err != nil {
+				return err
+			}
+			s.finalize(ctx, out.finalizers)
+			return nil
 		}
 		if terr := s.dropProc(context.WithoutCancel(ctx), proc); terr != nil {
 			err = fmt.Errorf("%w (and teardown: %v)", err, terr)
@@ -94,10 +104,11 @@ func (s *stage) runBundle(ctx context.Context, b *bundleWork) error {
 
 // attemptOutput is what a successful attempt produced, not yet committed.
 type attemptOutput struct {
-	outs      map[string]*bundleOutput
-	residuals [][]byte
-	metrics   metrics.Snapshot
-	elements  int64
+	outs       map[string]*bundleOutput
+	residuals  []operator.Checkpoint
+	finalizers []func(context.Context) error
+	metrics    metrics.Snapshot
+	elements   int64
 }
 
 // attempt runs one attempt of a bundle; its outputs are kept apart until
@@ -115,6 +126,11 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 		outs[id] = o
 	}
 	metrics := metrics.NewStore()
+	var (
+		mu         sync.Mutex
+		residuals  []operator.Checkpoint
+		finalizers []func(context.Context) error
+	)
 	err := proc.Process(ctx, Bundle{
 		Inputs: map[string]iter.Seq2[[]byte, error]{s.wiring.Source.Transform: b.input()},
 		Output: func(id string) func([]byte) error {
@@ -129,6 +145,16 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 		Splits: func(index int64, t operator.SplitTracker) func() {
 			return s.j.register(b, index, t)
 		},
+		Checkpoint: func(c operator.Checkpoint) {
+			mu.Lock()
+			residuals = append(residuals, c)
+			mu.Unlock()
+		},
+		Finalize: func(f func(context.Context) error) {
+			mu.Lock()
+			finalizers = append(finalizers, f)
+			mu.Unlock()
+		},
 	})
 	if err != nil {
 		for _, o := range outs {
@@ -136,12 +162,11 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 		}
 		return nil, err
 	}
-	res := &attemptOutput{outs: outs, metrics: metrics.Snapshot()}
+	mu.Lock()
+	res := &attemptOutput{outs: outs, metrics: metrics.Snapshot(), residuals: residuals, finalizers: finalizers}
+	mu.Unlock()
 	for _, c := range proc.Elements() {
 		res.elements += c
-	}
-	if rr, ok := proc.(ResidualReporter); ok {
-		res.residuals = rr.Residuals()
 	}
 	if r, ok := proc.(MetricsReporter); ok {
 		res.metrics.Merge(r.BundleMetrics())
@@ -170,9 +195,7 @@ func (s *stage) commit(b *bundleWork, out *attemptOutput) error {
 	for _, o := range out.outs {
 		o.deliver(j)
 	}
-	if len(out.residuals) > 0 {
-		s.queue = append(s.queue, &bundleWork{elems: out.residuals, minTs: min(b.minTs, elemsMin(out.residuals))})
-	}
+	s.queueResiduals(b, out.residuals)
 	delete(s.running, b)
 	if b.stream == nil {
 		j.buffered -= b.bytes

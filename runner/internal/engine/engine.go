@@ -83,6 +83,15 @@ type Options struct {
 	DisableDynamicSplitting bool
 	// Prefix starts the job's error messages (say "local").
 	Prefix string
+	// Drain, when non-nil, drains the job once closed: work that unbounded
+	// reads checkpointed is dropped instead of resumed (their restrictions
+	// are truncated, as Beam drains), so every watermark advances to the
+	// end of time, windows fire their final panes, and Run returns the
+	// job's result. Cancelling Run's context stops the job at once instead.
+	Drain <-chan struct{}
+	// Logf, when non-nil, receives the errors of bundle finalizers (a
+	// committed bundle's acknowledgements, which are not retried).
+	Logf func(format string, args ...any)
 }
 
 // Result is the outcome of a successful job. It has the fields of
@@ -131,6 +140,16 @@ type Bundle struct {
 	// the bundle runs, with the index (in the bundle's input) of the element
 	// whose processing started it.
 	Splits func(index int64, t operator.SplitTracker) (done func())
+	// Checkpoint receives the rest of the work of elements whose DoFn
+	// stopped early (an unbounded read that checkpointed): the engine
+	// queues it as a new bundle of the stage once this one commits, not
+	// before its ResumeAfter, holding the stage's watermarks at its
+	// Watermark meanwhile.
+	Checkpoint func(operator.Checkpoint)
+	// Finalize receives functions to call once the bundle is committed
+	// (bundle finalization); they run after the commit, outside the
+	// job's lock, and their errors are logged, not retried.
+	Finalize func(func(context.Context) error)
 }
 
 // Processor runs bundles of one stage, one at a time. A processor whose
@@ -150,14 +169,6 @@ type Processor interface {
 // merges BundleMetrics into the job's metrics.
 type MetricsReporter interface {
 	BundleMetrics() metrics.Snapshot
-}
-
-// ResidualReporter is implemented by processors whose bundles may end with
-// work left over, as a splittable DoFn that checkpoints leaves its
-// residual restrictions: after a successful Process, the engine runs
-// Residuals, elements of the stage's input, as a new bundle of the stage.
-type ResidualReporter interface {
-	Residuals() [][]byte
 }
 
 // Executor makes the processors that run stages.

@@ -11,6 +11,7 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/proto/urns"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
@@ -182,6 +183,8 @@ type behaviour func(ctx context.Context, elem []byte, emit, residual func([]byte
 // elements>".
 type fakeExec struct {
 	behaviours map[string]behaviour
+	// resume, when set, gives each residual its delay and watermark.
+	resume func(residual []byte) (time.Duration, window.Time)
 
 	// mu guards the fields below.
 	mu  sync.Mutex
@@ -219,11 +222,9 @@ type fakeProc struct {
 	name string
 	sink bool
 	n    int64
-	res  [][]byte
 }
 
 func (p *fakeProc) Process(ctx context.Context, b Bundle) error {
-	p.res = nil
 	var outs []func([]byte) error
 	for _, s := range p.w.Sinks {
 		outs = append(outs, b.Output(s.Transform))
@@ -236,7 +237,13 @@ func (p *fakeProc) Process(ctx context.Context, b Bundle) error {
 			}
 		}
 	}
-	residual := func(e []byte) { p.res = append(p.res, e) }
+	residual := func(e []byte) {
+		c := operator.Checkpoint{Residual: append([]byte(nil), e...), Watermark: window.MinTime}
+		if p.f.resume != nil {
+			c.ResumeAfter, c.Watermark = p.f.resume(e)
+		}
+		b.Checkpoint(c)
+	}
 	n := 0
 	var sinkSeen []window.Value[[]byte]
 	for chunk, err := range b.Inputs[p.w.Source.Transform] {
@@ -277,7 +284,6 @@ func (p *fakeProc) Process(ctx context.Context, b Bundle) error {
 	return nil
 }
 
-func (p *fakeProc) Residuals() [][]byte            { return p.res }
 func (p *fakeProc) Elements() map[string]int64     { return map[string]int64{p.w.Source.Transform: p.n} }
 func (p *fakeProc) Teardown(context.Context) error { return nil }
 func (f *fakeExec) bundles() []string {

@@ -59,6 +59,14 @@ type job struct {
 	bundles    int
 	retries    int
 	splits     int
+	// draining is set once Options.Drain closed; truncated counts the
+	// checkpointed residuals it dropped.
+	draining  bool
+	truncated int
+	// resumeWake, when set, wakes the workers at resumeAt, the resume
+	// time of the earliest delayed bundle.
+	resumeWake *time.Timer
+	resumeAt   time.Time
 }
 
 func newJob(opts Options, pl *plan.Plan, ex Executor, dir string, start time.Time) (*job, error) {
@@ -135,6 +143,11 @@ func (j *job) close(ctx context.Context) error {
 			s.red.wake.Stop()
 		}
 	}
+	j.mu.Lock()
+	if j.resumeWake != nil {
+		j.resumeWake.Stop()
+	}
+	j.mu.Unlock()
 	return first
 }
 
@@ -156,6 +169,7 @@ func (j *job) run(ctx context.Context) error {
 	defer cancel()
 	stopWake := context.AfterFunc(ctx, j.broadcast)
 	defer stopWake()
+	go j.watchDrain(ctx)
 	var wg sync.WaitGroup
 	for range max(j.opts.Parallelism, 1) {
 		wg.Add(1)
@@ -223,6 +237,8 @@ func (j *job) work(ctx context.Context, cancel func()) {
 				continue
 			}
 		}
+		// A delayed bundle that becomes ready must wake a waiting worker.
+		j.armResume()
 		j.waiting.Add(1)
 		j.cond.Wait()
 		j.waiting.Add(-1)
@@ -298,6 +314,10 @@ func (j *job) quiesce() (applied bool, err error) {
 			// its wake-up is armed (armWake).
 			return false, nil
 		}
+	}
+	if j.armResume() {
+		// Checkpointed reads wait for their resume time.
+		return false, nil
 	}
 	for _, s := range j.stages {
 		if s.ow < window.MaxTime {

@@ -218,7 +218,7 @@ func (s *stage) sidesReady() bool {
 
 // runnable reports whether take would return a bundle; j.mu is held.
 func (s *stage) runnable() bool {
-	return (len(s.queue) > 0 || len(s.pending) > 0) && s.sidesReady()
+	return (len(s.pending) > 0 || s.firstReady() >= 0) && s.sidesReady()
 }
 
 // take returns the stage's next bundle and marks it running, or nil;
@@ -231,10 +231,9 @@ func (s *stage) take() *bundleWork {
 		return nil
 	}
 	var b *bundleWork
-	if len(s.queue) > 0 {
-		b = s.queue[0]
-		s.queue[0] = nil
-		s.queue = s.queue[1:]
+	if i := s.firstReady(); i >= 0 {
+		b = s.queue[i]
+		s.queue = append(s.queue[:i], s.queue[i+1:]...)
 	} else {
 		b = s.takePending(max(s.chunk, 1))
 	}

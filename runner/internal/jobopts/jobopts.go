@@ -9,6 +9,7 @@
 package jobopts
 
 import (
+	"log"
 	"os"
 
 	"github.com/beamgo-dev/beamgo/runner/internal/engine"
@@ -43,6 +44,14 @@ type Job struct {
 	// DisableDynamicSplitting turns off splitting running bundles (reads
 	// and channel splits) when bundle slots idle.
 	DisableDynamicSplitting bool
+	// Drain, when non-nil, drains the job once closed: unbounded reads
+	// stop at their next checkpoint, every watermark advances to the end
+	// of time, windows fire their final panes, and Run returns the job's
+	// result. Cancelling Run's context stops the job at once instead.
+	Drain <-chan struct{}
+	// Logf, when non-nil, receives what the runner reports without failing
+	// the job (the errors of bundle finalizers; default: the log package).
+	Logf func(format string, args ...any)
 }
 
 // WithDefaults returns j with its zero fields set to the defaults;
@@ -60,6 +69,9 @@ func (j Job) WithDefaults(parallelism int) Job {
 	if j.TempDir == "" {
 		j.TempDir = os.TempDir()
 	}
+	if j.Logf == nil {
+		j.Logf = log.Printf
+	}
 	return j
 }
 
@@ -74,5 +86,7 @@ func (j Job) Engine(prefix string) engine.Options {
 		Progress:                j.Progress,
 		DisableDynamicSplitting: j.DisableDynamicSplitting,
 		Prefix:                  prefix,
+		Drain:                   j.Drain,
+		Logf:                    j.Logf,
 	}
 }

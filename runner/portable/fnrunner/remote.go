@@ -17,6 +17,7 @@ import (
 	"github.com/beamgo-dev/beamgo/fnapi/service"
 	"github.com/beamgo-dev/beamgo/internal/coder"
 	"github.com/beamgo-dev/beamgo/internal/metrics"
+	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/proto/decode"
 	"github.com/beamgo-dev/beamgo/proto/urns"
@@ -37,8 +38,6 @@ type remote struct {
 	sinks   []string
 	metrics metrics.Snapshot
 	read    int64
-	// residuals are the residual roots of the last bundle.
-	residuals [][]byte
 }
 
 func newRemote(ex *executor, w *service.Worker, desc *fnpb.ProcessBundleDescriptor, wiring *plan.Wiring) (*remote, error) {
@@ -59,7 +58,7 @@ func newRemote(ex *executor, w *service.Worker, desc *fnpb.ProcessBundleDescript
 // bundle whose earlier attempt's worker died runs as several bundles on
 // the worker, to find the element that kills workers (see poison.go).
 func (r *remote) Process(ctx context.Context, b engine.Bundle) error {
-	r.metrics, r.read, r.residuals = metrics.Snapshot{}, 0, nil
+	r.metrics, r.read = metrics.Snapshot{}, 0
 	if r.w.Err() != nil {
 		// The worker died since this processor's last bundle (another
 		// bundle killed it): run on a live one, so that this bundle's
@@ -228,7 +227,24 @@ func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byt
 	}
 	r.metrics.Merge(m)
 	r.read += read
-	r.residuals = append(r.residuals, residuals...)
+	for _, c := range residuals {
+		b.Checkpoint(c)
+	}
+	if resp.GetProcessBundle().GetRequiresFinalization() && b.Finalize != nil {
+		w := r.w
+		b.Finalize(func(ctx context.Context) error {
+			resp, err := w.Instruct(ctx, &fnpb.InstructionRequest{InstructionId: r.ex.instruction(), Request: &fnpb.InstructionRequest_FinalizeBundle{
+				FinalizeBundle: &fnpb.FinalizeBundleRequest{InstructionId: inst},
+			}})
+			if err == nil && resp.GetError() != "" {
+				err = errors.New(resp.GetError())
+			}
+			if err != nil {
+				return fmt.Errorf("finalizing bundle %s on %s: %w", inst, w.ID(), err)
+			}
+			return nil
+		})
+	}
 	return nil
 }
 
@@ -257,21 +273,17 @@ func (r *remote) send(ctx context.Context, nb *service.Bundle, src string, input
 	return nb.Close(ctx, src)
 }
 
-// Residuals implements engine.ResidualReporter: the residual roots the
-// worker returned with the last bundle.
-func (r *remote) Residuals() [][]byte { return r.residuals }
-
 // residualsOf checks that the residual roots of a bundle (work a
 // splittable DoFn left over when it checkpointed) are for the transform
 // that reads the stage's input, whose elements they then are, and returns
-// their elements. The delay a root asks for is not honored: residuals run
-// as soon as a bundle slot is free.
-func (r *remote) residualsOf(roots []*fnpb.DelayedBundleApplication) ([][]byte, error) {
+// them as checkpoints: with the delay the root asks for, and the earliest
+// of its output watermarks as the hold.
+func (r *remote) residualsOf(roots []*fnpb.DelayedBundleApplication) ([]operator.Checkpoint, error) {
 	if len(roots) == 0 {
 		return nil, nil
 	}
 	pc := r.desc.GetTransforms()[r.wiring.Source.Transform].GetOutputs()
-	out := make([][]byte, 0, len(roots))
+	out := make([]operator.Checkpoint, 0, len(roots))
 	for _, root := range roots {
 		app := root.GetApplication()
 		t := r.desc.GetTransforms()[app.GetTransformId()]
@@ -279,7 +291,14 @@ func (r *remote) residualsOf(roots []*fnpb.DelayedBundleApplication) ([][]byte, 
 		if t == nil || !ok || !slices.Contains(slices.Collect(maps.Values(pc)), in) {
 			return nil, fmt.Errorf("residual root for input %q of transform %q, which does not read the stage's input: not supported", app.GetInputId(), app.GetTransformId())
 		}
-		out = append(out, app.GetElement())
+		c := operator.Checkpoint{Residual: app.GetElement(), ResumeAfter: root.GetRequestedTimeDelay().AsDuration(), Watermark: window.MinTime}
+		for i, local := range slices.Sorted(maps.Keys(app.GetOutputWatermarks())) {
+			wm := window.FromTime(app.GetOutputWatermarks()[local].AsTime())
+			if i == 0 || wm < c.Watermark {
+				c.Watermark = wm
+			}
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }

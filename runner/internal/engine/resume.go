@@ -1,0 +1,146 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/beamgo-dev/beamgo/internal/operator"
+	"github.com/beamgo-dev/beamgo/internal/window"
+)
+
+// queueResiduals queues the work that bundle b's elements checkpointed as
+// new bundles of the stage: residuals resumed at once together, as one
+// bundle, and each delayed one on its own, not before its resume time.
+// A residual holds the stage's watermarks at the watermark its DoFn
+// reported, or, without one, at the earlier of b's and its own timestamp.
+// A draining job drops them: the reads are truncated. j.mu is held.
+func (s *stage) queueResiduals(b *bundleWork, residuals []operator.Checkpoint) {
+	if len(residuals) == 0 {
+		return
+	}
+	if s.j.draining {
+		s.j.truncated += len(residuals)
+		return
+	}
+	now := time.Now()
+	var soon *bundleWork
+	for _, c := range residuals {
+		hold := c.Watermark
+		if hold <= window.MinTime {
+			hold = min(b.minTs, timestampOf(c.Residual))
+		}
+		if c.ResumeAfter <= 0 {
+			if soon == nil {
+				soon = &bundleWork{minTs: window.MaxTime, checkpoint: true}
+				s.queue = append(s.queue, soon)
+			}
+			soon.elems = append(soon.elems, c.Residual)
+			soon.minTs = min(soon.minTs, hold)
+			continue
+		}
+		s.queue = append(s.queue, &bundleWork{elems: [][]byte{c.Residual}, minTs: hold, checkpoint: true, notBefore: now.Add(c.ResumeAfter)})
+	}
+}
+
+// ready reports whether bundle b may start at now.
+func (b *bundleWork) ready(now time.Time) bool {
+	return b.notBefore.IsZero() || !now.Before(b.notBefore)
+}
+
+// firstReady returns the index in the stage's queue of the first bundle
+// that may start now, or -1; j.mu is held.
+func (s *stage) firstReady() int {
+	var now time.Time
+	for i, b := range s.queue {
+		if b.notBefore.IsZero() {
+			return i
+		}
+		if now.IsZero() {
+			now = time.Now()
+		}
+		if b.ready(now) {
+			return i
+		}
+	}
+	return -1
+}
+
+// nextResume returns the earliest resume time of the job's delayed
+// bundles, or the zero time if none waits; j.mu is held.
+func (j *job) nextResume() time.Time {
+	var first time.Time
+	for _, s := range j.stages {
+		for _, b := range s.queue {
+			if !b.notBefore.IsZero() && (first.IsZero() || b.notBefore.Before(first)) {
+				first = b.notBefore
+			}
+		}
+	}
+	return first
+}
+
+// armResume arms a wake-up for the earliest delayed bundle, keeping an
+// earlier one that is armed already; it reports whether a bundle waits.
+// j.mu is held.
+func (j *job) armResume() bool {
+	at := j.nextResume()
+	if at.IsZero() {
+		return false
+	}
+	if j.resumeWake != nil && !j.resumeAt.After(at) {
+		return true
+	}
+	if j.resumeWake != nil {
+		j.resumeWake.Stop()
+	}
+	j.resumeAt = at
+	j.resumeWake = time.AfterFunc(time.Until(at), func() {
+		j.mu.Lock()
+		j.resumeWake = nil
+		j.cond.Broadcast()
+		j.mu.Unlock()
+	})
+	return true
+}
+
+// watchDrain drains the job once Options.Drain is closed, until ctx is
+// done: checkpointed work queued now is dropped, and later checkpoints
+// are dropped as their bundles commit.
+func (j *job) watchDrain(ctx context.Context) {
+	if j.opts.Drain == nil {
+		return
+	}
+	select {
+	case <-ctx.Done():
+		return
+	case <-j.opts.Drain:
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.draining = true
+	for _, s := range j.stages {
+		kept := s.queue[:0]
+		for _, b := range s.queue {
+			if b.checkpoint {
+				j.truncated += len(b.elems)
+				continue
+			}
+			kept = append(kept, b)
+		}
+		clear(s.queue[len(kept):])
+		s.queue = kept
+	}
+	j.refresh()
+	j.cond.Broadcast()
+}
+
+// finalize calls a committed bundle's finalizers; their errors are
+// reported through Options.Logf, since the output they acknowledge is
+// committed and cannot be taken back.
+func (s *stage) finalize(ctx context.Context, fs []func(context.Context) error) {
+	for _, f := range fs {
+		if err := f(context.WithoutCancel(ctx)); err != nil && s.j.opts.Logf != nil {
+			s.j.opts.Logf("%s: stage %s: bundle finalization: %v", s.j.opts.Prefix, s.st.ID, err)
+		}
+	}
+}
