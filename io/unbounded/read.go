@@ -1,0 +1,308 @@
+package unbounded
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/beamgo-dev/beamgo/sdk"
+)
+
+// Options configure Read; the zero value means the defaults.
+type Options struct {
+	// Name is the Read transform's name in its scope (default "ReadUnbounded").
+	Name string
+	// MaxRecords is how many records a partition's read emits before it
+	// checkpoints (default 10000): smaller means lower latency, larger
+	// means less overhead per record.
+	MaxRecords int
+	// MaxReadTime is how long a partition's read runs before it
+	// checkpoints (default 1s).
+	MaxReadTime time.Duration
+	// PollInterval is how long a caught-up partition waits before it is
+	// read again (default 100ms).
+	PollInterval time.Duration
+	// Idleness, when positive, marks a partition idle once it has had
+	// nothing to read for that long: its watermark then follows the wall
+	// clock minus Idleness instead of holding every window back.
+	Idleness time.Duration
+	// Discover, when positive, asks Source.Partitions again at that
+	// interval and reads the new partitions. The watermark then stays
+	// behind the wall clock of the last discovery: a partition found
+	// later is assumed to hold no records older than that.
+	Discover time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Name == "" {
+		o.Name = "ReadUnbounded"
+	}
+	if o.MaxRecords <= 0 {
+		o.MaxRecords = 10000
+	}
+	if o.MaxReadTime <= 0 {
+		o.MaxReadTime = time.Second
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 100 * time.Millisecond
+	}
+	return o
+}
+
+// slot is the element that carries one partition between checkpoints:
+// the JSON of the partition and of its mark (nil: from the start), the
+// partition's watermark so far and when it became idle (Unix
+// milliseconds; 0 when it is not).
+type slot struct {
+	Partition []byte
+	Mark      []byte
+	Watermark int64
+	IdleSince int64
+}
+
+// noWatermark is slot.Watermark before a reader reported one.
+const noWatermark = int64(-1) << 62
+
+// Read returns the records of src, an unbounded PCollection: Impulse, a
+// ParDo that lists src's partitions (and, with Options.Discover, lists
+// them again every interval), a Reshuffle that spreads them over workers,
+// and a ParDo that reads each partition in turns of at most MaxRecords or
+// MaxReadTime, checkpointing its mark between turns (see the package doc).
+func Read[T, P, M any](s sdk.Scope, src Source[T, P, M], opts Options) sdk.PCollection[T] {
+	o := opts.withDefaults()
+	rs := s.Scope(o.Name)
+	if src == nil || reflect.ValueOf(src).Kind() == reflect.Pointer && reflect.ValueOf(src).IsNil() {
+		rs.Fail("Read", fmt.Errorf("unbounded: source is nil"))
+		return sdk.PCollection[T]{}
+	}
+	cfg := &readConfig[T, P, M]{src: src, opts: o}
+	typ := fmt.Sprintf("%T", src)
+	cfg.impulse = sdk.Impulse(rs)
+	parts := sdk.ParDo(rs, &partitionsFn[T, P, M]{SourceType: typ, Discover: o.Discover, cfg: cfg}, cfg.impulse, sdk.Name("Partitions"))
+	cfg.in = sdk.Reshuffle(rs, parts)
+	if !cfg.in.IsValid() {
+		return sdk.PCollection[T]{}
+	}
+	out := sdk.ParDo(rs, &readFn[T, P, M]{SourceType: typ, MaxRecords: o.MaxRecords, MaxReadTime: o.MaxReadTime,
+		PollInterval: o.PollInterval, Idleness: o.Idleness, cfg: cfg}, cfg.in, sdk.Name("ReadPartition"))
+	if out.IsValid() {
+		sdk.MarkUnbounded(rs, out)
+	}
+	return out
+}
+
+// readConfig is what Read's DoFns share; immutable once built.
+type readConfig[T, P, M any] struct {
+	src     Source[T, P, M]
+	opts    Options
+	impulse sdk.PCollection[[]byte]
+	in      sdk.PCollection[slot]
+}
+
+// partitionsFn lists the partitions; with Discover it checkpoints the
+// list it has seen and lists again after the interval.
+type partitionsFn[T, P, M any] struct {
+	SourceType string
+	Discover   time.Duration
+	cfg        *readConfig[T, P, M]
+}
+
+func (f *partitionsFn[T, P, M]) ProcessElement(ctx context.Context, known []byte, emit func(slot)) error {
+	var seen []string
+	if len(known) > 0 {
+		if err := json.Unmarshal(known, &seen); err != nil {
+			return fmt.Errorf("unbounded: %s: the partitions seen: %w", f.SourceType, err)
+		}
+	}
+	ps, err := f.cfg.src.Partitions(ctx)
+	if err != nil {
+		return fmt.Errorf("unbounded: %s: Partitions: %w", f.SourceType, err)
+	}
+	now := time.Now()
+	if f.Discover > 0 {
+		// Partitions found now start at the discovery's time; see
+		// Options.Discover.
+		sdk.SetTimestamp(ctx, now)
+	}
+	for i, p := range ps {
+		b, err := json.Marshal(p)
+		if err != nil {
+			return fmt.Errorf("unbounded: %s: partition %d (%v) does not encode as JSON: %w", f.SourceType, i, p, err)
+		}
+		if slices.Contains(seen, string(b)) {
+			continue
+		}
+		seen = append(seen, string(b))
+		emit(slot{Partition: b, Watermark: noWatermark})
+	}
+	if f.Discover <= 0 {
+		return nil
+	}
+	next, err := json.Marshal(seen)
+	if err != nil {
+		return fmt.Errorf("unbounded: %s: the partitions seen: %w", f.SourceType, err)
+	}
+	if err := sdk.Checkpoint(ctx, f.cfg.impulse, next, f.Discover, now); err != nil {
+		return fmt.Errorf("unbounded: %s: discovery: %w: %w", f.SourceType, ErrRunnerCannotResume, err)
+	}
+	return nil
+}
+
+// readFn reads partitions in turns. Each instance keeps the readers of
+// the partitions it read last, so that a partition resumed on the same
+// instance at the mark its reader stands at goes on without reopening.
+type readFn[T, P, M any] struct {
+	SourceType   string
+	MaxRecords   int
+	MaxReadTime  time.Duration
+	PollInterval time.Duration
+	Idleness     time.Duration
+	cfg          *readConfig[T, P, M]
+	open         map[string]*openReader[T, M]
+}
+
+// openReader is a reader kept between turns and the JSON of its mark.
+type openReader[T, M any] struct {
+	r    Reader[T, M]
+	mark []byte
+}
+
+func (f *readFn[T, P, M]) Setup(context.Context) error {
+	f.open = map[string]*openReader[T, M]{}
+	return nil
+}
+
+func (f *readFn[T, P, M]) Teardown(context.Context) error {
+	var errs []error
+	for k, o := range f.open {
+		errs = append(errs, o.r.Close())
+		delete(f.open, k)
+	}
+	return errors.Join(errs...)
+}
+
+func (f *readFn[T, P, M]) ProcessElement(ctx context.Context, sl slot, emit func(T)) error {
+	var p P
+	if err := json.Unmarshal(sl.Partition, &p); err != nil {
+		return fmt.Errorf("unbounded: %s: partition %s: %w", f.SourceType, sl.Partition, err)
+	}
+	r, err := f.reader(ctx, sl, p)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	idle, ended := false, false
+	for n := 0; n < f.MaxRecords && time.Since(start) < f.MaxReadTime; n++ {
+		rec, ok, err := r.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			ended = true
+			break
+		}
+		if err != nil {
+			f.forget(sl.Partition)
+			return fmt.Errorf("unbounded: %s: partition %s after mark %s: %w", f.SourceType, sl.Partition, markText(sl.Mark), err)
+		}
+		if !ok {
+			idle = true
+			break
+		}
+		sdk.SetTimestamp(ctx, rec.Time)
+		emit(rec.Value)
+	}
+	mark := r.Mark()
+	mj, err := json.Marshal(mark)
+	if err != nil {
+		f.forget(sl.Partition)
+		return fmt.Errorf("unbounded: %s: partition %s: mark %v does not encode as JSON: %w", f.SourceType, sl.Partition, mark, err)
+	}
+	if fin, ok := f.cfg.src.(Finalizer[P, M]); ok && !bytes.Equal(mj, sl.Mark) {
+		sdk.OnCommit(ctx, func(ctx context.Context) error { return fin.Finalize(ctx, p, mark) })
+	}
+	if ended {
+		f.forget(sl.Partition)
+		return nil
+	}
+	f.open[string(sl.Partition)].mark = mj
+	next := f.advance(sl, r, idle)
+	next.Mark = mj
+	delay := time.Duration(0)
+	if idle {
+		delay = f.PollInterval
+	}
+	var wm time.Time
+	if next.Watermark != noWatermark {
+		wm = time.UnixMilli(next.Watermark)
+	}
+	if err := sdk.Checkpoint(ctx, f.cfg.in, next, delay, wm); err != nil {
+		f.forget(sl.Partition)
+		return fmt.Errorf("unbounded: %s: partition %s: %w: %w", f.SourceType, sl.Partition, ErrRunnerCannotResume, err)
+	}
+	return nil
+}
+
+// advance returns the partition's slot after a turn: its watermark, never
+// behind the last one, and its idleness.
+func (f *readFn[T, P, M]) advance(sl slot, r Reader[T, M], idle bool) slot {
+	next := slot{Partition: sl.Partition, Watermark: sl.Watermark}
+	if w := r.Watermark(); !w.IsZero() {
+		next.Watermark = max(next.Watermark, w.UnixMilli())
+	}
+	if !idle {
+		return next
+	}
+	now := time.Now()
+	next.IdleSince = sl.IdleSince
+	if next.IdleSince == 0 {
+		next.IdleSince = now.UnixMilli()
+	}
+	if f.Idleness > 0 && now.Sub(time.UnixMilli(next.IdleSince)) >= f.Idleness {
+		next.Watermark = max(next.Watermark, now.Add(-f.Idleness).UnixMilli())
+	}
+	return next
+}
+
+// reader returns the instance's reader of the slot's partition if it
+// stands at the slot's mark, or opens one there.
+func (f *readFn[T, P, M]) reader(ctx context.Context, sl slot, p P) (Reader[T, M], error) {
+	key := string(sl.Partition)
+	if o, ok := f.open[key]; ok {
+		if bytes.Equal(o.mark, sl.Mark) {
+			return o.r, nil
+		}
+		f.forget(sl.Partition)
+	}
+	var mark *M
+	if len(sl.Mark) > 0 {
+		mark = new(M)
+		if err := json.Unmarshal(sl.Mark, mark); err != nil {
+			return nil, fmt.Errorf("unbounded: %s: partition %s: mark %s: %w", f.SourceType, sl.Partition, sl.Mark, err)
+		}
+	}
+	r, err := f.cfg.src.Open(sdk.BundleContext(ctx), p, mark)
+	if err != nil {
+		return nil, fmt.Errorf("unbounded: %s: opening partition %s after mark %s: %w", f.SourceType, sl.Partition, markText(sl.Mark), err)
+	}
+	f.open[key] = &openReader[T, M]{r: r, mark: sl.Mark}
+	return r, nil
+}
+
+// forget closes and drops the instance's reader of a partition.
+func (f *readFn[T, P, M]) forget(partition []byte) {
+	if o, ok := f.open[string(partition)]; ok {
+		o.r.Close()
+		delete(f.open, string(partition))
+	}
+}
+
+func markText(m []byte) string {
+	if len(m) == 0 {
+		return "(start)"
+	}
+	return string(m)
+}
