@@ -127,6 +127,20 @@ const (
 	TimingUnknown Timing = 3
 )
 
+// String returns Beam's name of the timing: EARLY, ON_TIME, LATE or
+// UNKNOWN.
+func (t Timing) String() string {
+	switch t {
+	case TimingEarly:
+		return "EARLY"
+	case TimingOnTime:
+		return "ON_TIME"
+	case TimingLate:
+		return "LATE"
+	}
+	return "UNKNOWN"
+}
+
 // Pane describes which firing of a window's trigger produced an element.
 // The zero Pane is not Beam's default; use NoFiringPane.
 type Pane struct {
