@@ -83,6 +83,8 @@ type Options struct {
 	DisableDynamicSplitting bool
 	// Prefix starts the job's error messages (say "local").
 	Prefix string
+	// Monitor, when non-nil, lets a caller watch the run (Monitor.Status).
+	Monitor *Monitor
 }
 
 // Result is the outcome of a successful job. It has the fields of
@@ -189,11 +191,17 @@ func Run(ctx context.Context, pl *plan.Plan, opts Options, ex Executor) (*Result
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Prefix, err)
 	}
+	if opts.Monitor != nil {
+		opts.Monitor.attach(j)
+	}
 	stop := j.reportProgress(start)
 	err = j.run(ctx)
 	stop()
 	if cerr := j.close(ctx); err == nil {
 		err = cerr
+	}
+	if opts.Monitor != nil {
+		opts.Monitor.finish(err)
 	}
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
