@@ -130,6 +130,11 @@ func (m *Monitor) finish(err error) {
 	}
 	st := m.j.status()
 	st.Ended = true
+	for i := range st.Stages {
+		// A bundle whose last attempt failed stays in running; nothing
+		// runs once Run has returned.
+		st.Stages[i].Running = 0
+	}
 	if err != nil {
 		st.Err = err
 	}

@@ -7,6 +7,7 @@ const terminal = new Set(["DONE", "FAILED", "CANCELLED", "DRAINED", "UPDATED"]);
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined) continue;
     if (k === "class") e.className = v; else e.setAttribute(k, v);
   }
   for (const k of kids) e.append(k instanceof Node ? k : String(k));
@@ -95,9 +96,11 @@ async function showJob(main, id) {
       num(fmtNum(s.pending_elements)), num(fmtBytes(s.pending_bytes)), num(s.bundles_queued), num(s.bundles_running),
       num(s.bundles_committed), num(s.retries), num(s.failed_bundles), num(fmtNum(s.elements)),
       num(fmtNum(s.elements_per_second)), num(s.spills), num(s.timers)))));
-  parts.push(el("h2", {}, "Metrics"), metrics.length ? table(["Kind", "Transform", "Namespace", "Name", "Value"],
-    metrics.map(m => el("tr", {}, el("td", {}, m.kind), el("td", {}, m.transform), el("td", {}, m.namespace), el("td", {}, m.name),
-      num(m.kind === "distribution" ? "n " + m.count + ", sum " + m.sum + ", min " + m.min + ", max " + m.max : fmtNum(m.value))))))
+  const metricRow = m => el("tr", {}, el("td", {}, m.kind), el("td", {}, m.transform), el("td", {}, m.namespace),
+    el("td", {}, m.name),
+    num(m.kind === "distribution" ? `n ${m.count}, sum ${m.sum}, min ${m.min}, max ${m.max}` : fmtNum(m.value)));
+  parts.push(el("h2", {}, "Metrics"), metrics.length
+    ? table(["Kind", "Transform", "Namespace", "Name", "Value"], metrics.map(metricRow))
     : el("p", { class: "muted" }, "No user metrics."));
   const logBox = el("div", { class: "logs", id: "logs" },
     ...logs.map(l => el("div", { class: l.level }, new Date(l.time).toISOString().slice(11, 23) + " " + l.level.toUpperCase() + " " + l.text)));
