@@ -106,6 +106,8 @@ func (j *Job) SetMonitor(m *engine.Monitor) {
 func (j *Job) Finish(err error, cancelled bool) {
 	state := StateDone
 	switch {
+	case err == nil:
+		j.Log("info", "job done")
 	case cancelled:
 		state = StateCancelled
 		j.Log("warning", "job cancelled")
@@ -119,6 +121,14 @@ func (j *Job) Finish(err error, cancelled bool) {
 	}
 	j.mu.Unlock()
 	j.SetState(state)
+}
+
+// SetError records the job's error, for a runner that reports its end
+// through SetState rather than Finish.
+func (j *Job) SetError(text string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.err = text
 }
 
 // ID returns the job's id.
