@@ -26,8 +26,8 @@ import (
 	"github.com/beamgo-dev/beamgo/proto/validate"
 	"github.com/beamgo-dev/beamgo/runner/internal/engine"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
-	"github.com/beamgo-dev/beamgo/runner/webui"
 	"github.com/beamgo-dev/beamgo/runner/portable/fnrunner"
+	"github.com/beamgo-dev/beamgo/runner/webui"
 )
 
 // Options configure a Server; the zero value means defaults, which keep
