@@ -155,14 +155,10 @@ func (r *Runner) watch(ctx context.Context, eo *engine.Options) (context.Context
 	if r.opts.UI == nil {
 		return ctx, func(error) {}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	eo.Monitor = engine.NewMonitor()
-	j := r.opts.UI.Add(webui.JobInfo{Name: r.opts.JobName, Runner: "local", Monitor: eo.Monitor, Cancel: cancel})
-	j.Log("info", fmt.Sprintf("job started: parallelism %d, memory budget %d MiB", eo.Parallelism, eo.MemoryBudget>>20))
-	return ctx, func(err error) {
-		j.Finish(err, err != nil && ctx.Err() != nil)
-		cancel()
-	}
+	ctx, mon, ended := r.opts.UI.Track(ctx, r.opts.JobName, "local",
+		fmt.Sprintf("job started: parallelism %d, memory budget %d MiB", eo.Parallelism, eo.MemoryBudget>>20))
+	eo.Monitor = mon
+	return ctx, ended
 }
 
 // planMemory divides the job's MemoryBudget given what the process holds

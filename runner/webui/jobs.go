@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"sync"
@@ -246,5 +247,23 @@ func (r *registry) sweepLocked(now time.Time) {
 		if i >= r.maxDone || now.Sub(f.at) >= r.ttl {
 			delete(r.jobs, f.j.info.ID)
 		}
+	}
+}
+
+// Track shows a run of a runner that is about to start, with a cancel
+// button: it returns the context to run the job in (cancelled by the
+// button), the monitor to put in the engine's options, and the function to
+// call with the run's error once it has ended. The job's name may be
+// empty.
+func (s *Server) Track(ctx context.Context, name, runner string, opening string) (context.Context, *engine.Monitor, func(error)) {
+	ctx, cancel := context.WithCancel(ctx)
+	mon := engine.NewMonitor()
+	j := s.Add(JobInfo{Name: name, Runner: runner, Monitor: mon, Cancel: cancel})
+	if opening != "" {
+		j.Log("info", opening)
+	}
+	return ctx, mon, func(err error) {
+		j.Finish(err, err != nil && ctx.Err() != nil)
+		cancel()
 	}
 }
