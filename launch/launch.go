@@ -54,7 +54,11 @@ type Options struct {
 	// MemoryBudgetMB is the job's memory budget in MiB (0: the runner's
 	// default): the process's for local, the shuffle's for portable.
 	MemoryBudgetMB int64
-	// Progress shows the job's progress on stderr (local and portable).
+	// Progress shows the job's progress on stderr (local and portable):
+	// on a terminal, a line per stage redrawn every second with its
+	// elements per second, backlog, the watermark lag of unbounded stages
+	// and the time left of bounded reads; elsewhere a summary line a
+	// second.
 	Progress bool
 	// UI serves a web UI of the job on UIAddress, a loopback host:port
 	// (default 127.0.0.1:0, a free port), and prints its URL on stderr
@@ -186,11 +190,7 @@ func Run(ctx context.Context, p *sdk.Pipeline, opts *Options) (*runner.Result, e
 	if err != nil {
 		return nil, err
 	}
-	res, err := r.Run(ctx, p)
-	if opts.Progress && opts.Runner != RunnerUniversal {
-		fmt.Fprintln(os.Stderr) // end the progress line
-	}
-	return res, err
+	return r.Run(ctx, p)
 }
 
 // startUI starts the web UI if UI is set, printing its URL, and returns
@@ -223,9 +223,8 @@ func (o *Options) startUI() (*webui.Server, func(ctx context.Context), error) {
 func (o *Options) newRunner(ui *webui.Server) (runner.Runner, error) {
 	var progress func(local.Progress)
 	if o.Progress {
-		progress = func(p local.Progress) {
-			fmt.Fprintf(os.Stderr, "\rstages %d/%d, %d elements, %.0f/s   ", p.StagesDone, p.Stages, p.Elements, float64(p.Elements)/p.Elapsed.Seconds())
-		}
+		v := &progressView{w: os.Stderr, terminal: isTerminal(os.Stderr), now: time.Now}
+		progress = v.show
 	}
 	env := strings.ToUpper(o.EnvironmentType)
 	budget := o.MemoryBudgetMB << 20

@@ -96,6 +96,9 @@ type Options struct {
 // Progress is a snapshot of a running job.
 type Progress = jobopts.Progress
 
+// StageProgress is one stage of a Progress.
+type StageProgress = jobopts.StageProgress
+
 // Runner runs pipelines in this process. It implements runner.Runner.
 type Runner struct {
 	opts Options

@@ -105,6 +105,26 @@ type Progress struct {
 	StagesDone, Stages int
 	Elements           int64
 	Elapsed            time.Duration
+	// StageProgress describes each stage, in plan order.
+	StageProgress []StageProgress
+}
+
+// StageProgress is one stage of a Progress.
+type StageProgress struct {
+	// ID is the plan's stage id; Input its input kind.
+	ID, Input string
+	// Elements counts the input elements of committed bundles; Pending
+	// those waiting for a bundle; Queued and Running count bundles.
+	Elements        int64
+	Pending         int
+	Queued, Running int
+	Done, Unbounded bool
+	// OutputWatermark is the stage's output watermark; zero while it is
+	// at the start of time (and after Done).
+	OutputWatermark time.Time
+	// ReadDone and ReadRemaining sum the work done and left of the
+	// splittable reads running in the stage, in their trackers' units.
+	ReadDone, ReadRemaining float64
 }
 
 // SideInputData supplies the contents of side inputs: the nested encodings

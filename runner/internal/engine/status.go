@@ -230,3 +230,41 @@ func (j *job) edges() []EdgeStatus {
 	}
 	return out
 }
+
+// progress describes the job for Options.Progress: its status, and the
+// work of the splittable reads that run, asked of their trackers after
+// the job's lock is released (a tracker may be slow to answer).
+func (j *job) progress(start time.Time) Progress {
+	st := j.status()
+	p := Progress{Stages: len(st.Stages), Elements: st.Elements, Elapsed: time.Since(start)}
+	running := make([][]*bundleWork, len(j.stages))
+	j.mu.Lock()
+	for i, s := range j.stages {
+		for b := range s.running {
+			running[i] = append(running[i], b)
+		}
+	}
+	j.mu.Unlock()
+	for i, ss := range st.Stages {
+		sp := StageProgress{
+			ID: ss.ID, Input: ss.Input, Elements: ss.Elements, Pending: ss.Pending, Queued: ss.Queued, Running: ss.Running,
+			Done: ss.OW >= window.MaxTime, Unbounded: ss.Unbounded,
+		}
+		if sp.Done {
+			p.StagesDone++
+		} else if ss.OW > window.MinTime {
+			sp.OutputWatermark = ss.OW.ToTime()
+		}
+		for _, b := range running[i] {
+			b.mu.Lock()
+			for e := range b.trackers {
+				done, rem := e.t.Progress()
+				sp.ReadDone += done
+				sp.ReadRemaining += rem
+			}
+			b.mu.Unlock()
+		}
+		p.StageProgress = append(p.StageProgress, sp)
+	}
+	return p
+}

@@ -141,3 +141,45 @@ func TestMonitorStatusIsSafeWhileTheJobRuns(t *testing.T) {
 		t.Errorf("after 200 source elements: edge %d, sink read %d; want 200 and 200", st.Edges[0].Elements, st.Stages[1].Elements)
 	}
 }
+
+// fixedTracker is a splittable read that never splits and reports fixed
+// progress.
+type fixedTracker struct{ done, remaining float64 }
+
+func (fixedTracker) TrySplit(float64) ([]byte, []byte, bool) { return nil, nil, false }
+func (t fixedTracker) Progress() (float64, float64)          { return t.done, t.remaining }
+
+func TestProgressDescribesStagesAndRunningReads(t *testing.T) {
+	b := newPipeline(t)
+	b.pardoIn("go2", "Sink", true, b.pardo("Source", false, b.impulse("Impulse")))
+	pl := b.plan()
+	started, release := make(chan struct{}), make(chan struct{})
+	f := gatedChain(t, func() error { close(started); <-release; return nil })
+	var j *job
+	done := make(chan error, 1)
+	go func() {
+		_, err := runJob(context.Background(), t, pl, testOptions(t, 2), f, func(jj *job) { j = jj })
+		done <- err
+	}()
+	<-started
+	j.mu.Lock()
+	var running *bundleWork
+	for bw := range j.stages[0].running {
+		running = bw
+	}
+	j.mu.Unlock()
+	unregister := j.register(running, 0, fixedTracker{done: 30, remaining: 70})
+	p := j.progress(j.clock.start)
+	unregister()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if p.Stages != 2 || p.StagesDone != 0 || len(p.StageProgress) != 2 {
+		t.Fatalf("progress = %+v, want 2 stages, none done", p)
+	}
+	src := p.StageProgress[0]
+	if src.Running != 1 || src.ReadDone != 30 || src.ReadRemaining != 70 || src.Done || !src.OutputWatermark.IsZero() {
+		t.Errorf("source stage progress = %+v, want 1 running with its read 30 done and 70 left, watermark unset", src)
+	}
+}
