@@ -1,12 +1,15 @@
 package jobservice_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	jobpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/jobmanagement_v1"
 
 	"github.com/beamgo-dev/beamgo/runner/portable/jobservice"
 	"github.com/beamgo-dev/beamgo/runner/webui"
@@ -72,4 +75,55 @@ func TestJobsShowOnTheWebUIUntilForgotten(t *testing.T) {
 		getJSON(t, uiSrv, "/api/jobs", &now)
 		return len(now) == 0
 	})
+}
+
+// blocking holds every element until its bundle's context is done.
+type blocking struct{}
+
+func (blocking) ProcessElement(ctx context.Context, _ string, _ func(int)) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestTheWebUICancelsARunningJob(t *testing.T) {
+	ui := webui.New(nil)
+	uiSrv := httptest.NewServer(ui)
+	defer uiSrv.Close()
+	srv := start(t, &jobservice.Options{UI: ui})
+	p := sdk.NewPipeline()
+	s := p.Root()
+	sdk.ParDo(s, sdk.DoFn[string, int](blocking{}), sdk.Create(s, []string{"wait"}))
+	done := make(chan error, 1)
+	go func() {
+		_, err := submitter(srv).Run(testCtx(t), p)
+		done <- err
+	}()
+	var jobs []webui.JobSummary
+	waitFor(t, "the running job on the UI", func() bool {
+		getJSON(t, uiSrv, "/api/jobs", &jobs)
+		return len(jobs) == 1 && jobs[0].State == webui.StateRunning && jobs[0].Cancellable
+	})
+	req, _ := http.NewRequest(http.MethodPost, uiSrv.URL+"/api/jobs/"+jobs[0].ID+"/cancel", nil)
+	req.Header.Set("X-Beamgo-UI", "1")
+	resp, err := uiSrv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST cancel = %d, want 202", resp.StatusCode)
+	}
+	if err := <-done; err == nil {
+		t.Fatal("the cancelled job's Run succeeded")
+	}
+	var job webui.JobSummary
+	waitFor(t, "the job cancelled on the UI", func() bool {
+		getJSON(t, uiSrv, "/api/jobs/"+jobs[0].ID, &job)
+		return job.State == webui.StateCancelled
+	})
+	jc, _ := client(t, srv)
+	st, err := jc.GetState(testCtx(t), &jobpb.GetJobStateRequest{JobId: jobs[0].ID})
+	if err != nil || st.GetState() != jobpb.JobState_CANCELLED {
+		t.Errorf("GetState = %v, %v; want CANCELLED", st, err)
+	}
 }
