@@ -254,8 +254,8 @@ func (r *registry) sweepLocked(now time.Time) {
 // button: it returns the context to run the job in (cancelled by the
 // button), the monitor to put in the engine's options, and the function to
 // call with the run's error once it has ended. The job's name may be
-// empty.
-func (s *Server) Track(ctx context.Context, name, runner string, opening string) (context.Context, *engine.Monitor, func(error)) {
+// empty; opening, if not empty, is the job's first log message.
+func (s *Server) Track(ctx context.Context, name, runner, opening string) (context.Context, *engine.Monitor, func(error)) {
 	ctx, cancel := context.WithCancel(ctx)
 	mon := engine.NewMonitor()
 	j := s.Add(JobInfo{Name: name, Runner: runner, Monitor: mon, Cancel: cancel})

@@ -30,7 +30,11 @@ func (s *Server) prometheus(w http.ResponseWriter, _ *http.Request) {
 			running = 1
 		}
 		add("beamgo_job_running", job, running)
-		add("beamgo_job_duration_seconds", job, float64(j.summary(now).DurationMs)/1000)
+		end := now
+		if terminal(js.state) {
+			end = js.ended
+		}
+		add("beamgo_job_duration_seconds", job, end.Sub(j.started).Seconds())
 		if !ok {
 			continue
 		}
