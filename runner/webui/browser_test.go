@@ -114,7 +114,7 @@ func TestBrowserShowsRunningAndFinishedJobs(t *testing.T) {
 
 	t.Run("a running job shows its plan, watermarks and growing counters", func(t *testing.T) {
 		b := browser{t: t, bin: b.bin}
-		done := runOnUI(t, ui, "slow", slowStream(500))
+		done := runOnUI(t, ui, "slow", slowStream(1500)) // 30 s or more: the test cancels it
 		job := waitJob(t, srv, "slow")
 		defer func() {
 			post(t, srv, "/api/jobs/"+job.ID+"/cancel", true)
