@@ -40,6 +40,9 @@
 //	--num_workers         SDK workers the portable runner starts (0: its default)
 //	--memory_budget_mb    the job's memory budget in MiB (0: the runner's default)
 //	--progress            show progress on stderr (local and portable)
+//	--ui                  serve a web UI of the job and print its URL (local and portable)
+//	--ui_address          the web UI's loopback host:port (default 127.0.0.1:0, a free port)
+//	--ui_linger           how long the web UI stays up after the job ended (default 0)
 //
 // local runs the pipeline in this process (runner/local); portable runs
 // it on SDK workers over the Fn API that this process starts or calls

@@ -1,20 +1,26 @@
 package launch
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/beamgo-dev/beamgo/fnapi/worker"
 	"github.com/beamgo-dev/beamgo/runner"
 	"github.com/beamgo-dev/beamgo/runner/local"
 	"github.com/beamgo-dev/beamgo/runner/portable"
 	"github.com/beamgo-dev/beamgo/runner/universal"
+	"github.com/beamgo-dev/beamgo/runner/webui"
 	"github.com/beamgo-dev/beamgo/sdk"
 )
+
+// DefaultUIAddress is where --ui serves the web UI: a free loopback port.
+const DefaultUIAddress = "127.0.0.1:0"
 
 // Runner names for --runner.
 const (
@@ -48,8 +54,20 @@ type Options struct {
 	// MemoryBudgetMB is the job's memory budget in MiB (0: the runner's
 	// default): the process's for local, the shuffle's for portable.
 	MemoryBudgetMB int64
-	// Progress shows the job's progress on stderr (local and portable).
+	// Progress shows the job's progress on stderr (local and portable):
+	// on a terminal, a line per stage redrawn every second with its
+	// elements per second, backlog, the watermark lag of unbounded stages
+	// and the time left of bounded reads; elsewhere a summary line a
+	// second.
 	Progress bool
+	// UI serves a web UI of the job on UIAddress, a loopback host:port
+	// (default 127.0.0.1:0, a free port), and prints its URL on stderr
+	// (local and portable; the job server serves its own). After the
+	// job, the UI stays up for UILinger, so that the finished job can be
+	// looked at.
+	UI        bool
+	UIAddress string
+	UILinger  time.Duration
 
 	// args are the arguments Parse parsed: the submitter's, which PROCESS
 	// workers get.
@@ -71,6 +89,9 @@ func Flags(fs *flag.FlagSet) *Options {
 	fs.IntVar(&o.NumWorkers, "num_workers", 0, "for --runner=portable: SDK workers a job starts (0: the runner's default)")
 	fs.Int64Var(&o.MemoryBudgetMB, "memory_budget_mb", 0, "the job's memory budget in MiB (0: the runner's default)")
 	fs.BoolVar(&o.Progress, "progress", isTerminal(os.Stderr), "show progress on stderr (local and portable)")
+	fs.BoolVar(&o.UI, "ui", false, "serve a web UI of the job on --ui_address and print its URL (local and portable)")
+	fs.StringVar(&o.UIAddress, "ui_address", DefaultUIAddress, "the web UI's loopback host:port (port 0: a free one)")
+	fs.DurationVar(&o.UILinger, "ui_linger", 0, "how long the web UI stays up after the job ended")
 	return o
 }
 
@@ -124,6 +145,9 @@ func (o *Options) check() error {
 	if o.Runner == RunnerUniversal && o.Endpoint == "" && !o.Worker() {
 		return &FlagError{Flag: "endpoint", Reason: "--runner=universal needs the job server's host:port"}
 	}
+	if o.Runner == RunnerUniversal && o.UI {
+		return &FlagError{Flag: "ui", Reason: "--runner=universal runs the job on the job server, which serves its own web UI (cmd/jobserver --ui_port)"}
+	}
 	return nil
 }
 
@@ -157,24 +181,50 @@ func Run(ctx context.Context, p *sdk.Pipeline, opts *Options) (*runner.Result, e
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	r, err := opts.newRunner()
+	ui, stopUI, err := opts.startUI()
 	if err != nil {
 		return nil, err
 	}
-	res, err := r.Run(ctx, p)
-	if opts.Progress && opts.Runner != RunnerUniversal {
-		fmt.Fprintln(os.Stderr) // end the progress line
+	defer stopUI(ctx)
+	r, err := opts.newRunner(ui)
+	if err != nil {
+		return nil, err
 	}
-	return res, err
+	return r.Run(ctx, p)
+}
+
+// startUI starts the web UI if UI is set, printing its URL, and returns
+// it with the function that stops it after UILinger (or when ctx is done).
+func (o *Options) startUI() (*webui.Server, func(ctx context.Context), error) {
+	if !o.UI {
+		return nil, func(context.Context) {}, nil
+	}
+	ui, err := webui.Start(cmp.Or(o.UIAddress, DefaultUIAddress), nil)
+	if err != nil {
+		return nil, nil, &FlagError{Flag: "ui_address", Reason: err.Error()}
+	}
+	fmt.Fprintf(os.Stderr, "web UI: %s\n", ui.URL())
+	return ui, func(ctx context.Context) {
+		defer ui.Stop()
+		if o.UILinger <= 0 {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "web UI: %s stays up for %v (--ui_linger)\n", ui.URL(), o.UILinger)
+		t := time.NewTimer(o.UILinger)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}, nil
 }
 
 // newRunner makes the runner the options name.
-func (o *Options) newRunner() (runner.Runner, error) {
+func (o *Options) newRunner(ui *webui.Server) (runner.Runner, error) {
 	var progress func(local.Progress)
 	if o.Progress {
-		progress = func(p local.Progress) {
-			fmt.Fprintf(os.Stderr, "\rstages %d/%d, %d elements, %.0f/s   ", p.StagesDone, p.Stages, p.Elements, float64(p.Elements)/p.Elapsed.Seconds())
-		}
+		v := &progressView{w: os.Stderr, terminal: isTerminal(os.Stderr), now: time.Now}
+		progress = v.show
 	}
 	env := strings.ToUpper(o.EnvironmentType)
 	budget := o.MemoryBudgetMB << 20
@@ -182,12 +232,13 @@ func (o *Options) newRunner() (runner.Runner, error) {
 	job := local.Job{Parallelism: o.Parallelism, MemoryBudget: budget, Progress: progress}
 	switch o.Runner {
 	case RunnerLocal:
-		return local.New(&local.Options{Job: job}), nil
+		return local.New(&local.Options{Job: job, UI: ui}), nil
 	case RunnerPortable:
 		return portable.New(&portable.Options{
 			Job: job, Workers: o.NumWorkers,
 			EnvironmentType: env, ExternalEndpoint: o.EnvironmentConfig,
 			Process: &portable.ProcessOptions{Args: o.workerArgs()},
+			UI:      ui,
 		}), nil
 	case RunnerUniversal:
 		token, err := o.token()

@@ -2,13 +2,17 @@ package launch_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beamgo-dev/beamgo/launch"
 	"github.com/beamgo-dev/beamgo/sdk"
@@ -25,6 +29,7 @@ func TestParseRefusesOptionsThatDoNotGoTogether(t *testing.T) {
 		{"an unknown environment type is refused", []string{"--runner=portable", "--environment_type=DOCKER"}, "environment_type"},
 		{"EXTERNAL without the pool's address is refused", []string{"--runner=portable", "--environment_type=EXTERNAL"}, "environment_config"},
 		{"universal without an endpoint is refused", []string{"--runner=universal"}, "endpoint"},
+		{"a web UI for universal is refused: the job server has one", []string{"--runner=universal", "--endpoint=localhost:8099", "--ui"}, "ui"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,5 +108,70 @@ func TestRunReadsTheAuthTokenFile(t *testing.T) {
 	_, err := launch.Run(context.Background(), p, opts)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Run with a missing token file = %v, want an error wrapping os.ErrNotExist", err)
+	}
+}
+
+// freeAddr returns a loopback address with a port nothing listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	return lis.Addr().String()
+}
+
+// TestUIShowsTheJobAndLingers runs a pipeline with --ui on both runners of
+// this process and reads the finished job from the UI while it lingers.
+func TestUIShowsTheJobAndLingers(t *testing.T) {
+	for _, runner := range []string{"local", "portable"} {
+		t.Run(runner, func(t *testing.T) {
+			addr := freeAddr(t)
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			opts := launch.Flags(fs)
+			args := []string{"--runner=" + runner, "--progress=false", "--ui", "--ui_address=" + addr, "--ui_linger=30s"}
+			if err := opts.Parse(fs, args); err != nil {
+				t.Fatal(err)
+			}
+			p := sdk.NewPipeline()
+			s := p.Root()
+			passert.Equals(s, sdk.Sum(s, sdk.Create(s, []int{1, 2, 3})), 6)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				_, err := launch.Run(ctx, p, opts)
+				done <- err
+			}()
+			var jobs []struct{ State, Runner string }
+			deadline := time.Now().Add(30 * time.Second)
+			for len(jobs) != 1 || jobs[0].State != "DONE" {
+				if time.Now().After(deadline) {
+					t.Fatalf("the UI at %s shows %+v, want one DONE job", addr, jobs)
+				}
+				time.Sleep(20 * time.Millisecond)
+				resp, err := http.Get("http://" + addr + "/api/jobs")
+				if err != nil {
+					continue // not up yet
+				}
+				json.NewDecoder(resp.Body).Decode(&jobs)
+				resp.Body.Close()
+			}
+			if jobs[0].Runner != runner {
+				t.Errorf("the UI's job ran on %q, want %q", jobs[0].Runner, runner)
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("Run returned (%v) before --ui_linger passed", err)
+			default:
+			}
+			cancel() // ends the linger
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if _, err := http.Get("http://" + addr + "/api/jobs"); err == nil {
+				t.Error("the UI still serves after Run returned")
+			}
+		})
 	}
 }

@@ -24,6 +24,16 @@
 // The token travels in clear text: beyond a trusted network, put the
 // server behind a TLS proxy.
 //
+// # Web UI
+//
+// The server shows its jobs on a web UI at http://127.0.0.1:8098/ (--ui_port;
+// --ui=false turns it off): the job list, and per job its fused plan,
+// watermarks, backlog, throughput, bundles, metrics, messages and error,
+// with a cancel button; the same data as JSON under /api/ and in
+// Prometheus format at /metrics (runner/webui). The UI listens on loopback
+// only, whatever --address says: reach it from elsewhere through an SSH
+// tunnel.
+//
 // # Resources
 //
 // Messages are limited to --max_message_bytes (64 MiB); prepared jobs not
@@ -62,6 +72,7 @@ import (
 	"syscall"
 
 	"github.com/beamgo-dev/beamgo/runner/portable/jobservice"
+	"github.com/beamgo-dev/beamgo/runner/webui"
 )
 
 func main() {
@@ -79,9 +90,23 @@ func main() {
 	srv.Stop()
 }
 
+// server is the job server and its web UI.
+type server struct {
+	*jobservice.Server
+	ui *webui.Server
+}
+
+// Stop stops the job server, then its UI.
+func (s *server) Stop() {
+	s.Server.Stop()
+	if s.ui != nil {
+		s.ui.Stop()
+	}
+}
+
 // start parses args, reads the token (getenv reads the environment) and
 // starts the server; flag errors go to stderr.
-func start(args []string, getenv func(string) string, stderr io.Writer) (*jobservice.Server, error) {
+func start(args []string, getenv func(string) string, stderr io.Writer) (*server, error) {
 	fs := flag.NewFlagSet("jobserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	address := fs.String("address", "127.0.0.1", "address to listen on; beyond loopback needs an authentication token")
@@ -94,6 +119,8 @@ func start(args []string, getenv func(string) string, stderr io.Writer) (*jobser
 	preparedTTL := fs.Duration("prepared_ttl", jobservice.DefaultPreparedTTL, "how long a prepared job waits for Run")
 	finishedTTL := fs.Duration("finished_ttl", jobservice.DefaultFinishedTTL, "how long finished jobs are kept")
 	maxFinished := fs.Int("max_finished_jobs", jobservice.DefaultMaxFinishedJobs, "how many finished jobs are kept")
+	ui := fs.Bool("ui", true, "serve the web UI on 127.0.0.1:--ui_port")
+	uiPort := fs.Int("ui_port", 8098, "port of the web UI, on loopback (0 picks a free one)")
 	refuseProcess := fs.Bool("refuse_process", false, "refuse PROCESS jobs (the default now; kept for old scripts, and contradicts --allow_process)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -115,7 +142,7 @@ func start(args []string, getenv func(string) string, stderr io.Writer) (*jobser
 			return nil, fmt.Errorf("jobserver: --auth_token_file %s is empty", *tokenFile)
 		}
 	}
-	return jobservice.Start(net.JoinHostPort(*address, strconv.Itoa(*port)), &jobservice.Options{
+	opts := &jobservice.Options{
 		AuthToken:       token,
 		AllowProcess:    list(*allowProcess),
 		AllowExternal:   list(*allowExternal),
@@ -124,7 +151,24 @@ func start(args []string, getenv func(string) string, stderr io.Writer) (*jobser
 		PreparedTTL:     *preparedTTL,
 		FinishedTTL:     *finishedTTL,
 		MaxFinishedJobs: *maxFinished,
-	})
+	}
+	var uiSrv *webui.Server
+	if *ui {
+		var err error
+		uiSrv, err = webui.Start(net.JoinHostPort("127.0.0.1", strconv.Itoa(*uiPort)), &webui.Options{FinishedTTL: *finishedTTL, MaxFinishedJobs: *maxFinished})
+		if err != nil {
+			return nil, fmt.Errorf("jobserver: web UI (--ui_port, or --ui=false): %w", err)
+		}
+		opts.UI = uiSrv
+	}
+	js, err := jobservice.Start(net.JoinHostPort(*address, strconv.Itoa(*port)), opts)
+	if err != nil {
+		if uiSrv != nil {
+			uiSrv.Stop()
+		}
+		return nil, err
+	}
+	return &server{Server: js, ui: uiSrv}, nil
 }
 
 // list splits a comma-separated flag value, dropping empty items.

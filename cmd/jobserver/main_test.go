@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,7 +41,7 @@ func TestStart(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"--port=0", "--staging_dir=" + t.TempDir()}, tt.args...)
+			args := append([]string{"--port=0", "--ui_port=0", "--staging_dir=" + t.TempDir()}, tt.args...)
 			srv, err := start(args, tt.getenv, io.Discard)
 			if tt.wantErr != "" {
 				if srv != nil {
@@ -61,7 +62,36 @@ func TestStart(t *testing.T) {
 		})
 	}
 	var ie *jobservice.InsecureAddressError
-	if _, err := start([]string{"--address=0.0.0.0", "--port=0"}, noEnv, io.Discard); !errors.As(err, &ie) {
+	if _, err := start([]string{"--address=0.0.0.0", "--port=0", "--ui_port=0"}, noEnv, io.Discard); !errors.As(err, &ie) {
 		t.Errorf("start on 0.0.0.0 without a token = %v, want an *InsecureAddressError", err)
+	}
+}
+
+func TestWebUI(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	srv, err := start([]string{"--port=0", "--ui_port=0", "--staging_dir=" + t.TempDir()}, noEnv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	if !strings.Contains(srv.Summary(), "web UI http://127.0.0.1:") {
+		t.Errorf("Summary = %q, want the web UI's URL", srv.Summary())
+	}
+	resp, err := http.Get(srv.ui.URL() + "api/jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /api/jobs = %d, want 200", resp.StatusCode)
+	}
+
+	off, err := start([]string{"--port=0", "--ui=false", "--staging_dir=" + t.TempDir()}, noEnv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer off.Stop()
+	if off.ui != nil || !strings.Contains(off.Summary(), "web UI off") {
+		t.Errorf("with --ui=false: Summary = %q, want the web UI off", off.Summary())
 	}
 }

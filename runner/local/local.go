@@ -39,6 +39,7 @@ import (
 	"github.com/beamgo-dev/beamgo/runner/internal/engine"
 	"github.com/beamgo-dev/beamgo/runner/internal/jobopts"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/runner/webui"
 	"github.com/beamgo-dev/beamgo/sdk"
 )
 
@@ -85,10 +86,18 @@ type Options struct {
 	ShuffleMemory int64
 	// DisableLifting runs combines without pre-combining.
 	DisableLifting bool
+	// UI, when set, shows every run on this web UI while it runs and for
+	// a while after (runner/webui), with a cancel button.
+	UI *webui.Server
+	// JobName names the runs on the UI.
+	JobName string
 }
 
 // Progress is a snapshot of a running job.
 type Progress = jobopts.Progress
+
+// StageProgress is one stage of a Progress.
+type StageProgress = jobopts.StageProgress
 
 // Runner runs pipelines in this process. It implements runner.Runner.
 type Runner struct {
@@ -135,8 +144,24 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 	ctx, finish := p.StartRun(ctx) // after a failure, transforms clean up (sdk.RunHook)
 	eo := r.opts.Job.Engine("local")
 	eo.ShuffleMemory = mem.shuffle
+	ctx, ended := r.watch(ctx, &eo)
 	res, err := engine.Run(ctx, pl, eo, inProcess{g: sdkaccess.Graph(p)})
-	return (*runner.Result)(res), finish(err)
+	err = finish(err)
+	ended(err)
+	return (*runner.Result)(res), err
+}
+
+// watch shows the run on Options.UI, if set: it returns the context to run
+// the job in (cancelled by the UI's cancel button) and the function to call
+// with the job's error once it has ended.
+func (r *Runner) watch(ctx context.Context, eo *engine.Options) (context.Context, func(error)) {
+	if r.opts.UI == nil {
+		return ctx, func(error) {}
+	}
+	ctx, mon, ended := r.opts.UI.Track(ctx, r.opts.JobName, "local",
+		fmt.Sprintf("job started: parallelism %d, memory budget %d MiB", eo.Parallelism, eo.MemoryBudget>>20))
+	eo.Monitor = mon
+	return ctx, ended
 }
 
 // planMemory divides the job's MemoryBudget given what the process holds

@@ -1,6 +1,7 @@
 package portable
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/beamgo-dev/beamgo/proto/translate"
 	"github.com/beamgo-dev/beamgo/runner"
 	"github.com/beamgo-dev/beamgo/runner/portable/fnrunner"
+	"github.com/beamgo-dev/beamgo/runner/webui"
 	"github.com/beamgo-dev/beamgo/sdk"
 )
 
@@ -56,6 +58,11 @@ type Options struct {
 	// runs the workers for EnvExternal, which requires it: Beam's
 	// --environment_config for EXTERNAL.
 	ExternalEndpoint string
+	// UI, when set, shows every run on this web UI while it runs and for
+	// a while after (runner/webui), with a cancel button; JobName names
+	// the runs there.
+	UI      *webui.Server
+	JobName string
 }
 
 // Progress is a snapshot of a running job.
@@ -167,6 +174,13 @@ func Loopback(p *sdk.Pipeline) WorkerStarter {
 // (fnrunner.Runner.Run). The workers' ids are "worker-<n>-<job>", where job
 // is a random token of the run.
 func (r *Runner) RunPipeline(ctx context.Context, pb *pipepb.Pipeline, start WorkerStarter) (*runner.Result, error) {
-	res, err := r.fn.Run(ctx, pb, start)
+	if r.opts.UI == nil {
+		res, err := r.fn.Run(ctx, pb, start)
+		return (*runner.Result)(res), err
+	}
+	ctx, mon, ended := r.opts.UI.Track(ctx, r.opts.JobName, "portable",
+		"job started, environment "+cmp.Or(r.opts.EnvironmentType, EnvLoopback))
+	res, err := r.fn.RunMonitored(ctx, pb, start, mon)
+	ended(err)
 	return (*runner.Result)(res), err
 }

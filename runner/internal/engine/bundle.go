@@ -66,6 +66,8 @@ type sinkTarget struct {
 	shuffles []*shuffle.Shuffle
 	// side collects pc for the stages reading it as a side input.
 	side *dataset
+	// stats are guarded by j.mu.
+	stats edgeStats
 }
 
 // runBundle runs a bundle until it succeeds or MaxAttempts fail, and
@@ -93,11 +95,14 @@ func (s *stage) runBundle(ctx context.Context, b *bundleWork) error {
 		if ctx.Err() != nil {
 			return err
 		}
+		s.j.mu.Lock()
 		if attempt < s.j.opts.MaxAttempts {
-			s.j.mu.Lock()
 			s.j.retries++
-			s.j.mu.Unlock()
+			s.stats.retries++
+		} else {
+			s.stats.failed++
 		}
+		s.j.mu.Unlock()
 	}
 	return fmt.Errorf("engine: stage %s: bundle failed %d times: %w", s.st.ID, s.j.opts.MaxAttempts, err)
 }
@@ -202,6 +207,8 @@ func (s *stage) commit(b *bundleWork, out *attemptOutput) error {
 	}
 	j.metrics.Merge(out.metrics)
 	j.bundles++
+	s.stats.bundles++
+	s.stats.elements += out.elements
 	j.refresh()
 	return nil
 }
@@ -214,9 +221,13 @@ type bundleOutput struct {
 	minTs   window.Time
 	writers []*shuffle.Writer
 	red     *reduceOutput
+	// count and bytes are what the attempt wrote, for edgeStats.
+	count, bytes int64
 }
 
 func (o *bundleOutput) write(b []byte) error {
+	o.count++
+	o.bytes += int64(len(b))
 	if len(o.t.readers) > 0 || o.t.side != nil {
 		start := len(o.arena)
 		o.arena = append(o.arena, b...)
@@ -247,6 +258,8 @@ func (o *bundleOutput) write(b []byte) error {
 
 // deliver hands the output to the stages that read it; j.mu is held.
 func (o *bundleOutput) deliver(j *job) {
+	o.t.stats.elements += o.count
+	o.t.stats.bytes += o.bytes
 	o.deliverReduce(j)
 	if len(o.elems) == 0 {
 		return

@@ -92,6 +92,8 @@ type Options struct {
 	// Logf, when non-nil, receives the errors of bundle finalizers (a
 	// committed bundle's acknowledgements, which are not retried).
 	Logf func(format string, args ...any)
+	// Monitor, when non-nil, lets a caller watch the run (Monitor.Status).
+	Monitor *Monitor
 }
 
 // Result is the outcome of a successful job. It has the fields of
@@ -112,6 +114,26 @@ type Progress struct {
 	StagesDone, Stages int
 	Elements           int64
 	Elapsed            time.Duration
+	// StageProgress describes each stage, in plan order.
+	StageProgress []StageProgress
+}
+
+// StageProgress is one stage of a Progress.
+type StageProgress struct {
+	// ID is the plan's stage id; Input its input kind.
+	ID, Input string
+	// Elements counts the input elements of committed bundles; Pending
+	// those waiting for a bundle; Queued and Running count bundles.
+	Elements        int64
+	Pending         int
+	Queued, Running int
+	Done, Unbounded bool
+	// OutputWatermark is the stage's output watermark; zero while it is
+	// at the start of time (and after Done).
+	OutputWatermark time.Time
+	// ReadDone and ReadRemaining sum the work done and left of the
+	// splittable reads running in the stage, in their trackers' units.
+	ReadDone, ReadRemaining float64
 }
 
 // SideInputData supplies the contents of side inputs: the nested encodings
@@ -200,11 +222,17 @@ func Run(ctx context.Context, pl *plan.Plan, opts Options, ex Executor) (*Result
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Prefix, err)
 	}
+	if opts.Monitor != nil {
+		opts.Monitor.attach(j)
+	}
 	stop := j.reportProgress(start)
 	err = j.run(ctx)
 	stop()
 	if cerr := j.close(ctx); err == nil {
 		err = cerr
+	}
+	if opts.Monitor != nil {
+		opts.Monitor.finish(err)
 	}
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {

@@ -225,6 +225,7 @@ type fakeProc struct {
 }
 
 func (p *fakeProc) Process(ctx context.Context, b Bundle) error {
+	p.n = 0 // Elements counts the current bundle's, as exec's does
 	var outs []func([]byte) error
 	for _, s := range p.w.Sinks {
 		outs = append(outs, b.Output(s.Transform))

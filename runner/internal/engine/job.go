@@ -361,7 +361,7 @@ func (j *job) reportProgress(start time.Time) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				j.opts.Progress(Progress{StagesDone: int(j.stagesDone.Load()), Stages: len(j.pl.Stages), Elements: j.elements.Load(), Elapsed: time.Since(start)})
+				j.opts.Progress(j.progress(start))
 			}
 		}
 	}()

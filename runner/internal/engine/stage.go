@@ -53,6 +53,7 @@ type stage struct {
 	// started is set once a root stage got its impulse or a grouped
 	// stage's shuffle was handed out as bundles.
 	started bool
+	stats   stageStats
 }
 
 // batch is the committed output of one bundle for one reader.

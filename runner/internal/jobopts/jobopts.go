@@ -24,6 +24,9 @@ const DefaultMaxAttempts = 3
 // Progress is a snapshot of a running job.
 type Progress = engine.Progress
 
+// StageProgress is one stage of a Progress.
+type StageProgress = engine.StageProgress
+
 // Job configures how a runner executes a job; the zero value means
 // defaults. It is a plain value, safe to copy.
 type Job struct {

@@ -134,6 +134,12 @@ func New(opts *Options) *Runner {
 // start, and returns its metrics or the first error. The workers' ids are
 // "worker-<n>-<job>", where job is a random token of the run.
 func (r *Runner) Run(ctx context.Context, pb *pipepb.Pipeline, start WorkerStarter) (*Result, error) {
+	return r.RunMonitored(ctx, pb, start, nil)
+}
+
+// RunMonitored is Run with m, if not nil, watching the job's engine (a web
+// UI shows it: runner/webui).
+func (r *Runner) RunMonitored(ctx context.Context, pb *pipepb.Pipeline, start WorkerStarter, m *engine.Monitor) (*Result, error) {
 	if err := validate.Pipeline(pb, nil); err != nil {
 		return nil, fmt.Errorf("portable: invalid pipeline: %w", err)
 	}
@@ -159,7 +165,9 @@ func (r *Runner) Run(ctx context.Context, pb *pipepb.Pipeline, start WorkerStart
 		return nil, fmt.Errorf("portable: %w", err)
 	}
 	ex := &executor{srv: srv, workers: ws}
-	res, err := engine.Run(ctx, pl, r.opts.Job.Engine("portable"), ex)
+	eo := r.opts.Job.Engine("portable")
+	eo.Monitor = m
+	res, err := engine.Run(ctx, pl, eo, ex)
 	return (*Result)(res), err
 }
 

@@ -11,7 +11,9 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/beamgo-dev/beamgo/runner/internal/engine"
 	"github.com/beamgo-dev/beamgo/runner/portable/fnrunner"
+	"github.com/beamgo-dev/beamgo/runner/webui"
 )
 
 // job is one prepared job and, once run, its progress.
@@ -47,6 +49,8 @@ type job struct {
 	// closed and replaced whenever one is appended.
 	events  []*jobpb.JobMessagesResponse
 	changed chan struct{}
+	// ui shows the job on the web UI, once it runs; nil without one.
+	ui *webui.Job
 }
 
 func newJob(id, name string, p *pipepb.Pipeline, workers proto.Message, token string) *job {
@@ -80,6 +84,9 @@ func (j *job) appendState(st jobpb.JobState_Enum) {
 	if terminal(st) {
 		j.ended = time.Now()
 	}
+	if j.ui != nil {
+		j.ui.SetState(st.String())
+	}
 	j.appendLocked(&jobpb.JobMessagesResponse{Response: &jobpb.JobMessagesResponse_StateResponse{
 		StateResponse: &jobpb.JobStateEvent{State: st, Timestamp: now()},
 	}})
@@ -103,6 +110,9 @@ func (j *job) message(imp jobpb.JobMessage_MessageImportance, text string) {
 
 // messageLocked records a job message; j.mu is held.
 func (j *job) messageLocked(imp jobpb.JobMessage_MessageImportance, text string) {
+	if j.ui != nil {
+		j.ui.Log(uiLevel(imp), text)
+	}
 	j.appendLocked(&jobpb.JobMessagesResponse{Response: &jobpb.JobMessagesResponse_MessageResponse{
 		MessageResponse: &jobpb.JobMessage{
 			MessageId:   strconv.Itoa(len(j.events)),
@@ -275,4 +285,40 @@ func (j *job) follow(ctx context.Context, send func(*jobpb.JobMessagesResponse) 
 			return ctx.Err()
 		}
 	}
+}
+
+// showOn adds the job to ui, watched through mon, with its messages so
+// far; later messages and states follow it there.
+func (j *job) showOn(ui *webui.Server, mon *engine.Monitor) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.ui = ui.Add(webui.JobInfo{ID: j.id, Name: j.name, Runner: "jobserver", Monitor: mon, Cancel: func() { j.cancel() }})
+	j.ui.SetState(j.state.String())
+	for _, ev := range j.events {
+		if m := ev.GetMessageResponse(); m != nil {
+			j.ui.Log(uiLevel(m.GetImportance()), m.GetMessageText())
+		}
+	}
+}
+
+// failure records a failed run's error on the web UI.
+func (j *job) failure(err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.ui != nil {
+		j.ui.SetError(err.Error())
+	}
+}
+
+// uiLevel is the web UI's level of a job message's importance.
+func uiLevel(imp jobpb.JobMessage_MessageImportance) string {
+	switch imp {
+	case jobpb.JobMessage_JOB_MESSAGE_ERROR:
+		return "error"
+	case jobpb.JobMessage_JOB_MESSAGE_WARNING:
+		return "warning"
+	case jobpb.JobMessage_JOB_MESSAGE_DEBUG, jobpb.JobMessage_JOB_MESSAGE_DETAILED:
+		return "debug"
+	}
+	return "info"
 }

@@ -91,6 +91,9 @@ func (s *Server) sweep() {
 	for _, j := range forget {
 		delete(s.jobs, j.id)
 		freed += j.size
+		if s.opts.UI != nil {
+			s.opts.UI.Remove(j.id)
+		}
 	}
 	s.mu.Unlock()
 	for _, j := range forget {

@@ -24,8 +24,10 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/beamgo-dev/beamgo/proto/validate"
+	"github.com/beamgo-dev/beamgo/runner/internal/engine"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 	"github.com/beamgo-dev/beamgo/runner/portable/fnrunner"
+	"github.com/beamgo-dev/beamgo/runner/webui"
 )
 
 // Options configure a Server; the zero value means defaults, which keep
@@ -90,6 +92,10 @@ type Options struct {
 	// Logger receives the server's start-up summary and its notes on
 	// expired jobs and cleanup (default slog.Default()).
 	Logger *slog.Logger
+	// UI, when set, shows every job the server runs, live, with a cancel
+	// button, until the server forgets it (runner/webui). The caller
+	// starts and stops it.
+	UI *webui.Server
 }
 
 // withDefaults returns o with defaults for its zero fields.
@@ -229,8 +235,12 @@ func (s *Server) Summary() string {
 	case len(s.opts.AllowExternal) > 0:
 		external = "loopback and " + strings.Join(s.opts.AllowExternal, ", ")
 	}
-	return fmt.Sprintf("jobservice: listening on %s; authentication %s; PROCESS workers %s; EXTERNAL worker pools %s; staging in %s",
-		s.Addr(), auth, process, external, s.staging.path)
+	ui := "off"
+	if s.opts.UI != nil {
+		ui = s.opts.UI.URL()
+	}
+	return fmt.Sprintf("jobservice: listening on %s; authentication %s; PROCESS workers %s; EXTERNAL worker pools %s; staging in %s; web UI %s",
+		s.Addr(), auth, process, external, s.staging.path, ui)
 }
 
 // Stop cancels running jobs, waits for them to end, stops serving and
@@ -364,8 +374,13 @@ func (s *Server) execute(ctx context.Context, j *job) {
 	defer close(j.done)
 	defer s.sweep()
 	defer s.release(j)
+	var mon *engine.Monitor
+	if s.opts.UI != nil {
+		mon = engine.NewMonitor()
+		j.showOn(s.opts.UI, mon)
+	}
 	j.setState(jobpb.JobState_RUNNING)
-	res, err := s.runner.Run(ctx, j.pipeline, s.workerStarter(j))
+	res, err := s.runner.RunMonitored(ctx, j.pipeline, s.workerStarter(j), mon)
 	switch {
 	case err == nil:
 		j.finish(res)
@@ -374,6 +389,7 @@ func (s *Server) execute(ctx context.Context, j *job) {
 		j.message(jobpb.JobMessage_JOB_MESSAGE_WARNING, "job cancelled")
 		j.setState(jobpb.JobState_CANCELLED)
 	default:
+		j.failure(err)
 		j.message(jobpb.JobMessage_JOB_MESSAGE_ERROR, err.Error())
 		j.setState(jobpb.JobState_FAILED)
 	}
