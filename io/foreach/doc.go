@@ -10,11 +10,12 @@
 // take each group as one epoch: Epoch{Shard, Window, Pane}. A GroupByKey's
 // committed output is replayed identically when the bundle that consumes
 // it is retried, so a retried epoch has the same identity and the same
-// elements as the attempt that failed. Pane indexes grow by one per firing
-// of a window's trigger, so per (shard, window) the epochs are ordered:
-// a sink that records the last pane it committed, in the same transaction
-// as the data, can skip every epoch at or below it (see Epoch.After and
-// the PostgreSQL sink in io/postgres).
+// elements as the attempt that failed. A sink that records each epoch it
+// commits, in the same transaction as the data, can skip an epoch it has
+// recorded (see the PostgreSQL sink in io/postgres). Pane indexes count
+// the firings of a window's trigger per shard, in firing order; but the
+// runner may write two epochs of one shard at once, or a later one first,
+// so a high-water mark of panes is not a safe record.
 //
 // The same pipeline runs in batch and in streaming: a bounded input under
 // the default trigger gives one epoch (pane 0) per shard and window; an

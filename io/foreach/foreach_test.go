@@ -16,14 +16,13 @@ import (
 )
 
 // store is an idempotent target in memory: it commits an epoch's rows and
-// the epoch's pane in one step, and skips a pane at or below the last it
-// committed for the epoch's shard and window. It also checks the property
+// the epoch in one step, and skips an epoch it has committed. It also checks the property
 // the sinks promise: every attempt of an epoch carries the same elements.
 type store struct {
 	// mu guards the fields below.
 	mu sync.Mutex
-	// last is the last committed pane per shard and window.
-	last map[string]int64
+	// done holds the committed epochs.
+	done map[foreach.Epoch]bool
 	// rows are the committed rows.
 	rows []int
 	// seen is the sorted content of each epoch's first attempt.
@@ -38,14 +37,12 @@ type store struct {
 
 func newStore() *store {
 	return &store{
-		last:     map[string]int64{},
+		done:     map[foreach.Epoch]bool{},
 		seen:     map[foreach.Epoch][]int{},
 		attempts: map[foreach.Epoch]int{},
 		commits:  map[foreach.Epoch]int{},
 	}
 }
-
-func slot(e foreach.Epoch) string { return fmt.Sprintf("%d/%s", e.Shard, e.WindowKey()) }
 
 // attempt records an attempt of e with rows and returns its number (1 for
 // the first).
@@ -66,18 +63,17 @@ func (s *store) attempt(e foreach.Epoch, rows []int) int {
 func (s *store) committed(e foreach.Epoch) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	last, ok := s.last[slot(e)]
-	return ok && e.Pane <= last
+	return s.done[e]
 }
 
 // commit writes rows and e's pane atomically, unless e is committed.
 func (s *store) commit(e foreach.Epoch, rows []int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if last, ok := s.last[slot(e)]; ok && e.Pane <= last {
+	if s.done[e] {
 		return
 	}
-	s.last[slot(e)] = e.Pane
+	s.done[e] = true
 	s.rows = append(s.rows, rows...)
 	s.commits[e]++
 }

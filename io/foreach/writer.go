@@ -14,9 +14,8 @@ import (
 // error of Open or Process, or nil. A Writer that returns an error fails
 // the bundle; the runner retries it with the same epochs.
 //
-// Open returning false means the epoch is already written (its pane is at
-// or below the last one the target recorded for this shard and window):
-// skip it. Close(nil) after Open returned true is the place to commit the
+// Open returning false means the epoch is already written (the target
+// recorded it when it committed it): skip it. Close(nil) after Open returned true is the place to commit the
 // epoch's data and the epoch in one transaction.
 //
 // A Writer is used by one goroutine at a time; Write makes one per worker
