@@ -60,8 +60,10 @@ type Options[T any] struct {
 	// an upsert sink needs; the default spreads elements round-robin.
 	ShardOf func(T) uint64
 	// Trigger, when set, re-triggers the input (keeping its window
-	// function) before grouping, discarding fired elements: it decides
-	// how often epochs are cut. Unset, the input's own windowing applies.
+	// function) before grouping: it decides how often epochs are cut.
+	// Unset, the input's own trigger applies. Either way each epoch holds
+	// only the elements since the shard's previous epoch (discarding
+	// panes), also when the input's panes accumulate.
 	Trigger *sdk.Trigger
 }
 
@@ -82,8 +84,16 @@ func (o *Options[T]) withDefaults(name string) Options[T] {
 
 // epochs shards and groups in: each group of the result is one epoch.
 func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T]) sdk.PCollection[sdk.Group[int, T]] {
-	if o.Trigger != nil {
-		in = sdk.WindowInto(s, in.WindowFn(), in, sdk.Triggering(*o.Trigger), sdk.Discarding(), sdk.Name("Trigger"))
+	// An epoch holds what arrived since the previous one: under an
+	// accumulating strategy the sink's own grouping would repeat earlier
+	// elements in every later epoch. Re-windowing is skipped when it is
+	// not needed, since it would re-merge merged session windows.
+	if o.Trigger != nil || in.WindowingStrategy().Accumulation == window.Accumulating {
+		wopts := []sdk.Option{sdk.Discarding(), sdk.Name("Discarding")}
+		if o.Trigger != nil {
+			wopts = append(wopts, sdk.Triggering(*o.Trigger))
+		}
+		in = sdk.WindowInto(s, in.WindowFn(), in, wopts...)
 	}
 	keyed := sdk.ParDo(s, sdk.DoFn[T, sdk.KV[int, T]](&shardFn[T]{shards: o.Shards, of: o.ShardOf}), in, sdk.Name("Shard"))
 	return sdk.GroupByKey(s, keyed, sdk.Name("GroupByShard"))

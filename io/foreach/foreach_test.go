@@ -343,3 +343,30 @@ func TestStreamingEpochsFollowPanes(t *testing.T) {
 		}
 	}
 }
+
+// An accumulating input (a running count in update mode) reaches the sink
+// once per upstream pane: the sink's own grouping discards, or each epoch
+// would repeat every earlier count.
+func TestAccumulatingInputIsNotRepeated(t *testing.T) {
+	st := newStore()
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[string](s)
+	for range 3 {
+		ts.AddElements("a", "a")
+		ts.AdvanceProcessingTime(time.Second)
+	}
+	ts.AdvanceWatermarkToInfinity()
+	counted := sdk.CountElements(s, sdk.WindowInto(s, sdk.GlobalWindows(), ts.Output(),
+		sdk.Triggering(sdk.Repeatedly(sdk.AfterCount(1))), sdk.Accumulating()))
+	counts := sdk.Map(s, func(kv sdk.KV[string, int64]) int { return int(kv.Value) }, counted)
+	foreach.Batch(s, func(_ context.Context, batch []int, e foreach.Epoch) error {
+		st.attempt(e, batch)
+		st.commit(e, batch)
+		return nil
+	}, counts, nil)
+	run(t, p)
+	// The count fires after each pair, and once more when the watermark
+	// closes the window; repeated, the epochs would hold 10 rows.
+	st.check(t, []int{2, 4, 6, 6})
+}
