@@ -33,8 +33,9 @@
 // watermark per partition that moves on when the partition is idle and
 // caught up, and commits offsets for a consumer group when told (on bundle
 // finalization, after the runner committed the output). It knows nothing
-// of runners: a source reads with Poll, checkpoints with Mark, resumes with
-// ReaderOptions.Offset, and acknowledges with Commit.
+// of runners: a source lists its splits with Partitions (again, to find
+// partitions added while it runs), reads with Poll, checkpoints with Mark,
+// resumes with ReaderOptions.Offset, and acknowledges with Commit.
 //
 // # Errors
 //

@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // newCluster starts an in-process Kafka-protocol broker with topics of
@@ -413,5 +414,36 @@ func TestReaderUnreachableBroker(t *testing.T) {
 	var pe *PositionError
 	if !errors.As(err, &pe) || pe.Topic != "in" || pe.Offset != 7 {
 		t.Errorf("error = %v, want a PositionError at in/0/7", err)
+	}
+}
+
+// Partitions lists a topic's partitions, including those added later, and
+// names a topic that does not exist.
+func TestPartitions(t *testing.T) {
+	c := newCluster(t, 2, "in")
+	addrs := c.ListenAddrs()
+	ctx := context.Background()
+	got, err := Partitions(ctx, addrs, "in")
+	if err != nil || !slices.Equal(got, []int32{0, 1}) {
+		t.Fatalf("Partitions = %v, %v; want [0 1]", got, err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrCreatePartitionsRequest()
+	rt := kmsg.NewCreatePartitionsRequestTopic()
+	rt.Topic, rt.Count = "in", 4
+	req.Topics = append(req.Topics, rt)
+	req.TimeoutMillis = 5000
+	if resp, err := req.RequestWith(ctx, cl); err != nil || kerr.ErrorForCode(resp.Topics[0].ErrorCode) != nil {
+		t.Fatalf("CreatePartitions: %v %v", err, resp)
+	}
+	if got, err := Partitions(ctx, addrs, "in"); err != nil || !slices.Equal(got, []int32{0, 1, 2, 3}) {
+		t.Errorf("Partitions after adding two = %v, %v; want [0 1 2 3]", got, err)
+	}
+	if _, err := Partitions(ctx, addrs, "missing"); !errors.Is(err, kerr.UnknownTopicOrPartition) {
+		t.Errorf("Partitions of a missing topic = %v, want UnknownTopicOrPartition", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -162,4 +163,37 @@ func txnCommitOffset(ctx context.Context, cl *kgo.Client, txnID, group, topic st
 		}
 	}
 	return nil
+}
+
+// Partitions returns the partitions of topic, in order: the splits of a
+// Kafka source. Call it again to find partitions added since.
+func Partitions(ctx context.Context, brokers []string, topic string, opts ...kgo.Opt) ([]int32, error) {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: topic %q: %w", topic, err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: partitions of topic %q: %w", topic, err)
+	}
+	for _, t := range resp.Topics {
+		if t.Topic == nil || *t.Topic != topic {
+			continue
+		}
+		if err := kerr.ErrorForCode(t.ErrorCode); err != nil {
+			return nil, fmt.Errorf("kafka: partitions of topic %q: %w", topic, err)
+		}
+		ps := make([]int32, 0, len(t.Partitions))
+		for _, p := range t.Partitions {
+			ps = append(ps, p.Partition)
+		}
+		slices.Sort(ps)
+		return ps, nil
+	}
+	return nil, fmt.Errorf("kafka: partitions of topic %q: %w", topic, kerr.UnknownTopicOrPartition)
 }
