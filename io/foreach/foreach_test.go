@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/beamgo-dev/beamgo/io/foreach"
+	"github.com/beamgo-dev/beamgo/runner"
 	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/portable"
 	"github.com/beamgo-dev/beamgo/sdk"
 )
 
@@ -140,11 +142,28 @@ var errInjected = errors.New("injected failure")
 
 func run(t *testing.T, p *sdk.Pipeline) int {
 	t.Helper()
-	res, err := local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: 4}}).Run(context.Background(), p)
+	return runOn(t, local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: 4}}), p)
+}
+
+func runOn(t *testing.T, r runner.Runner, p *sdk.Pipeline) int {
+	t.Helper()
+	res, err := r.Run(context.Background(), p)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	return res.Retries
+}
+
+// runners are the runners the sinks are tested on. The portable runner
+// uses LOOPBACK workers, which share this process's memory, where the
+// tests' stores live.
+var runners = map[string]func() runner.Runner{
+	"local": func() runner.Runner {
+		return local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: 4}})
+	},
+	"portable": func() runner.Runner {
+		return portable.New(&portable.Options{Workers: 2, Job: portable.Job{MaxAttempts: 4}, EnvironmentType: portable.EnvLoopback})
+	},
 }
 
 func ints(n int) []int {
@@ -156,32 +175,34 @@ func ints(n int) []int {
 }
 
 func TestBatchRetriedEpochsAreWrittenOnce(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3} {
-		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
-			st, inj := newStore(), newInjector(seed)
-			want := ints(2000)
-			p := sdk.NewPipeline()
-			s := p.Root()
-			in := sdk.Create(s, want)
-			foreach.Batch(s, func(ctx context.Context, batch []int, e foreach.Epoch) error {
-				f := inj.pick(st.attempt(e, batch))
-				if f == failBeforeCommit {
-					return errInjected
+	for name, newRunner := range runners {
+		for _, seed := range []uint64{1, 2, 3} {
+			t.Run(fmt.Sprint(name, " seed ", seed), func(t *testing.T) {
+				st, inj := newStore(), newInjector(seed)
+				want := ints(2000)
+				p := sdk.NewPipeline()
+				s := p.Root()
+				in := sdk.Create(s, want)
+				foreach.Batch(s, func(ctx context.Context, batch []int, e foreach.Epoch) error {
+					f := inj.pick(st.attempt(e, batch))
+					if f == failBeforeCommit {
+						return errInjected
+					}
+					st.commit(e, batch)
+					if f == failAfterCommit {
+						return errInjected
+					}
+					return nil
+				}, in, &foreach.Options[int]{Shards: 8})
+				if retries := runOn(t, newRunner(), p); retries == 0 {
+					t.Errorf("no bundle was retried: the injected failures did not happen")
 				}
-				st.commit(e, batch)
-				if f == failAfterCommit {
-					return errInjected
+				st.check(t, want)
+				if len(st.seen) != 8 {
+					t.Errorf("%d epochs, want one per shard (8)", len(st.seen))
 				}
-				return nil
-			}, in, &foreach.Options[int]{Shards: 8})
-			if retries := run(t, p); retries == 0 {
-				t.Errorf("no bundle was retried: the injected failures did not happen")
-			}
-			st.check(t, want)
-			if len(st.seen) != 8 {
-				t.Errorf("%d epochs, want one per shard (8)", len(st.seen))
-			}
-		})
+			})
+		}
 	}
 }
 
