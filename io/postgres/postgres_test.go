@@ -335,3 +335,16 @@ func TestOptionsAreChecked(t *testing.T) {
 		})
 	}
 }
+
+// A server that cannot be reached fails the job with the connection error.
+func TestUnreachableServer(t *testing.T) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	Write(s, sdk.Create(s, []int{1}), func(v int) []any { return []any{v} }, Options{
+		DSN: "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2", Table: "t", Columns: []string{"a"},
+	})
+	err := runJob(t, p, 1)
+	if err == nil || !strings.Contains(err.Error(), "postgres: connect") {
+		t.Errorf("Run error = %v, want a connection error", err)
+	}
+}
