@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -445,5 +446,18 @@ func TestPartitions(t *testing.T) {
 	}
 	if _, err := Partitions(ctx, addrs, "missing"); !errors.Is(err, kerr.UnknownTopicOrPartition) {
 		t.Errorf("Partitions of a missing topic = %v, want UnknownTopicOrPartition", err)
+	}
+}
+
+// Writing to a topic that does not exist fails the job naming the topic.
+func TestWriteMissingTopic(t *testing.T) {
+	c := newCluster(t, 1, "other")
+	p := sdk.NewPipeline()
+	s := p.Root()
+	Write(s, sdk.Create(s, []int{1, 2}), func(v int) *kgo.Record { return &kgo.Record{Value: []byte{byte(v)}} },
+		SinkOptions{Brokers: c.ListenAddrs(), Topic: "missing"})
+	_, err := local.New(&local.Options{Job: local.Job{MaxAttempts: 1}}).Run(context.Background(), p)
+	if err == nil || !errors.Is(err, kerr.UnknownTopicOrPartition) || !strings.Contains(err.Error(), `topic "missing"`) {
+		t.Errorf("Run error = %v, want UnknownTopicOrPartition naming topic \"missing\"", err)
 	}
 }

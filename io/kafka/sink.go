@@ -113,7 +113,7 @@ func (w *writer[T]) Open(ctx context.Context, e foreach.Epoch) (bool, error) {
 func (w *writer[T]) committed(ctx context.Context) (bool, error) {
 	_, ok, err := fetchOffset(ctx, w.cl, w.id, w.opts.Topic, 0)
 	if err != nil {
-		return false, fmt.Errorf("kafka: read the record of %s: %w", w.id, err)
+		return false, fmt.Errorf("kafka: topic %q: read the record of %s: %w", w.opts.Topic, w.id, err)
 	}
 	return ok, nil
 }
@@ -158,7 +158,7 @@ func (w *writer[T]) send(ctx context.Context) error {
 		}
 	}
 	if err := txnCommitOffset(ctx, w.cl, w.id, w.id, w.opts.Topic, 0, 1); err != nil {
-		return fmt.Errorf("kafka: record %s in its transaction: %w", w.id, err)
+		return fmt.Errorf("kafka: topic %q: record %s in its transaction: %w", w.opts.Topic, w.id, err)
 	}
 	return w.inject("commit")
 }
