@@ -10,7 +10,10 @@ import (
 // foreachBatch function. It may be called again with the same epoch and the
 // same elements when a bundle is retried: an idempotent BatchFunc records
 // the epoch with its data and does nothing for an epoch it has recorded.
-// batch is valid only during the call.
+// batch is valid only during the call. Calls for different epochs may run
+// at once, on several worker threads (and attempts of one epoch may
+// overlap, when a worker presumed dead is still running), so the function
+// must be safe for concurrent use.
 type BatchFunc[T any] func(ctx context.Context, batch []T, e Epoch) error
 
 // Batch calls fn once per epoch of in: per shard, window and pane (see the

@@ -11,7 +11,8 @@ import (
 
 // Epoch identifies one micro-batch of a sink: the pane of a window of a
 // shard. The runner presents the same epoch with the same elements on every
-// attempt of the bundle that holds it.
+// attempt of the bundle that holds it. It is a comparable value, safe to
+// copy and to use as a map key.
 type Epoch struct {
 	// Shard is the shard, in [0, Options.Shards).
 	Shard int
@@ -47,7 +48,9 @@ func (e *EpochError) Error() string { return fmt.Sprintf("foreach: %v: %v", e.Ep
 // Unwrap returns the underlying error.
 func (e *EpochError) Unwrap() error { return e.Err }
 
-// Options configure Write and Batch; nil means the defaults.
+// Options configure Write and Batch; nil means the defaults. The
+// functions they hold are called concurrently from several worker
+// threads.
 type Options[T any] struct {
 	// Name names the transform (default "foreach.Write" or "foreach.Batch").
 	Name string
