@@ -461,3 +461,50 @@ func TestWriteMissingTopic(t *testing.T) {
 		t.Errorf("Run error = %v, want UnknownTopicOrPartition naming topic \"missing\"", err)
 	}
 }
+
+// Two attempts of one epoch that overlap (a worker presumed dead that still
+// runs): the later one's Open fences the earlier, whose commit then fails,
+// and an attempt that starts after a commit skips the epoch.
+func TestWriteOverlappingAttemptsOfAnEpoch(t *testing.T) {
+	c := newCluster(t, 1, "out")
+	addrs := c.ListenAddrs()
+	ctx := context.Background()
+	opts := &SinkOptions{Brokers: addrs, Topic: "out", SinkID: "s", TransactionTimeout: time.Minute}
+	rec := func(v int) *kgo.Record { return &kgo.Record{Value: []byte(strconv.Itoa(v))} }
+	e := foreach.Epoch{Window: window.Global()}
+	attempt := func() *writer[int] {
+		w := &writer[int]{opts: opts, record: rec}
+		t.Cleanup(w.closeClient)
+		write, err := w.Open(ctx, e)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		if write {
+			w.Process(ctx, 1)
+			w.Process(ctx, 2)
+		}
+		return w
+	}
+	zombie := attempt()
+	if err := zombie.cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zombie.send(ctx); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	retry := attempt()
+	if err := retry.Close(ctx, nil); err != nil {
+		t.Fatalf("Close of the retry: %v", err)
+	}
+	if err := zombie.cl.EndTransaction(ctx, kgo.TryCommit); err == nil {
+		t.Error("the fenced attempt committed")
+	}
+	late := &writer[int]{opts: opts, record: rec}
+	t.Cleanup(late.closeClient)
+	if write, err := late.Open(ctx, e); err != nil || write {
+		t.Errorf("Open after the commit = %v, %v; want false (already written)", write, err)
+	}
+	if got := readCommitted(t, addrs, "out"); !slices.Equal(got, []string{"1", "2"}) {
+		t.Errorf("topic holds %v, want [1 2] once", got)
+	}
+}
