@@ -348,3 +348,43 @@ func TestUnreachableServer(t *testing.T) {
 		t.Errorf("Run error = %v, want a connection error", err)
 	}
 }
+
+// Two attempts of one epoch that both found it unwritten (a worker
+// presumed dead that still runs): the second to commit finds the first's
+// record under the epoch's lock and writes nothing.
+func TestOverlappingAttemptsOfAnEpoch(t *testing.T) {
+	conn, prefix := testDB(t)
+	table := prefix + "_t"
+	exec(t, conn, "CREATE TABLE "+table+" (v bigint)")
+	cfg, err := newConfig(Options{DSN: testDSN(t), Table: table, Columns: []string{"v"}, EpochTable: prefix + "_epochs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	e := foreach.Epoch{Shard: 1, Window: window.Global(), Pane: 3}
+	attempt := func() *writer[int64] {
+		w := &writer[int64]{cfg: cfg, row: func(v int64) []any { return []any{v} }}
+		if err := w.Setup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.Teardown(ctx) })
+		if write, err := w.Open(ctx, e); err != nil || !write {
+			t.Fatalf("Open = %v, %v; want true", write, err)
+		}
+		for v := range int64(3) {
+			w.Process(ctx, v)
+		}
+		return w
+	}
+	a, b := attempt(), attempt()
+	for _, w := range []*writer[int64]{a, b} {
+		if err := w.Close(ctx, nil); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	}
+	var n int
+	conn.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n)
+	if n != 3 {
+		t.Errorf("table has %d rows, want 3 (one attempt's)", n)
+	}
+}
