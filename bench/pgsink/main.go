@@ -49,6 +49,7 @@ func main() {
 	batch := flag.Int("batch", 50_000, "hand-written: rows per COPY")
 	impl := flag.String("impl", "both", "beamgo, hand, both, or pipeline (ours without the database: foreach.Batch into a no-op)")
 	runs := flag.Int("runs", 3, "runs of each, interleaved")
+	every := flag.Int64("every", 0, "ours: cut an epoch every this many rows per shard (a Repeatedly(AfterCount) trigger), so that writing overlaps generating; 0: one epoch per shard")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	flag.Parse()
 	log.SetFlags(0)
@@ -63,7 +64,7 @@ func main() {
 	}
 	defer conn.Close(ctx)
 	impls := map[string]func(table string) error{
-		"beamgo": func(table string) error { return runBeamgo(ctx, *dsn, table, *rows, *shards) },
+		"beamgo": func(table string) error { return runBeamgo(ctx, *dsn, table, *rows, *shards, *every) },
 		"hand":   func(table string) error { return runHand(ctx, *dsn, table, *rows, *shards, *batch) },
 		"pipeline": func(string) error {
 			return runPipeline(ctx, *rows, *shards)
@@ -119,12 +120,17 @@ func measure(ctx context.Context, conn *pgx.Conn, table string, rows int64, writ
 }
 
 // runBeamgo writes the rows with postgres.Write.
-func runBeamgo(ctx context.Context, dsn, table string, rows int64, shards int) error {
+func runBeamgo(ctx context.Context, dsn, table string, rows int64, shards int, every int64) error {
 	p, s, ids := generate(rows)
-	postgres.Write(s, ids, func(r row) []any { return []any{r.ID, r.Name, r.Value} }, postgres.Options{
+	o := postgres.Options{
 		DSN: dsn, Table: table, Columns: []string{"id", "name", "value"},
 		SinkID: fmt.Sprintf("%s-%d", table, time.Now().UnixNano()), Shards: shards,
-	})
+	}
+	if every > 0 {
+		trig := sdk.Repeatedly(sdk.AfterCount(every))
+		o.Trigger = &trig
+	}
+	postgres.Write(s, ids, func(r row) []any { return []any{r.ID, r.Name, r.Value} }, o)
 	_, err := local.New(&local.Options{Job: local.Job{Parallelism: 2}}).Run(ctx, p)
 	return err
 }
