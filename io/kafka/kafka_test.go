@@ -321,6 +321,12 @@ func TestReaderCommitAndResume(t *testing.T) {
 	if got := append(values(recs), values(rest)...); !slices.Equal(got, nums(10)) {
 		t.Errorf("first reader then resumed reader = %v, want %v", got, nums(10))
 	}
+	// A reader resumed with a watermark starts from it, even before the
+	// records it reads reach it.
+	o.Watermark = time.Unix(500, 0)
+	if wm := open(t, o).Watermark(); !wm.Equal(o.Watermark) {
+		t.Errorf("Watermark of a resumed reader = %v, want %v", wm, o.Watermark)
+	}
 }
 
 // A malformed record is an error naming topic, partition and offset, and

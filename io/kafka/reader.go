@@ -44,6 +44,10 @@ type ReaderOptions struct {
 	// MaxDelay is how far event times may run behind the greatest one
 	// seen: the watermark is that time less MaxDelay.
 	MaxDelay time.Duration
+	// Watermark is the watermark to start from: when resuming from a
+	// Mark, the Watermark the checkpointed reader had, so that the
+	// watermark never goes back.
+	Watermark time.Time
 	// IdleAfter is how long a partition that is caught up with its end
 	// must see no record before its watermark follows the clock (now
 	// less MaxDelay), so that it does not hold back the job's watermark
@@ -105,7 +109,7 @@ func NewPartitionReader(ctx context.Context, opts ReaderOptions) (*PartitionRead
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	r := &PartitionReader{opts: opts, end: -1, lastRecord: opts.Now()}
+	r := &PartitionReader{opts: opts, end: -1, lastRecord: opts.Now(), wm: opts.Watermark}
 	base, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(opts.Brokers...)}, opts.ClientOptions...)...)
 	if err != nil {
 		return nil, r.errAt(opts.Offset, err)
