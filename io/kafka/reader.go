@@ -200,6 +200,11 @@ func (r *PartitionReader) errAt(off int64, err error) error {
 // reader then checks that the partition still exists and the brokers
 // answer, and learns the partition's end for the watermark. Errors are
 // *PositionError at the reader's position (or at the malformed record).
+//
+// Records already fetched are returned without a round trip, so reading
+// one record at a time (max 1, a short wait) is cheap: a caller that needs
+// a mark after every record, as a Reader of io/unbounded does with Next
+// and Mark, can poll that way.
 func (r *PartitionReader) Poll(ctx context.Context, max int, wait time.Duration) ([]Record, error) {
 	if r.stuck != nil {
 		return nil, r.stuck
