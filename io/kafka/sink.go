@@ -123,14 +123,21 @@ func (w *writer[T]) Process(_ context.Context, v T) error {
 	if err := w.inject("process"); err != nil {
 		return err
 	}
-	w.recs = append(w.recs, w.record(v))
+	r := w.record(v)
+	if r == nil {
+		return fmt.Errorf("kafka: topic %q: the record function returned nil for %v", w.opts.Topic, v)
+	}
+	w.recs = append(w.recs, r)
 	return nil
 }
 
 // Close sends the epoch's records and its offset in one transaction,
 // unless err says the epoch failed (then the transaction is never begun).
 func (w *writer[T]) Close(ctx context.Context, err error) error {
-	defer w.closeClient()
+	defer func() {
+		w.closeClient()
+		clear(w.recs) // the records are sent: let them go
+	}()
 	if err != nil || len(w.recs) == 0 || w.cl == nil {
 		return nil
 	}
