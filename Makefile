@@ -15,11 +15,19 @@ run:
 	$(GO) run ./examples/wordcount
 
 ## test: go vet, then every test; concurrent packages under -race; then the
-## interop tests against Beam's Prism runner (a separate module).
+## interop tests against Beam's Prism runner (a separate module). The tests
+## run with a throw-away PostgreSQL server on 127.0.0.1 (scripts/postgres.sh
+## installs and starts it, and passes its URL in BEAMGO_POSTGRES_DSN).
 test: vet deps
+	scripts/postgres.sh $(MAKE) gotest
+	$(MAKE) interop
+
+## gotest: every test, concurrent packages under -race (test runs it with a
+## PostgreSQL server; io/postgres's tests fail without one).
+.PHONY: gotest
+gotest:
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
-	$(MAKE) interop
 
 ## interop: our pipelines on Beam's Prism job server, with our harness.
 interop:

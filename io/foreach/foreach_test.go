@@ -1,0 +1,393 @@
+package foreach_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/beamgo-dev/beamgo/io/foreach"
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/portable"
+	"github.com/beamgo-dev/beamgo/sdk"
+)
+
+// store is an idempotent target in memory: it commits an epoch's rows and
+// the epoch in one step, and skips an epoch it has committed. It also checks the property
+// the sinks promise: every attempt of an epoch carries the same elements.
+type store struct {
+	// mu guards the fields below.
+	mu sync.Mutex
+	// done holds the committed epochs.
+	done map[foreach.Epoch]bool
+	// rows are the committed rows.
+	rows []int
+	// seen is the sorted content of each epoch's first attempt.
+	seen map[foreach.Epoch][]int
+	// attempts counts the attempts of each epoch.
+	attempts map[foreach.Epoch]int
+	// commits counts the commits of each epoch: it must never pass 1.
+	commits map[foreach.Epoch]int
+	// unstable records epochs whose content changed between attempts.
+	unstable []string
+}
+
+func newStore() *store {
+	return &store{
+		done:     map[foreach.Epoch]bool{},
+		seen:     map[foreach.Epoch][]int{},
+		attempts: map[foreach.Epoch]int{},
+		commits:  map[foreach.Epoch]int{},
+	}
+}
+
+// attempt records an attempt of e with rows and returns its number (1 for
+// the first).
+func (s *store) attempt(e foreach.Epoch, rows []int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sorted := slices.Sorted(slices.Values(rows))
+	if prev, ok := s.seen[e]; !ok {
+		s.seen[e] = sorted
+	} else if !slices.Equal(prev, sorted) {
+		s.unstable = append(s.unstable, fmt.Sprintf("%v: first %v, now %v", e, prev, sorted))
+	}
+	s.attempts[e]++
+	return s.attempts[e]
+}
+
+// committed reports whether e's pane is already committed.
+func (s *store) committed(e foreach.Epoch) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done[e]
+}
+
+// commit writes rows and e's pane atomically, unless e is committed.
+func (s *store) commit(e foreach.Epoch, rows []int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done[e] {
+		return
+	}
+	s.done[e] = true
+	s.rows = append(s.rows, rows...)
+	s.commits[e]++
+}
+
+// check compares the store with want and the promises of the sinks.
+func (s *store) check(t *testing.T, want []int) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.unstable {
+		t.Errorf("epoch replayed with different elements: %s", u)
+	}
+	for e, n := range s.commits {
+		if n > 1 {
+			t.Errorf("epoch %v committed %d times", e, n)
+		}
+	}
+	got := slices.Sorted(slices.Values(s.rows))
+	want = slices.Sorted(slices.Values(want))
+	if !slices.Equal(got, want) {
+		t.Errorf("store holds %d rows, want %d; first differences: %v", len(got), len(want), firstDiff(want, got))
+	}
+}
+
+func firstDiff(want, got []int) string {
+	for i := range min(len(want), len(got)) {
+		if want[i] != got[i] {
+			return fmt.Sprintf("row %d = %d, want %d", i, got[i], want[i])
+		}
+	}
+	return "one is a prefix of the other"
+}
+
+// failure is where an injected failure strikes an attempt.
+type failure int
+
+const (
+	noFailure failure = iota
+	failBeforeCommit
+	failAfterCommit
+)
+
+// injector fails the first attempt of about half the epochs, before or
+// after the commit, chosen by a seeded generator so a failing run can be
+// repeated.
+type injector struct {
+	// mu guards rng.
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+func newInjector(seed uint64) *injector { return &injector{rng: rand.New(rand.NewPCG(seed, 1))} }
+
+func (in *injector) pick(attempt int) failure {
+	if attempt > 1 {
+		return noFailure
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return failure(in.rng.IntN(3))
+}
+
+var errInjected = errors.New("injected failure")
+
+func run(t *testing.T, p *sdk.Pipeline) int {
+	t.Helper()
+	return runOn(t, local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: 4}}), p)
+}
+
+func runOn(t *testing.T, r runner.Runner, p *sdk.Pipeline) int {
+	t.Helper()
+	res, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return res.Retries
+}
+
+// runners are the runners the sinks are tested on. The portable runner
+// uses LOOPBACK workers, which share this process's memory, where the
+// tests' stores live.
+var runners = map[string]func() runner.Runner{
+	"local": func() runner.Runner {
+		return local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: 4}})
+	},
+	"portable": func() runner.Runner {
+		return portable.New(&portable.Options{Workers: 2, Job: portable.Job{MaxAttempts: 4}, EnvironmentType: portable.EnvLoopback})
+	},
+}
+
+func ints(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+func TestBatchRetriedEpochsAreWrittenOnce(t *testing.T) {
+	for name, newRunner := range runners {
+		for _, seed := range []uint64{1, 2, 3} {
+			t.Run(fmt.Sprint(name, " seed ", seed), func(t *testing.T) {
+				st, inj := newStore(), newInjector(seed)
+				want := ints(2000)
+				p := sdk.NewPipeline()
+				s := p.Root()
+				in := sdk.Create(s, want)
+				foreach.Batch(s, func(ctx context.Context, batch []int, e foreach.Epoch) error {
+					f := inj.pick(st.attempt(e, batch))
+					if f == failBeforeCommit {
+						return errInjected
+					}
+					st.commit(e, batch)
+					if f == failAfterCommit {
+						return errInjected
+					}
+					return nil
+				}, in, &foreach.Options[int]{Shards: 8})
+				if retries := runOn(t, newRunner(), p); retries == 0 {
+					t.Errorf("no bundle was retried: the injected failures did not happen")
+				}
+				st.check(t, want)
+				if len(st.seen) != 8 {
+					t.Errorf("%d epochs, want one per shard (8)", len(st.seen))
+				}
+			})
+		}
+	}
+}
+
+// memWriter is a Writer over a store: it buffers an epoch in Process and
+// commits it in Close(nil), failing where the injector says.
+type memWriter struct {
+	st  *store
+	inj *injector
+	// closes records the errors Close was given, to check the contract.
+	closes *[]error
+	// mu guards closes.
+	mu *sync.Mutex
+
+	epoch foreach.Epoch
+	buf   []int
+	fail  failure
+	// failAt is the index of the element whose Process fails, or -1.
+	failAt int
+}
+
+func (w *memWriter) Open(_ context.Context, e foreach.Epoch) (bool, error) {
+	w.epoch, w.buf = e, w.buf[:0]
+	return !w.st.committed(e), nil
+}
+
+func (w *memWriter) Process(_ context.Context, v int) error {
+	w.buf = append(w.buf, v)
+	return nil
+}
+
+func (w *memWriter) Close(_ context.Context, err error) error {
+	w.mu.Lock()
+	*w.closes = append(*w.closes, err)
+	w.mu.Unlock()
+	if err != nil || len(w.buf) == 0 {
+		return nil
+	}
+	f := w.inj.pick(w.st.attempt(w.epoch, w.buf))
+	if f == failBeforeCommit {
+		return errInjected
+	}
+	w.st.commit(w.epoch, w.buf)
+	if f == failAfterCommit {
+		return errInjected
+	}
+	return nil
+}
+
+func TestWriterRetriedEpochsAreWrittenOnce(t *testing.T) {
+	st, inj := newStore(), newInjector(7)
+	var closes []error
+	var mu sync.Mutex
+	want := ints(1000)
+	p := sdk.NewPipeline()
+	s := p.Root()
+	in := sdk.Create(s, want)
+	foreach.Write(s, func() foreach.Writer[int] {
+		return &memWriter{st: st, inj: inj, closes: &closes, mu: &mu}
+	}, in, &foreach.Options[int]{Shards: 6, ShardOf: func(v int) uint64 { return uint64(v) }})
+	if retries := run(t, p); retries == 0 {
+		t.Errorf("no bundle was retried: the injected failures did not happen")
+	}
+	st.check(t, want)
+	for e := range st.seen {
+		if len(st.seen[e]) > 0 && st.seen[e][0]%6 != e.Shard {
+			t.Errorf("epoch %v holds %d: ShardOf not applied", e, st.seen[e][0])
+		}
+	}
+}
+
+// errWriter fails Process at one element and records what Close got.
+type errWriter struct {
+	got *[]error
+	mu  *sync.Mutex
+}
+
+func (w errWriter) Open(context.Context, foreach.Epoch) (bool, error) { return true, nil }
+func (w errWriter) Process(_ context.Context, v int) error {
+	if v == 3 {
+		return errInjected
+	}
+	return nil
+}
+func (w errWriter) Close(_ context.Context, err error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	*w.got = append(*w.got, err)
+	return nil
+}
+
+func TestWriterProcessErrorReachesCloseAndFailsTheJob(t *testing.T) {
+	var got []error
+	var mu sync.Mutex
+	p := sdk.NewPipeline()
+	s := p.Root()
+	foreach.Write(s, func() foreach.Writer[int] { return errWriter{&got, &mu} }, sdk.Create(s, ints(5)), nil)
+	_, err := local.New(&local.Options{Job: local.Job{Parallelism: 1, MaxAttempts: 2}}).Run(context.Background(), p)
+	var ee *foreach.EpochError
+	if !errors.As(err, &ee) || !errors.Is(err, errInjected) {
+		t.Fatalf("Run error = %v, want an *EpochError wrapping the injected failure", err)
+	}
+	if ee.Epoch.Shard != 0 || ee.Epoch.Pane != 0 {
+		t.Errorf("EpochError names %v, want shard 0 pane 0", ee.Epoch)
+	}
+	if len(got) != 2 {
+		t.Fatalf("Close called %d times, want once per attempt (2)", len(got))
+	}
+	for _, e := range got {
+		if !errors.Is(e, errInjected) {
+			t.Errorf("Close(%v), want the Process error", e)
+		}
+	}
+}
+
+// A streaming input cut into epochs by a count trigger: each shard's panes
+// are numbered 0, 1, 2, ... and every element is written once, though
+// attempts fail.
+func TestStreamingEpochsFollowPanes(t *testing.T) {
+	st, inj := newStore(), newInjector(11)
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[int](s)
+	var want []int
+	for batch := range 5 {
+		vals := ints(10)
+		for i := range vals {
+			vals[i] += batch * 10
+		}
+		want = append(want, vals...)
+		ts.AddElementsAt(time.UnixMilli(int64(batch)), vals...)
+		ts.AdvanceProcessingTime(time.Second)
+	}
+	ts.AdvanceWatermarkToInfinity()
+	trig := sdk.Repeatedly(sdk.AfterCount(1))
+	foreach.Batch(s, func(ctx context.Context, batch []int, e foreach.Epoch) error {
+		f := inj.pick(st.attempt(e, batch))
+		if f == failBeforeCommit {
+			return errInjected
+		}
+		st.commit(e, batch)
+		if f == failAfterCommit {
+			return errInjected
+		}
+		return nil
+	}, ts.Output(), &foreach.Options[int]{Shards: 1, Trigger: &trig})
+	run(t, p)
+	st.check(t, want)
+	var panes []int64
+	for e := range st.seen {
+		panes = append(panes, e.Pane)
+	}
+	slices.Sort(panes)
+	if len(panes) < 2 {
+		t.Fatalf("panes %v: the trigger cut fewer than 2 epochs", panes)
+	}
+	for i, pn := range panes {
+		if pn != int64(i) {
+			t.Fatalf("panes %v, want 0, 1, 2, ...", panes)
+		}
+	}
+}
+
+// An accumulating input (a running count in update mode) reaches the sink
+// once per upstream pane: the sink's own grouping discards, or each epoch
+// would repeat every earlier count.
+func TestAccumulatingInputIsNotRepeated(t *testing.T) {
+	st := newStore()
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[string](s)
+	for range 3 {
+		ts.AddElements("a", "a")
+		ts.AdvanceProcessingTime(time.Second)
+	}
+	ts.AdvanceWatermarkToInfinity()
+	counted := sdk.CountElements(s, sdk.WindowInto(s, sdk.GlobalWindows(), ts.Output(),
+		sdk.Triggering(sdk.Repeatedly(sdk.AfterCount(1))), sdk.Accumulating()))
+	counts := sdk.Map(s, func(kv sdk.KV[string, int64]) int { return int(kv.Value) }, counted)
+	foreach.Batch(s, func(_ context.Context, batch []int, e foreach.Epoch) error {
+		st.attempt(e, batch)
+		st.commit(e, batch)
+		return nil
+	}, counts, nil)
+	run(t, p)
+	// The count fires after each pair, and once more when the watermark
+	// closes the window; repeated, the epochs would hold 10 rows.
+	st.check(t, []int{2, 4, 6, 6})
+}

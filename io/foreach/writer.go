@@ -1,0 +1,87 @@
+package foreach
+
+import (
+	"context"
+	"errors"
+
+	"github.com/beamgo-dev/beamgo/sdk"
+)
+
+// Writer writes the epochs of one shard at a time, in the shape of
+// Spark's ForeachWriter. For each epoch the sink calls Open; if Open
+// returns true it calls Process for each element of the epoch; then, if
+// Open returned without error (true or false), Close with the first
+// error of Open or Process, or nil. A Writer that returns an error fails
+// the bundle; the runner retries it with the same epochs.
+//
+// Open returning false means the epoch is already written (the target
+// recorded it when it committed it): skip it. Close(nil) after Open returned true is the place to commit the
+// epoch's data and the epoch in one transaction.
+//
+// A Writer is used by one goroutine at a time; Write makes one per worker
+// thread with the factory it is given. A Writer may also implement
+// sdk.Setupper and sdk.TearDowner (to connect once and disconnect).
+type Writer[T any] interface {
+	Open(ctx context.Context, e Epoch) (bool, error)
+	Process(ctx context.Context, v T) error
+	Close(ctx context.Context, err error) error
+}
+
+// Write writes in with writers made by newWriter, one epoch per shard,
+// window and pane (see the package doc). Options: Shards, ShardOf, Trigger.
+func Write[T any](s sdk.Scope, newWriter func() Writer[T], in sdk.PCollection[T], opts *Options[T]) {
+	o := opts.withDefaults("foreach.Write")
+	s = s.Scope(o.Name)
+	if newWriter == nil {
+		s.Errorf(o.Name, "foreach: the writer factory is nil")
+		return
+	}
+	groups := epochs(s, in, o)
+	sdk.ForEach(s, sdk.SinkFn[sdk.Group[int, T]](&writerFn[T]{newWriter: newWriter}), groups, sdk.Name("Write"))
+}
+
+// writerFn runs a Writer over each epoch.
+type writerFn[T any] struct {
+	newWriter func() Writer[T]
+	w         Writer[T]
+}
+
+// Setup makes this instance's writer and sets it up.
+func (f *writerFn[T]) Setup(ctx context.Context) error {
+	f.w = f.newWriter()
+	if su, ok := f.w.(sdk.Setupper); ok {
+		return su.Setup(ctx)
+	}
+	return nil
+}
+
+// ProcessElement writes one epoch.
+func (f *writerFn[T]) ProcessElement(ctx context.Context, g sdk.Group[int, T]) error {
+	e := epochOf(ctx, g.Key)
+	write, err := f.w.Open(ctx, e)
+	if err != nil {
+		return &EpochError{Epoch: e, Err: err}
+	}
+	if write {
+		for v := range g.Values {
+			if err = f.w.Process(ctx, v); err != nil {
+				break
+			}
+		}
+	}
+	if cerr := f.w.Close(ctx, err); cerr != nil && !errors.Is(cerr, err) {
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
+		return &EpochError{Epoch: e, Err: err}
+	}
+	return nil
+}
+
+// Teardown tears the writer down if it can be.
+func (f *writerFn[T]) Teardown(ctx context.Context) error {
+	if td, ok := f.w.(sdk.TearDowner); ok {
+		return td.Teardown(ctx)
+	}
+	return nil
+}

@@ -1,0 +1,46 @@
+// Package kafka writes to and reads from Apache Kafka with franz-go
+// (github.com/twmb/franz-go): an exactly-once sink on the epochs of
+// io/foreach, and the partition reader that the Kafka source builds on.
+//
+// # The sink
+//
+// Write sends each epoch (shard, window, pane; see io/foreach) in one Kafka
+// transaction, whose transactional ID is derived from the sink and the
+// epoch. The same transaction commits an offset for a consumer group named
+// after the epoch: that committed offset is the epoch's record. A retried
+// epoch first initialises its producer ID, which fences any earlier attempt
+// still running and aborts its open transaction, then asks the group
+// coordinator (with RequireStable, so a commit in flight is waited for)
+// whether the epoch's offset is committed, and writes nothing if it is.
+// Readers with isolation level read_committed see each record once.
+//
+// Why transactions and not the idempotent producer alone: idempotence
+// removes duplicates from one producer session's retries, but a retried
+// bundle is a new session, so only a record of the committed epoch that
+// commits atomically with the data can tell a replay from a first attempt.
+// An epoch-derived key would leave the deduplication to every consumer.
+//
+// The cost is one transactional ID and one consumer-group offset per epoch
+// on the brokers; both expire (transactional.id.expiration.ms,
+// offsets.retention.minutes, 7 days by default), after which a replay of
+// that epoch would write again. Cut epochs coarsely (a trigger of seconds,
+// a few shards), as Flink's Kafka sink ties transactions to checkpoints.
+//
+// # The partition reader
+//
+// PartitionReader reads one partition from an offset, gives each record an
+// event time (the record's timestamp or a user function), keeps a
+// watermark per partition that moves on when the partition is idle and
+// caught up, and commits offsets for a consumer group when told (on bundle
+// finalization, after the runner committed the output). It knows nothing
+// of runners: a source lists its splits with Partitions (again, to find
+// partitions added while it runs), reads with Poll, checkpoints with Mark,
+// resumes with ReaderOptions.Offset, and acknowledges with Commit.
+//
+// # Errors
+//
+// Errors that concern a record or a position are *PositionError, naming
+// the topic, partition and offset; find them with errors.As. A record the
+// event-time function rejects, a deleted topic and an unreachable broker
+// are reported this way.
+package kafka
