@@ -283,6 +283,23 @@ func TestPipeline(t *testing.T) {
 			opts: &validate.Options{CoderURNs: []string{"example:coder:opaque:v1"}},
 		},
 		{
+			name: "with OpaqueCoders an unknown coder may be used anywhere",
+			mutate: func(p *pipepb.Pipeline) {
+				p.Components.Pcollections["p_custom"].CoderId = "custom"
+				p.Components.Coders["kv"].ComponentCoderIds[1] = "custom"
+				p.Components.Transforms["t_count"].Spec = newBuilder(t).combine(urns.TransformCombinePerKey, "custom")
+			},
+			opts: &validate.Options{OpaqueCoders: true},
+		},
+		{
+			name: "with OpaqueCoders a missing coder is still reported",
+			mutate: func(p *pipepb.Pipeline) {
+				p.Components.Coders["kv"].ComponentCoderIds[1] = "c9"
+			},
+			opts: &validate.Options{OpaqueCoders: true},
+			want: []string{`validate: coder "kv": component 1 "c9" is missing`},
+		},
+		{
 			name: "an unknown accumulator coder is reported",
 			mutate: func(p *pipepb.Pipeline) {
 				p.Components.Transforms["t_count"].Spec = newBuilder(t).combine(urns.TransformCombinePerKey, "custom")

@@ -134,7 +134,9 @@ func New(opts *Options) *Runner {
 // start, and returns its metrics or the first error. The workers' ids are
 // "worker-<n>-<job>", where job is a random token of the run.
 func (r *Runner) Run(ctx context.Context, pb *pipepb.Pipeline, start WorkerStarter) (*Result, error) {
-	if err := validate.Pipeline(pb, nil); err != nil {
+	// Coders of other SDKs are opaque here: the planner length-prefixes
+	// every coder it does not know, as Beam's runners do.
+	if err := validate.Pipeline(pb, &validate.Options{OpaqueCoders: true}); err != nil {
 		return nil, fmt.Errorf("portable: invalid pipeline: %w", err)
 	}
 	pl, err := plan.Build(pb, nil)
