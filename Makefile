@@ -54,6 +54,13 @@ examples:
 ## jobserver: Beam JobService on 127.0.0.1:8099 running jobs on the portable
 ## runner (JOBSERVER_FLAGS, e.g. --port=9000, or --address=0.0.0.0
 ## --auth_token_file=FILE: beyond loopback it needs a token).
+## interop-python: Beam Python pipelines (interop/python) on our job server with
+## LOOPBACK, EXTERNAL and PROCESS workers; installs apache-beam from PyPI into
+## a virtual environment under out/ (BEAM_PY_VERSION, default 2.77.0).
+.PHONY: interop-python
+interop-python:
+	scripts/interop-python.sh
+
 .PHONY: jobserver
 jobserver:
 	$(GO) run ./cmd/jobserver $(JOBSERVER_FLAGS)
