@@ -61,6 +61,14 @@ examples:
 interop-python:
 	scripts/interop-python.sh
 
+## flink: our word count on a standalone Flink cluster (a JobManager and two
+## TaskManagers on loopback) through Beam's Flink job server, with LOOPBACK,
+## PROCESS and EXTERNAL workers; fetches the job server with Maven and Flink
+## from PyPI into out/flink (FLINK_EMBEDDED=1: Flink's embedded cluster).
+.PHONY: flink
+flink:
+	scripts/flink.sh
+
 .PHONY: jobserver
 jobserver:
 	$(GO) run ./cmd/jobserver $(JOBSERVER_FLAGS)
