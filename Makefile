@@ -69,6 +69,14 @@ interop-python:
 flink:
 	scripts/flink.sh
 
+## spark: our word count on a standalone Spark cluster (a master and two
+## workers on loopback) through Beam's Spark job server, with LOOPBACK,
+## PROCESS and EXTERNAL workers; fetches the job server and Spark with Maven
+## into out/spark.
+.PHONY: spark
+spark:
+	scripts/spark.sh
+
 .PHONY: jobserver
 jobserver:
 	$(GO) run ./cmd/jobserver $(JOBSERVER_FLAGS)
