@@ -23,6 +23,7 @@ pids=()
 cleanup() {
 	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	rm -rf "$OUT/tmp"
 }
 trap cleanup EXIT
 
@@ -31,8 +32,11 @@ fail() {
 	exit 1
 }
 
-# Java 17 needs these for Flink 1.19 (its own scripts pass the same).
-JAVA_OPENS=()
+# Java 17 needs these for Flink 1.19 (its own scripts pass the same); the
+# JVMs' temporary files (Flink's blobs: the job server's class path, with
+# every job) stay under out/ and go at the end.
+mkdir -p "$OUT/tmp"
+JAVA_OPENS=("-Djava.io.tmpdir=$OUT/tmp")
 for p in java.base/java.lang java.base/java.util java.base/java.lang.reflect java.base/java.io \
 	java.base/java.net java.base/java.nio java.base/sun.nio.ch java.base/java.util.concurrent \
 	java.base/java.time java.base/java.text java.sql/java.sql; do

@@ -20,6 +20,7 @@ pids=()
 cleanup() {
 	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	rm -rf "$OUT"/work-* "$OUT/tmp"
 }
 trap cleanup EXIT
 
@@ -28,8 +29,10 @@ fail() {
 	exit 1
 }
 
-# Java 17 needs these for Spark 3.5 (its launcher passes the same).
-JAVA_OPENS=()
+# Java 17 needs these for Spark 3.5 (its launcher passes the same); the
+# JVMs' temporary files stay under out/ and go at the end.
+mkdir -p "$OUT/tmp"
+JAVA_OPENS=("-Djava.io.tmpdir=$OUT/tmp")
 for p in java.base/java.lang java.base/java.lang.invoke java.base/java.lang.reflect java.base/java.io \
 	java.base/java.net java.base/java.nio java.base/java.util java.base/java.util.concurrent \
 	java.base/java.util.concurrent.atomic java.base/sun.nio.ch java.base/sun.nio.cs \
@@ -67,7 +70,7 @@ listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1"); }
 # 2. A standalone cluster: a master and two workers. A worker builds its
 # executors' class path from SPARK_HOME/jars; RELEASE marks SPARK_HOME a
 # distribution, not a build tree.
-export SPARK_HOME=$OUT/home SPARK_LOCAL_IP=127.0.0.1 SPARK_SCALA_VERSION=2.12
+export SPARK_HOME=$OUT/home SPARK_LOCAL_IP=127.0.0.1 SPARK_SCALA_VERSION=2.12 SPARK_LOCAL_DIRS=$OUT/tmp
 mkdir -p "$SPARK_HOME"
 ln -sfn ../lib "$SPARK_HOME/jars"
 touch "$SPARK_HOME/RELEASE"
@@ -133,6 +136,9 @@ check() { # name, env, args...
 		failed=$((failed + 1))
 	fi
 	if [ -n "$pool" ]; then kill "$pool" 2>/dev/null || true; fi
+	# Each executor copies the job server's class path (270 MB) into its
+	# application's directory: drop the finished application's.
+	rm -rf "$OUT"/work-*/app-*
 }
 # Each job takes minutes on two executors on a busy machine: the textio
 # read once.
