@@ -65,6 +65,13 @@ interop-python:
 ## TaskManagers on loopback) through Beam's Flink job server, with LOOPBACK,
 ## PROCESS and EXTERNAL workers; fetches the job server with Maven and Flink
 ## from PyPI into out/flink (FLINK_EMBEDDED=1: Flink's embedded cluster).
+## python-suite: Beam Python's own portable runner tests against our job
+## server and against Prism, pass counts side by side (a measurement; after
+## make interop-python, whose virtual environment it uses).
+.PHONY: python-suite
+python-suite:
+	scripts/python-suite.sh
+
 .PHONY: flink
 flink:
 	scripts/flink.sh
