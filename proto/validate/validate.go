@@ -135,7 +135,11 @@ func (c *checker) checkTransforms() {
 			c.addf(desc, "transform is nil")
 			continue
 		}
-		c.checkUniqueName(desc, id, t.GetUniqueName(), "transform", byName)
+		// A composite may be unnamed: Beam Python's combiner packing leaves
+		// the composites that wrap its stages so, and runners execute leaves.
+		if t.GetUniqueName() != "" || isLeaf(t) {
+			c.checkUniqueName(desc, id, t.GetUniqueName(), "transform", byName)
+		}
 		if isLeaf(t) {
 			if urn := t.GetSpec().GetUrn(); urn == "" {
 				c.addf(desc, "leaf transform has no URN")

@@ -354,6 +354,12 @@ func TestPipeline(t *testing.T) {
 			want: []string{`validate: transform (id t_read): unique name is empty`},
 		},
 		{
+			name: "a composite may have an empty unique name",
+			mutate: func(p *pipepb.Pipeline) {
+				p.Components.Transforms["t_count"].UniqueName = ""
+			},
+		},
+		{
 			name: "a duplicate transform unique name is reported",
 			mutate: func(p *pipepb.Pipeline) {
 				p.Components.Transforms["t_write"].UniqueName = "Read"
