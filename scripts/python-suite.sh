@@ -47,11 +47,16 @@ PRISM=$(freeport)
 pids+=($!)
 waitport "$PRISM" "Prism"
 
-suite() { # label, endpoint
-	(cd interop/python && BEAM_JOB_ENDPOINT=127.0.0.1:$2 "$VENV/bin/python" -m pytest -q -rf --timeout=180 \
-		-p no:cacheprovider suite_test.py >"$OUT/$1.log" 2>&1) || true
-	echo "python-suite: $1: $(tail -n 1 "$OUT/$1.log" | sed 's/ in [0-9.]*s.*//')"
+suite() { # label, endpoint, pytest arguments...
+	local label=$1 port=$2
+	shift 2
+	(cd interop/python && BEAM_JOB_ENDPOINT=127.0.0.1:$port "$VENV/bin/python" -m pytest -q -rf --timeout=180 \
+		-p no:cacheprovider suite_test.py "$@" >"$OUT/$label.log" 2>&1) || true
+	echo "python-suite: $label: $(tail -n 1 "$OUT/$label.log" | sed 's/ in [0-9.]*s.*//')"
 }
 suite ours "$OURS"
-suite prism "$PRISM"
+# Prism 2.77.0 panics ("unable to start sdk worker") after the two tests
+# whose jobs fail on purpose, which fails every test after them: they are
+# deselected on Prism, and count as neither passed nor failed there.
+suite prism "$PRISM" -k "not test_error_message_includes_stage and not test_error_traceback_includes_user_code"
 echo "python-suite: the failed tests are listed at the end of $OUT/ours.log and $OUT/prism.log"
