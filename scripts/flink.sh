@@ -9,7 +9,8 @@
 # examples/wordcount with --runner=universal and each environment type
 # (LOOPBACK, PROCESS, EXTERNAL), on its embedded text and on a file read
 # through textio. Each output is compared with the local runner's; one line a
-# run. Everything started is stopped by process id. FLINK_EMBEDDED=1 uses
+# run. Then the runner conformance suite (interop's TestConformanceOnFlink)
+# runs through a second job server on Flink's embedded cluster. Everything started is stopped by process id. FLINK_EMBEDDED=1 uses
 # Flink's embedded cluster (inside the job server's JVM) instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -188,6 +189,23 @@ for env in LOOPBACK PROCESS EXTERNAL; do
 done
 if [ -n "${REST_PORT:-}" ]; then
 	echo "flink: the cluster's jobs: $(curl -sf "http://127.0.0.1:$REST_PORT/overview")"
+fi
+
+# 6. The runner conformance suite (runner/runnertest, LOOPBACK) through a
+# second job server on Flink's embedded cluster: on the cluster, each job
+# uploads the job server's class path, which would take a quarter of an hour.
+EMB_PORT=$(freeport)
+java -Xmx1g "${JAVA_OPENS[@]}" -cp "$OUT/lib/*" org.apache.beam.runners.flink.FlinkJobServerDriver \
+	--job-host=127.0.0.1 --job-port="$EMB_PORT" --artifact-port=0 --expansion-port=0 \
+	--flink-master='[local]' >"$OUT/jobserver-embedded.log" 2>&1 &
+pids+=($!)
+waitfor 120 listening "$EMB_PORT" || fail "the embedded Flink job server does not listen after 120 s"
+if (cd interop && BEAMGO_FLINK_ENDPOINT=127.0.0.1:$EMB_PORT go test -count=1 -v -run OnFlink -timeout 20m . >"$OUT/conformance.log" 2>&1); then
+	echo "PASS flink conformance suite env=LOOPBACK (embedded cluster): $(grep -c -- '    --- PASS' "$OUT/conformance.log") passed, $(grep -c -- '    --- SKIP' "$OUT/conformance.log") skipped"
+	passed=$((passed + 1))
+else
+	echo "FAIL flink conformance suite env=LOOPBACK (embedded cluster): $(grep -- '--- FAIL' "$OUT/conformance.log" | tr '\n' ' ')"
+	failed=$((failed + 1))
 fi
 echo "flink: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
