@@ -62,6 +62,36 @@ examples:
 ## jobserver: Beam JobService on 127.0.0.1:8099 running jobs on the portable
 ## runner (JOBSERVER_FLAGS, e.g. --port=9000, or --address=0.0.0.0
 ## --auth_token_file=FILE: beyond loopback it needs a token).
+## interop-python: Beam Python pipelines (interop/python) on our job server with
+## LOOPBACK, EXTERNAL and PROCESS workers; installs apache-beam from PyPI into
+## a virtual environment under out/ (BEAM_PY_VERSION, default 2.77.0).
+.PHONY: interop-python
+interop-python:
+	scripts/interop-python.sh
+
+## flink: our word count on a standalone Flink cluster (a JobManager and two
+## TaskManagers on loopback) through Beam's Flink job server, with LOOPBACK,
+## PROCESS and EXTERNAL workers; fetches the job server with Maven and Flink
+## from PyPI into out/flink (FLINK_EMBEDDED=1: Flink's embedded cluster).
+## python-suite: Beam Python's own portable runner tests against our job
+## server and against Prism, pass counts side by side (a measurement; after
+## make interop-python, whose virtual environment it uses).
+.PHONY: python-suite
+python-suite:
+	scripts/python-suite.sh
+
+.PHONY: flink
+flink:
+	scripts/flink.sh
+
+## spark: our word count on a standalone Spark cluster (a master and two
+## workers on loopback) through Beam's Spark job server, with LOOPBACK,
+## PROCESS and EXTERNAL workers; fetches the job server and Spark with Maven
+## into out/spark.
+.PHONY: spark
+spark:
+	scripts/spark.sh
+
 .PHONY: jobserver
 jobserver:
 	$(GO) run ./cmd/jobserver $(JOBSERVER_FLAGS)

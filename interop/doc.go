@@ -24,6 +24,10 @@
 //     (fnapi/worker). TestMain calls worker.Init first, which strips the
 //     runner's flags before the test flags are parsed, and starts no Prism
 //     in a worker.
+//   - TestConformanceOnFlink: the runner conformance suite through Beam's
+//     Flink job server named by BEAMGO_FLINK_ENDPOINT (scripts/flink.sh,
+//     make flink, starts one and runs it); skipped without it, failed
+//     without it under CI=true.
 //
 // Run them from this directory:
 //

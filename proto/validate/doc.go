@@ -30,6 +30,8 @@
 // standard coders and Options.CoderURNs may only be used as the component of
 // a beam:coder:length_prefix:v1 coder, so that a runner can skip over its
 // bytes without understanding them; beamgo's own custom coder
-// (beamgo:coder:custom:v1) follows the same rule. Window functions must be
+// (beamgo:coder:custom:v1) follows the same rule. Options.OpaqueCoders lifts
+// it, for job servers that take pipelines from other SDKs and length-prefix
+// unknown coders themselves, as Beam's runners do. Window functions must be
 // standard, beamgo:windowfn:v1, or listed in Options.WindowFnURNs.
 package validate

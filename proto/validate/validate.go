@@ -21,6 +21,13 @@ type Options struct {
 	// WindowFnURNs lists window function URNs accepted in addition to the
 	// standard window functions and beamgo:windowfn:v1.
 	WindowFnURNs []string
+	// OpaqueCoders accepts coders of any URN anywhere, as Beam's portable
+	// runners do: a runner length-prefixes a coder it does not know where
+	// it must skip over its bytes (the planner does, in every descriptor),
+	// so a job server that takes pipelines from other SDKs (Beam Python's
+	// pickled and tuple coders) sets it. Coders must still exist and keep
+	// the arity the model fixes.
+	OpaqueCoders bool
 }
 
 // Pipeline checks p and returns nil if it is well formed, or the
@@ -69,6 +76,7 @@ type checker struct {
 	knownT map[string]bool
 	knownC map[string]bool
 	knownW map[string]bool
+	opaque bool // Options.OpaqueCoders
 	errs   []error
 }
 
@@ -82,6 +90,7 @@ func newChecker(p *pipepb.Pipeline, opts *Options) *checker {
 		knownT: withExtra(standardTransforms, opts.TransformURNs),
 		knownC: withExtra(standardCoders, opts.CoderURNs),
 		knownW: withExtra(standardWindowFns, opts.WindowFnURNs),
+		opaque: opts.OpaqueCoders,
 	}
 }
 
@@ -126,7 +135,11 @@ func (c *checker) checkTransforms() {
 			c.addf(desc, "transform is nil")
 			continue
 		}
-		c.checkUniqueName(desc, id, t.GetUniqueName(), "transform", byName)
+		// A composite may be unnamed: Beam Python's combiner packing leaves
+		// the composites that wrap its stages so, and runners execute leaves.
+		if t.GetUniqueName() != "" || isLeaf(t) {
+			c.checkUniqueName(desc, id, t.GetUniqueName(), "transform", byName)
+		}
 		if isLeaf(t) {
 			if urn := t.GetSpec().GetUrn(); urn == "" {
 				c.addf(desc, "leaf transform has no URN")
@@ -270,7 +283,7 @@ func (c *checker) checkWindowingStrategies() {
 }
 
 // checkCoderRef checks a reference to a coder from outside a length prefix:
-// the coder must exist and have a known URN.
+// the coder must exist and, unless coders are opaque, have a known URN.
 func (c *checker) checkCoderRef(desc, role, id string) {
 	if id == "" {
 		c.addf(desc, "has no %s", role)
@@ -281,7 +294,7 @@ func (c *checker) checkCoderRef(desc, role, id string) {
 		c.addf(desc, "%s %q is missing", role, id)
 		return
 	}
-	if urn := coder.GetSpec().GetUrn(); urn != "" && !c.knownC[urn] {
+	if urn := coder.GetSpec().GetUrn(); urn != "" && !c.knownC[urn] && !c.opaque {
 		c.addf(desc, "%s %q has unknown URN %q and is not wrapped in %s", role, id, urn, lengthPrefix)
 	}
 }

@@ -283,6 +283,23 @@ func TestPipeline(t *testing.T) {
 			opts: &validate.Options{CoderURNs: []string{"example:coder:opaque:v1"}},
 		},
 		{
+			name: "with OpaqueCoders an unknown coder may be used anywhere",
+			mutate: func(p *pipepb.Pipeline) {
+				p.Components.Pcollections["p_custom"].CoderId = "custom"
+				p.Components.Coders["kv"].ComponentCoderIds[1] = "custom"
+				p.Components.Transforms["t_count"].Spec = newBuilder(t).combine(urns.TransformCombinePerKey, "custom")
+			},
+			opts: &validate.Options{OpaqueCoders: true},
+		},
+		{
+			name: "with OpaqueCoders a missing coder is still reported",
+			mutate: func(p *pipepb.Pipeline) {
+				p.Components.Coders["kv"].ComponentCoderIds[1] = "c9"
+			},
+			opts: &validate.Options{OpaqueCoders: true},
+			want: []string{`validate: coder "kv": component 1 "c9" is missing`},
+		},
+		{
 			name: "an unknown accumulator coder is reported",
 			mutate: func(p *pipepb.Pipeline) {
 				p.Components.Transforms["t_count"].Spec = newBuilder(t).combine(urns.TransformCombinePerKey, "custom")
@@ -335,6 +352,12 @@ func TestPipeline(t *testing.T) {
 				p.Components.Transforms["t_read"].UniqueName = ""
 			},
 			want: []string{`validate: transform (id t_read): unique name is empty`},
+		},
+		{
+			name: "a composite may have an empty unique name",
+			mutate: func(p *pipepb.Pipeline) {
+				p.Components.Transforms["t_count"].UniqueName = ""
+			},
 		},
 		{
 			name: "a duplicate transform unique name is reported",

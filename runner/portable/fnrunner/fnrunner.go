@@ -140,7 +140,9 @@ func (r *Runner) Run(ctx context.Context, pb *pipepb.Pipeline, start WorkerStart
 // RunMonitored is Run with m, if not nil, watching the job's engine (a web
 // UI shows it: runner/webui).
 func (r *Runner) RunMonitored(ctx context.Context, pb *pipepb.Pipeline, start WorkerStarter, m *engine.Monitor) (*Result, error) {
-	if err := validate.Pipeline(pb, nil); err != nil {
+	// Coders of other SDKs are opaque here: the planner length-prefixes
+	// every coder it does not know, as Beam's runners do.
+	if err := validate.Pipeline(pb, &validate.Options{OpaqueCoders: true}); err != nil {
 		return nil, fmt.Errorf("portable: invalid pipeline: %w", err)
 	}
 	pl, err := plan.Build(pb, nil)

@@ -340,6 +340,9 @@ func TestStagingAndRunNeedTheJobsToken(t *testing.T) {
 	if err := stage(testCtx(t), staging, token, []byte("again")); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("staging a second time = %v, want FailedPrecondition", err)
 	}
+	if _, err := jobs.Run(testCtx(t), &jobpb.RunJobRequest{PreparationId: id, RetrievalToken: "wrong"}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("Run with a wrong retrieval token after staging = %v, want PermissionDenied", err)
+	}
 	if _, err := jobs.Run(testCtx(t), &jobpb.RunJobRequest{PreparationId: id, RetrievalToken: token}); err != nil {
 		t.Fatalf("Run with the job's token: %v", err)
 	}
@@ -349,6 +352,28 @@ func TestStagingAndRunNeedTheJobsToken(t *testing.T) {
 		_, err := os.Stat(dir)
 		return os.IsNotExist(err)
 	})
+}
+
+// Beam Python's PortableRunner stages with the staging token and then
+// calls Run with no retrieval token: that is accepted once staging is done,
+// and only then.
+func TestRunWithoutRetrievalTokenAfterStaging(t *testing.T) {
+	srv := start(t, nil)
+	jobs, staging := client(t, srv)
+	prep, err := jobs.Prepare(testCtx(t), &jobpb.PrepareJobRequest{Pipeline: withArtifact(t, "dep.bin")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := prep.GetPreparationId()
+	if _, err := jobs.Run(testCtx(t), &jobpb.RunJobRequest{PreparationId: id}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("Run with no retrieval token before staging = %v, want PermissionDenied", err)
+	}
+	if err := stage(testCtx(t), staging, prep.GetStagingSessionToken(), []byte("x")); err != nil {
+		t.Fatalf("staging with the job's token: %v", err)
+	}
+	if _, err := jobs.Run(testCtx(t), &jobpb.RunJobRequest{PreparationId: id}); err != nil {
+		t.Errorf("Run with no retrieval token after staging: %v", err)
+	}
 }
 
 // waitFor polls cond for up to 10 s.
@@ -420,5 +445,22 @@ func TestGetPipelineRedactsEnvironmentValues(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Beam Python uses its own coders (beam:coder:pickled_python:v1) directly,
+// outside any length prefix; the server accepts them, since the planner
+// length-prefixes every coder it does not know.
+func TestPrepareAcceptsOtherSDKsCoders(t *testing.T) {
+	srv := start(t, nil)
+	jobs, _ := client(t, srv)
+	pb := basePipeline(t)
+	pb.Components.Coders["pickled"] = &pipepb.Coder{Spec: &pipepb.FunctionSpec{Urn: "beam:coder:pickled_python:v1"}}
+	for _, pc := range pb.GetComponents().GetPcollections() {
+		pc.CoderId = "pickled"
+		break
+	}
+	if _, err := jobs.Prepare(testCtx(t), &jobpb.PrepareJobRequest{Pipeline: pb}); err != nil {
+		t.Errorf("Prepare of a pipeline with a Python coder: %v", err)
 	}
 }

@@ -45,6 +45,9 @@ type job struct {
 	// staging directory is to be removed (by release, or by the staging
 	// stream that ends after it).
 	staging, stagingActive, released bool
+	// staged is set when a staging stream delivered every artifact: the
+	// submitter then proved it holds the job's token (see Server.Run).
+	staged bool
 	// events are the job's messages and state changes in order; changed is
 	// closed and replaced whenever one is appended.
 	events  []*jobpb.JobMessagesResponse
@@ -212,6 +215,20 @@ func (j *job) endStaging() (remove bool) {
 	defer j.mu.Unlock()
 	j.stagingActive = false
 	return j.released
+}
+
+// markStaged records that the job's artifacts were all staged.
+func (j *job) markStaged() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.staged = true
+}
+
+// hasStaged reports whether the job's artifacts were all staged.
+func (j *job) hasStaged() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.staged
 }
 
 // release marks the job's staging directory for removal and reports

@@ -36,7 +36,10 @@ type Options struct {
 	// Runner configures the portable runner each job runs on.
 	Runner *fnrunner.Options
 	// Validate lists URNs accepted beyond the standard ones; nil accepts
-	// the standard Beam URNs and this SDK's.
+	// the standard Beam URNs and this SDK's. The server sets OpaqueCoders
+	// in its copy whatever is given: other SDKs (Beam Python) use coders of
+	// their own directly, and the planner length-prefixes every coder it
+	// does not know, as Beam's runners do.
 	Validate *validate.Options
 	// AuthToken, if set, is the secret every call must carry as gRPC
 	// metadata "authorization: Bearer <AuthToken>"; calls without it fail
@@ -127,6 +130,12 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	v := validate.Options{}
+	if o.Validate != nil {
+		v = *o.Validate
+	}
+	v.OpaqueCoders = true
+	o.Validate = &v
 	return o
 }
 
@@ -352,13 +361,16 @@ func (s *Server) endpointFor(ctx context.Context) string {
 }
 
 // Run implements JobService: it starts a prepared job. The retrieval token
-// must be the staging session token Prepare returned.
+// must be the staging session token Prepare returned, or empty once the
+// job's artifacts were staged: Beam Python's PortableRunner sends none, and
+// its staging stream already proved it holds the token.
 func (s *Server) Run(_ context.Context, req *jobpb.RunJobRequest) (*jobpb.RunJobResponse, error) {
 	j, err := s.job(req.GetPreparationId())
 	if err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare([]byte(req.GetRetrievalToken()), []byte(j.token)) != 1 {
+	tok := req.GetRetrievalToken()
+	if !(tok == "" && j.hasStaged()) && subtle.ConstantTimeCompare([]byte(tok), []byte(j.token)) != 1 {
 		return nil, status.Errorf(codes.PermissionDenied, "jobservice: job %q: the retrieval token is not the staging session token Prepare returned", j.id)
 	}
 	ctx, ok := j.start()

@@ -96,6 +96,7 @@ func (s *Server) ReverseArtifactRetrievalService(stream jobpb.ArtifactStagingSer
 			budget -= n
 		}
 	}
+	j.markStaged()
 	return nil
 }
 
