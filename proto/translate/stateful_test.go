@@ -33,7 +33,9 @@ func (f *everyStateFn) ProcessElement(ctx context.Context, kv sdk.KV[string, int
 	return nil
 }
 
-func (f *everyStateFn) OnTimer(ctx context.Context, t sdk.FiredTimer, emit func(string)) error { return nil }
+func (f *everyStateFn) OnTimer(ctx context.Context, t sdk.FiredTimer, emit func(string)) error {
+	return nil
+}
 
 func (f *everyStateFn) OnWindowExpiration(ctx context.Context, emit func(string)) error { return nil }
 
