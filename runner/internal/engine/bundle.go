@@ -25,6 +25,8 @@ type bundleWork struct {
 	elems    [][]byte
 	stream   func() iter.Seq2[[]byte, error]
 	trackers map[*splitEntry]struct{}
+	// keyed is set for the bundles of a keyed stage.
+	keyed *keyedWork
 }
 
 type splitEntry struct {
@@ -115,7 +117,7 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 		outs[id] = o
 	}
 	metrics := metrics.NewStore()
-	err := proc.Process(ctx, Bundle{
+	bundle := Bundle{
 		Inputs: map[string]iter.Seq2[[]byte, error]{s.wiring.Source.Transform: b.input()},
 		Output: func(id string) func([]byte) error {
 			o := outs[id]
@@ -129,10 +131,17 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 		Splits: func(index int64, t operator.SplitTracker) func() {
 			return s.j.register(b, index, t)
 		},
-	})
+	}
+	if s.ks != nil {
+		s.ks.begin(b, &bundle)
+	}
+	err := proc.Process(ctx, bundle)
 	if err != nil {
 		for _, o := range outs {
 			o.abort()
+		}
+		if s.ks != nil {
+			s.ks.abort(b)
 		}
 		return nil, err
 	}
@@ -156,6 +165,11 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 // the outputs become their readers' pending input, the residuals are
 // queued, the bundle's input is removed, and the watermarks recomputed.
 func (s *stage) commit(b *bundleWork, out *attemptOutput) error {
+	if s.ks != nil {
+		if err := s.ks.commit(b); err != nil {
+			return err
+		}
+	}
 	for _, o := range out.outs {
 		for _, w := range o.writers {
 			if err := w.Commit(); err != nil {
@@ -174,6 +188,9 @@ func (s *stage) commit(b *bundleWork, out *attemptOutput) error {
 		s.queue = append(s.queue, &bundleWork{elems: out.residuals, minTs: min(b.minTs, elemsMin(out.residuals))})
 	}
 	delete(s.running, b)
+	if s.ks != nil {
+		s.ks.release(b)
+	}
 	if b.stream == nil {
 		j.buffered -= b.bytes
 	}
