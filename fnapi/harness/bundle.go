@@ -415,6 +415,7 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 		SideInputs: &sideInputs{h: h, d: d, instruction: inst},
 		Metrics:    b.metrics,
 		Splits:     b.splits.register,
+		State:      &userState{h: h, d: d, instruction: inst},
 	})
 	if err == nil {
 		err = b.failed()

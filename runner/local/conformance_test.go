@@ -37,5 +37,5 @@ func TestStreamingConformance(t *testing.T) {
 func TestStatefulConformance(t *testing.T) {
 	runnertest.RunStatefulConformanceTests(t, func(*testing.T) runner.Runner {
 		return local.New(&local.Options{Job: local.Job{Parallelism: 3}})
-	})
+	}, runnertest.Capabilities{})
 }
