@@ -289,7 +289,9 @@ type BundleSplitter interface {
 // register records splittable work of a running bundle, and wakes a
 // waiting worker to split it.
 func (j *job) register(b *bundleWork, index int64, t operator.SplitTracker) func() {
-	if b.stream != nil || j.opts.DisableDynamicSplitting {
+	if b.stream != nil || b.keyed != nil || j.opts.DisableDynamicSplitting {
+		// A keyed bundle owns its keys and fires timers: it is never
+		// split (reference §8, Prism #35771).
 		return func() {}
 	}
 	e := &splitEntry{index: index, t: t}
