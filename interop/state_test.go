@@ -2,7 +2,6 @@ package interop
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -39,7 +38,7 @@ func (f *countingFn) ProcessElement(sp state.Provider, k string, v int, emit fun
 	return nil
 }
 
-// mapStateFn uses map state, which our runners do not serve yet.
+// mapStateFn uses map state.
 type mapStateFn struct {
 	Last state.Map[string, int]
 }
@@ -59,8 +58,8 @@ func init() {
 }
 
 // TestBeamGoUserStateOnOurJobServer runs a Beam Go DoFn with value and bag
-// state on our job server: the planner gives it a keyed stage (every
-// element of a key in one bundle) and the state service keeps the bags.
+// state on our job server: the planner gives it a keyed stage and the
+// engine keeps its state across bundles.
 func TestBeamGoUserStateOnOurJobServer(t *testing.T) {
 	ourJobServer(t)
 	p, s := beam.NewPipelineWithRoot()
@@ -80,16 +79,16 @@ func TestBeamGoUserStateOnOurJobServer(t *testing.T) {
 	}
 }
 
-// TestBeamGoMapStateIsRefusedByOurJobServer submits a Beam Go DoFn with map
-// state: the job is refused with an error that names the transform and
-// the state, instead of failing obscurely while it runs.
-func TestBeamGoMapStateIsRefusedByOurJobServer(t *testing.T) {
+// TestBeamGoMapStateOnOurJobServer runs a Beam Go DoFn with map state on
+// our job server, which serves every kind of user state from the engine's
+// state store.
+func TestBeamGoMapStateOnOurJobServer(t *testing.T) {
 	ourJobServer(t)
 	p, s := beam.NewPipelineWithRoot()
-	kvs := beam.ParDo(s, parseKV, beam.Create(s, "a=1", "b=2"))
-	beam.ParDo(s, &mapStateFn{Last: state.MakeMapState[string, int]("last")}, kvs)
-	_, err := runBeam(t, p)
-	if err == nil || !strings.Contains(err.Error(), "user state") || !strings.Contains(err.Error(), `"last"`) {
-		t.Fatalf("a Beam Go job with map state on our job server: %v, want a refusal naming user state \"last\"", err)
+	kvs := beam.ParDo(s, parseKV, beam.Create(s, "a=1", "b=2", "a=3"))
+	out := beam.ParDo(s, &mapStateFn{Last: state.MakeMapState[string, int]("last")}, kvs)
+	passert.Equals(s, out, "a", "b", "a")
+	if _, err := runBeam(t, p); err != nil {
+		t.Fatalf("a Beam Go job with map state on our job server: %v", err)
 	}
 }

@@ -100,3 +100,62 @@ func cloneFn(fn any) (any, error) {
 	cp.Elem().Set(v.Elem())
 	return cp.Interface(), nil
 }
+
+// declareStateful finds the user state and timer fields of a DoFn and
+// binds each to its id, the field's name. Only a pointer to a struct can
+// be bound (the fields are set in place, before the DoFn is copied per
+// worker thread); a struct value with such fields is an error.
+func declareStateful(fn any) (states []graph.StateSpec, timers []graph.TimerSpec, err error) {
+	v := reflect.ValueOf(fn)
+	if v.Kind() == reflect.Struct {
+		if hasStatefulFields(v.Type()) {
+			return nil, nil, fmt.Errorf("DoFn %v declares state or timers: pass a pointer to it", v.Type())
+		}
+		return nil, nil, nil
+	}
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return nil, nil, nil
+	}
+	s := v.Elem()
+	for i := range s.NumField() {
+		f := s.Type().Field(i)
+		if !f.IsExported() {
+			if isStatefulField(f.Type) {
+				return nil, nil, fmt.Errorf("DoFn field %s declares state or a timer: export it", f.Name)
+			}
+			continue
+		}
+		switch d := s.Field(i).Addr().Interface().(type) {
+		case stateDecl:
+			spec, err := d.declareState(f.Name)
+			if err != nil {
+				return nil, nil, err
+			}
+			states = append(states, spec)
+		case timerDecl:
+			timers = append(timers, d.declareTimer(f.Name))
+		}
+	}
+	return states, timers, nil
+}
+
+var (
+	stateDeclType = reflect.TypeFor[stateDecl]()
+	timerDeclType = reflect.TypeFor[timerDecl]()
+)
+
+// isStatefulField reports whether a field of type t declares state or a
+// timer.
+func isStatefulField(t reflect.Type) bool {
+	p := reflect.PointerTo(t)
+	return p.Implements(stateDeclType) || p.Implements(timerDeclType)
+}
+
+func hasStatefulFields(t reflect.Type) bool {
+	for i := range t.NumField() {
+		if isStatefulField(t.Field(i).Type) {
+			return true
+		}
+	}
+	return false
+}

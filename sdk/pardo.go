@@ -98,8 +98,12 @@ func parDo[In, Out any](s Scope, fn DoFn[In, Out], in PCollection[In], out coder
 		if fb, ok := inst.(EmittingBundleFinisher[Out]); ok {
 			c.Finish = func(ctx context.Context) error { return fb.FinishBundle(ctx, emit) }
 		}
+		wireTimers(c, inst, emit)
 	})
 	if !ok {
+		return PCollection[Out]{}
+	}
+	if f.Stateful, ok = stateful[In, Out](s, t, fn, in.c); !ok {
 		return PCollection[Out]{}
 	}
 	if d, ok := fn.(funcDoFn[In, Out]); ok && d.ctxCall == nil && d.call != nil {
@@ -119,11 +123,14 @@ func parDo[In, Out any](s Scope, fn DoFn[In, Out], in PCollection[In], out coder
 func ParDo2[In, O1, O2 any](s Scope, fn DoFn2[In, O1, O2], in PCollection[In], opts ...Option) (PCollection[O1], PCollection[O2]) {
 	o := collect(opts)
 	outs := []parDoOut[In]{output[In, O1]{local: "out0"}, output[In, O2]{local: "out1"}}
-	_, _, cols, ok := parDoN(s, pick(o.name, fnName(fn)), fn, in, o, outs, func(c *operator.ParDoCore[In], inst any, emits []any) {
+	t, f, cols, ok := parDoN(s, pick(o.name, fnName(fn)), fn, in, o, outs, func(c *operator.ParDoCore[In], inst any, emits []any) {
 		fn, e1, e2 := inst.(DoFn2[In, O1, O2]), emits[0].(func(O1)), emits[1].(func(O2))
 		c.Process = func(ctx context.Context, v In) error { return fn.ProcessElement(ctx, v, e1, e2) }
 	})
 	if !ok {
+		return PCollection[O1]{}, PCollection[O2]{}
+	}
+	if f.Stateful, ok = statefulNoTimers[In](s, t, fn, in.c); !ok {
 		return PCollection[O1]{}, PCollection[O2]{}
 	}
 	return PCollection[O1]{c: cols[0]}, PCollection[O2]{c: cols[1]}
@@ -133,11 +140,14 @@ func ParDo2[In, O1, O2 any](s Scope, fn DoFn2[In, O1, O2], in PCollection[In], o
 func ParDo3[In, O1, O2, O3 any](s Scope, fn DoFn3[In, O1, O2, O3], in PCollection[In], opts ...Option) (PCollection[O1], PCollection[O2], PCollection[O3]) {
 	o := collect(opts)
 	outs := []parDoOut[In]{output[In, O1]{local: "out0"}, output[In, O2]{local: "out1"}, output[In, O3]{local: "out2"}}
-	_, _, cols, ok := parDoN(s, pick(o.name, fnName(fn)), fn, in, o, outs, func(c *operator.ParDoCore[In], inst any, emits []any) {
+	t, f, cols, ok := parDoN(s, pick(o.name, fnName(fn)), fn, in, o, outs, func(c *operator.ParDoCore[In], inst any, emits []any) {
 		fn, e1, e2, e3 := inst.(DoFn3[In, O1, O2, O3]), emits[0].(func(O1)), emits[1].(func(O2)), emits[2].(func(O3))
 		c.Process = func(ctx context.Context, v In) error { return fn.ProcessElement(ctx, v, e1, e2, e3) }
 	})
 	if !ok {
+		return PCollection[O1]{}, PCollection[O2]{}, PCollection[O3]{}
+	}
+	if f.Stateful, ok = statefulNoTimers[In](s, t, fn, in.c); !ok {
 		return PCollection[O1]{}, PCollection[O2]{}, PCollection[O3]{}
 	}
 	return PCollection[O1]{c: cols[0]}, PCollection[O2]{c: cols[1]}, PCollection[O3]{c: cols[2]}

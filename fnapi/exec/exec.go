@@ -73,6 +73,24 @@ type Bundle struct {
 	// Finalize, when non-nil, receives the functions to call once the
 	// bundle's output is committed (operator.Env.Finalizers).
 	Finalize func(func(context.Context) error)
+	// State serves the user state of the stage's stateful transforms (nil
+	// if it has none).
+	State operator.StateAccess
+	// Timers receives the timers that stateful transforms set or clear:
+	// the transform id, the timer family and one encoded
+	// beam:coder:timer:v1 value, valid only during the call.
+	Timers func(transformID, family string, encoded []byte) error
+	// FireTimers yields the timers to fire after the inputs are read, in
+	// the order to fire them (see TimerInput).
+	FireTimers iter.Seq2[TimerInput, error]
+}
+
+// TimerInput is one timer to fire: an encoded beam:coder:timer:v1 value
+// of family of transform TransformID, as the Fn API's data plane carries
+// timers.
+type TimerInput struct {
+	TransformID, Family string
+	Encoded             []byte
 }
 
 // readsSource reports whether transform id reads one of the bundle's
@@ -113,6 +131,8 @@ type Processor struct {
 	sinks   map[string]*sink
 	sides   []*sideReader
 	setup   bool
+	// timerOps are the operators that fire timers, by transform id.
+	timerOps map[string]operator.TimerReceiver
 }
 
 type source struct {
@@ -204,6 +224,11 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 			// the rest of an element as an element of that input.
 			env.Checkpoints = b.Checkpoint
 		}
+		env.State, env.Timers = b.State, nil
+		if b.Timers != nil {
+			id := env.TransformID
+			env.Timers = func(family string, encoded []byte) error { return b.Timers(id, family, encoded) }
+		}
 	}
 	for _, s := range p.sides {
 		s.data, s.cache = b.SideInputs, map[sideKey]any{}
@@ -250,6 +275,9 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 				chunk = chunk[n:]
 			}
 		}
+	}
+	if err := p.fireTimers(ctx, b.FireTimers); err != nil {
+		return err
 	}
 	for i := len(p.ops) - 1; i >= 0; i-- {
 		if err := p.ops[i].FinishBundle(ctx); err != nil {
@@ -533,6 +561,12 @@ func (b *builder) transformInput(id string) (any, error) {
 	}
 	b.p.ops = append(b.p.ops, op)
 	b.p.envs = append(b.p.envs, env)
+	if tr, ok := op.(operator.TimerReceiver); ok {
+		if b.p.timerOps == nil {
+			b.p.timerOps = map[string]operator.TimerReceiver{}
+		}
+		b.p.timerOps[id] = tr
+	}
 	b.inputRecv[id] = in
 	return in, nil
 }
@@ -692,4 +726,27 @@ func (b *builder) userTransform(spec *pipepb.FunctionSpec) (*graph.Transform, er
 			fp.Transform, fp.Type, fp.Config, t.Fn.GoType, t.Fn.Config)
 	}
 	return t, nil
+}
+
+// fireTimers hands each timer to the operator of its transform.
+func (p *Processor) fireTimers(ctx context.Context, timers iter.Seq2[TimerInput, error]) error {
+	if timers == nil {
+		return nil
+	}
+	for t, err := range timers {
+		if err != nil {
+			return fmt.Errorf("exec: reading timers: %w", err)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		op, ok := p.timerOps[t.TransformID]
+		if !ok {
+			return fmt.Errorf("exec: timer of family %q for transform %s, which has no timers in descriptor %s", t.Family, t.TransformID, p.desc.GetId())
+		}
+		if err := op.ReceiveTimer(t.Family, t.Encoded); err != nil {
+			return err
+		}
+	}
+	return nil
 }

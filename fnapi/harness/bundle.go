@@ -418,6 +418,7 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 		Splits:     b.splits.register,
 		Checkpoint: after.checkpoint,
 		Finalize:   after.finalize,
+		State:      &userState{h: h, d: d, instruction: inst},
 	})
 	if err == nil {
 		err = b.failed()

@@ -10,6 +10,8 @@ import (
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 
+	"github.com/beamgo-dev/beamgo/internal/operator"
+
 	"github.com/beamgo-dev/beamgo/sdk/coder"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
@@ -168,4 +170,79 @@ func (s *sideInputs) SideInput(ctx context.Context, transformID, local string, w
 		return data, err
 	}
 	return recodeAll(rec, nil, data)
+}
+
+// userState serves a bundle's user state over the runner's state API. It
+// implements operator.StateAccess.
+type userState struct {
+	h           *harness
+	d           *descriptor
+	instruction string
+}
+
+var _ operator.StateAccess = (*userState)(nil)
+
+// key converts a state key of the executor to the Fn API's.
+func fnStateKey(k *operator.StateKey) *fnpb.StateKey {
+	switch k.Kind {
+	case operator.MultimapUserState:
+		return &fnpb.StateKey{Type: &fnpb.StateKey_MultimapUserState_{MultimapUserState: &fnpb.StateKey_MultimapUserState{
+			TransformId: k.TransformID, UserStateId: k.StateID, Window: k.Window, Key: k.Key, MapKey: k.MapKey}}}
+	case operator.MultimapKeysUserState:
+		return &fnpb.StateKey{Type: &fnpb.StateKey_MultimapKeysUserState_{MultimapKeysUserState: &fnpb.StateKey_MultimapKeysUserState{
+			TransformId: k.TransformID, UserStateId: k.StateID, Window: k.Window, Key: k.Key}}}
+	case operator.OrderedListUserState:
+		return &fnpb.StateKey{Type: &fnpb.StateKey_OrderedListUserState_{OrderedListUserState: &fnpb.StateKey_OrderedListUserState{
+			TransformId: k.TransformID, UserStateId: k.StateID, Window: k.Window, Key: k.Key,
+			Range: &fnpb.OrderedListRange{Start: k.Start, End: k.End}}}}
+	}
+	return &fnpb.StateKey{Type: &fnpb.StateKey_BagUserState_{BagUserState: &fnpb.StateKey_BagUserState{
+		TransformId: k.TransformID, UserStateId: k.StateID, Window: k.Window, Key: k.Key}}}
+}
+
+func (u *userState) stream() (*stateStream, error) {
+	if u.d.stateURL == "" {
+		return nil, fmt.Errorf("harness: descriptor %s uses user state but has no state endpoint", u.d.pb.GetId())
+	}
+	return u.h.state(u.d.stateURL)
+}
+
+// Get reads one page of the state.
+func (u *userState) Get(ctx context.Context, k *operator.StateKey, token []byte) ([]byte, []byte, error) {
+	st, err := u.stream()
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := st.do(ctx, &fnpb.StateRequest{InstructionId: u.instruction, StateKey: fnStateKey(k),
+		Request: &fnpb.StateRequest_Get{Get: &fnpb.StateGetRequest{ContinuationToken: token}}})
+	if err != nil {
+		return nil, nil, err
+	}
+	get := resp.GetGet()
+	if get == nil {
+		return nil, nil, fmt.Errorf("harness: state get answered with %T", resp.GetResponse())
+	}
+	return get.GetData(), get.GetContinuationToken(), nil
+}
+
+// Append appends data to the state.
+func (u *userState) Append(ctx context.Context, k *operator.StateKey, data []byte) error {
+	st, err := u.stream()
+	if err != nil {
+		return err
+	}
+	_, err = st.do(ctx, &fnpb.StateRequest{InstructionId: u.instruction, StateKey: fnStateKey(k),
+		Request: &fnpb.StateRequest_Append{Append: &fnpb.StateAppendRequest{Data: data}}})
+	return err
+}
+
+// Clear clears the state.
+func (u *userState) Clear(ctx context.Context, k *operator.StateKey) error {
+	st, err := u.stream()
+	if err != nil {
+		return err
+	}
+	_, err = st.do(ctx, &fnpb.StateRequest{InstructionId: u.instruction, StateKey: fnStateKey(k),
+		Request: &fnpb.StateRequest_Clear{Clear: &fnpb.StateClearRequest{}}})
+	return err
 }

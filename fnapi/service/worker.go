@@ -164,9 +164,66 @@ type Bundle struct {
 	complete chan struct{} // closed when waiting reaches zero
 	err      error
 	states   map[string][]byte // fetched state contents, by key
-	// bags holds bag user state, by key; it lives as long as the bundle,
-	// which the planner makes hold all elements of a key and window.
+	// bags holds bag user state, by key, when no UserState is set; it
+	// lives as long as the bundle.
 	bags map[string][]byte
+	// user, when set, serves every kind of user state.
+	user UserState
+}
+
+// UserState serves the user state requests of a bundle (bag, multimap,
+// multimap keys and ordered list state keys): the runner's state store.
+// Its methods are called from the state stream's goroutine.
+type UserState interface {
+	// Get returns one page of the state key's contents and the token of
+	// the next page (nil on the last).
+	Get(key *fnpb.StateKey, token []byte) (data, next []byte, err error)
+	// Append adds data to the state.
+	Append(key *fnpb.StateKey, data []byte) error
+	// Clear removes the state.
+	Clear(key *fnpb.StateKey) error
+}
+
+// SetUserState makes us serve the bundle's user state requests. Call it
+// before sending the process_bundle instruction.
+func (b *Bundle) SetUserState(us UserState) {
+	b.mu.Lock()
+	b.user = us
+	b.mu.Unlock()
+}
+
+// isUserState reports whether key addresses user state.
+func isUserState(key *fnpb.StateKey) bool {
+	switch key.GetType().(type) {
+	case *fnpb.StateKey_BagUserState_, *fnpb.StateKey_MultimapUserState_, *fnpb.StateKey_MultimapKeysUserState_, *fnpb.StateKey_OrderedListUserState_:
+		return true
+	}
+	return false
+}
+
+// delegate serves a user state request through us.
+func delegate(us UserState, req *fnpb.StateRequest, resp *fnpb.StateResponse) error {
+	switch r := req.GetRequest().(type) {
+	case *fnpb.StateRequest_Get:
+		data, next, err := us.Get(req.GetStateKey(), r.Get.GetContinuationToken())
+		if err != nil {
+			return err
+		}
+		resp.Response = &fnpb.StateResponse_Get{Get: &fnpb.StateGetResponse{Data: data, ContinuationToken: next}}
+	case *fnpb.StateRequest_Append:
+		if err := us.Append(req.GetStateKey(), r.Append.GetData()); err != nil {
+			return err
+		}
+		resp.Response = &fnpb.StateResponse_Append{Append: &fnpb.StateAppendResponse{}}
+	case *fnpb.StateRequest_Clear:
+		if err := us.Clear(req.GetStateKey()); err != nil {
+			return err
+		}
+		resp.Response = &fnpb.StateResponse_Clear{Clear: &fnpb.StateClearResponse{}}
+	default:
+		return fmt.Errorf("service: state request %T is not supported", req.GetRequest())
+	}
+	return nil
 }
 
 // NewBundle opens the data and state routes of instruction id on the
@@ -367,6 +424,10 @@ func (s *Server) answer(req *fnpb.StateRequest) *fnpb.StateResponse {
 	switch {
 	case b == nil:
 		resp.Error = fmt.Sprintf("service: state request for unknown instruction %q", req.GetInstructionId())
+	case isUserState(req.GetStateKey()) && b.userStateImpl() != nil:
+		if err := delegate(b.userStateImpl(), req, resp); err != nil {
+			resp.Error = err.Error()
+		}
 	case req.GetStateKey().GetBagUserState() != nil:
 		if err := b.userState(req, resp, s.opts.StatePageSize); err != nil {
 			resp.Error = err.Error()
@@ -382,6 +443,12 @@ func (s *Server) answer(req *fnpb.StateRequest) *fnpb.StateResponse {
 		}
 	}
 	return resp
+}
+
+func (b *Bundle) userStateImpl() UserState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.user
 }
 
 // userState serves a request for bag user state: get (in pages), append

@@ -111,3 +111,24 @@ func ValueCoder[K, V any](c Coder[KV[K, V]]) (Coder[V], bool) {
 	}
 	return kc.vc, true
 }
+
+// keyPart returns a function that appends the nested encoding of a KV's
+// key (a func([]byte, KV[K, V]) []byte, as any) and the erased key coder.
+func (c *kvCoder[K, V]) keyPart() (any, Any) {
+	kc := c.kc
+	return func(dst []byte, v KV[K, V]) []byte { return kc.Encode(dst, v.Key) }, Erase(kc)
+}
+
+// KeyPartOf returns, when c is a kv coder built by NewKV (so T is a KV),
+// a function that appends the nested encoding of an element's key, and the
+// key coder: what a stateful ParDo addresses its state with, without
+// knowing its input's key type statically.
+func KeyPartOf[T any](c Coder[T]) (enc func(dst []byte, v T) []byte, key Any, ok bool) {
+	kp, ok := c.(interface{ keyPart() (any, Any) })
+	if !ok {
+		return nil, nil, false
+	}
+	f, a := kp.keyPart()
+	enc, ok = f.(func([]byte, T) []byte)
+	return enc, a, ok
+}

@@ -133,6 +133,65 @@ type Transform struct {
 	Window *window.Fn
 	// TestStream is the script of a KindTestStream transform.
 	TestStream *TestStream
+	// Stateful is set on a ParDo whose DoFn declares user state, timers or
+	// OnWindowExpiration.
+	Stateful *Stateful
+}
+
+// Stateful declares the user state and timers of a ParDo over KV input,
+// in declaration order (the DoFn's fields).
+type Stateful struct {
+	// KeyCoder is the coder of the input's keys, which address state and
+	// timers; WindowCoder the coder of the input's windows.
+	KeyCoder, WindowCoder coder.Any
+	State                 []StateSpec
+	Timers                []TimerSpec
+	// OnWindowExpiration is set when the DoFn has the method.
+	OnWindowExpiration bool
+}
+
+// StateKind is the kind of one user state cell.
+type StateKind uint8
+
+// The kinds of user state.
+const (
+	StateValue StateKind = iota
+	StateBag
+	StateCombining
+	StateMap
+	StateSet
+	StateOrderedList
+)
+
+// StateSpec declares one user state cell of a stateful ParDo.
+type StateSpec struct {
+	// ID is the state's id: the DoFn field's name.
+	ID   string
+	Kind StateKind
+	// Coder is the coder of the values: the value, the bag's and the
+	// ordered list's elements, the combining state's accumulators, the
+	// map's values. KeyCoder is the coder of a map's keys and a set's
+	// elements.
+	Coder, KeyCoder coder.Any
+	// Combine describes the CombineFn of combining state.
+	Combine *FnInfo
+}
+
+// TimeDomain is the time domain of a timer.
+type TimeDomain uint8
+
+// The time domains of timers.
+const (
+	EventTime TimeDomain = iota
+	ProcessingTime
+)
+
+// TimerSpec declares a timer family of a stateful ParDo: a plain timer is
+// a family whose timers have the empty tag.
+type TimerSpec struct {
+	// ID is the family's id: the DoFn field's name.
+	ID     string
+	Domain TimeDomain
 }
 
 // TestStream is the script of a TestStream transform: its element coder

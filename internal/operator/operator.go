@@ -46,6 +46,10 @@ type Env struct {
 	// Splits, when non-nil, takes the splittable work of the running bundle
 	// (a source read) so that the runner can split it dynamically.
 	Splits SplitRegistry
+	// State serves the user state of a stateful ParDo in the running
+	// bundle, and Timers takes the timers it sets; nil elsewhere.
+	State  StateAccess
+	Timers TimerSink
 	// Checkpoints, when non-nil, takes the rest of an element's work that
 	// the DoFn stopped early (an unbounded read that checkpointed): the
 	// runner processes it later as a new element. Nil if the runner does
@@ -128,6 +132,9 @@ type ElemContext struct {
 	Timestamp window.Time
 	Window    window.Window
 	Pane      window.Pane
+	// Keyed is the key and timer of a stateful ParDo's call; nil for
+	// other transforms.
+	Keyed *Keyed
 	// cells caches metric cells by their descriptor for this operator.
 	cells map[any]any
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/beamgo-dev/beamgo/internal/coder"
+
 	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
@@ -61,6 +63,8 @@ type ParDoFactory[In any] struct {
 	// Direct, when set, builds a lighter operator than ParDoCore for
 	// functions that need no element context (see FuncOp).
 	Direct func(env *Env, outs []any) (Operator, any, error)
+	// Stateful is set for a DoFn with user state or timers.
+	Stateful *StatefulSpec[In]
 }
 
 var _ Factory = (*ParDoFactory[int])(nil)
@@ -81,6 +85,11 @@ func (f *ParDoFactory[In]) Build(env *Env, outs []any) (Operator, any, error) {
 		return nil, nil, fmt.Errorf("operator: %s: %w", env.UniqueName, err)
 	}
 	c := newParDoCore[In](env, inst)
+	if s := f.Stateful; s != nil {
+		c.stateful = s
+		c.timers = s.TimerCoder()
+		c.ec.Keyed = &Keyed{GCTime: s.GCTime, keyCoder: s.KeyCoder, winCoder: s.WindowCoder, timers: c.timers}
+	}
 	if err := f.Wire(c, inst, outs); err != nil {
 		return nil, nil, err
 	}
@@ -95,6 +104,13 @@ type ParDoCore[In any] struct {
 	// replaces the instance's FinishBundle (see ParDoFactory.Wire).
 	Process func(ctx context.Context, in In) error
 	Finish  func(ctx context.Context) error
+	// OnTimer calls a stateful DoFn's timer callback, OnExpire its
+	// OnWindowExpiration (see StatefulSpec).
+	OnTimer  func(ctx context.Context, t FiredTimer) error
+	OnExpire func(ctx context.Context) error
+
+	stateful *StatefulSpec[In]
+	timers   coder.Coder[coder.Timer[[]byte]]
 
 	env  *Env
 	ec   ElemContext
@@ -135,6 +151,11 @@ func Emitter[In, Out any](c *ParDoCore[In], next Receiver[Out]) func(Out) {
 
 // Receive processes one windowed element, once per window.
 func (c *ParDoCore[In]) Receive(v window.Value[In]) error {
+	if c.stateful != nil {
+		k := c.ec.Keyed
+		k.Key = c.stateful.KeyOf(k.Key[:0], v.Elem)
+		k.keyOK, k.Timer = false, nil
+	}
 	c.ec.Timestamp = v.Timestamp
 	c.ec.Pane = v.Pane
 	if len(v.Windows) == 1 {
@@ -228,3 +249,79 @@ func (c *ParDoCore[In]) Teardown(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ReceiveTimer fires one timer of family, an encoded beam:coder:timer:v1
+// value: OnTimer (or OnExpire for the StatefulSpec's ExpiryFamily) runs
+// once per window of the timer, with the timer's key, and outputs get
+// the timer's output timestamp. Cleared timers are ignored.
+func (c *ParDoCore[In]) ReceiveTimer(family string, encoded []byte) error {
+	if c.stateful == nil {
+		return fmt.Errorf("operator: %s: got a timer of family %q but has no timers", c.env.UniqueName, family)
+	}
+	t, _, err := c.timers.Decode(encoded)
+	if err != nil {
+		return fmt.Errorf("operator: %s: decode timer of family %q: %w", c.env.UniqueName, family, err)
+	}
+	if t.ClearBit {
+		return nil
+	}
+	expiry := family == c.stateful.ExpiryFamily && family != ""
+	domain, ok := c.stateful.Families[family]
+	if !ok && !expiry {
+		return fmt.Errorf("operator: %s: got a timer of unknown family %q", c.env.UniqueName, family)
+	}
+	k := c.ec.Keyed
+	k.setKey(t.UserKey)
+	fired := FiredTimer{Family: family, Tag: t.DynamicTimerTag, Domain: domain, Fire: t.FireTimestamp, Hold: t.HoldTimestamp}
+	k.Timer = &fired
+	defer func() { k.Timer = nil }()
+	c.ec.Timestamp = t.HoldTimestamp
+	c.ec.Pane = window.NoFiringPane()
+	for _, w := range t.Windows {
+		c.ec.Window = w
+		c.win[0] = w
+		c.outWins = c.win[:]
+		if err := c.fire(expiry, fired); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fire runs one timer callback with panic recovery.
+func (c *ParDoCore[In]) fire(expiry bool, t FiredTimer) (err error) {
+	stage := "OnTimer(" + t.Family + ")"
+	call := func(ctx context.Context) error {
+		if c.OnTimer == nil {
+			return fmt.Errorf("the DoFn has no OnTimer method")
+		}
+		return c.OnTimer(ctx, t)
+	}
+	if expiry {
+		stage, call = "OnWindowExpiration", c.OnExpire
+		if call == nil {
+			return nil
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = PanicError(c.env.UniqueName+" "+stage, nil, false, r)
+		}
+	}()
+	if err := call(&c.ec); err != nil {
+		return WrapUserError(c.env.UniqueName+" "+stage, nil, false, err)
+	}
+	if err := c.downErr; err != nil {
+		c.downErr = nil
+		return err
+	}
+	return nil
+}
+
+// TimerReceiver is an operator that fires timers: ParDoCore of a stateful
+// DoFn. The executor hands it the timers a runner sends.
+type TimerReceiver interface {
+	ReceiveTimer(family string, encoded []byte) error
+}
+
+var _ TimerReceiver = (*ParDoCore[int])(nil)

@@ -187,6 +187,9 @@ func (f *fromProto) spec(tr *graph.Transform, pt *pipepb.PTransform) error {
 			return err
 		}
 		tr.Fn = info
+		if tr.Stateful, err = f.stateful(&pd); err != nil {
+			return err
+		}
 	case urns.TransformCombinePerKey:
 		tr.Kind = graph.KindCombinePerKey
 		var cp pipepb.CombinePayload

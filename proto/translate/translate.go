@@ -21,6 +21,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,7 +98,7 @@ func GraphToProto(g *graph.Graph, opts *Options) (*pipepb.Pipeline, error) {
 			roots = append(roots, tr.ID)
 		}
 	}
-	return &pipepb.Pipeline{Components: t.comps, RootTransformIds: roots}, nil
+	return &pipepb.Pipeline{Components: t.comps, RootTransformIds: roots, Requirements: slices.Sorted(maps.Keys(t.requirements))}, nil
 }
 
 // DefaultEnvironment returns the environment of our SDK's transforms when
@@ -125,6 +126,8 @@ type toProto struct {
 	comps    *pipepb.Components
 	coderIDs map[string]string // spec string -> id
 	wsIDs    map[string]string // windowing key -> id
+	// requirements are the pipeline requirements the transforms need.
+	requirements map[string]bool
 }
 
 // coder adds the coder of spec (and its components) and returns its id.
@@ -258,6 +261,9 @@ func (t *toProto) parDoSpec(tr *graph.Transform) (*pipepb.FunctionSpec, error) {
 			ViewFn:          &pipepb.FunctionSpec{Urn: urns.PayloadViewFn},
 			WindowMappingFn: &pipepb.FunctionSpec{Urn: urns.PayloadWindowMappingFn},
 		}
+	}
+	if err := t.statefulSpecs(tr, pd); err != nil {
+		return nil, err
 	}
 	b, err := marshal(pd)
 	if err != nil {

@@ -33,3 +33,9 @@ func TestStreamingConformance(t *testing.T) {
 		return local.New(&local.Options{Job: local.Job{Parallelism: 3}})
 	})
 }
+
+func TestStatefulConformance(t *testing.T) {
+	runnertest.RunStatefulConformanceTests(t, func(*testing.T) runner.Runner {
+		return local.New(&local.Options{Job: local.Job{Parallelism: 3}})
+	}, runnertest.Capabilities{})
+}

@@ -204,10 +204,21 @@ type execProcessor struct{ *exec.Processor }
 
 // Process implements engine.Processor.
 func (p execProcessor) Process(ctx context.Context, b engine.Bundle) error {
-	return p.Processor.Process(ctx, exec.Bundle{
+	eb := exec.Bundle{
 		Inputs: b.Inputs, Output: b.Output, SideInputs: b.SideInputs, Metrics: b.Metrics, Splits: b.Splits,
 		Checkpoint: b.Checkpoint, Finalize: b.Finalize,
-	})
+		State: b.State, Timers: b.Timers,
+	}
+	if b.FireTimers != nil {
+		eb.FireTimers = func(yield func(exec.TimerInput, error) bool) {
+			for t, err := range b.FireTimers {
+				if !yield(exec.TimerInput(t), err) {
+					return
+				}
+			}
+		}
+	}
+	return p.Processor.Process(ctx, eb)
 }
 
 // Execute runs p on a local runner with default options and fails with the

@@ -71,3 +71,10 @@ func TestConformanceWithExternalWorkers(t *testing.T) {
 		return portable.New(&portable.Options{Workers: 2, EnvironmentType: portable.EnvExternal, ExternalEndpoint: addr})
 	}, runnertest.Capabilities{})
 }
+
+// TestStatefulConformance runs the stateful cases with LOOPBACK workers.
+func TestStatefulConformance(t *testing.T) {
+	runnertest.RunStatefulConformanceTests(t, func(*testing.T) runner.Runner {
+		return portable.New(&portable.Options{Workers: 2})
+	}, runnertest.Capabilities{NoTimers: true})
+}

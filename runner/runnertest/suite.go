@@ -28,6 +28,9 @@ type Capabilities struct {
 	// Teardown (a job server that stops its PROCESS workers after the job
 	// has ended, as Prism does), so the suite checks only that Setup ran.
 	LateTeardown bool
+	// NoTimers: the runner serves user state but refuses timers and
+	// OnWindowExpiration (RunStatefulConformanceTests skips their cases).
+	NoTimers bool
 }
 
 // RunConformanceTests runs every conformance pipeline on runners made by

@@ -31,6 +31,8 @@ type bundleWork struct {
 	elems    [][]byte
 	stream   func() iter.Seq2[[]byte, error]
 	trackers map[*splitEntry]struct{}
+	// keyed is set for the bundles of a keyed stage.
+	keyed *keyedWork
 }
 
 type splitEntry struct {
@@ -136,7 +138,7 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 		residuals  []operator.Checkpoint
 		finalizers []func(context.Context) error
 	)
-	err := proc.Process(ctx, Bundle{
+	bundle := Bundle{
 		Inputs: map[string]iter.Seq2[[]byte, error]{s.wiring.Source.Transform: b.input()},
 		Output: func(id string) func([]byte) error {
 			o := outs[id]
@@ -160,10 +162,17 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 			finalizers = append(finalizers, f)
 			mu.Unlock()
 		},
-	})
+	}
+	if s.ks != nil {
+		s.ks.begin(b, &bundle)
+	}
+	err := proc.Process(ctx, bundle)
 	if err != nil {
 		for _, o := range outs {
 			o.abort()
+		}
+		if s.ks != nil {
+			s.ks.abort(b)
 		}
 		return nil, err
 	}
@@ -186,6 +195,11 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 // the outputs become their readers' pending input, the residuals are
 // queued, the bundle's input is removed, and the watermarks recomputed.
 func (s *stage) commit(b *bundleWork, out *attemptOutput) error {
+	if s.ks != nil {
+		if err := s.ks.commit(b); err != nil {
+			return err
+		}
+	}
 	for _, o := range out.outs {
 		for _, w := range o.writers {
 			if err := w.Commit(); err != nil {
@@ -202,6 +216,9 @@ func (s *stage) commit(b *bundleWork, out *attemptOutput) error {
 	}
 	s.queueResiduals(b, out.residuals)
 	delete(s.running, b)
+	if s.ks != nil {
+		s.ks.release(b)
+	}
 	if b.stream == nil {
 		j.buffered -= b.bytes
 	}
@@ -308,7 +325,9 @@ type BundleSplitter interface {
 // register records splittable work of a running bundle, and wakes a
 // waiting worker to split it.
 func (j *job) register(b *bundleWork, index int64, t operator.SplitTracker) func() {
-	if b.stream != nil || j.opts.DisableDynamicSplitting {
+	if b.stream != nil || b.keyed != nil || j.opts.DisableDynamicSplitting {
+		// A keyed bundle owns its keys and fires timers: it is never
+		// split (reference §8, Prism #35771).
 		return func() {}
 	}
 	e := &splitEntry{index: index, t: t}

@@ -172,6 +172,25 @@ type Bundle struct {
 	// (bundle finalization); they run after the commit, outside the
 	// job's lock, and their errors are logged, not retried.
 	Finalize func(func(context.Context) error)
+	// State serves the user state of a keyed stage's stateful ParDo (nil
+	// for other stages).
+	State operator.StateAccess
+	// Timers receives the timers that the stateful ParDo sets or clears:
+	// its transform id, the timer family and one encoded
+	// beam:coder:timer:v1 value, valid only during the call.
+	Timers func(transformID, family string, encoded []byte) error
+	// FireTimers yields the timers to fire after the inputs are read, one
+	// at a time: the next is chosen only after the previous one's callback
+	// ran (and set its timers).
+	FireTimers iter.Seq2[TimerInput, error]
+}
+
+// TimerInput is one timer to fire: an encoded beam:coder:timer:v1 value
+// of family of transform TransformID. It has the fields of fnapi/exec's
+// TimerInput.
+type TimerInput struct {
+	TransformID, Family string
+	Encoded             []byte
 }
 
 // Processor runs bundles of one stage, one at a time. A processor whose

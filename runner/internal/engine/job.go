@@ -109,7 +109,7 @@ func (j *job) wireSinks() error {
 				reducers[pc] = append(reducers[pc], s)
 			case s.grouping != nil:
 				grouped[pc] = append(grouped[pc], s.grouping)
-			case s.st.Input.Kind == plan.InputData:
+			case s.st.Input.Kind == plan.InputData, s.ks != nil:
 				readers[pc] = append(readers[pc], s)
 			}
 		}
@@ -141,6 +141,9 @@ func (j *job) close(ctx context.Context) error {
 		}
 		if s.red != nil && s.red.wake != nil {
 			s.red.wake.Stop()
+		}
+		if s.ks != nil {
+			s.ks.close()
 		}
 	}
 	j.mu.Lock()
@@ -312,6 +315,9 @@ func (j *job) quiesce() (applied bool, err error) {
 		if s.red != nil && s.red.hasPT && !j.clock.synthetic {
 			// A processing-time timer is pending on the wall clock:
 			// its wake-up is armed (armWake).
+			return false, nil
+		}
+		if s.ks != nil && s.ks.pendingPT() {
 			return false, nil
 		}
 	}

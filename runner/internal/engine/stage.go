@@ -30,6 +30,8 @@ type stage struct {
 	// streaming reducer of a grouped stage that does not use the shuffle.
 	grouping *shuffle.Shuffle
 	red      *reducing
+	// ks keeps the state and timers of a keyed stage.
+	ks *keyed
 
 	// pmu guards idle and procs.
 	pmu sync.Mutex
@@ -103,8 +105,12 @@ func (s *stage) setupInput() error {
 		// The impulse element: empty bytes (nested: a zero length) in the global window.
 		elem := s.src.wv.Encode(nil, window.InGlobalWindow([]byte{0}))
 		s.queue = append(s.queue, &bundleWork{elems: [][]byte{elem}, minTs: window.MinTime})
-	case plan.InputGrouped, plan.InputKeyed:
-		if s.st.Input.Kind == plan.InputGrouped && !useShuffle(s) {
+	case plan.InputKeyed:
+		ks, err := newKeyed(s)
+		s.ks = ks
+		return err
+	case plan.InputGrouped:
+		if !useShuffle(s) {
 			red, err := newReducing(s)
 			s.red = red
 			return err
@@ -151,6 +157,10 @@ func (s *stage) refresh() {
 		out = min(out, s.red.hold, s.bundlesMin())
 	case s.grouping == nil:
 		in = min(in, s.inputMin())
+	}
+	if s.ks != nil {
+		in = min(in, s.ks.inputMin())
+		out = min(out, s.ks.hold())
 	}
 	s.iw = max(s.iw, in)
 	if s.grouping != nil && !s.started && s.iw == window.MaxTime {
@@ -219,6 +229,9 @@ func (s *stage) sidesReady() bool {
 
 // runnable reports whether take would return a bundle; j.mu is held.
 func (s *stage) runnable() bool {
+	if s.ks != nil {
+		return s.ks.runnable()
+	}
 	return (len(s.pending) > 0 || s.firstReady() >= 0) && s.sidesReady()
 }
 
@@ -230,6 +243,9 @@ func (s *stage) runnable() bool {
 func (s *stage) take() *bundleWork {
 	if !s.runnable() {
 		return nil
+	}
+	if s.ks != nil {
+		return s.takeKeyed()
 	}
 	var b *bundleWork
 	if i := s.firstReady(); i >= 0 {

@@ -242,8 +242,13 @@ func (f *fuser) finish() ([]*Stage, error) {
 	read := f.readElsewhere()
 	for _, s := range ordered {
 		s.Input.Unbounded = f.unbounded(s.Input)
-		if s.Input.Kind == InputGrouped {
+		if s.Input.Kind == InputGrouped || s.Input.Kind == InputKeyed {
 			if err := f.windowing(s); err != nil {
+				return nil, err
+			}
+		}
+		if s.Input.Kind == InputKeyed {
+			if err := f.stateful(s); err != nil {
 				return nil, err
 			}
 		}

@@ -78,10 +78,10 @@ const (
 	InputData
 	// InputGrouped means the runner groups a PCollection by key and window.
 	InputGrouped
-	// InputKeyed means the runner groups a PCollection of KVs by key and
-	// window and feeds the elements again, ungrouped, each key and window's
-	// elements in one bundle: the input of a ParDo with user state, whose
-	// state then lives as long as the bundle.
+	// InputKeyed means the runner feeds the elements of a PCollection of
+	// KVs to a ParDo with user state or timers (Input.Stateful), in bundles
+	// that own their keys: a key is in at most one running bundle, and the
+	// runner keeps the key's state and timers between bundles.
 	InputKeyed
 	// InputTestStream means the runner feeds the elements a TestStream's
 	// events add to one of its outputs (Input.TestStream).
@@ -133,6 +133,8 @@ type Input struct {
 	// Windowing is the windowing strategy of a grouped input's
 	// PCollection, decoded: the engine groups and fires panes by it.
 	Windowing *window.Strategy
+	// Stateful describes the stateful ParDo of a keyed input.
+	Stateful *Stateful
 	// Reduce is Windowing in the form of the streaming reducer, which
 	// groups inputs that the shuffle does not (unbounded ones, triggers
 	// other than the default, timestamp combiners other than the end of

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
 
@@ -17,12 +19,6 @@ func TestBuildRefusesWhatTheRunnersCannotDo(t *testing.T) {
 		change func(*pipepb.ParDoPayload)
 		want   string
 	}{
-		{"A ParDo with map state is refused, naming the state.", func(p *pipepb.ParDoPayload) {
-			p.StateSpecs = map[string]*pipepb.StateSpec{"seen": {Spec: &pipepb.StateSpec_MapSpec{MapSpec: &pipepb.MapStateSpec{KeyCoderId: "varint", ValueCoderId: "varint"}}}}
-		}, `transform "Stateful" declares user state "seen" of kind`},
-		{"A ParDo with timers is refused, naming the timers.", func(p *pipepb.ParDoPayload) {
-			p.TimerFamilySpecs = map[string]*pipepb.TimerFamilySpec{"flush": {TimerFamilyCoderId: "varint"}}
-		}, `transform "Stateful" declares timers ["flush"]`},
 		{"A ParDo that needs time-sorted input is refused.", func(p *pipepb.ParDoPayload) {
 			p.RequiresTimeSortedInput = true
 		}, `transform "Stateful" requires time-sorted input`},
@@ -70,4 +66,39 @@ func TestAParDoWithBagStateGetsAKeyedStage(t *testing.T) {
 	if !found {
 		t.Errorf("no stage has a keyed input:\n%s", pl)
 	}
+}
+
+func TestAParDoWithTimersGetsAKeyedStageDescribingThem(t *testing.T) {
+	b := newBuilder(t)
+	id := b.add("Stateful", b.pardoSpec(urns.TransformParDo, nil), []string{b.do("Key", b.impulse("Impulse"), "kv")}, nil, b.env)
+	var payload pipepb.ParDoPayload
+	if err := proto.Unmarshal(b.comps().Transforms[id].Spec.Payload, &payload); err != nil {
+		t.Fatal(err)
+	}
+	payload.StateSpecs = map[string]*pipepb.StateSpec{"names": {Spec: &pipepb.StateSpec_MapSpec{MapSpec: &pipepb.MapStateSpec{KeyCoderId: "varint", ValueCoderId: "varint"}}}}
+	payload.TimerFamilySpecs = map[string]*pipepb.TimerFamilySpec{
+		"flush": {TimeDomain: pipepb.TimeDomain_EVENT_TIME, TimerFamilyCoderId: "varint"},
+		"idle":  {TimeDomain: pipepb.TimeDomain_PROCESSING_TIME, TimerFamilyCoderId: "varint"},
+	}
+	payload.OnWindowExpirationTimerFamilySpec = "expiry"
+	b.comps().Transforms[id].Spec.Payload = b.marshal(&payload)
+	pl, err := plan.Build(b.p, nil)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	for _, st := range pl.Stages {
+		if st.Input.Kind != plan.InputKeyed {
+			continue
+		}
+		want := &plan.Stateful{Transform: id, ExpiryFamily: "expiry",
+			Families: map[string]plan.TimeDomain{"flush": plan.EventTime, "idle": plan.ProcessingTime, "expiry": plan.EventTime}}
+		if diff := cmp.Diff(want, st.Input.Stateful); diff != "" {
+			t.Errorf("keyed stage's Stateful (-want +got):\n%s", diff)
+		}
+		if st.Input.Windowing == nil {
+			t.Errorf("keyed stage has no windowing strategy")
+		}
+		return
+	}
+	t.Errorf("no stage has a keyed input:\n%s", pl)
 }

@@ -144,13 +144,23 @@ func (r *remote) died(err error, key suspectKey, one *isolated) error {
 // that dies makes a WorkerDiedError, with the last reported index in
 // progress (counted from the bundle's first element). splittable says
 // whether the engine may split it.
-func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byte, error], base int64, splittable bool) error {
+func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byte, error], base int64, splittable bool) (err error) {
 	inst := r.ex.instruction()
 	nb, err := r.w.NewBundle(inst, r.sinks, &sides{data: b.SideInputs, desc: r.desc, wiring: r.wiring})
 	if err != nil {
 		return fmt.Errorf("new bundle: %w", err)
 	}
 	defer nb.Release()
+	if b.State != nil {
+		nb.SetUserState(userState{ctx: ctx, sa: b.State})
+		// Draining the (timer-free, see refuseTimers) timers to fire drops
+		// the state of expired windows.
+		defer func() {
+			if err == nil && b.FireTimers != nil {
+				err = drainTimers(b.FireTimers)
+			}
+		}()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	src := r.wiring.Source.Transform

@@ -1,0 +1,501 @@
+package engine
+
+import (
+	"fmt"
+	"iter"
+	"sync"
+	"time"
+
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/beamgo-dev/beamgo/internal/coder"
+	"github.com/beamgo-dev/beamgo/internal/window"
+	"github.com/beamgo-dev/beamgo/proto/decode"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/runner/internal/state"
+)
+
+// A keyed stage runs a ParDo with user state or timers (plan.InputKeyed).
+// Its input arrives as pending elements, as a data stage's does, but a
+// bundle owns the keys of its elements: a key is in at most one running
+// bundle, and elements of a key that is running wait (blocked) until its
+// bundle commits. The stage's state and timers live in a state.Store
+// across bundles; each attempt of a bundle works on an overlay of it
+// (state.Bundle) that commits together with the bundle's outputs, or is
+// discarded with a failed attempt, so a retried bundle sees the state as
+// it was before.
+//
+// A bundle first processes its elements, then fires, per owned key, the
+// key's eligible timers one at a time (state.Bundle.PopTimer, so timers
+// that callbacks set, reset or clear are honoured in order), then calls
+// the ParDo's OnWindowExpiration timer family once per expired (key,
+// window) holding state and drops that state. Keys whose timers are due
+// or whose windows expired get bundles of their own, without elements.
+// Event-time timers are eligible once the input watermark passes them,
+// processing-time timers once the job's clock reaches them, unless their
+// window expired; the timers' output timestamps hold the output
+// watermark, and so does the state of windows that still await
+// OnWindowExpiration.
+
+// maxTimerKeys bounds the keys of one timer or expiry bundle.
+const maxTimerKeys = 1024
+
+// keyed is the state of a keyed stage. The fields after store are guarded
+// by j.mu.
+type keyed struct {
+	s     *stage
+	spec  *plan.Stateful
+	store *state.Store
+	// timers codes the ParDo's timers (all its families share one coder:
+	// the key's and the window's).
+	timers coder.Coder[coder.Timer[[]byte]]
+
+	running map[string]bool
+	blocked []blockedElem
+	// dropped counts elements dropped for arriving after their windows
+	// expired.
+	dropped int64
+	// wake is armed for the next wall-clock processing-time timer.
+	wake   *time.Timer
+	wakeAt window.Time
+}
+
+// blockedElem is an element whose key was running when it was taken.
+type blockedElem struct {
+	key  string
+	elem []byte
+}
+
+// keyedWork is the part of a keyed stage's bundle that owns keys.
+type keyedWork struct {
+	keys    []string
+	expired []state.Scope
+	now     state.Times
+	// wallStart is the wall clock when the bundle was taken: processing-
+	// time timers that SDKs set on the wall clock are moved onto a
+	// synthetic job clock relative to it.
+	wallStart window.Time
+	// mu guards sb, the running attempt's state overlay.
+	mu sync.Mutex
+	sb *state.Bundle
+}
+
+// newKeyed sets up keyed stage s.
+func newKeyed(s *stage) (*keyed, error) {
+	spec := s.st.Input.Stateful
+	if spec == nil {
+		return nil, fmt.Errorf("keyed input %s has no stateful ParDo", s.st.Input.Target)
+	}
+	if s.src.keySkip == nil {
+		return nil, fmt.Errorf("keyed input %s: elements are not KVs", s.st.Input.Target)
+	}
+	var lateness time.Duration
+	if w := s.st.Input.Windowing; w != nil {
+		lateness = w.AllowedLateness
+	}
+	store, err := state.Open(&state.Options{AllowedLateness: lateness})
+	if err != nil {
+		return nil, err
+	}
+	k := &keyed{s: s, spec: spec, store: store, running: map[string]bool{}}
+	if k.timers, err = timerCoder(s, spec); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return k, nil
+}
+
+// timerCoder returns the coder of the ParDo's timers, from the descriptor
+// (which the SDK encodes them with), or one over the input's key and
+// window coders if the ParDo has no timers.
+func timerCoder(s *stage, spec *plan.Stateful) (coder.Coder[coder.Timer[[]byte]], error) {
+	pt := s.desc.GetTransforms()[spec.Transform]
+	var pd pipepb.ParDoPayload
+	if err := proto.Unmarshal(pt.GetSpec().GetPayload(), &pd); err != nil {
+		return nil, fmt.Errorf("stateful ParDo %s: payload: %w", spec.Transform, err)
+	}
+	keySpec := s.src.elem.Components[0]
+	winCoder := coder.GlobalWindow()
+	if s.src.interval {
+		winCoder = coder.IntervalWindow()
+	}
+	for _, fam := range pd.GetTimerFamilySpecs() {
+		ts, err := decode.CoderSpec(s.desc.GetCoders(), fam.GetTimerFamilyCoderId())
+		if err != nil {
+			return nil, err
+		}
+		if len(ts.Components) != 2 {
+			return nil, fmt.Errorf("stateful ParDo %s: timer coder %s has %d components, want 2", spec.Transform, ts.URN, len(ts.Components))
+		}
+		keySpec = ts.Components[0]
+		switch ts.Components[1].URN {
+		case urns.CoderGlobalWindow:
+			winCoder = coder.GlobalWindow()
+		case urns.CoderIntervalWindow:
+			winCoder = coder.IntervalWindow()
+		default:
+			return nil, fmt.Errorf("stateful ParDo %s: timer window coder %s is not supported", spec.Transform, ts.Components[1].URN)
+		}
+		break
+	}
+	raw, err := newRawCoder(keySpec)
+	if err != nil {
+		return nil, err
+	}
+	return coder.NewTimer[[]byte](raw, winCoder), nil
+}
+
+// close releases the store.
+func (k *keyed) close() {
+	if k.wake != nil {
+		k.wake.Stop()
+	}
+	k.store.Close()
+}
+
+// keyOf returns the key of an encoded windowed value of the stage's input
+// and whether all its windows expired under iw.
+func (k *keyed) keyOf(elem []byte, iw window.Time) (string, bool, error) {
+	v, _, err := k.s.src.wv.Decode(elem)
+	if err != nil {
+		return "", false, fmt.Errorf("engine: keyed input %s: %w", k.s.st.Input.Target, err)
+	}
+	n, err := k.s.src.keySkip(v.Elem)
+	if err != nil {
+		return "", false, fmt.Errorf("engine: keyed input %s key: %w", k.s.st.Input.Target, err)
+	}
+	expired := true
+	for _, w := range v.Windows {
+		if k.store.GCTime(w) >= iw {
+			expired = false
+		}
+	}
+	return string(v.Elem[:n]), expired, nil
+}
+
+// runnable reports whether take may return a bundle; j.mu is held.
+func (k *keyed) runnable() bool {
+	s := k.s
+	if !s.sidesReady() {
+		return false
+	}
+	if len(s.pending) > 0 {
+		return true
+	}
+	for _, b := range k.blocked {
+		if !k.running[b.key] {
+			return true
+		}
+	}
+	return k.timersDue(k.times())
+}
+
+// times returns the stage's clocks for timers; j.mu is held.
+func (k *keyed) times() state.Times {
+	return state.Times{Input: k.s.iw, Clock: k.s.j.clock.now()}
+}
+
+// timersDue reports whether a timer may fire or a window expire; j.mu is
+// held.
+func (k *keyed) timersDue(now state.Times) bool {
+	if t, ok, err := k.store.NextTime(state.EventTime); err == nil && ok && t < now.Input {
+		return true
+	}
+	if t, ok, err := k.store.NextTime(state.ProcessingTime); err == nil && ok && t <= now.Clock {
+		return true
+	}
+	due := false
+	k.store.Expired(now.Input, func(state.Scope) bool { due = true; return false })
+	return due
+}
+
+// take returns the stage's next bundle, owning its keys, or nil; j.mu is
+// held.
+func (k *keyed) take() (*bundleWork, error) {
+	s := k.s
+	if !s.sidesReady() {
+		return nil, nil
+	}
+	now := k.times()
+	b := &bundleWork{minTs: window.MaxTime, keyed: &keyedWork{now: now, wallStart: window.FromTime(time.Now())}}
+	owned := map[string]bool{}
+	add := func(key string, elem []byte) {
+		b.elems = append(b.elems, elem)
+		b.bytes += int64(len(elem))
+		b.minTs = min(b.minTs, timestampOf(elem))
+		owned[key] = true
+	}
+	// Blocked elements whose key is free again go first, in order.
+	kept := k.blocked[:0]
+	for _, e := range k.blocked {
+		if k.running[e.key] {
+			kept = append(kept, e)
+			continue
+		}
+		add(e.key, e.elem)
+	}
+	clear(k.blocked[len(kept):])
+	k.blocked = kept
+	if len(s.pending) > 0 {
+		p := s.takePending(max(s.chunk, 1))
+		for _, e := range p.elems {
+			key, expired, err := k.keyOf(e, now.Input)
+			switch {
+			case err != nil:
+				return nil, err
+			case expired:
+				// Droppable: its windows' state is gone (reference §3.5).
+				k.dropped++
+				s.j.buffered -= int64(len(e))
+			case k.running[key]:
+				k.blocked = append(k.blocked, blockedElem{key: key, elem: e})
+			default:
+				add(key, e)
+			}
+		}
+	}
+	if err := k.dueKeys(now, owned); err != nil {
+		return nil, err
+	}
+	if err := k.expiredScopes(now, owned, b.keyed); err != nil {
+		return nil, err
+	}
+	if len(owned) == 0 {
+		return nil, nil
+	}
+	for key := range owned {
+		b.keyed.keys = append(b.keyed.keys, key)
+		k.running[key] = true
+	}
+	return b, nil
+}
+
+// dueKeys adds the free keys with eligible timers to owned.
+func (k *keyed) dueKeys(now state.Times, owned map[string]bool) error {
+	keys, err := k.store.DueKeys(now, maxTimerKeys+len(k.running))
+	if err != nil {
+		return fmt.Errorf("engine: stage %s: due timers: %w", k.s.st.ID, err)
+	}
+	for _, key := range keys {
+		if !k.running[string(key)] {
+			owned[string(key)] = true
+		}
+	}
+	return nil
+}
+
+// expiredScopes adds the free keys with expired windows to owned, and the
+// scopes to expire to w.
+func (k *keyed) expiredScopes(now state.Times, owned map[string]bool, w *keyedWork) error {
+	n := 0
+	err := k.store.Expired(now.Input, func(sc state.Scope) bool {
+		key := string(sc.Key)
+		if !k.running[key] {
+			owned[key] = true
+			w.expired = append(w.expired, state.Scope{Key: []byte(key), Window: sc.Window})
+			n++
+		}
+		return n < maxTimerKeys
+	})
+	if err != nil {
+		return fmt.Errorf("engine: stage %s: expired windows: %w", k.s.st.ID, err)
+	}
+	return nil
+}
+
+// inputMin returns the earliest timestamp of the blocked elements; j.mu
+// is held.
+func (k *keyed) inputMin() window.Time {
+	m := window.MaxTime
+	for _, e := range k.blocked {
+		m = min(m, timestampOf(e.elem))
+	}
+	return m
+}
+
+// hold returns the output watermark hold of the stage's state: the
+// earliest output timestamp of a pending timer, and, if the ParDo has
+// OnWindowExpiration, the maximum timestamp of the earliest window still
+// holding state (its callback's outputs carry it); j.mu is held.
+func (k *keyed) hold() window.Time {
+	h, err := k.store.Hold()
+	if err != nil {
+		h = window.MinTime
+	}
+	if k.spec.ExpiryFamily != "" {
+		k.store.Expired(window.MaxTime, func(sc state.Scope) bool {
+			h = min(h, sc.Window.MaxTimestamp())
+			return false
+		})
+	}
+	return h
+}
+
+// pendingPT reports whether a processing-time timer is pending on the
+// wall clock, arming a wake-up for it; j.mu is held.
+func (k *keyed) pendingPT() bool {
+	j := k.s.j
+	if j.clock.synthetic {
+		return false
+	}
+	t, ok, err := k.store.NextTime(state.ProcessingTime)
+	if err != nil || !ok {
+		return false
+	}
+	if k.wake == nil || k.wakeAt != t {
+		if k.wake != nil {
+			k.wake.Stop()
+		}
+		k.wakeAt = t
+		k.wake = time.AfterFunc(max(time.Until(t.ToTime()), 0), j.broadcast)
+	}
+	return true
+}
+
+// begin opens the state overlay of an attempt of b and returns what the
+// attempt's Bundle serves user state and timers with.
+func (k *keyed) begin(b *bundleWork, bundle *Bundle) {
+	kw := b.keyed
+	kw.sb = k.store.Begin()
+	bundle.State = &stateAccess{mu: &kw.mu, sb: kw.sb}
+	bundle.Timers = func(transformID, family string, encoded []byte) error {
+		return k.setTimer(kw, transformID, family, encoded)
+	}
+	bundle.FireTimers = k.fire(kw)
+}
+
+// setTimer applies a timer the SDK set or cleared to the attempt's
+// overlay.
+func (k *keyed) setTimer(kw *keyedWork, transformID, family string, encoded []byte) error {
+	kw.mu.Lock()
+	defer kw.mu.Unlock()
+	if transformID != k.spec.Transform {
+		return fmt.Errorf("engine: timer of transform %s, want %s", transformID, k.spec.Transform)
+	}
+	domain, ok := k.spec.Families[family]
+	if !ok {
+		return fmt.Errorf("engine: transform %s has no timer family %q", transformID, family)
+	}
+	t, _, err := k.timers.Decode(encoded)
+	if err != nil {
+		return fmt.Errorf("engine: timer of family %q: %w", family, err)
+	}
+	for _, w := range t.Windows {
+		id := state.TimerID{Transform: state.TransformID(transformID), Family: state.FamilyID(family), Tag: t.DynamicTimerTag, Key: t.UserKey, Window: w}
+		if t.ClearBit {
+			if _, err := kw.sb.ClearTimer(id); err != nil {
+				return err
+			}
+			continue
+		}
+		st := state.Timer{TimerID: id, Domain: state.EventTime, Fire: t.FireTimestamp, Hold: t.HoldTimestamp}
+		if domain == plan.ProcessingTime {
+			st.Domain = state.ProcessingTime
+			if k.s.j.clock.synthetic {
+				// SDKs set processing-time timers on the wall clock:
+				// move them onto the job's synthetic clock.
+				st.Fire = kw.now.Clock + (st.Fire - kw.wallStart)
+			}
+		}
+		if err := kw.sb.SetTimer(st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fire returns the timers an attempt fires after its elements: each owned
+// key's eligible timers, earliest first, popped one at a time so that
+// what the callbacks set is seen; then the expiry timer of each expired
+// scope, whose state is dropped once its callback ran.
+func (k *keyed) fire(kw *keyedWork) iter.Seq2[TimerInput, error] {
+	return func(yield func(TimerInput, error) bool) {
+		var buf []byte
+		for _, key := range kw.keys {
+			for {
+				kw.mu.Lock()
+				t, ok, err := kw.sb.PopTimer([]byte(key), kw.now)
+				kw.mu.Unlock()
+				if err != nil {
+					yield(TimerInput{}, err)
+					return
+				}
+				if !ok {
+					break
+				}
+				buf = k.timers.Encode(buf[:0], coder.Timer[[]byte]{UserKey: t.Key, DynamicTimerTag: t.Tag, Windows: []window.Window{t.Window},
+					FireTimestamp: t.Fire, HoldTimestamp: t.Hold, Pane: window.NoFiringPane()})
+				if !yield(TimerInput{TransformID: string(t.Transform), Family: string(t.Family), Encoded: buf}, nil) {
+					return
+				}
+			}
+		}
+		for _, sc := range kw.expired {
+			if k.spec.ExpiryFamily != "" {
+				buf = k.timers.Encode(buf[:0], coder.Timer[[]byte]{UserKey: sc.Key, Windows: []window.Window{sc.Window},
+					FireTimestamp: k.store.GCTime(sc.Window), HoldTimestamp: sc.Window.MaxTimestamp(), Pane: window.NoFiringPane()})
+				if !yield(TimerInput{TransformID: k.spec.Transform, Family: k.spec.ExpiryFamily, Encoded: buf}, nil) {
+					return
+				}
+			}
+			kw.mu.Lock()
+			err := kw.sb.Drop(sc.Key, sc.Window)
+			kw.mu.Unlock()
+			if err != nil {
+				yield(TimerInput{}, err)
+				return
+			}
+		}
+	}
+}
+
+// abort discards a failed attempt's state overlay.
+func (k *keyed) abort(b *bundleWork) {
+	if kw := b.keyed; kw != nil && kw.sb != nil {
+		kw.sb.Discard()
+		kw.sb = nil
+	}
+}
+
+// commit makes a successful attempt's state and timer changes durable;
+// it runs before the attempt's outputs are delivered, while the bundle
+// still owns its keys.
+func (k *keyed) commit(b *bundleWork) error {
+	kw := b.keyed
+	if kw == nil || kw.sb == nil {
+		return nil
+	}
+	err := kw.sb.Commit()
+	kw.sb = nil
+	if err != nil {
+		return fmt.Errorf("engine: stage %s: commit state: %w", k.s.st.ID, err)
+	}
+	return nil
+}
+
+// release frees the keys of a committed bundle; j.mu is held.
+func (k *keyed) release(b *bundleWork) {
+	if b.keyed == nil {
+		return
+	}
+	for _, key := range b.keyed.keys {
+		delete(k.running, key)
+	}
+}
+
+// takeKeyed takes a keyed stage's next bundle, failing the job if the
+// input cannot be read; j.mu is held.
+func (s *stage) takeKeyed() *bundleWork {
+	b, err := s.ks.take()
+	if err != nil {
+		s.j.fail(err)
+		s.j.cond.Broadcast()
+		return nil
+	}
+	if b != nil {
+		s.running[b] = struct{}{}
+	}
+	return b
+}
