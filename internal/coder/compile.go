@@ -190,7 +190,7 @@ func (cp *compiler) compile(t reflect.Type) (codec, error) {
 }
 
 func (cp *compiler) compileType(t reflect.Type) (codec, error) {
-	if t.Implements(coderProviderType) && !cp.schema {
+	if t.Kind() != reflect.Pointer && t.Implements(coderProviderType) && !cp.schema {
 		_, c, err := reflect.Zero(t).Interface().(coderProvider).inferCoder()
 		return c, err
 	}
