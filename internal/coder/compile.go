@@ -194,6 +194,12 @@ func (cp *compiler) compileType(t reflect.Type) (codec, error) {
 		_, c, err := reflect.Zero(t).Interface().(coderProvider).inferCoder()
 		return c, err
 	}
+	if c, ok := cp.registeredCodec(t); ok {
+		return c, nil
+	}
+	if c, ok, err := cp.timeCodec(t); ok {
+		return c, err
+	}
 	if isCustom(t) {
 		c := customCodec(t)
 		if cp.schema {

@@ -15,6 +15,9 @@ func Of[T any]() (Coder[T], error) {
 	if c, ok := builtin[T](); ok {
 		return c, nil
 	}
+	if c, ok := registered[T](); ok {
+		return c, nil
+	}
 	// A pointer to KV has KV's methods too, but is a nullable KV: only
 	// the value types provide their coders.
 	var zero T
