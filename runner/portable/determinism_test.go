@@ -30,7 +30,11 @@ func TestProcessWorkersRefuseCreateValuesThatDiffer(t *testing.T) {
 		Process: &portable.ProcessOptions{Args: runnertest.WorkerArgs(t), Output: &output},
 	})
 	_, err := r.Run(context.Background(), p)
+	t.Logf("Run: %v", err)
 	if err == nil || !strings.Contains(err.Error(), `"Now/Values"`) || !strings.Contains(err.Error(), "deterministic") {
 		t.Fatalf("Run of a pipeline with time.Now() in a Create = %v, want an error naming Now/Values and asking for deterministic construction\nworker output:\n%s", err, output.String())
+	}
+	if strings.Contains(err.Error(), "failed 3 times") {
+		t.Errorf("Run = %v, want no retries: a rebuilt pipeline differs every time", err)
 	}
 }
