@@ -32,6 +32,7 @@ func TestBoundednessPropagates(t *testing.T) {
 	side := &sideCount{Side: sdk.AsIter(stream)}
 	parts := sdk.Partition(s, 2, func(v int64, n int) int { return int(v) % n }, stream)
 	tag := sdk.NewTag(keyed)
+	batchSide := sdk.AsIter(batch)
 	unbounded := map[string]bool{
 		"TestStream output":                    ts.Output().IsBounded(),
 		"WindowInto":                           stream.IsBounded(),
@@ -44,7 +45,7 @@ func TestBoundednessPropagates(t *testing.T) {
 		"CoGroupByKey":                         sdk.CoGroupByKey(s, []sdk.Tagged[int64]{tag}).IsBounded(),
 		"Reshuffle":                            sdk.Reshuffle(s, stream).IsBounded(),
 		"Partition":                            parts[1].IsBounded(),
-		"ParDo with bounded side":              sdk.ParDo(s, sdk.DoFn[int64, int64](&sideCount{Side: sdk.AsIter(batch)}), stream, sdk.WithSideInput(sdk.AsIter(batch))).IsBounded(),
+		"ParDo with bounded side":              sdk.ParDo(s, sdk.DoFn[int64, int64](&sideCount{Side: batchSide}), stream, sdk.WithSideInput(batchSide)).IsBounded(),
 	}
 	bounded := map[string]bool{
 		"Create":                       batch.IsBounded(),

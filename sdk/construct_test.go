@@ -34,10 +34,9 @@ func TestConstructionErrors(t *testing.T) {
 			want:  []string{"Map", "function is nil"},
 		},
 		{
-			name: "an input from a transform that failed is reported",
+			name: "the zero PCollection as an input is refused",
 			build: func(s sdk.Scope) {
-				bad := sdk.Map[int, int](s, nil, sdk.Create(s, []int{1}))
-				sdk.Map(s, func(i int) int { return i }, bad, sdk.Name("Downstream"))
+				sdk.Map(s, func(i int) int { return i }, sdk.PCollection[int]{}, sdk.Name("Downstream"))
 			},
 			want: []string{"Downstream", "invalid PCollection"},
 		},

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
@@ -47,8 +48,22 @@ func (f *createFn[T]) ProcessElement(_ context.Context, _ []byte, emit func(T)) 
 	return nil
 }
 
+// describe names the values' type and gives their number and the digest
+// of their encodings: a PROCESS worker, which rebuilds the pipeline,
+// compares it with the submitted one, so values that depend on when or
+// where the program runs (time.Now(), a random number, a file) fail the
+// job at the worker's start, naming the Create, instead of running with
+// the worker's values.
 func (f *createFn[T]) describe() *graph.FnInfo {
-	return &graph.FnInfo{GoType: fmt.Sprintf("Create[%T]", *new(T)), Config: fmt.Sprintf("%d values", len(f.values))}
+	h := sha256.New()
+	if c, err := coder.Of[T](); err == nil {
+		var buf []byte
+		for _, v := range f.values {
+			buf = c.Encode(buf[:0], v)
+			h.Write(buf)
+		}
+	}
+	return &graph.FnInfo{GoType: fmt.Sprintf("Create[%T]", *new(T)), Config: fmt.Sprintf("%d values, sha256 %x", len(f.values), h.Sum(nil)[:12])}
 }
 func (f *createFn[T]) clone() any { return f }
 

@@ -56,9 +56,16 @@
 //     arguments in worker mode: main builds the same pipeline, and
 //     launch.Run serves the Fn API instead of executing. The worker compares each
 //     transform's unique name and function description with the submitted
-//     protos and fails at start, naming the transform, if they differ — as
-//     they would if construction depended on time, randomness or anything
-//     not given on the command line.
+//     protos and fails, naming the transform, if they differ — as they
+//     would if construction depended on time, randomness or anything not
+//     given on the command line. The description holds a digest of the
+//     encoded values of each Create and the JSON of the exported fields
+//     of each struct DoFn and CombineFn.
+//
+// What the worker cannot compare is the user's responsibility: the values
+// a closure (a function given to Map, Filter, ...) captures, and the
+// unexported fields of a struct DoFn. Compute them from the program's
+// arguments only, or make them exported fields of a struct DoFn.
 //
 // So the rule is: build the pipeline deterministically from the program's
 // arguments. Each worker thread gets its own copy of a DoFn (a shallow copy

@@ -159,3 +159,40 @@ func hasStatefulFields(t reflect.Type) bool {
 	}
 	return false
 }
+
+var sideInputViewType = reflect.TypeFor[SideInputView]()
+
+// undeclaredSideInputs returns the names of the fields of a struct DoFn
+// that hold a side input view which declared (the WithSideInput options)
+// lacks: reading one would fail at run time, on every element, so
+// construction refuses it. A DoFn that wraps another (TryParDo's) is
+// checked through it.
+func undeclaredSideInputs(fn any, declared []sideView) []string {
+	if w, ok := fn.(interface{ wrapped() any }); ok {
+		fn = w.wrapped()
+	}
+	v := reflect.ValueOf(fn)
+	if v.Kind() == reflect.Pointer && !v.IsNil() {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	ok := map[uintptr]bool{}
+	for _, d := range declared {
+		if dv := reflect.ValueOf(d); dv.Kind() == reflect.Pointer {
+			ok[dv.Pointer()] = true
+		}
+	}
+	var missing []string
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if f.Kind() != reflect.Pointer || f.IsNil() || !f.Type().Implements(sideInputViewType) {
+			continue
+		}
+		if !ok[f.Pointer()] {
+			missing = append(missing, v.Type().Field(i).Name)
+		}
+	}
+	return missing
+}

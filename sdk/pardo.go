@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
 	"github.com/beamgo-dev/beamgo/internal/operator"
@@ -248,6 +249,10 @@ func (s Scope) addParDo(name string, fn any, in *graph.Collection, o options) (*
 	info, err := describeFn(fn)
 	if err != nil {
 		s.fail(name, "%v", err)
+		return nil, false
+	}
+	if missing := undeclaredSideInputs(fn, o.sides); len(missing) > 0 {
+		s.fail(name, "the DoFn's side input %s is not declared: pass it with WithSideInput", strings.Join(missing, ", "))
 		return nil, false
 	}
 	t := s.p.g.AddTransform(s.parent, name, graph.KindParDo)

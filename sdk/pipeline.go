@@ -158,7 +158,11 @@ func opsOf(c *graph.Collection) operator.TypeOps { return c.Ops.(operator.TypeOp
 func (s Scope) checkInputs(name string, cols ...*graph.Collection) bool {
 	for i, c := range cols {
 		if c == nil {
-			s.fail(name, "input %d is an invalid PCollection (its producer failed to construct)", i)
+			// The producer's error is the root cause, already recorded:
+			// saying so again for each transform downstream would bury it.
+			if s.p.g.Err() == nil {
+				s.fail(name, "input %d is an invalid PCollection (the zero PCollection, not the output of a transform)", i)
+			}
 			return false
 		}
 		if !s.owns(c) {

@@ -41,9 +41,8 @@
 //
 // The checkers check a source's DefaultRange; BundleSource makes any range
 // a source's default range. They may run in parallel tests, on the same
-// source too: each read has a tracker of its own. Their type parameters cannot be inferred from
-// a concrete source type: pass a source.Bounded[T, P] value, or write
-// CheckReentrantReads[string, int64](ctx, src, nil).
+// source too: each read has a tracker of its own. Their type parameters are
+// inferred from the source's methods: CheckReentrantReads(ctx, src, nil).
 //
 // Beyond Beam, every read checks the reader's side of the tracker contract
 // (a record returned before any successful TryClaim, after a failed one,

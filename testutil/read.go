@@ -22,9 +22,8 @@ import (
 // SetCurrentPosition since the previous record, and a Read that ends
 // without an error after the tracker returned one.
 //
-// The type parameters cannot be inferred from a concrete source type; pass
-// a source.Bounded[T, P] value or name them:
-// ReadFromSource[string, int64](ctx, src, 0, 100).
+// The type parameters are inferred from the source's methods:
+// ReadFromSource(ctx, src, 0, 100).
 func ReadFromSource[T, P any](ctx context.Context, src source.Bounded[T, P], start, stop P) ([]T, error) {
 	recs, _, err := readRange(ctx, src, start, stop)
 	return recs, err

@@ -722,8 +722,9 @@ func (b *builder) userTransform(spec *pipepb.FunctionSpec) (*graph.Transform, er
 		return nil, fmt.Errorf("this process's pipeline has no transform %q: the worker must build the same pipeline as the submitter", fp.Transform)
 	}
 	if t.Fn != nil && (t.Fn.GoType != fp.Type || t.Fn.Config != fp.Config) {
-		return nil, fmt.Errorf("transform %q differs between the submitted pipeline (%s %s) and this process's (%s %s): pipeline construction must be deterministic",
-			fp.Transform, fp.Type, fp.Config, t.Fn.GoType, t.Fn.Config)
+		// A rebuilt pipeline differs the same way on every attempt.
+		return nil, &operator.PermanentError{Err: fmt.Errorf("transform %q differs between the submitted pipeline (%s %s) and this process's (%s %s): pipeline construction must be deterministic",
+			fp.Transform, fp.Type, fp.Config, t.Fn.GoType, t.Fn.Config)}
 	}
 	return t, nil
 }

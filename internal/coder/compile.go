@@ -190,8 +190,14 @@ func (cp *compiler) compile(t reflect.Type) (codec, error) {
 }
 
 func (cp *compiler) compileType(t reflect.Type) (codec, error) {
-	if t.Implements(coderProviderType) && !cp.schema {
+	if t.Kind() != reflect.Pointer && t.Implements(coderProviderType) && !cp.schema {
 		_, c, err := reflect.Zero(t).Interface().(coderProvider).inferCoder()
+		return c, err
+	}
+	if c, ok := cp.registeredCodec(t); ok {
+		return c, nil
+	}
+	if c, ok, err := cp.timeCodec(t); ok {
 		return c, err
 	}
 	if isCustom(t) {

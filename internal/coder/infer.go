@@ -15,8 +15,13 @@ func Of[T any]() (Coder[T], error) {
 	if c, ok := builtin[T](); ok {
 		return c, nil
 	}
+	if c, ok := registered[T](); ok {
+		return c, nil
+	}
+	// A pointer to KV has KV's methods too, but is a nullable KV: only
+	// the value types provide their coders.
 	var zero T
-	if p, ok := any(zero).(coderProvider); ok {
+	if p, ok := any(zero).(coderProvider); ok && reflect.TypeFor[T]().Kind() != reflect.Pointer {
 		c, _, err := p.inferCoder()
 		if err != nil {
 			return nil, asked(err, reflect.TypeFor[T]())

@@ -67,6 +67,8 @@ func TestOf(t *testing.T) {
 		{"defined slice", mustErase[words](t), Spec{URN: URNIterable, Components: []Spec{str}}},
 		{"slice of slices", mustErase[[][]int16](t), Spec{URN: URNIterable, Components: []Spec{{URN: URNIterable, Components: []Spec{varint}}}}},
 		{"pointer", mustErase[*string](t), Spec{URN: URNNullable, Components: []Spec{str}}},
+		{"pointer to kv", mustErase[*KV[string, int]](t), Spec{URN: URNNullable, Components: []Spec{{URN: URNKV, Components: []Spec{str, varint}}}}},
+		{"slice of kv pointers", mustErase[[]*KV[string, int]](t), Spec{URN: URNIterable, Components: []Spec{{URN: URNNullable, Components: []Spec{{URN: URNKV, Components: []Spec{str, varint}}}}}}},
 		{"map", mustErase[map[string]int](t), Spec{URN: URNIterable, Components: []Spec{{URN: URNKV, Components: []Spec{str, varint}}}}},
 		{"custom", mustErase[version](t), Spec{URN: URNCustom, Payload: []byte("github.com/beamgo-dev/beamgo/internal/coder.version")}},
 		{"sharded key", mustErase[ShardedKey[int]](t), Spec{URN: URNShardedKey, Components: []Spec{varint}}},

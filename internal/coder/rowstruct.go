@@ -61,7 +61,7 @@ func (cp *compiler) structRow(t reflect.Type) (codec, error) {
 			continue
 		}
 		if !f.IsExported() {
-			return codec{}, &typeError{t: t, why: fmt.Sprintf("field %s is unexported; export it, tag it `beam:\"-\"`, or implement coder.Marshaler", f.Name)}
+			return codec{}, &typeError{t: t, why: fmt.Sprintf("field %s is unexported; export it, tag it `beam:\"-\"`, implement coder.Marshaler, or, for a type you cannot change, give it a coder with coder.Register", f.Name)}
 		}
 		if seen[name] {
 			return codec{}, &typeError{t: t, why: fmt.Sprintf("two fields are named %q", name)}

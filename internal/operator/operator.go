@@ -261,3 +261,23 @@ type CombinePhases interface {
 	// Grouped combines grouped input values (KV<K, Iterable<V>>) into KV[K,O].
 	Grouped() Factory
 }
+
+// PermanentMark ends the text of a PermanentError, so that a runner that
+// gets the error as text from another process (a worker's failed bundle)
+// still knows not to retry it.
+const PermanentMark = "(permanent: not retried)"
+
+// PermanentError marks an error of user code that a retry cannot fix (a
+// record that cannot be parsed, a validation that fails): runners fail
+// the bundle at once instead of retrying it. Permanent reports true for
+// runners, which match it by that method alone.
+type PermanentError struct{ Err error }
+
+// Error renders the cause, then PermanentMark.
+func (e *PermanentError) Error() string { return fmt.Sprintf("%v %s", e.Err, PermanentMark) }
+
+// Unwrap returns the cause.
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent reports true: the error is not worth retrying.
+func (e *PermanentError) Permanent() bool { return true }

@@ -45,6 +45,8 @@
 //
 // # Not yet supported
 //
-// Multimap side inputs (Beam Go's KV side inputs), dynamic splitting of
-// running bundles, timers and user state, and progress reports.
+// Timers, and user state declared with this SDK (other SDKs' bag, value
+// and combining state run; see the README's feature table). Side inputs of
+// every kind, dynamic splitting of running bundles and progress reports
+// work, as they do on the local runner.
 package portable

@@ -124,7 +124,31 @@ const (
 	// type implements Marshaler; its representation is BYTES and its
 	// payload the Go type name.
 	LogicalTypeCustom = icoder.LogicalTypeCustom
+
+	// LogicalTypeNanosInstant is Beam's logical type of a time.Time row
+	// field: Row(seconds INT64, nanos INT32), as Java's NanosInstant.
+	LogicalTypeNanosInstant = icoder.LogicalTypeNanosInstant
+	// LogicalTypeNanosDuration is Beam's logical type of a time.Duration
+	// row field, with the same representation (Java's NanosDuration).
+	LogicalTypeNanosDuration = icoder.LogicalTypeNanosDuration
 )
+
+// Register makes c the coder of T wherever Of infers one: as an element
+// type, and inside slices, maps, pointers and struct fields. It is for a
+// type you cannot change, one of another package whose fields are
+// unexported and that has no Marshaler method:
+//
+//	func init() { coder.Register[money.Amount](amountCoder{}) }
+//
+// In a row (a struct field) the value is the logical type
+// LogicalTypeCustom over BYTES, holding c's outer encoding; elsewhere it is
+// c wrapped in LengthPrefix, so that runners that do not know c's URN
+// carry its values as bytes. Call Register
+// from an init function or from main before building a pipeline, so that
+// worker processes, which run main again, register the same coders. It
+// panics if T already has a registered coder or a built-in one, as
+// sql.Register panics on a duplicate. It is safe for concurrent use.
+func Register[T any](c Coder[T]) { icoder.Register(c) }
 
 // Of infers the coder of a Go type. See the package documentation for the
 // mapping. Common types get typed coders that neither reflect nor allocate

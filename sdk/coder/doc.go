@@ -24,9 +24,21 @@
 //	[N]byte                                         beam:coder:bytes:v1 (exactly N bytes)
 //	map[K]V                                         iterable of kv, sorted by encoded key
 //	*E                                              beam:coder:nullable:v1
+//	time.Time                                       beam:coder:row:v1 of (seconds, nanos)
+//	time.Duration                                   beam:coder:varint:v1 (nanoseconds)
 //	struct with exported fields                     beam:coder:row:v1
+//	a type given to Register                        the registered coder
 //	a type whose pointer implements Marshaler       beamgo:coder:custom:v1
 //	  and Unmarshaler
+//
+// A time.Time is the representation of Beam's nanos_instant logical type,
+// whole seconds and nanoseconds since the epoch; it decodes in UTC, so
+// the location is not kept (compare times with Equal). In a row, time.Time
+// and time.Duration fields are the logical types nanos_instant and
+// nanos_duration, which Beam's Java SDK reads as Instant and Duration.
+//
+// A type of another package that has no coder (unexported fields, no
+// Marshaler) gets one with Register, without changing it.
 //
 // Defined types (type ID int, type Words []string) take the coder of their
 // underlying type unless they implement Marshaler. Channels, functions,
@@ -59,8 +71,10 @@
 // big-endian bytes), int32 and uint32 to INT32, other integers to INT64,
 // float32 to FLOAT (four bytes), float64 to DOUBLE, string to STRING, bool
 // to BOOLEAN, []byte and [N]byte to BYTES, other slices and arrays to
-// ARRAY, maps to MAP, structs to ROW, and Marshaler types to the logical
-// type beamgo:logical_type:custom:v1 over BYTES. A pointer field is a
+// ARRAY, maps to MAP, structs to ROW, time.Time and time.Duration to the
+// logical types beam:logical_type:nanos_instant:v1 and
+// beam:logical_type:nanos_duration:v1, and Marshaler types and registered
+// types to the logical type beamgo:logical_type:custom:v1 over BYTES. A pointer field is a
 // nullable field, null when nil; pointers inside arrays and maps are
 // nullable element types. The schema's id is a UUID derived from the type
 // name and fields, so rebuilding a pipeline yields identical protos.

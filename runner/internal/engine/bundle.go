@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"sync"
@@ -97,6 +98,9 @@ func (s *stage) runBundle(ctx context.Context, b *bundleWork) error {
 		if ctx.Err() != nil {
 			return err
 		}
+		if permanent(err) {
+			return fmt.Errorf("engine: stage %s: bundle failed with a permanent error, not retried: %w", s.st.ID, err)
+		}
 		s.j.mu.Lock()
 		if attempt < s.j.opts.MaxAttempts {
 			s.j.retries++
@@ -107,6 +111,14 @@ func (s *stage) runBundle(ctx context.Context, b *bundleWork) error {
 		s.j.mu.Unlock()
 	}
 	return fmt.Errorf("engine: stage %s: bundle failed %d times: %w", s.st.ID, s.j.opts.MaxAttempts, err)
+}
+
+// permanent reports whether err says that retrying cannot help: user code
+// marked it so (sdk.Permanent), which errors.As finds by its method, so
+// that the engine needs no user SDK to honour it.
+func permanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
 }
 
 // attemptOutput is what a successful attempt produced, not yet committed.

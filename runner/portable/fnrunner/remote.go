@@ -9,6 +9,7 @@ import (
 	"iter"
 	"maps"
 	"slices"
+	"strings"
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
@@ -201,7 +202,11 @@ func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byt
 		return fmt.Errorf("bundle %s on %s: %w", inst, r.w.ID(), err)
 	}
 	if resp.GetError() != "" {
-		return fmt.Errorf("bundle %s on %s failed: %s", inst, r.w.ID(), resp.GetError())
+		err := fmt.Errorf("bundle %s on %s failed: %s", inst, r.w.ID(), resp.GetError())
+		if strings.Contains(resp.GetError(), operator.PermanentMark) {
+			return permanentText{err}
+		}
+		return err
 	}
 	if splitter != nil {
 		if err := splitter.wait(); err != nil {
@@ -473,3 +478,14 @@ func isOutputOf(t *pipepb.PTransform, pc string) bool {
 	}
 	return false
 }
+
+// permanentText is a worker's error that user code marked permanent
+// (operator.PermanentError), which crossed the Fn API as text: the
+// engine does not retry it.
+type permanentText struct{ error }
+
+// Permanent reports true.
+func (permanentText) Permanent() bool { return true }
+
+// Unwrap returns the error.
+func (e permanentText) Unwrap() error { return e.error }
