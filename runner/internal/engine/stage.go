@@ -248,7 +248,12 @@ func (s *stage) take() *bundleWork {
 		return s.takeKeyed()
 	}
 	var b *bundleWork
-	if i := s.firstReady(); i >= 0 {
+	if i := s.firstReady(); i == 0 {
+		// The common case: no bundle waits for a resume time.
+		b = s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+	} else if i > 0 {
 		b = s.queue[i]
 		s.queue = append(s.queue[:i], s.queue[i+1:]...)
 	} else {
