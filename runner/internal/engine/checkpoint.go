@@ -180,6 +180,7 @@ func (j *job) checkpointNow() error {
 	start := time.Now()
 	c.seq++
 	body := j.encodeSnapshot(c.seq)
+	encoded := time.Since(start)
 	name := filepath.Join(c.opts.Dir, fmt.Sprintf("ckpt-%020d.bin", c.seq))
 	if err := writeAtomic(name, body); err != nil {
 		c.seq--
@@ -188,7 +189,10 @@ func (j *job) checkpointNow() error {
 	c.prune()
 	took := time.Since(start)
 	c.stats.Written++
-	c.stats.Bytes = int64(len(body))
+	c.stats.Bytes = max(c.stats.Bytes, int64(len(body)))
+	if os.Getenv("CKPT_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "ckpt %d: %d bytes, encode %v, total %v\n", c.seq, len(body), encoded, took)
+	}
 	c.stats.Time = took
 	c.stats.TotalTime += took
 	return nil

@@ -18,15 +18,16 @@ func (r *Reducer) Snapshot(w *snapbuf.Writer) {
 	w.Uint(r.seq)
 	w.Int(r.late)
 	w.Int(r.closed)
-	queued := r.queuedProcs()
+	r.markQueued(true)
 	w.Uint(uint64(len(r.keys)))
 	for _, ks := range r.keys {
 		w.String(ks.key)
 		w.Uint(uint64(len(ks.wins)))
 		for _, ws := range ks.wins {
-			snapshotWin(w, ws, queued)
+			snapshotWin(w, ws)
 		}
 	}
+	r.markQueued(false)
 }
 
 // procKey names a processing-time timer of a trigger node of a window.
@@ -35,21 +36,20 @@ type procKey struct {
 	node int32
 }
 
-// queuedProcs returns the armed nodes whose timers are still in the heap:
-// a node stays armed after its timer popped without firing (another part
-// of the trigger was not ready), and such a node waits for the next
-// evaluation of its window rather than for its timer.
-func (r *Reducer) queuedProcs() map[procKey]bool {
-	q := map[procKey]bool{}
+// markQueued sets (or clears) the queued bit of the armed nodes whose
+// timers are still in the heap: a node stays armed after its timer popped
+// without firing (another part of the trigger was not ready), and such a
+// node waits for the next evaluation of its window rather than for its
+// timer.
+func (r *Reducer) markQueued(on bool) {
 	for _, x := range r.procs {
 		if validProc(x) {
-			q[procKey{x.ws, x.node}] = true
+			x.ws.nodes[x.node].queued = on
 		}
 	}
-	return q
 }
 
-func snapshotWin(w *snapbuf.Writer, ws *winState, queued map[procKey]bool) {
+func snapshotWin(w *snapbuf.Writer, ws *winState) {
 	w.Window(ws.win)
 	w.Uint(ws.seq)
 	w.Bytes(ws.buf)
@@ -60,12 +60,12 @@ func snapshotWin(w *snapbuf.Writer, ws *winState, queued map[procKey]bool) {
 	w.Bool(ws.nonEmpty)
 	w.Bool(ws.closed)
 	w.Uint(uint64(len(ws.nodes)))
-	for i, n := range ws.nodes {
+	for _, n := range ws.nodes {
 		w.Int(n.count)
 		w.Time(n.delay)
 		w.Bool(n.armed)
 		w.Bool(n.finished)
-		w.Bool(queued[procKey{ws, int32(i)}])
+		w.Bool(n.queued)
 	}
 	w.Bool(ws.hasPane)
 	w.Bool(ws.pane.IsFirst)
