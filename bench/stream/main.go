@@ -155,7 +155,7 @@ func main() {
 		log.Fatal(err)
 	}
 	if *ckptEvery > 0 {
-		fmt.Fprintf(os.Stderr, "checkpoints: %d, last %d bytes, %v in all\n", res.Checkpoints, res.CheckpointBytes, res.CheckpointTime.Round(time.Millisecond))
+		fmt.Fprintf(os.Stderr, "checkpoints: %d, largest %d bytes, %v in all\n", res.Checkpoints, res.CheckpointBytes, res.CheckpointTime.Round(time.Millisecond))
 	}
 	sum := bids.Summary{Program: "stream-local", Events: c.Events, Seconds: time.Since(start).Seconds()}
 	var d bids.Digest

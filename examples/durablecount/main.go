@@ -351,6 +351,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "durablecount:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("durablecount: %d totals in %s, exactly the reference, in %v; %d snapshots (last %d bytes, %v in all), resumed from snapshot %d\n",
+	fmt.Printf("durablecount: %d totals in %s, exactly the reference, in %v; %d snapshots (largest %d bytes, %v in all), resumed from snapshot %d\n",
 		len(Expected(src)), *out, time.Since(start).Round(time.Millisecond), res.Checkpoints, res.CheckpointBytes, res.CheckpointTime.Round(time.Millisecond), res.RestoredFrom)
 }

@@ -43,6 +43,27 @@ func stopAt(t *testing.T, src Events, out string, job local.Job, d time.Duration
 	}
 }
 
+// stopAfterSnapshots runs the job until dir holds n snapshots, then
+// stops it as stopAt does.
+func stopAfterSnapshots(t *testing.T, src Events, out string, job local.Job, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			files, _ := filepath.Glob(filepath.Join(job.Checkpoint.Dir, "ckpt-*.bin"))
+			if len(files) >= n {
+				cancel()
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	if _, err := Run(ctx, src, out, job); err == nil {
+		t.Fatalf("the job ended before it wrote %d snapshots", n)
+	}
+}
+
 // A job stopped between snapshots and started again with the same
 // directory ends with exactly the reference output.
 func TestStopAndResumeInProcess(t *testing.T) {
@@ -65,9 +86,9 @@ func TestStopAndResumeInProcess(t *testing.T) {
 }
 
 // The chaos test: the command is killed with SIGKILL at random moments,
-// ten times, each time started again with the same checkpoint directory;
+// ten times (DURABLECOUNT_KILLS), each time started again with the same checkpoint directory;
 // then it runs to the end. The output holds exactly the reference totals.
-func TestSIGKILLTenTimes(t *testing.T) {
+func TestSIGKILLAndRestart(t *testing.T) {
 	kills := 10
 	if n := os.Getenv("DURABLECOUNT_KILLS"); n != "" {
 		fmt.Sscan(n, &kills)
@@ -149,7 +170,7 @@ func TestDamagedSnapshotsAreDetected(t *testing.T) {
 					mu.Unlock()
 				},
 			}
-			stopAt(t, src, out, job, 500*time.Millisecond)
+			stopAfterSnapshots(t, src, out, job, 2)
 			files, _ := filepath.Glob(filepath.Join(dir, "ckpt-*.bin"))
 			slices.Sort(files)
 			if len(files) != 2 {
@@ -172,7 +193,7 @@ func TestDamagedSnapshotsAreDetected(t *testing.T) {
 			// Now damage both snapshots of a fresh directory.
 			out2, dir2 := t.TempDir(), t.TempDir()
 			job.Checkpoint = &local.Checkpointing{Dir: dir2, Interval: 80 * time.Millisecond}
-			stopAt(t, src, out2, job, 500*time.Millisecond)
+			stopAfterSnapshots(t, src, out2, job, 2)
 			files, _ = filepath.Glob(filepath.Join(dir2, "ckpt-*.bin"))
 			for _, f := range files {
 				spoil(t, f, damage)

@@ -64,9 +64,9 @@ type Checkpointing struct {
 
 // CheckpointStats describe the snapshots a job wrote.
 type CheckpointStats struct {
-	// Written counts snapshots; Bytes and Time are the last one's size
-	// and the time it took, from the pause to the rename (TotalTime sums
-	// them all).
+	// Written counts snapshots; Bytes is the largest one's size, Time
+	// the last one's writing time (once nothing ran: building, writing,
+	// syncing, renaming), TotalTime the sum over all.
 	Written         int
 	Bytes           int64
 	Time, TotalTime time.Duration
@@ -180,7 +180,6 @@ func (j *job) checkpointNow() error {
 	start := time.Now()
 	c.seq++
 	body := j.encodeSnapshot(c.seq)
-	encoded := time.Since(start)
 	name := filepath.Join(c.opts.Dir, fmt.Sprintf("ckpt-%020d.bin", c.seq))
 	if err := writeAtomic(name, body); err != nil {
 		c.seq--
@@ -190,9 +189,7 @@ func (j *job) checkpointNow() error {
 	took := time.Since(start)
 	c.stats.Written++
 	c.stats.Bytes = max(c.stats.Bytes, int64(len(body)))
-	if os.Getenv("CKPT_DEBUG") != "" {
-		fmt.Fprintf(os.Stderr, "ckpt %d: %d bytes, encode %v, total %v\n", c.seq, len(body), encoded, took)
-	}
+
 	c.stats.Time = took
 	c.stats.TotalTime += took
 	return nil

@@ -111,7 +111,7 @@ type Result struct {
 	// shuffle runs written to disk.
 	Stages, Bundles, Retries, Splits, Spills int
 	// Checkpoints counts the durable snapshots written (Job.Checkpoint);
-	// CheckpointBytes is the last one's size and CheckpointTime the time
+	// CheckpointBytes is the largest one's size and CheckpointTime the time
 	// all took, pauses included. RestoredFrom is the sequence number of
 	// the snapshot the job resumed from, 0 if it started afresh.
 	Checkpoints     int
