@@ -117,3 +117,31 @@ func TestRestoreRejectsCorruptSnapshots(t *testing.T) {
 		_ = r.Restore(snapbuf.NewReader(b, "reducer"))
 	}
 }
+
+// FuzzRestore feeds arbitrary bytes to Restore: it fails or succeeds, but
+// never panics or allocates without bound.
+func FuzzRestore(f *testing.F) {
+	s := javaDefaults()
+	r, _ := New(s)
+	d := &driver{r: r, fn: s.WindowFn, iw: 0, ow: 0}
+	d.add(d.elem("k", "v1", 1), d.elem("k", "v2", 12_000), d.elem("j", "v3", 5))
+	var w snapbuf.Writer
+	d.r.Snapshot(&w)
+	f.Add(w.Buf)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, _ := New(s)
+		rd := snapbuf.NewReader(data, "reducer")
+		if r.Restore(rd) == nil && rd.Done() == nil {
+			// What restores must survive another round trip unchanged.
+			var again snapbuf.Writer
+			r.Snapshot(&again)
+			r2, _ := New(s)
+			if err := r2.Restore(snapbuf.NewReader(again.Buf, "again")); err != nil {
+				t.Fatalf("a restored reducer's own snapshot does not restore: %v", err)
+			}
+			if r.Hold() != r2.Hold() || r.Pending() != r2.Pending() {
+				t.Fatalf("round trip changed hold %v->%v or windows %d->%d", r.Hold(), r2.Hold(), r.Pending(), r2.Pending())
+			}
+		}
+	})
+}
