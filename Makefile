@@ -95,3 +95,10 @@ spark:
 .PHONY: jobserver
 jobserver:
 	$(GO) run ./cmd/jobserver $(JOBSERVER_FLAGS)
+
+## chaos: the durable-checkpoint chaos test of examples/durablecount with
+## 100 SIGKILLs and restarts (CHAOS_KILLS; make test runs it with 10).
+CHAOS_KILLS ?= 100
+.PHONY: chaos
+chaos:
+	DURABLECOUNT_KILLS=$(CHAOS_KILLS) $(GO) test -count=1 -timeout 60m -run TestSIGKILLAndRestart -v ./examples/durablecount/

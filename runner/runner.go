@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"time"
 
 	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/sdk"
@@ -37,6 +38,14 @@ type Result struct {
 	// that were retried; Splits counts dynamic splits; Spills counts
 	// shuffle runs written to disk.
 	Stages, Bundles, Retries, Splits, Spills int
+	// Checkpoints counts the durable snapshots written (Job.Checkpoint);
+	// CheckpointBytes is the largest one's size and CheckpointTime the time
+	// all took, pauses included. RestoredFrom is the sequence number of
+	// the snapshot the job resumed from, 0 if it started afresh.
+	Checkpoints     int
+	CheckpointBytes int64
+	CheckpointTime  time.Duration
+	RestoredFrom    uint64
 }
 
 // Counter returns a user counter summed over transforms.

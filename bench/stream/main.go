@@ -15,6 +15,8 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
+	"io"
 	"log"
 	"os"
 	"sync"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/beamgo-dev/beamgo/bench/internal/bids"
 	"github.com/beamgo-dev/beamgo/bench/internal/cpuprof"
+	"github.com/beamgo-dev/beamgo/io/unbounded"
 	"github.com/beamgo-dev/beamgo/runner/local"
 	"github.com/beamgo-dev/beamgo/sdk"
 )
@@ -45,12 +48,61 @@ func (t *totals) add(auction, start, n int64) {
 // shard is a range [From, To) of the stream's bids.
 type shard struct{ From, To int64 }
 
+// bidSource is the stream as an unbounded source: partition p reads bids
+// p, p+parts, p+2*parts, ... with the watermark of the next one's place.
+type bidSource struct {
+	c     bids.Config
+	parts int64
+}
+
+func (b bidSource) Partitions(context.Context) ([]int64, error) {
+	ps := make([]int64, b.parts)
+	for i := range ps {
+		ps[i] = int64(i)
+	}
+	return ps, nil
+}
+
+func (b bidSource) Open(_ context.Context, p int64, mark *int64) (unbounded.Reader[bids.Bid, int64], error) {
+	r := &bidReader{b: b, next: p}
+	if mark != nil {
+		r.next = *mark
+	}
+	return r, nil
+}
+
+type bidReader struct {
+	b    bidSource
+	next int64
+}
+
+func (r *bidReader) Next(context.Context) (unbounded.Record[bids.Bid], bool, error) {
+	if r.next >= r.b.c.Events {
+		return unbounded.Record[bids.Bid]{}, false, io.EOF
+	}
+	bid := r.b.c.At(r.next)
+	r.next += r.b.parts
+	return unbounded.Record[bids.Bid]{Value: bid, Time: time.UnixMilli(bid.Time)}, true, nil
+}
+
+func (r *bidReader) Mark() int64 { return r.next }
+
+// Watermark is a lower bound of the times of the bids still to read: a
+// bid's time lies in (Place - JitterMs, Place], and Place never decreases.
+func (r *bidReader) Watermark() time.Time {
+	return time.UnixMilli(r.b.c.Place(r.next) - r.b.c.JitterMs + 1)
+}
+
+func (r *bidReader) Close() error { return nil }
+
 func main() {
 	events := flag.Int64("events", bids.Default.Events, "bids in the stream")
 	shards := flag.Int64("shards", 8, "ranges of bids generated in parallel")
 	early := flag.String("early", "pt", "early panes: pt (1 s of processing time) or count (every 5 bids)")
 	parallelism := flag.Int("parallelism", 0, "bundles run at once (default: number of CPUs)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the job to this file")
+	source := flag.String("source", "bounded", "bounded (ranges of bids expanded by a FlatMap: the watermark stays at the start until all are read) or unbounded (io/unbounded partitions with a watermark: windows close as the stream advances)")
+	ckptEvery := flag.Duration("checkpoint_interval", 0, "write a durable snapshot this often, into a temporary directory (0: no checkpoints)")
 	flag.Parse()
 	log.SetFlags(0)
 	c := bids.Default
@@ -68,11 +120,16 @@ func main() {
 	start := time.Now()
 	p := sdk.NewPipeline()
 	s := p.Root()
-	gen := sdk.FlatMap(s, func(r shard, emit func(bids.Bid)) {
-		for i := r.From; i < r.To; i++ {
-			emit(c.At(i))
-		}
-	}, sdk.Reshuffle(s, sdk.Create(s, ranges)), sdk.Name("Bids"))
+	var gen sdk.PCollection[bids.Bid]
+	if *source == "unbounded" {
+		gen = unbounded.Read(s, bidSource{c: c, parts: *shards}, unbounded.Options{Name: "Bids", MaxRecords: 5000})
+	} else {
+		gen = sdk.FlatMap(s, func(r shard, emit func(bids.Bid)) {
+			for i := r.From; i < r.To; i++ {
+				emit(c.At(i))
+			}
+		}, sdk.Reshuffle(s, sdk.Create(s, ranges)), sdk.Name("Bids"))
+	}
 	stamped := sdk.WithTimestamps(s, func(b bids.Bid) time.Time { return time.UnixMilli(b.Time) }, gen)
 	windowed := sdk.WindowInto(s, sdk.SlidingWindows(bids.WindowMs*time.Millisecond, bids.PeriodMs*time.Millisecond), stamped,
 		sdk.Triggering(sdk.AfterWatermark().WithEarlyFirings(trigger)), sdk.Discarding())
@@ -82,11 +139,23 @@ func main() {
 		out.add(kv.Key, int64(sdk.WindowOf(ctx).Start), kv.Value)
 		return nil
 	}, counts)
+	job := local.Job{Parallelism: *parallelism, TempDir: os.TempDir()}
+	if *ckptEvery > 0 {
+		dir, err := os.MkdirTemp("", "bench-stream-ckpt-")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		job.Checkpoint = &local.Checkpointing{Dir: dir, Interval: *ckptEvery}
+	}
 	stop := cpuprof.Start(*cpuprofile)
-	_, err := local.New(&local.Options{Job: local.Job{Parallelism: *parallelism, TempDir: os.TempDir()}}).Run(context.Background(), p)
+	res, err := local.New(&local.Options{Job: job}).Run(context.Background(), p)
 	stop()
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *ckptEvery > 0 {
+		fmt.Fprintf(os.Stderr, "checkpoints: %d, largest %d bytes, %v in all\n", res.Checkpoints, res.CheckpointBytes, res.CheckpointTime.Round(time.Millisecond))
 	}
 	sum := bids.Summary{Program: "stream-local", Events: c.Events, Seconds: time.Since(start).Seconds()}
 	var d bids.Digest

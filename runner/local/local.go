@@ -99,6 +99,19 @@ type Progress = jobopts.Progress
 // StageProgress is one stage of a Progress.
 type StageProgress = jobopts.StageProgress
 
+// Checkpointing configures durable checkpoints (Job.Checkpoint): the
+// snapshot directory, the interval, Fresh to start over, and how many
+// snapshots to keep.
+type Checkpointing = jobopts.Checkpointing
+
+// CheckpointError is the error of a snapshot that cannot be written or
+// read, or that another pipeline wrote; its File names it.
+type CheckpointError = jobopts.CheckpointError
+
+// ErrPipelineChanged is wrapped by the CheckpointError of a snapshot that
+// a different pipeline wrote (use errors.Is).
+var ErrPipelineChanged = jobopts.ErrPipelineChanged
+
 // Runner runs pipelines in this process. It implements runner.Runner.
 type Runner struct {
 	opts Options

@@ -68,6 +68,19 @@ type Options struct {
 // Progress is a snapshot of a running job.
 type Progress = fnrunner.Progress
 
+// Checkpointing configures durable checkpoints (Job.Checkpoint): the
+// snapshot directory, the interval, Fresh to start over, and how many
+// snapshots to keep.
+type Checkpointing = fnrunner.Checkpointing
+
+// CheckpointError is the error of a snapshot that cannot be written or
+// read, or that another pipeline wrote; its File names it.
+type CheckpointError = fnrunner.CheckpointError
+
+// ErrPipelineChanged is wrapped by the CheckpointError of a snapshot that
+// a different pipeline wrote (use errors.Is).
+var ErrPipelineChanged = fnrunner.ErrPipelineChanged
+
 // WorkerStarter starts the SDK worker with the given id, telling it to
 // connect to the control (and logging) endpoint. The returned stop
 // function, called when the job ends, may be nil.

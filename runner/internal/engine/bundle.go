@@ -204,14 +204,10 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 // keeps every watermark behind the data in flight: the shuffle writes
 // first (read only once the grouped stage's input watermark is at the
 // end, which this running bundle holds back), then under the job's lock
-// the outputs become their readers' pending input, the residuals are
+// a keyed stage's state and timers commit, the outputs become their
+// readers' pending input, the residuals are
 // queued, the bundle's input is removed, and the watermarks recomputed.
 func (s *stage) commit(b *bundleWork, out *attemptOutput) error {
-	if s.ks != nil {
-		if err := s.ks.commit(b); err != nil {
-			return err
-		}
-	}
 	for _, o := range out.outs {
 		for _, w := range o.writers {
 			if err := w.Commit(); err != nil {
@@ -223,6 +219,16 @@ func (s *stage) commit(b *bundleWork, out *attemptOutput) error {
 	j.elements.Add(out.elements)
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if s.ks != nil {
+		// Under the job's lock, with the delivery of the outputs: the
+		// timers the bundle fired hold the stage's output watermark
+		// until their outputs are pending downstream. Committed before
+		// the lock, a concurrent refresh could release the hold first
+		// and let a downstream GroupByKey drop the outputs as late.
+		if err := s.ks.commit(b); err != nil {
+			return err
+		}
+	}
 	for _, o := range out.outs {
 		o.deliver(j)
 	}

@@ -94,6 +94,9 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Monitor, when non-nil, lets a caller watch the run (Monitor.Status).
 	Monitor *Monitor
+	// Checkpoint, when non-nil, makes the job write durable snapshots and
+	// resume from the newest one when started again (see Checkpointing).
+	Checkpoint *Checkpointing
 }
 
 // Result is the outcome of a successful job. It has the fields of
@@ -107,6 +110,15 @@ type Result struct {
 	// that were retried; Splits counts dynamic splits; Spills counts
 	// shuffle runs written to disk.
 	Stages, Bundles, Retries, Splits, Spills int
+	// Checkpoints counts the durable snapshots written
+	// (Options.Checkpoint); CheckpointBytes is the largest one's size and
+	// CheckpointTime the time all took, pauses included. RestoredFrom is
+	// the sequence number of the snapshot the job resumed from, 0 if it
+	// started afresh.
+	Checkpoints     int
+	CheckpointBytes int64
+	CheckpointTime  time.Duration
+	RestoredFrom    uint64
 }
 
 // Progress is a snapshot of a running job.

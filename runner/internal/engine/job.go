@@ -67,6 +67,8 @@ type job struct {
 	// time of the earliest delayed bundle.
 	resumeWake *time.Timer
 	resumeAt   time.Time
+	// ckpt writes durable checkpoints (Options.Checkpoint), or is nil.
+	ckpt *checkpointer
 }
 
 func newJob(opts Options, pl *plan.Plan, ex Executor, dir string, start time.Time) (*job, error) {
@@ -78,6 +80,7 @@ func newJob(opts Options, pl *plan.Plan, ex Executor, dir string, start time.Tim
 		}
 	}
 	producer := map[string]*stage{}
+	var err error
 	for i, st := range pl.Stages {
 		s, err := newStage(j, i, st, producer)
 		if err != nil {
@@ -90,6 +93,14 @@ func newJob(opts Options, pl *plan.Plan, ex Executor, dir string, start time.Tim
 	}
 	if err := j.wireSinks(); err != nil {
 		return nil, err
+	}
+	if opts.Checkpoint != nil {
+		if j.ckpt, err = newCheckpointer(*opts.Checkpoint); err != nil {
+			return nil, err
+		}
+		if err := j.restoreLatest(); err != nil {
+			return nil, err
+		}
 	}
 	j.mu.Lock()
 	j.refresh()
@@ -158,6 +169,10 @@ func (j *job) result() *Result {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	res := &Result{Metrics: j.metrics, Stages: len(j.pl.Stages), Bundles: j.bundles, Retries: j.retries, Splits: j.splits}
+	if j.ckpt != nil {
+		st := j.ckpt.stats
+		res.Checkpoints, res.CheckpointBytes, res.CheckpointTime, res.RestoredFrom = st.Written, st.Bytes, st.TotalTime, st.Restored
+	}
 	for _, s := range j.stages {
 		if s.grouping != nil {
 			res.Spills += s.grouping.Spills()
@@ -173,6 +188,7 @@ func (j *job) run(ctx context.Context) error {
 	stopWake := context.AfterFunc(ctx, j.broadcast)
 	defer stopWake()
 	go j.watchDrain(ctx)
+	defer j.startCheckpoints()()
 	var wg sync.WaitGroup
 	for range max(j.opts.Parallelism, 1) {
 		wg.Add(1)
@@ -216,6 +232,23 @@ func (j *job) work(ctx context.Context, cancel func()) {
 		if j.err != nil || j.done || ctx.Err() != nil {
 			j.cond.Broadcast()
 			return
+		}
+		if j.ckpt != nil && j.ckpt.due {
+			// A snapshot is due: start nothing; the last task to end
+			// leaves the job at a commit boundary, and its worker writes
+			// the snapshot.
+			if j.inflight == 0 {
+				if err := j.checkpointNow(); err != nil {
+					j.fail(err)
+					cancel()
+				}
+				j.cond.Broadcast()
+				continue
+			}
+			j.waiting.Add(1)
+			j.cond.Wait()
+			j.waiting.Add(-1)
+			continue
 		}
 		if t, ok := j.next(); ok {
 			j.inflight++
@@ -328,6 +361,13 @@ func (j *job) quiesce() (applied bool, err error) {
 	for _, s := range j.stages {
 		if s.ow < window.MaxTime {
 			return false, j.stuck()
+		}
+	}
+	if j.ckpt != nil {
+		// The final snapshot: a restart of a finished (or drained) job
+		// finds every watermark at the end and ends at once.
+		if err := j.checkpointNow(); err != nil {
+			return false, err
 		}
 	}
 	j.done = true

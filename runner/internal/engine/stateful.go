@@ -460,8 +460,8 @@ func (k *keyed) abort(b *bundleWork) {
 }
 
 // commit makes a successful attempt's state and timer changes durable;
-// it runs before the attempt's outputs are delivered, while the bundle
-// still owns its keys.
+// it runs under j.mu just before the attempt's outputs are delivered,
+// while the bundle still owns its keys.
 func (k *keyed) commit(b *bundleWork) error {
 	kw := b.keyed
 	if kw == nil || kw.sb == nil {

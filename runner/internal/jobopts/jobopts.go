@@ -27,6 +27,18 @@ type Progress = engine.Progress
 // StageProgress is one stage of a Progress.
 type StageProgress = engine.StageProgress
 
+// Checkpointing configures durable checkpoints: a directory, an interval,
+// whether to start fresh, how many snapshots to keep.
+type Checkpointing = engine.Checkpointing
+
+// CheckpointError is the error of a snapshot that cannot be written or
+// read, or that another pipeline wrote; its File names it.
+type CheckpointError = engine.CheckpointError
+
+// ErrPipelineChanged is wrapped by the CheckpointError of a snapshot that
+// a different pipeline wrote.
+var ErrPipelineChanged = engine.ErrPipelineChanged
+
 // Job configures how a runner executes a job; the zero value means
 // defaults. It is a plain value, safe to copy.
 type Job struct {
@@ -55,6 +67,12 @@ type Job struct {
 	// Logf, when non-nil, receives what the runner reports without failing
 	// the job (the errors of bundle finalizers; default: the log package).
 	Logf func(format string, args ...any)
+	// Checkpoint, when non-nil, makes the job durable: it writes a
+	// snapshot of itself to Checkpoint.Dir every Checkpoint.Interval and
+	// when it ends, and a job started again with the same directory
+	// resumes from the newest intact snapshot (see the README's table of
+	// delivery guarantees).
+	Checkpoint *Checkpointing
 }
 
 // WithDefaults returns j with its zero fields set to the defaults;
@@ -91,5 +109,6 @@ func (j Job) Engine(prefix string) engine.Options {
 		Prefix:                  prefix,
 		Drain:                   j.Drain,
 		Logf:                    j.Logf,
+		Checkpoint:              j.Checkpoint,
 	}
 }

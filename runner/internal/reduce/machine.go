@@ -14,6 +14,9 @@ type nodeState struct {
 	delay    window.Time // AfterProcessingTime: target, valid when armed
 	armed    bool
 	finished bool
+	// queued is set only while Snapshot runs: the node's processing-time
+	// timer is in the heap.
+	queued bool
 }
 
 // armedTimer is a processing-time target a node set while being evaluated.

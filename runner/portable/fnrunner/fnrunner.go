@@ -81,6 +81,19 @@ type Options struct {
 // Progress is a snapshot of a running job.
 type Progress = jobopts.Progress
 
+// Checkpointing configures durable checkpoints (Job.Checkpoint): the
+// snapshot directory, the interval, Fresh to start over, and how many
+// snapshots to keep.
+type Checkpointing = jobopts.Checkpointing
+
+// CheckpointError is the error of a snapshot that cannot be written or
+// read, or that another pipeline wrote; its File names it.
+type CheckpointError = jobopts.CheckpointError
+
+// ErrPipelineChanged is wrapped by the CheckpointError of a snapshot that
+// a different pipeline wrote (use errors.Is).
+var ErrPipelineChanged = jobopts.ErrPipelineChanged
+
 // MetricKey names a user metric by transform, namespace and name.
 type MetricKey = metrics.Key
 
@@ -97,6 +110,14 @@ type Result struct {
 	// that were retried; Splits counts dynamic splits; Spills counts
 	// shuffle runs written to disk.
 	Stages, Bundles, Retries, Splits, Spills int
+	// Checkpoints counts the durable snapshots written (Job.Checkpoint);
+	// CheckpointBytes is the largest one's size and CheckpointTime the time
+	// all took, pauses included. RestoredFrom is the sequence number of
+	// the snapshot the job resumed from, 0 if it started afresh.
+	Checkpoints     int
+	CheckpointBytes int64
+	CheckpointTime  time.Duration
+	RestoredFrom    uint64
 }
 
 // WorkerStarter starts the SDK worker with the given id, telling it to

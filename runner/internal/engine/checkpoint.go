@@ -1,0 +1,366 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/beamgo-dev/beamgo/internal/window"
+	"github.com/beamgo-dev/beamgo/runner/internal/snapbuf"
+)
+
+// Durable checkpoints (Options.Checkpoint). Every Interval the job stops
+// starting work; once nothing runs, the worker that saw the last task end
+// writes a snapshot of the whole job at that bundle-commit boundary:
+// every stage's watermarks and holds, its pending elements and queued
+// bundles (the checkpointed residuals of unbounded reads, that is the
+// sources' positions, among them), the streaming GroupByKeys' reducers,
+// the keyed stages' state and timers, the side-input data, the TestStream
+// position, metrics and counts. Nothing is in flight at that moment, so
+// the snapshot is consistent without a distributed protocol (the aligned
+// barrier of Flink, collapsed to one process). A job started with the same
+// Dir resumes from the newest intact snapshot: its sources continue from
+// their marks, and a sink that records its epochs (io/foreach) skips the
+// ones the crashed run committed after the snapshot.
+//
+// A snapshot is one file, ckpt-<seq>.bin: a magic line, the body and the
+// CRC-32C of both. It is written to a temporary name, synced, renamed and
+// the directory synced, so a crash leaves either the whole file or none.
+// A file whose checksum or framing is wrong is skipped in favour of the
+// previous one; Keep files are kept.
+//
+// A snapshot records, per stage, a digest of its transforms' names and
+// URNs and its coders. A pipeline whose digests differ is refused with
+// an error naming the first stage that changed, unless Fresh is set.
+//
+// Limits: a grouping over bounded input (the batch shuffle) cannot be
+// snapshotted while it holds data, so checkpoints wait until it is done;
+// the snapshot is built in memory, so a job's state must fit twice.
+
+// Checkpointing configures durable checkpoints.
+type Checkpointing struct {
+	// Dir is the local directory of the snapshots; it is created if
+	// missing.
+	Dir string
+	// Interval is the time between snapshots (default 10 s). A snapshot
+	// is also written when the job ends.
+	Interval time.Duration
+	// Fresh starts the job from the beginning, deleting the snapshots in
+	// Dir, instead of resuming from them.
+	Fresh bool
+	// Keep is how many snapshots are kept (default 2, at least 2: the one
+	// before the newest is the fallback if the newest is damaged).
+	Keep int
+}
+
+// CheckpointStats describe the snapshots a job wrote.
+type CheckpointStats struct {
+	// Written counts snapshots; Bytes is the largest one's size, Time
+	// the last one's writing time (once nothing ran: building, writing,
+	// syncing, renaming), TotalTime the sum over all.
+	Written         int
+	Bytes           int64
+	Time, TotalTime time.Duration
+	// Deferred counts intervals skipped because a batch shuffle held data.
+	Deferred int
+	// Restored is the sequence number of the snapshot the job resumed
+	// from, 0 if it started afresh.
+	Restored uint64
+}
+
+// CheckpointError is the error of a snapshot that cannot be written or
+// read, or that belongs to another pipeline; File names it.
+type CheckpointError struct {
+	File string
+	Err  error
+}
+
+func (e *CheckpointError) Error() string { return fmt.Sprintf("checkpoint %s: %v", e.File, e.Err) }
+
+func (e *CheckpointError) Unwrap() error { return e.Err }
+
+// ErrPipelineChanged is wrapped by the CheckpointError of a snapshot
+// written by a different pipeline.
+var ErrPipelineChanged = errors.New("the pipeline changed since the snapshot was written")
+
+const ckptMagic = "beamgo-checkpoint-v1\n"
+
+var ckptCRC = crc32.MakeTable(crc32.Castagnoli)
+
+// checkpointer is a job's checkpoint state; its fields are guarded by j.mu.
+type checkpointer struct {
+	opts Checkpointing
+	seq  uint64
+	// due asks the workers to pause for a snapshot.
+	due      bool
+	deferLog bool
+	stats    CheckpointStats
+	ticker   *time.Ticker
+}
+
+func newCheckpointer(o Checkpointing) (*checkpointer, error) {
+	if o.Dir == "" {
+		return nil, fmt.Errorf("checkpoint: no directory")
+	}
+	if o.Interval <= 0 {
+		o.Interval = 10 * time.Second
+	}
+	o.Keep = max(o.Keep, 2)
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, &CheckpointError{File: o.Dir, Err: err}
+	}
+	return &checkpointer{opts: o}, nil
+}
+
+// files returns the snapshot files in dir, newest first.
+func (c *checkpointer) files() ([]string, error) {
+	ents, err := os.ReadDir(c.opts.Dir)
+	if err != nil {
+		return nil, &CheckpointError{File: c.opts.Dir, Err: err}
+	}
+	var out []string
+	for _, e := range ents {
+		if n := e.Name(); strings.HasPrefix(n, "ckpt-") && strings.HasSuffix(n, ".bin") {
+			out = append(out, filepath.Join(c.opts.Dir, n))
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(out)))
+	return out, nil
+}
+
+// startTicker sets due every Interval until stop is called.
+func (j *job) startCheckpoints() (stop func()) {
+	c := j.ckpt
+	if c == nil {
+		return func() {}
+	}
+	c.ticker = time.NewTicker(c.opts.Interval)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-c.ticker.C:
+				j.mu.Lock()
+				if !j.done && j.err == nil {
+					c.due = true
+					j.cond.Broadcast()
+				}
+				j.mu.Unlock()
+			}
+		}
+	}()
+	return func() { c.ticker.Stop(); close(done) }
+}
+
+// checkpointNow writes a snapshot of the job, which must have nothing in
+// flight; j.mu is held. A batch shuffle that holds data defers it to the
+// next interval.
+func (j *job) checkpointNow() error {
+	c := j.ckpt
+	c.due = false
+	if s := j.busyShuffle(); s != nil {
+		c.stats.Deferred++
+		if !c.deferLog && j.opts.Logf != nil {
+			j.opts.Logf("%s: checkpoints wait while stage %s groups bounded input with the batch shuffle", j.opts.Prefix, s.st.ID)
+			c.deferLog = true
+		}
+		return nil
+	}
+	start := time.Now()
+	c.seq++
+	body := j.encodeSnapshot(c.seq)
+	name := filepath.Join(c.opts.Dir, fmt.Sprintf("ckpt-%020d.bin", c.seq))
+	if err := writeAtomic(name, body); err != nil {
+		c.seq--
+		return &CheckpointError{File: name, Err: err}
+	}
+	c.prune()
+	took := time.Since(start)
+	c.stats.Written++
+	c.stats.Bytes = max(c.stats.Bytes, int64(len(body)))
+
+	c.stats.Time = took
+	c.stats.TotalTime += took
+	return nil
+}
+
+// busyShuffle returns a grouped stage whose batch shuffle holds data not
+// yet fully processed, or nil; j.mu is held.
+func (j *job) busyShuffle() *stage {
+	for _, s := range j.stages {
+		if s.grouping == nil || s.ow == window.MaxTime {
+			continue
+		}
+		if s.started {
+			return s
+		}
+		for _, p := range j.stages {
+			for _, t := range p.sinks {
+				if t.stats.elements > 0 && slices.Contains(t.shuffles, s.grouping) {
+					return s
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// writeAtomic writes the framed body to name through a temporary file,
+// syncing the file and its directory, so that name holds either all of it
+// or nothing after a crash.
+func writeAtomic(name string, body []byte) error {
+	dir := filepath.Dir(name)
+	f, err := os.CreateTemp(dir, ".ckpt-*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	sum := crc32.Update(crc32.Checksum([]byte(ckptMagic), ckptCRC), ckptCRC, body)
+	for _, part := range [][]byte{[]byte(ckptMagic), body, binary.BigEndian.AppendUint32(nil, sum)} {
+		if _, err := f.Write(part); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// readFramed reads a snapshot file and checks its frame, returning the
+// body.
+func readFramed(name string) ([]byte, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) < len(ckptMagic)+4 || string(data[:len(ckptMagic)]) != ckptMagic {
+		return nil, fmt.Errorf("not a checkpoint file (bad header): %w", snapbuf.ErrCorrupt)
+	}
+	n := len(data) - 4
+	if crc32.Checksum(data[:n], ckptCRC) != binary.BigEndian.Uint32(data[n:]) {
+		return nil, fmt.Errorf("checksum mismatch (truncated or damaged): %w", snapbuf.ErrCorrupt)
+	}
+	return data[len(ckptMagic):n], nil
+}
+
+// prune removes all but the newest Keep snapshots, and temporary files
+// of interrupted writes.
+func (c *checkpointer) prune() {
+	files, err := c.files()
+	if err != nil {
+		return
+	}
+	for _, f := range files[min(len(files), c.opts.Keep):] {
+		os.Remove(f)
+	}
+	tmps, _ := filepath.Glob(filepath.Join(c.opts.Dir, ".ckpt-*.tmp"))
+	for _, t := range tmps {
+		os.Remove(t)
+	}
+}
+
+// restoreLatest loads the newest intact snapshot into the new job, or
+// starts it afresh if there is none (or Fresh asks so). Damaged files are
+// skipped, with a log line; a snapshot of another pipeline, or one that
+// is intact but does not decode, fails the job.
+func (j *job) restoreLatest() error {
+	c := j.ckpt
+	files, err := c.files()
+	if err != nil {
+		return err
+	}
+	if c.opts.Fresh {
+		for _, f := range files {
+			if err := os.Remove(f); err != nil {
+				return &CheckpointError{File: f, Err: err}
+			}
+		}
+		return nil
+	}
+	var damaged []string
+	for _, f := range files {
+		body, err := readFramed(f)
+		if err != nil {
+			damaged = append(damaged, fmt.Sprintf("%s (%v)", filepath.Base(f), err))
+			if j.opts.Logf != nil {
+				j.opts.Logf("%s: checkpoint %s is damaged, trying an older one: %v", j.opts.Prefix, f, err)
+			}
+			continue
+		}
+		if err := j.decodeSnapshot(body); err != nil {
+			return &CheckpointError{File: f, Err: err}
+		}
+		c.stats.Restored = c.seq
+		return nil
+	}
+	if len(damaged) > 0 {
+		return &CheckpointError{File: c.opts.Dir, Err: fmt.Errorf("every snapshot is damaged: %s: %w", strings.Join(damaged, "; "), snapbuf.ErrCorrupt)}
+	}
+	return nil
+}
+
+// stageDigest identifies what a snapshot of the stage depends on: its
+// input kind, its transforms' ids, names and URNs, and its coders. It
+// leaves out payloads (user code may change between runs, as in Flink
+// and Spark) and the data ports' endpoints, which differ per run.
+func (s *stage) digest() []byte {
+	h := sha256.New()
+	put := func(parts ...string) {
+		for _, p := range parts {
+			var n [binary.MaxVarintLen64]byte
+			h.Write(n[:binary.PutUvarint(n[:], uint64(len(p)))])
+			h.Write([]byte(p))
+		}
+	}
+	put(string(s.st.ID), s.st.Input.Kind.String())
+	ts := s.desc.GetTransforms()
+	for _, id := range slices.Sorted(maps.Keys(ts)) {
+		t := ts[id]
+		put(id, t.GetUniqueName(), t.GetSpec().GetUrn())
+	}
+	cs := s.desc.GetCoders()
+	for _, id := range slices.Sorted(maps.Keys(cs)) {
+		c := cs[id]
+		put(id, c.GetSpec().GetUrn(), string(c.GetSpec().GetPayload()))
+		put(c.GetComponentCoderIds()...)
+	}
+	return h.Sum(nil)
+}
+
+// names lists the stage's transforms' unique names, for errors.
+func (s *stage) names() string {
+	var ns []string
+	for _, t := range s.desc.GetTransforms() {
+		if n := t.GetUniqueName(); n != "" {
+			ns = append(ns, n)
+		}
+	}
+	slices.Sort(ns)
+	return strings.Join(ns, ", ")
+}

@@ -1,0 +1,355 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/beamgo-dev/beamgo/internal/metrics"
+	"github.com/beamgo-dev/beamgo/internal/window"
+	"github.com/beamgo-dev/beamgo/runner/internal/reduce"
+	"github.com/beamgo-dev/beamgo/runner/internal/snapbuf"
+)
+
+// The snapshot body, in snapbuf fields: the sequence number and the wall
+// time of writing; per stage its id, the stage's names and digest (checked
+// before anything is restored); the job's counts, metrics, clock and
+// TestStream position; then per stage its watermarks, pending elements,
+// queued bundles, reducer and keyed state; then the side-input datasets.
+
+// encodeSnapshot returns the body of snapshot seq; j.mu is held and
+// nothing is in flight.
+func (j *job) encodeSnapshot(seq uint64) []byte {
+	w := &snapbuf.Writer{}
+	w.Uint(seq)
+	w.Int(time.Now().UnixMilli())
+	w.Uint(uint64(len(j.stages)))
+	for _, s := range j.stages {
+		w.String(string(s.st.ID))
+		w.String(s.names())
+		w.Bytes(s.digest())
+	}
+	w.Uint(uint64(j.bundles))
+	w.Uint(uint64(j.retries))
+	w.Uint(uint64(j.splits))
+	w.Uint(uint64(j.truncated))
+	w.Int(j.elements.Load())
+	w.Bool(j.draining)
+	encodeMetrics(w, j.metrics)
+	w.Int(int64(j.clock.advanced))
+	next := -1
+	if j.stream != nil {
+		next = j.stream.next
+	}
+	w.Int(int64(next))
+	for _, s := range j.stages {
+		s.encode(w)
+	}
+	pcs := slices.Sorted(maps.Keys(j.datasets))
+	w.Uint(uint64(len(pcs)))
+	for _, pc := range pcs {
+		d := j.datasets[pc]
+		w.String(pc)
+		d.mu.Lock()
+		encodeElems(w, d.elems)
+		d.mu.Unlock()
+	}
+	return w.Buf
+}
+
+func encodeElems(w *snapbuf.Writer, elems [][]byte) {
+	w.Uint(uint64(len(elems)))
+	for _, e := range elems {
+		w.Bytes(e)
+	}
+}
+
+func decodeElems(r *snapbuf.Reader) [][]byte {
+	n := r.Count(1)
+	if r.Err() != nil {
+		return nil
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = bytes.Clone(r.Bytes())
+	}
+	return out
+}
+
+func encodeMetrics(w *snapbuf.Writer, m metrics.Snapshot) {
+	key := func(k metrics.Key) {
+		w.String(k.Transform)
+		w.String(k.Namespace)
+		w.String(k.Name)
+	}
+	w.Uint(uint64(len(m.Counters)))
+	for _, k := range metrics.SortedKeys(m.Counters) {
+		key(k)
+		w.Int(m.Counters[k])
+	}
+	w.Uint(uint64(len(m.Distributions)))
+	for _, k := range metrics.SortedKeys(m.Distributions) {
+		d := m.Distributions[k]
+		key(k)
+		w.Int(d.Count)
+		w.Int(d.Sum)
+		w.Int(d.Min)
+		w.Int(d.Max)
+	}
+	w.Uint(uint64(len(m.Gauges)))
+	for _, k := range metrics.SortedKeys(m.Gauges) {
+		g := m.Gauges[k]
+		key(k)
+		w.Int(g.Value)
+		w.Int(g.Timestamp)
+	}
+}
+
+func decodeMetrics(r *snapbuf.Reader) metrics.Snapshot {
+	key := func() metrics.Key { return metrics.Key{Transform: r.String(), Namespace: r.String(), Name: r.String()} }
+	m := metrics.Snapshot{Counters: map[metrics.Key]int64{}, Distributions: map[metrics.Key]metrics.DistributionValue{}, Gauges: map[metrics.Key]metrics.GaugeValue{}}
+	for range r.Count(4) {
+		k := key()
+		m.Counters[k] = r.Int()
+	}
+	for range r.Count(7) {
+		k := key()
+		m.Distributions[k] = metrics.DistributionValue{Count: r.Int(), Sum: r.Int(), Min: r.Int(), Max: r.Int()}
+	}
+	for range r.Count(5) {
+		k := key()
+		m.Gauges[k] = metrics.GaugeValue{Value: r.Int(), Timestamp: r.Int()}
+	}
+	return m
+}
+
+// encode writes the stage's execution state.
+func (s *stage) encode(w *snapbuf.Writer) {
+	w.Time(s.iw)
+	w.Time(s.ow)
+	w.Time(s.hold)
+	w.Bool(s.started)
+	var pending [][]byte
+	for _, b := range s.pending {
+		pending = append(pending, b.elems...)
+	}
+	encodeElems(w, pending)
+	w.Uint(uint64(len(s.queue)))
+	for _, b := range s.queue {
+		// Stream bundles (a batch shuffle's groups) are never queued at a
+		// checkpoint: see busyShuffle.
+		w.Time(b.minTs)
+		w.Int(b.bytes)
+		w.Bool(b.checkpoint)
+		var at int64
+		if !b.notBefore.IsZero() {
+			at = b.notBefore.UnixMilli()
+		}
+		w.Int(at)
+		encodeElems(w, b.elems)
+	}
+	w.Bool(s.red != nil)
+	if s.red != nil {
+		s.red.encode(w)
+	}
+	w.Bool(s.ks != nil)
+	if s.ks != nil {
+		s.ks.encode(w)
+	}
+}
+
+func (red *reducing) encode(w *snapbuf.Writer) {
+	for _, t := range []window.Time{red.lastIW, red.lastPT, red.hold, red.nextPT, red.gbkOW} {
+		w.Time(t)
+	}
+	w.Bool(red.hasPT)
+	w.Int(int64(red.pending))
+	w.Int(red.late)
+	w.Int(red.closed)
+	w.Uint(uint64(len(red.batches)))
+	for _, b := range red.batches {
+		w.Time(b.minTs)
+		w.Int(b.bytes)
+		w.Uint(uint64(len(b.elems)))
+		for _, e := range b.elems {
+			w.Bytes(e.Key)
+			w.Bytes(e.Value)
+			w.Time(e.Timestamp)
+			w.Uint(uint64(len(e.Windows)))
+			for _, win := range e.Windows {
+				w.Window(win)
+			}
+		}
+	}
+	red.r.Snapshot(w)
+}
+
+func (k *keyed) encode(w *snapbuf.Writer) {
+	w.Int(k.dropped)
+	w.Uint(uint64(len(k.blocked)))
+	for _, b := range k.blocked {
+		w.String(b.key)
+		w.Bytes(b.elem)
+	}
+	var buf bytes.Buffer
+	if err := k.store.Export(&buf); err != nil {
+		// The memory and pebble backends fail to export only on I/O
+		// errors of pebble's own files; the snapshot is then unusable.
+		panic(fmt.Sprintf("engine: export of keyed state: %v", err))
+	}
+	w.Bytes(buf.Bytes())
+}
+
+// decodeSnapshot checks that the snapshot body belongs to this pipeline
+// and restores it into the new job; j.mu need not be held (the job has
+// not started).
+func (j *job) decodeSnapshot(body []byte) error {
+	r := snapbuf.NewReader(body, "snapshot")
+	j.ckpt.seq = r.Uint()
+	r.Int() // written at
+	n := r.Count(3)
+	if r.Err() == nil && n != len(j.stages) {
+		return fmt.Errorf("it has %d stages, the pipeline %d: %w", n, len(j.stages), ErrPipelineChanged)
+	}
+	for _, s := range j.stages {
+		id, names, digest := r.String(), r.String(), r.Bytes()
+		if r.Err() != nil {
+			return r.Err()
+		}
+		if id != string(s.st.ID) || !bytes.Equal(digest, s.digest()) {
+			return fmt.Errorf("stage %s (%s) was %s (%s) when the snapshot was written (transforms or coders differ); start fresh to run the new pipeline: %w", s.st.ID, s.names(), id, names, ErrPipelineChanged)
+		}
+	}
+	j.bundles, j.retries, j.splits, j.truncated = int(r.Uint()), int(r.Uint()), int(r.Uint()), int(r.Uint())
+	j.elements.Store(r.Int())
+	j.draining = r.Bool()
+	j.metrics = decodeMetrics(r)
+	j.clock.advanced = time.Duration(r.Int())
+	next := int(r.Int())
+	if r.Err() == nil && (next >= 0) != (j.stream != nil) {
+		r.Fail("TestStream position %d for a pipeline with%s a TestStream", next, map[bool]string{true: "", false: "out"}[j.stream != nil])
+	}
+	if j.stream != nil {
+		j.stream.next = next
+	}
+	for _, s := range j.stages {
+		if err := s.decode(r); err != nil {
+			return fmt.Errorf("stage %s: %w", s.st.ID, err)
+		}
+	}
+	for range r.Count(2) {
+		pc := r.String()
+		elems := decodeElems(r)
+		d := j.datasets[pc]
+		if d == nil {
+			r.Fail("side input data of unknown PCollection %s", pc)
+			break
+		}
+		d.elems = elems
+	}
+	return r.Done()
+}
+
+// decode restores the stage's execution state, replacing what setupInput
+// queued.
+func (s *stage) decode(r *snapbuf.Reader) error {
+	j := s.j
+	s.iw, s.ow, s.hold = r.Time(), r.Time(), r.Time()
+	s.started = r.Bool()
+	s.pending, s.pendingElems = nil, 0
+	if p := decodeElems(r); len(p) > 0 {
+		s.addPending(newBatch(p))
+		j.buffered += s.pending[0].bytes
+	}
+	s.queue = nil
+	for range r.Count(4) {
+		// bytes is what the bundle counts in j.buffered until it commits.
+		b := &bundleWork{minTs: r.Time(), bytes: r.Int(), checkpoint: r.Bool()}
+		if at := r.Int(); at != 0 {
+			b.notBefore = time.UnixMilli(at)
+		}
+		b.elems = decodeElems(r)
+		j.buffered += b.bytes
+		s.queue = append(s.queue, b)
+	}
+	if r.Bool() != (s.red != nil) {
+		r.Fail("reducer present in the snapshot but not in the stage, or the reverse")
+	}
+	if s.red != nil && r.Err() == nil {
+		if err := s.red.decode(r); err != nil {
+			return err
+		}
+		j.buffered += s.red.bytes()
+		s.armWake()
+	}
+	if r.Bool() != (s.ks != nil) {
+		r.Fail("keyed state present in the snapshot but not in the stage, or the reverse")
+	}
+	if s.ks != nil && r.Err() == nil {
+		s.ks.decode(r)
+	}
+	return r.Err()
+}
+
+// newBatch makes a pending batch of restored elements.
+func newBatch(elems [][]byte) *batch {
+	b := &batch{elems: elems, minTs: elemsMin(elems)}
+	for _, e := range elems {
+		b.bytes += int64(len(e))
+	}
+	return b
+}
+
+func (red *reducing) decode(r *snapbuf.Reader) error {
+	red.lastIW, red.lastPT, red.hold, red.nextPT, red.gbkOW = r.Time(), r.Time(), r.Time(), r.Time(), r.Time()
+	red.hasPT = r.Bool()
+	red.pending = int(r.Int())
+	red.late, red.closed = r.Int(), r.Int()
+	red.batches = nil
+	for range r.Count(4) {
+		b := &reduceBatch{minTs: r.Time(), bytes: r.Int()}
+		b.elems = make([]reduce.Element, r.Count(4))
+		for i := range b.elems {
+			e := &b.elems[i]
+			e.Key, e.Value, e.Timestamp = bytes.Clone(r.Bytes()), bytes.Clone(r.Bytes()), r.Time()
+			e.Windows = make([]window.Window, r.Count(1))
+			for k := range e.Windows {
+				e.Windows[k] = r.Window()
+			}
+		}
+		red.batches = append(red.batches, b)
+	}
+	if r.Err() != nil {
+		return r.Err()
+	}
+	return red.r.Restore(r)
+}
+
+// bytes is what the reducer's unadded batches count in j.buffered.
+func (red *reducing) bytes() int64 {
+	var n int64
+	for _, b := range red.batches {
+		n += b.bytes
+	}
+	return n
+}
+
+func (k *keyed) decode(r *snapbuf.Reader) {
+	k.dropped = r.Int()
+	k.blocked = nil
+	for range r.Count(2) {
+		e := blockedElem{key: r.String(), elem: bytes.Clone(r.Bytes())}
+		k.blocked = append(k.blocked, e)
+		// Blocked elements count in j.buffered until their bundle commits.
+		k.s.j.buffered += int64(len(e.elem))
+	}
+	data := r.Bytes()
+	if r.Err() != nil {
+		return
+	}
+	if err := k.store.Import(bytes.NewReader(data)); err != nil {
+		r.Fail("keyed state of %s: %v", k.s.st.Input.Target, err)
+	}
+}
