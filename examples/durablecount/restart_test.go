@@ -98,9 +98,12 @@ func TestSIGKILLAndRestart(t *testing.T) {
 
 func chaos(t *testing.T, kills int) {
 	out, dir := t.TempDir(), t.TempDir()
-	args := fmt.Sprintf("--out=%s --checkpoint_dir=%s --checkpoint_interval=150ms --events=12000", out, dir)
+	// Paced at 1000 events a second per partition, a run killed within
+	// 1.2 s reads at most 1200 of each partition's events: 1500 per kill
+	// leave some for the last run, which reads them unpaced.
 	src := DefaultEvents()
-	src.N = 12000
+	src.N = 1500 * kills
+	args := fmt.Sprintf("--out=%s --checkpoint_dir=%s --checkpoint_interval=150ms --events=%d", out, dir, src.N)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	var seqs []string
 	for i := range kills {
@@ -124,7 +127,7 @@ func chaos(t *testing.T, kills int) {
 		seqs = append(seqs, newest(t, dir))
 	}
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), childEnv+"="+args)
+	cmd.Env = append(os.Environ(), childEnv+"="+args+" --rate=0")
 	b, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the last run: %v\n%s", err, b)
