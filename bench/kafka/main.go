@@ -57,6 +57,7 @@ type config struct {
 	hand         string
 	epoch        time.Duration
 	parallelism  int
+	turn         int
 	// readDone receives nil once runRead has counted every record.
 	readDone chan error
 }
@@ -71,6 +72,7 @@ func main() {
 	batch := flag.Int("batch", 10_000, "hand-written: records per poll and transaction")
 	epoch := flag.Duration("epoch", 200*time.Millisecond, "ours: processing time between the sink's epochs")
 	parallelism := flag.Int("parallelism", 0, "ours: bundles at once (default: number of CPUs)")
+	turn := flag.Int("turn", 10_000, "ours: records a partition's read emits before it checkpoints (unbounded.Options.MaxRecords)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the runs of -impl here")
 	flag.Parse()
 	log.SetFlags(0)
@@ -81,7 +83,7 @@ func main() {
 	}
 	defer broker.Close()
 	cfg := &config{brokers: broker.ListenAddrs(), partitions: int32(*partitions), records: *records,
-		batch: *batch, hand: *hand, epoch: *epoch, parallelism: *parallelism}
+		batch: *batch, hand: *hand, epoch: *epoch, parallelism: *parallelism, turn: *turn}
 	if err := cfg.fill(*size); err != nil {
 		log.Fatal(err)
 	}
@@ -301,7 +303,7 @@ func (c *config) runBeamgo(ctx context.Context, out string) error {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	msgs := kafka.Read(s, kafka.ReadOptions{Brokers: c.brokers, Topics: []string{"in"},
-		Unbounded: unbounded.Options{PollInterval: 10 * time.Millisecond}})
+		Unbounded: unbounded.Options{PollInterval: 10 * time.Millisecond, MaxRecords: c.turn}})
 	upper := sdk.Map(s, func(m kafka.Message) []byte { return transform(m.Value) }, msgs)
 	trig := sdk.Repeatedly(sdk.AfterProcessingTime().PlusDelayOf(c.epoch))
 	kafka.Write(s, upper, func(v []byte) *kgo.Record { return &kgo.Record{Value: v} },
@@ -332,7 +334,7 @@ func (c *config) runRead(ctx context.Context, _ string) error {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	msgs := kafka.Read(s, kafka.ReadOptions{Brokers: c.brokers, Topics: []string{"in"},
-		Unbounded: unbounded.Options{PollInterval: 10 * time.Millisecond}})
+		Unbounded: unbounded.Options{PollInterval: 10 * time.Millisecond, MaxRecords: c.turn}})
 	upper := sdk.Map(s, func(m kafka.Message) []byte { return transform(m.Value) }, msgs)
 	var n atomic.Int64
 	sdk.ForEachFunc(s, func(_ context.Context, v []byte) error {
