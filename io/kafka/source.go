@@ -321,6 +321,10 @@ func (s *Source) startOffset() int64 {
 // pollMax is how many records a reader fetches from its client at once.
 const pollMax = 4096
 
+// behindPolls is how many more polls a reader that knows it is behind the
+// partition's end makes before it reports nothing to read.
+const behindPolls = 10
+
 // reader reads a partition one item at a time: Poll fetches batches, and
 // Next hands out their records and dead letters in offset order, so that
 // Mark can be taken after any one of them.
@@ -391,6 +395,12 @@ func (r *reader) nextItem(ctx context.Context) (item, time.Time, bool, error) {
 func (r *reader) fill(ctx context.Context) error {
 	r.buf, r.times, r.pos, r.dead = r.buf[:0], r.times[:0], 0, r.dead[:0]
 	recs, err := r.pr.Poll(ctx, pollMax, r.wait)
+	// A reader behind the partition's end is waiting for its next fetch,
+	// not caught up: ending the turn would cost a checkpoint and a
+	// reschedule for nothing, so it waits a little longer.
+	for tries := 0; len(recs) == 0 && len(r.dead) == 0 && err == nil && r.pr.Backlog() > 0 && tries < behindPolls; tries++ {
+		recs, err = r.pr.Poll(ctx, pollMax, r.wait)
+	}
 	d := 0
 	for _, rec := range recs {
 		for ; d < len(r.dead) && r.dead[d].Message.Offset < rec.Offset; d++ {
