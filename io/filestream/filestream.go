@@ -1,7 +1,10 @@
-// Package filestream is Spark's file stream source on io/unbounded: every
-// file that matches a pattern (local, file://, mem://, s3://, ... through
-// io/filesystem) becomes input once, line by line, including files that
-// appear while the job runs.
+// Package filestream streams lines from and to files: Read is Spark's file
+// stream source on io/unbounded: every file that matches a pattern (local,
+// file://, mem://, s3://, ... through io/filesystem) becomes input once,
+// line by line, including files that appear while the job runs; Write is a
+// streaming file sink that rolls a file per window, pane and shard.
+//
+// # The source
 //
 // Files are read one at a time in order of modification time (then path),
 // and must be complete when they appear, as with Spark: write them
@@ -15,6 +18,13 @@
 // Marks keep every file read, so they grow with the number of files.
 // TODO(#17): drop files older than a maximum age from marks, as Spark's
 // maxFileAge does.
+//
+// # The sink
+//
+// Write takes its epochs from io/foreach: each (window, pane, shard) is
+// one file, written whole or not at all, and skipped when it is already
+// there, so a retried epoch (same name, same lines) leaves the output as
+// it was.
 package filestream
 
 import (
