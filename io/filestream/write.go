@@ -154,4 +154,3 @@ func (f *fileWriter) Teardown(context.Context) error {
 	}
 	return nil
 }
-
