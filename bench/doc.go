@@ -13,6 +13,8 @@
 //	bench/gbk           GroupByKey over skewed keys with a memory budget
 //	bench/readtext      the 1 GB read (issue 5): textio on our runner, or the
 //	                    hand-written two-goroutine bufio reader (-impl=hand)
+//	bench/kafka         Kafka to Kafka through a map (io/kafka Read and Write)
+//	                    against a hand-written franz-go loop, on kfake
 //	bench/pgsink        io/postgres's exactly-once sink against a hand-written
 //	                    batched COPY loop (run under scripts/postgres.sh)
 //	bench/driver        the side-by-side run that writes RESULTS.md

@@ -1,6 +1,23 @@
 // Package kafka writes to and reads from Apache Kafka with franz-go
 // (github.com/twmb/franz-go): an exactly-once sink on the epochs of
-// io/foreach, and the partition reader that the Kafka source builds on.
+// io/foreach, an unbounded source (Read) on io/unbounded, and the
+// partition reader that the source builds on.
+//
+// # The source
+//
+// Read (and Source, for unbounded.Read) takes every partition of its
+// topics as a partition of an io/unbounded source, found again while the
+// job runs with ReadOptions.Unbounded.Discover. A partition's checkpoint
+// mark is its next offset (Mark, plain JSON, deterministic): a turn that
+// fails is retried from the last committed mark, so together with the
+// transactional sink a job is exactly once end to end. Once the runner
+// has committed a turn, Finalize commits its offset for ReadOptions.Group,
+// if set, for other consumers to see. Event times are the records'
+// timestamps or ReadOptions.EventTime's; each partition's watermark is the
+// greatest event time returned less MaxDelay, and follows the clock once
+// the partition is caught up and has been idle for IdleAfter. A record
+// EventTime rejects fails the job without retries (sdk.Permanent) with a
+// *PositionError, or goes to ReadWithDeadLetters' second output.
 //
 // # The sink
 //

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/beamgo-dev/beamgo/io/kafka"
@@ -55,4 +57,48 @@ func ExampleWrite() {
 	}
 	fmt.Println(len(got), "records; resume at", r.Mark().NextOffset)
 	// Output: 3 records; resume at 3
+}
+
+// Read reads a topic as an unbounded PCollection, resuming each partition
+// from its last committed offset after a failure; here the job is drained
+// once it has seen the three records.
+func ExampleRead() {
+	broker, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "events"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer broker.Close()
+	brokers := broker.ListenAddrs()
+	ctx := context.Background()
+	producer, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic("events"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer producer.Close()
+	for _, v := range []string{"a", "b", "c"} {
+		if err := producer.ProduceSync(ctx, &kgo.Record{Value: []byte(v)}).FirstErr(); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	p := sdk.NewPipeline()
+	s := p.Root()
+	msgs := kafka.Read(s, kafka.ReadOptions{Brokers: brokers, Topics: []string{"events"}})
+	drain := make(chan struct{})
+	var seen atomic.Int64
+	var once sync.Once
+	sdk.ForEachFunc(s, func(_ context.Context, m kafka.Message) error {
+		fmt.Printf("%s at %s/%d/%d\n", m.Value, m.Topic, m.Partition, m.Offset)
+		if seen.Add(1) == 3 {
+			once.Do(func() { close(drain) })
+		}
+		return nil
+	}, msgs)
+	if _, err := local.New(&local.Options{Job: local.Job{Drain: drain}}).Run(ctx, p); err != nil {
+		log.Fatal(err)
+	}
+	// Unordered output:
+	// a at events/0/0
+	// b at events/0/1
+	// c at events/0/2
 }

@@ -198,8 +198,12 @@ func (f *readFn[T, P, M]) ProcessElement(ctx context.Context, sl slot, emit func
 	}
 	start := time.Now()
 	idle, ended := false, false
+	// The reader may derive contexts that outlive a call (timers, client
+	// goroutines); the element's context is reused for the next element,
+	// so it gets the bundle's.
+	bctx := sdk.BundleContext(ctx)
 	for n := 0; n < f.MaxRecords && time.Since(start) < f.MaxReadTime; n++ {
-		rec, ok, err := r.Next(ctx)
+		rec, ok, err := r.Next(bctx)
 		if errors.Is(err, io.EOF) {
 			ended = true
 			break

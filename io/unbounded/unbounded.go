@@ -63,7 +63,8 @@ type Source[T, P, M any] interface {
 type Reader[T, M any] interface {
 	// Next returns the next record. ok is false when no record is
 	// available now (Read polls again later); err is io.EOF once the
-	// partition has ended for good.
+	// partition has ended for good. ctx is the bundle's context, valid
+	// until the bundle ends, so a reader may derive contexts from it.
 	Next(ctx context.Context) (rec Record[T], ok bool, err error)
 	// Mark returns the checkpoint mark after the last record Next
 	// returned: a reader opened at it returns the records after that one.
