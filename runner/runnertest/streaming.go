@@ -220,15 +220,17 @@ func paneCases() []paneCase {
 				ts.AdvanceWatermarkToInfinity()
 			},
 			want: []string{"a global [1 2 3 4 5] ts=EOGW first last on_time 0 0"}},
-		{name: "10 a trigger is evaluated once per input batch", window: sdk.GlobalWindows(),
+		{name: "10 a trigger is evaluated after each element", window: sdk.GlobalWindows(),
 			opts: []sdk.Option{sdk.Triggering(sdk.Repeatedly(sdk.AfterCount(1)))},
 			script: func(ts *sdk.TestStream[kv]) {
 				add(ts, sec(1), 1, 2, 3)
 				ts.AdvanceWatermarkToInfinity()
 			},
 			want: []string{
-				"a global [1 2 3] ts=EOGW first early 0 -1",
-				"a global [] ts=EOGW last on_time 1 0",
+				"a global [1] ts=EOGW first early 0 -1",
+				"a global [2] ts=EOGW early 1 -1",
+				"a global [3] ts=EOGW early 2 -1",
+				"a global [] ts=EOGW last on_time 3 0",
 			}},
 		{name: "11 early AfterProcessingTime(+5s) fires on the synthetic clock", window: fixed10(),
 			opts: []sdk.Option{sdk.Triggering(sdk.AfterWatermark().WithEarlyFirings(sdk.AfterProcessingTime().PlusDelayOf(5 * time.Second)))},
