@@ -371,6 +371,13 @@ func TestBeamGoTriggerCases(t *testing.T) {
 			batch(panes("a [5] 19999 F EARLY 0 -1", "a [8] 19999 - EARLY 1 -1"), at(sec(12), "5", "8")...),
 			wm(window.MaxTime),
 		}},
+		{name: "TriggerAfterSynchronizedProcessingTime: the clock never moves, so each window fires at its end",
+			s: trig(d, Repeat{AfterSynchronizedProcessingTime{}}), steps: []step{
+				batch(none_(), at(sec(1), "1", "2", "3")...),
+				wm(sec(11), "a [1,2,3] 9999 FL ON_TIME 0 0"),
+				batch(none_(), at(sec(12), "5", "8")...),
+				wm(window.MaxTime, "a [5,8] 19999 FL ON_TIME 0 0"),
+			}},
 		{name: "TriggerOrFinally", s: trig(d, OrFinally{Main: Always{}, Until: AfterCount{N: 2}}), closed: 1, wantUnsafe: true, steps: []step{
 			batch(panes("a [1] 9999 F EARLY 0 -1", "a [2] 9999 L EARLY 1 -1"), at(sec(1), "1", "2", "3")...),
 			wm(sec(11)),
