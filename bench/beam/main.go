@@ -97,10 +97,18 @@ func digest(m map[string]int64) (words int64, hash string) {
 
 func main() {
 	input := flag.String("input", "", "files to count (a glob pattern)")
-	job := flag.String("job", "wordcount", "wordcount; gbk: group \"key\tvalue\" records by key and summarize the groups; stream: the streaming benchmark (stream.go)")
+	job := flag.String("job", "wordcount", "wordcount; gbk: group \"key\tvalue\" records by key and summarize the groups; stream: the streaming benchmark (stream.go); rate: windowed counts of a paced source (rate.go)")
 	events := flag.Int64("events", 10_000_000, "bids of the stream job")
 	early := flag.String("early", "pt", "early panes of the stream job: pt (1 s of processing time) or count (every 5 bids)")
+	rate := flag.Float64("rate", 10000, "elements per second of the rate job (rate.go)")
+	rateFor := flag.Duration("for", 10*time.Second, "how long the rate job's source runs")
+	earlyCount := flag.Int("earlycount", 1000, "early panes of the rate job: every this many elements of a key and window")
 	flag.Parse()
+	if *job == "rate" {
+		beam.Init()
+		runRate(*rate, *rateFor, int32(*earlyCount))
+		return
+	}
 	if *job == "stream" {
 		beam.Init()
 		runStream(*events, *early)

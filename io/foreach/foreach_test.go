@@ -336,7 +336,8 @@ func TestStreamingEpochsFollowPanes(t *testing.T) {
 		ts.AdvanceProcessingTime(time.Second)
 	}
 	ts.AdvanceWatermarkToInfinity()
-	trig := sdk.Repeatedly(sdk.AfterCount(1))
+	// Triggers fire per element: a count of 10 cuts one epoch per batch.
+	trig := sdk.Repeatedly(sdk.AfterCount(10))
 	foreach.Batch(s, func(ctx context.Context, batch []int, e foreach.Epoch) error {
 		f := inj.pick(st.attempt(e, batch))
 		if f == failBeforeCommit {
@@ -387,7 +388,7 @@ func TestAccumulatingInputIsNotRepeated(t *testing.T) {
 		return nil
 	}, counts, nil)
 	run(t, p)
-	// The count fires after each pair, and once more when the watermark
-	// closes the window; repeated, the epochs would hold 10 rows.
-	st.check(t, []int{2, 4, 6, 6})
+	// The count fires after each element, and once more when the
+	// watermark closes the window; repeated, the epochs would hold 28 rows.
+	st.check(t, []int{1, 2, 3, 4, 5, 6, 6})
 }

@@ -160,6 +160,12 @@ const (
 // runner meets when it plans a pipeline built by that SDK.
 const PayloadBeamGoDoFn = "beam:go:transform:dofn:v1"
 
+// CoderBeamGoCustom is the Beam Go SDK's coder of a user type. Its
+// encoding starts with its own length in every context, and the Beam Go
+// harness drops a runner's length prefix around it, so an element encoded
+// with it already is its length-prefixed form.
+const CoderBeamGoCustom = "beam:go:coder:custom:v1"
+
 // Monitoring info URNs (MonitoringInfo.urn) for user metrics and the
 // runner-visible element counts, with their type URNs (MonitoringInfo.type)
 // below. User metrics carry the labels LabelTransform, LabelNamespace and

@@ -77,6 +77,7 @@ func streamingCases() []streamingCase {
 		streamingCase{"37 a Flatten of two TestStream outputs holds the minimum watermark", testMultiTag},
 		streamingCase{"20 chained GroupByKeys: the second pane is on time", testChainedGroupings},
 		streamingCase{"random scripts: pane sequences are well formed and jobs end", testRandomScripts},
+		streamingCase{"TestStream strings, byte slices and KVs of them arrive intact", testTestStreamCoders},
 	)
 	return out
 }
@@ -219,15 +220,17 @@ func paneCases() []paneCase {
 				ts.AdvanceWatermarkToInfinity()
 			},
 			want: []string{"a global [1 2 3 4 5] ts=EOGW first last on_time 0 0"}},
-		{name: "10 a trigger is evaluated once per input batch", window: sdk.GlobalWindows(),
+		{name: "10 a trigger is evaluated after each element", window: sdk.GlobalWindows(),
 			opts: []sdk.Option{sdk.Triggering(sdk.Repeatedly(sdk.AfterCount(1)))},
 			script: func(ts *sdk.TestStream[kv]) {
 				add(ts, sec(1), 1, 2, 3)
 				ts.AdvanceWatermarkToInfinity()
 			},
 			want: []string{
-				"a global [1 2 3] ts=EOGW first early 0 -1",
-				"a global [] ts=EOGW last on_time 1 0",
+				"a global [1] ts=EOGW first early 0 -1",
+				"a global [2] ts=EOGW early 1 -1",
+				"a global [3] ts=EOGW early 2 -1",
+				"a global [] ts=EOGW last on_time 3 0",
 			}},
 		{name: "11 early AfterProcessingTime(+5s) fires on the synthetic clock", window: fixed10(),
 			opts: []sdk.Option{sdk.Triggering(sdk.AfterWatermark().WithEarlyFirings(sdk.AfterProcessingTime().PlusDelayOf(5 * time.Second)))},
@@ -585,4 +588,35 @@ func checkPanes(t *testing.T, recs []paneRec, onTime int) {
 	if len(seen) < onTime {
 		t.Errorf("panes hold %d distinct elements, fewer than the %d on-time ones added", len(seen), onTime)
 	}
+}
+
+// testTestStreamCoders: TestStream elements whose coders encode differently
+// in the outer and the nested context (strings, byte slices, a KV's value)
+// reach the DoFns as they were added, including a string that reads like a
+// nested encoding of another. A job has one TestStream, so each kind runs
+// in a job of its own.
+func testTestStreamCoders(t *testing.T, r runner.Runner) {
+	quote := func(v string) string { return fmt.Sprintf("%q", v) }
+	diff(t, "strings", []string{`""`, `"\x01a"`, `"a"`},
+		runTestStream(t, r, []string{"a", "\x01a", ""}, quote))
+	diff(t, "byte slices", []string{`"\x01b"`, `"bb"`},
+		runTestStream(t, r, [][]byte{{1, 'b'}, []byte("bb")}, func(v []byte) string { return quote(string(v)) }))
+	diff(t, "KVs", []string{`1="\x01y"`, `1="x"`},
+		runTestStream(t, r, []sdk.KV[int, string]{sdk.Pair(1, "x"), sdk.Pair(1, "\x01y")},
+			func(v sdk.KV[int, string]) string { return fmt.Sprintf("%d=%q", v.Key, v.Value) }))
+}
+
+// runTestStream runs a TestStream of elems, all at one second, and returns
+// the elements it delivers, formatted and sorted.
+func runTestStream[T any](t *testing.T, r runner.Runner, elems []T, format func(T) string) []string {
+	t.Helper()
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[T](s)
+	ts.AddElementsAt(sec(1), elems...)
+	c := Collect(s, sdk.Map(s, format, ts.Output()))
+	if _, err := r.Run(context.Background(), p); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return slices.Sorted(slices.Values(c.Elements()))
 }

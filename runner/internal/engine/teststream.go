@@ -98,12 +98,20 @@ func (s *stage) testElement(el plan.TimestampedElement) ([]byte, error) {
 
 // nestedFromOuter re-encodes a value encoded in the outer context with the
 // coder spec in the nested context. A length prefix (the runner's wrapper
-// of a coder it does not know) encodes its component in the outer context
+// of a coder it does not know, or the planner's around the context-dependent
+// parts of a TestStream's coder) encodes its component in the outer context
 // anyway; bytes and strings gain their length; a KV's value is the part in
-// the outer context; other coders are decoded and encoded again.
+// the outer context; other coders are decoded and encoded again. Beam Go's
+// custom coder is the exception: its encoding already starts with its
+// length, and the Beam Go harness reads it so under a length prefix.
 func nestedFromOuter(spec coder.Spec, outer []byte) ([]byte, error) {
 	switch spec.URN {
-	case urns.CoderLengthPrefix, urns.CoderBytes, urns.CoderStringUTF8:
+	case urns.CoderLengthPrefix:
+		if len(spec.Components) == 1 && spec.Components[0].URN == urns.CoderBeamGoCustom {
+			return outer, nil
+		}
+		return append(binary.AppendUvarint(nil, uint64(len(outer))), outer...), nil
+	case urns.CoderBytes, urns.CoderStringUTF8:
 		return append(binary.AppendUvarint(nil, uint64(len(outer))), outer...), nil
 	case urns.CoderKV:
 		if len(spec.Components) != 2 {

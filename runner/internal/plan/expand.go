@@ -46,6 +46,9 @@ type expander struct {
 //     elements and restrictions (see expandSDF).
 //   - A runner-side Flatten or Reshuffle whose input is encoded differently
 //     from its output gets a re-encoding Flatten on that input (see recode).
+//   - The outputs of a TestStream get length prefixes around the parts of
+//     their coders whose encoding depends on the context (see
+//     prefixTestStreamOutputs).
 //
 // Any other composite is replaced by its subtransforms.
 func expand(comps *pipepb.Components, roots []string, opts *Options) ([]string, error) {
@@ -108,6 +111,8 @@ func (x *expander) walk(id, parent string, depth int) error {
 		x.removeSubtransforms(t)
 		x.leaves = append(x.leaves, id)
 		return nil
+	case urn == urns.TransformTestStream:
+		x.prefixTestStreamOutputs(t)
 	case urn == urns.TransformParDo:
 		rc, err := x.restrictionCoder(t)
 		if err != nil {

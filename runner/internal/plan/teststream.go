@@ -6,7 +6,11 @@ import (
 	"math"
 	"slices"
 
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
+
 	"github.com/beamgo-dev/beamgo/proto/decode"
+	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/proto/validate"
 )
 
 // TestStream is the decoded payload of a TestStream transform
@@ -119,4 +123,51 @@ func (f *fuser) placeTestStream(id string) error {
 		f.stageOf[pc] = s
 	}
 	return nil
+}
+
+// prefixTestStreamOutputs gives each output of TestStream t a coder whose
+// parts that encode differently in the outer and the nested context (bytes
+// and strings, alone or as the value of a KV) are length-prefixed.
+//
+// The payload's elements are meant to be encoded in the outer context
+// (Java's and Python's TestStreams do so), but Beam Go's coders know no
+// outer context: it sends a string with its length. The runner cannot tell
+// "\x01a" from Python (the string "\x01a") from the same bytes from Beam Go
+// (the string "a"). Under a length prefix it need not: the engine prefixes
+// the bytes as they came, and each SDK decodes the prefixed part as it
+// encoded it. Prism does the same; a KV's key is always nested, so only
+// its value is wrapped.
+func (x *expander) prefixTestStreamOutputs(t *pipepb.PTransform) {
+	memo := map[string]string{}
+	for _, pc := range t.GetOutputs() {
+		if p := x.comps.GetPcollections()[pc]; p != nil {
+			p.CoderId = x.prefixContextual(p.GetCoderId(), memo, 0)
+		}
+	}
+}
+
+// prefixContextual returns the id of coder id with its context-dependent
+// parts length-prefixed (see prefixTestStreamOutputs), or id if it has
+// none. KVs nested deeper than validate.MaxCoderDepth are left alone
+// (validation refuses them anyway), which also ends the walk on a cyclic
+// coder.
+func (x *expander) prefixContextual(id string, memo map[string]string, depth int) string {
+	if r, ok := memo[id]; ok {
+		return r
+	}
+	c := x.comps.GetCoders()[id]
+	r := id
+	switch c.GetSpec().GetUrn() {
+	case urns.CoderBytes, urns.CoderStringUTF8:
+		r = x.newCoder(id+"/lp", urns.CoderLengthPrefix, id)
+	case urns.CoderKV:
+		cs := c.GetComponentCoderIds()
+		if len(cs) == 2 && depth < validate.MaxCoderDepth {
+			if v := x.prefixContextual(cs[1], memo, depth+1); v != cs[1] {
+				r = x.newCoder(id+"/lp", urns.CoderKV, cs[0], v)
+			}
+		}
+	}
+	memo[id] = r
+	return r
 }

@@ -118,3 +118,61 @@ func TestTestStreamErrors(t *testing.T) {
 		})
 	}
 }
+
+// coderShape describes coder id of comps as urn(components...), with the
+// beam:coder: prefix and :v1 suffix dropped.
+func coderShape(comps *pipepb.Components, id string) string {
+	c := comps.GetCoders()[id]
+	if c == nil {
+		return "missing " + id
+	}
+	var parts []string
+	for _, cc := range c.GetComponentCoderIds() {
+		parts = append(parts, coderShape(comps, cc))
+	}
+	name := strings.TrimPrefix(strings.TrimSuffix(c.GetSpec().GetUrn(), ":v1"), "beam:coder:")
+	if len(parts) == 0 {
+		return name
+	}
+	return name + "(" + strings.Join(parts, ",") + ")"
+}
+
+// TestTestStreamOutputCoders checks that the planner length-prefixes the
+// parts of a TestStream's output coder whose encoding depends on the
+// context (Beam Go sends them nested, Java and Python outer), and nothing
+// else.
+func TestTestStreamOutputCoders(t *testing.T) {
+	tests := []struct {
+		coder string
+		want  string
+	}{
+		{"string", "length_prefix(string_utf8)"},
+		{"bytes", "length_prefix(bytes)"},
+		{"kv", "kv(string_utf8,varint)"},
+		{"varint", "varint"},
+		{"lpcustom", "length_prefix(beamgo:coder:custom)"},
+		{"kv_string", "kv(varint,length_prefix(string_utf8))"},
+		{"kv_kv_bytes", "kv(string_utf8,kv(varint,length_prefix(bytes)))"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.coder, func(t *testing.T) {
+			b := newBuilder(t)
+			b.comps().Coders["kv_string"] = &pipepb.Coder{Spec: &pipepb.FunctionSpec{Urn: urns.CoderKV}, ComponentCoderIds: []string{"varint", "string"}}
+			b.comps().Coders["kv_varint_bytes"] = &pipepb.Coder{Spec: &pipepb.FunctionSpec{Urn: urns.CoderKV}, ComponentCoderIds: []string{"varint", "bytes"}}
+			b.comps().Coders["kv_kv_bytes"] = &pipepb.Coder{Spec: &pipepb.FunctionSpec{Urn: urns.CoderKV}, ComponentCoderIds: []string{"string", "kv_varint_bytes"}}
+			outs := b.testStream("Events", []string{"a"}, elementsEvent("a", 1000))
+			b.comps().Pcollections[outs["a"]].CoderId = tt.coder
+			b.sink("Read", outs["a"])
+			pl, err := plan.Build(b.p, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := coderShape(pl.Components, pl.Components.GetPcollections()[outs["a"]].GetCoderId()); got != tt.want {
+				t.Errorf("TestStream output coder = %s, want %s", got, tt.want)
+			}
+			if got, want := coderShape(pl.Components, tt.coder), coderShape(b.comps(), tt.coder); got != want {
+				t.Errorf("coder %s became %s, want it unchanged (%s): other PCollections use it", tt.coder, got, want)
+			}
+		})
+	}
+}

@@ -185,9 +185,13 @@ func TestReferenceCases(t *testing.T) {
 			batch(none_(), e("4", 4)), batch(none_(), e("5", 5)),
 			wm(window.MaxTime, "a [1,2,3,4,5] "+eogw+" FL ON_TIME 0 0"),
 		}},
-		{name: "10 one batch of three elements fires one pane", s: trig(d, Repeat{AfterCount{N: 1}}), steps: []step{
-			batch(panes("a [1,2,3] 9999 F EARLY 0 -1"), e("1", 1), e("2", 2), e("3", 3)),
-			wm(sec(10), "a [] 9999 L ON_TIME 1 0"),
+		{name: "10 one batch of three elements fires a pane per element", s: trig(d, Repeat{AfterCount{N: 1}}), steps: []step{
+			batch(panes("a [1] 9999 F EARLY 0 -1", "a [2] 9999 - EARLY 1 -1", "a [3] 9999 - EARLY 2 -1"), e("1", 1), e("2", 2), e("3", 3)),
+			wm(sec(10), "a [] 9999 L ON_TIME 3 0"),
+		}},
+		{name: "10 over merging windows a batch fires once, after merging", s: ifNonEmpty(sessions(trig(d, Repeat{AfterCount{N: 1}}))), steps: []step{
+			batch(panes("a [1,2] 11999 F EARLY 0 -1"), e("1", sec(1)), e("2", sec(2))),
+			wm(window.MaxTime),
 		}},
 		{name: "10 three batches fire three panes", s: ifNonEmpty(trig(d, Repeat{AfterCount{N: 1}})), steps: []step{
 			batch(panes("a [1] 9999 F EARLY 0 -1"), e("1", 1)),
@@ -319,5 +323,69 @@ func TestChainedGroupByKeysStayOnTime(t *testing.T) {
 	want := []string{"a [n] 9999 FL ON_TIME 0 0", "b [n] 9999 FL ON_TIME 0 0"}
 	if !slices.Equal(got, want) {
 		t.Errorf("second GroupByKey panes = %q, want %q", got, want)
+	}
+}
+
+// TestBeamGoTriggerCases runs the scenarios of Beam Go's trigger
+// integration tests (test/integration/primitives, windowinto.go) with the
+// Beam Go SDK's strategy (on-time pane only if non-empty): each TestStream
+// event adds its elements in one batch, and the tests count one pane per
+// element where a trigger is ready after each, as Prism fires them.
+func TestBeamGoTriggerCases(t *testing.T) {
+	d := javaDefaults()
+	d.OnTimeAlways = false
+	trig := func(s Strategy, tr Trigger) Strategy { s.Trigger = tr; return s }
+	global := func(s Strategy) Strategy { s.WindowFn = window.GlobalFn(); return s }
+	at := func(ts window.Time, vs ...string) []ev {
+		var out []ev
+		for _, v := range vs {
+			out = append(out, e(v, ts))
+		}
+		return out
+	}
+	cases := []scenario{
+		{name: "TriggerAlways", s: trig(d, Always{}), steps: []step{
+			batch(panes("a [1] 9999 F EARLY 0 -1", "a [2] 9999 - EARLY 1 -1", "a [3] 9999 - EARLY 2 -1"), at(sec(1), "1", "2", "3")...),
+			wm(sec(11)),
+		}},
+		{name: "TriggerRepeat", s: global(trig(d, Repeat{AfterCount{N: 2}})), steps: []step{
+			batch(panes("a [1,2] "+eogw+" F EARLY 0 -1"), at(sec(1), "1", "2", "3")...),
+			wm(sec(2)),
+			batch(panes("a [3,4] "+eogw+" - EARLY 1 -1", "a [5,6] "+eogw+" - EARLY 2 -1"), at(sec(6), "4", "5", "6")...),
+			wm(sec(10)),
+			wm(window.MaxTime),
+		}},
+		{name: "TriggerAfterEndOfWindow", s: trig(d, AfterWatermark{Early: AfterCount{N: 2}, Late: AfterCount{N: 1}}), steps: []step{
+			batch(panes("a [1,2] 9999 F EARLY 0 -1"), at(sec(1), "1", "2", "3")...),
+			wm(sec(11), "a [3] 9999 L ON_TIME 1 0"),
+		}},
+		{name: "TriggerAfterEach", s: global(trig(d, Repeat{AfterEach{Ts: []Trigger{AfterCount{N: 3}, Always{}}}})), steps: []step{
+			batch(panes("a [1,2,3] "+eogw+" F EARLY 0 -1", "a [5] "+eogw+" - EARLY 1 -1", "a [8] "+eogw+" - EARLY 2 -1"),
+				at(sec(1), "1", "2", "3", "5", "8")...),
+			wm(sec(11)),
+			wm(window.MaxTime),
+		}},
+		{name: "TriggerAfterAny", s: trig(d, Repeat{AfterAny{Ts: []Trigger{AfterCount{N: 3}, Always{}}}}), steps: []step{
+			batch(panes("a [1] 9999 F EARLY 0 -1", "a [2] 9999 - EARLY 1 -1", "a [3] 9999 - EARLY 2 -1"), at(sec(1), "1", "2", "3")...),
+			wm(sec(11)),
+			batch(panes("a [5] 19999 F EARLY 0 -1", "a [8] 19999 - EARLY 1 -1"), at(sec(12), "5", "8")...),
+			wm(window.MaxTime),
+		}},
+		{name: "TriggerAfterSynchronizedProcessingTime: the clock never moves, so each window fires at its end",
+			s: trig(d, Repeat{AfterSynchronizedProcessingTime{}}), steps: []step{
+				batch(none_(), at(sec(1), "1", "2", "3")...),
+				wm(sec(11), "a [1,2,3] 9999 FL ON_TIME 0 0"),
+				batch(none_(), at(sec(12), "5", "8")...),
+				wm(window.MaxTime, "a [5,8] 19999 FL ON_TIME 0 0"),
+			}},
+		{name: "TriggerOrFinally", s: trig(d, OrFinally{Main: Always{}, Until: AfterCount{N: 2}}), closed: 1, wantUnsafe: true, steps: []step{
+			batch(panes("a [1] 9999 F EARLY 0 -1", "a [2] 9999 L EARLY 1 -1"), at(sec(1), "1", "2", "3")...),
+			wm(sec(11)),
+			batch(panes("a [5] 19999 F EARLY 0 -1", "a [8] 19999 L EARLY 1 -1"), at(sec(12), "5", "8")...),
+			wm(window.MaxTime),
+		}},
+	}
+	for _, sc := range cases {
+		t.Run(sc.name, func(t *testing.T) { runScenario(t, sc) })
 	}
 }

@@ -21,8 +21,13 @@
 //   - event time is strict: the end of window w has passed when IW >
 //     w.MaxTimestamp(); a window is droppable when maxTs+L < IW;
 //   - processing time fires at now >= target;
-//   - a trigger is evaluated once per key+window per input batch (Add), so
-//     several elements may land in one pane;
+//   - over non-merging windows a trigger is evaluated after every element,
+//     so a pane's contents do not depend on how the runner cut its input
+//     into bundles. The model also allows one evaluation per input batch
+//     (Java's ReduceFnRunner), where several elements may land in one pane;
+//     Prism evaluates per element and Beam Go's trigger tests count on it.
+//     Over merging windows a trigger is evaluated once per key+window per
+//     input batch (Add), after the batch's windows are merged;
 //   - the EOW and GC timers of one window fire as one unit, so a watermark
 //     jump past GC time yields one final pane marked last;
 //   - Advance fires event-time timers before processing-time timers;

@@ -92,7 +92,7 @@ func TestTriggerStateMachines(t *testing.T) {
 		{"AfterProcessingTime keeps an aligned time", AfterProcessingTime{Transforms: []TimeTransform{AlignTo{Period: 10000}}}, "p=10000 e t=10000 y D"},
 		{"AfterProcessingTime aligns with an offset", AfterProcessingTime{Transforms: []TimeTransform{AlignTo{Period: 1000, Offset: 500}}}, "p=2600 e t=3500"},
 		{"AfterProcessingTime applies transforms in order", AfterProcessingTime{Transforms: []TimeTransform{Delay{D: 2000}, AlignTo{Period: 10000}}}, "p=9000 e t=20000"},
-		{"AfterSynchronizedProcessingTime fires once the clock reaches the arrival", AfterSynchronizedProcessingTime{}, "p=7 e t=7 y D"},
+		{"AfterSynchronizedProcessingTime fires once the clock passes the arrival", AfterSynchronizedProcessingTime{}, "p=7 e t=8 n p=8 y D"},
 		{"Always fires every time and never finishes", Always{}, "y O e y O"},
 		{"Never never fires", Never{}, "e n w=10000 n p=100000 n O"},
 		{"Repeat restarts a finished trigger", Repeat{count(2)}, "e n e y O e n e y O"},

@@ -77,21 +77,35 @@ func New(s Strategy) (*Reducer, error) {
 	}, nil
 }
 
-// Add processes one input batch (the elements of one bundle); the trigger is
-// evaluated once per key+window after the whole batch. It returns the panes
-// that fire, in the order their windows were first touched by the batch.
-// Add copies keys and values; it fires no timers (see Advance).
+// Add processes one input batch (the elements of one bundle) and returns
+// the panes that fire, in order. Over non-merging windows the trigger is
+// evaluated after each element, for the windows the element went to, so
+// the panes do not depend on how the runner cut the input into bundles (and
+// match Prism's, which Beam Go's trigger tests expect). Over merging windows
+// it is evaluated once per key+window after the whole batch, once the
+// batch's windows are merged (Java's ReduceFnRunner.processElements), in the
+// order the batch first touched them. Add copies keys and values; it fires
+// no timers (see Advance).
 func (r *Reducer) Add(batch []Element, t Times) []Pane {
-	r.epoch++
-	r.touched = r.touched[:0]
+	var out []Pane
 	if r.merging {
+		r.epoch++
 		r.addMerging(batch, t)
+		out = r.fireTouched(t, out)
 	} else {
 		for i := range batch {
+			r.epoch++
 			r.addElement(&batch[i], t)
+			out = r.fireTouched(t, out)
 		}
 	}
-	var out []Pane
+	r.maybeCompact()
+	return out
+}
+
+// fireTouched emits the panes of the windows touched since the epoch began
+// whose triggers are ready, and empties the touched list.
+func (r *Reducer) fireTouched(t Times, out []Pane) []Pane {
 	for _, ws := range r.touched {
 		if !ws.dead && !ws.closed && r.shouldFire(ws, t) {
 			out = r.emit(ws, t, out)
@@ -99,7 +113,6 @@ func (r *Reducer) Add(batch []Element, t Times) []Pane {
 	}
 	clear(r.touched) // drop the pointers, so collected windows can be freed
 	r.touched = r.touched[:0]
-	r.maybeCompact()
 	return out
 }
 

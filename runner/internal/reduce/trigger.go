@@ -30,10 +30,13 @@ type AfterCount struct{ N int64 }
 // order), then finishes.
 type AfterProcessingTime struct{ Transforms []TimeTransform }
 
-// AfterSynchronizedProcessingTime fires once processing time has reached the
+// AfterSynchronizedProcessingTime fires once processing time has passed the
 // arrival of the pane's first element, then finishes. It is the continuation
 // of AfterProcessingTime; this runner has one processing-time clock, so it is
-// AfterProcessingTime without transforms.
+// AfterProcessingTime with a delay of 1 ms: "passed" is strict, as in Java
+// (processing-time targets otherwise fire at now >= target), or it would
+// fire at once on every element, and on a TestStream's clock, which moves
+// only when the script moves it, never wait for the clock at all.
 type AfterSynchronizedProcessingTime struct{}
 
 // Always fires after every batch and never finishes.
@@ -211,7 +214,7 @@ func shape(t Trigger, path string) (node, []Trigger, error) {
 		}
 		return node{kind: kProcessingTime, transforms: t.Transforms}, nil, nil
 	case AfterSynchronizedProcessingTime:
-		return node{kind: kProcessingTime}, nil, nil
+		return node{kind: kProcessingTime, transforms: []TimeTransform{Delay{D: 1}}}, nil, nil
 	case Always:
 		return node{kind: kAlways}, nil, nil
 	case Never:
