@@ -194,9 +194,6 @@ func (e *executor) Endpoints() (data, state *pipepb.ApiServiceDescriptor) {
 // the next live worker, round robin; a dead worker is replaced first while
 // Options.MaxWorkerRestarts lasts.
 func (e *executor) NewProcessor(desc *fnpb.ProcessBundleDescriptor, wiring *plan.Wiring) (engine.Processor, error) {
-	if err := refuseTimers(desc); err != nil {
-		return nil, err
-	}
 	e.mu.Lock()
 	if e.descs == nil {
 		e.descs = map[string]bool{}
