@@ -209,8 +209,31 @@ func (k *keyed) timersDue(now state.Times) bool {
 		return true
 	}
 	due := false
-	k.store.Expired(now.Input, func(state.Scope) bool { due = true; return false })
+	pt := k.ptPending()
+	k.store.Expired(now.Input, func(sc state.Scope) bool {
+		due = !expiryWaits(sc, pt)
+		return false
+	})
 	return due
+}
+
+// ptPending reports whether a processing-time timer is pending; j.mu is
+// held.
+func (k *keyed) ptPending() bool {
+	_, ok, err := k.store.NextTime(state.ProcessingTime)
+	return ok && err == nil
+}
+
+// expiryWaits reports whether the expiry of sc waits for pending
+// processing-time timers (pt). The global window expires only when the
+// input ends, and the processing-time timers pending then still fire
+// first, with the state, as on Prism (Beam Go's bounded processing-time
+// timer tests count on it); so it waits until none is pending. Other
+// windows expire at once, and their processing-time timers never fire
+// (reference §3.5). Expired reports scopes in GC-time order, global
+// windows last, so a scan may stop at the first that waits.
+func expiryWaits(sc state.Scope, pt bool) bool {
+	return pt && sc.Window.MaxTimestamp() >= window.Global().MaxTimestamp()
 }
 
 // take returns the stage's next bundle, owning its keys, or nil; j.mu is
@@ -293,7 +316,11 @@ func (k *keyed) dueKeys(now state.Times, owned map[string]bool) error {
 // scopes to expire to w.
 func (k *keyed) expiredScopes(now state.Times, owned map[string]bool, w *keyedWork) error {
 	n := 0
+	pt := k.ptPending()
 	err := k.store.Expired(now.Input, func(sc state.Scope) bool {
+		if expiryWaits(sc, pt) {
+			return false
+		}
 		key := string(sc.Key)
 		if !k.running[key] {
 			owned[key] = true
@@ -412,6 +439,10 @@ func (k *keyed) setOne(kw *keyedWork, transformID, family string, domain plan.Ti
 			// past the window's expiry, which its runners accept: fire it
 			// at the expiry instead, before the window's state goes.
 			st.Fire, st.Hold = gc, min(st.Hold, gc)
+		}
+		if st.Hold == window.MaxTime {
+			// Beam Go's WithNoOutputTimestamp: the timer holds nothing.
+			st.NoHold = true
 		}
 		if domain == plan.ProcessingTime {
 			st.Domain = state.ProcessingTime
