@@ -34,6 +34,10 @@ type descriptor struct {
 	sources  []*port
 	sinks    []*port
 	stateURL string
+	// timers are the timer families of the descriptor's ParDos, which
+	// travel on the data plane of timerURL.
+	timers   []timerFamily
+	timerURL string
 	// idByName maps transform unique names to descriptor ids, for the
 	// PTRANSFORM label of user metrics.
 	idByName map[string]string
@@ -117,6 +121,14 @@ func (h *harness) descriptor(ctx context.Context, id string) (*descriptor, error
 func newDescriptor(pb *fnpb.ProcessBundleDescriptor) (*descriptor, error) {
 	d := &descriptor{pb: pb, idByName: map[string]string{}, sideRecoders: map[sideKey]sideRecoderEntry{}}
 	d.stateURL = pb.GetStateApiServiceDescriptor().GetUrl()
+	var err error
+	if d.timers, err = timerFamilies(pb); err != nil {
+		return nil, err
+	}
+	d.timerURL = pb.GetTimerApiServiceDescriptor().GetUrl()
+	if len(d.timers) > 0 && d.timerURL == "" {
+		return nil, fmt.Errorf("harness: descriptor %s has timer families but no timer API endpoint", pb.GetId())
+	}
 	ids := make([]string, 0, len(pb.GetTransforms()))
 	for id := range pb.GetTransforms() {
 		ids = append(ids, id)
@@ -346,9 +358,12 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 	if err != nil {
 		return fail(err)
 	}
-	sources := make([]string, 0, len(d.sources))
+	sources := make([]string, 0, len(d.sources)+len(d.timers))
 	for _, p := range d.sources {
 		sources = append(sources, p.transform)
+	}
+	for _, f := range d.timers {
+		sources = append(sources, f.stream())
 	}
 	h.insts.setSources(inst, sources)
 	inputs := map[string]iter.Seq2[[]byte, error]{}
@@ -368,6 +383,16 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 			return fail(err)
 		}
 		outputs[p.transform] = &output{d: ds, instruction: inst, transform: p.transform}
+	}
+	var fire iter.Seq2[exec.TimerInput, error]
+	var timersOut *timerOutput
+	if len(d.timers) > 0 {
+		ds, err := h.dataStream(d.timerURL)
+		if err != nil {
+			return fail(err)
+		}
+		fire = ds.timers(ctx, inst, d.timers)
+		timersOut = &timerOutput{d: ds, instruction: inst, families: d.timers, bufs: map[timerFamily][]byte{}}
 	}
 	proc, err := h.processor(d)
 	if err != nil {
@@ -419,12 +444,14 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 		Checkpoint: after.checkpoint,
 		Finalize:   after.finalize,
 		State:      &userState{h: h, d: d, instruction: inst},
+		Timers:     timersOut.writer(),
+		FireTimers: fire,
 	})
 	if err == nil {
 		err = b.failed()
 	}
 	if err == nil {
-		err = h.finishOutputs(outputs)
+		err = h.finishOutputs(outputs, timersOut)
 	}
 	if err != nil {
 		// User state may be inconsistent after a failure: start afresh.
@@ -449,20 +476,29 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 	return resp
 }
 
-// finishOutputs sends what remains of every output, marked last, one
-// message per data stream.
-func (h *harness) finishOutputs(outputs map[string]*output) error {
-	byStream := map[*dataStream][]*fnpb.Elements_Data{}
+// finishOutputs sends what remains of every output and timer stream
+// (timers may be nil), marked last, one message per data stream.
+func (h *harness) finishOutputs(outputs map[string]*output, timers *timerOutput) error {
+	byStream := map[*dataStream]*fnpb.Elements{}
 	var order []*dataStream
+	msg := func(d *dataStream) *fnpb.Elements {
+		if _, ok := byStream[d]; !ok {
+			order = append(order, d)
+			byStream[d] = &fnpb.Elements{}
+		}
+		return byStream[d]
+	}
 	for _, id := range slices.Sorted(maps.Keys(outputs)) {
 		o := outputs[id]
-		if _, ok := byStream[o.d]; !ok {
-			order = append(order, o.d)
-		}
-		byStream[o.d] = append(byStream[o.d], o.last())
+		m := msg(o.d)
+		m.Data = append(m.Data, o.last())
+	}
+	if timers != nil {
+		m := msg(timers.d)
+		m.Timers = append(m.Timers, timers.last()...)
 	}
 	for _, ds := range order {
-		if err := ds.send(&fnpb.Elements{Data: byStream[ds]}); err != nil {
+		if err := ds.send(byStream[ds]); err != nil {
 			return err
 		}
 	}

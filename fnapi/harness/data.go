@@ -166,6 +166,8 @@ type dataStream struct {
 	early     []queueKey        // queues of unknown instructions, oldest first
 	lost      map[queueKey]bool // dropped early queues
 	lostOrder []queueKey
+	// timerQueues hold received timers (see timers.go).
+	timerQueues map[queueKey]*timerQueue
 }
 
 type queueKey struct{ instruction, transform string }
@@ -200,7 +202,7 @@ func openDataStream(ctx context.Context, cc fnpb.BeamFnDataClient, insts *instru
 // newDataStream starts reading stream; cancel ends it.
 func newDataStream(stream fnpb.BeamFnData_DataClient, cancel context.CancelFunc, insts *instructionTable, grace time.Duration) *dataStream {
 	d := &dataStream{stream: stream, cancel: cancel, insts: insts, grace: grace, broken: make(chan struct{}),
-		queues: map[queueKey]*inQueue{}, lost: map[queueKey]bool{}}
+		queues: map[queueKey]*inQueue{}, lost: map[queueKey]bool{}, timerQueues: map[queueKey]*timerQueue{}}
 	go d.read()
 	return d
 }
@@ -223,8 +225,9 @@ func (d *dataStream) read() {
 			}
 			d.route(queueKey{e.GetInstructionId(), e.GetTransformId()}, inChunk{data: e.GetData(), last: e.GetIsLast()})
 		}
-		// Timers are not supported: descriptors with timer families fail
-		// to build, so no bundle here expects them.
+		for _, t := range msg.GetTimers() {
+			d.routeTimers(t)
+		}
 	}
 }
 
@@ -374,6 +377,11 @@ func (d *dataStream) finish(instruction string) {
 	for k := range d.lost {
 		if k.instruction == instruction {
 			delete(d.lost, k)
+		}
+	}
+	for k := range d.timerQueues {
+		if k.instruction == instruction {
+			delete(d.timerQueues, k)
 		}
 	}
 	d.lostOrder = slices.DeleteFunc(d.lostOrder, func(k queueKey) bool { return k.instruction == instruction })

@@ -52,9 +52,15 @@
 // and this SDK's at those boundaries, so the executor only ever sees its
 // own encodings; ports whose coders already agree cost nothing.
 //
+// User state goes through the state API; timers travel on the data plane of
+// the descriptor's timer endpoint, both ways (see timers.go): the runner's
+// timers are fired after the bundle's input, and the harness ends every
+// timer family's stream before it answers.
+//
 // # Not yet supported
 //
-// Timers and user state, elements embedded in control requests, and bundle
-// finalization callbacks. Side inputs are always read with the iterable
-// access pattern; the harness never asks for multimap side input keys.
+// Elements embedded in control requests. Side inputs are always read with
+// the iterable access pattern; the harness never asks for multimap side
+// input keys. A runner that sends a key's elements and timers in one
+// bundle (Prism) gets the timers fired after all the bundle's elements.
 package harness

@@ -24,8 +24,10 @@
 // control and logging services are: at the same Endpoint. It claims no
 // runner capabilities and stages no artifacts.
 //
-// # Not yet supported
-//
-// Timers on the data plane, and user state (append and clear requests are
-// answered with an error).
+// User state requests of a bundle go to its UserState (SetUserState), or,
+// without one, to bag state that lives as long as the bundle. Timers travel
+// on the data plane: SendTimers sends a bundle the timers to fire, ending
+// each timer family's stream, and the worker's timers reach
+// Timers.Receive per family until each of its streams ended; Wait waits
+// for those ends as for the sinks'.
 package service

@@ -150,7 +150,7 @@ func processBundle(inst, desc string) *fnpb.InstructionRequest {
 // the response and the decoded output.
 func runBundle(t *testing.T, ctx context.Context, w *service.Worker, st stage, inst string, reader service.StateReader, in ...string) (*fnpb.InstructionResponse, []string) {
 	t.Helper()
-	b, err := w.NewBundle(inst, []string{st.out}, reader)
+	b, err := w.NewBundle(inst, []string{st.out}, reader, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +316,7 @@ func TestWorkerThatDiesMidBundleFailsItsCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := w.NewBundle("b1", []string{st.out}, nil)
+	b, err := w.NewBundle("b1", []string{st.out}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +473,7 @@ func TestBundleStateServesSideInputsAndBagUserState(t *testing.T) {
 			return append([]byte("v:"), mm.GetKey()...), nil
 		}
 		return nil, errors.New("no such side input")
-	}))
+	}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -169,6 +169,27 @@ type Bundle struct {
 	bags map[string][]byte
 	// user, when set, serves every kind of user state.
 	user UserState
+	// timers receives the worker's timers; timerLast says which timer
+	// streams ended.
+	timers    func(transform, family string, data []byte) error
+	timerLast map[TimerFamily]bool
+}
+
+// TimerFamily names one timer stream of a bundle: a timer family of a
+// transform.
+type TimerFamily struct{ Transform, Family string }
+
+// Timers is how a bundle takes the timers its worker sets and clears.
+type Timers struct {
+	// Families are the timer streams the worker sends on, each ended by
+	// an is_last message: every timer family of the descriptor's
+	// transforms (SDKs end each, timers set or not). The bundle is
+	// complete once they and the sinks ended.
+	Families []TimerFamily
+	// Receive gets each chunk of encoded timers (beam:coder:timer:v1
+	// values, concatenated) of a family, in order, on the data stream's
+	// goroutine; an error fails the bundle.
+	Receive func(transform, family string, data []byte) error
 }
 
 // UserState serves the user state requests of a bundle (bag, multimap,
@@ -228,15 +249,25 @@ func delegate(us UserState, req *fnpb.StateRequest, resp *fnpb.StateResponse) er
 
 // NewBundle opens the data and state routes of instruction id on the
 // worker, expecting output from the given sink transforms. reader may be
-// nil when the bundle reads no side inputs. Open it before sending the
-// process_bundle instruction, and Release it when done.
-func (w *Worker) NewBundle(id string, sinks []string, reader StateReader) (*Bundle, error) {
+// nil when the bundle reads no side inputs, timers nil when its
+// transforms have no timers. Open it before sending the process_bundle
+// instruction, and Release it when done.
+func (w *Worker) NewBundle(id string, sinks []string, reader StateReader, timers *Timers) (*Bundle, error) {
 	b := &Bundle{w: w, id: id, reader: reader, outputs: map[string][]byte{}, last: map[string]bool{},
 		complete: make(chan struct{}), states: map[string][]byte{}, bags: map[string][]byte{}}
 	for _, t := range sinks {
 		if _, ok := b.last[t]; !ok {
 			b.last[t] = false
 			b.waiting++
+		}
+	}
+	if timers != nil {
+		b.timers, b.timerLast = timers.Receive, map[TimerFamily]bool{}
+		for _, f := range timers.Families {
+			if _, ok := b.timerLast[f]; !ok {
+				b.timerLast[f] = false
+				b.waiting++
+			}
 		}
 	}
 	if b.waiting == 0 {
@@ -261,9 +292,21 @@ func (b *Bundle) Close(ctx context.Context, transform string) error {
 	return b.send(ctx, &fnpb.Elements_Data{InstructionId: b.id, TransformId: transform, IsLast: true})
 }
 
+// SendTimers sends a chunk of encoded timers (beam:coder:timer:v1
+// values, concatenated) of a timer family of transform to fire in the
+// bundle; last ends the family's stream. SDKs expect every timer family
+// of the descriptor's transforms to be ended, timers sent or not.
+func (b *Bundle) SendTimers(ctx context.Context, transform, family string, data []byte, last bool) error {
+	return b.sendMsg(ctx, &fnpb.Elements{Timers: []*fnpb.Elements_Timers{{InstructionId: b.id, TransformId: transform, TimerFamilyId: family, Timers: data, IsLast: last}}})
+}
+
 func (b *Bundle) send(ctx context.Context, d *fnpb.Elements_Data) error {
+	return b.sendMsg(ctx, &fnpb.Elements{Data: []*fnpb.Elements_Data{d}})
+}
+
+func (b *Bundle) sendMsg(ctx context.Context, msg *fnpb.Elements) error {
 	select {
-	case b.w.out <- &fnpb.Elements{Data: []*fnpb.Elements_Data{d}}:
+	case b.w.out <- msg:
 		return nil
 	case <-b.w.done:
 		return b.w.Err()
@@ -332,6 +375,39 @@ func (b *Bundle) receive(d *fnpb.Elements_Data) {
 	}
 }
 
+// receiveTimers records a chunk of timers from the worker.
+func (b *Bundle) receiveTimers(t *fnpb.Elements_Timers) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f := TimerFamily{Transform: t.GetTransformId(), Family: t.GetTimerFamilyId()}
+	done, ok := b.timerLast[f]
+	switch {
+	case b.err != nil:
+		return
+	case !ok:
+		b.fail(fmt.Errorf("service: bundle %s: timers of family %q of transform %q, which the bundle does not take", b.id, f.Family, f.Transform))
+		return
+	case done:
+		b.fail(fmt.Errorf("service: bundle %s: timers of family %q of transform %q after the stream's end", b.id, f.Family, f.Transform))
+		return
+	}
+	if len(t.GetTimers()) > 0 {
+		// Under b.mu, so that the chunks of a family arrive in order and
+		// none after the bundle failed.
+		if err := b.timers(f.Transform, f.Family, t.GetTimers()); err != nil {
+			b.fail(fmt.Errorf("service: bundle %s: timers of family %q of transform %q: %w", b.id, f.Family, f.Transform, err))
+			return
+		}
+	}
+	if t.GetIsLast() {
+		b.timerLast[f] = true
+		b.waiting--
+		if b.waiting == 0 {
+			close(b.complete)
+		}
+	}
+}
+
 // fail records the bundle's first error and ends Wait; b.mu must be held.
 func (b *Bundle) fail(err error) {
 	if b.err != nil {
@@ -372,9 +448,7 @@ func (d data) Data(stream fnpb.BeamFnData_DataServer) error {
 			}
 			for _, t := range msg.GetTimers() {
 				if b := d.s.bundle(t.GetInstructionId()); b != nil {
-					b.mu.Lock()
-					b.fail(fmt.Errorf("service: bundle %s: timers are not supported (transform %s)", b.id, t.GetTransformId()))
-					b.mu.Unlock()
+					b.receiveTimers(t)
 				}
 			}
 		}

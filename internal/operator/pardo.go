@@ -250,18 +250,31 @@ func (c *ParDoCore[In]) Teardown(ctx context.Context) error {
 	return nil
 }
 
-// ReceiveTimer fires one timer of family, an encoded beam:coder:timer:v1
-// value: OnTimer (or OnExpire for the StatefulSpec's ExpiryFamily) runs
-// once per window of the timer, with the timer's key, and outputs get
-// the timer's output timestamp. Cleared timers are ignored.
+// ReceiveTimer fires the timers of family in encoded, one or more
+// concatenated beam:coder:timer:v1 values (a runner's data plane carries
+// them so), in order: OnTimer (or OnExpire for the StatefulSpec's
+// ExpiryFamily) runs once per window of a timer, with the timer's key,
+// and outputs get the timer's output timestamp. Cleared timers are
+// ignored.
 func (c *ParDoCore[In]) ReceiveTimer(family string, encoded []byte) error {
 	if c.stateful == nil {
 		return fmt.Errorf("operator: %s: got a timer of family %q but has no timers", c.env.UniqueName, family)
 	}
-	t, _, err := c.timers.Decode(encoded)
-	if err != nil {
-		return fmt.Errorf("operator: %s: decode timer of family %q: %w", c.env.UniqueName, family, err)
+	for len(encoded) > 0 {
+		t, n, err := c.timers.Decode(encoded)
+		if err != nil {
+			return fmt.Errorf("operator: %s: decode timer of family %q: %w", c.env.UniqueName, family, err)
+		}
+		encoded = encoded[n:]
+		if err := c.receiveOne(family, t); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// receiveOne fires one decoded timer of family.
+func (c *ParDoCore[In]) receiveOne(family string, t coder.Timer[[]byte]) error {
 	if t.ClearBit {
 		return nil
 	}

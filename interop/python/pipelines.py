@@ -171,9 +171,7 @@ PIPELINES = [word_count, group_by_key, combine_per_key, side_inputs, windows,
 # refusal. Such a pipeline is reported UNSUPPORTED, not failed, as long as it
 # fails with exactly that refusal; once it passes it is reported PASS (and
 # should leave this list).
-KNOWN_UNSUPPORTED = {
-    "event_time_timer": "timers are not supported by this runner yet",
-}
+KNOWN_UNSUPPORTED = {}
 
 
 def main(argv):

@@ -72,9 +72,10 @@ func TestConformanceWithExternalWorkers(t *testing.T) {
 	}, runnertest.Capabilities{})
 }
 
-// TestStatefulConformance runs the stateful cases with LOOPBACK workers.
+// TestStatefulConformance runs the stateful cases, timers included, with
+// LOOPBACK workers.
 func TestStatefulConformance(t *testing.T) {
 	runnertest.RunStatefulConformanceTests(t, func(*testing.T) runner.Runner {
 		return portable.New(&portable.Options{Workers: 2})
-	}, runnertest.Capabilities{NoTimers: true})
+	}, runnertest.Capabilities{})
 }

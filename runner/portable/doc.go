@@ -43,10 +43,20 @@
 // WorkerDiedError naming it and the transform that reads it. A worker
 // process that exits before it connects fails the job at once.
 //
+// # State and timers
+//
+// User state of every kind and timers (event and processing time, timer
+// families, holds, clears, OnWindowExpiration) work as on the local
+// runner: the engine keeps them, the state API serves the state, and
+// timers travel on the Fn API's data plane both ways (see fnrunner). A
+// bundle fires at most one timer per key, so what its callback sets is
+// honoured by the next bundle; a key whose elements are in a bundle fires
+// its timers in a later one.
+//
 // # Not yet supported
 //
-// Timers, and user state declared with this SDK (other SDKs' bag, value
-// and combining state run; see the README's feature table). Side inputs of
-// every kind, dynamic splitting of running bundles and progress reports
-// work, as they do on the local runner.
+// Ordered-list state of other SDKs (Beam Go appends a varint timestamp and
+// the value, which the runner cannot split yet). Side inputs of every kind,
+// dynamic splitting of running bundles and progress reports work, as they
+// do on the local runner.
 package portable

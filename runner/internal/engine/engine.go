@@ -189,12 +189,19 @@ type Bundle struct {
 	State operator.StateAccess
 	// Timers receives the timers that the stateful ParDo sets or clears:
 	// its transform id, the timer family and one encoded
-	// beam:coder:timer:v1 value, valid only during the call.
+	// beam:coder:timer:v1 value (or several, concatenated), valid only
+	// during the call.
 	Timers func(transformID, family string, encoded []byte) error
 	// FireTimers yields the timers to fire after the inputs are read, one
 	// at a time: the next is chosen only after the previous one's callback
 	// ran (and set its timers).
 	FireTimers iter.Seq2[TimerInput, error]
+	// TimerBatch, set with FireTimers, is what an executor that sends a
+	// bundle's timers to an SDK all at once (the Fn API's data plane) uses
+	// instead of FireTimers: at most one timer per key, so that the
+	// timers that callbacks set are seen by later bundles. Call it once,
+	// before the bundle runs; use either it or FireTimers, not both.
+	TimerBatch func() (TimerBatch, error)
 }
 
 // TimerInput is one timer to fire: an encoded beam:coder:timer:v1 value

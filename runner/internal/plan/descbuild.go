@@ -50,11 +50,10 @@ func (b *descBuilder) addPayloadCoders(id string, t *pipepb.PTransform) error {
 		for _, s := range pardo.GetStateSpecs() {
 			coders = append(coders, validate.StateCoders(s)...)
 		}
-		for _, tf := range pardo.GetTimerFamilySpecs() {
-			b.timers = true
-			coders = append(coders, tf.GetTimerFamilyCoderId())
+		if err := b.addCoders(coders); err != nil {
+			return err
 		}
-		return b.addCoders(coders)
+		return b.lpTimerCoders(id, &pardo)
 	case isCombinePart(urn):
 		var cmb pipepb.CombinePayload
 		if err := proto.Unmarshal(t.GetSpec().GetPayload(), &cmb); err != nil {
@@ -62,6 +61,33 @@ func (b *descBuilder) addPayloadCoders(id string, t *pipepb.PTransform) error {
 		}
 		return b.addCoder(cmb.GetAccumulatorCoderId())
 	}
+	return nil
+}
+
+// lpTimerCoders points the timer families of ParDo id in the descriptor
+// at the length-prefixed forms of their coders, as Prism does: the runner
+// cuts the key and window out of the timers the SDK sends without knowing
+// the key's coder, and the key bytes then match the ones it cuts out of
+// the (likewise length-prefixed) input elements.
+func (b *descBuilder) lpTimerCoders(id string, pardo *pipepb.ParDoPayload) error {
+	changed := false
+	for fid, tf := range pardo.GetTimerFamilySpecs() {
+		b.timers = true
+		lp, err := b.lp(tf.GetTimerFamilyCoderId())
+		if err != nil {
+			return fmt.Errorf("transform %q: timer family %q: %w", id, fid, err)
+		}
+		changed = changed || lp != tf.GetTimerFamilyCoderId()
+		tf.TimerFamilyCoderId = lp
+	}
+	if !changed {
+		return nil
+	}
+	payload, err := proto.Marshal(pardo)
+	if err != nil {
+		return fmt.Errorf("transform %q: %w", id, err)
+	}
+	b.desc.Transforms[id].Spec.Payload = payload
 	return nil
 }
 

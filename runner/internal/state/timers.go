@@ -183,7 +183,9 @@ func (b *Bundle) PopTimer(key []byte, now Times) (Timer, bool, error) {
 		if t.Fire > now.Clock {
 			return false, false
 		}
-		expired := b.s.GCTime(t.Window) < now.Input
+		// The global window's timers fire until none is left, even once
+		// the input ended (the engine expires it only then).
+		expired := b.s.GCTime(t.Window) < now.Input && t.Window.MaxTimestamp() < window.Global().MaxTimestamp()
 		return !expired, expired
 	})
 	if err != nil {

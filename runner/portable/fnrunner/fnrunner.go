@@ -30,6 +30,17 @@
 // own, so that an element that kills every worker it reaches fails the job
 // with a WorkerDiedError naming it and the transform that reads it. A
 // worker process that exits before it connects fails the job at once.
+//
+// # State and timers
+//
+// A keyed stage's bundle serves its worker's user state requests from the
+// engine's state overlay of the bundle. Its timers travel on the data
+// plane: the engine's timer batch (engine.Bundle.TimerBatch, at most one
+// timer per key) goes to the worker after the input, every timer family of
+// the descriptor's ParDos is ended with is_last in a message of its own
+// (Beam Python ignores the timers of a message marked last), and the
+// timers the worker sets reach the overlay as they arrive; the bundle ends
+// once the worker ended each of its timer streams.
 package fnrunner
 
 import (
@@ -215,9 +226,6 @@ func (e *executor) Endpoints() (data, state *pipepb.ApiServiceDescriptor) {
 // the next live worker, round robin; a dead worker is replaced first while
 // Options.MaxWorkerRestarts lasts.
 func (e *executor) NewProcessor(desc *fnpb.ProcessBundleDescriptor, wiring *plan.Wiring) (engine.Processor, error) {
-	if err := refuseTimers(desc); err != nil {
-		return nil, err
-	}
 	e.mu.Lock()
 	if e.descs == nil {
 		e.descs = map[string]bool{}

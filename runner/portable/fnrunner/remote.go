@@ -39,10 +39,18 @@ type remote struct {
 	sinks   []string
 	metrics metrics.Snapshot
 	read    int64
+	// families are the timer families of the descriptor's ParDos.
+	families []service.TimerFamily
+	// fire are the timers of the running bundle not yet sent.
+	fire []engine.TimerInput
 }
 
 func newRemote(ex *executor, w *service.Worker, desc *fnpb.ProcessBundleDescriptor, wiring *plan.Wiring) (*remote, error) {
 	r := &remote{ex: ex, w: w, desc: desc, wiring: wiring, splits: map[string]func([]byte) ([][]byte, error){}}
+	var err error
+	if r.families, err = timerFamilies(desc); err != nil {
+		return nil, err
+	}
 	for _, port := range wiring.Sinks {
 		split, err := engine.Splitter(desc.GetCoders(), port.Coder)
 		if err != nil {
@@ -57,9 +65,32 @@ func newRemote(ex *executor, w *service.Worker, desc *fnpb.ProcessBundleDescript
 // Process implements engine.Processor: it sends the bundle's input to the
 // worker, runs the bundle, and hands the worker's output to the engine. A
 // bundle whose earlier attempt's worker died runs as several bundles on
-// the worker, to find the element that kills workers (see poison.go).
+// the worker, to find the element that kills workers (see poison.go). The
+// timers a keyed bundle fires go to the worker with its first part.
 func (r *remote) Process(ctx context.Context, b engine.Bundle) error {
-	r.metrics, r.read = metrics.Snapshot{}, 0
+	r.metrics, r.read, r.fire = metrics.Snapshot{}, 0, nil
+	if b.TimerBatch == nil {
+		return r.process(ctx, b)
+	}
+	tb, err := b.TimerBatch()
+	if err != nil {
+		return err
+	}
+	r.fire = tb.Timers
+	if err := r.process(ctx, b); err != nil {
+		return err
+	}
+	if len(r.fire) > 0 {
+		// Every part of the input ran without them (there was none).
+		if err := r.run(ctx, b, func(func([]byte, error) bool) {}, 0, false); err != nil {
+			return err
+		}
+	}
+	return tb.Done()
+}
+
+// process runs the bundle's input, in parts if it is suspect.
+func (r *remote) process(ctx context.Context, b engine.Bundle) error {
 	if r.w.Err() != nil {
 		// The worker died since this processor's last bundle (another
 		// bundle killed it): run on a live one, so that this bundle's
@@ -147,21 +178,23 @@ func (r *remote) died(err error, key suspectKey, one *isolated) error {
 // whether the engine may split it.
 func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byte, error], base int64, splittable bool) (err error) {
 	inst := r.ex.instruction()
-	nb, err := r.w.NewBundle(inst, r.sinks, &sides{data: b.SideInputs, desc: r.desc, wiring: r.wiring})
+	var timers *service.Timers
+	if len(r.families) > 0 || len(r.fire) > 0 {
+		timers = &service.Timers{Families: r.families, Receive: b.Timers}
+		if b.Timers == nil {
+			return fmt.Errorf("bundle %s: the stage's transforms have timers, but the engine takes none", inst)
+		}
+	}
+	nb, err := r.w.NewBundle(inst, r.sinks, &sides{data: b.SideInputs, desc: r.desc, wiring: r.wiring}, timers)
 	if err != nil {
 		return fmt.Errorf("new bundle: %w", err)
 	}
 	defer nb.Release()
 	if b.State != nil {
 		nb.SetUserState(userState{ctx: ctx, sa: b.State})
-		// Draining the (timer-free, see refuseTimers) timers to fire drops
-		// the state of expired windows.
-		defer func() {
-			if err == nil && b.FireTimers != nil {
-				err = drainTimers(b.FireTimers)
-			}
-		}()
 	}
+	fire := r.fire
+	r.fire = nil
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	src := r.wiring.Source.Transform
@@ -181,6 +214,12 @@ func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byt
 	go func() {
 		defer close(sent)
 		sendErr = r.send(ctx, nb, src, input, cancel)
+		if sendErr == nil && timers != nil {
+			// After the input: this SDK's harness reads its input before
+			// its timers, and no key fires timers in a bundle with its
+			// elements (engine.TimerBatch), so the order is free.
+			sendErr = sendTimers(ctx, nb, fire, r.families)
+		}
 	}()
 	// The sender reads the input, which is not safe to share: it is done
 	// before the caller reads on.

@@ -3,7 +3,6 @@ package fnrunner
 import (
 	"context"
 	"fmt"
-	"iter"
 	"maps"
 	"slices"
 
@@ -72,11 +71,11 @@ func (u userState) Clear(key *fnpb.StateKey) error {
 	return u.sa.Clear(u.ctx, k)
 }
 
-// refuseTimers fails a descriptor whose ParDos declare timers (or
-// OnWindowExpiration): the engine keeps and fires them, but timers do not
-// travel over the Fn API's data plane yet, so the workers could neither
-// set nor receive them.
-func refuseTimers(desc *fnpb.ProcessBundleDescriptor) error {
+// timerFamilies returns the timer families of the descriptor's ParDos,
+// which the worker ends with is_last in every bundle (and the runner
+// likewise), sorted.
+func timerFamilies(desc *fnpb.ProcessBundleDescriptor) ([]service.TimerFamily, error) {
+	var out []service.TimerFamily
 	for _, id := range slices.Sorted(maps.Keys(desc.GetTransforms())) {
 		pt := desc.GetTransforms()[id]
 		if pt.GetSpec().GetUrn() != urns.TransformParDo {
@@ -84,23 +83,53 @@ func refuseTimers(desc *fnpb.ProcessBundleDescriptor) error {
 		}
 		var pd pipepb.ParDoPayload
 		if err := proto.Unmarshal(pt.GetSpec().GetPayload(), &pd); err != nil {
-			return fmt.Errorf("fnrunner: transform %q: ParDo payload: %w", pt.GetUniqueName(), err)
+			return nil, fmt.Errorf("fnrunner: transform %q: ParDo payload: %w", pt.GetUniqueName(), err)
 		}
-		if fams := slices.Sorted(maps.Keys(pd.GetTimerFamilySpecs())); len(fams) > 0 {
-			return fmt.Errorf("fnrunner: transform %q declares timers %q: the portable runner does not send timers over the Fn API yet (the local runner fires them)", pt.GetUniqueName(), fams)
+		for _, fam := range slices.Sorted(maps.Keys(pd.GetTimerFamilySpecs())) {
+			out = append(out, service.TimerFamily{Transform: id, Family: fam})
 		}
 	}
-	return nil
+	return out, nil
 }
 
-// drainTimers consumes the timers a bundle would fire after its elements,
-// which lets the engine drop expired state; there must be none to fire.
-func drainTimers(timers iter.Seq2[engine.TimerInput, error]) error {
-	for t, err := range timers {
-		if err != nil {
+// sendTimers sends the timers to fire in a bundle, grouped by family in
+// chunks, then ends every timer stream the worker expects (families) and
+// any other it was sent timers on.
+func sendTimers(ctx context.Context, nb *service.Bundle, timers []engine.TimerInput, families []service.TimerFamily) error {
+	byFamily := map[service.TimerFamily][]byte{}
+	var order []service.TimerFamily
+	for _, t := range timers {
+		f := service.TimerFamily{Transform: t.TransformID, Family: t.Family}
+		if _, ok := byFamily[f]; !ok {
+			order = append(order, f)
+		}
+		chunk := append(byFamily[f], t.Encoded...)
+		if len(chunk) >= sendChunk {
+			if err := nb.SendTimers(ctx, f.Transform, f.Family, chunk, false); err != nil {
+				return err
+			}
+			chunk = []byte{}
+		}
+		byFamily[f] = chunk
+	}
+	for _, f := range families {
+		if _, ok := byFamily[f]; !ok {
+			order = append(order, f)
+		}
+	}
+	// The ends go in messages of their own: Beam Python ignores the
+	// timers of a message marked is_last.
+	for _, f := range order {
+		if len(byFamily[f]) > 0 {
+			if err := nb.SendTimers(ctx, f.Transform, f.Family, byFamily[f], false); err != nil {
+				return err
+			}
+		}
+	}
+	for _, f := range order {
+		if err := nb.SendTimers(ctx, f.Transform, f.Family, nil, true); err != nil {
 			return err
 		}
-		return fmt.Errorf("fnrunner: timer of family %q of transform %s: the portable runner does not send timers over the Fn API yet", t.Family, t.TransformID)
 	}
 	return nil
 }
