@@ -95,7 +95,7 @@ func newKeyed(s *stage) (*keyed, error) {
 	if w := s.st.Input.Windowing; w != nil {
 		lateness = w.AllowedLateness
 	}
-	store, err := state.Open(&state.Options{AllowedLateness: lateness})
+	store, err := state.Open(storeOptions(s.j, lateness))
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +105,44 @@ func newKeyed(s *stage) (*keyed, error) {
 		return nil, err
 	}
 	return k, nil
+}
+
+// storeOptions returns the state store options of one of j's keyed
+// stages: in memory, or with Options.StateDir on pebble, whose memory
+// (Options.StateMemory, default a quarter of the budget) the job's keyed
+// stages share equally, so that the job's total stays what was asked.
+func storeOptions(j *job, lateness time.Duration) *state.Options {
+	o := &state.Options{AllowedLateness: lateness}
+	if j.opts.StateDir == "" {
+		return o
+	}
+	memory := j.opts.StateMemory
+	if memory <= 0 {
+		memory = j.opts.MemoryBudget / 4
+	}
+	keyed := 0
+	for _, st := range j.pl.Stages {
+		if st.Input.Kind == plan.InputKeyed {
+			keyed++
+		}
+	}
+	o.Backend, o.Dir, o.MemoryBudget = state.Pebble, j.opts.StateDir, memory/int64(max(keyed, 1))
+	return o
+}
+
+// closeKeyed releases the state stores of stages, for a job that ends or
+// could not be set up.
+func closeKeyed(stages []*stage) error {
+	var first error
+	for _, s := range stages {
+		if s.ks == nil {
+			continue
+		}
+		if err := s.ks.close(); err != nil && first == nil {
+			first = fmt.Errorf("engine: stage %s: %w", s.st.ID, err)
+		}
+	}
+	return first
 }
 
 // timerCoder returns the coder of the ParDo's timers, from the descriptor
@@ -147,12 +185,12 @@ func timerCoder(s *stage, spec *plan.Stateful) (coder.Coder[coder.Timer[[]byte]]
 	return coder.NewTimer[[]byte](raw, winCoder), nil
 }
 
-// close releases the store.
-func (k *keyed) close() {
+// close releases the store and removes its files.
+func (k *keyed) close() error {
 	if k.wake != nil {
 		k.wake.Stop()
 	}
-	k.store.Close()
+	return k.store.Close()
 }
 
 // keyOf returns the key of an encoded windowed value of the stage's input
