@@ -42,6 +42,17 @@ import (
 // maxTimerKeys bounds the keys of one timer or expiry bundle.
 const maxTimerKeys = 1024
 
+// maxKeyedElems and maxKeyedBytes bound the input of one keyed bundle. A
+// bundle's state writes wait in its overlay (in memory, ordered) until it
+// commits, so a bundle of a million elements would hold millions of
+// entries: every lookup in it slower, and state on disk not bounded by the
+// store's budget while it runs. A few thousand elements keep the overlay
+// small and still amortise a bundle's fixed costs.
+const (
+	maxKeyedElems = 2048
+	maxKeyedBytes = 4 << 20
+)
+
 // keyed is the state of a keyed stage. The fields after store are guarded
 // by j.mu.
 type keyed struct {
@@ -277,7 +288,7 @@ func (k *keyed) take() (*bundleWork, error) {
 	clear(k.blocked[len(kept):])
 	k.blocked = kept
 	if len(s.pending) > 0 {
-		p := s.takePending(max(s.chunk, 1))
+		p := s.takePending(k.chunk())
 		for _, e := range p.elems {
 			key, expired, err := k.keyOf(e, now.Input)
 			switch {
@@ -308,6 +319,18 @@ func (k *keyed) take() (*bundleWork, error) {
 		k.running[key] = true
 	}
 	return b, nil
+}
+
+// chunk returns how many pending elements the next bundle takes: the
+// stage's share, at most maxKeyedElems and about maxKeyedBytes (by the
+// first pending batch's average element); j.mu is held.
+func (k *keyed) chunk() int {
+	s := k.s
+	n := min(max(s.chunk, 1), maxKeyedElems)
+	if p := s.pending[0]; len(p.elems) > 0 && p.bytes > 0 {
+		n = min(n, max(int(maxKeyedBytes/(p.bytes/int64(len(p.elems))+1)), 1))
+	}
+	return n
 }
 
 // dueKeys adds the free keys with eligible timers to owned.
