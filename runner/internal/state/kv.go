@@ -2,7 +2,6 @@ package state
 
 import (
 	"fmt"
-	"sync"
 )
 
 // backend is the ordered key-value space a Store keeps everything in. Keys
@@ -137,7 +136,7 @@ func (w *writeSet) empty() bool { return len(w.parts) == 0 && len(w.points) == 0
 // the order that replays the bundle (a range delete removes the earlier
 // point writes it covers). Point writes come in ascending order within a
 // partition, partitions and global writes in no particular order.
-func (w *writeSet) each(del func(lo, hi string) error, put func(k string, e entry, first bool) error) error {
+func (w *writeSet) each(del func(lo, hi string) error, put func(k string, e entry) error) error {
 	for _, pw := range w.parts {
 		if pw.dels == nil {
 			continue
@@ -149,14 +148,14 @@ func (w *writeSet) each(del func(lo, hi string) error, put func(k string, e entr
 		}
 	}
 	for _, pw := range w.parts {
-		for n, first := pw.puts.seek(""), true; n != nil; n, first = n.next[0], false {
-			if err := put(n.key, n.val, first); err != nil {
+		for n := pw.puts.seek(""); n != nil; n = n.next[0] {
+			if err := put(n.key, n.val); err != nil {
 				return err
 			}
 		}
 	}
 	for k, e := range w.points {
-		if err := put(k, e, true); err != nil {
+		if err := put(k, e); err != nil {
 			return err
 		}
 	}
@@ -204,95 +203,3 @@ func (w *partWrites) deleted(k string) bool {
 	return n != nil && n.val <= k
 }
 
-// memBackend is the in-memory backend: one skiplist under a RWMutex.
-type memBackend struct {
-	// mu guards t.
-	mu sync.RWMutex
-	t  *skiplist[[]byte]
-}
-
-var _ backend = (*memBackend)(nil)
-
-func newMemBackend() *memBackend { return &memBackend{t: newSkiplist[[]byte]()} }
-
-func (m *memBackend) get(k []byte) ([]byte, bool, error) {
-	m.mu.RLock()
-	v, ok := m.t.get(string(k))
-	m.mu.RUnlock()
-	// Values are never mutated in place (apply stores fresh copies), so
-	// the caller may keep v.
-	return v, ok, nil
-}
-
-// scan copies up to scanChunk entries at a time under the read lock and
-// calls fn without it, so that fn may commit (DropExpired's callers do)
-// and long scans do not stall commits. Keys are immutable strings and
-// values are never mutated in place, so the copies are references.
-func (m *memBackend) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
-	const scanChunk = 64
-	var keys [scanChunk]string
-	var vals [scanChunk][]byte
-	from, after := string(lo), false
-	for {
-		n := 0
-		m.mu.RLock()
-		x := m.t.seek(from)
-		if after {
-			x = m.t.seekAfter(from)
-		}
-		for ; x != nil && (hi == nil || x.key < string(hi)) && n < scanChunk; x = x.next[0] {
-			keys[n], vals[n] = x.key, x.val
-			n++
-		}
-		m.mu.RUnlock()
-		for i := range n {
-			if !fn([]byte(keys[i]), vals[i]) {
-				return nil
-			}
-		}
-		if n < scanChunk {
-			return nil
-		}
-		from, after = keys[n-1], true
-	}
-}
-
-func (m *memBackend) apply(w *writeSet) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	// A finger speeds up each run of ascending keys (a partition's
-	// writes); an unrelated key starts a new run.
-	var f finger[[]byte]
-	return w.each(func(lo, hi string) error {
-		m.t.deleteRange(lo, hi)
-		return nil
-	}, func(k string, e entry, first bool) error {
-		if first {
-			f = finger[[]byte]{}
-		}
-		if e.del {
-			m.t.deleteAt(k, &f)
-		} else {
-			m.t.setAt(k, e.val, &f)
-		}
-		return nil
-	})
-}
-
-func (m *memBackend) export(fn func(k, v []byte) error) error {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	for n := m.t.seek(""); n != nil; n = n.next[0] {
-		if err := fn([]byte(n.key), n.val); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (m *memBackend) close() error {
-	m.mu.Lock()
-	m.t = newSkiplist[[]byte]()
-	m.mu.Unlock()
-	return nil
-}

@@ -97,7 +97,7 @@ func (p *pebbleBackend) apply(w *writeSet) error {
 	defer b.Close()
 	err := w.each(func(lo, hi string) error {
 		return b.DeleteRange([]byte(lo), []byte(hi), nil)
-	}, func(k string, e entry, _ bool) error {
+	}, func(k string, e entry) error {
 		if e.del {
 			return b.Delete([]byte(k), nil)
 		}
