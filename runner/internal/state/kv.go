@@ -202,4 +202,3 @@ func (w *partWrites) deleted(k string) bool {
 	n := w.dels.seekAfter(k)
 	return n != nil && n.val <= k
 }
-
