@@ -15,6 +15,9 @@
 //	                    hand-written two-goroutine bufio reader (-impl=hand)
 //	bench/pgsink        io/postgres's exactly-once sink against a hand-written
 //	                    batched COPY loop (run under scripts/postgres.sh)
+//	bench/stateful      issue 16's stateful benchmark: value + bag state and an
+//	                    event-time timer per key, memory or pebble backend
+//	                    (bench/beam -job=stateful is its twin on Prism)
 //	bench/driver        the side-by-side run that writes RESULTS.md
 //	bench/internal/...  the generator, scanner, hand-written count and pipelines
 //
