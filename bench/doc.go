@@ -17,6 +17,9 @@
 //	                    against a hand-written franz-go loop, on kfake
 //	bench/pgsink        io/postgres's exactly-once sink against a hand-written
 //	                    batched COPY loop (run under scripts/postgres.sh)
+//	bench/stateful      issue 16's stateful benchmark: value + bag state and an
+//	                    event-time timer per key, memory or pebble backend
+//	                    (bench/beam -job=stateful is its twin on Prism)
 //	bench/driver        the side-by-side run that writes RESULTS.md
 //	bench/internal/...  the generator, scanner, hand-written count and pipelines
 //

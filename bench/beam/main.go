@@ -1,5 +1,6 @@
 // Command beam is the Beam Go SDK's word count (and, with --job=gbk, the
-// GroupByKey job; see gbk.go), run on Prism in this process: the reference
+// GroupByKey job, see gbk.go; --job=stream, stream.go; --job=stateful,
+// stateful.go), run on Prism in this process: the reference
 // the benchmark compares our runners with. It reads
 // the files matching --input with Beam's textio, splits lines into words
 // with the regular expression [a-zA-Z]+('[a-z])?, counts them with
@@ -32,6 +33,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
+
+	"github.com/beamgo-dev/beamgo/bench/internal/keyed"
 
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local"
 )
@@ -97,13 +100,22 @@ func digest(m map[string]int64) (words int64, hash string) {
 
 func main() {
 	input := flag.String("input", "", "files to count (a glob pattern)")
-	job := flag.String("job", "wordcount", "wordcount; gbk: group \"key\tvalue\" records by key and summarize the groups; stream: the streaming benchmark (stream.go); rate: windowed counts of a paced source (rate.go)")
+	job := flag.String("job", "wordcount", "wordcount; gbk: group \"key\tvalue\" records by key and summarize the groups; stream: the streaming benchmark (stream.go); rate: windowed counts of a paced source (rate.go); stateful: the stateful benchmark (stateful.go)")
 	events := flag.Int64("events", 10_000_000, "bids of the stream job")
 	early := flag.String("early", "pt", "early panes of the stream job: pt (1 s of processing time) or count (every 5 bids)")
 	rate := flag.Float64("rate", 10000, "elements per second of the rate job (rate.go)")
 	rateFor := flag.Duration("for", 10*time.Second, "how long the rate job's source runs")
 	earlyCount := flag.Int("earlycount", 1000, "early panes of the rate job: every this many elements of a key and window")
+	c := keyed.Default
+	flag.Int64Var(&c.Events, "stateful_events", c.Events, "events of the stateful job")
+	flag.Int64Var(&c.Keys, "stateful_keys", c.Keys, "keys of the stateful job")
+	flag.IntVar(&c.Payload, "stateful_payload", c.Payload, "bytes of each bag value of the stateful job (at least 8)")
 	flag.Parse()
+	if *job == "stateful" {
+		beam.Init()
+		runStateful(c)
+		return
+	}
 	if *job == "rate" {
 		beam.Init()
 		runRate(*rate, *rateFor, int32(*earlyCount))

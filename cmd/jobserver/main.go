@@ -42,6 +42,13 @@
 // artifacts live under --staging_dir, in a directory this server locks;
 // the directories of servers that died are removed at start.
 //
+// User state and timers of stateful transforms are kept in memory unless
+// --state_dir names a directory: then each job keeps them in an on-disk
+// LSM store (pebble) under a temporary directory there, removed when the
+// job ends, for state larger than memory; --state_memory (MiB) is what
+// that store may hold in memory (default: a quarter of the job's memory
+// budget).
+//
 // Submit a Beam Go pipeline with
 //
 //	--runner=universal --endpoint=127.0.0.1:8099 --environment_type=LOOPBACK
@@ -71,6 +78,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/beamgo-dev/beamgo/runner/portable/fnrunner"
 	"github.com/beamgo-dev/beamgo/runner/portable/jobservice"
 	"github.com/beamgo-dev/beamgo/runner/webui"
 )
@@ -122,7 +130,13 @@ func start(args []string, getenv func(string) string, stderr io.Writer) (*server
 	ui := fs.Bool("ui", true, "serve the web UI on 127.0.0.1:--ui_port")
 	uiPort := fs.Int("ui_port", 8098, "port of the web UI, on loopback (0 picks a free one)")
 	refuseProcess := fs.Bool("refuse_process", false, "refuse PROCESS jobs (the default now; kept for old scripts, and contradicts --allow_process)")
+	stateDir := fs.String("state_dir", "", "keep user state and timers on disk, in a store under a temporary directory here removed when each job ends (default: in memory)")
+	stateMemory := fs.Int64("state_memory", 0, "MiB the on-disk state store of a job may hold in memory (default: a quarter of the job's memory budget); needs --state_dir")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	runnerOpts, err := runnerOptions(*stateDir, *stateMemory)
+	if err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -143,6 +157,7 @@ func start(args []string, getenv func(string) string, stderr io.Writer) (*server
 		}
 	}
 	opts := &jobservice.Options{
+		Runner:          runnerOpts,
 		AuthToken:       token,
 		AllowProcess:    list(*allowProcess),
 		AllowExternal:   list(*allowExternal),
@@ -169,6 +184,23 @@ func start(args []string, getenv func(string) string, stderr io.Writer) (*server
 		return nil, err
 	}
 	return &server{Server: js, ui: uiSrv}, nil
+}
+
+// runnerOptions returns the runner options of --state_dir and
+// --state_memory (MiB), or nil for the defaults.
+func runnerOptions(stateDir string, stateMemory int64) (*fnrunner.Options, error) {
+	switch {
+	case stateMemory < 0:
+		return nil, fmt.Errorf("jobserver: --state_memory %d is negative", stateMemory)
+	case stateMemory > 0 && stateDir == "":
+		return nil, errors.New("jobserver: --state_memory needs --state_dir")
+	case stateDir == "":
+		return nil, nil
+	}
+	if fi, err := os.Stat(stateDir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("jobserver: --state_dir %s is not a directory", stateDir)
+	}
+	return &fnrunner.Options{Job: fnrunner.Job{StateDir: stateDir, StateMemory: stateMemory << 20}}, nil
 }
 
 // list splits a comma-separated flag value, dropping empty items.

@@ -38,6 +38,9 @@ func TestStart(t *testing.T) {
 		{"An allow-list enables PROCESS.", []string{"--allow_process=" + filepath.Dir(tokenFile)}, noEnv, "", "PROCESS workers allowed"},
 		{"--refuse_process and --allow_process contradict.", []string{"--refuse_process", "--allow_process=/usr/bin"}, noEnv, "contradict", ""},
 		{"A missing token file is an error.", []string{"--auth_token_file=" + tokenFile + ".missing"}, noEnv, "--auth_token_file", ""},
+		{"A state directory starts.", []string{"--state_dir=" + filepath.Dir(tokenFile), "--state_memory=64"}, noEnv, "", "authentication off"},
+		{"A state directory that is a file is an error.", []string{"--state_dir=" + tokenFile}, noEnv, "--state_dir", ""},
+		{"State memory without a state directory is an error.", []string{"--state_memory=64"}, noEnv, "--state_dir", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,5 +96,22 @@ func TestWebUI(t *testing.T) {
 	defer off.Stop()
 	if off.ui != nil || !strings.Contains(off.Summary(), "web UI off") {
 		t.Errorf("with --ui=false: Summary = %q, want the web UI off", off.Summary())
+	}
+}
+
+func TestRunnerOptions(t *testing.T) {
+	dir := t.TempDir()
+	if o, err := runnerOptions("", 0); o != nil || err != nil {
+		t.Errorf("runnerOptions(\"\", 0) = %+v, %v; want nil, nil (the defaults: state in memory)", o, err)
+	}
+	o, err := runnerOptions(dir, 64)
+	if err != nil {
+		t.Fatalf("runnerOptions(%q, 64): %v", dir, err)
+	}
+	if o.StateDir != dir || o.StateMemory != 64<<20 {
+		t.Errorf("runnerOptions(%q, 64) = StateDir %q, StateMemory %d; want %q, %d", dir, o.StateDir, o.StateMemory, dir, 64<<20)
+	}
+	if _, err := runnerOptions(dir, -1); err == nil {
+		t.Error("runnerOptions with a negative --state_memory succeeded")
 	}
 }

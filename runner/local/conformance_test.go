@@ -39,3 +39,13 @@ func TestStatefulConformance(t *testing.T) {
 		return local.New(&local.Options{Job: local.Job{Parallelism: 3}})
 	}, runnertest.Capabilities{})
 }
+
+func TestStatefulConformanceOnDisk(t *testing.T) {
+	// The same cases with state and timers in the pebble store, whose
+	// directory must be gone once each job ended.
+	runnertest.RunStatefulConformanceTests(t, func(t *testing.T) runner.Runner {
+		dir := t.TempDir()
+		t.Cleanup(func() { checkEmptyDir(t, dir) })
+		return local.New(&local.Options{Job: local.Job{Parallelism: 3, StateDir: dir}})
+	}, runnertest.Capabilities{})
+}

@@ -44,7 +44,8 @@ import (
 )
 
 // Job is what every runner of this module takes for a job: Parallelism,
-// MemoryBudget, MaxAttempts, TempDir, Progress and DisableDynamicSplitting.
+// MemoryBudget, MaxAttempts, TempDir, StateDir, StateMemory, Progress and
+// DisableDynamicSplitting.
 // Options embeds it; the portable runner's Options embed the same type
 // (portable.Job).
 type Job = jobopts.Job
@@ -68,6 +69,16 @@ type Job = jobopts.Job
 // memory with its values, about three times its encoded size per bundle
 // slot) fit in that headroom. The budget is per process: concurrent Runs
 // do not share it.
+//
+// With StateDir set, the user state and timers of stateful transforms live
+// in an on-disk LSM store (pebble) under a temporary directory in StateDir,
+// removed when the job ends, instead of in memory (the default, faster
+// while state fits). The store's block caches and memtables hold
+// StateMemory (default: a quarter of what the baseline and the bundle
+// slots leave, at least 16 MiB), taken from the budget before the
+// shuffles get their half; the Go runtime's soft limit shrinks by as much,
+// so that resident memory stays within MemoryBudget + MemoryBudget/4 with
+// state of any size.
 type Options struct {
 	Job
 	// MemoryLimit is the soft limit of the Go runtime's memory while Run
@@ -157,6 +168,7 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 	ctx, finish := p.StartRun(ctx) // after a failure, transforms clean up (sdk.RunHook)
 	eo := r.opts.Job.Engine("local")
 	eo.ShuffleMemory = mem.shuffle
+	eo.StateMemory = mem.state
 	ctx, ended := r.watch(ctx, &eo)
 	res, err := engine.Run(ctx, pl, eo, inProcess{g: sdkaccess.Graph(p)})
 	err = finish(err)
@@ -183,9 +195,17 @@ func (r *Runner) planMemory() (memoryPlan, error) {
 	pm := readProcessMemory()
 	budget := r.opts.MemoryBudget
 	if r.defaultBudget {
-		budget = max(budget, minimumBudget(pm.baseline, r.opts.Parallelism))
+		state := int64(0)
+		if r.opts.StateDir != "" {
+			state = max(r.opts.StateMemory, minStateMemory)
+		}
+		budget = max(budget, minimumBudget(pm.baseline, r.opts.Parallelism, state))
 	}
-	mem, err := planMemory(budget, r.opts.Parallelism, pm)
+	state := int64(0)
+	if r.opts.StateDir != "" {
+		state = stateMemory(budget, r.opts.StateMemory, r.opts.Parallelism, pm)
+	}
+	mem, err := planMemory(budget, r.opts.Parallelism, state, pm)
 	if err != nil {
 		return memoryPlan{}, err
 	}

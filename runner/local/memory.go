@@ -34,6 +34,10 @@ const (
 	// overshootShare is the share of the budget (1/overshootShare) kept
 	// for the heap's overshoot of its soft limit while the collector runs.
 	overshootShare = 16
+	// minStateMemory is the least memory of the on-disk state store
+	// (Options.StateDir): pebble's smallest block cache (8 MiB) and two
+	// memtables of 4 MiB, which the state package never goes below.
+	minStateMemory = 16 << 20
 )
 
 // BudgetError reports a MemoryBudget too small for the process and the
@@ -43,7 +47,7 @@ type BudgetError struct {
 	// Budget is the MemoryBudget asked for.
 	Budget int64
 	// Minimum is the smallest budget Run would accept: Baseline +
-	// PerSlot × Parallelism + 2 × MinShuffle.
+	// PerSlot × Parallelism + 2 × MinShuffle + State.
 	Minimum int64
 	// Parallelism is Options.Parallelism.
 	Parallelism int
@@ -55,12 +59,19 @@ type BudgetError struct {
 	// MinShuffle is the least memory a shuffle gets; as much again is
 	// headroom.
 	MinShuffle int64
+	// State is the memory of the on-disk state store (Options.StateDir),
+	// zero when state is kept in memory.
+	State int64
 }
 
 func (e *BudgetError) Error() string {
+	state := ""
+	if e.State > 0 {
+		state = " + on-disk state store " + mib(e.State)
+	}
 	return fmt.Sprintf("local: MemoryBudget %s is below the minimum %s for Parallelism %d "+
-		"(process baseline %s + %s per bundle slot × %d + shuffle %s and as much headroom); raise MemoryBudget or lower Parallelism",
-		mib(e.Budget), mib(e.Minimum), e.Parallelism, mib(e.Baseline), mib(e.PerSlot), e.Parallelism, mib(e.MinShuffle))
+		"(process baseline %s + %s per bundle slot × %d + shuffle %s and as much headroom%s); raise MemoryBudget or lower Parallelism",
+		mib(e.Budget), mib(e.Minimum), e.Parallelism, mib(e.Baseline), mib(e.PerSlot), e.Parallelism, mib(e.MinShuffle), state)
 }
 
 // mib formats bytes in MiB, rounded up.
@@ -83,26 +94,46 @@ type memoryPlan struct {
 	shuffle int64
 	// limit is the soft memory limit of the Go runtime.
 	limit int64
+	// state is the memory of the on-disk state store, zero without one.
+	state int64
 }
 
 // minimumBudget returns the smallest MemoryBudget for parallelism bundle
-// slots in a process whose baseline is baseline.
-func minimumBudget(baseline int64, parallelism int) int64 {
-	return baseline + perSlotMemory*int64(parallelism) + 2*minShuffleMemory
+// slots and an on-disk state store of state bytes (0: none) in a process
+// whose baseline is baseline.
+func minimumBudget(baseline int64, parallelism int, state int64) int64 {
+	return baseline + perSlotMemory*int64(parallelism) + 2*minShuffleMemory + state
 }
 
-// planMemory divides budget for a job of parallelism bundle slots in a
-// process holding pm, or returns a *BudgetError if budget is below the
-// minimum.
-func planMemory(budget int64, parallelism int, pm processMemory) (memoryPlan, error) {
-	if minimum := minimumBudget(pm.baseline, parallelism); budget < minimum {
-		return memoryPlan{}, &BudgetError{Budget: budget, Minimum: minimum, Parallelism: parallelism,
-			Baseline: pm.baseline, PerSlot: perSlotMemory, MinShuffle: minShuffleMemory}
+// stateMemory returns the memory of the on-disk state store of a job
+// with budget: asked (Options.StateMemory), or by default a quarter of
+// what the baseline and the bundle slots leave; never below
+// minStateMemory, what the store holds at least.
+func stateMemory(budget, asked int64, parallelism int, pm processMemory) int64 {
+	if asked <= 0 {
+		asked = (budget - pm.baseline - perSlotMemory*int64(parallelism)) / 4
 	}
-	free := budget - pm.baseline - perSlotMemory*int64(parallelism)
+	return max(asked, minStateMemory)
+}
+
+// planMemory divides budget for a job of parallelism bundle slots and an
+// on-disk state store of state bytes (0: state in memory) in a process
+// holding pm, or returns a *BudgetError if budget is below the minimum.
+// The state store's memory comes off the top: the shuffles get half of
+// what is left, and the Go runtime's soft limit shrinks by it, because
+// pebble allocates its cache and memtables outside the Go heap (with cgo,
+// the default build; without, they are on the heap and the limit is
+// merely conservative).
+func planMemory(budget int64, parallelism int, state int64, pm processMemory) (memoryPlan, error) {
+	if minimum := minimumBudget(pm.baseline, parallelism, state); budget < minimum {
+		return memoryPlan{}, &BudgetError{Budget: budget, Minimum: minimum, Parallelism: parallelism,
+			Baseline: pm.baseline, PerSlot: perSlotMemory, MinShuffle: minShuffleMemory, State: state}
+	}
+	free := budget - pm.baseline - perSlotMemory*int64(parallelism) - state
 	return memoryPlan{
 		shuffle: free / 2,
-		limit:   budget + budget/4 - pm.outside - laterText - budget/overshootShare,
+		limit:   budget + budget/4 - pm.outside - laterText - budget/overshootShare - state,
+		state:   state,
 	}, nil
 }
 

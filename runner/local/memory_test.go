@@ -14,6 +14,7 @@ func TestPlanMemory(t *testing.T) {
 		name        string
 		budget      int64
 		parallelism int
+		state       int64 // the on-disk state store's memory; 0: none
 		wantMinimum int64 // 0: accepted
 		wantShuffle int64
 		wantLimit   int64
@@ -27,15 +28,18 @@ func TestPlanMemory(t *testing.T) {
 			wantShuffle: 7 * MiB, wantLimit: 80*MiB - 34*MiB - 8*MiB - 4*MiB},
 		{name: "a large budget", budget: 4 << 30, parallelism: 4,
 			wantShuffle: (4<<30 - 42*MiB - 16*MiB) / 2, wantLimit: 5<<30 - 34*MiB - 8*MiB - (4<<30)/16},
+		{name: "an on-disk state store raises the minimum by its memory", budget: 73 * MiB, parallelism: 2, state: 16 * MiB, wantMinimum: 74 * MiB},
+		{name: "an on-disk state store comes off the shuffle and the soft limit", budget: 512 * MiB, parallelism: 2, state: 100 * MiB,
+			wantShuffle: (512*MiB - 42*MiB - 8*MiB - 100*MiB) / 2, wantLimit: 640*MiB - 34*MiB - 8*MiB - 32*MiB - 100*MiB},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := planMemory(tc.budget, tc.parallelism, pm)
+			got, err := planMemory(tc.budget, tc.parallelism, tc.state, pm)
 			if tc.wantMinimum != 0 {
 				var be *BudgetError
 				if !errors.As(err, &be) {
 					t.Fatalf("planMemory(%d, %d) = %+v, %v; want a *BudgetError", tc.budget, tc.parallelism, got, err)
 				}
-				if be.Minimum != tc.wantMinimum || be.Budget != tc.budget || be.Parallelism != tc.parallelism || be.Baseline != pm.baseline {
+				if be.Minimum != tc.wantMinimum || be.Budget != tc.budget || be.Parallelism != tc.parallelism || be.Baseline != pm.baseline || be.State != tc.state {
 					t.Errorf("BudgetError = %+v, want Minimum %d for budget %d, parallelism %d, baseline %d", *be, tc.wantMinimum, tc.budget, tc.parallelism, pm.baseline)
 				}
 				for _, want := range []string{"below the minimum " + mib(tc.wantMinimum), "Parallelism " + strconv.Itoa(tc.parallelism), "baseline 42 MiB"} {
@@ -48,8 +52,31 @@ func TestPlanMemory(t *testing.T) {
 			if err != nil {
 				t.Fatalf("planMemory(%d, %d): %v", tc.budget, tc.parallelism, err)
 			}
-			if got.shuffle != tc.wantShuffle || got.limit != tc.wantLimit {
-				t.Errorf("planMemory(%d, %d) = shuffle %d, limit %d; want shuffle %d, limit %d", tc.budget, tc.parallelism, got.shuffle, got.limit, tc.wantShuffle, tc.wantLimit)
+			if got.shuffle != tc.wantShuffle || got.limit != tc.wantLimit || got.state != tc.state {
+				t.Errorf("planMemory(%d, %d, %d) = shuffle %d, limit %d, state %d; want shuffle %d, limit %d, state %d",
+					tc.budget, tc.parallelism, tc.state, got.shuffle, got.limit, got.state, tc.wantShuffle, tc.wantLimit, tc.state)
+			}
+		})
+	}
+}
+
+func TestStateMemory(t *testing.T) {
+	const MiB = 1 << 20
+	pm := processMemory{baseline: 40 * MiB}
+	for _, tc := range []struct {
+		name   string
+		budget int64
+		asked  int64
+		want   int64
+	}{
+		{name: "the default is a quarter of what the baseline and slots leave", budget: 512 * MiB, want: (512*MiB - 40*MiB - 8*MiB) / 4},
+		{name: "the default never goes below the store's minimum", budget: 64 * MiB, want: 16 * MiB},
+		{name: "an asked size is kept", budget: 512 * MiB, asked: 200 * MiB, want: 200 * MiB},
+		{name: "an asked size below the minimum is raised to it", budget: 512 * MiB, asked: MiB, want: 16 * MiB},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := stateMemory(tc.budget, tc.asked, 2, pm); got != tc.want {
+				t.Errorf("stateMemory(%d, %d, 2) = %d, want %d", tc.budget, tc.asked, got, tc.want)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package portable_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -78,4 +79,19 @@ func TestStatefulConformance(t *testing.T) {
 	runnertest.RunStatefulConformanceTests(t, func(*testing.T) runner.Runner {
 		return portable.New(&portable.Options{Workers: 2})
 	}, runnertest.Capabilities{})
+}
+
+// TestStatefulConformanceOnDisk runs the stateful cases with state and
+// timers in the on-disk store (Job.StateDir), whose directory must be gone
+// once each job ended.
+func TestStatefulConformanceOnDisk(t *testing.T) {
+	runnertest.RunStatefulConformanceTests(t, func(t *testing.T) runner.Runner {
+		dir := t.TempDir()
+		t.Cleanup(func() {
+			if ents, err := os.ReadDir(dir); err != nil || len(ents) > 0 {
+				t.Errorf("state directory after the job: %v entries, %v; want none", len(ents), err)
+			}
+		})
+		return portable.New(&portable.Options{Job: portable.Job{StateDir: dir}, Workers: 2})
+	}, runnertest.Capabilities{NoTimers: true})
 }

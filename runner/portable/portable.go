@@ -21,7 +21,8 @@ import (
 )
 
 // Job is what every runner of this module takes for a job: Parallelism,
-// MemoryBudget, MaxAttempts, TempDir, Progress and DisableDynamicSplitting.
+// MemoryBudget, MaxAttempts, TempDir, StateDir, StateMemory, Progress and
+// DisableDynamicSplitting.
 // Options embeds it; the local runner's Options embed the same type
 // (local.Job).
 type Job = fnrunner.Job
@@ -34,7 +35,12 @@ type Job = fnrunner.Job
 // Progress reports the elements the workers reported reading in the
 // element-count monitoring infos of their finished bundles; and
 // DisableDynamicSplitting turns off process_bundle_split requests to
-// workers whose bundles run while other bundle slots idle.
+// workers whose bundles run while other bundle slots idle. StateDir, when
+// set, keeps the user state and timers of stateful transforms in an
+// on-disk LSM store (pebble) under a temporary directory in it, removed
+// when the job ends, whose caches and memtables hold StateMemory (default
+// MemoryBudget/4) on top of the shuffles' MemoryBudget; empty keeps them
+// in memory.
 type Options struct {
 	Job
 	// Workers is how many SDK workers a job starts (default 2).

@@ -77,6 +77,15 @@ type Options struct {
 	MaxAttempts int
 	// TempDir holds shuffle spills.
 	TempDir string
+	// StateDir, when set, keeps the user state and timers of keyed stages
+	// in an embedded LSM store (pebble) under a temporary directory made
+	// in StateDir and removed when the job ends, so that state may exceed
+	// memory. Empty keeps them in memory, which is faster while they fit.
+	StateDir string
+	// StateMemory is what the on-disk state store may hold in memory (its
+	// block caches and memtables), shared by the job's keyed stages
+	// (default MemoryBudget/4). It applies only with StateDir.
+	StateMemory int64
 	// Progress, when non-nil, receives a progress line about once a second.
 	Progress func(Progress)
 	// DisableDynamicSplitting turns off splitting running reads.

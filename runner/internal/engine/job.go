@@ -84,6 +84,7 @@ func newJob(opts Options, pl *plan.Plan, ex Executor, dir string, start time.Tim
 	for i, st := range pl.Stages {
 		s, err := newStage(j, i, st, producer)
 		if err != nil {
+			closeKeyed(j.stages)
 			return nil, fmt.Errorf("engine: stage %s: %w", st.ID, err)
 		}
 		j.stages = append(j.stages, s)
@@ -92,6 +93,7 @@ func newJob(opts Options, pl *plan.Plan, ex Executor, dir string, start time.Tim
 		}
 	}
 	if err := j.wireSinks(); err != nil {
+		closeKeyed(j.stages)
 		return nil, err
 	}
 	if opts.Checkpoint != nil {
@@ -153,9 +155,9 @@ func (j *job) close(ctx context.Context) error {
 		if s.red != nil && s.red.wake != nil {
 			s.red.wake.Stop()
 		}
-		if s.ks != nil {
-			s.ks.close()
-		}
+	}
+	if err := closeKeyed(j.stages); err != nil && first == nil {
+		first = err
 	}
 	j.mu.Lock()
 	if j.resumeWake != nil {

@@ -42,6 +42,17 @@ import (
 // maxTimerKeys bounds the keys of one timer or expiry bundle.
 const maxTimerKeys = 1024
 
+// maxKeyedElems and maxKeyedBytes bound the input of one keyed bundle. A
+// bundle's state writes wait in its overlay (in memory, ordered) until it
+// commits, so a bundle of a million elements would hold millions of
+// entries: every lookup in it slower, and state on disk not bounded by the
+// store's budget while it runs. A few thousand elements keep the overlay
+// small and still amortise a bundle's fixed costs.
+const (
+	maxKeyedElems = 2048
+	maxKeyedBytes = 4 << 20
+)
+
 // keyed is the state of a keyed stage. The fields after store are guarded
 // by j.mu.
 type keyed struct {
@@ -97,7 +108,7 @@ func newKeyed(s *stage) (*keyed, error) {
 	if w := s.st.Input.Windowing; w != nil {
 		lateness = w.AllowedLateness
 	}
-	store, err := state.Open(&state.Options{AllowedLateness: lateness})
+	store, err := state.Open(storeOptions(s.j, lateness))
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +118,44 @@ func newKeyed(s *stage) (*keyed, error) {
 		return nil, err
 	}
 	return k, nil
+}
+
+// storeOptions returns the state store options of one of j's keyed
+// stages: in memory, or with Options.StateDir on pebble, whose memory
+// (Options.StateMemory, default a quarter of the budget) the job's keyed
+// stages share equally, so that the job's total stays what was asked.
+func storeOptions(j *job, lateness time.Duration) *state.Options {
+	o := &state.Options{AllowedLateness: lateness}
+	if j.opts.StateDir == "" {
+		return o
+	}
+	memory := j.opts.StateMemory
+	if memory <= 0 {
+		memory = j.opts.MemoryBudget / 4
+	}
+	keyed := 0
+	for _, st := range j.pl.Stages {
+		if st.Input.Kind == plan.InputKeyed {
+			keyed++
+		}
+	}
+	o.Backend, o.Dir, o.MemoryBudget = state.Pebble, j.opts.StateDir, memory/int64(max(keyed, 1))
+	return o
+}
+
+// closeKeyed releases the state stores of stages, for a job that ends or
+// could not be set up.
+func closeKeyed(stages []*stage) error {
+	var first error
+	for _, s := range stages {
+		if s.ks == nil {
+			continue
+		}
+		if err := s.ks.close(); err != nil && first == nil {
+			first = fmt.Errorf("engine: stage %s: %w", s.st.ID, err)
+		}
+	}
+	return first
 }
 
 // timerCoder returns the coder of the ParDo's timers, from the descriptor
@@ -149,12 +198,12 @@ func timerCoder(s *stage, spec *plan.Stateful) (coder.Coder[coder.Timer[[]byte]]
 	return coder.NewTimer[[]byte](raw, winCoder), nil
 }
 
-// close releases the store.
-func (k *keyed) close() {
+// close releases the store and removes its files.
+func (k *keyed) close() error {
 	if k.wake != nil {
 		k.wake.Stop()
 	}
-	k.store.Close()
+	return k.store.Close()
 }
 
 // keyOf returns the key of an encoded windowed value of the stage's input
@@ -265,7 +314,7 @@ func (k *keyed) take() (*bundleWork, error) {
 	clear(k.blocked[len(kept):])
 	k.blocked = kept
 	if len(s.pending) > 0 {
-		p := s.takePending(max(s.chunk, 1))
+		p := s.takePending(k.chunk())
 		for _, e := range p.elems {
 			key, expired, err := k.keyOf(e, now.Input)
 			switch {
@@ -296,6 +345,18 @@ func (k *keyed) take() (*bundleWork, error) {
 		k.running[key] = true
 	}
 	return b, nil
+}
+
+// chunk returns how many pending elements the next bundle takes: the
+// stage's share, at most maxKeyedElems and about maxKeyedBytes (by the
+// first pending batch's average element); j.mu is held.
+func (k *keyed) chunk() int {
+	s := k.s
+	n := min(max(s.chunk, 1), maxKeyedElems)
+	if p := s.pending[0]; len(p.elems) > 0 && p.bytes > 0 {
+		n = min(n, max(int(maxKeyedBytes/(p.bytes/int64(len(p.elems))+1)), 1))
+	}
+	return n
 }
 
 // dueKeys adds the free keys with eligible timers to owned.

@@ -1,7 +1,8 @@
 // Package jobopts holds the options that every runner of this module takes
 // for a job (how many bundles run at once, the memory budget, attempts per
-// bundle, the spill directory, progress, dynamic splitting), their defaults
-// and their translation to the engine's options, in one place. The local
+// bundle, the spill and state directories, progress, dynamic splitting),
+// their defaults and their translation to the engine's options, in one
+// place. The local
 // runner, the portable runner and its proto-level core (fnrunner) embed Job
 // in their Options and re-export it under their own name (local.Job,
 // portable.Job, fnrunner.Job), so a user names it without importing an
@@ -54,6 +55,17 @@ type Job struct {
 	MaxAttempts int
 	// TempDir holds shuffle spills (default: os.TempDir()).
 	TempDir string
+	// StateDir, when set, keeps the user state and timers of stateful
+	// transforms on disk, in an embedded LSM store (pebble) under a
+	// temporary directory made in StateDir and removed when the job ends,
+	// so that state may be many times the memory budget. Empty (the
+	// default) keeps them in memory, which is faster while they fit.
+	StateDir string
+	// StateMemory is the memory the on-disk state store may hold (block
+	// caches and memtables), shared by the job's stateful stages; it
+	// applies only with StateDir. The runner's Options say its default
+	// and how it counts against MemoryBudget.
+	StateMemory int64
 	// Progress, when non-nil, receives a progress line about once a second.
 	Progress func(Progress)
 	// DisableDynamicSplitting turns off splitting running bundles (reads
@@ -104,6 +116,8 @@ func (j Job) Engine(prefix string) engine.Options {
 		MemoryBudget:            j.MemoryBudget,
 		MaxAttempts:             j.MaxAttempts,
 		TempDir:                 j.TempDir,
+		StateDir:                j.StateDir,
+		StateMemory:             j.StateMemory,
 		Progress:                j.Progress,
 		DisableDynamicSplitting: j.DisableDynamicSplitting,
 		Prefix:                  prefix,

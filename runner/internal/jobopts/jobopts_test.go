@@ -42,9 +42,10 @@ func fields(j Job) any {
 
 func TestEngineCarriesEveryField(t *testing.T) {
 	called := false
-	j := Job{Parallelism: 3, MemoryBudget: 5, MaxAttempts: 7, TempDir: "d", DisableDynamicSplitting: true, Progress: func(Progress) { called = true }}
+	j := Job{Parallelism: 3, MemoryBudget: 5, MaxAttempts: 7, TempDir: "d", StateDir: "s", StateMemory: 9, DisableDynamicSplitting: true, Progress: func(Progress) { called = true }}
 	e := j.Engine("local")
-	if e.Parallelism != 3 || e.MemoryBudget != 5 || e.MaxAttempts != 7 || e.TempDir != "d" || !e.DisableDynamicSplitting || e.Prefix != "local" || e.ShuffleMemory != 0 {
+	if e.Parallelism != 3 || e.MemoryBudget != 5 || e.MaxAttempts != 7 || e.TempDir != "d" || e.StateDir != "s" || e.StateMemory != 9 ||
+		!e.DisableDynamicSplitting || e.Prefix != "local" || e.ShuffleMemory != 0 {
 		t.Errorf("Engine(%q) = %+v, want the fields of %+v", "local", e, j)
 	}
 	if e.Progress == nil {

@@ -86,19 +86,21 @@ func (b *Bundle) use(key []byte) error {
 
 // get reads k through the overlay.
 func (b *Bundle) get(k []byte) ([]byte, bool, error) {
-	if e, ok := b.w.puts.get(string(k)); ok {
-		return e.val, !e.del, nil
-	}
-	if b.w.deleted(string(k)) {
-		return nil, false, nil
+	if v, ok, found := b.w.get(k); found {
+		return v, ok, nil
 	}
 	return b.s.kv.get(k)
 }
 
 // scan calls fn on the entries of [lo, hi) through the overlay, in order,
-// until fn returns false. k and v are valid only during the call.
+// until fn returns false; [lo, hi) lies within one user key's table. k
+// and v are valid only during the call.
 func (b *Bundle) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
-	n := b.w.puts.seek(string(lo))
+	pw := b.w.part(lo, partLen(lo), false)
+	if pw == nil {
+		return b.s.kv.scan(lo, hi, fn)
+	}
+	n := pw.puts.seek(string(lo))
 	stopped := false
 	// emitUpTo emits overlay writes below limit (all of them if limit is
 	// nil) and reports whether fn wants more.
@@ -121,7 +123,7 @@ func (b *Bundle) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 		if n != nil && n.key == string(k) {
 			return true // the overlay's version, emitted next
 		}
-		if b.w.deleted(string(k)) {
+		if pw.deleted(string(k)) {
 			return true
 		}
 		if !fn(k, v) {

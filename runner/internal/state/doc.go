@@ -51,6 +51,18 @@
 // for an input watermark before it expires windows, so a timer at the end
 // of a window still sees the window's state.
 //
+// # Backends
+//
+// Both backends hold one ordered byte-keyed space (keys.go). The memory
+// backend, and every bundle's overlay, partition it by user key: a key's
+// state, timers and timer index in a small sorted run of their own, and
+// only the global indexes the engine scans across keys (due times, holds,
+// windows) in one ordered list, so that the work of a bundle on a key
+// costs a map lookup and a search among that key's few entries. The pebble
+// backend keeps it in an LSM under a temporary directory, with its block
+// cache and memtables sized from Options.MemoryBudget, for state many
+// times larger than memory.
+//
 // # Snapshots
 //
 // Export writes every entry of one commit boundary in a backend-neutral

@@ -1,7 +1,7 @@
 package state
 
 import (
-	"sync"
+	"fmt"
 )
 
 // backend is the ordered key-value space a Store keeps everything in. Keys
@@ -35,28 +35,146 @@ type entry struct {
 	del bool
 }
 
-// writeSet is a bundle's pending writes: range deletes, then point writes
-// made after them (a range delete removes the earlier point writes it
-// covers, so applying deletes first and puts second replays the bundle's
-// order exactly). The range deletes are kept merged into disjoint ranges,
-// keyed by their end, so that a read checks them in O(log n) however many
-// cells the bundle cleared.
+// writeSet is a bundle's pending writes. The bundle reads back only what
+// it wrote under one user key (a cell, a timer, a key's timer index), so
+// the writes are partitioned: those to the tables whose keys start with
+// the user key (state, timers, per-key index) by that prefix, each
+// partition a small ordered overlay, and those to the global index tables
+// (due times, holds, windows), which a bundle only writes, in a map. Every
+// lookup then searches a handful of entries instead of everything the
+// bundle wrote. Range deletes stay within one partition (every range the
+// store deletes is a prefix of one user key's table).
 type writeSet struct {
-	dels *skiplist[string] // hi -> lo
-	puts *skiplist[entry]
+	parts  map[string]*partWrites
+	points map[string]entry
 }
 
 func newWriteSet() *writeSet {
-	return &writeSet{dels: newSkiplist[string](), puts: newSkiplist[entry]()}
+	return &writeSet{parts: map[string]*partWrites{}, points: map[string]entry{}}
+}
+
+// partLen returns the length of k's partition prefix: the table tag and
+// the escaped user key field for the tables keyed by user key first, 0
+// for the global index tables.
+func partLen(k []byte) int {
+	if len(k) == 0 {
+		return 0
+	}
+	switch k[0] {
+	case tagState, tagTimer, tagPerKey:
+		for i := 1; i+1 < len(k); i++ {
+			if k[i] == 0 {
+				if k[i+1] == 1 {
+					return i + 2
+				}
+				i++
+			}
+		}
+	}
+	return 0
+}
+
+// part returns the partition of k (prefix length p), creating it if
+// create is set; nil if there is none.
+func (w *writeSet) part(k []byte, p int, create bool) *partWrites {
+	pw := w.parts[string(k[:p])]
+	if pw == nil && create {
+		pw = newPartWrites()
+		w.parts[string(k[:p])] = pw
+	}
+	return pw
 }
 
 // set records v under k; v is retained.
-func (w *writeSet) set(k, v []byte) { w.puts.set(string(k), entry{val: v}) }
+func (w *writeSet) set(k, v []byte) {
+	if p := partLen(k); p > 0 {
+		w.part(k, p, true).puts.set(string(k), entry{val: v})
+		return
+	}
+	w.points[string(k)] = entry{val: v}
+}
 
-func (w *writeSet) delete(k []byte) { w.puts.set(string(k), entry{del: true}) }
+func (w *writeSet) delete(k []byte) {
+	if p := partLen(k); p > 0 {
+		w.part(k, p, true).puts.set(string(k), entry{del: true})
+		return
+	}
+	w.points[string(k)] = entry{del: true}
+}
+
+// deleteRange deletes [lo, hi), which must lie in one partition: a
+// caller's bug otherwise.
+func (w *writeSet) deleteRange(lo, hi []byte) {
+	p := partLen(lo)
+	if p == 0 || len(hi) < p || string(hi[:p]) != string(lo[:p]) {
+		panic(fmt.Sprintf("state: range delete [%q, %q) is not within one user key", lo, hi))
+	}
+	w.part(lo, p, true).deleteRange(lo, hi)
+}
+
+// get returns the bundle's write of k: found reports whether the bundle
+// wrote or deleted k, ok whether k now has the value v.
+func (w *writeSet) get(k []byte) (v []byte, ok, found bool) {
+	p := partLen(k)
+	if p == 0 {
+		e, found := w.points[string(k)]
+		return e.val, found && !e.del, found
+	}
+	pw := w.part(k, p, false)
+	if pw == nil {
+		return nil, false, false
+	}
+	if e, found := pw.puts.get(string(k)); found {
+		return e.val, !e.del, true
+	}
+	return nil, false, pw.deleted(string(k))
+}
+
+func (w *writeSet) empty() bool { return len(w.parts) == 0 && len(w.points) == 0 }
+
+// each calls del on every range delete, then put on every point write:
+// the order that replays the bundle (a range delete removes the earlier
+// point writes it covers). Point writes come in ascending order within a
+// partition, partitions and global writes in no particular order.
+func (w *writeSet) each(del func(lo, hi string) error, put func(k string, e entry) error) error {
+	for _, pw := range w.parts {
+		if pw.dels == nil {
+			continue
+		}
+		for n := pw.dels.seek(""); n != nil; n = n.next[0] {
+			if err := del(n.val, n.key); err != nil {
+				return err
+			}
+		}
+	}
+	for _, pw := range w.parts {
+		for n := pw.puts.seek(""); n != nil; n = n.next[0] {
+			if err := put(n.key, n.val); err != nil {
+				return err
+			}
+		}
+	}
+	for k, e := range w.points {
+		if err := put(k, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// partWrites are the writes of one partition: range deletes, then point
+// writes made after them. The range deletes are kept merged into disjoint
+// ranges, keyed by their end, so that a read checks them in O(log n)
+// however many cells the bundle cleared.
+type partWrites struct {
+	dels *skiplist[string] // hi -> lo; nil until the first range delete
+	puts *skiplist[entry]
+}
+
+func newPartWrites() *partWrites { return &partWrites{puts: newSkiplist[entry]()} }
 
 // deleteRange deletes [lo, hi); hi nil means no upper bound.
-func (w *writeSet) deleteRange(lo, hi []byte) {
+func (w *partWrites) deleteRange(lo, hi []byte) {
 	if hi == nil {
 		hi = keySpaceEnd
 	}
@@ -65,6 +183,9 @@ func (w *writeSet) deleteRange(lo, hi []byte) {
 		return
 	}
 	w.puts.deleteRange(l, h)
+	if w.dels == nil {
+		w.dels = newSkiplist[string]()
+	}
 	// Merge with every range that overlaps or touches [l, h).
 	for n := w.dels.seek(l); n != nil && n.val <= h; n = w.dels.seek(l) {
 		l, h = min(l, n.val), max(h, n.key)
@@ -74,97 +195,10 @@ func (w *writeSet) deleteRange(lo, hi []byte) {
 }
 
 // deleted reports whether a range delete covers k.
-func (w *writeSet) deleted(k string) bool {
+func (w *partWrites) deleted(k string) bool {
+	if w.dels == nil {
+		return false
+	}
 	n := w.dels.seekAfter(k)
 	return n != nil && n.val <= k
-}
-
-func (w *writeSet) empty() bool { return w.dels.n == 0 && w.puts.n == 0 }
-
-// memBackend is the in-memory backend: one skiplist under a RWMutex.
-type memBackend struct {
-	// mu guards t.
-	mu sync.RWMutex
-	t  *skiplist[[]byte]
-}
-
-var _ backend = (*memBackend)(nil)
-
-func newMemBackend() *memBackend { return &memBackend{t: newSkiplist[[]byte]()} }
-
-func (m *memBackend) get(k []byte) ([]byte, bool, error) {
-	m.mu.RLock()
-	v, ok := m.t.get(string(k))
-	m.mu.RUnlock()
-	// Values are never mutated in place (apply stores fresh copies), so
-	// the caller may keep v.
-	return v, ok, nil
-}
-
-// scan copies up to scanChunk entries at a time under the read lock and
-// calls fn without it, so that fn may commit (DropExpired's callers do)
-// and long scans do not stall commits. Keys are immutable strings and
-// values are never mutated in place, so the copies are references.
-func (m *memBackend) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
-	const scanChunk = 64
-	var keys [scanChunk]string
-	var vals [scanChunk][]byte
-	from, after := string(lo), false
-	for {
-		n := 0
-		m.mu.RLock()
-		x := m.t.seek(from)
-		if after {
-			x = m.t.seekAfter(from)
-		}
-		for ; x != nil && (hi == nil || x.key < string(hi)) && n < scanChunk; x = x.next[0] {
-			keys[n], vals[n] = x.key, x.val
-			n++
-		}
-		m.mu.RUnlock()
-		for i := range n {
-			if !fn([]byte(keys[i]), vals[i]) {
-				return nil
-			}
-		}
-		if n < scanChunk {
-			return nil
-		}
-		from, after = keys[n-1], true
-	}
-}
-
-func (m *memBackend) apply(w *writeSet) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for n := w.dels.seek(""); n != nil; n = n.next[0] {
-		m.t.deleteRange(n.val, n.key)
-	}
-	var f finger[[]byte]
-	for n := w.puts.seek(""); n != nil; n = n.next[0] {
-		if n.val.del {
-			m.t.deleteAt(n.key, &f)
-			continue
-		}
-		m.t.setAt(n.key, n.val.val, &f)
-	}
-	return nil
-}
-
-func (m *memBackend) export(fn func(k, v []byte) error) error {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	for n := m.t.seek(""); n != nil; n = n.next[0] {
-		if err := fn([]byte(n.key), n.val); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (m *memBackend) close() error {
-	m.mu.Lock()
-	m.t = newSkiplist[[]byte]()
-	m.mu.Unlock()
-	return nil
 }

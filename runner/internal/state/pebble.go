@@ -95,21 +95,16 @@ func (p *pebbleBackend) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 func (p *pebbleBackend) apply(w *writeSet) error {
 	b := p.db.NewBatch()
 	defer b.Close()
-	for n := w.dels.seek(""); n != nil; n = n.next[0] {
-		if err := b.DeleteRange([]byte(n.val), []byte(n.key), nil); err != nil {
-			return fmt.Errorf("state: pebble batch: %w", err)
+	err := w.each(func(lo, hi string) error {
+		return b.DeleteRange([]byte(lo), []byte(hi), nil)
+	}, func(k string, e entry) error {
+		if e.del {
+			return b.Delete([]byte(k), nil)
 		}
-	}
-	for n := w.puts.seek(""); n != nil; n = n.next[0] {
-		var err error
-		if n.val.del {
-			err = b.Delete([]byte(n.key), nil)
-		} else {
-			err = b.Set([]byte(n.key), n.val.val, nil)
-		}
-		if err != nil {
-			return fmt.Errorf("state: pebble batch: %w", err)
-		}
+		return b.Set([]byte(k), e.val, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("state: pebble batch: %w", err)
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("state: pebble commit: %w", err)

@@ -53,48 +53,6 @@ func (s *skiplist[V]) findGE(key string, prev *[maxLevel]*node[V]) *node[V] {
 	return x.next[0]
 }
 
-// finger speeds up runs of operations on ascending keys (a write set
-// applied in order): it keeps the previous operation's predecessors, and
-// a search starts from them instead of from the head. The zero finger
-// starts from the head.
-type finger[V any] struct {
-	prev [maxLevel]*node[V]
-	ok   bool
-}
-
-// findFrom is findGE starting from f, for key not below f's last key; it
-// refreshes f.
-func (s *skiplist[V]) findFrom(key string, f *finger[V]) *node[V] {
-	x := &s.head
-	for i := s.level - 1; i >= 0; i-- {
-		if p := f.prev[i]; f.ok && p != nil && p != &s.head && (x == &s.head || p.key > x.key) {
-			x = p
-		}
-		for x.next[i] != nil && x.next[i].key < key {
-			x = x.next[i]
-		}
-		f.prev[i] = x
-	}
-	f.ok = true
-	return x.next[0]
-}
-
-// setAt is set with a finger.
-func (s *skiplist[V]) setAt(key string, v V, f *finger[V]) {
-	if n := s.findFrom(key, f); n != nil && n.key == key {
-		n.val = v
-		return
-	}
-	s.insert(key, v, &f.prev)
-}
-
-// deleteAt is delete with a finger.
-func (s *skiplist[V]) deleteAt(key string, f *finger[V]) {
-	if n := s.findFrom(key, f); n != nil && n.key == key {
-		s.unlink(n, &f.prev)
-	}
-}
-
 // get returns the value under key.
 func (s *skiplist[V]) get(key string) (V, bool) {
 	if n := s.findGE(key, nil); n != nil && n.key == key {

@@ -37,9 +37,9 @@ func TestGCTime(t *testing.T) {
 }
 
 // TestWriteSetRanges checks range deletion and the merged range set
-// of a write set against brute force.
+// of a write set's partition against brute force.
 func TestWriteSetRanges(t *testing.T) {
-	w := newWriteSet()
+	w := newPartWrites()
 	in := func(k string, spans [][2]string) bool {
 		for _, s := range spans {
 			if k >= s[0] && k < s[1] {
@@ -63,4 +63,16 @@ func TestWriteSetRanges(t *testing.T) {
 	if w.dels.n != 2 {
 		t.Errorf("%d merged ranges, want 2 ([a,h) and [x,z))", w.dels.n)
 	}
+}
+
+func TestWriteSetRangeAcrossKeysPanics(t *testing.T) {
+	w := newWriteSet()
+	lo := cellPrefix(nil, Cell{Transform: "t", State: "s", Key: []byte("a")})
+	hi := cellPrefix(nil, Cell{Transform: "t", State: "s", Key: []byte("b")})
+	defer func() {
+		if recover() == nil {
+			t.Error("a range delete across user keys did not panic")
+		}
+	}()
+	w.deleteRange(lo, hi)
 }

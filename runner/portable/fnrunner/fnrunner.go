@@ -62,7 +62,8 @@ import (
 )
 
 // Job is what every runner of this module takes for a job: Parallelism,
-// MemoryBudget, MaxAttempts, TempDir, Progress and DisableDynamicSplitting.
+// MemoryBudget, MaxAttempts, TempDir, StateDir, StateMemory, Progress and
+// DisableDynamicSplitting.
 type Job = jobopts.Job
 
 // Options configure a Runner; the zero value means defaults.
@@ -73,7 +74,12 @@ type Job = jobopts.Job
 // Progress reports the elements the workers reported reading in the
 // element-count monitoring infos of their finished bundles; and
 // DisableDynamicSplitting turns off process_bundle_split requests to
-// workers whose bundles run while other bundle slots idle.
+// workers whose bundles run while other bundle slots idle. StateDir, when
+// set, keeps the user state and timers of stateful transforms in an
+// on-disk LSM store (pebble) under a temporary directory in it, removed
+// when the job ends, whose caches and memtables hold StateMemory (default
+// MemoryBudget/4) on top of the shuffles' MemoryBudget; empty keeps them
+// in memory.
 type Options struct {
 	Job
 	// Workers is how many SDK workers a job starts (default 2).
