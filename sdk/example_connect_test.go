@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/beamgo-dev/beamgo/sdk"
 )
@@ -59,4 +60,30 @@ func ExampleCoParDo() {
 	out.print(p)
 	// Output:
 	// pen: 3 x 2
+}
+
+// A stream-stream join: clicks count for the impressions of the same ad
+// that they follow within an hour; an impression no click followed comes
+// out once, with no right side, when the watermark passes its hour.
+func ExampleLeftOuterIntervalJoin() {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[sdk.KV[string, string]](s)
+	views, clicks := ts.Tag("impressions"), ts.Tag("clicks")
+	minute := func(m int64) time.Time { return time.Unix(m*60, 0) }
+	views.AddElementsAt(minute(0), sdk.Pair("ad1", "i1"), sdk.Pair("ad2", "i2"))
+	clicks.AddElementsAt(minute(30), sdk.Pair("ad1", "c1"))
+	clicks.AddElementsAt(minute(70), sdk.Pair("ad2", "c2")) // too late for i2
+	views.AdvanceWatermarkToInfinity()
+	clicks.AdvanceWatermarkToInfinity()
+	joined := sdk.LeftOuterIntervalJoin(s, views.Output(), clicks.Output(), sdk.JoinInterval{Lower: 0, Upper: time.Hour})
+	rows := sdk.Map(s, func(kv sdk.KV[string, sdk.Joined[string, string]]) string {
+		return fmt.Sprintf("%s %s clicked=%v %s", kv.Key, kv.Value.Left, kv.Value.HasRight, kv.Value.Right)
+	}, joined)
+	out := newPrinted()
+	sdk.ForEach(s, out, rows)
+	out.print(p)
+	// Output:
+	// ad1 i1 clicked=true c1
+	// ad2 i2 clicked=false
 }
