@@ -121,4 +121,12 @@
 // its element's pane with PaneOf. NewTestStream scripts an unbounded input
 // (elements, watermark and processing-time advances) to test all this
 // deterministically.
+//
+// # Connecting streams and joins
+//
+// Connect and CoParDo bring keyed collections of different types into one
+// stateful DoFn that shares state and timers between them (Flink's
+// connect); IntervalJoin and LeftOuterIntervalJoin join two streams
+// within a time bound, evicting what can no longer match with event-time
+// timers (see connect.go and intervaljoin.go).
 package sdk

@@ -16,9 +16,10 @@ import (
 // state, timers or OnWindowExpiration. It records a construction error and
 // returns ok false when fn cannot be stateful.
 func stateful[In, Out any](s Scope, t *graph.Transform, fn any, in *graph.Collection) (spec *operator.StatefulSpec[In], ok bool) {
-	states, timers, err := declareStateful(fn)
-	_, expires := fn.(WindowExpirer[Out])
-	_, handles := fn.(TimerHandler[Out])
+	user := statefulOf(fn)
+	states, timers, err := declareStateful(user)
+	_, expires := user.(WindowExpirer[Out])
+	_, handles := user.(TimerHandler[Out])
 	if err != nil {
 		s.fail(t.Name, "%v", err)
 		return nil, false
@@ -27,7 +28,7 @@ func stateful[In, Out any](s Scope, t *graph.Transform, fn any, in *graph.Collec
 		return nil, true
 	}
 	if len(timers) > 0 && !handles {
-		s.fail(t.Name, "DoFn %T declares timers but has no method OnTimer(ctx context.Context, t sdk.FiredTimer, emit func(%T)) error", fn, *new(Out))
+		s.fail(t.Name, "DoFn %T declares timers but has no method OnTimer(ctx context.Context, t sdk.FiredTimer, emit func(%T)) error", user, *new(Out))
 		return nil, false
 	}
 	c, _ := coder.As[In](in.Coder)
@@ -80,6 +81,7 @@ func gcTime(lateness int64) func(w window.Window) window.Time {
 // wireTimers sets the timer and expiry callbacks of a stateful DoFn
 // instance with a single output.
 func wireTimers[In, Out any](c *operator.ParDoCore[In], inst any, emit func(Out)) {
+	inst = statefulOf(inst)
 	if h, ok := inst.(TimerHandler[Out]); ok {
 		c.OnTimer = func(ctx context.Context, t operator.FiredTimer) error { return h.OnTimer(ctx, firedTimer(t), emit) }
 	}

@@ -5,8 +5,8 @@
 // (id, name, total) for every sale, "NONAME" for an item not seen yet.
 //
 // Flink writes it as items.connect(sales).keyBy(id, id).flatMap(...); here
-// connect tags both inputs into one union type keyed by id and flattens
-// them into a stateful ParDo (reference §7.1).
+// it is sdk.CoParDo, which tags both inputs into one union type keyed by id
+// and flattens them into a stateful ParDo (reference §7.1).
 package main
 
 import (
@@ -23,27 +23,6 @@ import (
 	"github.com/beamgo-dev/beamgo/sdk"
 )
 
-// Either is one element of two connected streams: A from the first, B from
-// the second; FromB tells which.
-type Either[A, B any] struct {
-	FromB bool
-	A     A
-	B     B
-}
-
-// connect merges two keyed collections of different types into one, in
-// which each element remembers its side: the input of a DoFn that shares
-// state between both streams (Flink's connect + keyBy).
-func connect[K comparable, A, B any](s sdk.Scope, a sdk.PCollection[sdk.KV[K, A]], b sdk.PCollection[sdk.KV[K, B]]) sdk.PCollection[sdk.KV[K, Either[A, B]]] {
-	left := sdk.Map(s, func(kv sdk.KV[K, A]) sdk.KV[K, Either[A, B]] {
-		return sdk.Pair(kv.Key, Either[A, B]{A: kv.Value})
-	}, a, sdk.Name("ConnectFirst"))
-	right := sdk.Map(s, func(kv sdk.KV[K, B]) sdk.KV[K, Either[A, B]] {
-		return sdk.Pair(kv.Key, Either[A, B]{FromB: true, B: kv.Value})
-	}, b, sdk.Name("ConnectSecond"))
-	return sdk.Flatten(s, left, right)
-}
-
 // Total is one output row: an item, its latest name and its sales so far.
 type Total struct {
 	ID    int64
@@ -53,39 +32,44 @@ type Total struct {
 
 func (t Total) String() string { return fmt.Sprintf("(%d,%s,%d)", t.ID, t.Name, t.Total) }
 
-// sellTotal is the seed's SellTotal: item names update the map, sales add
-// to the running total and are emitted with the item's name.
+// sellTotal is the seed's SellTotal (a CoFlatMapFunction): item names
+// update the map, sales add to the running total and are emitted with the
+// item's name. Both methods share the state of the item's key.
 type sellTotal struct {
 	Names sdk.MapState[int64, string]
 	Count sdk.ValueState[int64]
 }
 
-func (f *sellTotal) ProcessElement(ctx context.Context, kv sdk.KV[int64, Either[string, int64]], emit func(Total)) error {
-	if !kv.Value.FromB {
-		return f.Names.Put(ctx, kv.Key, kv.Value.A)
-	}
+// ProcessFirst is the seed's flat_map1: remember the item's latest name.
+func (f *sellTotal) ProcessFirst(ctx context.Context, id int64, name string, emit func(Total)) error {
+	return f.Names.Put(ctx, id, name)
+}
+
+// ProcessSecond is the seed's flat_map2: add the sale to the total and
+// emit it with the item's name.
+func (f *sellTotal) ProcessSecond(ctx context.Context, id, qty int64, emit func(Total)) error {
 	n, _, err := f.Count.Read(ctx)
 	if err != nil {
 		return err
 	}
-	total := n + kv.Value.B
+	total := n + qty
 	if err := f.Count.Write(ctx, total); err != nil {
 		return err
 	}
-	name, ok, err := f.Names.Get(ctx, kv.Key)
+	name, ok, err := f.Names.Get(ctx, id)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		name = "NONAME"
 	}
-	emit(Total{ID: kv.Key, Name: name, Total: total})
+	emit(Total{ID: id, Name: name, Total: total})
 	return nil
 }
 
 // Enrich connects item names and sales by item id and returns the totals.
 func Enrich(s sdk.Scope, items sdk.PCollection[sdk.KV[int64, string]], sales sdk.PCollection[sdk.KV[int64, int64]]) sdk.PCollection[Total] {
-	return sdk.ParDo(s, sdk.DoFn[sdk.KV[int64, Either[string, int64]], Total](&sellTotal{}), connect(s, items, sales))
+	return sdk.CoParDo(s, sdk.CoDoFn[int64, string, int64, Total](&sellTotal{}), items, sales)
 }
 
 // The seed's data.

@@ -17,11 +17,12 @@ import (
 
 // RunStatefulConformanceTests runs the user state and timer cases of the
 // reference (../shared/reference/beam-streaming-semantics.md, section 9,
-// cases 21-35): TestStream scripts through stateful DoFns whose outputs
-// record what fired, in which order and with which state. Like
+// cases 21-35, and 46-48 on connected streams and joins): TestStream
+// scripts through stateful DoFns whose outputs record what fired, in which
+// order and with which state. Like
 // RunStreamingConformanceTests it observes outputs in the test's process.
 func RunStatefulConformanceTests(t *testing.T, newRunner func(t *testing.T) runner.Runner, caps Capabilities) {
-	for _, tc := range statefulCases() {
+	for _, tc := range append(statefulCases(), connectCases()...) {
 		t.Run(tc.name, func(t *testing.T) {
 			if caps.NoTimers && !stateOnly[tc.name[:2]] {
 				t.Skip("the runner does not support timers (Capabilities.NoTimers)")
