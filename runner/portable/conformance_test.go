@@ -93,5 +93,5 @@ func TestStatefulConformanceOnDisk(t *testing.T) {
 			}
 		})
 		return portable.New(&portable.Options{Job: portable.Job{StateDir: dir}, Workers: 2})
-	}, runnertest.Capabilities{NoTimers: true})
+	}, runnertest.Capabilities{})
 }
