@@ -12,6 +12,7 @@ import (
 	"time"
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/beamgo-dev/beamgo/io/unbounded"
 	"github.com/beamgo-dev/beamgo/runner/webui"
@@ -139,6 +140,9 @@ func TestWorkerLogEntries(t *testing.T) {
 	j := ui.Add(webui.JobInfo{ID: "w"})
 	j.WorkerLog("worker-1-abc", &fnpb.LogEntry{
 		Severity: fnpb.LogEntry_Severity_ERROR, Message: "bundle failed", TransformId: "ParseEvents",
+		CustomData: &structpb.Struct{Fields: map[string]*structpb.Value{
+			"instruction": structpb.NewStringValue("7"), "error": structpb.NewStringValue("bad record"), "n": structpb.NewNumberValue(3),
+		}},
 		Trace: "goroutine 7 [running]:\nmain.parse(...)\n\t/src/main.go:42\n",
 	})
 	j.WorkerLog("worker-2-abc", &fnpb.LogEntry{Severity: fnpb.LogEntry_Severity_DEBUG, Message: "hello"})
@@ -147,7 +151,7 @@ func TestWorkerLogEntries(t *testing.T) {
 	if len(logs) != 2 {
 		t.Fatalf("logs = %+v, want 2", logs)
 	}
-	want := "bundle failed\ngoroutine 7 [running]:\nmain.parse(...)\n\t/src/main.go:42"
+	want := "bundle failed error=bad record instruction=7 n=3\ngoroutine 7 [running]:\nmain.parse(...)\n\t/src/main.go:42"
 	if e := logs[0]; e.Level != "error" || e.Source != "worker-1-abc" || e.Transform != "ParseEvents" || e.Text != want {
 		t.Errorf("entry = %+v, want the error of worker-1-abc in ParseEvents with its trace", e)
 	}

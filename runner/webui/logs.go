@@ -2,10 +2,14 @@ package webui
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // LogEntry is one job message: the runner's, or a line an SDK worker sent
@@ -95,10 +99,23 @@ func (j *Job) Logf(format string, args ...any) {
 
 // WorkerLog records a log entry that SDK worker workerID sent through the
 // Fn API's logging service: it fits the OnLog options of fnapi/service
-// and the portable runners. A stack trace the entry carries follows the
-// message on lines of their own.
+// and the portable runners. The entry's structured fields follow the
+// message as key=value, and a stack trace it carries follows on lines of
+// their own.
 func (j *Job) WorkerLog(workerID string, e *fnpb.LogEntry) {
 	text := e.GetMessage()
+	// Structured fields (a slog record's attributes, say the error of a
+	// failed bundle) follow the message as key=value.
+	fields := e.GetCustomData().GetFields()
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		v := fields[k]
+		if sv, ok := v.GetKind().(*structpb.Value_StringValue); ok {
+			text += " " + k + "=" + sv.StringValue
+		} else {
+			b, _ := protojson.Marshal(v)
+			text += " " + k + "=" + string(b)
+		}
+	}
 	if tr := strings.TrimSpace(e.GetTrace()); tr != "" {
 		text += "\n" + tr
 	}
