@@ -13,10 +13,10 @@ bin=$(mktemp -d)/wordcount
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 go build -o "$bin" ./bench/wordcount
 measure() { # mode: prints "mode wall cpu"
-  local flags=() t
+  local flags=()
   [ "$1" = on ] && flags=(-ui)
-  t=$( { /usr/bin/time -f '%e %U %S' "$bin" -input "$corpus" "${flags[@]}" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-  read -r wall user sys <<<"$t"
+  /usr/bin/time -f '%e %U %S' -o "$bin.time" "$bin" -input "$corpus" "${flags[@]}" >/dev/null 2>&1
+  read -r wall user sys <"$bin.time"
   echo "$1 $wall $(echo "$user + $sys" | bc)"
 }
 results=$(mktemp)
