@@ -96,7 +96,9 @@ type PatternError struct {
 	Err     error
 }
 
-func (e *PatternError) Error() string { return fmt.Sprintf("textio: file pattern %q: %v", e.Pattern, e.Err) }
+func (e *PatternError) Error() string {
+	return fmt.Sprintf("textio: file pattern %q: %v", e.Pattern, e.Err)
+}
 
 // Unwrap returns the cause.
 func (e *PatternError) Unwrap() error { return e.Err }
