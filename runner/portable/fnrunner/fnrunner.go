@@ -17,8 +17,8 @@
 // harness, and Run serving in worker processes.
 //
 // Its errors start with "portable: ", as the portable runner's do; the
-// errors of a bundle come wrapped by the engine's "portable: engine: stage
-// <id>: ...", so what fails in a bundle is not prefixed again.
+// errors of a bundle come wrapped by the engine's "portable: bundle of
+// "T" failed 3 times: ...", so what fails in a bundle is not prefixed again.
 //
 // # Workers
 //
