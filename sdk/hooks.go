@@ -108,10 +108,12 @@ func packageOf(fn string) string {
 }
 
 // callerOutside returns the file:line of the first caller outside package
-// sdk and pkg; if the stack leaves user code first (a transform called
-// from its own package), the outermost frame of pkg.
+// sdk, pkg and the library packages of this module (a composite such as
+// passert.Count or textio.Read, whose own lines say nothing to the user);
+// if the stack leaves user code first (a transform called from its own
+// package or its internal tests), the outermost frame of those packages.
 func callerOutside(pkg string) string {
-	pcs := make([]uintptr, 32)
+	pcs := make([]uintptr, 64)
 	n := runtime.Callers(3, pcs)
 	frames := runtime.CallersFrames(pcs[:n])
 	last := "unknown"
@@ -119,7 +121,7 @@ func callerOutside(pkg string) string {
 		f, more := frames.Next()
 		switch p := packageOf(f.Function); {
 		case p == sdkPackage:
-		case p == pkg:
+		case p == pkg || libraryPackage(p):
 			last = shortLocation(f)
 		case p == "runtime" || p == "testing":
 			return last
@@ -130,6 +132,16 @@ func callerOutside(pkg string) string {
 			return last
 		}
 	}
+}
+
+// modulePrefix is the import path prefix of this module's packages.
+var modulePrefix = strings.TrimSuffix(sdkPackage, "sdk")
+
+// libraryPackage reports whether pkg is a library package of this module,
+// not its tests' or examples' code, which is the user's.
+func libraryPackage(pkg string) bool {
+	rest, ok := strings.CutPrefix(pkg, modulePrefix)
+	return ok && !strings.HasSuffix(pkg, "_test") && !strings.HasPrefix(rest, "examples/")
 }
 
 func shortLocation(f runtime.Frame) string {

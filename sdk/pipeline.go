@@ -2,8 +2,6 @@ package sdk
 
 import (
 	"fmt"
-	"runtime"
-	"strings"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
 	"github.com/beamgo-dev/beamgo/internal/operator"
@@ -55,25 +53,10 @@ func (s Scope) fail(name string, format string, args ...any) {
 	s.p.g.Fail(fmt.Errorf("sdk: %w", ce))
 }
 
-// callerOutsideSDK returns file:line of the first caller outside package sdk.
-func callerOutsideSDK() string {
-	pcs := make([]uintptr, 16)
-	n := runtime.Callers(3, pcs)
-	frames := runtime.CallersFrames(pcs[:n])
-	for {
-		f, more := frames.Next()
-		if !strings.HasPrefix(f.Function, "github.com/beamgo-dev/beamgo/sdk.") {
-			short := f.File
-			if i := strings.LastIndex(short, "/"); i >= 0 {
-				short = short[i+1:]
-			}
-			return fmt.Sprintf("%s:%d", short, f.Line)
-		}
-		if !more {
-			return "unknown"
-		}
-	}
-}
+// callerOutsideSDK returns file:line of the user's call that led to the
+// caller: the first frame outside package sdk and the library packages of
+// this module (see callerOutside).
+func callerOutsideSDK() string { return callerOutside("") }
 
 // Option configures a transform. Name works on every transform; others say
 // where they apply.

@@ -4,7 +4,10 @@
 // counts stay in memory and the program prints a JSON summary with their
 // digest, which must equal the hand-written program's.
 //
-// -cpuprofile and -memprofile write pprof profiles of the run.
+// -cpuprofile and -memprofile write pprof profiles of the run. -ui shows
+// the run on a web UI (runner/webui) with a client following the job's
+// event stream, as an open page does, so that the UI's overhead can be
+// measured (bench/ui.sh).
 package main
 
 import (
@@ -29,6 +32,7 @@ func main() {
 	budget := flag.Int64("budget", 0, "shuffle memory budget in MiB (default: the runner's)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	memprofile := flag.String("memprofile", "", "write an allocation profile to this file")
+	withUI := flag.Bool("ui", false, "show the run on a web UI on loopback, with a client following its event stream")
 	flag.Parse()
 	log.SetFlags(0)
 	if *input == "" {
@@ -40,9 +44,17 @@ func main() {
 	start := time.Now()
 	p := sdk.NewPipeline()
 	counts := pipeline.WordCount(p.Root(), *input, pipeline.TextRead)
-	res, err := local.New(&local.Options{Job: local.Job{Parallelism: *parallelism, MemoryBudget: *budget << 20, TempDir: os.TempDir()}}).Run(context.Background(), p)
+	opts := &local.Options{Job: local.Job{Parallelism: *parallelism, MemoryBudget: *budget << 20, TempDir: os.TempDir()}}
+	var page *watcher
+	if *withUI {
+		page = watchUI(opts)
+	}
+	res, err := local.New(opts).Run(context.Background(), p)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if page != nil {
+		page.stop()
 	}
 	elapsed := time.Since(start)
 	maxHeap := heap.Stop()

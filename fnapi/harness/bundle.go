@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
@@ -350,7 +351,11 @@ func (h *harness) processBundle(ctx context.Context, req *fnpb.InstructionReques
 	// Whatever happens, data for the instruction is dropped from now on.
 	defer h.endInstruction(inst)
 	fail := func(err error) *fnpb.InstructionResponse {
-		h.logger.ErrorContext(ctx, "harness: bundle failed", "instruction", inst, "error", err)
+		// The error, a panic's stack included, goes back to the runner,
+		// which reports it once; the log gets its first line, so that a
+		// worker's output does not repeat the stack, escaped, per attempt.
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		h.logger.ErrorContext(ctx, "harness: bundle failed", "instruction", inst, "error", first)
 		resp.Error = err.Error()
 		return resp
 	}

@@ -241,7 +241,7 @@ func PanicError(name string, elem any, hasElem bool, r any) error {
 			return err
 		}
 	}
-	e := &UserError{Transform: name, Err: fmt.Errorf("panic: %v", r), Stack: string(debug.Stack())}
+	e := &UserError{Transform: name, Err: fmt.Errorf("panic: %v", r), Stack: readableStack(string(debug.Stack()))}
 	if hasElem {
 		e.Element = RenderElement(elem)
 	}

@@ -28,6 +28,18 @@ func HasMeta(path string) bool {
 	return strings.ContainsAny(l.key, `*?[\`)
 }
 
+// CheckPattern reports, without reaching any storage, whether pattern is a
+// well-formed path, URL or glob (see the package doc): it returns the
+// error that Match would fail with for the pattern's syntax, or nil.
+func CheckPattern(pattern string) error {
+	l, err := parse(pattern)
+	if err != nil {
+		return err
+	}
+	_, err = compileGlob(l.key)
+	return err
+}
+
 // compileGlob compiles a glob pattern over keys; see the package doc.
 func compileGlob(pattern string) (*glob, error) {
 	var (

@@ -1,7 +1,10 @@
 package textio
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/beamgo-dev/beamgo/io/filebased"
 	"github.com/beamgo-dev/beamgo/io/filesystem"
@@ -22,6 +25,7 @@ type config struct {
 	sink       filebased.SinkOptions
 	header     *string
 	footer     *string
+	validate   bool
 }
 
 // Name sets the transform's name (default "ReadText", "ReadTextWithFileName"
@@ -71,6 +75,64 @@ const DefaultBundleSize = 64 << 20
 // AllowEmpty makes a pattern that matches no file read nothing instead of
 // failing the job. For Read.
 func AllowEmpty() Option { return func(c *config) { c.opts.AllowEmpty = true } }
+
+// Validate makes Read match its pattern when the pipeline is built, as
+// Beam's validate does, so that a pattern that matches no file fails the
+// construction (p.Err, and Run before anything runs) with a *PatternError
+// naming it, instead of failing the job; AllowEmpty turns the check off.
+// Without Validate the files are matched when the pipeline runs: use it
+// when they exist before the pipeline is built. A malformed pattern fails
+// the construction either way. For Read.
+func Validate() Option { return func(c *config) { c.validate = true } }
+
+// ErrNoMatch is the error of a *PatternError whose pattern matched no file.
+var ErrNoMatch = errors.New("matches no files")
+
+// PatternError is a file pattern that Read refused when the pipeline was
+// built: malformed, not matched (Validate), or matching no file (Err is
+// ErrNoMatch).
+type PatternError struct {
+	Pattern string
+	Err     error
+}
+
+func (e *PatternError) Error() string {
+	return fmt.Sprintf("textio: file pattern %q: %v", e.Pattern, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *PatternError) Unwrap() error { return e.Err }
+
+// checkPattern checks the pattern of a read being built: its syntax, and
+// with Validate whether it matches a file.
+func checkPattern(pattern string, c config) error {
+	if pattern == "" {
+		return &PatternError{Pattern: pattern, Err: errors.New("empty file pattern")}
+	}
+	if err := filesystem.CheckPattern(pattern); err != nil {
+		return &PatternError{Pattern: pattern, Err: err}
+	}
+	if !c.validate || c.opts.AllowEmpty {
+		return nil
+	}
+	fs := c.opts.Storage
+	if fs == nil {
+		fs = filesystem.Default()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), validateTimeout)
+	defer cancel()
+	matched, err := fs.Match(ctx, pattern)
+	switch {
+	case err != nil:
+		return &PatternError{Pattern: pattern, Err: err}
+	case len(matched) == 0:
+		return &PatternError{Pattern: pattern, Err: ErrNoMatch}
+	}
+	return nil
+}
+
+// validateTimeout bounds the matching of Validate.
+const validateTimeout = time.Minute
 
 // WithStorage reads or writes the files through fs instead of
 // filesystem.Default(). Build fs in the program's main before the pipeline
@@ -135,8 +197,8 @@ func ReadWithFileName(s sdk.Scope, pattern string, opts ...Option) sdk.PCollecti
 
 func read[T any](s sdk.Scope, pattern, name string, mk func(string, string) T, opts []Option) sdk.PCollection[T] {
 	c, err := collect(name, opts)
-	if err == nil && pattern == "" {
-		err = fmt.Errorf("textio: empty file pattern")
+	if err == nil {
+		err = checkPattern(pattern, c)
 	}
 	if err != nil {
 		s.Fail(c.name, err)

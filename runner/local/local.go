@@ -98,7 +98,8 @@ type Options struct {
 	// DisableLifting runs combines without pre-combining.
 	DisableLifting bool
 	// UI, when set, shows every run on this web UI while it runs and for
-	// a while after (runner/webui), with a cancel button.
+	// a while after (runner/webui), with cancel and drain buttons, and
+	// what the runner logs (Logf).
 	UI *webui.Server
 	// JobName names the runs on the UI.
 	JobName string
@@ -166,10 +167,12 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 	}
 	defer applyMemoryLimit(mem.limit)()
 	ctx, finish := p.StartRun(ctx) // after a failure, transforms clean up (sdk.RunHook)
-	eo := r.opts.Job.Engine("local")
+	job := r.opts.Job
+	ctx, mon, ended := r.watch(ctx, &job)
+	eo := job.Engine("local")
 	eo.ShuffleMemory = mem.shuffle
 	eo.StateMemory = mem.state
-	ctx, ended := r.watch(ctx, &eo)
+	eo.Monitor = mon
 	res, err := engine.Run(ctx, pl, eo, inProcess{g: sdkaccess.Graph(p)})
 	err = finish(err)
 	ended(err)
@@ -177,16 +180,16 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 }
 
 // watch shows the run on Options.UI, if set: it returns the context to run
-// the job in (cancelled by the UI's cancel button) and the function to call
-// with the job's error once it has ended.
-func (r *Runner) watch(ctx context.Context, eo *engine.Options) (context.Context, func(error)) {
+// the job in (cancelled by the UI's cancel button), the engine's monitor
+// and the function to call with the job's error once it has ended; job's
+// Drain and Logf then also serve the UI's drain button and log.
+func (r *Runner) watch(ctx context.Context, job *jobopts.Job) (context.Context, *engine.Monitor, func(error)) {
 	if r.opts.UI == nil {
-		return ctx, func(error) {}
+		return ctx, nil, func(error) {}
 	}
-	ctx, mon, ended := r.opts.UI.Track(ctx, r.opts.JobName, "local",
-		fmt.Sprintf("job started: parallelism %d, memory budget %d MiB", eo.Parallelism, eo.MemoryBudget>>20))
-	eo.Monitor = mon
-	return ctx, ended
+	ctx, t := r.opts.UI.Track(ctx, r.opts.JobName, "local",
+		fmt.Sprintf("job started: parallelism %d, memory budget %d MiB", job.Parallelism, job.MemoryBudget>>20), job)
+	return ctx, t.Monitor, t.End
 }
 
 // planMemory divides the job's MemoryBudget given what the process holds

@@ -65,8 +65,8 @@ type Options struct {
 	// --environment_config for EXTERNAL.
 	ExternalEndpoint string
 	// UI, when set, shows every run on this web UI while it runs and for
-	// a while after (runner/webui), with a cancel button; JobName names
-	// the runs there.
+	// a while after (runner/webui), with cancel and drain buttons and
+	// the workers' log entries; JobName names the runs there.
 	UI      *webui.Server
 	JobName string
 }
@@ -197,9 +197,10 @@ func (r *Runner) RunPipeline(ctx context.Context, pb *pipepb.Pipeline, start Wor
 		res, err := r.fn.Run(ctx, pb, start)
 		return (*runner.Result)(res), err
 	}
-	ctx, mon, ended := r.opts.UI.Track(ctx, r.opts.JobName, "portable",
-		"job started, environment "+cmp.Or(r.opts.EnvironmentType, EnvLoopback))
-	res, err := r.fn.RunMonitored(ctx, pb, start, mon)
-	ended(err)
+	job := r.opts.Job
+	ctx, t := r.opts.UI.Track(ctx, r.opts.JobName, "portable",
+		"job started, environment "+cmp.Or(r.opts.EnvironmentType, EnvLoopback), &job)
+	res, err := r.fn.RunWatched(ctx, pb, start, &fnrunner.Watch{Monitor: t.Monitor, Drain: job.Drain, Logf: job.Logf, OnLog: t.OnLog})
+	t.End(err)
 	return (*runner.Result)(res), err
 }

@@ -263,7 +263,7 @@ func TestAPoisonElementThatKillsWorkersFailsTheJobNamingIt(t *testing.T) {
 	if died.Element != `"poison"` || !slices.Contains(died.Transforms, "Poison") || died.Index < 0 {
 		t.Errorf("WorkerDiedError names element #%d %s of transforms %q, want \"poison\" of Poison", died.Index, died.Element, died.Transforms)
 	}
-	for _, want := range []string{"stage", "Poison", `"poison"`, fmt.Sprintf("failed %d times", attempts)} {
+	for _, want := range []string{`bundle of "Poison"`, `"poison"`, fmt.Sprintf("failed %d times", attempts)} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}

@@ -334,14 +334,16 @@ func (j *job) wait(ctx context.Context, id string) error {
 			continue
 		}
 		switch st := msg.GetStateResponse().GetState(); st {
-		case jobpb.JobState_DONE:
+		case jobpb.JobState_DONE, jobpb.JobState_DRAINED:
+			// A drained job (its UI's drain button) ended as asked, with
+			// its result.
 			return nil
 		case jobpb.JobState_FAILED:
 			failed = true
 			if lastError != "" {
 				return fail()
 			}
-		case jobpb.JobState_CANCELLED, jobpb.JobState_DRAINED, jobpb.JobState_UPDATED:
+		case jobpb.JobState_CANCELLED, jobpb.JobState_UPDATED:
 			return fmt.Errorf("universal: job %s ended in state %v", id, st)
 		}
 	}
@@ -354,7 +356,7 @@ func (j *job) finalState(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("universal: job %s: state: %w", id, err)
 	}
-	if st.GetState() != jobpb.JobState_DONE {
+	if st.GetState() != jobpb.JobState_DONE && st.GetState() != jobpb.JobState_DRAINED {
 		return fmt.Errorf("universal: job %s: message stream ended in state %v", id, st.GetState())
 	}
 	return nil

@@ -2,11 +2,11 @@ package webui_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -35,46 +35,36 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// browser loads pages in headless Chromium.
+// browser loads pages in headless Chromium, driven over the DevTools
+// protocol, in real time: a job's page follows a live event stream, which
+// Chromium's --dump-dom with a virtual-time budget would wait on.
 type browser struct {
-	t   *testing.T
-	bin string
+	t *testing.T
+	d *devtools
 }
 
-// run runs Chromium headless on url with the extra flags, letting the
-// page's scripts run for 3 s of virtual time, and returns its stdout.
-func (b browser) run(url string, flags ...string) string {
+// newBrowser starts Chromium for the test.
+func newBrowser(t *testing.T, bin string) browser {
+	return browser{t: t, d: openDevtools(t, bin)}
+}
+
+// dom loads url, waits until the JavaScript expression ready is true, and
+// returns the page's DOM.
+func (b browser) dom(url, ready string) string {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	args := append([]string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-		"--user-data-dir=" + b.t.TempDir(), "--virtual-time-budget=3000", "--window-size=1280,1500",
-	}, flags...)
-	cmd := exec.CommandContext(ctx, b.bin, append(args, url)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		b.t.Fatalf("%s %s: %v\n%s", b.bin, url, err, stderr.String())
-	}
-	return string(out)
+	b.d.navigate(url)
+	b.d.waitEval("the page at "+url, ready, "true")
+	var html string
+	json.Unmarshal([]byte(b.d.eval("document.documentElement.outerHTML")), &html)
+	return html
 }
 
-// dom returns the page's DOM after its scripts ran.
-func (b browser) dom(url string) string { return b.run(url, "--dump-dom") }
+// jobPage is true once a job's page has drawn the job.
+const jobPage = `document.getElementById("state") !== null`
 
-// screenshot saves a PNG of the page in the test's artifact directory
-// (kept with go test -artifacts).
-func (b browser) screenshot(url, name string) {
-	b.t.Helper()
-	path := filepath.Join(b.t.ArtifactDir(), name)
-	b.run(url, "--screenshot="+path)
-	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
-		b.t.Errorf("screenshot %s was not written: %v", path, err)
-	}
-	b.t.Logf("screenshot: %s", path)
-}
+// screenshot saves a PNG of the page loaded last in the test's artifact
+// directory (kept with go test -artifacts).
+func (b browser) screenshot(name string) { b.t.Helper(); b.d.screenshot(name) }
 
 // slowStream is a TestStream of n elements, one a second of event time,
 // each its own event (so its own bundle), that a Map holds for 20 ms each:
@@ -107,13 +97,13 @@ func elementsShown(t *testing.T, dom string) int64 {
 }
 
 func TestBrowserShowsRunningAndFinishedJobs(t *testing.T) {
-	b := browser{t: t, bin: chromium(t)}
+	bin := chromium(t)
 	ui := webui.New(nil)
 	srv := httptest.NewServer(ui)
 	defer srv.Close()
 
 	t.Run("a running job shows its plan, watermarks and growing counters", func(t *testing.T) {
-		b := browser{t: t, bin: b.bin}
+		b := newBrowser(t, bin)
 		done := runOnUI(t, ui, "slow", slowStream(1500)) // 30 s or more: the test cancels it
 		job := waitJob(t, srv, "slow")
 		defer func() {
@@ -126,7 +116,7 @@ func TestBrowserShowsRunningAndFinishedJobs(t *testing.T) {
 			get(t, srv, "/api/jobs/"+job.ID+"/stages", &stages)
 			return len(stages) == 2 && stages[0].Bundles > 0 && stages[1].Bundles > 0
 		})
-		first := b.dom(page)
+		first := b.dom(page, jobPage+` && document.querySelectorAll("[data-stage]").length > 0`)
 		for _, s := range stages {
 			if !strings.Contains(first, `data-stage="`+s.ID+`"`) {
 				t.Errorf("the page lacks stage %s:\n%s", s.ID, first)
@@ -138,19 +128,21 @@ func TestBrowserShowsRunningAndFinishedJobs(t *testing.T) {
 		if !regexp.MustCompile(`<td class="ow">1970-01-01T00:0\d:\d\d.000Z</td>`).MatchString(first) {
 			t.Errorf("the page shows no event-time watermark:\n%s", first)
 		}
-		second := b.dom(page)
+		time.Sleep(2 * time.Second) // the page updates itself while the job runs
+		var second string
+		json.Unmarshal([]byte(b.d.eval("document.documentElement.outerHTML")), &second)
 		if n1, n2 := elementsShown(t, first), elementsShown(t, second); n2 <= n1 {
 			t.Errorf("elements shown went from %d to %d, want them to grow while the job runs", n1, n2)
 		}
-		b.screenshot(page, "running-job.png")
-		list := b.dom(srv.URL + "/")
+		b.screenshot("running-job.png")
+		list := b.dom(srv.URL+"/", `document.querySelector("[data-job]") !== null`)
 		if !strings.Contains(list, `data-job="`+job.ID+`"`) {
 			t.Errorf("the job list lacks %s:\n%s", job.ID, list)
 		}
 	})
 
 	t.Run("a streaming job shows its event-time watermark", func(t *testing.T) {
-		b := browser{t: t, bin: b.bin}
+		b := newBrowser(t, bin)
 		gate := make(chan struct{})
 		done := runOnUI(t, ui, "stream", gatedStream(gate))
 		defer func() { close(gate); <-done }()
@@ -161,15 +153,15 @@ func TestBrowserShowsRunningAndFinishedJobs(t *testing.T) {
 			return len(stages) > 0 && stages[0].OutputWatermark.Millis == 5000
 		})
 		page := srv.URL + "/jobs/" + job.ID
-		dom := b.dom(page)
+		dom := b.dom(page, jobPage+` && document.querySelector("td.ow") !== null`)
 		if !strings.Contains(dom, `<td class="ow">1970-01-01T00:00:05.000Z</td>`) {
 			t.Errorf("the page does not show the output watermark at 5 s:\n%s", dom)
 		}
-		b.screenshot(page, "streaming-job.png")
+		b.screenshot("streaming-job.png")
 	})
 
 	t.Run("a failed job shows its error", func(t *testing.T) {
-		b := browser{t: t, bin: b.bin}
+		b := newBrowser(t, bin)
 		gate := make(chan struct{})
 		close(gate)
 		if err := <-runOnUI(t, ui, "failing", gatedBatch(gate, []string{"ok", "bad"})); err == nil {
@@ -177,14 +169,14 @@ func TestBrowserShowsRunningAndFinishedJobs(t *testing.T) {
 		}
 		job := waitJob(t, srv, "failing")
 		page := srv.URL + "/jobs/" + job.ID
-		dom := b.dom(page)
+		dom := b.dom(page, jobPage+` && document.getElementById("error") !== null`)
 		if !strings.Contains(dom, `class="state FAILED"`) || !regexp.MustCompile(`id="error">[^<]*element "bad" is bad`).MatchString(dom) {
 			t.Errorf("the page does not show the failure and its error:\n%s", dom)
 		}
 		if !strings.Contains(dom, `class="stage failed"`) {
 			t.Errorf("the plan does not mark the failed stage:\n%s", dom)
 		}
-		b.screenshot(page, "failed-job.png")
+		b.screenshot("failed-job.png")
 	})
 }
 
@@ -204,4 +196,47 @@ func waitJob(t *testing.T, srv *httptest.Server, name string) webui.JobSummary {
 		return false
 	})
 	return found
+}
+
+// The drain button of a streaming job's page drains it: the page, following
+// the job's server-sent events, shows it DRAINING and then DRAINED, and
+// Run returns the job's result.
+func TestBrowserDrainsAStreamingJob(t *testing.T) {
+	bin := chromium(t)
+	ui := webui.New(&webui.Options{UpdateInterval: 200 * time.Millisecond})
+	srv := httptest.NewServer(ui)
+	defer srv.Close()
+	done := runOnUI(t, ui, "endless", endless())
+	job := waitJob(t, srv, "endless")
+	waitFor(t, "windows counted", func() bool {
+		get(t, srv, "/api/jobs/"+job.ID, &job)
+		return job.Elements > 20
+	})
+	d := openDevtools(t, bin)
+	d.open(srv.URL + "/jobs/" + job.ID)
+	d.waitEval("the drain button", `document.getElementById("drain") !== null`, "true")
+	d.waitEval("a RUNNING job", `document.getElementById("state").textContent`, `"RUNNING"`)
+	d.screenshot("streaming-job-before-drain.png")
+	d.eval(`document.getElementById("drain").click(), true`)
+	d.waitEval("the job drained", `document.getElementById("state").textContent`, `"DRAINED"`)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run of the drained job = %v, want its result", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the drained job still runs after a minute")
+	}
+	if got := d.eval(`document.getElementById("drain") === null && document.getElementById("cancel") === null`); got != "true" {
+		t.Error("the drained job's page still shows its buttons")
+	}
+	if got := d.eval(`document.getElementById("logs").textContent.includes("drain requested from the web UI")`); got != "true" {
+		t.Error("the page's log lacks the drain request")
+	}
+	// The page followed the event stream, and never polled.
+	if got := d.eval(`performance.getEntriesByType("resource").some(e => e.name.endsWith("/events")) &&
+		!performance.getEntriesByType("resource").some(e => e.name.endsWith("/stages"))`); got != "true" {
+		t.Errorf("the page did not follow the event stream alone: %s", d.eval(`performance.getEntriesByType("resource").map(e => e.name).join(" ")`))
+	}
+	d.screenshot("drained-job.png")
 }

@@ -1,7 +1,6 @@
 package webui
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"sync"
@@ -19,12 +18,14 @@ const (
 	StateFailed     = "FAILED"
 	StateCancelling = "CANCELLING"
 	StateCancelled  = "CANCELLED"
+	StateDraining   = "DRAINING"
+	StateDrained    = "DRAINED"
 )
 
 // terminal reports whether a job in state st has ended.
 func terminal(st string) bool {
 	switch st {
-	case StateDone, StateFailed, StateCancelled, "DRAINED", "UPDATED":
+	case StateDone, StateFailed, StateCancelled, StateDrained, "UPDATED":
 		return true
 	}
 	return false
@@ -41,6 +42,11 @@ type JobInfo struct {
 	// Cancel, if not nil, cancels the job; the UI then shows a cancel
 	// button while the job runs. It must not block for long.
 	Cancel func()
+	// Drain, if not nil, drains the job (Beam's drain: unbounded reads
+	// stop at their next checkpoint, watermarks advance to the end of
+	// time, and the job ends with its result); the UI then shows a drain
+	// button while the job runs. It must not block for long.
+	Drain func()
 }
 
 // Job is a job the UI shows: the runner that added it reports its state,
@@ -54,45 +60,43 @@ type Job struct {
 	state string
 	ended time.Time
 	err   string
-	logs  []LogEntry
+	logs  logRing
+	// draining is set once a drain was requested: the job then ends
+	// DRAINED rather than DONE.
+	draining bool
+	// changed is closed and replaced when the state changes, waking the
+	// event streams of the job's pages.
+	changed chan struct{}
 	// rate estimates each stage's elements per second between samples
 	// taken at least a second apart.
 	rate rateSampler
 }
 
-// LogEntry is one job message.
-type LogEntry struct {
-	Time time.Time `json:"time"`
-	// Level is "debug", "info", "warning" or "error".
-	Level string `json:"level"`
-	Text  string `json:"text"`
-}
-
-// maxLogs bounds the messages kept per job: the oldest go first.
-const maxLogs = 1000
-
 // SetState records the job's state (one of the State constants).
 func (j *Job) SetState(state string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if terminal(j.state) {
+	if terminal(j.state) || j.draining && state == StateRunning {
 		return
 	}
 	j.state = state
 	if terminal(state) {
 		j.ended = time.Now()
 	}
+	j.notifyLocked()
 }
 
-// Log records a job message at level ("debug", "info", "warning",
-// "error").
-func (j *Job) Log(level, text string) {
+// notifyLocked wakes the job's event streams; j.mu is held.
+func (j *Job) notifyLocked() {
+	close(j.changed)
+	j.changed = make(chan struct{})
+}
+
+// watch returns a channel closed at the job's next state change.
+func (j *Job) watch() <-chan struct{} {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if len(j.logs) >= maxLogs {
-		j.logs = append(j.logs[:0], j.logs[1:]...)
-	}
-	j.logs = append(j.logs, LogEntry{Time: time.Now().UTC(), Level: level, Text: text})
+	return j.changed
 }
 
 // SetMonitor attaches the engine's monitor once the job starts running.
@@ -102,11 +106,18 @@ func (j *Job) SetMonitor(m *engine.Monitor) {
 	j.info.Monitor = m
 }
 
-// Finish records the job's end: DONE if err is nil, CANCELLED if
-// cancelled is set, FAILED with err's message otherwise.
+// Finish records the job's end: DONE if err is nil (DRAINED if a drain
+// was requested), CANCELLED if cancelled is set, FAILED with err's
+// message otherwise.
 func (j *Job) Finish(err error, cancelled bool) {
 	state := StateDone
+	j.mu.Lock()
+	draining := j.draining
+	j.mu.Unlock()
 	switch {
+	case err == nil && draining:
+		state = StateDrained
+		j.Log("info", "job drained")
 	case err == nil:
 		j.Log("info", "job done")
 	case cancelled:
@@ -170,6 +181,28 @@ func (j *Job) cancel() bool {
 	return true
 }
 
+// drain drains the job if it runs and can be; it reports whether it did.
+// The job is DRAINING until it ends.
+func (j *Job) drain() bool {
+	j.mu.Lock()
+	if j.info.Drain == nil || terminal(j.state) {
+		j.mu.Unlock()
+		return false
+	}
+	again := j.draining
+	j.draining = true
+	if !again {
+		j.state = StateDraining
+		j.notifyLocked()
+	}
+	j.mu.Unlock()
+	if !again {
+		j.Log("info", "drain requested from the web UI")
+		j.info.Drain()
+	}
+	return true
+}
+
 // registry holds a server's jobs.
 type registry struct {
 	ttl     time.Duration
@@ -188,7 +221,7 @@ func (r *registry) add(info JobInfo) *Job {
 	if info.ID == "" {
 		info.ID = fmt.Sprintf("job-%d", r.nextID)
 	}
-	j := &Job{info: info, started: time.Now(), state: StateRunning}
+	j := &Job{info: info, started: time.Now(), state: StateRunning, changed: make(chan struct{})}
 	r.jobs[info.ID] = j
 	r.sweepLocked(time.Now())
 	return j
@@ -247,23 +280,5 @@ func (r *registry) sweepLocked(now time.Time) {
 		if i >= r.maxDone || now.Sub(f.at) >= r.ttl {
 			delete(r.jobs, f.j.info.ID)
 		}
-	}
-}
-
-// Track shows a run of a runner that is about to start, with a cancel
-// button: it returns the context to run the job in (cancelled by the
-// button), the monitor to put in the engine's options, and the function to
-// call with the run's error once it has ended. The job's name may be
-// empty; opening, if not empty, is the job's first log message.
-func (s *Server) Track(ctx context.Context, name, runner, opening string) (context.Context, *engine.Monitor, func(error)) {
-	ctx, cancel := context.WithCancel(ctx)
-	mon := engine.NewMonitor()
-	j := s.Add(JobInfo{Name: name, Runner: runner, Monitor: mon, Cancel: cancel})
-	if opening != "" {
-		j.Log("info", opening)
-	}
-	return ctx, mon, func(err error) {
-		j.Finish(err, err != nil && ctx.Err() != nil)
-		cancel()
 	}
 }

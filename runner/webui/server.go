@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -35,6 +37,9 @@ type Options struct {
 	// (defaults DefaultFinishedTTL and DefaultMaxFinishedJobs).
 	FinishedTTL     time.Duration
 	MaxFinishedJobs int
+	// UpdateInterval is how often a job's event stream sends an update
+	// while the job runs (default DefaultUpdateInterval).
+	UpdateInterval time.Duration
 	// Logger receives the server's errors (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -48,6 +53,9 @@ type Server struct {
 	static http.Handler
 	srv    *http.Server
 	lis    net.Listener
+	// done is closed by Stop, ending the event streams.
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
 //go:embed static
@@ -56,7 +64,7 @@ var staticFiles embed.FS
 // New returns a server that does not listen: serve it with
 // http.Serve or httptest. opts may be nil.
 func New(opts *Options) *Server {
-	s := &Server{}
+	s := &Server{done: make(chan struct{})}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -65,6 +73,9 @@ func New(opts *Options) *Server {
 	}
 	if s.opts.MaxFinishedJobs <= 0 {
 		s.opts.MaxFinishedJobs = DefaultMaxFinishedJobs
+	}
+	if s.opts.UpdateInterval <= 0 {
+		s.opts.UpdateInterval = DefaultUpdateInterval
 	}
 	if s.opts.Logger == nil {
 		s.opts.Logger = slog.Default()
@@ -128,10 +139,11 @@ func (s *Server) URL() string {
 	return "http://" + s.Addr() + "/"
 }
 
-// Stop stops a started server, letting requests in flight finish for up
-// to a second. It may be called more than once; a server from New has
-// nothing to stop.
+// Stop stops a started server, ending its event streams and letting other
+// requests in flight finish for up to a second. It may be called more than
+// once; a server from New has no listener to stop, only its event streams.
 func (s *Server) Stop() {
+	s.stopOnce.Do(func() { close(s.done) })
 	if s.srv == nil {
 		return
 	}
@@ -231,12 +243,18 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/jobs/{id}/metrics", s.withJob(func(w http.ResponseWriter, _ *http.Request, j *Job) {
 		writeJSON(w, j.metricViews())
 	}))
-	m.HandleFunc("GET /api/jobs/{id}/logs", s.withJob(func(w http.ResponseWriter, _ *http.Request, j *Job) {
-		writeJSON(w, j.logEntries())
-	}))
+	m.HandleFunc("GET /api/jobs/{id}/logs", s.withJob(s.logs))
+	m.HandleFunc("GET /api/jobs/{id}/events", s.withJob(s.events))
 	m.HandleFunc("POST /api/jobs/{id}/cancel", s.withJob(func(w http.ResponseWriter, _ *http.Request, j *Job) {
 		if !j.cancel() {
 			writeError(w, http.StatusConflict, "the job cannot be cancelled: it has ended, or its runner offers no cancel")
+			return
+		}
+		writeJSONStatus(w, http.StatusAccepted, j.summary(time.Now()))
+	}))
+	m.HandleFunc("POST /api/jobs/{id}/drain", s.withJob(func(w http.ResponseWriter, _ *http.Request, j *Job) {
+		if !j.drain() {
+			writeError(w, http.StatusConflict, "the job cannot be drained: it has ended, or its runner offers no drain")
 			return
 		}
 		writeJSONStatus(w, http.StatusAccepted, j.summary(time.Now()))
@@ -282,6 +300,29 @@ func (s *Server) listJobs(w http.ResponseWriter, _ *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, out)
+}
+
+// logs serves the job's messages, those numbered above ?after=N if given.
+func (s *Server) logs(w http.ResponseWriter, r *http.Request, j *Job) {
+	after, err := afterParam(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, j.logEntries(after))
+}
+
+// afterParam returns the request's ?after=N (0 if absent).
+func afterParam(r *http.Request) (int64, error) {
+	v := r.URL.Query().Get("after")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("after=%q is not a message number", v)
+	}
+	return n, nil
 }
 
 func (s *Server) planSVG(w http.ResponseWriter, _ *http.Request, j *Job) {

@@ -19,8 +19,10 @@ type JobSummary struct {
 	End   *time.Time `json:"end,omitempty"`
 	// DurationMs is how long the job has run, or ran.
 	DurationMs int64 `json:"duration_ms"`
-	// Cancellable is set while the cancel button works.
+	// Cancellable is set while the cancel button works; Drainable while
+	// the drain button does (not once the job drains).
 	Cancellable bool `json:"cancellable"`
+	Drainable   bool `json:"drainable"`
 	// Error is the job's error, naming the transform and element that
 	// failed where the runner knows them.
 	Error string `json:"error,omitempty"`
@@ -134,6 +136,7 @@ func (j *Job) summary(now time.Time) JobSummary {
 	}
 	s.DurationMs = end.Sub(j.started).Milliseconds()
 	s.Cancellable = j.info.Cancel != nil && !terminal(js.state)
+	s.Drainable = j.info.Drain != nil && !terminal(js.state) && js.state != StateDraining
 	if !ok {
 		return s
 	}
@@ -214,13 +217,6 @@ func metricsOf(m metrics.Snapshot) []MetricView {
 		out = append(out, MetricView{Kind: "gauge", Transform: k.Transform, Namespace: k.Namespace, Name: k.Name, Value: m.Gauges[k].Value})
 	}
 	return out
-}
-
-// logEntries returns a copy of the job's messages.
-func (j *Job) logEntries() []LogEntry {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return append([]LogEntry{}, j.logs...)
 }
 
 // rateSampler estimates each stage's elements per second from samples

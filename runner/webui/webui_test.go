@@ -335,7 +335,7 @@ func TestUnknownJobsAre404(t *testing.T) {
 	srv := httptest.NewServer(webui.New(nil))
 	defer srv.Close()
 	for _, path := range []string{"/api/jobs/nope", "/api/jobs/nope/plan", "/api/jobs/nope/plan.svg", "/api/jobs/nope/stages",
-		"/api/jobs/nope/metrics", "/api/jobs/nope/logs", "/jobs/nope", "/api/nothing"} {
+		"/api/jobs/nope/metrics", "/api/jobs/nope/logs", "/api/jobs/nope/events", "/jobs/nope", "/api/nothing"} {
 		code, body := get(t, srv, path, nil)
 		if code != http.StatusNotFound {
 			t.Errorf("GET %s = %d, want 404", path, code)

@@ -99,7 +99,7 @@ func (s *stage) runBundle(ctx context.Context, b *bundleWork) error {
 			return err
 		}
 		if permanent(err) {
-			return fmt.Errorf("engine: stage %s: bundle failed with a permanent error, not retried: %w", s.st.ID, err)
+			return fmt.Errorf("bundle of %s failed with a permanent error, not retried: %w", s.label(), err)
 		}
 		s.j.mu.Lock()
 		if attempt < s.j.opts.MaxAttempts {
@@ -110,7 +110,7 @@ func (s *stage) runBundle(ctx context.Context, b *bundleWork) error {
 		}
 		s.j.mu.Unlock()
 	}
-	return fmt.Errorf("engine: stage %s: bundle failed %d times: %w", s.st.ID, s.j.opts.MaxAttempts, err)
+	return fmt.Errorf("bundle of %s failed %d times: %w", s.label(), s.j.opts.MaxAttempts, err)
 }
 
 // permanent reports whether err says that retrying cannot help: user code

@@ -342,7 +342,7 @@ func (s *stage) getProc() (Processor, error) {
 	s.pmu.Unlock()
 	p, err := s.j.ex.NewProcessor(s.desc, s.wiring)
 	if err != nil {
-		return nil, fmt.Errorf("engine: stage %s: %w", s.st.ID, err)
+		return nil, fmt.Errorf("starting %s: %w", s.label(), err)
 	}
 	s.pmu.Lock()
 	s.procs = append(s.procs, p)
@@ -380,7 +380,7 @@ func (s *stage) teardown(ctx context.Context) error {
 	var first error
 	for _, p := range procs {
 		if err := p.Teardown(ctx); err != nil && first == nil {
-			first = fmt.Errorf("engine: stage %s: teardown: %w", s.st.ID, err)
+			first = fmt.Errorf("teardown of %s: %w", s.label(), err)
 		}
 	}
 	return first

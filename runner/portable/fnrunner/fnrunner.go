@@ -17,8 +17,8 @@
 // harness, and Run serving in worker processes.
 //
 // Its errors start with "portable: ", as the portable runner's do; the
-// errors of a bundle come wrapped by the engine's "portable: engine: stage
-// <id>: ...", so what fails in a bundle is not prefixed again.
+// errors of a bundle come wrapped by the engine's "portable: bundle of
+// "T" failed 3 times: ...", so what fails in a bundle is not prefixed again.
 //
 // # Workers
 //
@@ -178,6 +178,32 @@ func (r *Runner) Run(ctx context.Context, pb *pipepb.Pipeline, start WorkerStart
 // RunMonitored is Run with m, if not nil, watching the job's engine (a web
 // UI shows it: runner/webui).
 func (r *Runner) RunMonitored(ctx context.Context, pb *pipepb.Pipeline, start WorkerStarter, m *engine.Monitor) (*Result, error) {
+	return r.RunWatched(ctx, pb, start, &Watch{Monitor: m})
+}
+
+// Watch is what a caller of RunWatched sees of one run and how it drains
+// it, where that differs from the Runner's Options (a job server runs many
+// jobs on one Runner). The zero value, or nil, means the Options.
+type Watch struct {
+	// Monitor, if not nil, watches the job's engine (a web UI shows it:
+	// runner/webui).
+	Monitor *engine.Monitor
+	// Drain, if not nil, drains this run once closed (instead of
+	// Options.Drain).
+	Drain <-chan struct{}
+	// Logf, if not nil, receives what the runner reports without failing
+	// the job (instead of Options.Logf).
+	Logf func(format string, args ...any)
+	// OnLog, if not nil, receives this run's worker log entries (as well
+	// as Options.OnLog).
+	OnLog func(workerID string, e *fnpb.LogEntry)
+}
+
+// RunWatched is Run with w's monitor, drain, and log receivers.
+func (r *Runner) RunWatched(ctx context.Context, pb *pipepb.Pipeline, start WorkerStarter, w *Watch) (*Result, error) {
+	if w == nil {
+		w = &Watch{}
+	}
 	// Coders of other SDKs are opaque here: the planner length-prefixes
 	// every coder it does not know, as Beam's runners do.
 	if err := validate.Pipeline(pb, &validate.Options{OpaqueCoders: true}); err != nil {
@@ -187,7 +213,7 @@ func (r *Runner) RunMonitored(ctx context.Context, pb *pipepb.Pipeline, start Wo
 	if err != nil {
 		return nil, fmt.Errorf("portable: %w", err) // plan's errors say "plan: "
 	}
-	srv, err := service.Start(&service.Options{OnLog: r.opts.OnLog})
+	srv, err := service.Start(&service.Options{OnLog: joinOnLog(r.opts.OnLog, w.OnLog)})
 	if err != nil {
 		return nil, fmt.Errorf("portable: %w", err)
 	}
@@ -205,10 +231,29 @@ func (r *Runner) RunMonitored(ctx context.Context, pb *pipepb.Pipeline, start Wo
 		return nil, fmt.Errorf("portable: %w", err)
 	}
 	ex := &executor{srv: srv, workers: ws}
-	eo := r.opts.Job.Engine("portable")
-	eo.Monitor = m
+	job := r.opts.Job
+	if w.Drain != nil {
+		job.Drain = w.Drain
+	}
+	if w.Logf != nil {
+		job.Logf = w.Logf
+	}
+	eo := job.Engine("portable")
+	eo.Monitor = w.Monitor
 	res, err := engine.Run(ctx, pl, eo, ex)
 	return (*Result)(res), err
+}
+
+// joinOnLog returns a receiver of log entries that calls a and b, either
+// of which may be nil.
+func joinOnLog(a, b func(string, *fnpb.LogEntry)) func(string, *fnpb.LogEntry) {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return func(id string, e *fnpb.LogEntry) { a(id, e); b(id, e) }
 }
 
 // executor hands bundles to the job's workers.

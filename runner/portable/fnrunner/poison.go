@@ -72,19 +72,21 @@ type WorkerDiedError struct {
 	Err error
 }
 
-// Error implements error.
+// Error implements error. It names the transform and the element, not the
+// worker and instruction ids, which are in the fields for whoever needs
+// them.
 func (e *WorkerDiedError) Error() string {
 	ts := quoteAll(e.Transforms)
 	if e.Index >= 0 {
-		return fmt.Sprintf("worker %s died processing element #%d (%s) of the input of transform %s, in bundle %s: %v",
-			e.Worker, e.Index, e.Element, ts, e.Instruction, e.Err)
+		return fmt.Sprintf("an SDK worker died processing element #%d (%s) of the input of transform %s: %v",
+			e.Index, e.Element, ts, e.Err)
 	}
 	at := "before its first progress report"
 	if e.LastReported >= 0 {
 		at = fmt.Sprintf("at or after input element #%d, where its last progress report had it", e.LastReported)
 	}
-	return fmt.Sprintf("worker %s died running bundle %s of transform %s, %s (a retry runs the elements from there one to a bundle, to name the one that kills workers): %v",
-		e.Worker, e.Instruction, ts, at, e.Err)
+	return fmt.Sprintf("an SDK worker died running a bundle of transform %s, %s (a retry runs the elements from there one to a bundle, to name the one that kills workers): %v",
+		ts, at, e.Err)
 }
 
 // Unwrap returns Err.

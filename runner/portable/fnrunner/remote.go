@@ -237,11 +237,13 @@ func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byt
 		}
 		return &WorkerDiedError{Worker: r.w.ID(), Instruction: inst, Transforms: r.readers(), Index: -1, LastReported: last, Err: err}
 	}
+	// Errors say what failed in the user's terms: the instruction and
+	// worker ids are in the workers' log entries, for whoever needs them.
 	if err != nil {
-		return fmt.Errorf("bundle %s on %s: %w", inst, r.w.ID(), err)
+		return fmt.Errorf("SDK worker: %w", err)
 	}
 	if resp.GetError() != "" {
-		err := fmt.Errorf("bundle %s on %s failed: %s", inst, r.w.ID(), resp.GetError())
+		err := errors.New(resp.GetError())
 		if strings.Contains(resp.GetError(), operator.PermanentMark) {
 			return permanentText{err}
 		}
@@ -257,12 +259,12 @@ func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byt
 		return sendErr
 	}
 	if err := nb.Wait(ctx); err != nil {
-		return fmt.Errorf("bundle %s output: %w", inst, err)
+		return fmt.Errorf("bundle output: %w", err)
 	}
 	for _, sink := range r.sinks {
 		elems, err := r.splits[sink](nb.Output(sink))
 		if err != nil {
-			return fmt.Errorf("bundle %s output of %s: %w", inst, sink, err)
+			return fmt.Errorf("bundle output: %w", err)
 		}
 		out := b.Output(sink)
 		for _, e := range elems {
@@ -273,11 +275,11 @@ func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byt
 	}
 	m, read, err := metricsOf(resp.GetProcessBundle().GetMonitoringInfos(), r.desc.GetTransforms(), src)
 	if err != nil {
-		return fmt.Errorf("bundle %s metrics: %w", inst, err)
+		return fmt.Errorf("bundle metrics: %w", err)
 	}
 	residuals, err := r.residualsOf(resp.GetProcessBundle().GetResidualRoots())
 	if err != nil {
-		return fmt.Errorf("bundle %s on %s: %w", inst, r.w.ID(), err)
+		return fmt.Errorf("bundle residuals: %w", err)
 	}
 	r.metrics.Merge(m)
 	r.read += read
@@ -294,7 +296,7 @@ func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byt
 				err = errors.New(resp.GetError())
 			}
 			if err != nil {
-				return fmt.Errorf("finalizing bundle %s on %s: %w", inst, w.ID(), err)
+				return fmt.Errorf("finalizing a bundle: %w", err)
 			}
 			return nil
 		})

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	jobpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/jobmanagement_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
@@ -54,12 +55,15 @@ type job struct {
 	changed chan struct{}
 	// ui shows the job on the web UI, once it runs; nil without one.
 	ui *webui.Job
+	// drain is closed to drain the running job (drained is then set).
+	drain   chan struct{}
+	drained bool
 }
 
 func newJob(id, name string, p *pipepb.Pipeline, workers proto.Message, token string) *job {
 	j := &job{
 		id: id, name: name, token: token, pipeline: p, workers: workers, size: int64(proto.Size(p)),
-		prepared: time.Now(), done: make(chan struct{}), changed: make(chan struct{}),
+		prepared: time.Now(), done: make(chan struct{}), changed: make(chan struct{}), drain: make(chan struct{}),
 	}
 	j.appendState(jobpb.JobState_STOPPED)
 	return j
@@ -155,6 +159,42 @@ func (j *job) cancel() jobpb.JobState_Enum {
 		}
 	}
 	return j.state
+}
+
+// drainRun drains the running job: it moves to DRAINING, and ends
+// DRAINED once its unbounded reads stopped and its windows fired. It
+// reports whether the job runs (a job that has not started or has ended
+// cannot be drained).
+func (j *job) drainRun() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.started || terminal(j.state) || j.state == jobpb.JobState_CANCELLING {
+		return false
+	}
+	if !j.drained {
+		j.drained = true
+		close(j.drain)
+		j.messageLocked(jobpb.JobMessage_JOB_MESSAGE_BASIC, "drain requested")
+		j.appendState(jobpb.JobState_DRAINING)
+	}
+	return true
+}
+
+// wasDrained reports whether a drain was requested.
+func (j *job) wasDrained() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.drained
+}
+
+// workerLog passes a worker's log entry to the web UI, if the job has one.
+func (j *job) workerLog(workerID string, e *fnpb.LogEntry) {
+	j.mu.Lock()
+	ui := j.ui
+	j.mu.Unlock()
+	if ui != nil {
+		ui.WorkerLog(workerID, e)
+	}
 }
 
 // cancelAndWait cancels the job and waits until it has ended.
@@ -309,7 +349,8 @@ func (j *job) follow(ctx context.Context, send func(*jobpb.JobMessagesResponse) 
 func (j *job) showOn(ui *webui.Server, mon *engine.Monitor) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.ui = ui.Add(webui.JobInfo{ID: j.id, Name: j.name, Runner: "jobserver", Monitor: mon, Cancel: func() { j.cancel() }})
+	j.ui = ui.Add(webui.JobInfo{ID: j.id, Name: j.name, Runner: "jobserver", Monitor: mon,
+		Cancel: func() { j.cancel() }, Drain: func() { j.drainRun() }})
 	j.ui.SetState(j.state.String())
 	for _, ev := range j.events {
 		if m := ev.GetMessageResponse(); m != nil {

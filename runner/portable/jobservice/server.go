@@ -392,8 +392,17 @@ func (s *Server) execute(ctx context.Context, j *job) {
 		j.showOn(s.opts.UI, mon)
 	}
 	j.setState(jobpb.JobState_RUNNING)
-	res, err := s.runner.RunMonitored(ctx, j.pipeline, s.workerStarter(j), mon)
+	res, err := s.runner.RunWatched(ctx, j.pipeline, s.workerStarter(j), &fnrunner.Watch{
+		Monitor: mon, Drain: j.drain, OnLog: j.workerLog,
+		Logf: func(format string, args ...any) {
+			j.message(jobpb.JobMessage_JOB_MESSAGE_WARNING, fmt.Sprintf(format, args...))
+		},
+	})
 	switch {
+	case err == nil && j.wasDrained():
+		j.finish(res)
+		j.message(jobpb.JobMessage_JOB_MESSAGE_BASIC, "job drained")
+		j.setState(jobpb.JobState_DRAINED)
 	case err == nil:
 		j.finish(res)
 		j.setState(jobpb.JobState_DONE)
@@ -455,6 +464,23 @@ func (s *Server) Cancel(_ context.Context, req *jobpb.CancelJobRequest) (*jobpb.
 		s.sweep()
 	}
 	return &jobpb.CancelJobResponse{State: st}, nil
+}
+
+// Drain implements JobService: it drains the running job, whose unbounded
+// reads stop at their next checkpoint, whose watermarks advance to the
+// end of time and whose windows fire their final panes; the job is
+// DRAINING until it ends DRAINED with its result. The web UI's drain
+// button does the same. A job that is not running (not started, ended,
+// or being cancelled) is a FailedPrecondition.
+func (s *Server) Drain(_ context.Context, req *jobpb.DrainJobRequest) (*jobpb.DrainJobResponse, error) {
+	j, err := s.job(req.GetJobId())
+	if err != nil {
+		return nil, err
+	}
+	if !j.drainRun() {
+		return nil, status.Errorf(codes.FailedPrecondition, "jobservice: job %q is not running (state %v): only a running job can be drained", j.id, j.currentState())
+	}
+	return &jobpb.DrainJobResponse{State: j.currentState()}, nil
 }
 
 // GetStateStream implements JobService: the job's state changes, from the

@@ -1,5 +1,6 @@
 // The beamgo UI: a thin client of the JSON API (see package webui's doc).
-// It polls the API about once a second while a job runs.
+// A job's page follows the job's server-sent events (/api/jobs/{id}/events),
+// polling the API once a second where they do not work (or with ?poll).
 "use strict";
 
 const terminal = new Set(["DONE", "FAILED", "CANCELLED", "DRAINED", "UPDATED"]);
@@ -58,24 +59,65 @@ async function showJobs(main) {
   setTimeout(() => showJobs(main).catch(e => fail(main, e)), 2000);
 }
 
-// A job's page.
-async function showJob(main, id) {
+// A job's page: it follows the job's event stream (server-sent events),
+// or polls the API once a second where EventSource is missing or the
+// stream fails before its first update.
+function showJob(main, id) {
   const base = "/api/jobs/" + encodeURIComponent(id);
   document.getElementById("crumb").textContent = "/ " + id;
   document.title = id + " · beamgo";
-  const [job, stages, metrics, logs, svg] = await Promise.all([
-    getJSON(base), getJSON(base + "/stages"), getJSON(base + "/metrics"), getJSON(base + "/logs"),
+  const logs = [];
+  const addLogs = ls => {
+    logs.push(...ls);
+    if (logs.length > 1000) logs.splice(0, logs.length - 1000);
+  };
+  if (!window.EventSource || new URLSearchParams(location.search).has("poll")) return pollJob(main, base, logs, addLogs);
+  return new Promise((resolve, reject) => {
+    const es = new EventSource(base + "/events");
+    let updated = false;
+    es.addEventListener("update", ev => {
+      updated = true;
+      const u = JSON.parse(ev.data);
+      addLogs(u.logs);
+      renderJob(main, base, u.job, u.stages, u.metrics, logs, u.plan_svg);
+      resolve();
+    });
+    es.addEventListener("end", () => es.close());
+    es.onerror = () => {
+      if (updated) return; // EventSource reconnects, resuming the log at Last-Event-ID
+      es.close();
+      pollJob(main, base, logs, addLogs).then(resolve, reject);
+    };
+  });
+}
+
+// pollJob shows the job from the JSON API, once a second until it ends.
+async function pollJob(main, base, logs, addLogs) {
+  const after = logs.length ? logs[logs.length - 1].seq : 0;
+  const [job, stages, metrics, newLogs, svg] = await Promise.all([
+    getJSON(base), getJSON(base + "/stages"), getJSON(base + "/metrics"), getJSON(base + "/logs?after=" + after),
     fetch(base + "/plan.svg", { cache: "no-store" }).then(r => r.ok ? r.text() : ""),
   ]);
+  addLogs(newLogs);
+  renderJob(main, base, job, stages, metrics, logs, svg);
+  if (!terminal.has(job.state)) setTimeout(() => pollJob(main, base, logs, addLogs).catch(e => fail(main, e)), 1000);
+}
+
+// action is a button that POSTs to the job's endpoint once.
+function action(base, name, label) {
+  const b = el("button", { id: name }, label);
+  b.onclick = async () => {
+    b.disabled = true;
+    await fetch(base + "/" + name, { method: "POST", headers: { "X-Beamgo-UI": "1" } });
+  };
+  return b;
+}
+
+// renderJob draws the job's page.
+function renderJob(main, base, job, stages, metrics, logs, svg) {
   const head = el("h2", {}, job.name ? job.name + " (" + job.id + ") " : job.id + " ", stateBadge(job.state));
-  if (job.cancellable) {
-    const b = el("button", { id: "cancel" }, "Cancel");
-    b.onclick = async () => {
-      b.disabled = true;
-      await fetch(base + "/cancel", { method: "POST", headers: { "X-Beamgo-UI": "1" } });
-    };
-    head.append(b);
-  }
+  if (job.cancellable) head.append(action(base, "cancel", "Cancel"));
+  if (job.drainable) head.append(action(base, "drain", "Drain"));
   const card = (k, v, id) => el("div", { class: "card" }, el("div", { class: "v", id: id }, v), el("div", { class: "k" }, k));
   const cards = el("div", { class: "cards" },
     card("runner", job.runner || "-"), card("duration", fmtDur(job.duration_ms)),
@@ -102,11 +144,12 @@ async function showJob(main, id) {
   parts.push(el("h2", {}, "Metrics"), metrics.length
     ? table(["Kind", "Transform", "Namespace", "Name", "Value"], metrics.map(metricRow))
     : el("p", { class: "muted" }, "No user metrics."));
-  const logBox = el("div", { class: "logs", id: "logs" },
-    ...logs.map(l => el("div", { class: l.level }, new Date(l.time).toISOString().slice(11, 23) + " " + l.level.toUpperCase() + " " + l.text)));
+  const logLine = l => el("div", { class: l.level, "data-source": l.source || "" },
+    new Date(l.time).toISOString().slice(11, 23) + " " + l.level.toUpperCase() + " " +
+    (l.source && l.source !== "runner" ? "[" + l.source + (l.transform ? " " + l.transform : "") + "] " : "") + l.text);
+  const logBox = el("div", { class: "logs", id: "logs" }, ...logs.map(logLine));
   parts.push(el("h2", {}, "Log"), logs.length ? logBox : el("p", { class: "muted" }, "No messages."));
   main.replaceChildren(...parts);
-  if (!terminal.has(job.state)) setTimeout(() => showJob(main, id).catch(e => fail(main, e)), 1000);
 }
 
 function fail(main, e) {
