@@ -172,7 +172,7 @@ func (j *job) checkpointNow() error {
 	if s := j.busyShuffle(); s != nil {
 		c.stats.Deferred++
 		if !c.deferLog && j.opts.Logf != nil {
-			j.opts.Logf("%s: checkpoints wait while stage %s groups bounded input with the batch shuffle", j.opts.Prefix, s.st.ID)
+			j.opts.Logf("%s: checkpoints wait while %s groups bounded input with the batch shuffle", j.opts.Prefix, s.label())
 			c.deferLog = true
 		}
 		return nil

@@ -219,7 +219,7 @@ func (j *job) decodeSnapshot(body []byte) error {
 			return r.Err()
 		}
 		if id != string(s.st.ID) || !bytes.Equal(digest, s.digest()) {
-			return fmt.Errorf("stage %s (%s) was %s (%s) when the snapshot was written (transforms or coders differ); start fresh to run the new pipeline: %w", s.st.ID, s.names(), id, names, ErrPipelineChanged)
+			return fmt.Errorf("%s (transforms %s) differs from what the snapshot recorded at its place (transforms %s, stage %s): their transforms or coders changed; start fresh to run the new pipeline: %w", s.label(), s.names(), names, id, ErrPipelineChanged)
 		}
 	}
 	j.bundles, j.retries, j.splits, j.truncated = int(r.Uint()), int(r.Uint()), int(r.Uint()), int(r.Uint())
@@ -236,7 +236,7 @@ func (j *job) decodeSnapshot(body []byte) error {
 	}
 	for _, s := range j.stages {
 		if err := s.decode(r); err != nil {
-			return fmt.Errorf("stage %s: %w", s.st.ID, err)
+			return fmt.Errorf("%s: %w", s.label(), err)
 		}
 	}
 	for range r.Count(2) {

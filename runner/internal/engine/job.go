@@ -85,7 +85,7 @@ func newJob(opts Options, pl *plan.Plan, ex Executor, dir string, start time.Tim
 		s, err := newStage(j, i, st, producer)
 		if err != nil {
 			closeKeyed(j.stages)
-			return nil, fmt.Errorf("engine: stage %s: %w", st.ID, err)
+			return nil, fmt.Errorf("engine: %s: %w", (&stage{j: j, st: st}).label(), err)
 		}
 		j.stages = append(j.stages, s)
 		for _, pc := range st.Outputs {
@@ -134,7 +134,7 @@ func (j *job) wireSinks() error {
 				t.side.wire = t.wire
 			}
 			if len(t.shuffles)+len(t.reducers) > 0 && t.wire.keySkip == nil {
-				return fmt.Errorf("engine: stage %s: PCollection %s feeds a GroupByKey but its elements are not KVs", s.st.ID, t.pc)
+				return fmt.Errorf("engine: the output %s of %s feeds a GroupByKey but its elements are not KVs", t.pc, s.label())
 			}
 		}
 	}

@@ -140,7 +140,7 @@ func (j *job) watchDrain(ctx context.Context) {
 func (s *stage) finalize(ctx context.Context, fs []func(context.Context) error) {
 	for _, f := range fs {
 		if err := f(context.WithoutCancel(ctx)); err != nil && s.j.opts.Logf != nil {
-			s.j.opts.Logf("%s: stage %s: bundle finalization: %v", s.j.opts.Prefix, s.st.ID, err)
+			s.j.opts.Logf("%s: %s: bundle finalization: %v", s.j.opts.Prefix, s.label(), err)
 		}
 	}
 }

@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/beamgo-dev/beamgo/internal/window"
@@ -27,17 +29,18 @@ type sideInputs struct {
 
 // SideInput implements SideInputData.
 func (s *sideInputs) SideInput(_ context.Context, transformID, local string, w window.Window) ([]byte, error) {
+	name := strconv.Quote(cmp.Or(s.j.pl.Components.GetTransforms()[transformID].GetUniqueName(), transformID))
 	for _, si := range s.st.SideInputs {
 		if si.Transform != transformID || si.Local != local {
 			continue
 		}
 		d := s.j.datasets[si.PCollection]
 		if d == nil {
-			return nil, fmt.Errorf("engine: side input %s of %s has no data", local, transformID)
+			return nil, fmt.Errorf("engine: side input %s of transform %s has no data", local, name)
 		}
 		return d.sideInput(w)
 	}
-	return nil, fmt.Errorf("engine: stage %s has no side input %s of transform %s", s.st.ID, local, transformID)
+	return nil, fmt.Errorf("engine: transform %s reads no side input %s", name, local)
 }
 
 // sideInput returns the concatenated element encodings of d in window w,

@@ -152,7 +152,7 @@ func closeKeyed(stages []*stage) error {
 			continue
 		}
 		if err := s.ks.close(); err != nil && first == nil {
-			first = fmt.Errorf("engine: stage %s: %w", s.st.ID, err)
+			first = fmt.Errorf("engine: %s: %w", s.label(), err)
 		}
 	}
 	return first
@@ -363,7 +363,7 @@ func (k *keyed) chunk() int {
 func (k *keyed) dueKeys(now state.Times, owned map[string]bool) error {
 	keys, err := k.store.DueKeys(now, maxTimerKeys+len(k.running))
 	if err != nil {
-		return fmt.Errorf("engine: stage %s: due timers: %w", k.s.st.ID, err)
+		return fmt.Errorf("engine: %s: due timers: %w", k.s.label(), err)
 	}
 	for _, key := range keys {
 		if !k.running[string(key)] {
@@ -391,7 +391,7 @@ func (k *keyed) expiredScopes(now state.Times, owned map[string]bool, w *keyedWo
 		return n < maxTimerKeys
 	})
 	if err != nil {
-		return fmt.Errorf("engine: stage %s: expired windows: %w", k.s.st.ID, err)
+		return fmt.Errorf("engine: %s: expired windows: %w", k.s.label(), err)
 	}
 	return nil
 }
@@ -584,7 +584,7 @@ func (k *keyed) commit(b *bundleWork) error {
 	err := kw.sb.Commit()
 	kw.sb = nil
 	if err != nil {
-		return fmt.Errorf("engine: stage %s: commit state: %w", k.s.st.ID, err)
+		return fmt.Errorf("engine: %s: commit state: %w", k.s.label(), err)
 	}
 	return nil
 }
