@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beamgo-dev/beamgo/runner"
 	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/portable"
 )
 
 // childEnv makes the test binary run main (the command) instead of the
@@ -249,5 +251,33 @@ func TestChangedPipelineIsRefused(t *testing.T) {
 	}
 	if err := changed(true); err != nil {
 		t.Fatalf("with Fresh: %v", err)
+	}
+}
+
+// The same on the portable runner: the engine's snapshot does not depend
+// on where bundles run (here SDK harness workers over the Fn API).
+func TestStopAndResumeOnPortable(t *testing.T) {
+	src := DefaultEvents()
+	src.N = 1500
+	out, dir := t.TempDir(), t.TempDir()
+	job := portable.Job{Checkpoint: &portable.Checkpointing{Dir: dir, Interval: 100 * time.Millisecond}}
+	run := func(ctx context.Context) (*runner.Result, error) {
+		return portable.New(&portable.Options{Job: job, Workers: 2}).Run(ctx, Build(src, out))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+	_, err := run(ctx)
+	cancel()
+	if err == nil {
+		t.Fatal("the job ended within 600ms")
+	}
+	res, err := run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RestoredFrom == 0 {
+		t.Errorf("the second run did not resume from a snapshot")
+	}
+	if err := Verify(src, out); err != nil {
+		t.Fatal(err)
 	}
 }
