@@ -37,8 +37,15 @@ func openDevtools(t *testing.T, bin string) *devtools {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Not t.TempDir: Chromium's helper processes may still write to the
+	// profile for a moment after the browser exits, which fails
+	// t.TempDir's removal; the cleanup below retries instead.
+	profile, err := os.MkdirTemp("", "webui-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-		"--user-data-dir="+t.TempDir(), "--window-size=1280,1500", "--remote-debugging-pipe", "about:blank")
+		"--user-data-dir="+profile, "--window-size=1280,1500", "--remote-debugging-pipe", "about:blank")
 	cmd.ExtraFiles = []*os.File{cmdR, outW} // fds 3 and 4
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
@@ -47,12 +54,33 @@ func openDevtools(t *testing.T, bin string) *devtools {
 	outW.Close()
 	d := &devtools{t: t, cmd: cmd, in: cmdW, out: bufio.NewReader(outR)}
 	t.Cleanup(func() {
+		// Closing the pipe ends a headless browser with its helpers;
+		// kill it only if it has not exited within 5 s.
 		cmdW.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
 		outR.Close()
+		removeProfile(t, profile)
 	})
 	return d
+}
+
+// removeProfile removes Chromium's profile directory, retrying for up to
+// 5 s while its helper processes finish writing to it.
+func removeProfile(t *testing.T, dir string) {
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if err = os.RemoveAll(dir); err == nil {
+			return
+		}
+	}
+	t.Errorf("remove the browser profile %s: %v", dir, err)
 }
 
 // call sends a command (to the page's session if attached) and returns
