@@ -31,3 +31,9 @@ func lockDir(name string) (*os.File, error) {
 func tryLock(name string) (*os.File, error) {
 	return nil, errors.New("jobservice: no file locks on this system")
 }
+
+// lockFile opens (creating it if needed) the lock file name. Without
+// advisory locks it cannot keep a second server out.
+func lockFile(name string) (*os.File, error) {
+	return os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o600)
+}

@@ -55,3 +55,18 @@ func tryLock(name string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// lockFile opens (creating it if needed) the lock file name and holds an
+// exclusive lock on it until the file is closed (or the process dies);
+// it fails if a live process holds it.
+func lockFile(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w (is another job server using it?)", name, err)
+	}
+	return f, nil
+}
