@@ -2,6 +2,7 @@ package jobservice_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -286,5 +287,20 @@ func TestRecordedJobsTheServerNoLongerAllowsFail(t *testing.T) {
 	}
 	if exists(ents[0]) {
 		t.Errorf("the record %s is still there", ents[0])
+	}
+}
+
+// Two servers may not share a jobs directory: both would run its jobs
+// again.
+func TestAJobsDirectoryServesOneServer(t *testing.T) {
+	jobsDir := t.TempDir()
+	start(t, &jobservice.Options{JobsDir: jobsDir})
+	srv, err := jobservice.Start("127.0.0.1:0", &jobservice.Options{JobsDir: jobsDir, StagingDir: t.TempDir(), Logger: quiet})
+	var oe *jobservice.OptionError
+	if !errors.As(err, &oe) || oe.Option != "JobsDir" {
+		if srv != nil {
+			srv.Stop()
+		}
+		t.Fatalf("a second server on the jobs directory: %v, want an OptionError for JobsDir", err)
 	}
 }
