@@ -304,3 +304,20 @@ func TestAJobsDirectoryServesOneServer(t *testing.T) {
 		t.Fatalf("a second server on the jobs directory: %v, want an OptionError for JobsDir", err)
 	}
 }
+
+// A jobs directory that other users may write is refused: whoever writes
+// it chooses what the server runs at its next start.
+func TestAJobsDirectoryOthersCanWriteIsRefused(t *testing.T) {
+	jobsDir := t.TempDir()
+	if err := os.Chmod(jobsDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := jobservice.Start("127.0.0.1:0", &jobservice.Options{JobsDir: jobsDir, StagingDir: t.TempDir(), Logger: quiet})
+	var oe *jobservice.OptionError
+	if !errors.As(err, &oe) || oe.Option != "JobsDir" || !strings.Contains(err.Error(), "writable by other users") {
+		if srv != nil {
+			srv.Stop()
+		}
+		t.Fatalf("a world-writable jobs directory: %v, want an OptionError for JobsDir saying others can write it", err)
+	}
+}

@@ -69,6 +69,11 @@ func openRecords(dir string) (*records, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, &OptionError{Option: "JobsDir", Value: dir, Reason: "cannot be created", Err: err}
 	}
+	// Whoever can write here chooses what the server runs at its next
+	// start (within its allow-lists): only this user may.
+	if err := checkPrivateDir("jobs directory", dir); err != nil {
+		return nil, &OptionError{Option: "JobsDir", Value: dir, Reason: "not private to this user", Err: err}
+	}
 	lock, err := lockFile(filepath.Join(dir, jobsLockName))
 	if err != nil {
 		return nil, &OptionError{Option: "JobsDir", Value: dir, Reason: "cannot be locked", Err: err}
@@ -105,11 +110,12 @@ func (r *records) remove(id string) error {
 }
 
 // load returns the whole records in the directory with their pipelines,
-// and an error for each it cannot read (left in place for the operator).
-func (r *records) load() ([]*record, []*pipepb.Pipeline, []error) {
+// an error for each it cannot read (left in place for the operator), and
+// the largest job number among them.
+func (r *records) load() (_ []*record, _ []*pipepb.Pipeline, _ []error, maxID int) {
 	ents, err := os.ReadDir(r.dir)
 	if err != nil {
-		return nil, nil, []error{err}
+		return nil, nil, []error{err}, 0
 	}
 	var recs []*record
 	var pipes []*pipepb.Pipeline
@@ -120,6 +126,8 @@ func (r *records) load() ([]*record, []*pipepb.Pipeline, []error) {
 		}
 		dir := filepath.Join(r.dir, e.Name())
 		rec, p, err := readRecord(dir)
+		// New jobs get ids after those of every record, readable or not.
+		maxID = max(maxID, idNumber(e.Name()))
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			// Killed while writing the record: the job had not run yet.
@@ -132,7 +140,17 @@ func (r *records) load() ([]*record, []*pipepb.Pipeline, []error) {
 			recs, pipes = append(recs, rec), append(pipes, p)
 		}
 	}
-	return recs, pipes, errs
+	return recs, pipes, errs, maxID
+}
+
+// idNumber returns the number of a job id, 0 if it has none.
+func idNumber(id string) int {
+	if m := jobID.FindStringSubmatch(id); m != nil {
+		if n, err := strconv.Atoi(m[1]); err == nil {
+			return n
+		}
+	}
+	return 0
 }
 
 // readRecord reads the record in dir and its pipeline.
@@ -222,7 +240,10 @@ func (s *Server) recordEnd(j *job) {
 // running when a server with that directory died or stopped. It runs at
 // Start, before the server serves.
 func (s *Server) restartJobs() {
-	recs, pipes, errs := s.records.load()
+	recs, pipes, errs, maxID := s.records.load()
+	s.mu.Lock()
+	s.nextID = max(s.nextID, maxID)
+	s.mu.Unlock()
 	for _, err := range errs {
 		s.logger.Warn("jobservice: cannot run a recorded job again; its record is left for the operator", "error", err)
 	}
@@ -246,12 +267,6 @@ func (s *Server) restartJob(rec *record, p *pipepb.Pipeline) {
 	err = s.checkRestart(j, rec)
 	s.mu.Lock()
 	s.jobs[j.id] = j
-	// New jobs get ids after those run again.
-	if m := jobID.FindStringSubmatch(rec.ID); m != nil {
-		if n, perr := strconv.Atoi(m[1]); perr == nil {
-			s.nextID = max(s.nextID, n)
-		}
-	}
 	s.mu.Unlock()
 	if err != nil {
 		j.message(jobpb.JobMessage_JOB_MESSAGE_ERROR, fmt.Sprintf("jobservice: job %q was running when the job server stopped, and cannot run again: %v", j.id, err))

@@ -10,13 +10,17 @@ import (
 
 // checkRoot accepts any directory: other systems' temporary directories
 // are per user.
-func checkRoot(root string) error {
+func checkRoot(root string) error { return checkPrivateDir("staging root", root) }
+
+// checkPrivateDir is checkRoot for any directory the server trusts,
+// named what in errors.
+func checkPrivateDir(what, root string) error {
 	fi, err := os.Stat(root)
 	if err != nil {
-		return fmt.Errorf("jobservice: staging root: %w", err)
+		return fmt.Errorf("jobservice: %s: %w", what, err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("jobservice: staging root %s is not a directory", root)
+		return fmt.Errorf("jobservice: %s %s is not a directory", what, root)
 	}
 	return nil
 }
