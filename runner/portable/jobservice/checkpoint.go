@@ -55,8 +55,11 @@ func option(opts *structpb.Struct, name string) *structpb.Value {
 func checkpointing(opts *structpb.Struct, root string) (*fnrunner.Checkpointing, error) {
 	dirValue := option(opts, OptionCheckpointDir)
 	if dirValue.GetStringValue() == "" {
+		// Beam Python sends checkpoint_fresh=false with every submission
+		// (a flag's default): only options that ask for something need
+		// the directory.
 		for _, name := range []string{OptionCheckpointInterval, OptionCheckpointFresh} {
-			if option(opts, name) != nil {
+			if asks(option(opts, name)) {
 				return nil, fmt.Errorf("pipeline option %s needs %s", name, OptionCheckpointDir)
 			}
 		}
@@ -78,6 +81,20 @@ func checkpointing(opts *structpb.Struct, root string) (*fnrunner.Checkpointing,
 		}
 	}
 	return c, nil
+}
+
+// asks reports whether an option's value asks for something: it is set,
+// and not null, an empty string or false.
+func asks(v *structpb.Value) bool {
+	switch k := v.GetKind().(type) {
+	case nil, *structpb.Value_NullValue:
+		return false
+	case *structpb.Value_StringValue:
+		return k.StringValue != "" && k.StringValue != "false"
+	case *structpb.Value_BoolValue:
+		return k.BoolValue
+	}
+	return true
 }
 
 // checkpointDir returns the directory a submission names, made absolute

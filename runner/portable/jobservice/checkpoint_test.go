@@ -96,6 +96,7 @@ func TestCheckpointDirectoriesAreConfinedToTheRoot(t *testing.T) {
 		{"a relative path (Beam Python's form)", map[string]any{"beam:option:checkpoint_dir:v1": "jobs/a", "beam:option:checkpoint_interval:v1": "250ms"}},
 		{"an absolute path inside", map[string]any{"beam:option:checkpoint_dir:v1": filepath.Join(root, "b"), "beam:option:checkpoint_interval:v1": 2.5}},
 		{"Beam Go's form", map[string]any{"options": map[string]any{"checkpoint_dir": "go/c", "checkpoint_interval": "1s", "checkpoint_fresh": "true"}}},
+		{"no directory, as Beam Python sends a flag's default", map[string]any{"beam:option:checkpoint_fresh:v1": false}},
 	}
 	for _, tt := range accepted {
 		t.Run("Accepted: "+tt.name+".", func(t *testing.T) {
