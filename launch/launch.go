@@ -68,11 +68,14 @@ type Options struct {
 	UI        bool
 	UIAddress string
 	UILinger  time.Duration
-	// CheckpointDir, when set, makes the job durable (local and
-	// portable): it writes a snapshot of itself there every
-	// CheckpointInterval and when it ends, and the same program started
-	// again with the same directory resumes from the newest snapshot.
-	// CheckpointFresh deletes the snapshots and starts over.
+	// CheckpointDir, when set, makes the job durable: it writes a
+	// snapshot of itself there every CheckpointInterval and when it ends,
+	// and the same program started again with the same directory resumes
+	// from the newest snapshot. CheckpointFresh deletes the snapshots and
+	// starts over. For universal, the directory is on the job server,
+	// under its --checkpoint_root, and a job server started again with its
+	// --jobs_dir runs the job again by itself (runner/universal's
+	// Options.CheckpointDir).
 	CheckpointDir      string
 	CheckpointInterval time.Duration
 	CheckpointFresh    bool
@@ -100,7 +103,7 @@ func Flags(fs *flag.FlagSet) *Options {
 	fs.BoolVar(&o.UI, "ui", false, "serve a web UI of the job on --ui_address and print its URL (local and portable)")
 	fs.StringVar(&o.UIAddress, "ui_address", DefaultUIAddress, "the web UI's loopback host:port (port 0: a free one)")
 	fs.DurationVar(&o.UILinger, "ui_linger", 0, "how long the web UI stays up after the job ended")
-	fs.StringVar(&o.CheckpointDir, "checkpoint_dir", "", "directory of the job's durable snapshots; a job started again with it resumes from the newest (local and portable)")
+	fs.StringVar(&o.CheckpointDir, "checkpoint_dir", "", "directory of the job's durable snapshots; a job started again with it resumes from the newest (for universal: a directory on the job server, under its --checkpoint_root)")
 	fs.DurationVar(&o.CheckpointInterval, "checkpoint_interval", 10*time.Second, "time between snapshots, with --checkpoint_dir")
 	fs.BoolVar(&o.CheckpointFresh, "checkpoint_fresh", false, "delete the snapshots in --checkpoint_dir and start over")
 	return o
@@ -155,9 +158,6 @@ func (o *Options) check() error {
 	}
 	if o.Runner == RunnerUniversal && o.Endpoint == "" && !o.Worker() {
 		return &FlagError{Flag: "endpoint", Reason: "--runner=universal needs the job server's host:port"}
-	}
-	if o.Runner == RunnerUniversal && o.CheckpointDir != "" {
-		return &FlagError{Flag: "checkpoint_dir", Reason: "--runner=universal runs the job on the job server, which does not take a checkpoint directory from a submission yet"}
 	}
 	if o.Runner == RunnerUniversal && o.UI {
 		return &FlagError{Flag: "ui", Reason: "--runner=universal runs the job on the job server, which serves its own web UI (cmd/jobserver --ui_port)"}
@@ -265,6 +265,7 @@ func (o *Options) newRunner(ui *webui.Server) (runner.Runner, error) {
 		return universal.New(&universal.Options{
 			Endpoint: o.Endpoint, EnvironmentType: env, ExternalEndpoint: o.EnvironmentConfig,
 			JobName: o.JobName, WorkerArgs: o.workerArgs(), AuthToken: token,
+			CheckpointDir: o.CheckpointDir, CheckpointInterval: o.CheckpointInterval, CheckpointFresh: o.CheckpointFresh,
 		}), nil
 	}
 	return nil, &FlagError{Flag: "runner", Reason: fmt.Sprintf("unknown runner %q", o.Runner)}

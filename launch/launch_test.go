@@ -49,7 +49,8 @@ func TestParseSetsTheOptions(t *testing.T) {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	opts := launch.Flags(fs)
 	args := []string{"--runner=universal", "--endpoint=localhost:8099", "--environment_type=process", "--job_name=wc",
-		"--parallelism=3", "--num_workers=4", "--memory_budget_mb=512", "--progress=false", "--auth_token_file=tok"}
+		"--parallelism=3", "--num_workers=4", "--memory_budget_mb=512", "--progress=false", "--auth_token_file=tok",
+		"--checkpoint_dir=jobs/wc", "--checkpoint_interval=2s", "--checkpoint_fresh"}
 	if err := opts.Parse(fs, args); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,8 @@ func TestParseSetsTheOptions(t *testing.T) {
 		Parallelism: 3, NumWorkers: 4, MemoryBudgetMB: 512, AuthTokenFile: "tok"}
 	if got.Runner != want.Runner || got.Endpoint != want.Endpoint || got.EnvironmentType != want.EnvironmentType ||
 		got.JobName != want.JobName || got.Parallelism != want.Parallelism || got.NumWorkers != want.NumWorkers || got.MemoryBudgetMB != want.MemoryBudgetMB ||
-		got.Progress || got.AuthTokenFile != want.AuthTokenFile {
+		got.Progress || got.AuthTokenFile != want.AuthTokenFile ||
+		got.CheckpointDir != "jobs/wc" || got.CheckpointInterval != 2*time.Second || !got.CheckpointFresh {
 		t.Errorf("Parse(%q) = %+v, want %+v", args, got, want)
 	}
 	if opts.Worker() {

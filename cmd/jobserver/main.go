@@ -49,6 +49,28 @@
 // that store may hold in memory (default: a quarter of the job's memory
 // budget).
 //
+// # Checkpoints and restarts
+//
+// With --checkpoint_root, a submission may make its job durable with the
+// pipeline option checkpoint_dir (--checkpoint_dir of this SDK's
+// programs, of Beam Go programs that define it, and of Beam Python's
+// PortableRunner, which learns it from the server), a directory under the
+// root; a relative one is taken from it, and one that leaves it (by "..",
+// or a symbolic link) is refused. The job writes a snapshot there every
+// checkpoint_interval; submitted again with the same directory it
+// resumes from the newest.
+//
+// With --jobs_dir as well, the server records each checkpointed job while
+// it runs (its pipeline and checkpoint options), and a server started
+// again with the same --jobs_dir and --checkpoint_root, after a crash,
+// SIGKILL or SIGTERM, runs those jobs again under the same ids from their
+// newest snapshots; their submitters (runner/universal) follow them
+// again. PROCESS workers are started again by the server; a LOOPBACK
+// job's worker pool is its submitter, so the job resumes only while the
+// submitter still runs, and an EXTERNAL pool must answer at the same
+// address: the server waits --restart_pool_wait for the pool before the
+// job fails.
+//
 // Submit a Beam Go pipeline with
 //
 //	--runner=universal --endpoint=127.0.0.1:8099 --environment_type=LOOPBACK
@@ -131,6 +153,9 @@ func start(args []string, getenv func(string) string, stderr io.Writer) (*server
 	uiPort := fs.Int("ui_port", 8098, "port of the web UI, on loopback (0 picks a free one)")
 	refuseProcess := fs.Bool("refuse_process", false, "refuse PROCESS jobs (the default now; kept for old scripts, and contradicts --allow_process)")
 	stateDir := fs.String("state_dir", "", "keep user state and timers on disk, in a store under a temporary directory here removed when each job ends (default: in memory)")
+	checkpointRoot := fs.String("checkpoint_root", "", "directory under which submissions may name a checkpoint directory (pipeline option checkpoint_dir) to make their jobs durable; empty refuses checkpointed submissions")
+	jobsDir := fs.String("jobs_dir", "", "directory of the records of running checkpointed jobs: a server started again with it runs them again from their newest snapshots (empty: no records)")
+	restartPoolWait := fs.Duration("restart_pool_wait", jobservice.DefaultRestartPoolWait, "how long a job run again after a restart waits for its LOOPBACK or EXTERNAL worker pool")
 	stateMemory := fs.Int64("state_memory", 0, "MiB the on-disk state store of a job may hold in memory (default: a quarter of the job's memory budget); needs --state_dir")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -166,6 +191,9 @@ func start(args []string, getenv func(string) string, stderr io.Writer) (*server
 		PreparedTTL:     *preparedTTL,
 		FinishedTTL:     *finishedTTL,
 		MaxFinishedJobs: *maxFinished,
+		CheckpointRoot:  *checkpointRoot,
+		JobsDir:         *jobsDir,
+		RestartPoolWait: *restartPoolWait,
 	}
 	var uiSrv *webui.Server
 	if *ui {

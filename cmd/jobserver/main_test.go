@@ -41,6 +41,9 @@ func TestStart(t *testing.T) {
 		{"A state directory starts.", []string{"--state_dir=" + filepath.Dir(tokenFile), "--state_memory=64"}, noEnv, "", "authentication off"},
 		{"A state directory that is a file is an error.", []string{"--state_dir=" + tokenFile}, noEnv, "--state_dir", ""},
 		{"State memory without a state directory is an error.", []string{"--state_memory=64"}, noEnv, "--state_dir", ""},
+		{"A checkpoint root and a jobs directory start, and the summary says so.", []string{"--checkpoint_root=" + filepath.Dir(tokenFile), "--jobs_dir=" + filepath.Join(filepath.Dir(tokenFile), "jobs")}, noEnv, "", "checkpointed jobs recorded in"},
+		{"A checkpoint root that is a file is an error.", []string{"--checkpoint_root=" + tokenFile}, noEnv, "CheckpointRoot", ""},
+		{"A relative jobs directory is an error.", []string{"--jobs_dir=jobs"}, noEnv, "JobsDir", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,14 @@
 //
 //	go run ./examples/durablecount --out=/tmp/totals --checkpoint_dir=/tmp/ckpt
 //
+// It takes the runner flags of package launch, so it runs on the job
+// server too, which runs it again by itself after the job server is
+// killed (cmd/jobserver, "Checkpoints and restarts"):
+//
+//	jobserver --allow_process=$PWD --checkpoint_root=/tmp/ckpt --jobs_dir=/tmp/jobs
+//	./durablecount --runner=universal --endpoint=127.0.0.1:8099 --environment_type=PROCESS \
+//		--out=/tmp/totals --checkpoint_dir=/tmp/ckpt/durablecount
+//
 // The source is finite (--events per partition), so the job ends once it
 // has read everything; Verify compares the output with the totals computed
 // directly from the generator.
@@ -31,6 +39,7 @@ import (
 
 	"github.com/beamgo-dev/beamgo/io/foreach"
 	"github.com/beamgo-dev/beamgo/io/unbounded"
+	"github.com/beamgo-dev/beamgo/launch"
 	"github.com/beamgo-dev/beamgo/runner"
 	"github.com/beamgo-dev/beamgo/runner/local"
 	"github.com/beamgo-dev/beamgo/sdk"
@@ -319,29 +328,39 @@ func DefaultEvents() Events {
 }
 
 func main() {
-	out := flag.String("out", "", "directory of the output epoch files (default: a new temporary directory)")
-	dir := flag.String("checkpoint_dir", "", "directory of the job's snapshots (empty: no checkpoints)")
-	every := flag.Duration("checkpoint_interval", time.Second, "time between snapshots")
-	fresh := flag.Bool("fresh", false, "start over, deleting the snapshots in --checkpoint_dir")
+	opts := launch.Flags(flag.CommandLine)
+	// Snapshots every second by default here: the job is short.
+	opts.CheckpointInterval = time.Second
+	flag.Lookup("checkpoint_interval").DefValue = "1s"
+	out := flag.String("out", "", "directory of the output epoch files (default: a new temporary directory; required beyond --runner=local, where workers write it)")
+	fresh := flag.Bool("fresh", false, "the same as --checkpoint_fresh")
 	src := DefaultEvents()
 	flag.IntVar(&src.N, "events", src.N, "events per partition")
 	flag.Float64Var(&src.PerSecond, "rate", src.PerSecond, "events per second per partition (0: unpaced)")
-	flag.Parse()
+	if err := opts.Parse(flag.CommandLine, os.Args[1:]); err != nil {
+		log.Fatal(err)
+	}
+	opts.CheckpointFresh = opts.CheckpointFresh || *fresh
 	if *out == "" {
+		if opts.Runner != launch.RunnerLocal {
+			log.Fatal("durablecount: --out is required with --runner=" + opts.Runner + ": the workers write there")
+		}
 		d, err := os.MkdirTemp("", "durablecount-")
 		if err != nil {
 			log.Fatal(err)
 		}
 		*out = d
 	}
-	var job local.Job
-	if *dir != "" {
-		job.Checkpoint = &local.Checkpointing{Dir: *dir, Interval: *every, Fresh: *fresh}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		log.Fatal(err)
 	}
 	start := time.Now()
-	res, err := Run(context.Background(), src, *out, job)
+	res, err := launch.Run(context.Background(), Build(src, *out), opts)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if opts.Worker() {
+		return
 	}
 	if err := Verify(src, *out); err != nil {
 		var pe *os.PathError
@@ -351,6 +370,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "durablecount:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("durablecount: %d totals in %s, exactly the reference, in %v; %d snapshots (largest %d bytes, %v in all), resumed from snapshot %d\n",
-		len(Expected(src)), *out, time.Since(start).Round(time.Millisecond), res.Checkpoints, res.CheckpointBytes, res.CheckpointTime.Round(time.Millisecond), res.RestoredFrom)
+	fmt.Printf("durablecount: %d totals in %s, exactly the reference, in %v", len(Expected(src)), *out, time.Since(start).Round(time.Millisecond))
+	if res.Checkpoints > 0 {
+		// The job server keeps these figures in its job messages.
+		fmt.Printf("; %d snapshots (largest %d bytes, %v in all), resumed from snapshot %d",
+			res.Checkpoints, res.CheckpointBytes, res.CheckpointTime.Round(time.Millisecond), res.RestoredFrom)
+	}
+	fmt.Println()
 }

@@ -26,6 +26,17 @@
 // "authorization: Bearer <token>" with every call, artifact staging
 // included.
 //
+// # Checkpoints
+//
+// With Options.CheckpointDir the job is durable: the directory, with
+// CheckpointInterval and CheckpointFresh, is sent as the pipeline options
+// checkpoint_dir, checkpoint_interval and checkpoint_fresh, which this
+// project's job server takes under its --checkpoint_root. If the
+// connection to the job server breaks while Run follows the job, Run
+// waits up to Options.Reconnect (DefaultReconnect for checkpointed jobs)
+// for the server to answer for the job again, as a job server started
+// again with its --jobs_dir does, and follows it to its end.
+//
 // # Environments
 //
 // LOOPBACK (the default) runs the workers in this process: Run starts a

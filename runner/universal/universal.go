@@ -13,8 +13,10 @@ import (
 	jobpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/jobmanagement_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -63,7 +65,28 @@ type Options struct {
 	// "authorization: Bearer <AuthToken>", as this project's job server
 	// requires when it has a token (jobservice.Options.AuthToken).
 	AuthToken string
+	// CheckpointDir, when set, makes the job durable on the job server:
+	// it is sent as the pipeline option checkpoint_dir (with
+	// CheckpointInterval and CheckpointFresh, when set, as
+	// checkpoint_interval and checkpoint_fresh). This project's job server
+	// takes it when started with --checkpoint_root, under which it must
+	// lie (a relative path is taken from there); the job writes a snapshot
+	// there every CheckpointInterval, a job submitted again with the same
+	// directory resumes from the newest, and a job server started again
+	// with its --jobs_dir runs the job again by itself.
+	CheckpointDir      string
+	CheckpointInterval time.Duration
+	CheckpointFresh    bool
+	// Reconnect is how long Run waits for a job server whose connection
+	// broke while it followed the job to answer again, and then follows
+	// the job again under the same id: a job server started again with its
+	// --jobs_dir runs checkpointed jobs again (default: DefaultReconnect
+	// when CheckpointDir is set, otherwise 0; negative: never).
+	Reconnect time.Duration
 }
+
+// DefaultReconnect is Options.Reconnect's default for checkpointed jobs.
+const DefaultReconnect = 2 * time.Minute
 
 // Runner submits pipelines to a JobService. It implements runner.Runner.
 type Runner struct {
@@ -84,6 +107,9 @@ func New(opts *Options) *Runner {
 	}
 	if r.opts.CancelTimeout <= 0 {
 		r.opts.CancelTimeout = 10 * time.Second
+	}
+	if r.opts.Reconnect == 0 && r.opts.CheckpointDir != "" {
+		r.opts.Reconnect = DefaultReconnect
 	}
 	return r
 }
@@ -254,6 +280,15 @@ func (j *job) run(ctx context.Context) (*runner.Result, error) {
 	if strings.EqualFold(j.opts.EnvironmentType, External) {
 		opts["beam:option:environment_config:v1"] = j.opts.ExternalEndpoint
 	}
+	if j.opts.CheckpointDir != "" {
+		opts["beam:option:checkpoint_dir:v1"] = j.opts.CheckpointDir
+		if j.opts.CheckpointInterval > 0 {
+			opts["beam:option:checkpoint_interval:v1"] = j.opts.CheckpointInterval.String()
+		}
+		if j.opts.CheckpointFresh {
+			opts["beam:option:checkpoint_fresh:v1"] = true
+		}
+	}
 	options, err := structpb.NewStruct(opts)
 	if err != nil {
 		return nil, fmt.Errorf("universal: pipeline options: %w", err)
@@ -296,10 +331,53 @@ func (j *job) stage(ctx context.Context, endpoint, token string) error {
 	return nil
 }
 
-// wait follows the job's messages until it reaches a terminal state. A
-// failed job's error is the last error message the job server sent; Beam
-// job servers send it after (or before) the FAILED state.
+// wait follows the job's messages until it reaches a terminal state,
+// following it again on a job server that comes back within
+// Options.Reconnect after the connection broke.
 func (j *job) wait(ctx context.Context, id string) error {
+	for {
+		err := j.follow(ctx, id)
+		if err == nil || j.opts.Reconnect <= 0 || ctx.Err() != nil || status.Code(errors.Unwrap(err)) != codes.Unavailable {
+			return err
+		}
+		j.opts.Logger.Warn("universal: lost the job server; waiting for it to come back", "job", id, "endpoint", j.opts.Endpoint, "wait", j.opts.Reconnect, "error", err)
+		if err := j.rejoin(ctx, id); err != nil {
+			return err
+		}
+	}
+}
+
+// rejoin waits, up to Options.Reconnect, until the job server answers
+// for the job again.
+func (j *job) rejoin(ctx context.Context, id string) error {
+	wctx, cancel := context.WithTimeout(ctx, j.opts.Reconnect)
+	defer cancel()
+	for {
+		st, err := j.client.GetState(wctx, &jobpb.GetJobStateRequest{JobId: id}, grpc.WaitForReady(true))
+		switch {
+		case err == nil:
+			j.opts.Logger.Info("universal: the job server is back; following the job again", "job", id, "state", st.GetState())
+			return nil
+		case status.Code(err) == codes.NotFound:
+			return fmt.Errorf("universal: job %s: the job server came back without the job (a job server runs a job again after a restart when it has --jobs_dir and the job a checkpoint directory): %w", id, err)
+		case wctx.Err() != nil:
+			if ctx.Err() != nil {
+				return fmt.Errorf("universal: job %s: %w", id, context.Cause(ctx))
+			}
+			return fmt.Errorf("universal: job %s: the job server did not come back within %v (Options.Reconnect): %w", id, j.opts.Reconnect, err)
+		}
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-wctx.Done():
+		}
+	}
+}
+
+// follow follows the job's messages until it reaches a terminal state. A
+// failed job's error is the last error message the job server sent; Beam
+// job servers send it after (or before) the FAILED state. A broken stream
+// is an error wrapping the gRPC status.
+func (j *job) follow(ctx context.Context, id string) error {
 	stream, err := j.client.GetMessageStream(ctx, &jobpb.JobMessagesRequest{JobId: id})
 	if err != nil {
 		return fmt.Errorf("universal: job %s: message stream: %w", id, err)

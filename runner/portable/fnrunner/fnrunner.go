@@ -197,9 +197,14 @@ type Watch struct {
 	// OnLog, if not nil, receives this run's worker log entries (as well
 	// as Options.OnLog).
 	OnLog func(workerID string, e *fnpb.LogEntry)
+	// Checkpoint, if not nil, makes this run durable (instead of
+	// Options.Checkpoint): a job server takes the checkpoint directory
+	// from each submission.
+	Checkpoint *Checkpointing
 }
 
-// RunWatched is Run with w's monitor, drain, and log receivers.
+// RunWatched is Run with w's monitor, drain, log receivers and
+// checkpoints.
 func (r *Runner) RunWatched(ctx context.Context, pb *pipepb.Pipeline, start WorkerStarter, w *Watch) (*Result, error) {
 	if w == nil {
 		w = &Watch{}
@@ -237,6 +242,9 @@ func (r *Runner) RunWatched(ctx context.Context, pb *pipepb.Pipeline, start Work
 	}
 	if w.Logf != nil {
 		job.Logf = w.Logf
+	}
+	if w.Checkpoint != nil {
+		job.Checkpoint = w.Checkpoint
 	}
 	eo := job.Engine("portable")
 	eo.Monitor = w.Monitor

@@ -83,6 +83,34 @@
 // Stop, and at Start the directories whose lock is free, left by servers
 // that died, are removed.
 //
+// # Checkpoints and restarts
+//
+// A submission makes its job durable with the pipeline option
+// checkpoint_dir (OptionCheckpointDir; with checkpoint_interval and
+// checkpoint_fresh), sent as "beam:option:checkpoint_dir:v1" (Beam
+// Python, runner/universal) or under "options" (Beam Go);
+// DescribePipelineOptions lists them. The server takes it only with
+// Options.CheckpointRoot, for a directory strictly inside the root (a
+// relative one is taken from it): ".." anywhere in it, a path elsewhere
+// or a symbolic link out of the root is refused with
+// codes.InvalidArgument when the job is prepared, and a second running
+// job on the same directory with codes.FailedPrecondition when it is run.
+//
+// # Restarts
+//
+// With Options.JobsDir, which a server holds locked, each checkpointed
+// job that runs has a record there: its pipeline and checkpoint options,
+// written atomically when it starts and removed when it ends. Start runs
+// the recorded jobs again, under their ids, from their newest snapshots,
+// after checking each again against the server's options as Prepare
+// would; a job they no longer allow ends FAILED saying why. Stop
+// suspends recorded jobs rather than cancelling them, so that they too
+// run again at the next start. PROCESS workers are started again; an
+// EXTERNAL or LOOPBACK job's worker pool is called at the same address
+// for up to Options.RestartPoolWait (a LOOPBACK pool is its submitter,
+// which must still run). A job killed while it drained runs again
+// undrained.
+//
 // # Concurrency
 //
 // A Server is safe for concurrent use; jobs run concurrently, each on

@@ -30,6 +30,12 @@ type job struct {
 	size int64
 	// prepared is when Prepare registered the job.
 	prepared time.Time
+	// checkpoint makes the job durable, as its options asked; nil if
+	// they did not.
+	checkpoint *fnrunner.Checkpointing
+	// restarted is set for a job run again from its durable record at
+	// Start, after its server died.
+	restarted bool
 	// done is closed when execute returns (only after start).
 	done chan struct{}
 
@@ -58,6 +64,9 @@ type job struct {
 	// drain is closed to drain the running job (drained is then set).
 	drain   chan struct{}
 	drained bool
+	// suspended is set when the server stopped the running job to run it
+	// again at its next start: the job keeps its state, not CANCELLED.
+	suspended bool
 }
 
 func newJob(id, name string, p *pipepb.Pipeline, workers proto.Message, token string) *job {
@@ -149,7 +158,7 @@ func (j *job) cancel() jobpb.JobState_Enum {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	switch {
-	case terminal(j.state):
+	case terminal(j.state), j.suspended:
 	case !j.started:
 		j.appendState(jobpb.JobState_CANCELLED)
 	default:
@@ -180,6 +189,14 @@ func (j *job) drainRun() bool {
 	return true
 }
 
+// wasSuspended reports whether the server stopped the job to run it
+// again at its next start.
+func (j *job) wasSuspended() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.suspended
+}
+
 // wasDrained reports whether a drain was requested.
 func (j *job) wasDrained() bool {
 	j.mu.Lock()
@@ -197,8 +214,15 @@ func (j *job) workerLog(workerID string, e *fnpb.LogEntry) {
 	}
 }
 
-// cancelAndWait cancels the job and waits until it has ended.
-func (j *job) cancelAndWait() {
+// cancelAndWait cancels the job and waits until it has ended; a running
+// job with suspend set is stopped without being cancelled (see suspended).
+func (j *job) cancelAndWait(suspend bool) {
+	j.mu.Lock()
+	if suspend && j.started && !terminal(j.state) {
+		j.suspended = true
+		j.stop()
+	}
+	j.mu.Unlock()
 	j.cancel()
 	j.mu.Lock()
 	started := j.started

@@ -99,6 +99,21 @@ type Options struct {
 	// button, until the server forgets it (runner/webui). The caller
 	// starts and stops it.
 	UI *webui.Server
+	// CheckpointRoot, when set, lets submissions make their jobs durable
+	// with the pipeline option checkpoint_dir, a directory under it (a
+	// relative one is taken from it); the job writes its snapshots there.
+	// Empty (the default) refuses checkpointed submissions, which would
+	// otherwise write where they like as the server's user.
+	CheckpointRoot string
+	// JobsDir, when set, holds a durable record of each checkpointed job
+	// while it runs, so that a server started again with the same JobsDir
+	// runs those jobs again, under the same ids, from their newest
+	// snapshots (see the package doc, "Restarts"). Empty keeps no records.
+	JobsDir string
+	// RestartPoolWait bounds how long a job run again at Start waits for
+	// its EXTERNAL (or LOOPBACK) worker pool to answer (default
+	// DefaultRestartPoolWait).
+	RestartPoolWait time.Duration
 }
 
 // withDefaults returns o with defaults for its zero fields.
@@ -130,6 +145,9 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.RestartPoolWait <= 0 {
+		o.RestartPoolWait = DefaultRestartPoolWait
+	}
 	v := validate.Options{}
 	if o.Validate != nil {
 		v = *o.Validate
@@ -156,6 +174,10 @@ type Server struct {
 	stopping    chan struct{}
 	janitorDone chan struct{}
 	stopOnce    sync.Once
+	// checkpointRoot is Options.CheckpointRoot, resolved; records keeps
+	// the durable records of checkpointed jobs (nil without JobsDir).
+	checkpointRoot string
+	records        *records
 
 	// mu guards jobs and nextID.
 	mu     sync.Mutex
@@ -182,6 +204,9 @@ func Start(addr string, opts *Options) (*Server, error) {
 		return nil, err
 	}
 	s.policy = pol
+	if s.checkpointRoot, err = resolveCheckpointRoot(s.opts.CheckpointRoot); err != nil {
+		return nil, err
+	}
 	if s.opts.AuthToken == "" && !loopbackAddress(addr) {
 		return nil, &InsecureAddressError{Addr: addr}
 	}
@@ -202,6 +227,13 @@ func Start(addr string, opts *Options) (*Server, error) {
 		s.logger.Info("jobservice: removed the staging directory of a server that is no longer running", "dir", dir)
 	}
 	s.lis, s.staging = lis, staging
+	if s.opts.JobsDir != "" {
+		if s.records, err = openRecords(s.opts.JobsDir); err != nil {
+			lis.Close()
+			staging.close()
+			return nil, err
+		}
+	}
 	s.runner = fnrunner.New(s.opts.Runner)
 	sopts := []grpc.ServerOption{grpc.MaxRecvMsgSize(s.opts.MaxMessageSize), grpc.MaxSendMsgSize(s.opts.MaxMessageSize)}
 	if s.opts.AuthToken != "" {
@@ -210,6 +242,9 @@ func Start(addr string, opts *Options) (*Server, error) {
 	s.srv = grpc.NewServer(sopts...)
 	jobpb.RegisterJobServiceServer(s.srv, s)
 	jobpb.RegisterArtifactStagingServiceServer(s.srv, s)
+	if s.records != nil {
+		s.restartJobs()
+	}
 	go func() {
 		defer close(s.served)
 		s.srv.Serve(lis)
@@ -248,8 +283,16 @@ func (s *Server) Summary() string {
 	if s.opts.UI != nil {
 		ui = s.opts.UI.URL()
 	}
-	return fmt.Sprintf("jobservice: listening on %s; authentication %s; PROCESS workers %s; EXTERNAL worker pools %s; staging in %s; web UI %s",
-		s.Addr(), auth, process, external, s.staging.path, ui)
+	ckpt := "refused (enable with --checkpoint_root, Options.CheckpointRoot)"
+	if s.checkpointRoot != "" {
+		ckpt = "under " + s.checkpointRoot
+	}
+	restarts := "not recorded (--jobs_dir, Options.JobsDir)"
+	if s.records != nil {
+		restarts = "recorded in " + s.records.dir
+	}
+	return fmt.Sprintf("jobservice: listening on %s; authentication %s; PROCESS workers %s; EXTERNAL worker pools %s; staging in %s; checkpoints %s; checkpointed jobs %s; web UI %s",
+		s.Addr(), auth, process, external, s.staging.path, ckpt, restarts, ui)
 }
 
 // Stop cancels running jobs, waits for them to end, stops serving and
@@ -268,12 +311,16 @@ func (s *Server) stop() {
 	}
 	s.mu.Unlock()
 	for _, j := range jobs {
-		j.cancelAndWait()
+		// A recorded job runs again at the next start, as after a crash.
+		j.cancelAndWait(s.records != nil && j.checkpoint != nil)
 	}
 	s.srv.Stop()
 	<-s.served
 	if err := s.staging.close(); err != nil {
 		s.logger.Warn(err.Error())
+	}
+	if s.records != nil {
+		s.records.close()
 	}
 }
 
@@ -308,6 +355,10 @@ func (s *Server) Prepare(ctx context.Context, req *jobpb.PrepareJobRequest) (*jo
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "jobservice: %v", err)
 	}
+	ckpt, err := checkpointing(req.GetPipelineOptions(), s.checkpointRoot)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "jobservice: %v", err)
+	}
 	token, err := randomToken()
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "jobservice: %v", err)
@@ -323,7 +374,9 @@ func (s *Server) Prepare(ctx context.Context, req *jobpb.PrepareJobRequest) (*jo
 		id += "-" + sanitize(name)
 	}
 	// The request is the server's from here on: no copy is needed.
-	s.jobs[id] = newJob(id, req.GetJobName(), p, workers, token)
+	j := newJob(id, req.GetJobName(), p, workers, token)
+	j.checkpoint = ckpt
+	s.jobs[id] = j
 	return &jobpb.PrepareJobResponse{
 		PreparationId:           id,
 		ArtifactStagingEndpoint: &pipepb.ApiServiceDescriptor{Url: s.endpointFor(ctx)},
@@ -373,12 +426,35 @@ func (s *Server) Run(_ context.Context, req *jobpb.RunJobRequest) (*jobpb.RunJob
 	if !(tok == "" && j.hasStaged()) && subtle.ConstantTimeCompare([]byte(tok), []byte(j.token)) != 1 {
 		return nil, status.Errorf(codes.PermissionDenied, "jobservice: job %q: the retrieval token is not the staging session token Prepare returned", j.id)
 	}
+	ctx, err := s.startJob(j)
+	if err != nil {
+		return nil, err
+	}
+	go s.execute(ctx, j)
+	return &jobpb.RunJobResponse{JobId: j.id}, nil
+}
+
+// startJob starts j unless it started before or another running job
+// writes snapshots to its checkpoint directory (two jobs writing one
+// directory would each resume from the other's snapshots).
+func (s *Server) startJob(j *job) (context.Context, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if j.checkpoint != nil {
+		for _, o := range s.jobs {
+			if o == j || o.checkpoint == nil || o.checkpoint.Dir != j.checkpoint.Dir {
+				continue
+			}
+			if started, ended, _ := o.lifecycle(); started && !ended {
+				return nil, status.Errorf(codes.FailedPrecondition, "jobservice: job %q: checkpoint directory %s is in use by running job %q", j.id, j.checkpoint.Dir, o.id)
+			}
+		}
+	}
 	ctx, ok := j.start()
 	if !ok {
 		return nil, status.Errorf(codes.FailedPrecondition, "jobservice: job %q already started (state %v)", j.id, j.currentState())
 	}
-	go s.execute(ctx, j)
-	return &jobpb.RunJobResponse{JobId: j.id}, nil
+	return ctx, nil
 }
 
 // execute runs j to its end and releases its staging directory.
@@ -391,13 +467,18 @@ func (s *Server) execute(ctx context.Context, j *job) {
 		mon = engine.NewMonitor()
 		j.showOn(s.opts.UI, mon)
 	}
+	s.recordStart(j)
 	j.setState(jobpb.JobState_RUNNING)
 	res, err := s.runner.RunWatched(ctx, j.pipeline, s.workerStarter(j), &fnrunner.Watch{
-		Monitor: mon, Drain: j.drain, OnLog: j.workerLog,
+		Monitor: mon, Drain: j.drain, OnLog: j.workerLog, Checkpoint: j.checkpoint,
 		Logf: func(format string, args ...any) {
 			j.message(jobpb.JobMessage_JOB_MESSAGE_WARNING, fmt.Sprintf(format, args...))
 		},
 	})
+	s.recordEnd(j)
+	if res != nil && j.checkpoint != nil {
+		j.message(jobpb.JobMessage_JOB_MESSAGE_BASIC, checkpointSummary(res))
+	}
 	switch {
 	case err == nil && j.wasDrained():
 		j.finish(res)
@@ -406,6 +487,10 @@ func (s *Server) execute(ctx context.Context, j *job) {
 	case err == nil:
 		j.finish(res)
 		j.setState(jobpb.JobState_DONE)
+	case j.wasSuspended():
+		// Its followers' streams end with the server, and they follow it
+		// again on the next server.
+		j.message(jobpb.JobMessage_JOB_MESSAGE_WARNING, "the job server stops: the job runs again from its newest snapshot when a server starts with its jobs directory")
 	case ctx.Err() != nil:
 		j.message(jobpb.JobMessage_JOB_MESSAGE_WARNING, "job cancelled")
 		j.setState(jobpb.JobState_CANCELLED)
@@ -523,10 +608,12 @@ func (s *Server) GetJobMetrics(_ context.Context, req *jobpb.GetJobMetricsReques
 	return out, nil
 }
 
-// DescribePipelineOptions implements JobService. This runner defines no
-// pipeline options of its own, so the list is empty.
+// DescribePipelineOptions implements JobService: the options of this
+// runner are the checkpoint options (checkpoint_dir, checkpoint_interval,
+// checkpoint_fresh), which Beam Python's PortableRunner then accepts as
+// flags.
 func (s *Server) DescribePipelineOptions(context.Context, *jobpb.DescribePipelineOptionsRequest) (*jobpb.DescribePipelineOptionsResponse, error) {
-	return &jobpb.DescribePipelineOptionsResponse{}, nil
+	return &jobpb.DescribePipelineOptionsResponse{Options: checkpointOptions}, nil
 }
 
 // randomToken returns a fresh staging session token.

@@ -11,19 +11,23 @@ import (
 // checkRoot refuses a staging root that another user could plant files
 // in or redirect: it must be a directory (not a symbolic link) owned by
 // this user and writable by no one else.
-func checkRoot(root string) error {
+func checkRoot(root string) error { return checkPrivateDir("staging root", root) }
+
+// checkPrivateDir is checkRoot for any directory the server trusts,
+// named what in errors.
+func checkPrivateDir(what, root string) error {
 	fi, err := os.Lstat(root)
 	if err != nil {
-		return fmt.Errorf("jobservice: staging root: %w", err)
+		return fmt.Errorf("jobservice: %s: %w", what, err)
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	switch {
 	case !fi.IsDir():
-		return fmt.Errorf("jobservice: staging root %s is not a directory (a symbolic link?)", root)
+		return fmt.Errorf("jobservice: %s %s is not a directory (a symbolic link?)", what, root)
 	case ok && int(st.Uid) != os.Getuid():
-		return fmt.Errorf("jobservice: staging root %s belongs to user %d, not this user (%d)", root, st.Uid, os.Getuid())
+		return fmt.Errorf("jobservice: %s %s belongs to user %d, not this user (%d)", what, root, st.Uid, os.Getuid())
 	case fi.Mode().Perm()&0o022 != 0:
-		return fmt.Errorf("jobservice: staging root %s is writable by other users (mode %v)", root, fi.Mode().Perm())
+		return fmt.Errorf("jobservice: %s %s is writable by other users (mode %v)", what, root, fi.Mode().Perm())
 	}
 	return nil
 }
@@ -52,6 +56,21 @@ func tryLock(name string) (*os.File, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		return nil, err
+	}
+	return f, nil
+}
+
+// lockFile opens (creating it if needed) the lock file name and holds an
+// exclusive lock on it until the file is closed (or the process dies);
+// it fails if a live process holds it.
+func lockFile(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w (is another job server using it?)", name, err)
 	}
 	return f, nil
 }

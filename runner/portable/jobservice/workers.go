@@ -242,5 +242,9 @@ func (s *Server) workerStarter(j *job) fnrunner.WorkerStarter {
 			Command: pl.GetCommand(), Env: pl.GetEnv(), Output: s.opts.WorkerOutput, Prefix: j.id + " ",
 		})
 	}
-	return fnrunner.External(j.workers.(*pipepb.ExternalPayload).GetEndpoint().GetUrl())
+	endpoint := j.workers.(*pipepb.ExternalPayload).GetEndpoint().GetUrl()
+	if j.restarted {
+		return waitForPool(fnrunner.External(endpoint), endpoint, s.opts.RestartPoolWait)
+	}
+	return fnrunner.External(endpoint)
 }
