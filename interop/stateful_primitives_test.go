@@ -34,12 +34,14 @@ var beamStatefulPrimitives = []struct {
 	{"TestMapStateClear", primitives.MapStateParDoClear},
 	{"TestSetState", primitives.SetStateParDo},
 	{"TestSetStateClear", primitives.SetStateParDoClear},
+	{"TestOrderedListState", primitives.OrderedListStateParDo},
 	{"TestTimers_EventTime_Bounded", primitives.TimersEventTimeBounded},
 	{"TestTimers_EventTime_Unbounded", primitives.TimersEventTimeUnbounded},
 	{"TestTimers_EventTime_WithOutputTimestamp", primitives.TimersEventTime_WithOutputTimestamp},
 	{"TestTimers_EventTime_WithNoOutputTimestamp", primitives.TimersEventTime_WithNoOutputTimestamp},
 	{"TestTimers_ProcessingTime_Bounded", primitives.TimersProcessingTime_Bounded},
 	{"TestTimers_ProcessingTime_Unbounded", primitives.TimersProcessingTime_Unbounded},
+	{"TestTimers_ProcessingTime_Infinity", primitives.TimersProcessingTimeTestStream_Infinity},
 	{"TestTestStreamTimersEventTime", primitives.TestStreamTimersEventTime},
 }
 
