@@ -11,14 +11,12 @@ import (
 // timers and TestStream timers (test/integration/primitives), run on our
 // job server as Beam runs them: each builds a pipeline checked with
 // passert, and its state and timers travel over the Fn API to a Beam Go
-// harness in this process (LOOPBACK). Not yet passing: TestOrderedListState,
-// whose appends Beam Go encodes as varint(timestamp) then the value, which
-// the runner must split with the value's coder (Prism length-prefixes it in
-// the descriptor); our engine takes one 8-byte timestamp and value per
-// append. TestTimers_ProcessingTime_Infinity: once its TestStream moved
-// processing time to infinity, the keyed stage's output watermark stays at
-// the wall-clock instant Beam Go used as a processing-time timer's output
-// timestamp, and the job is reported stuck (TODO(#16)).
+// harness in this process (LOOPBACK). TestOrderedListState needs the
+// runner to hand Beam Go a length-prefixed element coder, so that its
+// appends arrive in the Fn API's entry format;
+// TestTimers_ProcessingTime_Infinity needs processing time to reach the
+// end of time, where the timers its callbacks keep setting are due at
+// once.
 var beamStatefulPrimitives = []struct {
 	name  string
 	build func(beam.Scope)
@@ -34,12 +32,14 @@ var beamStatefulPrimitives = []struct {
 	{"TestMapStateClear", primitives.MapStateParDoClear},
 	{"TestSetState", primitives.SetStateParDo},
 	{"TestSetStateClear", primitives.SetStateParDoClear},
+	{"TestOrderedListState", primitives.OrderedListStateParDo},
 	{"TestTimers_EventTime_Bounded", primitives.TimersEventTimeBounded},
 	{"TestTimers_EventTime_Unbounded", primitives.TimersEventTimeUnbounded},
 	{"TestTimers_EventTime_WithOutputTimestamp", primitives.TimersEventTime_WithOutputTimestamp},
 	{"TestTimers_EventTime_WithNoOutputTimestamp", primitives.TimersEventTime_WithNoOutputTimestamp},
 	{"TestTimers_ProcessingTime_Bounded", primitives.TimersProcessingTime_Bounded},
 	{"TestTimers_ProcessingTime_Unbounded", primitives.TimersProcessingTime_Unbounded},
+	{"TestTimers_ProcessingTime_Infinity", primitives.TimersProcessingTimeTestStream_Infinity},
 	{"TestTestStreamTimersEventTime", primitives.TestStreamTimersEventTime},
 }
 

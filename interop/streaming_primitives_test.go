@@ -12,9 +12,9 @@ import (
 // beamStreamingPrimitives are those of Beam Go's own integration tests of
 // triggers, panes and TestStream (test/integration/primitives) that pass
 // on our job server, run as Beam runs them: each builds a pipeline checked
-// with passert. Not passing (2026-12-03): TestStreamTimersEventTime (the
-// portable runner does not send timers over the Fn API yet) and
-// TriggerAfterProcessingTime, which expects what only Prism does (see
+// with passert. TestStreamTimersEventTime runs with the state and timer
+// tests (beamStatefulPrimitives). Not passing: TriggerAfterProcessingTime,
+// which expects what only Prism does (see
 // TestBeamGoTriggerAfterProcessingTimeExpectsPrism).
 //
 // TestBeamGoStreamingPrimitivesOnPrism runs them on Prism, which fails two

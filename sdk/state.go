@@ -439,7 +439,7 @@ func (s *OrderedListState[T]) Add(ctx context.Context, ts time.Time, v T) error 
 	if err != nil {
 		return err
 	}
-	return sa.Append(ctx, k, s.c.Encode(appendTime(nil, t), v))
+	return sa.Append(ctx, k, operator.AppendListEntry(nil, t, s.c.Encode(nil, v)))
 }
 
 // Read returns every value, ascending by timestamp.
@@ -459,16 +459,16 @@ func (s *OrderedListState[T]) ReadRange(ctx context.Context, from, to time.Time)
 	}
 	var out []TimestampedValue[T]
 	for len(data) > 0 {
-		if len(data) < 8 {
-			return nil, fmt.Errorf("sdk: decode ordered list state %q: truncated timestamp", s.id)
+		ts, enc, n, err := operator.CutListEntry(data)
+		if err != nil {
+			return nil, fmt.Errorf("sdk: decode ordered list state %q: %w", s.id, err)
 		}
-		ts := readTime(data)
-		v, n, err := s.c.Decode(data[8:])
+		v, _, err := s.c.Decode(enc)
 		if err != nil {
 			return nil, fmt.Errorf("sdk: decode ordered list state %q: %w", s.id, err)
 		}
 		out = append(out, TimestampedValue[T]{Timestamp: ts.ToTime(), Value: v})
-		data = data[8+n:]
+		data = data[n:]
 	}
 	// Runners keep equal timestamps in insertion order; sort stably in
 	// case one pages them by timestamp only.
@@ -488,19 +488,6 @@ func (s *OrderedListState[T]) ClearRange(ctx context.Context, from, to time.Time
 // Clear removes every value.
 func (s *OrderedListState[T]) Clear(ctx context.Context) error {
 	return s.ClearRange(ctx, window.MinTime.ToTime(), window.MaxTime.ToTime())
-}
-
-// appendTime appends t as Beam encodes instants: eight big-endian bytes of
-// the milliseconds with the sign bit flipped, so that encodings sort as
-// times do.
-func appendTime(dst []byte, t window.Time) []byte {
-	u := uint64(t) ^ (1 << 63)
-	return append(dst, byte(u>>56), byte(u>>48), byte(u>>40), byte(u>>32), byte(u>>24), byte(u>>16), byte(u>>8), byte(u))
-}
-
-func readTime(b []byte) window.Time {
-	u := uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 | uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
-	return window.Time(u ^ (1 << 63))
 }
 
 // CurrentKey returns the key being processed by a stateful DoFn: the key

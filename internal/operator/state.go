@@ -2,6 +2,7 @@ package operator
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -46,9 +47,8 @@ type StateKey struct {
 // become durable only if the bundle commits.
 //
 // Data is what the Fn API carries: concatenated nested encodings of
-// values (of map keys for MultimapKeysUserState; of 8-byte timestamps,
-// window.Time's encoding, each followed by a value, for
-// OrderedListUserState).
+// values (of map keys for MultimapKeysUserState; of entries as
+// AppendListEntry writes them for OrderedListUserState).
 type StateAccess interface {
 	// Get returns one page of the state's contents and a continuation
 	// token for the next one (nil on the last page).
@@ -57,6 +57,41 @@ type StateAccess interface {
 	Append(ctx context.Context, k *StateKey, data []byte) error
 	// Clear removes the state (an ordered list's range only).
 	Clear(ctx context.Context, k *StateKey) error
+}
+
+// An ordered list's entries travel as the Fn API specifies them (beam_fn_api
+// StateAppendRequest): each a KV of the sort key, a varint of the int64
+// milliseconds, and the value's encoding length-prefixed, whatever the
+// value's coder. The length prefix lets a runner cut an append of several
+// entries without knowing the value coder. Java and Python SDKs write it
+// themselves; Beam Go writes the value with the state's element coder,
+// which our runner's planner therefore hands it length-prefixed.
+
+// AppendListEntry appends the ordered list entry of the encoded value v at
+// sort key ts to dst.
+func AppendListEntry(dst []byte, ts window.Time, v []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(ts))
+	dst = binary.AppendUvarint(dst, uint64(len(v)))
+	return append(dst, v...)
+}
+
+// CutListEntry returns the sort key and encoded value of the ordered list
+// entry at the start of data, and the entry's length. The value aliases
+// data.
+func CutListEntry(data []byte) (ts window.Time, v []byte, n int, err error) {
+	u, n1 := binary.Uvarint(data)
+	if n1 <= 0 {
+		return 0, nil, 0, errors.New("operator: ordered list entry: bad sort key varint")
+	}
+	l, n2 := binary.Uvarint(data[n1:])
+	if n2 <= 0 {
+		return 0, nil, 0, errors.New("operator: ordered list entry: bad value length varint")
+	}
+	start := n1 + n2
+	if l > uint64(len(data)-start) {
+		return 0, nil, 0, fmt.Errorf("operator: ordered list entry: value of %d bytes, %d left", l, len(data)-start)
+	}
+	return window.Time(u), data[start : start+int(l)], start + int(l), nil
 }
 
 // ReadAll reads every page of state k.

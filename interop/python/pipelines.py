@@ -22,6 +22,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms import userstate
 from apache_beam.coders import VarIntCoder
+from apache_beam.utils.timestamp import Timestamp
 
 LINES = ["the quick brown fox", "jumps over the lazy dog", "the dog barks"]
 
@@ -123,6 +124,28 @@ class _BufferUntilEnd(beam.DoFn):
         buf.clear()
 
 
+class _OrderedSeen(beam.DoFn):
+    SEEN = userstate.OrderedListStateSpec("seen", VarIntCoder())
+
+    def process(self, kv, seen=beam.DoFn.StateParam(SEEN)):
+        key, v = kv
+        seen.add((Timestamp(v), v))
+        got = [x for _, x in seen.read()]
+        if len(got) == 3:
+            seen.clear_range(Timestamp(0), Timestamp(2))
+            got = ["cleared"] + [x for _, x in seen.read()]
+        yield (key, got)
+
+
+def ordered_list_state(p):
+    # Sort key v seconds; whatever order a key's values come in, its third
+    # read is ascending, and clearing [0s, 2s) leaves the values from 2 on.
+    out = (p | beam.Create([("a", 3), ("a", 1), ("a", 2), ("b", 5)])
+           | beam.ParDo(_OrderedSeen())
+           | beam.Filter(lambda kv: kv[0] == "b" or kv[1][0] == "cleared"))
+    assert_that(out, equal_to([("a", ["cleared", 2, 3]), ("b", [5])]))
+
+
 def event_time_timer(p):
     out = (p | beam.Create([("a", 1, 1), ("a", 2, 3), ("b", 3, 4), ("a", 4, 12)])
            | beam.Map(lambda e: window.TimestampedValue((e[0], e[1]), e[2]))
@@ -164,7 +187,8 @@ def flatten_reshuffle(p):
 
 
 PIPELINES = [word_count, group_by_key, combine_per_key, side_inputs, windows,
-             sliding_windows, stateful_dofn, event_time_timer, splittable_dofn, flatten_reshuffle]
+             sliding_windows, stateful_dofn, ordered_list_state, event_time_timer, splittable_dofn,
+             flatten_reshuffle]
 
 
 # Features our job server refuses at planning time, with the words of its

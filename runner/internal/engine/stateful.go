@@ -510,7 +510,7 @@ func (k *keyed) setOne(kw *keyedWork, transformID, family string, domain plan.Ti
 			if k.s.j.clock.synthetic {
 				// SDKs set processing-time timers on the wall clock:
 				// move them onto the job's synthetic clock.
-				st.Fire = kw.now.Clock + (st.Fire - kw.wallStart)
+				st.Fire = rebase(st.Fire, kw.now.Clock, kw.wallStart)
 			}
 		}
 		if err := kw.sb.SetTimer(st); err != nil {
@@ -518,6 +518,15 @@ func (k *keyed) setOne(kw *keyedWork, transformID, family string, domain plan.Ti
 		}
 	}
 	return nil
+}
+
+// rebase moves a processing-time timer that an SDK set for fire on the
+// wall clock, in a bundle taken at wall-clock instant wall and job-clock
+// instant now, onto the synthetic job clock: as far after now as it was
+// after wall, but not past the end of time, so that once a TestStream
+// moved the clock there, the timers set still fire.
+func rebase(fire, now, wall window.Time) window.Time {
+	return window.Time(min(int64(now)+int64(fire-wall), int64(window.MaxTime)))
 }
 
 // fire returns the timers an attempt fires after its elements: each owned

@@ -65,6 +65,9 @@ func (s *stage) state() StageState {
 		hold = min(hold, s.red.hold)
 		timers = s.red.pending
 	}
+	if s.ks != nil {
+		hold = min(hold, s.ks.hold())
+	}
 	return StageState{
 		ID: string(s.st.ID), Input: s.st.Input.Kind.String(),
 		IW: s.iw, OW: s.ow, Hold: hold, Timers: timers,

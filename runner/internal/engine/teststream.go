@@ -3,7 +3,6 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
-	"time"
 
 	"github.com/beamgo-dev/beamgo/internal/coder"
 	"github.com/beamgo-dev/beamgo/internal/window"
@@ -78,7 +77,7 @@ func (t *testStream) apply(j *job) error {
 		}
 		s.hold = wm
 	case plan.AdvanceProcessingTime:
-		j.clock.advance(time.Duration(ev.Advance) * time.Millisecond)
+		j.clock.advance(ev.Advance)
 	}
 	return nil
 }

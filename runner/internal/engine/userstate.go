@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"sync"
 
@@ -39,7 +38,7 @@ func cell(k *operator.StateKey) (state.Cell, error) {
 }
 
 // Get returns one page of the state k addresses, its values concatenated
-// (an ordered list's each after its 8-byte timestamp).
+// (an ordered list's entries as operator.AppendListEntry writes them).
 func (a *stateAccess) Get(_ context.Context, k *operator.StateKey, token []byte) ([]byte, []byte, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -66,15 +65,16 @@ func (a *stateAccess) Get(_ context.Context, k *operator.StateKey, token []byte)
 	var data []byte
 	for i, v := range p.Values {
 		if k.Kind == operator.OrderedListUserState {
-			data = binary.BigEndian.AppendUint64(data, uint64(p.Timestamps[i])^(1<<63))
+			data = operator.AppendListEntry(data, p.Timestamps[i], v)
+			continue
 		}
 		data = append(data, v...)
 	}
 	return data, p.Next, nil
 }
 
-// Append adds data to the state k addresses. An ordered list's data is
-// one entry: an 8-byte timestamp, then the value.
+// Append adds data to the state k addresses: an ordered list's data is
+// one or more entries (operator.CutListEntry).
 func (a *stateAccess) Append(_ context.Context, k *operator.StateKey, data []byte) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -88,11 +88,17 @@ func (a *stateAccess) Append(_ context.Context, k *operator.StateKey, data []byt
 	case operator.MultimapUserState:
 		return a.sb.Put(c, k.MapKey, data)
 	case operator.OrderedListUserState:
-		if len(data) < 8 {
-			return fmt.Errorf("engine: ordered list state %q: append of %d bytes has no timestamp", k.StateID, len(data))
+		for len(data) > 0 {
+			ts, v, n, err := operator.CutListEntry(data)
+			if err != nil {
+				return fmt.Errorf("engine: ordered list state %q: append: %w", k.StateID, err)
+			}
+			if err := a.sb.AddAt(c, ts, v); err != nil {
+				return err
+			}
+			data = data[n:]
 		}
-		ts := window.Time(binary.BigEndian.Uint64(data) ^ (1 << 63))
-		return a.sb.AddAt(c, ts, data[8:])
+		return nil
 	}
 	return fmt.Errorf("engine: user state kind %d does not take appends", k.Kind)
 }

@@ -53,7 +53,19 @@ func (b *descBuilder) addPayloadCoders(id string, t *pipepb.PTransform) error {
 		if err := b.addCoders(coders); err != nil {
 			return err
 		}
-		return b.lpTimerCoders(id, &pardo)
+		lists := b.lpOrderedLists(&pardo)
+		timers, err := b.lpTimerCoders(id, &pardo)
+		if err != nil || !lists && !timers {
+			return err
+		}
+		// Deterministic: a map in random order would make every descriptor
+		// of the stage differ.
+		payload, err := proto.MarshalOptions{Deterministic: true}.Marshal(&pardo)
+		if err != nil {
+			return fmt.Errorf("transform %q: %w", id, err)
+		}
+		b.desc.Transforms[id].Spec.Payload = payload
+		return nil
 	case isCombinePart(urn):
 		var cmb pipepb.CombinePayload
 		if err := proto.Unmarshal(t.GetSpec().GetPayload(), &cmb); err != nil {
@@ -68,27 +80,52 @@ func (b *descBuilder) addPayloadCoders(id string, t *pipepb.PTransform) error {
 // at the length-prefixed forms of their coders, as Prism does: the runner
 // cuts the key and window out of the timers the SDK sends without knowing
 // the key's coder, and the key bytes then match the ones it cuts out of
-// the (likewise length-prefixed) input elements.
-func (b *descBuilder) lpTimerCoders(id string, pardo *pipepb.ParDoPayload) error {
+// the (likewise length-prefixed) input elements. It reports whether it
+// changed pardo.
+func (b *descBuilder) lpTimerCoders(id string, pardo *pipepb.ParDoPayload) (bool, error) {
 	changed := false
 	for fid, tf := range pardo.GetTimerFamilySpecs() {
 		b.timers = true
 		lp, err := b.lp(tf.GetTimerFamilyCoderId())
 		if err != nil {
-			return fmt.Errorf("transform %q: timer family %q: %w", id, fid, err)
+			return false, fmt.Errorf("transform %q: timer family %q: %w", id, fid, err)
 		}
 		changed = changed || lp != tf.GetTimerFamilyCoderId()
 		tf.TimerFamilyCoderId = lp
 	}
-	if !changed {
-		return nil
+	return changed, nil
+}
+
+// lpOrderedLists points the ordered list states of pardo at a
+// length-prefixed element coder, and reports whether it changed any. The
+// Fn API carries an ordered list's entries as a varint sort key and a
+// length-prefixed value (beam_fn_api StateAppendRequest), which the
+// runner needs to cut an append of several entries apart. Java and Python
+// add the prefix themselves; Beam Go writes the value with the element
+// coder the descriptor names, so it has to name a length prefix. An SDK
+// that prefixes on its own just wraps an opaque, longer value, which it
+// reads back the same way.
+func (b *descBuilder) lpOrderedLists(pardo *pipepb.ParDoPayload) bool {
+	changed := false
+	for _, s := range pardo.GetStateSpecs() {
+		ol := s.GetOrderedListSpec()
+		if ol == nil {
+			continue
+		}
+		id := ol.GetElementCoderId()
+		if b.desc.Coders[id].GetSpec().GetUrn() == urns.CoderLengthPrefix {
+			continue
+		}
+		lp, ok := b.listLP[id]
+		if !ok {
+			lp = b.freshCoderID(id + "/lp")
+			b.desc.Coders[lp] = &pipepb.Coder{Spec: &pipepb.FunctionSpec{Urn: urns.CoderLengthPrefix}, ComponentCoderIds: []string{id}}
+			b.listLP[id] = lp
+		}
+		ol.ElementCoderId = lp
+		changed = true
 	}
-	payload, err := proto.Marshal(pardo)
-	if err != nil {
-		return fmt.Errorf("transform %q: %w", id, err)
-	}
-	b.desc.Transforms[id].Spec.Payload = payload
-	return nil
+	return changed
 }
 
 func isCombinePart(urn string) bool {

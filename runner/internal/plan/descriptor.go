@@ -104,6 +104,7 @@ type descBuilder struct {
 	lpMemo map[string]string    // coder id -> length-prefixed form
 	lpBusy map[string]bool      // coders being length-prefixed, against cycles
 	wvMemo map[[2]string]string // element and window coder -> windowed value coder
+	listLP map[string]string    // ordered list element coder -> its length prefix
 	timers bool                 // whether a transform uses timers
 	known  map[string]bool      // extra coder URNs the runner knows
 	// produced holds the PCollections the descriptor's transforms output,
@@ -125,6 +126,7 @@ func newDescBuilder(comps *pipepb.Components, id string) *descBuilder {
 		lpMemo: map[string]string{},
 		lpBusy: map[string]bool{},
 		wvMemo: map[[2]string]string{},
+		listLP: map[string]string{},
 	}
 }
 

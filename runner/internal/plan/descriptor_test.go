@@ -373,3 +373,47 @@ func TestDescriptorOfEmptyStagePassesItsInputOn(t *testing.T) {
 		t.Errorf("Descriptor(s1) source coder %s, sink coder %s, want the same", w.Source.Coder, w.Sinks[0].Coder)
 	}
 }
+
+// TestDescriptorLengthPrefixesOrderedListValues checks that an ordered
+// list state's element coder reaches the SDK length-prefixed, once, so
+// that every SDK sends the Fn API's entry format (a varint sort key and a
+// length-prefixed value) that the runner cuts appends apart by.
+func TestDescriptorLengthPrefixesOrderedListValues(t *testing.T) {
+	b := newBuilder(t)
+	b.sink("Write", b.do("Read", b.impulse("Impulse"), "kv"))
+	pl := mustBuild(t, b, nil)
+	list := func(coder string) *pipepb.StateSpec {
+		return &pipepb.StateSpec{Spec: &pipepb.StateSpec_OrderedListSpec{OrderedListSpec: &pipepb.OrderedListStateSpec{ElementCoderId: coder}}}
+	}
+	payload := &pipepb.ParDoPayload{
+		DoFn: &pipepb.FunctionSpec{Urn: urns.PayloadDoFn},
+		StateSpecs: map[string]*pipepb.StateSpec{
+			"ints": list("varint"), "more": list("varint"), "custom": list("lpcustom"),
+			"bag": {Spec: &pipepb.StateSpec_BagSpec{BagSpec: &pipepb.BagStateSpec{ElementCoderId: "varint"}}},
+		},
+	}
+	pl.Components.Transforms["t4"].Spec.Payload = b.marshal(payload)
+	desc, _ := describe(t, pl, pl.Stages[0])
+	var got pipepb.ParDoPayload
+	if err := proto.Unmarshal(desc.Transforms["t4"].GetSpec().GetPayload(), &got); err != nil {
+		t.Fatal(err)
+	}
+	trees := map[string]string{}
+	for id, s := range got.StateSpecs {
+		if ol := s.GetOrderedListSpec(); ol != nil {
+			trees[id] = coderTree(desc, ol.GetElementCoderId())
+		} else {
+			trees[id] = coderTree(desc, s.GetBagSpec().GetElementCoderId())
+		}
+	}
+	want := map[string]string{
+		"ints": urns.CoderLengthPrefix + "[" + urns.CoderVarInt + "]", "more": urns.CoderLengthPrefix + "[" + urns.CoderVarInt + "]",
+		"custom": lpCustom, "bag": urns.CoderVarInt,
+	}
+	if diff := cmp.Diff(want, trees); diff != "" {
+		t.Errorf("state coders in the descriptor (-want +got):\n%s", diff)
+	}
+	if a, b := got.StateSpecs["ints"].GetOrderedListSpec().GetElementCoderId(), got.StateSpecs["more"].GetOrderedListSpec().GetElementCoderId(); a != b {
+		t.Errorf("two ordered lists of one coder got two length prefixes, %q and %q", a, b)
+	}
+}

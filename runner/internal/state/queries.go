@@ -65,11 +65,9 @@ func (s *Store) DueKeys(now Times, limit int) ([][]byte, error) {
 	if limit > 0 && len(keys) >= limit {
 		return keys, nil
 	}
-	if now.Clock < window.MaxTime {
-		if err := collect(ProcessingTime, now.Clock+1); err != nil {
-			return nil, err
-		}
-	} else if err := collect(ProcessingTime, window.MaxTime); err != nil {
+	// Up to and including now.Clock: at the end of time, timers set to
+	// fire at window.MaxTime are due too.
+	if err := collect(ProcessingTime, min(now.Clock, window.MaxTime)+1); err != nil {
 		return nil, err
 	}
 	return keys, nil

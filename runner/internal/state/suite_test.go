@@ -79,6 +79,7 @@ func runConformance(t *testing.T, open opener) {
 		{"the minimum hold is over all pending timers (case 21)", testHoldChain},
 		{"timers that break window bounds are refused", testTimerValidation},
 		{"processing-time timers fire at clock >= fire, not in expired windows (case 33)", testProcessingTime},
+		{"at the end of processing time every processing-time timer is due", testProcessingTimeEnd},
 		{"per-window state expires at GC time (case 30)", testWindowExpiry},
 		{"expired windows are listed for OnWindowExpiration before the drop (case 31)", testExpiredList},
 		{"a failed bundle's timers do not fire and popped timers return", testTimerAtomicity},
@@ -729,6 +730,32 @@ func testProcessingTime(t *testing.T, open opener) {
 	}
 	if h := hold(t, s); h != window.MaxTime {
 		t.Errorf("Hold after the drop = %v", h)
+	}
+}
+
+// testProcessingTimeEnd: once a TestStream moved processing time to its
+// end, timers set to fire there (the engine caps them at window.MaxTime)
+// are listed and fire, so that none holds the output watermark forever.
+func testProcessingTimeEnd(t *testing.T, open opener) {
+	s := open(t, Options{})
+	end := ptTimer("k", window.MaxTime, 5000)
+	end.Window = window.Global()
+	set(t, s, end)
+	now := Times{Input: 0, Clock: window.MaxTime - 1}
+	if keys, _ := s.DueKeys(now, 0); len(keys) != 0 {
+		t.Errorf("DueKeys(clock MaxTime-1ms) = %q, want none", keys)
+	}
+	now.Clock = window.MaxTime
+	keys, err := s.DueKeys(now, 0)
+	must(t, err)
+	if diff := cmp.Diff([]string{"k"}, strs(keys)); diff != "" {
+		t.Errorf("DueKeys(clock MaxTime) (-want +got):\n%s", diff)
+	}
+	if got := drain(t, s, "k", now, nil); len(got) != 1 {
+		t.Errorf("fired %v, want the one timer", got)
+	}
+	if h := hold(t, s); h != window.MaxTime {
+		t.Errorf("Hold after firing = %v, want MaxTime", h)
 	}
 }
 
