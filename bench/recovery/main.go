@@ -198,6 +198,7 @@ func load(c config) error {
 // drains it, printing when the probe was processed and the CPU time used
 // by then.
 func resume(c config, cpuprofile string) error {
+	fmt.Printf("started %d\n", time.Now().UnixNano())
 	stop := cpuprof.Start(cpuprofile)
 	drain := make(chan struct{})
 	job := c.job()
@@ -354,7 +355,15 @@ func parent(c config, cpuprofile string) error {
 		return err
 	}
 	defer rs.cmd.Process.Kill()
-	line, err := rs.expect("probe ", 10*time.Minute)
+	line, err := rs.expect("started ", time.Minute)
+	if err != nil {
+		return err
+	}
+	var started int64
+	if _, err := fmt.Sscanf(line, "started %d", &started); err != nil {
+		return fmt.Errorf("recovery: %q: %w", line, err)
+	}
+	line, err = rs.expect("probe ", 10*time.Minute)
 	if err != nil {
 		return err
 	}
@@ -364,6 +373,7 @@ func parent(c config, cpuprofile string) error {
 		return fmt.Errorf("recovery: %q: %w", line, err)
 	}
 	recovered := time.Unix(0, at).Sub(restart)
+	execTime := time.Unix(0, started).Sub(restart)
 	final, err := rs.expect("final ", 30*time.Minute)
 	if err != nil {
 		return err
@@ -383,10 +393,10 @@ func parent(c config, cpuprofile string) error {
 		backend = "pebble"
 	}
 	fmt.Printf("recovery: state %s, %d keys x %d bytes = %.2f GiB; loaded in %v; snapshot %s: %.2f GiB, file written in %v; "+
-		"killed; restart to first processed element %v (CPU time %v); peak RSS load %d MiB, resume %d MiB\n",
+		"killed; restart to first processed element %v (of which %v until main ran; CPU time %v); peak RSS load %d MiB, resume %d MiB\n",
 		backend, c.g.Keys, c.g.Size, gib(c.g.Keys*int64(c.g.Size)), loadTime.Round(time.Millisecond),
 		filepath.Base(snap), gib(fi.Size()), writeTime.Round(time.Millisecond), recovered.Round(time.Millisecond),
-		cpu.Round(time.Millisecond), ld.peakRSS(), rs.peakRSS())
+		execTime.Round(time.Millisecond), cpu.Round(time.Millisecond), ld.peakRSS(), rs.peakRSS())
 	return nil
 }
 
