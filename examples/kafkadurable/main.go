@@ -349,6 +349,8 @@ type MismatchError struct {
 	Missing, Repeated, Extra []string
 }
 
+// Error says how many lines are missing, repeated and unexpected, with
+// the first of each.
 func (e *MismatchError) Error() string {
 	return fmt.Sprintf("kafkadurable: output differs from the reference: %d lines, want %d; %d missing (first %q), %d repeated (first %q), %d unexpected (first %q)",
 		e.Got, e.Want, len(e.Missing), first(e.Missing), len(e.Repeated), first(e.Repeated), len(e.Extra), first(e.Extra))
