@@ -96,9 +96,12 @@ spark:
 jobserver:
 	$(GO) run ./cmd/jobserver $(JOBSERVER_FLAGS)
 
-## chaos: the durable-checkpoint chaos test of examples/durablecount with
-## 100 SIGKILLs and restarts (CHAOS_KILLS; make test runs it with 10).
+## chaos: the durable-checkpoint chaos tests with 100 SIGKILLs and restarts
+## each (CHAOS_KILLS; make test runs them with 10): examples/durablecount
+## (a generator source) and examples/kafkadurable (Kafka on kfake, produced
+## while the job is killed).
 CHAOS_KILLS ?= 100
 .PHONY: chaos
 chaos:
 	DURABLECOUNT_KILLS=$(CHAOS_KILLS) $(GO) test -count=1 -timeout 60m -run TestSIGKILLAndRestart -v ./examples/durablecount/
+	KAFKADURABLE_KILLS=$(CHAOS_KILLS) $(GO) test -count=1 -timeout 60m -run TestSIGKILLAndRestart -v ./examples/kafkadurable/

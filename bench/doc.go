@@ -20,6 +20,9 @@
 //	bench/stateful      issue 16's stateful benchmark: value + bag state and an
 //	                    event-time timer per key, memory or pebble backend
 //	                    (bench/beam -job=stateful is its twin on Prism)
+//	bench/recovery      issue 18's recovery time: a job with large keyed state
+//	                    is SIGKILLed and restarted from its snapshot; the time
+//	                    to its first processed element, snapshot size and RSS
 //	bench/driver        the side-by-side run that writes RESULTS.md
 //	bench/internal/...  the generator, scanner, hand-written count and pipelines
 //

@@ -51,8 +51,10 @@ type Checkpointing struct {
 	// Dir is the local directory of the snapshots; it is created if
 	// missing.
 	Dir string
-	// Interval is the time between snapshots (default 10 s). A snapshot
-	// is also written when the job ends.
+	// Interval is the time from the end of one snapshot to the start of
+	// the next (default 10 s), so that a snapshot that takes longer than
+	// the interval still leaves the job that long to make progress. A
+	// snapshot is also written when the job ends.
 	Interval time.Duration
 	// Fresh starts the job from the beginning, deleting the snapshots in
 	// Dir, instead of resuming from them.
@@ -104,7 +106,8 @@ type checkpointer struct {
 	due      bool
 	deferLog bool
 	stats    CheckpointStats
-	ticker   *time.Ticker
+	// last is when the last snapshot was written (or the job started).
+	last time.Time
 }
 
 func newCheckpointer(o Checkpointing) (*checkpointer, error) {
@@ -137,30 +140,46 @@ func (c *checkpointer) files() ([]string, error) {
 	return out, nil
 }
 
-// startTicker sets due every Interval until stop is called.
+// startCheckpoints sets due once Interval has passed since the last
+// snapshot ended, until stop is called. A fixed ticker would not do: a
+// snapshot holds the job's lock while it is written, the tick that came
+// meanwhile would make the next one due at once, and a job whose
+// snapshots take longer than the interval would do nothing but write
+// them (bench/recovery's load of 1 GiB of state stalled so, at 60 s).
 func (j *job) startCheckpoints() (stop func()) {
 	c := j.ckpt
 	if c == nil {
 		return func() {}
 	}
-	c.ticker = time.NewTicker(c.opts.Interval)
+	j.mu.Lock()
+	c.last = time.Now()
+	j.mu.Unlock()
+	t := time.NewTimer(c.opts.Interval)
 	done := make(chan struct{})
 	go func() {
+		defer t.Stop()
 		for {
 			select {
 			case <-done:
 				return
-			case <-c.ticker.C:
-				j.mu.Lock()
-				if !j.done && j.err == nil {
-					c.due = true
-					j.cond.Broadcast()
-				}
-				j.mu.Unlock()
+			case <-t.C:
 			}
+			j.mu.Lock()
+			wait := c.opts.Interval - time.Since(c.last)
+			if wait <= 0 && !c.due && !j.done && j.err == nil {
+				c.due = true
+				j.cond.Broadcast()
+			}
+			j.mu.Unlock()
+			if wait <= 0 {
+				// Due now: the next check comes an interval on, and
+				// then counts from the end of this snapshot.
+				wait = c.opts.Interval
+			}
+			t.Reset(wait)
 		}
 	}()
-	return func() { c.ticker.Stop(); close(done) }
+	return func() { close(done) }
 }
 
 // checkpointNow writes a snapshot of the job, which must have nothing in
@@ -186,7 +205,8 @@ func (j *job) checkpointNow() error {
 		return &CheckpointError{File: name, Err: err}
 	}
 	c.prune()
-	took := time.Since(start)
+	c.last = time.Now()
+	took := c.last.Sub(start)
 	c.stats.Written++
 	c.stats.Bytes = max(c.stats.Bytes, int64(len(body)))
 
