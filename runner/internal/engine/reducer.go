@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/beamgo-dev/beamgo/internal/metrics"
@@ -44,6 +45,9 @@ type reduceBatch struct {
 	elems []reduce.Element
 	minTs window.Time
 	bytes int64
+	// out holds elems' memory, recycled once every reducer reading it
+	// has added the batch; nil for a batch restored from a checkpoint.
+	out *reduceOutput
 }
 
 func newReducing(s *stage) (*reducing, error) {
@@ -119,6 +123,7 @@ func (s *stage) runReduce() {
 	s.queue = append(s.queue, bundles...)
 	for _, b := range batches {
 		j.buffered -= b.bytes
+		b.release() // Add copied its keys and values
 	}
 	red.adding, red.lastIW, red.lastPT = window.MaxTime, t.Input, t.Processing
 	red.hold, red.pending, red.nextPT, red.hasPT = hold, pending, next, hasPT
@@ -198,12 +203,49 @@ func (s *stage) paneBundles(panes []reduce.Pane) []*bundleWork {
 }
 
 // reduceOutput collects one bundle's output for the reducers reading it.
+// Its buffers are reused: a streaming job hands the reducers a batch per
+// bundle, and growing fresh buffers for each was four tenths of the
+// streaming benchmark's allocations.
 type reduceOutput struct {
 	elems []reduce.Element
 	arena []byte
 	wins  []window.Window
 	minTs window.Time
 	bytes int64
+	// refs counts the reducers that have yet to add the output; j.mu
+	// guards it.
+	refs int
+}
+
+// reduceOutputs holds emptied reduceOutputs for reuse.
+var reduceOutputs = sync.Pool{New: func() any { return new(reduceOutput) }}
+
+// maxKeptOutput is the largest arena a recycled reduceOutput keeps, so
+// that one huge bundle does not pin its memory for the rest of the job.
+const maxKeptOutput = 4 << 20
+
+// newReduceOutput returns an empty reduceOutput, reused if one is free.
+func newReduceOutput() *reduceOutput {
+	o := reduceOutputs.Get().(*reduceOutput)
+	o.minTs = window.MaxTime
+	return o
+}
+
+// release recycles the batch's memory once no reducer still has to add
+// it; j.mu is held.
+func (b *reduceBatch) release() {
+	o := b.out
+	b.out, b.elems = nil, nil
+	if o == nil {
+		return
+	}
+	if o.refs--; o.refs > 0 || cap(o.arena) > maxKeptOutput {
+		return
+	}
+	clear(o.elems) // drop aliases of arenas this output no longer owns
+	o.elems, o.arena, o.wins = o.elems[:0], o.arena[:0], o.wins[:0]
+	o.bytes = 0
+	reduceOutputs.Put(o)
 }
 
 // add records the KV element of windowed value v split at key length k.
@@ -224,8 +266,9 @@ func (o *bundleOutput) deliverReduce(j *job) {
 	if o.red == nil || len(o.red.elems) == 0 {
 		return
 	}
+	o.red.refs = len(o.t.reducers)
 	for _, r := range o.t.reducers {
-		r.red.batches = append(r.red.batches, &reduceBatch{elems: o.red.elems, minTs: o.red.minTs, bytes: o.red.bytes})
+		r.red.batches = append(r.red.batches, &reduceBatch{elems: o.red.elems, minTs: o.red.minTs, bytes: o.red.bytes, out: o.red})
 		j.buffered += o.red.bytes
 	}
 }

@@ -50,6 +50,7 @@ type Reducer struct {
 	events, procs, holds timerHeap
 	compactAt            int
 
+	slabs        slabs // window states and their first buffers
 	live         int   // live window states
 	bytes        int64 // Bytes, without the heaps
 	late, closed int64
@@ -262,7 +263,8 @@ func (r *Reducer) keyState(key []byte) *keyState {
 
 func (r *Reducer) newWin(ks *keyState, w window.Window) *winState {
 	r.seq++
-	ws := &winState{ks: ks, win: w, seq: r.seq, elemHold: none, extraHold: none, event: none}
+	ws := r.slabs.win()
+	*ws = winState{ks: ks, win: w, seq: r.seq, elemHold: none, extraHold: none, event: none}
 	if len(r.nodes) <= len(ws.inline) {
 		ws.nodes = ws.inline[:len(r.nodes)]
 	} else {
@@ -301,9 +303,9 @@ func (r *Reducer) addValue(ws *winState, e *Element, t Times) {
 	before := ws.size()
 	if ws.buf == nil {
 		// Start with room for a few values: most windows get more than one.
-		ws.buf = make([]byte, 0, max(64, len(e.Value)))
+		ws.buf = r.slabs.buf(2 * len(e.Value))
 		if cap(ws.ends) == 0 {
-			ws.ends = make([]int, 0, 8)
+			ws.ends = r.slabs.endsBuf()
 		}
 	}
 	ws.buf = append(ws.buf, e.Value...)
