@@ -270,7 +270,7 @@ func (r *Reducer) newWin(ks *keyState, w window.Window) *winState {
 	} else {
 		ws.nodes = make([]nodeState, len(r.nodes))
 	}
-	ks.wins = append(ks.wins, ws)
+	ks.wins, ks.at = append(ks.wins, ws), append(ks.at, w)
 	r.live++
 	r.bytes += ws.size()
 	return ws
@@ -286,7 +286,7 @@ func (r *Reducer) remove(ws *winState) {
 		ks.hot = nil
 	}
 	if i := slices.Index(ks.wins, ws); i >= 0 {
-		ks.wins = slices.Delete(ks.wins, i, i+1)
+		ks.wins, ks.at = slices.Delete(ks.wins, i, i+1), slices.Delete(ks.at, i, i+1)
 	}
 }
 
