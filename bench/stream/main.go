@@ -101,6 +101,7 @@ func main() {
 	early := flag.String("early", "pt", "early panes: pt (1 s of processing time) or count (every 5 bids)")
 	parallelism := flag.Int("parallelism", 0, "bundles run at once (default: number of CPUs)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the job to this file")
+	memprofile := flag.String("memprofile", "", "write the heap profile at the job's peak live heap to this file")
 	source := flag.String("source", "bounded", "bounded (ranges of bids expanded by a FlatMap: the watermark stays at the start until all are read) or unbounded (io/unbounded partitions with a watermark: windows close as the stream advances)")
 	ckptEvery := flag.Duration("checkpoint_interval", 0, "write a durable snapshot this often, into a temporary directory (0: no checkpoints)")
 	flag.Parse()
@@ -149,7 +150,9 @@ func main() {
 		job.Checkpoint = &local.Checkpointing{Dir: dir, Interval: *ckptEvery}
 	}
 	stop := cpuprof.Start(*cpuprofile)
+	stopHeap := cpuprof.StartHeap(*memprofile)
 	res, err := local.New(&local.Options{Job: job}).Run(context.Background(), p)
+	stopHeap()
 	stop()
 	if err != nil {
 		log.Fatal(err)

@@ -97,6 +97,19 @@ func floorMod(t, offset, period Time) Time {
 	return t - r
 }
 
+// MaxWindows is the most windows Assign gives one timestamp: size/period
+// rounded up for sliding windows, one otherwise. Callers size buffers by it.
+func (f Fn) MaxWindows() int {
+	if f.Kind != KindSliding {
+		return 1
+	}
+	size, period := f.Size.Milliseconds(), f.Period.Milliseconds()
+	if period <= 0 || size <= 0 {
+		return 1
+	}
+	return int((size + period - 1) / period)
+}
+
 // Assign appends the windows that timestamp t falls in to dst and returns it.
 // Sliding windows are returned in increasing order of start.
 func (f Fn) Assign(dst []Window, t Time) []Window {

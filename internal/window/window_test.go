@@ -103,3 +103,17 @@ func TestTimeString(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxWindows(t *testing.T) {
+	fns := []Fn{{Kind: KindGlobal}, FixedFn(time.Second), SessionsFn(time.Second),
+		SlidingFn(10*time.Second, 2*time.Second), SlidingFn(10*time.Second, 3*time.Second), SlidingFn(time.Second, 3*time.Second)}
+	for _, f := range fns {
+		most := 0
+		for ts := Time(-20_000); ts < 20_000; ts += 7 {
+			most = max(most, len(f.Assign(nil, ts)))
+		}
+		if got := f.MaxWindows(); got != most {
+			t.Errorf("%v: MaxWindows() = %d, Assign gives up to %d", f, got, most)
+		}
+	}
+}

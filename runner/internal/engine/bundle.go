@@ -140,7 +140,7 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 			o.writers = append(o.writers, sh.NewWriter())
 		}
 		if len(t.reducers) > 0 {
-			o.red = &reduceOutput{minTs: window.MaxTime}
+			o.red = newReduceOutput()
 		}
 		outs[id] = o
 	}

@@ -172,8 +172,9 @@ func (red *reducing) encode(w *snapbuf.Writer) {
 	for _, b := range red.batches {
 		w.Time(b.minTs)
 		w.Int(b.bytes)
-		w.Uint(uint64(len(b.elems)))
-		for _, e := range b.elems {
+		elems := b.elements()
+		w.Uint(uint64(len(elems)))
+		for _, e := range elems {
 			w.Bytes(e.Key)
 			w.Bytes(e.Value)
 			w.Time(e.Timestamp)
@@ -311,6 +312,7 @@ func (red *reducing) decode(r *snapbuf.Reader) error {
 	for range r.Count(4) {
 		b := &reduceBatch{minTs: r.Time(), bytes: r.Int()}
 		b.elems = make([]reduce.Element, r.Count(4))
+		b.n = len(b.elems)
 		for i := range b.elems {
 			e := &b.elems[i]
 			e.Key, e.Value, e.Timestamp = bytes.Clone(r.Bytes()), bytes.Clone(r.Bytes()), r.Time()

@@ -196,7 +196,7 @@ func (s *stage) status() StageStatus {
 	}
 	if s.red != nil {
 		for _, b := range s.red.batches {
-			ss.Pending += len(b.elems)
+			ss.Pending += b.n
 			ss.PendingBytes += b.bytes
 		}
 	}

@@ -50,6 +50,7 @@ type Reducer struct {
 	events, procs, holds timerHeap
 	compactAt            int
 
+	slabs        slabs // window states and their first buffers
 	live         int   // live window states
 	bytes        int64 // Bytes, without the heaps
 	late, closed int64
@@ -262,13 +263,14 @@ func (r *Reducer) keyState(key []byte) *keyState {
 
 func (r *Reducer) newWin(ks *keyState, w window.Window) *winState {
 	r.seq++
-	ws := &winState{ks: ks, win: w, seq: r.seq, elemHold: none, extraHold: none, event: none}
+	ws := r.slabs.win()
+	*ws = winState{ks: ks, win: w, seq: r.seq, elemHold: none, extraHold: none, event: none}
 	if len(r.nodes) <= len(ws.inline) {
 		ws.nodes = ws.inline[:len(r.nodes)]
 	} else {
 		ws.nodes = make([]nodeState, len(r.nodes))
 	}
-	ks.wins = append(ks.wins, ws)
+	ks.wins, ks.at = append(ks.wins, ws), append(ks.at, w)
 	r.live++
 	r.bytes += ws.size()
 	return ws
@@ -284,7 +286,7 @@ func (r *Reducer) remove(ws *winState) {
 		ks.hot = nil
 	}
 	if i := slices.Index(ks.wins, ws); i >= 0 {
-		ks.wins = slices.Delete(ks.wins, i, i+1)
+		ks.wins, ks.at = slices.Delete(ks.wins, i, i+1), slices.Delete(ks.at, i, i+1)
 	}
 }
 
@@ -301,9 +303,9 @@ func (r *Reducer) addValue(ws *winState, e *Element, t Times) {
 	before := ws.size()
 	if ws.buf == nil {
 		// Start with room for a few values: most windows get more than one.
-		ws.buf = make([]byte, 0, max(64, len(e.Value)))
+		ws.buf = r.slabs.buf(2 * len(e.Value))
 		if cap(ws.ends) == 0 {
-			ws.ends = make([]int, 0, 8)
+			ws.ends = r.slabs.endsBuf()
 		}
 	}
 	ws.buf = append(ws.buf, e.Value...)

@@ -15,6 +15,10 @@ type keyState struct {
 	key  string
 	kb   []byte // key as bytes, shared by the key's panes
 	wins []*winState
+	// at[i] is wins[i].win: find scans them side by side instead of
+	// following a pointer to each window's state (a cache miss each, a
+	// tenth of a sliding-window job's CPU).
+	at []window.Window
 	// hot is the window found last, kept with its window inline so that a
 	// run of elements in one window costs no pointer chase per element.
 	hot    *winState
@@ -26,8 +30,9 @@ func (ks *keyState) find(w window.Window) *winState {
 	if ks.hot != nil && ks.hotWin == w {
 		return ks.hot
 	}
-	for _, ws := range ks.wins {
-		if ws.win == w {
+	for i, at := range ks.at {
+		if at == w {
+			ws := ks.wins[i]
 			ks.hot, ks.hotWin = ws, w
 			return ws
 		}
@@ -66,7 +71,7 @@ type winState struct {
 // bookkeeping, so that many small keys are not accounted as free.
 const (
 	keyOverhead   = int64(unsafe.Sizeof(keyState{})) + 48 // map entry, wins slice
-	winOverhead   = int64(unsafe.Sizeof(winState{})) + 16 // pointer in wins, timers
+	winOverhead   = int64(unsafe.Sizeof(winState{})) + 32 // pointer in wins, window in at, timers
 	valueOverhead = int64(unsafe.Sizeof(int(0)))          // one end offset
 	timerSize     = int64(unsafe.Sizeof(timer{}))
 	nodeSize      = int64(unsafe.Sizeof(nodeState{}))
@@ -97,6 +102,64 @@ func (ws *winState) values() [][]byte {
 		start = end
 	}
 	return vs
+}
+
+// slabs carves the small pieces of window state out of large blocks: the
+// window states themselves and each window's first value buffer and value
+// ends. A streaming GroupByKey holds many small windows (a sliding window
+// per key every period), and three allocations of its own per window made
+// half the benchmark's CPU the collector's, finding and marking them. A
+// block lives while any window carved from it does; windows created
+// together die together (their windows end together), so little is pinned.
+// Pieces are never reused: a dead window keeps its state (timers check its
+// dead bit), and a buffer that outgrows its piece moves to its own
+// allocation.
+type slabs struct {
+	wins  []winState
+	bytes []byte
+	ends  []int
+}
+
+// Block and piece sizes of slabs.
+const (
+	winsPerBlock  = 128
+	bytesPerBlock = 16 << 10
+	endsPerBlock  = 1024
+	firstBuf      = 16 // bytes of a window's first value buffer, at least
+	firstEnds     = 4  // value ends of a window's first buffer
+)
+
+// win returns a zeroed window state.
+func (s *slabs) win() *winState {
+	if len(s.wins) == cap(s.wins) {
+		s.wins = make([]winState, 0, winsPerBlock)
+	}
+	s.wins = s.wins[:len(s.wins)+1]
+	return &s.wins[len(s.wins)-1]
+}
+
+// buf returns an empty buffer with room for n bytes.
+func (s *slabs) buf(n int) []byte {
+	if n > bytesPerBlock/64 {
+		return make([]byte, 0, n)
+	}
+	n = max(n, firstBuf)
+	if cap(s.bytes)-len(s.bytes) < n {
+		s.bytes = make([]byte, 0, bytesPerBlock)
+	}
+	start := len(s.bytes)
+	s.bytes = s.bytes[:start+n]
+	return s.bytes[start : start : start+n]
+}
+
+// endsBuf returns an empty slice with room for firstEnds value ends.
+func (s *slabs) endsBuf() []int {
+	if cap(s.ends)-len(s.ends) < firstEnds {
+		s.ends = make([]int, 0, endsPerBlock)
+	}
+	start := len(s.ends)
+	s.ends = s.ends[:start+firstEnds]
+	return s.ends[start : start : start+firstEnds]
 }
 
 // timer is an entry of a timer or hold heap. Entries are invalidated lazily:
