@@ -173,6 +173,8 @@ type Bundle struct {
 	// streams ended.
 	timers    func(transform, family string, data []byte) error
 	timerLast map[TimerFamily]bool
+	// stream, when set, receives the outputs instead of outputs.
+	stream func(transform string, data []byte) error
 }
 
 // TimerFamily names one timer stream of a bundle: a timer family of a
@@ -210,6 +212,19 @@ type UserState interface {
 func (b *Bundle) SetUserState(us UserState) {
 	b.mu.Lock()
 	b.user = us
+	b.mu.Unlock()
+}
+
+// StreamOutput makes the bundle hand each chunk of output its worker sends
+// to receive as it arrives, on the data stream's goroutine and in order
+// per sink transform, instead of keeping it for Output: the runner need
+// not hold a bundle's whole output twice (as received and as elements).
+// A chunk may end inside an element, whose rest comes in the next chunk of
+// the transform; receive may keep data. An error from receive fails the
+// bundle. Call it before sending the process_bundle instruction.
+func (b *Bundle) StreamOutput(receive func(transform string, data []byte) error) {
+	b.mu.Lock()
+	b.stream = receive
 	b.mu.Unlock()
 }
 
@@ -365,7 +380,19 @@ func (b *Bundle) receive(d *fnpb.Elements_Data) {
 		b.fail(fmt.Errorf("service: bundle %s: data for transform %q after its last element", b.id, d.GetTransformId()))
 		return
 	}
-	b.outputs[d.GetTransformId()] = append(b.outputs[d.GetTransformId()], d.GetData()...)
+	switch {
+	case b.err != nil:
+		return
+	case b.stream != nil:
+		if len(d.GetData()) > 0 {
+			if err := b.stream(d.GetTransformId(), d.GetData()); err != nil {
+				b.fail(fmt.Errorf("service: bundle %s: output of transform %q: %w", b.id, d.GetTransformId(), err))
+				return
+			}
+		}
+	default:
+		b.outputs[d.GetTransformId()] = append(b.outputs[d.GetTransformId()], d.GetData()...)
+	}
 	if d.GetIsLast() {
 		b.last[d.GetTransformId()] = true
 		b.waiting--
