@@ -12,7 +12,9 @@
 #   BUDGET_MIB  our job server's --memory_budget (default 256)
 #   RECORDS     records per synthetic input (default 1000000)
 #   TESTS       default: group_by_key cogbk combine pardo sideinput
-# Set SERVERS="ours" or "prism" to run one side only.
+# Set SERVERS="ours" or "prism" to run one side only, and BIN to a directory
+# that already holds the binaries (the tests, prism, jobserver) to skip
+# building them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 budget=${1:-256}
@@ -21,13 +23,17 @@ shift $(( $# > 2 ? 2 : $# ))
 tests=("$@")
 [ ${#tests[@]} = 0 ] && tests=(group_by_key cogbk combine pardo sideinput)
 servers=${SERVERS:-ours prism}
-bin=$(mktemp -d)
-trap 'rm -rf "$bin"' EXIT
-for t in "${tests[@]}"; do
-  (cd bench/beam && go build -o "$bin/$t" "github.com/apache/beam/sdks/v2/go/test/load/$t")
-done
-(cd interop && go build -o "$bin/prism" github.com/apache/beam/sdks/v2/go/cmd/prism)
-go build -o "$bin/jobserver" ./cmd/jobserver
+if [ -n "${BIN:-}" ]; then
+  bin=$BIN
+else
+  bin=$(mktemp -d)
+  trap 'rm -rf "$bin"' EXIT
+  for t in "${tests[@]}"; do
+    (cd bench/beam && go build -o "$bin/$t" "github.com/apache/beam/sdks/v2/go/test/load/$t")
+  done
+  (cd interop && go build -o "$bin/prism" github.com/apache/beam/sdks/v2/go/cmd/prism)
+  go build -o "$bin/jobserver" ./cmd/jobserver
+fi
 
 input="{\"num_records\":$records,\"key_size\":10,\"value_size\":90}"
 args_of() { # test: its flags beyond the input

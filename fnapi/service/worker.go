@@ -175,6 +175,9 @@ type Bundle struct {
 	timerLast map[TimerFamily]bool
 	// stream, when set, receives the outputs instead of outputs.
 	stream func(transform string, data []byte) error
+	// released is set by Release: the routes are closed and the receivers
+	// (stream, timers) may no longer be called.
+	released bool
 }
 
 // TimerFamily names one timer stream of a bundle: a timer family of a
@@ -358,13 +361,19 @@ func (b *Bundle) Output(transform string) []byte {
 	return b.outputs[transform]
 }
 
-// Release closes the bundle's routes; later data for it is dropped.
+// Release closes the bundle's routes; later data for it is dropped. It
+// waits for a chunk being received, so that once it returns the bundle's
+// receivers (StreamOutput's, the Timers') are not called again: a runner
+// may discard what they write to.
 func (b *Bundle) Release() {
 	b.w.s.mu.Lock()
-	defer b.w.s.mu.Unlock()
 	if b.w.s.bundles[b.id] == b {
 		delete(b.w.s.bundles, b.id)
 	}
+	b.w.s.mu.Unlock()
+	b.mu.Lock()
+	b.released = true
+	b.mu.Unlock()
 }
 
 // receive records a chunk from the worker.
@@ -381,7 +390,7 @@ func (b *Bundle) receive(d *fnpb.Elements_Data) {
 		return
 	}
 	switch {
-	case b.err != nil:
+	case b.err != nil || b.released:
 		return
 	case b.stream != nil:
 		if len(d.GetData()) > 0 {
@@ -409,7 +418,7 @@ func (b *Bundle) receiveTimers(t *fnpb.Elements_Timers) {
 	f := TimerFamily{Transform: t.GetTransformId(), Family: t.GetTimerFamilyId()}
 	done, ok := b.timerLast[f]
 	switch {
-	case b.err != nil:
+	case b.err != nil || b.released:
 		return
 	case !ok:
 		b.fail(fmt.Errorf("service: bundle %s: timers of family %q of transform %q, which the bundle does not take", b.id, f.Family, f.Transform))
