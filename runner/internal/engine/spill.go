@@ -24,10 +24,14 @@ import (
 // the pending elements) are kept in memory as before.
 
 // spillShare returns the bytes of output a bundle holds in memory before
-// writing them to a segment: its slot's share of the quarter of the budget
-// that pending elements may fill, at least 1 MiB.
+// writing them to a segment: a quarter of its slot's share of the memory
+// pending elements may fill, between 1 and 8 MiB. Each running bundle may
+// hold twice that (the arena grows by doubling) while it writes and as
+// much again for a segment it reads back, so a quarter keeps the bundle
+// slots within the pending elements' share; above 8 MiB a segment only
+// makes fewer, larger bundles.
 func (j *job) spillShare() int64 {
-	return max(j.bufferBudget()/int64(max(j.opts.Parallelism, 1)), 1<<20)
+	return min(max(j.bufferBudget()/int64(4*max(j.opts.Parallelism, 1)), 1<<20), 8<<20)
 }
 
 // segment is part of a bundle's output for data stages, on disk: the
