@@ -262,9 +262,13 @@ func (s *stage) commit(b *bundleWork, out *attemptOutput) error {
 
 // bundleOutput buffers one sink's output of a bundle attempt.
 type bundleOutput struct {
-	t       *sinkTarget
-	elems   [][]byte
+	t     *sinkTarget
+	elems [][]byte
+	// arena is the chunk elems are copied into; full the chunks filled
+	// before it; kept the bytes in them all.
 	arena   []byte
+	full    [][]byte
+	kept    int64
 	minTs   window.Time
 	writers []*shuffle.Writer
 	red     *reduceOutput
@@ -283,12 +287,10 @@ func (o *bundleOutput) write(b []byte) error {
 	o.count++
 	o.bytes += int64(len(b))
 	if len(o.t.readers) > 0 || o.t.side != nil {
-		start := len(o.arena)
-		o.arena = append(o.arena, b...)
-		o.elems = append(o.elems, o.arena[start:len(o.arena):len(o.arena)])
+		o.elems = append(o.elems, o.keep(b))
 		ts := timestampOf(b)
 		o.minTs, o.segMin = min(o.minTs, ts), min(o.segMin, ts)
-		if o.spillAt > 0 && int64(len(o.arena)) >= o.spillAt {
+		if o.spillAt > 0 && o.kept >= o.spillAt {
 			if err := o.spill(); err != nil {
 				return err
 			}
@@ -316,6 +318,32 @@ func (o *bundleOutput) write(b []byte) error {
 	return nil
 }
 
+// Arena chunks start small, for the many bundles with little output, and
+// double up to maxArenaChunk.
+const (
+	minArenaChunk = 4 << 10
+	maxArenaChunk = 1 << 20
+)
+
+// keep copies b into the output's arena and returns the copy. The arena
+// is a list of chunks, not one slice grown by append: the elements kept
+// point into it, so every outgrown backing array would stay alive with
+// them (about three times the output in all).
+func (o *bundleOutput) keep(b []byte) []byte {
+	if cap(o.arena)-len(o.arena) < len(b) {
+		next := minArenaChunk
+		if c := cap(o.arena); c > 0 {
+			o.full = append(o.full, o.arena)
+			next = min(2*c, maxArenaChunk)
+		}
+		o.arena = make([]byte, 0, max(next, len(b)))
+	}
+	start := len(o.arena)
+	o.arena = append(o.arena, b...)
+	o.kept += int64(len(b))
+	return o.arena[start:len(o.arena):len(o.arena)]
+}
+
 // deliver hands the output to the stages that read it; j.mu is held.
 func (o *bundleOutput) deliver(j *job) {
 	o.t.stats.elements += o.count
@@ -325,7 +353,7 @@ func (o *bundleOutput) deliver(j *job) {
 	if len(o.elems) == 0 {
 		return
 	}
-	bytes := int64(len(o.arena))
+	bytes := o.kept
 	for _, r := range o.t.readers {
 		r.addPending(&batch{elems: o.elems, bytes: bytes, minTs: o.minTs})
 		j.buffered += bytes

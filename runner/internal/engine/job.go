@@ -76,7 +76,7 @@ func newJob(opts Options, pl *plan.Plan, ex Executor, dir string, start time.Tim
 	j.cond = sync.NewCond(&j.mu)
 	for _, st := range pl.Stages {
 		for _, si := range st.SideInputs {
-			j.datasets[si.PCollection] = &dataset{}
+			j.datasets[si.PCollection] = &dataset{keepElems: opts.Checkpoint != nil}
 		}
 	}
 	producer := map[string]*stage{}

@@ -74,17 +74,23 @@ func (o *bundleOutput) spill() error {
 	if err != nil {
 		return fmt.Errorf("engine: spilling bundle output: %w", err)
 	}
-	g := &segment{path: f.Name(), wire: o.t.wire, count: len(o.elems), bytes: int64(len(o.arena)), minTs: o.segMin}
+	g := &segment{path: f.Name(), wire: o.t.wire, count: len(o.elems), bytes: o.kept, minTs: o.segMin}
 	o.segs = append(o.segs, g)
-	_, err = f.Write(o.arena)
+	for _, c := range append(o.full, o.arena) {
+		if _, err = f.Write(c); err != nil {
+			break
+		}
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return fmt.Errorf("engine: spilling bundle output: %w", err)
 	}
+	// The elements are on disk: the chunks are free, the last for reuse.
 	clear(o.elems)
-	o.elems, o.arena, o.segMin = o.elems[:0], o.arena[:0], window.MaxTime
+	clear(o.full)
+	o.elems, o.full, o.arena, o.kept, o.segMin = o.elems[:0], o.full[:0], o.arena[:0], 0, window.MaxTime
 	return nil
 }
 
