@@ -49,6 +49,13 @@
 // that store may hold in memory (default: a quarter of the job's memory
 // budget).
 //
+// --memory_budget (MiB, default 128) is what each job may hold in memory:
+// its shuffles spill to disk past it and producers wait while the elements
+// between stages fill a quarter of it. Set, it also becomes the process's
+// Go soft memory limit (plus an eighth for the server itself), so that
+// garbage is collected before resident memory passes the budget and a
+// quarter.
+//
 // # Checkpoints and restarts
 //
 // With --checkpoint_root, a submission may make its job durable with the
@@ -96,6 +103,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -113,6 +121,9 @@ func main() {
 		}
 		log.Fatal(err)
 	}
+	if srv.memoryLimit > 0 {
+		debug.SetMemoryLimit(srv.memoryLimit)
+	}
 	// Start logged the server's Summary: address, authentication, workers.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -124,6 +135,12 @@ func main() {
 type server struct {
 	*jobservice.Server
 	ui *webui.Server
+	// memoryLimit, when set (by --memory_budget), is the Go runtime's soft
+	// memory limit main sets for the process: the budget and an eighth
+	// more for the server itself (gRPC buffers, staged artifacts), so
+	// that the collector reclaims garbage before resident memory passes
+	// the budget and a quarter.
+	memoryLimit int64
 }
 
 // Stop stops the job server, then its UI.
@@ -157,10 +174,11 @@ func start(args []string, getenv func(string) string, stderr io.Writer) (*server
 	jobsDir := fs.String("jobs_dir", "", "directory of the records of running checkpointed jobs: a server started again with it runs them again from their newest snapshots (empty: no records)")
 	restartPoolWait := fs.Duration("restart_pool_wait", jobservice.DefaultRestartPoolWait, "how long a job run again after a restart waits for its LOOPBACK or EXTERNAL worker pool")
 	stateMemory := fs.Int64("state_memory", 0, "MiB the on-disk state store of a job may hold in memory (default: a quarter of the job's memory budget); needs --state_dir")
+	budget := fs.Int64("memory_budget", 0, "MiB each job may buffer (shuffles, elements between stages, bundle outputs, side inputs) before spilling to disk or holding back producers (default 128); also sets the server's Go soft memory limit to it plus an eighth")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	runnerOpts, err := runnerOptions(*stateDir, *stateMemory)
+	runnerOpts, err := runnerOptions(*stateDir, *stateMemory, *budget)
 	if err != nil {
 		return nil, err
 	}
@@ -211,24 +229,32 @@ func start(args []string, getenv func(string) string, stderr io.Writer) (*server
 		}
 		return nil, err
 	}
-	return &server{Server: js, ui: uiSrv}, nil
+	srv := &server{Server: js, ui: uiSrv}
+	if *budget > 0 {
+		srv.memoryLimit = *budget<<20 + *budget<<20/8
+	}
+	return srv, nil
 }
 
-// runnerOptions returns the runner options of --state_dir and
-// --state_memory (MiB), or nil for the defaults.
-func runnerOptions(stateDir string, stateMemory int64) (*fnrunner.Options, error) {
+// runnerOptions returns the runner options of --state_dir,
+// --state_memory and --memory_budget (MiB), or nil for the defaults.
+func runnerOptions(stateDir string, stateMemory, budget int64) (*fnrunner.Options, error) {
 	switch {
 	case stateMemory < 0:
 		return nil, fmt.Errorf("jobserver: --state_memory %d is negative", stateMemory)
+	case budget < 0:
+		return nil, fmt.Errorf("jobserver: --memory_budget %d is negative", budget)
 	case stateMemory > 0 && stateDir == "":
 		return nil, errors.New("jobserver: --state_memory needs --state_dir")
-	case stateDir == "":
+	case stateDir == "" && budget == 0:
 		return nil, nil
 	}
-	if fi, err := os.Stat(stateDir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("jobserver: --state_dir %s is not a directory", stateDir)
+	if stateDir != "" {
+		if fi, err := os.Stat(stateDir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("jobserver: --state_dir %s is not a directory", stateDir)
+		}
 	}
-	return &fnrunner.Options{Job: fnrunner.Job{StateDir: stateDir, StateMemory: stateMemory << 20}}, nil
+	return &fnrunner.Options{Job: fnrunner.Job{StateDir: stateDir, StateMemory: stateMemory << 20, MemoryBudget: budget << 20}}, nil
 }
 
 // list splits a comma-separated flag value, dropping empty items.

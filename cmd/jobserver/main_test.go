@@ -104,17 +104,23 @@ func TestWebUI(t *testing.T) {
 
 func TestRunnerOptions(t *testing.T) {
 	dir := t.TempDir()
-	if o, err := runnerOptions("", 0); o != nil || err != nil {
-		t.Errorf("runnerOptions(\"\", 0) = %+v, %v; want nil, nil (the defaults: state in memory)", o, err)
+	if o, err := runnerOptions("", 0, 0); o != nil || err != nil {
+		t.Errorf("runnerOptions(\"\", 0, 0) = %+v, %v; want nil, nil (the defaults: state in memory)", o, err)
 	}
-	o, err := runnerOptions(dir, 64)
+	o, err := runnerOptions(dir, 64, 0)
 	if err != nil {
 		t.Fatalf("runnerOptions(%q, 64): %v", dir, err)
 	}
 	if o.StateDir != dir || o.StateMemory != 64<<20 {
 		t.Errorf("runnerOptions(%q, 64) = StateDir %q, StateMemory %d; want %q, %d", dir, o.StateDir, o.StateMemory, dir, 64<<20)
 	}
-	if _, err := runnerOptions(dir, -1); err == nil {
+	if _, err := runnerOptions(dir, -1, 0); err == nil {
 		t.Error("runnerOptions with a negative --state_memory succeeded")
+	}
+	if o, err := runnerOptions("", 0, 300); err != nil || o.MemoryBudget != 300<<20 || o.StateDir != "" {
+		t.Errorf("runnerOptions(\"\", 0, 300) = %+v, %v; want MemoryBudget %d, state in memory", o, err, 300<<20)
+	}
+	if _, err := runnerOptions("", 0, -1); err == nil {
+		t.Error("runnerOptions with a negative --memory_budget succeeded")
 	}
 }

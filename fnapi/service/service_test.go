@@ -579,3 +579,68 @@ func TestProvisionInfoPointsWorkersAtTheServer(t *testing.T) {
 		t.Errorf("runner capabilities = %v, want none", caps)
 	}
 }
+
+func TestStreamOutputHandsChunksOverAsTheyArriveAndItsErrorFailsTheBundle(t *testing.T) {
+	ctx := testContext(t)
+	srv := startServer(t, nil)
+	p := sdk.NewPipeline()
+	s := p.Root()
+	in := sdk.Create(s, []string{})
+	out := sdk.ParDo(s, upperFn{}, in, sdk.Name("Upper"))
+	st := stageFor(t, srv, p, "upper", "Upper", sdkaccess.Collection(in), sdkaccess.Collection(out))
+	startHarness(t, srv, "w1", p)
+	w, err := srv.Worker(ctx, "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		fail    bool
+		want    []string
+		wantErr bool
+	}{
+		{name: "the chunks, concatenated, are the output; Output keeps nothing", want: []string{"A", "B", "C"}},
+		{name: "a receive error fails the bundle", fail: true, wantErr: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			inst := fmt.Sprintf("b-%v", tt.fail)
+			b, err := w.NewBundle(inst, []string{st.out}, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Release()
+			var streamed []byte
+			b.StreamOutput(func(transform string, data []byte) error {
+				if transform != st.out {
+					return fmt.Errorf("output of %q, want %q", transform, st.out)
+				}
+				if tt.fail {
+					return errors.New("receiver refuses")
+				}
+				streamed = append(streamed, data...)
+				return nil
+			})
+			go func() {
+				if err := b.Send(ctx, st.in, fnapitest.EncodeStrings("a", "b", "c")); err == nil {
+					b.Close(ctx, st.in)
+				}
+			}()
+			if _, err := w.Instruct(ctx, processBundle(inst, st.desc.GetId())); err != nil {
+				t.Fatalf("Instruct: %v", err)
+			}
+			err = b.Wait(ctx)
+			if gotErr := err != nil; gotErr != tt.wantErr {
+				t.Fatalf("Wait = %v, want error %v", err, tt.wantErr)
+			}
+			if tt.wantErr {
+				return
+			}
+			if got := fnapitest.DecodeStrings(t, streamed); !slices.Equal(got, tt.want) {
+				t.Errorf("streamed output = %q, want %q", got, tt.want)
+			}
+			if n := len(b.Output(st.out)); n != 0 {
+				t.Errorf("Output kept %d bytes, want none when streamed", n)
+			}
+		})
+	}
+}

@@ -173,6 +173,11 @@ type Bundle struct {
 	// streams ended.
 	timers    func(transform, family string, data []byte) error
 	timerLast map[TimerFamily]bool
+	// stream, when set, receives the outputs instead of outputs.
+	stream func(transform string, data []byte) error
+	// released is set by Release: the routes are closed and the receivers
+	// (stream, timers) may no longer be called.
+	released bool
 }
 
 // TimerFamily names one timer stream of a bundle: a timer family of a
@@ -210,6 +215,19 @@ type UserState interface {
 func (b *Bundle) SetUserState(us UserState) {
 	b.mu.Lock()
 	b.user = us
+	b.mu.Unlock()
+}
+
+// StreamOutput makes the bundle hand each chunk of output its worker sends
+// to receive as it arrives, on the data stream's goroutine and in order
+// per sink transform, instead of keeping it for Output: the runner need
+// not hold a bundle's whole output twice (as received and as elements).
+// A chunk may end inside an element, whose rest comes in the next chunk of
+// the transform; receive may keep data. An error from receive fails the
+// bundle. Call it before sending the process_bundle instruction.
+func (b *Bundle) StreamOutput(receive func(transform string, data []byte) error) {
+	b.mu.Lock()
+	b.stream = receive
 	b.mu.Unlock()
 }
 
@@ -343,13 +361,19 @@ func (b *Bundle) Output(transform string) []byte {
 	return b.outputs[transform]
 }
 
-// Release closes the bundle's routes; later data for it is dropped.
+// Release closes the bundle's routes; later data for it is dropped. It
+// waits for a chunk being received, so that once it returns the bundle's
+// receivers (StreamOutput's, the Timers') are not called again: a runner
+// may discard what they write to.
 func (b *Bundle) Release() {
 	b.w.s.mu.Lock()
-	defer b.w.s.mu.Unlock()
 	if b.w.s.bundles[b.id] == b {
 		delete(b.w.s.bundles, b.id)
 	}
+	b.w.s.mu.Unlock()
+	b.mu.Lock()
+	b.released = true
+	b.mu.Unlock()
 }
 
 // receive records a chunk from the worker.
@@ -365,7 +389,19 @@ func (b *Bundle) receive(d *fnpb.Elements_Data) {
 		b.fail(fmt.Errorf("service: bundle %s: data for transform %q after its last element", b.id, d.GetTransformId()))
 		return
 	}
-	b.outputs[d.GetTransformId()] = append(b.outputs[d.GetTransformId()], d.GetData()...)
+	switch {
+	case b.err != nil || b.released:
+		return
+	case b.stream != nil:
+		if len(d.GetData()) > 0 {
+			if err := b.stream(d.GetTransformId(), d.GetData()); err != nil {
+				b.fail(fmt.Errorf("service: bundle %s: output of transform %q: %w", b.id, d.GetTransformId(), err))
+				return
+			}
+		}
+	default:
+		b.outputs[d.GetTransformId()] = append(b.outputs[d.GetTransformId()], d.GetData()...)
+	}
 	if d.GetIsLast() {
 		b.last[d.GetTransformId()] = true
 		b.waiting--
@@ -382,7 +418,7 @@ func (b *Bundle) receiveTimers(t *fnpb.Elements_Timers) {
 	f := TimerFamily{Transform: t.GetTransformId(), Family: t.GetTimerFamilyId()}
 	done, ok := b.timerLast[f]
 	switch {
-	case b.err != nil:
+	case b.err != nil || b.released:
 		return
 	case !ok:
 		b.fail(fmt.Errorf("service: bundle %s: timers of family %q of transform %q, which the bundle does not take", b.id, f.Family, f.Transform))

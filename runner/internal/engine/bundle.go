@@ -32,6 +32,9 @@ type bundleWork struct {
 	elems    [][]byte
 	stream   func() iter.Seq2[[]byte, error]
 	trackers map[*splitEntry]struct{}
+	// seg, when set, is a spilled segment of output the bundle's elements
+	// are read from before its first attempt (loadSegment).
+	seg *segment
 	// keyed is set for the bundles of a keyed stage.
 	keyed *keyedWork
 }
@@ -69,6 +72,9 @@ type sinkTarget struct {
 	shuffles []*shuffle.Shuffle
 	// side collects pc for the stages reading it as a side input.
 	side *dataset
+	// spillable says whether a bundle's output of pc may go to disk past
+	// its share of the budget (spill.go): it is read by data stages only.
+	spillable bool
 	// stats are guarded by j.mu.
 	stats edgeStats
 }
@@ -77,7 +83,10 @@ type sinkTarget struct {
 // commits it. A failed attempt tears its processor down; the next attempt
 // gets a new one.
 func (s *stage) runBundle(ctx context.Context, b *bundleWork) error {
-	var err error
+	err := b.loadSegment()
+	if err != nil {
+		return fmt.Errorf("bundle of %s: %w", s.label(), err)
+	}
 	for attempt := 1; attempt <= s.j.opts.MaxAttempts; attempt++ {
 		var proc Processor
 		if proc, err = s.getProc(); err != nil {
@@ -135,7 +144,10 @@ type attemptOutput struct {
 func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*attemptOutput, error) {
 	outs := map[string]*bundleOutput{}
 	for id, t := range s.sinks {
-		o := &bundleOutput{t: t, minTs: window.MaxTime}
+		o := &bundleOutput{t: t, minTs: window.MaxTime, segMin: window.MaxTime}
+		if t.spillable {
+			o.dir, o.spillAt = s.j.dir, s.j.spillShare()
+		}
 		for _, sh := range t.shuffles {
 			o.writers = append(o.writers, sh.NewWriter())
 		}
@@ -250,24 +262,39 @@ func (s *stage) commit(b *bundleWork, out *attemptOutput) error {
 
 // bundleOutput buffers one sink's output of a bundle attempt.
 type bundleOutput struct {
-	t       *sinkTarget
-	elems   [][]byte
+	t     *sinkTarget
+	elems [][]byte
+	// arena is the chunk elems are copied into; full the chunks filled
+	// before it; kept the bytes in them all.
 	arena   []byte
+	full    [][]byte
+	kept    int64
 	minTs   window.Time
 	writers []*shuffle.Writer
 	red     *reduceOutput
 	// count and bytes are what the attempt wrote, for edgeStats.
 	count, bytes int64
+	// spillAt, when positive, is the size of arena past which the
+	// elements go to a new segment file in dir (spill.go); segs are the
+	// segments written, segMin the earliest timestamp in arena.
+	spillAt int64
+	dir     string
+	segs    []*segment
+	segMin  window.Time
 }
 
 func (o *bundleOutput) write(b []byte) error {
 	o.count++
 	o.bytes += int64(len(b))
 	if len(o.t.readers) > 0 || o.t.side != nil {
-		start := len(o.arena)
-		o.arena = append(o.arena, b...)
-		o.elems = append(o.elems, o.arena[start:len(o.arena):len(o.arena)])
-		o.minTs = min(o.minTs, timestampOf(b))
+		o.elems = append(o.elems, o.keep(b))
+		ts := timestampOf(b)
+		o.minTs, o.segMin = min(o.minTs, ts), min(o.segMin, ts)
+		if o.spillAt > 0 && o.kept >= o.spillAt {
+			if err := o.spill(); err != nil {
+				return err
+			}
+		}
 	}
 	if len(o.writers) == 0 && o.red == nil {
 		return nil
@@ -291,15 +318,42 @@ func (o *bundleOutput) write(b []byte) error {
 	return nil
 }
 
+// Arena chunks start small, for the many bundles with little output, and
+// double up to maxArenaChunk.
+const (
+	minArenaChunk = 4 << 10
+	maxArenaChunk = 1 << 20
+)
+
+// keep copies b into the output's arena and returns the copy. The arena
+// is a list of chunks, not one slice grown by append: the elements kept
+// point into it, so every outgrown backing array would stay alive with
+// them (about three times the output in all).
+func (o *bundleOutput) keep(b []byte) []byte {
+	if cap(o.arena)-len(o.arena) < len(b) {
+		next := minArenaChunk
+		if c := cap(o.arena); c > 0 {
+			o.full = append(o.full, o.arena)
+			next = min(2*c, maxArenaChunk)
+		}
+		o.arena = make([]byte, 0, max(next, len(b)))
+	}
+	start := len(o.arena)
+	o.arena = append(o.arena, b...)
+	o.kept += int64(len(b))
+	return o.arena[start:len(o.arena):len(o.arena)]
+}
+
 // deliver hands the output to the stages that read it; j.mu is held.
 func (o *bundleOutput) deliver(j *job) {
 	o.t.stats.elements += o.count
 	o.t.stats.bytes += o.bytes
 	o.deliverReduce(j)
+	o.deliverSegments()
 	if len(o.elems) == 0 {
 		return
 	}
-	bytes := int64(len(o.arena))
+	bytes := o.kept
 	for _, r := range o.t.readers {
 		r.addPending(&batch{elems: o.elems, bytes: bytes, minTs: o.minTs})
 		j.buffered += bytes
@@ -312,6 +366,7 @@ func (o *bundleOutput) deliver(j *job) {
 }
 
 func (o *bundleOutput) abort() {
+	o.removeSegments()
 	for _, w := range o.writers {
 		w.Abort()
 	}

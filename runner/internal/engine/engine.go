@@ -290,6 +290,18 @@ func Run(ctx context.Context, pl *plan.Plan, opts Options, ex Executor) (*Result
 	return j.result(), nil
 }
 
+// PrefixSplitter returns a function that cuts the front of a part of a
+// stream of concatenated windowed values, encoded with the windowed value
+// coder id among coders, into its elements, and returns the rest: the
+// start of an element the stream's next part completes.
+func PrefixSplitter(coders map[string]*pipepb.Coder, id string) (func(chunk []byte) (elems [][]byte, rest []byte, err error), error) {
+	w, err := portWire(coders, id)
+	if err != nil {
+		return nil, err
+	}
+	return w.splitPrefix, nil
+}
+
 // Splitter returns a function that cuts a chunk of concatenated windowed
 // values, encoded with the windowed value coder id among coders (a data
 // port's coder), into its elements.

@@ -76,7 +76,7 @@ func newJob(opts Options, pl *plan.Plan, ex Executor, dir string, start time.Tim
 	j.cond = sync.NewCond(&j.mu)
 	for _, st := range pl.Stages {
 		for _, si := range st.SideInputs {
-			j.datasets[si.PCollection] = &dataset{}
+			j.datasets[si.PCollection] = &dataset{keepElems: opts.Checkpoint != nil}
 		}
 	}
 	producer := map[string]*stage{}
@@ -133,12 +133,27 @@ func (j *job) wireSinks() error {
 			if t.side != nil {
 				t.side.wire = t.wire
 			}
+			t.spillable = j.spillable(t)
 			if len(t.shuffles)+len(t.reducers) > 0 && t.wire.keySkip == nil {
 				return fmt.Errorf("engine: the output %s of %s feeds a GroupByKey but its elements are not KVs", t.pc, s.label())
 			}
 		}
 	}
 	return nil
+}
+
+// spillable reports whether bundle outputs to t may be spilled (spill.go):
+// only data stages read them, and no checkpoint snapshots them.
+func (j *job) spillable(t *sinkTarget) bool {
+	if t.side != nil || len(t.readers) == 0 || j.opts.Checkpoint != nil {
+		return false
+	}
+	for _, r := range t.readers {
+		if r.ks != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // close tears the job's processors down and removes its shuffles; it

@@ -58,11 +58,21 @@ type stage struct {
 	stats   stageStats
 }
 
-// batch is the committed output of one bundle for one reader.
+// batch is the committed output of one bundle for one reader: elements in
+// memory, or a segment of them on disk (seg).
 type batch struct {
 	elems [][]byte
 	bytes int64
 	minTs window.Time
+	seg   *segment
+}
+
+// len returns the number of elements in the batch.
+func (b *batch) len() int {
+	if b.seg != nil {
+		return b.seg.count
+	}
+	return len(b.elems)
 }
 
 func newStage(j *job, idx int, st *plan.Stage, producer map[string]*stage) (*stage, error) {
@@ -266,16 +276,27 @@ func (s *stage) take() *bundleWork {
 // addPending adds a committed batch to the stage's input; j.mu is held.
 func (s *stage) addPending(b *batch) {
 	s.pending = append(s.pending, b)
-	s.pendingElems += len(b.elems)
+	s.pendingElems += b.len()
 	ways := 2 * s.j.opts.Parallelism
 	s.chunk = (s.pendingElems + ways - 1) / ways
 }
 
-// takePending moves about n pending elements into a new bundle.
+// takePending moves about n pending elements into a new bundle. A spilled
+// segment makes a bundle of its own, read when the bundle starts: so a
+// bundle holds at most a segment in memory.
 func (s *stage) takePending(n int) *bundleWork {
 	b := &bundleWork{minTs: window.MaxTime}
 	for len(s.pending) > 0 && len(b.elems) < n {
 		p := s.pending[0]
+		if p.seg != nil {
+			if len(b.elems) == 0 {
+				b.seg, b.minTs = p.seg, p.minTs
+				s.pendingElems -= p.seg.count
+				s.pending[0] = nil
+				s.pending = s.pending[1:]
+			}
+			break
+		}
 		k := min(n-len(b.elems), len(p.elems))
 		if k == len(p.elems) {
 			b.elems = append(b.elems, p.elems...)

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"io"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
@@ -79,6 +81,24 @@ func portWire(coders map[string]*pipepb.Coder, id string) (*wire, error) {
 		w.keySkip = k.Skip
 	}
 	return w, nil
+}
+
+// splitPrefix returns the encoded elements at the front of chunk, a part of
+// a stream of concatenated windowed values, and the rest of chunk: the
+// start of an element that the stream's next part completes.
+func (w *wire) splitPrefix(chunk []byte) (elems [][]byte, rest []byte, err error) {
+	for len(chunk) > 0 {
+		_, n, err := w.wv.Decode(chunk)
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return elems, chunk, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		elems = append(elems, chunk[:n:n])
+		chunk = chunk[n:]
+	}
+	return elems, nil, nil
 }
 
 // split returns the encoded elements of a chunk of concatenated windowed values.

@@ -35,7 +35,7 @@ type remote struct {
 	w       *service.Worker
 	desc    *fnpb.ProcessBundleDescriptor
 	wiring  *plan.Wiring
-	splits  map[string]func([]byte) ([][]byte, error) // by sink transform
+	splits  map[string]func([]byte) ([][]byte, []byte, error) // by sink transform
 	sinks   []string
 	metrics metrics.Snapshot
 	read    int64
@@ -46,13 +46,13 @@ type remote struct {
 }
 
 func newRemote(ex *executor, w *service.Worker, desc *fnpb.ProcessBundleDescriptor, wiring *plan.Wiring) (*remote, error) {
-	r := &remote{ex: ex, w: w, desc: desc, wiring: wiring, splits: map[string]func([]byte) ([][]byte, error){}}
+	r := &remote{ex: ex, w: w, desc: desc, wiring: wiring, splits: map[string]func([]byte) ([][]byte, []byte, error){}}
 	var err error
 	if r.families, err = timerFamilies(desc); err != nil {
 		return nil, err
 	}
 	for _, port := range wiring.Sinks {
-		split, err := engine.Splitter(desc.GetCoders(), port.Coder)
+		split, err := engine.PrefixSplitter(desc.GetCoders(), port.Coder)
 		if err != nil {
 			return nil, fmt.Errorf("sink %s: %w", port.Transform, err)
 		}
@@ -147,6 +147,53 @@ func (r *remote) process(ctx context.Context, b engine.Bundle) error {
 	return nil
 }
 
+// outputStreams hands a running bundle's outputs to the engine as the
+// worker sends them, so that the runner holds them once, where the engine
+// keeps (or spills, or shuffles) them, not also as the bytes received.
+type outputStreams struct {
+	r *remote
+	b engine.Bundle
+	// rest holds, by sink transform, the start of an element whose end
+	// the next chunk brings.
+	rest map[string][]byte
+}
+
+func (r *remote) streamOutputs(b engine.Bundle) *outputStreams {
+	return &outputStreams{r: r, b: b, rest: map[string][]byte{}}
+}
+
+// receive takes a chunk of a sink's output; it is called in order per
+// sink, never concurrently (service.Bundle.StreamOutput).
+func (o *outputStreams) receive(sink string, data []byte) error {
+	if rest := o.rest[sink]; len(rest) > 0 {
+		data = append(rest, data...)
+	}
+	elems, rest, err := o.r.splits[sink](data)
+	if err != nil {
+		return err
+	}
+	// The chunk's memory is the worker's message, not reused: rest may
+	// point into it until the next chunk copies it.
+	o.rest[sink] = rest
+	out := o.b.Output(sink)
+	for _, e := range elems {
+		if err := out(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// end checks that no sink's output ended inside an element.
+func (o *outputStreams) end() error {
+	for sink, rest := range o.rest {
+		if len(rest) > 0 {
+			return fmt.Errorf("output of %s ends inside an element (%d bytes left over)", sink, len(rest))
+		}
+	}
+	return nil
+}
+
 // isolated is the one element of a bundle, and its index in the input.
 type isolated struct {
 	index int64
@@ -193,6 +240,8 @@ func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byt
 	if b.State != nil {
 		nb.SetUserState(userState{ctx: ctx, sa: b.State})
 	}
+	outs := r.streamOutputs(b)
+	nb.StreamOutput(outs.receive)
 	fire := r.fire
 	r.fire = nil
 	ctx, cancel := context.WithCancel(ctx)
@@ -261,17 +310,8 @@ func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byt
 	if err := nb.Wait(ctx); err != nil {
 		return fmt.Errorf("bundle output: %w", err)
 	}
-	for _, sink := range r.sinks {
-		elems, err := r.splits[sink](nb.Output(sink))
-		if err != nil {
-			return fmt.Errorf("bundle output: %w", err)
-		}
-		out := b.Output(sink)
-		for _, e := range elems {
-			if err := out(e); err != nil {
-				return err
-			}
-		}
+	if err := outs.end(); err != nil {
+		return fmt.Errorf("bundle output: %w", err)
 	}
 	m, read, err := metricsOf(resp.GetProcessBundle().GetMonitoringInfos(), r.desc.GetTransforms(), src)
 	if err != nil {

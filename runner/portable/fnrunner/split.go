@@ -18,6 +18,19 @@ const splitTimeout = 10 * time.Second
 // asked again.
 const splitBackoff = 100 * time.Millisecond
 
+// minSplitAge is how long a bundle runs on its worker before it is offered
+// for splitting. A split of a bundle that is about to finish buys nothing,
+// and some SDKs cannot take every split their own trackers offer: Beam Go's
+// textio sizes a compressed file's restriction in compressed bytes but
+// claims offsets of the decompressed text, so the residual of a small
+// .gz file, split at half its compressed size, begins past the end of its
+// text and fails the job ("TextIO restriction lies outside the file being
+// read"). Prism never splits such a bundle because it splits only bundles
+// that made no progress between two of its 100ms progress ticks; we keep
+// splitting progressing reads, which makes the long ones faster, but only
+// once they have outlived one progress interval.
+const minSplitAge = progressInterval
+
 // remoteSplitter splits a bundle running on a worker with
 // process_bundle_split requests: it is the engine.BundleSplitter the
 // remote processor registers for each bundle.
@@ -25,6 +38,10 @@ type remoteSplitter struct {
 	r    *remote
 	inst string
 	src  string
+	// started is when the bundle was sent to the worker; now is the clock
+	// (time.Now, but for tests).
+	started time.Time
+	now     func() time.Time
 
 	// mu guards the fields below; idle is signaled when inflight drops
 	// to 0.
@@ -55,18 +72,20 @@ func (s *remoteSplitter) wait() error {
 }
 
 func newRemoteSplitter(r *remote, inst, src string) *remoteSplitter {
-	s := &remoteSplitter{r: r, inst: inst, src: src}
+	s := &remoteSplitter{r: r, inst: inst, src: src, started: time.Now(), now: time.Now}
 	s.idle = sync.NewCond(&s.mu)
 	return s
 }
 
 // Progress implements operator.SplitTracker. A worker's progress inside its
 // bundle is not known without asking, so every bundle offers one unit of
-// remaining work, except shortly after its worker refused to split it.
+// remaining work, except before it is minSplitAge old and shortly after its
+// worker refused to split it.
 func (s *remoteSplitter) Progress() (done, remaining float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if time.Since(s.refused) < splitBackoff {
+	now := s.now()
+	if now.Sub(s.started) < minSplitAge || now.Sub(s.refused) < splitBackoff {
 		return 0, 0
 	}
 	return 0, 1
@@ -115,7 +134,7 @@ func (s *remoteSplitter) TrySplitBundle(fraction float64, elements int64) (engin
 	}
 	if err != nil || sp.FirstResidual < 0 {
 		s.mu.Lock()
-		s.refused = time.Now()
+		s.refused = s.now()
 		if err != nil && s.bad == nil {
 			s.bad = fmt.Errorf("split of bundle %s: %w", s.inst, err)
 		}
