@@ -25,7 +25,9 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/beamgo-dev/beamgo/io/unbounded"
@@ -223,7 +225,11 @@ func main() {
 	if err := Build(p.Root(), *job, c); err != nil {
 		log.Fatal(err)
 	}
-	if _, err := launch.Run(context.Background(), p, opts); err != nil {
+	// SIGTERM cancels the job on the job server too (Spark's streaming mode
+	// never ends a job on its own).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if _, err := launch.Run(ctx, p, opts); err != nil {
 		log.Fatal(err)
 	}
 }
