@@ -69,10 +69,12 @@ examples:
 interop-python:
 	scripts/interop-python.sh
 
-## flink: our word count on a standalone Flink cluster (a JobManager and two
-## TaskManagers on loopback) through Beam's Flink job server, with LOOPBACK,
-## PROCESS and EXTERNAL workers; fetches the job server with Maven and Flink
-## from PyPI into out/flink (FLINK_EMBEDDED=1: Flink's embedded cluster).
+## flink: our word count and streaming pipelines (interop/flink/streaming:
+## windowed count, state and timers, early-firing triggers) on a standalone
+## Flink cluster (a JobManager and two TaskManagers on loopback) through
+## Beam's Flink job server, with LOOPBACK, PROCESS and EXTERNAL workers;
+## fetches the job server with Maven and Flink from PyPI into out/flink
+## (FLINK_EMBEDDED=1: Flink's embedded cluster).
 ## python-suite: Beam Python's own portable runner tests against our job
 ## server and against Prism, pass counts side by side (a measurement; after
 ## make interop-python, whose virtual environment it uses).
@@ -84,13 +86,23 @@ python-suite:
 flink:
 	scripts/flink.sh
 
-## spark: our word count on a standalone Spark cluster (a master and two
-## workers on loopback) through Beam's Spark job server, with LOOPBACK,
-## PROCESS and EXTERNAL workers; fetches the job server and Spark with Maven
-## into out/spark.
+## spark: our word count and streaming pipelines on a standalone Spark
+## cluster (a master and two workers on loopback) through Beam's Spark job
+## server, with LOOPBACK, PROCESS and EXTERNAL workers, and the features
+## the job server rejects; fetches the job server and Spark with Maven into
+## out/spark.
 .PHONY: spark
 spark:
 	scripts/spark.sh
+
+## peers: our word count and windowed count beside the same jobs written in
+## PyFlink and PySpark, and ours on Flink through Beam: wall time and peak
+## memory, interleaved runs (bench/peers.sh; PEERS_RUNS, PEERS_SIZES). A
+## measurement, not part of make test; installs apache-flink and pyspark
+## into out/peers.
+.PHONY: peers
+peers:
+	bench/peers.sh
 
 .PHONY: jobserver
 jobserver:

@@ -16,56 +16,22 @@ OUT=$ROOT/out/spark
 mkdir -p "$OUT"
 T0=$(date +%s)
 
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-	rm -rf "$OUT"/work-* "$OUT/tmp"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "spark: FAIL: $*" >&2
-	exit 1
-}
+ENGINE=spark
+# shellcheck source=scripts/lib-cluster.sh
+. scripts/lib-cluster.sh
+# The workers' folders (each application's copy of the class path) go too.
+on_cleanup() { rm -rf "$OUT"/work-*; }
 
 # Java 17 needs these for Spark 3.5 (its launcher passes the same); the
 # JVMs' temporary files stay under out/ and go at the end.
-mkdir -p "$OUT/tmp"
-JAVA_OPENS=("-Djava.io.tmpdir=$OUT/tmp")
-for p in java.base/java.lang java.base/java.lang.invoke java.base/java.lang.reflect java.base/java.io \
+java_opens java.base/java.lang java.base/java.lang.invoke java.base/java.lang.reflect java.base/java.io \
 	java.base/java.net java.base/java.nio java.base/java.util java.base/java.util.concurrent \
 	java.base/java.util.concurrent.atomic java.base/sun.nio.ch java.base/sun.nio.cs \
-	java.base/sun.security.action java.base/sun.util.calendar; do
-	JAVA_OPENS+=("--add-opens=$p=ALL-UNNAMED")
-done
+	java.base/sun.security.action java.base/sun.util.calendar
 
 # 1. Beam's Spark job server and Spark from Maven.
-if [ ! -f "$OUT/lib/.complete" ]; then
-	rm -rf "$OUT/lib"
-	if ! mvn -B -f interop/spark/pom.xml dependency:copy-dependencies -DoutputDirectory="$OUT/lib" >"$OUT/mvn.log" 2>&1; then
-		grep -E 'Could not (find|resolve|transfer)' "$OUT/mvn.log" | head -5 >&2 || tail -20 "$OUT/mvn.log" >&2
-		fail "Maven refused the job server's artifacts (above; full log $OUT/mvn.log)"
-	fi
-	touch "$OUT/lib/.complete"
-fi
+fetch_jobserver interop/spark/pom.xml
 T_FETCH=$(date +%s)
-
-freeport() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# waitfor waits up to $1 s for the command after it to succeed.
-waitfor() {
-	local secs=$1
-	shift
-	for _ in $(seq $((secs * 2))); do
-		if "$@" 2>/dev/null; then return 0; fi
-		sleep 0.5
-	done
-	return 1
-}
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1"); }
 
 # 2. A standalone cluster: a master and two workers. A worker builds its
 # executors' class path from SPARK_HOME/jars; RELEASE marks SPARK_HOME a
@@ -99,53 +65,36 @@ waitfor 180 listening "$JOB_PORT" || fail "Beam's Spark job server does not list
 T_UP=$(date +%s)
 echo "spark: Beam $(ls "$OUT/lib" | sed -n 's/^beam-runners-spark-3-\(.*\)\.jar$/\1/p') Spark job server on 127.0.0.1:$JOB_PORT; set-up $((T_UP - T0)) s (fetch $((T_FETCH - T0)) s, start $((T_UP - T_FETCH)) s)"
 
+# streaming_checks submits our streaming pipelines (interop/flink/streaming)
+# with LOOPBACK workers. On the unbounded source the job server runs the job
+# in Spark's streaming mode, which never ends a job on its own: the check
+# asserts that it still runs after 240 s, then cancels it. It comes last:
+# the cancelled job leaves its SparkContext in the job server, which then
+# fails every later job ("Only one SparkContext should be running in this
+# JVM").
+streaming_checks() {
+	spark_check windowed-create LOOPBACK equal "$OUT/streaming" --job=windowed --source=create
+	spark_check stateful-create LOOPBACK equal "$OUT/streaming" --job=stateful --source=create
+	spark_check early-create LOOPBACK final "$OUT/streaming" --job=early --source=create
+	spark_check windowed-rate LOOPBACK unending:240 "$OUT/streaming" --job=windowed --source=rate
+}
+
 # 4. Our pipelines, each output compared with the local runner's.
-go build -o "$OUT/wordcount" ./examples/wordcount
-INPUT=$OUT/input.txt
-for _ in $(seq 200); do sed -n '1,40p' README.md; done >"$INPUT"
-passed=0
-failed=0
-check() { # name, env, args...
-	local name=$1 env=$2
-	shift 2
-	local want=$OUT/$name-local got=$OUT/$name-$env
-	rm -rf "$want" "$got"
-	mkdir -p "$want" "$got"
-	"$OUT/wordcount" "$@" --output="$want/out" >/dev/null 2>&1 || fail "$name on the local runner"
-	local envargs=(--environment_type="$env") pool=
-	if [ "$env" = EXTERNAL ]; then
-		local port
-		port=$(freeport)
-		envargs+=(--environment_config="127.0.0.1:$port")
-		# A worker pool: the same program and arguments, in pool mode.
-		BEAMGO_WORKER_POOL=127.0.0.1:$port "$OUT/wordcount" --runner=universal --endpoint="127.0.0.1:$JOB_PORT" \
-			"${envargs[@]}" "$@" --output="$got/out" >"$OUT/$name-$env-pool.log" 2>&1 &
-		pool=$!
-		pids+=("$pool")
-		waitfor 30 listening "$port" || fail "the EXTERNAL worker pool does not listen"
-	fi
-	local start=$SECONDS
-	if "$OUT/wordcount" --runner=universal --endpoint="127.0.0.1:$JOB_PORT" "${envargs[@]}" "$@" \
-		--output="$got/out" >"$OUT/$name-$env.log" 2>&1 &&
-		diff <(cat "$want"/out* | sort) <(cat "$got"/out* | sort) >"$OUT/$name-$env.diff"; then
-		echo "PASS spark $name env=$env: output equal to the local runner's ($(cat "$got"/out* | wc -l) lines) $((SECONDS - start))s"
-		passed=$((passed + 1))
-	else
-		echo "FAIL spark $name env=$env: see $OUT/$name-$env.log and .diff"
-		tail -5 "$OUT/$name-$env.log"
-		failed=$((failed + 1))
-	fi
-	if [ -n "$pool" ]; then kill "$pool" 2>/dev/null || true; fi
-	# Each executor copies the job server's class path (270 MB) into its
-	# application's directory: drop the finished application's.
+build_programs
+# Each executor copies the job server's class path (270 MB) into its
+# application's directory: drop the finished applications' after each job.
+spark_check() {
+	check "$@"
 	rm -rf "$OUT"/work-*/app-*
 }
 # Each job takes minutes on two executors on a busy machine: the textio
-# read once.
-for env in LOOPBACK PROCESS EXTERNAL; do
-	check wordcount "$env"
-done
-check wordcount-textio LOOPBACK --input="$INPUT"
+# read once. SPARK_CHECKS=streaming runs only the streaming pipelines.
+if [ "${SPARK_CHECKS:-all}" != streaming ]; then
+	for env in LOOPBACK PROCESS EXTERNAL; do
+		spark_check wordcount "$env" equal "$OUT/wordcount"
+	done
+	spark_check wordcount-textio LOOPBACK equal "$OUT/wordcount" --input="$INPUT"
+fi
+streaming_checks
 echo "spark: the cluster's finished applications: $(curl -sf "http://127.0.0.1:$UI_PORT/json/" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["completedapps"]))')"
-echo "spark: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
