@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beamgo-dev/beamgo/internal/atomicfile"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/snapbuf"
 )
@@ -236,40 +237,11 @@ func (j *job) busyShuffle() *stage {
 	return nil
 }
 
-// writeAtomic writes the framed body to name through a temporary file,
-// syncing the file and its directory, so that name holds either all of it
-// or nothing after a crash.
+// writeAtomic writes the framed body to name so that, after a crash, name
+// holds either all of it or nothing.
 func writeAtomic(name string, body []byte) error {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, ".ckpt-*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
 	sum := crc32.Update(crc32.Checksum([]byte(ckptMagic), ckptCRC), ckptCRC, body)
-	for _, part := range [][]byte{[]byte(ckptMagic), body, binary.BigEndian.AppendUint32(nil, sum)} {
-		if _, err := f.Write(part); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.WriteFile(name, ".ckpt-*.tmp", []byte(ckptMagic), body, binary.BigEndian.AppendUint32(nil, sum))
 }
 
 // readFramed reads a snapshot file and checks its frame, returning the

@@ -16,6 +16,7 @@ import (
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/beamgo-dev/beamgo/internal/atomicfile"
 	"github.com/beamgo-dev/beamgo/proto/validate"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 	"github.com/beamgo-dev/beamgo/runner/portable/fnrunner"
@@ -94,14 +95,14 @@ func (r *records) write(rec *record, p *pipepb.Pipeline) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, pipelineFile), pb); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, pipelineFile), ".tmp-*", pb); err != nil {
 		return err
 	}
 	js, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, recordFile), js)
+	return atomicfile.WriteFile(filepath.Join(dir, recordFile), ".tmp-*", js)
 }
 
 // remove deletes the record of job id.
@@ -172,37 +173,6 @@ func readRecord(dir string) (*record, *pipepb.Pipeline, error) {
 		return nil, nil, fmt.Errorf("%s: %w", pipelineFile, err)
 	}
 	return rec, p, nil
-}
-
-// writeFileAtomic writes data to name through a synced temporary file
-// renamed over it, so that name holds the old or the new data after a
-// crash, never a part.
-func writeFileAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), name); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(name))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // recordStart records a checkpointed job that starts running, if the
