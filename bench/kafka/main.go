@@ -74,6 +74,7 @@ func main() {
 	parallelism := flag.Int("parallelism", 0, "ours: bundles at once (default: number of CPUs)")
 	turn := flag.Int("turn", 10_000, "ours: records a partition's read emits before it checkpoints (unbounded.Options.MaxRecords)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the runs of -impl here")
+	memprofile := flag.String("memprofile", "", "write the heap profile at the runs' peak live heap here")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -97,6 +98,7 @@ func main() {
 		order = []string{"hand", "beamgo"}
 	}
 	stop := cpuprof.Start(*cpuprofile)
+	stopHeap := cpuprof.StartHeap(*memprofile)
 	best := map[string]time.Duration{}
 	for run := range *runs {
 		for _, name := range order {
@@ -112,6 +114,7 @@ func main() {
 		}
 	}
 	stop()
+	stopHeap()
 	for _, name := range order {
 		fmt.Printf("best %-7s %.0f records/s\n", name, float64(cfg.records)/best[name].Seconds())
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/internal/window"
@@ -223,23 +224,47 @@ func (s *stage) paneBundles(panes []reduce.Pane) []*bundleWork {
 	}
 	size := (len(panes) + n - 1) / n
 	var out []*bundleWork
-	wins := make([]window.Window, 1)
 	for i := 0; i < len(panes); i += size {
-		b := &bundleWork{minTs: window.MaxTime}
-		for _, p := range panes[i:min(i+size, len(panes))] {
-			wins[0] = p.Window
-			e := s.src.wv.Encode(nil, window.Value[[]byte]{Timestamp: p.Timestamp, Windows: wins, Pane: p.Info})
-			e = append(e, p.Key...)
-			e = binary.BigEndian.AppendUint32(e, uint32(len(p.Values)))
-			for _, v := range p.Values {
-				e = append(e, v...)
-			}
-			b.elems = append(b.elems, e)
-			b.minTs = min(b.minTs, p.Timestamp)
-		}
-		out = append(out, b)
+		out = append(out, s.paneBundle(panes[i:min(i+size, len(panes))]))
 	}
 	return out
+}
+
+// paneBundle encodes panes as one bundle, all of them in one allocation
+// of the exact size: a sink's epoch is a pane of tens of thousands of
+// values, and growing its element by append copied it about twice over
+// and left the outgrown arrays to the collector. The headers are encoded
+// first, into one scratch buffer, to learn the size.
+func (s *stage) paneBundle(panes []reduce.Pane) *bundleWork {
+	wins := make([]window.Window, 1)
+	var headers []byte
+	ends := make([]int, len(panes))
+	total := 0
+	for i, p := range panes {
+		wins[0] = p.Window
+		headers = s.src.wv.Encode(headers, window.Value[[]byte]{Timestamp: p.Timestamp, Windows: wins, Pane: p.Info})
+		ends[i] = len(headers)
+		total += len(p.Key) + 4
+		for _, v := range p.Values {
+			total += len(v)
+		}
+	}
+	buf := make([]byte, 0, total+len(headers))
+	b := &bundleWork{minTs: window.MaxTime, elems: make([][]byte, len(panes))}
+	start := 0
+	for i, p := range panes {
+		at := len(buf)
+		buf = append(buf, headers[start:ends[i]]...)
+		buf = append(buf, p.Key...)
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(p.Values)))
+		for _, v := range p.Values {
+			buf = append(buf, v...)
+		}
+		b.elems[i] = buf[at:len(buf):len(buf)]
+		b.minTs = min(b.minTs, p.Timestamp)
+		start = ends[i]
+	}
+	return b
 }
 
 // reduceOutput collects one bundle's output for the reducers reading it,
@@ -278,16 +303,68 @@ func (o *reduceOutput) elements(dst []reduce.Element, from, to int) []reduce.Ele
 	return dst
 }
 
-// reduceOutputs holds emptied reduceOutputs for reuse.
-var reduceOutputs = sync.Pool{New: func() any { return new(reduceOutput) }}
+// reduceOutputs holds emptied reduceOutputs for reuse. It is a free list,
+// not a sync.Pool: a pool is emptied by every other collection, and a
+// streaming job near its memory limit collects several times a second, so
+// almost every bundle grew its buffers from nothing again (growslice and
+// copying were a tenth of the Kafka benchmark's CPU).
+var reduceOutputs outputFreeList
 
-// maxKeptOutput is the largest arena a recycled reduceOutput keeps, so
-// that one huge bundle does not pin its memory for the rest of the job.
-const maxKeptOutput = 4 << 20
+// outputFreeList is a bounded list of emptied reduceOutputs, safe for
+// concurrent use.
+type outputFreeList struct {
+	// mu guards the fields below.
+	mu   sync.Mutex
+	list []*reduceOutput
+	// bytes is the capacity of the buffers held by list.
+	bytes int
+}
+
+// Bounds of what a recycled reduceOutput and the free list keep, so that
+// one huge bundle does not pin its memory for the rest of the job, nor a
+// burst of bundles theirs.
+const (
+	maxKeptOutput  = 4 << 20
+	maxFreeOutputs = 16 << 20
+)
+
+// get returns an emptied reduceOutput, or nil if none is free.
+func (l *outputFreeList) get() *reduceOutput {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(l.list)
+	if n == 0 {
+		return nil
+	}
+	o := l.list[n-1]
+	l.list[n-1] = nil
+	l.list = l.list[:n-1]
+	l.bytes -= o.capacity()
+	return o
+}
+
+// put keeps o for reuse, unless the list is full.
+func (l *outputFreeList) put(o *reduceOutput) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.bytes+o.capacity() > maxFreeOutputs {
+		return
+	}
+	l.list = append(l.list, o)
+	l.bytes += o.capacity()
+}
+
+// capacity is the size of o's buffers.
+func (o *reduceOutput) capacity() int {
+	return cap(o.arena) + cap(o.recs)*int(unsafe.Sizeof(elemRec{})) + cap(o.wins)*int(unsafe.Sizeof(window.Window{}))
+}
 
 // newReduceOutput returns an empty reduceOutput, reused if one is free.
 func newReduceOutput() *reduceOutput {
-	o := reduceOutputs.Get().(*reduceOutput)
+	o := reduceOutputs.get()
+	if o == nil {
+		o = new(reduceOutput)
+	}
 	o.minTs = window.MaxTime
 	return o
 }
@@ -300,12 +377,12 @@ func (b *reduceBatch) release() {
 	if o == nil {
 		return
 	}
-	if o.refs--; o.refs > 0 || cap(o.arena) > maxKeptOutput {
+	if o.refs--; o.refs > 0 || o.capacity() > maxKeptOutput {
 		return
 	}
 	o.recs, o.arena, o.wins = o.recs[:0], o.arena[:0], o.wins[:0]
 	o.bytes = 0
-	reduceOutputs.Put(o)
+	reduceOutputs.put(o)
 }
 
 // add records the KV element of windowed value v split at key length k.
@@ -324,7 +401,12 @@ func (o *reduceOutput) add(v window.Value[[]byte], k int) {
 // deliverReduce hands a bundle's output to the reducers that read it;
 // j.mu is held.
 func (o *bundleOutput) deliverReduce(j *job) {
-	if o.red == nil || len(o.red.recs) == 0 {
+	if o.red == nil {
+		return
+	}
+	if len(o.red.recs) == 0 {
+		reduceOutputs.put(o.red)
+		o.red = nil
 		return
 	}
 	o.red.refs = len(o.t.reducers)
