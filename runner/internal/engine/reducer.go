@@ -213,14 +213,17 @@ func (s *stage) armWake() {
 
 // paneBundles encodes panes as the stage's input, KV<key,
 // Iterable<value>> windowed values with each pane's timestamp, window and
-// PaneInfo, in up to Parallelism bundles.
+// PaneInfo, in up to Parallelism bundles: one for a few small panes, more
+// for many panes or for large ones. A sink's epochs are few and large (one
+// pane per shard), and in one bundle they were written one after the
+// other on one core.
 func (s *stage) paneBundles(panes []reduce.Pane) []*bundleWork {
 	if len(panes) == 0 {
 		return nil
 	}
 	n := 1
-	if len(panes) > 256 {
-		n = s.j.opts.Parallelism
+	if len(panes) > 256 || paneValues(panes) > 1024 {
+		n = min(s.j.opts.Parallelism, len(panes))
 	}
 	size := (len(panes) + n - 1) / n
 	var out []*bundleWork
@@ -228,6 +231,17 @@ func (s *stage) paneBundles(panes []reduce.Pane) []*bundleWork {
 		out = append(out, s.paneBundle(panes[i:min(i+size, len(panes))]))
 	}
 	return out
+}
+
+// paneValues counts the values of panes, up to 1025.
+func paneValues(panes []reduce.Pane) int {
+	n := 0
+	for _, p := range panes {
+		if n += len(p.Values); n > 1024 {
+			break
+		}
+	}
+	return n
 }
 
 // paneBundle encodes panes as one bundle, all of them in one allocation
