@@ -95,7 +95,11 @@ func (e *CheckpointError) Unwrap() error { return e.Err }
 // written by a different pipeline.
 var ErrPipelineChanged = errors.New("the pipeline changed since the snapshot was written")
 
-const ckptMagic = "beamgo-checkpoint-v1\n"
+const ckptMagic = "beamgo-checkpoint-v2\n"
+
+// ckptMagicV1 frames the snapshots of version 1, which held one reducer
+// per GroupByKey; they are still read.
+const ckptMagicV1 = "beamgo-checkpoint-v1\n"
 
 var ckptCRC = crc32.MakeTable(crc32.Castagnoli)
 
@@ -109,6 +113,8 @@ type checkpointer struct {
 	stats    CheckpointStats
 	// last is when the last snapshot was written (or the job started).
 	last time.Time
+	// v1 is set while a snapshot of version 1 is restored.
+	v1 bool
 }
 
 func newCheckpointer(o Checkpointing) (*checkpointer, error) {
@@ -246,19 +252,20 @@ func writeAtomic(name string, body []byte) error {
 
 // readFramed reads a snapshot file and checks its frame, returning the
 // body.
-func readFramed(name string) ([]byte, error) {
+func readFramed(name string) (body []byte, v1 bool, err error) {
 	data, err := os.ReadFile(name)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if len(data) < len(ckptMagic)+4 || string(data[:len(ckptMagic)]) != ckptMagic {
-		return nil, fmt.Errorf("not a checkpoint file (bad header): %w", snapbuf.ErrCorrupt)
+	v1 = len(data) >= len(ckptMagicV1) && string(data[:len(ckptMagicV1)]) == ckptMagicV1
+	if !v1 && (len(data) < len(ckptMagic)+4 || string(data[:len(ckptMagic)]) != ckptMagic) {
+		return nil, false, fmt.Errorf("not a checkpoint file (bad header): %w", snapbuf.ErrCorrupt)
 	}
 	n := len(data) - 4
-	if crc32.Checksum(data[:n], ckptCRC) != binary.BigEndian.Uint32(data[n:]) {
-		return nil, fmt.Errorf("checksum mismatch (truncated or damaged): %w", snapbuf.ErrCorrupt)
+	if n < len(ckptMagic) || crc32.Checksum(data[:n], ckptCRC) != binary.BigEndian.Uint32(data[n:]) {
+		return nil, false, fmt.Errorf("checksum mismatch (truncated or damaged): %w", snapbuf.ErrCorrupt)
 	}
-	return data[len(ckptMagic):n], nil
+	return data[len(ckptMagic):n], v1, nil
 }
 
 // prune removes all but the newest Keep snapshots, and temporary files
@@ -297,7 +304,7 @@ func (j *job) restoreLatest() error {
 	}
 	var damaged []string
 	for _, f := range files {
-		body, err := readFramed(f)
+		body, v1, err := readFramed(f)
 		if err != nil {
 			damaged = append(damaged, fmt.Sprintf("%s (%v)", filepath.Base(f), err))
 			if j.opts.Logf != nil {
@@ -305,6 +312,7 @@ func (j *job) restoreLatest() error {
 			}
 			continue
 		}
+		c.v1 = v1
 		if err := j.decodeSnapshot(body); err != nil {
 			return &CheckpointError{File: f, Err: err}
 		}

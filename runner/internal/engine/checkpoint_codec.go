@@ -184,7 +184,10 @@ func (red *reducing) encode(w *snapbuf.Writer) {
 			}
 		}
 	}
-	red.r.Snapshot(w)
+	w.Uint(uint64(len(red.parts)))
+	for _, p := range red.parts {
+		p.r.Snapshot(w)
+	}
 }
 
 func (k *keyed) encode(w *snapbuf.Writer) {
@@ -279,7 +282,7 @@ func (s *stage) decode(r *snapbuf.Reader) error {
 		r.Fail("reducer present in the snapshot but not in the stage, or the reverse")
 	}
 	if s.red != nil && r.Err() == nil {
-		if err := s.red.decode(r); err != nil {
+		if err := s.red.decode(r, j.ckpt.v1); err != nil {
 			return err
 		}
 		j.buffered += s.red.bytes()
@@ -303,7 +306,9 @@ func newBatch(elems [][]byte) *batch {
 	return b
 }
 
-func (red *reducing) decode(r *snapbuf.Reader) error {
+// decode restores the GroupByKey's state; v1 says the snapshot is of
+// version 1, from before the keys were sharded over parts.
+func (red *reducing) decode(r *snapbuf.Reader, v1 bool) error {
 	red.lastIW, red.lastPT, red.hold, red.nextPT, red.gbkOW = r.Time(), r.Time(), r.Time(), r.Time(), r.Time()
 	red.hasPT = r.Bool()
 	red.pending = int(r.Int())
@@ -326,7 +331,25 @@ func (red *reducing) decode(r *snapbuf.Reader) error {
 	if r.Err() != nil {
 		return r.Err()
 	}
-	return red.r.Restore(r)
+	parts := 1 // a version 1 snapshot holds one reducer
+	if !v1 {
+		parts = r.Count(1)
+	}
+	if r.Err() != nil {
+		return r.Err()
+	}
+	if parts != len(red.parts) {
+		// Keys are found in the part of their hash modulo the count.
+		if err := red.setParts(max(parts, 1)); err != nil {
+			return err
+		}
+	}
+	for _, p := range red.parts[:parts] {
+		if err := p.r.Restore(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // bytes is what the reducer's unadded batches count in j.buffered.

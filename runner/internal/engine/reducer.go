@@ -15,11 +15,15 @@ import (
 
 // reducing is the streaming GroupByKey of a grouped stage whose input is
 // unbounded or whose windowing needs more than one on-time pane per
-// window: the reducer (runner/internal/reduce) and the engine's state
-// around it. One worker at a time runs the reducer (busy); the other
-// fields are guarded by j.mu.
+// window: the reducers (runner/internal/reduce) and the engine's state
+// around them. The keys are sharded over parts, one reducer per core,
+// that a run of the GroupByKey (runReduce) drives side by side. One
+// worker at a time runs the GroupByKey (busy); the other fields are
+// guarded by j.mu.
 type reducing struct {
-	r *reduce.Reducer
+	parts []*reducerPart
+	// strategy makes the parts' reducers.
+	strategy reduce.Strategy
 	// name is the GroupByKey's unique name, for its metrics.
 	name string
 
@@ -30,8 +34,8 @@ type reducing struct {
 	adding window.Time
 	// lastIW and lastPT are the times of the last Advance.
 	lastIW, lastPT window.Time
-	// hold, nextPT (if hasPT) and pending are the reducer's after its last
-	// run; gbkOW is the GroupByKey's own output watermark, for panes.
+	// hold, nextPT (if hasPT) and pending are the reducers' after their
+	// last run; gbkOW is the GroupByKey's own output watermark, for panes.
 	hold         window.Time
 	nextPT       window.Time
 	hasPT        bool
@@ -39,10 +43,9 @@ type reducing struct {
 	gbkOW        window.Time
 	late, closed int64
 	wake         *time.Timer
-	// merging is whether windows merge: batches then go to the reducer
-	// whole. scratch holds a step of a batch's elements (busy guards it).
+	// merging is whether windows merge: batches then go to the reducers
+	// whole.
 	merging bool
-	scratch []reduce.Element
 }
 
 // reduceBatch is one committed bundle's output for a reducer.
@@ -55,31 +58,6 @@ type reduceBatch struct {
 	// elements are in elems.
 	out   *reduceOutput
 	elems []reduce.Element
-}
-
-// addStep is how many elements of a batch go to the reducer at once over
-// non-merging windows (the reducer evaluates triggers per element there,
-// so the cut changes no pane): the elements are materialised as
-// reduce.Elements only a step at a time.
-const addStep = 512
-
-// addTo adds the batch to r in steps (whole: in one call, as merging
-// windows need, whose triggers are evaluated once per batch) and appends
-// the panes that fire. scratch is reused between calls.
-func (b *reduceBatch) addTo(r *reduce.Reducer, t reduce.Times, whole bool, scratch *[]reduce.Element, panes []reduce.Pane) []reduce.Pane {
-	if b.out == nil {
-		return append(panes, r.Add(b.elems, t)...)
-	}
-	step := addStep
-	if whole {
-		step = b.n
-	}
-	for i := 0; i < b.n; i += step {
-		*scratch = b.out.elements((*scratch)[:0], i, min(i+step, b.n))
-		panes = append(panes, r.Add(*scratch, t)...)
-	}
-	clear(*scratch) // do not pin the output's buffers once recycled
-	return panes
 }
 
 // elements returns all of the batch's elements, for checkpoints.
@@ -95,13 +73,13 @@ func newReducing(s *stage) (*reducing, error) {
 	if in.Reduce == nil {
 		return nil, fmt.Errorf("grouped input %s has no windowing strategy", in.Target)
 	}
-	r, err := reduce.New(*in.Reduce)
-	if err != nil {
+	name := s.j.pl.Components.GetTransforms()[in.Transform].GetUniqueName()
+	red := &reducing{strategy: *in.Reduce, name: name, adding: window.MaxTime, lastIW: window.MinTime, hold: window.MaxTime, gbkOW: window.MinTime,
+		merging: in.Reduce.WindowFn.IsMerging()}
+	if err := red.setParts(max(s.j.opts.Parallelism, 1)); err != nil {
 		return nil, fmt.Errorf("GroupByKey %s: %w", in.Transform, err)
 	}
-	name := s.j.pl.Components.GetTransforms()[in.Transform].GetUniqueName()
-	return &reducing{r: r, name: name, adding: window.MaxTime, lastIW: window.MinTime, hold: window.MaxTime, gbkOW: window.MinTime,
-		merging: in.Reduce.WindowFn.IsMerging()}, nil
+	return red, nil
 }
 
 // useShuffle reports whether a grouped stage groups with the spilling
@@ -134,9 +112,9 @@ func (red *reducing) due(iw, now window.Time) bool {
 	return len(red.batches) > 0 || iw != red.lastIW || (red.hasPT && red.nextPT <= now)
 }
 
-// runReduce adds the pending batches to the reducer, advances it to the
-// stage's watermarks and the job's processing time, and queues the panes
-// that fired as a bundle of the stage.
+// runReduce adds the pending batches to the reducers, advances them to
+// the stage's watermarks and the job's processing time, and queues the
+// panes that fired as bundles of the stage.
 func (s *stage) runReduce() {
 	j, red := s.j, s.red
 	j.mu.Lock()
@@ -149,15 +127,9 @@ func (s *stage) runReduce() {
 	t := reduce.Times{Input: s.iw, Output: red.gbkOW, Processing: j.clock.now()}
 	j.mu.Unlock()
 
-	var panes []reduce.Pane
-	for _, b := range batches {
-		panes = b.addTo(red.r, t, red.merging, &red.scratch, panes)
-	}
-	panes = append(panes, red.r.Advance(t)...)
+	panes := red.run(batches, t)
 	bundles := s.paneBundles(panes)
-	hold, pending := red.r.Hold(), red.r.Pending()
-	next, hasPT := red.r.NextProcessingTime()
-	late, closed := red.r.Dropped()
+	hold, pending, next, hasPT, late, closed := red.summary()
 
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -305,16 +277,23 @@ type elemRec struct {
 	at        int
 	key, val  uint32
 	win, nwin uint32
+	// hash is the key's, which picks its reducer part.
+	hash uint32
 }
 
 // elements appends elements from to to-1 to dst, aliasing o's buffers.
 func (o *reduceOutput) elements(dst []reduce.Element, from, to int) []reduce.Element {
 	for _, r := range o.recs[from:to] {
-		kv := o.arena[r.at : r.at+int(r.key+r.val) : r.at+int(r.key+r.val)]
-		ws := o.wins[r.win : r.win+r.nwin : r.win+r.nwin]
-		dst = append(dst, reduce.Element{Key: kv[:r.key:r.key], Value: kv[r.key:], Timestamp: r.ts, Windows: ws})
+		dst = append(dst, o.element(r))
 	}
 	return dst
+}
+
+// element returns the element of r, aliasing o's buffers.
+func (o *reduceOutput) element(r elemRec) reduce.Element {
+	kv := o.arena[r.at : r.at+int(r.key+r.val) : r.at+int(r.key+r.val)]
+	ws := o.wins[r.win : r.win+r.nwin : r.win+r.nwin]
+	return reduce.Element{Key: kv[:r.key:r.key], Value: kv[r.key:], Timestamp: r.ts, Windows: ws}
 }
 
 // reduceOutputs holds emptied reduceOutputs for reuse. It is a free list,
@@ -405,7 +384,7 @@ func (o *reduceOutput) add(v window.Value[[]byte], k int) {
 		panic(fmt.Sprintf("engine: a GroupByKey element of %d bytes or %d windows in one bundle", len(v.Elem), len(o.wins)+len(v.Windows)))
 	}
 	o.recs = append(o.recs, elemRec{ts: v.Timestamp, at: len(o.arena), key: uint32(k), val: uint32(len(v.Elem) - k),
-		win: uint32(len(o.wins)), nwin: uint32(len(v.Windows))})
+		win: uint32(len(o.wins)), nwin: uint32(len(v.Windows)), hash: keyHash(v.Elem[:k])})
 	o.arena = append(o.arena, v.Elem...)
 	o.wins = append(o.wins, v.Windows...)
 	o.minTs = min(o.minTs, v.Timestamp)

@@ -1,0 +1,116 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/beamgo-dev/beamgo/internal/window"
+	"github.com/beamgo-dev/beamgo/runner/internal/reduce"
+	"github.com/beamgo-dev/beamgo/runner/internal/snapbuf"
+)
+
+func TestKeyHashIsStable(t *testing.T) {
+	// Restored jobs find a key's state in the part of its hash: the hash
+	// is FNV-1a and must stay so.
+	for _, tc := range []struct {
+		key  string
+		want uint32
+	}{{"", 0x811c9dc5}, {"a", 0xe40c292c}, {"foobar", 0xbf9cf968}} {
+		if got := keyHash([]byte(tc.key)); got != tc.want {
+			t.Errorf("keyHash(%q) = %#x, want %#x", tc.key, got, tc.want)
+		}
+	}
+}
+
+// partsTest is a GroupByKey under fixed windows with early panes every
+// two elements, fed the same elements however many parts it has.
+func newPartsTest(t *testing.T, parts int) *reducing {
+	t.Helper()
+	red := &reducing{strategy: reduce.Strategy{
+		WindowFn:     window.FixedFn(10 * time.Second),
+		Trigger:      reduce.AfterWatermark{Early: reduce.AfterCount{N: 2}},
+		OnTimeAlways: true,
+	}}
+	if err := red.setParts(parts); err != nil {
+		t.Fatal(err)
+	}
+	return red
+}
+
+// partsInput returns two batches of 300 elements over 40 keys and three
+// windows: one as a bundle's output, one as restored from a checkpoint.
+func partsInput() []*reduceBatch {
+	fn := window.FixedFn(10 * time.Second)
+	out := newReduceOutput()
+	var restored []reduce.Element
+	for i := range 600 {
+		ts := window.Time(i%30) * 1000
+		key := []byte(fmt.Sprintf("key-%d", i%40))
+		val := []byte(fmt.Sprintf("v%d", i))
+		if i < 300 {
+			out.add(window.Value[[]byte]{Elem: append(key, val...), Timestamp: ts, Windows: fn.Assign(nil, ts)}, len(key))
+			continue
+		}
+		restored = append(restored, reduce.Element{Key: key, Value: val, Timestamp: ts, Windows: fn.Assign(nil, ts)})
+	}
+	return []*reduceBatch{{n: len(out.recs), out: out}, {n: len(restored), elems: restored}}
+}
+
+// describe returns the panes as sorted lines.
+func describe(panes []reduce.Pane) []string {
+	var out []string
+	for _, p := range panes {
+		out = append(out, fmt.Sprintf("%s %d %q ts=%d timing=%d index=%d last=%v", p.Key, p.Window.Start, p.Values, p.Timestamp, p.Info.Timing, p.Info.Index, p.Info.IsLast))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestPartsFireWhatOneReducerFires(t *testing.T) {
+	t0 := reduce.Times{Input: 0, Output: 0}
+	t1 := reduce.Times{Input: window.MaxTime, Output: window.MaxTime}
+	one := newPartsTest(t, 1)
+	want := describe(one.run(partsInput(), t0))
+	wantEnd := describe(one.run(nil, t1))
+	for _, n := range []int{2, 3, 7} {
+		t.Run(fmt.Sprintf("%d parts", n), func(t *testing.T) {
+			red := newPartsTest(t, n)
+			if diff := cmp.Diff(want, describe(red.run(partsInput(), t0))); diff != "" {
+				t.Errorf("panes of the input (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(wantEnd, describe(red.run(nil, t1))); diff != "" {
+				t.Errorf("panes at the end (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if len(want) == 0 || len(wantEnd) == 0 {
+		t.Fatalf("the test fired %d early and %d final panes; want some of each", len(want), len(wantEnd))
+	}
+}
+
+func TestPartsRestoreWithTheirCount(t *testing.T) {
+	// A snapshot of 3 parts restored into a job of 2 keeps 3 parts, so
+	// that each key finds its state.
+	t0 := reduce.Times{Input: 0, Output: 0}
+	t1 := reduce.Times{Input: window.MaxTime, Output: window.MaxTime}
+	red := newPartsTest(t, 3)
+	red.run(partsInput(), t0)
+	w := &snapbuf.Writer{}
+	red.encode(w)
+	want := describe(red.run(nil, t1))
+
+	restored := newPartsTest(t, 2)
+	if err := restored.decode(snapbuf.NewReader(w.Buf, "test"), false); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if len(restored.parts) != 3 {
+		t.Fatalf("restored %d parts, want 3", len(restored.parts))
+	}
+	if diff := cmp.Diff(want, describe(restored.run(nil, t1))); diff != "" {
+		t.Errorf("final panes after the restore (-want +got):\n%s", diff)
+	}
+}
