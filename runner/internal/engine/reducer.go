@@ -3,10 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
-	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/internal/window"
@@ -253,158 +250,20 @@ func (s *stage) paneBundle(panes []reduce.Pane) *bundleWork {
 	return b
 }
 
-// reduceOutput collects one bundle's output for the reducers reading it,
-// in pointer-free buffers: batches wait for a busy reducer, and as
-// reduce.Elements (three slices each) they were most of a streaming job's
-// live heap, all of it for the collector to scan. Its buffers are reused:
-// growing fresh ones for every bundle was four tenths of the streaming
-// benchmark's allocations.
-type reduceOutput struct {
-	arena []byte
-	recs  []elemRec
-	wins  []window.Window
-	minTs window.Time
-	bytes int64
-	// refs counts the reducers that have yet to add the output; j.mu
-	// guards it.
-	refs int
-}
-
-// elemRec is one element of a reduceOutput: its key and value at
-// arena[at:at+key+val], its windows at wins[win:win+nwin].
-type elemRec struct {
-	ts        window.Time
-	at        int
-	key, val  uint32
-	win, nwin uint32
-	// hash is the key's, which picks its reducer part.
-	hash uint32
-}
-
-// elements appends elements from to to-1 to dst, aliasing o's buffers.
-func (o *reduceOutput) elements(dst []reduce.Element, from, to int) []reduce.Element {
-	for _, r := range o.recs[from:to] {
-		dst = append(dst, o.element(r))
-	}
-	return dst
-}
-
-// element returns the element of r, aliasing o's buffers.
-func (o *reduceOutput) element(r elemRec) reduce.Element {
-	kv := o.arena[r.at : r.at+int(r.key+r.val) : r.at+int(r.key+r.val)]
-	ws := o.wins[r.win : r.win+r.nwin : r.win+r.nwin]
-	return reduce.Element{Key: kv[:r.key:r.key], Value: kv[r.key:], Timestamp: r.ts, Windows: ws}
-}
-
-// reduceOutputs holds emptied reduceOutputs for reuse. It is a free list,
-// not a sync.Pool: a pool is emptied by every other collection, and a
-// streaming job near its memory limit collects several times a second, so
-// almost every bundle grew its buffers from nothing again (growslice and
-// copying were a tenth of the Kafka benchmark's CPU).
-var reduceOutputs outputFreeList
-
-// outputFreeList is a bounded list of emptied reduceOutputs, safe for
-// concurrent use.
-type outputFreeList struct {
-	// mu guards the fields below.
-	mu   sync.Mutex
-	list []*reduceOutput
-	// bytes is the capacity of the buffers held by list.
-	bytes int
-}
-
-// Bounds of what a recycled reduceOutput and the free list keep, so that
-// one huge bundle does not pin its memory for the rest of the job, nor a
-// burst of bundles theirs.
-const (
-	maxKeptOutput  = 4 << 20
-	maxFreeOutputs = 16 << 20
-)
-
-// get returns an emptied reduceOutput, or nil if none is free.
-func (l *outputFreeList) get() *reduceOutput {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := len(l.list)
-	if n == 0 {
-		return nil
-	}
-	o := l.list[n-1]
-	l.list[n-1] = nil
-	l.list = l.list[:n-1]
-	l.bytes -= o.capacity()
-	return o
-}
-
-// put keeps o for reuse, unless the list is full.
-func (l *outputFreeList) put(o *reduceOutput) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.bytes+o.capacity() > maxFreeOutputs {
-		return
-	}
-	l.list = append(l.list, o)
-	l.bytes += o.capacity()
-}
-
-// capacity is the size of o's buffers.
-func (o *reduceOutput) capacity() int {
-	return cap(o.arena) + cap(o.recs)*int(unsafe.Sizeof(elemRec{})) + cap(o.wins)*int(unsafe.Sizeof(window.Window{}))
-}
-
-// newReduceOutput returns an empty reduceOutput, reused if one is free.
-func newReduceOutput() *reduceOutput {
-	o := reduceOutputs.get()
-	if o == nil {
-		o = new(reduceOutput)
-	}
-	o.minTs = window.MaxTime
-	return o
-}
-
-// release recycles the batch's memory once no reducer still has to add
-// it; j.mu is held.
-func (b *reduceBatch) release() {
-	o := b.out
-	b.out = nil
-	if o == nil {
-		return
-	}
-	if o.refs--; o.refs > 0 || o.capacity() > maxKeptOutput {
-		return
-	}
-	o.recs, o.arena, o.wins = o.recs[:0], o.arena[:0], o.wins[:0]
-	o.bytes = 0
-	reduceOutputs.put(o)
-}
-
-// add records the KV element of windowed value v split at key length k.
-func (o *reduceOutput) add(v window.Value[[]byte], k int) {
-	if len(v.Elem) > math.MaxUint32 || len(o.wins)+len(v.Windows) > math.MaxUint32 {
-		panic(fmt.Sprintf("engine: a GroupByKey element of %d bytes or %d windows in one bundle", len(v.Elem), len(o.wins)+len(v.Windows)))
-	}
-	o.recs = append(o.recs, elemRec{ts: v.Timestamp, at: len(o.arena), key: uint32(k), val: uint32(len(v.Elem) - k),
-		win: uint32(len(o.wins)), nwin: uint32(len(v.Windows)), hash: keyHash(v.Elem[:k])})
-	o.arena = append(o.arena, v.Elem...)
-	o.wins = append(o.wins, v.Windows...)
-	o.minTs = min(o.minTs, v.Timestamp)
-	o.bytes += int64(len(v.Elem)) + 64
-}
-
 // deliverReduce hands a bundle's output to the reducers that read it;
 // j.mu is held.
 func (o *bundleOutput) deliverReduce(j *job) {
 	if o.red == nil {
 		return
 	}
-	if len(o.red.recs) == 0 {
+	if o.red.n == 0 {
 		reduceOutputs.put(o.red)
 		o.red = nil
 		return
 	}
 	o.red.refs = len(o.t.reducers)
 	for _, r := range o.t.reducers {
-		r.red.batches = append(r.red.batches, &reduceBatch{n: len(o.red.recs), minTs: o.red.minTs, bytes: o.red.bytes, out: o.red})
+		r.red.batches = append(r.red.batches, &reduceBatch{n: o.red.n, minTs: o.red.minTs, bytes: o.red.bytes, out: o.red})
 		j.buffered += o.red.bytes
 	}
 }

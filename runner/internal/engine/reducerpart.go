@@ -130,7 +130,8 @@ func (b *reduceBatch) addTo(p *reducerPart, t reduce.Times, part, parts uint32, 
 		flush()
 		return
 	}
-	for _, r := range b.out.recs[:b.n] {
+	for i := range b.n {
+		r := b.out.rec(i)
 		if parts > 1 && r.hash%parts != part {
 			continue
 		}

@@ -57,7 +57,7 @@ func partsInput() []*reduceBatch {
 		}
 		restored = append(restored, reduce.Element{Key: key, Value: val, Timestamp: ts, Windows: fn.Assign(nil, ts)})
 	}
-	return []*reduceBatch{{n: len(out.recs), out: out}, {n: len(restored), elems: restored}}
+	return []*reduceBatch{{n: out.n, out: out}, {n: len(restored), elems: restored}}
 }
 
 // describe returns the panes as sorted lines.
