@@ -67,7 +67,7 @@ const addStep = 512
 // the panes that fire. scratch is reused between calls.
 func (b *reduceBatch) addTo(r *reduce.Reducer, t reduce.Times, whole bool, scratch *[]reduce.Element, panes []reduce.Pane) []reduce.Pane {
 	if b.out == nil {
-		return append(panes, r.Add(b.elems, t)...)
+		return r.AppendAdd(panes, b.elems, t)
 	}
 	step := addStep
 	if whole {
@@ -75,7 +75,7 @@ func (b *reduceBatch) addTo(r *reduce.Reducer, t reduce.Times, whole bool, scrat
 	}
 	for i := 0; i < b.n; i += step {
 		*scratch = b.out.elements((*scratch)[:0], i, min(i+step, b.n))
-		panes = append(panes, r.Add(*scratch, t)...)
+		panes = r.AppendAdd(panes, *scratch, t)
 	}
 	clear(*scratch) // do not pin the output's buffers once recycled
 	return panes
@@ -152,7 +152,7 @@ func (s *stage) runReduce() {
 	for _, b := range batches {
 		panes = b.addTo(red.r, t, red.merging, &red.scratch, panes)
 	}
-	panes = append(panes, red.r.Advance(t)...)
+	panes = red.r.AppendAdvance(panes, t)
 	bundles := s.paneBundles(panes)
 	hold, pending := red.r.Hold(), red.r.Pending()
 	next, hasPT := red.r.NextProcessingTime()
