@@ -120,12 +120,13 @@ func (f Fn) Assign(dst []Window, t Time) []Window {
 		return append(dst, Interval(start, start+size))
 	case KindSliding:
 		size, period, off := Time(f.Size.Milliseconds()), Time(f.Period.Milliseconds()), Time(f.Offset.Milliseconds())
+		// The windows start at last, last-period, ... while start > t-size:
+		// n of them, appended earliest first.
 		last := floorMod(t, off, period)
-		first := len(dst)
-		for start := last; start > t-size; start -= period {
+		n := (last - t + size + period - 1) / period
+		for start := last - (n-1)*period; start <= last; start += period {
 			dst = append(dst, Interval(start, start+size))
 		}
-		slices.Reverse(dst[first:])
 		return dst
 	case KindSessions:
 		return append(dst, Interval(t, t+Time(f.Gap.Milliseconds())))

@@ -117,3 +117,28 @@ func TestMaxWindows(t *testing.T) {
 		}
 	}
 }
+
+// TestAssignSlidingMatchesDefinition compares sliding windows with their
+// definition, by brute force over every start near t: the windows
+// [s, s+size) with s = offset (mod period) that hold t, earliest first,
+// also when size is not a multiple of period, with an offset, and at
+// negative times.
+func TestAssignSlidingMatchesDefinition(t *testing.T) {
+	for _, c := range []struct{ size, period, offset Time }{
+		{10, 2, 0}, {10, 3, 0}, {1, 3, 0}, {7, 7, 0}, {10, 4, 3}, {5, 2, -1}, {9, 10, 4},
+	} {
+		fn := Fn{Kind: KindSliding, Size: time.Duration(c.size) * time.Millisecond,
+			Period: time.Duration(c.period) * time.Millisecond, Offset: time.Duration(c.offset) * time.Millisecond}
+		for ts := Time(-40); ts <= 40; ts++ {
+			var want []Window
+			for s := ts - c.size - 2*c.period; s <= ts; s++ {
+				if ((s-c.offset)%c.period+c.period)%c.period == 0 && s <= ts && ts < s+c.size {
+					want = append(want, Interval(s, s+c.size))
+				}
+			}
+			if got := fn.Assign(nil, ts); !slices.Equal(got, want) {
+				t.Errorf("%v at %d: got %v, want %v", fn, ts, got, want)
+			}
+		}
+	}
+}

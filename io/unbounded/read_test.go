@@ -3,6 +3,7 @@ package unbounded_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -232,6 +233,83 @@ func TestDrainStopsAnEndlessRead(t *testing.T) {
 			// About 700 ms at 200/s were due when the drain began.
 			if total < 20 || total > 400 {
 				t.Errorf("records counted before the drain: %d, want about 140", total)
+			}
+		})
+	}
+}
+
+// allStart is a source whose partitions end only once every partition has
+// been opened: its readers keep returning records until then (failing
+// after a while), so a runner that reads the partitions it started
+// before starting the others never gets there.
+type allStart struct {
+	N      int
+	Opened *atomic.Int64
+	Start  time.Time
+}
+
+func (a allStart) Partitions(context.Context) ([]int, error) {
+	ps := make([]int, a.N)
+	for i := range ps {
+		ps[i] = i
+	}
+	return ps, nil
+}
+
+func (a allStart) Open(_ context.Context, p int, mark *int) (unbounded.Reader[int, int], error) {
+	r := &allStartReader{a: a}
+	if mark != nil {
+		r.next = *mark
+	} else {
+		a.Opened.Add(1)
+	}
+	return r, nil
+}
+
+type allStartReader struct {
+	a     allStart
+	next  int
+	after int // records read since every partition was open
+}
+
+func (r *allStartReader) Next(context.Context) (unbounded.Record[int], bool, error) {
+	switch {
+	case r.a.Opened.Load() == int64(r.a.N):
+		if r.after++; r.after > 3 {
+			return unbounded.Record[int]{}, false, io.EOF
+		}
+	case time.Since(r.a.Start) > 10*time.Second:
+		return unbounded.Record[int]{}, false, fmt.Errorf("only %d of %d partitions were started in 10s", r.a.Opened.Load(), r.a.N)
+	}
+	r.next++
+	return unbounded.Record[int]{Value: r.next, Time: epoch.Add(time.Duration(r.next) * time.Millisecond)}, true, nil
+}
+
+func (r *allStartReader) Mark() int { return r.next }
+func (r *allStartReader) Watermark() time.Time {
+	return epoch.Add(time.Duration(r.next) * time.Millisecond)
+}
+func (r *allStartReader) Close() error { return nil }
+
+// Partitions not yet started are read before the next turns of those
+// already reading: they hold the watermark at the start, so a runner that
+// kept resuming the started ones would hold every window open until those
+// ended (and here they end only once all are started).
+func TestReadStartsEveryPartition(t *testing.T) {
+	for name, newRunner := range runners() {
+		t.Run(name, func(t *testing.T) {
+			p := sdk.NewPipeline()
+			s := p.Root()
+			src := allStart{N: 8, Opened: &atomic.Int64{}, Start: time.Now()}
+			recs := unbounded.Read(s, src, unbounded.Options{MaxRecords: 5})
+			got := runnertest.Collect(s, recs)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if _, err := newRunner().Run(ctx, p); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if n := len(got.Elements()); n < 4*src.N {
+				t.Errorf("read %d records, want at least 4 per partition", n)
 			}
 		})
 	}

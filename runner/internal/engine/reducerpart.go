@@ -97,7 +97,7 @@ func (p *reducerPart) run(batches []*reduceBatch, t reduce.Times, part, parts in
 	for _, b := range batches {
 		b.addTo(p, t, uint32(part), uint32(parts), merging)
 	}
-	p.panes = append(p.panes, p.r.Advance(t)...)
+	p.panes = p.r.AppendAdvance(p.panes, t)
 }
 
 // addStep is how many elements of a batch go to the reducer at once over
@@ -116,7 +116,7 @@ func (b *reduceBatch) addTo(p *reducerPart, t reduce.Times, part, parts uint32, 
 	}
 	flush := func() {
 		if len(p.scratch) > 0 {
-			p.panes = append(p.panes, p.r.Add(p.scratch, t)...)
+			p.panes = p.r.AppendAdd(p.panes, p.scratch, t)
 		}
 		clear(p.scratch) // do not pin the output's buffers once recycled
 		p.scratch = p.scratch[:0]

@@ -258,7 +258,15 @@ func (s *stage) take() *bundleWork {
 		return s.takeKeyed()
 	}
 	var b *bundleWork
-	if i := s.firstReady(); i == 0 {
+	i := s.firstReady()
+	if i >= 0 && len(s.pending) > 0 && s.pending[0].minTs < s.queue[i].minTs {
+		// Input that holds the watermark further back goes first: the
+		// partitions of an unbounded read not yet started would otherwise
+		// wait behind the turns of those started, and hold the watermark
+		// at the start until those ended.
+		i = -1
+	}
+	if i == 0 {
 		// The common case: no bundle waits for a resume time.
 		b = s.queue[0]
 		s.queue[0] = nil
@@ -341,10 +349,11 @@ func timestampOf(wv []byte) window.Time {
 }
 
 // feedsData reports whether the stage's outputs wait as pending elements
-// of data stages; j.mu is held.
+// of data stages or as batches of reducers (a source outrunning its
+// GroupByKey's reducer must be held back too); j.mu is held.
 func (s *stage) feedsData() bool {
 	for _, t := range s.sinks {
-		if len(t.readers) > 0 {
+		if len(t.readers) > 0 || len(t.reducers) > 0 {
 			return true
 		}
 	}

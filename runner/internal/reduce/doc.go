@@ -59,6 +59,17 @@
 // NextEventTime or the clock reaches NextProcessingTime. Calling Advance
 // more often is harmless.
 //
+// # Memory
+//
+// A streaming GroupByKey holds many small key+windows (a sliding window per
+// key every period), so their state holds no pointers for the collector to
+// follow: window states live in one slab and are named by their index
+// there, their values are linked records in pages of an arena, and timer
+// heap entries name windows by index and creation number. A map from key
+// bytes to a dense key number and one from key number and window to window
+// number find an element's state. Panes alias the arena's pages, which are
+// never rewritten, only dropped once nothing lives in them.
+//
 // # Concurrency
 //
 // A Reducer is not safe for concurrent use; the engine serialises the calls

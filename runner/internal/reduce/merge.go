@@ -49,38 +49,38 @@ func (r *Reducer) addMergingKey(batch []Element, g keyGroup, t Times) {
 			}
 		}
 	}
-	var into map[window.Window]*winState
+	var into map[window.Window]int32
 	if len(fresh) > 0 {
-		into = r.mergeKey(r.keyState(g.key), fresh, t)
+		into = r.mergeKey(r.keyID(g.key), fresh, t)
 	}
 	for _, i := range g.elems {
 		e := &batch[i]
 		for _, w := range windowsOf(e) {
-			switch ws := into[w]; {
+			switch {
 			case r.gcTime(w) < t.Input:
 				r.late++
-			case ws.closed:
+			case r.wins[into[w]].closed:
 				r.closed++
 			default:
-				r.addValue(ws, e, t)
+				r.addValue(into[w], e, t)
 			}
 		}
 	}
 }
 
-// mergeKey merges the fresh windows with the key's active windows and
+// mergeKey merges the fresh windows with key k's active windows and
 // returns the window state each fresh window's elements go to.
-func (r *Reducer) mergeKey(ks *keyState, fresh []window.Window, t Times) map[window.Window]*winState {
+func (r *Reducer) mergeKey(k int32, fresh []window.Window, t Times) map[window.Window]int32 {
 	var all []window.Window
-	var owner []*winState // the active state of all[i], nil for a fresh window
-	for _, ws := range ks.wins {
-		if !ws.closed {
-			all, owner = append(all, ws.win), append(owner, ws)
+	var owner []int32 // the active state of all[i], noWin for a fresh window
+	for i := r.keys[k].first; i != noWin; i = r.wins[i].next {
+		if ws := &r.wins[i]; !ws.closed {
+			all, owner = append(all, ws.win), append(owner, i)
 		}
 	}
 	for _, w := range fresh {
 		if !slices.Contains(all, w) {
-			all, owner = append(all, w), append(owner, nil)
+			all, owner = append(all, w), append(owner, noWin)
 		}
 	}
 	merged, into := window.MergeWindows(all)
@@ -88,11 +88,11 @@ func (r *Reducer) mergeKey(ks *keyState, fresh []window.Window, t Times) map[win
 	for i, j := range into {
 		groups[j] = append(groups[j], i)
 	}
-	result := make(map[window.Window]*winState, len(all))
+	result := make(map[window.Window]int32, len(all))
 	for j, grp := range groups {
-		target := r.mergeGroup(ks, merged[j], grp, owner, t)
+		target := r.mergeGroup(k, merged[j], grp, owner, t)
 		for _, i := range grp {
-			if target.closed && owner[i] != nil {
+			if r.wins[target].closed && owner[i] != noWin {
 				// A merge refused because its result is a closed window:
 				// the active windows stay as they are.
 				result[all[i]] = owner[i]
@@ -106,14 +106,14 @@ func (r *Reducer) mergeKey(ks *keyState, fresh []window.Window, t Times) map[win
 
 // mergeGroup makes the state of merged window w from the windows grp (indexes
 // into owner) and returns it; a closed state means the merge was refused.
-func (r *Reducer) mergeGroup(ks *keyState, w window.Window, grp []int, owner []*winState, t Times) *winState {
-	var srcs []*winState
-	var target *winState
+func (r *Reducer) mergeGroup(k int32, w window.Window, grp []int, owner []int32, t Times) int32 {
+	var srcs []int32
+	target := noWin
 	for _, i := range grp {
-		if ws := owner[i]; ws != nil {
-			srcs = append(srcs, ws)
-			if ws.win == w {
-				target = ws
+		if o := owner[i]; o != noWin {
+			srcs = append(srcs, o)
+			if r.wins[o].win == w {
+				target = o
 			}
 		}
 	}
@@ -122,20 +122,20 @@ func (r *Reducer) mergeGroup(ks *keyState, w window.Window, grp []int, owner []*
 		return srcs[0]
 	case len(grp) == 1:
 		// A lone new window: a fresh state, or the closed window it equals.
-		if ws := ks.find(w); ws != nil {
-			return ws
+		if i := r.find(k, w); i != noWin {
+			return i
 		}
-		return r.newWin(ks, w)
+		return r.newWin(k, w)
 	}
-	if target == nil {
-		if tomb := ks.find(w); tomb != nil {
+	if target == noWin {
+		if tomb := r.find(k, w); tomb != noWin {
 			// The merge would reopen a closed window (Java's merge
 			// overwrites its finished bits) and emit panes after its last
 			// pane. Instead the new elements are dropped as for the closed
 			// window, and the active windows are left unmerged.
 			return tomb
 		}
-		target = r.newWin(ks, w)
+		target = r.newWin(k, w)
 	}
 	r.mergeInto(target, srcs, t)
 	return target
@@ -146,37 +146,35 @@ func (r *Reducer) mergeGroup(ks *keyState, w window.Window, grp []int, owner []*
 // hold (Java WatermarkHold.onMerge), trigger state by the trigger's onMerge,
 // timers for the merged window. Merged-away windows
 // lose their pane history.
-func (r *Reducer) mergeInto(target *winState, srcs []*winState, t Times) {
-	slices.SortFunc(srcs, func(a, b *winState) int {
-		if a.win.Start != b.win.Start {
-			return cmpTime(a.win.Start, b.win.Start)
+func (r *Reducer) mergeInto(target int32, srcs []int32, t Times) {
+	slices.SortFunc(srcs, func(a, b int32) int {
+		wa, wb := r.wins[a].win, r.wins[b].win
+		if wa.Start != wb.Start {
+			return cmpTime(wa.Start, wb.Start)
 		}
-		return cmpTime(a.win.End, b.win.End)
+		return cmpTime(wa.End, wb.End)
 	})
-	before, oldHold := target.size(), target.holdMin()
+	tw := &r.wins[target]
+	oldHold := tw.holdMin()
 	states := make([][]nodeState, len(srcs))
-	var buf []byte
-	var ends []int
+	vals := emptyList()
 	nonEmpty, elemHold := false, none
 	for i, src := range srcs {
-		states[i] = src.nodes
-		off := len(buf)
-		buf = append(buf, src.buf...)
-		for _, e := range src.ends {
-			ends = append(ends, off+e)
-		}
-		nonEmpty = nonEmpty || src.nonEmpty
+		ws := &r.wins[src]
+		states[i] = r.nodesOf(src)
+		r.vals.concat(&vals, &ws.vals)
+		nonEmpty = nonEmpty || ws.nonEmpty
 		switch {
-		case src.elemHold == none:
+		case ws.elemHold == none:
 		case elemHold == none:
-			elemHold = src.elemHold
+			elemHold = ws.elemHold
 		case r.s.Combiner == Latest:
-			elemHold = max(elemHold, src.elemHold)
+			elemHold = max(elemHold, ws.elemHold)
 		default:
-			elemHold = min(elemHold, src.elemHold)
+			elemHold = min(elemHold, ws.elemHold)
 		}
 	}
-	if maxTs := target.win.MaxTimestamp(); r.s.Combiner == EndOfWindow {
+	if maxTs := tw.win.MaxTimestamp(); r.s.Combiner == EndOfWindow {
 		// The hold depends only on the window: the merged window's end,
 		// if that can still hold the output watermark.
 		elemHold = none
@@ -193,14 +191,14 @@ func (r *Reducer) mergeInto(target *winState, srcs []*winState, t Times) {
 			r.remove(src)
 		}
 	}
-	target.nodes, target.buf, target.ends, target.nonEmpty = nodes, buf, ends, nonEmpty
-	target.elemHold, target.extraHold = elemHold, none
-	r.addGCHold(target, false, t)
+	copy(r.nodesOf(target), nodes)
+	tw.vals, tw.nonEmpty = vals, nonEmpty
+	tw.elemHold, tw.extraHold = elemHold, none
+	r.addGCHold(tw, false, t)
 	r.holdMoved(target, oldHold)
-	target.event = none
+	tw.event = none
 	r.setEventTimer(target, t)
 	r.end(target)
-	r.bytes += target.size() - before
 }
 
 func cmpTime(a, b window.Time) int {

@@ -2,7 +2,6 @@ package reduce
 
 import (
 	"log/slog"
-	"slices"
 
 	"github.com/beamgo-dev/beamgo/internal/window"
 )
@@ -39,10 +38,28 @@ type Reducer struct {
 	nodes   []node
 	merging bool
 
-	keys    map[string]*keyState
+	// keyIDs maps a key's bytes to its index in keys; index maps a
+	// key+window to its index in wins.
+	keyIDs   map[string]int32
+	keys     []keyState
+	freeKeys []int32
+	index    map[winKey]int32
+
+	// wins is the slab of window states and st their trigger states
+	// (len(nodes) per window); free lists reusable indexes, and freeing
+	// those freed during the current call, reusable once it returns (the
+	// touched list may still name them).
+	wins    []winState
+	st      []nodeState
+	free    []int32
+	freeing []int32
+	vals    arena
+	// paneVals is carved into panes' Values: one allocation per many panes.
+	paneVals [][]byte
+
 	seq     uint64
 	epoch   uint64
-	touched []*winState
+	touched []int32
 	c       tctx // reused evaluation context
 
 	// events holds EOW/GC timers, procs processing-time timers, holds the
@@ -50,9 +67,8 @@ type Reducer struct {
 	events, procs, holds timerHeap
 	compactAt            int
 
-	slabs        slabs // window states and their first buffers
 	live         int   // live window states
-	bytes        int64 // Bytes, without the heaps
+	keyBytes     int64 // Bytes of the keys
 	late, closed int64
 }
 
@@ -72,7 +88,8 @@ func New(s Strategy) (*Reducer, error) {
 		s:         s,
 		nodes:     nodes,
 		merging:   merging,
-		keys:      make(map[string]*keyState),
+		keyIDs:    make(map[string]int32),
+		index:     make(map[winKey]int32),
 		c:         tctx{nodes: nodes, merging: merging},
 		compactAt: 1024,
 	}, nil
@@ -88,7 +105,12 @@ func New(s Strategy) (*Reducer, error) {
 // order the batch first touched them. Add copies keys and values; it fires
 // no timers (see Advance).
 func (r *Reducer) Add(batch []Element, t Times) []Pane {
-	var out []Pane
+	return r.AppendAdd(nil, batch, t)
+}
+
+// AppendAdd is Add appending the panes to out, so that a caller collecting
+// the panes of many calls copies none of them.
+func (r *Reducer) AppendAdd(out []Pane, batch []Element, t Times) []Pane {
 	if r.merging {
 		r.epoch++
 		r.addMerging(batch, t)
@@ -107,12 +129,11 @@ func (r *Reducer) Add(batch []Element, t Times) []Pane {
 // fireTouched emits the panes of the windows touched since the epoch began
 // whose triggers are ready, and empties the touched list.
 func (r *Reducer) fireTouched(t Times, out []Pane) []Pane {
-	for _, ws := range r.touched {
-		if !ws.dead && !ws.closed && r.shouldFire(ws, t) {
-			out = r.emit(ws, t, out)
+	for _, i := range r.touched {
+		if ws := &r.wins[i]; !ws.dead && !ws.closed && r.shouldFire(i, t) {
+			out = r.emit(i, t, out)
 		}
 	}
-	clear(r.touched) // drop the pointers, so collected windows can be freed
 	r.touched = r.touched[:0]
 	return out
 }
@@ -121,24 +142,26 @@ func (r *Reducer) fireTouched(t Times, out []Pane) []Pane {
 // timers (those before t.Input) in timestamp order, the EOW and GC timers of
 // one window as one unit, then processing-time timers (those at or before
 // t.Processing) in timestamp order. It returns the panes.
-func (r *Reducer) Advance(t Times) []Pane {
-	var out []Pane
+func (r *Reducer) Advance(t Times) []Pane { return r.AppendAdvance(nil, t) }
+
+// AppendAdvance is Advance appending the panes to out.
+func (r *Reducer) AppendAdvance(out []Pane, t Times) []Pane {
 	for {
-		x, ok := r.events.peek(validEvent)
+		x, ok := r.events.peek(r, validEvent)
 		if !ok || x.t >= t.Input {
 			break
 		}
 		r.events.pop()
-		out = r.fireEvent(x.ws, t, out)
+		out = r.fireEvent(x.win, t, out)
 	}
 	for {
-		x, ok := r.procs.peek(validProc)
+		x, ok := r.procs.peek(r, validProc)
 		if !ok || x.t > t.Processing {
 			break
 		}
 		r.procs.pop()
-		if r.shouldFire(x.ws, t) {
-			out = r.emit(x.ws, t, out)
+		if r.shouldFire(x.win, t) {
+			out = r.emit(x.win, t, out)
 		}
 	}
 	r.maybeCompact()
@@ -152,10 +175,10 @@ func (r *Reducer) Advance(t Times) []Pane {
 // window.MaxTime when nothing is held.
 func (r *Reducer) Hold() window.Time {
 	h := window.MaxTime
-	if x, ok := r.holds.peek(validHold); ok {
+	if x, ok := r.holds.peek(r, validHold); ok {
 		h = x.t
 	}
-	if x, ok := r.events.peek(validEvent); ok {
+	if x, ok := r.events.peek(r, validEvent); ok {
 		h = min(h, x.t)
 	}
 	return h
@@ -164,21 +187,23 @@ func (r *Reducer) Hold() window.Time {
 // NextProcessingTime is the earliest pending processing-time timer, ok=false
 // if none. Advance fires it once t.Processing reaches it.
 func (r *Reducer) NextProcessingTime() (t window.Time, ok bool) {
-	x, ok := r.procs.peek(validProc)
+	x, ok := r.procs.peek(r, validProc)
 	return x.t, ok
 }
 
 // NextEventTime is the earliest pending EOW/GC timer, ok=false if none.
 // Advance fires it once t.Input passes it (t.Input > it).
 func (r *Reducer) NextEventTime() (t window.Time, ok bool) {
-	x, ok := r.events.peek(validEvent)
+	x, ok := r.events.peek(r, validEvent)
 	return x.t, ok
 }
 
 // Bytes is the approximate memory held: keys, buffered values, per key and
 // window state and the timer heaps.
 func (r *Reducer) Bytes() int64 {
-	return r.bytes + int64(cap(r.events)+cap(r.procs)+cap(r.holds))*timerSize
+	return r.keyBytes + r.vals.held +
+		int64(cap(r.wins))*winSize + int64(cap(r.st))*nodeSize + int64(r.live)*indexEntry +
+		int64(cap(r.events)+cap(r.procs)+cap(r.holds))*timerSize
 }
 
 // Dropped returns the counters of dropped element-windows: late (the window
@@ -193,7 +218,7 @@ func (r *Reducer) Pending() int { return r.live }
 // keys, key+windows, hold, next timers, bytes and drop counters.
 func (r *Reducer) LogValue() slog.Value {
 	attrs := []slog.Attr{
-		slog.Int("keys", len(r.keys)),
+		slog.Int("keys", len(r.keyIDs)),
 		slog.Int("windows", r.live),
 		slog.Int64("hold", int64(r.Hold())),
 		slog.Int64("bytes", r.Bytes()),
@@ -229,103 +254,147 @@ func windowsOf(e *Element) []window.Window {
 }
 
 func (r *Reducer) addElement(e *Element, t Times) {
-	var ks *keyState
+	k := noWin
 	for _, w := range windowsOf(e) {
 		if r.gcTime(w) < t.Input {
 			r.late++
 			continue
 		}
-		if ks == nil {
-			ks = r.keyState(e.Key)
+		if k == noWin {
+			k = r.keyID(e.Key)
 		}
-		ws := ks.find(w)
-		if ws == nil {
-			ws = r.newWin(ks, w)
+		i, ok := r.index[keyOf(k, w)]
+		if !ok {
+			i = r.newWin(k, w)
 		}
-		if ws.closed {
+		if r.wins[i].closed {
 			r.closed++
 			continue
 		}
-		r.addValue(ws, e, t)
+		r.addValue(i, e, t)
 	}
 }
 
-func (r *Reducer) keyState(key []byte) *keyState {
-	if ks := r.keys[string(key)]; ks != nil {
-		return ks
+// keyID returns the index of key's state, adding it if new.
+func (r *Reducer) keyID(key []byte) int32 {
+	if k, ok := r.keyIDs[string(key)]; ok {
+		return k
 	}
-	ks := &keyState{key: string(key), kb: []byte(string(key))}
-	ks.kb = ks.kb[:len(ks.kb):len(ks.kb)]
-	r.keys[ks.key] = ks
-	r.bytes += keyOverhead + 2*int64(len(key))
-	return ks
-}
-
-func (r *Reducer) newWin(ks *keyState, w window.Window) *winState {
-	r.seq++
-	ws := r.slabs.win()
-	*ws = winState{ks: ks, win: w, seq: r.seq, elemHold: none, extraHold: none, event: none}
-	if len(r.nodes) <= len(ws.inline) {
-		ws.nodes = ws.inline[:len(r.nodes)]
+	kb := []byte(string(key))
+	ks := keyState{kb: kb[:len(kb):len(kb)], first: noWin, last: noWin}
+	var k int32
+	if n := len(r.freeKeys); n > 0 {
+		k = r.freeKeys[n-1]
+		r.freeKeys = r.freeKeys[:n-1]
+		r.keys[k] = ks
 	} else {
-		ws.nodes = make([]nodeState, len(r.nodes))
+		k = int32(len(r.keys))
+		r.keys = append(r.keys, ks)
 	}
-	ks.wins, ks.at = append(ks.wins, ws), append(ks.at, w)
-	r.live++
-	r.bytes += ws.size()
-	return ws
+	r.keyIDs[string(key)] = k
+	r.keyBytes += keyOverhead + 2*int64(len(key))
+	return k
 }
 
-// remove drops ws from its key; the key itself stays (see dropKeyIfEmpty).
-func (r *Reducer) remove(ws *winState) {
+// find returns the index of key k's state for w, or noWin.
+func (r *Reducer) find(k int32, w window.Window) int32 {
+	if i, ok := r.index[keyOf(k, w)]; ok {
+		return i
+	}
+	return noWin
+}
+
+// newWin adds the state of key k's window w and returns its index. It may
+// move r.wins and r.st: pointers into them do not survive it.
+func (r *Reducer) newWin(k int32, w window.Window) int32 {
+	r.seq++
+	n := len(r.nodes)
+	var i int32
+	if m := len(r.free); m > 0 {
+		i = r.free[m-1]
+		r.free = r.free[:m-1]
+		clear(r.st[int(i)*n : int(i+1)*n])
+	} else {
+		i = int32(len(r.wins))
+		r.wins = append(r.wins, winState{})
+		r.st = append(r.st, make([]nodeState, n)...)
+	}
+	ks := &r.keys[k]
+	r.wins[i] = winState{win: w, seq: r.seq, key: k, next: noWin, prev: ks.last, vals: emptyList(),
+		elemHold: none, extraHold: none, event: none}
+	if ks.last != noWin {
+		r.wins[ks.last].next = i
+	} else {
+		ks.first = i
+	}
+	ks.last = i
+	ks.n++
+	r.index[keyOf(k, w)] = i
+	r.live++
+	return i
+}
+
+// nodesOf returns the trigger state of window i.
+func (r *Reducer) nodesOf(i int32) []nodeState {
+	n := len(r.nodes)
+	return r.st[int(i)*n : int(i+1)*n : int(i+1)*n]
+}
+
+// remove drops window i from its key; the key itself stays (see
+// dropKeyIfEmpty). The index is reused once the current call returns.
+func (r *Reducer) remove(i int32) {
+	ws := &r.wins[i]
 	ws.dead = true
 	r.live--
-	r.bytes -= ws.size()
-	ks := ws.ks
-	if ks.hot == ws {
-		ks.hot = nil
+	r.vals.release(&ws.vals)
+	ks := &r.keys[ws.key]
+	if ws.prev != noWin {
+		r.wins[ws.prev].next = ws.next
+	} else {
+		ks.first = ws.next
 	}
-	if i := slices.Index(ks.wins, ws); i >= 0 {
-		ks.wins, ks.at = slices.Delete(ks.wins, i, i+1), slices.Delete(ks.at, i, i+1)
+	if ws.next != noWin {
+		r.wins[ws.next].prev = ws.prev
+	} else {
+		ks.last = ws.prev
 	}
+	ks.n--
+	delete(r.index, keyOf(ws.key, ws.win))
+	r.freeing = append(r.freeing, i)
 }
 
-func (r *Reducer) dropKeyIfEmpty(ks *keyState) {
-	if len(ks.wins) == 0 {
-		delete(r.keys, ks.key)
-		r.bytes -= keyOverhead + 2*int64(len(ks.key))
+func (r *Reducer) dropKeyIfEmpty(k int32) {
+	ks := &r.keys[k]
+	if ks.n != 0 {
+		return
 	}
+	delete(r.keyIDs, string(ks.kb))
+	r.keyBytes -= keyOverhead + 2*int64(len(ks.kb))
+	*ks = keyState{}
+	r.freeKeys = append(r.freeKeys, k)
 }
 
-// addValue buffers one element in ws: Java's ReduceFnRunner.processElement
-// for an open window.
-func (r *Reducer) addValue(ws *winState, e *Element, t Times) {
-	before := ws.size()
-	if ws.buf == nil {
-		// Start with room for a few values: most windows get more than one.
-		ws.buf = r.slabs.buf(2 * len(e.Value))
-		if cap(ws.ends) == 0 {
-			ws.ends = r.slabs.endsBuf()
-		}
-	}
-	ws.buf = append(ws.buf, e.Value...)
-	ws.ends = append(ws.ends, len(ws.buf))
-	r.bytes += ws.size() - before
+// addValue buffers one element in window i: Java's
+// ReduceFnRunner.processElement for an open window.
+func (r *Reducer) addValue(i int32, e *Element, t Times) {
+	ws := &r.wins[i]
+	r.vals.push(&ws.vals, e.Value)
 	ws.nonEmpty = true
-	r.setEventTimer(ws, t)
-	r.addHolds(ws, e.Timestamp, t)
-	r.begin(ws, t)
+	r.setEventTimer(i, t)
+	r.addHolds(i, e.Timestamp, t)
+	r.begin(i, t)
 	r.c.onElement(0)
-	r.end(ws)
+	r.end(i)
 	if ws.epoch != r.epoch {
 		ws.epoch = r.epoch
-		r.touched = append(r.touched, ws)
+		r.touched = append(r.touched, i)
 	}
 }
 
-// setEventTimer arms the window's end-of-window timer, or its GC timer when
+// setEventTimer arms window i's end-of-window timer, or its GC timer when
 // the end of the window has passed.
-func (r *Reducer) setEventTimer(ws *winState, t Times) {
+func (r *Reducer) setEventTimer(i int32, t Times) {
+	ws := &r.wins[i]
 	if ws.event != none {
 		return
 	}
@@ -334,13 +403,14 @@ func (r *Reducer) setEventTimer(ws *winState, t Times) {
 	} else {
 		ws.event = r.gcTime(ws.win)
 	}
-	r.events.push(timer{t: ws.event, seq: ws.seq, ws: ws})
+	r.events.push(timer{t: ws.event, seq: ws.seq, win: i})
 }
 
 // addHolds holds the output watermark for an element at ts (Java
 // WatermarkHold.addHolds): at the combiner's timestamp if that is not behind
 // the output watermark and the window is not past its end, else at GC time.
-func (r *Reducer) addHolds(ws *winState, ts window.Time, t Times) {
+func (r *Reducer) addHolds(i int32, ts window.Time, t Times) {
+	ws := &r.wins[i]
 	old := ws.holdMin()
 	maxTs := ws.win.MaxTimestamp()
 	h := maxTs
@@ -359,7 +429,7 @@ func (r *Reducer) addHolds(ws *winState, ts window.Time, t Times) {
 	} else {
 		r.addGCHold(ws, false, t)
 	}
-	r.holdMoved(ws, old)
+	r.holdMoved(i, old)
 }
 
 // addGCHold holds the output watermark at GC time (Java
@@ -377,65 +447,62 @@ func (r *Reducer) addGCHold(ws *winState, paneIsEmpty bool, t Times) {
 	}
 }
 
-func (r *Reducer) holdMoved(ws *winState, old window.Time) {
+func (r *Reducer) holdMoved(i int32, old window.Time) {
+	ws := &r.wins[i]
 	if h := ws.holdMin(); h != old && h != none {
-		r.holds.push(timer{t: h, seq: ws.seq, ws: ws})
+		r.holds.push(timer{t: h, seq: ws.seq, win: i})
 	}
 }
 
-// begin points the evaluation context at ws; end pushes the processing-time
-// timers the evaluation armed.
-func (r *Reducer) begin(ws *winState, t Times) {
-	r.c.st = ws.nodes
+// begin points the evaluation context at window i; end pushes the
+// processing-time timers the evaluation armed.
+func (r *Reducer) begin(i int32, t Times) {
+	r.c.st = r.nodesOf(i)
 	r.c.iw, r.c.pt = t.Input, t.Processing
-	r.c.maxTs = ws.win.MaxTimestamp()
+	r.c.maxTs = r.wins[i].win.MaxTimestamp()
 	r.c.armed = r.c.armed[:0]
 }
 
-func (r *Reducer) end(ws *winState) {
+func (r *Reducer) end(i int32) {
+	seq := r.wins[i].seq
 	for _, a := range r.c.armed {
-		r.procs.push(timer{t: a.t, seq: ws.seq, ws: ws, node: a.node})
+		r.procs.push(timer{t: a.t, seq: seq, win: i, node: a.node})
 	}
 }
 
-func (r *Reducer) shouldFire(ws *winState, t Times) bool {
-	r.begin(ws, t)
+func (r *Reducer) shouldFire(i int32, t Times) bool {
+	r.begin(i, t)
 	return r.c.shouldFire(0)
 }
 
-// emit fires the trigger of ws and outputs its pane (Java ReduceFnRunner.emit).
-func (r *Reducer) emit(ws *winState, t Times, out []Pane) []Pane {
-	r.begin(ws, t)
+// emit fires the trigger of window i and outputs its pane (Java
+// ReduceFnRunner.emit).
+func (r *Reducer) emit(i int32, t Times, out []Pane) []Pane {
+	r.begin(i, t)
 	r.c.onFire(0)
-	r.end(ws)
-	finished := ws.nodes[0].finished
-	out = r.onTrigger(ws, t, finished, out)
+	r.end(i)
+	finished := r.st[int(i)*len(r.nodes)].finished
+	out = r.onTrigger(i, t, finished, out)
+	ws := &r.wins[i]
 	ws.nonEmpty = false
 	if finished || !r.s.Accumulating {
-		r.discard(ws)
+		r.vals.release(&ws.vals)
 	}
 	if finished {
 		// The window is closed: only its GC timer is left, to drop later
 		// input until then.
-		before := ws.size()
-		ws.closed, ws.nodes, ws.ends = true, nil, nil
+		ws.closed = true
 		ws.hasPane, ws.pane = false, window.Pane{}
-		r.bytes += ws.size() - before
 	}
 	return out
-}
-
-func (r *Reducer) discard(ws *winState) {
-	before := ws.size()
-	ws.buf, ws.ends = nil, ws.ends[:0]
-	r.bytes += ws.size() - before
 }
 
 // onTrigger releases the window's holds and outputs its pane if the pane is
 // non-empty or the on-time or closing behaviour asks for it (Java
 // ReduceFnRunner.onTrigger). The pane's timestamp is the released hold, or
 // the end of the window when there was none or only a GC hold.
-func (r *Reducer) onTrigger(ws *winState, t Times, isFinished bool, out []Pane) []Pane {
+func (r *Reducer) onTrigger(i int32, t Times, isFinished bool, out []Pane) []Pane {
+	ws := &r.wins[i]
 	maxTs := ws.win.MaxTimestamp()
 	old := ws.holdMin()
 	ts := old
@@ -446,7 +513,7 @@ func (r *Reducer) onTrigger(ws *winState, t Times, isFinished bool, out []Pane) 
 	if !isFinished {
 		r.addGCHold(ws, true, t)
 	}
-	r.holdMoved(ws, old)
+	r.holdMoved(i, old)
 	empty := !ws.nonEmpty
 	if empty && !r.s.ClosingAlways && !r.s.OnTimeAlways {
 		return out
@@ -454,9 +521,24 @@ func (r *Reducer) onTrigger(ws *winState, t Times, isFinished bool, out []Pane) 
 	info := describePane(ws, t, isFinished)
 	if !empty || isFinished && r.s.ClosingAlways || info.Timing == window.TimingOnTime && r.s.OnTimeAlways {
 		ws.pane, ws.hasPane = info, true
-		out = append(out, Pane{Key: ws.ks.kb, Window: ws.win, Values: ws.values(), Timestamp: ts, Info: info})
+		out = append(out, Pane{Key: r.keys[ws.key].kb, Window: ws.win, Values: r.paneValues(ws.vals), Timestamp: ts, Info: info})
 	}
 	return out
+}
+
+// paneValues returns the values of l as slices of the arena, carved from a
+// block shared by many panes.
+func (r *Reducer) paneValues(l valueList) [][]byte {
+	if l.n == 0 {
+		return nil
+	}
+	n := int(l.n)
+	if cap(r.paneVals)-len(r.paneVals) < n {
+		r.paneVals = make([][]byte, 0, max(n, 1024))
+	}
+	start := len(r.paneVals)
+	r.paneVals = r.vals.values(r.paneVals, l)
+	return r.paneVals[start : start+n : start+n]
 }
 
 // describePane computes the PaneInfo of the next pane of ws (Java
@@ -480,54 +562,82 @@ func describePane(ws *winState, t Times, isFinished bool) window.Pane {
 	return p
 }
 
-// fireEvent handles the EOW or GC timer of ws. Once the input watermark has
-// passed GC time the window's final pane is emitted and its state dropped,
-// in one step even if the end-of-window timer is the one that fired, so the
-// final pane is marked last (BEAM-2502).
-func (r *Reducer) fireEvent(ws *winState, t Times, out []Pane) []Pane {
+// fireEvent handles the EOW or GC timer of window i. Once the input
+// watermark has passed GC time the window's final pane is emitted and its
+// state dropped, in one step even if the end-of-window timer is the one
+// that fired, so the final pane is marked last (BEAM-2502).
+func (r *Reducer) fireEvent(i int32, t Times, out []Pane) []Pane {
+	ws := &r.wins[i]
 	ws.event = none
 	gc := r.gcTime(ws.win)
 	if t.Input > gc {
 		if !ws.closed {
-			out = r.onTrigger(ws, t, true, out)
+			out = r.onTrigger(i, t, true, out)
 		}
-		r.remove(ws)
-		r.dropKeyIfEmpty(ws.ks)
+		k := ws.key
+		r.remove(i)
+		r.dropKeyIfEmpty(k)
 		return out
 	}
-	if !ws.closed && r.shouldFire(ws, t) {
-		out = r.emit(ws, t, out)
+	if !ws.closed && r.shouldFire(i, t) {
+		out = r.emit(i, t, out)
 	}
+	ws = &r.wins[i]
 	ws.event = gc
-	r.events.push(timer{t: gc, seq: ws.seq, ws: ws})
+	r.events.push(timer{t: gc, seq: ws.seq, win: i})
 	return out
 }
 
-func validEvent(x timer) bool { return !x.ws.dead && x.ws.event == x.t }
+// liveWin returns the state of the window a heap entry names, nil if that
+// window is gone (collected, merged away, or its index reused).
+func (r *Reducer) liveWin(x timer) *winState {
+	ws := &r.wins[x.win]
+	if ws.dead || ws.seq != x.seq {
+		return nil
+	}
+	return ws
+}
 
-func validHold(x timer) bool { return !x.ws.dead && x.ws.holdMin() == x.t }
+func validEvent(r *Reducer, x timer) bool {
+	ws := r.liveWin(x)
+	return ws != nil && ws.event == x.t
+}
 
-func validProc(x timer) bool {
-	ws := x.ws
-	if ws.dead || ws.closed {
+func validHold(r *Reducer, x timer) bool {
+	ws := r.liveWin(x)
+	return ws != nil && ws.holdMin() == x.t
+}
+
+func validProc(r *Reducer, x timer) bool {
+	ws := r.liveWin(x)
+	if ws == nil || ws.closed {
 		return false
 	}
-	s := ws.nodes[x.node]
+	s := r.st[int(x.win)*len(r.nodes)+int(x.node)]
 	return s.armed && !s.finished && s.delay == x.t
 }
 
-// maybeCompact drops stale heap entries once they outnumber the live ones,
-// and frees the heaps when nothing is left.
+// maybeCompact makes the indexes freed during the call reusable, drops
+// stale heap entries once they outnumber the live ones, and frees
+// everything when nothing is left.
 func (r *Reducer) maybeCompact() {
+	r.free = append(r.free, r.freeing...)
+	r.freeing = r.freeing[:0]
 	if r.live == 0 {
 		r.events, r.procs, r.holds = nil, nil, nil
+		r.wins, r.st, r.free = nil, nil, nil
+		r.vals.reset()
+		r.paneVals = nil
+		if len(r.keyIDs) == 0 {
+			r.keys, r.freeKeys = nil, nil
+		}
 		return
 	}
 	if len(r.events)+len(r.procs)+len(r.holds) <= r.compactAt {
 		return
 	}
-	r.events.compact(validEvent)
-	r.procs.compact(validProc)
-	r.holds.compact(validHold)
+	r.events.compact(r, validEvent)
+	r.procs.compact(r, validProc)
+	r.holds.compact(r, validHold)
 	r.compactAt = 2*(len(r.events)+len(r.procs)+len(r.holds)) + 1024
 }

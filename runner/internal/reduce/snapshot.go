@@ -19,12 +19,16 @@ func (r *Reducer) Snapshot(w *snapbuf.Writer) {
 	w.Int(r.late)
 	w.Int(r.closed)
 	r.markQueued(true)
-	w.Uint(uint64(len(r.keys)))
-	for _, ks := range r.keys {
-		w.String(ks.key)
-		w.Uint(uint64(len(ks.wins)))
-		for _, ws := range ks.wins {
-			snapshotWin(w, ws)
+	w.Uint(uint64(len(r.keyIDs)))
+	var buf []byte
+	var ends []int
+	for key, k := range r.keyIDs {
+		ks := &r.keys[k]
+		w.String(key)
+		w.Uint(uint64(ks.n))
+		for i := ks.first; i != noWin; i = r.wins[i].next {
+			buf, ends = r.vals.appendConcat(buf[:0], ends[:0], r.wins[i].vals)
+			r.snapshotWin(w, i, buf, ends)
 		}
 	}
 	r.markQueued(false)
@@ -32,8 +36,7 @@ func (r *Reducer) Snapshot(w *snapbuf.Writer) {
 
 // procKey names a processing-time timer of a trigger node of a window.
 type procKey struct {
-	ws   *winState
-	node int32
+	win, node int32
 }
 
 // markQueued sets (or clears) the queued bit of the armed nodes whose
@@ -43,24 +46,30 @@ type procKey struct {
 // timer.
 func (r *Reducer) markQueued(on bool) {
 	for _, x := range r.procs {
-		if validProc(x) {
-			x.ws.nodes[x.node].queued = on
+		if validProc(r, x) {
+			r.nodesOf(x.win)[x.node].queued = on
 		}
 	}
 }
 
-func snapshotWin(w *snapbuf.Writer, ws *winState) {
+// snapshotWin writes window i, whose values are buf cut at ends.
+func (r *Reducer) snapshotWin(w *snapbuf.Writer, i int32, buf []byte, ends []int) {
+	ws := &r.wins[i]
 	w.Window(ws.win)
 	w.Uint(ws.seq)
-	w.Bytes(ws.buf)
-	w.Uint(uint64(len(ws.ends)))
-	for _, e := range ws.ends {
+	w.Bytes(buf)
+	w.Uint(uint64(len(ends)))
+	for _, e := range ends {
 		w.Uint(uint64(e))
 	}
 	w.Bool(ws.nonEmpty)
 	w.Bool(ws.closed)
-	w.Uint(uint64(len(ws.nodes)))
-	for _, n := range ws.nodes {
+	var nodes []nodeState
+	if !ws.closed {
+		nodes = r.nodesOf(i)
+	}
+	w.Uint(uint64(len(nodes)))
+	for _, n := range nodes {
 		w.Int(n.count)
 		w.Time(n.delay)
 		w.Bool(n.armed)
@@ -83,25 +92,25 @@ func snapshotWin(w *snapbuf.Writer, ws *winState) {
 // (another trigger tree) or is corrupt fails with snapbuf.ErrCorrupt; r
 // is then unusable.
 func (r *Reducer) Restore(rd *snapbuf.Reader) error {
-	if len(r.keys) != 0 {
+	if len(r.keyIDs) != 0 {
 		rd.Fail("restore into a reducer that holds state")
 		return rd.Err()
 	}
 	r.seq = rd.Uint()
 	r.late, r.closed = rd.Int(), rd.Int()
 	nkeys := rd.Count(2)
-	var wins []*winState
+	var wins []int32
 	var procs []procKey
 	for range nkeys {
-		ks := r.keyState(rd.Bytes())
+		k := r.keyID(rd.Bytes())
 		nwins := rd.Count(8)
 		for range nwins {
-			var ws *winState
-			ws, procs = r.restoreWin(rd, ks, procs)
+			var i int32
+			i, procs = r.restoreWin(rd, k, procs)
 			if rd.Err() != nil {
 				return rd.Err()
 			}
-			wins = append(wins, ws)
+			wins = append(wins, i)
 		}
 	}
 	if err := rd.Err(); err != nil {
@@ -111,58 +120,62 @@ func (r *Reducer) Restore(rd *snapbuf.Reader) error {
 	return nil
 }
 
-func (r *Reducer) restoreWin(rd *snapbuf.Reader, ks *keyState, procs []procKey) (*winState, []procKey) {
-	ws := r.newWin(ks, rd.Window())
+func (r *Reducer) restoreWin(rd *snapbuf.Reader, k int32, procs []procKey) (int32, []procKey) {
+	w := rd.Window()
+	if r.find(k, w) != noWin {
+		rd.Fail("window %v of a key twice", w)
+		return 0, procs
+	}
+	i := r.newWin(k, w)
 	r.seq-- // newWin drew a sequence number; the snapshot's is restored
-	before := ws.size()
+	ws := &r.wins[i]
 	ws.seq = rd.Uint()
-	ws.buf = append([]byte(nil), rd.Bytes()...)
+	buf := rd.Bytes()
 	nends := rd.Count(1)
-	ws.ends = make([]int, nends)
 	prev := 0
-	for i := range ws.ends {
+	for range nends {
 		e := int(rd.Uint())
-		if e < prev || e > len(ws.buf) {
-			rd.Fail("window %v: value end %d out of order or past %d bytes", ws.win, e, len(ws.buf))
-			return ws, procs
+		if e < prev || e > len(buf) {
+			rd.Fail("window %v: value end %d out of order or past %d bytes", ws.win, e, len(buf))
+			return i, procs
 		}
-		ws.ends[i], prev = e, e
+		r.vals.push(&ws.vals, buf[prev:e])
+		prev = e
 	}
 	ws.nonEmpty, ws.closed = rd.Bool(), rd.Bool()
 	nnodes := rd.Count(4)
-	switch {
-	case ws.closed && nnodes == 0:
-		ws.nodes = nil
-	case nnodes != len(r.nodes):
+	if (!ws.closed || nnodes != 0) && nnodes != len(r.nodes) {
 		rd.Fail("window %v has %d trigger nodes, the strategy %d", ws.win, nnodes, len(r.nodes))
-		return ws, procs
+		return i, procs
 	}
-	for i := range nnodes {
-		ws.nodes[i] = nodeState{count: rd.Int(), delay: rd.Time(), armed: rd.Bool(), finished: rd.Bool()}
+	nodes := r.nodesOf(i)
+	for j := range nnodes {
+		nodes[j] = nodeState{count: rd.Int(), delay: rd.Time(), armed: rd.Bool(), finished: rd.Bool()}
 		if rd.Bool() {
-			procs = append(procs, procKey{ws, int32(i)})
+			procs = append(procs, procKey{i, int32(j)})
 		}
 	}
 	ws.hasPane = rd.Bool()
 	ws.pane = window.Pane{IsFirst: rd.Bool(), IsLast: rd.Bool(), Timing: window.Timing(rd.Uint()), Index: rd.Int(), NonSpeculativeIndex: rd.Int()}
 	ws.elemHold, ws.extraHold, ws.event = rd.Time(), rd.Time(), rd.Time()
-	r.bytes += ws.size() - before
-	return ws, procs
+	return i, procs
 }
 
 // rebuildTimers pushes the timers and holds of the restored windows, and
 // the processing-time timers that were queued.
-func (r *Reducer) rebuildTimers(wins []*winState, procs []procKey) {
-	for _, ws := range wins {
+func (r *Reducer) rebuildTimers(wins []int32, procs []procKey) {
+	for _, i := range wins {
+		ws := &r.wins[i]
 		r.seq = max(r.seq, ws.seq)
 		if ws.event != none {
-			r.events.push(timer{t: ws.event, seq: ws.seq, ws: ws})
+			r.events.push(timer{t: ws.event, seq: ws.seq, win: i})
 		}
 		if h := ws.holdMin(); h != none {
-			r.holds.push(timer{t: h, seq: ws.seq, ws: ws})
+			r.holds.push(timer{t: h, seq: ws.seq, win: i})
 		}
 	}
 	for _, p := range procs {
-		r.procs.push(timer{t: p.ws.nodes[p.node].delay, seq: p.ws.seq, ws: p.ws, node: p.node})
+		ws := &r.wins[p.win]
+		r.procs.push(timer{t: r.nodesOf(p.win)[p.node].delay, seq: ws.seq, win: p.win, node: p.node})
 	}
 }
