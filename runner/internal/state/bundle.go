@@ -100,16 +100,16 @@ func (b *Bundle) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 	if pw == nil {
 		return b.s.kv.scan(lo, hi, fn)
 	}
-	n := pw.puts.seek(string(lo))
+	n, _ := pw.find(string(lo))
 	stopped := false
 	// emitUpTo emits overlay writes below limit (all of them if limit is
 	// nil) and reports whether fn wants more.
 	emitUpTo := func(limit []byte) bool {
-		for ; n != nil && (hi == nil || n.key < string(hi)) && (limit == nil || n.key < string(limit)); n = n.next[0] {
-			if n.val.del {
+		for ; n < len(pw.keys) && (hi == nil || pw.keys[n] < string(hi)) && (limit == nil || pw.keys[n] < string(limit)); n++ {
+			if pw.vals[n].del {
 				continue
 			}
-			if !fn([]byte(n.key), n.val.val) {
+			if !fn(bytesOf(pw.keys[n]), pw.vals[n].val) {
 				return false
 			}
 		}
@@ -120,7 +120,7 @@ func (b *Bundle) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 			stopped = true
 			return false
 		}
-		if n != nil && n.key == string(k) {
+		if n < len(pw.keys) && pw.keys[n] == string(k) {
 			return true // the overlay's version, emitted next
 		}
 		if pw.deleted(string(k)) {

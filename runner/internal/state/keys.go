@@ -9,7 +9,7 @@ import (
 )
 
 // The store keeps everything in one ordered byte-keyed space, so that both
-// backends (an in-memory skiplist and pebble) need only point reads, range
+// backends (in memory and pebble) need only point reads, range
 // scans, range deletes and atomic batches. Every key starts with a one-byte
 // table tag and then the user key, so that bundles on disjoint user keys
 // touch disjoint store keys (the engine's per-key serialisation then needs

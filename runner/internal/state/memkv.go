@@ -130,7 +130,7 @@ func (m *memBackend) scanPart(prefix string, lo, hi []byte, fn func(k, v []byte)
 		}
 		m.mu.RUnlock()
 		for i := range n {
-			if !fn([]byte(keys[i]), vals[i]) {
+			if !fn(bytesOf(keys[i]), vals[i]) {
 				return false
 			}
 		}
@@ -160,7 +160,7 @@ func (m *memBackend) scanGlobal(lo, hi []byte, fn func(k, v []byte) bool) bool {
 		})
 		m.mu.RUnlock()
 		for i := range n {
-			if !fn([]byte(keys[i]), vals[i]) {
+			if !fn(bytesOf(keys[i]), vals[i]) {
 				return false
 			}
 		}
@@ -205,40 +205,49 @@ func (m *memBackend) scanAll(lo, hi []byte, fn func(k, v []byte) bool) {
 	m.scanGlobal(cur, hi, fn)
 }
 
+// apply replays w one partition at a time, so that a partition costs one
+// map lookup however many writes it has, then the global writes.
 func (m *memBackend) apply(w *writeSet) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return w.each(func(lo, hi string) error {
-		p := partLen([]byte(lo))
-		if part := m.parts[lo[:p]]; part != nil {
-			part.deleteRange(lo, hi)
-			m.dropIfEmpty(lo[:p], part)
+	for prefix, pw := range w.parts {
+		m.applyPart(prefix, pw)
+	}
+	for k, e := range w.points {
+		if e.del {
+			m.global.delete(k)
+		} else {
+			m.global.set(k, e.val)
 		}
-		return nil
-	}, func(k string, e entry) error {
-		p := partLen([]byte(k))
-		if p == 0 {
-			if e.del {
-				m.global.delete(k)
-			} else {
-				m.global.set(k, e.val)
-			}
-			return nil
+	}
+	return nil
+}
+
+// applyPart replays one partition's range deletes, then its point writes;
+// m.mu is held.
+func (m *memBackend) applyPart(prefix string, pw *partWrites) {
+	part := m.parts[prefix]
+	if part != nil {
+		for _, d := range pw.dels {
+			part.deleteRange(d.lo, d.hi)
 		}
-		part := m.parts[k[:p]]
+	}
+	for i, k := range pw.keys {
+		e := pw.vals[i]
 		switch {
 		case e.del && part != nil:
 			part.delete(k)
-			m.dropIfEmpty(k[:p], part)
 		case !e.del:
 			if part == nil {
 				part = &memPart{}
-				m.parts[k[:p]] = part
+				m.parts[prefix] = part
 			}
 			part.set(k, e.val)
 		}
-		return nil
-	})
+	}
+	if part != nil {
+		m.dropIfEmpty(prefix, part)
+	}
 }
 
 // dropIfEmpty forgets an emptied partition, so that keys whose state was
