@@ -68,6 +68,9 @@ func (b *Bundle) Discard() {
 
 func (b *Bundle) finish() {
 	b.done = true
+	b.w.reset()
+	b.s.writeSets.Put(b.w)
+	b.w = nil
 	if b.keys != nil {
 		b.s.release(b)
 	}

@@ -303,6 +303,21 @@ func encodeTimer(dst []byte, t Timer) []byte {
 	return appendWindow(dst, t.Window)
 }
 
+// decodeTimerTimes decodes the domain, flags and times of an encoded
+// timer, without its identity (and without allocating).
+func decodeTimerTimes(b []byte) (Timer, error) {
+	d := decoder{b: b}
+	var t Timer
+	t.Domain = Domain(d.byte1())
+	t.NoHold = d.byte1() == 1
+	t.Fire = d.time()
+	t.Hold = d.time()
+	if d.err != nil {
+		return Timer{}, fmt.Errorf("state: decode timer: %w", d.err)
+	}
+	return t, nil
+}
+
 // decodeTimer is the inverse of encodeTimer.
 func decodeTimer(b []byte) (Timer, error) {
 	d := decoder{b: b}

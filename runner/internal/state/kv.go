@@ -150,6 +150,15 @@ func (w *writeSet) get(k []byte) (v []byte, ok, found bool) {
 	return nil, false, pw.deleted(string(k))
 }
 
+// reset empties w for reuse, keeping its maps' capacity. The backends
+// keep no reference to w's maps or partitions, only to the keys and
+// values in them.
+func (w *writeSet) reset() {
+	clear(w.parts)
+	clear(w.points)
+	w.last, w.lastPart = "", nil
+}
+
 func (w *writeSet) empty() bool { return len(w.parts) == 0 && len(w.points) == 0 }
 
 // each calls del on every range delete, then put on every point write:

@@ -100,6 +100,10 @@ func (s *Store) validate(t Timer) error {
 
 // SetTimer sets t, replacing the pending timer of the same identity (its
 // time and hold) if there is one.
+//
+// Every event of a typical stateful DoFn moves its key's timer, so this
+// is on the hot path: the old timer is read for its times alone, and the
+// index entries that do not change with them are left alone.
 func (b *Bundle) SetTimer(t Timer) error {
 	if err := b.use(t.Key); err != nil {
 		return err
@@ -107,18 +111,48 @@ func (b *Bundle) SetTimer(t Timer) error {
 	if err := b.s.validate(t); err != nil {
 		return err
 	}
-	if _, err := b.ClearTimer(t.TimerID); err != nil {
+	tk := timerKey(nil, t.TimerID)
+	old, had, err := b.pendingTimes(tk, t.TimerID)
+	if err != nil {
 		return err
 	}
+	if had && old.Domain == t.Domain && old.Fire == t.Fire && old.NoHold == t.NoHold && old.Hold == t.Hold {
+		return nil // unchanged
+	}
 	rec := encodeTimer(nil, t)
-	b.w.set(timerKey(nil, t.TimerID), rec)
+	b.w.set(tk, rec)
+	fireMoved := !had || old.Domain != t.Domain || old.Fire != t.Fire
+	if fireMoved && had {
+		b.w.delete(perKeyKey(nil, old))
+		b.w.delete(dueKey(nil, old))
+	}
+	// The per-key entry holds the record, so it is rewritten whenever the
+	// timer changes; the due entry only when the firing time moved.
 	b.w.set(perKeyKey(nil, t), rec)
-	b.w.set(dueKey(nil, t), nil)
-	if !t.NoHold {
+	if fireMoved {
+		b.w.set(dueKey(nil, t), nil)
+	}
+	holdMoved := !had || old.NoHold != t.NoHold || old.Hold != t.Hold
+	if holdMoved && had && !old.NoHold {
+		b.w.delete(holdKey(nil, old))
+	}
+	if holdMoved && !t.NoHold {
 		b.w.set(holdKey(nil, t), nil)
 	}
 	b.stamp(t.Key, t.Window)
 	return nil
+}
+
+// pendingTimes returns the pending timer with identity id, whose primary
+// key is tk, decoding only its times: the identity is id's.
+func (b *Bundle) pendingTimes(tk []byte, id TimerID) (Timer, bool, error) {
+	v, ok, err := b.get(tk)
+	if err != nil || !ok {
+		return Timer{}, false, err
+	}
+	t, err := decodeTimerTimes(v)
+	t.TimerID = id
+	return t, err == nil, err
 }
 
 // Timer returns the pending timer with identity id.
@@ -137,7 +171,10 @@ func (b *Bundle) Timer(id TimerID) (Timer, bool, error) {
 // ClearTimer deletes the pending timer with identity id, reporting whether
 // there was one.
 func (b *Bundle) ClearTimer(id TimerID) (bool, error) {
-	old, ok, err := b.Timer(id)
+	if err := b.use(id.Key); err != nil {
+		return false, err
+	}
+	old, ok, err := b.pendingTimes(timerKey(nil, id), id)
 	if err != nil || !ok {
 		return false, err
 	}
