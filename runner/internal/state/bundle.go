@@ -31,6 +31,14 @@ type Bundle struct {
 	stampKey    []byte
 	stampWindow window.Window
 	stamped     bool
+
+	// earliest bounds, per Domain, the firing times of the timers of the
+	// bundle's keys, so that PopTimer can answer "none" without looking:
+	// the committed minimum over all keys when first asked (the bundle's
+	// keys' committed timers cannot change while it owns them), lowered by
+	// every timer the bundle sets.
+	earliest     [3]window.Time
+	earliestRead bool
 }
 
 // Page is one page of a read. Next is the continuation token for the

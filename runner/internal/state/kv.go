@@ -55,10 +55,21 @@ type entry struct {
 type writeSet struct {
 	parts  map[string]*partWrites
 	points map[string]entry
-	// last and lastPart are the partition used last: an element's state
-	// calls all fall in its key's partition, so most lookups stop here.
-	last     string
-	lastPart *partWrites
+	// recent holds the partition used last per partitioned table: an
+	// element's state calls and timer set fall in its key's partitions of
+	// the three tables, so most lookups stop here instead of hashing.
+	recent [3]*partWrites
+}
+
+// recentSlot is the slot of recent for a partition prefix's table tag.
+func recentSlot(tag byte) int {
+	switch tag {
+	case tagState:
+		return 0
+	case tagTimer:
+		return 1
+	}
+	return 2
 }
 
 func newWriteSet() *writeSet {
@@ -89,18 +100,19 @@ func partLen(k []byte) int {
 // part returns the partition of k (prefix length p), creating it if
 // create is set; nil if there is none.
 func (w *writeSet) part(k []byte, p int, create bool) *partWrites {
-	if w.lastPart != nil && string(k[:p]) == w.last {
-		return w.lastPart
+	r := &w.recent[recentSlot(k[0])]
+	if *r != nil && string(k[:p]) == (*r).prefix {
+		return *r
 	}
 	pw := w.parts[string(k[:p])]
 	if pw == nil {
 		if !create {
 			return nil
 		}
-		pw = &partWrites{}
-		w.parts[string(k[:p])] = pw
+		pw = &partWrites{prefix: string(k[:p])}
+		w.parts[pw.prefix] = pw
 	}
-	w.last, w.lastPart = string(k[:p]), pw
+	*r = pw
 	return pw
 }
 
@@ -156,7 +168,7 @@ func (w *writeSet) get(k []byte) (v []byte, ok, found bool) {
 func (w *writeSet) reset() {
 	clear(w.parts)
 	clear(w.points)
-	w.last, w.lastPart = "", nil
+	w.recent = [3]*partWrites{}
 }
 
 func (w *writeSet) empty() bool { return len(w.parts) == 0 && len(w.points) == 0 }
@@ -196,9 +208,10 @@ func (w *writeSet) each(del func(lo, hi string) error, put func(k string, e entr
 // thousands of partitions, which then cost two small arrays each instead
 // of a node per entry.
 type partWrites struct {
-	dels []span
-	keys []string
-	vals []entry
+	prefix string
+	dels   []span
+	keys   []string
+	vals   []entry
 }
 
 // span is a range delete [lo, hi).

@@ -180,7 +180,7 @@ func (s *Store) Begin() *Bundle {
 	if w == nil {
 		w = newWriteSet()
 	}
-	b := &Bundle{s: s, w: w}
+	b := &Bundle{s: s, w: w, earliest: [3]window.Time{window.MaxTime, window.MaxTime, window.MaxTime}}
 	if s.checkKeys {
 		b.keys = map[string]struct{}{}
 	}

@@ -119,6 +119,7 @@ func (b *Bundle) SetTimer(t Timer) error {
 	if had && old.Domain == t.Domain && old.Fire == t.Fire && old.NoHold == t.NoHold && old.Hold == t.Hold {
 		return nil // unchanged
 	}
+	b.lower(t.Domain, t.Fire)
 	rec := encodeTimer(nil, t)
 	b.w.set(tk, rec)
 	fireMoved := !had || old.Domain != t.Domain || old.Fire != t.Fire
@@ -210,6 +211,9 @@ func (b *Bundle) PopTimer(key []byte, now Times) (Timer, bool, error) {
 	if err := b.use(key); err != nil {
 		return Timer{}, false, err
 	}
+	if none, err := b.noneEligible(now); none || err != nil {
+		return Timer{}, false, err
+	}
 	et, eok, err := b.firstTimer(key, EventTime, func(t Timer) (bool, bool) {
 		return t.Fire < now.Input, false
 	})
@@ -239,6 +243,33 @@ func (b *Bundle) PopTimer(key []byte, now Times) (Timer, bool, error) {
 	}
 	b.deleteTimer(t)
 	return t, true, nil
+}
+
+// noneEligible reports whether no timer of the bundle's keys can be
+// eligible under now (see Bundle.earliest): then PopTimer need not scan,
+// which it otherwise does twice for every key of every bundle, most of
+// them with nothing due.
+func (b *Bundle) noneEligible(now Times) (bool, error) {
+	if !b.earliestRead {
+		for _, d := range []Domain{EventTime, ProcessingTime} {
+			t, ok, err := b.s.NextTime(d)
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				b.lower(d, t)
+			}
+		}
+		b.earliestRead = true
+	}
+	return b.earliest[EventTime] >= now.Input && b.earliest[ProcessingTime] > now.Clock, nil
+}
+
+// lower records that a timer of domain d may fire at t.
+func (b *Bundle) lower(d Domain, t window.Time) {
+	if int(d) < len(b.earliest) {
+		b.earliest[d] = min(b.earliest[d], t)
+	}
 }
 
 // firstTimer scans key's timers of domain d in firing order and returns the
