@@ -121,7 +121,7 @@ func TestStatefulInputSpilledToSegments(t *testing.T) {
 		}
 	}, sdk.Create(s, []int{0}))
 	out := collect(s, sdk.ParDo(s, sdk.DoFn[sdk.KV[int, []byte], string](&countPerKey{}), in))
-	run(t, p, &local.Options{Job: local.Job{Parallelism: 2, MemoryBudget: 64 << 20, TempDir: tmp}})
+	run(t, p, &local.Options{Job: local.Job{Parallelism: 2, MemoryBudget: 256 << 20, TempDir: tmp}})
 	got := map[string]int{}
 	for _, v := range out.sorted(strings.Compare) {
 		got[v]++
