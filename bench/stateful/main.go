@@ -86,6 +86,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the job to this file")
 	memprofile := flag.String("memprofile", "", "write a heap profile to this file -memprofile_after into the job")
 	memAfter := flag.Duration("memprofile_after", 30*time.Second, "when to write -memprofile")
+	memEvery := flag.Duration("memstats", 0, "log the Go heap's figures and the resident set this often (0: never), to tell the Go heap from memory outside it")
 	flag.Parse()
 	log.SetFlags(0)
 	if c.Payload < 8 {
@@ -120,6 +121,9 @@ func main() {
 	if *memprofile != "" {
 		time.AfterFunc(*memAfter, func() { writeHeap(*memprofile) })
 	}
+	if *memEvery > 0 {
+		go logMemory(*memEvery)
+	}
 	opts := &local.Options{Job: local.Job{Parallelism: *parallelism, MemoryBudget: *budget << 20,
 		StateDir: *stateDir, StateMemory: *stateMemory << 20}}
 	_, err := local.New(opts).Run(context.Background(), p)
@@ -137,6 +141,18 @@ func main() {
 	}
 	if !sum.OK {
 		log.Fatalf("stateful: totals %+v, want %+v", got, c.Want())
+	}
+}
+
+// logMemory logs, every d, the Go heap's live and in-use bytes, what the
+// runtime holds from the OS, and the process's resident set, in MiB.
+func logMemory(d time.Duration) {
+	for range time.Tick(d) {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		rss, _ := keyed.CurrentRSS()
+		log.Printf("memstats: live %d heap-inuse %d heap-idle-unreleased %d go-sys %d rss %d",
+			m.HeapAlloc>>20, m.HeapInuse>>20, (m.HeapIdle-m.HeapReleased)>>20, m.Sys>>20, rss>>20)
 	}
 }
 

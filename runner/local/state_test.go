@@ -86,3 +86,55 @@ func TestStateDirThatIsMissingFailsTheJob(t *testing.T) {
 		t.Errorf("Run with a missing StateDir = %v, want an error about the state store's directory", err)
 	}
 }
+
+// countPerKey emits, for each element, its key and the key's count so far
+// (value state).
+type countPerKey struct {
+	Count sdk.ValueState[int]
+}
+
+func (f *countPerKey) ProcessElement(ctx context.Context, kv sdk.KV[int, []byte], emit func(string)) error {
+	n, _, err := f.Count.Read(ctx)
+	if err != nil {
+		return err
+	}
+	if err := f.Count.Write(ctx, n+1); err != nil {
+		return err
+	}
+	emit(fmt.Sprintf("%d/%d/%d", kv.Key, n+1, len(kv.Value)))
+	return nil
+}
+
+// TestStatefulInputSpilledToSegments feeds a stateful stage from one
+// bundle that writes 15 MiB, more than any bundle's in-memory share of
+// output (at most 8 MiB), so the output reaches the keyed stage as
+// spilled segments, which it loads as it takes from them: every element
+// must be counted exactly once, and the segments removed.
+func TestStatefulInputSpilledToSegments(t *testing.T) {
+	const n, keys, size = 30000, 100, 512
+	tmp := t.TempDir()
+	p := sdk.NewPipeline()
+	s := p.Root()
+	in := sdk.FlatMap(s, func(_ int, emit func(sdk.KV[int, []byte])) {
+		for i := range n {
+			emit(sdk.Pair(i%keys, make([]byte, size)))
+		}
+	}, sdk.Create(s, []int{0}))
+	out := collect(s, sdk.ParDo(s, sdk.DoFn[sdk.KV[int, []byte], string](&countPerKey{}), in))
+	run(t, p, &local.Options{Job: local.Job{Parallelism: 2, MemoryBudget: 256 << 20, TempDir: tmp}})
+	got := map[string]int{}
+	for _, v := range out.sorted(strings.Compare) {
+		got[v]++
+	}
+	for k := range keys {
+		for c := 1; c <= n/keys; c++ {
+			if v := fmt.Sprintf("%d/%d/%d", k, c, size); got[v] != 1 {
+				t.Fatalf("%q seen %d times, want once (%d outputs)", v, got[v], len(got))
+			}
+		}
+	}
+	if len(got) != n {
+		t.Errorf("%d distinct outputs, want %d", len(got), n)
+	}
+	checkEmptyDir(t, tmp)
+}

@@ -134,7 +134,13 @@ func (s Summary) Print(w io.Writer) error {
 
 // PeakRSS returns the process's peak resident set in bytes, from
 // /proc/self/status (Linux).
-func PeakRSS() (int64, bool) {
+func PeakRSS() (int64, bool) { return statusKB("VmHWM:") }
+
+// CurrentRSS returns the process's resident set in bytes (Linux).
+func CurrentRSS() (int64, bool) { return statusKB("VmRSS:") }
+
+// statusKB reads a kB figure of /proc/self/status, in bytes.
+func statusKB(field string) (int64, bool) {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return 0, false
@@ -142,7 +148,7 @@ func PeakRSS() (int64, bool) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmHWM:")); ok {
+		if v, ok := bytes.CutPrefix(sc.Bytes(), []byte(field)); ok {
 			kb, err := strconv.ParseInt(string(bytes.TrimSuffix(bytes.TrimSpace(v), []byte(" kB"))), 10, 64)
 			return kb << 10, err == nil
 		}

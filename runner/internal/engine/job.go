@@ -143,17 +143,11 @@ func (j *job) wireSinks() error {
 }
 
 // spillable reports whether bundle outputs to t may be spilled (spill.go):
-// only data stages read them, and no checkpoint snapshots them.
+// only stages read them (data stages, or keyed ones, which load a segment
+// when they take from it: keyed.loadSegments), and no checkpoint
+// snapshots them.
 func (j *job) spillable(t *sinkTarget) bool {
-	if t.side != nil || len(t.readers) == 0 || j.opts.Checkpoint != nil {
-		return false
-	}
-	for _, r := range t.readers {
-		if r.ks != nil {
-			return false
-		}
-	}
-	return true
+	return t.side == nil && len(t.readers) > 0 && j.opts.Checkpoint == nil
 }
 
 // close tears the job's processors down and removes its shuffles; it

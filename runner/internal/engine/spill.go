@@ -19,9 +19,10 @@ import (
 // then holds at most a segment per running bundle, plus the in-memory
 // pending elements the producers' backpressure bounds (bufferBudget).
 //
-// Outputs that feed a side input, a keyed stage (its pending elements are
-// keyed work, see stateful.go) or a job with checkpoints (which snapshot
-// the pending elements) are kept in memory as before.
+// A keyed stage loads a segment into memory when it takes from it (it must
+// key the elements; keyed.loadSegments). Outputs that feed a side input
+// or a job with checkpoints (which snapshot the pending elements) are kept
+// in memory as before.
 
 // spillShare returns the bytes of output a bundle holds in memory before
 // writing them to a segment: a quarter of its slot's share of the memory

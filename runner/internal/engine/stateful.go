@@ -313,6 +313,9 @@ func (k *keyed) take() (*bundleWork, error) {
 	}
 	clear(k.blocked[len(kept):])
 	k.blocked = kept
+	if err := k.loadSegments(); err != nil {
+		return nil, err
+	}
 	if len(s.pending) > 0 {
 		p := s.takePending(k.chunk())
 		for _, e := range p.elems {
@@ -345,6 +348,36 @@ func (k *keyed) take() (*bundleWork, error) {
 		k.running[key] = true
 	}
 	return b, nil
+}
+
+// loadSegments reads the spilled segments at the head of the pending
+// input into memory, so that take can key their elements; j.mu is held.
+// A data stage reads a segment when its bundle starts, outside the lock,
+// but a keyed bundle must know its keys when it is taken. Only the head
+// is loaded (a segment is at most spillShare, a few MiB), so the keyed
+// stage's input in memory stays within a segment plus the blocked
+// elements however much of it waits on disk: what lets state several
+// times the memory budget through a pipeline whose data stages generate
+// it faster than the keyed stage consumes it.
+func (k *keyed) loadSegments() error {
+	s := k.s
+	for len(s.pending) > 0 && s.pending[0].seg != nil {
+		p := s.pending[0]
+		elems, err := p.seg.load()
+		if err != nil {
+			return fmt.Errorf("engine: %s: %w", s.label(), err)
+		}
+		p.seg.release()
+		p.elems, p.bytes, p.seg = elems, p.seg.bytes, nil
+		// In memory now: counted in buffered like a delivered batch, and
+		// uncounted by the bundles that take its elements.
+		s.j.buffered += p.bytes
+		if len(elems) == 0 {
+			s.pending[0] = nil
+			s.pending = s.pending[1:]
+		}
+	}
+	return nil
 }
 
 // chunk returns how many pending elements the next bundle takes: the

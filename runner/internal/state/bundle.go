@@ -31,6 +31,14 @@ type Bundle struct {
 	stampKey    []byte
 	stampWindow window.Window
 	stamped     bool
+
+	// earliest bounds, per Domain, the firing times of the timers of the
+	// bundle's keys, so that PopTimer can answer "none" without looking:
+	// the committed minimum over all keys when first asked (the bundle's
+	// keys' committed timers cannot change while it owns them), lowered by
+	// every timer the bundle sets.
+	earliest     [3]window.Time
+	earliestRead bool
 }
 
 // Page is one page of a read. Next is the continuation token for the
@@ -68,6 +76,9 @@ func (b *Bundle) Discard() {
 
 func (b *Bundle) finish() {
 	b.done = true
+	b.w.reset()
+	b.s.writeSets.Put(b.w)
+	b.w = nil
 	if b.keys != nil {
 		b.s.release(b)
 	}
@@ -100,16 +111,16 @@ func (b *Bundle) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 	if pw == nil {
 		return b.s.kv.scan(lo, hi, fn)
 	}
-	n := pw.puts.seek(string(lo))
+	n, _ := pw.find(string(lo))
 	stopped := false
 	// emitUpTo emits overlay writes below limit (all of them if limit is
 	// nil) and reports whether fn wants more.
 	emitUpTo := func(limit []byte) bool {
-		for ; n != nil && (hi == nil || n.key < string(hi)) && (limit == nil || n.key < string(limit)); n = n.next[0] {
-			if n.val.del {
+		for ; n < len(pw.keys) && (hi == nil || pw.keys[n] < string(hi)) && (limit == nil || pw.keys[n] < string(limit)); n++ {
+			if pw.vals[n].del {
 				continue
 			}
-			if !fn([]byte(n.key), n.val.val) {
+			if !fn(bytesOf(pw.keys[n]), pw.vals[n].val) {
 				return false
 			}
 		}
@@ -120,7 +131,7 @@ func (b *Bundle) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 			stopped = true
 			return false
 		}
-		if n != nil && n.key == string(k) {
+		if n < len(pw.keys) && pw.keys[n] == string(k) {
 			return true // the overlay's version, emitted next
 		}
 		if pw.deleted(string(k)) {

@@ -9,7 +9,7 @@ import (
 )
 
 // The store keeps everything in one ordered byte-keyed space, so that both
-// backends (an in-memory skiplist and pebble) need only point reads, range
+// backends (in memory and pebble) need only point reads, range
 // scans, range deletes and atomic batches. Every key starts with a one-byte
 // table tag and then the user key, so that bundles on disjoint user keys
 // touch disjoint store keys (the engine's per-key serialisation then needs
@@ -301,6 +301,21 @@ func encodeTimer(dst []byte, t Timer) []byte {
 	dst = appendString(dst, t.Tag)
 	dst = appendBytes(dst, t.Key)
 	return appendWindow(dst, t.Window)
+}
+
+// decodeTimerTimes decodes the domain, flags and times of an encoded
+// timer, without its identity (and without allocating).
+func decodeTimerTimes(b []byte) (Timer, error) {
+	d := decoder{b: b}
+	var t Timer
+	t.Domain = Domain(d.byte1())
+	t.NoHold = d.byte1() == 1
+	t.Fire = d.time()
+	t.Hold = d.time()
+	if d.err != nil {
+		return Timer{}, fmt.Errorf("state: decode timer: %w", d.err)
+	}
+	return t, nil
 }
 
 // decodeTimer is the inverse of encodeTimer.

@@ -2,6 +2,9 @@ package state
 
 import (
 	"fmt"
+	"slices"
+	"sort"
+	"unsafe"
 )
 
 // backend is the ordered key-value space a Store keeps everything in. Keys
@@ -25,6 +28,11 @@ type backend interface {
 	close() error
 }
 
+// bytesOf returns the bytes of s without copying them, for the k passed
+// to a scan's fn, which the backend contract makes read-only and valid
+// only during the call: a scan of a cell then allocates nothing per entry.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
 // keySpaceEnd bounds every key of the store: all start with a table tag
 // below 0xFF.
 var keySpaceEnd = []byte{0xFF}
@@ -39,14 +47,29 @@ type entry struct {
 // it wrote under one user key (a cell, a timer, a key's timer index), so
 // the writes are partitioned: those to the tables whose keys start with
 // the user key (state, timers, per-key index) by that prefix, each
-// partition a small ordered overlay, and those to the global index tables
-// (due times, holds, windows), which a bundle only writes, in a map. Every
+// partition a small sorted run, and those to the global index tables (due
+// times, holds, windows), which a bundle only writes, in a map. Every
 // lookup then searches a handful of entries instead of everything the
 // bundle wrote. Range deletes stay within one partition (every range the
 // store deletes is a prefix of one user key's table).
 type writeSet struct {
 	parts  map[string]*partWrites
 	points map[string]entry
+	// recent holds the partition used last per partitioned table: an
+	// element's state calls and timer set fall in its key's partitions of
+	// the three tables, so most lookups stop here instead of hashing.
+	recent [3]*partWrites
+}
+
+// recentSlot is the slot of recent for a partition prefix's table tag.
+func recentSlot(tag byte) int {
+	switch tag {
+	case tagState:
+		return 0
+	case tagTimer:
+		return 1
+	}
+	return 2
 }
 
 func newWriteSet() *writeSet {
@@ -77,18 +100,26 @@ func partLen(k []byte) int {
 // part returns the partition of k (prefix length p), creating it if
 // create is set; nil if there is none.
 func (w *writeSet) part(k []byte, p int, create bool) *partWrites {
-	pw := w.parts[string(k[:p])]
-	if pw == nil && create {
-		pw = newPartWrites()
-		w.parts[string(k[:p])] = pw
+	r := &w.recent[recentSlot(k[0])]
+	if *r != nil && string(k[:p]) == (*r).prefix {
+		return *r
 	}
+	pw := w.parts[string(k[:p])]
+	if pw == nil {
+		if !create {
+			return nil
+		}
+		pw = &partWrites{prefix: string(k[:p])}
+		w.parts[pw.prefix] = pw
+	}
+	*r = pw
 	return pw
 }
 
 // set records v under k; v is retained.
 func (w *writeSet) set(k, v []byte) {
 	if p := partLen(k); p > 0 {
-		w.part(k, p, true).puts.set(string(k), entry{val: v})
+		w.part(k, p, true).put(k, entry{val: v})
 		return
 	}
 	w.points[string(k)] = entry{val: v}
@@ -96,7 +127,7 @@ func (w *writeSet) set(k, v []byte) {
 
 func (w *writeSet) delete(k []byte) {
 	if p := partLen(k); p > 0 {
-		w.part(k, p, true).puts.set(string(k), entry{del: true})
+		w.part(k, p, true).put(k, entry{del: true})
 		return
 	}
 	w.points[string(k)] = entry{del: true}
@@ -124,10 +155,20 @@ func (w *writeSet) get(k []byte) (v []byte, ok, found bool) {
 	if pw == nil {
 		return nil, false, false
 	}
-	if e, found := pw.puts.get(string(k)); found {
+	if i, found := pw.find(string(k)); found {
+		e := pw.vals[i]
 		return e.val, !e.del, true
 	}
 	return nil, false, pw.deleted(string(k))
+}
+
+// reset empties w for reuse, keeping its maps' capacity. The backends
+// keep no reference to w's maps or partitions, only to the keys and
+// values in them.
+func (w *writeSet) reset() {
+	clear(w.parts)
+	clear(w.points)
+	w.recent = [3]*partWrites{}
 }
 
 func (w *writeSet) empty() bool { return len(w.parts) == 0 && len(w.points) == 0 }
@@ -138,18 +179,15 @@ func (w *writeSet) empty() bool { return len(w.parts) == 0 && len(w.points) == 0
 // partition, partitions and global writes in no particular order.
 func (w *writeSet) each(del func(lo, hi string) error, put func(k string, e entry) error) error {
 	for _, pw := range w.parts {
-		if pw.dels == nil {
-			continue
-		}
-		for n := pw.dels.seek(""); n != nil; n = n.next[0] {
-			if err := del(n.val, n.key); err != nil {
+		for _, d := range pw.dels {
+			if err := del(d.lo, d.hi); err != nil {
 				return err
 			}
 		}
 	}
 	for _, pw := range w.parts {
-		for n := pw.puts.seek(""); n != nil; n = n.next[0] {
-			if err := put(n.key, n.val); err != nil {
+		for i, k := range pw.keys {
+			if err := put(k, pw.vals[i]); err != nil {
 				return err
 			}
 		}
@@ -163,42 +201,60 @@ func (w *writeSet) each(del func(lo, hi string) error, put func(k string, e entr
 }
 
 // partWrites are the writes of one partition: range deletes, then point
-// writes made after them. The range deletes are kept merged into disjoint
-// ranges, keyed by their end, so that a read checks them in O(log n)
-// however many cells the bundle cleared.
+// writes made after them, each kept sorted. The range deletes are kept
+// merged into disjoint ranges, so that a read checks them with one binary
+// search however many cells the bundle cleared. Sorted slices rather than
+// a skiplist: a partition holds a few entries, and a bundle makes
+// thousands of partitions, which then cost two small arrays each instead
+// of a node per entry.
 type partWrites struct {
-	dels *skiplist[string] // hi -> lo; nil until the first range delete
-	puts *skiplist[entry]
+	prefix string
+	dels   []span
+	keys   []string
+	vals   []entry
 }
 
-func newPartWrites() *partWrites { return &partWrites{puts: newSkiplist[entry]()} }
+// span is a range delete [lo, hi).
+type span struct{ lo, hi string }
+
+func (w *partWrites) find(k string) (int, bool) { return slices.BinarySearch(w.keys, k) }
+
+// put records e under k.
+func (w *partWrites) put(k []byte, e entry) {
+	i, found := w.find(string(k))
+	if found {
+		w.vals[i] = e
+		return
+	}
+	w.keys = slices.Insert(w.keys, i, string(k))
+	w.vals = slices.Insert(w.vals, i, e)
+}
 
 // deleteRange deletes [lo, hi); hi nil means no upper bound.
 func (w *partWrites) deleteRange(lo, hi []byte) {
 	if hi == nil {
 		hi = keySpaceEnd
 	}
-	l, h := string(lo), string(hi)
-	if l >= h {
+	if string(lo) >= string(hi) {
 		return
 	}
-	w.puts.deleteRange(l, h)
-	if w.dels == nil {
-		w.dels = newSkiplist[string]()
+	i, _ := w.find(string(lo))
+	j, _ := w.find(string(hi))
+	w.keys = slices.Delete(w.keys, i, j)
+	w.vals = slices.Delete(w.vals, i, j)
+	// Merge with every range that overlaps or touches [lo, hi): from the
+	// first that ends at or after lo, while they start at or before hi.
+	a := sort.Search(len(w.dels), func(i int) bool { return w.dels[i].hi >= string(lo) })
+	b := a
+	l, h := string(lo), string(hi)
+	for ; b < len(w.dels) && w.dels[b].lo <= h; b++ {
+		l, h = min(l, w.dels[b].lo), max(h, w.dels[b].hi)
 	}
-	// Merge with every range that overlaps or touches [l, h).
-	for n := w.dels.seek(l); n != nil && n.val <= h; n = w.dels.seek(l) {
-		l, h = min(l, n.val), max(h, n.key)
-		w.dels.delete(n.key)
-	}
-	w.dels.set(h, l)
+	w.dels = slices.Replace(w.dels, a, b, span{lo: l, hi: h})
 }
 
 // deleted reports whether a range delete covers k.
 func (w *partWrites) deleted(k string) bool {
-	if w.dels == nil {
-		return false
-	}
-	n := w.dels.seekAfter(k)
-	return n != nil && n.val <= k
+	i := sort.Search(len(w.dels), func(i int) bool { return w.dels[i].hi > k })
+	return i < len(w.dels) && w.dels[i].lo <= k
 }

@@ -9,21 +9,22 @@ import (
 // bundle's writes are (partLen): each user key's state, timers and timer
 // index in a small sorted slice of its own, found through a map, and the
 // global index tables (due times, holds, windows), which the engine scans
-// in order across keys, in one skiplist. A bundle's reads and writes of a
-// key then cost a map lookup and a search among that key's few entries,
-// instead of a descent through a skiplist of every entry of the store,
-// and the slices hold no per-entry pointers for the collector to chase.
+// in order across keys, in one ordered list of sorted chunks (ordered).
+// A bundle's reads and writes of a key then cost a map lookup and a search
+// among that key's few entries, instead of a descent through a skiplist of
+// every entry of the store, and the slices hold no per-entry pointers for
+// the collector to chase.
 type memBackend struct {
 	// mu guards the fields below.
 	mu     sync.RWMutex
 	parts  map[string]*memPart
-	global *skiplist[[]byte]
+	global *ordered
 }
 
 var _ backend = (*memBackend)(nil)
 
 func newMemBackend() *memBackend {
-	return &memBackend{parts: map[string]*memPart{}, global: newSkiplist[[]byte]()}
+	return &memBackend{parts: map[string]*memPart{}, global: &ordered{}}
 }
 
 // memPart is one partition's entries, ascending by key. Values are never
@@ -129,7 +130,7 @@ func (m *memBackend) scanPart(prefix string, lo, hi []byte, fn func(k, v []byte)
 		}
 		m.mu.RUnlock()
 		for i := range n {
-			if !fn([]byte(keys[i]), vals[i]) {
+			if !fn(bytesOf(keys[i]), vals[i]) {
 				return false
 			}
 		}
@@ -149,17 +150,17 @@ func (m *memBackend) scanGlobal(lo, hi []byte, fn func(k, v []byte) bool) bool {
 	for {
 		n := 0
 		m.mu.RLock()
-		x := m.global.seek(from)
-		if after {
-			x = m.global.seekAfter(from)
-		}
-		for ; x != nil && (hi == nil || x.key < string(hi)) && n < scanChunk; x = x.next[0] {
-			keys[n], vals[n] = x.key, x.val
+		m.global.ascend(from, after, func(k string, v []byte) bool {
+			if (hi != nil && k >= string(hi)) || n == scanChunk {
+				return false
+			}
+			keys[n], vals[n] = k, v
 			n++
-		}
+			return true
+		})
 		m.mu.RUnlock()
 		for i := range n {
-			if !fn([]byte(keys[i]), vals[i]) {
+			if !fn(bytesOf(keys[i]), vals[i]) {
 				return false
 			}
 		}
@@ -204,40 +205,49 @@ func (m *memBackend) scanAll(lo, hi []byte, fn func(k, v []byte) bool) {
 	m.scanGlobal(cur, hi, fn)
 }
 
+// apply replays w one partition at a time, so that a partition costs one
+// map lookup however many writes it has, then the global writes.
 func (m *memBackend) apply(w *writeSet) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return w.each(func(lo, hi string) error {
-		p := partLen([]byte(lo))
-		if part := m.parts[lo[:p]]; part != nil {
-			part.deleteRange(lo, hi)
-			m.dropIfEmpty(lo[:p], part)
+	for prefix, pw := range w.parts {
+		m.applyPart(prefix, pw)
+	}
+	for k, e := range w.points {
+		if e.del {
+			m.global.delete(k)
+		} else {
+			m.global.set(k, e.val)
 		}
-		return nil
-	}, func(k string, e entry) error {
-		p := partLen([]byte(k))
-		if p == 0 {
-			if e.del {
-				m.global.delete(k)
-			} else {
-				m.global.set(k, e.val)
-			}
-			return nil
+	}
+	return nil
+}
+
+// applyPart replays one partition's range deletes, then its point writes;
+// m.mu is held.
+func (m *memBackend) applyPart(prefix string, pw *partWrites) {
+	part := m.parts[prefix]
+	if part != nil {
+		for _, d := range pw.dels {
+			part.deleteRange(d.lo, d.hi)
 		}
-		part := m.parts[k[:p]]
+	}
+	for i, k := range pw.keys {
+		e := pw.vals[i]
 		switch {
 		case e.del && part != nil:
 			part.delete(k)
-			m.dropIfEmpty(k[:p], part)
 		case !e.del:
 			if part == nil {
 				part = &memPart{}
-				m.parts[k[:p]] = part
+				m.parts[prefix] = part
 			}
 			part.set(k, e.val)
 		}
-		return nil
-	})
+	}
+	if part != nil {
+		m.dropIfEmpty(prefix, part)
+	}
 }
 
 // dropIfEmpty forgets an emptied partition, so that keys whose state was
@@ -258,32 +268,36 @@ func (m *memBackend) export(fn func(k, v []byte) error) error {
 		prefixes = append(prefixes, p)
 	}
 	slices.Sort(prefixes)
-	g := m.global.seek("")
-	emitGlobal := func(below string) error {
-		for ; g != nil && (below == "" || g.key < below); g = g.next[0] {
-			if err := fn([]byte(g.key), g.val); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, p := range prefixes {
-		if err := emitGlobal(p); err != nil {
-			return err
-		}
+	// A global key sorts before or after all of a partition's keys, so
+	// each partition goes out just before the first global key above it.
+	emitPart := func(p string) error {
 		part := m.parts[p]
 		for i, k := range part.keys {
 			if err := fn([]byte(k), part.vals[i]); err != nil {
 				return err
 			}
 		}
+		return nil
 	}
-	return emitGlobal("")
+	var err error
+	m.global.ascend("", false, func(k string, v []byte) bool {
+		for len(prefixes) > 0 && prefixes[0] < k && err == nil {
+			err, prefixes = emitPart(prefixes[0]), prefixes[1:]
+		}
+		if err == nil {
+			err = fn([]byte(k), v)
+		}
+		return err == nil
+	})
+	for len(prefixes) > 0 && err == nil {
+		err, prefixes = emitPart(prefixes[0]), prefixes[1:]
+	}
+	return err
 }
 
 func (m *memBackend) close() error {
 	m.mu.Lock()
-	m.parts, m.global = map[string]*memPart{}, newSkiplist[[]byte]()
+	m.parts, m.global = map[string]*memPart{}, &ordered{}
 	m.mu.Unlock()
 	return nil
 }

@@ -226,6 +226,10 @@ func runModel(t *testing.T, open opener, seed uint64, steps int) {
 			if d := gocmp.Diff(committed.hold(), hold(t, s)); d != "" {
 				fail(step, "Hold", d)
 			}
+			now := Times{Input: window.Time(rng.IntN(250)), Clock: window.Time(rng.IntN(300))}
+			if d := gocmp.Diff(committed.index(now), storeIndex(t, s, now)); d != "" {
+				fail(step, fmt.Sprintf("timer index at %+v", now), d)
+			}
 		case 14:
 			b.Discard()
 			b, m = s.Begin(), committed.clone()
@@ -246,6 +250,43 @@ func runModel(t *testing.T, open opener, seed uint64, steps int) {
 }
 
 const traceModel = false
+
+// index describes what the engine asks of the timer index: the earliest
+// firing time per domain and the keys with eligible timers (sorted).
+func (m *model) index(now Times) string {
+	next := map[Domain]window.Time{}
+	due := map[string]bool{}
+	for _, t := range m.timers {
+		if f, ok := next[t.Domain]; !ok || t.Fire < f {
+			next[t.Domain] = t.Fire
+		}
+		if (t.Domain == EventTime && t.Fire < now.Input) || (t.Domain == ProcessingTime && t.Fire <= now.Clock) {
+			due[string(t.Key)] = true
+		}
+	}
+	return fmt.Sprint(next, slices.Sorted(maps.Keys(due)))
+}
+
+// storeIndex is index's answer from the store.
+func storeIndex(t *testing.T, s *Store, now Times) string {
+	t.Helper()
+	next := map[Domain]window.Time{}
+	for _, d := range []Domain{EventTime, ProcessingTime} {
+		f, ok, err := s.NextTime(d)
+		must(t, err)
+		if ok {
+			next[d] = f
+		}
+	}
+	keys, err := s.DueKeys(now, 0)
+	must(t, err)
+	var due []string
+	for _, k := range keys {
+		due = append(due, string(k))
+	}
+	slices.Sort(due)
+	return fmt.Sprint(next, due)
+}
 
 // emptyEq makes nil and empty slices equal.
 var emptyEq = gocmp.Comparer(func(a, b []string) bool { return slices.Equal(a, b) })

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +44,7 @@ func openPebble(parent string, budget int64, log *slog.Logger) (*pebbleBackend, 
 	if err != nil {
 		return nil, fmt.Errorf("state: pebble directory: %w", err)
 	}
+	limitMallocArenas()
 	o := pebbleOptions(budget, log)
 	defer o.Cache.Unref()
 	db, err := pebble.Open(dir, o)
@@ -92,11 +94,32 @@ func (p *pebbleBackend) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 	return scanIter(it, fn)
 }
 
+// pointDeleteMax is how many committed entries a range delete may cover
+// for apply to delete them one by one instead.
+const pointDeleteMax = 16
+
+// apply writes w in one batch. A range delete that covers few committed
+// entries (a value state's write clears its one entry first, every time)
+// goes in as point deletes of those entries: pebble's range tombstones
+// cost every later read that crosses them, and its compactions and table
+// statistics, far more than the seek that finds the entries.
 func (p *pebbleBackend) apply(w *writeSet) error {
 	b := p.db.NewBatch()
 	defer b.Close()
+	var it *pebble.Iterator
+	defer func() {
+		if it != nil {
+			it.Close()
+		}
+	}()
 	err := w.each(func(lo, hi string) error {
-		return b.DeleteRange([]byte(lo), []byte(hi), nil)
+		if it == nil {
+			var err error
+			if it, err = p.db.NewIter(nil); err != nil {
+				return err
+			}
+		}
+		return deleteRange(b, it, []byte(lo), []byte(hi))
 	}, func(k string, e entry) error {
 		if e.del {
 			return b.Delete([]byte(k), nil)
@@ -108,6 +131,31 @@ func (p *pebbleBackend) apply(w *writeSet) error {
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("state: pebble commit: %w", err)
+	}
+	return nil
+}
+
+// deleteRange adds the deletion of [lo, hi) to b: point deletes of the
+// entries it finds with it if there are at most pointDeleteMax, else a
+// range delete. The bundle that wrote w owned the range's user key, so no
+// other commit adds entries to it meanwhile.
+func deleteRange(b *pebble.Batch, it *pebble.Iterator, lo, hi []byte) error {
+	var keys [pointDeleteMax][]byte
+	n := 0
+	for ok := it.SeekGE(lo); ok && bytes.Compare(it.Key(), hi) < 0; ok = it.Next() {
+		if n == pointDeleteMax {
+			return b.DeleteRange(lo, hi, nil)
+		}
+		keys[n] = append([]byte(nil), it.Key()...)
+		n++
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	for _, k := range keys[:n] {
+		if err := b.Delete(k, nil); err != nil {
+			return err
+		}
 	}
 	return nil
 }

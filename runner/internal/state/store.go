@@ -93,6 +93,11 @@ type Store struct {
 	lateness  window.Time
 	pageBytes int
 
+	// writeSets recycles committed bundles' write sets: their maps keep
+	// their capacity, so a bundle of thousands of keys does not grow them
+	// from empty again.
+	writeSets sync.Pool
+
 	checkKeys bool
 	// keysMu guards inflight.
 	keysMu   sync.Mutex
@@ -171,7 +176,11 @@ func (s *Store) GCTime(w window.Window) window.Time {
 // Begin opens a bundle: a private overlay over the committed state that
 // sees its own writes and reaches the store only on Commit.
 func (s *Store) Begin() *Bundle {
-	b := &Bundle{s: s, w: newWriteSet()}
+	w, _ := s.writeSets.Get().(*writeSet)
+	if w == nil {
+		w = newWriteSet()
+	}
+	b := &Bundle{s: s, w: w, earliest: [3]window.Time{window.MaxTime, window.MaxTime, window.MaxTime}}
 	if s.checkKeys {
 		b.keys = map[string]struct{}{}
 	}

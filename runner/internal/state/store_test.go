@@ -39,7 +39,7 @@ func TestGCTime(t *testing.T) {
 // TestWriteSetRanges checks range deletion and the merged range set
 // of a write set's partition against brute force.
 func TestWriteSetRanges(t *testing.T) {
-	w := newPartWrites()
+	w := &partWrites{}
 	in := func(k string, spans [][2]string) bool {
 		for _, s := range spans {
 			if k >= s[0] && k < s[1] {
@@ -60,8 +60,8 @@ func TestWriteSetRanges(t *testing.T) {
 			}
 		}
 	}
-	if w.dels.n != 2 {
-		t.Errorf("%d merged ranges, want 2 ([a,h) and [x,z))", w.dels.n)
+	if len(w.dels) != 2 {
+		t.Errorf("%d merged ranges, want 2 ([a,h) and [x,z))", len(w.dels))
 	}
 }
 

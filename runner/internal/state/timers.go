@@ -100,6 +100,10 @@ func (s *Store) validate(t Timer) error {
 
 // SetTimer sets t, replacing the pending timer of the same identity (its
 // time and hold) if there is one.
+//
+// Every event of a typical stateful DoFn moves its key's timer, so this
+// is on the hot path: the old timer is read for its times alone, and the
+// index entries that do not change with them are left alone.
 func (b *Bundle) SetTimer(t Timer) error {
 	if err := b.use(t.Key); err != nil {
 		return err
@@ -107,18 +111,49 @@ func (b *Bundle) SetTimer(t Timer) error {
 	if err := b.s.validate(t); err != nil {
 		return err
 	}
-	if _, err := b.ClearTimer(t.TimerID); err != nil {
+	tk := timerKey(nil, t.TimerID)
+	old, had, err := b.pendingTimes(tk, t.TimerID)
+	if err != nil {
 		return err
 	}
+	if had && old.Domain == t.Domain && old.Fire == t.Fire && old.NoHold == t.NoHold && old.Hold == t.Hold {
+		return nil // unchanged
+	}
+	b.lower(t.Domain, t.Fire)
 	rec := encodeTimer(nil, t)
-	b.w.set(timerKey(nil, t.TimerID), rec)
+	b.w.set(tk, rec)
+	fireMoved := !had || old.Domain != t.Domain || old.Fire != t.Fire
+	if fireMoved && had {
+		b.w.delete(perKeyKey(nil, old))
+		b.w.delete(dueKey(nil, old))
+	}
+	// The per-key entry holds the record, so it is rewritten whenever the
+	// timer changes; the due entry only when the firing time moved.
 	b.w.set(perKeyKey(nil, t), rec)
-	b.w.set(dueKey(nil, t), nil)
-	if !t.NoHold {
+	if fireMoved {
+		b.w.set(dueKey(nil, t), nil)
+	}
+	holdMoved := !had || old.NoHold != t.NoHold || old.Hold != t.Hold
+	if holdMoved && had && !old.NoHold {
+		b.w.delete(holdKey(nil, old))
+	}
+	if holdMoved && !t.NoHold {
 		b.w.set(holdKey(nil, t), nil)
 	}
 	b.stamp(t.Key, t.Window)
 	return nil
+}
+
+// pendingTimes returns the pending timer with identity id, whose primary
+// key is tk, decoding only its times: the identity is id's.
+func (b *Bundle) pendingTimes(tk []byte, id TimerID) (Timer, bool, error) {
+	v, ok, err := b.get(tk)
+	if err != nil || !ok {
+		return Timer{}, false, err
+	}
+	t, err := decodeTimerTimes(v)
+	t.TimerID = id
+	return t, err == nil, err
 }
 
 // Timer returns the pending timer with identity id.
@@ -137,7 +172,10 @@ func (b *Bundle) Timer(id TimerID) (Timer, bool, error) {
 // ClearTimer deletes the pending timer with identity id, reporting whether
 // there was one.
 func (b *Bundle) ClearTimer(id TimerID) (bool, error) {
-	old, ok, err := b.Timer(id)
+	if err := b.use(id.Key); err != nil {
+		return false, err
+	}
+	old, ok, err := b.pendingTimes(timerKey(nil, id), id)
 	if err != nil || !ok {
 		return false, err
 	}
@@ -173,6 +211,9 @@ func (b *Bundle) PopTimer(key []byte, now Times) (Timer, bool, error) {
 	if err := b.use(key); err != nil {
 		return Timer{}, false, err
 	}
+	if none, err := b.noneEligible(now); none || err != nil {
+		return Timer{}, false, err
+	}
 	et, eok, err := b.firstTimer(key, EventTime, func(t Timer) (bool, bool) {
 		return t.Fire < now.Input, false
 	})
@@ -202,6 +243,33 @@ func (b *Bundle) PopTimer(key []byte, now Times) (Timer, bool, error) {
 	}
 	b.deleteTimer(t)
 	return t, true, nil
+}
+
+// noneEligible reports whether no timer of the bundle's keys can be
+// eligible under now (see Bundle.earliest): then PopTimer need not scan,
+// which it otherwise does twice for every key of every bundle, most of
+// them with nothing due.
+func (b *Bundle) noneEligible(now Times) (bool, error) {
+	if !b.earliestRead {
+		for _, d := range []Domain{EventTime, ProcessingTime} {
+			t, ok, err := b.s.NextTime(d)
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				b.lower(d, t)
+			}
+		}
+		b.earliestRead = true
+	}
+	return b.earliest[EventTime] >= now.Input && b.earliest[ProcessingTime] > now.Clock, nil
+}
+
+// lower records that a timer of domain d may fire at t.
+func (b *Bundle) lower(d Domain, t window.Time) {
+	if int(d) < len(b.earliest) {
+		b.earliest[d] = min(b.earliest[d], t)
+	}
 }
 
 // firstTimer scans key's timers of domain d in firing order and returns the

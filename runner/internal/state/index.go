@@ -1,0 +1,187 @@
+package state
+
+import (
+	"encoding/binary"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// ordered is the memory backend's map of the global index tables (due
+// times, holds, windows): an ordered map from store keys to values kept as
+// a list of sorted chunks, a two-level B-tree in effect.
+//
+// It replaces a skiplist whose cost showed in the stateful benchmark's
+// profile: every event moves its key's timer, so the commit deletes and
+// re-inserts a due-time and a hold entry, each a descent through ~log n
+// nodes scattered over the heap and a byte-string compare per node. Here
+// an entry's first 16 bytes are also held as two integers (the table tag,
+// the domain and the big-endian time of these tables' keys lie in them),
+// so that most compares are integer compares on a contiguous array and
+// never touch the key's bytes; a lookup is two binary searches, and an
+// insert a copy within one chunk, with no allocation per entry.
+//
+// An ordered is not safe for concurrent use.
+type ordered struct {
+	chunks []*chunk
+	n      int
+}
+
+// chunkMax bounds a chunk's entries: small enough that an insert's copy
+// is cheap, large enough that the chunk list stays short.
+const chunkMax = 128
+
+// chunk is a sorted run of entries; a chunk in a list is never empty.
+type chunk struct {
+	keys []okey
+	vals [][]byte
+}
+
+// okey is a store key with its first 16 bytes, zero-padded, as two
+// big-endian integers. Comparing the integers first and the strings only
+// on a tie is bytewise order: where the padded prefixes differ first, the
+// shorter key (padded with zero there) is a prefix of the other up to that
+// point, so it sorts first in both orders.
+type okey struct {
+	p0, p1 uint64
+	s      string
+}
+
+func makeOkey(s string) okey {
+	var b [16]byte
+	copy(b[:], s)
+	return okey{p0: binary.BigEndian.Uint64(b[:8]), p1: binary.BigEndian.Uint64(b[8:]), s: s}
+}
+
+func (a *okey) cmp(b *okey) int {
+	switch {
+	case a.p0 < b.p0:
+		return -1
+	case a.p0 > b.p0:
+		return 1
+	case a.p1 < b.p1:
+		return -1
+	case a.p1 > b.p1:
+		return 1
+	}
+	return strings.Compare(a.s, b.s)
+}
+
+// find returns the index of the first entry >= k in c, and whether it is k.
+func (c *chunk) find(k *okey) (int, bool) {
+	i := sort.Search(len(c.keys), func(i int) bool { return c.keys[i].cmp(k) >= 0 })
+	return i, i < len(c.keys) && c.keys[i].s == k.s
+}
+
+// chunkFor returns the index of the chunk that holds k if anyone does: the
+// first whose last key is >= k (len(o.chunks) if none is).
+func (o *ordered) chunkFor(k *okey) int {
+	return sort.Search(len(o.chunks), func(i int) bool {
+		c := o.chunks[i]
+		return c.keys[len(c.keys)-1].cmp(k) >= 0
+	})
+}
+
+func (o *ordered) get(k string) ([]byte, bool) {
+	ok := makeOkey(k)
+	ci := o.chunkFor(&ok)
+	if ci == len(o.chunks) {
+		return nil, false
+	}
+	c := o.chunks[ci]
+	if i, found := c.find(&ok); found {
+		return c.vals[i], true
+	}
+	return nil, false
+}
+
+// set stores v under k, replacing any value; k and v are retained.
+func (o *ordered) set(k string, v []byte) {
+	ok := makeOkey(k)
+	ci := o.chunkFor(&ok)
+	if ci == len(o.chunks) {
+		if ci == 0 {
+			o.chunks = append(o.chunks, &chunk{})
+		} else {
+			ci-- // past every key: the last chunk takes it
+		}
+	}
+	c := o.chunks[ci]
+	i, found := c.find(&ok)
+	if found {
+		c.vals[i] = v
+		return
+	}
+	c.keys = slices.Insert(c.keys, i, ok)
+	c.vals = slices.Insert(c.vals, i, v)
+	o.n++
+	if len(c.keys) > chunkMax {
+		o.split(ci)
+	}
+}
+
+// split halves chunk ci.
+func (o *ordered) split(ci int) {
+	c := o.chunks[ci]
+	h := len(c.keys) / 2
+	nc := &chunk{keys: slices.Clone(c.keys[h:]), vals: slices.Clone(c.vals[h:])}
+	clear(c.keys[h:])
+	clear(c.vals[h:])
+	c.keys, c.vals = c.keys[:h], c.vals[:h]
+	o.chunks = slices.Insert(o.chunks, ci+1, nc)
+}
+
+// delete removes k, reporting whether it was present.
+func (o *ordered) delete(k string) bool {
+	ok := makeOkey(k)
+	ci := o.chunkFor(&ok)
+	if ci == len(o.chunks) {
+		return false
+	}
+	c := o.chunks[ci]
+	i, found := c.find(&ok)
+	if !found {
+		return false
+	}
+	c.keys = slices.Delete(c.keys, i, i+1)
+	c.vals = slices.Delete(c.vals, i, i+1)
+	o.n--
+	o.compact(ci)
+	return true
+}
+
+// compact removes chunk ci if it emptied, or merges it into its successor
+// if both are small, so that deletes do not leave a long list of tiny
+// chunks.
+func (o *ordered) compact(ci int) {
+	c := o.chunks[ci]
+	switch {
+	case len(c.keys) == 0:
+		o.chunks = slices.Delete(o.chunks, ci, ci+1)
+	case ci+1 < len(o.chunks) && len(c.keys)+len(o.chunks[ci+1].keys) <= chunkMax/2:
+		nc := o.chunks[ci+1]
+		c.keys = append(c.keys, nc.keys...)
+		c.vals = append(c.vals, nc.vals...)
+		o.chunks = slices.Delete(o.chunks, ci+1, ci+2)
+	}
+}
+
+// ascend calls fn on the entries with keys >= from (> from if after) in
+// ascending order until fn returns false.
+func (o *ordered) ascend(from string, after bool, fn func(k string, v []byte) bool) {
+	ok := makeOkey(from)
+	for ci := o.chunkFor(&ok); ci < len(o.chunks); ci++ {
+		c := o.chunks[ci]
+		i, found := c.find(&ok)
+		if found && after {
+			i++
+		}
+		for ; i < len(c.keys); i++ {
+			if !fn(c.keys[i].s, c.vals[i]) {
+				return
+			}
+		}
+		ok = okey{} // later chunks from their start
+		after = false
+	}
+}

@@ -1,0 +1,79 @@
+package state
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestOrderedModel checks ordered against a sorted slice under random
+// sets, deletes, gets and range walks, with keys that share long prefixes,
+// are prefixes of each other and are shorter than the 16 bytes held as
+// integers, so that chunk splits, merges and the integer compares are all
+// exercised.
+func TestOrderedModel(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	key := func() string {
+		switch rnd.IntN(3) {
+		case 0:
+			return fmt.Sprintf("d\x01%08d", rnd.IntN(500))
+		case 1:
+			return fmt.Sprintf("d\x01%08d\x00%c", rnd.IntN(500), 'a'+rune(rnd.IntN(3)))
+		}
+		return string([]byte{'h', byte(rnd.IntN(3))})[:1+rnd.IntN(2)]
+	}
+	var o ordered
+	model := map[string][]byte{}
+	for step := range 20000 {
+		k := key()
+		switch rnd.IntN(3) {
+		case 0, 1:
+			v := []byte(fmt.Sprint(step))
+			o.set(k, v)
+			model[k] = v
+		case 2:
+			_, want := model[k]
+			if got := o.delete(k); got != want {
+				t.Fatalf("step %d: delete(%q) = %v, want %v", step, k, got, want)
+			}
+			delete(model, k)
+		}
+		if v, ok := o.get(k); string(v) != string(model[k]) || ok != (model[k] != nil) {
+			t.Fatalf("step %d: get(%q) = %q, %v, want %q", step, k, v, ok, model[k])
+		}
+		if step%500 == 0 {
+			checkOrdered(t, &o, model, key())
+		}
+	}
+	checkOrdered(t, &o, model, "")
+}
+
+// checkOrdered compares a walk of o from from with the model's.
+func checkOrdered(t *testing.T, o *ordered, model map[string][]byte, from string) {
+	t.Helper()
+	var want []string
+	for k := range model {
+		if k >= from {
+			want = append(want, k)
+		}
+	}
+	slices.Sort(want)
+	var got []string
+	o.ascend(from, false, func(k string, _ []byte) bool { got = append(got, k); return true })
+	if !slices.Equal(got, want) || o.n != len(model) {
+		t.Fatalf("ascend(%q) = %d keys, want %d (n = %d, model %d)", from, len(got), len(want), o.n, len(model))
+	}
+	if len(want) > 1 {
+		got = got[:0]
+		o.ascend(want[0], true, func(k string, _ []byte) bool { got = append(got, k); return len(got) < 3 })
+		if !slices.Equal(got, want[1:min(4, len(want))]) {
+			t.Fatalf("ascend(%q, after) = %q, want %q", want[0], got, want[1:min(4, len(want))])
+		}
+	}
+	for _, c := range o.chunks {
+		if len(c.keys) == 0 || len(c.keys) > chunkMax {
+			t.Fatalf("chunk of %d entries", len(c.keys))
+		}
+	}
+}

@@ -1,0 +1,7 @@
+//go:build !(cgo && linux && !android)
+
+package state
+
+// limitMallocArenas does nothing: without cgo pebble allocates in the Go
+// heap, and other C libraries than glibc are left alone.
+func limitMallocArenas() {}
