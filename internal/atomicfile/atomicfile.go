@@ -6,6 +6,7 @@
 package atomicfile
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -15,6 +16,20 @@ import (
 // os.CreateTemp takes it), so that a caller can find and remove the ones a
 // crash left behind; it is removed on every error.
 func WriteFile(name, pattern string, parts ...[]byte) error {
+	return Write(name, pattern, func(w io.Writer) error {
+		for _, p := range parts {
+			if _, err := w.Write(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Write is WriteFile for contents too large to hold in memory: fill
+// writes them to the temporary file, unbuffered, and its error aborts the
+// write, leaving name as it was.
+func Write(name, pattern string, fill func(w io.Writer) error) error {
 	dir := filepath.Dir(name)
 	f, err := os.CreateTemp(dir, pattern)
 	if err != nil {
@@ -22,11 +37,9 @@ func WriteFile(name, pattern string, parts ...[]byte) error {
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
-	for _, p := range parts {
-		if _, err := f.Write(p); err != nil {
-			f.Close()
-			return err
-		}
+	if err := fill(f); err != nil {
+		f.Close()
+		return err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/beamgo-dev/beamgo/internal/atomicfile"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/snapbuf"
 )
@@ -33,8 +32,8 @@ import (
 // their marks, and a sink that records its epochs (io/foreach) skips the
 // ones the crashed run committed after the snapshot.
 //
-// A snapshot is one file, ckpt-<seq>.bin: a magic line, the body and the
-// CRC-32C of both. It is written to a temporary name, synced, renamed and
+// A snapshot is one file, ckpt-<seq>.bin: a magic line, the body, the
+// keyed stages' state and the CRC-32C of all (checkpoint_file.go). It is written to a temporary name, synced, renamed and
 // the directory synced, so a crash leaves either the whole file or none.
 // A file whose checksum or framing is wrong is skipped in favour of the
 // previous one; Keep files are kept.
@@ -43,9 +42,15 @@ import (
 // URNs and its coders. A pipeline whose digests differ is refused with
 // an error naming the first stage that changed, unless Fresh is set.
 //
+// A restore reads the newest file twice, as a stream: once to check its
+// checksum (a damaged file is skipped before anything is restored from
+// it), once to restore it, the keyed state bulk-loaded into the stores
+// as it is read (state.Store.Import).
+//
 // Limits: a grouping over bounded input (the batch shuffle) cannot be
 // snapshotted while it holds data, so checkpoints wait until it is done;
-// the snapshot is built in memory, so a job's state must fit twice.
+// the snapshot's body (everything but the keyed state: pending elements,
+// reducers, side inputs) is built in memory.
 
 // Checkpointing configures durable checkpoints.
 type Checkpointing struct {
@@ -94,8 +99,6 @@ func (e *CheckpointError) Unwrap() error { return e.Err }
 // ErrPipelineChanged is wrapped by the CheckpointError of a snapshot
 // written by a different pipeline.
 var ErrPipelineChanged = errors.New("the pipeline changed since the snapshot was written")
-
-const ckptMagic = "beamgo-checkpoint-v1\n"
 
 var ckptCRC = crc32.MakeTable(crc32.Castagnoli)
 
@@ -201,7 +204,8 @@ func (j *job) checkpointNow() error {
 	c.seq++
 	body := j.encodeSnapshot(c.seq)
 	name := filepath.Join(c.opts.Dir, fmt.Sprintf("ckpt-%020d.bin", c.seq))
-	if err := writeAtomic(name, body); err != nil {
+	size, err := writeSnapshotFile(name, body, j.keyedStores())
+	if err != nil {
 		c.seq--
 		return &CheckpointError{File: name, Err: err}
 	}
@@ -209,7 +213,7 @@ func (j *job) checkpointNow() error {
 	c.last = time.Now()
 	took := c.last.Sub(start)
 	c.stats.Written++
-	c.stats.Bytes = max(c.stats.Bytes, int64(len(body)))
+	c.stats.Bytes = max(c.stats.Bytes, size)
 
 	c.stats.Time = took
 	c.stats.TotalTime += took
@@ -235,30 +239,6 @@ func (j *job) busyShuffle() *stage {
 		}
 	}
 	return nil
-}
-
-// writeAtomic writes the framed body to name so that, after a crash, name
-// holds either all of it or nothing.
-func writeAtomic(name string, body []byte) error {
-	sum := crc32.Update(crc32.Checksum([]byte(ckptMagic), ckptCRC), ckptCRC, body)
-	return atomicfile.WriteFile(name, ".ckpt-*.tmp", []byte(ckptMagic), body, binary.BigEndian.AppendUint32(nil, sum))
-}
-
-// readFramed reads a snapshot file and checks its frame, returning the
-// body.
-func readFramed(name string) ([]byte, error) {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
-	if len(data) < len(ckptMagic)+4 || string(data[:len(ckptMagic)]) != ckptMagic {
-		return nil, fmt.Errorf("not a checkpoint file (bad header): %w", snapbuf.ErrCorrupt)
-	}
-	n := len(data) - 4
-	if crc32.Checksum(data[:n], ckptCRC) != binary.BigEndian.Uint32(data[n:]) {
-		return nil, fmt.Errorf("checksum mismatch (truncated or damaged): %w", snapbuf.ErrCorrupt)
-	}
-	return data[len(ckptMagic):n], nil
 }
 
 // prune removes all but the newest Keep snapshots, and temporary files
@@ -297,15 +277,14 @@ func (j *job) restoreLatest() error {
 	}
 	var damaged []string
 	for _, f := range files {
-		body, err := readFramed(f)
-		if err != nil {
+		if err := verifySnapshotFile(f); err != nil {
 			damaged = append(damaged, fmt.Sprintf("%s (%v)", filepath.Base(f), err))
 			if j.opts.Logf != nil {
 				j.opts.Logf("%s: checkpoint %s is damaged, trying an older one: %v", j.opts.Prefix, f, err)
 			}
 			continue
 		}
-		if err := j.decodeSnapshot(body); err != nil {
+		if err := j.restoreFile(f); err != nil {
 			return &CheckpointError{File: f, Err: err}
 		}
 		c.stats.Restored = c.seq
