@@ -1,11 +1,13 @@
 package state
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"testing"
 
 	"github.com/beamgo-dev/beamgo/internal/window"
@@ -108,5 +110,36 @@ func TestImportRefusesKeysOutOfOrder(t *testing.T) {
 				t.Errorf("%s: Import of keys %q: %v, want ErrBadSnapshot", name, keys, err)
 			}
 		}
+	}
+}
+
+// Import given a large enough *bufio.Reader reads its snapshot and not a
+// byte more, so that snapshots of several stores can follow each other
+// in one stream (the engine's snapshot file): two stores' snapshots and
+// a trailer in one stream restore into two stores, and the trailer is
+// left to read.
+func TestImportStopsAtTheEndOfItsSnapshot(t *testing.T) {
+	for name, open := range backends() {
+		t.Run(name, func(t *testing.T) {
+			a, b := open(t, Options{}), open(t, Options{})
+			snapA, snapB := bigState(t, a, 2000), bigState(t, b, 300)
+			var stream bytes.Buffer
+			stream.Write(snapA)
+			stream.Write(snapB)
+			stream.WriteString("trailer")
+			br := bufio.NewReaderSize(&stream, 1<<20)
+			for i, want := range [][]byte{snapA, snapB} {
+				dst := open(t, Options{})
+				must(t, dst.Import(br))
+				var got bytes.Buffer
+				must(t, dst.Export(&got))
+				if !bytes.Equal(want, got.Bytes()) {
+					t.Errorf("store %d restored from the stream differs from its snapshot", i)
+				}
+			}
+			if rest, err := io.ReadAll(br); err != nil || string(rest) != "trailer" {
+				t.Errorf("left in the stream: %q (%v), want %q", rest, err, "trailer")
+			}
+		})
 	}
 }
