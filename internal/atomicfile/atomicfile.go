@@ -30,28 +30,61 @@ func WriteFile(name, pattern string, parts ...[]byte) error {
 // writes them to the temporary file, unbuffered, and its error aborts the
 // write, leaving name as it was.
 func Write(name, pattern string, fill func(w io.Writer) error) error {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, pattern)
+	p, err := Begin(name, pattern, fill)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
+	return p.Commit()
+}
+
+// Pending is a file whose contents are written to its temporary file but
+// not yet durable nor in place: a caller that must not wait for the sync
+// (a streaming job's checkpoint) commits it in the background. Exactly
+// one of Commit and Abort is called.
+type Pending struct {
+	f    *os.File
+	name string
+}
+
+// Begin writes the contents fill writes to a temporary file for name, as
+// Write does, and returns it pending.
+func Begin(name, pattern string, fill func(w io.Writer) error) (*Pending, error) {
+	f, err := os.CreateTemp(filepath.Dir(name), pattern)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pending{f: f, name: name}
 	if err := fill(f); err != nil {
-		f.Close()
+		p.Abort()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Abort removes the temporary file.
+func (p *Pending) Abort() {
+	p.f.Close()
+	os.Remove(p.f.Name())
+}
+
+// Commit syncs the temporary file, renames it over the target and syncs
+// the directory, so that after a crash the target holds either its old
+// contents or all of the new ones. On error the temporary file is
+// removed.
+func (p *Pending) Commit() error {
+	tmp := p.f.Name()
+	defer os.Remove(tmp)
+	if err := p.f.Sync(); err != nil {
+		p.f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+	if err := p.f.Close(); err != nil {
 		return err
 	}
-	if err := f.Close(); err != nil {
+	if err := os.Rename(tmp, p.name); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, name); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
+	d, err := os.Open(filepath.Dir(p.name))
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beamgo-dev/beamgo/internal/atomicfile"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/snapbuf"
 )
@@ -34,7 +35,9 @@ import (
 //
 // A snapshot is one file, ckpt-<seq>.bin: a magic line, the body, the
 // keyed stages' state and the CRC-32C of all (checkpoint_file.go). It is written to a temporary name, synced, renamed and
-// the directory synced, so a crash leaves either the whole file or none.
+// the directory synced, so a crash leaves either the whole file or none;
+// the job resumes before the sync, which runs in the background and is
+// waited for by the next snapshot and at the end of the job.
 // A file whose checksum or framing is wrong is skipped in favour of the
 // previous one; Keep files are kept.
 //
@@ -73,8 +76,9 @@ type Checkpointing struct {
 // CheckpointStats describe the snapshots a job wrote.
 type CheckpointStats struct {
 	// Written counts snapshots; Bytes is the largest one's size, Time
-	// the last one's writing time (once nothing ran: building, writing,
-	// syncing, renaming), TotalTime the sum over all.
+	// the last one's pause of the job (once nothing ran: building and
+	// writing it; syncing and renaming the file follow in the
+	// background), TotalTime the sum over all.
 	Written         int
 	Bytes           int64
 	Time, TotalTime time.Duration
@@ -112,6 +116,11 @@ type checkpointer struct {
 	stats    CheckpointStats
 	// last is when the last snapshot was written (or the job started).
 	last time.Time
+	// flushing receives the result of committing the newest snapshot
+	// file in the background (commit), nil once received; flushName is
+	// that file.
+	flushing  chan error
+	flushName string
 }
 
 func newCheckpointer(o Checkpointing) (*checkpointer, error) {
@@ -202,14 +211,17 @@ func (j *job) checkpointNow() error {
 	}
 	start := time.Now()
 	c.seq++
+	if err := c.wait(); err != nil {
+		return err
+	}
 	body := j.encodeSnapshot(c.seq)
 	name := filepath.Join(c.opts.Dir, fmt.Sprintf("ckpt-%020d.bin", c.seq))
-	size, err := writeSnapshotFile(name, body, j.keyedStores())
+	p, size, err := beginSnapshotFile(name, body, j.keyedStores())
 	if err != nil {
 		c.seq--
 		return &CheckpointError{File: name, Err: err}
 	}
-	c.prune()
+	c.commit(name, p)
 	c.last = time.Now()
 	took := c.last.Sub(start)
 	c.stats.Written++
@@ -217,6 +229,38 @@ func (j *job) checkpointNow() error {
 
 	c.stats.Time = took
 	c.stats.TotalTime += took
+	return nil
+}
+
+// commit makes the snapshot file p durable and renames it to name in the
+// background, then prunes: the job resumes once the file is written, not
+// once it is synced (the sync took a third of a small snapshot's pause).
+// Until wait returns, the snapshot may be lost in a crash, and the one
+// before it is the newest; the next snapshot and the end of the job wait
+// for it.
+func (c *checkpointer) commit(name string, p *atomicfile.Pending) {
+	done := make(chan error, 1)
+	c.flushing, c.flushName = done, name
+	go func() {
+		err := p.Commit()
+		if err == nil {
+			c.prune()
+		}
+		done <- err
+	}()
+}
+
+// wait waits for the snapshot being committed in the background, if any,
+// and returns its error.
+func (c *checkpointer) wait() error {
+	if c.flushing == nil {
+		return nil
+	}
+	err := <-c.flushing
+	c.flushing = nil
+	if err != nil {
+		return &CheckpointError{File: c.flushName, Err: err}
+	}
 	return nil
 }
 

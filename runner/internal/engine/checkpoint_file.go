@@ -57,11 +57,12 @@ func (c *crcReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// writeSnapshotFile writes the body and the stores' state to name
-// atomically and returns the file's size.
-func writeSnapshotFile(name string, body []byte, stores []*state.Store) (int64, error) {
+// beginSnapshotFile writes the body and the stores' state to a temporary
+// file for name and returns it pending (to be made durable and renamed
+// into place by Commit) with its size.
+func beginSnapshotFile(name string, body []byte, stores []*state.Store) (*atomicfile.Pending, int64, error) {
 	var size int64
-	err := atomicfile.Write(name, ".ckpt-*.tmp", func(f io.Writer) error {
+	p, err := atomicfile.Begin(name, ".ckpt-*.tmp", func(f io.Writer) error {
 		bw := bufio.NewWriterSize(f, fileBuf)
 		cw := &crcWriter{w: bw}
 		cw.Write([]byte(ckptMagic))
@@ -76,7 +77,17 @@ func writeSnapshotFile(name string, body []byte, stores []*state.Store) (int64, 
 		size = cw.n + 4
 		return bw.Flush()
 	})
-	return size, err
+	return p, size, err
+}
+
+// writeSnapshotFile writes the body and the stores' state to name
+// atomically and returns the file's size.
+func writeSnapshotFile(name string, body []byte, stores []*state.Store) (int64, error) {
+	p, size, err := beginSnapshotFile(name, body, stores)
+	if err != nil {
+		return 0, err
+	}
+	return size, p.Commit()
 }
 
 // verifySnapshotFile checks a snapshot file's header and checksum,
