@@ -328,7 +328,7 @@ func parent(c config, cpuprofile string) error {
 		return err
 	}
 	defer ld.cmd.Process.Kill()
-	if _, err := ld.expect("loaded", 30*time.Minute); err != nil {
+	if _, err := ld.expect("loaded", 2*time.Hour); err != nil {
 		return err
 	}
 	loadTime := time.Since(began)

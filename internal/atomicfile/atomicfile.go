@@ -6,6 +6,7 @@
 package atomicfile
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -15,30 +16,75 @@ import (
 // os.CreateTemp takes it), so that a caller can find and remove the ones a
 // crash left behind; it is removed on every error.
 func WriteFile(name, pattern string, parts ...[]byte) error {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, pattern)
+	return Write(name, pattern, func(w io.Writer) error {
+		for _, p := range parts {
+			if _, err := w.Write(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Write is WriteFile for contents too large to hold in memory: fill
+// writes them to the temporary file, unbuffered, and its error aborts the
+// write, leaving name as it was.
+func Write(name, pattern string, fill func(w io.Writer) error) error {
+	p, err := Begin(name, pattern, fill)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
+	return p.Commit()
+}
+
+// Pending is a file whose contents are written to its temporary file but
+// not yet durable nor in place: a caller that must not wait for the sync
+// (a streaming job's checkpoint) commits it in the background. Exactly
+// one of Commit and Abort is called.
+type Pending struct {
+	f    *os.File
+	name string
+}
+
+// Begin writes the contents fill writes to a temporary file for name, as
+// Write does, and returns it pending.
+func Begin(name, pattern string, fill func(w io.Writer) error) (*Pending, error) {
+	f, err := os.CreateTemp(filepath.Dir(name), pattern)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pending{f: f, name: name}
+	if err := fill(f); err != nil {
+		p.Abort()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Abort removes the temporary file.
+func (p *Pending) Abort() {
+	p.f.Close()
+	os.Remove(p.f.Name())
+}
+
+// Commit syncs the temporary file, renames it over the target and syncs
+// the directory, so that after a crash the target holds either its old
+// contents or all of the new ones. On error the temporary file is
+// removed.
+func (p *Pending) Commit() error {
+	tmp := p.f.Name()
 	defer os.Remove(tmp)
-	for _, p := range parts {
-		if _, err := f.Write(p); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+	if err := p.f.Sync(); err != nil {
+		p.f.Close()
 		return err
 	}
-	if err := f.Close(); err != nil {
+	if err := p.f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, name); err != nil {
+	if err := os.Rename(tmp, p.name); err != nil {
 		return err
 	}
-	d, err := os.Open(dir)
+	d, err := os.Open(filepath.Dir(p.name))
 	if err != nil {
 		return err
 	}

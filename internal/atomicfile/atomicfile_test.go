@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,5 +43,34 @@ func TestWriteFileFailureRemovesTheTemporary(t *testing.T) {
 	}
 	if fi, err := os.Stat(name); err != nil || !fi.IsDir() {
 		t.Fatalf("target changed: %v %v", fi, err)
+	}
+}
+
+// A pending file is not at its target until Commit, and Abort leaves
+// neither it nor its temporary file.
+func TestBeginCommitsOnlyOnCommit(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "f")
+	fill := func(w io.Writer) error { _, err := w.Write([]byte("new")); return err }
+	p, err := Begin(name, ".f-*.tmp", fill)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(name); !os.IsNotExist(err) {
+		t.Fatalf("target exists before Commit: %v", err)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(name); err != nil || string(got) != "new" {
+		t.Fatalf("file holds %q (%v) after Commit, want %q", got, err, "new")
+	}
+	p, err = Begin(filepath.Join(dir, "g"), ".f-*.tmp", fill)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Abort()
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("after Abort the directory holds %d files, want 1 (f)", len(ents))
 	}
 }

@@ -33,9 +33,11 @@ import (
 // their marks, and a sink that records its epochs (io/foreach) skips the
 // ones the crashed run committed after the snapshot.
 //
-// A snapshot is one file, ckpt-<seq>.bin: a magic line, the body and the
-// CRC-32C of both. It is written to a temporary name, synced, renamed and
-// the directory synced, so a crash leaves either the whole file or none.
+// A snapshot is one file, ckpt-<seq>.bin: a magic line, the body, the
+// keyed stages' state and the CRC-32C of all (checkpoint_file.go). It is written to a temporary name, synced, renamed and
+// the directory synced, so a crash leaves either the whole file or none;
+// the job resumes before the sync, which runs in the background and is
+// waited for by the next snapshot and at the end of the job.
 // A file whose checksum or framing is wrong is skipped in favour of the
 // previous one; Keep files are kept.
 //
@@ -43,9 +45,15 @@ import (
 // URNs and its coders. A pipeline whose digests differ is refused with
 // an error naming the first stage that changed, unless Fresh is set.
 //
+// A restore reads the newest file twice, as a stream: once to check its
+// checksum (a damaged file is skipped before anything is restored from
+// it), once to restore it, the keyed state bulk-loaded into the stores
+// as it is read (state.Store.Import).
+//
 // Limits: a grouping over bounded input (the batch shuffle) cannot be
 // snapshotted while it holds data, so checkpoints wait until it is done;
-// the snapshot is built in memory, so a job's state must fit twice.
+// the snapshot's body (everything but the keyed state: pending elements,
+// reducers, side inputs) is built in memory.
 
 // Checkpointing configures durable checkpoints.
 type Checkpointing struct {
@@ -68,8 +76,9 @@ type Checkpointing struct {
 // CheckpointStats describe the snapshots a job wrote.
 type CheckpointStats struct {
 	// Written counts snapshots; Bytes is the largest one's size, Time
-	// the last one's writing time (once nothing ran: building, writing,
-	// syncing, renaming), TotalTime the sum over all.
+	// the last one's pause of the job (once nothing ran: building and
+	// writing it; syncing and renaming the file follow in the
+	// background), TotalTime the sum over all.
 	Written         int
 	Bytes           int64
 	Time, TotalTime time.Duration
@@ -95,12 +104,6 @@ func (e *CheckpointError) Unwrap() error { return e.Err }
 // written by a different pipeline.
 var ErrPipelineChanged = errors.New("the pipeline changed since the snapshot was written")
 
-const ckptMagic = "beamgo-checkpoint-v2\n"
-
-// ckptMagicV1 frames the snapshots of version 1, which held one reducer
-// per GroupByKey; they are still read.
-const ckptMagicV1 = "beamgo-checkpoint-v1\n"
-
 var ckptCRC = crc32.MakeTable(crc32.Castagnoli)
 
 // checkpointer is a job's checkpoint state; its fields are guarded by j.mu.
@@ -115,6 +118,11 @@ type checkpointer struct {
 	last time.Time
 	// v1 is set while a snapshot of version 1 is restored.
 	v1 bool
+	// flushing receives the result of committing the newest snapshot
+	// file in the background (commit), nil once received; flushName is
+	// that file.
+	flushing  chan error
+	flushName string
 }
 
 func newCheckpointer(o Checkpointing) (*checkpointer, error) {
@@ -205,20 +213,56 @@ func (j *job) checkpointNow() error {
 	}
 	start := time.Now()
 	c.seq++
+	if err := c.wait(); err != nil {
+		return err
+	}
 	body := j.encodeSnapshot(c.seq)
 	name := filepath.Join(c.opts.Dir, fmt.Sprintf("ckpt-%020d.bin", c.seq))
-	if err := writeAtomic(name, body); err != nil {
+	p, size, err := beginSnapshotFile(name, body, j.keyedStores())
+	if err != nil {
 		c.seq--
 		return &CheckpointError{File: name, Err: err}
 	}
-	c.prune()
+	c.commit(name, p)
 	c.last = time.Now()
 	took := c.last.Sub(start)
 	c.stats.Written++
-	c.stats.Bytes = max(c.stats.Bytes, int64(len(body)))
+	c.stats.Bytes = max(c.stats.Bytes, size)
 
 	c.stats.Time = took
 	c.stats.TotalTime += took
+	return nil
+}
+
+// commit makes the snapshot file p durable and renames it to name in the
+// background, then prunes: the job resumes once the file is written, not
+// once it is synced (the sync took a third of a small snapshot's pause).
+// Until wait returns, the snapshot may be lost in a crash, and the one
+// before it is the newest; the next snapshot and the end of the job wait
+// for it.
+func (c *checkpointer) commit(name string, p *atomicfile.Pending) {
+	done := make(chan error, 1)
+	c.flushing, c.flushName = done, name
+	go func() {
+		err := p.Commit()
+		if err == nil {
+			c.prune()
+		}
+		done <- err
+	}()
+}
+
+// wait waits for the snapshot being committed in the background, if any,
+// and returns its error.
+func (c *checkpointer) wait() error {
+	if c.flushing == nil {
+		return nil
+	}
+	err := <-c.flushing
+	c.flushing = nil
+	if err != nil {
+		return &CheckpointError{File: c.flushName, Err: err}
+	}
 	return nil
 }
 
@@ -241,31 +285,6 @@ func (j *job) busyShuffle() *stage {
 		}
 	}
 	return nil
-}
-
-// writeAtomic writes the framed body to name so that, after a crash, name
-// holds either all of it or nothing.
-func writeAtomic(name string, body []byte) error {
-	sum := crc32.Update(crc32.Checksum([]byte(ckptMagic), ckptCRC), ckptCRC, body)
-	return atomicfile.WriteFile(name, ".ckpt-*.tmp", []byte(ckptMagic), body, binary.BigEndian.AppendUint32(nil, sum))
-}
-
-// readFramed reads a snapshot file and checks its frame, returning the
-// body.
-func readFramed(name string) (body []byte, v1 bool, err error) {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, false, err
-	}
-	v1 = len(data) >= len(ckptMagicV1) && string(data[:len(ckptMagicV1)]) == ckptMagicV1
-	if !v1 && (len(data) < len(ckptMagic)+4 || string(data[:len(ckptMagic)]) != ckptMagic) {
-		return nil, false, fmt.Errorf("not a checkpoint file (bad header): %w", snapbuf.ErrCorrupt)
-	}
-	n := len(data) - 4
-	if n < len(ckptMagic) || crc32.Checksum(data[:n], ckptCRC) != binary.BigEndian.Uint32(data[n:]) {
-		return nil, false, fmt.Errorf("checksum mismatch (truncated or damaged): %w", snapbuf.ErrCorrupt)
-	}
-	return data[len(ckptMagic):n], v1, nil
 }
 
 // prune removes all but the newest Keep snapshots, and temporary files
@@ -304,16 +323,14 @@ func (j *job) restoreLatest() error {
 	}
 	var damaged []string
 	for _, f := range files {
-		body, v1, err := readFramed(f)
-		if err != nil {
+		if err := verifySnapshotFile(f); err != nil {
 			damaged = append(damaged, fmt.Sprintf("%s (%v)", filepath.Base(f), err))
 			if j.opts.Logf != nil {
 				j.opts.Logf("%s: checkpoint %s is damaged, trying an older one: %v", j.opts.Prefix, f, err)
 			}
 			continue
 		}
-		c.v1 = v1
-		if err := j.decodeSnapshot(body); err != nil {
+		if err := j.restoreFile(f); err != nil {
 			return &CheckpointError{File: f, Err: err}
 		}
 		c.stats.Restored = c.seq

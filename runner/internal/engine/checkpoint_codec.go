@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"time"
@@ -11,13 +12,17 @@ import (
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/reduce"
 	"github.com/beamgo-dev/beamgo/runner/internal/snapbuf"
+	"github.com/beamgo-dev/beamgo/runner/internal/state"
 )
 
 // The snapshot body, in snapbuf fields: the sequence number and the wall
 // time of writing; per stage its id, the stage's names and digest (checked
 // before anything is restored); the job's counts, metrics, clock and
 // TestStream position; then per stage its watermarks, pending elements,
-// queued bundles, reducer and keyed state; then the side-input datasets.
+// queued bundles, reducer and keyed stage's blocked elements; then the
+// side-input datasets. The keyed stages' state follows the body in the
+// file (checkpoint_file.go); in version 1 files it was the last field of
+// each keyed stage.
 
 // encodeSnapshot returns the body of snapshot seq; j.mu is held and
 // nothing is in flight.
@@ -197,19 +202,25 @@ func (k *keyed) encode(w *snapbuf.Writer) {
 		w.String(b.key)
 		w.Bytes(b.elem)
 	}
-	var buf bytes.Buffer
-	if err := k.store.Export(&buf); err != nil {
-		// The memory and pebble backends fail to export only on I/O
-		// errors of pebble's own files; the snapshot is then unusable.
-		panic(fmt.Sprintf("engine: export of keyed state: %v", err))
+}
+
+// keyedStores returns the keyed stages' stores in stage order, the order
+// of their state in a snapshot file.
+func (j *job) keyedStores() []*state.Store {
+	var out []*state.Store
+	for _, s := range j.stages {
+		if s.ks != nil {
+			out = append(out, s.ks.store)
+		}
 	}
-	w.Bytes(buf.Bytes())
+	return out
 }
 
 // decodeSnapshot checks that the snapshot body belongs to this pipeline
-// and restores it into the new job; j.mu need not be held (the job has
+// and restores it into the new job, the keyed stages' state from st (nil:
+// a version 1 body, which holds it); j.mu need not be held (the job has
 // not started).
-func (j *job) decodeSnapshot(body []byte) error {
+func (j *job) decodeSnapshot(body []byte, st io.Reader) error {
 	r := snapbuf.NewReader(body, "snapshot")
 	j.ckpt.seq = r.Uint()
 	r.Int() // written at
@@ -239,7 +250,7 @@ func (j *job) decodeSnapshot(body []byte) error {
 		j.stream.next = next
 	}
 	for _, s := range j.stages {
-		if err := s.decode(r); err != nil {
+		if err := s.decode(r, st); err != nil {
 			return fmt.Errorf("%s: %w", s.label(), err)
 		}
 	}
@@ -258,7 +269,7 @@ func (j *job) decodeSnapshot(body []byte) error {
 
 // decode restores the stage's execution state, replacing what setupInput
 // queued.
-func (s *stage) decode(r *snapbuf.Reader) error {
+func (s *stage) decode(r *snapbuf.Reader, st io.Reader) error {
 	j := s.j
 	s.iw, s.ow, s.hold = r.Time(), r.Time(), r.Time()
 	s.started = r.Bool()
@@ -292,7 +303,7 @@ func (s *stage) decode(r *snapbuf.Reader) error {
 		r.Fail("keyed state present in the snapshot but not in the stage, or the reverse")
 	}
 	if s.ks != nil && r.Err() == nil {
-		s.ks.decode(r)
+		s.ks.decode(r, st)
 	}
 	return r.Err()
 }
@@ -361,7 +372,9 @@ func (red *reducing) bytes() int64 {
 	return n
 }
 
-func (k *keyed) decode(r *snapbuf.Reader) {
+// decode restores the keyed stage's blocked elements from r and its
+// state from st (nil: from r, a version 1 body).
+func (k *keyed) decode(r *snapbuf.Reader, st io.Reader) {
 	k.dropped = r.Int()
 	k.blocked = nil
 	for range r.Count(2) {
@@ -370,11 +383,13 @@ func (k *keyed) decode(r *snapbuf.Reader) {
 		// Blocked elements count in j.buffered until their bundle commits.
 		k.s.j.buffered += int64(len(e.elem))
 	}
-	data := r.Bytes()
+	if st == nil {
+		st = bytes.NewReader(r.Bytes())
+	}
 	if r.Err() != nil {
 		return
 	}
-	if err := k.store.Import(bytes.NewReader(data)); err != nil {
+	if err := k.store.Import(st); err != nil {
 		r.Fail("keyed state of %s: %v", k.s.st.Input.Target, err)
 	}
 }

@@ -211,6 +211,13 @@ func (j *job) run(ctx context.Context) error {
 	wg.Wait()
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.ckpt != nil {
+		// A failed or cancelled job leaves no snapshot file half
+		// committed behind it.
+		if err := j.ckpt.wait(); err != nil && j.err == nil {
+			j.err = err
+		}
+	}
 	if j.err != nil {
 		return j.err
 	}
@@ -378,6 +385,9 @@ func (j *job) quiesce() (applied bool, err error) {
 		// The final snapshot: a restart of a finished (or drained) job
 		// finds every watermark at the end and ends at once.
 		if err := j.checkpointNow(); err != nil {
+			return false, err
+		}
+		if err := j.ckpt.wait(); err != nil {
 			return false, err
 		}
 	}

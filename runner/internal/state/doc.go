@@ -66,7 +66,11 @@
 // # Snapshots
 //
 // Export writes every entry of one commit boundary in a backend-neutral
-// format; Import loads it into an empty store of either backend.
+// format, in key order; Import loads it into an empty store of either
+// backend as a stream, building the backend's structures directly from
+// the sorted entries: the memory backend's partitions and indexes in
+// large slabs (memload.go), the pebble backend's as SSTables it ingests
+// (pebbleload.go).
 //
 // # Concurrency
 //

@@ -2,6 +2,7 @@ package state
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -59,9 +60,20 @@ func (s *Store) Export(w io.Writer) error {
 // intact snapshot.
 var ErrBadSnapshot = errors.New("state: bad snapshot")
 
+// bulkLoader is a backend that loads a snapshot's entries into its empty
+// self faster than write sets can: the entries come in ascending order,
+// so it builds its structures directly, without a search per entry.
+type bulkLoader interface {
+	// load calls next until it reports the end or fails. The entries it
+	// returns are ascending and valid only until the following call.
+	load(next func() (k, v []byte, ok bool, err error)) error
+}
+
 // Import loads a snapshot written by Export into s, which must be empty
-// and have no open bundles. On error s may hold part of the snapshot; the
-// caller discards it.
+// and have no open bundles. It reads r as a stream, up to the snapshot's
+// last byte and no further when r is a *bufio.Reader of at least 256 KiB,
+// so that a snapshot may be one section of a larger file. On error s may
+// hold part of the snapshot; the caller discards it.
 func (s *Store) Import(r io.Reader) error {
 	empty := true
 	if err := s.kv.scan(nil, nil, func(_, _ []byte) bool { empty = false; return false }); err != nil {
@@ -70,20 +82,27 @@ func (s *Store) Import(r io.Reader) error {
 	if !empty {
 		return ErrNotEmpty
 	}
-	h := crc32.New(castagnoli)
-	br := bufio.NewReaderSize(r, 256<<10)
-	in := &hashReader{r: br, h: h}
+	in := &snapReader{br: bufio.NewReaderSize(r, 256<<10)}
 	magic := make([]byte, len(snapshotMagic))
-	if _, err := io.ReadFull(in, magic); err != nil || string(magic) != snapshotMagic {
+	if err := in.readFull(magic); err != nil || string(magic) != snapshotMagic {
 		return fmt.Errorf("state: import: no snapshot header: %w", ErrBadSnapshot)
 	}
-	seq, err := s.importEntries(in)
+	var err error
+	if bl, ok := s.kv.(bulkLoader); ok {
+		err = bl.load(in.next)
+	} else {
+		err = s.importEntries(in)
+	}
 	if err != nil {
 		return err
 	}
-	sum := h.Sum32()
+	seq, err := in.uvarint()
+	if err != nil {
+		return in.bad("sequence", err)
+	}
+	sum := in.crc
 	var tail [4]byte
-	if _, err := io.ReadFull(br, tail[:]); err != nil || binary.BigEndian.Uint32(tail[:]) != sum {
+	if _, err := io.ReadFull(in.br, tail[:]); err != nil || binary.BigEndian.Uint32(tail[:]) != sum {
 		return fmt.Errorf("state: import: checksum: %w", ErrBadSnapshot)
 	}
 	if seq > s.seq.Load() {
@@ -92,74 +111,109 @@ func (s *Store) Import(r io.Reader) error {
 	return nil
 }
 
-// importEntries applies the records in write sets of about 4 MiB and
-// returns the trailer's sequence counter.
-func (s *Store) importEntries(in *hashReader) (uint64, error) {
-	bad := func(what string, err error) error {
-		return fmt.Errorf("state: import: %s: %w", what, errors.Join(ErrBadSnapshot, err))
-	}
+// importEntries applies the records in write sets of about 4 MiB, for a
+// backend that cannot bulk-load.
+func (s *Store) importEntries(in *snapReader) error {
 	w, size := newWriteSet(), 0
 	for {
-		klen, err := binary.ReadUvarint(in)
+		k, v, ok, err := in.next()
 		if err != nil {
-			return 0, bad("key length", err)
+			return err
 		}
-		if klen == 0 {
+		if !ok {
 			break
 		}
-		k, err := readN(in, klen)
-		if err != nil {
-			return 0, bad("key", err)
-		}
-		vlen, err := binary.ReadUvarint(in)
-		if err != nil {
-			return 0, bad("value length", err)
-		}
-		v, err := readN(in, vlen)
-		if err != nil {
-			return 0, bad("value", err)
-		}
-		w.set(k, v)
+		w.set(bytes.Clone(k), bytes.Clone(v))
 		if size += len(k) + len(v); size > 4<<20 {
 			if err := s.kv.apply(w); err != nil {
-				return 0, err
+				return err
 			}
 			w, size = newWriteSet(), 0
 		}
 	}
-	seq, err := binary.ReadUvarint(in)
+	return s.kv.apply(w)
+}
+
+// snapReader reads a snapshot's records from a buffered stream, hashing
+// what it reads and checking that keys ascend strictly (a bulk loader
+// relies on it), so that a damaged stream fails with ErrBadSnapshot.
+type snapReader struct {
+	br  *bufio.Reader
+	crc uint32
+	// key and prev alternate as the current and the previous key; val
+	// is the current value. They are reused from record to record.
+	key, prev, val []byte
+}
+
+func (r *snapReader) bad(what string, err error) error {
+	return fmt.Errorf("state: import: %s: %w", what, errors.Join(ErrBadSnapshot, err))
+}
+
+// uvarint reads and hashes one unsigned varint.
+func (r *snapReader) uvarint() (uint64, error) {
+	b, _ := r.br.Peek(binary.MaxVarintLen64)
+	v, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	r.crc = crc32.Update(r.crc, castagnoli, b[:n])
+	r.br.Discard(n)
+	return v, nil
+}
+
+// readFull fills p from the stream and hashes it.
+func (r *snapReader) readFull(p []byte) error {
+	if _, err := io.ReadFull(r.br, p); err != nil {
+		return err
+	}
+	r.crc = crc32.Update(r.crc, castagnoli, p)
+	return nil
+}
+
+// field reads a length-prefixed field into buf's storage.
+func (r *snapReader) field(buf []byte) ([]byte, error) {
+	n, err := r.uvarint()
 	if err != nil {
-		return 0, bad("sequence", err)
+		return buf, err
 	}
-	return seq, s.kv.apply(w)
-}
-
-// readN reads n bytes, refusing lengths no store entry has.
-func readN(r io.Reader, n uint64) ([]byte, error) {
+	// No store entry is this long: a corrupt length must not make the
+	// reader allocate without bound.
 	if n > 1<<31 {
-		return nil, fmt.Errorf("length %d", n)
+		return buf, fmt.Errorf("length %d", n)
 	}
-	b := make([]byte, n)
-	_, err := io.ReadFull(r, b)
-	return b, err
-}
-
-// hashReader hashes what it reads.
-type hashReader struct {
-	r *bufio.Reader
-	h io.Writer
-}
-
-func (h *hashReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	h.h.Write(p[:n])
-	return n, err
-}
-
-func (h *hashReader) ReadByte() (byte, error) {
-	c, err := h.r.ReadByte()
-	if err == nil {
-		h.h.Write([]byte{c})
+	if uint64(cap(buf)) < n {
+		buf = make([]byte, n)
 	}
-	return c, err
+	buf = buf[:n]
+	return buf, r.readFull(buf)
+}
+
+// next returns the next record; ok is false at the end of the records.
+// k and v are valid until the following call.
+func (r *snapReader) next() (k, v []byte, ok bool, err error) {
+	klen, err := r.uvarint()
+	if err != nil {
+		return nil, nil, false, r.bad("key length", err)
+	}
+	if klen == 0 {
+		return nil, nil, false, nil
+	}
+	if klen > 1<<31 {
+		return nil, nil, false, r.bad("key", fmt.Errorf("length %d", klen))
+	}
+	r.key, r.prev = r.prev, r.key
+	if uint64(cap(r.key)) < klen {
+		r.key = make([]byte, klen)
+	}
+	r.key = r.key[:klen]
+	if err := r.readFull(r.key); err != nil {
+		return nil, nil, false, r.bad("key", err)
+	}
+	if r.prev != nil && bytes.Compare(r.prev, r.key) >= 0 {
+		return nil, nil, false, r.bad("key", errors.New("keys out of order"))
+	}
+	if r.val, err = r.field(r.val); err != nil {
+		return nil, nil, false, r.bad("value", err)
+	}
+	return r.key, r.val, true, nil
 }

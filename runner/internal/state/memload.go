@@ -1,0 +1,164 @@
+package state
+
+import "unsafe"
+
+// Bulk loading of the memory backend (Import of a snapshot). Entries come
+// in ascending order, so every partition arrives whole and the global
+// tables arrive sorted: partitions are built by appending, and global
+// entries are appended to the last chunk of the ordered index, with no
+// search at all. The entries' bytes are copied into large pointer-free
+// slabs (the keys as strings over them), and the partitions and their key
+// and value slices are carved from large slabs too, so that a restored
+// gigabyte is a few thousand objects for the collector to mark instead of
+// several million. A slab stays alive while any entry in it does: values
+// replaced after the restore free their slab only once all its neighbours
+// are replaced too, which bounds the overhead at the restored size.
+
+// loadSlab is the size of the slabs the loader carves bytes and slices
+// from; an entry larger than a quarter of it gets its own allocation.
+const loadSlab = 1 << 20
+
+var _ bulkLoader = (*memBackend)(nil)
+
+// load builds the backend's partitions and global tables from the
+// ascending entries next returns, and installs them. The backend is empty
+// (Import checks it) and no bundle is open.
+func (m *memBackend) load(next func() (k, v []byte, ok bool, err error)) error {
+	var l memLoader
+	l.global = &ordered{}
+	for {
+		k, v, ok, err := next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		l.add(k, v)
+	}
+	l.endPart()
+	// The map is made at its final size: growing it entry by entry
+	// rehashed it a dozen times, a fifth of a restore's time.
+	parts := make(map[string]*memPart, len(l.parts))
+	for _, p := range l.parts {
+		parts[p.prefix] = p.part
+	}
+	m.mu.Lock()
+	m.parts, m.global = parts, l.global
+	m.mu.Unlock()
+	return nil
+}
+
+// memLoader is the state of one bulk load.
+type memLoader struct {
+	parts  []loadedPart
+	global *ordered
+
+	// prefix and keys, vals gather the entries of the partition being
+	// loaded, until it ends.
+	prefix string
+	keys   []string
+	vals   [][]byte
+
+	bytes    []byte
+	strs     []string
+	slices   [][]byte
+	memParts []memPart
+}
+
+// loadedPart is a partition and its prefix.
+type loadedPart struct {
+	prefix string
+	part   *memPart
+}
+
+// add loads one entry.
+func (l *memLoader) add(k, v []byte) {
+	key := l.string(k)
+	val := l.copy(v)
+	p := partLen(k)
+	if p == 0 {
+		l.appendGlobal(key, val)
+		return
+	}
+	if key[:p] != l.prefix {
+		l.endPart()
+		l.prefix = key[:p]
+	}
+	l.keys = append(l.keys, key)
+	l.vals = append(l.vals, val)
+}
+
+// endPart installs the partition gathered so far.
+func (l *memLoader) endPart() {
+	if len(l.keys) == 0 {
+		return
+	}
+	if len(l.memParts) == 0 {
+		l.memParts = make([]memPart, loadSlab/int(unsafe.Sizeof(memPart{})))
+	}
+	part := &l.memParts[0]
+	l.memParts = l.memParts[1:]
+	n := len(l.keys)
+	part.keys = carve(&l.strs, n)
+	part.vals = carve(&l.slices, n)
+	copy(part.keys, l.keys)
+	copy(part.vals, l.vals)
+	l.parts = append(l.parts, loadedPart{l.prefix, part})
+	clear(l.keys)
+	clear(l.vals)
+	l.keys, l.vals = l.keys[:0], l.vals[:0]
+}
+
+// carve returns n elements from the slab *s, starting a new slab when it
+// is short; the result's capacity is n, so that growing a partition later
+// reallocates instead of writing over its neighbour.
+func carve[T any](s *[]T, n int) []T {
+	if len(*s) < n {
+		var zero T
+		*s = make([]T, max(n, loadSlab/int(unsafe.Sizeof(zero))))
+	}
+	out := (*s)[:n:n]
+	*s = (*s)[n:]
+	return out
+}
+
+// copy returns a copy of b in the byte slab, capacity-limited like
+// carve's results.
+func (l *memLoader) copy(b []byte) []byte {
+	if len(b) > loadSlab/4 {
+		return append([]byte(nil), b...)
+	}
+	out := carve(&l.bytes, len(b))
+	copy(out, b)
+	return out
+}
+
+// string returns a copy of b in the byte slab as a string. The slab's
+// bytes under it are never written again (copy hands out each byte once,
+// and values are never mutated in place), which is what makes the string
+// immutable.
+func (l *memLoader) string(b []byte) string {
+	c := l.copy(b)
+	if len(c) == 0 {
+		return ""
+	}
+	return unsafe.String(&c[0], len(c))
+}
+
+// loadFill is how full the loader leaves each chunk of the global index,
+// so that the inserts after a restore do not split every chunk at once.
+const loadFill = chunkMax * 3 / 4
+
+// appendGlobal appends key at the end of the global index: the keys
+// ascend, so the last chunk is where it belongs.
+func (l *memLoader) appendGlobal(key string, v []byte) {
+	o := l.global
+	if len(o.chunks) == 0 || len(o.chunks[len(o.chunks)-1].keys) >= loadFill {
+		o.chunks = append(o.chunks, &chunk{keys: make([]okey, 0, loadFill), vals: make([][]byte, 0, loadFill)})
+	}
+	c := o.chunks[len(o.chunks)-1]
+	c.keys = append(c.keys, makeOkey(key))
+	c.vals = append(c.vals, v)
+	o.n++
+}
