@@ -248,7 +248,9 @@ func (j *job) decodeSnapshot(body []byte) error {
 			r.Fail("side input data of unknown PCollection %s", pc)
 			break
 		}
-		d.elems = elems
+		if err := d.restore(elems); err != nil {
+			return err
+		}
 	}
 	return r.Done()
 }

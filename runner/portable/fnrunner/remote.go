@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"maps"
 	"slices"
@@ -424,6 +425,21 @@ type sides struct {
 // for the values of one key, or the distinct keys, of multimap side
 // inputs.
 func (s *sides) ReadState(key *fnpb.StateKey) ([]byte, error) {
+	r, err := s.OpenState(key)
+	if err != nil || r.Size() == 0 {
+		return nil, err
+	}
+	out := make([]byte, r.Size())
+	if _, err := r.ReadAt(out, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("portable: side input: %w", err)
+	}
+	return out, nil
+}
+
+// OpenState implements service.StateOpener: an iterable side input is read
+// in pages from the engine's dataset (engine.SideInputOpener), never whole;
+// a multimap's answer is computed from the contents read whole.
+func (s *sides) OpenState(key *fnpb.StateKey) (*io.SectionReader, error) {
 	var transform, local string
 	var win []byte
 	switch {
@@ -450,15 +466,19 @@ func (s *sides) ReadState(key *fnpb.StateKey) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("portable: side input %s of %s: %w", local, transform, err)
 		}
+		if o, ok := s.data.(engine.SideInputOpener); ok && key.GetIterableSideInput() != nil {
+			return o.OpenSideInput(context.Background(), transform, local, w)
+		}
 		all, err := s.data.SideInput(context.Background(), transform, local, w)
-		if err != nil || key.GetIterableSideInput() != nil {
-			return all, err
-		}
-		out, err := s.multimap(port, all, key)
 		if err != nil {
-			return nil, fmt.Errorf("portable: multimap side input %s of %s: %w", local, transform, err)
+			return nil, err
 		}
-		return out, nil
+		if key.GetIterableSideInput() == nil {
+			if all, err = s.multimap(port, all, key); err != nil {
+				return nil, fmt.Errorf("portable: multimap side input %s of %s: %w", local, transform, err)
+			}
+		}
+		return io.NewSectionReader(bytes.NewReader(all), 0, int64(len(all))), nil
 	}
 	return nil, fmt.Errorf("portable: no side input %s of transform %s", local, transform)
 }
@@ -509,6 +529,8 @@ func (s *sides) multimap(port plan.SideInputPort, all []byte, key *fnpb.StateKey
 	}
 	return out, nil
 }
+
+var _ service.StateOpener = (*sides)(nil)
 
 // decodeWindow decodes a window with a global or interval window coder.
 func decodeWindow(c *pipepb.Coder, b []byte) (window.Window, error) {

@@ -1,7 +1,10 @@
 package fnrunner
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"testing"
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
@@ -81,5 +84,47 @@ func TestSidesReadStateMultimap(t *testing.T) {
 		TransformId: "t", SideInputId: "other", Key: str("a"),
 	}}}); err == nil {
 		t.Errorf("ReadState of an unknown side input succeeded; want an error")
+	}
+}
+
+// openedSide serves side inputs only through engine.SideInputOpener; its
+// SideInput fails, so a test sees whether the contents were read whole.
+type openedSide []byte
+
+func (openedSide) SideInput(context.Context, string, string, window.Window) ([]byte, error) {
+	return nil, errors.New("read whole")
+}
+
+func (o openedSide) OpenSideInput(context.Context, string, string, window.Window) (*io.SectionReader, error) {
+	return io.NewSectionReader(bytes.NewReader(o), 0, int64(len(o))), nil
+}
+
+func TestSidesOpenStateReadsIterablesInPieces(t *testing.T) {
+	desc := &fnpb.ProcessBundleDescriptor{Coders: map[string]*pipepb.Coder{
+		"s":  {Spec: &pipepb.FunctionSpec{Urn: urns.CoderStringUTF8}},
+		"gw": {Spec: &pipepb.FunctionSpec{Urn: urns.CoderGlobalWindow}},
+	}}
+	wiring := &plan.Wiring{SideInputs: []plan.SideInputPort{{
+		SideInput: plan.SideInput{Transform: "t", Local: "side", AccessPattern: urns.SideInputIterable},
+		Coder:     "s", WindowCoder: "gw",
+	}}}
+	data := openedSide(cat(str("a"), str("bc"), str("def")))
+	s := &sides{data: data, desc: desc, wiring: wiring}
+	key := &fnpb.StateKey{Type: &fnpb.StateKey_IterableSideInput_{IterableSideInput: &fnpb.StateKey_IterableSideInput{
+		TransformId: "t", SideInputId: "side",
+	}}}
+	r, err := s.OpenState(key)
+	if err != nil {
+		t.Fatalf("OpenState(iterable): %v", err)
+	}
+	got := make([]byte, r.Size())
+	if _, err := r.ReadAt(got, 0); err != nil {
+		t.Fatalf("ReadAt: %v", err)
+	}
+	if d := cmp.Diff([]byte(data), got); d != "" {
+		t.Errorf("OpenState(iterable) contents (-want +got):\n%s", d)
+	}
+	if _, err := s.ReadState(key); err != nil {
+		t.Errorf("ReadState(iterable) = %v, want the opened contents", err)
 	}
 }
