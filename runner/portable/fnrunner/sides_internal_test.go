@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
@@ -126,5 +128,55 @@ func TestSidesOpenStateReadsIterablesInPieces(t *testing.T) {
 	}
 	if _, err := s.ReadState(key); err != nil {
 		t.Errorf("ReadState(iterable) = %v, want the opened contents", err)
+	}
+}
+
+func TestSidesMultimapReadsPastChunkBoundaries(t *testing.T) {
+	desc := &fnpb.ProcessBundleDescriptor{Coders: map[string]*pipepb.Coder{
+		"s":  {Spec: &pipepb.FunctionSpec{Urn: urns.CoderStringUTF8}},
+		"kv": {Spec: &pipepb.FunctionSpec{Urn: urns.CoderKV}, ComponentCoderIds: []string{"s", "s"}},
+		"gw": {Spec: &pipepb.FunctionSpec{Urn: urns.CoderGlobalWindow}},
+	}}
+	wiring := &plan.Wiring{SideInputs: []plan.SideInputPort{{
+		SideInput: plan.SideInput{Transform: "t", Local: "side", AccessPattern: urns.SideInputMultimap},
+		Coder:     "kv", WindowCoder: "gw",
+	}}}
+	// Several chunks of elements of odd sizes, so that chunks cut keys
+	// and values; key "k3" recurs.
+	var data, wantValues, wantKeys []byte
+	seen := map[string]bool{}
+	for i := 0; len(data) < 3*multimapChunk+1000; i++ {
+		k, v := fmt.Sprintf("k%d", i%7), fmt.Sprintf("v%d-%s", i, strings.Repeat("x", i%90))
+		data = append(data, cat(str(k), str(v))...)
+		if k == "k3" {
+			wantValues = append(wantValues, str(v)...)
+		}
+		if !seen[k] {
+			seen[k] = true
+			wantKeys = append(wantKeys, str(k)...)
+		}
+	}
+	s := &sides{data: openedSide(data), desc: desc, wiring: wiring}
+	got, err := s.ReadState(&fnpb.StateKey{Type: &fnpb.StateKey_MultimapSideInput_{MultimapSideInput: &fnpb.StateKey_MultimapSideInput{
+		TransformId: "t", SideInputId: "side", Key: str("k3")}}})
+	if err != nil {
+		t.Fatalf("ReadState(multimap k3): %v", err)
+	}
+	if !bytes.Equal(got, wantValues) {
+		t.Errorf("ReadState(multimap k3) = %d bytes, want %d", len(got), len(wantValues))
+	}
+	got, err = s.ReadState(&fnpb.StateKey{Type: &fnpb.StateKey_MultimapKeysSideInput_{MultimapKeysSideInput: &fnpb.StateKey_MultimapKeysSideInput{
+		TransformId: "t", SideInputId: "side"}}})
+	if err != nil {
+		t.Fatalf("ReadState(multimap keys): %v", err)
+	}
+	if d := cmp.Diff(wantKeys, got); d != "" {
+		t.Errorf("ReadState(multimap keys) (-want +got):\n%s", d)
+	}
+	// Contents that end inside an element are an error, not a short answer.
+	s.data = openedSide(data[:len(data)-1])
+	if _, err := s.ReadState(&fnpb.StateKey{Type: &fnpb.StateKey_MultimapKeysSideInput_{MultimapKeysSideInput: &fnpb.StateKey_MultimapKeysSideInput{
+		TransformId: "t", SideInputId: "side"}}}); err == nil {
+		t.Errorf("ReadState of truncated contents succeeded; want an error")
 	}
 }
