@@ -3,8 +3,11 @@
 # combine, pardo, sideinput; 1M records of 100 bytes each by default,
 # LOOPBACK workers in the load test's process) against a fresh job server
 # for each test, ours and Prism's, and prints one line per run: the job
-# server, the test, its wall seconds and the job server's peak resident
-# memory (VmHWM from /proc, Linux only). The load tests come from the Beam
+# server, the test, its wall seconds, the CPU seconds (user + system) of
+# the job server and of the test's process (its LOOPBACK workers), and the
+# job server's peak resident memory (VmHWM from /proc, Linux only). On a
+# shared machine the CPU seconds are the steadier figure; the runs never
+# overlap. The load tests come from the Beam
 # module bench/beam requires (the Go module cache), Prism from the interop
 # module's tool dependency; both are built into a temporary directory.
 #
@@ -62,22 +65,26 @@ start_server() { # server: starts it on $port, sets $pid
 }
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); budget ${budget} MiB; ${records} records of 100 B per input"
-printf '%-7s %-13s %8s %10s\n' server test seconds peak_MiB
+printf '%-7s %-13s %8s %10s %10s %10s\n' server test seconds server_cpu test_cpu peak_MiB
 for t in "${tests[@]}"; do
   for s in $servers; do
     start_server "$s"
     t0=$(date +%s.%N)
     status=ok
+    TIMEFORMAT='%U %S'
     # shellcheck disable=SC2046
-    if ! "$bin/$t" --runner=universal --endpoint="127.0.0.1:$port" --environment_type=LOOPBACK \
-      --input_options="$input" $(args_of "$t") >"$bin/test.log" 2>&1; then
+    if ! { time "$bin/$t" --runner=universal --endpoint="127.0.0.1:$port" --environment_type=LOOPBACK \
+      --input_options="$input" $(args_of "$t") >"$bin/test.log" 2>&1; } 2>"$bin/test.time"; then
       status=FAILED
     fi
     t1=$(date +%s.%N)
     peak=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status")
+    # utime and stime, fields 14 and 15, in clock ticks.
+    server_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat")
+    test_cpu=$(awk '{printf "%.1f", $1 + $2}' "$bin/test.time")
     kill "$pid"
     wait "$pid" 2>/dev/null || true
-    printf '%-7s %-13s %8.1f %10s %s\n' "$s" "$t" "$(echo "$t1 - $t0" | bc)" "$peak" "$status"
+    printf '%-7s %-13s %8.1f %10s %10s %10s %s\n' "$s" "$t" "$(echo "$t1 - $t0" | bc)" "$server_cpu" "$test_cpu" "$peak" "$status"
     if [ $status != ok ]; then tail -5 "$bin/test.log" >&2; fi
     port=$((port + 1))
   done

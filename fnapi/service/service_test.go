@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -642,5 +644,81 @@ func TestStreamOutputHandsChunksOverAsTheyArriveAndItsErrorFailsTheBundle(t *tes
 				t.Errorf("Output kept %d bytes, want none when streamed", n)
 			}
 		})
+	}
+}
+
+// pagedState is a StateOpener whose ReadState fails, so that a test sees
+// the Server page through OpenState; largest is the largest read.
+type pagedState struct {
+	contents string
+	largest  atomic.Int64
+}
+
+func (p *pagedState) ReadState(*fnpb.StateKey) ([]byte, error) {
+	return nil, errors.New("read whole")
+}
+
+func (p *pagedState) OpenState(*fnpb.StateKey) (*io.SectionReader, error) {
+	return io.NewSectionReader(p, 0, int64(len(p.contents))), nil
+}
+
+func (p *pagedState) ReadAt(b []byte, off int64) (int, error) {
+	if int64(len(b)) > p.largest.Load() {
+		p.largest.Store(int64(len(b)))
+	}
+	return strings.NewReader(p.contents).ReadAt(b, off)
+}
+
+func TestBundleStateReadsOpenedSideInputsAPageAtATime(t *testing.T) {
+	ctx := testContext(t)
+	srv := startServer(t, &service.Options{StatePageSize: 3})
+	cc, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	withID := metadata.AppendToOutgoingContext(ctx, "worker_id", "paged")
+	if _, err := fnpb.NewBeamFnControlClient(cc).Control(withID); err != nil {
+		t.Fatal(err)
+	}
+	w, err := srv.Worker(ctx, "paged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := &pagedState{contents: "abcdefgh"}
+	b, err := w.NewBundle("i1", nil, state, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release()
+	stream, err := fnpb.NewBeamFnStateClient(cc).State(withID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := &fnpb.StateKey{Type: &fnpb.StateKey_IterableSideInput_{IterableSideInput: &fnpb.StateKey_IterableSideInput{TransformId: "t", SideInputId: "s"}}}
+	var got []string
+	for token, pages := []byte(nil), 0; pages == 0 || len(token) > 0; pages++ {
+		if pages > 10 {
+			t.Fatalf("more than 10 pages of 8 bytes: %q", got)
+		}
+		if err := stream.Send(&fnpb.StateRequest{Id: "g", InstructionId: "i1", StateKey: key,
+			Request: &fnpb.StateRequest_Get{Get: &fnpb.StateGetRequest{ContinuationToken: token}}}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetError() != "" {
+			t.Fatalf("page %d: error %q", pages, resp.GetError())
+		}
+		got = append(got, string(resp.GetGet().GetData()))
+		token = resp.GetGet().GetContinuationToken()
+	}
+	if want := []string{"abc", "def", "gh"}; !slices.Equal(got, want) {
+		t.Errorf("pages %q, want %q", got, want)
+	}
+	if n := state.largest.Load(); n > 3 {
+		t.Errorf("the server read %d bytes at once, more than a page of 3", n)
 	}
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -143,6 +144,16 @@ type StateReader interface {
 	ReadState(key *fnpb.StateKey) ([]byte, error)
 }
 
+// StateOpener is a StateReader that can also open a side input's contents
+// for reading in pages (an optional upgrade the Server looks for): the
+// Server then reads each page as the worker asks for it, and never holds
+// the contents whole.
+type StateOpener interface {
+	StateReader
+	// OpenState returns a reader of what ReadState would return.
+	OpenState(key *fnpb.StateKey) (*io.SectionReader, error)
+}
+
 // StateReaderFunc adapts a function to StateReader.
 type StateReaderFunc func(key *fnpb.StateKey) ([]byte, error)
 
@@ -163,7 +174,7 @@ type Bundle struct {
 	waiting  int           // sinks without is_last yet
 	complete chan struct{} // closed when waiting reaches zero
 	err      error
-	states   map[string][]byte // fetched state contents, by key
+	states   map[string]*io.SectionReader // opened state contents, by key
 	// bags holds bag user state, by key, when no UserState is set; it
 	// lives as long as the bundle.
 	bags map[string][]byte
@@ -272,7 +283,7 @@ func delegate(us UserState, req *fnpb.StateRequest, resp *fnpb.StateResponse) er
 // instruction, and Release it when done.
 func (w *Worker) NewBundle(id string, sinks []string, reader StateReader, timers *Timers) (*Bundle, error) {
 	b := &Bundle{w: w, id: id, reader: reader, outputs: map[string][]byte{}, last: map[string]bool{},
-		complete: make(chan struct{}), states: map[string][]byte{}, bags: map[string][]byte{}}
+		complete: make(chan struct{}), states: map[string]*io.SectionReader{}, bags: map[string][]byte{}}
 	for _, t := range sinks {
 		if _, ok := b.last[t]; !ok {
 			b.last[t] = false
@@ -626,12 +637,47 @@ func (b *Bundle) get(key *fnpb.StateKey, token []byte, pageSize int) (*fnpb.Stat
 	contents, ok := b.states[string(k)]
 	b.mu.Unlock()
 	if !ok {
-		if contents, err = b.reader.ReadState(key); err != nil {
+		if contents, err = openState(b.reader, key); err != nil {
 			return nil, fmt.Errorf("service: read state: %w", err)
 		}
 		b.mu.Lock()
 		b.states[string(k)] = contents
 		b.mu.Unlock()
 	}
-	return page(contents, token, pageSize)
+	return pageAt(contents, token, pageSize)
+}
+
+// openState opens the contents of key through r, paged if r can.
+func openState(r StateReader, key *fnpb.StateKey) (*io.SectionReader, error) {
+	if o, ok := r.(StateOpener); ok {
+		return o.OpenState(key)
+	}
+	contents, err := r.ReadState(key)
+	if err != nil {
+		return nil, err
+	}
+	return io.NewSectionReader(bytes.NewReader(contents), 0, int64(len(contents))), nil
+}
+
+// pageAt reads the page of contents that starts at the offset token names
+// (the start if token is empty), with the token of the next page.
+func pageAt(contents *io.SectionReader, token []byte, pageSize int) (*fnpb.StateGetResponse, error) {
+	var start int64
+	if len(token) > 0 {
+		n, err := strconv.ParseInt(string(token), 10, 64)
+		if err != nil || n < 0 || n > contents.Size() {
+			return nil, fmt.Errorf("service: bad continuation token %q", token)
+		}
+		start = n
+	}
+	end := min(start+int64(pageSize), contents.Size())
+	data := make([]byte, end-start)
+	if _, err := contents.ReadAt(data, start); err != nil && !(errors.Is(err, io.EOF) && end == contents.Size()) {
+		return nil, fmt.Errorf("service: read state: %w", err)
+	}
+	get := &fnpb.StateGetResponse{Data: data}
+	if end < contents.Size() {
+		get.ContinuationToken = []byte(strconv.FormatInt(end, 10))
+	}
+	return get, nil
 }

@@ -154,6 +154,9 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 		if len(t.reducers) > 0 {
 			o.red = newReduceOutput()
 		}
+		if t.side != nil {
+			o.side = t.side.newWriter(s.j.spillShare())
+		}
 		outs[id] = o
 	}
 	metrics := metrics.NewStore()
@@ -226,6 +229,11 @@ func (s *stage) commit(b *bundleWork, out *attemptOutput) error {
 				return err
 			}
 		}
+		if o.side != nil {
+			if err := o.side.seal(); err != nil {
+				return err
+			}
+		}
 	}
 	j := s.j
 	j.elements.Add(out.elements)
@@ -272,6 +280,9 @@ type bundleOutput struct {
 	minTs   window.Time
 	writers []*shuffle.Writer
 	red     *reduceOutput
+	// side sorts the output by window for the stages reading it as a
+	// side input (side.go).
+	side *sideWriter
 	// count and bytes are what the attempt wrote, for edgeStats.
 	count, bytes int64
 	// spillAt, when positive, is the size of arena past which the
@@ -286,7 +297,7 @@ type bundleOutput struct {
 func (o *bundleOutput) write(b []byte) error {
 	o.count++
 	o.bytes += int64(len(b))
-	if len(o.t.readers) > 0 || o.t.side != nil {
+	if len(o.t.readers) > 0 || (o.side != nil && o.t.side.keepElems) {
 		o.elems = append(o.elems, o.keep(b))
 		ts := timestampOf(b)
 		o.minTs, o.segMin = min(o.minTs, ts), min(o.segMin, ts)
@@ -296,12 +307,20 @@ func (o *bundleOutput) write(b []byte) error {
 			}
 		}
 	}
-	if len(o.writers) == 0 && o.red == nil {
+	if len(o.writers) == 0 && o.red == nil && o.side == nil {
 		return nil
 	}
 	v, _, err := o.t.wire.wv.Decode(b)
 	if err != nil {
 		return fmt.Errorf("engine: shuffle input of %s: %w", o.t.pc, err)
+	}
+	if o.side != nil {
+		if err := o.side.add(v.Elem, v.Windows); err != nil {
+			return err
+		}
+		if len(o.writers) == 0 && o.red == nil {
+			return nil
+		}
 	}
 	k, err := o.t.wire.keySkip(v.Elem)
 	if err != nil {
@@ -350,18 +369,17 @@ func (o *bundleOutput) deliver(j *job) {
 	o.t.stats.bytes += o.bytes
 	o.deliverReduce(j)
 	o.deliverSegments()
-	if len(o.elems) == 0 {
+	if o.side != nil {
+		o.side.commit()
+		o.t.side.keep(o.elems)
+	}
+	if len(o.elems) == 0 || len(o.t.readers) == 0 {
 		return
 	}
 	bytes := o.kept
 	for _, r := range o.t.readers {
 		r.addPending(&batch{elems: o.elems, bytes: bytes, minTs: o.minTs})
 		j.buffered += bytes
-	}
-	if d := o.t.side; d != nil {
-		d.mu.Lock()
-		d.elems = append(d.elems, o.elems...)
-		d.mu.Unlock()
 	}
 }
 

@@ -262,7 +262,9 @@ func (j *job) decodeSnapshot(body []byte, st io.Reader) error {
 			r.Fail("side input data of unknown PCollection %s", pc)
 			break
 		}
-		d.elems = elems
+		if err := d.restore(elems); err != nil {
+			return err
+		}
 	}
 	return r.Done()
 }

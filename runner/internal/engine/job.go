@@ -76,7 +76,7 @@ func newJob(opts Options, pl *plan.Plan, ex Executor, dir string, start time.Tim
 	j.cond = sync.NewCond(&j.mu)
 	for _, st := range pl.Stages {
 		for _, si := range st.SideInputs {
-			j.datasets[si.PCollection] = &dataset{keepElems: opts.Checkpoint != nil}
+			j.datasets[si.PCollection] = &dataset{keepElems: opts.Checkpoint != nil, dir: dir, memShare: j.spillShare()}
 		}
 	}
 	producer := map[string]*stage{}
@@ -167,6 +167,9 @@ func (j *job) close(ctx context.Context) error {
 	}
 	if err := closeKeyed(j.stages); err != nil && first == nil {
 		first = err
+	}
+	for _, d := range j.datasets {
+		d.close()
 	}
 	j.mu.Lock()
 	if j.resumeWake != nil {

@@ -4,6 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -11,28 +14,275 @@ import (
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 )
 
-// dataset is the committed elements of one PCollection, each an encoded
-// windowed value.
+// A side input is served as the concatenated element encodings of one
+// window. The dataset keeps exactly that, per window, as it is committed:
+// bundles writing a side input sort their elements' encodings by window
+// (sideWriter), and past their share of the budget append them to the
+// dataset's file; the dataset records where each window's pieces are. So
+// a side input larger than the memory budget costs only pages of the file
+// cache, is never held as elements and then again as per-window buffers,
+// and a reader (SideInputOpener) pages through it.
+//
+// A bundle attempt that fails leaves the bytes it flushed in the file,
+// unreferenced, until the job ends: retries are rare, and the file is
+// append-only, so that readers need no lock on it.
+
+// dataset is the committed contents of one PCollection read as a side
+// input. It is safe for concurrent use.
 type dataset struct {
+	wire *wire
+	// keepElems keeps the committed elements, each an encoded windowed
+	// value, in elems for a job's checkpoints.
+	keepElems bool
+	// dir is where the file is created; memShare the bytes of contents
+	// kept in memory before the rest goes to the file.
+	dir      string
+	memShare int64
+
 	// mu guards the fields below.
 	mu    sync.Mutex
 	elems [][]byte
-	wire  *wire
-	sides map[window.Window][]byte // materialized side input, per window
-	// keepElems keeps elems once sides is materialized, for a job's
-	// checkpoints; without, they are dropped then, so that the job does
-	// not hold the side input twice.
-	keepElems bool
+	wins  map[window.Window]*sideWindow
+	mem   int64
+	// f is the dataset's file (nil until the first flush); end its size.
+	f   *os.File
+	end int64
 }
 
-// sideInputs serves a stage's side inputs from the datasets of earlier stages.
+// sideWindow is where the contents of one window are: parts in order,
+// parts[i] starting at starts[i] of the contents. Parts are only appended.
+type sideWindow struct {
+	parts  []sidePart
+	starts []int64
+	size   int64
+}
+
+// sidePart is a piece of a window's contents: data in memory, or n bytes
+// at off in the dataset's file.
+type sidePart struct {
+	data []byte
+	off  int64
+	n    int64
+}
+
+// newWriter returns the writer of one bundle attempt's output to d, which
+// flushes to the file past flushAt bytes.
+func (d *dataset) newWriter(flushAt int64) *sideWriter {
+	return &sideWriter{d: d, flushAt: flushAt, bufs: map[window.Window][]byte{}}
+}
+
+// sideWriter sorts one bundle attempt's side input elements by window;
+// nothing it holds is visible to readers before commit. It is used by one
+// goroutine at a time.
+type sideWriter struct {
+	d       *dataset
+	flushAt int64
+	bufs    map[window.Window][]byte
+	held    int64
+	// flushed are the pieces already in the file, per window.
+	flushed map[window.Window][]sidePart
+}
+
+// add appends the encoding of an element in windows.
+func (w *sideWriter) add(elem []byte, windows []window.Window) error {
+	for _, win := range windows {
+		w.bufs[win] = append(w.bufs[win], elem...)
+		w.held += int64(len(elem))
+	}
+	if w.flushAt > 0 && w.held >= w.flushAt {
+		return w.flush()
+	}
+	return nil
+}
+
+// flush appends the buffered contents to the dataset's file.
+func (w *sideWriter) flush() error {
+	if w.held == 0 {
+		return nil
+	}
+	if w.flushed == nil {
+		w.flushed = map[window.Window][]sidePart{}
+	}
+	d := w.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.f == nil {
+		f, err := os.CreateTemp(d.dir, "side-*")
+		if err != nil {
+			return fmt.Errorf("engine: side input file: %w", err)
+		}
+		d.f = f
+	}
+	for win, b := range w.bufs {
+		if _, err := d.f.WriteAt(b, d.end); err != nil {
+			return fmt.Errorf("engine: writing side input: %w", err)
+		}
+		w.flushed[win] = append(w.flushed[win], sidePart{off: d.end, n: int64(len(b))})
+		d.end += int64(len(b))
+	}
+	clear(w.bufs)
+	w.held = 0
+	return nil
+}
+
+// seal prepares the commit: the buffered contents go to the file unless
+// they fit in the dataset's share of memory. It does no I/O if they do, so
+// that commit can call it before taking the job's lock.
+func (w *sideWriter) seal() error {
+	d := w.d
+	d.mu.Lock()
+	fits := w.flushed == nil && d.mem+w.held <= d.memShare
+	d.mu.Unlock()
+	if fits {
+		return nil
+	}
+	return w.flush()
+}
+
+// commit makes the attempt's contents part of the dataset.
+func (w *sideWriter) commit() {
+	d := w.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for win, parts := range w.flushed {
+		for _, p := range parts {
+			d.add(win, p)
+		}
+	}
+	for win, b := range w.bufs {
+		d.add(win, sidePart{data: b, n: int64(len(b))})
+		d.mem += int64(len(b))
+	}
+	w.bufs, w.flushed, w.held = nil, nil, 0
+}
+
+// add appends p to the contents of win; d.mu is held.
+func (d *dataset) add(win window.Window, p sidePart) {
+	if d.wins == nil {
+		d.wins = map[window.Window]*sideWindow{}
+	}
+	sw := d.wins[win]
+	if sw == nil {
+		sw = &sideWindow{}
+		d.wins[win] = sw
+	}
+	sw.parts = append(sw.parts, p)
+	sw.starts = append(sw.starts, sw.size)
+	sw.size += p.n
+}
+
+// restore replaces the dataset's contents with elems, encoded windowed
+// values, as a checkpoint recorded them.
+func (d *dataset) restore(elems [][]byte) error {
+	if d.wire == nil && len(elems) > 0 {
+		return fmt.Errorf("engine: side input data has no wire format")
+	}
+	d.mu.Lock()
+	d.elems, d.wins, d.mem = elems, nil, 0
+	d.mu.Unlock()
+	w := d.newWriter(d.memShare)
+	for _, e := range elems {
+		v, _, err := d.wire.wv.Decode(e)
+		if err != nil {
+			return fmt.Errorf("engine: restoring side input: %w", err)
+		}
+		if err := w.add(v.Elem, v.Windows); err != nil {
+			return err
+		}
+	}
+	if err := w.seal(); err != nil {
+		return err
+	}
+	w.commit()
+	return nil
+}
+
+// keep records committed elements for checkpoints, if the job has them.
+func (d *dataset) keep(elems [][]byte) {
+	if !d.keepElems {
+		return
+	}
+	d.mu.Lock()
+	d.elems = append(d.elems, elems...)
+	d.mu.Unlock()
+}
+
+// open returns a reader of the contents of window w (empty if it has
+// none). The dataset is complete when a side input is read (its producer is
+// done), and parts are only appended, so the reader needs no lock.
+func (d *dataset) open(w window.Window) *io.SectionReader {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	sw := d.wins[w]
+	if sw == nil {
+		return io.NewSectionReader(sideContents{}, 0, 0)
+	}
+	n := len(sw.parts)
+	c := sideContents{f: d.f, parts: sw.parts[:n:n], starts: sw.starts[:n:n]}
+	return io.NewSectionReader(c, 0, sw.size)
+}
+
+// close closes the dataset's file; the job's directory, removed at its
+// end, holds it.
+func (d *dataset) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.f != nil {
+		d.f.Close()
+		d.f = nil
+	}
+}
+
+// sideContents reads the contents of one window from its parts.
+type sideContents struct {
+	f      *os.File
+	parts  []sidePart
+	starts []int64
+}
+
+// ReadAt implements io.ReaderAt.
+func (c sideContents) ReadAt(p []byte, off int64) (int, error) {
+	i, found := slices.BinarySearch(c.starts, off)
+	if !found {
+		i--
+	}
+	n := 0
+	for ; i >= 0 && i < len(c.parts) && n < len(p); i++ {
+		part := c.parts[i]
+		skip := off + int64(n) - c.starts[i]
+		want := min(int64(len(p)-n), part.n-skip)
+		if part.data != nil {
+			n += copy(p[n:], part.data[skip:skip+want])
+			continue
+		}
+		m, err := c.f.ReadAt(p[n:n+int(want)], part.off+skip)
+		n += m
+		if err != nil {
+			return n, fmt.Errorf("engine: reading side input: %w", err)
+		}
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// sideInputs serves a stage's side inputs from the datasets of earlier
+// stages.
 type sideInputs struct {
 	j  *job
 	st *plan.Stage
 }
 
-// SideInput implements SideInputData.
-func (s *sideInputs) SideInput(_ context.Context, transformID, local string, w window.Window) ([]byte, error) {
+// SideInputOpener is implemented by SideInputData that can serve a side
+// input in pieces: OpenSideInput returns a reader of what SideInput would
+// return, so that a server can page through it without holding it whole.
+type SideInputOpener interface {
+	OpenSideInput(ctx context.Context, transformID, local string, w window.Window) (*io.SectionReader, error)
+}
+
+// dataset returns the dataset of side input local of transformID.
+func (s *sideInputs) dataset(transformID, local string) (*dataset, error) {
 	name := strconv.Quote(cmp.Or(s.j.pl.Components.GetTransforms()[transformID].GetUniqueName(), transformID))
 	for _, si := range s.st.SideInputs {
 		if si.Transform != transformID || si.Local != local {
@@ -42,60 +292,36 @@ func (s *sideInputs) SideInput(_ context.Context, transformID, local string, w w
 		if d == nil {
 			return nil, fmt.Errorf("engine: side input %s of transform %s has no data", local, name)
 		}
-		return d.sideInput(w)
+		return d, nil
 	}
 	return nil, fmt.Errorf("engine: transform %s reads no side input %s", name, local)
 }
 
-// sideInput returns the concatenated element encodings of d in window w,
-// materializing all windows on first use (a side input is read once its
-// producer is done, so no element arrives later).
-func (d *dataset) sideInput(w window.Window) ([]byte, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.sides == nil {
-		if err := d.materialize(); err != nil {
-			return nil, err
-		}
+// OpenSideInput implements SideInputOpener.
+func (s *sideInputs) OpenSideInput(_ context.Context, transformID, local string, w window.Window) (*io.SectionReader, error) {
+	d, err := s.dataset(transformID, local)
+	if err != nil {
+		return nil, err
 	}
-	return d.sides[w], nil
+	return d.open(w), nil
 }
 
-// materialize concatenates the elements of each window; d.mu is held. A
-// first pass sizes each window's bytes, so that a large side input is
-// allocated once instead of grown by doubling (which left up to twice its
-// size as garbage).
-func (d *dataset) materialize() error {
-	if d.wire == nil && len(d.elems) > 0 {
-		return fmt.Errorf("engine: side input data has no wire format")
+// SideInput implements SideInputData: the in-process executor decodes the
+// contents whole, so they are read whole.
+func (s *sideInputs) SideInput(ctx context.Context, transformID, local string, w window.Window) ([]byte, error) {
+	r, err := s.OpenSideInput(ctx, transformID, local, w)
+	if err != nil || r.Size() == 0 {
+		return nil, err
 	}
-	sizes := map[window.Window]int{}
-	for _, e := range d.elems {
-		v, _, err := d.wire.wv.Decode(e)
-		if err != nil {
-			return err
-		}
-		for _, win := range v.Windows {
-			sizes[win] += len(v.Elem)
-		}
+	b := make([]byte, r.Size())
+	if _, err := r.ReadAt(b, 0); err != nil {
+		return nil, err
 	}
-	d.sides = make(map[window.Window][]byte, len(sizes))
-	for win, n := range sizes {
-		d.sides[win] = make([]byte, 0, n)
-	}
-	for _, e := range d.elems {
-		v, _, err := d.wire.wv.Decode(e)
-		if err != nil {
-			return err
-		}
-		for _, win := range v.Windows {
-			d.sides[win] = append(d.sides[win], v.Elem...)
-		}
-	}
-	if !d.keepElems {
-		d.elems = nil
-	}
-	return nil
+	return b, nil
 }
 
-var _ SideInputData = (*sideInputs)(nil)
+var (
+	_ SideInputData   = (*sideInputs)(nil)
+	_ SideInputOpener = (*sideInputs)(nil)
+	_ io.ReaderAt     = sideContents{}
+)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"maps"
 	"slices"
@@ -424,6 +425,21 @@ type sides struct {
 // for the values of one key, or the distinct keys, of multimap side
 // inputs.
 func (s *sides) ReadState(key *fnpb.StateKey) ([]byte, error) {
+	r, err := s.OpenState(key)
+	if err != nil || r.Size() == 0 {
+		return nil, err
+	}
+	out := make([]byte, r.Size())
+	if _, err := r.ReadAt(out, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("portable: side input: %w", err)
+	}
+	return out, nil
+}
+
+// OpenState implements service.StateOpener: an iterable side input is read
+// in pages from the engine's dataset (engine.SideInputOpener), never whole;
+// a multimap's answer is computed from the contents read whole.
+func (s *sides) OpenState(key *fnpb.StateKey) (*io.SectionReader, error) {
 	var transform, local string
 	var win []byte
 	switch {
@@ -450,23 +466,41 @@ func (s *sides) ReadState(key *fnpb.StateKey) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("portable: side input %s of %s: %w", local, transform, err)
 		}
-		all, err := s.data.SideInput(context.Background(), transform, local, w)
+		contents, err := s.open(transform, local, w)
 		if err != nil || key.GetIterableSideInput() != nil {
-			return all, err
+			return contents, err
 		}
-		out, err := s.multimap(port, all, key)
+		out, err := s.multimap(port, contents, key)
 		if err != nil {
 			return nil, fmt.Errorf("portable: multimap side input %s of %s: %w", local, transform, err)
 		}
-		return out, nil
+		return io.NewSectionReader(bytes.NewReader(out), 0, int64(len(out))), nil
 	}
 	return nil, fmt.Errorf("portable: no side input %s of transform %s", local, transform)
 }
 
-// multimap selects from all, the concatenated KV elements of a multimap
-// side input, the values of the key the state key names, or the distinct
-// keys if it is a keys request.
-func (s *sides) multimap(port plan.SideInputPort, all []byte, key *fnpb.StateKey) ([]byte, error) {
+// open returns a reader of the contents of a side input in window w: the
+// engine's dataset, read in place if the engine can open it.
+func (s *sides) open(transform, local string, w window.Window) (*io.SectionReader, error) {
+	if o, ok := s.data.(engine.SideInputOpener); ok {
+		return o.OpenSideInput(context.Background(), transform, local, w)
+	}
+	all, err := s.data.SideInput(context.Background(), transform, local, w)
+	if err != nil {
+		return nil, err
+	}
+	return io.NewSectionReader(bytes.NewReader(all), 0, int64(len(all))), nil
+}
+
+// multimapChunk is how much of a multimap side input is read at a time to
+// answer a key.
+const multimapChunk = 256 << 10
+
+// multimap selects from contents, the concatenated KV elements of a
+// multimap side input, the values of the key the state key names, or the
+// distinct keys if it is a keys request. It reads the contents a chunk at
+// a time, so that a large side input is never held whole.
+func (s *sides) multimap(port plan.SideInputPort, contents *io.SectionReader, key *fnpb.StateKey) ([]byte, error) {
 	spec, err := decode.CoderSpec(s.desc.GetCoders(), port.Coder)
 	if err != nil {
 		return nil, err
@@ -486,29 +520,56 @@ func (s *sides) multimap(port plan.SideInputPort, all []byte, key *fnpb.StateKey
 	keysOnly := key.GetMultimapKeysSideInput() != nil
 	var out []byte
 	seen := map[string]bool{}
-	for len(all) > 0 {
-		n, err := kc.Skip(all)
-		if err != nil {
-			return nil, fmt.Errorf("key: %w", err)
-		}
-		m, err := vc.Skip(all[n:])
-		if err != nil {
-			return nil, fmt.Errorf("value: %w", err)
-		}
-		k, v := all[:n], all[n:n+m]
-		all = all[n+m:]
-		switch {
-		case keysOnly:
-			if !seen[string(k)] {
-				seen[string(k)] = true
-				out = append(out, k...)
+	var buf []byte
+	for off := int64(0); ; {
+		rest, err := eachKV(buf, kc, vc, func(k, v []byte) {
+			switch {
+			case keysOnly:
+				if !seen[string(k)] {
+					seen[string(k)] = true
+					out = append(out, k...)
+				}
+			case bytes.Equal(k, want):
+				out = append(out, v...)
 			}
-		case bytes.Equal(k, want):
-			out = append(out, v...)
+		})
+		// An element the chunk cuts short is completed by the next.
+		if err != nil && (off == contents.Size() || !errors.Is(err, io.ErrUnexpectedEOF)) {
+			return nil, err
 		}
+		if off == contents.Size() {
+			return out, nil
+		}
+		n := min(max(multimapChunk, 2*int64(len(rest))), contents.Size()-off)
+		next := make([]byte, int64(len(rest))+n)
+		copy(next, rest)
+		if _, err := contents.ReadAt(next[len(rest):], off); err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		buf, off = next, off+n
 	}
-	return out, nil
 }
+
+// eachKV calls fn with the key and value encodings of each whole KV
+// element at the front of b, and returns the rest of b, with the error
+// that stopped it there.
+func eachKV(b []byte, kc, vc coder.Any, fn func(k, v []byte)) ([]byte, error) {
+	for len(b) > 0 {
+		n, err := kc.Skip(b)
+		if err != nil {
+			return b, fmt.Errorf("key: %w", err)
+		}
+		m, err := vc.Skip(b[n:])
+		if err != nil {
+			return b, fmt.Errorf("value: %w", err)
+		}
+		fn(b[:n], b[n:n+m])
+		b = b[n+m:]
+	}
+	return b, nil
+}
+
+var _ service.StateOpener = (*sides)(nil)
 
 // decodeWindow decodes a window with a global or interval window coder.
 func decodeWindow(c *pipepb.Coder, b []byte) (window.Window, error) {
