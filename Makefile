@@ -89,15 +89,16 @@ flink:
 ## spark: our word count and streaming pipelines on a standalone Spark
 ## cluster (a master and two workers on loopback) through Beam's Spark job
 ## server, with LOOPBACK, PROCESS and EXTERNAL workers, and the features
-## the job server rejects; fetches the job server and Spark with Maven into
-## out/spark.
+## the job server rejects, then the runner conformance suite on Spark's
+## local mode; fetches the job server and Spark with Maven into out/spark.
 .PHONY: spark
 spark:
 	scripts/spark.sh
 
 ## peers: our word count and windowed count beside the same jobs written in
-## PyFlink and PySpark, and ours on Flink through Beam: wall time and peak
-## memory, interleaved runs (bench/peers.sh; PEERS_RUNS, PEERS_SIZES). A
+## PyFlink and PySpark, and ours on Flink through Beam: wall time, CPU time
+## and peak memory, interleaved runs (bench/peers.sh; PEERS_RUNS,
+## PEERS_SIZES, PEERS_PROGRAMS). A
 ## measurement, not part of make test; installs apache-flink and pyspark
 ## into out/peers.
 .PHONY: peers

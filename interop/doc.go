@@ -28,6 +28,9 @@
 //     Flink job server named by BEAMGO_FLINK_ENDPOINT (scripts/flink.sh,
 //     make flink, starts one and runs it); skipped without it, failed
 //     without it under CI=true.
+//   - TestConformanceOnSpark: the same through Beam's Spark job server named
+//     by BEAMGO_SPARK_ENDPOINT (scripts/spark.sh, make spark, runs it on a
+//     job server in Spark's local mode).
 //
 // Run them from this directory:
 //

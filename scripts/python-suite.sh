@@ -52,7 +52,12 @@ suite() { # label, endpoint, pytest arguments...
 	shift 2
 	(cd interop/python && BEAM_JOB_ENDPOINT=127.0.0.1:$port "$VENV/bin/python" -m pytest -q -rf --timeout=180 \
 		-p no:cacheprovider suite_test.py "$@" >"$OUT/$label.log" 2>&1) || true
-	echo "python-suite: $label: $(tail -n 1 "$OUT/$label.log" | sed 's/ in [0-9.]*s.*//')"
+	# pytest's summary line, not the log's last: a worker thread may still
+	# log after it (Prism's runs do).
+	local counts
+	counts=$(grep -E '^=* ?[0-9]+ (passed|failed)' "$OUT/$label.log" | tail -n 1 | sed -e 's/^=* //' -e 's/ in [0-9.]*s.*//')
+	echo "python-suite: $label: ${counts:-no pytest summary (log $OUT/$label.log)}"
+	grep -E '^FAILED ' "$OUT/$label.log" | sed -e 's/ - .*//' -e "s/^FAILED suite_test.py::[A-Za-z]*::/python-suite: $label: failed: /" || true
 }
 suite ours "$OURS"
 # Prism 2.77.0 panics ("unable to start sdk worker") after the two tests

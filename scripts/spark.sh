@@ -8,7 +8,10 @@
 # submits examples/wordcount with --runner=universal and each environment
 # type (LOOPBACK, PROCESS, EXTERNAL), and once on a file read through
 # textio. Each output is compared with the local runner's; one line a run.
-# Everything started is stopped by process id.
+# Then the runner conformance suite (interop's TestConformanceOnSpark)
+# through a second job server on Spark's local mode. SPARK_CHECKS=streaming
+# runs only the streaming pipelines, SPARK_CHECKS=conformance only the
+# suite (without the cluster). Everything started is stopped by process id.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -32,6 +35,32 @@ java_opens java.base/java.lang java.base/java.lang.invoke java.base/java.lang.re
 # 1. Beam's Spark job server and Spark from Maven.
 fetch_jobserver interop/spark/pom.xml
 T_FETCH=$(date +%s)
+
+# conformance runs the runner conformance suite (runner/runnertest, LOOPBACK)
+# through a second job server on Spark's local mode (local[2], inside the
+# job server's JVM): on the cluster each job's executors copy the job
+# server's class path, minutes a job. It prints one line.
+conformance() {
+	local port
+	port=$(freeport)
+	java -Xmx1g "${JAVA_OPENS[@]}" -cp "$OUT/lib/*" org.apache.beam.runners.spark.SparkJobServerDriver \
+		--job-host=127.0.0.1 --job-port="$port" --artifact-port=0 --expansion-port=0 \
+		--spark-master-url='local[2]' >"$OUT/jobserver-local.log" 2>&1 &
+	pids+=($!)
+	waitfor 180 listening "$port" || fail "the local-mode Spark job server does not listen after 180 s"
+	if (cd interop && BEAMGO_SPARK_ENDPOINT=127.0.0.1:$port go test -count=1 -v -run OnSpark -timeout 30m . >"$OUT/conformance.log" 2>&1); then
+		echo "PASS spark conformance suite env=LOOPBACK (local mode): $(grep -c -- '    --- PASS' "$OUT/conformance.log") passed, $(grep -c -- '    --- SKIP' "$OUT/conformance.log") skipped"
+		passed=$((passed + 1))
+	else
+		echo "FAIL spark conformance suite env=LOOPBACK (local mode): $(grep -- '--- FAIL' "$OUT/conformance.log" | tr '\n' ' ')"
+		failed=$((failed + 1))
+	fi
+}
+if [ "${SPARK_CHECKS:-all}" = conformance ]; then
+	conformance
+	summary
+	exit
+fi
 
 # 2. A standalone cluster: a master and two workers. A worker builds its
 # executors' class path from SPARK_HOME/jars; RELEASE marks SPARK_HOME a
@@ -96,5 +125,6 @@ if [ "${SPARK_CHECKS:-all}" != streaming ]; then
 	spark_check wordcount-textio LOOPBACK equal "$OUT/wordcount" --input="$INPUT"
 fi
 streaming_checks
+conformance
 echo "spark: the cluster's finished applications: $(curl -sf "http://127.0.0.1:$UI_PORT/json/" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["completedapps"]))')"
 summary

@@ -7,9 +7,17 @@ PROCESS workers are children too), plus the processes named with --also
 job uses). Memory is the resident set (VmRSS) read from /proc every
 --every seconds, so a peak shorter than that can be missed.
 
+CPU time is the user and system time the same processes spent during the
+run, read from /proc at the same samples: for each process its last
+sample, less what an --also process had spent before the command started.
+A process that lives less than one interval is missed, and the last
+interval of each process too; on a shared machine CPU seconds compare
+programs more fairly than wall time, which mostly measures the load.
+
     python3 measure.py --label ours --also 1234 -- ./wordcount --input=x
 
-prints one JSON object on stdout: label, wall seconds, peak MiB, exit code.
+prints one JSON object on stdout: label, wall seconds, CPU seconds, peak
+MiB, exit code.
 """
 
 import argparse
@@ -62,6 +70,21 @@ def rss_kib(pid):
     return 0
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid):
+    """The user plus system CPU seconds pid has spent, 0 if it has ended."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    # utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--label", required=True)
@@ -74,14 +97,26 @@ def main():
     if not cmd:
         ap.error("no command")
     out = open(args.log, "w") if args.log else subprocess.DEVNULL
+    # cpu maps every process seen to its CPU seconds at its last sample;
+    # the --also processes start at minus what they had spent before.
+    also = tree(args.also)
+    cpu = {pid: -cpu_s(pid) for pid in also}
+    before = dict(cpu)
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     peak = 0
     while proc.poll() is None:
-        peak = max(peak, sum(rss_kib(p) for p in tree([proc.pid] + args.also)))
+        pids = tree([proc.pid] + args.also)
+        peak = max(peak, sum(rss_kib(p) for p in pids))
+        for p in pids:
+            now = cpu_s(p)
+            if now:
+                cpu[p] = now + before.get(p, 0.0)
         time.sleep(args.every)
     wall = time.monotonic() - start
-    json.dump({"label": args.label, "wall_s": round(wall, 2), "peak_mib": round(peak / 1024), "exit": proc.returncode}, sys.stdout)
+    used = sum(max(v, 0.0) for v in cpu.values())
+    json.dump({"label": args.label, "wall_s": round(wall, 2), "cpu_s": round(used, 1), "peak_mib": round(peak / 1024),
+               "exit": proc.returncode}, sys.stdout)
     print()
     return 0
 
