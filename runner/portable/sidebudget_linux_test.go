@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beamgo-dev/beamgo/internal/procstat"
+
 	"github.com/beamgo-dev/beamgo/fnapi/fnapitest"
 	"github.com/beamgo-dev/beamgo/runner/portable"
 	"github.com/beamgo-dev/beamgo/sdk"
@@ -167,21 +169,11 @@ func (f *digestFn) ProcessElement(ctx context.Context, _ int, _ func(int)) error
 // peakRSSKiB returns this process's peak resident set (VmHWM), in KiB.
 func peakRSSKiB(t *testing.T) int64 {
 	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
+	n, err := procstat.PeakRSSKiB()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				t.Fatalf("VmHWM line %q: %v", line, err)
-			}
-			return n
-		}
-	}
-	t.Fatal("no VmHWM in /proc/self/status")
-	return 0
+	return n
 }
 
 // count returns 0, 1, ..., n-1.
