@@ -94,16 +94,11 @@ func writeSnapshotFile(name string, body []byte, stores []*state.Store) (int64, 
 // reading it as a stream; an error wraps snapbuf.ErrCorrupt when the
 // file is damaged.
 func verifySnapshotFile(name string) error {
-	f, err := os.Open(name)
+	f, _, cr, sum, err := openFramed(name)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	size, sum, err := fileFrame(f)
-	if err != nil {
-		return err
-	}
-	cr := &crcReader{r: io.NewSectionReader(f, 0, size-4)}
 	if _, err := io.CopyBuffer(io.Discard, cr, make([]byte, fileBuf)); err != nil {
 		return err
 	}
@@ -111,6 +106,22 @@ func verifySnapshotFile(name string) error {
 		return fmt.Errorf("checksum mismatch (truncated or damaged): %w", snapbuf.ErrCorrupt)
 	}
 	return nil
+}
+
+// openFramed opens a snapshot file, checks its frame (fileFrame) and
+// returns it with its size, a reader that hashes everything before the
+// checksum, and the checksum. The caller closes f.
+func openFramed(name string) (f *os.File, size int64, cr *crcReader, sum uint32, err error) {
+	f, err = os.Open(name)
+	if err != nil {
+		return nil, 0, nil, 0, err
+	}
+	size, sum, err = fileFrame(f)
+	if err != nil {
+		f.Close()
+		return nil, 0, nil, 0, err
+	}
+	return f, size, &crcReader{r: io.NewSectionReader(f, 0, size-4)}, sum, nil
 }
 
 // fileFrame checks f's size and magic line and returns its size and the
@@ -143,16 +154,11 @@ func fileFrame(f *os.File) (size int64, sum uint32, err error) {
 // their stores. The file is hashed again as it is read, so that one that
 // changed since it was verified fails instead of resuming from garbage.
 func (j *job) restoreFile(name string) error {
-	f, err := os.Open(name)
+	f, size, cr, sum, err := openFramed(name)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	size, sum, err := fileFrame(f)
-	if err != nil {
-		return err
-	}
-	cr := &crcReader{r: io.NewSectionReader(f, 0, size-4)}
 	br := bufio.NewReaderSize(cr, fileBuf)
 	var head [len(ckptMagic)]byte
 	if _, err := io.ReadFull(br, head[:]); err != nil {

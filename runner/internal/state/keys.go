@@ -303,15 +303,22 @@ func encodeTimer(dst []byte, t Timer) []byte {
 	return appendWindow(dst, t.Window)
 }
 
-// decodeTimerTimes decodes the domain, flags and times of an encoded
-// timer, without its identity (and without allocating).
-func decodeTimerTimes(b []byte) (Timer, error) {
-	d := decoder{b: b}
+// timerTimes reads the leading domain, flags and times of an encoded
+// timer.
+func (d *decoder) timerTimes() Timer {
 	var t Timer
 	t.Domain = Domain(d.byte1())
 	t.NoHold = d.byte1() == 1
 	t.Fire = d.time()
 	t.Hold = d.time()
+	return t
+}
+
+// decodeTimerTimes decodes the domain, flags and times of an encoded
+// timer, without its identity (and without allocating).
+func decodeTimerTimes(b []byte) (Timer, error) {
+	d := decoder{b: b}
+	t := d.timerTimes()
 	if d.err != nil {
 		return Timer{}, fmt.Errorf("state: decode timer: %w", d.err)
 	}
@@ -321,11 +328,7 @@ func decodeTimerTimes(b []byte) (Timer, error) {
 // decodeTimer is the inverse of encodeTimer.
 func decodeTimer(b []byte) (Timer, error) {
 	d := decoder{b: b}
-	var t Timer
-	t.Domain = Domain(d.byte1())
-	t.NoHold = d.byte1() == 1
-	t.Fire = d.time()
-	t.Hold = d.time()
+	t := d.timerTimes()
 	t.Transform = TransformID(d.bytes())
 	t.Family = FamilyID(d.bytes())
 	t.Tag = string(d.bytes())
