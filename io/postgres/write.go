@@ -131,7 +131,6 @@ func (w *writer[T]) WriteSeq(_ context.Context, values iter.Seq[T]) error {
 // WriteSeq instead.)
 func (w *writer[T]) Process(_ context.Context, v T) error {
 	w.pending = append(w.pending, v)
-	w.values = slices.Values(w.pending)
 	return nil
 }
 
@@ -139,6 +138,9 @@ func (w *writer[T]) Process(_ context.Context, v T) error {
 // err says the epoch failed or the epoch has no rows.
 func (w *writer[T]) Close(ctx context.Context, err error) error {
 	defer func() { clear(w.pending); w.pending, w.values = w.pending[:0], nil }()
+	if w.values == nil && len(w.pending) > 0 {
+		w.values = slices.Values(w.pending)
+	}
 	if err != nil || w.values == nil {
 		return nil
 	}
