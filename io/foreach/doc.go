@@ -24,6 +24,11 @@
 //	trig := sdk.Repeatedly(sdk.AfterProcessingTime().PlusDelayOf(time.Second))
 //	foreach.Batch(s, save, rows, &foreach.Options[Row]{Shards: 4, Trigger: &trig})
 //
+// A Writer that also implements SeqWriter is given each epoch as one
+// sequence, decoded lazily from the grouped bytes, instead of one Process
+// call per element: a target that streams an epoch (a COPY, a producer)
+// then never holds it whole.
+//
 // # Differences from Spark
 //
 // Spark does not promise identical data for a replayed (partition, epoch)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -270,6 +271,62 @@ func TestWriterRetriedEpochsAreWrittenOnce(t *testing.T) {
 		if len(st.seen[e]) > 0 && st.seen[e][0]%6 != e.Shard {
 			t.Errorf("epoch %v holds %d: ShardOf not applied", e, st.seen[e][0])
 		}
+	}
+}
+
+// seqWriter is a memWriter that takes each epoch as one sequence, which
+// it ranges over twice in Close (as a sink that retries a bulk write row
+// by row does); Process must never be called.
+type seqWriter struct {
+	memWriter
+	values iter.Seq[int]
+}
+
+func (w *seqWriter) Open(ctx context.Context, e foreach.Epoch) (bool, error) {
+	w.values = nil
+	return w.memWriter.Open(ctx, e)
+}
+
+func (w *seqWriter) Process(context.Context, int) error {
+	return errors.New("Process called on a SeqWriter")
+}
+
+func (w *seqWriter) WriteSeq(_ context.Context, values iter.Seq[int]) error {
+	w.values = values
+	return nil
+}
+
+func (w *seqWriter) Close(ctx context.Context, err error) error {
+	if err == nil && w.values != nil {
+		first := slices.Collect(w.values)
+		w.buf = slices.Collect(w.values)
+		if !slices.Equal(first, w.buf) {
+			return fmt.Errorf("the epoch's sequence gave %v, then %v", first, w.buf)
+		}
+	}
+	return w.memWriter.Close(ctx, err)
+}
+
+func TestSeqWriterRetriedEpochsAreWrittenOnce(t *testing.T) {
+	for name, newRunner := range runners {
+		t.Run(name, func(t *testing.T) {
+			st, inj := newStore(), newInjector(5)
+			var closes []error
+			var mu sync.Mutex
+			want := ints(3000)
+			p := sdk.NewPipeline()
+			s := p.Root()
+			foreach.Write(s, func() foreach.Writer[int] {
+				return &seqWriter{memWriter: memWriter{st: st, inj: inj, closes: &closes, mu: &mu}}
+			}, sdk.Create(s, want), &foreach.Options[int]{Shards: 3})
+			if retries := runOn(t, newRunner(), p); retries == 0 {
+				t.Errorf("no bundle was retried: the injected failures did not happen")
+			}
+			st.check(t, want)
+			if len(st.seen) != 3 {
+				t.Errorf("%d epochs, want one per shard (3)", len(st.seen))
+			}
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package foreach
 import (
 	"context"
 	"errors"
+	"iter"
 
 	"github.com/beamgo-dev/beamgo/sdk"
 )
@@ -25,6 +26,22 @@ type Writer[T any] interface {
 	Open(ctx context.Context, e Epoch) (bool, error)
 	Process(ctx context.Context, v T) error
 	Close(ctx context.Context, err error) error
+}
+
+// SeqWriter is a Writer that takes an epoch's elements as one sequence
+// instead of one Process call each: an optional upgrade, for a target that
+// streams an epoch (a COPY, a producer) rather than gathering it first.
+// When the Writer made by Write's factory is a SeqWriter and Open returns
+// true, the sink calls WriteSeq once with the epoch's elements and never
+// calls Process; Close follows as for any Writer, told WriteSeq's error.
+//
+// values decodes the elements lazily from the epoch's grouped bytes each
+// time it is ranged over; it is valid until Close returns, so a SeqWriter
+// may keep it in WriteSeq and range over it (again) in Close, and it may
+// range over it from another goroutine, one at a time.
+type SeqWriter[T any] interface {
+	Writer[T]
+	WriteSeq(ctx context.Context, values iter.Seq[T]) error
 }
 
 // Write writes in with writers made by newWriter, one epoch per shard,
@@ -62,7 +79,9 @@ func (f *writerFn[T]) ProcessElement(ctx context.Context, g sdk.Group[int, T]) e
 	if err != nil {
 		return &EpochError{Epoch: e, Err: err}
 	}
-	if write {
+	if sw, ok := f.w.(SeqWriter[T]); ok && write {
+		err = sw.WriteSeq(ctx, g.Values)
+	} else if write {
 		for v := range g.Values {
 			if err = f.w.Process(ctx, v); err != nil {
 				break

@@ -491,10 +491,7 @@ func TestWriteOverlappingAttemptsOfAnEpoch(t *testing.T) {
 		}
 		return w
 	}
-	zombie := attempt()
-	if err := zombie.cl.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
+	zombie := attempt() // its Process began the transaction
 	if err := zombie.send(ctx); err != nil {
 		t.Fatalf("send: %v", err)
 	}

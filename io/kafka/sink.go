@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/beamgo-dev/beamgo/io/foreach"
@@ -62,16 +63,27 @@ func Write[T any](s sdk.Scope, in sdk.PCollection[T], record func(T) *kgo.Record
 	foreach.Write(s, func() foreach.Writer[T] { return &writer[T]{opts: &opts, record: record} }, in, fo)
 }
 
-// writer sends epochs, one transactional client per epoch.
+// writer sends epochs, one transactional client per epoch. Process hands
+// each record to the client as it comes (the transaction begins with the
+// epoch's first record), so that producing overlaps decoding the epoch and
+// the epoch is never held whole; Close flushes, records the epoch and
+// commits.
 type writer[T any] struct {
 	opts   *SinkOptions
 	record func(T) *kgo.Record
 
-	// The open epoch: its client, ID and records.
+	// The open epoch: its client and ID, and whether its transaction has
+	// begun.
 	epoch foreach.Epoch
 	id    string
 	cl    *kgo.Client
-	recs  []*kgo.Record
+	inTxn bool
+	// produced is the promise of every record; it keeps the first error.
+	produced func(*kgo.Record, error)
+
+	// mu guards failed, which the client's goroutines set.
+	mu     sync.Mutex
+	failed error
 }
 
 var _ foreach.Writer[int] = (*writer[int])(nil)
@@ -85,7 +97,10 @@ func (w *writer[T]) epochID(e foreach.Epoch) string {
 // the epoch, and reports whether the epoch is still to be written.
 func (w *writer[T]) Open(ctx context.Context, e foreach.Epoch) (bool, error) {
 	w.closeClient()
-	w.epoch, w.id, w.recs = e, w.epochID(e), w.recs[:0]
+	w.epoch, w.id, w.inTxn, w.failed = e, w.epochID(e), false, nil
+	if w.produced == nil {
+		w.produced = w.onProduced
+	}
 	if err := w.inject("open"); err != nil {
 		return false, err
 	}
@@ -118,8 +133,9 @@ func (w *writer[T]) committed(ctx context.Context) (bool, error) {
 	return ok, nil
 }
 
-// Process adds v's record to the epoch.
-func (w *writer[T]) Process(_ context.Context, v T) error {
+// Process hands v's record to the epoch's transaction, beginning it with
+// the first record.
+func (w *writer[T]) Process(ctx context.Context, v T) error {
 	if err := w.inject("process"); err != nil {
 		return err
 	}
@@ -127,42 +143,62 @@ func (w *writer[T]) Process(_ context.Context, v T) error {
 	if r == nil {
 		return fmt.Errorf("kafka: topic %q: the record function returned nil for %v", w.opts.Topic, v)
 	}
-	w.recs = append(w.recs, r)
+	if !w.inTxn {
+		if err := w.cl.BeginTransaction(); err != nil {
+			return fmt.Errorf("kafka: begin %s: %w", w.id, err)
+		}
+		w.inTxn = true
+	}
+	w.cl.Produce(ctx, r, w.produced)
 	return nil
 }
 
-// Close sends the epoch's records and its offset in one transaction,
-// unless err says the epoch failed (then the transaction is never begun).
-func (w *writer[T]) Close(ctx context.Context, err error) error {
-	defer func() {
-		w.closeClient()
-		clear(w.recs) // the records are sent: let them go
-	}()
-	if err != nil || len(w.recs) == 0 || w.cl == nil {
-		return nil
+// onProduced keeps the first error of the records' promises.
+func (w *writer[T]) onProduced(r *kgo.Record, err error) {
+	if err == nil {
+		return
 	}
-	if err := w.cl.BeginTransaction(); err != nil {
-		return fmt.Errorf("kafka: begin %s: %w", w.id, err)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.failed == nil {
+		w.failed = fmt.Errorf("kafka: produce to topic %q for %s: %w", r.Topic, w.id, err)
 	}
-	if err := w.send(ctx); err != nil {
-		// Abort what was sent; the retry fences this producer anyway.
-		_ = w.cl.EndTransaction(ctx, kgo.TryAbort)
-		return err
-	}
-	if err := w.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		return fmt.Errorf("kafka: commit %s: %w", w.id, err)
-	}
-	return w.inject("committed")
 }
 
-// send produces the records and commits the epoch's offset inside the
+// Close flushes the epoch's records and commits them with the epoch's
+// offset in one transaction; if err says the epoch failed, or flushing
+// fails, it aborts the transaction instead (the retry's client fences this
+// one anyway).
+func (w *writer[T]) Close(ctx context.Context, err error) error {
+	defer w.closeClient()
+	if !w.inTxn || w.cl == nil {
+		return nil
+	}
+	if err == nil {
+		err = w.send(ctx)
+		if err == nil {
+			if err := w.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+				return fmt.Errorf("kafka: commit %s: %w", w.id, err)
+			}
+			return w.inject("committed")
+		}
+	}
+	_ = w.cl.AbortBufferedRecords(ctx)
+	_ = w.cl.EndTransaction(ctx, kgo.TryAbort)
+	return err
+}
+
+// send waits for the records and commits the epoch's offset inside the
 // open transaction.
 func (w *writer[T]) send(ctx context.Context) error {
-	results := w.cl.ProduceSync(ctx, w.recs...)
-	for _, r := range results {
-		if r.Err != nil {
-			return fmt.Errorf("kafka: produce to topic %q for %s: %w", r.Record.Topic, w.id, r.Err)
-		}
+	if err := w.cl.Flush(ctx); err != nil {
+		return fmt.Errorf("kafka: flush %s: %w", w.id, err)
+	}
+	w.mu.Lock()
+	failed := w.failed
+	w.mu.Unlock()
+	if failed != nil {
+		return failed
 	}
 	if err := txnCommitOffset(ctx, w.cl, w.id, w.id, w.opts.Topic, 0, 1); err != nil {
 		return fmt.Errorf("kafka: topic %q: record %s in its transaction: %w", w.opts.Topic, w.id, err)

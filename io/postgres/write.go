@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"runtime/debug"
+	"slices"
 
 	"github.com/beamgo-dev/beamgo/io/foreach"
 	"github.com/beamgo-dev/beamgo/sdk"
@@ -50,18 +53,24 @@ func Write[T any](s sdk.Scope, in sdk.PCollection[T], row func(T) []any, opts Op
 	foreach.Write(s, func() foreach.Writer[T] { return &writer[T]{cfg: cfg, row: row} }, in, fo)
 }
 
-// writer writes the epochs of one worker thread over one connection.
+// writer writes the epochs of one worker thread over one connection. It
+// is a foreach.SeqWriter: an epoch's elements stream from the grouped
+// bytes into the COPY, each turned into a row as the COPY takes it, so an
+// epoch is never held as rows (a []any and its boxed values per row, kept
+// until the commit).
 type writer[T any] struct {
 	cfg  *config
 	row  func(T) []any
 	conn *pgx.Conn
 
-	// epoch is the open epoch and rows its rows so far.
-	epoch foreach.Epoch
-	rows  [][]any
+	// epoch is the open epoch; values are its elements, from WriteSeq or
+	// (for a caller that uses Process) from pending.
+	epoch   foreach.Epoch
+	values  iter.Seq[T]
+	pending []T
 }
 
-var _ foreach.Writer[int] = (*writer[int])(nil)
+var _ foreach.SeqWriter[int] = (*writer[int])(nil)
 
 // Setup connects and creates the epoch table if it is missing.
 func (w *writer[T]) Setup(ctx context.Context) error {
@@ -103,7 +112,7 @@ func (w *writer[T]) Open(ctx context.Context, e foreach.Epoch) (bool, error) {
 	if err := w.connect(ctx); err != nil {
 		return false, err
 	}
-	w.epoch, w.rows = e, w.rows[:0]
+	w.epoch, w.values, w.pending = e, nil, w.pending[:0]
 	var done bool
 	err := w.conn.QueryRow(ctx, w.cfg.epochSelect, w.cfg.sinkID, e.Shard, e.WindowKey(), e.Pane).Scan(&done)
 	if err != nil {
@@ -112,27 +121,39 @@ func (w *writer[T]) Open(ctx context.Context, e foreach.Epoch) (bool, error) {
 	return !done, nil
 }
 
-// Process adds v's row to the epoch.
+// WriteSeq takes the epoch's elements; Close writes them.
+func (w *writer[T]) WriteSeq(_ context.Context, values iter.Seq[T]) error {
+	w.values = values
+	return nil
+}
+
+// Process adds v to the epoch; Close writes it. (The foreach sink calls
+// WriteSeq instead.)
 func (w *writer[T]) Process(_ context.Context, v T) error {
-	if err := w.inject("process", w.epoch); err != nil {
-		return err
-	}
-	r := w.row(v)
-	if len(r) != len(w.cfg.columns) {
-		return fmt.Errorf("postgres: table %s: row %v has %d values for %d columns", w.cfg.tableName, r, len(r), len(w.cfg.columns))
-	}
-	w.rows = append(w.rows, r)
+	w.pending = append(w.pending, v)
 	return nil
 }
 
 // Close commits the epoch's rows and its record in one transaction, unless
-// err says the epoch failed.
+// err says the epoch failed or the epoch has no rows.
 func (w *writer[T]) Close(ctx context.Context, err error) error {
-	defer func() { clear(w.rows); w.rows = w.rows[:0] }()
-	if err != nil || len(w.rows) == 0 {
+	defer func() { clear(w.pending); w.pending, w.values = w.pending[:0], nil }()
+	if w.values == nil && len(w.pending) > 0 {
+		w.values = slices.Values(w.pending)
+	}
+	if err != nil || w.values == nil {
 		return nil
 	}
-	if err := w.commit(ctx, w.bulk); err != nil {
+	src := newRowSource(w, w.values)
+	defer src.stop()
+	if !src.peek() {
+		return src.err
+	}
+	if err := w.commit(ctx, src.copyInto); err != nil {
+		if src.err != nil {
+			// The row function or a test hook failed, not the server.
+			return src.err
+		}
 		var pgErr *pgconn.PgError
 		if !errors.As(err, &pgErr) {
 			return err
@@ -142,6 +163,125 @@ func (w *writer[T]) Close(ctx context.Context, err error) error {
 		return w.commit(ctx, w.oneByOne)
 	}
 	return w.inject("committed", w.epoch)
+}
+
+// rowSource feeds the COPY an epoch's rows, pulled one at a time from its
+// elements: pgx builds the COPY's messages on a goroutine of its own, which
+// calls Next and Values while the epoch's bytes stay valid (Close waits for
+// the COPY). It is a pgx.CopyFromSource.
+type rowSource[T any] struct {
+	w    *writer[T]
+	next func() (T, bool)
+	stop func()
+	// cur is the current element; ahead says peek read it and Next has
+	// not yet taken it.
+	cur   T
+	ahead bool
+	// seq numbers the rows, for Upsert's staging column.
+	seq int64
+	// err is the first error of the row function or of the test hook;
+	// staged is Values' row with the sequence number appended.
+	err    error
+	staged []any
+}
+
+var _ pgx.CopyFromSource = (*rowSource[int])(nil)
+
+func newRowSource[T any](w *writer[T], values iter.Seq[T]) *rowSource[T] {
+	next, stop := iter.Pull(values)
+	return &rowSource[T]{w: w, next: next, stop: stop, seq: -1}
+}
+
+// peek reads the first element ahead and reports whether there is one.
+func (s *rowSource[T]) peek() bool {
+	s.cur, s.ahead = s.next()
+	return s.ahead
+}
+
+// Next advances to the next row.
+func (s *rowSource[T]) Next() (ok bool) {
+	if s.err != nil {
+		return false
+	}
+	if s.ahead {
+		s.ahead = false
+	} else {
+		// Decoding runs on pgx's goroutine: a panic there would end the
+		// process, not fail the bundle.
+		defer s.recover(&ok)
+		v, more := s.next()
+		if !more {
+			return false
+		}
+		s.cur = v
+	}
+	s.seq++
+	return true
+}
+
+// recover turns a panic of the element sequence or of the row function
+// into the source's error, as the runner does for a DoFn's panic.
+func (s *rowSource[T]) recover(ok *bool) {
+	if p := recover(); p != nil {
+		s.err = fmt.Errorf("postgres: table %s: panic in the row function or decoding: %v\n%s", s.w.cfg.tableName, p, debug.Stack())
+		*ok = false
+	}
+}
+
+// Values returns the current row, checked against the columns; in Upsert
+// mode with its sequence number appended.
+func (s *rowSource[T]) Values() ([]any, error) {
+	c := s.w.cfg
+	if err := s.w.inject("process", s.w.epoch); err != nil {
+		s.err = err
+		return nil, err
+	}
+	r, ok := s.rowOf(s.cur)
+	if !ok {
+		return nil, s.err
+	}
+	if len(r) != len(c.columns) {
+		s.err = fmt.Errorf("postgres: table %s: row %v has %d values for %d columns", c.tableName, r, len(r), len(c.columns))
+		return nil, s.err
+	}
+	if c.mode == Append {
+		return r, nil
+	}
+	s.staged = append(append(s.staged[:0], r...), s.seq)
+	return s.staged, nil
+}
+
+// rowOf calls the row function on pgx's goroutine, its panic recovered.
+func (s *rowSource[T]) rowOf(v T) (r []any, ok bool) {
+	defer s.recover(&ok)
+	return s.w.row(v), true
+}
+
+// Err returns the first error of Values.
+func (s *rowSource[T]) Err() error { return s.err }
+
+// copyInto writes the rows with COPY: into the table (Append), or into a
+// temporary table merged into the table with one INSERT ... ON CONFLICT
+// (Upsert).
+func (s *rowSource[T]) copyInto(ctx context.Context, tx pgx.Tx) error {
+	c := s.w.cfg
+	if c.mode == Append {
+		if _, err := tx.CopyFrom(ctx, c.table, c.columns, s); err != nil {
+			return fmt.Errorf("postgres: copy into %s: %w", c.tableName, err)
+		}
+		return nil
+	}
+	if _, err := tx.Exec(ctx, c.stageTable); err != nil {
+		return fmt.Errorf("postgres: stage for %s: %w", c.tableName, err)
+	}
+	cols := append(c.columns[:len(c.columns):len(c.columns)], seqColumn)
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{stageName}, cols, s); err != nil {
+		return fmt.Errorf("postgres: copy into stage of %s: %w", c.tableName, err)
+	}
+	if _, err := tx.Exec(ctx, c.upsertFromStage); err != nil {
+		return fmt.Errorf("postgres: upsert into %s: %w", c.tableName, err)
+	}
+	return nil
 }
 
 // commit runs write in a transaction that holds the epoch's lock, skips an
@@ -173,36 +313,6 @@ func (w *writer[T]) commit(ctx context.Context, write func(context.Context, pgx.
 	})
 }
 
-// bulk writes the epoch's rows with COPY: into the table (Append), or into
-// a temporary table merged into the table with one INSERT ... ON CONFLICT
-// (Upsert).
-func (w *writer[T]) bulk(ctx context.Context, tx pgx.Tx) error {
-	c := w.cfg
-	if c.mode == Append {
-		if _, err := tx.CopyFrom(ctx, c.table, c.columns, pgx.CopyFromRows(w.rows)); err != nil {
-			return fmt.Errorf("postgres: copy into %s: %w", c.tableName, err)
-		}
-		return nil
-	}
-	if _, err := tx.Exec(ctx, c.stageTable); err != nil {
-		return fmt.Errorf("postgres: stage for %s: %w", c.tableName, err)
-	}
-	cols := append(c.columns[:len(c.columns):len(c.columns)], seqColumn)
-	staged := make([]any, len(cols))
-	src := pgx.CopyFromSlice(len(w.rows), func(i int) ([]any, error) {
-		copy(staged, w.rows[i])
-		staged[len(staged)-1] = int64(i)
-		return staged, nil
-	})
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{stageName}, cols, src); err != nil {
-		return fmt.Errorf("postgres: copy into stage of %s: %w", c.tableName, err)
-	}
-	if _, err := tx.Exec(ctx, c.upsertFromStage); err != nil {
-		return fmt.Errorf("postgres: upsert into %s: %w", c.tableName, err)
-	}
-	return nil
-}
-
 // oneByOne writes the epoch's rows one statement each, and names the first
 // row the server rejects.
 func (w *writer[T]) oneByOne(ctx context.Context, tx pgx.Tx) error {
@@ -210,7 +320,8 @@ func (w *writer[T]) oneByOne(ctx context.Context, tx pgx.Tx) error {
 	if w.cfg.mode == Upsert {
 		stmt = w.cfg.upsertRow
 	}
-	for _, r := range w.rows {
+	for v := range w.values {
+		r := w.row(v)
 		if _, err := tx.Exec(ctx, stmt, r...); err != nil {
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) {
