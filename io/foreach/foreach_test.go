@@ -143,7 +143,7 @@ var errInjected = errors.New("injected failure")
 
 func run(t *testing.T, p *sdk.Pipeline) int {
 	t.Helper()
-	return runOn(t, local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: 4}}), p)
+	return runOn(t, local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: testMaxAttempts}}), p)
 }
 
 func runOn(t *testing.T, r runner.Runner, p *sdk.Pipeline) int {
@@ -158,14 +158,23 @@ func runOn(t *testing.T, r runner.Runner, p *sdk.Pipeline) int {
 // runners are the runners the sinks are tested on. The portable runner
 // uses LOOPBACK workers, which share this process's memory, where the
 // tests' stores live.
+//
+// A bundle may carry several shards' epochs, and each attempt of it can
+// fail at the first epoch not yet past its injected failure, so a bundle of
+// k epochs may need k+1 attempts: the budget covers all eight shards in one
+// bundle (with 4 attempts the tests failed now and then when the shuffle's
+// hashing put four shards' epochs in one bundle).
 var runners = map[string]func() runner.Runner{
 	"local": func() runner.Runner {
-		return local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: 4}})
+		return local.New(&local.Options{Job: local.Job{Parallelism: 2, MaxAttempts: testMaxAttempts}})
 	},
 	"portable": func() runner.Runner {
-		return portable.New(&portable.Options{Workers: 2, Job: portable.Job{MaxAttempts: 4}, EnvironmentType: portable.EnvLoopback})
+		return portable.New(&portable.Options{Workers: 2, Job: portable.Job{MaxAttempts: testMaxAttempts}, EnvironmentType: portable.EnvLoopback})
 	},
 }
+
+// testMaxAttempts is one more than the most epochs a test's bundle holds.
+const testMaxAttempts = 9
 
 func ints(n int) []int {
 	out := make([]int, n)
