@@ -115,13 +115,40 @@ func (f *phaseFactory) Build(env *Env, outs []any) (Operator, any, error) {
 	return f.build(env, outs[0])
 }
 
-type keyWindow[K comparable] struct {
-	k K
-	w window.Window
+// keyWins is a key's entry of precombine.byKeyWins: its first window and
+// that window's accumulator inline (all there is in fixed windows), and its
+// block of further windows, noBlock if none.
+type keyWins struct {
+	w    window.Window
+	acc  int32
+	more int32
 }
+
+// winBlock holds up to winBlockLen further windows of one key and the
+// indexes of their accumulators; next is the key's previous block.
+type winBlock struct {
+	wins [winBlockLen]window.Window
+	accs [winBlockLen]int32
+	n    int32
+	next int32
+}
+
+// winBlockLen is the length of a winBlock: a sliding window's element
+// goes to a few consecutive windows, mostly the key's newest ones.
+const winBlockLen = 4
+
+// noBlock ends a key's list of winBlocks.
+const noBlock int32 = -1
 
 // precombine holds partial accumulators per key (and window) for one bundle
 // and emits them when the bundle finishes or too many keys are held.
+//
+// Outside the global window an element goes to several windows (five in
+// sliding windows of five periods): a map of (key, window) was looked up
+// once per window, each a cache miss in a map of every key and window of
+// the bundle (the bids benchmark: 18% of its CPU). byKeyWins is looked up
+// once per element instead, and the key's windows are scanned in its own
+// entry and blocks, which lie together.
 //
 // The maps hold indexes into accs rather than accumulators or pointers:
 // the accumulators stay contiguous (one cache miss less per element than a
@@ -136,10 +163,13 @@ type precombine[K comparable, In, Acc, Out any] struct {
 	fn     CombineFn[In, Acc, Out]
 	next   Receiver[coder.KV[K, Acc]]
 	global bool
-	// byKey is used in the global window, byKeyWindow otherwise.
-	byKey       map[K]int32
-	byKeyWindow map[keyWindow[K]]int32
-	accs        []Acc
+	// byKey is used in the global window, byKeyWins otherwise: it maps a
+	// key to its entry in kwins, whose windows name their accumulators.
+	byKey     map[K]int32
+	byKeyWins map[K]int32
+	kwins     []keyWins
+	blocks    []winBlock
+	accs      []Acc
 	// builtin is set for the sdk's own CombineFns, which cannot panic:
 	// their elements skip the panic recovery.
 	builtin bool
@@ -252,17 +282,26 @@ func (p *precombine[K, In, Acc, Out]) addGlobal(kv coder.KV[K, In]) error {
 func (p *precombine[K, In, Acc, Out]) StartBundle(context.Context) error {
 	if p.byKey == nil {
 		p.byKey = map[K]int32{}
-		p.byKeyWindow = map[keyWindow[K]]int32{}
+		p.byKeyWins = map[K]int32{}
 	}
+	p.reset()
+	return nil
+}
+
+// reset empties the tables, keeping their memory.
+func (p *precombine[K, In, Acc, Out]) reset() {
 	clear(p.byKey)
-	clear(p.byKeyWindow)
+	clear(p.byKeyWins)
+	p.kwins = p.kwins[:0]
+	p.blocks = p.blocks[:0]
 	clear(p.accs)
 	p.accs = p.accs[:0]
+	// Later keys go to new chunks, so that the chunks of the keys just
+	// emitted are freed as soon as nothing downstream holds them.
 	p.keys.release()
 	if p.tally != nil {
 		p.tally.reset()
 	}
-	return nil
 }
 
 // Teardown does nothing.
@@ -312,19 +351,61 @@ func (p *precombine[K, In, Acc, Out]) add(kv coder.KV[K, In], wins []window.Wind
 	if p.global {
 		return p.addGlobal(kv)
 	}
-	for _, w := range wins {
-		kw := keyWindow[K]{k: kv.Key, w: w}
-		i, ok := p.byKeyWindow[kw]
-		if !ok {
-			if i, err = p.newAcc(); err != nil {
-				return err
-			}
-			kw.k = p.ownKey(kw.k)
-			p.byKeyWindow[kw] = i
+	if len(wins) == 0 {
+		return nil
+	}
+	// Flush before the element rather than while adding it, so that its
+	// key's entry stays valid: each window may take an accumulator and a
+	// block.
+	if len(p.accs)+len(wins) > precombineFlushKeys || len(p.blocks)+len(wins) > precombineFlushKeys/winBlockLen {
+		if err := p.flush(); err != nil {
+			return err
 		}
+	}
+	ki, ok := p.byKeyWins[kv.Key]
+	if !ok {
+		ki = int32(len(p.kwins))
+		p.kwins = append(p.kwins, keyWins{w: wins[0], acc: p.appendAcc(), more: noBlock})
+		p.byKeyWins[p.ownKey(kv.Key)] = ki
+	}
+	e := &p.kwins[ki]
+	for _, w := range wins {
+		i := p.accOf(e, w)
 		p.accs[i] = p.fn.AddInput(p.accs[i], kv.Value)
 	}
 	return nil
+}
+
+// accOf returns the index of the accumulator of key entry e's window w,
+// starting one if w is new. The caller made room (see add).
+func (p *precombine[K, In, Acc, Out]) accOf(e *keyWins, w window.Window) int32 {
+	if e.w == w {
+		return e.acc
+	}
+	for b := e.more; b != noBlock; {
+		blk := &p.blocks[b]
+		for j := range blk.n {
+			if blk.wins[j] == w {
+				return blk.accs[j]
+			}
+		}
+		b = blk.next
+	}
+	if e.more == noBlock || p.blocks[e.more].n == winBlockLen {
+		p.blocks = append(p.blocks, winBlock{next: e.more})
+		e.more = int32(len(p.blocks) - 1)
+	}
+	blk := &p.blocks[e.more]
+	i := p.appendAcc()
+	blk.wins[blk.n], blk.accs[blk.n] = w, i
+	blk.n++
+	return i
+}
+
+// appendAcc starts an accumulator and returns its index.
+func (p *precombine[K, In, Acc, Out]) appendAcc() int32 {
+	p.accs = append(p.accs, p.fn.CreateAccumulator())
+	return int32(len(p.accs) - 1)
 }
 
 func (p *precombine[K, In, Acc, Out]) compact(a Acc) Acc {
@@ -350,22 +431,25 @@ func (p *precombine[K, In, Acc, Out]) flush() error {
 		}
 	}
 	ws := make([]window.Window, 1)
-	for kw, i := range p.byKeyWindow {
-		ws[0] = kw.w
-		if err := p.next.Receive(window.Value[coder.KV[K, Acc]]{Elem: coder.KV[K, Acc]{Key: kw.k, Value: p.compact(p.accs[i])}, Timestamp: kw.w.MaxTimestamp(), Windows: ws, Pane: window.NoFiringPane()}); err != nil {
+	emit := func(k K, w window.Window, i int32) error {
+		ws[0] = w
+		return p.next.Receive(window.Value[coder.KV[K, Acc]]{Elem: coder.KV[K, Acc]{Key: k, Value: p.compact(p.accs[i])}, Timestamp: w.MaxTimestamp(), Windows: ws, Pane: window.NoFiringPane()})
+	}
+	for k, ki := range p.byKeyWins {
+		e := &p.kwins[ki]
+		if err := emit(k, e.w, e.acc); err != nil {
 			return err
 		}
+		for b := e.more; b != noBlock; b = p.blocks[b].next {
+			blk := &p.blocks[b]
+			for j := range blk.n {
+				if err := emit(k, blk.wins[j], blk.accs[j]); err != nil {
+					return err
+				}
+			}
+		}
 	}
-	clear(p.byKey)
-	clear(p.byKeyWindow)
-	clear(p.accs)
-	p.accs = p.accs[:0]
-	// Later keys go to new chunks, so that the chunks of the keys just
-	// emitted are freed as soon as nothing downstream holds them.
-	p.keys.release()
-	if p.tally != nil {
-		p.tally.reset()
-	}
+	p.reset()
 	return nil
 }
 

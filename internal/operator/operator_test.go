@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -427,6 +428,99 @@ func TestPrecombineBoundsHeldKeys(t *testing.T) {
 				if len(out.got) != n {
 					t.Errorf("bundle %d: %d accumulators emitted, want %d (key 0 twice)", bundle, len(out.got), n)
 				}
+			}
+		})
+	}
+}
+
+// TestPrecombineWindowedMatchesCounts adds elements in sliding windows (a
+// key's windows spread over its entry and several blocks, arriving out of
+// order) and in fixed windows, past the bound of held accumulators, and
+// checks the emitted accumulators against counts kept aside: every (key,
+// window) once per flush, the sums exact, the windows' timestamps their
+// ends, and never more accumulators held than the bound.
+func TestPrecombineWindowedMatchesCounts(t *testing.T) {
+	const period, size = 2, 10
+	for _, tc := range []struct {
+		name   string
+		keys   int
+		elems  int
+		assign func(ts int64) []window.Window
+	}{
+		{"sliding", 500, 40_000, func(ts int64) []window.Window {
+			var ws []window.Window
+			for s := ts - ts%period - size + period; s <= ts; s += period {
+				ws = append(ws, window.Interval(window.Time(s), window.Time(s+size)))
+			}
+			return ws
+		}},
+		{"fixed, past the bound", precombineFlushKeys/2 + 1000, 3 * precombineFlushKeys / 2, func(ts int64) []window.Window {
+			s := ts - ts%size
+			return []window.Window{window.Interval(window.Time(s), window.Time(s+size))}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := &collector[KV[string, int64]]{}
+			pre := newPrecombine[int64]("Count", userSum{}, out, false)
+			ctx := context.Background()
+			if err := pre.Setup(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := pre.StartBundle(ctx); err != nil {
+				t.Fatal(err)
+			}
+			sink := pre.elemSink()
+			r := rand.New(rand.NewPCG(3, 4))
+			type kw struct {
+				k string
+				w window.Window
+			}
+			want := map[kw]int64{}
+			for i := range tc.elems {
+				k := fmt.Sprint(r.IntN(tc.keys))
+				if tc.keys > 1000 {
+					k = fmt.Sprint(i % tc.keys)
+				}
+				ts := int64(i)/50 - r.Int64N(7) // out of order by a few periods
+				ws := tc.assign(ts)
+				v := r.Int64N(5)
+				for _, w := range ws {
+					want[kw{k, w}] += v
+				}
+				if err := sink(KV[string, int64]{Key: k, Value: v}, &elemMeta{Windows: ws}); err != nil {
+					t.Fatal(err)
+				}
+				if len(pre.accs) > precombineFlushKeys {
+					t.Fatalf("element %d: %d accumulators held, want at most %d", i, len(pre.accs), precombineFlushKeys)
+				}
+			}
+			if err := pre.FinishBundle(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got := map[kw]int64{}
+			for _, v := range out.got {
+				if len(v.Windows) != 1 || v.Timestamp != v.Windows[0].MaxTimestamp() {
+					t.Fatalf("accumulator %v: windows %v, timestamp %d; want one window and its end", v.Elem, v.Windows, v.Timestamp)
+				}
+				got[kw{v.Elem.Key, v.Windows[0]}] += v.Elem.Value
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d (key, window)s emitted, want %d", len(got), len(want))
+			}
+			for x, n := range want {
+				if got[x] != n {
+					t.Fatalf("key %s window %v: %d, want %d", x.k, x.w, got[x], n)
+				}
+			}
+			flushes := 1
+			if len(want) > precombineFlushKeys {
+				flushes = 2
+			}
+			if len(out.got) > flushes*len(want) {
+				t.Errorf("%d accumulators for %d (key, window)s: a window emitted more than once per flush", len(out.got), len(want))
+			}
+			if tc.keys <= 1000 && len(out.got) != len(want) {
+				t.Errorf("%d accumulators for %d (key, window)s, want one each (one flush)", len(out.got), len(want))
 			}
 		})
 	}
