@@ -42,13 +42,14 @@ import (
 type totals struct {
 	// mu guards the fields below.
 	mu    sync.Mutex
-	live  map[[2]int64]*window
+	live  map[[2]int64]window
 	d     bids.Digest
 	panes int64
 }
 
 // window is one (auction, window)'s panes so far: their sum and number,
-// and how many there are once the final pane has arrived (0 before).
+// and how many there are once the final pane has arrived (0 before). The
+// map holds it by value, so that the collector has no pointers to follow.
 type window struct{ sum, seen, want int64 }
 
 func (t *totals) add(auction, start, n int64, last bool, index int64) {
@@ -57,10 +58,6 @@ func (t *totals) add(auction, start, n int64, last bool, index int64) {
 	t.panes++
 	k := [2]int64{auction, start}
 	w := t.live[k]
-	if w == nil {
-		w = &window{}
-		t.live[k] = w
-	}
 	w.sum += n
 	w.seen++
 	if last {
@@ -69,6 +66,8 @@ func (t *totals) add(auction, start, n int64, last bool, index int64) {
 	if w.seen == w.want {
 		t.d.Add(auction, start, w.sum)
 		delete(t.live, k)
+	} else {
+		t.live[k] = w
 	}
 }
 
@@ -156,7 +155,7 @@ func main() {
 	if *early == "count" {
 		trigger = sdk.Repeatedly(sdk.AfterCount(5))
 	}
-	out := &totals{live: map[[2]int64]*window{}}
+	out := &totals{live: map[[2]int64]window{}}
 
 	start := time.Now()
 	p := sdk.NewPipeline()
