@@ -54,7 +54,8 @@ func CombinePerKey[K comparable, In, Acc, Out any](s Scope, fn CombineFn[In, Acc
 	comp.Inputs = []graph.Input{{Local: "in", Coll: in.c}}
 	cs := Scope{p: s.p, parent: comp}
 	ph := &combinePhases[K, In, Acc, Out]{fn: fn, global: !in.c.Windowing.Fn.IsMerging() && in.c.Windowing.Fn.Kind == window.KindGlobal,
-		kvIn: opsOf(in.c), kvOut: operator.OpsFor(outCoder), groupIn: operator.OpsFor(newGroupCoder(kc, vc))}
+		endOfWindow: in.c.Windowing.TimestampCombiner == window.OutputAtEndOfWindow,
+		kvIn:        opsOf(in.c), kvOut: operator.OpsFor(outCoder), groupIn: operator.OpsFor(newGroupCoder(kc, vc))}
 	if ac, err := coder.Of[Acc](); err == nil {
 		ph.kvAcc = operator.OpsFor(coder.NewKV(kc, ac))
 		ph.groupAcc = operator.OpsFor(newGroupCoder(kc, ac))
@@ -75,15 +76,17 @@ func CombinePerKey[K comparable, In, Acc, Out any](s Scope, fn CombineFn[In, Acc
 type combinePhases[K comparable, In, Acc, Out any] struct {
 	fn                                    CombineFn[In, Acc, Out]
 	global                                bool
+	endOfWindow                           bool
 	kvIn, kvOut, kvAcc, groupIn, groupAcc operator.TypeOps
 }
 
 func (p *combinePhases[K, In, Acc, Out]) Precombine() operator.Factory {
 	return operator.NewPrecombine[K](p.kvIn, p.kvAcc, operator.Combine[In, Acc, Out]{
-		NewFn:   func() operator.CombineFn[In, Acc, Out] { return p.cloneFn() },
-		Global:  p.global,
-		Builtin: isBuiltinCombine(p.fn),
-		Tally:   tallyOf(p.fn),
+		NewFn:       func() operator.CombineFn[In, Acc, Out] { return p.cloneFn() },
+		Global:      p.global,
+		EndOfWindow: p.endOfWindow,
+		Builtin:     isBuiltinCombine(p.fn),
+		Tally:       tallyOf(p.fn),
 	})
 }
 

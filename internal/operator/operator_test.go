@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -427,6 +428,136 @@ func TestPrecombineBoundsHeldKeys(t *testing.T) {
 				if len(out.got) != n {
 					t.Errorf("bundle %d: %d accumulators emitted, want %d (key 0 twice)", bundle, len(out.got), n)
 				}
+			}
+		})
+	}
+}
+
+// TestPrecombineWindowedMatchesCounts adds elements in sliding windows (a
+// key's windows spread over its entry and several blocks, arriving out of
+// order) and in fixed windows, past the bound of held accumulators, and
+// checks the emitted accumulators against counts kept aside: every (key,
+// window) once per flush, the sums exact, the windows' timestamps their
+// ends, and never more accumulators held than the bound. With an
+// end-of-window timestamp combiner a key's equal accumulators go out as one
+// element in their windows, at the end of the earliest.
+func TestPrecombineWindowedMatchesCounts(t *testing.T) {
+	for _, eow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("end of window %v", eow), func(t *testing.T) { testPrecombineWindowed(t, eow) })
+	}
+}
+
+func testPrecombineWindowed(t *testing.T, endOfWindow bool) {
+	const period, size = 2, 10
+	for _, tc := range []struct {
+		name   string
+		keys   int
+		elems  int
+		assign func(ts int64) []window.Window
+	}{
+		{"sliding", 500, 40_000, func(ts int64) []window.Window {
+			var ws []window.Window
+			for s := ts - ts%period - size + period; s <= ts; s += period {
+				ws = append(ws, window.Interval(window.Time(s), window.Time(s+size)))
+			}
+			return ws
+		}},
+		{"sliding, a bid per key", 20_000, 5_000, func(ts int64) []window.Window {
+			var ws []window.Window
+			for s := ts - ts%period - size + period; s <= ts; s += period {
+				ws = append(ws, window.Interval(window.Time(s), window.Time(s+size)))
+			}
+			return ws
+		}},
+		{"fixed, past the bound", precombineFlushKeys/2 + 1000, 3 * precombineFlushKeys / 2, func(ts int64) []window.Window {
+			s := ts - ts%size
+			return []window.Window{window.Interval(window.Time(s), window.Time(s+size))}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if endOfWindow && tc.keys > precombineFlushKeys/4 {
+				t.Skip("the bound does not depend on the timestamp combiner")
+			}
+			out := &collector[KV[string, int64]]{}
+			pre := newPrecombine[int64]("Count", userSum{}, out, false)
+			pre.endOfWindow = endOfWindow
+			ctx := context.Background()
+			if err := pre.Setup(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if (pre.sameAcc != nil) != endOfWindow {
+				t.Fatalf("accumulators compared: %v, want %v", pre.sameAcc != nil, endOfWindow)
+			}
+			if err := pre.StartBundle(ctx); err != nil {
+				t.Fatal(err)
+			}
+			sink := pre.elemSink()
+			r := rand.New(rand.NewPCG(3, 4))
+			type kw struct {
+				k string
+				w window.Window
+			}
+			want := map[kw]int64{}
+			for i := range tc.elems {
+				k := fmt.Sprint(r.IntN(tc.keys))
+				if tc.keys > 1000 {
+					k = fmt.Sprint(i % tc.keys)
+				}
+				ts := int64(i)/50 - r.Int64N(7) // out of order by a few periods
+				ws := tc.assign(ts)
+				v := 1 + r.Int64N(5)
+				for _, w := range ws {
+					want[kw{k, w}] += v
+				}
+				if err := sink(KV[string, int64]{Key: k, Value: v}, &elemMeta{Windows: ws}); err != nil {
+					t.Fatal(err)
+				}
+				if len(pre.accs) > precombineFlushKeys {
+					t.Fatalf("element %d: %d accumulators held, want at most %d", i, len(pre.accs), precombineFlushKeys)
+				}
+			}
+			if err := pre.FinishBundle(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got := map[kw]int64{}
+			emitted, grouped := 0, 0
+			for _, v := range out.got {
+				if len(v.Windows) == 0 || !endOfWindow && len(v.Windows) != 1 {
+					t.Fatalf("accumulator %v: windows %v; want one (or, at the end of window, several)", v.Elem, v.Windows)
+				}
+				ts := v.Windows[0].MaxTimestamp()
+				for _, w := range v.Windows {
+					ts = min(ts, w.MaxTimestamp())
+					got[kw{v.Elem.Key, w}] += v.Elem.Value
+				}
+				if v.Timestamp != ts {
+					t.Fatalf("accumulator %v in %v at %d, want at %d, the end of the earliest window", v.Elem, v.Windows, v.Timestamp, ts)
+				}
+				emitted += len(v.Windows)
+				if len(v.Windows) > 1 {
+					grouped++
+				}
+			}
+			if endOfWindow && tc.keys > tc.elems && grouped == 0 {
+				t.Errorf("no accumulators grouped")
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d (key, window)s emitted, want %d", len(got), len(want))
+			}
+			for x, n := range want {
+				if got[x] != n {
+					t.Fatalf("key %s window %v: %d, want %d", x.k, x.w, got[x], n)
+				}
+			}
+			flushes := 1
+			if len(want) > precombineFlushKeys {
+				flushes = 2
+			}
+			if emitted > flushes*len(want) {
+				t.Errorf("%d accumulators for %d (key, window)s: a window emitted more than once per flush", emitted, len(want))
+			}
+			if tc.keys <= 1000 && emitted != len(want) {
+				t.Errorf("%d accumulators for %d (key, window)s, want one each (one flush)", emitted, len(want))
 			}
 		})
 	}

@@ -81,7 +81,10 @@ func (o *reduceOutput) add(v window.Value[[]byte], k int) {
 	o.recs.add([]elemRec{r}, recBlock)
 	o.n++
 	o.minTs = min(o.minTs, v.Timestamp)
-	o.bytes += int64(len(v.Elem)) + 64
+	// An element's record and first window take about 64 bytes; further
+	// windows (a lifted combine's accumulator in several) count too, or
+	// the buffer budget would hold back a source only later.
+	o.bytes += int64(len(v.Elem)) + 64 + int64(max(len(v.Windows)-1, 0))*int64(unsafe.Sizeof(window.Window{}))
 }
 
 // reset empties o, keeping blocks of its buffers up to maxKeptOutput
