@@ -67,7 +67,7 @@ func CountPerKey[K comparable, V any](s Scope, in PCollection[KV[K, V]]) PCollec
 // CountElements returns, for each distinct element, how often it occurs (Beam's Count.PerElement).
 func CountElements[T comparable](s Scope, in PCollection[T]) PCollection[KV[T, int64]] {
 	cs := s.Scope("CountElements")
-	keyed := ParDo(cs, DoFn[T, KV[T, int64]](funcDoFn[T, KV[T, int64]]{kind: "Map", f: keyByElement[T], one: keyByElement[T], builtin: true,
+	keyed := ParDo(cs, DoFn[T, KV[T, int64]](funcDoFn[T, KV[T, int64]]{kind: "Map", f: keyByElement[T], one: keyByElement[T], builtin: true, keysOne: true,
 		call: func(v T, emit func(KV[T, int64])) { emit(keyByElement(v)) }}), in, Name("KeyByElement"))
 	return CombinePerKey(cs, CombineFn[int64, int64, int64](countFn[int64]{}), keyed, Name("Count"))
 }

@@ -20,6 +20,8 @@ type funcDoFn[In, Out any] struct {
 	// builtin marks the sdk's own functions, which cannot panic: their
 	// operator skips the panic recovery.
 	builtin bool
+	// keysOne says that one is KV{Key: in, Value: 1} (operator.Func.KeysOne).
+	keysOne bool
 	// ctxCall, when set, replaces call for internal functions that need
 	// the element context.
 	ctxCall func(ctx context.Context, in In, emit func(Out))

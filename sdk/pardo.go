@@ -113,7 +113,7 @@ func parDo[In, Out any](s Scope, fn DoFn[In, Out], in PCollection[In], out coder
 			if err != nil {
 				return nil, nil, err
 			}
-			op := operator.NewFuncOp(env, operator.Func[In, Out]{Call: d.call, One: d.one, Builtin: d.builtin}, next)
+			op := operator.NewFuncOp(env, operator.Func[In, Out]{Call: d.call, One: d.one, Builtin: d.builtin, KeysOne: d.keysOne}, next)
 			return op, op, nil
 		}
 	}

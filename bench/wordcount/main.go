@@ -4,6 +4,11 @@
 // counts stay in memory and the program prints a JSON summary with their
 // digest, which must equal the hand-written program's.
 //
+// -words=anchor splits words by the rule of the hand-written word count in
+// ../shared/anchors (maximal runs of [A-Za-z']) instead of examples/
+// wordcount's, and -check=FILE compares the counts with that program's
+// output ("word: count" lines) and fails unless they are equal.
+//
 // -cpuprofile and -memprofile write pprof profiles of the run. -ui shows
 // the run on a web UI (runner/webui) with a client following the job's
 // event stream, as an open page does, so that the UI's overhead can be
@@ -13,10 +18,14 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/beamgo-dev/beamgo/bench/internal/cpuprof"
@@ -32,6 +41,8 @@ func main() {
 	budget := flag.Int64("budget", 0, "shuffle memory budget in MiB (default: the runner's)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	memprofile := flag.String("memprofile", "", "write an allocation profile to this file")
+	split := flag.String("words", "example", "how lines split into words: example (examples/wordcount's rule) or anchor (the hand-written handwc's)")
+	check := flag.String("check", "", "the hand-written handwc's output file (\"word: count\" lines) that the counts must equal")
 	withUI := flag.Bool("ui", false, "show the run on a web UI on loopback, with a client following its event stream")
 	flag.Parse()
 	log.SetFlags(0)
@@ -43,7 +54,15 @@ func main() {
 	heap := summary.SampleHeap(10 * time.Millisecond)
 	start := time.Now()
 	p := sdk.NewPipeline()
-	counts := pipeline.WordCount(p.Root(), *input, pipeline.TextRead)
+	var counts *pipeline.Counts
+	switch *split {
+	case "example":
+		counts = pipeline.WordCount(p.Root(), *input, pipeline.TextRead)
+	case "anchor":
+		counts = pipeline.WordCountBy(p.Root(), *input, pipeline.TextRead, pipeline.AnchorWords)
+	default:
+		log.Fatalf("wordcount: -words=%q: want example or anchor", *split)
+	}
 	opts := &local.Options{Job: local.Job{Parallelism: *parallelism, MemoryBudget: *budget << 20, TempDir: os.TempDir()}}
 	var page *watcher
 	if *withUI {
@@ -61,7 +80,13 @@ func main() {
 	stop()
 	writeMemProfile(*memprofile)
 
-	s := summary.WordCount("local", counts.Map())
+	got := counts.Map()
+	if *check != "" {
+		if err := checkCounts(got, *check); err != nil {
+			log.Fatal(err)
+		}
+	}
+	s := summary.WordCount("local", got)
 	s.Seconds = elapsed.Seconds()
 	s.Read = "io/textio"
 	s.MaxLiveHeapKiB = maxHeap
@@ -86,4 +111,39 @@ func writeMemProfile(path string) {
 	if err := f.Close(); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// checkCounts compares counts with the "word: count" lines of the file at
+// path, and returns an error naming the first few differences.
+func checkCounts(counts map[string]int64, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("wordcount: -check: %w", err)
+	}
+	want := map[string]int64{}
+	for i, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		w, n, ok := strings.Cut(line, ": ")
+		c, err := strconv.ParseInt(n, 10, 64)
+		if !ok || err != nil {
+			return fmt.Errorf("wordcount: -check: %s:%d: %q is not a \"word: count\" line", path, i+1, line)
+		}
+		want[w] = c
+	}
+	var diffs []string
+	for w, n := range want {
+		if counts[w] != n {
+			diffs = append(diffs, fmt.Sprintf("%q: %d, want %d", w, counts[w], n))
+		}
+	}
+	for w, n := range counts {
+		if _, ok := want[w]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%q: %d, want none", w, n))
+		}
+	}
+	if len(diffs) > 0 {
+		slices.Sort(diffs)
+		return fmt.Errorf("wordcount: -check: %d of %d words differ from %s, first %s", len(diffs), len(want), path, strings.Join(diffs[:min(5, len(diffs))], "; "))
+	}
+	log.Printf("wordcount: the counts equal %s (%d words)", path, len(want))
+	return nil
 }

@@ -272,6 +272,36 @@ func (p *precombine[K, In, Acc, Out]) elemSink() func(coder.KV[K, In], *elemMeta
 	}
 }
 
+// counter is implemented by the precombine: countSink returns, for a count
+// over string keys in a tally table, the function that counts one key, a
+// func(string, *elemMeta) error, and otherwise nil. A FuncOp whose
+// function pairs its input with 1 (Func.KeysOne) calls it in place of its
+// own sink.
+type counter interface {
+	countSink() any
+}
+
+var _ counter = (*precombine[string, int, int64, int64])(nil)
+
+// countSink implements counter.
+func (p *precombine[K, In, Acc, Out]) countSink() any {
+	p.configure()
+	if p.tally == nil || p.tallyIn != nil {
+		return nil
+	}
+	t := p.tally
+	return func(k string, _ *elemMeta) error {
+		if t.add(k, 1, precombineFlushKeys) {
+			return nil
+		}
+		if err := p.flush(); err != nil {
+			return err
+		}
+		t.add(k, 1, precombineFlushKeys)
+		return nil
+	}
+}
+
 // addTally adds an input to its key's sum in the tally table, flushing
 // first if the key is new and too many are held.
 func (p *precombine[K, In, Acc, Out]) addTally(kv coder.KV[K, In]) error {

@@ -17,6 +17,11 @@ type Func[In, Out any] struct {
 	// Builtin marks the sdk's own functions, which cannot panic: FuncOp
 	// skips the panic recovery.
 	Builtin bool
+	// KeysOne says that One pairs its input with the count 1, KV{Key:
+	// in, Value: 1} (sdk.CountElements' first step). A FuncOp of such a
+	// function that feeds a counting precombine hands it the inputs
+	// directly (see counter).
+	KeysOne bool
 }
 
 // elemMeta is the timestamp, windows and pane of an element: a
@@ -58,6 +63,8 @@ type FuncOp[In, Out any] struct {
 	call    func(In, func(Out))
 	one     func(In) Out
 	builtin bool
+	// keysOne is Func.KeysOne for a builtin function.
+	keysOne bool
 	next    Receiver[Out]
 	// sink passes an output to next: next's elemSink if it has one.
 	sink func(Out, *elemMeta) error
@@ -78,7 +85,7 @@ var _ elemSinker[int] = (*FuncOp[int, int])(nil)
 // NewFuncOp returns the operator that runs f for the transform of env,
 // delivering to next.
 func NewFuncOp[In, Out any](env *Env, f Func[In, Out], next Receiver[Out]) *FuncOp[In, Out] {
-	o := &FuncOp[In, Out]{env: env, call: f.Call, one: f.One, builtin: f.Builtin, next: next}
+	o := &FuncOp[In, Out]{env: env, call: f.Call, one: f.One, builtin: f.Builtin, keysOne: f.KeysOne && f.Builtin, next: next}
 	if s, ok := next.(elemSinker[Out]); ok {
 		o.sink, o.fused = s.elemSink(), true
 	} else {
@@ -99,10 +106,18 @@ func NewFuncOp[In, Out any](env *Env, f Func[In, Out], next Receiver[Out]) *Func
 
 // elemSink returns the function a predecessor in a fused chain calls with
 // each element. For a one-to-one function it is the function and the
-// successor's sink composed, without going through the
+// successor's sink composed, without going through the emit closure; for a
+// function that pairs its input with 1 and feeds a count, it is the
+// count's own sink of inputs (counter), which skips building the pair and
+// two calls per element.
 func (o *FuncOp[In, Out]) elemSink() func(In, *elemMeta) error {
 	if o.one == nil {
 		return o.receiveElem
+	}
+	if c, ok := o.next.(counter); ok && o.keysOne {
+		if f, ok := c.countSink().(func(In, *elemMeta) error); ok {
+			return f
+		}
 	}
 	sink, one := o.sink, o.one
 	if o.builtin {

@@ -167,23 +167,43 @@ func TestFuncOpErrors(t *testing.T) {
 }
 
 // fusedCount builds Split -> Key -> precombine(count) and returns its
-// input receiver, its operators and where the counts go.
-func fusedCount() (Receiver[string], []Operator, *collector[KV[string, int64]]) {
+// input receiver, its operators and where the counts go. keysOne marks Key
+// as sdk.CountElements marks it (builtin, Func.KeysOne); *keyed counts its
+// calls.
+func fusedCount(keysOne bool, keyed *int) (Receiver[string], []Operator, *collector[KV[string, int64]]) {
 	out := &collector[KV[string, int64]]{}
 	pre := newPrecombine[int64]("Count", countFn[int64]{}, out, true)
-	keyed := NewFuncOp(testEnv("Key"), Func[string, KV[string, int64]]{
-		One: func(w string) KV[string, int64] { return KV[string, int64]{Key: w, Value: 1} },
+	key := NewFuncOp(testEnv("Key"), Func[string, KV[string, int64]]{
+		One: func(w string) KV[string, int64] {
+			*keyed++
+			return KV[string, int64]{Key: w, Value: 1}
+		},
+		Builtin: keysOne, KeysOne: keysOne,
 	}, Receiver[KV[string, int64]](pre))
 	split := NewFuncOp(testEnv("Split"), Func[string, string]{Call: func(s string, emit func(string)) {
 		for w := range strings.FieldsSeq(s) {
 			emit(w)
 		}
-	}}, Receiver[string](keyed))
-	return split, []Operator{split, keyed, pre}, out
+	}}, Receiver[string](key))
+	return split, []Operator{split, key, pre}, out
 }
 
 func TestFusedChainPassesElementsWithoutWindowedValues(t *testing.T) {
-	in, ops, out := fusedCount()
+	for _, keysOne := range []bool{false, true} {
+		t.Run(fmt.Sprintf("KeysOne=%v", keysOne), func(t *testing.T) {
+			var keyed int
+			testFusedCount(t, keysOne, &keyed)
+			// With KeysOne the count takes the words from Split: Key's
+			// function is not called.
+			if calls, want := keyed, map[bool]int{false: 7, true: 0}[keysOne]; calls != want {
+				t.Errorf("Key's function called %d times, want %d", calls, want)
+			}
+		})
+	}
+}
+
+func testFusedCount(t *testing.T, keysOne bool, keyed *int) {
+	in, ops, out := fusedCount(keysOne, keyed)
 	if !ops[0].(*FuncOp[string, string]).fused || !ops[1].(*FuncOp[string, KV[string, int64]]).fused {
 		t.Fatalf("the chain does not pass elements through elemSink")
 	}
@@ -380,7 +400,9 @@ func TestPrecombineRecoversCombineFnPanics(t *testing.T) {
 func TestPrecombineBoundsHeldKeys(t *testing.T) {
 	// The count and the sum keep their sums in a tallyTable, a user's
 	// CombineFn in accs.
-	for name, fn := range map[string]CombineFn[int64, int64, int64]{"count": countFn[int64]{}, "sum": sumFn{}, "user": userSum{}} {
+	// "count, keys" is the count fed keys directly (counter).
+	fns := map[string]CombineFn[int64, int64, int64]{"count": countFn[int64]{}, "count, keys": countFn[int64]{}, "sum": sumFn{}, "user": userSum{}}
+	for name, fn := range fns {
 		t.Run(name, func(t *testing.T) {
 			out := &collector[KV[string, int64]]{}
 			pre := newPrecombine("Count", fn, out, true)
@@ -393,6 +415,11 @@ func TestPrecombineBoundsHeldKeys(t *testing.T) {
 			}
 			n := precombineFlushKeys + precombineFlushKeys/2
 			sink := pre.elemSink()
+			if counts, ok := pre.countSink().(func(string, *elemMeta) error); ok != strings.HasPrefix(name, "count") {
+				t.Fatalf("countSink is a key counter: %v, want it for the count only", ok)
+			} else if name == "count, keys" {
+				sink = func(kv KV[string, int64], m *elemMeta) error { return counts(kv.Key, m) }
+			}
 			for bundle := range 2 {
 				out.got = nil
 				if err := pre.StartBundle(ctx); err != nil {

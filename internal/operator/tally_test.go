@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -140,6 +141,37 @@ func TestTallyTableKeysDoNotPinInputs(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestKeyWordsAreTheKeysBytesZeroPadded(t *testing.T) {
+	// Keys of every inline length, cut from a longer string at every
+	// offset (so that no load may read past them unnoticed), and keys
+	// ending in zero bytes, which only their length tells from shorter
+	// ones.
+	src := "abcdefghijklmnopqrstuvwxyz\x00\x00ABC"
+	for n := 0; n <= tallyInline; n++ {
+		for off := 0; off+n <= len(src); off++ {
+			k := src[off : off+n]
+			var b [2 * 8]byte
+			copy(b[:], k)
+			k0, k1 := keyWords(k)
+			if want0, want1 := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:]); k0 != want0 || k1 != want1 {
+				t.Errorf("keyWords(%q) = %#x, %#x, want %#x, %#x", k, k0, k1, want0, want1)
+			}
+		}
+	}
+	tab := newTallyTable()
+	keys := []string{"", "\x00", "\x00\x00", "a", "a\x00", "a\x00\x00\x00\x00\x00\x00\x00", "a\x00\x00\x00\x00\x00\x00\x00\x00"}
+	for i, k := range keys {
+		tab.add(k, int64(i+1), 100)
+	}
+	want := map[string]int64{}
+	for i, k := range keys {
+		want[k] = int64(i + 1)
+	}
+	if diff := cmp.Diff(want, tallySums(t, tab)); diff != "" {
+		t.Errorf("sums of keys told apart by their length (-want +got):\n%s", diff)
 	}
 }
 

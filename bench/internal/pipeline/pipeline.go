@@ -60,12 +60,49 @@ func (f keepCount) ProcessElement(_ context.Context, kv sdk.KV[string, int64]) e
 // examples/wordcount counts (words.Words, then sdk.CountElements), and
 // returns where the counts will be.
 func WordCount(s sdk.Scope, pattern string, read ReadFunc) *Counts {
+	return WordCountBy(s, pattern, read, words.Words)
+}
+
+// WordCountBy is WordCount with the words that split finds in each line.
+func WordCountBy(s sdk.Scope, pattern string, read ReadFunc, split func(line string, emit func(string))) *Counts {
 	c := &Counts{m: map[string]int64{}}
 	lines := read(s, pattern)
-	ws := sdk.FlatMap(s, words.Words, lines, sdk.Name("ExtractWords"))
+	ws := sdk.FlatMap(s, split, lines, sdk.Name("ExtractWords"))
 	counts := sdk.CountElements(s, ws)
 	sdk.ForEach(s, keepCount{c}, counts, sdk.Name("Keep"))
 	return c
+}
+
+// isAnchorWord marks the bytes of a word by the rule of the hand-written
+// word count in ../shared/anchors (cmd/handwc): A-Z, a-z and the
+// apostrophe.
+var isAnchorWord = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	t['\''] = true
+	return t
+}()
+
+// AnchorWords emits the words of line by the hand-written word count's
+// rule: maximal runs of [A-Za-z'] (examples/wordcount's words.Words takes
+// an apostrophe only inside a word, before a lower-case letter). Counting
+// by it, our word count's output equals the anchor's.
+func AnchorWords(line string, emit func(string)) {
+	i, n := 0, len(line)
+	for i < n {
+		for i < n && !isAnchorWord[line[i]] {
+			i++
+		}
+		j := i
+		for j < n && isAnchorWord[line[j]] {
+			j++
+		}
+		if j > i {
+			emit(line[i:j])
+		}
+		i = j
+	}
 }
 
 // GroupStats summarize the output of a GroupByKey: the number of groups,

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -81,5 +82,16 @@ func TestLineCountEqualsTheHandWrittenReader(t *testing.T) {
 	}
 	if got != want || want.Lines == 0 {
 		t.Errorf("LineCount = %+v, want the hand-written reader's %+v", got, want)
+	}
+}
+
+func TestAnchorWordsMatchesTheAnchorsRule(t *testing.T) {
+	re := regexp.MustCompile(`[A-Za-z']+`)
+	for _, line := range []string{"", "'", "don't 'tis rock'n'roll, O'Neil's'", "a1b2--c\té\r\nZ'", "\xff\xfeab'", "  x  "} {
+		var got []string
+		AnchorWords(line, func(w string) { got = append(got, w) })
+		if diff := cmp.Diff(re.FindAllString(line, -1), got); diff != "" {
+			t.Errorf("AnchorWords(%q) (-regexp +got):\n%s", line, diff)
+		}
 	}
 }
