@@ -108,7 +108,7 @@ func (b *Bundle) get(k []byte) ([]byte, bool, error) {
 // and v are valid only during the call.
 func (b *Bundle) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 	pw := b.w.part(lo, partLen(lo), false)
-	if pw == nil {
+	if pw == nil || pw.empty() {
 		return b.s.kv.scan(lo, hi, fn)
 	}
 	n, _ := pw.find(string(lo))
