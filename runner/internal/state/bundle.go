@@ -24,6 +24,9 @@ type Bundle struct {
 	w    *writeSet
 	done bool
 	buf  []byte
+	// kbuf holds the store key being written by a timer's set or
+	// deletion (the write set copies the keys it keeps).
+	kbuf []byte
 	keys map[string]struct{} // with Options.CheckKeys: user keys touched
 
 	// stampKey and stampWindow are the last (key, window) stamped, so that
