@@ -440,13 +440,29 @@ func (k *keyed) inputMin() window.Time {
 }
 
 // hold returns the output watermark hold of the stage's state: the
-// earliest output timestamp of a pending timer, and, if the ParDo has
-// OnWindowExpiration, the maximum timestamp of the earliest window still
-// holding state (its callback's outputs carry it); j.mu is held.
+// earliest output timestamp of a pending timer, the earliest firing time
+// of a pending event-time timer, and, if the ParDo has OnWindowExpiration,
+// the maximum timestamp of the earliest window still holding state (its
+// callback's outputs carry it); j.mu is held.
+//
+// The firing time matters only for a timer the input watermark has passed
+// (below the input watermark, which bounds the output watermark anyway):
+// such a timer is about to fire, and its firing is part of that watermark's
+// advance, so the output watermark waits for it as it waits for elements in
+// flight, even for a timer without output timestamp. Otherwise the output
+// watermark ran ahead of the firing bundle, and the callback's outputs
+// (Beam Go's timestamped at the end of time) could reach a consumer whose
+// input watermark had passed their window: dropped as late, once in about
+// fifteen runs of Beam Go's TestTimers_EventTime_WithNoOutputTimestamp.
 func (k *keyed) hold() window.Time {
 	h, err := k.store.Hold()
 	if err != nil {
 		h = window.MinTime
+	}
+	if t, ok, err := k.store.NextTime(state.EventTime); err != nil {
+		h = window.MinTime
+	} else if ok {
+		h = min(h, t)
 	}
 	if k.spec.ExpiryFamily != "" {
 		k.store.Expired(window.MaxTime, func(sc state.Scope) bool {

@@ -24,6 +24,9 @@ type Bundle struct {
 	w    *writeSet
 	done bool
 	buf  []byte
+	// kbuf holds the store key being written by a timer's set or
+	// deletion (the write set copies the keys it keeps).
+	kbuf []byte
 	keys map[string]struct{} // with Options.CheckKeys: user keys touched
 
 	// stampKey and stampWindow are the last (key, window) stamped, so that
@@ -108,7 +111,7 @@ func (b *Bundle) get(k []byte) ([]byte, bool, error) {
 // and v are valid only during the call.
 func (b *Bundle) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 	pw := b.w.part(lo, partLen(lo), false)
-	if pw == nil {
+	if pw == nil || pw.empty() {
 		return b.s.kv.scan(lo, hi, fn)
 	}
 	n, _ := pw.find(string(lo))

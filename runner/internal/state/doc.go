@@ -55,10 +55,11 @@
 //
 // Both backends hold one ordered byte-keyed space (keys.go). The memory
 // backend, and every bundle's overlay, partition it by user key: a key's
-// state, timers and timer index in a small sorted run of their own, and
-// only the global indexes the engine scans across keys (due times, holds,
-// windows) in one ordered list, so that the work of a bundle on a key
-// costs a map lookup and a search among that key's few entries. The pebble
+// state, timers and timer index in three small sorted runs, held together
+// and found by one map lookup of the key, and only the global indexes the
+// engine scans across keys (due times, holds, windows) in one ordered
+// list, so that the work of a bundle on a key, and its commit, cost one
+// map lookup and a search among that key's few entries. The pebble
 // backend keeps it in an LSM under a temporary directory, with its block
 // cache and memtables sized from Options.MemoryBudget, for state many
 // times larger than memory.

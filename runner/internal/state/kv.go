@@ -46,23 +46,36 @@ type entry struct {
 // writeSet is a bundle's pending writes. The bundle reads back only what
 // it wrote under one user key (a cell, a timer, a key's timer index), so
 // the writes are partitioned: those to the tables whose keys start with
-// the user key (state, timers, per-key index) by that prefix, each
-// partition a small sorted run, and those to the global index tables (due
-// times, holds, windows), which a bundle only writes, in a map. Every
-// lookup then searches a handful of entries instead of everything the
-// bundle wrote. Range deletes stay within one partition (every range the
-// store deletes is a prefix of one user key's table).
+// the user key (state, timers, per-key index) by user key, each key's
+// three partitions in one keyWrites found by one lookup, each partition a
+// small sorted run; and those to the global index tables (due times,
+// holds, windows), which a bundle only writes, in a map. Every lookup
+// then searches a handful of entries instead of everything the bundle
+// wrote. Range deletes stay within one partition (every range the store
+// deletes is a prefix of one user key's table).
 type writeSet struct {
-	parts  map[string]*partWrites
+	// keys maps the escaped user key field of a partition prefix (the
+	// prefix without its table tag) to that key's writes.
+	keys   map[string]*keyWrites
 	points map[string]entry
-	// recent holds the partition used last per partitioned table: an
-	// element's state calls and timer set fall in its key's partitions of
-	// the three tables, so most lookups stop here instead of hashing.
-	recent [3]*partWrites
+	// recent is the key used last: an element's state calls and timer
+	// set all fall in its key's partitions, so most lookups stop here
+	// instead of hashing.
+	recent *keyWrites
+	// free holds keyWrites of earlier bundles for reuse.
+	free []*keyWrites
 }
 
-// recentSlot is the slot of recent for a partition prefix's table tag.
-func recentSlot(tag byte) int {
+// keyWrites are one user key's writes to the three partitioned tables,
+// by partSlot.
+type keyWrites struct {
+	ukey  string
+	parts [3]partWrites
+}
+
+// partSlot is the slot of a partition prefix's table tag in keyWrites
+// and memKey.
+func partSlot(tag byte) int {
 	switch tag {
 	case tagState:
 		return 0
@@ -72,8 +85,11 @@ func recentSlot(tag byte) int {
 	return 2
 }
 
+// slotTags are the table tags of the slots, the inverse of partSlot.
+var slotTags = [3]byte{tagState, tagTimer, tagPerKey}
+
 func newWriteSet() *writeSet {
-	return &writeSet{parts: map[string]*partWrites{}, points: map[string]entry{}}
+	return &writeSet{keys: map[string]*keyWrites{}, points: map[string]entry{}}
 }
 
 // partLen returns the length of k's partition prefix: the table tag and
@@ -100,20 +116,32 @@ func partLen(k []byte) int {
 // part returns the partition of k (prefix length p), creating it if
 // create is set; nil if there is none.
 func (w *writeSet) part(k []byte, p int, create bool) *partWrites {
-	r := &w.recent[recentSlot(k[0])]
-	if *r != nil && string(k[:p]) == (*r).prefix {
-		return *r
-	}
-	pw := w.parts[string(k[:p])]
-	if pw == nil {
-		if !create {
-			return nil
+	ukey := k[1:p]
+	kw := w.recent
+	if kw == nil || kw.ukey != string(ukey) {
+		kw = w.keys[string(ukey)]
+		if kw == nil {
+			if !create {
+				return nil
+			}
+			kw = w.newKey(string(ukey))
 		}
-		pw = &partWrites{prefix: string(k[:p])}
-		w.parts[pw.prefix] = pw
+		w.recent = kw
 	}
-	*r = pw
-	return pw
+	return &kw.parts[partSlot(k[0])]
+}
+
+// newKey adds an empty keyWrites for ukey, reusing a recycled one.
+func (w *writeSet) newKey(ukey string) *keyWrites {
+	var kw *keyWrites
+	if n := len(w.free); n > 0 {
+		kw, w.free = w.free[n-1], w.free[:n-1]
+	} else {
+		kw = &keyWrites{}
+	}
+	kw.ukey = ukey
+	w.keys[ukey] = kw
+	return kw
 }
 
 // set records v under k; v is retained.
@@ -166,29 +194,40 @@ func (w *writeSet) get(k []byte) (v []byte, ok, found bool) {
 // keep no reference to w's maps or partitions, only to the keys and
 // values in them.
 func (w *writeSet) reset() {
-	clear(w.parts)
+	for _, kw := range w.keys {
+		kw.ukey = ""
+		for i := range kw.parts {
+			kw.parts[i].reset()
+		}
+		w.free = append(w.free, kw)
+	}
+	clear(w.keys)
 	clear(w.points)
-	w.recent = [3]*partWrites{}
+	w.recent = nil
 }
 
-func (w *writeSet) empty() bool { return len(w.parts) == 0 && len(w.points) == 0 }
+func (w *writeSet) empty() bool { return len(w.keys) == 0 && len(w.points) == 0 }
 
 // each calls del on every range delete, then put on every point write:
 // the order that replays the bundle (a range delete removes the earlier
 // point writes it covers). Point writes come in ascending order within a
 // partition, partitions and global writes in no particular order.
 func (w *writeSet) each(del func(lo, hi string) error, put func(k string, e entry) error) error {
-	for _, pw := range w.parts {
-		for _, d := range pw.dels {
-			if err := del(d.lo, d.hi); err != nil {
-				return err
+	for _, kw := range w.keys {
+		for _, pw := range &kw.parts {
+			for _, d := range pw.dels {
+				if err := del(d.lo, d.hi); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	for _, pw := range w.parts {
-		for i, k := range pw.keys {
-			if err := put(k, pw.vals[i]); err != nil {
-				return err
+	for _, kw := range w.keys {
+		for _, pw := range &kw.parts {
+			for i, k := range pw.keys {
+				if err := put(k, pw.vals[i]); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -208,11 +247,22 @@ func (w *writeSet) each(del func(lo, hi string) error, put func(k string, e entr
 // thousands of partitions, which then cost two small arrays each instead
 // of a node per entry.
 type partWrites struct {
-	prefix string
-	dels   []span
-	keys   []string
-	vals   []entry
+	dels []span
+	keys []string
+	vals []entry
 }
+
+// reset empties w for reuse, keeping its slices' capacity but no
+// reference to the strings and values they held.
+func (w *partWrites) reset() {
+	clear(w.dels)
+	clear(w.keys)
+	clear(w.vals)
+	w.dels, w.keys, w.vals = w.dels[:0], w.keys[:0], w.vals[:0]
+}
+
+// empty reports whether w holds no write.
+func (w *partWrites) empty() bool { return len(w.dels) == 0 && len(w.keys) == 0 }
 
 // span is a range delete [lo, hi).
 type span struct{ lo, hi string }

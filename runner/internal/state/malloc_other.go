@@ -2,6 +2,6 @@
 
 package state
 
-// limitMallocArenas does nothing: without cgo pebble allocates in the Go
-// heap, and other C libraries than glibc are left alone.
-func limitMallocArenas() {}
+// tuneMalloc does nothing: without cgo pebble allocates in the Go heap,
+// and other C libraries than glibc are left alone.
+func tuneMalloc() {}

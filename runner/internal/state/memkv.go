@@ -7,24 +7,37 @@ import (
 
 // memBackend is the in-memory backend. Its entries are partitioned as a
 // bundle's writes are (partLen): each user key's state, timers and timer
-// index in a small sorted slice of its own, found through a map, and the
-// global index tables (due times, holds, windows), which the engine scans
-// in order across keys, in one ordered list of sorted chunks (ordered).
-// A bundle's reads and writes of a key then cost a map lookup and a search
-// among that key's few entries, instead of a descent through a skiplist of
-// every entry of the store, and the slices hold no per-entry pointers for
-// the collector to chase.
+// index in three small sorted slices of its own, all three in one memKey
+// found by one map lookup, and the global index tables (due times, holds,
+// windows), which the engine scans in order across keys, in one ordered
+// list of sorted chunks (ordered). A bundle's reads and writes of a key,
+// and its commit, then cost one map lookup per key and a search among
+// that key's few entries, instead of a descent through a skiplist of every
+// entry of the store, and the slices hold no per-entry pointers for the
+// collector to chase.
 type memBackend struct {
 	// mu guards the fields below.
-	mu     sync.RWMutex
-	parts  map[string]*memPart
+	mu sync.RWMutex
+	// keys maps the escaped user key field of a partition prefix (the
+	// prefix without its table tag) to the key's partitions.
+	keys   map[string]*memKey
 	global *ordered
 }
 
 var _ backend = (*memBackend)(nil)
 
 func newMemBackend() *memBackend {
-	return &memBackend{parts: map[string]*memPart{}, global: &ordered{}}
+	return &memBackend{keys: map[string]*memKey{}, global: &ordered{}}
+}
+
+// memKey is one user key's partitions, by partSlot.
+type memKey struct {
+	parts [3]memPart
+}
+
+// empty reports whether k holds no entry.
+func (k *memKey) empty() bool {
+	return len(k.parts[0].keys) == 0 && len(k.parts[1].keys) == 0 && len(k.parts[2].keys) == 0
 }
 
 // memPart is one partition's entries, ascending by key. Values are never
@@ -32,6 +45,16 @@ func newMemBackend() *memBackend {
 type memPart struct {
 	keys []string
 	vals [][]byte
+}
+
+// part returns the partition with prefix (a table tag and an escaped
+// user key field), or nil; m.mu is held.
+func (m *memBackend) part(prefix string) *memPart {
+	k := m.keys[prefix[1:]]
+	if k == nil {
+		return nil
+	}
+	return &k.parts[partSlot(prefix[0])]
 }
 
 func (p *memPart) find(k string) (int, bool) { return slices.BinarySearch(p.keys, k) }
@@ -70,10 +93,11 @@ func (m *memBackend) get(k []byte) ([]byte, bool, error) {
 		v, ok := m.global.get(string(k))
 		return v, ok, nil
 	}
-	part := m.parts[string(k[:p])]
-	if part == nil {
+	mk := m.keys[string(k[1:p])]
+	if mk == nil {
 		return nil, false, nil
 	}
+	part := &mk.parts[partSlot(k[0])]
 	if i, ok := part.find(string(k)); ok {
 		return part.vals[i], true, nil
 	}
@@ -118,7 +142,7 @@ func (m *memBackend) scanPart(prefix string, lo, hi []byte, fn func(k, v []byte)
 	for {
 		n := 0
 		m.mu.RLock()
-		if part := m.parts[prefix]; part != nil {
+		if part := m.part(prefix); part != nil {
 			i, found := part.find(from)
 			if after && found {
 				i++
@@ -178,13 +202,12 @@ func (m *memBackend) scanGlobal(lo, hi []byte, fn func(k, v []byte) bool) bool {
 func (m *memBackend) scanAll(lo, hi []byte, fn func(k, v []byte) bool) {
 	m.mu.RLock()
 	var prefixes []string
-	for p := range m.parts {
+	for _, p := range m.prefixes() {
 		if (hi == nil || p < string(hi)) && string(lo) < string(prefixEnd([]byte(p))) {
 			prefixes = append(prefixes, p)
 		}
 	}
 	m.mu.RUnlock()
-	slices.Sort(prefixes)
 	cur := lo
 	for _, p := range prefixes {
 		if !m.scanGlobal(cur, []byte(p), fn) {
@@ -205,13 +228,28 @@ func (m *memBackend) scanAll(lo, hi []byte, fn func(k, v []byte) bool) {
 	m.scanGlobal(cur, hi, fn)
 }
 
-// apply replays w one partition at a time, so that a partition costs one
-// map lookup however many writes it has, then the global writes.
+// prefixes returns the prefixes of the non-empty partitions, ascending;
+// m.mu is held.
+func (m *memBackend) prefixes() []string {
+	out := make([]string, 0, len(m.keys))
+	for ukey, k := range m.keys {
+		for slot := range k.parts {
+			if len(k.parts[slot].keys) > 0 {
+				out = append(out, string(slotTags[slot])+ukey)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// apply replays w one user key at a time, so that a key costs one map
+// lookup however many writes it has, then the global writes.
 func (m *memBackend) apply(w *writeSet) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for prefix, pw := range w.parts {
-		m.applyPart(prefix, pw)
+	for ukey, kw := range w.keys {
+		m.applyKey(ukey, kw)
 	}
 	for k, e := range w.points {
 		if e.del {
@@ -223,38 +261,35 @@ func (m *memBackend) apply(w *writeSet) error {
 	return nil
 }
 
-// applyPart replays one partition's range deletes, then its point writes;
-// m.mu is held.
-func (m *memBackend) applyPart(prefix string, pw *partWrites) {
-	part := m.parts[prefix]
-	if part != nil {
-		for _, d := range pw.dels {
-			part.deleteRange(d.lo, d.hi)
-		}
-	}
-	for i, k := range pw.keys {
-		e := pw.vals[i]
-		switch {
-		case e.del && part != nil:
-			part.delete(k)
-		case !e.del:
-			if part == nil {
-				part = &memPart{}
-				m.parts[prefix] = part
+// applyKey replays one user key's writes, partition by partition: range
+// deletes, then point writes; m.mu is held. A key left without entries is
+// forgotten, so that keys whose state was cleared cost nothing.
+func (m *memBackend) applyKey(ukey string, kw *keyWrites) {
+	mk := m.keys[ukey]
+	for slot := range kw.parts {
+		pw := &kw.parts[slot]
+		if mk != nil {
+			part := &mk.parts[slot]
+			for _, d := range pw.dels {
+				part.deleteRange(d.lo, d.hi)
 			}
-			part.set(k, e.val)
+		}
+		for i, k := range pw.keys {
+			e := pw.vals[i]
+			switch {
+			case e.del && mk != nil:
+				mk.parts[slot].delete(k)
+			case !e.del:
+				if mk == nil {
+					mk = &memKey{}
+					m.keys[ukey] = mk
+				}
+				mk.parts[slot].set(k, e.val)
+			}
 		}
 	}
-	if part != nil {
-		m.dropIfEmpty(prefix, part)
-	}
-}
-
-// dropIfEmpty forgets an emptied partition, so that keys whose state was
-// cleared cost nothing.
-func (m *memBackend) dropIfEmpty(prefix string, part *memPart) {
-	if len(part.keys) == 0 {
-		delete(m.parts, prefix)
+	if mk != nil && mk.empty() {
+		delete(m.keys, ukey)
 	}
 }
 
@@ -263,15 +298,11 @@ func (m *memBackend) dropIfEmpty(prefix string, part *memPart) {
 func (m *memBackend) export(fn func(k, v []byte) error) error {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	prefixes := make([]string, 0, len(m.parts))
-	for p := range m.parts {
-		prefixes = append(prefixes, p)
-	}
-	slices.Sort(prefixes)
+	prefixes := m.prefixes()
 	// A global key sorts before or after all of a partition's keys, so
 	// each partition goes out just before the first global key above it.
 	emitPart := func(p string) error {
-		part := m.parts[p]
+		part := m.part(p)
 		for i, k := range part.keys {
 			if err := fn([]byte(k), part.vals[i]); err != nil {
 				return err
@@ -297,7 +328,7 @@ func (m *memBackend) export(fn func(k, v []byte) error) error {
 
 func (m *memBackend) close() error {
 	m.mu.Lock()
-	m.parts, m.global = map[string]*memPart{}, &ordered{}
+	m.keys, m.global = map[string]*memKey{}, &ordered{}
 	m.mu.Unlock()
 	return nil
 }

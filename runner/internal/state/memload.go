@@ -38,13 +38,21 @@ func (m *memBackend) load(next func() (k, v []byte, ok bool, err error)) error {
 	}
 	l.endPart()
 	// The map is made at its final size: growing it entry by entry
-	// rehashed it a dozen times, a fifth of a restore's time.
-	parts := make(map[string]*memPart, len(l.parts))
+	// rehashed it a dozen times, a fifth of a restore's time. A key's
+	// partitions do not arrive together (the tables are ordered by tag
+	// first), so they are gathered here.
+	keys := make(map[string]*memKey, l.userKeys)
 	for _, p := range l.parts {
-		parts[p.prefix] = p.part
+		ukey := p.prefix[1:]
+		mk := keys[ukey]
+		if mk == nil {
+			mk = l.newKey()
+			keys[ukey] = mk
+		}
+		mk.parts[partSlot(p.prefix[0])] = p.part
 	}
 	m.mu.Lock()
-	m.parts, m.global = parts, l.global
+	m.keys, m.global = keys, l.global
 	m.mu.Unlock()
 	return nil
 }
@@ -60,16 +68,31 @@ type memLoader struct {
 	keys   []string
 	vals   [][]byte
 
-	bytes    []byte
-	strs     []string
-	slices   [][]byte
-	memParts []memPart
+	// userKeys is the most partitions of one table so far: at most the
+	// number of user keys, and usually all of them, the size of the map.
+	userKeys int
+	tagParts [3]int
+
+	bytes   []byte
+	strs    []string
+	slices  [][]byte
+	memKeys []memKey
 }
 
 // loadedPart is a partition and its prefix.
 type loadedPart struct {
 	prefix string
-	part   *memPart
+	part   memPart
+}
+
+// newKey returns an empty memKey carved from a slab.
+func (l *memLoader) newKey() *memKey {
+	if len(l.memKeys) == 0 {
+		l.memKeys = make([]memKey, loadSlab/int(unsafe.Sizeof(memKey{})))
+	}
+	k := &l.memKeys[0]
+	l.memKeys = l.memKeys[1:]
+	return k
 }
 
 // add loads one entry.
@@ -94,17 +117,14 @@ func (l *memLoader) endPart() {
 	if len(l.keys) == 0 {
 		return
 	}
-	if len(l.memParts) == 0 {
-		l.memParts = make([]memPart, loadSlab/int(unsafe.Sizeof(memPart{})))
-	}
-	part := &l.memParts[0]
-	l.memParts = l.memParts[1:]
 	n := len(l.keys)
-	part.keys = carve(&l.strs, n)
-	part.vals = carve(&l.slices, n)
+	part := memPart{keys: carve(&l.strs, n), vals: carve(&l.slices, n)}
 	copy(part.keys, l.keys)
 	copy(part.vals, l.vals)
 	l.parts = append(l.parts, loadedPart{l.prefix, part})
+	slot := partSlot(l.prefix[0])
+	l.tagParts[slot]++
+	l.userKeys = max(l.userKeys, l.tagParts[slot])
 	clear(l.keys)
 	clear(l.vals)
 	l.keys, l.vals = l.keys[:0], l.vals[:0]

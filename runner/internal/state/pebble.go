@@ -44,7 +44,7 @@ func openPebble(parent string, budget int64, log *slog.Logger) (*pebbleBackend, 
 	if err != nil {
 		return nil, fmt.Errorf("state: pebble directory: %w", err)
 	}
-	limitMallocArenas()
+	tuneMalloc()
 	o := pebbleOptions(budget, log)
 	defer o.Cache.Unref()
 	db, err := pebble.Open(dir, o)

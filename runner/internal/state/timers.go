@@ -111,8 +111,10 @@ func (b *Bundle) SetTimer(t Timer) error {
 	if err := b.s.validate(t); err != nil {
 		return err
 	}
-	tk := timerKey(nil, t.TimerID)
-	old, had, err := b.pendingTimes(tk, t.TimerID)
+	// The store keys are built in b.kbuf one at a time: the write set
+	// copies them.
+	b.kbuf = timerKey(b.kbuf[:0], t.TimerID)
+	old, had, err := b.pendingTimes(b.kbuf, t.TimerID)
 	if err != nil {
 		return err
 	}
@@ -121,27 +123,34 @@ func (b *Bundle) SetTimer(t Timer) error {
 	}
 	b.lower(t.Domain, t.Fire)
 	rec := encodeTimer(nil, t)
-	b.w.set(tk, rec)
+	b.w.set(b.kbuf, rec)
 	fireMoved := !had || old.Domain != t.Domain || old.Fire != t.Fire
 	if fireMoved && had {
-		b.w.delete(perKeyKey(nil, old))
-		b.w.delete(dueKey(nil, old))
+		b.w.delete(b.key(perKeyKey, old))
+		b.w.delete(b.key(dueKey, old))
 	}
 	// The per-key entry holds the record, so it is rewritten whenever the
 	// timer changes; the due entry only when the firing time moved.
-	b.w.set(perKeyKey(nil, t), rec)
+	b.w.set(b.key(perKeyKey, t), rec)
 	if fireMoved {
-		b.w.set(dueKey(nil, t), nil)
+		b.w.set(b.key(dueKey, t), nil)
 	}
 	holdMoved := !had || old.NoHold != t.NoHold || old.Hold != t.Hold
 	if holdMoved && had && !old.NoHold {
-		b.w.delete(holdKey(nil, old))
+		b.w.delete(b.key(holdKey, old))
 	}
 	if holdMoved && !t.NoHold {
-		b.w.set(holdKey(nil, t), nil)
+		b.w.set(b.key(holdKey, t), nil)
 	}
 	b.stamp(t.Key, t.Window)
 	return nil
+}
+
+// key returns t's index key built by enc in b.kbuf, valid until the next
+// use of b.kbuf.
+func (b *Bundle) key(enc func([]byte, Timer) []byte, t Timer) []byte {
+	b.kbuf = enc(b.kbuf[:0], t)
+	return b.kbuf
 }
 
 // pendingTimes returns the pending timer with identity id, whose primary
@@ -185,11 +194,12 @@ func (b *Bundle) ClearTimer(id TimerID) (bool, error) {
 
 // deleteTimer deletes t and its index entries.
 func (b *Bundle) deleteTimer(t Timer) {
-	b.w.delete(timerKey(nil, t.TimerID))
-	b.w.delete(perKeyKey(nil, t))
-	b.w.delete(dueKey(nil, t))
+	b.kbuf = timerKey(b.kbuf[:0], t.TimerID)
+	b.w.delete(b.kbuf)
+	b.w.delete(b.key(perKeyKey, t))
+	b.w.delete(b.key(dueKey, t))
 	if !t.NoHold {
-		b.w.delete(holdKey(nil, t))
+		b.w.delete(b.key(holdKey, t))
 	}
 }
 
