@@ -26,6 +26,14 @@ type DistributionValue = metrics.DistributionValue
 // GaugeValue is a gauge's latest value and its time in Unix milliseconds.
 type GaugeValue = metrics.GaugeValue
 
+// StringSetValue is a string set's distinct strings, sorted (reported by
+// Beam SDK workers; this SDK has no string set of its own).
+type StringSetValue = metrics.StringSetValue
+
+// BoundedTrieValue is a bounded trie of string sequences (reported by
+// Beam SDK workers; this SDK has no bounded trie of its own).
+type BoundedTrieValue = metrics.BoundedTrieValue
+
 // Metrics are the user metrics of a job's committed bundles.
 type Metrics = metrics.Snapshot
 
@@ -68,6 +76,28 @@ func (r *Result) Distribution(namespace, name string) DistributionValue {
 		}
 	}
 	return d
+}
+
+// StringSet returns a user string set united over transforms.
+func (r *Result) StringSet(namespace, name string) StringSetValue {
+	var s StringSetValue
+	for k, v := range r.Metrics.StringSets {
+		if k.Namespace == namespace && k.Name == name {
+			s = s.Merge(v)
+		}
+	}
+	return s
+}
+
+// BoundedTrie returns a user bounded trie merged over transforms.
+func (r *Result) BoundedTrie(namespace, name string) BoundedTrieValue {
+	var t BoundedTrieValue
+	for k, v := range r.Metrics.BoundedTries {
+		if k.Namespace == namespace && k.Name == name {
+			t = t.Merge(v)
+		}
+	}
+	return t
 }
 
 // Gauge returns the latest value of a user gauge over transforms.

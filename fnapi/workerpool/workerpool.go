@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -55,15 +56,18 @@ type Pool struct {
 	served chan struct{}
 
 	// mu guards the fields below.
-	mu      sync.Mutex
-	workers map[string]*worker
+	mu sync.Mutex
+	// workers holds the running workers by id: several runners may give
+	// theirs one id (see StartWorker).
+	workers map[string][]*worker
 	closed  bool
 }
 
 // worker is one harness goroutine.
 type worker struct {
-	cancel context.CancelFunc
-	done   chan struct{}
+	control string
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 // New starts a pool whose workers run the user code of p, and serves it
@@ -72,7 +76,7 @@ func New(p *sdk.Pipeline, opts *Options) (*Pool, error) {
 	if p == nil {
 		return nil, errors.New("workerpool: nil pipeline")
 	}
-	pl := &Pool{p: p, workers: map[string]*worker{}, served: make(chan struct{})}
+	pl := &Pool{p: p, workers: map[string][]*worker{}, served: make(chan struct{})}
 	if opts != nil {
 		pl.opts = *opts
 	}
@@ -114,8 +118,11 @@ func (pl *Pool) Addr() string { return pl.lis.Addr().String() }
 
 // StartWorker starts a harness for the worker the runner names. It answers
 // with an error message (not a gRPC error, as the protocol asks) when the
-// request lacks a control endpoint, the id is in use, or the pool is
-// closed.
+// request lacks a control endpoint, a worker of that id already serves
+// that control endpoint, or the pool is closed. Workers of one id for
+// different control endpoints all run: Beam's Java runners number their
+// workers per JVM ("1-1", "2-1", ...), so the executors of one Spark job,
+// each its own JVM, ask one pool for the same ids.
 func (pl *Pool) StartWorker(_ context.Context, req *fnpb.StartWorkerRequest) (*fnpb.StartWorkerResponse, error) {
 	id := req.GetWorkerId()
 	control := req.GetControlEndpoint().GetUrl()
@@ -127,13 +134,15 @@ func (pl *Pool) StartWorker(_ context.Context, req *fnpb.StartWorkerRequest) (*f
 	if pl.closed {
 		return &fnpb.StartWorkerResponse{Error: "workerpool: the pool is closed"}, nil
 	}
-	if _, ok := pl.workers[id]; ok {
-		return &fnpb.StartWorkerResponse{Error: fmt.Sprintf("workerpool: worker %q is already running", id)}, nil
+	for _, w := range pl.workers[id] {
+		if w.control == control {
+			return &fnpb.StartWorkerResponse{Error: fmt.Sprintf("workerpool: worker %q is already running for %s", id, control)}, nil
+		}
 	}
 	// The worker outlives this request: it runs until StopWorker or Close.
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &worker{cancel: cancel, done: make(chan struct{})}
-	pl.workers[id] = w
+	w := &worker{control: control, cancel: cancel, done: make(chan struct{})}
+	pl.workers[id] = append(pl.workers[id], w)
 	logger := pl.opts.Logger.With("worker", id)
 	go func() {
 		defer close(w.done)
@@ -155,19 +164,77 @@ func (pl *Pool) StartWorker(_ context.Context, req *fnpb.StartWorkerRequest) (*f
 
 // StopWorker stops a worker and waits until it has torn down its
 // operators (or StopTimeout passes). Stopping an unknown worker succeeds.
+// When workers of several runners share the id, it stops the one whose
+// runner ended its control stream, which Beam's runners do before they
+// ask, waiting up to StopTimeout for one to end; it stops none of the
+// others.
 func (pl *Pool) StopWorker(ctx context.Context, req *fnpb.StopWorkerRequest) (*fnpb.StopWorkerResponse, error) {
-	pl.mu.Lock()
-	w, ok := pl.workers[req.GetWorkerId()]
-	delete(pl.workers, req.GetWorkerId())
-	pl.mu.Unlock()
-	if !ok {
+	id := req.GetWorkerId()
+	w, err := pl.take(ctx, id)
+	if err != nil {
+		return &fnpb.StopWorkerResponse{Error: fmt.Sprintf("workerpool: worker %q: %v", id, err)}, nil
+	}
+	if w == nil {
 		return &fnpb.StopWorkerResponse{}, nil
 	}
 	if err := pl.stop(ctx, w); err != nil {
-		return &fnpb.StopWorkerResponse{Error: fmt.Sprintf("workerpool: worker %q: %v", req.GetWorkerId(), err)}, nil
+		return &fnpb.StopWorkerResponse{Error: fmt.Sprintf("workerpool: worker %q: %v", id, err)}, nil
 	}
-	pl.opts.Logger.Info("workerpool: worker stopped", "worker", req.GetWorkerId())
+	pl.opts.Logger.Info("workerpool: worker stopped", "worker", id, "control", w.control)
 	return &fnpb.StopWorkerResponse{}, nil
+}
+
+// take removes and returns the worker of id that StopWorker stops: the
+// only one, or the first of several whose harness ended; nil if none has
+// the id.
+func (pl *Pool) take(ctx context.Context, id string) (*worker, error) {
+	t := time.NewTimer(pl.opts.StopTimeout)
+	defer t.Stop()
+	for {
+		pl.mu.Lock()
+		ws := pl.workers[id]
+		pick := -1
+		if len(ws) == 1 {
+			pick = 0
+		}
+		for i, w := range ws {
+			if pick < 0 && isDone(w) {
+				pick = i
+			}
+		}
+		if pick >= 0 {
+			w := ws[pick]
+			if ws = slices.Delete(ws, pick, pick+1); len(ws) == 0 {
+				delete(pl.workers, id)
+			} else {
+				pl.workers[id] = ws
+			}
+			pl.mu.Unlock()
+			return w, nil
+		}
+		pl.mu.Unlock()
+		if len(ws) == 0 {
+			return nil, nil
+		}
+		// Several runners' workers have the id and none has ended yet:
+		// wait for the asking runner's to see its control stream end.
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-t.C:
+			return nil, fmt.Errorf("%d workers for different runners have this id and none ended its control stream within %v", len(ws), pl.opts.StopTimeout)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func isDone(w *worker) bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
 }
 
 func (pl *Pool) stop(ctx context.Context, w *worker) error {
@@ -191,12 +258,14 @@ func (pl *Pool) Close() error {
 	pl.mu.Lock()
 	pl.closed = true
 	workers := pl.workers
-	pl.workers = map[string]*worker{}
+	pl.workers = map[string][]*worker{}
 	pl.mu.Unlock()
 	var errs []error
-	for id, w := range workers {
-		if err := pl.stop(context.Background(), w); err != nil {
-			errs = append(errs, fmt.Errorf("workerpool: worker %q: %w", id, err))
+	for id, ws := range workers {
+		for _, w := range ws {
+			if err := pl.stop(context.Background(), w); err != nil {
+				errs = append(errs, fmt.Errorf("workerpool: worker %q: %w", id, err))
+			}
 		}
 	}
 	// Stop, not GracefulStop: a runner's StopWorker call may still be in

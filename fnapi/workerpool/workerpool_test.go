@@ -22,6 +22,7 @@ import (
 type controlServer struct {
 	fnpb.UnimplementedBeamFnControlServer
 	addr string
+	srv  *grpc.Server
 
 	// mu guards the fields below.
 	mu        sync.Mutex
@@ -35,8 +36,8 @@ func newControlServer(t *testing.T) *controlServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &controlServer{addr: lis.Addr().String(), connected: map[string]bool{}, changed: make(chan struct{})}
 	srv := grpc.NewServer()
+	c := &controlServer{addr: lis.Addr().String(), srv: srv, connected: map[string]bool{}, changed: make(chan struct{})}
 	fnpb.RegisterBeamFnControlServer(srv, c)
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
@@ -140,7 +141,7 @@ func TestStartWorkerRefusesBadRequests(t *testing.T) {
 		want string
 	}{
 		{"a request without a control endpoint is refused", &fnpb.StartWorkerRequest{WorkerId: "w2"}, "no control endpoint"},
-		{"a running worker's id is refused", &fnpb.StartWorkerRequest{WorkerId: "w1", ControlEndpoint: endpoint(ctl.addr)}, "already running"},
+		{"a running worker's id for its control endpoint is refused", &fnpb.StartWorkerRequest{WorkerId: "w1", ControlEndpoint: endpoint(ctl.addr)}, "already running"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,4 +203,39 @@ func TestABarePortListensOnLoopback(t *testing.T) {
 	if !strings.HasPrefix(pool.Addr(), "127.0.0.1:") {
 		t.Errorf("Addr() with Options.Addr %q = %q, want a loopback address", ":0", pool.Addr())
 	}
+}
+
+// Two runners give their workers the same id, as the executors of one
+// Spark job do (Beam numbers workers per JVM): both run, and each
+// runner's StopWorker, sent after it ended its control stream, stops its
+// own worker and not the other's. (A refusal failed a Spark task, whose
+// retry repeated the side effects of the keys it had finished.)
+func TestWorkersOfOneIdForTwoRunnersBothRun(t *testing.T) {
+	a, b := newControlServer(t), newControlServer(t)
+	_, client := startPool(t)
+	ctx := context.Background()
+	for _, ctl := range []*controlServer{a, b} {
+		if resp, err := client.StartWorker(ctx, &fnpb.StartWorkerRequest{WorkerId: "1-1", ControlEndpoint: endpoint(ctl.addr)}); err != nil || resp.GetError() != "" {
+			t.Fatalf("StartWorker 1-1 for %s = %v, %v", ctl.addr, resp, err)
+		}
+		ctl.waitConnected(t, "1-1", true)
+	}
+	// Runner a ends its control stream, then asks to stop its worker.
+	a.srv.Stop()
+	a.waitConnected(t, "1-1", false)
+	if stop, err := client.StopWorker(ctx, &fnpb.StopWorkerRequest{WorkerId: "1-1"}); err != nil || stop.GetError() != "" {
+		t.Fatalf("StopWorker 1-1 (a's) = %v, %v", stop, err)
+	}
+	// b's worker still serves b: give a wrongly stopped one time to drop.
+	time.Sleep(200 * time.Millisecond)
+	b.mu.Lock()
+	still := b.connected["1-1"]
+	b.mu.Unlock()
+	if !still {
+		t.Fatal("StopWorker for runner a's worker stopped runner b's")
+	}
+	if stop, err := client.StopWorker(ctx, &fnpb.StopWorkerRequest{WorkerId: "1-1"}); err != nil || stop.GetError() != "" {
+		t.Fatalf("StopWorker 1-1 (b's) = %v, %v", stop, err)
+	}
+	b.waitConnected(t, "1-1", false)
 }

@@ -1,7 +1,9 @@
 // Package metrics holds the user metrics of running bundles: the cells that
 // user code updates through sdk.Counter, sdk.Distribution and sdk.Gauge, the
 // per-bundle Store that holds them, and the Snapshots that runners merge
-// across bundles and workers and report with a job's result.
+// across bundles and workers and report with a job's result. Snapshots
+// also hold the string sets and bounded tries that Beam's other SDKs
+// report (sets.go).
 //
 // It is a leaf (standard library only), so that runners, the engine and
 // the Fn API monitoring code can share the types without linking the
@@ -162,6 +164,10 @@ type Snapshot struct {
 	Counters      map[Key]int64
 	Distributions map[Key]DistributionValue
 	Gauges        map[Key]GaugeValue
+	// StringSets and BoundedTries come from Beam SDK workers that report
+	// them (this SDK has neither); nil when there are none.
+	StringSets   map[Key]StringSetValue
+	BoundedTries map[Key]BoundedTrieValue
 }
 
 // Snapshot copies the store's values.
@@ -185,7 +191,9 @@ func (s *Store) Snapshot() Snapshot {
 	return out
 }
 
-// Merge adds snapshot o into s: counters add, distributions merge, the later gauge wins.
+// Merge adds snapshot o into s: counters add, distributions merge, the
+// later gauge wins, string sets and bounded tries unite. s shares nothing
+// with o afterwards that either could change.
 func (s *Snapshot) Merge(o Snapshot) {
 	if s.Counters == nil {
 		s.Counters = map[Key]int64{}
@@ -202,6 +210,18 @@ func (s *Snapshot) Merge(o Snapshot) {
 		if cur, ok := s.Gauges[k]; !ok || v.Timestamp >= cur.Timestamp {
 			s.Gauges[k] = v
 		}
+	}
+	if len(o.StringSets) > 0 && s.StringSets == nil {
+		s.StringSets = map[Key]StringSetValue{}
+	}
+	for k, v := range o.StringSets {
+		s.StringSets[k] = s.StringSets[k].Merge(v)
+	}
+	if len(o.BoundedTries) > 0 && s.BoundedTries == nil {
+		s.BoundedTries = map[Key]BoundedTrieValue{}
+	}
+	for k, v := range o.BoundedTries {
+		s.BoundedTries[k] = s.BoundedTries[k].Merge(v)
 	}
 }
 

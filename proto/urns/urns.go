@@ -177,6 +177,8 @@ const (
 	MetricUserDistributionDouble = "beam:metric:user:distribution_double:v1"
 	MetricUserLatestInt64        = "beam:metric:user:latest_int64:v1"
 	MetricUserLatestDouble       = "beam:metric:user:latest_double:v1"
+	MetricUserStringSet          = "beam:metric:user:set_string:v1"
+	MetricUserBoundedTrie        = "beam:metric:user:bounded_trie:v1"
 	MetricElementCount           = "beam:metric:element_count:v1"
 	MetricSampledByteSize        = "beam:metric:sampled_byte_size:v1"
 	MetricDataChannelReadIndex   = "beam:metric:data_channel:read_index:v1"
@@ -184,7 +186,8 @@ const (
 )
 
 // Monitoring info type URNs: how a MonitoringInfo payload is encoded and
-// aggregated. A gauge is a "latest" value.
+// aggregated. A gauge is a "latest" value; a string set's payload is an
+// iterable of UTF-8 strings, a bounded trie's a BoundedTrie message.
 const (
 	MetricTypeSumInt64           = "beam:metrics:sum_int64:v1"
 	MetricTypeSumDouble          = "beam:metrics:sum_double:v1"
@@ -193,6 +196,8 @@ const (
 	MetricTypeLatestInt64        = "beam:metrics:latest_int64:v1"
 	MetricTypeLatestDouble       = "beam:metrics:latest_double:v1"
 	MetricTypeProgress           = "beam:metrics:progress:v1"
+	MetricTypeStringSet          = "beam:metrics:set_string:v1"
+	MetricTypeBoundedTrie        = "beam:metrics:bounded_trie:v1"
 )
 
 // Monitoring info label keys (MonitoringInfo.labels).

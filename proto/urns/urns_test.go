@@ -115,6 +115,8 @@ func TestConstantsMatchModelEnums(t *testing.T) {
 		{"user distribution double", urns.MetricUserDistributionDouble, pipepb.MonitoringInfoSpecs_USER_DISTRIBUTION_DOUBLE},
 		{"user latest int64", urns.MetricUserLatestInt64, pipepb.MonitoringInfoSpecs_USER_LATEST_INT64},
 		{"user latest double", urns.MetricUserLatestDouble, pipepb.MonitoringInfoSpecs_USER_LATEST_DOUBLE},
+		{"user string set", urns.MetricUserStringSet, pipepb.MonitoringInfoSpecs_USER_SET_STRING},
+		{"user bounded trie", urns.MetricUserBoundedTrie, pipepb.MonitoringInfoSpecs_USER_BOUNDED_TRIE},
 		{"element count", urns.MetricElementCount, pipepb.MonitoringInfoSpecs_ELEMENT_COUNT},
 		{"sampled byte size", urns.MetricSampledByteSize, pipepb.MonitoringInfoSpecs_SAMPLED_BYTE_SIZE},
 		{"read index", urns.MetricDataChannelReadIndex, pipepb.MonitoringInfoSpecs_DATA_CHANNEL_READ_INDEX},
@@ -126,6 +128,8 @@ func TestConstantsMatchModelEnums(t *testing.T) {
 		{"latest int64 type", urns.MetricTypeLatestInt64, pipepb.MonitoringInfoTypeUrns_LATEST_INT64_TYPE},
 		{"latest double type", urns.MetricTypeLatestDouble, pipepb.MonitoringInfoTypeUrns_LATEST_DOUBLE_TYPE},
 		{"progress type", urns.MetricTypeProgress, pipepb.MonitoringInfoTypeUrns_PROGRESS_TYPE},
+		{"string set type", urns.MetricTypeStringSet, pipepb.MonitoringInfoTypeUrns_SET_STRING_TYPE},
+		{"bounded trie type", urns.MetricTypeBoundedTrie, pipepb.MonitoringInfoTypeUrns_BOUNDED_TRIE_TYPE},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,7 +24,7 @@
 //	GET  /api/jobs/{id}/plan        Plan: stages with their transforms, edges with counts
 //	GET  /api/jobs/{id}/plan.svg    the plan drawn as an SVG graph
 //	GET  /api/jobs/{id}/stages      [StageView]: watermarks, backlog, bundles, throughput
-//	GET  /api/jobs/{id}/metrics     [MetricView]: user counters, distributions, gauges
+//	GET  /api/jobs/{id}/metrics     [MetricView]: user counters, distributions, gauges, string sets, bounded tries
 //	GET  /api/jobs/{id}/logs        [LogEntry]: the job's messages, oldest first
 //	                                (?after=N: those numbered above N)
 //	GET  /api/jobs/{id}/events      server-sent events: "update" (Update: the job,

@@ -72,7 +72,8 @@ func (s *Server) prometheus(w http.ResponseWriter, _ *http.Request) {
 }
 
 // userMetrics adds a job's user metrics: counters, distributions (as
-// count, sum, min and max) and gauges.
+// count, sum, min and max), gauges, and the sizes of string sets and
+// bounded tries (their strings are in the web UI's metrics list).
 func userMetrics(add func(name, labels string, v float64), job string, m metrics.Snapshot) {
 	key := func(k metrics.Key) string {
 		return job + "," + label("transform", k.Transform) + "," + label("namespace", k.Namespace) + "," + label("name", k.Name)
@@ -89,6 +90,12 @@ func userMetrics(add func(name, labels string, v float64), job string, m metrics
 	}
 	for _, k := range metrics.SortedKeys(m.Gauges) {
 		add("beamgo_user_gauge", key(k), float64(m.Gauges[k].Value))
+	}
+	for _, k := range metrics.SortedKeys(m.StringSets) {
+		add("beamgo_user_string_set_size", key(k), float64(len(m.StringSets[k])))
+	}
+	for _, k := range metrics.SortedKeys(m.BoundedTries) {
+		add("beamgo_user_bounded_trie_size", key(k), float64(m.BoundedTries[k].Size()))
 	}
 }
 
@@ -120,7 +127,7 @@ var promOrder = []string{
 	"beamgo_stage_elements_total", "beamgo_stage_bundles_total", "beamgo_stage_bundles_running", "beamgo_stage_bundles_failed_total",
 	"beamgo_stage_pending_elements", "beamgo_stage_pending_bytes", "beamgo_stage_input_watermark_seconds", "beamgo_stage_output_watermark_seconds",
 	"beamgo_user_counter", "beamgo_user_distribution_count", "beamgo_user_distribution_sum", "beamgo_user_distribution_min",
-	"beamgo_user_distribution_max", "beamgo_user_gauge",
+	"beamgo_user_distribution_max", "beamgo_user_gauge", "beamgo_user_string_set_size", "beamgo_user_bounded_trie_size",
 }
 
 var promHelp = map[string]family{
@@ -146,4 +153,6 @@ var promHelp = map[string]family{
 	"beamgo_user_distribution_min":          {"gauge", "A user distribution's minimum."},
 	"beamgo_user_distribution_max":          {"gauge", "A user distribution's maximum."},
 	"beamgo_user_gauge":                     {"gauge", "A user gauge's latest value."},
+	"beamgo_user_string_set_size":           {"gauge", "How many strings a user string set holds."},
+	"beamgo_user_bounded_trie_size":         {"gauge", "How many leaves a user bounded trie holds."},
 }

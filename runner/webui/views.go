@@ -1,6 +1,8 @@
 package webui
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/beamgo-dev/beamgo/internal/metrics"
@@ -100,7 +102,7 @@ type StageView struct {
 
 // MetricView is one user metric.
 type MetricView struct {
-	// Kind is counter, distribution or gauge.
+	// Kind is counter, distribution, gauge, string_set or bounded_trie.
 	Kind      string `json:"kind"`
 	Transform string `json:"transform"`
 	Namespace string `json:"namespace"`
@@ -112,6 +114,9 @@ type MetricView struct {
 	Sum   int64 `json:"sum,omitempty"`
 	Min   int64 `json:"min,omitempty"`
 	Max   int64 `json:"max,omitempty"`
+	// Values are a string set's strings, or a bounded trie's leaves, each
+	// its segments joined by "/" and a truncated one ending in "/…".
+	Values []string `json:"values,omitempty"`
 }
 
 // newWatermark describes t.
@@ -215,6 +220,22 @@ func metricsOf(m metrics.Snapshot) []MetricView {
 	}
 	for _, k := range metrics.SortedKeys(m.Gauges) {
 		out = append(out, MetricView{Kind: "gauge", Transform: k.Transform, Namespace: k.Namespace, Name: k.Name, Value: m.Gauges[k].Value})
+	}
+	for _, k := range metrics.SortedKeys(m.StringSets) {
+		v := m.StringSets[k]
+		out = append(out, MetricView{Kind: "string_set", Transform: k.Transform, Namespace: k.Namespace, Name: k.Name, Value: int64(len(v)), Values: slices.Clone(v)})
+	}
+	for _, k := range metrics.SortedKeys(m.BoundedTries) {
+		v := m.BoundedTries[k]
+		var leaves []string
+		for _, l := range v.Leaves() {
+			s := strings.Join(l.Segments, "/")
+			if l.Truncated {
+				s += "/…"
+			}
+			leaves = append(leaves, s)
+		}
+		out = append(out, MetricView{Kind: "bounded_trie", Transform: k.Transform, Namespace: k.Namespace, Name: k.Name, Value: int64(len(leaves)), Values: leaves})
 	}
 	return out
 }

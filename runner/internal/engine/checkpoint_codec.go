@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -61,6 +62,7 @@ func (j *job) encodeSnapshot(seq uint64) []byte {
 		encodeElems(w, d.elems)
 		d.mu.Unlock()
 	}
+	encodeSetMetrics(w, j.metrics)
 	return w.Buf
 }
 
@@ -83,12 +85,18 @@ func decodeElems(r *snapbuf.Reader) [][]byte {
 	return out
 }
 
+func writeMetricKey(w *snapbuf.Writer, k metrics.Key) {
+	w.String(k.Transform)
+	w.String(k.Namespace)
+	w.String(k.Name)
+}
+
+func readMetricKey(r *snapbuf.Reader) metrics.Key {
+	return metrics.Key{Transform: r.String(), Namespace: r.String(), Name: r.String()}
+}
+
 func encodeMetrics(w *snapbuf.Writer, m metrics.Snapshot) {
-	key := func(k metrics.Key) {
-		w.String(k.Transform)
-		w.String(k.Namespace)
-		w.String(k.Name)
-	}
+	key := func(k metrics.Key) { writeMetricKey(w, k) }
 	w.Uint(uint64(len(m.Counters)))
 	for _, k := range metrics.SortedKeys(m.Counters) {
 		key(k)
@@ -113,7 +121,7 @@ func encodeMetrics(w *snapbuf.Writer, m metrics.Snapshot) {
 }
 
 func decodeMetrics(r *snapbuf.Reader) metrics.Snapshot {
-	key := func() metrics.Key { return metrics.Key{Transform: r.String(), Namespace: r.String(), Name: r.String()} }
+	key := func() metrics.Key { return readMetricKey(r) }
 	m := metrics.Snapshot{Counters: map[metrics.Key]int64{}, Distributions: map[metrics.Key]metrics.DistributionValue{}, Gauges: map[metrics.Key]metrics.GaugeValue{}}
 	for range r.Count(4) {
 		k := key()
@@ -128,6 +136,97 @@ func decodeMetrics(r *snapbuf.Reader) metrics.Snapshot {
 		m.Gauges[k] = metrics.GaugeValue{Value: r.Int(), Timestamp: r.Int()}
 	}
 	return m
+}
+
+// encodeSetMetrics writes the string sets and bounded tries of m: the
+// body's last field, added after the version 2 format was first written,
+// and absent from older bodies, which decode with none.
+func encodeSetMetrics(w *snapbuf.Writer, m metrics.Snapshot) {
+	key := func(k metrics.Key) { writeMetricKey(w, k) }
+	w.Uint(uint64(len(m.StringSets)))
+	for _, k := range metrics.SortedKeys(m.StringSets) {
+		key(k)
+		v := m.StringSets[k]
+		w.Uint(uint64(len(v)))
+		for _, str := range v {
+			w.String(str)
+		}
+	}
+	w.Uint(uint64(len(m.BoundedTries)))
+	for _, k := range metrics.SortedKeys(m.BoundedTries) {
+		key(k)
+		v := m.BoundedTries[k]
+		w.Uint(uint64(v.Bound))
+		w.Bool(v.Root != nil)
+		if v.Root != nil {
+			encodeTrieNode(w, v.Root)
+		}
+	}
+}
+
+func encodeTrieNode(w *snapbuf.Writer, n *metrics.TrieNode) {
+	w.Bool(n.Truncated)
+	w.Uint(uint64(len(n.Children)))
+	for _, seg := range slices.Sorted(maps.Keys(n.Children)) {
+		w.String(seg)
+		encodeTrieNode(w, n.Children[seg])
+	}
+}
+
+// decodeSetMetrics reads what encodeSetMetrics wrote into m.
+func decodeSetMetrics(r *snapbuf.Reader, m *metrics.Snapshot) {
+	key := func() metrics.Key { return readMetricKey(r) }
+	if n := r.Count(4); n > 0 {
+		m.StringSets = make(map[metrics.Key]metrics.StringSetValue, n)
+		for range n {
+			k := key()
+			strs := make([]string, r.Count(1))
+			for i := range strs {
+				strs[i] = r.String()
+			}
+			m.StringSets[k] = metrics.NewStringSet(strs...)
+		}
+	}
+	if n := r.Count(5); n > 0 {
+		m.BoundedTries = make(map[metrics.Key]metrics.BoundedTrieValue, n)
+		for range n {
+			k := key()
+			bound := r.Uint()
+			if bound > math.MaxInt32 {
+				r.Fail("bounded trie %v: bound %d", k, bound)
+				return
+			}
+			v := metrics.BoundedTrieValue{Bound: int(bound)}
+			if r.Bool() {
+				v.Root = decodeTrieNode(r, 0)
+			}
+			m.BoundedTries[k] = v
+		}
+	}
+}
+
+// maxTrieDepth bounds the nesting of a snapshot's bounded trie, so that a
+// damaged file cannot recurse without end.
+const maxTrieDepth = 10_000
+
+func decodeTrieNode(r *snapbuf.Reader, depth int) *metrics.TrieNode {
+	if depth > maxTrieDepth {
+		r.Fail("bounded trie nested deeper than %d", maxTrieDepth)
+		return nil
+	}
+	n := &metrics.TrieNode{Truncated: r.Bool()}
+	if c := r.Count(2); c > 0 && r.Err() == nil {
+		n.Children = make(map[string]*metrics.TrieNode, c)
+		for range c {
+			seg := r.String()
+			child := decodeTrieNode(r, depth+1)
+			if r.Err() != nil {
+				return n
+			}
+			n.Children[seg] = child
+		}
+	}
+	return n
 }
 
 // encode writes the stage's execution state.
@@ -265,6 +364,9 @@ func (j *job) decodeSnapshot(body []byte, st io.Reader) error {
 		if err := d.restore(elems); err != nil {
 			return err
 		}
+	}
+	if r.Len() > 0 {
+		decodeSetMetrics(r, &j.metrics)
 	}
 	return r.Done()
 }

@@ -2,9 +2,11 @@ package jobservice
 
 import (
 	"encoding/binary"
+	"fmt"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
+	"github.com/beamgo-dev/beamgo/fnapi/monitoring"
 	"github.com/beamgo-dev/beamgo/proto/urns"
 	"github.com/beamgo-dev/beamgo/runner/portable/fnrunner"
 )
@@ -12,7 +14,7 @@ import (
 // monitoringInfos encodes a job's user metrics as Beam monitoring infos,
 // labelled with the id of the transform whose unique name the metric
 // carries (or the name itself if no transform has it).
-func monitoringInfos(m fnrunner.Metrics, p *pipepb.Pipeline) []*pipepb.MonitoringInfo {
+func monitoringInfos(m fnrunner.Metrics, p *pipepb.Pipeline) ([]*pipepb.MonitoringInfo, error) {
 	ids := map[string]string{}
 	for id, t := range p.GetComponents().GetTransforms() {
 		ids[t.GetUniqueName()] = id
@@ -43,7 +45,23 @@ func monitoringInfos(m fnrunner.Metrics, p *pipepb.Pipeline) []*pipepb.Monitorin
 			Labels: labels(k), Payload: varints(v.Timestamp, v.Value),
 		})
 	}
-	return out
+	for k, v := range m.StringSets {
+		out = append(out, &pipepb.MonitoringInfo{
+			Urn: urns.MetricUserStringSet, Type: urns.MetricTypeStringSet,
+			Labels: labels(k), Payload: monitoring.StringSetPayload(v),
+		})
+	}
+	for k, v := range m.BoundedTries {
+		payload, err := monitoring.BoundedTriePayload(v)
+		if err != nil {
+			return nil, fmt.Errorf("jobservice: metric %v: %w", k, err)
+		}
+		out = append(out, &pipepb.MonitoringInfo{
+			Urn: urns.MetricUserBoundedTrie, Type: urns.MetricTypeBoundedTrie,
+			Labels: labels(k), Payload: payload,
+		})
+	}
+	return out, nil
 }
 
 // varints encodes vs in Beam's varint coding of int64.

@@ -603,7 +603,9 @@ func (s *Server) GetJobMetrics(_ context.Context, req *jobpb.GetJobMetricsReques
 	res := j.resultOf()
 	out := &jobpb.GetJobMetricsResponse{Metrics: &jobpb.MetricResults{}}
 	if res != nil {
-		out.Metrics.Committed = monitoringInfos(res.Metrics, j.pipeline)
+		if out.Metrics.Committed, err = monitoringInfos(res.Metrics, j.pipeline); err != nil {
+			return nil, status.Errorf(codes.Internal, "jobservice: job %s: %v", req.GetJobId(), err)
+		}
 	}
 	return out, nil
 }

@@ -140,6 +140,7 @@ function renderJob(main, base, job, stages, metrics, logs, svg) {
       num(fmtNum(s.elements_per_second)), num(s.spills), num(s.timers)))));
   const metricRow = m => el("tr", {}, el("td", {}, m.kind), el("td", {}, m.transform), el("td", {}, m.namespace),
     el("td", {}, m.name),
+    m.values ? el("td", {}, m.values.join(", ")) :
     num(m.kind === "distribution" ? `n ${m.count}, sum ${m.sum}, min ${m.min}, max ${m.max}` : fmtNum(m.value)));
   parts.push(el("h2", {}, "Metrics"), metrics.length
     ? table(["Kind", "Transform", "Namespace", "Name", "Value"], metrics.map(metricRow))
