@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/beamgo-dev/beamgo/internal/atomicfile"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/snapbuf"
 )
@@ -33,11 +32,15 @@ import (
 // their marks, and a sink that records its epochs (io/foreach) skips the
 // ones the crashed run committed after the snapshot.
 //
-// A snapshot is one file, ckpt-<seq>.bin: a magic line, the body, the
-// keyed stages' state and the CRC-32C of all (checkpoint_file.go). It is written to a temporary name, synced, renamed and
-// the directory synced, so a crash leaves either the whole file or none;
-// the job resumes before the sync, which runs in the background and is
-// waited for by the next snapshot and at the end of the job.
+// A snapshot is one file, ckpt-<seq>.bin: a magic line, the keyed
+// stages' state, the body and the CRC-32C of all (checkpoint_file.go).
+// The pause lasts only while the keyed state is exported and the rest is
+// captured: the cheap fields encoded, the GroupByKeys' reducers frozen
+// (reduce.Frozen: copies of their pointer-free slabs) and their pending
+// batches held. The job then resumes, and a goroutine encodes the body,
+// appends it, syncs the temporary file, renames it and syncs the
+// directory, so a crash leaves either the whole file or none; the next
+// snapshot and the end of the job wait for it.
 // A file whose checksum or framing is wrong is skipped in favour of the
 // previous one; Keep files are kept.
 //
@@ -53,7 +56,8 @@ import (
 // Limits: a grouping over bounded input (the batch shuffle) cannot be
 // snapshotted while it holds data, so checkpoints wait until it is done;
 // the snapshot's body (everything but the keyed state: pending elements,
-// reducers, side inputs) is built in memory.
+// reducers, side inputs) is built in memory; the keyed state is exported
+// during the pause, whole.
 
 // Checkpointing configures durable checkpoints.
 type Checkpointing struct {
@@ -76,9 +80,10 @@ type Checkpointing struct {
 // CheckpointStats describe the snapshots a job wrote.
 type CheckpointStats struct {
 	// Written counts snapshots; Bytes is the largest one's size, Time
-	// the last one's pause of the job (once nothing ran: building and
-	// writing it; syncing and renaming the file follow in the
-	// background), TotalTime the sum over all.
+	// the last one's pause of the job (once nothing ran: exporting the
+	// keyed state and freezing the rest; encoding the body, syncing and
+	// renaming the file follow in the background), TotalTime the sum
+	// over all.
 	Written         int
 	Bytes           int64
 	Time, TotalTime time.Duration
@@ -118,11 +123,16 @@ type checkpointer struct {
 	last time.Time
 	// v1 is set while a snapshot of version 1 is restored.
 	v1 bool
-	// flushing receives the result of committing the newest snapshot
+	// flushing receives the result of finishing the newest snapshot
 	// file in the background (commit), nil once received; flushName is
-	// that file.
+	// that file, flushBody its body and flushSize its size. buf is the
+	// body's encoding, reused from one snapshot to the next; the
+	// background owns it until wait returns.
 	flushing  chan error
 	flushName string
+	flushBody *snapBody
+	flushSize int64
+	buf       []byte
 }
 
 func newCheckpointer(o Checkpointing) (*checkpointer, error) {
@@ -216,35 +226,41 @@ func (j *job) checkpointNow() error {
 	if err := c.wait(); err != nil {
 		return err
 	}
-	body := j.encodeSnapshot(c.seq)
 	name := filepath.Join(c.opts.Dir, fmt.Sprintf("ckpt-%020d.bin", c.seq))
-	p, size, err := beginSnapshotFile(name, body, j.keyedStores())
+	body := j.encodeSnapshot(c.seq)
+	f, err := beginSnapshotFile(name, j.keyedStores())
 	if err != nil {
 		c.seq--
+		body.release()
 		return &CheckpointError{File: name, Err: err}
 	}
-	c.commit(name, p)
+	c.commit(name, f, body)
 	c.last = time.Now()
 	took := c.last.Sub(start)
 	c.stats.Written++
-	c.stats.Bytes = max(c.stats.Bytes, size)
-
 	c.stats.Time = took
 	c.stats.TotalTime += took
 	return nil
 }
 
-// commit makes the snapshot file p durable and renames it to name in the
-// background, then prunes: the job resumes once the file is written, not
-// once it is synced (the sync took a third of a small snapshot's pause).
-// Until wait returns, the snapshot may be lost in a crash, and the one
-// before it is the newest; the next snapshot and the end of the job wait
-// for it.
-func (c *checkpointer) commit(name string, p *atomicfile.Pending) {
+// commit finishes the snapshot file f in the background, once the job has
+// resumed: it encodes the body's frozen parts, appends the body, makes
+// the file durable and renames it to name, then prunes. Until wait
+// returns, the snapshot may be lost in a crash, and the one before it is
+// the newest; the next snapshot and the end of the job wait for it.
+func (c *checkpointer) commit(name string, f *snapFile, body *snapBody) {
 	done := make(chan error, 1)
-	c.flushing, c.flushName = done, name
+	c.flushing, c.flushName, c.flushBody = done, name, body
+	buf := c.buf
 	go func() {
-		err := p.Commit()
+		buf = body.encode(buf)
+		size, err := f.finish(buf)
+		if err != nil {
+			f.p.Abort()
+		} else {
+			err = f.p.Commit()
+		}
+		c.buf, c.flushSize = buf, size
 		if err == nil {
 			c.prune()
 		}
@@ -252,17 +268,20 @@ func (c *checkpointer) commit(name string, p *atomicfile.Pending) {
 	}()
 }
 
-// wait waits for the snapshot being committed in the background, if any,
-// and returns its error.
+// wait waits for the snapshot being finished in the background, if any,
+// gives back what its body held and returns its error; j.mu is held.
 func (c *checkpointer) wait() error {
 	if c.flushing == nil {
 		return nil
 	}
 	err := <-c.flushing
 	c.flushing = nil
+	c.flushBody.release()
+	c.flushBody = nil
 	if err != nil {
 		return &CheckpointError{File: c.flushName, Err: err}
 	}
+	c.stats.Bytes = max(c.stats.Bytes, c.flushSize)
 	return nil
 }
 
