@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -62,8 +59,12 @@ import (
 // Checkpointing configures durable checkpoints.
 type Checkpointing struct {
 	// Dir is the local directory of the snapshots; it is created if
-	// missing.
+	// missing. With Store set, it only names the store in errors and
+	// logs (launch gives the URL).
 	Dir string
+	// Store, if set, holds the snapshots instead of Dir: a blob store's
+	// bucket, for example.
+	Store SnapshotStore
 	// Interval is the time from the end of one snapshot to the start of
 	// the next (default 10 s), so that a snapshot that takes longer than
 	// the interval still leaves the job that long to make progress. A
@@ -113,8 +114,11 @@ var ckptCRC = crc32.MakeTable(crc32.Castagnoli)
 
 // checkpointer is a job's checkpoint state; its fields are guarded by j.mu.
 type checkpointer struct {
-	opts Checkpointing
-	seq  uint64
+	opts  Checkpointing
+	store snapStore
+	// where names the store (Dir) in errors.
+	where string
+	seq   uint64
 	// due asks the workers to pause for a snapshot.
 	due      bool
 	deferLog bool
@@ -136,33 +140,24 @@ type checkpointer struct {
 }
 
 func newCheckpointer(o Checkpointing) (*checkpointer, error) {
-	if o.Dir == "" {
-		return nil, fmt.Errorf("checkpoint: no directory")
-	}
 	if o.Interval <= 0 {
 		o.Interval = 10 * time.Second
 	}
 	o.Keep = max(o.Keep, 2)
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return nil, &CheckpointError{File: o.Dir, Err: err}
+	st, where, err := newStore(o)
+	if err != nil {
+		return nil, &CheckpointError{File: where, Err: err}
 	}
-	return &checkpointer{opts: o}, nil
+	return &checkpointer{opts: o, store: st, where: where}, nil
 }
 
-// files returns the snapshot files in dir, newest first.
+// files returns the snapshot files' names, newest first.
 func (c *checkpointer) files() ([]string, error) {
-	ents, err := os.ReadDir(c.opts.Dir)
+	files, err := c.store.files()
 	if err != nil {
-		return nil, &CheckpointError{File: c.opts.Dir, Err: err}
+		return nil, &CheckpointError{File: c.where, Err: err}
 	}
-	var out []string
-	for _, e := range ents {
-		if n := e.Name(); strings.HasPrefix(n, "ckpt-") && strings.HasSuffix(n, ".bin") {
-			out = append(out, filepath.Join(c.opts.Dir, n))
-		}
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(out)))
-	return out, nil
+	return files, nil
 }
 
 // startCheckpoints sets due once Interval has passed since the last
@@ -226,13 +221,13 @@ func (j *job) checkpointNow() error {
 	if err := c.wait(); err != nil {
 		return err
 	}
-	name := filepath.Join(c.opts.Dir, fmt.Sprintf("ckpt-%020d.bin", c.seq))
+	name := fmt.Sprintf("ckpt-%020d.bin", c.seq)
 	body := j.encodeSnapshot(c.seq)
-	f, err := beginSnapshotFile(name, j.keyedStores())
+	f, err := beginSnapshotFile(c.store, name, j.keyedStores())
 	if err != nil {
 		c.seq--
 		body.release()
-		return &CheckpointError{File: name, Err: err}
+		return &CheckpointError{File: c.store.path(name), Err: err}
 	}
 	c.commit(name, f, body)
 	c.last = time.Now()
@@ -250,15 +245,15 @@ func (j *job) checkpointNow() error {
 // the newest; the next snapshot and the end of the job wait for it.
 func (c *checkpointer) commit(name string, f *snapFile, body *snapBody) {
 	done := make(chan error, 1)
-	c.flushing, c.flushName, c.flushBody = done, name, body
+	c.flushing, c.flushName, c.flushBody = done, c.store.path(name), body
 	buf := c.buf
 	go func() {
 		buf = body.encode(buf)
 		size, err := f.finish(buf)
 		if err != nil {
-			f.p.Abort()
+			f.w.abort()
 		} else {
-			err = f.p.Commit()
+			err = f.w.commit()
 		}
 		c.buf, c.flushSize = buf, size
 		if err == nil {
@@ -309,17 +304,14 @@ func (j *job) busyShuffle() *stage {
 // prune removes all but the newest Keep snapshots, and temporary files
 // of interrupted writes.
 func (c *checkpointer) prune() {
-	files, err := c.files()
+	files, err := c.store.files()
 	if err != nil {
 		return
 	}
 	for _, f := range files[min(len(files), c.opts.Keep):] {
-		os.Remove(f)
+		c.store.remove(f)
 	}
-	tmps, _ := filepath.Glob(filepath.Join(c.opts.Dir, ".ckpt-*.tmp"))
-	for _, t := range tmps {
-		os.Remove(t)
-	}
+	c.store.cleanup()
 }
 
 // restoreLatest loads the newest intact snapshot into the new job, or
@@ -334,29 +326,29 @@ func (j *job) restoreLatest() error {
 	}
 	if c.opts.Fresh {
 		for _, f := range files {
-			if err := os.Remove(f); err != nil {
-				return &CheckpointError{File: f, Err: err}
+			if err := c.store.remove(f); err != nil {
+				return &CheckpointError{File: c.store.path(f), Err: err}
 			}
 		}
 		return nil
 	}
 	var damaged []string
 	for _, f := range files {
-		if err := verifySnapshotFile(f); err != nil {
-			damaged = append(damaged, fmt.Sprintf("%s (%v)", filepath.Base(f), err))
+		if err := verifySnapshotFile(c.store, f); err != nil {
+			damaged = append(damaged, fmt.Sprintf("%s (%v)", f, err))
 			if j.opts.Logf != nil {
-				j.opts.Logf("%s: checkpoint %s is damaged, trying an older one: %v", j.opts.Prefix, f, err)
+				j.opts.Logf("%s: checkpoint %s is damaged, trying an older one: %v", j.opts.Prefix, c.store.path(f), err)
 			}
 			continue
 		}
 		if err := j.restoreFile(f); err != nil {
-			return &CheckpointError{File: f, Err: err}
+			return &CheckpointError{File: c.store.path(f), Err: err}
 		}
 		c.stats.Restored = c.seq
 		return nil
 	}
 	if len(damaged) > 0 {
-		return &CheckpointError{File: c.opts.Dir, Err: fmt.Errorf("every snapshot is damaged: %s: %w", strings.Join(damaged, "; "), snapbuf.ErrCorrupt)}
+		return &CheckpointError{File: c.where, Err: fmt.Errorf("every snapshot is damaged: %s: %w", strings.Join(damaged, "; "), snapbuf.ErrCorrupt)}
 	}
 	return nil
 }

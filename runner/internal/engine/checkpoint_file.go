@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"os"
 
-	"github.com/beamgo-dev/beamgo/internal/atomicfile"
 	"github.com/beamgo-dev/beamgo/runner/internal/snapbuf"
 	"github.com/beamgo-dev/beamgo/runner/internal/state"
 )
@@ -67,24 +65,24 @@ func (c *crcReader) Read(p []byte) (int, error) {
 // snapFile is a snapshot file being written: its keyed state is in, its
 // body not yet.
 type snapFile struct {
-	p  *atomicfile.Pending
+	w  snapWriter
 	bw *bufio.Writer
 	cw *crcWriter
 }
 
-// beginSnapshotFile starts the temporary file for name with the magic
-// line and the stores' state; j.mu is held and nothing runs.
-func beginSnapshotFile(name string, stores []*state.Store) (*snapFile, error) {
-	p, err := atomicfile.Create(name, ".ckpt-*.tmp")
+// beginSnapshotFile starts the temporary file for name in st with the
+// magic line and the stores' state; j.mu is held and nothing runs.
+func beginSnapshotFile(st snapStore, name string, stores []*state.Store) (*snapFile, error) {
+	w, err := st.create(name)
 	if err != nil {
 		return nil, err
 	}
-	bw := bufio.NewWriterSize(p, fileBuf)
-	f := &snapFile{p: p, bw: bw, cw: &crcWriter{w: bw}}
+	bw := bufio.NewWriterSize(w, fileBuf)
+	f := &snapFile{w: w, bw: bw, cw: &crcWriter{w: bw}}
 	f.cw.Write([]byte(ckptMagic))
-	for _, st := range stores {
-		if err := st.Export(f.cw); err != nil {
-			p.Abort()
+	for _, s := range stores {
+		if err := s.Export(f.cw); err != nil {
+			w.abort()
 			return nil, err
 		}
 	}
@@ -101,26 +99,26 @@ func (f *snapFile) finish(body []byte) (int64, error) {
 	return f.cw.n + 4, f.bw.Flush()
 }
 
-// writeSnapshotFile writes the body and the stores' state to name
-// atomically and returns the file's size.
-func writeSnapshotFile(name string, body []byte, stores []*state.Store) (int64, error) {
-	f, err := beginSnapshotFile(name, stores)
+// writeSnapshotFile writes the body and the stores' state to name in st
+// and returns the file's size.
+func writeSnapshotFile(st snapStore, name string, body []byte, stores []*state.Store) (int64, error) {
+	f, err := beginSnapshotFile(st, name, stores)
 	if err != nil {
 		return 0, err
 	}
 	size, err := f.finish(body)
 	if err != nil {
-		f.p.Abort()
+		f.w.abort()
 		return 0, err
 	}
-	return size, f.p.Commit()
+	return size, f.w.commit()
 }
 
 // verifySnapshotFile checks a snapshot file's header and checksum,
 // reading it as a stream; an error wraps snapbuf.ErrCorrupt when the
 // file is damaged.
-func verifySnapshotFile(name string) error {
-	f, _, cr, sum, err := openFramed(name)
+func verifySnapshotFile(st snapStore, name string) error {
+	f, _, cr, sum, err := openFramed(st, name)
 	if err != nil {
 		return err
 	}
@@ -137,8 +135,8 @@ func verifySnapshotFile(name string) error {
 // openFramed opens a snapshot file, checks its frame (fileFrame) and
 // returns it with its size, a reader that hashes everything before the
 // checksum, and the checksum. The caller closes f.
-func openFramed(name string) (f *os.File, size int64, cr *crcReader, sum uint32, err error) {
-	f, err = os.Open(name)
+func openFramed(st snapStore, name string) (f snapReader, size int64, cr *crcReader, sum uint32, err error) {
+	f, err = st.open(name)
 	if err != nil {
 		return nil, 0, nil, 0, err
 	}
@@ -152,12 +150,11 @@ func openFramed(name string) (f *os.File, size int64, cr *crcReader, sum uint32,
 
 // fileFrame checks f's size and magic line and returns its size and the
 // checksum its last four bytes hold.
-func fileFrame(f *os.File) (size int64, sum uint32, err error) {
-	fi, err := f.Stat()
+func fileFrame(f snapReader) (size int64, sum uint32, err error) {
+	size, err = f.size()
 	if err != nil {
 		return 0, 0, err
 	}
-	size = fi.Size()
 	var head [len(ckptMagic)]byte
 	if size < int64(len(head))+4 {
 		return 0, 0, fmt.Errorf("not a checkpoint file (too short): %w", snapbuf.ErrCorrupt)
@@ -180,7 +177,7 @@ func fileFrame(f *os.File) (size int64, sum uint32, err error) {
 // their stores. The file is hashed again as it is read, so that one that
 // changed since it was verified fails instead of resuming from garbage.
 func (j *job) restoreFile(name string) error {
-	f, size, cr, sum, err := openFramed(name)
+	f, size, cr, sum, err := openFramed(j.ckpt.store, name)
 	if err != nil {
 		return err
 	}
@@ -221,7 +218,7 @@ func (j *job) restoreFile(name string) error {
 // into the stores as the body's stages ask for it. The bytes are hashed
 // in file order all the same: the magic line, the state as it streams,
 // then the body and the offset.
-func (j *job) restoreV3(f *os.File, size int64, sum uint32) error {
+func (j *job) restoreV3(f snapReader, size int64, sum uint32) error {
 	var off [8]byte
 	if _, err := f.ReadAt(off[:], size-trailerLen); err != nil {
 		return err
