@@ -103,7 +103,7 @@ func Flags(fs *flag.FlagSet) *Options {
 	fs.BoolVar(&o.UI, "ui", false, "serve a web UI of the job on --ui_address and print its URL (local and portable)")
 	fs.StringVar(&o.UIAddress, "ui_address", DefaultUIAddress, "the web UI's loopback host:port (port 0: a free one)")
 	fs.DurationVar(&o.UILinger, "ui_linger", 0, "how long the web UI stays up after the job ended")
-	fs.StringVar(&o.CheckpointDir, "checkpoint_dir", "", "directory of the job's durable snapshots; a job started again with it resumes from the newest (for universal: a directory on the job server, under its --checkpoint_root)")
+	fs.StringVar(&o.CheckpointDir, "checkpoint_dir", "", "directory of the job's durable snapshots, a local path or a blob-store URL (mem://, file://, s3://... with the driver imported); a job started again with it resumes from the newest (for universal: a directory on the job server, under its --checkpoint_root)")
 	fs.DurationVar(&o.CheckpointInterval, "checkpoint_interval", 10*time.Second, "time between snapshots, with --checkpoint_dir")
 	fs.BoolVar(&o.CheckpointFresh, "checkpoint_fresh", false, "delete the snapshots in --checkpoint_dir and start over")
 	return o
@@ -246,6 +246,9 @@ func (o *Options) newRunner(ui *webui.Server) (runner.Runner, error) {
 	job := local.Job{Parallelism: o.Parallelism, MemoryBudget: budget, Progress: progress}
 	if o.CheckpointDir != "" {
 		job.Checkpoint = &local.Checkpointing{Dir: o.CheckpointDir, Interval: o.CheckpointInterval, Fresh: o.CheckpointFresh}
+		if IsURL(o.CheckpointDir) {
+			job.Checkpoint.Store = SnapshotStore(o.CheckpointDir)
+		}
 	}
 	switch o.Runner {
 	case RunnerLocal:

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -278,6 +280,62 @@ func TestStopAndResumeOnPortable(t *testing.T) {
 		t.Errorf("the second run did not resume from a snapshot")
 	}
 	if err := Verify(src, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A snapshot written in the previous file format (version 2: the body
+// first, after its length, then the keyed state) still restores: the
+// newest file of a stopped job is rewritten in that layout, and the job
+// resumes from it with exactly the reference output.
+func TestVersion2SnapshotResumes(t *testing.T) {
+	src := DefaultEvents()
+	src.N = 1500
+	out, dir := t.TempDir(), t.TempDir()
+	job := local.Job{Checkpoint: &local.Checkpointing{Dir: dir, Interval: 80 * time.Millisecond}}
+	stopAfterSnapshots(t, src, out, job, 2)
+	files, _ := filepath.Glob(filepath.Join(dir, "ckpt-*.bin"))
+	slices.Sort(files)
+	for _, f := range files {
+		toVersion2(t, f)
+	}
+	res, err := Run(context.Background(), src, out, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(res.RestoredFrom); got != newestSeq(files) {
+		t.Errorf("resumed from snapshot %s, want the rewritten newest, %s", got, newestSeq(files))
+	}
+	if err := Verify(src, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newestSeq(files []string) string {
+	return strings.TrimLeft(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(files[len(files)-1]), "ckpt-"), ".bin"), "0")
+}
+
+// toVersion2 rewrites a version 3 snapshot file (magic, keyed state,
+// body, the body's offset, CRC-32C) as version 2 (magic, the body's
+// length as a uvarint, body, keyed state, CRC-32C).
+func toVersion2(t *testing.T, name string) {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const magic3, magic2 = "beamgo-checkpoint-v3\n", "beamgo-checkpoint-v2\n"
+	if !strings.HasPrefix(string(data), magic3) {
+		t.Fatalf("%s is not a version 3 snapshot", name)
+	}
+	size := len(data)
+	at := int(binary.BigEndian.Uint64(data[size-12:]))
+	stores, body := data[len(magic3):at], data[at:size-12]
+	v2 := append([]byte(magic2), binary.AppendUvarint(nil, uint64(len(body)))...)
+	v2 = append(v2, body...)
+	v2 = append(v2, stores...)
+	v2 = binary.BigEndian.AppendUint32(v2, crc32.Checksum(v2, crc32.MakeTable(crc32.Castagnoli)))
+	if err := os.WriteFile(name, v2, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

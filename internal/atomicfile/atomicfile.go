@@ -49,17 +49,31 @@ type Pending struct {
 // Begin writes the contents fill writes to a temporary file for name, as
 // Write does, and returns it pending.
 func Begin(name, pattern string, fill func(w io.Writer) error) (*Pending, error) {
-	f, err := os.CreateTemp(filepath.Dir(name), pattern)
+	p, err := Create(name, pattern)
 	if err != nil {
 		return nil, err
 	}
-	p := &Pending{f: f, name: name}
-	if err := fill(f); err != nil {
+	if err := fill(p.f); err != nil {
 		p.Abort()
 		return nil, err
 	}
 	return p, nil
 }
+
+// Create returns an empty pending file for name, to be filled with Write
+// (by one goroutine at a time) and then committed or aborted: a caller
+// that writes part of the contents now and the rest later (a checkpoint
+// whose body is encoded after the job resumed) keeps it open meanwhile.
+func Create(name, pattern string) (*Pending, error) {
+	f, err := os.CreateTemp(filepath.Dir(name), pattern)
+	if err != nil {
+		return nil, err
+	}
+	return &Pending{f: f, name: name}, nil
+}
+
+// Write appends b to the temporary file.
+func (p *Pending) Write(b []byte) (int, error) { return p.f.Write(b) }
 
 // Abort removes the temporary file.
 func (p *Pending) Abort() {

@@ -116,6 +116,10 @@ type StageProgress = jobopts.StageProgress
 // snapshots to keep.
 type Checkpointing = jobopts.Checkpointing
 
+// SnapshotStore holds a job's snapshots elsewhere than in a local
+// directory (Checkpointing.Store): launch opens blob-store URLs as one.
+type SnapshotStore = jobopts.SnapshotStore
+
 // CheckpointError is the error of a snapshot that cannot be written or
 // read, or that another pipeline wrote; its File names it.
 type CheckpointError = jobopts.CheckpointError

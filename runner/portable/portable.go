@@ -79,6 +79,10 @@ type Progress = fnrunner.Progress
 // snapshots to keep.
 type Checkpointing = fnrunner.Checkpointing
 
+// SnapshotStore holds a job's snapshots elsewhere than in a local
+// directory (Checkpointing.Store): launch opens blob-store URLs as one.
+type SnapshotStore = fnrunner.SnapshotStore
+
 // CheckpointError is the error of a snapshot that cannot be written or
 // read, or that another pipeline wrote; its File names it.
 type CheckpointError = fnrunner.CheckpointError

@@ -7,14 +7,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/beamgo-dev/beamgo/internal/atomicfile"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/snapbuf"
 )
@@ -33,11 +29,15 @@ import (
 // their marks, and a sink that records its epochs (io/foreach) skips the
 // ones the crashed run committed after the snapshot.
 //
-// A snapshot is one file, ckpt-<seq>.bin: a magic line, the body, the
-// keyed stages' state and the CRC-32C of all (checkpoint_file.go). It is written to a temporary name, synced, renamed and
-// the directory synced, so a crash leaves either the whole file or none;
-// the job resumes before the sync, which runs in the background and is
-// waited for by the next snapshot and at the end of the job.
+// A snapshot is one file, ckpt-<seq>.bin: a magic line, the keyed
+// stages' state, the body and the CRC-32C of all (checkpoint_file.go).
+// The pause lasts only while the keyed state is exported and the rest is
+// captured: the cheap fields encoded, the GroupByKeys' reducers frozen
+// (reduce.Frozen: copies of their pointer-free slabs) and their pending
+// batches held. The job then resumes, and a goroutine encodes the body,
+// appends it, syncs the temporary file, renames it and syncs the
+// directory, so a crash leaves either the whole file or none; the next
+// snapshot and the end of the job wait for it.
 // A file whose checksum or framing is wrong is skipped in favour of the
 // previous one; Keep files are kept.
 //
@@ -53,13 +53,18 @@ import (
 // Limits: a grouping over bounded input (the batch shuffle) cannot be
 // snapshotted while it holds data, so checkpoints wait until it is done;
 // the snapshot's body (everything but the keyed state: pending elements,
-// reducers, side inputs) is built in memory.
+// reducers, side inputs) is built in memory; the keyed state is exported
+// during the pause, whole.
 
 // Checkpointing configures durable checkpoints.
 type Checkpointing struct {
 	// Dir is the local directory of the snapshots; it is created if
-	// missing.
+	// missing. With Store set, it only names the store in errors and
+	// logs (launch gives the URL).
 	Dir string
+	// Store, if set, holds the snapshots instead of Dir: a blob store's
+	// bucket, for example.
+	Store SnapshotStore
 	// Interval is the time from the end of one snapshot to the start of
 	// the next (default 10 s), so that a snapshot that takes longer than
 	// the interval still leaves the job that long to make progress. A
@@ -76,9 +81,10 @@ type Checkpointing struct {
 // CheckpointStats describe the snapshots a job wrote.
 type CheckpointStats struct {
 	// Written counts snapshots; Bytes is the largest one's size, Time
-	// the last one's pause of the job (once nothing ran: building and
-	// writing it; syncing and renaming the file follow in the
-	// background), TotalTime the sum over all.
+	// the last one's pause of the job (once nothing ran: exporting the
+	// keyed state and freezing the rest; encoding the body, syncing and
+	// renaming the file follow in the background), TotalTime the sum
+	// over all.
 	Written         int
 	Bytes           int64
 	Time, TotalTime time.Duration
@@ -108,8 +114,11 @@ var ckptCRC = crc32.MakeTable(crc32.Castagnoli)
 
 // checkpointer is a job's checkpoint state; its fields are guarded by j.mu.
 type checkpointer struct {
-	opts Checkpointing
-	seq  uint64
+	opts  Checkpointing
+	store snapStore
+	// where names the store (Dir) in errors.
+	where string
+	seq   uint64
 	// due asks the workers to pause for a snapshot.
 	due      bool
 	deferLog bool
@@ -118,41 +127,37 @@ type checkpointer struct {
 	last time.Time
 	// v1 is set while a snapshot of version 1 is restored.
 	v1 bool
-	// flushing receives the result of committing the newest snapshot
+	// flushing receives the result of finishing the newest snapshot
 	// file in the background (commit), nil once received; flushName is
-	// that file.
+	// that file, flushBody its body and flushSize its size. buf is the
+	// body's encoding, reused from one snapshot to the next; the
+	// background owns it until wait returns.
 	flushing  chan error
 	flushName string
+	flushBody *snapBody
+	flushSize int64
+	buf       []byte
 }
 
 func newCheckpointer(o Checkpointing) (*checkpointer, error) {
-	if o.Dir == "" {
-		return nil, fmt.Errorf("checkpoint: no directory")
-	}
 	if o.Interval <= 0 {
 		o.Interval = 10 * time.Second
 	}
 	o.Keep = max(o.Keep, 2)
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return nil, &CheckpointError{File: o.Dir, Err: err}
+	st, where, err := newStore(o)
+	if err != nil {
+		return nil, &CheckpointError{File: where, Err: err}
 	}
-	return &checkpointer{opts: o}, nil
+	return &checkpointer{opts: o, store: st, where: where}, nil
 }
 
-// files returns the snapshot files in dir, newest first.
+// files returns the snapshot files' names, newest first.
 func (c *checkpointer) files() ([]string, error) {
-	ents, err := os.ReadDir(c.opts.Dir)
+	files, err := c.store.files()
 	if err != nil {
-		return nil, &CheckpointError{File: c.opts.Dir, Err: err}
+		return nil, &CheckpointError{File: c.where, Err: err}
 	}
-	var out []string
-	for _, e := range ents {
-		if n := e.Name(); strings.HasPrefix(n, "ckpt-") && strings.HasSuffix(n, ".bin") {
-			out = append(out, filepath.Join(c.opts.Dir, n))
-		}
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(out)))
-	return out, nil
+	return files, nil
 }
 
 // startCheckpoints sets due once Interval has passed since the last
@@ -216,35 +221,41 @@ func (j *job) checkpointNow() error {
 	if err := c.wait(); err != nil {
 		return err
 	}
+	name := fmt.Sprintf("ckpt-%020d.bin", c.seq)
 	body := j.encodeSnapshot(c.seq)
-	name := filepath.Join(c.opts.Dir, fmt.Sprintf("ckpt-%020d.bin", c.seq))
-	p, size, err := beginSnapshotFile(name, body, j.keyedStores())
+	f, err := beginSnapshotFile(c.store, name, j.keyedStores())
 	if err != nil {
 		c.seq--
-		return &CheckpointError{File: name, Err: err}
+		body.release()
+		return &CheckpointError{File: c.store.path(name), Err: err}
 	}
-	c.commit(name, p)
+	c.commit(name, f, body)
 	c.last = time.Now()
 	took := c.last.Sub(start)
 	c.stats.Written++
-	c.stats.Bytes = max(c.stats.Bytes, size)
-
 	c.stats.Time = took
 	c.stats.TotalTime += took
 	return nil
 }
 
-// commit makes the snapshot file p durable and renames it to name in the
-// background, then prunes: the job resumes once the file is written, not
-// once it is synced (the sync took a third of a small snapshot's pause).
-// Until wait returns, the snapshot may be lost in a crash, and the one
-// before it is the newest; the next snapshot and the end of the job wait
-// for it.
-func (c *checkpointer) commit(name string, p *atomicfile.Pending) {
+// commit finishes the snapshot file f in the background, once the job has
+// resumed: it encodes the body's frozen parts, appends the body, makes
+// the file durable and renames it to name, then prunes. Until wait
+// returns, the snapshot may be lost in a crash, and the one before it is
+// the newest; the next snapshot and the end of the job wait for it.
+func (c *checkpointer) commit(name string, f *snapFile, body *snapBody) {
 	done := make(chan error, 1)
-	c.flushing, c.flushName = done, name
+	c.flushing, c.flushName, c.flushBody = done, c.store.path(name), body
+	buf := c.buf
 	go func() {
-		err := p.Commit()
+		buf = body.encode(buf)
+		size, err := f.finish(buf)
+		if err != nil {
+			f.w.abort()
+		} else {
+			err = f.w.commit()
+		}
+		c.buf, c.flushSize = buf, size
 		if err == nil {
 			c.prune()
 		}
@@ -252,17 +263,20 @@ func (c *checkpointer) commit(name string, p *atomicfile.Pending) {
 	}()
 }
 
-// wait waits for the snapshot being committed in the background, if any,
-// and returns its error.
+// wait waits for the snapshot being finished in the background, if any,
+// gives back what its body held and returns its error; j.mu is held.
 func (c *checkpointer) wait() error {
 	if c.flushing == nil {
 		return nil
 	}
 	err := <-c.flushing
 	c.flushing = nil
+	c.flushBody.release()
+	c.flushBody = nil
 	if err != nil {
 		return &CheckpointError{File: c.flushName, Err: err}
 	}
+	c.stats.Bytes = max(c.stats.Bytes, c.flushSize)
 	return nil
 }
 
@@ -290,17 +304,14 @@ func (j *job) busyShuffle() *stage {
 // prune removes all but the newest Keep snapshots, and temporary files
 // of interrupted writes.
 func (c *checkpointer) prune() {
-	files, err := c.files()
+	files, err := c.store.files()
 	if err != nil {
 		return
 	}
 	for _, f := range files[min(len(files), c.opts.Keep):] {
-		os.Remove(f)
+		c.store.remove(f)
 	}
-	tmps, _ := filepath.Glob(filepath.Join(c.opts.Dir, ".ckpt-*.tmp"))
-	for _, t := range tmps {
-		os.Remove(t)
-	}
+	c.store.cleanup()
 }
 
 // restoreLatest loads the newest intact snapshot into the new job, or
@@ -315,29 +326,29 @@ func (j *job) restoreLatest() error {
 	}
 	if c.opts.Fresh {
 		for _, f := range files {
-			if err := os.Remove(f); err != nil {
-				return &CheckpointError{File: f, Err: err}
+			if err := c.store.remove(f); err != nil {
+				return &CheckpointError{File: c.store.path(f), Err: err}
 			}
 		}
 		return nil
 	}
 	var damaged []string
 	for _, f := range files {
-		if err := verifySnapshotFile(f); err != nil {
-			damaged = append(damaged, fmt.Sprintf("%s (%v)", filepath.Base(f), err))
+		if err := verifySnapshotFile(c.store, f); err != nil {
+			damaged = append(damaged, fmt.Sprintf("%s (%v)", f, err))
 			if j.opts.Logf != nil {
-				j.opts.Logf("%s: checkpoint %s is damaged, trying an older one: %v", j.opts.Prefix, f, err)
+				j.opts.Logf("%s: checkpoint %s is damaged, trying an older one: %v", j.opts.Prefix, c.store.path(f), err)
 			}
 			continue
 		}
 		if err := j.restoreFile(f); err != nil {
-			return &CheckpointError{File: f, Err: err}
+			return &CheckpointError{File: c.store.path(f), Err: err}
 		}
 		c.stats.Restored = c.seq
 		return nil
 	}
 	if len(damaged) > 0 {
-		return &CheckpointError{File: c.opts.Dir, Err: fmt.Errorf("every snapshot is damaged: %s: %w", strings.Join(damaged, "; "), snapbuf.ErrCorrupt)}
+		return &CheckpointError{File: c.where, Err: fmt.Errorf("every snapshot is damaged: %s: %w", strings.Join(damaged, "; "), snapbuf.ErrCorrupt)}
 	}
 	return nil
 }

@@ -82,7 +82,7 @@ func TestSnapshotFileDamageIsDetected(t *testing.T) {
 	}
 	dir := t.TempDir()
 	name := filepath.Join(dir, "ckpt-1.bin")
-	size, err := writeSnapshotFile(name, []byte("the body"), []*state.Store{st})
+	size, err := writeSnapshotFile(dirStore{dir}, "ckpt-1.bin", []byte("the body"), []*state.Store{st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestSnapshotFileDamageIsDetected(t *testing.T) {
 	if err != nil || int64(len(good)) != size {
 		t.Fatalf("file of %d bytes (%v), writeSnapshotFile said %d", len(good), err, size)
 	}
-	if err := verifySnapshotFile(name); err != nil {
+	if err := verifySnapshotFile(dirStore{dir}, "ckpt-1.bin"); err != nil {
 		t.Fatalf("intact file: %v", err)
 	}
 	damaged := map[string][]byte{"empty": nil}
@@ -107,7 +107,7 @@ func TestSnapshotFileDamageIsDetected(t *testing.T) {
 		if err := os.WriteFile(bad, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := verifySnapshotFile(bad); !errors.Is(err, snapbuf.ErrCorrupt) {
+		if err := verifySnapshotFile(dirStore{dir}, "bad.bin"); !errors.Is(err, snapbuf.ErrCorrupt) {
 			t.Errorf("%s: verifySnapshotFile = %v, want ErrCorrupt", what, err)
 		}
 	}

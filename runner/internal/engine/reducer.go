@@ -57,14 +57,6 @@ type reduceBatch struct {
 	elems []reduce.Element
 }
 
-// elements returns all of the batch's elements, for checkpoints.
-func (b *reduceBatch) elements() []reduce.Element {
-	if b.out == nil {
-		return b.elems
-	}
-	return b.out.elements(nil, 0, b.n)
-}
-
 func newReducing(s *stage) (*reducing, error) {
 	in := s.st.Input
 	if in.Reduce == nil {

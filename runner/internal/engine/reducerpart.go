@@ -26,6 +26,9 @@ type reducerPart struct {
 	scratch []reduce.Element
 	// panes are what the part's last run fired.
 	panes []reduce.Pane
+	// frozen is the reducer's state at a checkpoint, until the
+	// snapshot's body is encoded (snapBody).
+	frozen reduce.Frozen
 }
 
 // setParts replaces the GroupByKey's reducers by n empty ones.

@@ -32,6 +32,10 @@ type StageProgress = engine.StageProgress
 // whether to start fresh, how many snapshots to keep.
 type Checkpointing = engine.Checkpointing
 
+// SnapshotStore holds a job's snapshots elsewhere than in a local
+// directory (Checkpointing.Store): launch opens blob-store URLs as one.
+type SnapshotStore = engine.SnapshotStore
+
 // CheckpointError is the error of a snapshot that cannot be written or
 // read, or that another pipeline wrote; its File names it.
 type CheckpointError = engine.CheckpointError

@@ -1,6 +1,8 @@
 package reduce
 
 import (
+	"encoding/binary"
+
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/snapbuf"
 )
@@ -15,49 +17,107 @@ import (
 // the windows' creation order, which is also the heaps' tie-break, so the
 // restored reducer fires in the same order.
 func (r *Reducer) Snapshot(w *snapbuf.Writer) {
-	w.Uint(r.seq)
-	w.Int(r.late)
-	w.Int(r.closed)
+	var f Frozen
+	r.Freeze(&f)
+	f.Snapshot(w)
+}
+
+// Frozen is a reducer's state at one moment, taken by Freeze and written
+// by Snapshot while the reducer goes on: a checkpoint pauses the job only
+// to copy the pointer-free slabs (keys, windows, trigger states) and the
+// arena's page list, and encodes them after the job has resumed. The
+// arena never rewrites a record's value nor a list's links once the list
+// has grown past it (only the tail's link changes), and it never reuses a
+// page's bytes, so the records the copied windows name stay as they were.
+// A Frozen is reused by the next Freeze; its zero value is ready.
+type Frozen struct {
+	seq          uint64
+	late, closed int64
+	nodes        int
+	keys         []keyState
+	wins         []winState
+	st           []nodeState
+	pages        [][]byte
+}
+
+// Freeze copies the reducer's state into f, reusing f's memory. The
+// reducer may change as soon as Freeze returns; f does not.
+func (r *Reducer) Freeze(f *Frozen) {
+	f.seq, f.late, f.closed, f.nodes = r.seq, r.late, r.closed, len(r.nodes)
+	f.keys = append(f.keys[:0], r.keys...)
+	f.wins = append(f.wins[:0], r.wins...)
 	r.markQueued(true)
-	w.Uint(uint64(len(r.keyIDs)))
-	var buf []byte
-	var ends []int
-	for key, k := range r.keyIDs {
-		ks := &r.keys[k]
-		w.String(key)
-		w.Uint(uint64(ks.n))
-		for i := ks.first; i != noWin; i = r.wins[i].next {
-			buf, ends = r.vals.appendConcat(buf[:0], ends[:0], r.wins[i].vals)
-			r.snapshotWin(w, i, buf, ends)
-		}
-	}
+	f.st = append(f.st[:0], r.st...)
 	r.markQueued(false)
+	clear(f.pages)
+	f.pages = append(f.pages[:0], r.vals.pages...)
 }
 
-// procKey names a processing-time timer of a trigger node of a window.
-type procKey struct {
-	win, node int32
+// Release drops f's references to the reducer's memory (key bytes and
+// arena pages), so that they do not outlive the reducer's use of them.
+func (f *Frozen) Release() {
+	clear(f.keys)
+	clear(f.pages)
+	f.pages = f.pages[:0]
+	f.keys = f.keys[:0]
 }
 
-// markQueued sets (or clears) the queued bit of the armed nodes whose
-// timers are still in the heap: a node stays armed after its timer popped
-// without firing (another part of the trigger was not ready), and such a
-// node waits for the next evaluation of its window rather than for its
-// timer.
-func (r *Reducer) markQueued(on bool) {
-	for _, x := range r.procs {
-		if validProc(r, x) {
-			r.nodesOf(x.win)[x.node].queued = on
+// live reports whether the copied key k is in use: a freed key is the
+// zero keyState, while a live one without windows has first == noWin.
+func (f *Frozen) live(k int) bool {
+	ks := &f.keys[k]
+	return ks.n > 0 || ks.first == noWin
+}
+
+// Snapshot appends the frozen state to w in the format Reducer.Snapshot
+// writes (keys in slab order rather than map order: Restore needs none).
+func (f *Frozen) Snapshot(w *snapbuf.Writer) {
+	w.Uint(f.seq)
+	w.Int(f.late)
+	w.Int(f.closed)
+	n := 0
+	for k := range f.keys {
+		if f.live(k) {
+			n++
+		}
+	}
+	w.Uint(uint64(n))
+	var ends []int
+	for k := range f.keys {
+		if !f.live(k) {
+			continue
+		}
+		ks := &f.keys[k]
+		w.Bytes(ks.kb)
+		w.Uint(uint64(ks.n))
+		for i := ks.first; i != noWin; i = f.wins[i].next {
+			ends = f.snapshotWin(w, i, ends[:0])
 		}
 	}
 }
 
-// snapshotWin writes window i, whose values are buf cut at ends.
-func (r *Reducer) snapshotWin(w *snapbuf.Writer, i int32, buf []byte, ends []int) {
-	ws := &r.wins[i]
+// snapshotWin writes window i; ends is scratch for its values' ends.
+func (f *Frozen) snapshotWin(w *snapbuf.Writer, i int32, ends []int) []int {
+	ws := &f.wins[i]
 	w.Window(ws.win)
 	w.Uint(ws.seq)
-	w.Bytes(buf)
+	// The values, concatenated, then their end offsets. The walk reads
+	// the link of every record but the last: the tail's link is the one
+	// the running reducer may set.
+	w.Uint(uint64(ws.vals.size))
+	total := 0
+	r := ws.vals.head
+	for j := range ws.vals.n {
+		page := f.pages[r>>refPageBit]
+		off := uint32(r)
+		n := binary.LittleEndian.Uint32(page[off+8:])
+		w.Buf = append(w.Buf, page[off+recHeader:off+recHeader+n]...)
+		total += int(n)
+		ends = append(ends, total)
+		if j < ws.vals.n-1 {
+			r = ref(binary.LittleEndian.Uint64(page[off:]))
+		}
+	}
 	w.Uint(uint64(len(ends)))
 	for _, e := range ends {
 		w.Uint(uint64(e))
@@ -66,7 +126,7 @@ func (r *Reducer) snapshotWin(w *snapbuf.Writer, i int32, buf []byte, ends []int
 	w.Bool(ws.closed)
 	var nodes []nodeState
 	if !ws.closed {
-		nodes = r.nodesOf(i)
+		nodes = f.st[int(i)*f.nodes : int(i+1)*f.nodes]
 	}
 	w.Uint(uint64(len(nodes)))
 	for _, n := range nodes {
@@ -85,6 +145,25 @@ func (r *Reducer) snapshotWin(w *snapbuf.Writer, i int32, buf []byte, ends []int
 	w.Time(ws.elemHold)
 	w.Time(ws.extraHold)
 	w.Time(ws.event)
+	return ends
+}
+
+// procKey names a processing-time timer of a trigger node of a window.
+type procKey struct {
+	win, node int32
+}
+
+// markQueued sets (or clears) the queued bit of the armed nodes whose
+// timers are still in the heap: a node stays armed after its timer popped
+// without firing (another part of the trigger was not ready), and such a
+// node waits for the next evaluation of its window rather than for its
+// timer.
+func (r *Reducer) markQueued(on bool) {
+	for _, x := range r.procs {
+		if validProc(r, x) {
+			r.nodesOf(x.win)[x.node].queued = on
+		}
+	}
 }
 
 // Restore loads a snapshot that Snapshot wrote into r, a reducer new from
