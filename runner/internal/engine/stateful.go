@@ -623,9 +623,17 @@ func (k *keyed) fire(kw *keyedWork) iter.Seq2[TimerInput, error] {
 	}
 }
 
-// abort discards a failed attempt's state overlay.
+// abort discards a failed attempt's state overlay. It takes kw.mu, since
+// an aborted attempt's worker may still be sending state requests, which
+// the overlay serves under it (they then fail with state.ErrDone).
 func (k *keyed) abort(b *bundleWork) {
-	if kw := b.keyed; kw != nil && kw.sb != nil {
+	kw := b.keyed
+	if kw == nil {
+		return
+	}
+	kw.mu.Lock()
+	defer kw.mu.Unlock()
+	if kw.sb != nil {
 		kw.sb.Discard()
 		kw.sb = nil
 	}
