@@ -69,35 +69,28 @@ func (r *Result) Counter(namespace, name string) int64 {
 
 // Distribution returns a user distribution merged over transforms.
 func (r *Result) Distribution(namespace, name string) DistributionValue {
-	var d DistributionValue
-	for k, v := range r.Metrics.Distributions {
-		if k.Namespace == namespace && k.Name == name {
-			d = d.Merge(v)
-		}
-	}
-	return d
+	return mergedOver(r.Metrics.Distributions, namespace, name)
 }
 
 // StringSet returns a user string set united over transforms.
 func (r *Result) StringSet(namespace, name string) StringSetValue {
-	var s StringSetValue
-	for k, v := range r.Metrics.StringSets {
-		if k.Namespace == namespace && k.Name == name {
-			s = s.Merge(v)
-		}
-	}
-	return s
+	return mergedOver(r.Metrics.StringSets, namespace, name)
 }
 
 // BoundedTrie returns a user bounded trie merged over transforms.
 func (r *Result) BoundedTrie(namespace, name string) BoundedTrieValue {
-	var t BoundedTrieValue
-	for k, v := range r.Metrics.BoundedTries {
+	return mergedOver(r.Metrics.BoundedTries, namespace, name)
+}
+
+// mergedOver merges the values of metric namespace/name over transforms.
+func mergedOver[V interface{ Merge(V) V }](m map[metrics.Key]V, namespace, name string) V {
+	var out V
+	for k, v := range m {
 		if k.Namespace == namespace && k.Name == name {
-			t = t.Merge(v)
+			out = out.Merge(v)
 		}
 	}
-	return t
+	return out
 }
 
 // Gauge returns the latest value of a user gauge over transforms.
