@@ -15,9 +15,11 @@
 // time, which is also the watermark while the file is read: a file that
 // appears later with an older modification time is late data.
 //
-// Marks keep every file read, so they grow with the number of files.
-// TODO(#17): drop files older than a maximum age from marks, as Spark's
-// maxFileAge does.
+// Marks keep every file read, so they grow with the number of files,
+// unless Source.MaxFileAge is set: as Spark's maxFileAge, it ignores files
+// older than the newest file started minus that age (the newest file's
+// time, not the clock's), and marks forget the files read that are older,
+// so they stay as large as the files within that age.
 //
 // # The sink
 //
@@ -49,6 +51,14 @@ type Source struct {
 	Pattern string
 	// Storage reaches the files (nil: filesystem.Default()).
 	Storage *filesystem.Storage
+	// MaxFileAge, when positive, ignores every file whose modification
+	// time is older than that of the newest file started minus
+	// MaxFileAge, and drops such files from marks (Spark's maxFileAge;
+	// Spark's default is 7 days). Zero reads every file, however old,
+	// and marks keep every file read. Files present when the job starts
+	// are read oldest first, so they are all read unless they are older
+	// than a file already started by the time they come up.
+	MaxFileAge time.Duration
 }
 
 // Partition is the source's one partition.
@@ -59,9 +69,16 @@ type Partition struct {
 // Mark is where a read resumes: after the files in Done (sorted), at byte
 // Offset of File ("" when between files).
 type Mark struct {
-	Done   []string
-	File   string
-	Offset int64
+	Done []string
+	// DoneTimes are the modification times of Done's files, in Unix
+	// nanoseconds and in Done's order; marks written before it existed
+	// have none, and their files' times are learned from the next listing.
+	DoneTimes []int64 `json:",omitempty"`
+	File      string
+	Offset    int64
+	// Latest is the modification time of the newest file started: the
+	// watermark, and the time MaxFileAge counts back from.
+	Latest time.Time `json:",omitzero"`
 }
 
 // Line is a line of a file, without its line break, and where it starts.
@@ -74,7 +91,8 @@ type Line struct {
 var _ unbounded.Source[Line, Partition, Mark] = Source{}
 
 // Read returns the lines of the files that match pattern, now and later,
-// as an unbounded PCollection.
+// as an unbounded PCollection. For MaxFileAge or another Storage, read a
+// Source with unbounded.Read.
 func Read(s sdk.Scope, pattern string, opts unbounded.Options) sdk.PCollection[Line] {
 	if opts.Name == "" {
 		opts.Name = "filestream.Read"
@@ -103,14 +121,26 @@ func (s Source) Open(ctx context.Context, p Partition, mark *Mark) (unbounded.Re
 	if p.Pattern != s.Pattern {
 		return nil, fmt.Errorf("filestream: partition %q is not this source's pattern %q", p.Pattern, s.Pattern)
 	}
-	r := &reader{st: s.storage(), pattern: s.Pattern, done: map[string]bool{}}
+	if s.MaxFileAge < 0 {
+		return nil, fmt.Errorf("filestream: %s: MaxFileAge %v is negative", s.Pattern, s.MaxFileAge)
+	}
+	r := &reader{st: s.storage(), pattern: s.Pattern, maxAge: s.MaxFileAge, done: map[string]int64{}}
 	if mark == nil {
 		return r, nil
 	}
-	for _, f := range mark.Done {
-		r.done[f] = true
+	if len(mark.DoneTimes) != 0 && len(mark.DoneTimes) != len(mark.Done) {
+		return nil, fmt.Errorf("filestream: %s: mark has %d done files but %d times", s.Pattern, len(mark.Done), len(mark.DoneTimes))
+	}
+	for i, f := range mark.Done {
+		var t int64 // 0: not known yet
+		if len(mark.DoneTimes) != 0 {
+			t = mark.DoneTimes[i]
+		}
+		r.done[f] = t
 	}
 	r.doneList = slices.Clone(mark.Done)
+	slices.Sort(r.doneList)
+	r.wm = mark.Latest
 	if mark.File != "" {
 		fi, err := r.st.Stat(ctx, mark.File)
 		if err != nil {
@@ -125,9 +155,13 @@ func (s Source) Open(ctx context.Context, p Partition, mark *Mark) (unbounded.Re
 
 // reader reads the files in order, one open at a time.
 type reader struct {
-	st       *filesystem.Storage
-	pattern  string
-	done     map[string]bool
+	st      *filesystem.Storage
+	pattern string
+	maxAge  time.Duration
+	// done maps each file read to the end to its modification time in
+	// Unix nanoseconds (0 until known, for files of an older mark);
+	// doneList is its keys, sorted.
+	done     map[string]int64
 	doneList []string
 
 	// The file being read: its info, reader and the offset of its next
@@ -176,7 +210,13 @@ func (r *reader) nextFile(ctx context.Context) (filesystem.FileInfo, bool, error
 	}
 	var best filesystem.FileInfo
 	for _, f := range files {
-		if r.done[f.Path] {
+		if t, ok := r.done[f.Path]; ok {
+			if t == 0 {
+				r.done[f.Path] = f.ModTime.UnixNano()
+			}
+			continue
+		}
+		if r.tooOld(f.ModTime.UnixNano()) {
 			continue
 		}
 		if best.Path == "" || f.ModTime.Before(best.ModTime) || f.ModTime.Equal(best.ModTime) && f.Path < best.Path {
@@ -184,6 +224,28 @@ func (r *reader) nextFile(ctx context.Context) (filesystem.FileInfo, bool, error
 		}
 	}
 	return best, best.Path != "", nil
+}
+
+// tooOld reports whether a file modified at t (Unix nanoseconds) is
+// older than MaxFileAge before the newest file started.
+func (r *reader) tooOld(t int64) bool {
+	return r.maxAge > 0 && !r.wm.IsZero() && t < r.wm.Add(-r.maxAge).UnixNano()
+}
+
+// forgetOld drops the files too old to be read again from done: with
+// MaxFileAge, the listing skips them anyway.
+func (r *reader) forgetOld() {
+	if r.maxAge <= 0 {
+		return
+	}
+	r.doneList = slices.DeleteFunc(r.doneList, func(f string) bool {
+		t := r.done[f]
+		if t != 0 && r.tooOld(t) {
+			delete(r.done, f)
+			return true
+		}
+		return false
+	})
 }
 
 // start opens fi at offset.
@@ -207,15 +269,23 @@ func (r *reader) start(ctx context.Context, fi filesystem.FileInfo, offset int64
 // finish records the current file as read.
 func (r *reader) finish() {
 	r.rc.Close()
-	r.done[r.cur.Path] = true
+	r.done[r.cur.Path] = r.cur.ModTime.UnixNano()
 	i, _ := slices.BinarySearch(r.doneList, r.cur.Path)
 	r.doneList = slices.Insert(r.doneList, i, r.cur.Path)
 	r.cur, r.rc, r.offset = filesystem.FileInfo{}, nil, 0
+	r.forgetOld()
 }
 
 // Mark implements unbounded.Reader.
 func (r *reader) Mark() Mark {
-	return Mark{Done: slices.Clone(r.doneList), File: r.cur.Path, Offset: r.offset}
+	m := Mark{Done: slices.Clone(r.doneList), File: r.cur.Path, Offset: r.offset, Latest: r.wm}
+	if len(r.doneList) != 0 {
+		m.DoneTimes = make([]int64, len(r.doneList))
+		for i, f := range r.doneList {
+			m.DoneTimes[i] = r.done[f]
+		}
+	}
+	return m
 }
 
 // Watermark is the modification time of the latest file started: files
