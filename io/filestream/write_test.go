@@ -16,7 +16,9 @@ import (
 	"github.com/beamgo-dev/beamgo/io/filesystem"
 	"github.com/beamgo-dev/beamgo/io/foreach"
 	"github.com/beamgo-dev/beamgo/io/unbounded"
+	"github.com/beamgo-dev/beamgo/runner"
 	"github.com/beamgo-dev/beamgo/runner/local"
+	"github.com/beamgo-dev/beamgo/runner/portable"
 	"github.com/beamgo-dev/beamgo/sdk"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
@@ -61,12 +63,30 @@ func readTree(t *testing.T, dir string) map[string][]string {
 	return out
 }
 
+// runners are the runners the sink is tested on, given the job's drain
+// channel (nil for none). The portable runner's LOOPBACK workers run in
+// this process and reach the same files.
+var runners = map[string]func(drain chan struct{}) runner.Runner{
+	"local": func(drain chan struct{}) runner.Runner {
+		return local.New(&local.Options{Job: local.Job{Drain: drain}})
+	},
+	"portable": func(drain chan struct{}) runner.Runner {
+		return portable.New(&portable.Options{Workers: 2, Job: portable.Job{Drain: drain}, EnvironmentType: portable.EnvLoopback})
+	},
+}
+
 // One file per window, pane and shard, holding that window's lines; a
 // second run of the same job (a replay of every epoch) changes nothing.
 func TestWriteRollsFilesPerWindowAndPane(t *testing.T) {
+	for name, r := range runners {
+		t.Run(name, func(t *testing.T) { testWriteRollsFilesPerWindowAndPane(t, r) })
+	}
+}
+
+func testWriteRollsFilesPerWindowAndPane(t *testing.T, newRunner func(chan struct{}) runner.Runner) {
 	dir := t.TempDir()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := local.New(nil).Run(context.Background(), writeJob(dir+"/out/", base)); err != nil {
+	if _, err := newRunner(nil).Run(context.Background(), writeJob(dir+"/out/", base)); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	files := readTree(t, dir+"/out")
@@ -103,7 +123,7 @@ func TestWriteRollsFilesPerWindowAndPane(t *testing.T) {
 		return m
 	}
 	before := info()
-	if _, err := local.New(nil).Run(context.Background(), writeJob(dir+"/out/", base)); err != nil {
+	if _, err := newRunner(nil).Run(context.Background(), writeJob(dir+"/out/", base)); err != nil {
 		t.Fatalf("second Run: %v", err)
 	}
 	if diff := cmp.Diff(files, readTree(t, dir+"/out")); diff != "" {
@@ -156,6 +176,12 @@ func TestWriteFailedEpochLeavesNoFile(t *testing.T) {
 // file per pane (a processing-time trigger cuts them); after a drain the
 // panes' files hold every input line once.
 func TestStreamingFileToFile(t *testing.T) {
+	for name, r := range runners {
+		t.Run(name, func(t *testing.T) { testStreamingFileToFile(t, r) })
+	}
+}
+
+func testStreamingFileToFile(t *testing.T, newRunner func(chan struct{}) runner.Runner) {
 	dir := t.TempDir()
 	var want []string
 	for i := range 4 {
@@ -178,7 +204,7 @@ func TestStreamingFileToFile(t *testing.T) {
 	time.AfterFunc(time.Second, func() { close(drain) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := local.New(&local.Options{Job: local.Job{Drain: drain}}).Run(ctx, p); err != nil {
+	if _, err := newRunner(drain).Run(ctx, p); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	var got []string
