@@ -11,6 +11,12 @@
 // postgres.Write in -shards shards: one epoch per shard, one COPY and one
 // epoch record per transaction. -impl=both runs them in turn, -runs times,
 // interleaved, and prints each run and the best.
+//
+// Ours generates the rows from 100 seeds redistributed over the workers
+// (a Reshuffle after the Create), so that, as the hand loop's goroutines
+// do, the rows are made on every core and reach the sink bundle by bundle.
+// -fused=true keeps the seeds fused with their Create, as before: all rows
+// are then made by one bundle, on one core, and committed at its end.
 package main
 
 import (
@@ -50,6 +56,7 @@ func main() {
 	impl := flag.String("impl", "both", "beamgo, hand, both, or pipeline (ours without the database: foreach.Batch into a no-op)")
 	runs := flag.Int("runs", 3, "runs of each, interleaved")
 	every := flag.Int64("every", 0, "ours: cut an epoch every this many rows per shard (a Repeatedly(AfterCount) trigger), so that writing overlaps generating; 0: one epoch per shard")
+	fused := flag.Bool("fused", false, "ours: generate every row in the Create's one bundle (no Reshuffle of the seeds), as before this flag")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	flag.Parse()
 	log.SetFlags(0)
@@ -64,10 +71,10 @@ func main() {
 	}
 	defer conn.Close(ctx)
 	impls := map[string]func(table string) error{
-		"beamgo": func(table string) error { return runBeamgo(ctx, *dsn, table, *rows, *shards, *every) },
+		"beamgo": func(table string) error { return runBeamgo(ctx, *dsn, table, *rows, *shards, *every, *fused) },
 		"hand":   func(table string) error { return runHand(ctx, *dsn, table, *rows, *shards, *batch) },
 		"pipeline": func(string) error {
-			return runPipeline(ctx, *rows, *shards)
+			return runPipeline(ctx, *rows, *shards, *fused)
 		},
 	}
 	order := []string{*impl}
@@ -120,8 +127,8 @@ func measure(ctx context.Context, conn *pgx.Conn, table string, rows int64, writ
 }
 
 // runBeamgo writes the rows with postgres.Write.
-func runBeamgo(ctx context.Context, dsn, table string, rows int64, shards int, every int64) error {
-	p, s, ids := generate(rows)
+func runBeamgo(ctx context.Context, dsn, table string, rows int64, shards int, every int64, fused bool) error {
+	p, s, ids := generate(rows, fused)
 	o := postgres.Options{
 		DSN: dsn, Table: table, Columns: []string{"id", "name", "value"},
 		SinkID: fmt.Sprintf("%s-%d", table, time.Now().UnixNano()), Shards: shards,
@@ -137,8 +144,8 @@ func runBeamgo(ctx context.Context, dsn, table string, rows int64, shards int, e
 
 // runPipeline is runBeamgo without the database: the epochs go to a
 // function that drops them, to show what the pipeline itself costs.
-func runPipeline(ctx context.Context, rows int64, shards int) error {
-	p, s, ids := generate(rows)
+func runPipeline(ctx context.Context, rows int64, shards int, fused bool) error {
+	p, s, ids := generate(rows, fused)
 	foreach.Batch(s, func(context.Context, []row, foreach.Epoch) error { return nil }, ids,
 		&foreach.Options[row]{Shards: shards})
 	_, err := local.New(&local.Options{Job: local.Job{Parallelism: 2}}).Run(ctx, p)
@@ -146,14 +153,19 @@ func runPipeline(ctx context.Context, rows int64, shards int) error {
 }
 
 // generate makes a pipeline whose collection holds the rows, generated
-// from 100 seeds so that Create does not carry them all.
-func generate(rows int64) (*sdk.Pipeline, sdk.Scope, sdk.PCollection[row]) {
+// from 100 seeds so that Create does not carry them all. Unless fused, the
+// seeds are reshuffled, so that bundles on every worker generate rows.
+func generate(rows int64, fused bool) (*sdk.Pipeline, sdk.Scope, sdk.PCollection[row]) {
 	const seeds = 100
 	p := sdk.NewPipeline()
 	s := p.Root()
 	starts := make([]int64, seeds)
 	for i := range starts {
 		starts[i] = int64(i) * rows / seeds
+	}
+	seedsIn := sdk.Create(s, starts)
+	if !fused {
+		seedsIn = sdk.Reshuffle(s, seedsIn)
 	}
 	ids := sdk.FlatMap(s, func(start int64, emit func(row)) {
 		end := start + rows/seeds
@@ -163,7 +175,7 @@ func generate(rows int64) (*sdk.Pipeline, sdk.Scope, sdk.PCollection[row]) {
 		for id := start; id < end; id++ {
 			emit(gen(id))
 		}
-	}, sdk.Create(s, starts))
+	}, seedsIn)
 	return p, s, ids
 }
 

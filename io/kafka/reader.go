@@ -215,7 +215,11 @@ func (r *PartitionReader) Poll(ctx context.Context, max int, wait time.Duration)
 	if err := ctx.Err(); err != nil {
 		return nil, r.errAt(r.next, err)
 	}
-	var out []Record
+	// One slice of the poll's size, and one clock reading for all its
+	// records (they arrived together): a slice grown by append and a
+	// time.Now per record were 4% of a Kafka-to-Kafka job's CPU.
+	out := make([]Record, 0, fs.NumRecords())
+	now := r.opts.Now()
 	var firstErr error
 	fs.EachError(func(_ string, _ int32, err error) {
 		if firstErr == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
@@ -230,7 +234,7 @@ func (r *PartitionReader) Poll(ctx context.Context, max int, wait time.Duration)
 			if r.stuck != nil {
 				return
 			}
-			if rec, ok := r.accept(rec); ok {
+			if rec, ok := r.accept(rec, now); ok {
 				out = append(out, rec)
 			}
 		}
@@ -248,8 +252,9 @@ func (r *PartitionReader) Poll(ctx context.Context, max int, wait time.Duration)
 }
 
 // accept gives rec its event time and moves the position past it; a
-// malformed record goes to the dead letter or stops the reader.
-func (r *PartitionReader) accept(rec *kgo.Record) (Record, bool) {
+// malformed record goes to the dead letter or stops the reader. now is
+// when the poll that returned rec ended.
+func (r *PartitionReader) accept(rec *kgo.Record, now time.Time) (Record, bool) {
 	et := rec.Timestamp
 	if r.opts.EventTime != nil {
 		var err error
@@ -265,7 +270,7 @@ func (r *PartitionReader) accept(rec *kgo.Record) (Record, bool) {
 		}
 	}
 	r.next = rec.Offset + 1
-	r.lastRecord = r.opts.Now()
+	r.lastRecord = now
 	if et.After(r.maxEvent) {
 		r.maxEvent = et
 		r.advance(et.Add(-r.opts.MaxDelay))
