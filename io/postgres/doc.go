@@ -27,7 +27,9 @@
 // committed epoch: (sink, shard, window_key, pane, committed_at). Write
 // creates it if it is missing. A transaction-scoped advisory lock on the
 // epoch serialises two attempts of one epoch that overlap (a worker
-// presumed dead that is still running).
+// presumed dead that is still running). The table keeps every record
+// unless Options.EpochRetention is set: then commits delete the sink's
+// records older than that, which must outlast any replay of their epochs.
 //
 // # Errors
 //

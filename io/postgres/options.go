@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/beamgo-dev/beamgo/io/foreach"
 	"github.com/beamgo-dev/beamgo/sdk"
@@ -60,6 +61,15 @@ type Options struct {
 	Version string
 	// EpochTable records committed epochs (default DefaultEpochTable).
 	EpochTable string
+	// EpochRetention, when positive, bounds the epoch table: after a
+	// commit, a writer deletes this sink's records committed more than
+	// EpochRetention ago (at most once per tenth of it, one writer at a
+	// time), as Spark keeps only its latest batches' commit log. An epoch
+	// replayed after its record is gone is written again, so it must
+	// exceed the longest time from an epoch's commit to a replay of it: a
+	// bundle's retries, and a restart from the oldest checkpoint kept.
+	// Zero (the default) keeps every record.
+	EpochRetention time.Duration
 	// SinkID names this sink in the epoch table (default: Table). Two
 	// sinks writing one table need different SinkIDs.
 	SinkID string
@@ -87,10 +97,11 @@ type config struct {
 	keyIdx     []int
 	epochTable pgx.Identifier
 	sinkID     string
+	retention  time.Duration
 	hook       func(point string, e foreach.Epoch) error
 
 	// The statements, built once.
-	insertRow, upsertFromStage, upsertRow, stageTable, epochInsert, epochSelect, epochDDL string
+	insertRow, upsertFromStage, upsertRow, stageTable, epochInsert, epochSelect, epochDDL, epochPrune string
 }
 
 // ident splits a possibly schema-qualified name into an identifier.
@@ -107,7 +118,10 @@ func newConfig(o Options) (*config, error) {
 	c := &config{
 		dsn: o.DSN, table: ident(o.Table), tableName: o.Table, columns: o.Columns,
 		mode: o.Mode, epochTable: ident(cmpOr(o.EpochTable, DefaultEpochTable)),
-		sinkID: cmpOr(o.SinkID, o.Table), hook: o.hook,
+		sinkID: cmpOr(o.SinkID, o.Table), retention: o.EpochRetention, hook: o.hook,
+	}
+	if o.EpochRetention < 0 {
+		return nil, fmt.Errorf("postgres: EpochRetention %v is negative", o.EpochRetention)
 	}
 	if o.Mode == Upsert {
 		if len(o.Key) == 0 {
@@ -174,6 +188,7 @@ func (c *config) buildStatements(key []string, version string) {
 	PRIMARY KEY (sink, shard, window_key, pane))`, et)
 	c.epochSelect = fmt.Sprintf("SELECT EXISTS (SELECT 1 FROM %s WHERE sink = $1 AND shard = $2 AND window_key = $3 AND pane = $4)", et)
 	c.epochInsert = fmt.Sprintf("INSERT INTO %s (sink, shard, window_key, pane) VALUES ($1, $2, $3, $4)", et)
+	c.epochPrune = fmt.Sprintf("DELETE FROM %s WHERE sink = $1 AND committed_at < now() - make_interval(secs => $2)", et)
 }
 
 // onConflict returns the DO clause of an upsert: update every non-key

@@ -323,6 +323,7 @@ func TestOptionsAreChecked(t *testing.T) {
 		{"upsert without key is refused", Options{DSN: "postgres://x@127.0.0.1/db", Table: "t", Columns: []string{"a"}, Mode: Upsert}, "Upsert needs Key"},
 		{"a key outside the columns is refused", Options{DSN: "postgres://x@127.0.0.1/db", Table: "t", Columns: []string{"a"}, Mode: Upsert, Key: []string{"b"}}, `Key column "b"`},
 		{"a bad DSN is refused", Options{DSN: "postgres://x@127.0.0.1:notaport/db", Table: "t", Columns: []string{"a"}}, "DSN"},
+		{"a negative retention is refused", Options{DSN: "postgres://x@127.0.0.1/db", Table: "t", Columns: []string{"a"}, EpochRetention: -time.Second}, "EpochRetention"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -386,5 +387,65 @@ func TestOverlappingAttemptsOfAnEpoch(t *testing.T) {
 	conn.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n)
 	if n != 3 {
 		t.Errorf("table has %d rows, want 3 (one attempt's)", n)
+	}
+}
+
+// With EpochRetention, a commit deletes the sink's epoch records older
+// than the retention, and only the sink's own; without it, none.
+func TestEpochRetentionPrunesOldRecords(t *testing.T) {
+	conn, prefix := testDB(t)
+	table, epochs := prefix+"_rows", prefix+"_epochs"
+	exec(t, conn, "CREATE TABLE "+table+" (v bigint NOT NULL)")
+	job := func(from int64, retention time.Duration) {
+		t.Helper()
+		p := sdk.NewPipeline()
+		s := p.Root()
+		// Each job's rows are in a window of their own, so its epoch is new.
+		at := window.FromTime(time.Date(2026, 1, 1, int(from), 0, 0, 0, time.UTC))
+		in := sdk.WindowInto(s, window.FixedFn(time.Minute), sdk.CreateTimestamped(s, []int64{from, from + 1, from + 2}, []window.Time{at, at, at}))
+		Write(s, in, func(v int64) []any { return []any{v} }, Options{
+			DSN: testDSN(t), Table: table, Columns: []string{"v"},
+			EpochTable: epochs, EpochRetention: retention,
+		})
+		if err := runJob(t, p, 1); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	}
+	count := func(where string) int {
+		t.Helper()
+		var n int
+		if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM "+epochs+" WHERE "+where).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	job(0, 0)
+	if n := count("true"); n != 1 {
+		t.Fatalf("%d epoch records after the first job, want 1", n)
+	}
+	// Age the record, and add an old one of another sink.
+	exec(t, conn, "UPDATE "+epochs+" SET committed_at = now() - interval '2 hours'")
+	exec(t, conn, "INSERT INTO "+epochs+" (sink, shard, window_key, pane, committed_at) VALUES ('other', 0, 'w', 0, now() - interval '2 hours')")
+	job(10, 0)
+	if n := count("committed_at < now() - interval '1 hour'"); n != 2 {
+		t.Fatalf("%d old records after a job without retention, want 2 (nothing pruned)", n)
+	}
+	exec(t, conn, "UPDATE "+epochs+" SET committed_at = now() - interval '2 hours' WHERE sink <> 'other'")
+	job(20, time.Hour)
+	if n := count("sink <> 'other'"); n != 1 {
+		t.Errorf("%d records of the sink after a job with 1h retention, want 1 (its own new epoch)", n)
+	}
+	if n := count("sink <> 'other' AND committed_at > now() - interval '1 hour'"); n != 1 {
+		t.Errorf("the sink's new epoch record is missing")
+	}
+	if n := count("sink = 'other'"); n != 1 {
+		t.Errorf("%d records of another sink, want 1: pruning must keep other sinks' records", n)
+	}
+	var rows int
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 9 {
+		t.Errorf("%d rows, want 9", rows)
 	}
 }

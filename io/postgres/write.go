@@ -7,6 +7,7 @@ import (
 	"iter"
 	"runtime/debug"
 	"slices"
+	"time"
 
 	"github.com/beamgo-dev/beamgo/io/foreach"
 	"github.com/beamgo-dev/beamgo/sdk"
@@ -68,6 +69,8 @@ type writer[T any] struct {
 	epoch   foreach.Epoch
 	values  iter.Seq[T]
 	pending []T
+	// pruned is when this writer last pruned the epoch table.
+	pruned time.Time
 }
 
 var _ foreach.SeqWriter[int] = (*writer[int])(nil)
@@ -162,7 +165,35 @@ func (w *writer[T]) Close(ctx context.Context, err error) error {
 		// the row at fault (or succeed, if the fault is gone).
 		return w.commit(ctx, w.oneByOne)
 	}
-	return w.inject("committed", w.epoch)
+	if err := w.inject("committed", w.epoch); err != nil {
+		return err
+	}
+	return w.prune(ctx)
+}
+
+// prune deletes the sink's epoch records older than the retention, if
+// there is one and this writer has not pruned in the last tenth of it. Of
+// writers pruning at once, the one that takes the sink's advisory lock
+// does it; the others skip. A failure fails the bundle, whose retry finds
+// its epoch recorded and prunes again.
+func (w *writer[T]) prune(ctx context.Context) error {
+	c := w.cfg
+	if c.retention <= 0 || time.Since(w.pruned) < c.retention/10 {
+		return nil
+	}
+	err := pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
+		var mine bool
+		if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", "beamgo prune "+c.sinkID).Scan(&mine); err != nil || !mine {
+			return err
+		}
+		_, err := tx.Exec(ctx, c.epochPrune, c.sinkID, c.retention.Seconds())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: prune epoch table %s of sink %q: %w", c.epochTable.Sanitize(), c.sinkID, err)
+	}
+	w.pruned = time.Now()
+	return nil
 }
 
 // rowSource feeds the COPY an epoch's rows, pulled one at a time from its
