@@ -169,6 +169,11 @@ func FuzzRestore(f *testing.F) {
 	var w snapbuf.Writer
 	d.r.Snapshot(&w)
 	f.Add(w.Buf)
+	var fr Frozen
+	d.r.Freeze(&fr)
+	var v1 snapbuf.Writer
+	fr.snapshotV1(&v1)
+	f.Add(v1.Buf)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, _ := New(s)
 		rd := snapbuf.NewReader(data, "reducer")
