@@ -65,10 +65,15 @@ type Checkpointing struct {
 	// Store, if set, holds the snapshots instead of Dir: a blob store's
 	// bucket, for example.
 	Store SnapshotStore
-	// Interval is the time from the end of one snapshot to the start of
-	// the next (default 10 s), so that a snapshot that takes longer than
-	// the interval still leaves the job that long to make progress. A
-	// snapshot is also written when the job ends.
+	// Interval is the time from the end of one snapshot's pause to the
+	// start of the next (default 10 s), so that a snapshot that takes
+	// longer than the interval still leaves the job that long to make
+	// progress. Flink counts its interval between checkpoints' starts and
+	// adds a minimum pause between one's end and the next's start; this
+	// is Flink with both set to Interval (the pause's end standing for
+	// the checkpoint's: the file is finished in the background, and the
+	// next snapshot waits for it). A snapshot is also written when the
+	// job ends.
 	Interval time.Duration
 	// Fresh starts the job from the beginning, deleting the snapshots in
 	// Dir, instead of resuming from them.
@@ -137,6 +142,9 @@ type checkpointer struct {
 	flushBody *snapBody
 	flushSize int64
 	buf       []byte
+	// head is the eager part of the last finished snapshot's body
+	// (snapBody.w), whose memory the next one reuses.
+	head []byte
 }
 
 func newCheckpointer(o Checkpointing) (*checkpointer, error) {
@@ -222,7 +230,8 @@ func (j *job) checkpointNow() error {
 		return err
 	}
 	name := fmt.Sprintf("ckpt-%020d.bin", c.seq)
-	body := j.encodeSnapshot(c.seq)
+	body := j.encodeSnapshot(c.seq, c.head)
+	c.head = nil
 	f, err := beginSnapshotFile(c.store, name, j.keyedStores())
 	if err != nil {
 		c.seq--
@@ -271,6 +280,7 @@ func (c *checkpointer) wait() error {
 	}
 	err := <-c.flushing
 	c.flushing = nil
+	c.head = c.flushBody.w.Buf[:0]
 	c.flushBody.release()
 	c.flushBody = nil
 	if err != nil {

@@ -77,9 +77,10 @@ func (b *snapBody) release() {
 }
 
 // encodeSnapshot returns the body of snapshot seq, its costly parts
-// frozen for snapBody.encode; j.mu is held and nothing is in flight.
-func (j *job) encodeSnapshot(seq uint64) *snapBody {
-	b := &snapBody{}
+// frozen for snapBody.encode, its eager part appended to buf[:0] (the
+// previous snapshot's, reused); j.mu is held and nothing is in flight.
+func (j *job) encodeSnapshot(seq uint64, buf []byte) *snapBody {
+	b := &snapBody{w: snapbuf.Writer{Buf: buf[:0]}}
 	w := &b.w
 	w.Uint(seq)
 	w.Int(time.Now().UnixMilli())

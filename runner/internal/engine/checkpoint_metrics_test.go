@@ -35,7 +35,7 @@ func TestSnapshotKeepsStringSetsAndBoundedTries(t *testing.T) {
 	j := emptyJob()
 	j.metrics = want
 	store := dirStore{t.TempDir()}
-	if _, err := writeSnapshotFile(store, "ckpt-1.bin", j.encodeSnapshot(1).encode(nil), nil); err != nil {
+	if _, err := writeSnapshotFile(store, "ckpt-1.bin", j.encodeSnapshot(1, nil).encode(nil), nil); err != nil {
 		t.Fatal(err)
 	}
 	back := emptyJob()
@@ -58,7 +58,7 @@ func TestSnapshotBodyWithoutSetMetricsDecodes(t *testing.T) {
 		Distributions: map[metrics.Key]metrics.DistributionValue{},
 		Gauges:        map[metrics.Key]metrics.GaugeValue{},
 	}
-	body := j.encodeSnapshot(2).encode(nil)
+	body := j.encodeSnapshot(2, nil).encode(nil)
 	// No sets and no tries: the new field is two zero counts.
 	old, ok := bytes.CutSuffix(body, []byte{0, 0})
 	if !ok {

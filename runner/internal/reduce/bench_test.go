@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/beamgo-dev/beamgo/internal/window"
+	"github.com/beamgo-dev/beamgo/runner/internal/snapbuf"
 )
 
 // BenchmarkAddDefault feeds 1M elements of 10k keys, in bundles of 1000 with
@@ -80,4 +81,61 @@ func BenchmarkMapBaseline(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*elements), "ns/element")
+}
+
+// BenchmarkFrozenSnapshot encodes a frozen reducer the way a checkpoint
+// does, in the slab-order format Snapshot writes and in the key-grouped
+// format before it (snapshotV1), on state like the streaming benchmark's:
+// 10k keys in sliding windows of 10 s every 2 s, elements over 10 s of
+// event time in random key order, nothing fired yet (about 60k live
+// windows). With 300k elements a window holds 30 values, and an element's
+// five values are adjacent in the arena, which the key-grouped walk reads
+// in a row; with 30k, 3 values, and the walk over the window slab
+// dominates.
+func BenchmarkFrozenSnapshot(b *testing.B) {
+	for _, elements := range []int{300_000, 30_000} {
+		r := slidingReducer(b, elements, 10_000)
+		var f Frozen
+		r.Freeze(&f)
+		for _, c := range []struct {
+			name string
+			snap func(*Frozen, *snapbuf.Writer)
+		}{{"slab", (*Frozen).Snapshot}, {"bykey", (*Frozen).snapshotV1}} {
+			b.Run(fmt.Sprintf("%s/%dvalues", c.name, elements*5/r.Pending()), func(b *testing.B) {
+				var w snapbuf.Writer
+				for range b.N {
+					w.Buf = w.Buf[:0]
+					c.snap(&f, &w)
+				}
+				b.SetBytes(int64(len(w.Buf)))
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*r.Pending()), "ns/window")
+			})
+		}
+	}
+}
+
+// slidingReducer returns a reducer holding elements of keys keys in
+// sliding windows of 10 s every 2 s over 10 s of event time.
+func slidingReducer(b *testing.B, elements, keys int) *Reducer {
+	rng := rand.New(rand.NewPCG(1, 2))
+	fn := window.SlidingFn(10*time.Second, 2*time.Second)
+	keyBytes := make([][]byte, keys)
+	for i := range keyBytes {
+		keyBytes[i] = fmt.Appendf(nil, "%08d", i)
+	}
+	r, err := New(Strategy{WindowFn: fn, OnTimeAlways: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	t := Times{Input: window.MinTime, Output: window.MinTime}
+	es := make([]Element, 0, 1000)
+	for i := range elements {
+		ts := window.Time(int64(i) * 10_000 / int64(elements))
+		es = append(es, Element{Key: keyBytes[rng.IntN(keys)], Value: []byte{byte(i)}, Timestamp: ts, Windows: fn.Assign(nil, ts)})
+		if len(es) == cap(es) {
+			r.Add(es, t)
+			es = es[:0]
+		}
+	}
+	return r
 }

@@ -1,6 +1,7 @@
 package reduce
 
 import (
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"slices"
@@ -20,6 +21,28 @@ func TestSnapshotRestoreContinuesIdentically(t *testing.T) {
 	if testing.Short() {
 		iters = 200
 	}
+	checkRestoreContinues(t, iters, (*Reducer).Snapshot)
+}
+
+// TestRestoreReadsVersion1 is TestSnapshotRestoreContinuesIdentically with
+// the snapshot written in the format before the slab order (windows
+// grouped by key), which checkpoints written by earlier builds hold.
+func TestRestoreReadsVersion1(t *testing.T) {
+	iters := 1000
+	if testing.Short() {
+		iters = 200
+	}
+	checkRestoreContinues(t, iters, func(r *Reducer, w *snapbuf.Writer) {
+		var f Frozen
+		r.Freeze(&f)
+		f.snapshotV1(w)
+	})
+}
+
+// checkRestoreContinues runs the scripts of TestSnapshotRestoreContinuesIdentically,
+// the snapshot at the cut written by snap.
+func checkRestoreContinues(t *testing.T, iters int, snap func(*Reducer, *snapbuf.Writer)) {
+	t.Helper()
 	for i := range iters {
 		seed := uint64(i)
 		rng := rand.New(rand.NewPCG(seed, 99))
@@ -41,7 +64,7 @@ func TestSnapshotRestoreContinuesIdentically(t *testing.T) {
 			}
 		}
 		old := c.d.r
-		c.d.r = roundTrip(t, s, old)
+		c.d.r = roundTrip(t, s, old, snap)
 		if h, g := old.Hold(), c.d.r.Hold(); h != g {
 			t.Fatalf("seed %d: hold %v after restore, %v before", seed, g, h)
 		}
@@ -70,11 +93,12 @@ func TestSnapshotRestoreContinuesIdentically(t *testing.T) {
 	}
 }
 
-// roundTrip snapshots r and restores the snapshot into a new reducer.
-func roundTrip(t *testing.T, s Strategy, r *Reducer) *Reducer {
+// roundTrip snapshots r with snap and restores the snapshot into a new
+// reducer.
+func roundTrip(t *testing.T, s Strategy, r *Reducer, snap func(*Reducer, *snapbuf.Writer)) *Reducer {
 	t.Helper()
 	var w snapbuf.Writer
-	r.Snapshot(&w)
+	snap(r, &w)
 	fresh, err := New(s)
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +110,24 @@ func roundTrip(t *testing.T, s Strategy, r *Reducer) *Reducer {
 	if err := rd.Done(); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
+	checkListOrder(t, fresh)
 	return fresh
+}
+
+// checkListOrder fails t unless every key's window list is in creation
+// order, as newWin keeps it (a restore must too).
+func checkListOrder(t *testing.T, r *Reducer) {
+	t.Helper()
+	for k, ks := range r.keys {
+		var prev uint64
+		for i := ks.first; ks.n > 0 && i != noWin; i = r.wins[i].next {
+			if s := r.wins[i].seq; s <= prev {
+				t.Fatalf("key %d: window seq %d after %d in its list", k, s, prev)
+			} else {
+				prev = s
+			}
+		}
+	}
 }
 
 // TestRestoreRejectsCorruptSnapshots cuts and flips bytes of a snapshot:
@@ -128,6 +169,11 @@ func FuzzRestore(f *testing.F) {
 	var w snapbuf.Writer
 	d.r.Snapshot(&w)
 	f.Add(w.Buf)
+	var fr Frozen
+	d.r.Freeze(&fr)
+	var v1 snapbuf.Writer
+	fr.snapshotV1(&v1)
+	f.Add(v1.Buf)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, _ := New(s)
 		rd := snapbuf.NewReader(data, "reducer")
@@ -188,4 +234,84 @@ func TestFrozenSnapshotIgnoresLaterChanges(t *testing.T) {
 		}
 		f.Release()
 	}
+}
+
+// snapshotV1 writes f in the format before the slab order (version 1):
+// each live key with its windows, in its list's order. Restore still
+// reads it; only the tests write it.
+func (f *Frozen) snapshotV1(w *snapbuf.Writer) {
+	w.Uint(f.seq)
+	w.Int(f.late)
+	w.Int(f.closed)
+	n := 0
+	for k := range f.keys {
+		if f.live(k) {
+			n++
+		}
+	}
+	w.Uint(uint64(n))
+	var ends []int
+	for k := range f.keys {
+		if !f.live(k) {
+			continue
+		}
+		ks := &f.keys[k]
+		w.Bytes(ks.kb)
+		w.Uint(uint64(ks.n))
+		for i := ks.first; i != noWin; i = f.wins[i].next {
+			ends = f.snapshotWinV1(w, i, ends[:0])
+		}
+	}
+}
+
+// snapshotWinV1 writes window i as version 1 did.
+func (f *Frozen) snapshotWinV1(w *snapbuf.Writer, i int32, ends []int) []int {
+	ws := &f.wins[i]
+	w.Window(ws.win)
+	w.Uint(ws.seq)
+	// The values, concatenated, then their end offsets. The walk reads
+	// the link of every record but the last: the tail's link is the one
+	// the running reducer may set.
+	w.Uint(uint64(ws.vals.size))
+	total := 0
+	r := ws.vals.head
+	for j := range ws.vals.n {
+		page := f.pages[r>>refPageBit]
+		off := uint32(r)
+		n := binary.LittleEndian.Uint32(page[off+8:])
+		w.Buf = append(w.Buf, page[off+recHeader:off+recHeader+n]...)
+		total += int(n)
+		ends = append(ends, total)
+		if j < ws.vals.n-1 {
+			r = ref(binary.LittleEndian.Uint64(page[off:]))
+		}
+	}
+	w.Uint(uint64(len(ends)))
+	for _, e := range ends {
+		w.Uint(uint64(e))
+	}
+	w.Bool(ws.nonEmpty)
+	w.Bool(ws.closed)
+	var nodes []nodeState
+	if !ws.closed {
+		nodes = f.st[int(i)*f.nodes : int(i+1)*f.nodes]
+	}
+	w.Uint(uint64(len(nodes)))
+	for _, n := range nodes {
+		w.Int(n.count)
+		w.Time(n.delay)
+		w.Bool(n.armed)
+		w.Bool(n.finished)
+		w.Bool(n.queued)
+	}
+	w.Bool(ws.hasPane)
+	w.Bool(ws.pane.IsFirst)
+	w.Bool(ws.pane.IsLast)
+	w.Uint(uint64(ws.pane.Timing))
+	w.Int(ws.pane.Index)
+	w.Int(ws.pane.NonSpeculativeIndex)
+	w.Time(ws.elemHold)
+	w.Time(ws.extraHold)
+	w.Time(ws.event)
+	return ends
 }

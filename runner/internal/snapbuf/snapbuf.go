@@ -39,6 +39,9 @@ func (w *Writer) Bool(v bool) {
 	w.Buf = append(w.Buf, b)
 }
 
+// Byte appends one byte (a set of flags, for example).
+func (w *Writer) Byte(b byte) { w.Buf = append(w.Buf, b) }
+
 // Bytes appends a length-prefixed byte string.
 func (w *Writer) Bytes(b []byte) {
 	w.Uint(uint64(len(b)))
@@ -143,6 +146,21 @@ func (r *Reader) Bool() bool {
 	v := r.buf[0] == 1
 	r.buf = r.buf[1:]
 	return v
+}
+
+// Byte reads one byte; a byte with any bit of mask set fails the reader
+// (mask names the bits no valid value has).
+func (r *Reader) Byte(mask byte) byte {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.buf) == 0 || r.buf[0]&mask != 0 {
+		r.Fail("bad flags byte")
+		return 0
+	}
+	b := r.buf[0]
+	r.buf = r.buf[1:]
+	return b
 }
 
 // Bytes reads a byte string; it aliases the reader's buffer.
