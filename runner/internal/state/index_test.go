@@ -71,9 +71,15 @@ func checkOrdered(t *testing.T, o *ordered, model map[string][]byte, from string
 			t.Fatalf("ascend(%q, after) = %q, want %q", want[0], got, want[1:min(4, len(want))])
 		}
 	}
-	for _, c := range o.chunks {
+	if len(o.last) != len(o.chunks) {
+		t.Fatalf("%d last keys for %d chunks", len(o.last), len(o.chunks))
+	}
+	for i, c := range o.chunks {
 		if len(c.keys) == 0 || len(c.keys) > chunkMax {
 			t.Fatalf("chunk of %d entries", len(c.keys))
+		}
+		if o.last[i] != c.keys[len(c.keys)-1] {
+			t.Fatalf("chunk %d: last key %q, want %q", i, o.last[i].s, c.keys[len(c.keys)-1].s)
 		}
 	}
 }
