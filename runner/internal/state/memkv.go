@@ -76,13 +76,26 @@ func (p *memPart) delete(k string) {
 	}
 }
 
-func (p *memPart) deleteRange(lo, hi string) {
+// replaceRange deletes [lo, hi) and, when keys (the point writes made
+// after the delete within the range, ascending, with their entries in
+// vals) are as many sets as the entries deleted, stores them in those
+// entries' places and reports true: a value state's write, which clears
+// its cell and appends one value, then moves none of the entries after it.
+// Otherwise the caller applies the writes.
+func (p *memPart) replaceRange(lo, hi string, keys []string, vals []entry) bool {
 	i, _ := p.find(lo)
 	j, _ := p.find(hi)
+	if j-i == len(keys) && !slices.ContainsFunc(vals, func(e entry) bool { return e.del }) {
+		for n, k := range keys {
+			p.keys[i+n], p.vals[i+n] = k, vals[n].val
+		}
+		return true
+	}
 	if i < j {
 		p.keys = slices.Delete(p.keys, i, j)
 		p.vals = slices.Delete(p.vals, i, j)
 	}
+	return false
 }
 
 func (m *memBackend) get(k []byte) ([]byte, bool, error) {
@@ -261,36 +274,58 @@ func (m *memBackend) apply(w *writeSet) error {
 	return nil
 }
 
-// applyKey replays one user key's writes, partition by partition: range
-// deletes, then point writes; m.mu is held. A key left without entries is
-// forgotten, so that keys whose state was cleared cost nothing.
+// applyKey replays one user key's writes, partition by partition: each
+// range delete together with the point writes made after it within its
+// range, and the point writes outside every range; m.mu is held. A key
+// left without entries is forgotten, so that keys whose state was cleared
+// cost nothing.
 func (m *memBackend) applyKey(ukey string, kw *keyWrites) {
 	mk := m.keys[ukey]
 	for slot := range kw.parts {
 		pw := &kw.parts[slot]
-		if mk != nil {
-			part := &mk.parts[slot]
-			for _, d := range pw.dels {
-				part.deleteRange(d.lo, d.hi)
+		// The ranges are disjoint and ascending, and so are the point
+		// writes: the writes below a range lie outside every range.
+		next := 0
+		for _, d := range pw.dels {
+			lo := next
+			for lo < len(pw.keys) && pw.keys[lo] < d.lo {
+				lo++
 			}
-		}
-		for i, k := range pw.keys {
-			e := pw.vals[i]
-			switch {
-			case e.del && mk != nil:
-				mk.parts[slot].delete(k)
-			case !e.del:
-				if mk == nil {
-					mk = &memKey{}
-					m.keys[ukey] = mk
-				}
-				mk.parts[slot].set(k, e.val)
+			mk = m.put(ukey, mk, slot, pw.keys[next:lo], pw.vals[next:lo])
+			hi := lo
+			for hi < len(pw.keys) && pw.keys[hi] < d.hi {
+				hi++
 			}
+			if mk != nil && mk.parts[slot].replaceRange(d.lo, d.hi, pw.keys[lo:hi], pw.vals[lo:hi]) {
+				next = hi
+				continue
+			}
+			next = lo
 		}
+		mk = m.put(ukey, mk, slot, pw.keys[next:], pw.vals[next:])
 	}
 	if mk != nil && mk.empty() {
 		delete(m.keys, ukey)
 	}
+}
+
+// put applies point writes to partition slot of ukey (mk, nil if the key
+// has no entry yet) and returns the key's partitions; m.mu is held.
+func (m *memBackend) put(ukey string, mk *memKey, slot int, keys []string, vals []entry) *memKey {
+	for i, k := range keys {
+		e := vals[i]
+		switch {
+		case e.del && mk != nil:
+			mk.parts[slot].delete(k)
+		case !e.del:
+			if mk == nil {
+				mk = &memKey{}
+				m.keys[ukey] = mk
+			}
+			mk.parts[slot].set(k, e.val)
+		}
+	}
+	return mk
 }
 
 // export walks everything in order under the read lock: it blocks commits
