@@ -27,6 +27,8 @@ type Bundle struct {
 	// kbuf holds the store key being written by a timer's set or
 	// deletion (the write set copies the keys it keeps).
 	kbuf []byte
+	// rbuf holds the bounds of ReadBag's scan.
+	rbuf []byte
 	keys map[string]struct{} // with Options.CheckKeys: user keys touched
 
 	// stampKey and stampWindow are the last (key, window) stamped, so that
@@ -229,6 +231,41 @@ func (b *Bundle) Read(c Cell, token []byte) (Page, error) {
 	p, err := b.page(lo, prefixEnd(lo), token, copyValue)
 	p.Timestamps = nil
 	return p, err
+}
+
+// ReadBag appends a page of bag cell c's values, from token (nil: from
+// the start), to dst, back to back in insertion order, and returns the
+// result and the continuation token (nil on the last page). It is Read for
+// callers that want the values concatenated, as the Fn API's state
+// responses carry them: each value is copied once, from the store into
+// dst, with no Page and no copy of its own.
+func (b *Bundle) ReadBag(c Cell, token, dst []byte) ([]byte, []byte, error) {
+	if err := b.use(c.Key); err != nil {
+		return dst, nil, err
+	}
+	b.rbuf = cellPrefix(b.rbuf[:0], c)
+	n := len(b.rbuf)
+	b.rbuf = append(b.rbuf, b.rbuf...)
+	lo, hi := b.rbuf[:n:n], b.rbuf[n:]
+	// The prefix ends in a field's terminator (0 1), so its end is the
+	// prefix with its last byte raised (prefixEnd).
+	hi[n-1]++
+	from, err := start(lo, hi, token)
+	if err != nil {
+		return dst, nil, err
+	}
+	var next []byte
+	size := 0
+	err = b.scan(from, hi, func(k, v []byte) bool {
+		if size >= b.s.pageBytes {
+			next = append([]byte(nil), k...)
+			return false
+		}
+		dst = append(dst, v...)
+		size += len(v) + 1
+		return true
+	})
+	return dst, next, err
 }
 
 // Clear empties cell c, whatever its kind.
