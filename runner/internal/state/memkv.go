@@ -146,36 +146,65 @@ func (m *memBackend) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 // and long scans do not stall commits.
 const scanChunk = 64
 
+// scanFirst is how many entries scanPart copies in its first pass: most
+// of a bundle's reads are of a cell with one or a few entries, and the
+// arrays of a pass are cleared on every call.
+const scanFirst = 8
+
 // scanPart scans [lo, hi) within partition prefix and reports whether fn
 // wanted more.
 func (m *memBackend) scanPart(prefix string, lo, hi []byte, fn func(k, v []byte) bool) bool {
+	var keys [scanFirst]string
+	var vals [scanFirst][]byte
+	n, more := m.copyPart(prefix, string(lo), false, hi, keys[:], vals[:])
+	for i := range n {
+		if !fn(bytesOf(keys[i]), vals[i]) {
+			return false
+		}
+	}
+	if !more {
+		return true
+	}
+	return m.scanPartFrom(prefix, keys[n-1], hi, fn)
+}
+
+// scanPartFrom is scanPart's continuation past from, scanChunk entries
+// at a time.
+func (m *memBackend) scanPartFrom(prefix, from string, hi []byte, fn func(k, v []byte) bool) bool {
 	var keys [scanChunk]string
 	var vals [scanChunk][]byte
-	from, after := string(lo), false
 	for {
-		n := 0
-		m.mu.RLock()
-		if part := m.part(prefix); part != nil {
-			i, found := part.find(from)
-			if after && found {
-				i++
-			}
-			for ; i < len(part.keys) && (hi == nil || part.keys[i] < string(hi)) && n < scanChunk; i++ {
-				keys[n], vals[n] = part.keys[i], part.vals[i]
-				n++
-			}
-		}
-		m.mu.RUnlock()
+		n, more := m.copyPart(prefix, from, true, hi, keys[:], vals[:])
 		for i := range n {
 			if !fn(bytesOf(keys[i]), vals[i]) {
 				return false
 			}
 		}
-		if n < scanChunk {
+		if !more {
 			return true
 		}
-		from, after = keys[n-1], true
+		from = keys[n-1]
 	}
+}
+
+// copyPart copies into keys and vals, under the read lock, the entries of
+// partition prefix from from (past it if after) below hi, as many as fit,
+// and reports how many it copied and whether they filled the arrays.
+func (m *memBackend) copyPart(prefix, from string, after bool, hi []byte, keys []string, vals [][]byte) (int, bool) {
+	n := 0
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if part := m.part(prefix); part != nil {
+		i, found := part.find(from)
+		if after && found {
+			i++
+		}
+		for ; i < len(part.keys) && (hi == nil || part.keys[i] < string(hi)) && n < len(keys); i++ {
+			keys[n], vals[n] = part.keys[i], part.vals[i]
+			n++
+		}
+	}
+	return n, n == len(keys)
 }
 
 // scanGlobal scans [lo, hi) of the global tables and reports whether fn
