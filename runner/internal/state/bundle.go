@@ -105,7 +105,32 @@ func (b *Bundle) get(k []byte) ([]byte, bool, error) {
 	if v, ok, found := b.w.get(k); found {
 		return v, ok, nil
 	}
+	if p := partLen(k); p > 0 && b.s.mem != nil {
+		return b.s.mem.getIn(b.memKey(k, p), k)
+	}
 	return b.s.kv.get(k)
+}
+
+// memKey returns the memory backend's partitions of the user key of k
+// (partition prefix length p), nil if it has none, looked up once per
+// bundle: the bundle owns the key, so no other commit adds, replaces or
+// removes them until this bundle's own.
+func (b *Bundle) memKey(k []byte, p int) *memKey {
+	kw := b.w.keyOf(k, p, true)
+	if !kw.looked {
+		kw.mem, kw.looked = b.s.mem.lookup(k[1:p]), true
+	}
+	return kw.mem
+}
+
+// kvScan is the committed part of scan: within one partition of the
+// memory backend, through the bundle's lookup of the key (memKey).
+func (b *Bundle) kvScan(lo, hi []byte, fn func(k, v []byte) bool) error {
+	if p := partLen(lo); p > 0 && b.s.mem != nil && len(hi) >= p && string(hi[:p]) == string(lo[:p]) {
+		b.s.mem.scanIn(b.memKey(lo, p), partSlot(lo[0]), lo, hi, fn)
+		return nil
+	}
+	return b.s.kv.scan(lo, hi, fn)
 }
 
 // scan calls fn on the entries of [lo, hi) through the overlay, in order,
@@ -114,7 +139,7 @@ func (b *Bundle) get(k []byte) ([]byte, bool, error) {
 func (b *Bundle) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 	pw := b.w.part(lo, partLen(lo), false)
 	if pw == nil || pw.empty() {
-		return b.s.kv.scan(lo, hi, fn)
+		return b.kvScan(lo, hi, fn)
 	}
 	n, _ := pw.find(string(lo))
 	stopped := false
@@ -131,7 +156,7 @@ func (b *Bundle) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 		}
 		return true
 	}
-	err := b.s.kv.scan(lo, hi, func(k, v []byte) bool {
+	err := b.kvScan(lo, hi, func(k, v []byte) bool {
 		if !emitUpTo(k) {
 			stopped = true
 			return false

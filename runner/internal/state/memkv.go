@@ -98,6 +98,29 @@ func (p *memPart) replaceRange(lo, hi string, keys []string, vals []entry) bool 
 	return false
 }
 
+// lookup returns the partitions of the user key whose escaped field is
+// ukey, or nil.
+func (m *memBackend) lookup(ukey []byte) *memKey {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.keys[string(ukey)]
+}
+
+// getIn is get of a partitioned key k whose user key's partitions are mk
+// (nil: none), as lookup found them.
+func (m *memBackend) getIn(mk *memKey, k []byte) ([]byte, bool, error) {
+	if mk == nil {
+		return nil, false, nil
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	part := &mk.parts[partSlot(k[0])]
+	if i, ok := part.find(string(k)); ok {
+		return part.vals[i], true, nil
+	}
+	return nil, false, nil
+}
+
 func (m *memBackend) get(k []byte) ([]byte, bool, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -154,9 +177,32 @@ const scanFirst = 8
 // scanPart scans [lo, hi) within partition prefix and reports whether fn
 // wanted more.
 func (m *memBackend) scanPart(prefix string, lo, hi []byte, fn func(k, v []byte) bool) bool {
+	return m.scanFrom(partRef{prefix: prefix}, lo, hi, fn)
+}
+
+// scanIn is scanPart within partition slot of the partitions mk (nil:
+// none), as lookup found them.
+func (m *memBackend) scanIn(mk *memKey, slot int, lo, hi []byte, fn func(k, v []byte) bool) bool {
+	if mk == nil {
+		return true
+	}
+	return m.scanFrom(partRef{mk: mk, slot: slot}, lo, hi, fn)
+}
+
+// partRef names a partition: by its prefix, looked up under the read
+// lock at every pass, or by its key's partitions and slot.
+type partRef struct {
+	prefix string
+	mk     *memKey
+	slot   int
+}
+
+// scanFrom scans [lo, hi) within partition r and reports whether fn
+// wanted more.
+func (m *memBackend) scanFrom(r partRef, lo, hi []byte, fn func(k, v []byte) bool) bool {
 	var keys [scanFirst]string
 	var vals [scanFirst][]byte
-	n, more := m.copyPart(prefix, string(lo), false, hi, keys[:], vals[:])
+	n, more := m.copyPart(r, string(lo), false, hi, keys[:], vals[:])
 	for i := range n {
 		if !fn(bytesOf(keys[i]), vals[i]) {
 			return false
@@ -165,16 +211,16 @@ func (m *memBackend) scanPart(prefix string, lo, hi []byte, fn func(k, v []byte)
 	if !more {
 		return true
 	}
-	return m.scanPartFrom(prefix, keys[n-1], hi, fn)
+	return m.scanPartFrom(r, keys[n-1], hi, fn)
 }
 
-// scanPartFrom is scanPart's continuation past from, scanChunk entries
+// scanPartFrom is scanFrom's continuation past from, scanChunk entries
 // at a time.
-func (m *memBackend) scanPartFrom(prefix, from string, hi []byte, fn func(k, v []byte) bool) bool {
+func (m *memBackend) scanPartFrom(r partRef, from string, hi []byte, fn func(k, v []byte) bool) bool {
 	var keys [scanChunk]string
 	var vals [scanChunk][]byte
 	for {
-		n, more := m.copyPart(prefix, from, true, hi, keys[:], vals[:])
+		n, more := m.copyPart(r, from, true, hi, keys[:], vals[:])
 		for i := range n {
 			if !fn(bytesOf(keys[i]), vals[i]) {
 				return false
@@ -188,13 +234,19 @@ func (m *memBackend) scanPartFrom(prefix, from string, hi []byte, fn func(k, v [
 }
 
 // copyPart copies into keys and vals, under the read lock, the entries of
-// partition prefix from from (past it if after) below hi, as many as fit,
-// and reports how many it copied and whether they filled the arrays.
-func (m *memBackend) copyPart(prefix, from string, after bool, hi []byte, keys []string, vals [][]byte) (int, bool) {
+// partition r from from (past it if after) below hi, as many as fit, and
+// reports how many it copied and whether they filled the arrays.
+func (m *memBackend) copyPart(r partRef, from string, after bool, hi []byte, keys []string, vals [][]byte) (int, bool) {
 	n := 0
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if part := m.part(prefix); part != nil {
+	var part *memPart
+	if r.mk != nil {
+		part = &r.mk.parts[r.slot]
+	} else {
+		part = m.part(r.prefix)
+	}
+	if part != nil {
 		i, found := part.find(from)
 		if after && found {
 			i++
@@ -309,7 +361,10 @@ func (m *memBackend) apply(w *writeSet) error {
 // left without entries is forgotten, so that keys whose state was cleared
 // cost nothing.
 func (m *memBackend) applyKey(ukey string, kw *keyWrites) {
-	mk := m.keys[ukey]
+	mk := kw.mem
+	if !kw.looked {
+		mk = m.keys[ukey]
+	}
 	for slot := range kw.parts {
 		pw := &kw.parts[slot]
 		// The ranges are disjoint and ascending, and so are the point
