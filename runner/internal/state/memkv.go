@@ -107,13 +107,14 @@ func (m *memBackend) lookup(ukey []byte) *memKey {
 }
 
 // getIn is get of a partitioned key k whose user key's partitions are mk
-// (nil: none), as lookup found them.
+// (nil: none), as lookup found them for a bundle that owns the key. It
+// takes no lock: only the commit of a bundle owning the key changes mk,
+// and the last one happened before the lookup (which took the lock), the
+// next one after the owner's reads.
 func (m *memBackend) getIn(mk *memKey, k []byte) ([]byte, bool, error) {
 	if mk == nil {
 		return nil, false, nil
 	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
 	part := &mk.parts[partSlot(k[0])]
 	if i, ok := part.find(string(k)); ok {
 		return part.vals[i], true, nil
@@ -177,32 +178,33 @@ const scanFirst = 8
 // scanPart scans [lo, hi) within partition prefix and reports whether fn
 // wanted more.
 func (m *memBackend) scanPart(prefix string, lo, hi []byte, fn func(k, v []byte) bool) bool {
-	return m.scanFrom(partRef{prefix: prefix}, lo, hi, fn)
+	return m.scanFrom(prefix, lo, hi, fn)
 }
 
 // scanIn is scanPart within partition slot of the partitions mk (nil:
-// none), as lookup found them.
+// none), as lookup found them for a bundle that owns the key: like getIn,
+// without a lock, and so without copying the entries out first; fn must
+// not commit.
 func (m *memBackend) scanIn(mk *memKey, slot int, lo, hi []byte, fn func(k, v []byte) bool) bool {
 	if mk == nil {
 		return true
 	}
-	return m.scanFrom(partRef{mk: mk, slot: slot}, lo, hi, fn)
+	part := &mk.parts[slot]
+	i, _ := part.find(string(lo))
+	for ; i < len(part.keys) && (hi == nil || part.keys[i] < string(hi)); i++ {
+		if !fn(bytesOf(part.keys[i]), part.vals[i]) {
+			return false
+		}
+	}
+	return true
 }
 
-// partRef names a partition: by its prefix, looked up under the read
-// lock at every pass, or by its key's partitions and slot.
-type partRef struct {
-	prefix string
-	mk     *memKey
-	slot   int
-}
-
-// scanFrom scans [lo, hi) within partition r and reports whether fn
-// wanted more.
-func (m *memBackend) scanFrom(r partRef, lo, hi []byte, fn func(k, v []byte) bool) bool {
+// scanFrom scans [lo, hi) within partition prefix, which it looks up
+// under the read lock at every pass, and reports whether fn wanted more.
+func (m *memBackend) scanFrom(prefix string, lo, hi []byte, fn func(k, v []byte) bool) bool {
 	var keys [scanFirst]string
 	var vals [scanFirst][]byte
-	n, more := m.copyPart(r, string(lo), false, hi, keys[:], vals[:])
+	n, more := m.copyPart(prefix, string(lo), false, hi, keys[:], vals[:])
 	for i := range n {
 		if !fn(bytesOf(keys[i]), vals[i]) {
 			return false
@@ -211,16 +213,16 @@ func (m *memBackend) scanFrom(r partRef, lo, hi []byte, fn func(k, v []byte) boo
 	if !more {
 		return true
 	}
-	return m.scanPartFrom(r, keys[n-1], hi, fn)
+	return m.scanPartFrom(prefix, keys[n-1], hi, fn)
 }
 
 // scanPartFrom is scanFrom's continuation past from, scanChunk entries
 // at a time.
-func (m *memBackend) scanPartFrom(r partRef, from string, hi []byte, fn func(k, v []byte) bool) bool {
+func (m *memBackend) scanPartFrom(prefix string, from string, hi []byte, fn func(k, v []byte) bool) bool {
 	var keys [scanChunk]string
 	var vals [scanChunk][]byte
 	for {
-		n, more := m.copyPart(r, from, true, hi, keys[:], vals[:])
+		n, more := m.copyPart(prefix, from, true, hi, keys[:], vals[:])
 		for i := range n {
 			if !fn(bytesOf(keys[i]), vals[i]) {
 				return false
@@ -234,19 +236,13 @@ func (m *memBackend) scanPartFrom(r partRef, from string, hi []byte, fn func(k, 
 }
 
 // copyPart copies into keys and vals, under the read lock, the entries of
-// partition r from from (past it if after) below hi, as many as fit, and
+// partition prefix from from (past it if after) below hi, as many as fit, and
 // reports how many it copied and whether they filled the arrays.
-func (m *memBackend) copyPart(r partRef, from string, after bool, hi []byte, keys []string, vals [][]byte) (int, bool) {
+func (m *memBackend) copyPart(prefix string, from string, after bool, hi []byte, keys []string, vals [][]byte) (int, bool) {
 	n := 0
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	var part *memPart
-	if r.mk != nil {
-		part = &r.mk.parts[r.slot]
-	} else {
-		part = m.part(r.prefix)
-	}
-	if part != nil {
+	if part := m.part(prefix); part != nil {
 		i, found := part.find(from)
 		if after && found {
 			i++
