@@ -175,12 +175,6 @@ const scanChunk = 64
 // arrays of a pass are cleared on every call.
 const scanFirst = 8
 
-// scanPart scans [lo, hi) within partition prefix and reports whether fn
-// wanted more.
-func (m *memBackend) scanPart(prefix string, lo, hi []byte, fn func(k, v []byte) bool) bool {
-	return m.scanFrom(prefix, lo, hi, fn)
-}
-
 // scanIn is scanPart within partition slot of the partitions mk (nil:
 // none), as lookup found them for a bundle that owns the key: like getIn,
 // without a lock, and so without copying the entries out first; fn must
@@ -199,9 +193,9 @@ func (m *memBackend) scanIn(mk *memKey, slot int, lo, hi []byte, fn func(k, v []
 	return true
 }
 
-// scanFrom scans [lo, hi) within partition prefix, which it looks up
+// scanPart scans [lo, hi) within partition prefix, which it looks up
 // under the read lock at every pass, and reports whether fn wanted more.
-func (m *memBackend) scanFrom(prefix string, lo, hi []byte, fn func(k, v []byte) bool) bool {
+func (m *memBackend) scanPart(prefix string, lo, hi []byte, fn func(k, v []byte) bool) bool {
 	var keys [scanFirst]string
 	var vals [scanFirst][]byte
 	n, more := m.copyPart(prefix, string(lo), false, hi, keys[:], vals[:])
@@ -216,9 +210,9 @@ func (m *memBackend) scanFrom(prefix string, lo, hi []byte, fn func(k, v []byte)
 	return m.scanPartFrom(prefix, keys[n-1], hi, fn)
 }
 
-// scanPartFrom is scanFrom's continuation past from, scanChunk entries
+// scanPartFrom is scanPart's continuation past from, scanChunk entries
 // at a time.
-func (m *memBackend) scanPartFrom(prefix string, from string, hi []byte, fn func(k, v []byte) bool) bool {
+func (m *memBackend) scanPartFrom(prefix, from string, hi []byte, fn func(k, v []byte) bool) bool {
 	var keys [scanChunk]string
 	var vals [scanChunk][]byte
 	for {
@@ -238,7 +232,7 @@ func (m *memBackend) scanPartFrom(prefix string, from string, hi []byte, fn func
 // copyPart copies into keys and vals, under the read lock, the entries of
 // partition prefix from from (past it if after) below hi, as many as fit, and
 // reports how many it copied and whether they filled the arrays.
-func (m *memBackend) copyPart(prefix string, from string, after bool, hi []byte, keys []string, vals [][]byte) (int, bool) {
+func (m *memBackend) copyPart(prefix, from string, after bool, hi []byte, keys []string, vals [][]byte) (int, bool) {
 	n := 0
 	m.mu.RLock()
 	defer m.mu.RUnlock()
