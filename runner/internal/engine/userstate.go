@@ -49,7 +49,8 @@ func (a *stateAccess) Get(_ context.Context, k *operator.StateKey, token []byte)
 	var p state.Page
 	switch k.Kind {
 	case operator.BagUserState:
-		p, err = a.sb.Read(c, token)
+		// The values straight into the response, with no page between.
+		return a.sb.ReadBag(c, token, nil)
 	case operator.MultimapUserState:
 		p, err = a.sb.Get(c, k.MapKey, token)
 	case operator.MultimapKeysUserState:

@@ -27,6 +27,8 @@ type Bundle struct {
 	// kbuf holds the store key being written by a timer's set or
 	// deletion (the write set copies the keys it keeps).
 	kbuf []byte
+	// rbuf holds the bounds of ReadBag's scan.
+	rbuf []byte
 	keys map[string]struct{} // with Options.CheckKeys: user keys touched
 
 	// stampKey and stampWindow are the last (key, window) stamped, so that
@@ -103,7 +105,32 @@ func (b *Bundle) get(k []byte) ([]byte, bool, error) {
 	if v, ok, found := b.w.get(k); found {
 		return v, ok, nil
 	}
+	if p := partLen(k); p > 0 && b.s.mem != nil {
+		return b.s.mem.getIn(b.memKey(k, p), k)
+	}
 	return b.s.kv.get(k)
+}
+
+// memKey returns the memory backend's partitions of the user key of k
+// (partition prefix length p), nil if it has none, looked up once per
+// bundle: the bundle owns the key, so no other commit adds, replaces or
+// removes them until this bundle's own.
+func (b *Bundle) memKey(k []byte, p int) *memKey {
+	kw := b.w.keyOf(k, p, true)
+	if !kw.looked {
+		kw.mem, kw.looked = b.s.mem.lookup(k[1:p]), true
+	}
+	return kw.mem
+}
+
+// kvScan is the committed part of scan: within one partition of the
+// memory backend, through the bundle's lookup of the key (memKey).
+func (b *Bundle) kvScan(lo, hi []byte, fn func(k, v []byte) bool) error {
+	if p := partLen(lo); p > 0 && b.s.mem != nil && len(hi) >= p && string(hi[:p]) == string(lo[:p]) {
+		b.s.mem.scanIn(b.memKey(lo, p), partSlot(lo[0]), lo, hi, fn)
+		return nil
+	}
+	return b.s.kv.scan(lo, hi, fn)
 }
 
 // scan calls fn on the entries of [lo, hi) through the overlay, in order,
@@ -112,7 +139,7 @@ func (b *Bundle) get(k []byte) ([]byte, bool, error) {
 func (b *Bundle) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 	pw := b.w.part(lo, partLen(lo), false)
 	if pw == nil || pw.empty() {
-		return b.s.kv.scan(lo, hi, fn)
+		return b.kvScan(lo, hi, fn)
 	}
 	n, _ := pw.find(string(lo))
 	stopped := false
@@ -129,7 +156,7 @@ func (b *Bundle) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 		}
 		return true
 	}
-	err := b.s.kv.scan(lo, hi, func(k, v []byte) bool {
+	err := b.kvScan(lo, hi, func(k, v []byte) bool {
 		if !emitUpTo(k) {
 			stopped = true
 			return false
@@ -229,6 +256,41 @@ func (b *Bundle) Read(c Cell, token []byte) (Page, error) {
 	p, err := b.page(lo, prefixEnd(lo), token, copyValue)
 	p.Timestamps = nil
 	return p, err
+}
+
+// ReadBag appends a page of bag cell c's values, from token (nil: from
+// the start), to dst, back to back in insertion order, and returns the
+// result and the continuation token (nil on the last page). It is Read for
+// callers that want the values concatenated, as the Fn API's state
+// responses carry them: each value is copied once, from the store into
+// dst, with no Page and no copy of its own.
+func (b *Bundle) ReadBag(c Cell, token, dst []byte) ([]byte, []byte, error) {
+	if err := b.use(c.Key); err != nil {
+		return dst, nil, err
+	}
+	b.rbuf = cellPrefix(b.rbuf[:0], c)
+	n := len(b.rbuf)
+	b.rbuf = append(b.rbuf, b.rbuf...)
+	lo, hi := b.rbuf[:n:n], b.rbuf[n:]
+	// The prefix ends in a field's terminator (0 1), so its end is the
+	// prefix with its last byte raised (prefixEnd).
+	hi[n-1]++
+	from, err := start(lo, hi, token)
+	if err != nil {
+		return dst, nil, err
+	}
+	var next []byte
+	size := 0
+	err = b.scan(from, hi, func(k, v []byte) bool {
+		if size >= b.s.pageBytes {
+			next = append([]byte(nil), k...)
+			return false
+		}
+		dst = append(dst, v...)
+		size += len(v) + 1
+		return true
+	})
+	return dst, next, err
 }
 
 // Clear empties cell c, whatever its kind.

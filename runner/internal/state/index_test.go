@@ -1,6 +1,7 @@
 package state
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -71,9 +72,40 @@ func checkOrdered(t *testing.T, o *ordered, model map[string][]byte, from string
 			t.Fatalf("ascend(%q, after) = %q, want %q", want[0], got, want[1:min(4, len(want))])
 		}
 	}
-	for _, c := range o.chunks {
+	if len(o.last) != len(o.chunks) {
+		t.Fatalf("%d last keys for %d chunks", len(o.last), len(o.chunks))
+	}
+	for i, c := range o.chunks {
 		if len(c.keys) == 0 || len(c.keys) > chunkMax {
 			t.Fatalf("chunk of %d entries", len(c.keys))
 		}
+		if o.last[i] != c.keys[len(c.keys)-1] {
+			t.Fatalf("chunk %d: last key %q, want %q", i, o.last[i].s, c.keys[len(c.keys)-1].s)
+		}
+	}
+}
+
+// BenchmarkOrderedMove is what the stateful benchmark's commits do to the
+// due-time index: each op moves one of 100k keys' entries to a later
+// time (a delete and an insert).
+func BenchmarkOrderedMove(b *testing.B) {
+	const keys = 100_000
+	var o ordered
+	fire := make([]uint64, keys)
+	key := func(k int) string {
+		dst := append([]byte{tagDue, 1}, binary.BigEndian.AppendUint64(nil, fire[k])...)
+		return string(appendUint(append(dst, 0x80), uint64(k)))
+	}
+	for k := range keys {
+		fire[k] = uint64(k)
+		o.set(key(k), nil)
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	b.ResetTimer()
+	for range b.N {
+		k := rnd.IntN(keys)
+		o.delete(key(k))
+		fire[k] += keys
+		o.set(key(k), nil)
 	}
 }

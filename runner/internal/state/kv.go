@@ -71,6 +71,11 @@ type writeSet struct {
 type keyWrites struct {
 	ukey  string
 	parts [3]partWrites
+	// mem is the memory backend's partitions of the key (nil: none) once
+	// the bundle looked them up (looked), which its reads and commit then
+	// use instead of a lookup each (Bundle.memKey).
+	mem    *memKey
+	looked bool
 }
 
 // partSlot is the slot of a partition prefix's table tag in keyWrites
@@ -116,6 +121,16 @@ func partLen(k []byte) int {
 // part returns the partition of k (prefix length p), creating it if
 // create is set; nil if there is none.
 func (w *writeSet) part(k []byte, p int, create bool) *partWrites {
+	kw := w.keyOf(k, p, create)
+	if kw == nil {
+		return nil
+	}
+	return &kw.parts[partSlot(k[0])]
+}
+
+// keyOf returns the writes of k's user key (k's partition prefix length
+// p), creating them if create is set; nil if there are none.
+func (w *writeSet) keyOf(k []byte, p int, create bool) *keyWrites {
 	ukey := k[1:p]
 	kw := w.recent
 	if kw == nil || kw.ukey != string(ukey) {
@@ -128,7 +143,7 @@ func (w *writeSet) part(k []byte, p int, create bool) *partWrites {
 		}
 		w.recent = kw
 	}
-	return &kw.parts[partSlot(k[0])]
+	return kw
 }
 
 // newKey adds an empty keyWrites for ukey, reusing a recycled one.
@@ -195,7 +210,7 @@ func (w *writeSet) get(k []byte) (v []byte, ok, found bool) {
 // values in them.
 func (w *writeSet) reset() {
 	for _, kw := range w.keys {
-		kw.ukey = ""
+		kw.ukey, kw.mem, kw.looked = "", nil, false
 		for i := range kw.parts {
 			kw.parts[i].reset()
 		}

@@ -76,13 +76,50 @@ func (p *memPart) delete(k string) {
 	}
 }
 
-func (p *memPart) deleteRange(lo, hi string) {
+// replaceRange deletes [lo, hi) and, when keys (the point writes made
+// after the delete within the range, ascending, with their entries in
+// vals) are as many sets as the entries deleted, stores them in those
+// entries' places and reports true: a value state's write, which clears
+// its cell and appends one value, then moves none of the entries after it.
+// Otherwise the caller applies the writes.
+func (p *memPart) replaceRange(lo, hi string, keys []string, vals []entry) bool {
 	i, _ := p.find(lo)
 	j, _ := p.find(hi)
+	if j-i == len(keys) && !slices.ContainsFunc(vals, func(e entry) bool { return e.del }) {
+		for n, k := range keys {
+			p.keys[i+n], p.vals[i+n] = k, vals[n].val
+		}
+		return true
+	}
 	if i < j {
 		p.keys = slices.Delete(p.keys, i, j)
 		p.vals = slices.Delete(p.vals, i, j)
 	}
+	return false
+}
+
+// lookup returns the partitions of the user key whose escaped field is
+// ukey, or nil.
+func (m *memBackend) lookup(ukey []byte) *memKey {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.keys[string(ukey)]
+}
+
+// getIn is get of a partitioned key k whose user key's partitions are mk
+// (nil: none), as lookup found them for a bundle that owns the key. It
+// takes no lock: only the commit of a bundle owning the key changes mk,
+// and the last one happened before the lookup (which took the lock), the
+// next one after the owner's reads.
+func (m *memBackend) getIn(mk *memKey, k []byte) ([]byte, bool, error) {
+	if mk == nil {
+		return nil, false, nil
+	}
+	part := &mk.parts[partSlot(k[0])]
+	if i, ok := part.find(string(k)); ok {
+		return part.vals[i], true, nil
+	}
+	return nil, false, nil
 }
 
 func (m *memBackend) get(k []byte) ([]byte, bool, error) {
@@ -133,36 +170,83 @@ func (m *memBackend) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 // and long scans do not stall commits.
 const scanChunk = 64
 
-// scanPart scans [lo, hi) within partition prefix and reports whether fn
-// wanted more.
+// scanFirst is how many entries scanPart copies in its first pass: most
+// of a bundle's reads are of a cell with one or a few entries, and the
+// arrays of a pass are cleared on every call.
+const scanFirst = 8
+
+// scanIn is scanPart within partition slot of the partitions mk (nil:
+// none), as lookup found them for a bundle that owns the key: like getIn,
+// without a lock, and so without copying the entries out first; fn must
+// not commit.
+func (m *memBackend) scanIn(mk *memKey, slot int, lo, hi []byte, fn func(k, v []byte) bool) bool {
+	if mk == nil {
+		return true
+	}
+	part := &mk.parts[slot]
+	i, _ := part.find(string(lo))
+	for ; i < len(part.keys) && (hi == nil || part.keys[i] < string(hi)); i++ {
+		if !fn(bytesOf(part.keys[i]), part.vals[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// scanPart scans [lo, hi) within partition prefix, which it looks up
+// under the read lock at every pass, and reports whether fn wanted more.
 func (m *memBackend) scanPart(prefix string, lo, hi []byte, fn func(k, v []byte) bool) bool {
+	var keys [scanFirst]string
+	var vals [scanFirst][]byte
+	n, more := m.copyPart(prefix, string(lo), false, hi, keys[:], vals[:])
+	for i := range n {
+		if !fn(bytesOf(keys[i]), vals[i]) {
+			return false
+		}
+	}
+	if !more {
+		return true
+	}
+	return m.scanPartFrom(prefix, keys[n-1], hi, fn)
+}
+
+// scanPartFrom is scanPart's continuation past from, scanChunk entries
+// at a time.
+func (m *memBackend) scanPartFrom(prefix, from string, hi []byte, fn func(k, v []byte) bool) bool {
 	var keys [scanChunk]string
 	var vals [scanChunk][]byte
-	from, after := string(lo), false
 	for {
-		n := 0
-		m.mu.RLock()
-		if part := m.part(prefix); part != nil {
-			i, found := part.find(from)
-			if after && found {
-				i++
-			}
-			for ; i < len(part.keys) && (hi == nil || part.keys[i] < string(hi)) && n < scanChunk; i++ {
-				keys[n], vals[n] = part.keys[i], part.vals[i]
-				n++
-			}
-		}
-		m.mu.RUnlock()
+		n, more := m.copyPart(prefix, from, true, hi, keys[:], vals[:])
 		for i := range n {
 			if !fn(bytesOf(keys[i]), vals[i]) {
 				return false
 			}
 		}
-		if n < scanChunk {
+		if !more {
 			return true
 		}
-		from, after = keys[n-1], true
+		from = keys[n-1]
 	}
+}
+
+// copyPart copies into keys and vals, under the read lock, the entries of
+// partition prefix from from (past it if after) below hi, as many as fit, and
+// reports how many it copied and whether they filled the arrays.
+func (m *memBackend) copyPart(prefix, from string, after bool, hi []byte, keys []string, vals [][]byte) (int, bool) {
+	n := 0
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if part := m.part(prefix); part != nil {
+		i, found := part.find(from)
+		if after && found {
+			i++
+		}
+		for ; i < len(part.keys) && (hi == nil || part.keys[i] < string(hi)) && n < len(keys); i++ {
+			keys[n], vals[n] = part.keys[i], part.vals[i]
+			n++
+		}
+	}
+	return n, n == len(keys)
 }
 
 // scanGlobal scans [lo, hi) of the global tables and reports whether fn
@@ -261,36 +345,61 @@ func (m *memBackend) apply(w *writeSet) error {
 	return nil
 }
 
-// applyKey replays one user key's writes, partition by partition: range
-// deletes, then point writes; m.mu is held. A key left without entries is
-// forgotten, so that keys whose state was cleared cost nothing.
+// applyKey replays one user key's writes, partition by partition: each
+// range delete together with the point writes made after it within its
+// range, and the point writes outside every range; m.mu is held. A key
+// left without entries is forgotten, so that keys whose state was cleared
+// cost nothing.
 func (m *memBackend) applyKey(ukey string, kw *keyWrites) {
-	mk := m.keys[ukey]
+	mk := kw.mem
+	if !kw.looked {
+		mk = m.keys[ukey]
+	}
 	for slot := range kw.parts {
 		pw := &kw.parts[slot]
-		if mk != nil {
-			part := &mk.parts[slot]
-			for _, d := range pw.dels {
-				part.deleteRange(d.lo, d.hi)
+		// The ranges are disjoint and ascending, and so are the point
+		// writes: the writes below a range lie outside every range.
+		next := 0
+		for _, d := range pw.dels {
+			lo := next
+			for lo < len(pw.keys) && pw.keys[lo] < d.lo {
+				lo++
 			}
-		}
-		for i, k := range pw.keys {
-			e := pw.vals[i]
-			switch {
-			case e.del && mk != nil:
-				mk.parts[slot].delete(k)
-			case !e.del:
-				if mk == nil {
-					mk = &memKey{}
-					m.keys[ukey] = mk
-				}
-				mk.parts[slot].set(k, e.val)
+			mk = m.put(ukey, mk, slot, pw.keys[next:lo], pw.vals[next:lo])
+			hi := lo
+			for hi < len(pw.keys) && pw.keys[hi] < d.hi {
+				hi++
 			}
+			if mk != nil && mk.parts[slot].replaceRange(d.lo, d.hi, pw.keys[lo:hi], pw.vals[lo:hi]) {
+				next = hi
+				continue
+			}
+			next = lo
 		}
+		mk = m.put(ukey, mk, slot, pw.keys[next:], pw.vals[next:])
 	}
 	if mk != nil && mk.empty() {
 		delete(m.keys, ukey)
 	}
+}
+
+// put applies point writes to partition slot of ukey (mk, nil if the key
+// has no entry yet) and returns the key's partitions; m.mu is held.
+func (m *memBackend) put(ukey string, mk *memKey, slot int, keys []string, vals []entry) *memKey {
+	for i, k := range keys {
+		e := vals[i]
+		switch {
+		case e.del && mk != nil:
+			mk.parts[slot].delete(k)
+		case !e.del:
+			if mk == nil {
+				mk = &memKey{}
+				m.keys[ukey] = mk
+			}
+			mk.parts[slot].set(k, e.val)
+		}
+	}
+	return mk
 }
 
 // export walks everything in order under the read lock: it blocks commits

@@ -174,11 +174,18 @@ const loadFill = chunkMax * 3 / 4
 // ascend, so the last chunk is where it belongs.
 func (l *memLoader) appendGlobal(key string, v []byte) {
 	o := l.global
+	ok := makeOkey(key)
 	if len(o.chunks) == 0 || len(o.chunks[len(o.chunks)-1].keys) >= loadFill {
-		o.chunks = append(o.chunks, &chunk{keys: make([]okey, 0, loadFill), vals: make([][]byte, 0, loadFill)})
+		c := &chunk{keys: make([]okey, 0, loadFill), vals: make([][]byte, 0, loadFill)}
+		c.keys, c.vals = append(c.keys, ok), append(c.vals, v)
+		o.appendChunk(c)
+		o.n++
+		return
 	}
-	c := o.chunks[len(o.chunks)-1]
-	c.keys = append(c.keys, makeOkey(key))
+	ci := len(o.chunks) - 1
+	c := o.chunks[ci]
+	c.keys = append(c.keys, ok)
 	c.vals = append(c.vals, v)
+	o.fixLast(ci)
 	o.n++
 }

@@ -88,7 +88,10 @@ type Options struct {
 // a consistent view of its keys without locks; Options.CheckKeys enforces
 // the contract.
 type Store struct {
-	kv        backend
+	kv backend
+	// mem is kv when it is the memory backend, whose partitions a bundle
+	// looks up once per key (Bundle.memKey); nil otherwise.
+	mem       *memBackend
 	seq       atomic.Uint64
 	lateness  window.Time
 	pageBytes int
@@ -141,7 +144,8 @@ func Open(opts *Options) (*Store, error) {
 	}
 	switch o.Backend {
 	case Memory:
-		s.kv = newMemBackend()
+		s.mem = newMemBackend()
+		s.kv = s.mem
 	case Pebble:
 		dir := o.Dir
 		if dir == "" {

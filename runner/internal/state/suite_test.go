@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -203,12 +204,22 @@ func testBagPaging(t *testing.T, open opener) {
 			t.Fatalf("page of %d values with PageBytes 10", len(p.Values))
 		}
 		got = append(got, strs(p.Values)...)
+		// ReadBag serves the same page, its values back to back after
+		// what dst held.
+		data, next, err := b.ReadBag(c, token, []byte("dst"))
+		must(t, err)
+		if wantData := "dst" + strings.Join(strs(p.Values), ""); string(data) != wantData || string(next) != string(p.Next) {
+			t.Fatalf("ReadBag from %q = %q, next %q; want %q, next %q", token, data, next, wantData, p.Next)
+		}
 		if token = p.Next; token == nil {
 			break
 		}
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("paged bag (-want +got):\n%s", diff)
+	}
+	if _, _, err := b.ReadBag(cell("other"), token0(t, s), nil); !errors.Is(err, ErrBadToken) {
+		t.Errorf("ReadBag with another cell's token: %v, want ErrBadToken", err)
 	}
 	if pages < 20 {
 		t.Errorf("read in %d pages, want at least 20", pages)
