@@ -116,8 +116,17 @@ func (s *stage) runReduce() {
 	t := reduce.Times{Input: s.iw, Output: red.gbkOW, Processing: j.clock.now()}
 	j.mu.Unlock()
 
-	panes := red.run(batches, t)
-	bundles := s.paneBundles(panes)
+	// The parts encode their panes as they fire, each into bundles of its
+	// own; the last few of each part go into bundles together, as before.
+	parts := make([][]*bundleWork, len(red.parts))
+	panes := red.run(batches, t, func(part int, panes []reduce.Pane) {
+		parts[part] = append(parts[part], s.paneBundles(panes)...)
+	})
+	var bundles []*bundleWork
+	for _, bs := range parts {
+		bundles = append(bundles, bs...)
+	}
+	bundles = append(bundles, s.paneBundles(panes)...)
 	hold, pending, next, hasPT, late, closed := red.summary()
 
 	j.mu.Lock()

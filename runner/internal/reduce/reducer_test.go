@@ -196,3 +196,63 @@ func TestLogValueSummarisesState(t *testing.T) {
 		}
 	}
 }
+
+func TestAdvanceUpToCarriesOnWhereItStopped(t *testing.T) {
+	// Sliding windows with early panes on processing time and late panes
+	// per element: an Advance fires on-time, late, final and early panes,
+	// and chunks of it must be the same panes in the same order.
+	s := Strategy{
+		WindowFn:        window.SlidingFn(10*time.Second, 2*time.Second),
+		Trigger:         AfterWatermark{Early: AfterProcessingTime{Transforms: []TimeTransform{Delay{D: 100}}}, Late: AfterCount{N: 1}},
+		AllowedLateness: sec(4),
+		OnTimeAlways:    true,
+	}
+	feed := func(d *driver, advance func(Times) []Pane) []string {
+		var all []Pane
+		for round := range 6 {
+			var es []Element
+			for i := range 40 {
+				ts := sec(float64(round*3)) + window.Time(i*97%3000)
+				es = append(es, d.elem(string(rune('a'+i%13)), "v", ts))
+			}
+			all = append(all, d.add(es...)...)
+			d.settle()
+			d.iw, d.pt = sec(float64(round*3)), d.pt+150
+			all = append(all, advance(d.times())...)
+			d.settle()
+		}
+		d.iw, d.pt = window.MaxTime, d.pt+150
+		all = append(all, advance(d.times())...)
+		return fmtPanes(all)
+	}
+	whole := newDriver(t, s)
+	want := feed(whole, func(tm Times) []Pane { return whole.r.Advance(tm) })
+	if len(want) < 100 {
+		t.Fatalf("the test fired %d panes; want at least 100", len(want))
+	}
+	for _, limit := range []int{1, 2, 7, 64} {
+		d := newDriver(t, s)
+		calls := 0
+		got := feed(d, func(tm Times) []Pane {
+			var out []Pane
+			for {
+				calls++
+				before := len(out)
+				var done bool
+				out, done = d.r.AppendAdvanceUpTo(out, tm, limit)
+				if !done && len(out)-before < limit {
+					t.Fatalf("limit %d: stopped after %d panes, not done", limit, len(out)-before)
+				}
+				if done {
+					return out
+				}
+			}
+		})
+		if !slices.Equal(got, want) {
+			t.Errorf("limit %d: panes differ from one Advance:\n got %q\nwant %q", limit, got, want)
+		}
+		if limit == 1 && calls < len(want)/2 {
+			t.Errorf("limit 1: %d calls for %d panes; the limit did not stop it", calls, len(want))
+		}
+	}
+}
