@@ -172,3 +172,28 @@ func TestPartsHandOnChunksOfThePanesTheyWouldReturn(t *testing.T) {
 		})
 	}
 }
+
+func TestReducerTakesTheEarliestBatchesUpToALimit(t *testing.T) {
+	red := &reducing{}
+	for i := range 5 {
+		red.batches = append(red.batches, &reduceBatch{n: i, bytes: 10})
+	}
+	for _, tc := range []struct {
+		limit int64
+		want  []int // the batches' n
+	}{{25, []int{0, 1}}, {5, []int{2}}, {30, []int{3, 4}}} {
+		var got []int
+		for _, b := range red.take(tc.limit) {
+			got = append(got, b.n)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("take(%d) = batches %v, want %v", tc.limit, got, tc.want)
+		}
+	}
+	if len(red.batches) != 0 {
+		t.Errorf("%d batches left, want none", len(red.batches))
+	}
+	if got := red.take(100); len(got) != 0 {
+		t.Errorf("take of no batches = %d batches", len(got))
+	}
+}
