@@ -281,8 +281,8 @@ func (r *Reducer) addElement(e *Element, t Times) {
 		if k == noWin {
 			k = r.keyID(e.Key)
 		}
-		i, ok := r.index[keyOf(k, w)]
-		if !ok {
+		i := r.find(k, w)
+		if i == noWin {
 			i = r.newWin(k, w)
 		}
 		if r.wins[i].closed {
@@ -316,6 +316,9 @@ func (r *Reducer) keyID(key []byte) int32 {
 
 // find returns the index of key k's state for w, or noWin.
 func (r *Reducer) find(k int32, w window.Window) int32 {
+	if i, final := r.keys[k].lookup(w); final {
+		return i
+	}
 	if i, ok := r.index[keyOf(k, w)]; ok {
 		return i
 	}
@@ -347,6 +350,7 @@ func (r *Reducer) newWin(k int32, w window.Window) int32 {
 	}
 	ks.last = i
 	ks.n++
+	ks.remember(w, i)
 	r.index[keyOf(k, w)] = i
 	r.live++
 	return i
@@ -377,6 +381,7 @@ func (r *Reducer) remove(i int32) {
 		ks.last = ws.prev
 	}
 	ks.n--
+	ks.forget(i)
 	delete(r.index, keyOf(ws.key, ws.win))
 	r.freeing = append(r.freeing, i)
 }

@@ -256,3 +256,40 @@ func TestAdvanceUpToCarriesOnWhereItStopped(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyNamesItsRecentWindows(t *testing.T) {
+	fn := window.FixedFn(10 * time.Second)
+	win := func(i int) window.Window { return fn.Assign(nil, sec(float64(10*i)))[0] }
+	var ks keyState
+	for i := range recentWins + 2 { // two more windows than slots
+		ks.n++
+		ks.remember(win(i), int32(100+i))
+	}
+	// The two named first were evicted: asked for, the key cannot tell.
+	for i := range recentWins + 2 {
+		got, final := ks.lookup(win(i))
+		switch {
+		case i < 2 && (got != noWin || final):
+			t.Errorf("window %d: lookup = %d, %v; want noWin, not final", i, got, final)
+		case i >= 2 && (got != int32(100+i) || !final):
+			t.Errorf("window %d: lookup = %d, %v; want %d, final", i, got, final, 100+i)
+		}
+	}
+	// Removing the two evicted ones and one named leaves every window of
+	// the key named, so that a miss is final.
+	ks.n -= 3
+	ks.forget(100)
+	ks.forget(101)
+	ks.forget(105)
+	if got, final := ks.lookup(win(5)); got != noWin || !final {
+		t.Errorf("removed window 5: lookup = %d, %v; want noWin, final", got, final)
+	}
+	if got, final := ks.lookup(window.GlobalWindows()[0]); got != noWin || !final {
+		t.Errorf("global window: lookup = %d, %v; want noWin, final", got, final)
+	}
+	ks.n++
+	ks.remember(win(20), 7)
+	if got, final := ks.lookup(win(20)); got != 7 || !final {
+		t.Errorf("window 20 in a freed slot: lookup = %d, %v; want 7, final", got, final)
+	}
+}
