@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/beamgo-dev/beamgo/internal/metrics"
@@ -91,6 +92,35 @@ func (red *reducing) inputMin() window.Time {
 	return m
 }
 
+// take removes the earliest batches up to about limit bytes (at least
+// one) from those waiting and returns them; j.mu is held.
+//
+// A run's input watermark is the one before its batches, so a window
+// stays open at least until the run after the one that added its last
+// element. Run after run of everything waiting (the source produces the
+// next backlog while the reducer adds the last), the reducer added up to
+// the whole buffer budget's worth of elements per run: at 1M bids
+// unbounded, 160k elements, 16 s of event time, and kept every window of
+// that span open, about twice the windows its watermark called for, with
+// their values, holds and timers.
+func (red *reducing) take(limit int64) []*reduceBatch {
+	n, bytes := 0, int64(0)
+	for n < len(red.batches) && (n == 0 || bytes+red.batches[n].bytes <= limit) {
+		bytes += red.batches[n].bytes
+		n++
+	}
+	batches := red.batches[:n:n]
+	if n == len(red.batches) {
+		red.batches = nil
+	} else {
+		red.batches = slices.Clone(red.batches[n:])
+	}
+	return batches
+}
+
+// runBytes is about how many bytes of batches a reducer adds in one run.
+func (j *job) runBytes() int64 { return max(j.bufferBudget()/16, 1<<20) }
+
 // due reports whether the reducer has work: batches to add, a new input
 // watermark to advance to, or a processing-time timer that is due; j.mu
 // is held.
@@ -101,14 +131,15 @@ func (red *reducing) due(iw, now window.Time) bool {
 	return len(red.batches) > 0 || iw != red.lastIW || (red.hasPT && red.nextPT <= now)
 }
 
-// runReduce adds the pending batches to the reducers, advances them to
-// the stage's watermarks and the job's processing time, and queues the
-// panes that fired as bundles of the stage.
+// runReduce adds pending batches to the reducers, the earliest ones up to
+// about a run's worth (runBytes), advances them to the stage's watermarks
+// and the job's processing time, and queues the panes that fired as
+// bundles of the stage. The batches left wait for the next run, which
+// follows at once (due).
 func (s *stage) runReduce() {
 	j, red := s.j, s.red
 	j.mu.Lock()
-	batches := red.batches
-	red.batches = nil
+	batches := red.take(j.runBytes())
 	for _, b := range batches {
 		red.adding = min(red.adding, b.minTs)
 	}
@@ -116,8 +147,17 @@ func (s *stage) runReduce() {
 	t := reduce.Times{Input: s.iw, Output: red.gbkOW, Processing: j.clock.now()}
 	j.mu.Unlock()
 
-	panes := red.run(batches, t)
-	bundles := s.paneBundles(panes)
+	// The parts encode their panes as they fire, each into bundles of its
+	// own; the last few of each part go into bundles together, as before.
+	parts := make([][]*bundleWork, len(red.parts))
+	panes := red.run(batches, t, func(part int, panes []reduce.Pane) {
+		parts[part] = append(parts[part], s.paneBundles(panes)...)
+	})
+	var bundles []*bundleWork
+	for _, bs := range parts {
+		bundles = append(bundles, bs...)
+	}
+	bundles = append(bundles, s.paneBundles(panes)...)
 	hold, pending, next, hasPT, late, closed := red.summary()
 
 	j.mu.Lock()

@@ -56,15 +56,24 @@ func keyHash(key []byte) uint32 {
 }
 
 // run adds batches to the parts and advances them to t, the parts side by
-// side, and returns the panes that fired, part after part.
-func (red *reducing) run(batches []*reduceBatch, t reduce.Times) []reduce.Pane {
+// side. With emit set, a part hands its panes to emit in chunks of about
+// paneChunk as they fire, on the part's goroutine (emit(part, panes) is
+// called for different parts at once and must not keep the slice, only
+// the keys and values its panes alias), and run returns what is left:
+// fewer than paneChunk panes per part. Without it, run returns all panes.
+// Either way the returned panes come part after part.
+func (red *reducing) run(batches []*reduceBatch, t reduce.Times, emit func(part int, panes []reduce.Pane)) []reduce.Pane {
 	n := len(red.parts)
+	handOn := func(int) func([]reduce.Pane) { return nil }
+	if emit != nil {
+		handOn = func(i int) func([]reduce.Pane) { return func(ps []reduce.Pane) { emit(i, ps) } }
+	}
 	if n == 1 {
-		red.parts[0].run(batches, t, 0, 1, red.merging)
+		red.parts[0].run(batches, t, 0, 1, red.merging, handOn(0))
 	} else {
 		var wg sync.WaitGroup
 		for i, p := range red.parts {
-			wg.Go(func() { p.run(batches, t, i, n, red.merging) })
+			wg.Go(func() { p.run(batches, t, i, n, red.merging, handOn(i)) })
 		}
 		wg.Wait()
 	}
@@ -76,6 +85,15 @@ func (red *reducing) run(batches []*reduceBatch, t reduce.Times) []reduce.Pane {
 	}
 	return panes
 }
+
+// paneChunk is about how many panes a part collects before it hands them
+// on. One run of a streaming GroupByKey may fire a pane for each of
+// hundreds of thousands of windows (every window's early pane once the
+// processing-time delay passed, or every window whose end the watermark
+// passed); kept until the run ended and then encoded, those panes (a
+// slice of values each, all pointers for the collector to follow) were a
+// quarter of the bids benchmark's peak heap.
+const paneChunk = 1024
 
 // summary returns the parts' state after a run: the earliest hold and
 // processing-time timer, and the sums of pending windows and dropped
@@ -95,12 +113,35 @@ func (red *reducing) summary() (hold window.Time, pending int, next window.Time,
 }
 
 // run adds the part's share of batches (the elements whose key hash is
-// part modulo parts) and advances the part's reducer to t.
-func (p *reducerPart) run(batches []*reduceBatch, t reduce.Times, part, parts int, merging bool) {
+// part modulo parts) and advances the part's reducer to t. With emit set,
+// panes go to it in chunks once paneChunk are collected; the rest stay in
+// p.panes.
+func (p *reducerPart) run(batches []*reduceBatch, t reduce.Times, part, parts int, merging bool, emit func([]reduce.Pane)) {
 	for _, b := range batches {
-		b.addTo(p, t, uint32(part), uint32(parts), merging)
+		b.addTo(p, t, uint32(part), uint32(parts), merging, emit)
 	}
-	p.panes = p.r.AppendAdvance(p.panes, t)
+	limit := 0
+	if emit != nil {
+		limit = paneChunk
+	}
+	for {
+		var done bool
+		p.panes, done = p.r.AppendAdvanceUpTo(p.panes, t, limit)
+		p.handOn(emit)
+		if done {
+			return
+		}
+	}
+}
+
+// handOn gives the part's panes to emit once there are paneChunk of them.
+func (p *reducerPart) handOn(emit func([]reduce.Pane)) {
+	if emit == nil || len(p.panes) < paneChunk {
+		return
+	}
+	emit(p.panes)
+	clear(p.panes) // do not pin the windows' values
+	p.panes = p.panes[:0]
 }
 
 // addStep is how many elements of a batch go to the reducer at once over
@@ -111,8 +152,9 @@ const addStep = 512
 
 // addTo adds the batch's elements of one part to its reducer in steps
 // (whole: in one call, as merging windows need, whose triggers are
-// evaluated once per batch) and keeps the panes that fire.
-func (b *reduceBatch) addTo(p *reducerPart, t reduce.Times, part, parts uint32, whole bool) {
+// evaluated once per batch) and keeps the panes that fire, or hands them
+// to emit (see reducerPart.run).
+func (b *reduceBatch) addTo(p *reducerPart, t reduce.Times, part, parts uint32, whole bool, emit func([]reduce.Pane)) {
 	step := addStep
 	if whole {
 		step = b.n
@@ -120,6 +162,7 @@ func (b *reduceBatch) addTo(p *reducerPart, t reduce.Times, part, parts uint32, 
 	flush := func() {
 		if len(p.scratch) > 0 {
 			p.panes = p.r.AppendAdd(p.panes, p.scratch, t)
+			p.handOn(emit)
 		}
 		clear(p.scratch) // do not pin the output's buffers once recycled
 		p.scratch = p.scratch[:0]

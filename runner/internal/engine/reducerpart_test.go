@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,15 +75,15 @@ func TestPartsFireWhatOneReducerFires(t *testing.T) {
 	t0 := reduce.Times{Input: 0, Output: 0}
 	t1 := reduce.Times{Input: window.MaxTime, Output: window.MaxTime}
 	one := newPartsTest(t, 1)
-	want := describe(one.run(partsInput(), t0))
-	wantEnd := describe(one.run(nil, t1))
+	want := describe(one.run(partsInput(), t0, nil))
+	wantEnd := describe(one.run(nil, t1, nil))
 	for _, n := range []int{2, 3, 7} {
 		t.Run(fmt.Sprintf("%d parts", n), func(t *testing.T) {
 			red := newPartsTest(t, n)
-			if diff := cmp.Diff(want, describe(red.run(partsInput(), t0))); diff != "" {
+			if diff := cmp.Diff(want, describe(red.run(partsInput(), t0, nil))); diff != "" {
 				t.Errorf("panes of the input (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(wantEnd, describe(red.run(nil, t1))); diff != "" {
+			if diff := cmp.Diff(wantEnd, describe(red.run(nil, t1, nil))); diff != "" {
 				t.Errorf("panes at the end (-want +got):\n%s", diff)
 			}
 		})
@@ -98,12 +99,12 @@ func TestPartsRestoreWithTheirCount(t *testing.T) {
 	t0 := reduce.Times{Input: 0, Output: 0}
 	t1 := reduce.Times{Input: window.MaxTime, Output: window.MaxTime}
 	red := newPartsTest(t, 3)
-	red.run(partsInput(), t0)
+	red.run(partsInput(), t0, nil)
 	b := &snapBody{}
 	red.encode(b)
 	// The body's reducers are frozen: encoded after the parts ran on,
 	// they still hold the state of the snapshot's moment.
-	want := describe(red.run(nil, t1))
+	want := describe(red.run(nil, t1, nil))
 	body := b.encode(nil)
 
 	restored := newPartsTest(t, 2)
@@ -113,7 +114,86 @@ func TestPartsRestoreWithTheirCount(t *testing.T) {
 	if len(restored.parts) != 3 {
 		t.Fatalf("restored %d parts, want 3", len(restored.parts))
 	}
-	if diff := cmp.Diff(want, describe(restored.run(nil, t1))); diff != "" {
+	if diff := cmp.Diff(want, describe(restored.run(nil, t1, nil))); diff != "" {
 		t.Errorf("final panes after the restore (-want +got):\n%s", diff)
+	}
+}
+
+func TestPartsHandOnChunksOfThePanesTheyWouldReturn(t *testing.T) {
+	// Enough elements for several chunks of panes per part, both from
+	// Add (early panes) and from Advance (the final ones).
+	input := func() []*reduceBatch {
+		fn := window.FixedFn(10 * time.Second)
+		out := newReduceOutput()
+		for i := range 12 * paneChunk {
+			ts := window.Time(i%30) * 1000
+			key := []byte(fmt.Sprintf("key-%d", i%(2*paneChunk)))
+			out.add(window.Value[[]byte]{Elem: append(key, fmt.Sprintf("v%d", i)...), Timestamp: ts, Windows: fn.Assign(nil, ts)}, len(key))
+		}
+		return []*reduceBatch{{n: out.n, out: out}}
+	}
+	t0 := reduce.Times{Input: 0, Output: 0}
+	t1 := reduce.Times{Input: window.MaxTime, Output: window.MaxTime}
+	for _, n := range []int{1, 3} {
+		t.Run(fmt.Sprintf("%d parts", n), func(t *testing.T) {
+			whole := newPartsTest(t, n)
+			chunked := newPartsTest(t, n)
+			for _, tm := range []reduce.Times{t0, t1} {
+				var batches []*reduceBatch
+				if tm == t0 {
+					batches = input()
+				}
+				want := describe(whole.run(batches, tm, nil))
+				if tm == t0 {
+					batches = input()
+				}
+				var mu sync.Mutex
+				var got []reduce.Pane
+				chunks := 0
+				rest := chunked.run(batches, tm, func(part int, panes []reduce.Pane) {
+					mu.Lock()
+					defer mu.Unlock()
+					if len(panes) < paneChunk {
+						t.Errorf("part %d handed on %d panes, fewer than a chunk", part, len(panes))
+					}
+					chunks++
+					got = append(got, panes...)
+				})
+				if len(rest) >= n*paneChunk {
+					t.Errorf("%d panes left to return, a chunk or more per part", len(rest))
+				}
+				if chunks == 0 {
+					t.Errorf("no chunk handed on out of %d panes", len(want))
+				}
+				if diff := cmp.Diff(want, describe(append(got, rest...))); diff != "" {
+					t.Errorf("panes (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func TestReducerTakesTheEarliestBatchesUpToALimit(t *testing.T) {
+	red := &reducing{}
+	for i := range 5 {
+		red.batches = append(red.batches, &reduceBatch{n: i, bytes: 10})
+	}
+	for _, tc := range []struct {
+		limit int64
+		want  []int // the batches' n
+	}{{25, []int{0, 1}}, {5, []int{2}}, {30, []int{3, 4}}} {
+		var got []int
+		for _, b := range red.take(tc.limit) {
+			got = append(got, b.n)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("take(%d) = batches %v, want %v", tc.limit, got, tc.want)
+		}
+	}
+	if len(red.batches) != 0 {
+		t.Errorf("%d batches left, want none", len(red.batches))
+	}
+	if got := red.take(100); len(got) != 0 {
+		t.Errorf("take of no batches = %d batches", len(got))
 	}
 }

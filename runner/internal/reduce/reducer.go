@@ -146,7 +146,24 @@ func (r *Reducer) Advance(t Times) []Pane { return r.AppendAdvance(nil, t) }
 
 // AppendAdvance is Advance appending the panes to out.
 func (r *Reducer) AppendAdvance(out []Pane, t Times) []Pane {
-	for {
+	out, _ = r.AppendAdvanceUpTo(out, t, 0)
+	return out
+}
+
+// AppendAdvanceUpTo is AppendAdvance that stops once it has appended at
+// least limit panes (limit <= 0: no limit); done reports whether
+// everything due at t has fired. Called again with the same t, and no Add
+// in between, it carries on where it stopped, so the calls together
+// append the panes of one AppendAdvance, in the same order. A caller
+// handing panes on as they come keeps only a chunk of them at a time,
+// where one Advance past many windows' ends fires a pane for each.
+func (r *Reducer) AppendAdvanceUpTo(out []Pane, t Times, limit int) (_ []Pane, done bool) {
+	stop := -1
+	if limit > 0 {
+		stop = len(out) + limit
+	}
+	full := func() bool { return stop >= 0 && len(out) >= stop }
+	for !full() {
 		x, ok := r.events.peek(r, validEvent)
 		if !ok || x.t >= t.Input {
 			break
@@ -154,9 +171,10 @@ func (r *Reducer) AppendAdvance(out []Pane, t Times) []Pane {
 		r.events.pop()
 		out = r.fireEvent(x.win, t, out)
 	}
-	for {
+	for !full() {
 		x, ok := r.procs.peek(r, validProc)
 		if !ok || x.t > t.Processing {
+			done = true
 			break
 		}
 		r.procs.pop()
@@ -165,7 +183,7 @@ func (r *Reducer) AppendAdvance(out []Pane, t Times) []Pane {
 		}
 	}
 	r.maybeCompact()
-	return out
+	return out, done
 }
 
 // Hold is the minimum output-watermark hold of all buffered state: element
@@ -263,8 +281,8 @@ func (r *Reducer) addElement(e *Element, t Times) {
 		if k == noWin {
 			k = r.keyID(e.Key)
 		}
-		i, ok := r.index[keyOf(k, w)]
-		if !ok {
+		i := r.find(k, w)
+		if i == noWin {
 			i = r.newWin(k, w)
 		}
 		if r.wins[i].closed {
@@ -298,6 +316,9 @@ func (r *Reducer) keyID(key []byte) int32 {
 
 // find returns the index of key k's state for w, or noWin.
 func (r *Reducer) find(k int32, w window.Window) int32 {
+	if i, final := r.keys[k].lookup(w); final {
+		return i
+	}
 	if i, ok := r.index[keyOf(k, w)]; ok {
 		return i
 	}
@@ -329,6 +350,7 @@ func (r *Reducer) newWin(k int32, w window.Window) int32 {
 	}
 	ks.last = i
 	ks.n++
+	ks.remember(w, i)
 	r.index[keyOf(k, w)] = i
 	r.live++
 	return i
@@ -359,6 +381,7 @@ func (r *Reducer) remove(i int32) {
 		ks.last = ws.prev
 	}
 	ks.n--
+	ks.forget(i)
 	delete(r.index, keyOf(ws.key, ws.win))
 	r.freeing = append(r.freeing, i)
 }

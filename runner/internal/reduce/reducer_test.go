@@ -196,3 +196,100 @@ func TestLogValueSummarisesState(t *testing.T) {
 		}
 	}
 }
+
+func TestAdvanceUpToCarriesOnWhereItStopped(t *testing.T) {
+	// Sliding windows with early panes on processing time and late panes
+	// per element: an Advance fires on-time, late, final and early panes,
+	// and chunks of it must be the same panes in the same order.
+	s := Strategy{
+		WindowFn:        window.SlidingFn(10*time.Second, 2*time.Second),
+		Trigger:         AfterWatermark{Early: AfterProcessingTime{Transforms: []TimeTransform{Delay{D: 100}}}, Late: AfterCount{N: 1}},
+		AllowedLateness: sec(4),
+		OnTimeAlways:    true,
+	}
+	feed := func(d *driver, advance func(Times) []Pane) []string {
+		var all []Pane
+		for round := range 6 {
+			var es []Element
+			for i := range 40 {
+				ts := sec(float64(round*3)) + window.Time(i*97%3000)
+				es = append(es, d.elem(string(rune('a'+i%13)), "v", ts))
+			}
+			all = append(all, d.add(es...)...)
+			d.settle()
+			d.iw, d.pt = sec(float64(round*3)), d.pt+150
+			all = append(all, advance(d.times())...)
+			d.settle()
+		}
+		d.iw, d.pt = window.MaxTime, d.pt+150
+		all = append(all, advance(d.times())...)
+		return fmtPanes(all)
+	}
+	whole := newDriver(t, s)
+	want := feed(whole, func(tm Times) []Pane { return whole.r.Advance(tm) })
+	if len(want) < 100 {
+		t.Fatalf("the test fired %d panes; want at least 100", len(want))
+	}
+	for _, limit := range []int{1, 2, 7, 64} {
+		d := newDriver(t, s)
+		calls := 0
+		got := feed(d, func(tm Times) []Pane {
+			var out []Pane
+			for {
+				calls++
+				before := len(out)
+				var done bool
+				out, done = d.r.AppendAdvanceUpTo(out, tm, limit)
+				if !done && len(out)-before < limit {
+					t.Fatalf("limit %d: stopped after %d panes, not done", limit, len(out)-before)
+				}
+				if done {
+					return out
+				}
+			}
+		})
+		if !slices.Equal(got, want) {
+			t.Errorf("limit %d: panes differ from one Advance:\n got %q\nwant %q", limit, got, want)
+		}
+		if limit == 1 && calls < len(want)/2 {
+			t.Errorf("limit 1: %d calls for %d panes; the limit did not stop it", calls, len(want))
+		}
+	}
+}
+
+func TestKeyNamesItsRecentWindows(t *testing.T) {
+	fn := window.FixedFn(10 * time.Second)
+	win := func(i int) window.Window { return fn.Assign(nil, sec(float64(10*i)))[0] }
+	var ks keyState
+	for i := range recentWins + 2 { // two more windows than slots
+		ks.n++
+		ks.remember(win(i), int32(100+i))
+	}
+	// The two named first were evicted: asked for, the key cannot tell.
+	for i := range recentWins + 2 {
+		got, final := ks.lookup(win(i))
+		switch {
+		case i < 2 && (got != noWin || final):
+			t.Errorf("window %d: lookup = %d, %v; want noWin, not final", i, got, final)
+		case i >= 2 && (got != int32(100+i) || !final):
+			t.Errorf("window %d: lookup = %d, %v; want %d, final", i, got, final, 100+i)
+		}
+	}
+	// Removing the two evicted ones and one named leaves every window of
+	// the key named, so that a miss is final.
+	ks.n -= 3
+	ks.forget(100)
+	ks.forget(101)
+	ks.forget(105)
+	if got, final := ks.lookup(win(5)); got != noWin || !final {
+		t.Errorf("removed window 5: lookup = %d, %v; want noWin, final", got, final)
+	}
+	if got, final := ks.lookup(window.GlobalWindows()[0]); got != noWin || !final {
+		t.Errorf("global window: lookup = %d, %v; want noWin, final", got, final)
+	}
+	ks.n++
+	ks.remember(win(20), 7)
+	if got, final := ks.lookup(win(20)); got != 7 || !final {
+		t.Errorf("window 20 in a freed slot: lookup = %d, %v; want 7, final", got, final)
+	}
+}
