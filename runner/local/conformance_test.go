@@ -34,6 +34,12 @@ func TestStreamingConformance(t *testing.T) {
 	})
 }
 
+func TestStreamingSideInputs(t *testing.T) {
+	runnertest.RunStreamingSideInputTests(t, func(*testing.T) runner.Runner {
+		return local.New(&local.Options{Job: local.Job{Parallelism: 3}})
+	}, nil)
+}
+
 func TestStatefulConformance(t *testing.T) {
 	runnertest.RunStatefulConformanceTests(t, func(*testing.T) runner.Runner {
 		return local.New(&local.Options{Job: local.Job{Parallelism: 3}})

@@ -27,6 +27,14 @@ func TestStreamingConformance(t *testing.T) {
 	})
 }
 
+// TestStreamingSideInputs runs the side-input cases of streaming with
+// LOOPBACK workers.
+func TestStreamingSideInputs(t *testing.T) {
+	runnertest.RunStreamingSideInputTests(t, func(*testing.T) runner.Runner {
+		return portable.New(&portable.Options{Workers: 2})
+	}, nil)
+}
+
 // TestConformanceWithProcessWorkers runs the suite with PROCESS workers:
 // this test binary started again, selecting the one subtest, so user code
 // runs in other processes and nothing is shared with the test but what

@@ -1,0 +1,222 @@
+package runnertest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/beamgo-dev/beamgo/io/unbounded"
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/sdk"
+)
+
+// RunStreamingSideInputTests runs the cases of side inputs in streaming
+// (the reference, section 1, "Side inputs do not enter IW"): a main-input
+// element in window w is processed only once its side input is ready for
+// the side window w maps to, and then sees what was committed to it; until
+// then it waits, and the job goes on. The results are observed with a
+// Collector, so the runner must run user code in the test's process (the
+// local runner, LOOPBACK workers). skip names cases to skip, with the
+// reason (a runner's known deviation).
+func RunStreamingSideInputTests(t *testing.T, newRunner func(t *testing.T) runner.Runner, skip map[string]string) {
+	for _, tc := range []streamingCase{
+		{SideInputWindowedCase, testSideInputPerWindow},
+		{SideInputGlobalBoundedCase, testSideInputGlobalBounded},
+		{SideInputUnboundedCase, testSideInputUnbounded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if why := skip[tc.name]; why != "" {
+				t.Skip(why)
+			}
+			tc.check(t, newRunner(t))
+		})
+	}
+}
+
+// The names of the cases of RunStreamingSideInputTests.
+const (
+	SideInputWindowedCase      = "side input per window: main elements wait for their window"
+	SideInputGlobalBoundedCase = "side input of a bounded Create in the global window"
+	SideInputUnboundedCase     = "side input from an unbounded source: main runs while it does"
+)
+
+// sideRender emits a main element with the side values of its window,
+// sorted.
+type sideRender struct {
+	Side *sdk.IterView[string]
+}
+
+func (f *sideRender) ProcessElement(ctx context.Context, v string, emit func(string)) error {
+	vals := slices.Sorted(f.Side.Get(ctx))
+	emit(fmt.Sprintf("%s %v", v, vals))
+	return nil
+}
+
+// testSideInputPerWindow: main and side are two outputs of a TestStream,
+// in Fixed(10s) windows. m1 (window [0,10)) arrives before the side
+// values of its window and waits until the side watermark passes 10s; s3
+// arrives after that, late, so m1 does not see it but m4, arriving later,
+// does; m11 waits for [10,20) and sees s12, which arrived after it.
+func testSideInputPerWindow(t *testing.T, r runner.Runner) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[string](s)
+	main, side := ts.Tag("main"), ts.Tag("side")
+	main.AddElementsAt(sec(1), "m1")
+	side.AddElementsAt(sec(2), "s2")
+	side.AddElementsAt(sec(5), "s5")
+	side.AdvanceWatermarkTo(sec(10))
+	side.AddElementsAt(sec(3), "s3")
+	main.AddElementsAt(sec(11), "m11")
+	side.AddElementsAt(sec(12), "s12")
+	main.AddElementsAt(sec(4), "m4")
+	side.AdvanceWatermarkTo(sec(20))
+	main.AdvanceWatermarkToInfinity()
+	side.AdvanceWatermarkToInfinity()
+	fn := &sideRender{Side: sdk.AsIter(sdk.WindowInto(s, fixed10(), side.Output()))}
+	out := sdk.ParDo(s, fn, sdk.WindowInto(s, fixed10(), main.Output()), sdk.WithSideInput(fn.Side))
+	c := Collect(s, out)
+	if _, err := r.Run(context.Background(), p); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	diff(t, "main elements with their side values", []string{"m1 [s2 s5]", "m11 [s12]", "m4 [s2 s3 s5]"},
+		slices.Sorted(slices.Values(c.Elements())))
+}
+
+// testSideInputGlobalBounded: main elements in Fixed(10s) windows map to
+// the global window of a bounded Create's side input, which is ready when
+// the Create is done, and see all of it.
+func testSideInputGlobalBounded(t *testing.T, r runner.Runner) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[string](s)
+	ts.AddElementsAt(sec(1), "m1")
+	ts.AdvanceWatermarkTo(sec(15))
+	ts.AddElementsAt(sec(21), "m21")
+	fn := &sideRender{Side: sdk.AsIter(sdk.Create(s, []string{"c", "a", "b"}))}
+	out := sdk.ParDo(s, fn, sdk.WindowInto(s, fixed10(), ts.Output()), sdk.WithSideInput(fn.Side))
+	c := Collect(s, out)
+	if _, err := r.Run(context.Background(), p); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	diff(t, "main elements with their side values", []string{"m1 [a b c]", "m21 [a b c]"},
+		slices.Sorted(slices.Values(c.Elements())))
+}
+
+// unboundedSide is the state the main input's DoFn and the side input's
+// source of testSideInputUnbounded share in the test's process.
+type unboundedSide struct {
+	// processed counts main elements processed; stop is set once all
+	// were, and ended once the side source then ended.
+	processed    atomic.Int64
+	stop, ended  atomic.Bool
+	endedEarly   atomic.Bool
+	mainElements int64
+}
+
+// stoppableRate is a paced Rate source that ends once the main input has
+// been processed (or after a backstop, when it never is).
+type stoppableRate struct {
+	rate     unbounded.Rate
+	st       *unboundedSide
+	deadline time.Time
+}
+
+func (r stoppableRate) Partitions(ctx context.Context) ([]unbounded.RatePartition, error) {
+	return r.rate.Partitions(ctx)
+}
+
+func (r stoppableRate) Open(ctx context.Context, p unbounded.RatePartition, mark *unbounded.RateMark) (unbounded.Reader[unbounded.Tick, unbounded.RateMark], error) {
+	rd, err := r.rate.Open(ctx, p, mark)
+	if err != nil {
+		return nil, err
+	}
+	return &stoppableReader{Reader: rd, r: r}, nil
+}
+
+type stoppableReader struct {
+	unbounded.Reader[unbounded.Tick, unbounded.RateMark]
+	r stoppableRate
+}
+
+func (rd *stoppableReader) Next(ctx context.Context) (unbounded.Record[unbounded.Tick], bool, error) {
+	if rd.r.st.stop.Load() {
+		rd.r.st.ended.Store(true)
+		return unbounded.Record[unbounded.Tick]{}, false, io.EOF
+	}
+	if time.Now().After(rd.r.deadline) {
+		rd.r.st.endedEarly.Store(true)
+		rd.r.st.ended.Store(true)
+		return unbounded.Record[unbounded.Tick]{}, false, io.EOF
+	}
+	return rd.Reader.Next(ctx)
+}
+
+// tickSide emits a main tick with the count of side ticks in its window
+// and whether the side source had ended.
+type tickSide struct {
+	Side *sdk.IterView[unbounded.Tick]
+	st   *unboundedSide
+}
+
+func (f *tickSide) ProcessElement(ctx context.Context, tk unbounded.Tick, emit func(string)) error {
+	n := 0
+	for range f.Side.Get(ctx) {
+		n++
+	}
+	emit(fmt.Sprintf("main %d: %d side ticks, side ended %v", tk.Value, n, f.st.ended.Load()))
+	if f.st.processed.Add(1) >= f.st.mainElements {
+		f.st.stop.Store(true)
+	}
+	return nil
+}
+
+// testSideInputUnbounded: the side input is a paced rate source in
+// Fixed(1s) windows that ends only once the main input (20 ticks of
+// another rate source, all in the first second) has been processed: so
+// the main input must run while the side source still runs, each tick
+// once the side watermark passes the end of its window, and see the 20
+// side ticks of that window. The job ends when both sources have.
+func testSideInputUnbounded(t *testing.T, r runner.Runner) {
+	const perSecond = 20
+	start := time.Now().Truncate(time.Second)
+	st := &unboundedSide{mainElements: perSecond}
+	p := sdk.NewPipeline()
+	s := p.Root()
+	opts := unbounded.Options{PollInterval: 20 * time.Millisecond, MaxReadTime: 200 * time.Millisecond}
+	opts.Name = "Side"
+	sideTicks := unbounded.Read(s, stoppableRate{rate: unbounded.Rate{PerSecond: perSecond, Start: start}, st: st, deadline: time.Now().Add(time.Minute)}, opts)
+	opts.Name = "Main"
+	mainTicks := unbounded.Read(s, unbounded.Rate{PerSecond: perSecond, Start: start, Count: perSecond}, opts)
+	second := sdk.FixedWindows(time.Second)
+	fn := &tickSide{Side: sdk.AsIter(sdk.WindowInto(s, second, sideTicks)), st: st}
+	c := Collect(s, sdk.ParDo(s, fn, sdk.WindowInto(s, second, mainTicks), sdk.WithSideInput(fn.Side)))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := r.Run(ctx, p); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if st.endedEarly.Load() {
+		t.Errorf("the side source ran a minute and the main input was still not all processed (%d of %d)", st.processed.Load(), perSecond)
+	}
+	var want []string
+	for i := range perSecond {
+		want = append(want, fmt.Sprintf("main %d: %d side ticks, side ended false", i, perSecond))
+	}
+	got := c.Elements()
+	slices.SortFunc(got, func(a, b string) int {
+		var x, y int
+		fmt.Sscanf(a, "main %d", &x)
+		fmt.Sscanf(b, "main %d", &y)
+		return x - y
+	})
+	if !slices.Equal(got, want) {
+		t.Errorf("main elements:\n%s\nwant each processed before the side source ended, seeing 20 side ticks:\n%s",
+			strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
