@@ -17,6 +17,7 @@ import (
 	"github.com/beamgo-dev/beamgo/runner/runnertest"
 	"github.com/beamgo-dev/beamgo/runner/universal"
 	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 // onPrism returns a universal runner that submits to the shared Prism with
@@ -42,7 +43,7 @@ func TestConformanceOnPrism(t *testing.T) {
 // collect their results. Prism (Beam 2.77) deviates on two, checked to
 // deviate still (prismSideInputDeviations).
 func TestStreamingSideInputsOnPrism(t *testing.T) {
-	runnertest.RunStreamingSideInputTests(t, onPrism, prismSideInputDeviations)
+	runnertest.RunStreamingSideInputTests(t, onPrism, testutil.PacedTicks, prismSideInputDeviations)
 }
 
 // prismSideInputDeviations: with the main and side inputs two outputs of

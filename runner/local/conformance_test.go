@@ -6,6 +6,7 @@ import (
 	"github.com/beamgo-dev/beamgo/runner"
 	"github.com/beamgo-dev/beamgo/runner/local"
 	"github.com/beamgo-dev/beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 func TestConformance(t *testing.T) {
@@ -37,7 +38,7 @@ func TestStreamingConformance(t *testing.T) {
 func TestStreamingSideInputs(t *testing.T) {
 	runnertest.RunStreamingSideInputTests(t, func(*testing.T) runner.Runner {
 		return local.New(&local.Options{Job: local.Job{Parallelism: 3}})
-	}, nil)
+	}, testutil.PacedTicks, nil)
 }
 
 func TestStatefulConformance(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/beamgo-dev/beamgo/runner"
 	"github.com/beamgo-dev/beamgo/runner/portable"
 	"github.com/beamgo-dev/beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 func TestConformance(t *testing.T) {
@@ -32,7 +33,7 @@ func TestStreamingConformance(t *testing.T) {
 func TestStreamingSideInputs(t *testing.T) {
 	runnertest.RunStreamingSideInputTests(t, func(*testing.T) runner.Runner {
 		return portable.New(&portable.Options{Workers: 2})
-	}, nil)
+	}, testutil.PacedTicks, nil)
 }
 
 // TestConformanceWithProcessWorkers runs the suite with PROCESS workers:

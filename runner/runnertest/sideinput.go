@@ -3,14 +3,12 @@ package runnertest
 import (
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/beamgo-dev/beamgo/io/unbounded"
 	"github.com/beamgo-dev/beamgo/runner"
 	"github.com/beamgo-dev/beamgo/sdk"
 )
@@ -21,20 +19,21 @@ import (
 // the side window w maps to, and then sees what was committed to it; until
 // then it waits, and the job goes on. The results are observed with a
 // Collector, so the runner must run user code in the test's process (the
-// local runner, LOOPBACK workers).
+// local runner, LOOPBACK workers). ticks reads the unbounded source of
+// the third case.
 //
 // deviations maps the name of a case to the text of the failure by which
 // the runner is known to deviate from the model (Prism's, say): that case
 // must fail with that text, and fails the test if it passes, so that a
 // deviation that went away is noticed.
-func RunStreamingSideInputTests(t *testing.T, newRunner func(t *testing.T) runner.Runner, deviations map[string]string) {
+func RunStreamingSideInputTests(t *testing.T, newRunner func(t *testing.T) runner.Runner, ticks TickSource, deviations map[string]string) {
 	for _, tc := range []struct {
 		name  string
 		check func(r runner.Runner) error
 	}{
 		{SideInputWindowedCase, testSideInputPerWindow},
 		{SideInputGlobalBoundedCase, testSideInputGlobalBounded},
-		{SideInputUnboundedCase, testSideInputUnbounded},
+		{SideInputUnboundedCase, func(r runner.Runner) error { return testSideInputUnbounded(r, ticks) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.check(newRunner(t))
@@ -127,94 +126,78 @@ func testSideInputGlobalBounded(r runner.Runner) error {
 	return runAndCompare(r, p, c, []string{"m1 [a b c]", "m21 [a b c]"})
 }
 
+// TickSource reads an unbounded source of the values 0, 1, 2, ...,
+// perSecond a second of event time from start, each stamped start +
+// value/perSecond and generated when due on the wall clock, in the global
+// window; it ends after count values (0: never) or once stop returns true
+// (stop is called in the process that reads). testutil.PacedTicks is one,
+// on io/unbounded's rate source, which this package may not import.
+type TickSource func(s sdk.Scope, name string, start time.Time, perSecond int, count int64, stop func() bool) sdk.PCollection[int64]
+
 // unboundedSide is the state the main input's DoFn and the side input's
 // source of testSideInputUnbounded share in the test's process.
 type unboundedSide struct {
 	// processed counts main elements processed; stop is set once all
-	// were, and ended once the side source then ended.
+	// were; ended once the side source ended, endedEarly if it ended at
+	// its backstop.
 	processed    atomic.Int64
-	stop, ended  atomic.Bool
+	stop         atomic.Bool
+	ended        atomic.Bool
 	endedEarly   atomic.Bool
 	mainElements int64
+	deadline     time.Time
 }
 
-// stoppableRate is a paced Rate source that ends once the main input has
-// been processed (or after a backstop, when it never is).
-type stoppableRate struct {
-	rate     unbounded.Rate
-	st       *unboundedSide
-	deadline time.Time
-}
-
-func (r stoppableRate) Partitions(ctx context.Context) ([]unbounded.RatePartition, error) {
-	return r.rate.Partitions(ctx)
-}
-
-func (r stoppableRate) Open(ctx context.Context, p unbounded.RatePartition, mark *unbounded.RateMark) (unbounded.Reader[unbounded.Tick, unbounded.RateMark], error) {
-	rd, err := r.rate.Open(ctx, p, mark)
-	if err != nil {
-		return nil, err
+// stopSide tells the side source to end: once the main input was
+// processed, or at the backstop.
+func (st *unboundedSide) stopSide() bool {
+	switch {
+	case st.stop.Load():
+	case time.Now().After(st.deadline):
+		st.endedEarly.Store(true)
+	default:
+		return false
 	}
-	return &stoppableReader{Reader: rd, r: r}, nil
-}
-
-type stoppableReader struct {
-	unbounded.Reader[unbounded.Tick, unbounded.RateMark]
-	r stoppableRate
-}
-
-func (rd *stoppableReader) Next(ctx context.Context) (unbounded.Record[unbounded.Tick], bool, error) {
-	if rd.r.st.stop.Load() {
-		rd.r.st.ended.Store(true)
-		return unbounded.Record[unbounded.Tick]{}, false, io.EOF
-	}
-	if time.Now().After(rd.r.deadline) {
-		rd.r.st.endedEarly.Store(true)
-		rd.r.st.ended.Store(true)
-		return unbounded.Record[unbounded.Tick]{}, false, io.EOF
-	}
-	return rd.Reader.Next(ctx)
+	st.ended.Store(true)
+	return true
 }
 
 // tickSide emits a main tick with the count of side ticks in its window
 // and whether the side source had ended.
 type tickSide struct {
-	Side *sdk.IterView[unbounded.Tick]
+	Side *sdk.IterView[int64]
 	st   *unboundedSide
 }
 
-func (f *tickSide) ProcessElement(ctx context.Context, tk unbounded.Tick, emit func(string)) error {
+func (f *tickSide) ProcessElement(ctx context.Context, v int64, emit func(string)) error {
 	n := 0
 	for range f.Side.Get(ctx) {
 		n++
 	}
-	emit(fmt.Sprintf("main %d: %d side ticks, side ended %v", tk.Value, n, f.st.ended.Load()))
+	emit(fmt.Sprintf("main %d: %d side ticks, side ended %v", v, n, f.st.ended.Load()))
 	if f.st.processed.Add(1) >= f.st.mainElements {
 		f.st.stop.Store(true)
 	}
 	return nil
 }
 
-// testSideInputUnbounded: the side input is a paced rate source in
-// Fixed(1s) windows that ends only once the main input (20 ticks of
-// another rate source, all in the first second) has been processed: so
-// the main input must run while the side source still runs, each tick
-// once the side watermark passes the end of its window, and see the 20
-// side ticks of that window. The job ends when both sources have.
-func testSideInputUnbounded(r runner.Runner) error {
+// testSideInputUnbounded: the side input is a paced unbounded source in
+// Fixed(1s) windows that ends only once the main input (20 values of
+// another one, all in the first second) has been processed: so the main
+// input must run while the side source still runs, each value once the
+// side watermark passes the end of its window, and see the 20 side values
+// of that window. The job ends when both sources have.
+func testSideInputUnbounded(r runner.Runner, ticks TickSource) error {
 	const perSecond = 20
 	// The side source ends after backstop if the main input never runs
 	// while it does, so that the job ends and the case fails.
 	const backstop = 30 * time.Second
 	start := time.Now().Truncate(time.Second)
-	st := &unboundedSide{mainElements: perSecond}
+	st := &unboundedSide{mainElements: perSecond, deadline: time.Now().Add(backstop)}
 	p := sdk.NewPipeline()
 	s := p.Root()
-	opts := unbounded.Options{PollInterval: 20 * time.Millisecond, MaxReadTime: 200 * time.Millisecond}
-	opts.Name = "Side"
-	sideTicks := unbounded.Read(s, stoppableRate{rate: unbounded.Rate{PerSecond: perSecond, Start: start}, st: st, deadline: time.Now().Add(backstop)}, opts)
-	opts.Name = "Main"
-	mainTicks := unbounded.Read(s, unbounded.Rate{PerSecond: perSecond, Start: start, Count: perSecond}, opts)
+	sideTicks := ticks(s, "Side", start, perSecond, 0, st.stopSide)
+	mainTicks := ticks(s, "Main", start, perSecond, perSecond, nil)
 	second := sdk.FixedWindows(time.Second)
 	fn := &tickSide{Side: sdk.AsIter(sdk.WindowInto(s, second, sideTicks)), st: st}
 	c := Collect(s, sdk.ParDo(s, fn, sdk.WindowInto(s, second, mainTicks), sdk.WithSideInput(fn.Side)))

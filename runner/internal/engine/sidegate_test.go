@@ -16,6 +16,7 @@ import (
 
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/proto/urns"
+	"github.com/beamgo-dev/beamgo/runner/internal/snapbuf"
 )
 
 // sidePipeline is a TestStream with outputs "main" and "side", each
@@ -164,7 +165,9 @@ func TestMainInputWaitsForItsSideWindow(t *testing.T) {
 
 // TestStuckDumpNamesElementsWaitingForSideInputs: SidePass's stage holds
 // its output watermark at 15 s for good, so main11000 waits for
-// [10s,20s) forever and the StuckError names it.
+// [10s,20s) forever and the StuckError names it. A snapshot of Use's
+// stage taken while it waits records it as pending input, which a new
+// job restores.
 func TestStuckDumpNamesElementsWaitingForSideInputs(t *testing.T) {
 	b, sidePC := sidePipeline(t, "fixed10",
 		addElements("main", 4000, 11000),
@@ -175,8 +178,19 @@ func TestStuckDumpNamesElementsWaitingForSideInputs(t *testing.T) {
 	f := newFake(map[string]behaviour{"WinMain": windowInto(t), "WinSide": windowInto(t), "Use": r.behaviour})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	var snap []byte
+	useIdx := -1
 	_, err := runJob(ctx, t, pl, testOptions(t, 2), f, func(j *job) {
 		r.j = j
+		j.observe = func(j *job) {
+			for i, s := range j.stages {
+				if s.gate != nil && s.gate.elems > 0 {
+					b := &snapBody{}
+					s.encode(b)
+					snap, useIdx = b.encode(nil), i
+				}
+			}
+		}
 		for _, s := range j.stages {
 			if len(s.st.Transforms) > 0 && j.pl.Components.GetTransforms()[s.st.Transforms[0]].GetUniqueName() == "SidePass" {
 				s.hold = 15000
@@ -202,6 +216,32 @@ func TestStuckDumpNamesElementsWaitingForSideInputs(t *testing.T) {
 	}
 	if want := []string{"main4000 [side2000]"}; !slices.Equal(r.got(), want) {
 		t.Errorf("Use saw %v, want %v", r.got(), want)
+	}
+
+	if snap == nil {
+		t.Fatal("no snapshot was taken while an element waited")
+	}
+	j, err := newJob(testOptions(t, 2), pl, newFake(nil), t.TempDir(), time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close(context.Background())
+	use := j.stages[useIdx]
+	if err := use.decode(snapbuf.NewReader(snap, "test"), nil); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	var restored []string
+	for _, b := range use.pending {
+		for _, e := range b.elems {
+			v, _, err := use.src.wv.Decode(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			restored = append(restored, fmt.Sprintf("%s %v", v.Elem[1:], v.Windows))
+		}
+	}
+	if len(restored) != 1 || !strings.HasPrefix(restored[0], "main11000 ") || j.buffered <= 0 {
+		t.Errorf("restored pending input %v (buffered %d bytes), want main11000, counted", restored, j.buffered)
 	}
 }
 
