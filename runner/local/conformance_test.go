@@ -6,6 +6,7 @@ import (
 	"github.com/beamgo-dev/beamgo/runner"
 	"github.com/beamgo-dev/beamgo/runner/local"
 	"github.com/beamgo-dev/beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 func TestConformance(t *testing.T) {
@@ -32,6 +33,12 @@ func TestStreamingConformance(t *testing.T) {
 	runnertest.RunStreamingConformanceTests(t, func(*testing.T) runner.Runner {
 		return local.New(&local.Options{Job: local.Job{Parallelism: 3}})
 	})
+}
+
+func TestStreamingSideInputs(t *testing.T) {
+	runnertest.RunStreamingSideInputTests(t, func(*testing.T) runner.Runner {
+		return local.New(&local.Options{Job: local.Job{Parallelism: 3}})
+	}, testutil.PacedTicks, nil)
 }
 
 func TestStatefulConformance(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/beamgo-dev/beamgo/runner"
 	"github.com/beamgo-dev/beamgo/runner/portable"
 	"github.com/beamgo-dev/beamgo/runner/runnertest"
+	"github.com/beamgo-dev/beamgo/testutil"
 )
 
 func TestConformance(t *testing.T) {
@@ -25,6 +26,14 @@ func TestStreamingConformance(t *testing.T) {
 	runnertest.RunStreamingConformanceTests(t, func(*testing.T) runner.Runner {
 		return portable.New(&portable.Options{Workers: 2})
 	})
+}
+
+// TestStreamingSideInputs runs the side-input cases of streaming with
+// LOOPBACK workers.
+func TestStreamingSideInputs(t *testing.T) {
+	runnertest.RunStreamingSideInputTests(t, func(*testing.T) runner.Runner {
+		return portable.New(&portable.Options{Workers: 2})
+	}, testutil.PacedTicks, nil)
 }
 
 // TestConformanceWithProcessWorkers runs the suite with PROCESS workers:

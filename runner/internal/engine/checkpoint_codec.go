@@ -293,6 +293,13 @@ func (s *stage) encode(b *snapBody) {
 	for _, pb := range s.pending {
 		pending = append(pending, pb.elems...)
 	}
+	if s.gate != nil {
+		// Elements pushed back for their side inputs are pending input
+		// too: restored as pending, they are screened again.
+		for _, wl := range s.gate.waiting {
+			pending = append(pending, wl.elems...)
+		}
+	}
 	encodeElems(w, pending)
 	w.Uint(uint64(len(s.queue)))
 	for _, q := range s.queue {

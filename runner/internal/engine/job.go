@@ -144,9 +144,15 @@ func (j *job) wireSinks() error {
 
 // spillable reports whether bundle outputs to t may be spilled (spill.go):
 // only stages read them (data stages, or keyed ones, which load a segment
-// when they take from it: keyed.loadSegments), and no checkpoint
-// snapshots them.
+// when they take from it: keyed.loadSegments), no checkpoint snapshots
+// them, and no reader screens its elements for windowed side inputs (a
+// segment is not screened: it would wait for the side inputs to finish).
 func (j *job) spillable(t *sinkTarget) bool {
+	for _, r := range t.readers {
+		if r.gate != nil && !r.gate.global && r.gate.screenable && r.ks == nil {
+			return false
+		}
+	}
 	return t.side == nil && len(t.readers) > 0 && j.opts.Checkpoint == nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
@@ -47,6 +48,10 @@ type dataset struct {
 	// f is the dataset's file (nil until the first flush); end its size.
 	f   *os.File
 	end int64
+
+	// version counts the commits to the dataset, so that the stages
+	// reading it see that it changed without taking mu.
+	version atomic.Int64
 }
 
 // sideWindow is where the contents of one window are: parts in order,
@@ -154,6 +159,14 @@ func (w *sideWriter) commit() {
 		d.mem += int64(len(b))
 	}
 	w.bufs, w.flushed, w.held = nil, nil, 0
+	d.version.Add(1)
+}
+
+// has reports whether contents of window w were committed.
+func (d *dataset) has(w window.Window) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.wins[w] != nil
 }
 
 // add appends p to the contents of win; d.mu is held.
@@ -208,8 +221,8 @@ func (d *dataset) keep(elems [][]byte) {
 }
 
 // open returns a reader of the contents of window w (empty if it has
-// none). The dataset is complete when a side input is read (its producer is
-// done), and parts are only appended, so the reader needs no lock.
+// none): what was committed to w when it was opened. Parts are only
+// appended, and the reader keeps the ones there were, so it needs no lock.
 func (d *dataset) open(w window.Window) *io.SectionReader {
 	d.mu.Lock()
 	defer d.mu.Unlock()

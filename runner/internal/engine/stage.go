@@ -32,6 +32,9 @@ type stage struct {
 	red      *reducing
 	// ks keeps the state and timers of a keyed stage.
 	ks *keyed
+	// gate holds back main-input elements whose side inputs are not
+	// ready for their windows (sidegate.go); nil without side inputs.
+	gate *sideGate
 
 	// pmu guards idle and procs.
 	pmu sync.Mutex
@@ -104,6 +107,9 @@ func newStage(j *job, idx int, st *plan.Stage, producer map[string]*stage) (*sta
 			s.sides = append(s.sides, p)
 		}
 	}
+	if s.gate, err = newSideGate(s, producer); err != nil {
+		return nil, err
+	}
 	return s, s.setupInput()
 }
 
@@ -159,6 +165,17 @@ func (s *stage) refresh() {
 		in = min(in, p.ow)
 	}
 	out := s.hold
+	if s.gate != nil {
+		// Elements pushed back for their side inputs hold the output
+		// watermark: a data stage's input, as pending elements do; a
+		// reducer's panes on the output side, with what was released.
+		s.gate.release(s)
+		if s.red != nil {
+			out = min(out, s.gate.minTs(), s.pendingMin())
+		} else {
+			in = min(in, s.gate.minTs())
+		}
+	}
 	switch {
 	case s.red != nil:
 		// The reducer's input is its batches; the panes it fired wait as
@@ -201,6 +218,16 @@ func (s *stage) inputMin() window.Time {
 	return m
 }
 
+// pendingMin returns the earliest timestamp of the pending elements; j.mu
+// is held.
+func (s *stage) pendingMin() window.Time {
+	m := window.MaxTime
+	for _, b := range s.pending {
+		m = min(m, b.minTs)
+	}
+	return m
+}
+
 // bundlesMin returns the earliest timestamp of the stage's queued and
 // running bundles; j.mu is held.
 func (s *stage) bundlesMin() window.Time {
@@ -227,22 +254,22 @@ func (s *stage) startGroups() {
 	}
 }
 
-// sidesReady reports whether every side input is complete; j.mu is held.
+// sidesReady reports whether every element may run as far as the side
+// inputs go, without being screened: they are complete, or in the global
+// window and ready for it; j.mu is held.
 func (s *stage) sidesReady() bool {
-	for _, p := range s.sides {
-		if p.ow < window.MaxTime {
-			return false
-		}
-	}
-	return true
+	return s.gate == nil || s.gate.open()
 }
 
-// runnable reports whether take would return a bundle; j.mu is held.
+// runnable reports whether take may return a bundle; j.mu is held.
 func (s *stage) runnable() bool {
 	if s.ks != nil {
 		return s.ks.runnable()
 	}
-	return (len(s.pending) > 0 || s.firstReady() >= 0) && s.sidesReady()
+	if len(s.pending) == 0 && s.firstReady() < 0 {
+		return false
+	}
+	return s.sidesReady() || (s.gate.perElement() && s.grouping == nil)
 }
 
 // take returns the stage's next bundle and marks it running, or nil;
@@ -256,6 +283,12 @@ func (s *stage) take() *bundleWork {
 	}
 	if s.ks != nil {
 		return s.takeKeyed()
+	}
+	if !s.sidesReady() {
+		if !s.gate.perElement() {
+			return nil
+		}
+		return s.takeScreened()
 	}
 	var b *bundleWork
 	i := s.firstReady()
@@ -279,6 +312,35 @@ func (s *stage) take() *bundleWork {
 	}
 	s.running[b] = struct{}{}
 	return b
+}
+
+// takeScreened returns the stage's next bundle of elements whose side
+// inputs are ready for their windows, pushing the others back, or nil;
+// j.mu is held. Only plain bundles and pending elements in memory are
+// screened: the rest (a checkpointed read's residual, a spilled segment)
+// waits until the side inputs are complete.
+func (s *stage) takeScreened() *bundleWork {
+	for {
+		var b *bundleWork
+		i := s.firstReady()
+		if i >= 0 && (!plainBundle(s.queue[i]) || (len(s.pending) > 0 && s.pending[0].minTs < s.queue[i].minTs)) {
+			i = -1
+		}
+		switch {
+		case i >= 0:
+			b = s.queue[i]
+			s.queue = append(s.queue[:i], s.queue[i+1:]...)
+		case len(s.pending) > 0 && s.pending[0].seg == nil:
+			b = s.takePending(max(s.chunk, 1))
+		default:
+			return nil
+		}
+		s.gate.screen(s.j, s.src, b)
+		if len(b.elems) > 0 {
+			s.running[b] = struct{}{}
+			return b
+		}
+	}
 }
 
 // addPending adds a committed batch to the stage's input; j.mu is held.

@@ -28,8 +28,14 @@ type StageState struct {
 	// to run, Running bundles running; Timers the pending timers.
 	Pending, Queued, Running, Timers int
 	// BlockedOnSideInputs is set when the stage has work but a side input
-	// is not complete.
+	// is not ready for it.
 	BlockedOnSideInputs bool
+	// SideWaiting counts the main-input elements pushed back until their
+	// side inputs are ready for their windows; SideWaitingFor names the
+	// earliest of those windows with the side inputs (PCollection and
+	// side window) not ready for them.
+	SideWaiting    int
+	SideWaitingFor string
 }
 
 func (e *StuckError) Error() string {
@@ -40,6 +46,9 @@ func (e *StuckError) Error() string {
 			s.ID, s.Input, s.IW, s.OW, s.Hold, s.Pending, s.Queued, s.Running, s.Timers)
 		if s.BlockedOnSideInputs {
 			b.WriteString(", waiting for side inputs")
+		}
+		if s.SideWaiting > 0 {
+			fmt.Fprintf(&b, ", %d elements pushed back until their side inputs are ready (%s)", s.SideWaiting, s.SideWaitingFor)
 		}
 	}
 	return b.String()
@@ -68,10 +77,15 @@ func (s *stage) state() StageState {
 	if s.ks != nil {
 		hold = min(hold, s.ks.hold())
 	}
-	return StageState{
+	st := StageState{
 		ID: string(s.st.ID), Input: s.st.Input.Kind.String(),
 		IW: s.iw, OW: s.ow, Hold: hold, Timers: timers,
 		Pending: s.pendingElems, Queued: len(s.queue), Running: len(s.running),
 		BlockedOnSideInputs: (len(s.queue) > 0 || len(s.pending) > 0) && !s.sidesReady(),
 	}
+	if g := s.gate; g != nil && g.elems > 0 {
+		st.BlockedOnSideInputs = true
+		st.SideWaiting, st.SideWaitingFor = g.elems, g.describe()
+	}
+	return st
 }

@@ -42,7 +42,10 @@ type fuser struct {
 //   - its environment differs from the stage's (transforms without an
 //     environment, like Flatten, fit anywhere);
 //   - it processes the restrictions of a splittable DoFn: it must read the
-//     stage input directly, so the runner can split the input channel.
+//     stage input directly, so the runner can split the input channel;
+//   - it reads a windowed side input with an unbounded main input: it must
+//     read the stage input directly, whose windows the engine screens for
+//     side-input readiness (screensSides).
 //
 // A transform that cannot join its producer's stage joins a stage reading
 // its main input after a fusion break (InputData, no runner transform),
@@ -115,7 +118,8 @@ func (f *fuser) placeFused(id string) error {
 	if s == nil {
 		return fmt.Errorf("plan: transform %s reads main inputs produced in different stages", f.g.describe(id))
 	}
-	if (!mustLead(f.g.transform(id).GetSpec().GetUrn()) || s.Input.Target == mains[0]) && f.canJoin(id, s) {
+	lead := mustLead(f.g.transform(id).GetSpec().GetUrn()) || f.screensSides(id, mains)
+	if (!lead || s.Input.Target == mains[0]) && f.canJoin(id, s) {
 		f.join(s, id)
 		return nil
 	}
@@ -134,6 +138,29 @@ func (f *fuser) placeFused(id string) error {
 	f.breaks[p] = append(f.breaks[p], b)
 	f.join(b, id)
 	return nil
+}
+
+// screensSides reports whether transform id, reading mains, must read its
+// stage's input directly because the engine holds its main-input elements
+// back until their side inputs are ready for their windows: its main input
+// is unbounded and a side input is windowed (not in the global window).
+// The windows the engine reads at the stage's input are then the windows
+// the transform sees, which a fused WindowInto before it would change.
+func (f *fuser) screensSides(id string, mains []string) bool {
+	if len(mains) != 1 || len(f.g.sides[id]) == 0 {
+		return false
+	}
+	comps := f.g.comps
+	if comps.GetPcollections()[mains[0]].GetIsBounded() != pipepb.IsBounded_UNBOUNDED {
+		return false
+	}
+	for _, si := range f.g.sides[id] {
+		ws := comps.GetWindowingStrategies()[comps.GetPcollections()[si.PCollection].GetWindowingStrategyId()]
+		if ws.GetWindowFn().GetUrn() != urns.WindowFnGlobal {
+			return true
+		}
+	}
+	return false
 }
 
 // mustLead reports whether a transform with urn must read its stage's input

@@ -1,0 +1,228 @@
+package runnertest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/beamgo-dev/beamgo/runner"
+	"github.com/beamgo-dev/beamgo/sdk"
+)
+
+// RunStreamingSideInputTests runs the cases of side inputs in streaming
+// (the reference, section 1, "Side inputs do not enter IW"): a main-input
+// element in window w is processed only once its side input is ready for
+// the side window w maps to, and then sees what was committed to it; until
+// then it waits, and the job goes on. The results are observed with a
+// Collector, so the runner must run user code in the test's process (the
+// local runner, LOOPBACK workers). ticks reads the unbounded source of
+// the third case.
+//
+// deviations maps the name of a case to the text of the failure by which
+// the runner is known to deviate from the model (Prism's, say): that case
+// must fail with that text, and fails the test if it passes, so that a
+// deviation that went away is noticed.
+func RunStreamingSideInputTests(t *testing.T, newRunner func(t *testing.T) runner.Runner, ticks TickSource, deviations map[string]string) {
+	for _, tc := range []struct {
+		name  string
+		check func(r runner.Runner) error
+	}{
+		{SideInputWindowedCase, testSideInputPerWindow},
+		{SideInputGlobalBoundedCase, testSideInputGlobalBounded},
+		{SideInputUnboundedCase, func(r runner.Runner) error { return testSideInputUnbounded(r, ticks) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.check(newRunner(t))
+			dev, deviates := deviations[tc.name]
+			switch {
+			case !deviates && err != nil:
+				t.Error(err)
+			case deviates && err == nil:
+				t.Errorf("passed; it was a known deviation (%q): remove it", dev)
+			case deviates && !strings.Contains(err.Error(), dev):
+				t.Errorf("failed otherwise than by its known deviation (%q): %v", dev, err)
+			case deviates:
+				t.Logf("known deviation: %v", err)
+			}
+		})
+	}
+}
+
+// The names of the cases of RunStreamingSideInputTests.
+const (
+	SideInputWindowedCase      = "side input per window: main elements wait for their window"
+	SideInputGlobalBoundedCase = "side input of a bounded Create in the global window"
+	SideInputUnboundedCase     = "side input from an unbounded source: main runs while it does"
+)
+
+// sideRender emits a main element with the side values of its window,
+// sorted.
+type sideRender struct {
+	Side *sdk.IterView[string]
+}
+
+func (f *sideRender) ProcessElement(ctx context.Context, v string, emit func(string)) error {
+	vals := slices.Sorted(f.Side.Get(ctx))
+	emit(fmt.Sprintf("%s %v", v, vals))
+	return nil
+}
+
+// testSideInputPerWindow: main and side are two outputs of a TestStream,
+// in Fixed(10s) windows. m1 (window [0,10)) arrives before the side
+// values of its window and waits until the side watermark passes 10s; s3
+// arrives after that, late, so m1 does not see it but m4, arriving later,
+// does; m11 waits for [10,20) and sees s12, which arrived after it.
+func testSideInputPerWindow(r runner.Runner) error {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[string](s)
+	main, side := ts.Tag("main"), ts.Tag("side")
+	main.AddElementsAt(sec(1), "m1")
+	side.AddElementsAt(sec(2), "s2")
+	side.AddElementsAt(sec(5), "s5")
+	side.AdvanceWatermarkTo(sec(10))
+	side.AddElementsAt(sec(3), "s3")
+	main.AddElementsAt(sec(11), "m11")
+	side.AddElementsAt(sec(12), "s12")
+	main.AddElementsAt(sec(4), "m4")
+	side.AdvanceWatermarkTo(sec(20))
+	main.AdvanceWatermarkToInfinity()
+	side.AdvanceWatermarkToInfinity()
+	fn := &sideRender{Side: sdk.AsIter(sdk.WindowInto(s, fixed10(), side.Output()))}
+	out := sdk.ParDo(s, fn, sdk.WindowInto(s, fixed10(), main.Output()), sdk.WithSideInput(fn.Side))
+	c := Collect(s, out)
+	return runAndCompare(r, p, c, []string{"m1 [s2 s5]", "m11 [s12]", "m4 [s2 s3 s5]"})
+}
+
+// runAndCompare runs p on r and compares the elements c collected, sorted,
+// with want.
+func runAndCompare(r runner.Runner, p *sdk.Pipeline, c Collector[string], want []string) error {
+	if _, err := r.Run(context.Background(), p); err != nil {
+		return fmt.Errorf("Run: %w", err)
+	}
+	if got := slices.Sorted(slices.Values(c.Elements())); !slices.Equal(got, want) {
+		return fmt.Errorf("main elements with their side values:\n got %q\nwant %q", got, want)
+	}
+	return nil
+}
+
+// testSideInputGlobalBounded: main elements in Fixed(10s) windows map to
+// the global window of a bounded Create's side input, which is ready when
+// the Create is done, and see all of it.
+func testSideInputGlobalBounded(r runner.Runner) error {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[string](s)
+	ts.AddElementsAt(sec(1), "m1")
+	ts.AdvanceWatermarkTo(sec(15))
+	ts.AddElementsAt(sec(21), "m21")
+	fn := &sideRender{Side: sdk.AsIter(sdk.Create(s, []string{"c", "a", "b"}))}
+	out := sdk.ParDo(s, fn, sdk.WindowInto(s, fixed10(), ts.Output()), sdk.WithSideInput(fn.Side))
+	c := Collect(s, out)
+	return runAndCompare(r, p, c, []string{"m1 [a b c]", "m21 [a b c]"})
+}
+
+// TickSource reads an unbounded source of the values 0, 1, 2, ...,
+// perSecond a second of event time from start, each stamped start +
+// value/perSecond and generated when due on the wall clock, in the global
+// window; it ends after count values (0: never) or once stop returns true
+// (stop is called in the process that reads). testutil.PacedTicks is one,
+// on io/unbounded's rate source, which this package may not import.
+type TickSource func(s sdk.Scope, name string, start time.Time, perSecond int, count int64, stop func() bool) sdk.PCollection[int64]
+
+// unboundedSide is the state the main input's DoFn and the side input's
+// source of testSideInputUnbounded share in the test's process.
+type unboundedSide struct {
+	// processed counts main elements processed; stop is set once all
+	// were; ended once the side source ended, endedEarly if it ended at
+	// its backstop.
+	processed    atomic.Int64
+	stop         atomic.Bool
+	ended        atomic.Bool
+	endedEarly   atomic.Bool
+	mainElements int64
+	deadline     time.Time
+}
+
+// stopSide tells the side source to end: once the main input was
+// processed, or at the backstop.
+func (st *unboundedSide) stopSide() bool {
+	switch {
+	case st.stop.Load():
+	case time.Now().After(st.deadline):
+		st.endedEarly.Store(true)
+	default:
+		return false
+	}
+	st.ended.Store(true)
+	return true
+}
+
+// tickSide emits a main tick with the count of side ticks in its window
+// and whether the side source had ended.
+type tickSide struct {
+	Side *sdk.IterView[int64]
+	st   *unboundedSide
+}
+
+func (f *tickSide) ProcessElement(ctx context.Context, v int64, emit func(string)) error {
+	n := 0
+	for range f.Side.Get(ctx) {
+		n++
+	}
+	emit(fmt.Sprintf("main %d: %d side ticks, side ended %v", v, n, f.st.ended.Load()))
+	if f.st.processed.Add(1) >= f.st.mainElements {
+		f.st.stop.Store(true)
+	}
+	return nil
+}
+
+// testSideInputUnbounded: the side input is a paced unbounded source in
+// Fixed(1s) windows that ends only once the main input (20 values of
+// another one, all in the first second) has been processed: so the main
+// input must run while the side source still runs, each value once the
+// side watermark passes the end of its window, and see the 20 side values
+// of that window. The job ends when both sources have.
+func testSideInputUnbounded(r runner.Runner, ticks TickSource) error {
+	const perSecond = 20
+	// The side source ends after backstop if the main input never runs
+	// while it does, so that the job ends and the case fails.
+	const backstop = 30 * time.Second
+	start := time.Now().Truncate(time.Second)
+	st := &unboundedSide{mainElements: perSecond, deadline: time.Now().Add(backstop)}
+	p := sdk.NewPipeline()
+	s := p.Root()
+	sideTicks := ticks(s, "Side", start, perSecond, 0, st.stopSide)
+	mainTicks := ticks(s, "Main", start, perSecond, perSecond, nil)
+	second := sdk.FixedWindows(time.Second)
+	fn := &tickSide{Side: sdk.AsIter(sdk.WindowInto(s, second, sideTicks)), st: st}
+	c := Collect(s, sdk.ParDo(s, fn, sdk.WindowInto(s, second, mainTicks), sdk.WithSideInput(fn.Side)))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := r.Run(ctx, p); err != nil {
+		return fmt.Errorf("Run: %w", err)
+	}
+	if st.endedEarly.Load() {
+		return fmt.Errorf("the side source ran %v, its backstop, before the main input was all processed (%d of %d processed in the end)", backstop, st.processed.Load(), perSecond)
+	}
+	var want []string
+	for i := range perSecond {
+		want = append(want, fmt.Sprintf("main %d: %d side ticks, side ended false", i, perSecond))
+	}
+	got := c.Elements()
+	slices.SortFunc(got, func(a, b string) int {
+		var x, y int
+		fmt.Sscanf(a, "main %d", &x)
+		fmt.Sscanf(b, "main %d", &y)
+		return x - y
+	})
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("main elements:\n%s\nwant each processed before the side source ended, seeing 20 side ticks:\n%s",
+			strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	return nil
+}
