@@ -65,7 +65,10 @@
 // root; a relative one is taken from it, and one that leaves it (by "..",
 // or a symbolic link) is refused. The job writes a snapshot there every
 // checkpoint_interval; submitted again with the same directory it
-// resumes from the newest.
+// resumes from the newest. The root may be a blob-store URL
+// (--checkpoint_root=s3://bucket/jobs, gs://, azblob://, mem://): a
+// submission's directory is then a relative path under it (or a URL under
+// it) of plain names, and its snapshots are objects there.
 //
 // With --jobs_dir as well, the server records each checkpointed job while
 // it runs (its pipeline and checkpoint options), and a server started
@@ -108,6 +111,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/beamgo-dev/beamgo/io/filesystem"
 	"github.com/beamgo-dev/beamgo/runner/portable/fnrunner"
 	"github.com/beamgo-dev/beamgo/runner/portable/jobservice"
 	"github.com/beamgo-dev/beamgo/runner/webui"
@@ -170,7 +174,7 @@ func start(args []string, getenv func(string) string, stderr io.Writer) (*server
 	uiPort := fs.Int("ui_port", 8098, "port of the web UI, on loopback (0 picks a free one)")
 	refuseProcess := fs.Bool("refuse_process", false, "refuse PROCESS jobs (the default now; kept for old scripts, and contradicts --allow_process)")
 	stateDir := fs.String("state_dir", "", "keep user state and timers on disk, in a store under a temporary directory here removed when each job ends (default: in memory)")
-	checkpointRoot := fs.String("checkpoint_root", "", "directory under which submissions may name a checkpoint directory (pipeline option checkpoint_dir) to make their jobs durable; empty refuses checkpointed submissions")
+	checkpointRoot := fs.String("checkpoint_root", "", "directory (or blob-store URL: s3://, gs://, azblob://, mem://) under which submissions may name a checkpoint directory (pipeline option checkpoint_dir) to make their jobs durable; empty refuses checkpointed submissions")
 	jobsDir := fs.String("jobs_dir", "", "directory of the records of running checkpointed jobs: a server started again with it runs them again from their newest snapshots (empty: no records)")
 	restartPoolWait := fs.Duration("restart_pool_wait", jobservice.DefaultRestartPoolWait, "how long a job run again after a restart waits for its LOOPBACK or EXTERNAL worker pool")
 	stateMemory := fs.Int64("state_memory", 0, "MiB the on-disk state store of a job may hold in memory (default: a quarter of the job's memory budget); needs --state_dir")
@@ -212,6 +216,11 @@ func start(args []string, getenv func(string) string, stderr io.Writer) (*server
 		CheckpointRoot:  *checkpointRoot,
 		JobsDir:         *jobsDir,
 		RestartPoolWait: *restartPoolWait,
+	}
+	if filesystem.IsURL(*checkpointRoot) {
+		// Snapshots are objects under the root, through io/filesystem's
+		// blob stores (drivers.go links s3://, gs:// and azblob://).
+		opts.SnapshotStore = func(url string) jobservice.SnapshotStore { return filesystem.NewPrefix(url) }
 	}
 	var uiSrv *webui.Server
 	if *ui {

@@ -43,6 +43,7 @@ func TestStart(t *testing.T) {
 		{"State memory without a state directory is an error.", []string{"--state_memory=64"}, noEnv, "--state_dir", ""},
 		{"A checkpoint root and a jobs directory start, and the summary says so.", []string{"--checkpoint_root=" + filepath.Dir(tokenFile), "--jobs_dir=" + filepath.Join(filepath.Dir(tokenFile), "jobs")}, noEnv, "", "checkpointed jobs recorded in"},
 		{"A checkpoint root that is a file is an error.", []string{"--checkpoint_root=" + tokenFile}, noEnv, "CheckpointRoot", ""},
+		{"A blob-store checkpoint root starts, and the summary names it.", []string{"--checkpoint_root=mem://jobserver-test/roots"}, noEnv, "", "under mem://jobserver-test/roots"},
 		{"A relative jobs directory is an error.", []string{"--jobs_dir=jobs"}, noEnv, "JobsDir", ""},
 	}
 	for _, tt := range tests {

@@ -52,7 +52,7 @@ func option(opts *structpb.Struct, name string) *structpb.Value {
 // checkpointing returns the checkpoints a submission's options ask for,
 // with the directory checked against root (resolved, "" when the server
 // takes none), or nil if they name no directory.
-func checkpointing(opts *structpb.Struct, root string) (*fnrunner.Checkpointing, error) {
+func checkpointing(opts *structpb.Struct, root string, store func(string) SnapshotStore) (*fnrunner.Checkpointing, error) {
 	dirValue := option(opts, OptionCheckpointDir)
 	if dirValue.GetStringValue() == "" {
 		// Beam Python sends checkpoint_fresh=false with every submission
@@ -70,6 +70,9 @@ func checkpointing(opts *structpb.Struct, root string) (*fnrunner.Checkpointing,
 		return nil, err
 	}
 	c := &fnrunner.Checkpointing{Dir: dir}
+	if isURL(dir) {
+		c.Store = store(dir)
+	}
 	if v := option(opts, OptionCheckpointInterval); v != nil {
 		if c.Interval, err = interval(v); err != nil {
 			return nil, err
@@ -104,6 +107,9 @@ func checkpointDir(dir, root string) (string, error) {
 	if root == "" {
 		return "", fmt.Errorf("pipeline option %s=%q: this job server takes no checkpoint directories from submissions; "+
 			"the operator enables them with jobserver --checkpoint_root=<directory> (Options.CheckpointRoot)", OptionCheckpointDir, dir)
+	}
+	if isURL(root) {
+		return checkpointURL(dir, root)
 	}
 	if slices.Contains(strings.Split(filepath.ToSlash(dir), "/"), "..") || strings.ContainsRune(dir, 0) {
 		return "", fmt.Errorf("pipeline option %s=%q: a checkpoint directory may not contain \"..\"", OptionCheckpointDir, dir)
@@ -173,11 +179,75 @@ func boolean(v *structpb.Value) (bool, error) {
 	return false, fmt.Errorf("not a boolean")
 }
 
+// SnapshotStore holds a job's snapshots in a blob store, under a
+// CheckpointRoot that is a URL (Options.SnapshotStore opens it).
+type SnapshotStore = fnrunner.SnapshotStore
+
+// isURL reports whether a checkpoint root or directory is a blob-store
+// URL ("s3://bucket/jobs") rather than a local path.
+func isURL(path string) bool {
+	i := strings.Index(path, "://")
+	return i > 0 && !strings.ContainsAny(path[:i], "/\\")
+}
+
+// checkpointURL returns the URL of a submission's checkpoint directory
+// under a URL root: dir is a relative path of plain names (no "..", no
+// ".", no empty name, no query, no backslash), or a URL under the root
+// with such a path after it. The root's query string stays at the end.
+func checkpointURL(dir, root string) (string, error) {
+	base, query, _ := strings.Cut(root, "?")
+	if query != "" {
+		query = "?" + query
+	}
+	rel := dir
+	if isURL(dir) {
+		d, q, _ := strings.Cut(dir, "?")
+		if q != "" && "?"+q != query {
+			return "", fmt.Errorf("pipeline option %s=%q: a checkpoint URL may not change the root's query string", OptionCheckpointDir, dir)
+		}
+		var ok bool
+		if rel, ok = strings.CutPrefix(d, base+"/"); !ok {
+			return "", fmt.Errorf("pipeline option %s=%q is not under this job server's checkpoint root %s (--checkpoint_root): give a path under it, or one relative to it", OptionCheckpointDir, dir, root)
+		}
+	}
+	rel = strings.TrimSuffix(rel, "/")
+	if rel == "" {
+		return "", fmt.Errorf("pipeline option %s=%q is not under this job server's checkpoint root %s (--checkpoint_root): give a path under it, or one relative to it", OptionCheckpointDir, dir, root)
+	}
+	if strings.ContainsAny(rel, "?#\\\x00") || strings.HasPrefix(rel, "/") {
+		return "", fmt.Errorf("pipeline option %s=%q: under a URL root a checkpoint directory is a relative path of plain names", OptionCheckpointDir, dir)
+	}
+	for _, name := range strings.Split(rel, "/") {
+		if name == ".." {
+			return "", fmt.Errorf("pipeline option %s=%q: a checkpoint directory may not contain \"..\"", OptionCheckpointDir, dir)
+		}
+		if name == "" || name == "." {
+			return "", fmt.Errorf("pipeline option %s=%q: under a URL root a checkpoint directory is a relative path of plain names", OptionCheckpointDir, dir)
+		}
+	}
+	return base + "/" + rel + query, nil
+}
+
 // resolveCheckpointRoot checks Options.CheckpointRoot and returns it
-// absolute with its symbolic links resolved, or "" if it is not set.
-func resolveCheckpointRoot(root string) (string, error) {
+// absolute with its symbolic links resolved (a URL as it is, without a
+// trailing slash), or "" if it is not set. A URL needs a store.
+func resolveCheckpointRoot(root string, store bool) (string, error) {
 	if root == "" {
 		return "", nil
+	}
+	if isURL(root) {
+		if !store {
+			return "", &OptionError{Option: "CheckpointRoot", Value: root, Reason: "a URL, and Options.SnapshotStore is not set to open it"}
+		}
+		base, query, _ := strings.Cut(root, "?")
+		base = strings.TrimRight(base, "/")
+		if _, after, _ := strings.Cut(base, "://"); after == "" {
+			return "", &OptionError{Option: "CheckpointRoot", Value: root, Reason: "a URL without a bucket"}
+		}
+		if query != "" {
+			base += "?" + query
+		}
+		return base, nil
 	}
 	if !filepath.IsAbs(root) {
 		return "", &OptionError{Option: "CheckpointRoot", Value: root, Reason: "not an absolute path"}

@@ -205,8 +205,19 @@ func messages(t *testing.T, jc jobpb.JobServiceClient, id string) string {
 // submitter still runs, so its workers are there, and it follows the job
 // on the new server until the job ends.
 func TestCheckpointedJobsRunAgainOnARestartedServer(t *testing.T) {
-	root, jobsDir := checkpointRoot(t), t.TempDir()
-	opts := &jobservice.Options{CheckpointRoot: root, JobsDir: jobsDir, StagingDir: t.TempDir()}
+	root := checkpointRoot(t)
+	testRunAgainOnARestartedServer(t, root, nil, func() int {
+		files, _ := filepath.Glob(filepath.Join(root, "stream", "ckpt-*.bin"))
+		return len(files)
+	})
+}
+
+// testRunAgainOnARestartedServer runs the test above with a checkpoint
+// root, the store that opens it (nil for a directory) and a count of the
+// job's snapshots.
+func testRunAgainOnARestartedServer(t *testing.T, root string, store func(string) jobservice.SnapshotStore, snapshots func() int) {
+	jobsDir := t.TempDir()
+	opts := &jobservice.Options{CheckpointRoot: root, SnapshotStore: store, JobsDir: jobsDir, StagingDir: t.TempDir()}
 	first := start(t, opts)
 	addr := first.Addr()
 	jc, _ := client(t, first)
@@ -215,10 +226,7 @@ func TestCheckpointedJobsRunAgainOnARestartedServer(t *testing.T) {
 		_, err := checkpointed(first, "stream").Run(testCtx(t), endless())
 		done <- err
 	}()
-	waitFor(t, "two snapshots", func() bool {
-		files, _ := filepath.Glob(filepath.Join(root, "stream", "ckpt-*.bin"))
-		return len(files) >= 2
-	})
+	waitFor(t, "two snapshots", func() bool { return snapshots() >= 2 })
 	resp, err := jc.GetJobs(testCtx(t), &jobpb.GetJobsRequest{})
 	if err != nil || len(resp.GetJobInfo()) != 1 {
 		t.Fatalf("GetJobs = %v, %v", resp, err)
@@ -229,7 +237,7 @@ func TestCheckpointedJobsRunAgainOnARestartedServer(t *testing.T) {
 		t.Fatalf("no record of job %s in %s after Stop", id, jobsDir)
 	}
 
-	second, err := jobservice.Start(addr, &jobservice.Options{CheckpointRoot: root, JobsDir: jobsDir, StagingDir: t.TempDir(), Logger: quiet})
+	second, err := jobservice.Start(addr, &jobservice.Options{CheckpointRoot: root, SnapshotStore: store, JobsDir: jobsDir, StagingDir: t.TempDir(), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -275,6 +275,9 @@ func (s *Server) checkRestart(j *job, rec *record) error {
 	}
 	j.workers = workers
 	j.checkpoint = &fnrunner.Checkpointing{Dir: dir, Interval: rec.CheckpointInterval, Keep: rec.CheckpointKeep}
+	if isURL(dir) {
+		j.checkpoint.Store = s.opts.SnapshotStore(dir)
+	}
 	return nil
 }
 

@@ -104,7 +104,17 @@ type Options struct {
 	// relative one is taken from it); the job writes its snapshots there.
 	// Empty (the default) refuses checkpointed submissions, which would
 	// otherwise write where they like as the server's user.
+	//
+	// CheckpointRoot may be a blob-store URL ("s3://bucket/jobs",
+	// "mem://ckpt") when SnapshotStore is set: a submission's directory
+	// is then a relative path under it, and the job's snapshots are
+	// objects there.
 	CheckpointRoot string
+	// SnapshotStore opens the store of a job's snapshots under a
+	// CheckpointRoot that is a URL, given the job's URL under it (the
+	// root's query string kept at its end); cmd/jobserver opens
+	// io/filesystem's blob stores. Required for a URL root.
+	SnapshotStore func(url string) SnapshotStore
 	// JobsDir, when set, holds a durable record of each checkpointed job
 	// while it runs, so that a server started again with the same JobsDir
 	// runs those jobs again, under the same ids, from their newest
@@ -204,7 +214,7 @@ func Start(addr string, opts *Options) (*Server, error) {
 		return nil, err
 	}
 	s.policy = pol
-	if s.checkpointRoot, err = resolveCheckpointRoot(s.opts.CheckpointRoot); err != nil {
+	if s.checkpointRoot, err = resolveCheckpointRoot(s.opts.CheckpointRoot, s.opts.SnapshotStore != nil); err != nil {
 		return nil, err
 	}
 	if s.opts.AuthToken == "" && !loopbackAddress(addr) {
@@ -355,7 +365,7 @@ func (s *Server) Prepare(ctx context.Context, req *jobpb.PrepareJobRequest) (*jo
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "jobservice: %v", err)
 	}
-	ckpt, err := checkpointing(req.GetPipelineOptions(), s.checkpointRoot)
+	ckpt, err := checkpointing(req.GetPipelineOptions(), s.checkpointRoot, s.opts.SnapshotStore)
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "jobservice: %v", err)
 	}
