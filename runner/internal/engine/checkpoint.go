@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -257,8 +258,12 @@ func (c *checkpointer) commit(name string, f *snapFile, body *snapBody) {
 	c.flushing, c.flushName, c.flushBody = done, c.store.path(name), body
 	buf := c.buf
 	go func() {
-		buf = body.encode(buf)
-		size, err := f.finish(buf)
+		size, err := f.finishWith(func(to io.Writer) error {
+			out := snapbuf.Writer{Buf: buf[:0], To: to}
+			err := body.encodeTo(&out)
+			buf = out.Buf
+			return err
+		})
 		if err != nil {
 			f.w.abort()
 		} else {
@@ -278,7 +283,28 @@ func (c *checkpointer) wait() error {
 	if c.flushing == nil {
 		return nil
 	}
-	err := <-c.flushing
+	return c.finished(<-c.flushing)
+}
+
+// reap is wait for a snapshot already finished, and does nothing while it
+// is being written. Workers call it between tasks, so that the batches'
+// outputs a snapshot held are recycled as soon as it is written, not a
+// whole interval later at the next snapshot; j.mu is held.
+func (c *checkpointer) reap() error {
+	if c.flushing == nil {
+		return nil
+	}
+	select {
+	case err := <-c.flushing:
+		return c.finished(err)
+	default:
+		return nil
+	}
+}
+
+// finished gives back what the snapshot written in the background held,
+// and returns its error (err); j.mu is held.
+func (c *checkpointer) finished(err error) error {
 	c.flushing = nil
 	c.head = c.flushBody.w.Buf[:0]
 	c.flushBody.release()

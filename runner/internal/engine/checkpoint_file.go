@@ -92,8 +92,18 @@ func beginSnapshotFile(st snapStore, name string, stores []*state.Store) (*snapF
 // finish appends the body and the trailer and returns the file's size;
 // the file is then to be committed (or aborted on error).
 func (f *snapFile) finish(body []byte) (int64, error) {
+	return f.finishWith(func(w io.Writer) error {
+		_, err := w.Write(body)
+		return err
+	})
+}
+
+// finishWith is finish with the body written by write.
+func (f *snapFile) finishWith(write func(w io.Writer) error) (int64, error) {
 	at := f.cw.n
-	f.cw.Write(body)
+	if err := write(f.cw); err != nil {
+		return 0, err
+	}
 	f.cw.Write(binary.BigEndian.AppendUint64(nil, uint64(at)))
 	f.bw.Write(binary.BigEndian.AppendUint32(nil, f.cw.crc))
 	return f.cw.n + 4, f.bw.Flush()

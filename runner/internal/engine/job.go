@@ -260,6 +260,13 @@ func (j *job) work(ctx context.Context, cancel func()) {
 			j.cond.Broadcast()
 			return
 		}
+		if j.ckpt != nil {
+			if err := j.ckpt.reap(); err != nil {
+				j.fail(err)
+				cancel()
+				continue
+			}
+		}
 		if j.ckpt != nil && j.ckpt.due {
 			// A snapshot is due: start nothing; the last task to end
 			// leaves the job at a commit boundary, and its worker writes

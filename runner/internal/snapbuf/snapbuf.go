@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/beamgo-dev/beamgo/internal/window"
 )
@@ -19,9 +20,44 @@ import (
 // value that does not fit; use errors.Is.
 var ErrCorrupt = errors.New("snapbuf: corrupt snapshot data")
 
-// Writer appends snapshot fields to Buf.
+// Writer appends snapshot fields to Buf. With To set, a long encoding
+// streams out through a bounded Buf: Spill hands Buf's bytes to To once
+// they reach SpillSize, and Flush hands over the rest.
 type Writer struct {
 	Buf []byte
+	// To receives the spilled bytes; nil keeps everything in Buf.
+	To io.Writer
+	// err is To's first error; bytes spilled after it are dropped.
+	err error
+}
+
+// SpillSize is how many bytes Spill lets Buf hold before it writes them
+// to To.
+const SpillSize = 256 << 10
+
+// Spill writes Buf to To and empties it if it holds SpillSize bytes or
+// more; without To it does nothing. Encoders of large parts call it
+// between records.
+func (w *Writer) Spill() {
+	if w.To != nil && len(w.Buf) >= SpillSize {
+		w.flush()
+	}
+}
+
+// Flush writes what Buf holds to To, if set, and returns To's first
+// error.
+func (w *Writer) Flush() error {
+	if w.To != nil && len(w.Buf) > 0 {
+		w.flush()
+	}
+	return w.err
+}
+
+func (w *Writer) flush() {
+	if w.err == nil {
+		_, w.err = w.To.Write(w.Buf)
+	}
+	w.Buf = w.Buf[:0]
 }
 
 // Uint appends an unsigned varint.
