@@ -97,12 +97,22 @@ as "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-locale >"$
 	cat "$dir/initdb.log" >&2
 	exit 1
 }
-port=$(free_port)
-if ! as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-	-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=50" start >/dev/null; then
+# The port is free when picked but may be taken before the server binds it
+# (seen once: "could not create any TCP/IP sockets"); then another is tried.
+for attempt in 1 2 3 4 5; do
+	port=$(free_port)
+	if as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=50" start >/dev/null; then
+		break
+	fi
+	if [ "$attempt" -lt 5 ] && grep -q "could not create any TCP/IP sockets\|could not bind" "$dir/server.log"; then
+		echo "postgres.sh: port $port was taken; trying another" >&2
+		: >"$dir/server.log"
+		continue
+	fi
 	cat "$dir/server.log" >&2
 	exit 1
-fi
+done
 
 export BEAMGO_POSTGRES_DSN="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 echo "postgres.sh: PostgreSQL on 127.0.0.1:$port" >&2
