@@ -143,6 +143,7 @@ func main() {
 	source := flag.String("source", "bounded", "bounded (ranges of bids expanded by a FlatMap: the watermark stays at the start until all are read) or unbounded (io/unbounded partitions with a watermark: windows close as the stream advances)")
 	memoryLimit := flag.Int64("memory_limit", 0, "the local runner's soft memory limit in bytes (local.Options.MemoryLimit): 0 is the runner's default (its 128 MiB budget + 25%), -1 leaves the collector alone, as the hand-written program runs")
 	ckptEvery := flag.Duration("checkpoint_interval", 0, "write a durable snapshot this often, into a temporary directory (0: no checkpoints)")
+	ckptBackground := flag.Bool("checkpoint_background", false, "encode the GroupByKeys' part of each snapshot after the job resumes (local.Checkpointing.Background)")
 	flag.Parse()
 	log.SetFlags(0)
 	c := bids.Default
@@ -187,7 +188,7 @@ func main() {
 			log.Fatal(err)
 		}
 		defer os.RemoveAll(dir)
-		job.Checkpoint = &local.Checkpointing{Dir: dir, Interval: *ckptEvery}
+		job.Checkpoint = &local.Checkpointing{Dir: dir, Interval: *ckptEvery, Background: *ckptBackground}
 	}
 	stop := cpuprof.Start(*cpuprofile)
 	stopHeap := cpuprof.StartHeap(*memprofile)

@@ -69,23 +69,28 @@ func stopAfterSnapshots(t *testing.T, src Events, out string, job local.Job, n i
 }
 
 // A job stopped between snapshots and started again with the same
-// directory ends with exactly the reference output.
+// directory ends with exactly the reference output, whether the snapshots
+// are written in the pause (the default) or partly in the background.
 func TestStopAndResumeInProcess(t *testing.T) {
-	src := DefaultEvents()
-	src.N = 1500
-	out, dir := t.TempDir(), t.TempDir()
-	job := local.Job{Checkpoint: &local.Checkpointing{Dir: dir, Interval: 100 * time.Millisecond}}
-	stopAt(t, src, out, job, 400*time.Millisecond)
-	stopAt(t, src, out, job, 700*time.Millisecond)
-	res, err := Run(context.Background(), src, out, job)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.RestoredFrom == 0 {
-		t.Errorf("the last run did not resume from a snapshot")
-	}
-	if err := Verify(src, out); err != nil {
-		t.Fatal(err)
+	for _, background := range []bool{false, true} {
+		t.Run(fmt.Sprintf("background=%v", background), func(t *testing.T) {
+			src := DefaultEvents()
+			src.N = 1500
+			out, dir := t.TempDir(), t.TempDir()
+			job := local.Job{Checkpoint: &local.Checkpointing{Dir: dir, Interval: 100 * time.Millisecond, Background: background}}
+			stopAt(t, src, out, job, 400*time.Millisecond)
+			stopAt(t, src, out, job, 700*time.Millisecond)
+			res, err := Run(context.Background(), src, out, job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.RestoredFrom == 0 {
+				t.Errorf("the last run did not resume from a snapshot")
+			}
+			if err := Verify(src, out); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 

@@ -25,13 +25,18 @@ import (
 // file (checkpoint_file.go); in version 1 files it was the last field of
 // each keyed stage.
 
-// snapBody is a snapshot's body as the pause leaves it: the fields that
-// are cheap to encode, encoded, and holes where the costly ones go (the
-// reducers' frozen windows, the GroupByKeys' batches not yet added),
-// filled by encode after the job resumed. Profiles of the streaming
-// benchmark with a snapshot every second had the reducers' part at nine
-// tenths of the pause, one core encoding while the other waited.
+// snapBody is a snapshot's body as the pause leaves it. By default it is
+// written whole in the pause (eager). With Checkpointing.Background it
+// holds the fields that are cheap to encode, encoded, and holes where the
+// costly ones go (the reducers' frozen windows, the GroupByKeys' batches
+// not yet added), filled by encode after the job resumed: the reducers'
+// part was nine tenths of the pause in profiles of the streaming
+// benchmark, but the frozen copies cost more CPU and memory than the
+// pause saved (see Checkpointing.Background).
 type snapBody struct {
+	// eager is a body written whole in the pause, streamed through w
+	// into the file: it has no holes and holds nothing.
+	eager bool
 	w     snapbuf.Writer
 	holes []snapHole
 	// outs are the batches' outputs the holes read: each holds a
@@ -92,7 +97,16 @@ func (b *snapBody) release() {
 // frozen for snapBody.encode, its eager part appended to buf[:0] (the
 // previous snapshot's, reused); j.mu is held and nothing is in flight.
 func (j *job) encodeSnapshot(seq uint64, buf []byte) *snapBody {
-	b := &snapBody{w: snapbuf.Writer{Buf: buf[:0]}}
+	return j.encodeBody(&snapBody{w: snapbuf.Writer{Buf: buf[:0]}}, seq)
+}
+
+// encodeSnapshotTo writes the whole body of snapshot seq to to, through
+// buf, at once: no holes, nothing frozen, nothing referenced.
+func (j *job) encodeSnapshotTo(seq uint64, buf []byte, to io.Writer) *snapBody {
+	return j.encodeBody(&snapBody{eager: true, w: snapbuf.Writer{Buf: buf[:0], To: to}}, seq)
+}
+
+func (j *job) encodeBody(b *snapBody, seq uint64) *snapBody {
 	w := &b.w
 	w.Uint(seq)
 	w.Int(time.Now().UnixMilli())
@@ -135,6 +149,7 @@ func encodeElems(w *snapbuf.Writer, elems [][]byte) {
 	w.Uint(uint64(len(elems)))
 	for _, e := range elems {
 		w.Bytes(e)
+		w.Spill()
 	}
 }
 
@@ -353,9 +368,13 @@ func (red *reducing) encode(b *snapBody) {
 		if o := rb.out; o != nil {
 			// The output is not written to once delivered, and the
 			// reference keeps it from being recycled.
+			n := rb.n
+			if b.eager {
+				encodeOutput(w, o, n)
+				continue
+			}
 			o.refs++
 			b.outs = append(b.outs, o)
-			n := rb.n
 			b.later(func(w *snapbuf.Writer) { encodeOutput(w, o, n) })
 			continue
 		}
@@ -363,6 +382,10 @@ func (red *reducing) encode(b *snapBody) {
 	}
 	w.Uint(uint64(len(red.parts)))
 	for _, p := range red.parts {
+		if b.eager {
+			p.r.Snapshot(w)
+			continue
+		}
 		p.r.Freeze(&p.frozen)
 		b.later(func(w *snapbuf.Writer) {
 			p.frozen.Snapshot(w)

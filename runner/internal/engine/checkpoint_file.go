@@ -65,9 +65,12 @@ func (c *crcReader) Read(p []byte) (int, error) {
 // snapFile is a snapshot file being written: its keyed state is in, its
 // body not yet.
 type snapFile struct {
-	w  snapWriter
-	bw *bufio.Writer
-	cw *crcWriter
+	// bodyAt is the body's offset, once startBody marked it (inBody).
+	bodyAt int64
+	inBody bool
+	w      snapWriter
+	bw     *bufio.Writer
+	cw     *crcWriter
 }
 
 // beginSnapshotFile starts the temporary file for name in st with the
@@ -89,6 +92,11 @@ func beginSnapshotFile(st snapStore, name string, stores []*state.Store) (*snapF
 	return f, nil
 }
 
+// startBody marks the body's start at what has been written so far; the
+// trailer names it. finishWith marks it unless the body was written
+// before (in the checkpoint's pause).
+func (f *snapFile) startBody() { f.bodyAt, f.inBody = f.cw.n, true }
+
 // finish appends the body and the trailer and returns the file's size;
 // the file is then to be committed (or aborted on error).
 func (f *snapFile) finish(body []byte) (int64, error) {
@@ -100,7 +108,10 @@ func (f *snapFile) finish(body []byte) (int64, error) {
 
 // finishWith is finish with the body written by write.
 func (f *snapFile) finishWith(write func(w io.Writer) error) (int64, error) {
-	at := f.cw.n
+	if !f.inBody {
+		f.startBody()
+	}
+	at := f.bodyAt
 	if err := write(f.cw); err != nil {
 		return 0, err
 	}

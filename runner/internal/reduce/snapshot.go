@@ -18,10 +18,16 @@ import (
 // (each window's event timer, hold and queued processing-time nodes), in
 // the windows' creation order, which is also the heaps' tie-break, so the
 // restored reducer fires in the same order.
+//
+// It writes what a Freeze followed by Frozen.Snapshot writes, reading the
+// reducer's slabs in place instead of copying them, so nothing may change
+// the reducer until it returns.
 func (r *Reducer) Snapshot(w *snapbuf.Writer) {
-	var f Frozen
-	r.Freeze(&f)
+	r.markQueued(true)
+	f := Frozen{seq: r.seq, late: r.late, closed: r.closed, nodes: len(r.nodes),
+		keys: r.keys, wins: r.wins, st: r.st, pages: r.vals.pages}
 	f.Snapshot(w)
+	r.markQueued(false)
 }
 
 // Frozen is a reducer's state at one moment, taken by Freeze and written
