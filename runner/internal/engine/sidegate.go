@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -342,20 +343,10 @@ func (g *sideGate) describe() string {
 }
 
 func compareWindows(a, b window.Window) int {
-	if c := cmpTime(a.End, b.End); c != 0 {
+	if c := cmp.Compare(a.End, b.End); c != 0 {
 		return c
 	}
-	return cmpTime(a.Start, b.Start)
-}
-
-func cmpTime(a, b window.Time) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(a.Start, b.Start)
 }
 
 // plainBundle reports whether a queued bundle is only elements, which the
