@@ -28,10 +28,16 @@ import (
 // An ordered is not safe for concurrent use.
 type ordered struct {
 	chunks []*chunk
-	// last[i] is the last key of chunks[i].
-	last []okey
+	// last[i] is the integer prefix of the last key of chunks[i]; the
+	// key itself is the chunk's, read on a tie. No pointers: the list is
+	// shifted whenever a chunk is split or removed, and a copy of
+	// pointers pays the collector's write barriers while it marks.
+	last []prefix
 	n    int
 }
+
+// prefix is an okey's integers.
+type prefix struct{ p0, p1 uint64 }
 
 // chunkMax bounds a chunk's entries: small enough that an insert's copy
 // is cheap, large enough that the chunk list stays short.
@@ -102,18 +108,42 @@ func (c *chunk) find(k *okey) (int, bool) {
 
 // chunkFor returns the index of the chunk that holds k if anyone does: the
 // first whose last key is >= k (len(o.chunks) if none is).
-func (o *ordered) chunkFor(k *okey) int { return search(o.last, k) }
+func (o *ordered) chunkFor(k *okey) int {
+	lo, hi := 0, len(o.last)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		l := &o.last[m]
+		var less bool
+		switch {
+		case l.p0 != k.p0:
+			less = l.p0 < k.p0
+		case l.p1 != k.p1:
+			less = l.p1 < k.p1
+		default:
+			c := o.chunks[m]
+			less = c.keys[len(c.keys)-1].s < k.s
+		}
+		if less {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
 
 // fixLast refreshes the last key of chunk ci.
 func (o *ordered) fixLast(ci int) {
 	c := o.chunks[ci]
-	o.last[ci] = c.keys[len(c.keys)-1]
+	l := &c.keys[len(c.keys)-1]
+	o.last[ci] = prefix{l.p0, l.p1}
 }
 
 // appendChunk appends c, which is not empty, after every chunk.
 func (o *ordered) appendChunk(c *chunk) {
 	o.chunks = append(o.chunks, c)
-	o.last = append(o.last, c.keys[len(c.keys)-1])
+	o.last = append(o.last, prefix{})
+	o.fixLast(len(o.chunks) - 1)
 }
 
 func (o *ordered) get(k string) ([]byte, bool) {
@@ -167,7 +197,7 @@ func (o *ordered) split(ci int) {
 	clear(c.vals[h:])
 	c.keys, c.vals = c.keys[:h], c.vals[:h]
 	o.chunks = slices.Insert(o.chunks, ci+1, nc)
-	o.last = slices.Insert(o.last, ci+1, okey{})
+	o.last = slices.Insert(o.last, ci+1, prefix{})
 	o.fixLast(ci)
 	o.fixLast(ci + 1)
 }

@@ -16,11 +16,15 @@ import (
 func TestOrderedModel(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	key := func() string {
-		switch rnd.IntN(3) {
+		switch rnd.IntN(4) {
 		case 0:
 			return fmt.Sprintf("d\x01%08d", rnd.IntN(500))
 		case 1:
 			return fmt.Sprintf("d\x01%08d\x00%c", rnd.IntN(500), 'a'+rune(rnd.IntN(3)))
+		case 2:
+			// Longer than the integer prefix, many keys sharing it: their
+			// order is decided by the strings, also between chunks.
+			return fmt.Sprintf("p\x01%014d%c", rnd.IntN(40), 'a'+rune(rnd.IntN(200)))
 		}
 		return string([]byte{'h', byte(rnd.IntN(3))})[:1+rnd.IntN(2)]
 	}
@@ -79,8 +83,8 @@ func checkOrdered(t *testing.T, o *ordered, model map[string][]byte, from string
 		if len(c.keys) == 0 || len(c.keys) > chunkMax {
 			t.Fatalf("chunk of %d entries", len(c.keys))
 		}
-		if o.last[i] != c.keys[len(c.keys)-1] {
-			t.Fatalf("chunk %d: last key %q, want %q", i, o.last[i].s, c.keys[len(c.keys)-1].s)
+		if l := c.keys[len(c.keys)-1]; o.last[i] != (prefix{l.p0, l.p1}) {
+			t.Fatalf("chunk %d: last key's prefix %x, want that of %q", i, o.last[i], l.s)
 		}
 	}
 }
