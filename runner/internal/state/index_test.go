@@ -34,7 +34,10 @@ func TestOrderedModel(t *testing.T) {
 		k := key()
 		switch rnd.IntN(3) {
 		case 0, 1:
-			v := []byte(fmt.Sprint(step))
+			var v []byte // most entries have none, as in the store
+			if rnd.IntN(8) == 0 {
+				v = []byte(fmt.Sprint(step))
+			}
 			o.set(k, v)
 			model[k] = v
 		case 2:
@@ -44,8 +47,10 @@ func TestOrderedModel(t *testing.T) {
 			}
 			delete(model, k)
 		}
-		if v, ok := o.get(k); string(v) != string(model[k]) || ok != (model[k] != nil) {
+		if v, ok := o.get(k); string(v) != string(model[k]) || (v == nil) != (model[k] == nil) {
 			t.Fatalf("step %d: get(%q) = %q, %v, want %q", step, k, v, ok, model[k])
+		} else if _, in := model[k]; ok != in {
+			t.Fatalf("step %d: get(%q) found %v, want %v", step, k, ok, in)
 		}
 		if step%500 == 0 {
 			checkOrdered(t, &o, model, key())
@@ -65,7 +70,13 @@ func checkOrdered(t *testing.T, o *ordered, model map[string][]byte, from string
 	}
 	slices.Sort(want)
 	var got []string
-	o.ascend(from, false, func(k string, _ []byte) bool { got = append(got, k); return true })
+	o.ascend(from, false, func(k string, v []byte) bool {
+		if string(v) != string(model[k]) || (v == nil) != (model[k] == nil) {
+			t.Fatalf("ascend: %q has value %q, want %q", k, v, model[k])
+		}
+		got = append(got, k)
+		return true
+	})
 	if !slices.Equal(got, want) || o.n != len(model) {
 		t.Fatalf("ascend(%q) = %d keys, want %d (n = %d, model %d)", from, len(got), len(want), o.n, len(model))
 	}
