@@ -56,10 +56,9 @@ func (c stateCell) key(ctx context.Context, kind operator.StateKeyKind) (operato
 	if ec == nil || ec.Keyed == nil || ec.Env == nil || ec.Env.State == nil {
 		return nil, nil, fmt.Errorf("sdk: state %q: %w", c.id, operator.ErrNoState)
 	}
-	return ec.Env.State, &operator.StateKey{
-		Kind: kind, TransformID: ec.Env.TransformID, StateID: c.id,
-		Key: ec.Keyed.Key, Window: ec.Keyed.WindowBytes(ec.Window),
-	}, nil
+	// The key is the call context's, reused by the next state call: each
+	// caller here is done with it before making another.
+	return ec.Env.State, ec.Keyed.StateKey(kind, ec.Env.TransformID, c.id, ec.Window), nil
 }
 
 // decodeState decodes concatenated nested encodings of c.

@@ -49,6 +49,9 @@ type StateKey struct {
 // Data is what the Fn API carries: concatenated nested encodings of
 // values (of map keys for MultimapKeysUserState; of entries as
 // AppendListEntry writes them for OrderedListUserState).
+//
+// The methods must neither keep k past their return nor modify it: the
+// SDK's state types reuse one key for all their calls (Keyed.StateKey).
 type StateAccess interface {
 	// Get returns one page of the state's contents and a continuation
 	// token for the next one (nil on the last page).
@@ -152,6 +155,18 @@ type Keyed struct {
 	win      window.Window
 	winBytes []byte
 	winOK    bool
+	// sk is the state key StateKey fills for every state call.
+	sk StateKey
+}
+
+// StateKey returns a state key of the key and window being processed,
+// for one state call: it is the same StateKey every time, overwritten by
+// the next call, so that a state read or write allocates none
+// (StateAccess implementations copy what they need of a key and do not
+// keep it past the call).
+func (k *Keyed) StateKey(kind StateKeyKind, transformID, stateID string, w window.Window) *StateKey {
+	k.sk = StateKey{Kind: kind, TransformID: transformID, StateID: stateID, Key: k.Key, Window: k.WindowBytes(w)}
+	return &k.sk
 }
 
 // KeyValue returns the decoded key being processed.

@@ -293,8 +293,15 @@ func (k *keyed) take() (*bundleWork, error) {
 		return nil, nil
 	}
 	now := k.times()
-	b := &bundleWork{minTs: window.MaxTime, keyed: &keyedWork{now: now, wallStart: window.FromTime(time.Now()), elemKeys: map[string]bool{}}}
-	owned := map[string]bool{}
+	// The maps of the bundle's keys are sized for the elements it is
+	// likely to take, so that they do not grow (and copy) a few times
+	// in every bundle.
+	hint := len(k.blocked)
+	if len(s.pending) > 0 {
+		hint += min(k.chunk(), len(s.pending[0].elems))
+	}
+	b := &bundleWork{minTs: window.MaxTime, keyed: &keyedWork{now: now, wallStart: window.FromTime(time.Now()), elemKeys: make(map[string]bool, hint)}}
+	owned := make(map[string]bool, hint)
 	add := func(key string, elem []byte) {
 		b.elems = append(b.elems, elem)
 		b.bytes += int64(len(elem))
@@ -343,6 +350,7 @@ func (k *keyed) take() (*bundleWork, error) {
 	if len(owned) == 0 {
 		return nil, nil
 	}
+	b.keyed.keys = make([]string, 0, len(owned))
 	for key := range owned {
 		b.keyed.keys = append(b.keyed.keys, key)
 		k.running[key] = true

@@ -268,13 +268,8 @@ func (b *Bundle) ReadBag(c Cell, token, dst []byte) ([]byte, []byte, error) {
 	if err := b.use(c.Key); err != nil {
 		return dst, nil, err
 	}
-	b.rbuf = cellPrefix(b.rbuf[:0], c)
-	n := len(b.rbuf)
-	b.rbuf = append(b.rbuf, b.rbuf...)
-	lo, hi := b.rbuf[:n:n], b.rbuf[n:]
-	// The prefix ends in a field's terminator (0 1), so its end is the
-	// prefix with its last byte raised (prefixEnd).
-	hi[n-1]++
+	var lo, hi []byte
+	b.rbuf, lo, hi = cellRange(b.rbuf[:0], c)
 	from, err := start(lo, hi, token)
 	if err != nil {
 		return dst, nil, err
@@ -293,13 +288,29 @@ func (b *Bundle) ReadBag(c Cell, token, dst []byte) ([]byte, []byte, error) {
 	return dst, next, err
 }
 
+// cellRange appends to buf cell c's prefix and the prefix's end, and
+// returns buf and the two, the range of the cell's entries.
+func cellRange(buf []byte, c Cell) (_, lo, hi []byte) {
+	buf = cellPrefix(buf, c)
+	n := len(buf)
+	buf = append(buf, buf...)
+	lo, hi = buf[:n:n], buf[n:]
+	// The prefix ends in a field's terminator (0 1), so its end is the
+	// prefix with its last byte raised (prefixEnd).
+	hi[n-1]++
+	return buf, lo, hi
+}
+
 // Clear empties cell c, whatever its kind.
 func (b *Bundle) Clear(c Cell) error {
 	if err := b.use(c.Key); err != nil {
 		return err
 	}
-	lo := cellPrefix(nil, c)
-	b.w.deleteRange(lo, prefixEnd(lo))
+	// The range is built in b.buf: the write set copies it. A value
+	// state's write clears its cell every time.
+	var lo, hi []byte
+	b.buf, lo, hi = cellRange(b.buf[:0], c)
+	b.w.deleteRange(lo, hi)
 	return nil
 }
 
@@ -309,10 +320,11 @@ func (b *Bundle) Value(c Cell) ([]byte, bool, error) {
 	if err := b.use(c.Key); err != nil {
 		return nil, false, err
 	}
-	lo := cellPrefix(nil, c)
+	var lo, hi []byte
+	b.rbuf, lo, hi = cellRange(b.rbuf[:0], c)
 	var v []byte
 	found := false
-	err := b.scan(lo, prefixEnd(lo), func(_, val []byte) bool {
+	err := b.scan(lo, hi, func(_, val []byte) bool {
 		v, found = append([]byte{}, val...), true
 		return false
 	})

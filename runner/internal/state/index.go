@@ -28,19 +28,56 @@ import (
 // An ordered is not safe for concurrent use.
 type ordered struct {
 	chunks []*chunk
-	// last[i] is the last key of chunks[i].
-	last []okey
+	// last[i] is the integer prefix of the last key of chunks[i]; the
+	// key itself is the chunk's, read on a tie. No pointers: the list is
+	// shifted whenever a chunk is split or removed, and a copy of
+	// pointers pays the collector's write barriers while it marks.
+	last []prefix
 	n    int
 }
+
+// prefix is an okey's integers.
+type prefix struct{ p0, p1 uint64 }
 
 // chunkMax bounds a chunk's entries: small enough that an insert's copy
 // is cheap, large enough that the chunk list stays short.
 const chunkMax = 128
 
 // chunk is a sorted run of entries; a chunk in a list is never empty.
+//
+// vals is nil while every value in the chunk is nil, as the store's own
+// index entries are (due times, holds and windows carry their all in
+// their keys): then an insert or delete shifts the keys alone, and the
+// chunk holds no slice headers for the collector to scan.
 type chunk struct {
 	keys []okey
 	vals [][]byte
+}
+
+// val returns the value of entry i.
+func (c *chunk) val(i int) []byte {
+	if c.vals == nil {
+		return nil
+	}
+	return c.vals[i]
+}
+
+// withVals gives c its values, all nil, if it has none yet.
+func (c *chunk) withVals() {
+	if c.vals == nil {
+		c.vals = make([][]byte, len(c.keys), cap(c.keys))
+	}
+}
+
+// add appends an entry after c's last.
+func (c *chunk) add(k okey, v []byte) {
+	if v != nil {
+		c.withVals()
+	}
+	c.keys = append(c.keys, k)
+	if c.vals != nil {
+		c.vals = append(c.vals, v)
+	}
 }
 
 // okey is a store key with its first 16 bytes, zero-padded, as two
@@ -102,18 +139,42 @@ func (c *chunk) find(k *okey) (int, bool) {
 
 // chunkFor returns the index of the chunk that holds k if anyone does: the
 // first whose last key is >= k (len(o.chunks) if none is).
-func (o *ordered) chunkFor(k *okey) int { return search(o.last, k) }
+func (o *ordered) chunkFor(k *okey) int {
+	lo, hi := 0, len(o.last)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		l := &o.last[m]
+		var less bool
+		switch {
+		case l.p0 != k.p0:
+			less = l.p0 < k.p0
+		case l.p1 != k.p1:
+			less = l.p1 < k.p1
+		default:
+			c := o.chunks[m]
+			less = c.keys[len(c.keys)-1].s < k.s
+		}
+		if less {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
 
 // fixLast refreshes the last key of chunk ci.
 func (o *ordered) fixLast(ci int) {
 	c := o.chunks[ci]
-	o.last[ci] = c.keys[len(c.keys)-1]
+	l := &c.keys[len(c.keys)-1]
+	o.last[ci] = prefix{l.p0, l.p1}
 }
 
 // appendChunk appends c, which is not empty, after every chunk.
 func (o *ordered) appendChunk(c *chunk) {
 	o.chunks = append(o.chunks, c)
-	o.last = append(o.last, c.keys[len(c.keys)-1])
+	o.last = append(o.last, prefix{})
+	o.fixLast(len(o.chunks) - 1)
 }
 
 func (o *ordered) get(k string) ([]byte, bool) {
@@ -124,7 +185,7 @@ func (o *ordered) get(k string) ([]byte, bool) {
 	}
 	c := o.chunks[ci]
 	if i, found := c.find(&ok); found {
-		return c.vals[i], true
+		return c.val(i), true
 	}
 	return nil, false
 }
@@ -135,7 +196,9 @@ func (o *ordered) set(k string, v []byte) {
 	ci := o.chunkFor(&ok)
 	if ci == len(o.chunks) {
 		if ci == 0 {
-			o.appendChunk(&chunk{keys: []okey{ok}, vals: [][]byte{v}})
+			c := &chunk{}
+			c.add(ok, v)
+			o.appendChunk(c)
 			o.n++
 			return
 		}
@@ -143,12 +206,19 @@ func (o *ordered) set(k string, v []byte) {
 	}
 	c := o.chunks[ci]
 	i, found := c.find(&ok)
+	if v != nil {
+		c.withVals()
+	}
 	if found {
-		c.vals[i] = v
+		if c.vals != nil {
+			c.vals[i] = v
+		}
 		return
 	}
 	c.keys = slices.Insert(c.keys, i, ok)
-	c.vals = slices.Insert(c.vals, i, v)
+	if c.vals != nil {
+		c.vals = slices.Insert(c.vals, i, v)
+	}
 	o.n++
 	if i == len(c.keys)-1 {
 		o.fixLast(ci)
@@ -162,12 +232,16 @@ func (o *ordered) set(k string, v []byte) {
 func (o *ordered) split(ci int) {
 	c := o.chunks[ci]
 	h := len(c.keys) / 2
-	nc := &chunk{keys: slices.Clone(c.keys[h:]), vals: slices.Clone(c.vals[h:])}
+	nc := &chunk{keys: slices.Clone(c.keys[h:])}
 	clear(c.keys[h:])
-	clear(c.vals[h:])
-	c.keys, c.vals = c.keys[:h], c.vals[:h]
+	c.keys = c.keys[:h]
+	if c.vals != nil {
+		nc.vals = slices.Clone(c.vals[h:])
+		clear(c.vals[h:])
+		c.vals = c.vals[:h]
+	}
 	o.chunks = slices.Insert(o.chunks, ci+1, nc)
-	o.last = slices.Insert(o.last, ci+1, okey{})
+	o.last = slices.Insert(o.last, ci+1, prefix{})
 	o.fixLast(ci)
 	o.fixLast(ci + 1)
 }
@@ -185,7 +259,9 @@ func (o *ordered) delete(k string) bool {
 		return false
 	}
 	c.keys = slices.Delete(c.keys, i, i+1)
-	c.vals = slices.Delete(c.vals, i, i+1)
+	if c.vals != nil {
+		c.vals = slices.Delete(c.vals, i, i+1)
+	}
 	o.n--
 	if i == len(c.keys) && i > 0 {
 		o.fixLast(ci)
@@ -205,8 +281,14 @@ func (o *ordered) compact(ci int) {
 		o.last = slices.Delete(o.last, ci, ci+1)
 	case ci+1 < len(o.chunks) && len(c.keys)+len(o.chunks[ci+1].keys) <= chunkMax/2:
 		nc := o.chunks[ci+1]
+		if nc.vals != nil {
+			c.withVals()
+		}
+		if c.vals != nil {
+			nc.withVals()
+			c.vals = append(c.vals, nc.vals...)
+		}
 		c.keys = append(c.keys, nc.keys...)
-		c.vals = append(c.vals, nc.vals...)
 		o.chunks = slices.Delete(o.chunks, ci+1, ci+2)
 		o.last = slices.Delete(o.last, ci+1, ci+2)
 		o.fixLast(ci)
@@ -224,7 +306,7 @@ func (o *ordered) ascend(from string, after bool, fn func(k string, v []byte) bo
 			i++
 		}
 		for ; i < len(c.keys); i++ {
-			if !fn(c.keys[i].s, c.vals[i]) {
+			if !fn(c.keys[i].s, c.val(i)) {
 				return
 			}
 		}

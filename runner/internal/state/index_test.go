@@ -16,11 +16,15 @@ import (
 func TestOrderedModel(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	key := func() string {
-		switch rnd.IntN(3) {
+		switch rnd.IntN(4) {
 		case 0:
 			return fmt.Sprintf("d\x01%08d", rnd.IntN(500))
 		case 1:
 			return fmt.Sprintf("d\x01%08d\x00%c", rnd.IntN(500), 'a'+rune(rnd.IntN(3)))
+		case 2:
+			// Longer than the integer prefix, many keys sharing it: their
+			// order is decided by the strings, also between chunks.
+			return fmt.Sprintf("p\x01%014d%c", rnd.IntN(40), 'a'+rune(rnd.IntN(200)))
 		}
 		return string([]byte{'h', byte(rnd.IntN(3))})[:1+rnd.IntN(2)]
 	}
@@ -30,7 +34,10 @@ func TestOrderedModel(t *testing.T) {
 		k := key()
 		switch rnd.IntN(3) {
 		case 0, 1:
-			v := []byte(fmt.Sprint(step))
+			var v []byte // most entries have none, as in the store
+			if rnd.IntN(8) == 0 {
+				v = []byte(fmt.Sprint(step))
+			}
 			o.set(k, v)
 			model[k] = v
 		case 2:
@@ -40,8 +47,10 @@ func TestOrderedModel(t *testing.T) {
 			}
 			delete(model, k)
 		}
-		if v, ok := o.get(k); string(v) != string(model[k]) || ok != (model[k] != nil) {
+		if v, ok := o.get(k); string(v) != string(model[k]) || (v == nil) != (model[k] == nil) {
 			t.Fatalf("step %d: get(%q) = %q, %v, want %q", step, k, v, ok, model[k])
+		} else if _, in := model[k]; ok != in {
+			t.Fatalf("step %d: get(%q) found %v, want %v", step, k, ok, in)
 		}
 		if step%500 == 0 {
 			checkOrdered(t, &o, model, key())
@@ -61,7 +70,13 @@ func checkOrdered(t *testing.T, o *ordered, model map[string][]byte, from string
 	}
 	slices.Sort(want)
 	var got []string
-	o.ascend(from, false, func(k string, _ []byte) bool { got = append(got, k); return true })
+	o.ascend(from, false, func(k string, v []byte) bool {
+		if string(v) != string(model[k]) || (v == nil) != (model[k] == nil) {
+			t.Fatalf("ascend: %q has value %q, want %q", k, v, model[k])
+		}
+		got = append(got, k)
+		return true
+	})
 	if !slices.Equal(got, want) || o.n != len(model) {
 		t.Fatalf("ascend(%q) = %d keys, want %d (n = %d, model %d)", from, len(got), len(want), o.n, len(model))
 	}
@@ -79,8 +94,8 @@ func checkOrdered(t *testing.T, o *ordered, model map[string][]byte, from string
 		if len(c.keys) == 0 || len(c.keys) > chunkMax {
 			t.Fatalf("chunk of %d entries", len(c.keys))
 		}
-		if o.last[i] != c.keys[len(c.keys)-1] {
-			t.Fatalf("chunk %d: last key %q, want %q", i, o.last[i].s, c.keys[len(c.keys)-1].s)
+		if l := c.keys[len(c.keys)-1]; o.last[i] != (prefix{l.p0, l.p1}) {
+			t.Fatalf("chunk %d: last key's prefix %x, want that of %q", i, o.last[i], l.s)
 		}
 	}
 }

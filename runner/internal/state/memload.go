@@ -173,19 +173,21 @@ const loadFill = chunkMax * 3 / 4
 // appendGlobal appends key at the end of the global index: the keys
 // ascend, so the last chunk is where it belongs.
 func (l *memLoader) appendGlobal(key string, v []byte) {
+	if len(v) == 0 {
+		v = nil // the index entries' values: so their chunks need none
+	}
 	o := l.global
 	ok := makeOkey(key)
 	if len(o.chunks) == 0 || len(o.chunks[len(o.chunks)-1].keys) >= loadFill {
-		c := &chunk{keys: make([]okey, 0, loadFill), vals: make([][]byte, 0, loadFill)}
-		c.keys, c.vals = append(c.keys, ok), append(c.vals, v)
+		c := &chunk{keys: make([]okey, 0, loadFill)}
+		c.add(ok, v)
 		o.appendChunk(c)
 		o.n++
 		return
 	}
 	ci := len(o.chunks) - 1
 	c := o.chunks[ci]
-	c.keys = append(c.keys, ok)
-	c.vals = append(c.vals, v)
+	c.add(ok, v)
 	o.fixLast(ci)
 	o.n++
 }
