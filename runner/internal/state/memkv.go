@@ -130,15 +130,7 @@ func (m *memBackend) get(k []byte) ([]byte, bool, error) {
 		v, ok := m.global.get(string(k))
 		return v, ok, nil
 	}
-	mk := m.keys[string(k[1:p])]
-	if mk == nil {
-		return nil, false, nil
-	}
-	part := &mk.parts[partSlot(k[0])]
-	if i, ok := part.find(string(k)); ok {
-		return part.vals[i], true, nil
-	}
-	return nil, false, nil
+	return m.getIn(m.keys[string(k[1:p])], k)
 }
 
 // partitionedTags are the tables kept in partitions.
