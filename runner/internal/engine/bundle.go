@@ -68,8 +68,10 @@ type sinkTarget struct {
 	readers []*stage
 	// reducers are the grouped stages that group pc with a reducer.
 	reducers []*stage
-	// shuffles group pc for grouped and keyed stages.
+	// shuffles group pc for grouped and keyed stages; stamped[i] says
+	// whether shuffles[i]'s values carry their timestamps (stampValue).
 	shuffles []*shuffle.Shuffle
+	stamped  []bool
 	// side collects pc for the stages reading it as a side input.
 	side *dataset
 	// spillable says whether a bundle's output of pc may go to disk past
@@ -279,7 +281,9 @@ type bundleOutput struct {
 	kept    int64
 	minTs   window.Time
 	writers []*shuffle.Writer
-	red     *reduceOutput
+	// stamp is the scratch value a stamped shuffle's record is built in.
+	stamp []byte
+	red   *reduceOutput
 	// side sorts the output by window for the stages reading it as a
 	// side input (side.go).
 	side *sideWriter
@@ -329,8 +333,13 @@ func (o *bundleOutput) write(b []byte) error {
 	if o.red != nil {
 		o.red.add(v, k)
 	}
-	for _, w := range o.writers {
-		if err := w.Add(v.Elem[:k], v.Windows, v.Elem[k:]); err != nil {
+	for i, w := range o.writers {
+		val := v.Elem[k:]
+		if o.t.stamped[i] {
+			o.stamp = stampValue(o.stamp[:0], v.Timestamp, val)
+			val = o.stamp
+		}
+		if err := w.Add(v.Elem[:k], v.Windows, val); err != nil {
 			return err
 		}
 	}

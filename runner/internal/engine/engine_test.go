@@ -337,10 +337,13 @@ func checkGroupedPanes(t *testing.T, panes []window.Value[[]byte], elements int)
 // blocks until a pane of it reaches the sink, holding the watermark at
 // the start of time; only the reducer's processing-time timer (20 ms on
 // the wall clock) can fire that pane, and nothing else wakes the idle
-// workers but the wake-up armed for it.
+// workers but the wake-up armed for it. The source's output is unbounded:
+// over bounded input processing-time timers fire only at the end (a batch
+// job), and the GroupByKey would group with the shuffle.
 func TestWallClockTimerWakesTheJob(t *testing.T) {
 	b := newPipeline(t)
 	src := b.pardo("Source", false, b.impulse("Impulse"))
+	b.p.Components.Pcollections[src].IsBounded = pipepb.IsBounded_UNBOUNDED
 	b.keyed(src, "afterPT")
 	b.pardoIn("go2", "Sink", true, b.gbk("GroupByKey", src))
 	pl := b.plan()

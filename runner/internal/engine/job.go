@@ -115,6 +115,7 @@ func (j *job) wireSinks() error {
 	readers := map[string][]*stage{}
 	reducers := map[string][]*stage{}
 	grouped := map[string][]*shuffle.Shuffle{}
+	stamped := map[string][]bool{}
 	for _, s := range j.stages {
 		for _, pc := range s.st.Input.PCollections {
 			switch {
@@ -122,6 +123,7 @@ func (j *job) wireSinks() error {
 				reducers[pc] = append(reducers[pc], s)
 			case s.grouping != nil:
 				grouped[pc] = append(grouped[pc], s.grouping)
+				stamped[pc] = append(stamped[pc], s.batch != nil)
 			case s.st.Input.Kind == plan.InputData, s.ks != nil:
 				readers[pc] = append(readers[pc], s)
 			}
@@ -130,6 +132,7 @@ func (j *job) wireSinks() error {
 	for _, s := range j.stages {
 		for _, t := range s.sinks {
 			t.readers, t.reducers, t.shuffles, t.side = readers[t.pc], reducers[t.pc], grouped[t.pc], j.datasets[t.pc]
+			t.stamped = stamped[t.pc]
 			if t.side != nil {
 				t.side.wire = t.wire
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/runner/internal/reduce"
 	"github.com/beamgo-dev/beamgo/runner/internal/shuffle"
 )
 
@@ -30,6 +31,11 @@ type stage struct {
 	// streaming reducer of a grouped stage that does not use the shuffle.
 	grouping *shuffle.Shuffle
 	red      *reducing
+	// batch, when set, is the windowing of a grouped stage over bounded
+	// input whose triggers may fire before the input ends: it groups
+	// with the shuffle, values stamped with their timestamps, and then
+	// runs each key's group through a reducer (batchreduce.go).
+	batch *reduce.Strategy
 	// ks keeps the state and timers of a keyed stage.
 	ks *keyed
 	// gate holds back main-input elements whose side inputs are not
@@ -126,10 +132,15 @@ func (s *stage) setupInput() error {
 		s.ks = ks
 		return err
 	case plan.InputGrouped:
+		merging := j.merging(s.st.Input.PCollections[0])
 		if !useShuffle(s) {
-			red, err := newReducing(s)
-			s.red = red
-			return err
+			if s.st.Input.Unbounded || s.st.Input.Reduce == nil {
+				red, err := newReducing(s)
+				s.red = red
+				return err
+			}
+			// The reducers merge windows themselves.
+			s.batch, merging = s.st.Input.Reduce, false
 		}
 		if s.st.Input.Unbounded {
 			return fmt.Errorf("grouping unbounded input (%s) is not supported yet", s.st.Input.Target)
@@ -138,7 +149,7 @@ func (s *stage) setupInput() error {
 		if memory <= 0 {
 			memory = j.opts.MemoryBudget / 2
 		}
-		s.grouping = shuffle.New(4*j.opts.Parallelism, j.merging(s.st.Input.PCollections[0]), j.dir, memory, j.opts.Parallelism)
+		s.grouping = shuffle.New(4*j.opts.Parallelism, merging, j.dir, memory, j.opts.Parallelism)
 	case plan.InputTestStream:
 		return j.addTestStream(s)
 	case plan.InputData:
@@ -249,6 +260,12 @@ func (s *stage) startGroups() {
 		input = keyedInput
 	}
 	sh := s.grouping
+	if s.batch != nil {
+		strategy, now := *s.batch, s.j.clock.now()
+		input = func(sh *shuffle.Shuffle, part int, src *wire) iter.Seq2[[]byte, error] {
+			return reducedInput(sh, part, src, strategy, now)
+		}
+	}
 	for part := range sh.Parts() {
 		s.queue = append(s.queue, &bundleWork{minTs: window.MinTime, stream: func() iter.Seq2[[]byte, error] { return input(sh, part, s.src) }})
 	}

@@ -1,0 +1,181 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"iter"
+
+	"github.com/beamgo-dev/beamgo/internal/window"
+	"github.com/beamgo-dev/beamgo/runner/internal/reduce"
+	"github.com/beamgo-dev/beamgo/runner/internal/shuffle"
+)
+
+// A GroupByKey over bounded input whose trigger may fire before the input
+// ends (an AfterCount, an Always; reduce.OnePaneInBatch is false) groups
+// in two steps, as Beam's batch runners do: the spilling shuffle collects
+// the input, each value stamped with its timestamp, and once the input is
+// complete a reducer takes the shuffle's groups key after key, a slice of
+// keys at a time, and is advanced to the end of time after each slice, so
+// that every window of those keys fires its panes and is collected. A
+// reducer fed the input as it came kept every window open until the input
+// ended, since a bounded input's watermark only then moves: the memory
+// grew with the windows, past the budget, where the shuffle spills. The
+// panes are those of a batch job: count triggers fire as the key's
+// elements arrive, the watermark passes every window's end only at the
+// end, and processing time stands at the moment the input was complete.
+
+// stampValue appends ts, then val, to dst: a stamped shuffle value.
+func stampValue(dst []byte, ts window.Time, val []byte) []byte {
+	return append(binary.BigEndian.AppendUint64(dst, uint64(ts)), val...)
+}
+
+// unstamp splits a stamped shuffle value.
+func unstamp(b []byte) (window.Time, []byte, error) {
+	if len(b) < 8 {
+		return 0, nil, fmt.Errorf("engine: stamped shuffle value of %d bytes, shorter than its timestamp", len(b))
+	}
+	return window.Time(binary.BigEndian.Uint64(b)), b[8:], nil
+}
+
+// batchSlice is about how many bytes of elements a reducer takes before
+// it is advanced to the end: a slice of keys' windows at a time. Tests
+// lower it.
+var batchSlice = 1 << 20
+
+// reducedInput reduces the groups of one stamped shuffle partition with
+// strategy, processing time standing at now, and encodes the panes as
+// KV<key, Iterable<value>> windowed values in chunks of about 64 KiB.
+func reducedInput(sh *shuffle.Shuffle, part int, src *wire, strategy reduce.Strategy, now window.Time) iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		v := &batchReducer{src: src, strategy: strategy, now: now, yield: yield, wins: make([]window.Window, 1)}
+		err := sh.VisitGroups(part, v)
+		if err == nil && !v.stopped {
+			err = v.flush()
+		}
+		if err == nil {
+			err = v.err
+		}
+		if err != nil {
+			if !v.stopped {
+				yield(nil, err)
+			}
+			return
+		}
+		if !v.stopped && len(v.chunk) > 0 {
+			yield(v.chunk, nil)
+		}
+	}
+}
+
+// batchReducer is a shuffle.GroupVisitor that collects the elements of
+// whole keys, reduces a slice of them at a time and encodes the panes.
+type batchReducer struct {
+	src      *wire
+	strategy reduce.Strategy
+	now      window.Time
+	yield    func([]byte, error) bool
+	// stopped is set when yield returned false; err is the first error.
+	stopped bool
+	err     error
+
+	// key is the current group's key; data holds the copied keys and
+	// values of elems, the slice's elements so far, one after the other,
+	// and elemWins their windows.
+	key      []byte
+	data     []byte
+	elems    []reduce.Element
+	elemWins []window.Window
+	// panes is the scratch of a slice's panes; chunk the encoded panes
+	// not yet yielded.
+	panes []reduce.Pane
+	chunk []byte
+	wins  []window.Window
+}
+
+// StartGroup implements shuffle.GroupVisitor. A new key ends the slice
+// once it holds batchSlice bytes: a key's windows are never split.
+func (v *batchReducer) StartGroup(key []byte, win window.Window) {
+	if v.err != nil {
+		return
+	}
+	if !bytes.Equal(key, v.key) {
+		if len(v.data) >= batchSlice {
+			v.err = v.flush()
+		}
+		v.key = append(v.key[:0], key...)
+	}
+}
+
+// AddValue implements shuffle.GroupVisitor.
+func (v *batchReducer) AddValue(win window.Window, val []byte) {
+	if v.err != nil {
+		return
+	}
+	ts, val, err := unstamp(val)
+	if err != nil {
+		v.err = err
+		return
+	}
+	// Key, Value and Windows get their lengths only: data and elemWins
+	// may grow and move until the slice is reduced (rebase).
+	v.data = append(append(v.data, v.key...), val...)
+	v.elemWins = append(v.elemWins, win)
+	v.elems = append(v.elems, reduce.Element{Key: v.key[:len(v.key):len(v.key)], Value: val[:len(val):len(val)], Timestamp: ts})
+}
+
+// EndGroup implements shuffle.GroupVisitor.
+func (v *batchReducer) EndGroup() bool { return v.err == nil && !v.stopped }
+
+// flush reduces the slice's elements with a new reducer, advances it to
+// the end of time, encodes the panes and yields the chunk in pieces of
+// about 64 KiB.
+func (v *batchReducer) flush() error {
+	if len(v.elems) == 0 {
+		return nil
+	}
+	v.rebase()
+	r, err := reduce.New(v.strategy)
+	if err != nil {
+		return err
+	}
+	t := reduce.Times{Input: window.MinTime, Output: window.MinTime, Processing: v.now}
+	v.panes = r.AppendAdd(v.panes[:0], v.elems, t)
+	t.Input = window.MaxTime
+	v.panes = r.AppendAdvance(v.panes, t)
+	for _, p := range v.panes {
+		v.wins[0] = p.Window
+		v.chunk = v.src.wv.Encode(v.chunk, window.Value[[]byte]{Timestamp: p.Timestamp, Windows: v.wins, Pane: p.Info})
+		v.chunk = append(v.chunk, p.Key...)
+		v.chunk = binary.BigEndian.AppendUint32(v.chunk, uint32(len(p.Values)))
+		for _, val := range p.Values {
+			v.chunk = append(v.chunk, val...)
+		}
+		if len(v.chunk) >= 64<<10 {
+			if !v.yield(v.chunk, nil) {
+				v.stopped = true
+				break
+			}
+			v.chunk = v.chunk[:0]
+		}
+	}
+	clear(v.panes) // do not pin the reducer's values
+	v.panes = v.panes[:0]
+	clear(v.elems)
+	v.elems, v.elemWins, v.data = v.elems[:0], v.elemWins[:0], v.data[:0]
+	return nil
+}
+
+// rebase points every element's key and value into data, where they
+// were appended one after the other, and its windows into elemWins.
+func (v *batchReducer) rebase() {
+	at := 0
+	for i := range v.elems {
+		e := &v.elems[i]
+		k, n := len(e.Key), len(e.Key)+len(e.Value)
+		e.Key = v.data[at : at+k : at+k]
+		e.Value = v.data[at+k : at+n : at+n]
+		e.Windows = v.elemWins[i : i+1 : i+1]
+		at += n
+	}
+}
