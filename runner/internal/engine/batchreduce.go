@@ -38,10 +38,14 @@ func unstamp(b []byte) (window.Time, []byte, error) {
 	return window.Time(binary.BigEndian.Uint64(b)), b[8:], nil
 }
 
-// batchSlice is about how many bytes of elements a reducer takes before
-// it is advanced to the end: a slice of keys' windows at a time. Tests
-// lower it.
+// batchSlice is about how many bytes a slice's elements take (their keys
+// and values, and elemCost each) before the reducer is advanced to the
+// end: a slice of keys' windows at a time. Tests lower it.
 var batchSlice = 1 << 20
+
+// elemCost is what an element of a slice takes besides its key and value:
+// its reduce.Element and window, and its window's state in the reducer.
+const elemCost = 160
 
 // reducedInput reduces the groups of one stamped shuffle partition with
 // strategy, processing time standing at now, and encodes the panes as
@@ -86,8 +90,9 @@ type batchReducer struct {
 	data     []byte
 	elems    []reduce.Element
 	elemWins []window.Window
-	// panes is the scratch of a slice's panes; chunk the encoded panes
-	// not yet yielded.
+	// r is the reducer, reset after each slice; panes the scratch of a
+	// slice's panes; chunk the encoded panes not yet yielded.
+	r     *reduce.Reducer
 	panes []reduce.Pane
 	chunk []byte
 	wins  []window.Window
@@ -100,7 +105,7 @@ func (v *batchReducer) StartGroup(key []byte, win window.Window) {
 		return
 	}
 	if !bytes.Equal(key, v.key) {
-		if len(v.data) >= batchSlice {
+		if len(v.data)+elemCost*len(v.elems) >= batchSlice {
 			v.err = v.flush()
 		}
 		v.key = append(v.key[:0], key...)
@@ -127,22 +132,24 @@ func (v *batchReducer) AddValue(win window.Window, val []byte) {
 // EndGroup implements shuffle.GroupVisitor.
 func (v *batchReducer) EndGroup() bool { return v.err == nil && !v.stopped }
 
-// flush reduces the slice's elements with a new reducer, advances it to
-// the end of time, encodes the panes and yields the chunk in pieces of
-// about 64 KiB.
+// flush reduces the slice's elements, advances the reducer to the end of
+// time, encodes the panes and yields the chunk in pieces of about 64 KiB.
 func (v *batchReducer) flush() error {
 	if len(v.elems) == 0 {
 		return nil
 	}
 	v.rebase()
-	r, err := reduce.New(v.strategy)
-	if err != nil {
-		return err
+	if v.r == nil {
+		r, err := reduce.New(v.strategy)
+		if err != nil {
+			return err
+		}
+		v.r = r
 	}
 	t := reduce.Times{Input: window.MinTime, Output: window.MinTime, Processing: v.now}
-	v.panes = r.AppendAdd(v.panes[:0], v.elems, t)
+	v.panes = v.r.AppendAdd(v.panes[:0], v.elems, t)
 	t.Input = window.MaxTime
-	v.panes = r.AppendAdvance(v.panes, t)
+	v.panes = v.r.AppendAdvance(v.panes, t)
 	for _, p := range v.panes {
 		v.wins[0] = p.Window
 		v.chunk = v.src.wv.Encode(v.chunk, window.Value[[]byte]{Timestamp: p.Timestamp, Windows: v.wins, Pane: p.Info})
@@ -161,6 +168,7 @@ func (v *batchReducer) flush() error {
 	}
 	clear(v.panes) // do not pin the reducer's values
 	v.panes = v.panes[:0]
+	v.r.Reset()
 	clear(v.elems)
 	v.elems, v.elemWins, v.data = v.elems[:0], v.elemWins[:0], v.data[:0]
 	return nil

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/beamgo-dev/beamgo/internal/window"
 )
@@ -182,3 +183,75 @@ func mergedWant(all []Element, fn window.Fn) (map[string][]string, map[string]wi
 	}
 	return want, wins
 }
+
+// TestResetIsNew: a reducer that ran one random script and was Reset runs
+// a second script exactly as a new reducer does: the same panes, holds
+// and dropped counts.
+func TestResetIsNew(t *testing.T) {
+	// First a key with more open windows than its recent-window cache
+	// holds, so that the second script's look-ups reach the index, its
+	// windows created in another order.
+	wide := func(key string, reverse bool) []op {
+		var ops []op
+		for round := range 2 {
+			for w := range 3 * recentWins {
+				if reverse {
+					w = 3*recentWins - 1 - w
+				}
+				ops = append(ops, op{kind: opAdd, elems: []scriptElem{{key: key, ts: window.Time(10*w + round)}}})
+			}
+		}
+		return ops
+	}
+	never := Strategy{WindowFn: fixed10ms(), Trigger: Never{}}
+	for i := range 600 {
+		rng := rand.New(rand.NewPCG(uint64(i), 23))
+		s := randStrategy(rng)
+		first, ops := spread(randOps(rng, 5+rng.IntN(40))), spread(randOps(rng, 5+rng.IntN(40)))
+		if i < 2 {
+			s, first, ops = never, wide("a", false), wide("b", true)
+		}
+		used := newChecker(t, s)
+		used.d.iw, used.d.ow = 0, 0
+		for _, o := range first { // without run's drain: windows stay open
+			if err := used.step(o); err != nil {
+				t.Fatalf("case %d: first script: %v", i, err)
+			}
+		}
+		if i%2 == 1 {
+			used.d.watermark(window.MaxTime) // half of them emptied first
+		}
+		used.d.r.Reset()
+		fresh, reused := newChecker(t, s), newChecker(t, s)
+		reused.d.r = used.d.r
+		for _, c := range []*checker{fresh, reused} {
+			c.d.iw, c.d.ow = 0, 0
+			if err := c.run(ops); err != nil {
+				t.Fatalf("case %d, strategy %+v: %v", i, s, err)
+			}
+		}
+		if !slices.Equal(fresh.log, reused.log) {
+			t.Fatalf("case %d, strategy %+v: after Reset\n%q\nwant, as new,\n%q", i, s, reused.log, fresh.log)
+		}
+		fl, fc := fresh.d.r.Dropped()
+		rl, rc := reused.d.r.Dropped()
+		if fl != rl || fc != rc || fresh.d.r.Hold() != reused.d.r.Hold() || fresh.d.r.Pending() != reused.d.r.Pending() {
+			t.Fatalf("case %d: after Reset dropped %d/%d, hold %d, pending %d; as new %d/%d, %d, %d",
+				i, rl, rc, reused.d.r.Hold(), reused.d.r.Pending(), fl, fc, fresh.d.r.Hold(), fresh.d.r.Pending())
+		}
+	}
+}
+
+// spread multiplies the timestamps of ops' elements by 8, so that a key
+// has more windows than its recent-window cache holds and look-ups go to
+// the reducer's index too.
+func spread(ops []op) []op {
+	for i := range ops {
+		for j := range ops[i].elems {
+			ops[i].elems[j].ts *= 8
+		}
+	}
+	return ops
+}
+
+func fixed10ms() window.Fn { return window.FixedFn(10 * time.Millisecond) }

@@ -95,6 +95,26 @@ func New(s Strategy) (*Reducer, error) {
 	}, nil
 }
 
+// Reset empties r, as New(r's strategy) would return it, but keeps the
+// capacity of its slabs, maps and timer heaps for the keys and windows to
+// come. Panes returned before keep their values (the value pages are
+// dropped, not reused). A caller that reduces bounded input a slice of
+// keys at a time, advancing to the end of time after each slice, resets
+// the reducer between slices instead of growing a new one.
+func (r *Reducer) Reset() {
+	clear(r.keyIDs)
+	clear(r.index)
+	clear(r.keys) // the keys' bytes
+	*r = Reducer{
+		s: r.s, nodes: r.nodes, merging: r.merging,
+		keyIDs: r.keyIDs, keys: r.keys[:0], freeKeys: r.freeKeys[:0], index: r.index,
+		wins: r.wins[:0], st: r.st[:0], free: r.free[:0], freeing: r.freeing[:0],
+		touched: r.touched[:0], c: tctx{nodes: r.nodes, merging: r.merging},
+		events: r.events[:0], procs: r.procs[:0], holds: r.holds[:0],
+		compactAt: 1024,
+	}
+}
+
 // Add processes one input batch (the elements of one bundle) and returns
 // the panes that fire, in order. Over non-merging windows the trigger is
 // evaluated after each element, for the windows the element went to, so
