@@ -18,7 +18,9 @@ import (
 // keeps each element in state only until the watermark says that no
 // element it could match can still come on time; an event-time timer then
 // evicts it. A left outer join emits a left element that never matched,
-// with HasRight false, exactly once, when it is evicted.
+// with HasRight false, exactly once, when it is evicted; a right outer
+// join does the same for right elements (HasLeft false), and a full outer
+// join for both.
 //
 // Matches are decided per element, not per key (a key-level "has any
 // match" check emits wrong NULL rows once the matching right element has
@@ -44,7 +46,7 @@ type JoinInterval struct {
 // could still arrive. Both inputs need the same windowing and a key type
 // with a deterministic coder.
 func IntervalJoin[K, L, R any](s Scope, left PCollection[KV[K, L]], right PCollection[KV[K, R]], within JoinInterval, opts ...Option) PCollection[KV[K, Joined[L, R]]] {
-	return intervalJoin(s, "IntervalJoin", left, right, within, false, opts)
+	return intervalJoin(s, "IntervalJoin", left, right, within, false, false, opts)
 }
 
 // LeftOuterIntervalJoin is IntervalJoin that also emits each left element
@@ -53,10 +55,25 @@ func IntervalJoin[K, L, R any](s Scope, left PCollection[KV[K, L]], right PColle
 // timestamp (which its timer holds the output watermark at meanwhile, so
 // the row is not late downstream).
 func LeftOuterIntervalJoin[K, L, R any](s Scope, left PCollection[KV[K, L]], right PCollection[KV[K, R]], within JoinInterval, opts ...Option) PCollection[KV[K, Joined[L, R]]] {
-	return intervalJoin(s, "LeftOuterIntervalJoin", left, right, within, true, opts)
+	return intervalJoin(s, "LeftOuterIntervalJoin", left, right, within, true, false, opts)
 }
 
-func intervalJoin[K, L, R any](s Scope, kind string, left PCollection[KV[K, L]], right PCollection[KV[K, R]], within JoinInterval, outer bool, opts []Option) PCollection[KV[K, Joined[L, R]]] {
+// RightOuterIntervalJoin is IntervalJoin that also emits each right
+// element that matched no left element, with HasLeft false, once, when the
+// watermark passes its time minus within.Lower (the last time a left
+// element could match it), with the right element's timestamp.
+func RightOuterIntervalJoin[K, L, R any](s Scope, left PCollection[KV[K, L]], right PCollection[KV[K, R]], within JoinInterval, opts ...Option) PCollection[KV[K, Joined[L, R]]] {
+	return intervalJoin(s, "RightOuterIntervalJoin", left, right, within, false, true, opts)
+}
+
+// FullOuterIntervalJoin is IntervalJoin that also emits every element of
+// either side that matched nothing, once, as LeftOuterIntervalJoin and
+// RightOuterIntervalJoin do (Spark's full outer stream-stream join).
+func FullOuterIntervalJoin[K, L, R any](s Scope, left PCollection[KV[K, L]], right PCollection[KV[K, R]], within JoinInterval, opts ...Option) PCollection[KV[K, Joined[L, R]]] {
+	return intervalJoin(s, "FullOuterIntervalJoin", left, right, within, true, true, opts)
+}
+
+func intervalJoin[K, L, R any](s Scope, kind string, left PCollection[KV[K, L]], right PCollection[KV[K, R]], within JoinInterval, leftOuter, rightOuter bool, opts []Option) PCollection[KV[K, Joined[L, R]]] {
 	o := collect(opts)
 	name := pick(o.name, kind)
 	if within.Lower > within.Upper {
@@ -64,12 +81,12 @@ func intervalJoin[K, L, R any](s Scope, kind string, left PCollection[KV[K, L]],
 		return PCollection[KV[K, Joined[L, R]]]{}
 	}
 	cs := s.Scope(name)
-	fn := &intervalJoinFn[K, L, R]{Lower: within.Lower.Milliseconds(), Upper: within.Upper.Milliseconds(), Outer: outer}
+	fn := &intervalJoinFn[K, L, R]{Lower: within.Lower.Milliseconds(), Upper: within.Upper.Milliseconds(), LeftOuter: leftOuter, RightOuter: rightOuter}
 	return ParDo(cs, DoFn[KV[K, Either[L, R]], KV[K, Joined[L, R]]](fn), Connect(cs, left, right), Name("Join"))
 }
 
-// joinRow is an element kept by an interval join: ID tells the left
-// elements apart for the matched set of an outer join.
+// joinRow is an element kept by an interval join: ID tells the elements
+// of an outer side apart for the matched set.
 type joinRow[T any] struct {
 	ID    int64
 	Value T
@@ -81,13 +98,13 @@ type joinRow[T any] struct {
 // eviction time, so that one firing evicts exactly the elements of that
 // time. Bounds are in milliseconds.
 type intervalJoinFn[K, L, R any] struct {
-	Lower, Upper int64
-	Outer        bool
+	Lower, Upper          int64
+	LeftOuter, RightOuter bool
 
 	Left  OrderedListState[joinRow[L]]
 	Right OrderedListState[joinRow[R]]
-	// NextID numbers the left elements of an outer join; Matched holds
-	// the IDs of those that matched.
+	// NextID numbers the elements of the outer sides (one sequence for
+	// both); Matched holds the IDs of those that matched.
 	NextID  ValueState[int64]
 	Matched SetState[int64]
 	Evict   EventTimeTimerFamily
@@ -113,28 +130,33 @@ func (f *intervalJoinFn[K, L, R]) processLeft(ctx context.Context, key K, l L, e
 	}
 	for _, r := range rights {
 		emit(KV[K, Joined[L, R]]{Key: key, Value: Joined[L, R]{Left: l, Right: r.Value.Value, HasLeft: true, HasRight: true}})
-	}
-	row := joinRow[L]{Value: l}
-	if f.Outer {
-		if row.ID, err = f.newID(ctx); err != nil {
-			return err
-		}
-		if len(rights) > 0 {
-			if err := f.Matched.Add(ctx, row.ID); err != nil {
+		if f.RightOuter {
+			if err := f.Matched.Add(ctx, r.Value.ID); err != nil {
 				return err
 			}
 		}
 	}
+	row := joinRow[L]{Value: l}
+	if row.ID, err = f.track(ctx, f.LeftOuter, len(rights) > 0); err != nil {
+		return err
+	}
 	if err := f.Left.Add(ctx, t.ToTime(), row); err != nil {
 		return err
 	}
-	// An outer join emits the unmatched element at its own timestamp, so
-	// its timer holds the output watermark there.
-	var opts []TimerOption
-	if f.Outer {
-		opts = append(opts, WithOutputTimestamp(t.ToTime()))
+	return f.evictAt(ctx, 'l', t, f.Upper, f.LeftOuter)
+}
+
+// track numbers a new element of an outer side and records whether it
+// matched already; it returns 0 for a side that is not outer.
+func (f *intervalJoinFn[K, L, R]) track(ctx context.Context, outer, matched bool) (int64, error) {
+	if !outer {
+		return 0, nil
 	}
-	return f.evictAt(ctx, 'l', t, f.Upper, opts)
+	id, err := f.newID(ctx)
+	if err != nil || !matched {
+		return id, err
+	}
+	return id, f.Matched.Add(ctx, id)
 }
 
 // processRight emits the matches of a right element at t, with left
@@ -148,16 +170,20 @@ func (f *intervalJoinFn[K, L, R]) processRight(ctx context.Context, key K, r R, 
 	}
 	for _, l := range lefts {
 		emit(KV[K, Joined[L, R]]{Key: key, Value: Joined[L, R]{Left: l.Value.Value, Right: r, HasLeft: true, HasRight: true}})
-		if f.Outer {
+		if f.LeftOuter {
 			if err := f.Matched.Add(ctx, l.Value.ID); err != nil {
 				return err
 			}
 		}
 	}
-	if err := f.Right.Add(ctx, t.ToTime(), joinRow[R]{Value: r}); err != nil {
+	row := joinRow[R]{Value: r}
+	if row.ID, err = f.track(ctx, f.RightOuter, len(lefts) > 0); err != nil {
 		return err
 	}
-	return f.evictAt(ctx, 'r', t, -f.Lower, nil)
+	if err := f.Right.Add(ctx, t.ToTime(), row); err != nil {
+		return err
+	}
+	return f.evictAt(ctx, 'r', t, -f.Lower, f.RightOuter)
 }
 
 func (f *intervalJoinFn[K, L, R]) newID(ctx context.Context) (int64, error) {
@@ -171,8 +197,13 @@ func (f *intervalJoinFn[K, L, R]) newID(ctx context.Context) (int64, error) {
 // evictAt sets the timer that evicts the side's elements at t: once the
 // watermark passes t+after (never before t itself, where the timer's
 // output timestamp may not be), capped at the window's expiry, where the
-// state goes anyway.
-func (f *intervalJoinFn[K, L, R]) evictAt(ctx context.Context, side byte, t window.Time, after int64, opts []TimerOption) error {
+// state goes anyway. An outer side emits its unmatched elements at their
+// own timestamp, so its timer holds the output watermark there.
+func (f *intervalJoinFn[K, L, R]) evictAt(ctx context.Context, side byte, t window.Time, after int64, outer bool) error {
+	var opts []TimerOption
+	if outer {
+		opts = append(opts, WithOutputTimestamp(t.ToTime()))
+	}
 	fire := t + window.Time(max(after, 0))
 	if after > 0 && fire < t { // overflow near the end of time
 		fire = window.MaxTime
@@ -183,8 +214,8 @@ func (f *intervalJoinFn[K, L, R]) evictAt(ctx context.Context, side byte, t wind
 	return f.Evict.Set(ctx, string(side)+strconv.FormatInt(int64(t), 10), fire.ToTime(), opts...)
 }
 
-// OnTimer evicts the elements of one side and time, and in an outer join
-// emits the left ones that never matched.
+// OnTimer evicts the elements of one side and time, and on an outer side
+// emits those that never matched.
 func (f *intervalJoinFn[K, L, R]) OnTimer(ctx context.Context, ft FiredTimer, emit func(KV[K, Joined[L, R]])) error {
 	if len(ft.Tag) < 2 {
 		return fmt.Errorf("sdk: interval join: unknown timer tag %q", ft.Tag)
@@ -195,39 +226,50 @@ func (f *intervalJoinFn[K, L, R]) OnTimer(ctx context.Context, ft FiredTimer, em
 	}
 	from, to := time.UnixMilli(ms), time.UnixMilli(ms+1)
 	if ft.Tag[0] == 'r' {
+		if f.RightOuter {
+			err := emitUnmatched(ctx, f.Right, f.Matched, from, to, func(key K, r R) {
+				emit(KV[K, Joined[L, R]]{Key: key, Value: Joined[L, R]{Right: r, HasRight: true}})
+			})
+			if err != nil {
+				return err
+			}
+		}
 		return f.Right.ClearRange(ctx, from, to)
 	}
-	if f.Outer {
-		if err := f.emitUnmatched(ctx, from, to, emit); err != nil {
+	if f.LeftOuter {
+		err := emitUnmatched(ctx, f.Left, f.Matched, from, to, func(key K, l L) {
+			emit(KV[K, Joined[L, R]]{Key: key, Value: Joined[L, R]{Left: l, HasLeft: true}})
+		})
+		if err != nil {
 			return err
 		}
 	}
 	return f.Left.ClearRange(ctx, from, to)
 }
 
-// emitUnmatched emits the left elements in [from, to) that never matched,
-// and forgets the matched ones.
-func (f *intervalJoinFn[K, L, R]) emitUnmatched(ctx context.Context, from, to time.Time, emit func(KV[K, Joined[L, R]])) error {
-	lefts, err := f.Left.ReadRange(ctx, from, to)
-	if err != nil || len(lefts) == 0 {
+// emitUnmatched hands the elements of side in [from, to) that never
+// matched to emit, and forgets the matched ones.
+func emitUnmatched[K, T any](ctx context.Context, side OrderedListState[joinRow[T]], matchedIDs SetState[int64], from, to time.Time, emit func(K, T)) error {
+	rows, err := side.ReadRange(ctx, from, to)
+	if err != nil || len(rows) == 0 {
 		return err
 	}
 	key, err := CurrentKey[K](ctx)
 	if err != nil {
 		return err
 	}
-	for _, l := range lefts {
-		matched, err := f.Matched.Contains(ctx, l.Value.ID)
+	for _, row := range rows {
+		matched, err := matchedIDs.Contains(ctx, row.Value.ID)
 		if err != nil {
 			return err
 		}
 		if matched {
-			if err := f.Matched.Remove(ctx, l.Value.ID); err != nil {
+			if err := matchedIDs.Remove(ctx, row.Value.ID); err != nil {
 				return err
 			}
 			continue
 		}
-		emit(KV[K, Joined[L, R]]{Key: key, Value: Joined[L, R]{Left: l.Value.Value, HasLeft: true}})
+		emit(key, row.Value.Value)
 	}
 	return nil
 }

@@ -22,9 +22,18 @@ type joinEvent struct {
 	val  string
 }
 
-// runIntervalJoin runs the script through an interval join (outer or not)
-// on the local runner and returns its rows, rendered and sorted.
-func runIntervalJoin(t *testing.T, within sdk.JoinInterval, outer bool, script []joinEvent) []string {
+// joins are the interval joins by kind.
+var joins = map[string]func(sdk.Scope, sdk.PCollection[sdk.KV[string, string]], sdk.PCollection[sdk.KV[string, string]], sdk.JoinInterval, ...sdk.Option) sdk.PCollection[sdk.KV[string, sdk.Joined[string, string]]]{
+	"inner": sdk.IntervalJoin[string, string, string],
+	"left":  sdk.LeftOuterIntervalJoin[string, string, string],
+	"right": sdk.RightOuterIntervalJoin[string, string, string],
+	"full":  sdk.FullOuterIntervalJoin[string, string, string],
+}
+
+// runIntervalJoin runs the script through an interval join of kind
+// (inner, left, right or full) on the local runner and returns its rows,
+// rendered and sorted.
+func runIntervalJoin(t *testing.T, within sdk.JoinInterval, kind string, script []joinEvent) []string {
 	t.Helper()
 	p := sdk.NewPipeline()
 	s := p.Root()
@@ -44,11 +53,7 @@ func runIntervalJoin(t *testing.T, within sdk.JoinInterval, outer bool, script [
 	}
 	left.AdvanceWatermarkToInfinity()
 	right.AdvanceWatermarkToInfinity()
-	join := sdk.IntervalJoin[string, string, string]
-	if outer {
-		join = sdk.LeftOuterIntervalJoin[string, string, string]
-	}
-	rows := join(s, left.Output(), right.Output(), within)
+	rows := joins[kind](s, left.Output(), right.Output(), within)
 	out := newLines()
 	sdk.ForEach(s, out, sdk.Map(s, renderJoined, rows))
 	runLocal(t, p)
@@ -56,10 +61,14 @@ func runIntervalJoin(t *testing.T, within sdk.JoinInterval, outer bool, script [
 }
 
 func renderJoined(kv sdk.KV[string, sdk.Joined[string, string]]) string {
-	if !kv.Value.HasRight {
-		return fmt.Sprintf("%s %s-NULL", kv.Key, kv.Value.Left)
+	l, r := kv.Value.Left, kv.Value.Right
+	if !kv.Value.HasLeft {
+		l = "NULL"
 	}
-	return fmt.Sprintf("%s %s-%s", kv.Key, kv.Value.Left, kv.Value.Right)
+	if !kv.Value.HasRight {
+		r = "NULL"
+	}
+	return fmt.Sprintf("%s %s-%s", kv.Key, l, r)
 }
 
 func TestIntervalJoin(t *testing.T) {
@@ -67,7 +76,7 @@ func TestIntervalJoin(t *testing.T) {
 	tests := []struct {
 		name   string
 		within sdk.JoinInterval
-		outer  bool
+		kind   string // inner unless set
 		script []joinEvent
 		want   []string
 	}{
@@ -101,31 +110,55 @@ func TestIntervalJoin(t *testing.T) {
 		{
 			name:   "left outer: an unmatched left element is emitted once with no right side",
 			within: within5s,
-			outer:  true,
+			kind:   "left",
 			script: []joinEvent{{"L", "k", 10, "l10"}, {"R", "k", 30, "r30"}, {"WM", "", 16, ""}, {"WM", "", 40, ""}},
 			want:   []string{"k l10-NULL"},
 		},
 		{
 			name:   "left outer: a left element whose match was evicted first gets no NULL row",
 			within: sdk.JoinInterval{Lower: 0, Upper: 5 * time.Second},
-			outer:  true,
+			kind:   "left",
 			script: []joinEvent{{"L", "k", 10, "l10"}, {"R", "k", 12, "r12"}, {"WM", "", 13, ""}, {"WM", "", 14, ""}, {"WM", "", 20, ""}},
 			want:   []string{"k l10-r12"},
 		},
 		{
 			name:   "left outer: out-of-order right elements match left ones that wait",
 			within: sdk.JoinInterval{Lower: 0, Upper: time.Hour},
-			outer:  true,
+			kind:   "left",
 			script: []joinEvent{
 				{"L", "ad1", 100, "i1"}, {"L", "ad1", 5000, "i2"}, {"L", "ad2", 200, "i3"},
 				{"R", "ad1", 3000, "c1"}, {"R", "ad1", 150, "c2"}, {"WM", "", 3700, ""}, {"R", "ad2", 3801, "late"},
 			},
 			want: []string{"ad1 i1-c1", "ad1 i1-c2", "ad1 i2-NULL", "ad2 i3-NULL"},
 		},
+		{
+			name:   "right outer: an unmatched right element is emitted once with no left side",
+			within: sdk.JoinInterval{Lower: 0, Upper: 5 * time.Second},
+			kind:   "right",
+			script: []joinEvent{{"R", "k", 3, "r3"}, {"L", "k", 10, "l10"}, {"R", "k", 12, "r12"}, {"WM", "", 20, ""}},
+			want:   []string{"k NULL-r3", "k l10-r12"},
+		},
+		{
+			name:   "right outer: a right element waits for left ones until the watermark passes its time minus the lower bound",
+			within: sdk.JoinInterval{Lower: -5 * time.Second, Upper: 0},
+			kind:   "right",
+			script: []joinEvent{{"R", "k", 10, "r10"}, {"WM", "", 14, ""}, {"L", "k", 14, "l14"}, {"WM", "", 16, ""}, {"L", "k", 16, "l16"}},
+			want:   []string{"k l14-r10"},
+		},
+		{
+			name:   "full outer: unmatched elements of both sides, each once",
+			within: sdk.JoinInterval{Lower: -2 * time.Second, Upper: 2 * time.Second},
+			kind:   "full",
+			script: []joinEvent{
+				{"L", "k", 10, "l10"}, {"R", "k", 11, "r11"}, {"R", "k", 20, "r20"}, {"L", "j", 30, "l30"},
+				{"WM", "", 25, ""}, {"R", "j", 40, "r40"}, {"L", "k", 41, "l41"},
+			},
+			want: []string{"j NULL-r40", "j l30-NULL", "k NULL-r20", "k l10-r11", "k l41-NULL"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := runIntervalJoin(t, tc.within, tc.outer, tc.script)
+			got := runIntervalJoin(t, tc.within, orInner(tc.kind), tc.script)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("rows (-want +got):\n%s", diff)
 			}
@@ -152,10 +185,10 @@ func TestIntervalJoinRandomOnTime(t *testing.T) {
 			side := []string{"L", "R"}[rng.IntN(2)]
 			script = append(script, joinEvent{side, fmt.Sprint("k", rng.IntN(3)), wm + int64(rng.IntN(8)), fmt.Sprintf("%s%d", side, i)})
 		}
-		for _, outer := range []bool{false, true} {
-			t.Run(fmt.Sprintf("seed %d outer %v", seed, outer), func(t *testing.T) {
-				want := directJoin(script, within, outer)
-				if diff := cmp.Diff(want, runIntervalJoin(t, within, outer, script)); diff != "" {
+		for _, kind := range []string{"inner", "left", "right", "full"} {
+			t.Run(fmt.Sprintf("seed %d %s", seed, kind), func(t *testing.T) {
+				want := directJoin(script, within, kind)
+				if diff := cmp.Diff(want, runIntervalJoin(t, within, kind, script)); diff != "" {
 					t.Errorf("rows of %v within %+v (-want +got):\n%s", script, within, diff)
 				}
 			})
@@ -163,23 +196,30 @@ func TestIntervalJoinRandomOnTime(t *testing.T) {
 	}
 }
 
-// directJoin is the interval join of a script's elements by definition.
-func directJoin(script []joinEvent, within sdk.JoinInterval, outer bool) []string {
+// directJoin is the interval join of kind of a script's elements by
+// definition.
+func directJoin(script []joinEvent, within sdk.JoinInterval, kind string) []string {
 	var out []string
+	matchedRight := map[int]bool{}
 	for _, l := range script {
 		if l.side != "L" {
 			continue
 		}
 		matched := false
-		for _, r := range script {
+		for i, r := range script {
 			d := time.Duration(r.at-l.at) * time.Second
 			if r.side == "R" && r.key == l.key && within.Lower <= d && d <= within.Upper {
-				matched = true
+				matched, matchedRight[i] = true, true
 				out = append(out, fmt.Sprintf("%s %s-%s", l.key, l.val, r.val))
 			}
 		}
-		if outer && !matched {
+		if (kind == "left" || kind == "full") && !matched {
 			out = append(out, fmt.Sprintf("%s %s-NULL", l.key, l.val))
+		}
+	}
+	for i, r := range script {
+		if r.side == "R" && (kind == "right" || kind == "full") && !matchedRight[i] {
+			out = append(out, fmt.Sprintf("%s NULL-%s", r.key, r.val))
 		}
 	}
 	slices.Sort(out)
@@ -194,4 +234,12 @@ func TestIntervalJoinConstructionError(t *testing.T) {
 	if p.Err() == nil {
 		t.Error("an interval whose lower bound is after its upper bound: Err() = nil, want a construction error")
 	}
+}
+
+// orInner returns kind, or "inner" when it is empty.
+func orInner(kind string) string {
+	if kind == "" {
+		return "inner"
+	}
+	return kind
 }
