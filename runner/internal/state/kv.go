@@ -64,6 +64,66 @@ type writeSet struct {
 	recent *keyWrites
 	// free holds keyWrites of earlier bundles for reuse.
 	free []*keyWrites
+	// arena holds the bytes of the keys above (the map keys, the
+	// partitions' keys and ranges), which live as long as the write set.
+	arena keyArena
+}
+
+// keyArena hands out strings whose bytes are copied into large reused
+// pointer-free blocks: the write set's keys, which were a third of the
+// allocations of a stateful event (a due-time, hold, timer, per-key
+// index and cell key each, and a cleared cell's range), cost a copy
+// instead, and nothing for the collector. The strings are valid until
+// reset: a backend that keeps a write set's key past apply copies it (the
+// memory backend's partitions copy every key into their arrays anyway;
+// its user key map and global index clone the keys they insert; pebble's
+// batches copy everything).
+type keyArena struct {
+	// blocks are every block allocated, blocks[i] the one being filled;
+	// reset empties them for reuse.
+	blocks [][]byte
+	i      int
+}
+
+// arenaBlock is the size of a keyArena block; a key longer than an eighth
+// of it gets an allocation of its own.
+const arenaBlock = 64 << 10
+
+// string returns a copy of b valid until a.reset.
+func (a *keyArena) string(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(a.blocks) == 0 || len(b) > cap(a.blocks[a.i])-len(a.blocks[a.i]) {
+		if len(b) > arenaBlock/8 {
+			return string(b)
+		}
+		a.next()
+	}
+	cur := a.blocks[a.i]
+	n := len(cur)
+	cur = append(cur, b...)
+	a.blocks[a.i] = cur
+	return unsafe.String(&cur[n], len(b))
+}
+
+// next moves to the next block, allocating it if there is none.
+func (a *keyArena) next() {
+	if a.i+1 < len(a.blocks) {
+		a.i++
+		return
+	}
+	a.blocks = append(a.blocks, make([]byte, 0, arenaBlock))
+	a.i = len(a.blocks) - 1
+}
+
+// reset empties every block for reuse: the strings handed out become
+// invalid.
+func (a *keyArena) reset() {
+	for i := range a.blocks {
+		a.blocks[i] = a.blocks[i][:0]
+	}
+	a.i = 0
 }
 
 // keyWrites are one user key's writes to the three partitioned tables,
@@ -139,7 +199,7 @@ func (w *writeSet) keyOf(k []byte, p int, create bool) *keyWrites {
 			if !create {
 				return nil
 			}
-			kw = w.newKey(string(ukey))
+			kw = w.newKey(w.arena.string(ukey))
 		}
 		w.recent = kw
 	}
@@ -162,18 +222,18 @@ func (w *writeSet) newKey(ukey string) *keyWrites {
 // set records v under k; v is retained.
 func (w *writeSet) set(k, v []byte) {
 	if p := partLen(k); p > 0 {
-		w.part(k, p, true).put(k, entry{val: v})
+		w.part(k, p, true).put(&w.arena, k, entry{val: v})
 		return
 	}
-	w.points[string(k)] = entry{val: v}
+	w.points[w.arena.string(k)] = entry{val: v}
 }
 
 func (w *writeSet) delete(k []byte) {
 	if p := partLen(k); p > 0 {
-		w.part(k, p, true).put(k, entry{del: true})
+		w.part(k, p, true).put(&w.arena, k, entry{del: true})
 		return
 	}
-	w.points[string(k)] = entry{del: true}
+	w.points[w.arena.string(k)] = entry{del: true}
 }
 
 // deleteRange deletes [lo, hi), which must lie in one partition: a
@@ -183,7 +243,7 @@ func (w *writeSet) deleteRange(lo, hi []byte) {
 	if p == 0 || len(hi) < p || string(hi[:p]) != string(lo[:p]) {
 		panic(fmt.Sprintf("state: range delete [%q, %q) is not within one user key", lo, hi))
 	}
-	w.part(lo, p, true).deleteRange(lo, hi)
+	w.part(lo, p, true).deleteRange(&w.arena, lo, hi)
 }
 
 // get returns the bundle's write of k: found reports whether the bundle
@@ -219,6 +279,7 @@ func (w *writeSet) reset() {
 	clear(w.keys)
 	clear(w.points)
 	w.recent = nil
+	w.arena.reset()
 }
 
 func (w *writeSet) empty() bool { return len(w.keys) == 0 && len(w.points) == 0 }
@@ -284,19 +345,20 @@ type span struct{ lo, hi string }
 
 func (w *partWrites) find(k string) (int, bool) { return slices.BinarySearch(w.keys, k) }
 
-// put records e under k.
-func (w *partWrites) put(k []byte, e entry) {
+// put records e under k, copied into a.
+func (w *partWrites) put(a *keyArena, k []byte, e entry) {
 	i, found := w.find(string(k))
 	if found {
 		w.vals[i] = e
 		return
 	}
-	w.keys = slices.Insert(w.keys, i, string(k))
+	w.keys = slices.Insert(w.keys, i, a.string(k))
 	w.vals = slices.Insert(w.vals, i, e)
 }
 
-// deleteRange deletes [lo, hi); hi nil means no upper bound.
-func (w *partWrites) deleteRange(lo, hi []byte) {
+// deleteRange deletes [lo, hi), copied into ka; hi nil means no upper
+// bound.
+func (w *partWrites) deleteRange(ka *keyArena, lo, hi []byte) {
 	if hi == nil {
 		hi = keySpaceEnd
 	}
@@ -311,7 +373,7 @@ func (w *partWrites) deleteRange(lo, hi []byte) {
 	// first that ends at or after lo, while they start at or before hi.
 	a := sort.Search(len(w.dels), func(i int) bool { return w.dels[i].hi >= string(lo) })
 	b := a
-	l, h := string(lo), string(hi)
+	l, h := ka.string(lo), ka.string(hi)
 	for ; b < len(w.dels) && w.dels[b].lo <= h; b++ {
 		l, h = min(l, w.dels[b].lo), max(h, w.dels[b].hi)
 	}

@@ -2,6 +2,7 @@ package state
 
 import (
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -348,7 +349,9 @@ func (m *memBackend) put(ukey string, mk *memKey, slot int, keys []string, vals 
 		case !e.del:
 			if mk == nil {
 				mk = &memKey{}
-				m.keys[ukey] = mk
+				// ukey is the write set's (its arena's): the map keeps a
+				// copy.
+				m.keys[strings.Clone(ukey)] = mk
 			}
 			mk.parts[slot].set(k, e.val)
 		}
