@@ -56,8 +56,12 @@ type entry struct {
 type writeSet struct {
 	// keys maps the escaped user key field of a partition prefix (the
 	// prefix without its table tag) to that key's writes.
-	keys   map[string]*keyWrites
-	points map[string]entry
+	keys map[string]*keyWrites
+	// points indexes pkeys and pvals, the global writes in the order
+	// first made.
+	points map[string]int
+	pkeys  []string
+	pvals  []entry
 	// recent is the key used last: an element's state calls and timer
 	// set all fall in its key's partitions, so most lookups stop here
 	// instead of hashing.
@@ -77,7 +81,11 @@ type writeSet struct {
 // reset: a backend that keeps a write set's key past apply copies it (the
 // memory backend's partitions copy every key into their arrays anyway;
 // its user key map and global index clone the keys they insert; pebble's
-// batches copy everything).
+// batches copy everything). The write set copies a key once however often
+// it is written, but a key deleted within the bundle keeps its bytes until
+// the reset: a value state written by every event of a bundle makes a new
+// key each time (its sequence number), a few dozen bytes a write held to
+// the bundle's end instead of freed by the collector.
 type keyArena struct {
 	// blocks are every block allocated, blocks[i] the one being filled;
 	// reset empties them for reuse.
@@ -154,7 +162,7 @@ func partSlot(tag byte) int {
 var slotTags = [3]byte{tagState, tagTimer, tagPerKey}
 
 func newWriteSet() *writeSet {
-	return &writeSet{keys: map[string]*keyWrites{}, points: map[string]entry{}}
+	return &writeSet{keys: map[string]*keyWrites{}, points: map[string]int{}}
 }
 
 // partLen returns the length of k's partition prefix: the table tag and
@@ -225,7 +233,7 @@ func (w *writeSet) set(k, v []byte) {
 		w.part(k, p, true).put(&w.arena, k, entry{val: v})
 		return
 	}
-	w.points[w.arena.string(k)] = entry{val: v}
+	w.point(k, entry{val: v})
 }
 
 func (w *writeSet) delete(k []byte) {
@@ -233,7 +241,21 @@ func (w *writeSet) delete(k []byte) {
 		w.part(k, p, true).put(&w.arena, k, entry{del: true})
 		return
 	}
-	w.points[w.arena.string(k)] = entry{del: true}
+	w.point(k, entry{del: true})
+}
+
+// point records e under global key k. A key the bundle wrote before is
+// looked up without a copy: the arena takes a key once, however often the
+// bundle writes it.
+func (w *writeSet) point(k []byte, e entry) {
+	if i, ok := w.points[string(k)]; ok {
+		w.pvals[i] = e
+		return
+	}
+	ks := w.arena.string(k)
+	w.points[ks] = len(w.pkeys)
+	w.pkeys = append(w.pkeys, ks)
+	w.pvals = append(w.pvals, e)
 }
 
 // deleteRange deletes [lo, hi), which must lie in one partition: a
@@ -251,8 +273,12 @@ func (w *writeSet) deleteRange(lo, hi []byte) {
 func (w *writeSet) get(k []byte) (v []byte, ok, found bool) {
 	p := partLen(k)
 	if p == 0 {
-		e, found := w.points[string(k)]
-		return e.val, found && !e.del, found
+		i, found := w.points[string(k)]
+		if !found {
+			return nil, false, false
+		}
+		e := w.pvals[i]
+		return e.val, !e.del, true
 	}
 	pw := w.part(k, p, false)
 	if pw == nil {
@@ -266,8 +292,8 @@ func (w *writeSet) get(k []byte) (v []byte, ok, found bool) {
 }
 
 // reset empties w for reuse, keeping its maps' capacity. The backends
-// keep no reference to w's maps or partitions, only to the keys and
-// values in them.
+// keep no reference to w's maps, partitions or keys (they copy the keys
+// they keep), only to the values.
 func (w *writeSet) reset() {
 	for _, kw := range w.keys {
 		kw.ukey, kw.mem, kw.looked = "", nil, false
@@ -278,6 +304,9 @@ func (w *writeSet) reset() {
 	}
 	clear(w.keys)
 	clear(w.points)
+	clear(w.pkeys)
+	clear(w.pvals)
+	w.pkeys, w.pvals = w.pkeys[:0], w.pvals[:0]
 	w.recent = nil
 	w.arena.reset()
 }
@@ -307,8 +336,8 @@ func (w *writeSet) each(del func(lo, hi string) error, put func(k string, e entr
 			}
 		}
 	}
-	for k, e := range w.points {
-		if err := put(k, e); err != nil {
+	for i, k := range w.pkeys {
+		if err := put(k, w.pvals[i]); err != nil {
 			return err
 		}
 	}
@@ -373,9 +402,24 @@ func (w *partWrites) deleteRange(ka *keyArena, lo, hi []byte) {
 	// first that ends at or after lo, while they start at or before hi.
 	a := sort.Search(len(w.dels), func(i int) bool { return w.dels[i].hi >= string(lo) })
 	b := a
-	l, h := ka.string(lo), ka.string(hi)
+	// The merged range's bounds are copied into ka only if they are lo
+	// or hi, not an earlier range's: a value state's writes clear the
+	// same range again and again.
+	l, h := unsafe.String(unsafe.SliceData(lo), len(lo)), unsafe.String(unsafe.SliceData(hi), len(hi))
+	newLo, newHi := true, true
 	for ; b < len(w.dels) && w.dels[b].lo <= h; b++ {
-		l, h = min(l, w.dels[b].lo), max(h, w.dels[b].hi)
+		if d := w.dels[b]; d.lo <= l {
+			l, newLo = d.lo, false
+		}
+		if d := w.dels[b]; d.hi >= h {
+			h, newHi = d.hi, false
+		}
+	}
+	if newLo {
+		l = ka.string(lo)
+	}
+	if newHi {
+		h = ka.string(hi)
 	}
 	w.dels = slices.Replace(w.dels, a, b, span{lo: l, hi: h})
 }

@@ -290,8 +290,8 @@ func (m *memBackend) apply(w *writeSet) error {
 	for ukey, kw := range w.keys {
 		m.applyKey(ukey, kw)
 	}
-	for k, e := range w.points {
-		if e.del {
+	for i, k := range w.pkeys {
+		if e := w.pvals[i]; e.del {
 			m.global.delete(k)
 		} else {
 			m.global.set(k, e.val)
