@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"unsafe"
+
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // backend is the ordered key-value space a Store keeps everything in. Keys
@@ -144,6 +146,27 @@ type keyWrites struct {
 	// use instead of a lookup each (Bundle.memKey).
 	mem    *memKey
 	looked bool
+	// windows are the key's window entries the bundle wrote (on) or
+	// deleted, in order, which the memory backend's commit records in
+	// memKey (Bundle.stamp).
+	windows []windowMark
+}
+
+// windowMark is a write of a key's window entry: set (on) or deleted.
+type windowMark struct {
+	w  window.Window
+	on bool
+}
+
+// window reports whether kw's last write of window w's entry set it, and
+// whether kw wrote it at all.
+func (kw *keyWrites) window(w window.Window) (on, known bool) {
+	for i := len(kw.windows) - 1; i >= 0; i-- {
+		if kw.windows[i].w == w {
+			return kw.windows[i].on, true
+		}
+	}
+	return false, false
 }
 
 // partSlot is the slot of a partition prefix's table tag in keyWrites
@@ -297,6 +320,7 @@ func (w *writeSet) get(k []byte) (v []byte, ok, found bool) {
 func (w *writeSet) reset() {
 	for _, kw := range w.keys {
 		kw.ukey, kw.mem, kw.looked = "", nil, false
+		kw.windows = kw.windows[:0]
 		for i := range kw.parts {
 			kw.parts[i].reset()
 		}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // memBackend is the in-memory backend. Its entries are partitioned as a
@@ -31,9 +33,32 @@ func newMemBackend() *memBackend {
 	return &memBackend{keys: map[string]*memKey{}, global: &ordered{}}
 }
 
-// memKey is one user key's partitions, by partSlot.
+// memKey is one user key's partitions, by partSlot, and the windows
+// whose entries in the global windows table its commits wrote and did not
+// delete since (Bundle.stamp). The window entries are deleted only by a
+// bundle's Drop, which the commit records here too; a memKey that empties
+// is forgotten with what it knew, and the next stamp writes the entry
+// again.
 type memKey struct {
-	parts [3]memPart
+	parts   [3]memPart
+	windows []window.Window
+}
+
+// hasWindow reports whether k (nil: none) knows w's window entry to be
+// there.
+func (k *memKey) hasWindow(w window.Window) bool {
+	return k != nil && slices.Contains(k.windows, w)
+}
+
+// markWindow records the write of w's window entry (on: set).
+func (k *memKey) markWindow(w window.Window, on bool) {
+	i := slices.Index(k.windows, w)
+	switch {
+	case on && i < 0:
+		k.windows = append(k.windows, w)
+	case !on && i >= 0:
+		k.windows = slices.Delete(k.windows, i, i+1)
+	}
 }
 
 // empty reports whether k holds no entry.
@@ -332,6 +357,11 @@ func (m *memBackend) applyKey(ukey string, kw *keyWrites) {
 			next = lo
 		}
 		mk = m.put(ukey, mk, slot, pw.keys[next:], pw.vals[next:])
+	}
+	if mk != nil {
+		for _, wm := range kw.windows {
+			mk.markWindow(wm.w, wm.on)
+		}
 	}
 	if mk != nil && mk.empty() {
 		delete(m.keys, ukey)
