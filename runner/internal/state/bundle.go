@@ -180,14 +180,32 @@ func (b *Bundle) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 	return nil
 }
 
-// stamp records that (key, w) has state or timers, for its expiry.
-func (b *Bundle) stamp(key []byte, w window.Window) {
+// stamp records that (key, w) has state or timers, for its expiry; sk is
+// a store key of one of key's partitions.
+//
+// Every event of a stateful DoFn stamps its key, and its key's window
+// entry is almost always there already: the memory backend's partitions of
+// a key remember the windows whose entries its commits wrote (memKey), so
+// that the bundle writes the entry only when it is not known to be there,
+// instead of a global write per key per bundle whose commit searches the
+// index for an entry it then leaves as it was.
+func (b *Bundle) stamp(sk, key []byte, w window.Window) {
 	if b.stamped && w == b.stampWindow && bytes.Equal(key, b.stampKey) {
+		return
+	}
+	b.stampKey, b.stampWindow, b.stamped = append(b.stampKey[:0], key...), w, true
+	p := partLen(sk)
+	kw := b.w.keyOf(sk, p, true)
+	on, known := kw.window(w)
+	if !known && b.s.mem != nil {
+		on = b.memKey(sk, p).hasWindow(w)
+	}
+	if on {
 		return
 	}
 	b.buf = windowKey(b.buf[:0], b.s.GCTime(w), key, w)
 	b.w.set(b.buf, nil)
-	b.stampKey, b.stampWindow, b.stamped = append(b.stampKey[:0], key...), w, true
+	kw.windows = append(kw.windows, windowMark{w: w, on: true})
 }
 
 // start returns where a paged read of [lo, hi) resumes: lo, or the token.
@@ -237,7 +255,7 @@ func (b *Bundle) cellWrite(c Cell, sub func([]byte) []byte, v []byte) error {
 	b.buf = sub(b.buf)
 	b.buf = appendUint(b.buf, b.s.seq.Add(1))
 	b.w.set(b.buf, append([]byte{}, v...))
-	b.stamp(c.Key, c.Window)
+	b.stamp(b.buf, c.Key, c.Window)
 	return nil
 }
 
@@ -475,6 +493,8 @@ func (b *Bundle) Drop(key []byte, w window.Window) error {
 		b.deleteTimer(t)
 	}
 	b.w.delete(windowKey(nil, b.s.GCTime(w), key, w))
+	kw := b.w.keyOf(lo, partLen(lo), true)
+	kw.windows = append(kw.windows, windowMark{w: w, on: false})
 	b.stamped = false
 	return nil
 }

@@ -190,13 +190,15 @@ func (o *ordered) get(k string) ([]byte, bool) {
 	return nil, false
 }
 
-// set stores v under k, replacing any value; k and v are retained.
+// set stores v under k, replacing any value; v is retained, and a copy
+// of k if it is new (the write set's keys live in its arena).
 func (o *ordered) set(k string, v []byte) {
 	ok := makeOkey(k)
 	ci := o.chunkFor(&ok)
 	if ci == len(o.chunks) {
 		if ci == 0 {
 			c := &chunk{}
+			ok.s = strings.Clone(ok.s)
 			c.add(ok, v)
 			o.appendChunk(c)
 			o.n++
@@ -215,6 +217,7 @@ func (o *ordered) set(k string, v []byte) {
 		}
 		return
 	}
+	ok.s = strings.Clone(ok.s)
 	c.keys = slices.Insert(c.keys, i, ok)
 	if c.vals != nil {
 		c.vals = slices.Insert(c.vals, i, v)

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"unsafe"
+
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // backend is the ordered key-value space a Store keeps everything in. Keys
@@ -56,14 +58,82 @@ type entry struct {
 type writeSet struct {
 	// keys maps the escaped user key field of a partition prefix (the
 	// prefix without its table tag) to that key's writes.
-	keys   map[string]*keyWrites
-	points map[string]entry
+	keys map[string]*keyWrites
+	// points indexes pkeys and pvals, the global writes in the order
+	// first made.
+	points map[string]int
+	pkeys  []string
+	pvals  []entry
 	// recent is the key used last: an element's state calls and timer
 	// set all fall in its key's partitions, so most lookups stop here
 	// instead of hashing.
 	recent *keyWrites
 	// free holds keyWrites of earlier bundles for reuse.
 	free []*keyWrites
+	// arena holds the bytes of the keys above (the map keys, the
+	// partitions' keys and ranges), which live as long as the write set.
+	arena keyArena
+}
+
+// keyArena hands out strings whose bytes are copied into large reused
+// pointer-free blocks: the write set's keys, which were a third of the
+// allocations of a stateful event (a due-time, hold, timer, per-key
+// index and cell key each, and a cleared cell's range), cost a copy
+// instead, and nothing for the collector. The strings are valid until
+// reset: a backend that keeps a write set's key past apply copies it (the
+// memory backend's partitions copy every key into their arrays anyway;
+// its user key map and global index clone the keys they insert; pebble's
+// batches copy everything). The write set copies a key once however often
+// it is written, but a key deleted within the bundle keeps its bytes until
+// the reset: a value state written by every event of a bundle makes a new
+// key each time (its sequence number), a few dozen bytes a write held to
+// the bundle's end instead of freed by the collector.
+type keyArena struct {
+	// blocks are every block allocated, blocks[i] the one being filled;
+	// reset empties them for reuse.
+	blocks [][]byte
+	i      int
+}
+
+// arenaBlock is the size of a keyArena block; a key longer than an eighth
+// of it gets an allocation of its own.
+const arenaBlock = 64 << 10
+
+// string returns a copy of b valid until a.reset.
+func (a *keyArena) string(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(a.blocks) == 0 || len(b) > cap(a.blocks[a.i])-len(a.blocks[a.i]) {
+		if len(b) > arenaBlock/8 {
+			return string(b)
+		}
+		a.next()
+	}
+	cur := a.blocks[a.i]
+	n := len(cur)
+	cur = append(cur, b...)
+	a.blocks[a.i] = cur
+	return unsafe.String(&cur[n], len(b))
+}
+
+// next moves to the next block, allocating it if there is none.
+func (a *keyArena) next() {
+	if a.i+1 < len(a.blocks) {
+		a.i++
+		return
+	}
+	a.blocks = append(a.blocks, make([]byte, 0, arenaBlock))
+	a.i = len(a.blocks) - 1
+}
+
+// reset empties every block for reuse: the strings handed out become
+// invalid.
+func (a *keyArena) reset() {
+	for i := range a.blocks {
+		a.blocks[i] = a.blocks[i][:0]
+	}
+	a.i = 0
 }
 
 // keyWrites are one user key's writes to the three partitioned tables,
@@ -76,6 +146,27 @@ type keyWrites struct {
 	// use instead of a lookup each (Bundle.memKey).
 	mem    *memKey
 	looked bool
+	// windows are the key's window entries the bundle wrote (on) or
+	// deleted, in order, which the memory backend's commit records in
+	// memKey (Bundle.stamp).
+	windows []windowMark
+}
+
+// windowMark is a write of a key's window entry: set (on) or deleted.
+type windowMark struct {
+	w  window.Window
+	on bool
+}
+
+// window reports whether kw's last write of window w's entry set it, and
+// whether kw wrote it at all.
+func (kw *keyWrites) window(w window.Window) (on, known bool) {
+	for i := len(kw.windows) - 1; i >= 0; i-- {
+		if kw.windows[i].w == w {
+			return kw.windows[i].on, true
+		}
+	}
+	return false, false
 }
 
 // partSlot is the slot of a partition prefix's table tag in keyWrites
@@ -94,7 +185,7 @@ func partSlot(tag byte) int {
 var slotTags = [3]byte{tagState, tagTimer, tagPerKey}
 
 func newWriteSet() *writeSet {
-	return &writeSet{keys: map[string]*keyWrites{}, points: map[string]entry{}}
+	return &writeSet{keys: map[string]*keyWrites{}, points: map[string]int{}}
 }
 
 // partLen returns the length of k's partition prefix: the table tag and
@@ -139,7 +230,7 @@ func (w *writeSet) keyOf(k []byte, p int, create bool) *keyWrites {
 			if !create {
 				return nil
 			}
-			kw = w.newKey(string(ukey))
+			kw = w.newKey(w.arena.string(ukey))
 		}
 		w.recent = kw
 	}
@@ -162,18 +253,32 @@ func (w *writeSet) newKey(ukey string) *keyWrites {
 // set records v under k; v is retained.
 func (w *writeSet) set(k, v []byte) {
 	if p := partLen(k); p > 0 {
-		w.part(k, p, true).put(k, entry{val: v})
+		w.part(k, p, true).put(&w.arena, k, entry{val: v})
 		return
 	}
-	w.points[string(k)] = entry{val: v}
+	w.point(k, entry{val: v})
 }
 
 func (w *writeSet) delete(k []byte) {
 	if p := partLen(k); p > 0 {
-		w.part(k, p, true).put(k, entry{del: true})
+		w.part(k, p, true).put(&w.arena, k, entry{del: true})
 		return
 	}
-	w.points[string(k)] = entry{del: true}
+	w.point(k, entry{del: true})
+}
+
+// point records e under global key k. A key the bundle wrote before is
+// looked up without a copy: the arena takes a key once, however often the
+// bundle writes it.
+func (w *writeSet) point(k []byte, e entry) {
+	if i, ok := w.points[string(k)]; ok {
+		w.pvals[i] = e
+		return
+	}
+	ks := w.arena.string(k)
+	w.points[ks] = len(w.pkeys)
+	w.pkeys = append(w.pkeys, ks)
+	w.pvals = append(w.pvals, e)
 }
 
 // deleteRange deletes [lo, hi), which must lie in one partition: a
@@ -183,7 +288,7 @@ func (w *writeSet) deleteRange(lo, hi []byte) {
 	if p == 0 || len(hi) < p || string(hi[:p]) != string(lo[:p]) {
 		panic(fmt.Sprintf("state: range delete [%q, %q) is not within one user key", lo, hi))
 	}
-	w.part(lo, p, true).deleteRange(lo, hi)
+	w.part(lo, p, true).deleteRange(&w.arena, lo, hi)
 }
 
 // get returns the bundle's write of k: found reports whether the bundle
@@ -191,8 +296,12 @@ func (w *writeSet) deleteRange(lo, hi []byte) {
 func (w *writeSet) get(k []byte) (v []byte, ok, found bool) {
 	p := partLen(k)
 	if p == 0 {
-		e, found := w.points[string(k)]
-		return e.val, found && !e.del, found
+		i, found := w.points[string(k)]
+		if !found {
+			return nil, false, false
+		}
+		e := w.pvals[i]
+		return e.val, !e.del, true
 	}
 	pw := w.part(k, p, false)
 	if pw == nil {
@@ -206,11 +315,12 @@ func (w *writeSet) get(k []byte) (v []byte, ok, found bool) {
 }
 
 // reset empties w for reuse, keeping its maps' capacity. The backends
-// keep no reference to w's maps or partitions, only to the keys and
-// values in them.
+// keep no reference to w's maps, partitions or keys (they copy the keys
+// they keep), only to the values.
 func (w *writeSet) reset() {
 	for _, kw := range w.keys {
 		kw.ukey, kw.mem, kw.looked = "", nil, false
+		kw.windows = kw.windows[:0]
 		for i := range kw.parts {
 			kw.parts[i].reset()
 		}
@@ -218,7 +328,11 @@ func (w *writeSet) reset() {
 	}
 	clear(w.keys)
 	clear(w.points)
+	clear(w.pkeys)
+	clear(w.pvals)
+	w.pkeys, w.pvals = w.pkeys[:0], w.pvals[:0]
 	w.recent = nil
+	w.arena.reset()
 }
 
 func (w *writeSet) empty() bool { return len(w.keys) == 0 && len(w.points) == 0 }
@@ -246,8 +360,8 @@ func (w *writeSet) each(del func(lo, hi string) error, put func(k string, e entr
 			}
 		}
 	}
-	for k, e := range w.points {
-		if err := put(k, e); err != nil {
+	for i, k := range w.pkeys {
+		if err := put(k, w.pvals[i]); err != nil {
 			return err
 		}
 	}
@@ -284,19 +398,20 @@ type span struct{ lo, hi string }
 
 func (w *partWrites) find(k string) (int, bool) { return slices.BinarySearch(w.keys, k) }
 
-// put records e under k.
-func (w *partWrites) put(k []byte, e entry) {
+// put records e under k, copied into a.
+func (w *partWrites) put(a *keyArena, k []byte, e entry) {
 	i, found := w.find(string(k))
 	if found {
 		w.vals[i] = e
 		return
 	}
-	w.keys = slices.Insert(w.keys, i, string(k))
+	w.keys = slices.Insert(w.keys, i, a.string(k))
 	w.vals = slices.Insert(w.vals, i, e)
 }
 
-// deleteRange deletes [lo, hi); hi nil means no upper bound.
-func (w *partWrites) deleteRange(lo, hi []byte) {
+// deleteRange deletes [lo, hi), copied into ka; hi nil means no upper
+// bound.
+func (w *partWrites) deleteRange(ka *keyArena, lo, hi []byte) {
 	if hi == nil {
 		hi = keySpaceEnd
 	}
@@ -311,9 +426,24 @@ func (w *partWrites) deleteRange(lo, hi []byte) {
 	// first that ends at or after lo, while they start at or before hi.
 	a := sort.Search(len(w.dels), func(i int) bool { return w.dels[i].hi >= string(lo) })
 	b := a
-	l, h := string(lo), string(hi)
+	// The merged range's bounds are copied into ka only if they are lo
+	// or hi, not an earlier range's: a value state's writes clear the
+	// same range again and again.
+	l, h := unsafe.String(unsafe.SliceData(lo), len(lo)), unsafe.String(unsafe.SliceData(hi), len(hi))
+	newLo, newHi := true, true
 	for ; b < len(w.dels) && w.dels[b].lo <= h; b++ {
-		l, h = min(l, w.dels[b].lo), max(h, w.dels[b].hi)
+		if d := w.dels[b]; d.lo <= l {
+			l, newLo = d.lo, false
+		}
+		if d := w.dels[b]; d.hi >= h {
+			h, newHi = d.hi, false
+		}
+	}
+	if newLo {
+		l = ka.string(lo)
+	}
+	if newHi {
+		h = ka.string(hi)
 	}
 	w.dels = slices.Replace(w.dels, a, b, span{lo: l, hi: h})
 }

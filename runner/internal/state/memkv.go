@@ -2,7 +2,10 @@ package state
 
 import (
 	"slices"
+	"strings"
 	"sync"
+
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // memBackend is the in-memory backend. Its entries are partitioned as a
@@ -30,21 +33,37 @@ func newMemBackend() *memBackend {
 	return &memBackend{keys: map[string]*memKey{}, global: &ordered{}}
 }
 
-// memKey is one user key's partitions, by partSlot.
+// memKey is one user key's partitions, by partSlot, and the windows
+// whose entries in the global windows table its commits wrote and did not
+// delete since (Bundle.stamp). The window entries are deleted only by a
+// bundle's Drop, which the commit records here too; a memKey that empties
+// is forgotten with what it knew, and the next stamp writes the entry
+// again.
 type memKey struct {
-	parts [3]memPart
+	parts   [3]memPart
+	windows []window.Window
+}
+
+// hasWindow reports whether k (nil: none) knows w's window entry to be
+// there.
+func (k *memKey) hasWindow(w window.Window) bool {
+	return k != nil && slices.Contains(k.windows, w)
+}
+
+// markWindow records the write of w's window entry (on: set).
+func (k *memKey) markWindow(w window.Window, on bool) {
+	i := slices.Index(k.windows, w)
+	switch {
+	case on && i < 0:
+		k.windows = append(k.windows, w)
+	case !on && i >= 0:
+		k.windows = slices.Delete(k.windows, i, i+1)
+	}
 }
 
 // empty reports whether k holds no entry.
 func (k *memKey) empty() bool {
-	return len(k.parts[0].keys) == 0 && len(k.parts[1].keys) == 0 && len(k.parts[2].keys) == 0
-}
-
-// memPart is one partition's entries, ascending by key. Values are never
-// mutated in place (apply stores fresh copies), so readers may keep them.
-type memPart struct {
-	keys []string
-	vals [][]byte
+	return k.parts[0].len() == 0 && k.parts[1].len() == 0 && k.parts[2].len() == 0
 }
 
 // part returns the partition with prefix (a table tag and an escaped
@@ -55,47 +74,6 @@ func (m *memBackend) part(prefix string) *memPart {
 		return nil
 	}
 	return &k.parts[partSlot(prefix[0])]
-}
-
-func (p *memPart) find(k string) (int, bool) { return slices.BinarySearch(p.keys, k) }
-
-func (p *memPart) set(k string, v []byte) {
-	i, ok := p.find(k)
-	if ok {
-		p.vals[i] = v
-		return
-	}
-	p.keys = slices.Insert(p.keys, i, k)
-	p.vals = slices.Insert(p.vals, i, v)
-}
-
-func (p *memPart) delete(k string) {
-	if i, ok := p.find(k); ok {
-		p.keys = slices.Delete(p.keys, i, i+1)
-		p.vals = slices.Delete(p.vals, i, i+1)
-	}
-}
-
-// replaceRange deletes [lo, hi) and, when keys (the point writes made
-// after the delete within the range, ascending, with their entries in
-// vals) are as many sets as the entries deleted, stores them in those
-// entries' places and reports true: a value state's write, which clears
-// its cell and appends one value, then moves none of the entries after it.
-// Otherwise the caller applies the writes.
-func (p *memPart) replaceRange(lo, hi string, keys []string, vals []entry) bool {
-	i, _ := p.find(lo)
-	j, _ := p.find(hi)
-	if j-i == len(keys) && !slices.ContainsFunc(vals, func(e entry) bool { return e.del }) {
-		for n, k := range keys {
-			p.keys[i+n], p.vals[i+n] = k, vals[n].val
-		}
-		return true
-	}
-	if i < j {
-		p.keys = slices.Delete(p.keys, i, j)
-		p.vals = slices.Delete(p.vals, i, j)
-	}
-	return false
 }
 
 // lookup returns the partitions of the user key whose escaped field is
@@ -177,8 +155,8 @@ func (m *memBackend) scanIn(mk *memKey, slot int, lo, hi []byte, fn func(k, v []
 	}
 	part := &mk.parts[slot]
 	i, _ := part.find(string(lo))
-	for ; i < len(part.keys) && (hi == nil || part.keys[i] < string(hi)); i++ {
-		if !fn(bytesOf(part.keys[i]), part.vals[i]) {
+	for ; i < part.len() && (hi == nil || part.key(i) < string(hi)); i++ {
+		if !fn(bytesOf(part.key(i)), part.vals[i]) {
 			return false
 		}
 	}
@@ -233,9 +211,19 @@ func (m *memBackend) copyPart(prefix, from string, after bool, hi []byte, keys [
 		if after && found {
 			i++
 		}
-		for ; i < len(part.keys) && (hi == nil || part.keys[i] < string(hi)) && n < len(keys); i++ {
-			keys[n], vals[n] = part.keys[i], part.vals[i]
+		// The keys are views of the partition's bytes, which the next
+		// commit may move: they are copied, all into one string.
+		first := i
+		for ; i < part.len() && (hi == nil || part.key(i) < string(hi)) && n < len(keys); i++ {
+			vals[n] = part.vals[i]
 			n++
+		}
+		if n > 0 {
+			all := string(part.buf[part.off(first):part.off(first+n)])
+			for j := range n {
+				lo, hi := part.off(first+j)-part.off(first), part.off(first+j+1)-part.off(first)
+				keys[j] = all[lo:hi]
+			}
 		}
 	}
 	return n, n == len(keys)
@@ -310,7 +298,7 @@ func (m *memBackend) prefixes() []string {
 	out := make([]string, 0, len(m.keys))
 	for ukey, k := range m.keys {
 		for slot := range k.parts {
-			if len(k.parts[slot].keys) > 0 {
+			if k.parts[slot].len() > 0 {
 				out = append(out, string(slotTags[slot])+ukey)
 			}
 		}
@@ -327,8 +315,8 @@ func (m *memBackend) apply(w *writeSet) error {
 	for ukey, kw := range w.keys {
 		m.applyKey(ukey, kw)
 	}
-	for k, e := range w.points {
-		if e.del {
+	for i, k := range w.pkeys {
+		if e := w.pvals[i]; e.del {
 			m.global.delete(k)
 		} else {
 			m.global.set(k, e.val)
@@ -370,6 +358,11 @@ func (m *memBackend) applyKey(ukey string, kw *keyWrites) {
 		}
 		mk = m.put(ukey, mk, slot, pw.keys[next:], pw.vals[next:])
 	}
+	if mk != nil {
+		for _, wm := range kw.windows {
+			mk.markWindow(wm.w, wm.on)
+		}
+	}
 	if mk != nil && mk.empty() {
 		delete(m.keys, ukey)
 	}
@@ -386,7 +379,9 @@ func (m *memBackend) put(ukey string, mk *memKey, slot int, keys []string, vals 
 		case !e.del:
 			if mk == nil {
 				mk = &memKey{}
-				m.keys[ukey] = mk
+				// ukey is the write set's (its arena's): the map keeps a
+				// copy.
+				m.keys[strings.Clone(ukey)] = mk
 			}
 			mk.parts[slot].set(k, e.val)
 		}
@@ -404,8 +399,8 @@ func (m *memBackend) export(fn func(k, v []byte) error) error {
 	// each partition goes out just before the first global key above it.
 	emitPart := func(p string) error {
 		part := m.part(p)
-		for i, k := range part.keys {
-			if err := fn([]byte(k), part.vals[i]); err != nil {
+		for i := range part.len() {
+			if err := fn([]byte(part.key(i)), part.vals[i]); err != nil {
 				return err
 			}
 		}

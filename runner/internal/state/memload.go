@@ -7,7 +7,8 @@ import "unsafe"
 // tables arrive sorted: partitions are built by appending, and global
 // entries are appended to the last chunk of the ordered index, with no
 // search at all. The entries' bytes are copied into large pointer-free
-// slabs (the keys as strings over them), and the partitions and their key
+// slabs (the global keys as strings over them, each partition's keys as
+// one array, as memPart keeps them), and the partitions and their ends
 // and value slices are carved from large slabs too, so that a restored
 // gigabyte is a few thousand objects for the collector to mark instead of
 // several million. A slab stays alive while any entry in it does: values
@@ -62,10 +63,11 @@ type memLoader struct {
 	parts  []loadedPart
 	global *ordered
 
-	// prefix and keys, vals gather the entries of the partition being
-	// loaded, until it ends.
+	// prefix and kbuf, ends, vals gather the entries of the partition
+	// being loaded (the keys back to back, as in memPart), until it ends.
 	prefix string
-	keys   []string
+	kbuf   []byte
+	ends   []uint32
 	vals   [][]byte
 
 	// userKeys is the most partitions of one table so far: at most the
@@ -74,7 +76,7 @@ type memLoader struct {
 	tagParts [3]int
 
 	bytes   []byte
-	strs    []string
+	ints    []uint32
 	slices  [][]byte
 	memKeys []memKey
 }
@@ -97,37 +99,36 @@ func (l *memLoader) newKey() *memKey {
 
 // add loads one entry.
 func (l *memLoader) add(k, v []byte) {
-	key := l.string(k)
 	val := l.copy(v)
 	p := partLen(k)
 	if p == 0 {
-		l.appendGlobal(key, val)
+		l.appendGlobal(l.string(k), val)
 		return
 	}
-	if key[:p] != l.prefix {
+	if string(k[:p]) != l.prefix {
 		l.endPart()
-		l.prefix = key[:p]
+		l.prefix = l.string(k[:p])
 	}
-	l.keys = append(l.keys, key)
+	l.kbuf = append(l.kbuf, k...)
+	l.ends = append(l.ends, uint32(len(l.kbuf)))
 	l.vals = append(l.vals, val)
 }
 
 // endPart installs the partition gathered so far.
 func (l *memLoader) endPart() {
-	if len(l.keys) == 0 {
+	if len(l.ends) == 0 {
 		return
 	}
-	n := len(l.keys)
-	part := memPart{keys: carve(&l.strs, n), vals: carve(&l.slices, n)}
-	copy(part.keys, l.keys)
+	n := len(l.ends)
+	part := memPart{buf: l.copy(l.kbuf), ends: carve(&l.ints, n), vals: carve(&l.slices, n)}
+	copy(part.ends, l.ends)
 	copy(part.vals, l.vals)
 	l.parts = append(l.parts, loadedPart{l.prefix, part})
 	slot := partSlot(l.prefix[0])
 	l.tagParts[slot]++
 	l.userKeys = max(l.userKeys, l.tagParts[slot])
-	clear(l.keys)
 	clear(l.vals)
-	l.keys, l.vals = l.keys[:0], l.vals[:0]
+	l.kbuf, l.ends, l.vals = l.kbuf[:0], l.ends[:0], l.vals[:0]
 }
 
 // carve returns n elements from the slab *s, starting a new slab when it

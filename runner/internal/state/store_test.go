@@ -40,6 +40,7 @@ func TestGCTime(t *testing.T) {
 // of a write set's partition against brute force.
 func TestWriteSetRanges(t *testing.T) {
 	w := &partWrites{}
+	var a keyArena
 	in := func(k string, spans [][2]string) bool {
 		for _, s := range spans {
 			if k >= s[0] && k < s[1] {
@@ -50,7 +51,7 @@ func TestWriteSetRanges(t *testing.T) {
 	}
 	var spans [][2]string
 	for _, s := range [][2]string{{"b", "d"}, {"f", "h"}, {"d", "e"}, {"a", "b"}, {"x", "z"}, {"c", "g"}, {"k", "k"}} {
-		w.deleteRange([]byte(s[0]), []byte(s[1]))
+		w.deleteRange(&a, []byte(s[0]), []byte(s[1]))
 		spans = append(spans, s)
 		for c := byte('a'); c <= 'z'; c++ {
 			for _, k := range []string{string(c), string(c) + "\x00", string(c) + "m"} {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/beamgo-dev/beamgo/internal/window"
 )
@@ -83,6 +84,7 @@ func runConformance(t *testing.T, open opener) {
 		{"at the end of processing time every processing-time timer is due", testProcessingTimeEnd},
 		{"per-window state expires at GC time (case 30)", testWindowExpiry},
 		{"expired windows are listed for OnWindowExpiration before the drop (case 31)", testExpiredList},
+		{"a window's state written after its drop, in the same bundle or a later one, expires again", testExpiredAfterDrop},
 		{"a failed bundle's timers do not fire and popped timers return", testTimerAtomicity},
 		{"snapshots round-trip across backends", testSnapshot},
 	}
@@ -849,6 +851,61 @@ func testExpiredList(t *testing.T, open opener) {
 	if got := bagOf(t, b, Cell{Transform: "t", State: "bag", Key: []byte("a"), Window: window.Global()}); len(got) != 1 {
 		t.Errorf("global window state = %q, want kept", got)
 	}
+}
+
+func testExpiredAfterDrop(t *testing.T, open opener) {
+	s := open(t, Options{})
+	iw := window.Time(11_000)
+	bag := func(key string, w window.Window) Cell {
+		return Cell{Transform: "t", State: "bag", Key: []byte(key), Window: w}
+	}
+	expired := func() []string {
+		t.Helper()
+		var got []string
+		must(t, s.Expired(iw, func(sc Scope) bool {
+			b := s.Begin()
+			defer b.Discard()
+			got = append(got, fmt.Sprintf("%s:%v", sc.Key, bagOf(t, b, bag(string(sc.Key), sc.Window))))
+			return true
+		}))
+		return got
+	}
+	check := func(when string, want ...string) {
+		t.Helper()
+		if diff := cmp.Diff(want, expired(), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: expired scopes (-want +got):\n%s", when, diff)
+		}
+	}
+	b := s.Begin()
+	must(t, b.Append(bag("a", w0), []byte("1")))
+	must(t, b.Append(bag("a", window.Global()), []byte("g"))) // the key outlives W0's drops
+	commit(t, b)
+	check("after the first write", "a:[1]")
+
+	b = s.Begin()
+	must(t, b.Drop([]byte("a"), w0))
+	must(t, b.Append(bag("a", w0), []byte("2")))
+	commit(t, b)
+	check("after a drop and a write in one bundle", "a:[2]")
+
+	b = s.Begin()
+	must(t, b.Drop([]byte("a"), w0))
+	commit(t, b)
+	check("after a drop")
+	b = s.Begin()
+	must(t, b.Append(bag("a", w0), []byte("3")))
+	commit(t, b)
+	check("after a write in the bundle after the drop", "a:[3]")
+
+	b = s.Begin()
+	must(t, b.Append(bag("a", w0), []byte("4")))
+	must(t, b.Drop([]byte("a"), w0))
+	commit(t, b)
+	check("after a write and a drop in one bundle")
+	b = s.Begin()
+	must(t, b.SetTimer(Timer{TimerID: TimerID{Transform: "t", Family: "f", Key: []byte("a"), Window: w0}, Domain: ProcessingTime, Fire: 5, NoHold: true}))
+	commit(t, b)
+	check("after a timer set in the dropped window", "a:[]")
 }
 
 func testTimerAtomicity(t *testing.T, open opener) {

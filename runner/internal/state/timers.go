@@ -124,6 +124,7 @@ func (b *Bundle) SetTimer(t Timer) error {
 	b.lower(t.Domain, t.Fire)
 	rec := encodeTimer(nil, t)
 	b.w.set(b.kbuf, rec)
+	b.stamp(b.kbuf, t.Key, t.Window)
 	fireMoved := !had || old.Domain != t.Domain || old.Fire != t.Fire
 	if fireMoved && had {
 		b.w.delete(b.key(perKeyKey, old))
@@ -142,7 +143,6 @@ func (b *Bundle) SetTimer(t Timer) error {
 	if holdMoved && !t.NoHold {
 		b.w.set(b.key(holdKey, t), nil)
 	}
-	b.stamp(t.Key, t.Window)
 	return nil
 }
 

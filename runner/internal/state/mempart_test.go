@@ -1,0 +1,115 @@
+package state
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestMemPartModel checks memPart against a sorted slice of strings under
+// random sets, deletes and range replacements (with keys longer, shorter
+// and as long as those they replace, so that its bytes move both ways and
+// not at all), and scans through find and key after every step.
+func TestMemPartModel(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	key := func() string {
+		// Keys share a long prefix, as a user key's entries do, and some
+		// are prefixes of others; the empty key is one of them.
+		switch rnd.IntN(5) {
+		case 0:
+			return ""
+		case 1:
+			return fmt.Sprintf("s/key/cell%d", rnd.IntN(5))
+		}
+		return fmt.Sprintf("s/key/cell%d/%0*d", rnd.IntN(5), 1+rnd.IntN(4), rnd.IntN(300))
+	}
+	type kv struct {
+		k string
+		v []byte
+	}
+	var p memPart
+	var model []kv
+	find := func(k string) (int, bool) {
+		return slices.BinarySearchFunc(model, k, func(e kv, k string) int {
+			switch {
+			case e.k < k:
+				return -1
+			case e.k > k:
+				return 1
+			}
+			return 0
+		})
+	}
+	for step := range 30000 {
+		switch op := rnd.IntN(10); {
+		case op < 5:
+			k, v := key(), []byte(fmt.Sprint(step))
+			p.set(k, v)
+			if i, ok := find(k); ok {
+				model[i].v = v
+			} else {
+				model = slices.Insert(model, i, kv{k, v})
+			}
+		case op < 7:
+			k := key()
+			p.delete(k)
+			if i, ok := find(k); ok {
+				model = slices.Delete(model, i, i+1)
+			}
+		default:
+			// A range delete with writes within the range after it.
+			lo, hi := key(), key()
+			if lo > hi {
+				lo, hi = hi, lo
+			}
+			var keys []string
+			var vals []entry
+			for range rnd.IntN(4) {
+				if k := key(); k >= lo && k < hi && !slices.Contains(keys, k) {
+					keys = append(keys, k)
+				}
+			}
+			slices.Sort(keys)
+			for range keys {
+				vals = append(vals, entry{val: []byte(fmt.Sprint(step)), del: rnd.IntN(8) == 0})
+			}
+			i, _ := find(lo)
+			j, _ := find(hi)
+			model = slices.Delete(model, i, j)
+			if !p.replaceRange(lo, hi, keys, vals) {
+				for n, k := range keys {
+					if vals[n].del {
+						p.delete(k)
+					} else {
+						p.set(k, vals[n].val)
+					}
+				}
+			}
+			for n, k := range keys {
+				if vals[n].del {
+					continue
+				}
+				m, _ := find(k)
+				model = slices.Insert(model, m, kv{k, vals[n].val})
+			}
+		}
+		if p.len() != len(model) || len(p.vals) != len(model) {
+			t.Fatalf("step %d: %d entries (%d values), want %d", step, p.len(), len(p.vals), len(model))
+		}
+		for i, e := range model {
+			if p.key(i) != e.k || string(p.vals[i]) != string(e.v) {
+				t.Fatalf("step %d: entry %d = %q: %q, want %q: %q", step, i, p.key(i), p.vals[i], e.k, e.v)
+			}
+		}
+		if int(p.off(p.len())) != len(p.buf) {
+			t.Fatalf("step %d: keys end at %d, bytes at %d", step, p.off(p.len()), len(p.buf))
+		}
+		k := key()
+		gi, gok := p.find(k)
+		wi, wok := find(k)
+		if gi != wi || gok != wok {
+			t.Fatalf("step %d: find(%q) = %d, %v, want %d, %v", step, k, gi, gok, wi, wok)
+		}
+	}
+}
