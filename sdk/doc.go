@@ -126,7 +126,7 @@
 //
 // Connect and CoParDo bring keyed collections of different types into one
 // stateful DoFn that shares state and timers between them (Flink's
-// connect); IntervalJoin and LeftOuterIntervalJoin join two streams
-// within a time bound, evicting what can no longer match with event-time
-// timers (see connect.go and intervaljoin.go).
+// connect); IntervalJoin and its left, right and full outer forms join
+// two streams within a time bound, evicting what can no longer match with
+// event-time timers (see connect.go and intervaljoin.go).
 package sdk

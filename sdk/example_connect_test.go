@@ -87,3 +87,39 @@ func ExampleLeftOuterIntervalJoin() {
 	// ad1 i1 clicked=true c1
 	// ad2 i2 clicked=false
 }
+
+// A full outer stream-stream join: orders and payments of the same
+// customer within ten minutes of each other either way match; an order no
+// payment matched, and a payment no order matched, each come out once,
+// with the other side absent, when the watermark passes the last time a
+// match could arrive.
+func ExampleFullOuterIntervalJoin() {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[sdk.KV[string, string]](s)
+	orders, payments := ts.Tag("orders"), ts.Tag("payments")
+	minute := func(m int64) time.Time { return time.Unix(m*60, 0) }
+	orders.AddElementsAt(minute(0), sdk.Pair("ann", "order1"), sdk.Pair("bob", "order2"))
+	payments.AddElementsAt(minute(5), sdk.Pair("ann", "pay1"))
+	payments.AddElementsAt(minute(30), sdk.Pair("bob", "pay2")) // too late for order2
+	orders.AdvanceWatermarkToInfinity()
+	payments.AdvanceWatermarkToInfinity()
+	joined := sdk.FullOuterIntervalJoin(s, orders.Output(), payments.Output(), sdk.JoinInterval{Lower: -10 * time.Minute, Upper: 10 * time.Minute})
+	rows := sdk.Map(s, func(kv sdk.KV[string, sdk.Joined[string, string]]) string {
+		l, r := kv.Value.Left, kv.Value.Right
+		if !kv.Value.HasLeft {
+			l = "-"
+		}
+		if !kv.Value.HasRight {
+			r = "-"
+		}
+		return fmt.Sprintf("%s %s %s", kv.Key, l, r)
+	}, joined)
+	out := newPrinted()
+	sdk.ForEach(s, out, rows)
+	out.print(p)
+	// Output:
+	// ann order1 pay1
+	// bob - pay2
+	// bob order2 -
+}

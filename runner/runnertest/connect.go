@@ -20,6 +20,7 @@ func connectCases() []streamingCase {
 		{"46 as-of enrichment of connected streams: buffered, versioned, unmatched at TTL", testAsOfEnrichment},
 		{"47 an inner interval join matches within the bound and evicts when the watermark passes it", testInnerIntervalJoin},
 		{"48 a left outer interval join emits an unmatched left element once, a matched one never", testLeftOuterIntervalJoin},
+		{"48b a full outer interval join emits the unmatched elements of both sides once, at their own timestamps", testFullOuterIntervalJoin},
 	}
 }
 
@@ -212,11 +213,14 @@ func runJoin(t *testing.T, r runner.Runner, p *sdk.Pipeline, rows sdk.PCollectio
 	t.Helper()
 	s := p.Root()
 	rendered := sdk.Map(s, func(kv sdk.KV[string, sdk.Joined[string, string]]) string {
-		right := kv.Value.Right
+		left, right := kv.Value.Left, kv.Value.Right
+		if !kv.Value.HasLeft {
+			left = "NULL"
+		}
 		if !kv.Value.HasRight {
 			right = "NULL"
 		}
-		return fmt.Sprintf("%s %s-%s", kv.Key, kv.Value.Left, right)
+		return fmt.Sprintf("%s %s-%s", kv.Key, left, right)
 	}, rows)
 	c := Collect(s, sdk.ParDo(s, sdk.DoFn[string, string](withStamp{}), rendered))
 	if _, err := r.Run(context.Background(), p); err != nil {
@@ -264,4 +268,24 @@ func testLeftOuterIntervalJoin(t *testing.T, r runner.Runner) {
 	j.end()
 	rows := sdk.LeftOuterIntervalJoin(s, j.left.Output(), j.right.Output(), sdk.JoinInterval{Lower: 0, Upper: 5 * time.Second})
 	runJoin(t, r, p, rows, []string{"a l10-NULL @10000", "b l10-r12 @12000"})
+}
+
+// testFullOuterIntervalJoin is case 48 for both sides, rights up to 5s
+// after the left: L(a)@10s and R(c)@20s match nothing and come out once
+// each, at their own timestamps, with the other side NULL; L(b)@10s and
+// R(b)@12s match, and neither comes out alone, though R(b) is evicted
+// before L(b); R(a)@16s arrives after L(a) was evicted and comes out alone.
+func testFullOuterIntervalJoin(t *testing.T, r runner.Runner) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	j := newJoinScript(s)
+	j.left.AddElementsAt(sec(10), sdk.Pair("a", "l10"), sdk.Pair("b", "l10"))
+	j.right.AddElementsAt(sec(12), sdk.Pair("b", "r12"))
+	j.right.AddElementsAt(sec(20), sdk.Pair("c", "r20"))
+	j.watermark(sec(13))
+	j.watermark(sec(16))
+	j.right.AddElementsAt(sec(16), sdk.Pair("a", "r16"))
+	j.end()
+	rows := sdk.FullOuterIntervalJoin(s, j.left.Output(), j.right.Output(), sdk.JoinInterval{Lower: 0, Upper: 5 * time.Second})
+	runJoin(t, r, p, rows, []string{"a NULL-r16 @16000", "a l10-NULL @10000", "b l10-r12 @12000", "c NULL-r20 @20000"})
 }
