@@ -126,6 +126,6 @@ func runStateful(c keyed.Config) {
 		log.Fatal(err)
 	}
 	if !sum.OK {
-		log.Fatalf("beam: totals %+v, want %+v", got, c.Want())
+		log.Fatalf("beam: totals %+v, want %+v (with %d to %d keys flushed)", got, c.Want(), c.Want().Keys, c.MaxFlushes())
 	}
 }

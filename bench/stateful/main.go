@@ -140,7 +140,7 @@ func main() {
 		log.Fatal(err)
 	}
 	if !sum.OK {
-		log.Fatalf("stateful: totals %+v, want %+v", got, c.Want())
+		log.Fatalf("stateful: totals %+v, want %+v (with %d to %d keys flushed)", got, c.Want(), c.Want().Keys, c.MaxFlushes())
 	}
 }
 
