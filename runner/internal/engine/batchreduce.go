@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/reduce"
 	"github.com/beamgo-dev/beamgo/runner/internal/shuffle"
@@ -47,18 +48,31 @@ var batchSlice = 1 << 20
 // its reduce.Element and window, and its window's state in the reducer.
 const elemCost = 160
 
-// reducedInput reduces the groups of one stamped shuffle partition with
-// strategy, processing time standing at now, and encodes the panes as
-// KV<key, Iterable<value>> windowed values in chunks of about 64 KiB.
-func reducedInput(sh *shuffle.Shuffle, part int, src *wire, strategy reduce.Strategy, now window.Time) iter.Seq2[[]byte, error] {
+// batchReduce is what the bundles of a batch-reduced GroupByKey share:
+// its strategy, the processing time at which its input was complete, and
+// its unique name, for its metrics.
+type batchReduce struct {
+	strategy reduce.Strategy
+	now      window.Time
+	name     string
+}
+
+// input reduces the groups of one stamped shuffle partition and encodes
+// the panes as KV<key, Iterable<value>> windowed values in chunks of about
+// 64 KiB. The elements a finished trigger dropped are counted in m, the
+// attempt's metrics, so that a retried bundle counts them once.
+func (b batchReduce) input(sh *shuffle.Shuffle, part int, src *wire, m *metrics.Store) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
-		v := &batchReducer{src: src, strategy: strategy, now: now, yield: yield, wins: make([]window.Window, 1)}
+		v := &batchReducer{src: src, strategy: b.strategy, now: b.now, yield: yield, wins: make([]window.Window, 1)}
 		err := sh.VisitGroups(part, v)
 		if err == nil && !v.stopped {
 			err = v.flush()
 		}
 		if err == nil {
 			err = v.err
+		}
+		if v.closed > 0 && m != nil {
+			m.Counter(metrics.Key{Transform: b.name, Namespace: "beamgo.runner", Name: "droppedDueToClosedWindow"}).Add(v.closed)
 		}
 		if err != nil {
 			if !v.stopped {
@@ -90,12 +104,14 @@ type batchReducer struct {
 	data     []byte
 	elems    []reduce.Element
 	elemWins []window.Window
-	// r is the reducer, reset after each slice; panes the scratch of a
+	// r is the reducer, reset after each slice; closed counts the
+	// elements its finished triggers dropped. panes is the scratch of a
 	// slice's panes; chunk the encoded panes not yet yielded.
-	r     *reduce.Reducer
-	panes []reduce.Pane
-	chunk []byte
-	wins  []window.Window
+	r      *reduce.Reducer
+	closed int64
+	panes  []reduce.Pane
+	chunk  []byte
+	wins   []window.Window
 }
 
 // StartGroup implements shuffle.GroupVisitor. A new key ends the slice
@@ -168,6 +184,8 @@ func (v *batchReducer) flush() error {
 	}
 	clear(v.panes) // do not pin the reducer's values
 	v.panes = v.panes[:0]
+	_, closed := v.r.Dropped()
+	v.closed += closed
 	v.r.Reset()
 	clear(v.elems)
 	v.elems, v.elemWins, v.data = v.elems[:0], v.elemWins[:0], v.data[:0]

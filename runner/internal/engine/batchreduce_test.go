@@ -26,11 +26,16 @@ func TestBoundedTriggeredGroupByKeyShuffles(t *testing.T) {
 	for _, tc := range []struct {
 		windowing string
 		batch     bool
-		// panes are each key's values per pane, in index order.
+		// panes are each key's values per pane, in index order; the last
+		// is ON_TIME unless early is set, the others EARLY.
 		panes []int
+		early bool
+		// closed is how many elements a finished trigger dropped.
+		closed int64
 	}{
 		{windowing: "afterPT", panes: []int{perKey}},
 		{windowing: "everyTwo", batch: true, panes: []int{2, 2, 2, 1}},
+		{windowing: "firstTwo", batch: true, panes: []int{2}, early: true, closed: keys * (perKey - 2)},
 	} {
 		t.Run(tc.windowing, func(t *testing.T) {
 			b := newPipeline(t)
@@ -52,8 +57,18 @@ func TestBoundedTriggeredGroupByKeyShuffles(t *testing.T) {
 			opts.ShuffleMemory = 8 << 10
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			if _, err := runJob(ctx, t, pl, opts, f, func(j *job) { j0 = j }); err != nil {
+			res, err := runJob(ctx, t, pl, opts, f, func(j *job) { j0 = j })
+			if err != nil {
 				t.Fatal(err)
+			}
+			var closed int64
+			for k, n := range res.Metrics.Counters {
+				if k.Name == "droppedDueToClosedWindow" {
+					closed += n
+				}
+			}
+			if closed != tc.closed {
+				t.Errorf("droppedDueToClosedWindow %d, want %d", closed, tc.closed)
 			}
 			var g *stage
 			for _, s := range j0.stages {
@@ -68,7 +83,7 @@ func TestBoundedTriggeredGroupByKeyShuffles(t *testing.T) {
 				t.Errorf("the shuffle did not spill")
 			}
 			got := f.sunk("Sink")
-			checkGroupedPanes(t, got, keys*perKey)
+			checkGroupedPanes(t, got, keys*perKey-int(tc.closed))
 			byKey := map[string][]window.Value[[]byte]{}
 			for _, p := range got {
 				n := int(p.Elem[0])
@@ -84,7 +99,7 @@ func TestBoundedTriggeredGroupByKeyShuffles(t *testing.T) {
 					n := int(p.Elem[0])
 					counts = append(counts, int(binary.BigEndian.Uint32(p.Elem[1+n:])))
 					want := window.TimingEarly
-					if i == len(ps)-1 {
+					if i == len(ps)-1 && !tc.early {
 						want = window.TimingOnTime
 					}
 					if p.Pane.Timing != want {

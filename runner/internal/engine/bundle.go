@@ -28,9 +28,11 @@ type bundleWork struct {
 	// drain drops.
 	checkpoint bool
 	// mu guards elems and trackers.
-	mu       sync.Mutex
-	elems    [][]byte
-	stream   func() iter.Seq2[[]byte, error]
+	mu    sync.Mutex
+	elems [][]byte
+	// stream, when set, makes the input of an attempt, counting into
+	// the attempt's metrics (committed with it).
+	stream   func(m *metrics.Store) iter.Seq2[[]byte, error]
 	trackers map[*splitEntry]struct{}
 	// seg, when set, is a spilled segment of output the bundle's elements
 	// are read from before its first attempt (loadSegment).
@@ -44,9 +46,9 @@ type splitEntry struct {
 	t     operator.SplitTracker
 }
 
-func (b *bundleWork) input() iter.Seq2[[]byte, error] {
+func (b *bundleWork) input(m *metrics.Store) iter.Seq2[[]byte, error] {
 	if b.stream != nil {
-		return b.stream()
+		return b.stream(m)
 	}
 	b.mu.Lock()
 	elems := append([][]byte(nil), b.elems...)
@@ -168,7 +170,7 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 		finalizers []func(context.Context) error
 	)
 	bundle := Bundle{
-		Inputs: map[string]iter.Seq2[[]byte, error]{s.wiring.Source.Transform: b.input()},
+		Inputs: map[string]iter.Seq2[[]byte, error]{s.wiring.Source.Transform: b.input(metrics)},
 		Output: func(id string) func([]byte) error {
 			o := outs[id]
 			if o == nil {

@@ -51,6 +51,9 @@ func newPipeline(t *testing.T) *pipeline {
 				OnTimeBehavior: pipepb.OnTimeBehavior_FIRE_ALWAYS,
 				Trigger: &pipepb.Trigger{Trigger: &pipepb.Trigger_Repeat_{Repeat: &pipepb.Trigger_Repeat{
 					Subtrigger: &pipepb.Trigger{Trigger: &pipepb.Trigger_ElementCount_{ElementCount: &pipepb.Trigger_ElementCount{ElementCount: 2}}}}}}},
+			// firstTwo fires one pane of two elements and closes the window.
+			"firstTwo": {WindowFn: &pipepb.FunctionSpec{Urn: urns.WindowFnGlobal}, WindowCoderId: "gwindow",
+				Trigger: &pipepb.Trigger{Trigger: &pipepb.Trigger_ElementCount_{ElementCount: &pipepb.Trigger_ElementCount{ElementCount: 2}}}},
 		},
 		Environments: map[string]*pipepb.Environment{"go": {Urn: urns.EnvDefault}, "go2": {Urn: urns.EnvDefault}},
 	}}}

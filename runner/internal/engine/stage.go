@@ -10,6 +10,7 @@ import (
 	fnpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/fnexecution_v1"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 
+	"github.com/beamgo-dev/beamgo/internal/metrics"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 	"github.com/beamgo-dev/beamgo/runner/internal/reduce"
@@ -260,14 +261,13 @@ func (s *stage) startGroups() {
 		input = keyedInput
 	}
 	sh := s.grouping
-	if s.batch != nil {
-		strategy, now := *s.batch, s.j.clock.now()
-		input = func(sh *shuffle.Shuffle, part int, src *wire) iter.Seq2[[]byte, error] {
-			return reducedInput(sh, part, src, strategy, now)
-		}
-	}
 	for part := range sh.Parts() {
-		s.queue = append(s.queue, &bundleWork{minTs: window.MinTime, stream: func() iter.Seq2[[]byte, error] { return input(sh, part, s.src) }})
+		stream := func(*metrics.Store) iter.Seq2[[]byte, error] { return input(sh, part, s.src) }
+		if s.batch != nil {
+			b := batchReduce{strategy: *s.batch, now: s.j.clock.now(), name: s.j.pl.Components.GetTransforms()[s.st.Input.Transform].GetUniqueName()}
+			stream = func(m *metrics.Store) iter.Seq2[[]byte, error] { return b.input(sh, part, s.src, m) }
+		}
+		s.queue = append(s.queue, &bundleWork{minTs: window.MinTime, stream: stream})
 	}
 }
 
