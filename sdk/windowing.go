@@ -65,7 +65,10 @@ func windowOption(f func(*graph.Windowing)) Option {
 }
 
 // Triggering sets when the panes of each window are emitted (WindowInto
-// only). The default is DefaultTrigger.
+// only). The default is DefaultTrigger. Over bounded input the runners
+// follow Beam's batch semantics: the watermark reaches the end only once
+// the input is read and processing-time timers fire at the end, so only
+// triggers that count elements fire early panes there.
 func Triggering(t Trigger) Option {
 	return windowOption(func(w *graph.Windowing) { w.Trigger = t })
 }
