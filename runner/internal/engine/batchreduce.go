@@ -168,12 +168,7 @@ func (v *batchReducer) flush() error {
 	v.panes = v.r.AppendAdvance(v.panes, t)
 	for _, p := range v.panes {
 		v.wins[0] = p.Window
-		v.chunk = v.src.wv.Encode(v.chunk, window.Value[[]byte]{Timestamp: p.Timestamp, Windows: v.wins, Pane: p.Info})
-		v.chunk = append(v.chunk, p.Key...)
-		v.chunk = binary.BigEndian.AppendUint32(v.chunk, uint32(len(p.Values)))
-		for _, val := range p.Values {
-			v.chunk = append(v.chunk, val...)
-		}
+		v.chunk = appendGrouped(v.src.wv.Encode(v.chunk, window.Value[[]byte]{Timestamp: p.Timestamp, Windows: v.wins, Pane: p.Info}), p)
 		if len(v.chunk) >= 64<<10 {
 			if !v.yield(v.chunk, nil) {
 				v.stopped = true

@@ -277,17 +277,22 @@ func (s *stage) paneBundle(panes []reduce.Pane) *bundleWork {
 	start := 0
 	for i, p := range panes {
 		at := len(buf)
-		buf = append(buf, headers[start:ends[i]]...)
-		buf = append(buf, p.Key...)
-		buf = binary.BigEndian.AppendUint32(buf, uint32(len(p.Values)))
-		for _, v := range p.Values {
-			buf = append(buf, v...)
-		}
+		buf = appendGrouped(append(buf, headers[start:ends[i]]...), p)
 		b.elems[i] = buf[at:len(buf):len(buf)]
 		b.minTs = min(b.minTs, p.Timestamp)
 		start = ends[i]
 	}
 	return b
+}
+
+// appendGrouped appends pane p's element, KV<key, Iterable<value>>, to
+// buf: the key, the value count and the values.
+func appendGrouped(buf []byte, p reduce.Pane) []byte {
+	buf = binary.BigEndian.AppendUint32(append(buf, p.Key...), uint32(len(p.Values)))
+	for _, v := range p.Values {
+		buf = append(buf, v...)
+	}
+	return buf
 }
 
 // deliverReduce hands a bundle's output to the reducers that read it;

@@ -261,10 +261,13 @@ func (s *stage) startGroups() {
 		input = keyedInput
 	}
 	sh := s.grouping
+	var b batchReduce
+	if s.batch != nil {
+		b = batchReduce{strategy: *s.batch, now: s.j.clock.now(), name: s.j.pl.Components.GetTransforms()[s.st.Input.Transform].GetUniqueName()}
+	}
 	for part := range sh.Parts() {
 		stream := func(*metrics.Store) iter.Seq2[[]byte, error] { return input(sh, part, s.src) }
 		if s.batch != nil {
-			b := batchReduce{strategy: *s.batch, now: s.j.clock.now(), name: s.j.pl.Components.GetTransforms()[s.st.Input.Transform].GetUniqueName()}
 			stream = func(m *metrics.Store) iter.Seq2[[]byte, error] { return b.input(sh, part, s.src, m) }
 		}
 		s.queue = append(s.queue, &bundleWork{minTs: window.MinTime, stream: stream})
