@@ -68,7 +68,9 @@ func (b *Bundle) Commit() error {
 	if b.w.empty() {
 		return nil
 	}
-	return b.s.kv.apply(b.w)
+	err := b.s.kv.apply(b.w)
+	b.s.lowerHeads(b.w)
+	return err
 }
 
 // Discard drops the bundle's changes, as if it never ran. Discarding a

@@ -16,7 +16,7 @@ import (
 // may not pass it.
 func (s *Store) Hold() (window.Time, error) {
 	hold := window.MaxTime
-	err := s.kv.scan([]byte{tagHold}, []byte{tagHold + 1}, func(k, _ []byte) bool {
+	err := s.scanHead(headHold, []byte{tagHold}, []byte{tagHold + 1}, func(k, _ []byte) bool {
 		d := decoder{b: k[1:]}
 		if t := d.time(); d.err == nil {
 			hold = t
@@ -32,7 +32,7 @@ func (s *Store) Hold() (window.Time, error) {
 // (processing time).
 func (s *Store) NextTime(d Domain) (t window.Time, ok bool, err error) {
 	lo := []byte{tagDue, byte(d)}
-	err = s.kv.scan(lo, prefixEnd(lo), func(k, _ []byte) bool {
+	err = s.scanHead(headDue(d), lo, prefixEnd(lo), func(k, _ []byte) bool {
 		_, t, _, err = decodeDueKey(k)
 		ok = err == nil
 		return false
@@ -50,7 +50,7 @@ func (s *Store) DueKeys(now Times, limit int) ([][]byte, error) {
 	var keys [][]byte
 	collect := func(d Domain, hi window.Time) error {
 		lo := []byte{tagDue, byte(d)}
-		return s.kv.scan(lo, appendTime(bytes.Clone(lo), hi), func(k, _ []byte) bool {
+		return s.scanHead(headDue(d), lo, appendTime(bytes.Clone(lo), hi), func(k, _ []byte) bool {
 			_, _, key, err := decodeDueKey(k)
 			if err == nil && !seen[string(key)] {
 				seen[string(key)] = true
@@ -86,7 +86,7 @@ type Scope struct {
 func (s *Store) Expired(iw window.Time, fn func(Scope) bool) error {
 	lo := []byte{tagWindows}
 	var derr error
-	err := s.kv.scan(lo, appendTime(bytes.Clone(lo), iw), func(k, _ []byte) bool {
+	err := s.scanHead(headWindows, lo, appendTime(bytes.Clone(lo), iw), func(k, _ []byte) bool {
 		_, key, w, err := decodeWindowKey(k)
 		if err != nil {
 			derr = err

@@ -105,6 +105,10 @@ type Store struct {
 	// keysMu guards inflight.
 	keysMu   sync.Mutex
 	inflight map[string]*Bundle
+
+	// heads keeps where the queue-like indexes' live entries start
+	// (heads.go).
+	heads headCache
 }
 
 // Errors a caller branches on; wrapped errors match them with errors.Is.
