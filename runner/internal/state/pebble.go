@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 )
 
 // pebbleBackend keeps the store in a pebble LSM under a private temporary
@@ -18,9 +19,54 @@ import (
 type pebbleBackend struct {
 	db  *pebble.DB
 	dir string
+	// opts are the options the store was opened with, for the tables a
+	// bulk load writes (the same comparer and filters).
+	opts *pebble.Options
 }
 
 var _ backend = (*pebbleBackend)(nil)
+
+// pebbleComparer orders keys bytewise, as pebble's default comparer, but
+// splits each key at the end of its partition prefix (partLen: the table
+// tag and the user key), so that pebble's bloom filters record the user
+// keys present in a table. A bundle's reads all fall in its keys'
+// partitions, and with a million keys most tables hold none of them: a
+// get or a scan within a partition then skips every table whose filter
+// rules the key out instead of reading a data block of each level. Keys
+// outside partitions (the global indexes) are their own prefix.
+var pebbleComparer = func() *pebble.Comparer {
+	c := *pebble.DefaultComparer
+	c.Split = func(k []byte) int {
+		if p := partLen(k); p > 0 {
+			return p
+		}
+		return len(k)
+	}
+	// The smallest prefix after a partition prefix (which ends in the
+	// user key's terminator 0x00 0x01) ends in 0x00 0x02 instead: every
+	// key between them lies in the partition. Any other prefix is a whole
+	// key, and its successor is itself with a 0x00 appended.
+	c.ImmediateSuccessor = func(dst, a []byte) []byte {
+		if n := len(a); n > 0 && partLen(a) == n {
+			dst = append(dst, a...)
+			dst[len(dst)-1]++
+			return dst
+		}
+		return append(append(dst, a...), 0)
+	}
+	c.Name = "beamgo.state.partitions.v1"
+	return &c
+}()
+
+// inPartition returns the length of the partition prefix that every key
+// of [lo, hi) shares, or 0 if they may not all share one.
+func inPartition(lo, hi []byte) int {
+	p := partLen(lo)
+	if p > 0 && len(hi) >= p && string(hi[:p]) == string(lo[:p]) {
+		return p
+	}
+	return 0
+}
 
 // pebbleOptions derives pebble's memory settings from budget bytes: half for
 // the block cache, and two memtables of an eighth each (pebble stops writes
@@ -34,7 +80,17 @@ func pebbleOptions(budget int64, log *slog.Logger) *pebble.Options {
 		MemTableStopWritesThreshold: 2,
 		DisableWAL:                  true,
 		Logger:                      pebbleLogger{log},
+		Comparer:                    pebbleComparer,
 	}
+	for i := range o.Levels {
+		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	// No block compression: the store is scratch space for one run, and
+	// snappy's encoding in flushes and compactions and its decoding of
+	// every block read past the cache cost 15% of a job's CPU whose state
+	// is eight times the store's memory, for disk space the run gives
+	// back when it ends.
+	o.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
 	o.EnsureDefaults()
 	return o
 }
@@ -52,7 +108,7 @@ func openPebble(parent string, budget int64, log *slog.Logger) (*pebbleBackend, 
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("state: open pebble: %w", err)
 	}
-	return &pebbleBackend{db: db, dir: dir}, nil
+	return &pebbleBackend{db: db, dir: dir, opts: o}, nil
 }
 
 func (p *pebbleBackend) get(k []byte) ([]byte, bool, error) {
@@ -68,9 +124,17 @@ func (p *pebbleBackend) get(k []byte) ([]byte, bool, error) {
 	return out, true, nil
 }
 
-// scanIter drives it over [lo, hi) and closes it.
-func scanIter(it *pebble.Iterator, fn func(k, v []byte) bool) error {
-	for ok := it.First(); ok; ok = it.Next() {
+// scanIter drives it over [lo, hi) and closes it. When every key of the
+// range lies in one partition (prefix > 0) it seeks in prefix mode, which
+// consults the tables' bloom filters.
+func scanIter(it *pebble.Iterator, lo []byte, prefix int, fn func(k, v []byte) bool) error {
+	ok := false
+	if prefix > 0 {
+		ok = it.SeekPrefixGE(lo)
+	} else {
+		ok = it.First()
+	}
+	for ; ok; ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			it.Close()
@@ -91,7 +155,7 @@ func (p *pebbleBackend) scan(lo, hi []byte, fn func(k, v []byte) bool) error {
 	if err != nil {
 		return fmt.Errorf("state: pebble scan: %w", err)
 	}
-	return scanIter(it, fn)
+	return scanIter(it, lo, inPartition(lo, hi), fn)
 }
 
 // pointDeleteMax is how many committed entries a range delete may cover
@@ -142,7 +206,11 @@ func (p *pebbleBackend) apply(w *writeSet) error {
 func deleteRange(b *pebble.Batch, it *pebble.Iterator, lo, hi []byte) error {
 	var keys [pointDeleteMax][]byte
 	n := 0
-	for ok := it.SeekGE(lo); ok && bytes.Compare(it.Key(), hi) < 0; ok = it.Next() {
+	seek := it.SeekGE
+	if inPartition(lo, hi) > 0 {
+		seek = it.SeekPrefixGE
+	}
+	for ok := seek(lo); ok && bytes.Compare(it.Key(), hi) < 0; ok = it.Next() {
 		if n == pointDeleteMax {
 			return b.DeleteRange(lo, hi, nil)
 		}
@@ -170,7 +238,7 @@ func (p *pebbleBackend) export(fn func(k, v []byte) error) error {
 		return fmt.Errorf("state: pebble snapshot: %w", err)
 	}
 	var ferr error
-	err = scanIter(it, func(k, v []byte) bool {
+	err = scanIter(it, nil, 0, func(k, v []byte) bool {
 		ferr = fn(k, v)
 		return ferr == nil
 	})

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -23,9 +22,7 @@ const loadTable = 64 << 20
 var _ bulkLoader = (*pebbleBackend)(nil)
 
 func (p *pebbleBackend) load(next func() (k, v []byte, ok bool, err error)) error {
-	o := &pebble.Options{}
-	o.EnsureDefaults()
-	wo := o.MakeWriterOptions(len(o.Levels)-1, p.db.TableFormat())
+	wo := p.opts.MakeWriterOptions(len(p.opts.Levels)-1, p.db.TableFormat())
 	var tables []string
 	defer func() {
 		// Ingest moves the tables into the store; what is left is the
