@@ -476,30 +476,30 @@ func TestPrecombineWindowedMatchesCounts(t *testing.T) {
 
 func testPrecombineWindowed(t *testing.T, endOfWindow bool) {
 	const period, size = 2, 10
+	sliding := func(ts int64) []window.Window {
+		var ws []window.Window
+		for s := ts - ((ts%period)+period)%period - size + period; s <= ts; s += period {
+			ws = append(ws, window.Interval(window.Time(s), window.Time(s+size)))
+		}
+		return ws
+	}
 	for _, tc := range []struct {
 		name   string
 		keys   int
 		elems  int
 		assign func(ts int64) []window.Window
+		// at, if set, is element i's timestamp (by default time runs
+		// forward, out of order by a few periods).
+		at func(i int, r *rand.Rand) int64
 	}{
-		{"sliding", 500, 40_000, func(ts int64) []window.Window {
-			var ws []window.Window
-			for s := ts - ts%period - size + period; s <= ts; s += period {
-				ws = append(ws, window.Interval(window.Time(s), window.Time(s+size)))
-			}
-			return ws
-		}},
-		{"sliding, a bid per key", 20_000, 5_000, func(ts int64) []window.Window {
-			var ws []window.Window
-			for s := ts - ts%period - size + period; s <= ts; s += period {
-				ws = append(ws, window.Interval(window.Time(s), window.Time(s+size)))
-			}
-			return ws
-		}},
+		{"sliding", 500, 40_000, sliding, nil},
+		{"sliding, a bid per key", 20_000, 5_000, sliding, nil},
+		{"sliding, time running backwards", 300, 30_000, sliding, func(i int, r *rand.Rand) int64 { return int64(30_000-i) / 40 }},
+		{"sliding, at random times", 50, 30_000, sliding, func(i int, r *rand.Rand) int64 { return r.Int64N(400) - 200 }},
 		{"fixed, past the bound", precombineFlushKeys/2 + 1000, 3 * precombineFlushKeys / 2, func(ts int64) []window.Window {
 			s := ts - ts%size
 			return []window.Window{window.Interval(window.Time(s), window.Time(s+size))}
-		}},
+		}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if endOfWindow && tc.keys > precombineFlushKeys/4 {
@@ -531,6 +531,9 @@ func testPrecombineWindowed(t *testing.T, endOfWindow bool) {
 					k = fmt.Sprint(i % tc.keys)
 				}
 				ts := int64(i)/50 - r.Int64N(7) // out of order by a few periods
+				if tc.at != nil {
+					ts = tc.at(i, r)
+				}
 				ws := tc.assign(ts)
 				v := 1 + r.Int64N(5)
 				for _, w := range ws {
@@ -539,8 +542,8 @@ func testPrecombineWindowed(t *testing.T, endOfWindow bool) {
 				if err := sink(KV[string, int64]{Key: k, Value: v}, &elemMeta{Windows: ws}); err != nil {
 					t.Fatal(err)
 				}
-				if len(pre.accs) > precombineFlushKeys {
-					t.Fatalf("element %d: %d accumulators held, want at most %d", i, len(pre.accs), precombineFlushKeys)
+				if pre.held > precombineFlushKeys {
+					t.Fatalf("element %d: %d accumulators held, want at most %d", i, pre.held, precombineFlushKeys)
 				}
 			}
 			if err := pre.FinishBundle(ctx); err != nil {
