@@ -347,14 +347,27 @@ type run struct {
 }
 
 // sortRecords sorts records of segs by key, then window.
+//
+// Keys of up to 8 bytes are compared without reading the arena (a cache
+// miss per record): their prefix holds the whole key, zero-padded, so of
+// two such keys with equal prefixes one is the other with zero bytes
+// appended, and the shorter sorts first. Records of one key in one window
+// of one segment are equal without looking the window up.
 func sortRecords(segs []*segment, recs []record) {
 	slices.SortFunc(recs, func(a, b record) int {
 		if a.prefix != b.prefix {
 			return cmp.Compare(a.prefix, b.prefix)
 		}
 		ga, gb := segs[a.seg], segs[b.seg]
-		if c := bytes.Compare(ga.key(&a), gb.key(&b)); c != 0 {
+		if a.klen <= 8 && b.klen <= 8 {
+			if a.klen != b.klen {
+				return cmp.Compare(a.klen, b.klen)
+			}
+		} else if c := bytes.Compare(ga.key(&a), gb.key(&b)); c != 0 {
 			return c
+		}
+		if a.seg == b.seg && a.win == b.win {
+			return 0
 		}
 		return compareWindows(ga.wins[a.win], gb.wins[b.win])
 	})

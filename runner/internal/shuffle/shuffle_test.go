@@ -1,6 +1,7 @@
 package shuffle
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -345,6 +346,65 @@ func TestShuffleConcurrentWritersAndReaders(t *testing.T) {
 	sortGroups(got)
 	if diff := cmp.Diff(want(inputs, false), got); diff != "" {
 		t.Errorf("groups (-want +got):\n%s", diff)
+	}
+}
+
+// TestSortRecordsOrdersByKeyThenWindow sorts records of random short keys
+// (zero bytes among them, lengths around the 8-byte prefix) in several
+// segments and checks the order against bytes.Compare and compareWindows,
+// the order the merge of runs relies on.
+func TestSortRecordsOrdersByKeyThenWindow(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	s := New(4, false, t.TempDir(), 1<<30, 1)
+	var segs []*segment
+	for range 3 {
+		w := s.NewWriter()
+		for range 2000 {
+			key := make([]byte, r.IntN(12))
+			for i := range key {
+				key[i] = []byte{0, 0, 1, 'a', 0xff}[r.IntN(5)]
+			}
+			var wins []window.Window
+			for range 1 + r.IntN(3) {
+				if r.IntN(8) == 0 {
+					wins = append(wins, window.Global())
+					continue
+				}
+				start := window.Time(r.Int64N(6) - 3)
+				wins = append(wins, window.Interval(start, start+window.Time(1+r.Int64N(3))))
+			}
+			if err := w.Add(key, wins, []byte{byte(r.IntN(256))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		segs = append(segs, w.seg)
+	}
+	for p := range s.parts {
+		var recs []record
+		for i, g := range segs {
+			for _, c := range g.recs[p] {
+				for _, rec := range c {
+					rec.seg = uint32(i)
+					recs = append(recs, rec)
+				}
+			}
+		}
+		n := len(recs)
+		sortRecords(segs, recs)
+		if len(recs) != n {
+			t.Fatalf("partition %d: %d records sorted, want %d", p, len(recs), n)
+		}
+		for i := 1; i < len(recs); i++ {
+			a, b := &recs[i-1], &recs[i]
+			ga, gb := segs[a.seg], segs[b.seg]
+			c := bytes.Compare(ga.key(a), gb.key(b))
+			if c == 0 {
+				c = compareWindows(ga.wins[a.win], gb.wins[b.win])
+			}
+			if c > 0 {
+				t.Fatalf("partition %d: record %d (%q in %v) sorts before %q in %v", p, i-1, ga.key(a), ga.wins[a.win], gb.key(b), gb.wins[b.win])
+			}
+		}
 	}
 }
 
