@@ -528,7 +528,7 @@ func openSegment(r *run, part int) (*mergeSource, error) {
 
 // next reads the next record; ok is false at the end.
 func (m *mergeSource) next() (ok bool, err error) {
-	klen, err := binary.ReadUvarint(m.br)
+	klen, err := readUvarint(m.br)
 	if err == io.EOF {
 		return false, nil
 	}
@@ -544,17 +544,17 @@ func (m *mergeSource) next() (ok bool, err error) {
 	}
 	m.win = window.Global()
 	if flag == 1 {
-		s, err := binary.ReadVarint(m.br)
+		s, err := readVarint(m.br)
 		if err != nil {
 			return false, noEOF(err)
 		}
-		e, err := binary.ReadVarint(m.br)
+		e, err := readVarint(m.br)
 		if err != nil {
 			return false, noEOF(err)
 		}
 		m.win = window.Interval(window.Time(s), window.Time(e))
 	}
-	vlen, err := binary.ReadUvarint(m.br)
+	vlen, err := readUvarint(m.br)
 	if err != nil {
 		return false, noEOF(err)
 	}
@@ -562,6 +562,31 @@ func (m *mergeSource) next() (ok bool, err error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// readUvarint is binary.ReadUvarint, decoding in br's buffer when the
+// varint lies there whole rather than reading it a byte at a time through
+// an interface (a window's start and end, as milliseconds since the epoch,
+// are 6 bytes each).
+func readUvarint(br *bufio.Reader) (uint64, error) {
+	if b, _ := br.Peek(binary.MaxVarintLen64); len(b) > 0 {
+		if v, n := binary.Uvarint(b); n > 0 {
+			br.Discard(n)
+			return v, nil
+		}
+	}
+	return binary.ReadUvarint(br)
+}
+
+// readVarint is binary.ReadVarint, as readUvarint.
+func readVarint(br *bufio.Reader) (int64, error) {
+	if b, _ := br.Peek(binary.MaxVarintLen64); len(b) > 0 {
+		if v, n := binary.Varint(b); n > 0 {
+			br.Discard(n)
+			return v, nil
+		}
+	}
+	return binary.ReadVarint(br)
 }
 
 // readBytes reads n bytes into buf's storage.

@@ -1,8 +1,11 @@
 package shuffle
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -417,6 +420,38 @@ func testSortRecords(t *testing.T, maxLen int) {
 				t.Fatalf("partition %d: record %d (%q in %v) sorts before %q in %v", p, i-1, ga.key(a), ga.wins[a.win], gb.key(b), gb.wins[b.win])
 			}
 		}
+	}
+}
+
+// TestReadVarints reads random varints through a small buffer, so that
+// many straddle its end, and a truncated one, against encoding/binary.
+func TestReadVarints(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	var buf []byte
+	var want []int64
+	for range 5000 {
+		v := r.Int64() >> r.IntN(64)
+		if r.IntN(2) == 0 {
+			v = -v
+		}
+		want = append(want, v)
+		buf = binary.AppendUvarint(buf, uint64(v))
+		buf = binary.AppendVarint(buf, v)
+	}
+	buf = append(buf, 0x80, 0x80) // a truncated varint
+	br := bufio.NewReaderSize(bytes.NewReader(buf), 16)
+	for i, v := range want {
+		u, err := readUvarint(br)
+		if err != nil || u != uint64(v) {
+			t.Fatalf("uvarint %d: %d, %v; want %d", i, u, err, uint64(v))
+		}
+		s, err := readVarint(br)
+		if err != nil || s != v {
+			t.Fatalf("varint %d: %d, %v; want %d", i, s, err, v)
+		}
+	}
+	if _, err := readUvarint(br); err != io.ErrUnexpectedEOF {
+		t.Fatalf("truncated uvarint: %v, want %v", err, io.ErrUnexpectedEOF)
 	}
 }
 
