@@ -535,16 +535,17 @@ const keepWins = 5
 
 // makeRoom makes room in the windowed tables when they are full. If few
 // enough keys are held that keeping the keepWins windows of each that
-// start latest frees at least half of the room, it emits every other
-// window and keeps those: in a stream that runs forward in time, they are
-// the windows that further elements go to, and emitting them now would
-// emit them again, for the same (key, window), at the next flush. (In the
-// bids benchmark's bounded job, a bundle holds about 26 windows of each
-// of 10k auctions at the bound, and flushing them all split the 5 windows
-// open at each flush in two: about 15% more accumulators to shuffle.)
-// Otherwise it flushes everything.
+// start latest frees at least half of the room, accumulators and blocks
+// (a key keeps at most one block), it emits every other window and keeps
+// those: in a stream that runs forward in time, they are the windows that
+// further elements go to, and emitting them now would emit them again,
+// for the same (key, window), at the next flush. (In the bids benchmark's
+// bounded job, a bundle holds about 26 windows of each of 10k auctions at
+// the bound, and flushing them all split the 5 windows open at each flush
+// in two: about 1M more accumulators to shuffle at 10M bids.) Otherwise it
+// flushes everything.
 func (p *precombine[K, In, Acc, Out]) makeRoom() error {
-	if len(p.kwins)*keepWins > precombineFlushKeys/2 {
+	if len(p.kwins)*keepWins > precombineFlushKeys/2 || len(p.kwins) > precombineFlushKeys/winBlockLen/2 {
 		return p.flush()
 	}
 	ws := make([]window.Window, 0, maxGrouped)

@@ -551,6 +551,9 @@ func testPrecombineWindowed(t *testing.T, endOfWindow bool) {
 				if pre.held > precombineFlushKeys {
 					t.Fatalf("element %d: %d accumulators held, want at most %d", i, pre.held, precombineFlushKeys)
 				}
+				if len(pre.blocks) > precombineFlushKeys/winBlockLen {
+					t.Fatalf("element %d: %d blocks held, want at most %d", i, len(pre.blocks), precombineFlushKeys/winBlockLen)
+				}
 			}
 			if err := pre.FinishBundle(ctx); err != nil {
 				t.Fatal(err)
