@@ -120,34 +120,45 @@ func (f *phaseFactory) Build(env *Env, outs []any) (Operator, any, error) {
 }
 
 // keyWins is a key's entry of precombine.byKeyWins: its first window and
-// that window's accumulator inline (all there is in fixed windows), and its
-// block of further windows, noBlock if none.
-type keyWins struct {
-	w    window.Window
-	acc  int32
+// that window's accumulator inline (all there is in fixed windows), the
+// latest start of its windows, and its block of further windows, noBlock
+// if none.
+type keyWins[Acc any] struct {
+	w   window.Window
+	acc Acc
+	// top is the latest Start of the key's windows: a window that starts
+	// later is new to the key, without a scan.
+	top  window.Time
 	more int32
 }
 
-// winBlock holds up to winBlockLen further windows of one key and the
-// indexes of their accumulators; next is the key's previous block.
-type winBlock struct {
+// winBlock holds up to winBlockLen further windows of one key, in the
+// order they came, and their accumulators; next is the key's previous
+// block. The accumulators lie beside their windows, so that adding to one
+// touches the cache line its window was found in.
+type winBlock[Acc any] struct {
 	wins [winBlockLen]window.Window
-	accs [winBlockLen]int32
+	accs [winBlockLen]Acc
 	n    int32
 	next int32
 }
 
 // winBlockLen is the length of a winBlock: a sliding window's element
-// goes to a few consecutive windows, mostly the key's newest ones.
-const winBlockLen = 4
+// goes to a few consecutive windows, mostly the key's newest ones, which
+// a block of 8 holds more often than one of 4 (the bids benchmark's
+// bounded job: about 4% less CPU). The tables' bound on blocks is in
+// blocks of this length, so their memory stays the same.
+const winBlockLen = 8
 
 // noBlock ends a key's list of winBlocks.
 const noBlock int32 = -1
 
-// winAcc is one of a key's windows and the index of its accumulator.
-type winAcc struct {
-	w   window.Window
-	acc int32
+// winAcc is one of a key's windows and its accumulator; done marks one
+// emitted already (see emitKey).
+type winAcc[Acc any] struct {
+	w    window.Window
+	acc  Acc
+	done bool
 }
 
 // maxGrouped bounds the windows of a key whose accumulators flush
@@ -162,11 +173,13 @@ const maxGrouped = 16
 // once per window, each a cache miss in a map of every key and window of
 // the bundle (the bids benchmark: 18% of its CPU). byKeyWins is looked up
 // once per element instead, and the key's windows are scanned in its own
-// entry and blocks, which lie together.
+// entry and blocks, which lie together, each window beside its
+// accumulator: a window found is an accumulator found, without another
+// cache miss into a table of accumulators.
 //
-// The maps hold indexes into accs rather than accumulators or pointers:
-// the accumulators stay contiguous (one cache miss less per element than a
-// pointer), and an existing key is never assigned again, so the map keeps
+// The maps hold indexes (into accs, kwins) rather than accumulators or
+// pointers: the entries stay contiguous (one cache miss less per element
+// than a pointer), and an existing key is never assigned again, so the map keeps
 // the copied key it was inserted with. String keys are copied into
 // keyArena chunks rather than allocated one by one: the keys of a bundle lie
 // together in memory, the frequent ones (which come first) in the first
@@ -182,14 +195,24 @@ type precombine[K comparable, In, Acc, Out any] struct {
 	endOfWindow bool
 	sameAcc     func(a, b Acc) bool
 	// group is flush's scratch: a key's windows and accumulators.
-	group []winAcc
-	// byKey is used in the global window, byKeyWins otherwise: it maps a
-	// key to its entry in kwins, whose windows name their accumulators.
-	byKey     map[K]int32
+	group []winAcc[Acc]
+	// byKey is used in the global window: it maps a key to its
+	// accumulator in accs.
+	byKey map[K]int32
+	accs  []Acc
+	// byKeyWins is used otherwise: it maps a key to its entry in kwins,
+	// which holds the key's windows and their accumulators with its
+	// blocks. held counts those accumulators.
 	byKeyWins map[K]int32
-	kwins     []keyWins
-	blocks    []winBlock
-	accs      []Acc
+	kwins     []keyWins[Acc]
+	blocks    []winBlock[Acc]
+	held      int
+	// spareKwins and spareBlocks are the tables makeRoom rebuilds kwins
+	// and blocks into, swapped with them, so that their memory is reused.
+	spareKwins  []keyWins[Acc]
+	spareBlocks []winBlock[Acc]
+	// blockOrder is gatherInOrder's scratch: a key's blocks, newest first.
+	blockOrder []int32
 	// builtin is set for the sdk's own CombineFns, which cannot panic:
 	// their elements skip the panic recovery.
 	builtin bool
@@ -349,8 +372,11 @@ func (p *precombine[K, In, Acc, Out]) StartBundle(context.Context) error {
 func (p *precombine[K, In, Acc, Out]) reset() {
 	clear(p.byKey)
 	clear(p.byKeyWins)
+	clear(p.kwins)
 	p.kwins = p.kwins[:0]
+	clear(p.blocks)
 	p.blocks = p.blocks[:0]
+	p.held = 0
 	clear(p.accs)
 	p.accs = p.accs[:0]
 	// Later keys go to new chunks, so that the chunks of the keys just
@@ -414,55 +440,60 @@ func (p *precombine[K, In, Acc, Out]) add(kv coder.KV[K, In], wins []window.Wind
 	// Flush before the element rather than while adding it, so that its
 	// key's entry stays valid: each window may take an accumulator and a
 	// block.
-	if len(p.accs)+len(wins) > precombineFlushKeys || len(p.blocks)+len(wins) > precombineFlushKeys/winBlockLen {
-		if err := p.flush(); err != nil {
+	if p.held+len(wins) > precombineFlushKeys || len(p.blocks)+len(wins) > precombineFlushKeys/winBlockLen {
+		if err := p.makeRoom(); err != nil {
 			return err
 		}
 	}
 	ki, ok := p.byKeyWins[kv.Key]
 	if !ok {
 		ki = int32(len(p.kwins))
-		p.kwins = append(p.kwins, keyWins{w: wins[0], acc: p.appendAcc(), more: noBlock})
+		p.kwins = append(p.kwins, keyWins[Acc]{w: wins[0], acc: p.fn.CreateAccumulator(), top: wins[0].Start, more: noBlock})
+		p.held++
 		p.byKeyWins[p.ownKey(kv.Key)] = ki
 	}
 	e := &p.kwins[ki]
 	for _, w := range wins {
-		i := p.accOf(e, w)
-		p.accs[i] = p.fn.AddInput(p.accs[i], kv.Value)
+		a := p.accOf(e, w)
+		*a = p.fn.AddInput(*a, kv.Value)
 	}
 	return nil
 }
 
-// accOf returns the index of the accumulator of key entry e's window w,
-// starting one if w is new. The caller made room (see add).
-func (p *precombine[K, In, Acc, Out]) accOf(e *keyWins, w window.Window) int32 {
-	if e.w == w {
-		return e.acc
-	}
-	for b := e.more; b != noBlock; {
-		blk := &p.blocks[b]
-		for j := range blk.n {
-			if blk.wins[j] == w {
-				return blk.accs[j]
-			}
+// accOf returns the accumulator of key entry e's window w, starting one if
+// w is new. The caller made room (see add), and uses the pointer before
+// the next call.
+//
+// A window that starts after all of the key's is new without a scan (in
+// time order, that is most new windows); otherwise the key's blocks are
+// scanned newest first, where an element's windows mostly are.
+func (p *precombine[K, In, Acc, Out]) accOf(e *keyWins[Acc], w window.Window) *Acc {
+	if w.Start <= e.top {
+		if e.w == w {
+			return &e.acc
 		}
-		b = blk.next
+		for b := e.more; b != noBlock; {
+			blk := &p.blocks[b]
+			for j := blk.n - 1; j >= 0; j-- {
+				if blk.wins[j] == w {
+					return &blk.accs[j]
+				}
+			}
+			b = blk.next
+		}
+	} else {
+		e.top = w.Start
 	}
 	if e.more == noBlock || p.blocks[e.more].n == winBlockLen {
-		p.blocks = append(p.blocks, winBlock{next: e.more})
+		p.blocks = append(p.blocks, winBlock[Acc]{next: e.more})
 		e.more = int32(len(p.blocks) - 1)
 	}
 	blk := &p.blocks[e.more]
-	i := p.appendAcc()
-	blk.wins[blk.n], blk.accs[blk.n] = w, i
+	j := blk.n
+	blk.wins[j], blk.accs[j] = w, p.fn.CreateAccumulator()
 	blk.n++
-	return i
-}
-
-// appendAcc starts an accumulator and returns its index.
-func (p *precombine[K, In, Acc, Out]) appendAcc() int32 {
-	p.accs = append(p.accs, p.fn.CreateAccumulator())
-	return int32(len(p.accs) - 1)
+	p.held++
+	return &blk.accs[j]
 }
 
 func (p *precombine[K, In, Acc, Out]) compact(a Acc) Acc {
@@ -489,21 +520,116 @@ func (p *precombine[K, In, Acc, Out]) flush() error {
 	}
 	ws := make([]window.Window, 0, maxGrouped)
 	for k, ki := range p.byKeyWins {
-		e := &p.kwins[ki]
-		g := append(p.group[:0], winAcc{e.w, e.acc})
-		for b := e.more; b != noBlock; b = p.blocks[b].next {
-			blk := &p.blocks[b]
-			for j := range blk.n {
-				g = append(g, winAcc{blk.wins[j], blk.accs[j]})
-			}
-		}
-		p.group = g
-		if err := p.emitKey(k, g, ws); err != nil {
+		if err := p.emitKey(k, p.gather(&p.kwins[ki]), ws); err != nil {
 			return err
 		}
 	}
 	p.reset()
 	return nil
+}
+
+// keepWins is how many windows of each key makeRoom keeps: an element of
+// sliding windows of five periods goes to five. They fit the key's entry
+// and one block.
+const keepWins = 5
+
+// makeRoom makes room in the windowed tables when they are full. If few
+// enough keys are held that keeping the keepWins windows of each that
+// start latest frees at least half of the room, accumulators and blocks
+// (a key keeps at most one block), it emits every other window and keeps
+// those: in a stream that runs forward in time, they are the windows that
+// further elements go to, and emitting them now would emit them again,
+// for the same (key, window), at the next flush. (In the bids benchmark's
+// bounded job, a bundle holds about 26 windows of each of 10k auctions at
+// the bound, and flushing them all split the 5 windows open at each flush
+// in two: about 1M more accumulators to shuffle at 10M bids.) Otherwise it
+// flushes everything.
+func (p *precombine[K, In, Acc, Out]) makeRoom() error {
+	if len(p.kwins)*keepWins > precombineFlushKeys/2 || len(p.kwins) > precombineFlushKeys/winBlockLen/2 {
+		return p.flush()
+	}
+	ws := make([]window.Window, 0, maxGrouped)
+	kw, blocks := p.spareKwins[:0], p.spareBlocks[:0]
+	held := 0
+	for k, ki := range p.byKeyWins {
+		g := p.gatherInOrder(&p.kwins[ki])
+		if len(g) > keepWins {
+			sortByStart(g)
+			if err := p.emitKey(k, g[:len(g)-keepWins], ws); err != nil {
+				return err
+			}
+			g = g[len(g)-keepWins:]
+		}
+		// The kept windows go back in the order they start, the latest
+		// last, where accOf looks first.
+		e := keyWins[Acc]{w: g[0].w, acc: g[0].acc, top: g[0].w.Start, more: noBlock}
+		for _, x := range g[1:] {
+			if e.more == noBlock || blocks[e.more].n == winBlockLen {
+				blocks = append(blocks, winBlock[Acc]{next: e.more})
+				e.more = int32(len(blocks) - 1)
+			}
+			blk := &blocks[e.more]
+			blk.wins[blk.n], blk.accs[blk.n] = x.w, x.acc
+			blk.n++
+			e.top = max(e.top, x.w.Start)
+		}
+		p.byKeyWins[k] = int32(len(kw))
+		kw = append(kw, e)
+		held += len(g)
+	}
+	clear(p.kwins)
+	clear(p.blocks)
+	p.spareKwins, p.spareBlocks = p.kwins[:0], p.blocks[:0]
+	p.kwins, p.blocks, p.held = kw, blocks, held
+	return nil
+}
+
+// gather returns key entry e's windows and accumulators, in p.group.
+func (p *precombine[K, In, Acc, Out]) gather(e *keyWins[Acc]) []winAcc[Acc] {
+	g := append(p.group[:0], winAcc[Acc]{w: e.w, acc: e.acc})
+	for b := e.more; b != noBlock; b = p.blocks[b].next {
+		blk := &p.blocks[b]
+		for j := range blk.n {
+			g = append(g, winAcc[Acc]{w: blk.wins[j], acc: blk.accs[j]})
+		}
+	}
+	p.group = g
+	return g
+}
+
+// gatherInOrder is gather with the windows in the order they came: in a
+// stream that runs forward in time, nearly in the order they start.
+func (p *precombine[K, In, Acc, Out]) gatherInOrder(e *keyWins[Acc]) []winAcc[Acc] {
+	bs := p.blockOrder[:0]
+	for b := e.more; b != noBlock; b = p.blocks[b].next {
+		bs = append(bs, b)
+	}
+	p.blockOrder = bs
+	g := append(p.group[:0], winAcc[Acc]{w: e.w, acc: e.acc})
+	for i := len(bs) - 1; i >= 0; i-- {
+		blk := &p.blocks[bs[i]]
+		for j := range blk.n {
+			g = append(g, winAcc[Acc]{w: blk.wins[j], acc: blk.accs[j]})
+		}
+	}
+	p.group = g
+	return g
+}
+
+// sortByStart sorts g by window start, by insertion: g is nearly sorted
+// (see gatherInOrder), and short.
+func sortByStart[Acc any](g []winAcc[Acc]) {
+	for i := 1; i < len(g); i++ {
+		if g[i].w.Start >= g[i-1].w.Start {
+			continue
+		}
+		x := g[i]
+		j := i
+		for ; j > 0 && g[j-1].w.Start > x.w.Start; j-- {
+			g[j] = g[j-1]
+		}
+		g[j] = x
+	}
 }
 
 // emitKey emits the accumulators of key k's windows g, each at the end of
@@ -514,7 +640,7 @@ func (p *precombine[K, In, Acc, Out]) flush() error {
 // encode, copy and decode instead of several. In the bids benchmark's
 // unbounded job a bundle holds half as many bids as there are auctions, so
 // most keys have one bid, and the same count, in all five of its windows.
-func (p *precombine[K, In, Acc, Out]) emitKey(k K, g []winAcc, ws []window.Window) error {
+func (p *precombine[K, In, Acc, Out]) emitKey(k K, g []winAcc[Acc], ws []window.Window) error {
 	if p.sameAcc == nil || len(g) == 1 || len(g) > maxGrouped {
 		for _, x := range g {
 			if err := p.emitAcc(k, x.acc, x.w.MaxTimestamp(), append(ws[:0], x.w)); err != nil {
@@ -524,29 +650,29 @@ func (p *precombine[K, In, Acc, Out]) emitKey(k K, g []winAcc, ws []window.Windo
 		return nil
 	}
 	for i := range g {
-		if g[i].acc < 0 {
+		if g[i].done {
 			continue // emitted with an earlier one
 		}
-		a := p.accs[g[i].acc]
+		a := g[i].acc
 		ws = append(ws[:0], g[i].w)
 		ts := g[i].w.MaxTimestamp()
 		for j := i + 1; j < len(g); j++ {
-			if g[j].acc >= 0 && p.sameAcc(a, p.accs[g[j].acc]) {
+			if !g[j].done && p.sameAcc(a, g[j].acc) {
 				ws = append(ws, g[j].w)
 				ts = min(ts, g[j].w.MaxTimestamp())
-				g[j].acc = -1
+				g[j].done = true
 			}
 		}
-		if err := p.emitAcc(k, g[i].acc, ts, ws); err != nil {
+		if err := p.emitAcc(k, a, ts, ws); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// emitAcc emits accumulator i of key k in windows ws at ts.
-func (p *precombine[K, In, Acc, Out]) emitAcc(k K, i int32, ts window.Time, ws []window.Window) error {
-	return p.next.Receive(window.Value[coder.KV[K, Acc]]{Elem: coder.KV[K, Acc]{Key: k, Value: p.compact(p.accs[i])}, Timestamp: ts, Windows: ws, Pane: window.NoFiringPane()})
+// emitAcc emits accumulator a of key k in windows ws at ts.
+func (p *precombine[K, In, Acc, Out]) emitAcc(k K, a Acc, ts window.Time, ws []window.Window) error {
+	return p.next.Receive(window.Value[coder.KV[K, Acc]]{Elem: coder.KV[K, Acc]{Key: k, Value: p.compact(a)}, Timestamp: ts, Windows: ws, Pane: window.NoFiringPane()})
 }
 
 // FinishBundle emits every held accumulator.

@@ -476,30 +476,36 @@ func TestPrecombineWindowedMatchesCounts(t *testing.T) {
 
 func testPrecombineWindowed(t *testing.T, endOfWindow bool) {
 	const period, size = 2, 10
+	sliding := func(ts int64) []window.Window {
+		var ws []window.Window
+		for s := ts - ((ts%period)+period)%period - size + period; s <= ts; s += period {
+			ws = append(ws, window.Interval(window.Time(s), window.Time(s+size)))
+		}
+		return ws
+	}
 	for _, tc := range []struct {
 		name   string
 		keys   int
 		elems  int
 		assign func(ts int64) []window.Window
+		// at, if set, is element i's timestamp (by default time runs
+		// forward, out of order by a few periods).
+		at func(i int, r *rand.Rand) int64
+		// split, if set, bounds the accumulators emitted beyond one per
+		// (key, window), past the bound: makeRoom keeps the windows that
+		// start latest, so few windows are emitted twice.
+		split int
 	}{
-		{"sliding", 500, 40_000, func(ts int64) []window.Window {
-			var ws []window.Window
-			for s := ts - ts%period - size + period; s <= ts; s += period {
-				ws = append(ws, window.Interval(window.Time(s), window.Time(s+size)))
-			}
-			return ws
-		}},
-		{"sliding, a bid per key", 20_000, 5_000, func(ts int64) []window.Window {
-			var ws []window.Window
-			for s := ts - ts%period - size + period; s <= ts; s += period {
-				ws = append(ws, window.Interval(window.Time(s), window.Time(s+size)))
-			}
-			return ws
-		}},
+		{"sliding", 500, 40_000, sliding, nil, 0},
+		{"sliding, a bid per key", 20_000, 5_000, sliding, nil, 0},
+		{"sliding, past the bound", 1000, 200_000, sliding, func(i int, r *rand.Rand) int64 { return int64(i) / 125 }, 1000},
+		{"sliding, past the bound, at random times", 2000, 120_000, sliding, func(i int, r *rand.Rand) int64 { return r.Int64N(2000) }, 0},
+		{"sliding, time running backwards", 300, 30_000, sliding, func(i int, r *rand.Rand) int64 { return int64(30_000-i) / 40 }, 0},
+		{"sliding, at random times", 50, 30_000, sliding, func(i int, r *rand.Rand) int64 { return r.Int64N(400) - 200 }, 0},
 		{"fixed, past the bound", precombineFlushKeys/2 + 1000, 3 * precombineFlushKeys / 2, func(ts int64) []window.Window {
 			s := ts - ts%size
 			return []window.Window{window.Interval(window.Time(s), window.Time(s+size))}
-		}},
+		}, nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if endOfWindow && tc.keys > precombineFlushKeys/4 {
@@ -531,6 +537,9 @@ func testPrecombineWindowed(t *testing.T, endOfWindow bool) {
 					k = fmt.Sprint(i % tc.keys)
 				}
 				ts := int64(i)/50 - r.Int64N(7) // out of order by a few periods
+				if tc.at != nil {
+					ts = tc.at(i, r)
+				}
 				ws := tc.assign(ts)
 				v := 1 + r.Int64N(5)
 				for _, w := range ws {
@@ -539,8 +548,11 @@ func testPrecombineWindowed(t *testing.T, endOfWindow bool) {
 				if err := sink(KV[string, int64]{Key: k, Value: v}, &elemMeta{Windows: ws}); err != nil {
 					t.Fatal(err)
 				}
-				if len(pre.accs) > precombineFlushKeys {
-					t.Fatalf("element %d: %d accumulators held, want at most %d", i, len(pre.accs), precombineFlushKeys)
+				if pre.held > precombineFlushKeys {
+					t.Fatalf("element %d: %d accumulators held, want at most %d", i, pre.held, precombineFlushKeys)
+				}
+				if len(pre.blocks) > precombineFlushKeys/winBlockLen {
+					t.Fatalf("element %d: %d blocks held, want at most %d", i, len(pre.blocks), precombineFlushKeys/winBlockLen)
 				}
 			}
 			if err := pre.FinishBundle(ctx); err != nil {
@@ -583,9 +595,35 @@ func testPrecombineWindowed(t *testing.T, endOfWindow bool) {
 			if emitted > flushes*len(want) {
 				t.Errorf("%d accumulators for %d (key, window)s: a window emitted more than once per flush", emitted, len(want))
 			}
-			if tc.keys <= 1000 && emitted != len(want) {
+			if tc.keys <= 1000 && flushes == 1 && emitted != len(want) {
 				t.Errorf("%d accumulators for %d (key, window)s, want one each (one flush)", emitted, len(want))
 			}
+			t.Logf("%d accumulators for %d (key, window)s", emitted, len(want))
+			if tc.split > 0 && emitted > len(want)+tc.split {
+				t.Errorf("%d accumulators for %d (key, window)s, want at most %d more", emitted, len(want), tc.split)
+			}
 		})
+	}
+}
+
+// TestSortByStart checks makeRoom's insertion sort against slices.SortFunc
+// on random and nearly sorted windows.
+func TestSortByStart(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for n := range 40 {
+		g := make([]winAcc[int64], n)
+		for i := range g {
+			s := window.Time(r.Int64N(20))
+			if r.IntN(2) == 0 {
+				s = window.Time(2*i) - window.Time(r.Int64N(3)) // nearly sorted
+			}
+			g[i] = winAcc[int64]{w: window.Interval(s, s+10), acc: int64(i)}
+		}
+		want := slices.Clone(g)
+		slices.SortStableFunc(want, func(a, b winAcc[int64]) int { return int(a.w.Start - b.w.Start) })
+		sortByStart(g)
+		if !slices.Equal(g, want) {
+			t.Fatalf("n=%d: sorted %v, want %v", n, g, want)
+		}
 	}
 }

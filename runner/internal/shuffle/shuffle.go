@@ -346,18 +346,89 @@ type run struct {
 	offsets []int64 // len parts+1
 }
 
-// sortRecords sorts records of segs by key, then window.
-func sortRecords(segs []*segment, recs []record) {
-	slices.SortFunc(recs, func(a, b record) int {
+// sortRecords sorts records of segs by key, then window; scratch, if it
+// is long enough, is the radix sort's buffer (see radixSortRecords).
+//
+// Keys of up to 8 bytes are compared without reading the arena (a cache
+// miss per record): their prefix holds the whole key, zero-padded, so of
+// two such keys with equal prefixes one is the other with zero bytes
+// appended, and the shorter sorts first. Records of one key in one window
+// of one segment are equal without looking the window up.
+func sortRecords(segs []*segment, recs, scratch []record) {
+	cmpRecords := func(a, b record) int {
 		if a.prefix != b.prefix {
 			return cmp.Compare(a.prefix, b.prefix)
 		}
 		ga, gb := segs[a.seg], segs[b.seg]
-		if c := bytes.Compare(ga.key(&a), gb.key(&b)); c != 0 {
+		if a.klen <= 8 && b.klen <= 8 {
+			if a.klen != b.klen {
+				return cmp.Compare(a.klen, b.klen)
+			}
+		} else if c := bytes.Compare(ga.key(&a), gb.key(&b)); c != 0 {
 			return c
 		}
+		if a.seg == b.seg && a.win == b.win {
+			return 0
+		}
 		return compareWindows(ga.wins[a.win], gb.wins[b.win])
-	})
+	}
+	if len(recs) < radixMin || len(scratch) < len(recs) {
+		slices.SortFunc(recs, cmpRecords)
+		return
+	}
+	radixSortRecords(recs, scratch[:len(recs)])
+	// Runs of equal prefixes are in their original order: sort each.
+	for i := 0; i < len(recs); {
+		j := i + 1
+		for j < len(recs) && recs[j].prefix == recs[i].prefix {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(recs[i:j], cmpRecords)
+		}
+		i = j
+	}
+}
+
+// radixMin is the fewest records sortRecords radix-sorts.
+const radixMin = 1024
+
+// radixSortRecords sorts recs by prefix, stably, with scratch (as long as
+// recs) as the other buffer: a least significant digit radix sort on the
+// prefix's bytes that skips the bytes all records share (int64 keys, as
+// varints, differ in their first two or three). It counts every byte's
+// digits in one pass. A merge of sorted runs costs a comparison of
+// records, each a call, per record and level; this costs one pass over
+// the records per byte that varies.
+func radixSortRecords(recs, scratch []record) {
+	var counts [8][256]int
+	for i := range recs {
+		p := recs[i].prefix
+		for b := range 8 {
+			counts[b][byte(p>>(8*b))]++
+		}
+	}
+	src, dst := recs, scratch
+	for b := range 8 {
+		c := &counts[b]
+		if c[byte(recs[0].prefix>>(8*b))] == len(recs) {
+			continue // every record has this byte
+		}
+		sum := 0
+		for d := range c {
+			c[d], sum = sum, sum+c[d]
+		}
+		shift := 8 * b
+		for i := range src {
+			d := byte(src[i].prefix >> shift)
+			dst[c[d]] = src[i]
+			c[d]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &recs[0] {
+		copy(recs, src)
+	}
 }
 
 // writeRun sorts the records of segs, partition by partition, into a new
@@ -375,7 +446,7 @@ func writeRun(dir string, parts int, segs []*segment) (*run, error) {
 	}
 	bw := bufio.NewWriterSize(f, 256<<10)
 	var off int64
-	var recs []record
+	var recs, scratch []record
 	var buf []byte
 	for p := range parts {
 		r.offsets[p] = off
@@ -388,7 +459,10 @@ func writeRun(dir string, parts int, segs []*segment) (*run, error) {
 				}
 			}
 		}
-		sortRecords(segs, recs)
+		if cap(scratch) < len(recs) {
+			scratch = make([]record, len(recs))
+		}
+		sortRecords(segs, recs, scratch[:cap(scratch)])
 		for i := range recs {
 			g := segs[recs[i].seg]
 			buf = appendRecord(buf[:0], g.key(&recs[i]), g.wins[recs[i].win], g.val(&recs[i]))
@@ -454,7 +528,7 @@ func openSegment(r *run, part int) (*mergeSource, error) {
 
 // next reads the next record; ok is false at the end.
 func (m *mergeSource) next() (ok bool, err error) {
-	klen, err := binary.ReadUvarint(m.br)
+	klen, err := readUvarint(m.br)
 	if err == io.EOF {
 		return false, nil
 	}
@@ -470,17 +544,17 @@ func (m *mergeSource) next() (ok bool, err error) {
 	}
 	m.win = window.Global()
 	if flag == 1 {
-		s, err := binary.ReadVarint(m.br)
+		s, err := readVarint(m.br)
 		if err != nil {
 			return false, noEOF(err)
 		}
-		e, err := binary.ReadVarint(m.br)
+		e, err := readVarint(m.br)
 		if err != nil {
 			return false, noEOF(err)
 		}
 		m.win = window.Interval(window.Time(s), window.Time(e))
 	}
-	vlen, err := binary.ReadUvarint(m.br)
+	vlen, err := readUvarint(m.br)
 	if err != nil {
 		return false, noEOF(err)
 	}
@@ -488,6 +562,31 @@ func (m *mergeSource) next() (ok bool, err error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// readUvarint is binary.ReadUvarint, decoding in br's buffer when the
+// varint lies there whole rather than reading it a byte at a time through
+// an interface (a window's start and end, as milliseconds since the epoch,
+// are 6 bytes each).
+func readUvarint(br *bufio.Reader) (uint64, error) {
+	if b, _ := br.Peek(binary.MaxVarintLen64); len(b) > 0 {
+		if v, n := binary.Uvarint(b); n > 0 {
+			br.Discard(n)
+			return v, nil
+		}
+	}
+	return binary.ReadUvarint(br)
+}
+
+// readVarint is binary.ReadVarint, as readUvarint.
+func readVarint(br *bufio.Reader) (int64, error) {
+	if b, _ := br.Peek(binary.MaxVarintLen64); len(b) > 0 {
+		if v, n := binary.Varint(b); n > 0 {
+			br.Discard(n)
+			return v, nil
+		}
+	}
+	return binary.ReadVarint(br)
 }
 
 // readBytes reads n bytes into buf's storage.

@@ -1,7 +1,11 @@
 package shuffle
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -345,6 +349,109 @@ func TestShuffleConcurrentWritersAndReaders(t *testing.T) {
 	sortGroups(got)
 	if diff := cmp.Diff(want(inputs, false), got); diff != "" {
 		t.Errorf("groups (-want +got):\n%s", diff)
+	}
+}
+
+// TestSortRecordsOrdersByKeyThenWindow sorts records of random short keys
+// (zero bytes among them, lengths around the 8-byte prefix) in several
+// segments and checks the order against bytes.Compare and compareWindows,
+// the order the merge of runs relies on.
+func TestSortRecordsOrdersByKeyThenWindow(t *testing.T) {
+	// Keys of up to 1, 3 and 12 bytes: the radix sort makes an odd or
+	// even number of passes.
+	for _, maxLen := range []int{1, 3, 12} {
+		t.Run(fmt.Sprint(maxLen), func(t *testing.T) { testSortRecords(t, maxLen) })
+	}
+}
+
+func testSortRecords(t *testing.T, maxLen int) {
+	r := rand.New(rand.NewPCG(5, uint64(maxLen)))
+	s := New(4, false, t.TempDir(), 1<<30, 1)
+	var segs []*segment
+	for range 3 {
+		w := s.NewWriter()
+		for range 2000 {
+			key := make([]byte, r.IntN(maxLen+1))
+			for i := range key {
+				key[i] = []byte{0, 0, 1, 'a', 0xff}[r.IntN(5)]
+			}
+			var wins []window.Window
+			for range 1 + r.IntN(3) {
+				if r.IntN(8) == 0 {
+					wins = append(wins, window.Global())
+					continue
+				}
+				start := window.Time(r.Int64N(6) - 3)
+				wins = append(wins, window.Interval(start, start+window.Time(1+r.Int64N(3))))
+			}
+			if err := w.Add(key, wins, []byte{byte(r.IntN(256))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		segs = append(segs, w.seg)
+	}
+	for p := range s.parts {
+		var recs []record
+		for i, g := range segs {
+			for _, c := range g.recs[p] {
+				for _, rec := range c {
+					rec.seg = uint32(i)
+					recs = append(recs, rec)
+				}
+			}
+		}
+		n := len(recs)
+		scratch := make([]record, len(recs))
+		if p == 0 {
+			scratch = nil // sorts by comparisons only
+		}
+		sortRecords(segs, recs, scratch)
+		if len(recs) != n {
+			t.Fatalf("partition %d: %d records sorted, want %d", p, len(recs), n)
+		}
+		for i := 1; i < len(recs); i++ {
+			a, b := &recs[i-1], &recs[i]
+			ga, gb := segs[a.seg], segs[b.seg]
+			c := bytes.Compare(ga.key(a), gb.key(b))
+			if c == 0 {
+				c = compareWindows(ga.wins[a.win], gb.wins[b.win])
+			}
+			if c > 0 {
+				t.Fatalf("partition %d: record %d (%q in %v) sorts before %q in %v", p, i-1, ga.key(a), ga.wins[a.win], gb.key(b), gb.wins[b.win])
+			}
+		}
+	}
+}
+
+// TestReadVarints reads random varints through a small buffer, so that
+// many straddle its end, and a truncated one, against encoding/binary.
+func TestReadVarints(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	var buf []byte
+	var want []int64
+	for range 5000 {
+		v := r.Int64() >> r.IntN(64)
+		if r.IntN(2) == 0 {
+			v = -v
+		}
+		want = append(want, v)
+		buf = binary.AppendUvarint(buf, uint64(v))
+		buf = binary.AppendVarint(buf, v)
+	}
+	buf = append(buf, 0x80, 0x80) // a truncated varint
+	br := bufio.NewReaderSize(bytes.NewReader(buf), 16)
+	for i, v := range want {
+		u, err := readUvarint(br)
+		if err != nil || u != uint64(v) {
+			t.Fatalf("uvarint %d: %d, %v; want %d", i, u, err, uint64(v))
+		}
+		s, err := readVarint(br)
+		if err != nil || s != v {
+			t.Fatalf("varint %d: %d, %v; want %d", i, s, err, v)
+		}
+	}
+	if _, err := readUvarint(br); err != io.ErrUnexpectedEOF {
+		t.Fatalf("truncated uvarint: %v, want %v", err, io.ErrUnexpectedEOF)
 	}
 }
 
