@@ -26,7 +26,7 @@ func Batch[T any](s sdk.Scope, fn BatchFunc[T], in sdk.PCollection[T], opts *Opt
 		return
 	}
 	groups := epochs(s, in, o)
-	sdk.ForEach(s, sdk.SinkFn[sdk.Group[int, T]](&batchFn[T]{fn: fn}), groups, sdk.Name("WriteBatch"))
+	sdk.ForEach(s, sdk.SinkFn[sdk.Group[int, []T]](&batchFn[T]{fn: fn}), groups, sdk.Name("WriteBatch"))
 }
 
 // batchFn gathers each epoch into a slice and hands it to fn.
@@ -37,10 +37,10 @@ type batchFn[T any] struct {
 }
 
 // ProcessElement writes one epoch.
-func (f *batchFn[T]) ProcessElement(ctx context.Context, g sdk.Group[int, T]) error {
+func (f *batchFn[T]) ProcessElement(ctx context.Context, g sdk.Group[int, []T]) error {
 	f.buf = f.buf[:0]
-	for v := range g.Values {
-		f.buf = append(f.buf, v)
+	for b := range g.Values {
+		f.buf = append(f.buf, b...)
 	}
 	e := epochOf(ctx, g.Key)
 	err := f.fn(ctx, f.buf, e)

@@ -3,6 +3,7 @@ package foreach
 import (
 	"context"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 
 	"github.com/beamgo-dev/beamgo/sdk"
@@ -85,8 +86,38 @@ func (o *Options[T]) withDefaults(name string) Options[T] {
 	return c
 }
 
-// epochs shards and groups in: each group of the result is one epoch.
-func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T]) sdk.PCollection[sdk.Group[int, T]] {
+// batchLimit is how many elements of one shard the shard step gathers
+// into one shuffle record, where it may gather (see epochs), and
+// pendingLimit bounds the elements it holds over all shards: with many
+// shards a batch is smaller.
+const (
+	batchLimit   = 256
+	pendingLimit = 16384
+)
+
+// batchSize returns how many elements of a shard go into one shuffle
+// record, for an input of strategy st cut into shards: batchLimit (fewer
+// with many shards) in the global window under the default trigger, else
+// 1 (see epochs).
+func batchSize(st window.Strategy, shards int) int {
+	if st.Fn.Kind != window.KindGlobal || st.Trigger.Kind != window.TriggerDefault {
+		return 1
+	}
+	return max(1, min(batchLimit, pendingLimit/max(shards, 1)))
+}
+
+// epochs shards and groups in: each group of the result is one epoch, its
+// values the epoch's elements in batches (flatten them with elementsOf).
+//
+// In the global window under the default trigger, an epoch is everything
+// a shard receives, so the shard step gathers each shard's elements of a
+// bundle into batches (batchSize) and the shuffle carries one record per
+// batch instead of one per element: its per-record work (the windowed
+// value, the key, the merge's comparisons) is done once per batch. The
+// epochs hold the same elements. Elsewhere a batch is one element: a batch
+// emitted from FinishBundle would get the last element's window and
+// timestamp, and a count trigger would count batches.
+func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T]) sdk.PCollection[sdk.Group[int, []T]] {
 	// An epoch holds what arrived since the previous one: under an
 	// accumulating strategy the sink's own grouping would repeat earlier
 	// elements in every later epoch. Re-windowing is skipped when it is
@@ -98,27 +129,57 @@ func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T]) sdk.PCollec
 		}
 		in = sdk.WindowInto(s, in.WindowFn(), in, wopts...)
 	}
-	keyed := sdk.ParDo(s, sdk.DoFn[T, sdk.KV[int, T]](&shardFn[T]{shards: o.Shards, of: o.ShardOf}), in, sdk.Name("Shard"))
+	limit := batchSize(in.WindowingStrategy(), o.Shards)
+	keyed := sdk.ParDo(s, sdk.DoFn[T, sdk.KV[int, []T]](&shardFn[T]{shards: o.Shards, of: o.ShardOf, limit: limit}), in, sdk.Name("Shard"))
 	return sdk.GroupByKey(s, keyed, sdk.Name("GroupByShard"))
 }
 
-// shardFn keys each element by its shard.
+// elementsOf returns the elements of an epoch's batches, decoded lazily
+// each time it is ranged over.
+func elementsOf[T any](batches iter.Seq[[]T]) iter.Seq[T] {
+	return func(yield func(T) bool) {
+		for b := range batches {
+			for _, v := range b {
+				if !yield(v) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// shardFn keys each element by its shard, in batches of up to limit
+// elements of one shard.
 type shardFn[T any] struct {
 	shards int
 	of     func(T) uint64
+	limit  int
 	// next is this instance's round-robin position.
 	next int
+	// pending holds each shard's batch not yet emitted.
+	pending [][]T
 }
 
 // Setup starts the round robin at a random shard, so that many small
 // bundles do not all begin at shard 0.
 func (f *shardFn[T]) Setup(context.Context) error {
 	f.next = rand.IntN(f.shards)
+	f.pending = make([][]T, f.shards)
 	return nil
 }
 
-// ProcessElement emits v keyed by its shard.
-func (f *shardFn[T]) ProcessElement(_ context.Context, v T, emit func(sdk.KV[int, T])) error {
+// StartBundle drops what a failed bundle left pending: its retry adds
+// those elements again.
+func (f *shardFn[T]) StartBundle(context.Context) error {
+	for i := range f.pending {
+		f.pending[i] = nil
+	}
+	return nil
+}
+
+// ProcessElement adds v to its shard's batch, and emits the batch when it
+// is full.
+func (f *shardFn[T]) ProcessElement(_ context.Context, v T, emit func(sdk.KV[int, []T])) error {
 	var shard int
 	if f.of != nil {
 		shard = int(f.of(v) % uint64(f.shards))
@@ -126,7 +187,33 @@ func (f *shardFn[T]) ProcessElement(_ context.Context, v T, emit func(sdk.KV[int
 		shard = f.next
 		f.next = (f.next + 1) % f.shards
 	}
-	emit(sdk.KV[int, T]{Key: shard, Value: v})
+	if f.limit <= 1 {
+		emit(sdk.KV[int, []T]{Key: shard, Value: []T{v}})
+		return nil
+	}
+	b := f.pending[shard]
+	if b == nil {
+		b = make([]T, 0, f.limit)
+	}
+	b = append(b, v)
+	if len(b) < f.limit {
+		f.pending[shard] = b
+		return nil
+	}
+	// The batch is handed over whole: the next one gets a new array.
+	f.pending[shard] = nil
+	emit(sdk.KV[int, []T]{Key: shard, Value: b})
+	return nil
+}
+
+// FinishBundle emits the batches that are not full.
+func (f *shardFn[T]) FinishBundle(_ context.Context, emit func(sdk.KV[int, []T])) error {
+	for shard, b := range f.pending {
+		if len(b) > 0 {
+			f.pending[shard] = nil
+			emit(sdk.KV[int, []T]{Key: shard, Value: b})
+		}
+	}
 	return nil
 }
 

@@ -54,7 +54,7 @@ func Write[T any](s sdk.Scope, newWriter func() Writer[T], in sdk.PCollection[T]
 		return
 	}
 	groups := epochs(s, in, o)
-	sdk.ForEach(s, sdk.SinkFn[sdk.Group[int, T]](&writerFn[T]{newWriter: newWriter}), groups, sdk.Name("Write"))
+	sdk.ForEach(s, sdk.SinkFn[sdk.Group[int, []T]](&writerFn[T]{newWriter: newWriter}), groups, sdk.Name("Write"))
 }
 
 // writerFn runs a Writer over each epoch.
@@ -73,16 +73,16 @@ func (f *writerFn[T]) Setup(ctx context.Context) error {
 }
 
 // ProcessElement writes one epoch.
-func (f *writerFn[T]) ProcessElement(ctx context.Context, g sdk.Group[int, T]) error {
+func (f *writerFn[T]) ProcessElement(ctx context.Context, g sdk.Group[int, []T]) error {
 	e := epochOf(ctx, g.Key)
 	write, err := f.w.Open(ctx, e)
 	if err != nil {
 		return &EpochError{Epoch: e, Err: err}
 	}
 	if sw, ok := f.w.(SeqWriter[T]); ok && write {
-		err = sw.WriteSeq(ctx, g.Values)
+		err = sw.WriteSeq(ctx, elementsOf(g.Values))
 	} else if write {
-		for v := range g.Values {
+		for v := range elementsOf(g.Values) {
 			if err = f.w.Process(ctx, v); err != nil {
 				break
 			}
