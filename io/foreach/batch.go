@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
 )
 
 // BatchFunc writes one epoch's elements, in the shape of Spark's
@@ -25,22 +26,26 @@ func Batch[T any](s sdk.Scope, fn BatchFunc[T], in sdk.PCollection[T], opts *Opt
 		s.Errorf(o.Name, "foreach: the batch function is nil")
 		return
 	}
-	groups := epochs(s, in, o)
-	sdk.ForEach(s, sdk.SinkFn[sdk.Group[int, []T]](&batchFn[T]{fn: fn}), groups, sdk.Name("WriteBatch"))
+	b, ok := epochs(s, in, o)
+	if !ok {
+		return
+	}
+	sdk.ForEach(s, sdk.SinkFn[sdk.Group[int, []byte]](&batchFn[T]{fn: fn, coder: b.coder}), b.groups, sdk.Name("WriteBatch"))
 }
 
 // batchFn gathers each epoch into a slice and hands it to fn.
 type batchFn[T any] struct {
-	fn BatchFunc[T]
+	fn    BatchFunc[T]
+	coder coder.Coder[[]T]
 	// buf is reused across epochs of this instance.
 	buf []T
 }
 
 // ProcessElement writes one epoch.
-func (f *batchFn[T]) ProcessElement(ctx context.Context, g sdk.Group[int, []T]) error {
+func (f *batchFn[T]) ProcessElement(ctx context.Context, g sdk.Group[int, []byte]) error {
 	f.buf = f.buf[:0]
-	for b := range g.Values {
-		f.buf = append(f.buf, b...)
+	for v := range elementsOf(f.coder, g.Values) {
+		f.buf = append(f.buf, v)
 	}
 	e := epochOf(ctx, g.Key)
 	err := f.fn(ctx, f.buf, e)

@@ -2,11 +2,13 @@ package foreach
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -34,14 +36,29 @@ func TestBatchSize(t *testing.T) {
 	}
 }
 
-// kvs records what a shardFn emits.
+// kvs records what a shardFn emits, decoded.
 type kvs []sdk.KV[int, []int]
 
-func (k *kvs) emit(kv sdk.KV[int, []int]) { *k = append(*k, kv) }
+// intsCoder is the batches' coder for ints.
+var intsCoder = func() coder.Coder[[]int] {
+	c, err := coder.Of[[]int]()
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
+
+func (k *kvs) emit(kv sdk.KV[int, []byte]) {
+	vs, n, err := intsCoder.Decode(kv.Value)
+	if err != nil || n != len(kv.Value) {
+		panic(fmt.Sprintf("batch %x: %d of %d bytes decoded, %v", kv.Value, n, len(kv.Value), err))
+	}
+	*k = append(*k, sdk.KV[int, []int]{Key: kv.Key, Value: vs})
+}
 
 func TestShardFnBatchesPerShard(t *testing.T) {
 	ctx := context.Background()
-	f := &shardFn[int]{shards: 2, limit: 3}
+	f := &shardFn[int]{shards: 2, limit: 3, coder: intsCoder}
 	if err := f.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +93,7 @@ func TestShardFnBatchesPerShard(t *testing.T) {
 
 func TestShardFnOneElementBatchesOutsideTheGlobalWindow(t *testing.T) {
 	ctx := context.Background()
-	f := &shardFn[int]{shards: 2, limit: 1, of: func(v int) uint64 { return uint64(v) }}
+	f := &shardFn[int]{shards: 2, limit: 1, of: func(v int) uint64 { return uint64(v) }, coder: intsCoder}
 	f.Setup(ctx)
 	f.StartBundle(ctx)
 	var got kvs
@@ -91,12 +108,16 @@ func TestShardFnOneElementBatchesOutsideTheGlobalWindow(t *testing.T) {
 }
 
 func TestElementsOfFlattensAndStops(t *testing.T) {
-	batches := slices.Values([][]int{{1, 2}, {}, {3}, {4, 5}})
-	if got := slices.Collect(elementsOf(batches)); !slices.Equal(got, []int{1, 2, 3, 4, 5}) {
+	var encoded [][]byte
+	for _, b := range [][]int{{1, 2}, {}, {3}, {4, 5}} {
+		encoded = append(encoded, intsCoder.Encode(nil, b))
+	}
+	batches := slices.Values(encoded)
+	if got := slices.Collect(elementsOf(intsCoder, batches)); !slices.Equal(got, []int{1, 2, 3, 4, 5}) {
 		t.Errorf("elementsOf = %v", got)
 	}
 	var got []int
-	for v := range elementsOf(batches) {
+	for v := range elementsOf(intsCoder, batches) {
 		got = append(got, v)
 		if v == 3 {
 			break
@@ -104,5 +125,15 @@ func TestElementsOfFlattensAndStops(t *testing.T) {
 	}
 	if !slices.Equal(got, []int{1, 2, 3}) {
 		t.Errorf("elementsOf with break = %v, want [1 2 3]", got)
+	}
+}
+
+func TestElementsOfPanicsOnBytesItDidNotWrite(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Errorf("elementsOf decoded a batch that is not one")
+		}
+	}()
+	for range elementsOf(intsCoder, slices.Values([][]byte{{0xff, 0xff}})) {
 	}
 }

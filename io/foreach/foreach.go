@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -106,18 +107,33 @@ func batchSize(st window.Strategy, shards int) int {
 	return max(1, min(batchLimit, pendingLimit/max(shards, 1)))
 }
 
+// batched is an epoch's group as the sink's shuffle carries it: the values
+// are batches of elements, each a []T encoded by coder (see epochs).
+type batched[T any] struct {
+	groups sdk.PCollection[sdk.Group[int, []byte]]
+	coder  coder.Coder[[]T]
+}
+
 // epochs shards and groups in: each group of the result is one epoch, its
-// values the epoch's elements in batches (flatten them with elementsOf).
+// values the epoch's elements in encoded batches (decode them with
+// elementsOf). It reports false after failing s if T has no coder.
 //
 // In the global window under the default trigger, an epoch is everything
 // a shard receives, so the shard step gathers each shard's elements of a
 // bundle into batches (batchSize) and the shuffle carries one record per
 // batch instead of one per element: its per-record work (the windowed
-// value, the key, the merge's comparisons) is done once per batch. The
-// epochs hold the same elements. Elsewhere a batch is one element: a batch
-// emitted from FinishBundle would get the last element's window and
-// timestamp, and a count trigger would count batches.
-func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T]) sdk.PCollection[sdk.Group[int, []T]] {
+// value, the key, the merge's comparisons) is done once per batch. A batch
+// travels as bytes, so that the shuffle finds a record's end from its
+// length rather than by skipping each element. The epochs hold the same
+// elements. Elsewhere a batch is one element: a batch emitted from
+// FinishBundle would get the last element's window and timestamp, and a
+// count trigger would count batches.
+func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T]) (batched[T], bool) {
+	c, err := coder.Of[[]T]()
+	if err != nil {
+		s.Errorf(o.Name, "foreach: %w", err)
+		return batched[T]{}, false
+	}
 	// An epoch holds what arrived since the previous one: under an
 	// accumulating strategy the sink's own grouping would repeat earlier
 	// elements in every later epoch. Re-windowing is skipped when it is
@@ -130,16 +146,21 @@ func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T]) sdk.PCollec
 		in = sdk.WindowInto(s, in.WindowFn(), in, wopts...)
 	}
 	limit := batchSize(in.WindowingStrategy(), o.Shards)
-	keyed := sdk.ParDo(s, sdk.DoFn[T, sdk.KV[int, []T]](&shardFn[T]{shards: o.Shards, of: o.ShardOf, limit: limit}), in, sdk.Name("Shard"))
-	return sdk.GroupByKey(s, keyed, sdk.Name("GroupByShard"))
+	keyed := sdk.ParDo(s, sdk.DoFn[T, sdk.KV[int, []byte]](&shardFn[T]{shards: o.Shards, of: o.ShardOf, limit: limit, coder: c}), in, sdk.Name("Shard"))
+	return batched[T]{groups: sdk.GroupByKey(s, keyed, sdk.Name("GroupByShard")), coder: c}, true
 }
 
 // elementsOf returns the elements of an epoch's batches, decoded lazily
-// each time it is ranged over.
-func elementsOf[T any](batches iter.Seq[[]T]) iter.Seq[T] {
+// each time it is ranged over. The batches are the shard step's own
+// encoding: one that does not decode is a bug, and panics.
+func elementsOf[T any](c coder.Coder[[]T], batches iter.Seq[[]byte]) iter.Seq[T] {
 	return func(yield func(T) bool) {
 		for b := range batches {
-			for _, v := range b {
+			vs, _, err := c.Decode(b)
+			if err != nil {
+				panic(fmt.Sprintf("foreach: a batch of the shuffle does not decode: %v", err))
+			}
+			for _, v := range vs {
 				if !yield(v) {
 					return
 				}
@@ -149,15 +170,19 @@ func elementsOf[T any](batches iter.Seq[[]T]) iter.Seq[T] {
 }
 
 // shardFn keys each element by its shard, in batches of up to limit
-// elements of one shard.
+// elements of one shard, encoded by coder.
 type shardFn[T any] struct {
 	shards int
 	of     func(T) uint64
 	limit  int
+	coder  coder.Coder[[]T]
 	// next is this instance's round-robin position.
 	next int
 	// pending holds each shard's batch not yet emitted.
 	pending [][]T
+	// size is the length of the last batch's encoding: the next one's
+	// buffer is made a little larger, so that it does not grow.
+	size int
 }
 
 // Setup starts the round robin at a random shard, so that many small
@@ -171,15 +196,16 @@ func (f *shardFn[T]) Setup(context.Context) error {
 // StartBundle drops what a failed bundle left pending: its retry adds
 // those elements again.
 func (f *shardFn[T]) StartBundle(context.Context) error {
-	for i := range f.pending {
-		f.pending[i] = nil
+	for i, b := range f.pending {
+		clear(b)
+		f.pending[i] = b[:0]
 	}
 	return nil
 }
 
 // ProcessElement adds v to its shard's batch, and emits the batch when it
 // is full.
-func (f *shardFn[T]) ProcessElement(_ context.Context, v T, emit func(sdk.KV[int, []T])) error {
+func (f *shardFn[T]) ProcessElement(_ context.Context, v T, emit func(sdk.KV[int, []byte])) error {
 	var shard int
 	if f.of != nil {
 		shard = int(f.of(v) % uint64(f.shards))
@@ -187,31 +213,28 @@ func (f *shardFn[T]) ProcessElement(_ context.Context, v T, emit func(sdk.KV[int
 		shard = f.next
 		f.next = (f.next + 1) % f.shards
 	}
-	if f.limit <= 1 {
-		emit(sdk.KV[int, []T]{Key: shard, Value: []T{v}})
-		return nil
+	f.pending[shard] = append(f.pending[shard], v)
+	if len(f.pending[shard]) >= f.limit {
+		f.emit(shard, emit)
 	}
-	b := f.pending[shard]
-	if b == nil {
-		b = make([]T, 0, f.limit)
-	}
-	b = append(b, v)
-	if len(b) < f.limit {
-		f.pending[shard] = b
-		return nil
-	}
-	// The batch is handed over whole: the next one gets a new array.
-	f.pending[shard] = nil
-	emit(sdk.KV[int, []T]{Key: shard, Value: b})
 	return nil
 }
 
+// emit emits shard's batch, encoded; the batch's array is reused.
+func (f *shardFn[T]) emit(shard int, emit func(sdk.KV[int, []byte])) {
+	b := f.pending[shard]
+	enc := f.coder.Encode(make([]byte, 0, f.size+f.size/4+64), b)
+	f.size = len(enc)
+	clear(b) // drop references for the collector
+	f.pending[shard] = b[:0]
+	emit(sdk.KV[int, []byte]{Key: shard, Value: enc})
+}
+
 // FinishBundle emits the batches that are not full.
-func (f *shardFn[T]) FinishBundle(_ context.Context, emit func(sdk.KV[int, []T])) error {
+func (f *shardFn[T]) FinishBundle(_ context.Context, emit func(sdk.KV[int, []byte])) error {
 	for shard, b := range f.pending {
 		if len(b) > 0 {
-			f.pending[shard] = nil
-			emit(sdk.KV[int, []T]{Key: shard, Value: b})
+			f.emit(shard, emit)
 		}
 	}
 	return nil

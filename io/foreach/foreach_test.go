@@ -2,6 +2,7 @@ package foreach_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
@@ -507,5 +508,46 @@ func TestGlobalWindowBatchesAfterAFailedBundle(t *testing.T) {
 				t.Errorf("%d epochs, want one per shard (3)", len(st.seen))
 			}
 		})
+	}
+}
+
+// point has unexported fields: it is encoded by its own methods.
+type point struct{ x, y int }
+
+func (p point) MarshalBeam(dst []byte) []byte {
+	return binary.AppendVarint(binary.AppendVarint(dst, int64(p.x)), int64(p.y))
+}
+
+func (p *point) UnmarshalBeam(src []byte) error {
+	x, n := binary.Varint(src)
+	y, m := binary.Varint(src[max(n, 0):])
+	if n <= 0 || m <= 0 {
+		return errors.New("bad point")
+	}
+	p.x, p.y = int(x), int(y)
+	return nil
+}
+
+// The global window's batches carry elements of a type that encodes
+// itself, by its own encoding.
+func TestBatchesOfSelfEncodingElements(t *testing.T) {
+	var want []point
+	for i := range 1000 {
+		want = append(want, point{i, -i})
+	}
+	var mu sync.Mutex
+	var got []point
+	p := sdk.NewPipeline()
+	s := p.Root()
+	foreach.Batch(s, func(_ context.Context, batch []point, _ foreach.Epoch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, batch...)
+		return nil
+	}, sdk.Create(s, want), &foreach.Options[point]{Shards: 2})
+	run(t, p)
+	slices.SortFunc(got, func(a, b point) int { return a.x - b.x })
+	if !slices.Equal(got, want) {
+		t.Errorf("got %d points, want %d; first %v", len(got), len(want), got[:min(3, len(got))])
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"iter"
 
 	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
 )
 
 // Writer writes the epochs of one shard at a time, in the shape of
@@ -53,13 +54,17 @@ func Write[T any](s sdk.Scope, newWriter func() Writer[T], in sdk.PCollection[T]
 		s.Errorf(o.Name, "foreach: the writer factory is nil")
 		return
 	}
-	groups := epochs(s, in, o)
-	sdk.ForEach(s, sdk.SinkFn[sdk.Group[int, []T]](&writerFn[T]{newWriter: newWriter}), groups, sdk.Name("Write"))
+	b, ok := epochs(s, in, o)
+	if !ok {
+		return
+	}
+	sdk.ForEach(s, sdk.SinkFn[sdk.Group[int, []byte]](&writerFn[T]{newWriter: newWriter, coder: b.coder}), b.groups, sdk.Name("Write"))
 }
 
 // writerFn runs a Writer over each epoch.
 type writerFn[T any] struct {
 	newWriter func() Writer[T]
+	coder     coder.Coder[[]T]
 	w         Writer[T]
 }
 
@@ -73,16 +78,16 @@ func (f *writerFn[T]) Setup(ctx context.Context) error {
 }
 
 // ProcessElement writes one epoch.
-func (f *writerFn[T]) ProcessElement(ctx context.Context, g sdk.Group[int, []T]) error {
+func (f *writerFn[T]) ProcessElement(ctx context.Context, g sdk.Group[int, []byte]) error {
 	e := epochOf(ctx, g.Key)
 	write, err := f.w.Open(ctx, e)
 	if err != nil {
 		return &EpochError{Epoch: e, Err: err}
 	}
 	if sw, ok := f.w.(SeqWriter[T]); ok && write {
-		err = sw.WriteSeq(ctx, elementsOf(g.Values))
+		err = sw.WriteSeq(ctx, elementsOf(f.coder, g.Values))
 	} else if write {
-		for v := range elementsOf(g.Values) {
+		for v := range elementsOf(f.coder, g.Values) {
 			if err = f.w.Process(ctx, v); err != nil {
 				break
 			}
