@@ -56,9 +56,9 @@ func (k *kvs) emit(kv sdk.KV[int, []byte]) {
 	*k = append(*k, sdk.KV[int, []int]{Key: kv.Key, Value: vs})
 }
 
-func TestShardFnBatchesPerShard(t *testing.T) {
+func TestBatchShardFnBatchesPerShard(t *testing.T) {
 	ctx := context.Background()
-	f := &shardFn[int]{shards: 2, limit: 3, coder: intsCoder}
+	f := &batchShardFn[int]{shardPicker: shardPicker[int]{shards: 2}, limit: 3, coder: intsCoder}
 	if err := f.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -91,18 +91,15 @@ func TestShardFnBatchesPerShard(t *testing.T) {
 	}
 }
 
-func TestShardFnOneElementBatchesOutsideTheGlobalWindow(t *testing.T) {
+func TestShardFnKeysEachElement(t *testing.T) {
 	ctx := context.Background()
-	f := &shardFn[int]{shards: 2, limit: 1, of: func(v int) uint64 { return uint64(v) }, coder: intsCoder}
+	f := &shardFn[int]{shardPicker: shardPicker[int]{shards: 2, of: func(v int) uint64 { return uint64(v) }}}
 	f.Setup(ctx)
-	f.StartBundle(ctx)
-	var got kvs
+	var got []sdk.KV[int, int]
 	for v := range 3 {
-		f.ProcessElement(ctx, v, got.emit)
+		f.ProcessElement(ctx, v, func(kv sdk.KV[int, int]) { got = append(got, kv) })
 	}
-	f.FinishBundle(ctx, got.emit)
-	want := kvs{{Key: 0, Value: []int{0}}, {Key: 1, Value: []int{1}}, {Key: 0, Value: []int{2}}}
-	if !slices.EqualFunc(got, want, func(a, b sdk.KV[int, []int]) bool { return a.Key == b.Key && slices.Equal(a.Value, b.Value) }) {
+	if want := []sdk.KV[int, int]{{Key: 0, Value: 0}, {Key: 1, Value: 1}, {Key: 0, Value: 2}}; !slices.Equal(got, want) {
 		t.Errorf("emitted %v, want %v", got, want)
 	}
 }

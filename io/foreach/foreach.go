@@ -107,33 +107,25 @@ func batchSize(st window.Strategy, shards int) int {
 	return max(1, min(batchLimit, pendingLimit/max(shards, 1)))
 }
 
-// batched is an epoch's group as the sink's shuffle carries it: the values
-// are batches of elements, each a []T encoded by coder (see epochs).
-type batched[T any] struct {
-	groups sdk.PCollection[sdk.Group[int, []byte]]
-	coder  coder.Coder[[]T]
-}
-
-// epochs shards and groups in: each group of the result is one epoch, its
-// values the epoch's elements in encoded batches (decode them with
-// elementsOf). It reports false after failing s if T has no coder.
+// epochs shards and groups in, one group per epoch, and writes the groups
+// with a sink made by perElement or, where the shard step batches, by
+// batched; either is given the function that turns a group's values into
+// the epoch's elements (decoded lazily each time they are ranged over).
 //
 // In the global window under the default trigger, an epoch is everything
 // a shard receives, so the shard step gathers each shard's elements of a
 // bundle into batches (batchSize) and the shuffle carries one record per
 // batch instead of one per element: its per-record work (the windowed
 // value, the key, the merge's comparisons) is done once per batch. A batch
-// travels as bytes, so that the shuffle finds a record's end from its
-// length rather than by skipping each element. The epochs hold the same
-// elements. Elsewhere a batch is one element: a batch emitted from
-// FinishBundle would get the last element's window and timestamp, and a
-// count trigger would count batches.
-func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T]) (batched[T], bool) {
-	c, err := coder.Of[[]T]()
-	if err != nil {
-		s.Errorf(o.Name, "foreach: %w", err)
-		return batched[T]{}, false
-	}
+// travels as bytes (a []T encoded by T's coder), so that the shuffle finds
+// a record's end from its length rather than by skipping each element.
+// The epochs hold the same elements. Elsewhere the shuffle carries one
+// record per element: a batch emitted from FinishBundle would get the
+// last element's window and timestamp, and a count trigger would count
+// batches.
+func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T], name string,
+	perElement func(elems func(iter.Seq[T]) iter.Seq[T]) sdk.SinkFn[sdk.Group[int, T]],
+	batched func(elems func(iter.Seq[[]byte]) iter.Seq[T]) sdk.SinkFn[sdk.Group[int, []byte]]) {
 	// An epoch holds what arrived since the previous one: under an
 	// accumulating strategy the sink's own grouping would repeat earlier
 	// elements in every later epoch. Re-windowing is skipped when it is
@@ -145,9 +137,22 @@ func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T]) (batched[T]
 		}
 		in = sdk.WindowInto(s, in.WindowFn(), in, wopts...)
 	}
+	pick := shardPicker[T]{shards: o.Shards, of: o.ShardOf}
 	limit := batchSize(in.WindowingStrategy(), o.Shards)
-	keyed := sdk.ParDo(s, sdk.DoFn[T, sdk.KV[int, []byte]](&shardFn[T]{shards: o.Shards, of: o.ShardOf, limit: limit, coder: c}), in, sdk.Name("Shard"))
-	return batched[T]{groups: sdk.GroupByKey(s, keyed, sdk.Name("GroupByShard")), coder: c}, true
+	if limit <= 1 {
+		keyed := sdk.ParDo(s, sdk.DoFn[T, sdk.KV[int, T]](&shardFn[T]{shardPicker: pick}), in, sdk.Name("Shard"))
+		groups := sdk.GroupByKey(s, keyed, sdk.Name("GroupByShard"))
+		sdk.ForEach(s, perElement(func(vs iter.Seq[T]) iter.Seq[T] { return vs }), groups, sdk.Name(name))
+		return
+	}
+	c, err := coder.Of[[]T]()
+	if err != nil {
+		s.Errorf(o.Name, "foreach: %w", err)
+		return
+	}
+	keyed := sdk.ParDo(s, sdk.DoFn[T, sdk.KV[int, []byte]](&batchShardFn[T]{shardPicker: pick, limit: limit, coder: c}), in, sdk.Name("Shard"))
+	groups := sdk.GroupByKey(s, keyed, sdk.Name("GroupByShard"))
+	sdk.ForEach(s, batched(func(bs iter.Seq[[]byte]) iter.Seq[T] { return elementsOf(c, bs) }), groups, sdk.Name(name))
 }
 
 // elementsOf returns the elements of an epoch's batches, decoded lazily
@@ -169,15 +174,51 @@ func elementsOf[T any](c coder.Coder[[]T], batches iter.Seq[[]byte]) iter.Seq[T]
 	}
 }
 
-// shardFn keys each element by its shard, in batches of up to limit
-// elements of one shard, encoded by coder.
-type shardFn[T any] struct {
+// shardPicker picks an element's shard: by ShardOf, or round robin.
+type shardPicker[T any] struct {
 	shards int
 	of     func(T) uint64
-	limit  int
-	coder  coder.Coder[[]T]
 	// next is this instance's round-robin position.
 	next int
+}
+
+// start starts the round robin at a random shard, so that many small
+// bundles do not all begin at shard 0.
+func (p *shardPicker[T]) start() { p.next = rand.IntN(p.shards) }
+
+// pick returns v's shard.
+func (p *shardPicker[T]) pick(v T) int {
+	if p.of != nil {
+		return int(p.of(v) % uint64(p.shards))
+	}
+	shard := p.next
+	p.next = (p.next + 1) % p.shards
+	return shard
+}
+
+// shardFn keys each element by its shard.
+type shardFn[T any] struct {
+	shardPicker[T]
+}
+
+// Setup starts the round robin.
+func (f *shardFn[T]) Setup(context.Context) error {
+	f.start()
+	return nil
+}
+
+// ProcessElement emits v keyed by its shard.
+func (f *shardFn[T]) ProcessElement(_ context.Context, v T, emit func(sdk.KV[int, T])) error {
+	emit(sdk.KV[int, T]{Key: f.pick(v), Value: v})
+	return nil
+}
+
+// batchShardFn keys each element by its shard, in batches of up to limit
+// elements of one shard, encoded by coder.
+type batchShardFn[T any] struct {
+	shardPicker[T]
+	limit int
+	coder coder.Coder[[]T]
 	// pending holds each shard's batch not yet emitted.
 	pending [][]T
 	// size is the length of the last batch's encoding: the next one's
@@ -185,17 +226,16 @@ type shardFn[T any] struct {
 	size int
 }
 
-// Setup starts the round robin at a random shard, so that many small
-// bundles do not all begin at shard 0.
-func (f *shardFn[T]) Setup(context.Context) error {
-	f.next = rand.IntN(f.shards)
+// Setup starts the round robin.
+func (f *batchShardFn[T]) Setup(context.Context) error {
+	f.start()
 	f.pending = make([][]T, f.shards)
 	return nil
 }
 
 // StartBundle drops what a failed bundle left pending: its retry adds
 // those elements again.
-func (f *shardFn[T]) StartBundle(context.Context) error {
+func (f *batchShardFn[T]) StartBundle(context.Context) error {
 	for i, b := range f.pending {
 		clear(b)
 		f.pending[i] = b[:0]
@@ -205,14 +245,8 @@ func (f *shardFn[T]) StartBundle(context.Context) error {
 
 // ProcessElement adds v to its shard's batch, and emits the batch when it
 // is full.
-func (f *shardFn[T]) ProcessElement(_ context.Context, v T, emit func(sdk.KV[int, []byte])) error {
-	var shard int
-	if f.of != nil {
-		shard = int(f.of(v) % uint64(f.shards))
-	} else {
-		shard = f.next
-		f.next = (f.next + 1) % f.shards
-	}
+func (f *batchShardFn[T]) ProcessElement(_ context.Context, v T, emit func(sdk.KV[int, []byte])) error {
+	shard := f.pick(v)
 	f.pending[shard] = append(f.pending[shard], v)
 	if len(f.pending[shard]) >= f.limit {
 		f.emit(shard, emit)
@@ -221,7 +255,7 @@ func (f *shardFn[T]) ProcessElement(_ context.Context, v T, emit func(sdk.KV[int
 }
 
 // emit emits shard's batch, encoded; the batch's array is reused.
-func (f *shardFn[T]) emit(shard int, emit func(sdk.KV[int, []byte])) {
+func (f *batchShardFn[T]) emit(shard int, emit func(sdk.KV[int, []byte])) {
 	b := f.pending[shard]
 	enc := f.coder.Encode(make([]byte, 0, f.size+f.size/4+64), b)
 	f.size = len(enc)
@@ -231,7 +265,7 @@ func (f *shardFn[T]) emit(shard int, emit func(sdk.KV[int, []byte])) {
 }
 
 // FinishBundle emits the batches that are not full.
-func (f *shardFn[T]) FinishBundle(_ context.Context, emit func(sdk.KV[int, []byte])) error {
+func (f *batchShardFn[T]) FinishBundle(_ context.Context, emit func(sdk.KV[int, []byte])) error {
 	for shard, b := range f.pending {
 		if len(b) > 0 {
 			f.emit(shard, emit)
