@@ -2,6 +2,7 @@ package foreach
 
 import (
 	"context"
+	"iter"
 
 	"github.com/beamgo-dev/beamgo/sdk"
 )
@@ -25,21 +26,28 @@ func Batch[T any](s sdk.Scope, fn BatchFunc[T], in sdk.PCollection[T], opts *Opt
 		s.Errorf(o.Name, "foreach: the batch function is nil")
 		return
 	}
-	groups := epochs(s, in, o)
-	sdk.ForEach(s, sdk.SinkFn[sdk.Group[int, T]](&batchFn[T]{fn: fn}), groups, sdk.Name("WriteBatch"))
+	epochs(s, in, o, "WriteBatch",
+		func(elems func(iter.Seq[T]) iter.Seq[T]) sdk.SinkFn[sdk.Group[int, T]] {
+			return &batchFn[T, T]{fn: fn, elems: elems}
+		},
+		func(elems func(iter.Seq[[]byte]) iter.Seq[T]) sdk.SinkFn[sdk.Group[int, []byte]] {
+			return &batchFn[T, []byte]{fn: fn, elems: elems}
+		})
 }
 
-// batchFn gathers each epoch into a slice and hands it to fn.
-type batchFn[T any] struct {
-	fn BatchFunc[T]
+// batchFn gathers each epoch, a group whose values V elems turns into the
+// epoch's elements, into a slice and hands it to fn.
+type batchFn[T, V any] struct {
+	fn    BatchFunc[T]
+	elems func(iter.Seq[V]) iter.Seq[T]
 	// buf is reused across epochs of this instance.
 	buf []T
 }
 
 // ProcessElement writes one epoch.
-func (f *batchFn[T]) ProcessElement(ctx context.Context, g sdk.Group[int, T]) error {
+func (f *batchFn[T, V]) ProcessElement(ctx context.Context, g sdk.Group[int, V]) error {
 	f.buf = f.buf[:0]
-	for v := range g.Values {
+	for v := range f.elems(g.Values) {
 		f.buf = append(f.buf, v)
 	}
 	e := epochOf(ctx, g.Key)

@@ -3,9 +3,11 @@ package foreach
 import (
 	"context"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 
 	"github.com/beamgo-dev/beamgo/sdk"
+	"github.com/beamgo-dev/beamgo/sdk/coder"
 	"github.com/beamgo-dev/beamgo/sdk/window"
 )
 
@@ -85,8 +87,45 @@ func (o *Options[T]) withDefaults(name string) Options[T] {
 	return c
 }
 
-// epochs shards and groups in: each group of the result is one epoch.
-func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T]) sdk.PCollection[sdk.Group[int, T]] {
+// batchLimit is how many elements of one shard the shard step gathers
+// into one shuffle record, where it may gather (see epochs), and
+// pendingLimit bounds the elements it holds over all shards: with many
+// shards a batch is smaller.
+const (
+	batchLimit   = 256
+	pendingLimit = 16384
+)
+
+// batchSize returns how many elements of a shard go into one shuffle
+// record, for an input of strategy st cut into shards: batchLimit (fewer
+// with many shards) in the global window under the default trigger, else
+// 1 (see epochs).
+func batchSize(st window.Strategy, shards int) int {
+	if st.Fn.Kind != window.KindGlobal || st.Trigger.Kind != window.TriggerDefault {
+		return 1
+	}
+	return max(1, min(batchLimit, pendingLimit/max(shards, 1)))
+}
+
+// epochs shards and groups in, one group per epoch, and writes the groups
+// with a sink made by perElement or, where the shard step batches, by
+// batched; either is given the function that turns a group's values into
+// the epoch's elements (decoded lazily each time they are ranged over).
+//
+// In the global window under the default trigger, an epoch is everything
+// a shard receives, so the shard step gathers each shard's elements of a
+// bundle into batches (batchSize) and the shuffle carries one record per
+// batch instead of one per element: its per-record work (the windowed
+// value, the key, the merge's comparisons) is done once per batch. A batch
+// travels as bytes (a []T encoded by T's coder), so that the shuffle finds
+// a record's end from its length rather than by skipping each element.
+// The epochs hold the same elements. Elsewhere the shuffle carries one
+// record per element: a batch emitted from FinishBundle would get the
+// last element's window and timestamp, and a count trigger would count
+// batches.
+func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T], name string,
+	perElement func(elems func(iter.Seq[T]) iter.Seq[T]) sdk.SinkFn[sdk.Group[int, T]],
+	batched func(elems func(iter.Seq[[]byte]) iter.Seq[T]) sdk.SinkFn[sdk.Group[int, []byte]]) {
 	// An epoch holds what arrived since the previous one: under an
 	// accumulating strategy the sink's own grouping would repeat earlier
 	// elements in every later epoch. Re-windowing is skipped when it is
@@ -98,35 +137,140 @@ func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T]) sdk.PCollec
 		}
 		in = sdk.WindowInto(s, in.WindowFn(), in, wopts...)
 	}
-	keyed := sdk.ParDo(s, sdk.DoFn[T, sdk.KV[int, T]](&shardFn[T]{shards: o.Shards, of: o.ShardOf}), in, sdk.Name("Shard"))
-	return sdk.GroupByKey(s, keyed, sdk.Name("GroupByShard"))
+	pick := shardPicker[T]{shards: o.Shards, of: o.ShardOf}
+	limit := batchSize(in.WindowingStrategy(), o.Shards)
+	if limit <= 1 {
+		keyed := sdk.ParDo(s, sdk.DoFn[T, sdk.KV[int, T]](&shardFn[T]{shardPicker: pick}), in, sdk.Name("Shard"))
+		groups := sdk.GroupByKey(s, keyed, sdk.Name("GroupByShard"))
+		sdk.ForEach(s, perElement(func(vs iter.Seq[T]) iter.Seq[T] { return vs }), groups, sdk.Name(name))
+		return
+	}
+	c, err := coder.Of[[]T]()
+	if err != nil {
+		s.Errorf(o.Name, "foreach: %w", err)
+		return
+	}
+	keyed := sdk.ParDo(s, sdk.DoFn[T, sdk.KV[int, []byte]](&batchShardFn[T]{shardPicker: pick, limit: limit, coder: c}), in, sdk.Name("Shard"))
+	groups := sdk.GroupByKey(s, keyed, sdk.Name("GroupByShard"))
+	sdk.ForEach(s, batched(func(bs iter.Seq[[]byte]) iter.Seq[T] { return elementsOf(c, bs) }), groups, sdk.Name(name))
 }
 
-// shardFn keys each element by its shard.
-type shardFn[T any] struct {
+// elementsOf returns the elements of an epoch's batches, decoded lazily
+// each time it is ranged over. The batches are the shard step's own
+// encoding: one that does not decode is a bug, and panics.
+func elementsOf[T any](c coder.Coder[[]T], batches iter.Seq[[]byte]) iter.Seq[T] {
+	return func(yield func(T) bool) {
+		for b := range batches {
+			vs, _, err := c.Decode(b)
+			if err != nil {
+				panic(fmt.Sprintf("foreach: a batch of the shuffle does not decode: %v", err))
+			}
+			for _, v := range vs {
+				if !yield(v) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// shardPicker picks an element's shard: by ShardOf, or round robin.
+type shardPicker[T any] struct {
 	shards int
 	of     func(T) uint64
 	// next is this instance's round-robin position.
 	next int
 }
 
-// Setup starts the round robin at a random shard, so that many small
+// start starts the round robin at a random shard, so that many small
 // bundles do not all begin at shard 0.
+func (p *shardPicker[T]) start() { p.next = rand.IntN(p.shards) }
+
+// pick returns v's shard.
+func (p *shardPicker[T]) pick(v T) int {
+	if p.of != nil {
+		return int(p.of(v) % uint64(p.shards))
+	}
+	shard := p.next
+	p.next = (p.next + 1) % p.shards
+	return shard
+}
+
+// shardFn keys each element by its shard.
+type shardFn[T any] struct {
+	shardPicker[T]
+}
+
+// Setup starts the round robin.
 func (f *shardFn[T]) Setup(context.Context) error {
-	f.next = rand.IntN(f.shards)
+	f.start()
 	return nil
 }
 
 // ProcessElement emits v keyed by its shard.
 func (f *shardFn[T]) ProcessElement(_ context.Context, v T, emit func(sdk.KV[int, T])) error {
-	var shard int
-	if f.of != nil {
-		shard = int(f.of(v) % uint64(f.shards))
-	} else {
-		shard = f.next
-		f.next = (f.next + 1) % f.shards
+	emit(sdk.KV[int, T]{Key: f.pick(v), Value: v})
+	return nil
+}
+
+// batchShardFn keys each element by its shard, in batches of up to limit
+// elements of one shard, encoded by coder.
+type batchShardFn[T any] struct {
+	shardPicker[T]
+	limit int
+	coder coder.Coder[[]T]
+	// pending holds each shard's batch not yet emitted.
+	pending [][]T
+	// size is the length of the last batch's encoding: the next one's
+	// buffer is made a little larger, so that it does not grow.
+	size int
+}
+
+// Setup starts the round robin.
+func (f *batchShardFn[T]) Setup(context.Context) error {
+	f.start()
+	f.pending = make([][]T, f.shards)
+	return nil
+}
+
+// StartBundle drops what a failed bundle left pending: its retry adds
+// those elements again.
+func (f *batchShardFn[T]) StartBundle(context.Context) error {
+	for i, b := range f.pending {
+		clear(b)
+		f.pending[i] = b[:0]
 	}
-	emit(sdk.KV[int, T]{Key: shard, Value: v})
+	return nil
+}
+
+// ProcessElement adds v to its shard's batch, and emits the batch when it
+// is full.
+func (f *batchShardFn[T]) ProcessElement(_ context.Context, v T, emit func(sdk.KV[int, []byte])) error {
+	shard := f.pick(v)
+	f.pending[shard] = append(f.pending[shard], v)
+	if len(f.pending[shard]) >= f.limit {
+		f.emit(shard, emit)
+	}
+	return nil
+}
+
+// emit emits shard's batch, encoded; the batch's array is reused.
+func (f *batchShardFn[T]) emit(shard int, emit func(sdk.KV[int, []byte])) {
+	b := f.pending[shard]
+	enc := f.coder.Encode(make([]byte, 0, f.size+f.size/4+64), b)
+	f.size = len(enc)
+	clear(b) // drop references for the collector
+	f.pending[shard] = b[:0]
+	emit(sdk.KV[int, []byte]{Key: shard, Value: enc})
+}
+
+// FinishBundle emits the batches that are not full.
+func (f *batchShardFn[T]) FinishBundle(_ context.Context, emit func(sdk.KV[int, []byte])) error {
+	for shard, b := range f.pending {
+		if len(b) > 0 {
+			f.emit(shard, emit)
+		}
+	}
 	return nil
 }
 

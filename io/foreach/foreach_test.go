@@ -2,6 +2,7 @@ package foreach_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
@@ -457,4 +458,96 @@ func TestAccumulatingInputIsNotRepeated(t *testing.T) {
 	// The count fires after each element, and once more when the
 	// watermark closes the window; repeated, the epochs would hold 28 rows.
 	st.check(t, []int{1, 2, 3, 4, 5, 6, 6})
+}
+
+// failOnce passes elements through, failing its bundle the first time it
+// sees at, after the bundle's earlier elements went on.
+type failOnce struct {
+	at int
+	// mu guards failed, shared by the instances.
+	mu     *sync.Mutex
+	failed *bool
+}
+
+func (f failOnce) ProcessElement(_ context.Context, v int, emit func(int)) error {
+	if v == f.at {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if !*f.failed {
+			*f.failed = true
+			return errInjected
+		}
+	}
+	emit(v)
+	return nil
+}
+
+// In the global window the shard step gathers elements into batches per
+// shard; a bundle of it that fails midway, with batches pending, is
+// retried: every element is written once.
+func TestGlobalWindowBatchesAfterAFailedBundle(t *testing.T) {
+	for name, newRunner := range runners {
+		t.Run(name, func(t *testing.T) {
+			st := newStore()
+			want := ints(5000)
+			var mu sync.Mutex
+			var failed bool
+			p := sdk.NewPipeline()
+			s := p.Root()
+			in := sdk.ParDo(s, sdk.DoFn[int, int](failOnce{at: 4321, mu: &mu, failed: &failed}), sdk.Create(s, want))
+			foreach.Batch(s, func(_ context.Context, batch []int, e foreach.Epoch) error {
+				st.attempt(e, batch)
+				st.commit(e, batch)
+				return nil
+			}, in, &foreach.Options[int]{Shards: 3})
+			if retries := runOn(t, newRunner(), p); retries == 0 {
+				t.Errorf("no bundle was retried: the injected failure did not happen")
+			}
+			st.check(t, want)
+			if len(st.seen) != 3 {
+				t.Errorf("%d epochs, want one per shard (3)", len(st.seen))
+			}
+		})
+	}
+}
+
+// point has unexported fields: it is encoded by its own methods.
+type point struct{ x, y int }
+
+func (p point) MarshalBeam(dst []byte) []byte {
+	return binary.AppendVarint(binary.AppendVarint(dst, int64(p.x)), int64(p.y))
+}
+
+func (p *point) UnmarshalBeam(src []byte) error {
+	x, n := binary.Varint(src)
+	y, m := binary.Varint(src[max(n, 0):])
+	if n <= 0 || m <= 0 {
+		return errors.New("bad point")
+	}
+	p.x, p.y = int(x), int(y)
+	return nil
+}
+
+// The global window's batches carry elements of a type that encodes
+// itself, by its own encoding.
+func TestBatchesOfSelfEncodingElements(t *testing.T) {
+	var want []point
+	for i := range 1000 {
+		want = append(want, point{i, -i})
+	}
+	var mu sync.Mutex
+	var got []point
+	p := sdk.NewPipeline()
+	s := p.Root()
+	foreach.Batch(s, func(_ context.Context, batch []point, _ foreach.Epoch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, batch...)
+		return nil
+	}, sdk.Create(s, want), &foreach.Options[point]{Shards: 2})
+	run(t, p)
+	slices.SortFunc(got, func(a, b point) int { return a.x - b.x })
+	if !slices.Equal(got, want) {
+		t.Errorf("got %d points, want %d; first %v", len(got), len(want), got[:min(3, len(got))])
+	}
 }

@@ -53,18 +53,25 @@ func Write[T any](s sdk.Scope, newWriter func() Writer[T], in sdk.PCollection[T]
 		s.Errorf(o.Name, "foreach: the writer factory is nil")
 		return
 	}
-	groups := epochs(s, in, o)
-	sdk.ForEach(s, sdk.SinkFn[sdk.Group[int, T]](&writerFn[T]{newWriter: newWriter}), groups, sdk.Name("Write"))
+	epochs(s, in, o, "Write",
+		func(elems func(iter.Seq[T]) iter.Seq[T]) sdk.SinkFn[sdk.Group[int, T]] {
+			return &writerFn[T, T]{newWriter: newWriter, elems: elems}
+		},
+		func(elems func(iter.Seq[[]byte]) iter.Seq[T]) sdk.SinkFn[sdk.Group[int, []byte]] {
+			return &writerFn[T, []byte]{newWriter: newWriter, elems: elems}
+		})
 }
 
-// writerFn runs a Writer over each epoch.
-type writerFn[T any] struct {
+// writerFn runs a Writer over each epoch, a group whose values V elems
+// turns into the epoch's elements.
+type writerFn[T, V any] struct {
 	newWriter func() Writer[T]
+	elems     func(iter.Seq[V]) iter.Seq[T]
 	w         Writer[T]
 }
 
 // Setup makes this instance's writer and sets it up.
-func (f *writerFn[T]) Setup(ctx context.Context) error {
+func (f *writerFn[T, V]) Setup(ctx context.Context) error {
 	f.w = f.newWriter()
 	if su, ok := f.w.(sdk.Setupper); ok {
 		return su.Setup(ctx)
@@ -73,16 +80,16 @@ func (f *writerFn[T]) Setup(ctx context.Context) error {
 }
 
 // ProcessElement writes one epoch.
-func (f *writerFn[T]) ProcessElement(ctx context.Context, g sdk.Group[int, T]) error {
+func (f *writerFn[T, V]) ProcessElement(ctx context.Context, g sdk.Group[int, V]) error {
 	e := epochOf(ctx, g.Key)
 	write, err := f.w.Open(ctx, e)
 	if err != nil {
 		return &EpochError{Epoch: e, Err: err}
 	}
 	if sw, ok := f.w.(SeqWriter[T]); ok && write {
-		err = sw.WriteSeq(ctx, g.Values)
+		err = sw.WriteSeq(ctx, f.elems(g.Values))
 	} else if write {
-		for v := range g.Values {
+		for v := range f.elems(g.Values) {
 			if err = f.w.Process(ctx, v); err != nil {
 				break
 			}
@@ -98,7 +105,7 @@ func (f *writerFn[T]) ProcessElement(ctx context.Context, g sdk.Group[int, T]) e
 }
 
 // Teardown tears the writer down if it can be.
-func (f *writerFn[T]) Teardown(ctx context.Context) error {
+func (f *writerFn[T, V]) Teardown(ctx context.Context) error {
 	if td, ok := f.w.(sdk.TearDowner); ok {
 		return td.Teardown(ctx)
 	}

@@ -85,6 +85,8 @@ type Options struct {
 	// hook, in tests, injects failures at the named points of an epoch's
 	// write: "open", "process", "commit" (before) and "committed" (after).
 	hook func(point string, e foreach.Epoch) error
+	// chunkBytes, in tests, replaces copyChunkBytes.
+	chunkBytes int
 }
 
 // config is the checked, immutable form of Options that writers share.
@@ -99,9 +101,15 @@ type config struct {
 	sinkID     string
 	retention  time.Duration
 	hook       func(point string, e foreach.Epoch) error
+	// chunkBytes is about how much data one COPY statement carries.
+	chunkBytes int
 
 	// The statements, built once.
 	insertRow, upsertFromStage, upsertRow, stageTable, epochInsert, epochSelect, epochDDL, epochPrune string
+	// describe selects the columns, for their types; copyTable and
+	// copyStage are the binary COPY statements into the table and into
+	// the stage.
+	describe, copyTable, copyStage string
 }
 
 // ident splits a possibly schema-qualified name into an identifier.
@@ -119,6 +127,10 @@ func newConfig(o Options) (*config, error) {
 		dsn: o.DSN, table: ident(o.Table), tableName: o.Table, columns: o.Columns,
 		mode: o.Mode, epochTable: ident(cmpOr(o.EpochTable, DefaultEpochTable)),
 		sinkID: cmpOr(o.SinkID, o.Table), retention: o.EpochRetention, hook: o.hook,
+		chunkBytes: o.chunkBytes,
+	}
+	if c.chunkBytes <= 0 {
+		c.chunkBytes = copyChunkBytes
 	}
 	if o.EpochRetention < 0 {
 		return nil, fmt.Errorf("postgres: EpochRetention %v is negative", o.EpochRetention)
@@ -163,6 +175,9 @@ func (c *config) buildStatements(key []string, version string) {
 	for i := range params {
 		params[i] = fmt.Sprintf("$%d", i+1)
 	}
+	c.describe = fmt.Sprintf("SELECT %s FROM %s", cols, tbl)
+	c.copyTable = fmt.Sprintf("COPY %s (%s) FROM STDIN BINARY", tbl, cols)
+	c.copyStage = fmt.Sprintf("COPY %s (%s, %s) FROM STDIN BINARY", stageName, cols, seqColumn)
 	c.insertRow = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", tbl, cols, strings.Join(params, ", "))
 	if c.mode == Upsert {
 		keys := quoteAll(key)

@@ -13,6 +13,7 @@ import (
 	"github.com/beamgo-dev/beamgo/sdk"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // RowError is a row the database rejected.
@@ -56,9 +57,9 @@ func Write[T any](s sdk.Scope, in sdk.PCollection[T], row func(T) []any, opts Op
 
 // writer writes the epochs of one worker thread over one connection. It
 // is a foreach.SeqWriter: an epoch's elements stream from the grouped
-// bytes into the COPY, each turned into a row as the COPY takes it, so an
-// epoch is never held as rows (a []any and its boxed values per row, kept
-// until the commit).
+// bytes into the COPY, each turned into a row and encoded as it is
+// decoded, so an epoch is never held as rows (a []any and its boxed values
+// per row, kept until the commit).
 type writer[T any] struct {
 	cfg  *config
 	row  func(T) []any
@@ -71,6 +72,10 @@ type writer[T any] struct {
 	pending []T
 	// pruned is when this writer last pruned the epoch table.
 	pruned time.Time
+	// rowErr is the row function's or the test hook's failure in the
+	// last COPY; copyBuf is the COPY's buffer, kept for the next epoch.
+	rowErr  error
+	copyBuf []byte
 }
 
 var _ foreach.SeqWriter[int] = (*writer[int])(nil)
@@ -144,18 +149,14 @@ func (w *writer[T]) Close(ctx context.Context, err error) error {
 	if w.values == nil && len(w.pending) > 0 {
 		w.values = slices.Values(w.pending)
 	}
-	if err != nil || w.values == nil {
+	if err != nil || w.values == nil || isEmpty(w.values) {
 		return nil
 	}
-	src := newRowSource(w, w.values)
-	defer src.stop()
-	if !src.peek() {
-		return src.err
-	}
-	if err := w.commit(ctx, src.copyInto); err != nil {
-		if src.err != nil {
+	w.rowErr = nil
+	if err := w.commit(ctx, w.copyInto); err != nil {
+		if w.rowErr != nil {
 			// The row function or a test hook failed, not the server.
-			return src.err
+			return w.rowErr
 		}
 		var pgErr *pgconn.PgError
 		if !errors.As(err, &pgErr) {
@@ -169,6 +170,14 @@ func (w *writer[T]) Close(ctx context.Context, err error) error {
 		return err
 	}
 	return w.prune(ctx)
+}
+
+// isEmpty reports whether values has no element.
+func isEmpty[T any](values iter.Seq[T]) bool {
+	for range values {
+		return false
+	}
+	return true
 }
 
 // prune deletes the sink's epoch records older than the retention, if
@@ -196,108 +205,13 @@ func (w *writer[T]) prune(ctx context.Context) error {
 	return nil
 }
 
-// rowSource feeds the COPY an epoch's rows, pulled one at a time from its
-// elements: pgx builds the COPY's messages on a goroutine of its own, which
-// calls Next and Values while the epoch's bytes stay valid (Close waits for
-// the COPY). It is a pgx.CopyFromSource.
-type rowSource[T any] struct {
-	w    *writer[T]
-	next func() (T, bool)
-	stop func()
-	// cur is the current element; ahead says peek read it and Next has
-	// not yet taken it.
-	cur   T
-	ahead bool
-	// seq numbers the rows, for Upsert's staging column.
-	seq int64
-	// err is the first error of the row function or of the test hook;
-	// staged is Values' row with the sequence number appended.
-	err    error
-	staged []any
-}
-
-var _ pgx.CopyFromSource = (*rowSource[int])(nil)
-
-func newRowSource[T any](w *writer[T], values iter.Seq[T]) *rowSource[T] {
-	next, stop := iter.Pull(values)
-	return &rowSource[T]{w: w, next: next, stop: stop, seq: -1}
-}
-
-// peek reads the first element ahead and reports whether there is one.
-func (s *rowSource[T]) peek() bool {
-	s.cur, s.ahead = s.next()
-	return s.ahead
-}
-
-// Next advances to the next row.
-func (s *rowSource[T]) Next() (ok bool) {
-	if s.err != nil {
-		return false
-	}
-	if s.ahead {
-		s.ahead = false
-	} else {
-		// Decoding runs on pgx's goroutine: a panic there would end the
-		// process, not fail the bundle.
-		defer s.recover(&ok)
-		v, more := s.next()
-		if !more {
-			return false
-		}
-		s.cur = v
-	}
-	s.seq++
-	return true
-}
-
-// recover turns a panic of the element sequence or of the row function
-// into the source's error, as the runner does for a DoFn's panic.
-func (s *rowSource[T]) recover(ok *bool) {
-	if p := recover(); p != nil {
-		s.err = fmt.Errorf("postgres: table %s: panic in the row function or decoding: %v\n%s", s.w.cfg.tableName, p, debug.Stack())
-		*ok = false
-	}
-}
-
-// Values returns the current row, checked against the columns; in Upsert
-// mode with its sequence number appended.
-func (s *rowSource[T]) Values() ([]any, error) {
-	c := s.w.cfg
-	if err := s.w.inject("process", s.w.epoch); err != nil {
-		s.err = err
-		return nil, err
-	}
-	r, ok := s.rowOf(s.cur)
-	if !ok {
-		return nil, s.err
-	}
-	if len(r) != len(c.columns) {
-		s.err = fmt.Errorf("postgres: table %s: row %v has %d values for %d columns", c.tableName, r, len(r), len(c.columns))
-		return nil, s.err
-	}
+// copyInto writes the epoch's rows with COPY: into the table (Append), or
+// into a temporary table merged into the table with one INSERT ... ON
+// CONFLICT (Upsert).
+func (w *writer[T]) copyInto(ctx context.Context, tx pgx.Tx) error {
+	c := w.cfg
 	if c.mode == Append {
-		return r, nil
-	}
-	s.staged = append(append(s.staged[:0], r...), s.seq)
-	return s.staged, nil
-}
-
-// rowOf calls the row function on pgx's goroutine, its panic recovered.
-func (s *rowSource[T]) rowOf(v T) (r []any, ok bool) {
-	defer s.recover(&ok)
-	return s.w.row(v), true
-}
-
-// Err returns the first error of Values.
-func (s *rowSource[T]) Err() error { return s.err }
-
-// copyInto writes the rows with COPY: into the table (Append), or into a
-// temporary table merged into the table with one INSERT ... ON CONFLICT
-// (Upsert).
-func (s *rowSource[T]) copyInto(ctx context.Context, tx pgx.Tx) error {
-	c := s.w.cfg
-	if c.mode == Append {
-		if _, err := tx.CopyFrom(ctx, c.table, c.columns, s); err != nil {
+		if err := w.copyRows(ctx, tx, c.copyTable); err != nil {
 			return fmt.Errorf("postgres: copy into %s: %w", c.tableName, err)
 		}
 		return nil
@@ -305,14 +219,136 @@ func (s *rowSource[T]) copyInto(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, c.stageTable); err != nil {
 		return fmt.Errorf("postgres: stage for %s: %w", c.tableName, err)
 	}
-	cols := append(c.columns[:len(c.columns):len(c.columns)], seqColumn)
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{stageName}, cols, s); err != nil {
+	if err := w.copyRows(ctx, tx, c.copyStage); err != nil {
 		return fmt.Errorf("postgres: copy into stage of %s: %w", c.tableName, err)
 	}
 	if _, err := tx.Exec(ctx, c.upsertFromStage); err != nil {
 		return fmt.Errorf("postgres: upsert into %s: %w", c.tableName, err)
 	}
 	return nil
+}
+
+// copyRows streams the epoch's rows into the COPY statement stmt (binary
+// format; in Upsert mode each row with its sequence number appended), as
+// the epoch's elements are decoded, on this goroutine (no iter.Pull): a
+// statement per chunkBytes of data (copyChunkBytes), all in tx. The row
+// function's or the test hook's failure is also kept in w.rowErr.
+func (w *writer[T]) copyRows(ctx context.Context, tx pgx.Tx, stmt string) (err error) {
+	c := w.cfg
+	sd, err := tx.Conn().Prepare(ctx, "", c.describe)
+	if err != nil {
+		return fmt.Errorf("column types: %w", err)
+	}
+	if len(sd.Fields) != len(c.columns) {
+		return fmt.Errorf("column types: %d fields for %d columns", len(sd.Fields), len(c.columns))
+	}
+	oids := make([]uint32, 0, len(c.columns)+1)
+	for _, f := range sd.Fields {
+		oids = append(oids, f.DataTypeOID)
+	}
+	upsert := c.mode == Upsert
+	if upsert {
+		oids = append(oids, pgtype.Int8OID)
+	}
+	enc := newRowEncoder(tx.Conn().TypeMap(), oids)
+	var (
+		cp     *copyStream
+		buf    = w.copyBuf[:0]
+		sent   int // bytes of cp's statement sent
+		seq    int64
+		staged []any
+	)
+	defer func() {
+		w.copyBuf = buf[:0]
+		if cp == nil {
+			return
+		}
+		// An error or a panic (of decoding) ended the rows early: abort
+		// the statement, so the connection is free for the rollback.
+		p := recover()
+		abort := err
+		if p != nil {
+			abort = fmt.Errorf("postgres: panic: %v", p)
+		}
+		cp.finish(abort)
+		if p != nil {
+			panic(p)
+		}
+	}()
+	// flush sends buf; with last, it ends the statement.
+	flush := func(last bool) error {
+		if last {
+			buf = append(buf, copyTrailer...)
+		}
+		if err := cp.write(buf); err != nil {
+			// The server ended the statement: its error says why.
+			s := cp
+			cp = nil
+			if ferr := s.finish(err); ferr != nil {
+				return ferr
+			}
+			return err
+		}
+		sent += len(buf)
+		buf = buf[:0]
+		if !last {
+			return nil
+		}
+		s := cp
+		cp = nil
+		return s.finish(nil)
+	}
+	for v := range w.values {
+		r, err := w.rowOf(v)
+		if err != nil {
+			w.rowErr = err
+			return err
+		}
+		if upsert {
+			staged = append(append(staged[:0], r...), seq)
+			r = staged
+		}
+		seq++
+		if cp == nil {
+			cp = startCopy(ctx, tx.Conn().PgConn(), stmt)
+			buf, sent = append(buf, copyHeader...), 0
+		}
+		if buf, err = enc.appendRow(buf, r); err != nil {
+			return err
+		}
+		if sent+len(buf) >= c.chunkBytes {
+			if err := flush(true); err != nil {
+				return err
+			}
+		} else if len(buf) >= copySendBytes {
+			if err := flush(false); err != nil {
+				return err
+			}
+		}
+	}
+	if cp == nil {
+		return nil
+	}
+	return flush(true)
+}
+
+// rowOf returns v's row, checked against the columns; a panic of the row
+// function becomes its error, as the runner does for a DoFn's panic.
+func (w *writer[T]) rowOf(v T) (r []any, err error) {
+	c := w.cfg
+	if err := w.inject("process", w.epoch); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("postgres: table %s: panic in the row function: %v\n%s", c.tableName, p, debug.Stack())
+		}
+	}()
+	r = w.row(v)
+	if len(r) != len(c.columns) {
+		return nil, fmt.Errorf("postgres: table %s: row %v has %d values for %d columns", c.tableName, r, len(r), len(c.columns))
+	}
+	return r, nil
 }
 
 // commit runs write in a transaction that holds the epoch's lock, skips an
