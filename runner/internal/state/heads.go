@@ -118,7 +118,7 @@ func (s *Store) scanHead(h int, lo, hi []byte, fn func(k, v []byte) bool) error 
 func (s *Store) lowerHeads(w *writeSet) {
 	var low [numHeads]string
 	var added [numHeads]bool
-	any := false
+	some := false
 	for i, k := range w.pkeys {
 		if w.pvals[i].del {
 			continue
@@ -130,9 +130,9 @@ func (s *Store) lowerHeads(w *writeSet) {
 		if !added[h] || k < low[h] {
 			low[h], added[h] = k, true
 		}
-		any = true
+		some = true
 	}
-	if !any {
+	if !some {
 		return
 	}
 	c := &s.heads
