@@ -520,7 +520,7 @@ func (p *precombine[K, In, Acc, Out]) flush() error {
 	}
 	ws := make([]window.Window, 0, maxGrouped)
 	for k, ki := range p.byKeyWins {
-		if err := p.emitKey(k, p.gather(&p.kwins[ki]), ws); err != nil {
+		if err := p.emitKey(k, p.gatherInOrder(&p.kwins[ki]), ws); err != nil {
 			return err
 		}
 	}
@@ -584,21 +584,9 @@ func (p *precombine[K, In, Acc, Out]) makeRoom() error {
 	return nil
 }
 
-// gather returns key entry e's windows and accumulators, in p.group.
-func (p *precombine[K, In, Acc, Out]) gather(e *keyWins[Acc]) []winAcc[Acc] {
-	g := append(p.group[:0], winAcc[Acc]{w: e.w, acc: e.acc})
-	for b := e.more; b != noBlock; b = p.blocks[b].next {
-		blk := &p.blocks[b]
-		for j := range blk.n {
-			g = append(g, winAcc[Acc]{w: blk.wins[j], acc: blk.accs[j]})
-		}
-	}
-	p.group = g
-	return g
-}
-
-// gatherInOrder is gather with the windows in the order they came: in a
-// stream that runs forward in time, nearly in the order they start.
+// gatherInOrder returns key entry e's windows and accumulators, in p.group,
+// in the order they came: in a stream that runs forward in time, nearly in
+// the order they start.
 func (p *precombine[K, In, Acc, Out]) gatherInOrder(e *keyWins[Acc]) []winAcc[Acc] {
 	bs := p.blockOrder[:0]
 	for b := e.more; b != noBlock; b = p.blocks[b].next {
