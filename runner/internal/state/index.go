@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // ordered is the memory backend's map of the global index tables (due
@@ -25,15 +26,27 @@ import (
 // cache lines instead of a pointer chase to every chunk it visits, which
 // showed as the larger part of a lookup once the index outgrew the cache.
 //
+// Nothing the index shifts holds a pointer: the chunks stay where they are
+// in a pool and the list orders their ids, and a chunk's entries hold
+// their keys as offsets into the chunk's byte array. With a million keys'
+// timers the index is tens of thousands of chunks and millions of entries;
+// as pointers, the copies that a chunk's split or removal and every insert
+// make paid the collector's write barriers while it marked, and each
+// entry's key was an object of its own to mark: more than a third of the
+// stateful benchmark's CPU at that size.
+//
 // An ordered is not safe for concurrent use.
 type ordered struct {
-	chunks []*chunk
-	// last[i] is the integer prefix of the last key of chunks[i]; the
-	// key itself is the chunk's, read on a tie. No pointers: the list is
-	// shifted whenever a chunk is split or removed, and a copy of
-	// pointers pays the collector's write barriers while it marks.
-	last []prefix
-	n    int
+	// pool holds the chunks by id, in no order; free lists the ids of
+	// pool entries in no use.
+	pool []chunk
+	free []int32
+	// order lists the chunks' ids in key order; last[i] is the integer
+	// prefix of the last key of chunk order[i] (the key itself is the
+	// chunk's, read on a tie).
+	order []int32
+	last  []prefix
+	n     int
 }
 
 // prefix is an okey's integers.
@@ -43,15 +56,40 @@ type prefix struct{ p0, p1 uint64 }
 // is cheap, large enough that the chunk list stays short.
 const chunkMax = 128
 
-// chunk is a sorted run of entries; a chunk in a list is never empty.
+// chunk is a sorted run of entries; a chunk in the list is never empty.
+//
+// The keys' bytes lie in kbuf, which is only ever appended to: a key's
+// bytes, once written, are never written again (a chunk that has
+// accumulated the bytes of deleted keys moves the live ones to a new
+// array), so that the strings the index hands out stay valid after it
+// changes.
 //
 // vals is nil while every value in the chunk is nil, as the store's own
 // index entries are (due times, holds and windows carry their all in
-// their keys): then an insert or delete shifts the keys alone, and the
-// chunk holds no slice headers for the collector to scan.
+// their keys): then the chunk holds no slice headers for the collector to
+// scan.
 type chunk struct {
-	keys []okey
+	keys []ckey
+	kbuf []byte
+	// dead counts the bytes of kbuf that no key refers to.
+	dead int
 	vals [][]byte
+}
+
+// ckey is an entry's key: its integer prefix (as okey's) and where its
+// bytes lie in the chunk's kbuf.
+type ckey struct {
+	p0, p1 uint64
+	off, n uint32
+}
+
+// str returns key i.
+func (c *chunk) str(i int) string {
+	k := &c.keys[i]
+	if k.n == 0 {
+		return ""
+	}
+	return unsafe.String(&c.kbuf[k.off], int(k.n))
 }
 
 // val returns the value of entry i.
@@ -69,15 +107,52 @@ func (c *chunk) withVals() {
 	}
 }
 
-// add appends an entry after c's last.
-func (c *chunk) add(k okey, v []byte) {
+// ckeyOf appends k's bytes to c's array and returns its entry key.
+func (c *chunk) ckeyOf(k *okey) ckey {
+	off := len(c.kbuf)
+	c.kbuf = append(c.kbuf, k.s...)
+	return ckey{p0: k.p0, p1: k.p1, off: uint32(off), n: uint32(len(k.s))}
+}
+
+// insert adds an entry at i.
+func (c *chunk) insert(i int, k *okey, v []byte) {
 	if v != nil {
 		c.withVals()
 	}
-	c.keys = append(c.keys, k)
+	c.keys = slices.Insert(c.keys, i, c.ckeyOf(k))
 	if c.vals != nil {
-		c.vals = append(c.vals, v)
+		c.vals = slices.Insert(c.vals, i, v)
 	}
+}
+
+// add appends an entry after c's last.
+func (c *chunk) add(k *okey, v []byte) { c.insert(len(c.keys), k, v) }
+
+// remove deletes entries [i, j), moving the live keys' bytes to a new
+// array once most of the old one is dead.
+func (c *chunk) remove(i, j int) {
+	for x := i; x < j; x++ {
+		c.dead += int(c.keys[x].n)
+	}
+	c.keys = slices.Delete(c.keys, i, j)
+	if c.vals != nil {
+		c.vals = slices.Delete(c.vals, i, j)
+	}
+	if c.dead > len(c.kbuf)/2 && c.dead > 1024 {
+		c.repack()
+	}
+}
+
+// repack moves the live keys' bytes to a new array.
+func (c *chunk) repack() {
+	buf := make([]byte, 0, len(c.kbuf)-c.dead+len(c.kbuf)/4)
+	for x := range c.keys {
+		k := &c.keys[x]
+		off := len(buf)
+		buf = append(buf, c.kbuf[k.off:k.off+k.n]...)
+		k.off = uint32(off)
+	}
+	c.kbuf, c.dead = buf, 0
 }
 
 // okey is a store key with its first 16 bytes, zero-padded, as two
@@ -103,42 +178,71 @@ func makeOkey(s string) okey {
 	return okey{p0: binary.BigEndian.Uint64(b[:8]), p1: binary.BigEndian.Uint64(b[8:]), s: s}
 }
 
-func (a *okey) cmp(b *okey) int {
+// cmp compares entry i's key with k.
+func (c *chunk) cmp(i int, k *okey) int {
+	a := &c.keys[i]
 	switch {
-	case a.p0 < b.p0:
+	case a.p0 < k.p0:
 		return -1
-	case a.p0 > b.p0:
+	case a.p0 > k.p0:
 		return 1
-	case a.p1 < b.p1:
+	case a.p1 < k.p1:
 		return -1
-	case a.p1 > b.p1:
+	case a.p1 > k.p1:
 		return 1
 	}
-	return strings.Compare(a.s, b.s)
+	return strings.Compare(c.str(i), k.s)
 }
 
-// search returns the index of the first key >= k in keys.
-func search(keys []okey, k *okey) int {
-	lo, hi := 0, len(keys)
+// find returns the index of the first entry >= k in c, and whether it is k.
+func (c *chunk) find(k *okey) (int, bool) {
+	lo, hi := 0, len(c.keys)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if keys[m].cmp(k) < 0 {
+		if c.cmp(m, k) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	return lo
+	return lo, lo < len(c.keys) && c.keys[lo].n == uint32(len(k.s)) && c.str(lo) == k.s
 }
 
-// find returns the index of the first entry >= k in c, and whether it is k.
-func (c *chunk) find(k *okey) (int, bool) {
-	i := search(c.keys, k)
-	return i, i < len(c.keys) && c.keys[i].s == k.s
+// chunk returns the chunk at position ci of the list; the pointer is
+// valid until the next newChunk.
+func (o *ordered) chunk(ci int) *chunk { return &o.pool[o.order[ci]] }
+
+// newChunk returns the id of an empty chunk from the pool.
+func (o *ordered) newChunk() int32 {
+	if n := len(o.free); n > 0 {
+		id := o.free[n-1]
+		o.free = o.free[:n-1]
+		return id
+	}
+	o.pool = append(o.pool, chunk{})
+	return int32(len(o.pool) - 1)
 }
 
-// chunkFor returns the index of the chunk that holds k if anyone does: the
-// first whose last key is >= k (len(o.chunks) if none is).
+// dropChunk removes the chunk at position ci from the list and returns
+// it to the pool.
+func (o *ordered) dropChunk(ci int) {
+	id := o.order[ci]
+	o.pool[id] = chunk{}
+	o.free = append(o.free, id)
+	if ci < len(o.order)/2 {
+		// Nearer the front, where the due times' chunks empty as their
+		// timers fire: shift the chunks before it instead of after.
+		copy(o.order[1:ci+1], o.order[:ci])
+		copy(o.last[1:ci+1], o.last[:ci])
+		o.order, o.last = o.order[1:], o.last[1:]
+		return
+	}
+	o.order = slices.Delete(o.order, ci, ci+1)
+	o.last = slices.Delete(o.last, ci, ci+1)
+}
+
+// chunkFor returns the position of the chunk that holds k if anyone does:
+// the first whose last key is >= k (len(o.order) if none is).
 func (o *ordered) chunkFor(k *okey) int {
 	lo, hi := 0, len(o.last)
 	for lo < hi {
@@ -151,8 +255,8 @@ func (o *ordered) chunkFor(k *okey) int {
 		case l.p1 != k.p1:
 			less = l.p1 < k.p1
 		default:
-			c := o.chunks[m]
-			less = c.keys[len(c.keys)-1].s < k.s
+			c := o.chunk(m)
+			less = c.str(len(c.keys)-1) < k.s
 		}
 		if less {
 			lo = m + 1
@@ -163,27 +267,29 @@ func (o *ordered) chunkFor(k *okey) int {
 	return lo
 }
 
-// fixLast refreshes the last key of chunk ci.
+// fixLast refreshes the last key of the chunk at position ci.
 func (o *ordered) fixLast(ci int) {
-	c := o.chunks[ci]
+	c := o.chunk(ci)
 	l := &c.keys[len(c.keys)-1]
 	o.last[ci] = prefix{l.p0, l.p1}
 }
 
-// appendChunk appends c, which is not empty, after every chunk.
-func (o *ordered) appendChunk(c *chunk) {
-	o.chunks = append(o.chunks, c)
+// appendChunk appends a new chunk after every other and returns it; the
+// caller fills it (it must not stay empty) and calls fixLast.
+func (o *ordered) appendChunk() *chunk {
+	id := o.newChunk()
+	o.order = append(o.order, id)
 	o.last = append(o.last, prefix{})
-	o.fixLast(len(o.chunks) - 1)
+	return &o.pool[id]
 }
 
 func (o *ordered) get(k string) ([]byte, bool) {
 	ok := makeOkey(k)
 	ci := o.chunkFor(&ok)
-	if ci == len(o.chunks) {
+	if ci == len(o.order) {
 		return nil, false
 	}
-	c := o.chunks[ci]
+	c := o.chunk(ci)
 	if i, found := c.find(&ok); found {
 		return c.val(i), true
 	}
@@ -195,33 +301,27 @@ func (o *ordered) get(k string) ([]byte, bool) {
 func (o *ordered) set(k string, v []byte) {
 	ok := makeOkey(k)
 	ci := o.chunkFor(&ok)
-	if ci == len(o.chunks) {
+	if ci == len(o.order) {
 		if ci == 0 {
-			c := &chunk{}
-			ok.s = strings.Clone(ok.s)
-			c.add(ok, v)
-			o.appendChunk(c)
+			o.appendChunk().add(&ok, v)
+			o.fixLast(0)
 			o.n++
 			return
 		}
 		ci-- // past every key: the last chunk takes it
 	}
-	c := o.chunks[ci]
+	c := o.chunk(ci)
 	i, found := c.find(&ok)
-	if v != nil {
-		c.withVals()
-	}
 	if found {
+		if v != nil {
+			c.withVals()
+		}
 		if c.vals != nil {
 			c.vals[i] = v
 		}
 		return
 	}
-	ok.s = strings.Clone(ok.s)
-	c.keys = slices.Insert(c.keys, i, ok)
-	if c.vals != nil {
-		c.vals = slices.Insert(c.vals, i, v)
-	}
+	c.insert(i, &ok, v)
 	o.n++
 	if i == len(c.keys)-1 {
 		o.fixLast(ci)
@@ -231,19 +331,23 @@ func (o *ordered) set(k string, v []byte) {
 	}
 }
 
-// split halves chunk ci.
+// split halves the chunk at position ci.
 func (o *ordered) split(ci int) {
-	c := o.chunks[ci]
+	id := o.newChunk()
+	c, nc := o.chunk(ci), &o.pool[id]
 	h := len(c.keys) / 2
-	nc := &chunk{keys: slices.Clone(c.keys[h:])}
-	clear(c.keys[h:])
-	c.keys = c.keys[:h]
-	if c.vals != nil {
-		nc.vals = slices.Clone(c.vals[h:])
-		clear(c.vals[h:])
-		c.vals = c.vals[:h]
+	nc.keys = make([]ckey, 0, chunkMax)
+	for x := h; x < len(c.keys); x++ {
+		k := okey{p0: c.keys[x].p0, p1: c.keys[x].p1, s: c.str(x)}
+		nc.keys = append(nc.keys, nc.ckeyOf(&k))
 	}
-	o.chunks = slices.Insert(o.chunks, ci+1, nc)
+	if c.vals != nil {
+		nc.vals = make([][]byte, 0, chunkMax)
+		nc.vals = append(nc.vals, c.vals[h:]...)
+		clear(c.vals[h:])
+	}
+	c.remove(h, len(c.keys))
+	o.order = slices.Insert(o.order, ci+1, id)
 	o.last = slices.Insert(o.last, ci+1, prefix{})
 	o.fixLast(ci)
 	o.fixLast(ci + 1)
@@ -253,18 +357,15 @@ func (o *ordered) split(ci int) {
 func (o *ordered) delete(k string) bool {
 	ok := makeOkey(k)
 	ci := o.chunkFor(&ok)
-	if ci == len(o.chunks) {
+	if ci == len(o.order) {
 		return false
 	}
-	c := o.chunks[ci]
+	c := o.chunk(ci)
 	i, found := c.find(&ok)
 	if !found {
 		return false
 	}
-	c.keys = slices.Delete(c.keys, i, i+1)
-	if c.vals != nil {
-		c.vals = slices.Delete(c.vals, i, i+1)
-	}
+	c.remove(i, i+1)
 	o.n--
 	if i == len(c.keys) && i > 0 {
 		o.fixLast(ci)
@@ -273,17 +374,16 @@ func (o *ordered) delete(k string) bool {
 	return true
 }
 
-// compact removes chunk ci if it emptied, or merges it into its successor
-// if both are small, so that deletes do not leave a long list of tiny
-// chunks.
+// compact removes the chunk at position ci if it emptied, or merges it
+// into its successor if both are small, so that deletes do not leave a
+// long list of tiny chunks.
 func (o *ordered) compact(ci int) {
-	c := o.chunks[ci]
+	c := o.chunk(ci)
 	switch {
 	case len(c.keys) == 0:
-		o.chunks = slices.Delete(o.chunks, ci, ci+1)
-		o.last = slices.Delete(o.last, ci, ci+1)
-	case ci+1 < len(o.chunks) && len(c.keys)+len(o.chunks[ci+1].keys) <= chunkMax/2:
-		nc := o.chunks[ci+1]
+		o.dropChunk(ci)
+	case ci+1 < len(o.order) && len(c.keys)+len(o.chunk(ci+1).keys) <= chunkMax/2:
+		nc := o.chunk(ci + 1)
 		if nc.vals != nil {
 			c.withVals()
 		}
@@ -291,25 +391,28 @@ func (o *ordered) compact(ci int) {
 			nc.withVals()
 			c.vals = append(c.vals, nc.vals...)
 		}
-		c.keys = append(c.keys, nc.keys...)
-		o.chunks = slices.Delete(o.chunks, ci+1, ci+2)
-		o.last = slices.Delete(o.last, ci+1, ci+2)
+		for x := range nc.keys {
+			k := okey{p0: nc.keys[x].p0, p1: nc.keys[x].p1, s: nc.str(x)}
+			c.keys = append(c.keys, c.ckeyOf(&k))
+		}
+		o.dropChunk(ci + 1)
 		o.fixLast(ci)
 	}
 }
 
 // ascend calls fn on the entries with keys >= from (> from if after) in
-// ascending order until fn returns false.
+// ascending order until fn returns false. The keys stay valid after the
+// index changes.
 func (o *ordered) ascend(from string, after bool, fn func(k string, v []byte) bool) {
 	ok := makeOkey(from)
-	for ci := o.chunkFor(&ok); ci < len(o.chunks); ci++ {
-		c := o.chunks[ci]
+	for ci := o.chunkFor(&ok); ci < len(o.order); ci++ {
+		c := o.chunk(ci)
 		i, found := c.find(&ok)
 		if found && after {
 			i++
 		}
 		for ; i < len(c.keys); i++ {
-			if !fn(c.keys[i].s, c.val(i)) {
+			if !fn(c.str(i), c.val(i)) {
 				return
 			}
 		}

@@ -95,7 +95,7 @@ func (m *memBackend) getIn(mk *memKey, k []byte) ([]byte, bool, error) {
 	}
 	part := &mk.parts[partSlot(k[0])]
 	if i, ok := part.find(string(k)); ok {
-		return part.vals[i], true, nil
+		return part.val(i), true, nil
 	}
 	return nil, false, nil
 }
@@ -156,7 +156,7 @@ func (m *memBackend) scanIn(mk *memKey, slot int, lo, hi []byte, fn func(k, v []
 	part := &mk.parts[slot]
 	i, _ := part.find(string(lo))
 	for ; i < part.len() && (hi == nil || part.key(i) < string(hi)); i++ {
-		if !fn(bytesOf(part.key(i)), part.vals[i]) {
+		if !fn(bytesOf(part.key(i)), part.val(i)) {
 			return false
 		}
 	}
@@ -211,18 +211,20 @@ func (m *memBackend) copyPart(prefix, from string, after bool, hi []byte, keys [
 		if after && found {
 			i++
 		}
-		// The keys are views of the partition's bytes, which the next
-		// commit may move: they are copied, all into one string.
+		// The entries are views of the partition's bytes, which the next
+		// commit may move or overwrite: they are copied, all into one
+		// string.
 		first := i
 		for ; i < part.len() && (hi == nil || part.key(i) < string(hi)) && n < len(keys); i++ {
-			vals[n] = part.vals[i]
 			n++
 		}
 		if n > 0 {
-			all := string(part.buf[part.off(first):part.off(first+n)])
+			base := part.off(first)
+			all := string(part.buf[base:part.off(first+n)])
 			for j := range n {
-				lo, hi := part.off(first+j)-part.off(first), part.off(first+j+1)-part.off(first)
-				keys[j] = all[lo:hi]
+				e := first + j
+				k, v := int(part.ends[2*e])-base, int(part.ends[2*e+1])-base
+				keys[j], vals[j] = all[part.off(e)-base:k], bytesOf(all[k:v])
 			}
 		}
 	}
@@ -400,7 +402,7 @@ func (m *memBackend) export(fn func(k, v []byte) error) error {
 	emitPart := func(p string) error {
 		part := m.part(p)
 		for i := range part.len() {
-			if err := fn([]byte(part.key(i)), part.vals[i]); err != nil {
+			if err := fn([]byte(part.key(i)), part.val(i)); err != nil {
 				return err
 			}
 		}

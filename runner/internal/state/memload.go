@@ -7,9 +7,9 @@ import "unsafe"
 // tables arrive sorted: partitions are built by appending, and global
 // entries are appended to the last chunk of the ordered index, with no
 // search at all. The entries' bytes are copied into large pointer-free
-// slabs (the global keys as strings over them, each partition's keys as
-// one array, as memPart keeps them), and the partitions and their ends
-// and value slices are carved from large slabs too, so that a restored
+// slabs (the global keys as strings over them, each partition's keys and
+// values as one array, as memPart keeps them), and the partitions and
+// their ends are carved from large slabs too, so that a restored
 // gigabyte is a few thousand objects for the collector to mark instead of
 // several million. A slab stays alive while any entry in it does: values
 // replaced after the restore free their slab only once all its neighbours
@@ -63,12 +63,11 @@ type memLoader struct {
 	parts  []loadedPart
 	global *ordered
 
-	// prefix and kbuf, ends, vals gather the entries of the partition
-	// being loaded (the keys back to back, as in memPart), until it ends.
+	// prefix and kbuf, ends gather the entries of the partition being
+	// loaded (keys and values back to back, as in memPart), until it ends.
 	prefix string
 	kbuf   []byte
 	ends   []uint32
-	vals   [][]byte
 
 	// userKeys is the most partitions of one table so far: at most the
 	// number of user keys, and usually all of them, the size of the map.
@@ -77,7 +76,6 @@ type memLoader struct {
 
 	bytes   []byte
 	ints    []uint32
-	slices  [][]byte
 	memKeys []memKey
 }
 
@@ -99,10 +97,9 @@ func (l *memLoader) newKey() *memKey {
 
 // add loads one entry.
 func (l *memLoader) add(k, v []byte) {
-	val := l.copy(v)
 	p := partLen(k)
 	if p == 0 {
-		l.appendGlobal(l.string(k), val)
+		l.appendGlobal(k, l.copy(v))
 		return
 	}
 	if string(k[:p]) != l.prefix {
@@ -111,7 +108,8 @@ func (l *memLoader) add(k, v []byte) {
 	}
 	l.kbuf = append(l.kbuf, k...)
 	l.ends = append(l.ends, uint32(len(l.kbuf)))
-	l.vals = append(l.vals, val)
+	l.kbuf = append(l.kbuf, v...)
+	l.ends = append(l.ends, uint32(len(l.kbuf)))
 }
 
 // endPart installs the partition gathered so far.
@@ -119,16 +117,13 @@ func (l *memLoader) endPart() {
 	if len(l.ends) == 0 {
 		return
 	}
-	n := len(l.ends)
-	part := memPart{buf: l.copy(l.kbuf), ends: carve(&l.ints, n), vals: carve(&l.slices, n)}
+	part := memPart{buf: l.copy(l.kbuf), ends: carve(&l.ints, len(l.ends))}
 	copy(part.ends, l.ends)
-	copy(part.vals, l.vals)
 	l.parts = append(l.parts, loadedPart{l.prefix, part})
 	slot := partSlot(l.prefix[0])
 	l.tagParts[slot]++
 	l.userKeys = max(l.userKeys, l.tagParts[slot])
-	clear(l.vals)
-	l.kbuf, l.ends, l.vals = l.kbuf[:0], l.ends[:0], l.vals[:0]
+	l.kbuf, l.ends = l.kbuf[:0], l.ends[:0]
 }
 
 // carve returns n elements from the slab *s, starting a new slab when it
@@ -157,8 +152,8 @@ func (l *memLoader) copy(b []byte) []byte {
 
 // string returns a copy of b in the byte slab as a string. The slab's
 // bytes under it are never written again (copy hands out each byte once,
-// and values are never mutated in place), which is what makes the string
-// immutable.
+// and a partition writes only within its own array, which a growth moves
+// out of the slab), which is what makes the string immutable.
 func (l *memLoader) string(b []byte) string {
 	c := l.copy(b)
 	if len(c) == 0 {
@@ -173,22 +168,20 @@ const loadFill = chunkMax * 3 / 4
 
 // appendGlobal appends key at the end of the global index: the keys
 // ascend, so the last chunk is where it belongs.
-func (l *memLoader) appendGlobal(key string, v []byte) {
+func (l *memLoader) appendGlobal(key []byte, v []byte) {
 	if len(v) == 0 {
 		v = nil // the index entries' values: so their chunks need none
 	}
 	o := l.global
-	ok := makeOkey(key)
-	if len(o.chunks) == 0 || len(o.chunks[len(o.chunks)-1].keys) >= loadFill {
-		c := &chunk{keys: make([]okey, 0, loadFill)}
-		c.add(ok, v)
-		o.appendChunk(c)
-		o.n++
-		return
+	// The chunk copies the key's bytes.
+	ok := makeOkey(unsafe.String(unsafe.SliceData(key), len(key)))
+	ci := len(o.order) - 1
+	if ci < 0 || len(o.chunk(ci).keys) >= loadFill {
+		c := o.appendChunk()
+		c.keys = make([]ckey, 0, loadFill)
+		ci++
 	}
-	ci := len(o.chunks) - 1
-	c := o.chunks[ci]
-	c.add(ok, v)
+	o.chunk(ci).add(&ok, v)
 	o.fixLast(ci)
 	o.n++
 }

@@ -47,9 +47,13 @@ func TestMemPartModel(t *testing.T) {
 			k, v := key(), []byte(fmt.Sprint(step))
 			p.set(k, v)
 			if i, ok := find(k); ok {
-				model[i].v = v
+				model[i].v = slices.Clone(v)
 			} else {
-				model = slices.Insert(model, i, kv{k, v})
+				model = slices.Insert(model, i, kv{k, slices.Clone(v)})
+			}
+			// The partition keeps a copy: the caller may reuse v.
+			for x := range v {
+				v[x] = 'x'
 			}
 		case op < 7:
 			k := key()
@@ -94,12 +98,12 @@ func TestMemPartModel(t *testing.T) {
 				model = slices.Insert(model, m, kv{k, vals[n].val})
 			}
 		}
-		if p.len() != len(model) || len(p.vals) != len(model) {
-			t.Fatalf("step %d: %d entries (%d values), want %d", step, p.len(), len(p.vals), len(model))
+		if p.len() != len(model) || len(p.ends) != 2*len(model) {
+			t.Fatalf("step %d: %d entries (%d ends), want %d", step, p.len(), len(p.ends), len(model))
 		}
 		for i, e := range model {
-			if p.key(i) != e.k || string(p.vals[i]) != string(e.v) {
-				t.Fatalf("step %d: entry %d = %q: %q, want %q: %q", step, i, p.key(i), p.vals[i], e.k, e.v)
+			if p.key(i) != e.k || string(p.val(i)) != string(e.v) {
+				t.Fatalf("step %d: entry %d = %q: %q, want %q: %q", step, i, p.key(i), p.val(i), e.k, e.v)
 			}
 		}
 		if int(p.off(p.len())) != len(p.buf) {
