@@ -28,7 +28,8 @@ import (
 //
 // Nothing the index shifts holds a pointer: the chunks stay where they are
 // in a pool and the list orders their ids, and a chunk's entries hold
-// their keys as offsets into the chunk's byte array. With a million keys'
+// their keys as offsets into the chunk's byte array, whose space the keys
+// of later inserts reuse. With a million keys'
 // timers the index is tens of thousands of chunks and millions of entries;
 // as pointers, the copies that a chunk's split or removal and every insert
 // make paid the collector's write barriers while it marked, and each
@@ -47,22 +48,27 @@ type ordered struct {
 	order []int32
 	last  []prefix
 	n     int
+	// scratch is where a chunk's live key bytes are gathered when it
+	// repacks them.
+	scratch []byte
 }
 
 // prefix is an okey's integers.
 type prefix struct{ p0, p1 uint64 }
 
 // chunkMax bounds a chunk's entries: small enough that an insert's copy
-// is cheap, large enough that the chunk list stays short.
+// is cheap, large enough that the chunk list stays short. A chunk's
+// entries are allocated for chunkMax+1 at once, the most it holds before
+// it splits.
 const chunkMax = 128
 
 // chunk is a sorted run of entries; a chunk in the list is never empty.
 //
-// The keys' bytes lie in kbuf, which is only ever appended to: a key's
-// bytes, once written, are never written again (a chunk that has
-// accumulated the bytes of deleted keys moves the live ones to a new
-// array), so that the strings the index hands out stay valid after it
-// changes.
+// The keys' bytes lie in kbuf: a new key's are appended, a deleted key's
+// are left where they are, and once an append would outgrow the array
+// while a quarter of it is dead, the live keys are packed to its front in
+// place. The strings the index hands out are views of kbuf, valid until
+// the index changes.
 //
 // vals is nil while every value in the chunk is nil, as the store's own
 // index entries are (due times, holds and windows carry their all in
@@ -107,29 +113,39 @@ func (c *chunk) withVals() {
 	}
 }
 
-// ckeyOf appends k's bytes to c's array and returns its entry key.
-func (c *chunk) ckeyOf(k *okey) ckey {
+// ckeyOf appends k's bytes to c's array, packing it first if that would
+// make room, and returns k's entry key.
+func (c *chunk) ckeyOf(k *okey, scratch *[]byte) ckey {
+	if len(c.kbuf)+len(k.s) > cap(c.kbuf) && c.dead > 0 && 4*c.dead >= len(c.kbuf) {
+		c.repack(scratch)
+	}
 	off := len(c.kbuf)
 	c.kbuf = append(c.kbuf, k.s...)
 	return ckey{p0: k.p0, p1: k.p1, off: uint32(off), n: uint32(len(k.s))}
 }
 
+// newKeys returns an empty entry array of a chunk's full size.
+func newKeys() []ckey { return make([]ckey, 0, chunkMax+1) }
+
 // insert adds an entry at i.
-func (c *chunk) insert(i int, k *okey, v []byte) {
+func (c *chunk) insert(i int, k *okey, v []byte, scratch *[]byte) {
 	if v != nil {
 		c.withVals()
 	}
-	c.keys = slices.Insert(c.keys, i, c.ckeyOf(k))
+	if c.keys == nil {
+		c.keys = newKeys()
+	}
+	c.keys = slices.Insert(c.keys, i, c.ckeyOf(k, scratch))
 	if c.vals != nil {
 		c.vals = slices.Insert(c.vals, i, v)
 	}
 }
 
 // add appends an entry after c's last.
-func (c *chunk) add(k *okey, v []byte) { c.insert(len(c.keys), k, v) }
+func (c *chunk) add(k *okey, v []byte, scratch *[]byte) { c.insert(len(c.keys), k, v, scratch) }
 
-// remove deletes entries [i, j), moving the live keys' bytes to a new
-// array once most of the old one is dead.
+// remove deletes entries [i, j); their bytes stay in kbuf, dead, until a
+// repack.
 func (c *chunk) remove(i, j int) {
 	for x := i; x < j; x++ {
 		c.dead += int(c.keys[x].n)
@@ -138,21 +154,21 @@ func (c *chunk) remove(i, j int) {
 	if c.vals != nil {
 		c.vals = slices.Delete(c.vals, i, j)
 	}
-	if c.dead > len(c.kbuf)/2 && c.dead > 1024 {
-		c.repack()
-	}
 }
 
-// repack moves the live keys' bytes to a new array.
-func (c *chunk) repack() {
-	buf := make([]byte, 0, len(c.kbuf)-c.dead+len(c.kbuf)/4)
+// repack moves the live keys' bytes to the front of kbuf, through
+// scratch.
+func (c *chunk) repack(scratch *[]byte) {
+	buf := (*scratch)[:0]
 	for x := range c.keys {
 		k := &c.keys[x]
 		off := len(buf)
 		buf = append(buf, c.kbuf[k.off:k.off+k.n]...)
 		k.off = uint32(off)
 	}
-	c.kbuf, c.dead = buf, 0
+	c.kbuf = append(c.kbuf[:0], buf...)
+	c.dead = 0
+	*scratch = buf
 }
 
 // okey is a store key with its first 16 bytes, zero-padded, as two
@@ -224,10 +240,13 @@ func (o *ordered) newChunk() int32 {
 }
 
 // dropChunk removes the chunk at position ci from the list and returns
-// it to the pool.
+// it to the pool, emptied, its arrays kept for the chunk that reuses it:
+// as timers fire, the due times' chunks empty at the front of the index
+// while those at its back split.
 func (o *ordered) dropChunk(ci int) {
 	id := o.order[ci]
-	o.pool[id] = chunk{}
+	c := &o.pool[id]
+	c.keys, c.kbuf, c.dead, c.vals = c.keys[:0], c.kbuf[:0], 0, nil
 	o.free = append(o.free, id)
 	if ci < len(o.order)/2 {
 		// Nearer the front, where the due times' chunks empty as their
@@ -303,7 +322,7 @@ func (o *ordered) set(k string, v []byte) {
 	ci := o.chunkFor(&ok)
 	if ci == len(o.order) {
 		if ci == 0 {
-			o.appendChunk().add(&ok, v)
+			o.appendChunk().add(&ok, v, &o.scratch)
 			o.fixLast(0)
 			o.n++
 			return
@@ -321,7 +340,7 @@ func (o *ordered) set(k string, v []byte) {
 		}
 		return
 	}
-	c.insert(i, &ok, v)
+	c.insert(i, &ok, v, &o.scratch)
 	o.n++
 	if i == len(c.keys)-1 {
 		o.fixLast(ci)
@@ -336,13 +355,24 @@ func (o *ordered) split(ci int) {
 	id := o.newChunk()
 	c, nc := o.chunk(ci), &o.pool[id]
 	h := len(c.keys) / 2
-	nc.keys = make([]ckey, 0, chunkMax)
+	if nc.keys == nil {
+		nc.keys = newKeys()
+	}
+	size := 0
+	for x := h; x < len(c.keys); x++ {
+		size += int(c.keys[x].n)
+	}
+	// The new chunk's array holds its half twice over, room for as many
+	// inserts as it takes to split again.
+	if cap(nc.kbuf) < 2*size {
+		nc.kbuf = make([]byte, 0, 2*size)
+	}
 	for x := h; x < len(c.keys); x++ {
 		k := okey{p0: c.keys[x].p0, p1: c.keys[x].p1, s: c.str(x)}
-		nc.keys = append(nc.keys, nc.ckeyOf(&k))
+		nc.keys = append(nc.keys, nc.ckeyOf(&k, &o.scratch))
 	}
 	if c.vals != nil {
-		nc.vals = make([][]byte, 0, chunkMax)
+		nc.vals = make([][]byte, 0, chunkMax+1)
 		nc.vals = append(nc.vals, c.vals[h:]...)
 		clear(c.vals[h:])
 	}
@@ -393,7 +423,7 @@ func (o *ordered) compact(ci int) {
 		}
 		for x := range nc.keys {
 			k := okey{p0: nc.keys[x].p0, p1: nc.keys[x].p1, s: nc.str(x)}
-			c.keys = append(c.keys, c.ckeyOf(&k))
+			c.keys = append(c.keys, c.ckeyOf(&k, &o.scratch))
 		}
 		o.dropChunk(ci + 1)
 		o.fixLast(ci)
@@ -401,7 +431,7 @@ func (o *ordered) compact(ci int) {
 }
 
 // ascend calls fn on the entries with keys >= from (> from if after) in
-// ascending order until fn returns false. The keys stay valid after the
+// ascending order until fn returns false. The keys are valid until the
 // index changes.
 func (o *ordered) ascend(from string, after bool, fn func(k string, v []byte) bool) {
 	ok := makeOkey(from)

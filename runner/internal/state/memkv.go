@@ -219,12 +219,12 @@ func (m *memBackend) copyPart(prefix, from string, after bool, hi []byte, keys [
 			n++
 		}
 		if n > 0 {
-			base := part.off(first)
-			all := string(part.buf[base:part.off(first+n)])
+			at := part.off(first)
+			all := string(part.entries()[at:part.off(first+n)])
 			for j := range n {
 				e := first + j
-				k, v := int(part.ends[2*e])-base, int(part.ends[2*e+1])-base
-				keys[j], vals[j] = all[part.off(e)-base:k], bytesOf(all[k:v])
+				k, v := part.kend(e)-at, part.vend(e)-at
+				keys[j], vals[j] = all[part.off(e)-at:k], bytesOf(all[k:v])
 			}
 		}
 	}
@@ -232,32 +232,42 @@ func (m *memBackend) copyPart(prefix, from string, after bool, hi []byte, keys [
 }
 
 // scanGlobal scans [lo, hi) of the global tables and reports whether fn
-// wanted more.
+// wanted more. The index's keys are views of its arrays, which its next
+// change may write over: each pass copies its keys under the lock.
 func (m *memBackend) scanGlobal(lo, hi []byte, fn func(k, v []byte) bool) bool {
-	var keys [scanChunk]string
+	var ends [scanChunk]int
 	var vals [scanChunk][]byte
+	var kbuf []byte
 	from, after := string(lo), false
 	for {
 		n := 0
+		kbuf = kbuf[:0]
 		m.mu.RLock()
 		m.global.ascend(from, after, func(k string, v []byte) bool {
 			if (hi != nil && k >= string(hi)) || n == scanChunk {
 				return false
 			}
-			keys[n], vals[n] = k, v
+			kbuf = append(kbuf, k...)
+			ends[n], vals[n] = len(kbuf), v
 			n++
 			return true
 		})
 		m.mu.RUnlock()
+		start := 0
 		for i := range n {
-			if !fn(bytesOf(keys[i]), vals[i]) {
+			if !fn(kbuf[start:ends[i]:ends[i]], vals[i]) {
 				return false
 			}
+			start = ends[i]
 		}
 		if n < scanChunk {
 			return true
 		}
-		from, after = keys[n-1], true
+		ls := 0
+		if n > 1 {
+			ls = ends[n-2]
+		}
+		from, after = string(kbuf[ls:ends[n-1]]), true
 	}
 }
 

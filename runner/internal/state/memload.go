@@ -1,19 +1,21 @@
 package state
 
-import "unsafe"
+import (
+	"encoding/binary"
+	"unsafe"
+)
 
 // Bulk loading of the memory backend (Import of a snapshot). Entries come
 // in ascending order, so every partition arrives whole and the global
 // tables arrive sorted: partitions are built by appending, and global
 // entries are appended to the last chunk of the ordered index, with no
-// search at all. The entries' bytes are copied into large pointer-free
-// slabs (the global keys as strings over them, each partition's keys and
-// values as one array, as memPart keeps them), and the partitions and
-// their ends are carved from large slabs too, so that a restored
-// gigabyte is a few thousand objects for the collector to mark instead of
-// several million. A slab stays alive while any entry in it does: values
-// replaced after the restore free their slab only once all its neighbours
-// are replaced too, which bounds the overhead at the restored size.
+// search at all. Each partition, the one array memPart keeps, and the
+// global entries' values are carved from large pointer-free slabs, and the
+// memKeys from large slabs too, so that a restored gigabyte is a few
+// thousand objects for the collector to mark instead of several million.
+// A slab stays alive while any entry in it does: values replaced after
+// the restore free their slab only once all its neighbours are replaced
+// too, which bounds the overhead at the restored size.
 
 // loadSlab is the size of the slabs the loader carves bytes and slices
 // from; an entry larger than a quarter of it gets its own allocation.
@@ -64,7 +66,8 @@ type memLoader struct {
 	global *ordered
 
 	// prefix and kbuf, ends gather the entries of the partition being
-	// loaded (keys and values back to back, as in memPart), until it ends.
+	// loaded (keys and values back to back, and their ends, as in
+	// memPart), until it ends.
 	prefix string
 	kbuf   []byte
 	ends   []uint32
@@ -75,7 +78,6 @@ type memLoader struct {
 	tagParts [3]int
 
 	bytes   []byte
-	ints    []uint32
 	memKeys []memKey
 }
 
@@ -117,9 +119,14 @@ func (l *memLoader) endPart() {
 	if len(l.ends) == 0 {
 		return
 	}
-	part := memPart{buf: l.copy(l.kbuf), ends: carve(&l.ints, len(l.ends))}
-	copy(part.ends, l.ends)
-	l.parts = append(l.parts, loadedPart{l.prefix, part})
+	n := len(l.ends) / 2
+	b := carve(&l.bytes, base(n)+len(l.kbuf))
+	binary.LittleEndian.PutUint32(b, uint32(n))
+	for x, e := range l.ends {
+		binary.LittleEndian.PutUint32(b[4+4*x:], e)
+	}
+	copy(b[base(n):], l.kbuf)
+	l.parts = append(l.parts, loadedPart{l.prefix, memPart{b: b}})
 	slot := partSlot(l.prefix[0])
 	l.tagParts[slot]++
 	l.userKeys = max(l.userKeys, l.tagParts[slot])
@@ -177,11 +184,10 @@ func (l *memLoader) appendGlobal(key []byte, v []byte) {
 	ok := makeOkey(unsafe.String(unsafe.SliceData(key), len(key)))
 	ci := len(o.order) - 1
 	if ci < 0 || len(o.chunk(ci).keys) >= loadFill {
-		c := o.appendChunk()
-		c.keys = make([]ckey, 0, loadFill)
+		o.appendChunk().keys = newKeys()
 		ci++
 	}
-	o.chunk(ci).add(&ok, v)
+	o.chunk(ci).add(&ok, v, &o.scratch)
 	o.fixLast(ci)
 	o.n++
 }

@@ -1,61 +1,96 @@
 package state
 
 import (
+	"encoding/binary"
 	"slices"
 	"unsafe"
 )
 
-// memPart is one partition's entries, ascending by key, each key followed
-// by its value in one byte array: entry i is buf[start(i):ends[2i+1]], its
-// key the bytes up to ends[2i], its value those after.
+// memPart is one partition's entries, ascending by key, all in one byte
+// array: an entry count, then two ends per entry, then the entries' bytes,
+// each key followed by its value. The ends are offsets into the entries'
+// bytes: entry i's key ends at its first end and its value at its second,
+// where entry i+1 starts.
+//
+//	count u32 | end(key 0) end(val 0) ... end(key n-1) end(val n-1) u32s | key 0 val 0 ... key n-1 val n-1
 //
 // One array rather than a string per key and a slice per value: a
 // partition's binary search (every read and commit of a key does a few)
 // then compares keys that lie next to each other in a few cache lines,
 // instead of chasing a pointer to a separately allocated string at every
 // step, which showed as a tenth of the stateful benchmark's profile; and
-// the partition is two pointer-free objects, whatever its entries. With a
+// the partition is one pointer-free object, whatever its entries. With a
 // slice per value, a store of a million keys with a bag of ten values each
 // held eleven million small objects and their pointers, which the
 // collector marked and the copies of a commit guarded with write
 // barriers: two thirds of the stateful benchmark's CPU at that size.
 //
-// Keys and values are views of buf, valid until the partition's next
-// change: a value that is set again with as many bytes is overwritten in
-// place, and a change within the partition moves the bytes after it (for
-// the few dozen entries of a typical key, a short copy). Readers copy what
-// they keep; only a bundle owning the key, or a reader under the backend's
-// lock, reads a partition.
+// Keys and values are views of the array, valid until the partition's
+// next change: a value that is set again with as many bytes is
+// overwritten in place, and a change within the partition moves the bytes
+// after it (for the few dozen entries of a typical key, a short copy).
+// Readers copy what they keep; only a bundle owning the key, or a reader
+// under the backend's lock, reads a partition.
 type memPart struct {
-	buf  []byte
-	ends []uint32
+	b []byte
 }
 
-// len returns the number of entries.
-func (p *memPart) len() int { return len(p.ends) / 2 }
+// u32 reads the integer at byte x of p's array.
+func (p *memPart) u32(x int) int { return int(binary.LittleEndian.Uint32(p.b[x:])) }
 
-// off returns where entry i starts (i == p.len(): the end of the last).
+// put32 writes v at byte x of p's array.
+func (p *memPart) put32(x, v int) { binary.LittleEndian.PutUint32(p.b[x:], uint32(v)) }
+
+// len returns the number of entries.
+func (p *memPart) len() int {
+	if len(p.b) == 0 {
+		return 0
+	}
+	return p.u32(0)
+}
+
+// base returns where the entries' bytes start in an array of n entries.
+func base(n int) int { return 4 + 8*n }
+
+// kend returns where key i ends, as an offset into the entries' bytes.
+func (p *memPart) kend(i int) int { return p.u32(4 + 8*i) }
+
+// vend returns where value i ends, as an offset into the entries' bytes.
+func (p *memPart) vend(i int) int { return p.u32(8 + 8*i) }
+
+// off returns where entry i starts, as an offset into the entries' bytes
+// (i == p.len(): the end of the last).
 func (p *memPart) off(i int) int {
 	if i == 0 {
 		return 0
 	}
-	return int(p.ends[2*i-1])
+	return p.vend(i - 1)
+}
+
+// entries returns the entries' bytes.
+func (p *memPart) entries() []byte {
+	if len(p.b) == 0 {
+		return nil
+	}
+	return p.b[base(p.len()):]
 }
 
 // key returns key i as a view of p's bytes, valid until p changes.
 func (p *memPart) key(i int) string {
-	b := p.buf[p.off(i):p.ends[2*i]]
+	b := p.b[base(p.len())+p.off(i) : base(p.len())+p.kend(i)]
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // val returns value i as a view of p's bytes, valid until p changes.
 func (p *memPart) val(i int) []byte {
-	return p.buf[p.ends[2*i]:p.ends[2*i+1]:p.ends[2*i+1]]
+	at := base(p.len())
+	return p.b[at+p.kend(i) : at+p.vend(i) : at+p.vend(i)]
 }
 
 // find returns the index of the first key >= k, and whether it is k.
 func (p *memPart) find(k string) (int, bool) {
-	lo, hi := 0, p.len()
+	n := p.len()
+	lo, hi := 0, n
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if p.key(m) < k {
@@ -64,50 +99,69 @@ func (p *memPart) find(k string) (int, bool) {
 			hi = m
 		}
 	}
-	return lo, lo < p.len() && p.key(lo) == k
+	return lo, lo < n && p.key(lo) == k
 }
+
+// move is one region of a partition's array that a splice moves.
+type move struct{ dst, src, n int }
 
 // splice replaces entries [i, j) with keys and their values vals (one
 // each, del ignored), which must keep p ascending.
 func (p *memPart) splice(i, j int, keys []string, vals []entry) {
-	from, to := p.off(i), p.off(j)
+	n := p.len()
+	m := n - (j - i) + len(keys)
+	if m == 0 {
+		p.b = p.b[:0]
+		return
+	}
+	from, to, size := p.off(i), p.off(j), p.off(n)
 	add := 0
-	for n, k := range keys {
-		add += len(k) + len(vals[n].val)
+	for x, k := range keys {
+		add += len(k) + len(vals[x].val)
 	}
-	// The bytes: those after the replaced entries move to just after the
-	// new ones.
-	size := len(p.buf)
+	// shift is how far the entries after the replaced ones move within the
+	// entries' bytes, and the entries' bytes move by the change in the
+	// ends' length.
 	shift := add - (to - from)
-	switch {
-	case shift > 0:
-		p.buf = slices.Grow(p.buf, shift)[:size+shift]
-		copy(p.buf[from+add:], p.buf[to:size])
-	case shift < 0:
-		copy(p.buf[from+add:], p.buf[to:size])
-		p.buf = p.buf[:size+shift]
+	oldBase, newBase := base(n), base(m)
+	oldLen, newLen := oldBase+size, newBase+size+shift
+	if len(p.b) == 0 {
+		oldLen = 0
 	}
-	// The ends likewise, those after the new entries shifted by the
-	// change in length.
-	m := len(p.ends)
-	switch grow := 2 * (len(keys) - (j - i)); {
-	case grow > 0:
-		p.ends = slices.Grow(p.ends, grow)[:m+grow]
-		copy(p.ends[2*(i+len(keys)):], p.ends[2*j:m])
-	case grow < 0:
-		copy(p.ends[2*(i+len(keys)):], p.ends[2*j:m])
-		p.ends = p.ends[:m+grow]
+	if newLen > oldLen {
+		p.b = slices.Grow(p.b[:oldLen], newLen-oldLen)[:newLen]
 	}
+	// Three regions move, in this order in the array: the ends after the
+	// replaced ones, the entries before them, and the entries after them.
+	// Those moving left go first, left to right, then those moving right,
+	// right to left: no region then lands on one not yet moved.
+	moves := [3]move{
+		{dst: base(i + len(keys)), src: base(j), n: 8 * (n - j)},
+		{dst: newBase, src: oldBase, n: from},
+		{dst: newBase + from + add, src: oldBase + to, n: size - to},
+	}
+	for _, mv := range moves {
+		if mv.dst < mv.src {
+			copy(p.b[mv.dst:mv.dst+mv.n], p.b[mv.src:mv.src+mv.n])
+		}
+	}
+	for x := len(moves) - 1; x >= 0; x-- {
+		if mv := moves[x]; mv.dst > mv.src {
+			copy(p.b[mv.dst:mv.dst+mv.n], p.b[mv.src:mv.src+mv.n])
+		}
+	}
+	p.b = p.b[:newLen]
+	p.put32(0, m)
 	pos := from
-	for n, k := range keys {
-		pos += copy(p.buf[pos:], k)
-		p.ends[2*(i+n)] = uint32(pos)
-		pos += copy(p.buf[pos:], vals[n].val)
-		p.ends[2*(i+n)+1] = uint32(pos)
+	for x, k := range keys {
+		pos += copy(p.b[newBase+pos:], k)
+		p.put32(4+8*(i+x), pos)
+		pos += copy(p.b[newBase+pos:], vals[x].val)
+		p.put32(8+8*(i+x), pos)
 	}
 	if shift != 0 {
-		for x := 2 * (i + len(keys)); x < len(p.ends); x++ {
-			p.ends[x] = uint32(int(p.ends[x]) + shift)
+		for x := base(i + len(keys)); x < newBase; x += 4 {
+			p.put32(x, p.u32(x)+shift)
 		}
 	}
 }

@@ -98,16 +98,16 @@ func TestMemPartModel(t *testing.T) {
 				model = slices.Insert(model, m, kv{k, vals[n].val})
 			}
 		}
-		if p.len() != len(model) || len(p.ends) != 2*len(model) {
-			t.Fatalf("step %d: %d entries (%d ends), want %d", step, p.len(), len(p.ends), len(model))
+		if p.len() != len(model) {
+			t.Fatalf("step %d: %d entries, want %d", step, p.len(), len(model))
 		}
 		for i, e := range model {
 			if p.key(i) != e.k || string(p.val(i)) != string(e.v) {
 				t.Fatalf("step %d: entry %d = %q: %q, want %q: %q", step, i, p.key(i), p.val(i), e.k, e.v)
 			}
 		}
-		if int(p.off(p.len())) != len(p.buf) {
-			t.Fatalf("step %d: keys end at %d, bytes at %d", step, p.off(p.len()), len(p.buf))
+		if n := p.len(); n > 0 && base(n)+p.off(n) != len(p.b) {
+			t.Fatalf("step %d: entries end at %d, the array at %d", step, base(n)+p.off(n), len(p.b))
 		}
 		k := key()
 		gi, gok := p.find(k)
