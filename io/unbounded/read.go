@@ -9,6 +9,7 @@ import (
 	"io"
 	"reflect"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/beamgo-dev/beamgo/sdk"
@@ -97,12 +98,67 @@ func Read[T, P, M any](s sdk.Scope, src Source[T, P, M], opts Options) sdk.PColl
 	return out
 }
 
-// readConfig is what Read's DoFns share; immutable once built.
+// readConfig is what Read's DoFns share; immutable once built, but for
+// the pool of open readers.
 type readConfig[T, P, M any] struct {
 	src     Source[T, P, M]
 	opts    Options
 	impulse sdk.PCollection[[]byte]
 	in      sdk.PCollection[slot]
+	// readers holds the readers not in a turn, shared by every instance
+	// of readFn in this process.
+	readers readerPool[T, M]
+}
+
+// readerPool keeps the readers of partitions between turns, keyed by the
+// partition's JSON, for whichever worker thread reads the partition next:
+// a turn resumed on another thread than the last one took over its reader
+// instead of opening the partition again (for Kafka: a new client that
+// fetched from the mark again, 50-100 ms before its first record, and
+// the old reader's fetched records thrown away), which with two threads
+// happened about every third turn. A reader is taken out for a turn, so
+// that one goroutine at a time uses it.
+type readerPool[T, M any] struct {
+	mu   sync.Mutex
+	idle map[string]*openReader[T, M]
+}
+
+// take removes and returns the partition's reader, if the pool has one.
+func (p *readerPool[T, M]) take(partition string) *openReader[T, M] {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	o := p.idle[partition]
+	delete(p.idle, partition)
+	return o
+}
+
+// put keeps o for the partition's next turn; a reader the pool held for
+// the partition already (one an attempt presumed dead gave back) is
+// closed.
+func (p *readerPool[T, M]) put(partition string, o *openReader[T, M]) {
+	p.mu.Lock()
+	old := p.idle[partition]
+	if p.idle == nil {
+		p.idle = map[string]*openReader[T, M]{}
+	}
+	p.idle[partition] = o
+	p.mu.Unlock()
+	if old != nil {
+		old.r.Close()
+	}
+}
+
+// closeAll closes and drops every reader not in a turn.
+func (p *readerPool[T, M]) closeAll() error {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	var errs []error
+	for _, o := range idle {
+		errs = append(errs, o.r.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // partitionsFn lists the partitions; with Discover it checkpoints the
@@ -154,9 +210,10 @@ func (f *partitionsFn[T, P, M]) ProcessElement(ctx context.Context, known []byte
 	return nil
 }
 
-// readFn reads partitions in turns. Each instance keeps the readers of
-// the partitions it read last, so that a partition resumed on the same
-// instance at the mark its reader stands at goes on without reopening.
+// readFn reads partitions in turns. The readers of the partitions read
+// last stay open in the shared pool (readConfig.readers), so that a
+// partition resumed at the mark its reader stands at goes on without
+// reopening, on any instance.
 type readFn[T, P, M any] struct {
 	SourceType   string
 	MaxRecords   int
@@ -164,7 +221,6 @@ type readFn[T, P, M any] struct {
 	PollInterval time.Duration
 	Idleness     time.Duration
 	cfg          *readConfig[T, P, M]
-	open         map[string]*openReader[T, M]
 }
 
 // openReader is a reader kept between turns and the JSON of its mark.
@@ -173,18 +229,11 @@ type openReader[T, M any] struct {
 	mark []byte
 }
 
-func (f *readFn[T, P, M]) Setup(context.Context) error {
-	f.open = map[string]*openReader[T, M]{}
-	return nil
-}
-
+// Teardown closes the readers not in a turn. Another instance still
+// running opens its partition again if it needs it; the last instance
+// torn down closes what the others gave back.
 func (f *readFn[T, P, M]) Teardown(context.Context) error {
-	var errs []error
-	for k, o := range f.open {
-		errs = append(errs, o.r.Close())
-		delete(f.open, k)
-	}
-	return errors.Join(errs...)
+	return f.cfg.readers.closeAll()
 }
 
 func (f *readFn[T, P, M]) ProcessElement(ctx context.Context, sl slot, emit func(T)) error {
@@ -192,10 +241,19 @@ func (f *readFn[T, P, M]) ProcessElement(ctx context.Context, sl slot, emit func
 	if err := json.Unmarshal(sl.Partition, &p); err != nil {
 		return fmt.Errorf("unbounded: %s: partition %s: %w", f.SourceType, sl.Partition, err)
 	}
-	r, err := f.reader(ctx, sl, p)
+	o, err := f.reader(ctx, sl, p)
 	if err != nil {
 		return err
 	}
+	// The reader goes back to the pool only after a turn that
+	// checkpointed; any other way out closes it.
+	kept := false
+	defer func() {
+		if !kept {
+			o.r.Close()
+		}
+	}()
+	r := o.r
 	start := time.Now()
 	idle, ended := false, false
 	// The reader may derive contexts that outlive a call (timers, client
@@ -209,7 +267,6 @@ func (f *readFn[T, P, M]) ProcessElement(ctx context.Context, sl slot, emit func
 			break
 		}
 		if err != nil {
-			f.forget(sl.Partition)
 			return fmt.Errorf("unbounded: %s: partition %s after mark %s: %w", f.SourceType, sl.Partition, markText(sl.Mark), err)
 		}
 		if !ok {
@@ -222,17 +279,14 @@ func (f *readFn[T, P, M]) ProcessElement(ctx context.Context, sl slot, emit func
 	mark := r.Mark()
 	mj, err := json.Marshal(mark)
 	if err != nil {
-		f.forget(sl.Partition)
 		return fmt.Errorf("unbounded: %s: partition %s: mark %v does not encode as JSON: %w", f.SourceType, sl.Partition, mark, err)
 	}
 	if fin, ok := f.cfg.src.(Finalizer[P, M]); ok && !bytes.Equal(mj, sl.Mark) {
 		sdk.OnCommit(ctx, func(ctx context.Context) error { return fin.Finalize(ctx, p, mark) })
 	}
 	if ended {
-		f.forget(sl.Partition)
 		return nil
 	}
-	f.open[string(sl.Partition)].mark = mj
 	next := f.advance(sl, r, idle)
 	next.Mark = mj
 	delay := time.Duration(0)
@@ -244,9 +298,10 @@ func (f *readFn[T, P, M]) ProcessElement(ctx context.Context, sl slot, emit func
 		wm = time.UnixMilli(next.Watermark)
 	}
 	if err := sdk.Checkpoint(ctx, f.cfg.in, next, delay, wm); err != nil {
-		f.forget(sl.Partition)
 		return fmt.Errorf("unbounded: %s: partition %s: %w: %w", f.SourceType, sl.Partition, ErrRunnerCannotResume, err)
 	}
+	o.mark, kept = mj, true
+	f.cfg.readers.put(string(sl.Partition), o)
 	return nil
 }
 
@@ -271,15 +326,17 @@ func (f *readFn[T, P, M]) advance(sl slot, r Reader[T, M], idle bool) slot {
 	return next
 }
 
-// reader returns the instance's reader of the slot's partition if it
-// stands at the slot's mark, or opens one there.
-func (f *readFn[T, P, M]) reader(ctx context.Context, sl slot, p P) (Reader[T, M], error) {
-	key := string(sl.Partition)
-	if o, ok := f.open[key]; ok {
+// reader takes the pool's reader of the slot's partition if it stands at
+// the slot's mark, or opens one there; the caller closes it or puts it
+// back. A reader at another mark (one whose turn's output was not
+// committed, so that the partition resumes from an earlier mark) is
+// closed.
+func (f *readFn[T, P, M]) reader(ctx context.Context, sl slot, p P) (*openReader[T, M], error) {
+	if o := f.cfg.readers.take(string(sl.Partition)); o != nil {
 		if bytes.Equal(o.mark, sl.Mark) {
-			return o.r, nil
+			return o, nil
 		}
-		f.forget(sl.Partition)
+		o.r.Close()
 	}
 	var mark *M
 	if len(sl.Mark) > 0 {
@@ -292,16 +349,7 @@ func (f *readFn[T, P, M]) reader(ctx context.Context, sl slot, p P) (Reader[T, M
 	if err != nil {
 		return nil, fmt.Errorf("unbounded: %s: opening partition %s after mark %s: %w", f.SourceType, sl.Partition, markText(sl.Mark), err)
 	}
-	f.open[key] = &openReader[T, M]{r: r, mark: sl.Mark}
-	return r, nil
-}
-
-// forget closes and drops the instance's reader of a partition.
-func (f *readFn[T, P, M]) forget(partition []byte) {
-	if o, ok := f.open[string(partition)]; ok {
-		o.r.Close()
-		delete(f.open, string(partition))
-	}
+	return &openReader[T, M]{r: r, mark: sl.Mark}, nil
 }
 
 func markText(m []byte) string {

@@ -314,3 +314,73 @@ func TestReadStartsEveryPartition(t *testing.T) {
 		})
 	}
 }
+
+// countOpens is a source of N partitions of Count records each that
+// counts the readers it opens.
+type countOpens struct {
+	N, Count int
+	Opened   *atomic.Int64
+}
+
+func (c countOpens) Partitions(context.Context) ([]int, error) {
+	ps := make([]int, c.N)
+	for i := range ps {
+		ps[i] = i
+	}
+	return ps, nil
+}
+
+func (c countOpens) Open(_ context.Context, p int, mark *int) (unbounded.Reader[int, int], error) {
+	c.Opened.Add(1)
+	r := &countOpensReader{c: c, p: p}
+	if mark != nil {
+		r.next = *mark
+	}
+	return r, nil
+}
+
+type countOpensReader struct {
+	c    countOpens
+	p    int
+	next int
+}
+
+func (r *countOpensReader) Next(context.Context) (unbounded.Record[int], bool, error) {
+	if r.next == r.c.Count {
+		return unbounded.Record[int]{}, false, io.EOF
+	}
+	r.next++
+	time.Sleep(100 * time.Microsecond) // turns overlap, on several threads
+	return unbounded.Record[int]{Value: r.p*r.c.Count + r.next - 1, Time: epoch.Add(time.Duration(r.next) * time.Millisecond)}, true, nil
+}
+
+func (r *countOpensReader) Mark() int { return r.next }
+func (r *countOpensReader) Watermark() time.Time {
+	return epoch.Add(time.Duration(r.next) * time.Millisecond)
+}
+func (r *countOpensReader) Close() error { return nil }
+
+// A partition's reader is opened once, however many turns it takes and
+// whichever worker thread reads its next turn: the threads share the
+// readers between turns.
+func TestReadKeepsReadersAcrossWorkers(t *testing.T) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	src := countOpens{N: 3, Count: 300, Opened: &atomic.Int64{}}
+	got := runnertest.Collect(s, unbounded.Read(s, src, unbounded.Options{MaxRecords: 5}))
+	if _, err := local.New(&local.Options{Job: local.Job{Parallelism: 4}}).Run(context.Background(), p); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	vs := got.Elements()
+	slices.Sort(vs)
+	want := make([]int, src.N*src.Count)
+	for i := range want {
+		want[i] = i
+	}
+	if diff := cmp.Diff(want, vs); diff != "" {
+		t.Errorf("records read (-want +got):\n%s", diff)
+	}
+	if n := src.Opened.Load(); n != int64(src.N) {
+		t.Errorf("readers opened: %d, want %d (one per partition)", n, src.N)
+	}
+}
