@@ -39,25 +39,44 @@ func newMemBackend() *memBackend {
 // bundle's Drop, which the commit records here too; a memKey that empties
 // is forgotten with what it knew, and the next stamp writes the entry
 // again.
+//
+// The first window is held in the memKey itself (win, when hasWin), the
+// others in more: most keys' state lives in one window (the global one of
+// a stateful DoFn), which then costs no allocation and no pointer.
 type memKey struct {
-	parts   [3]memPart
-	windows []window.Window
+	parts  [3]memPart
+	win    window.Window
+	hasWin bool
+	more   []window.Window
 }
 
 // hasWindow reports whether k (nil: none) knows w's window entry to be
 // there.
 func (k *memKey) hasWindow(w window.Window) bool {
-	return k != nil && slices.Contains(k.windows, w)
+	return k != nil && ((k.hasWin && k.win == w) || slices.Contains(k.more, w))
 }
 
 // markWindow records the write of w's window entry (on: set).
 func (k *memKey) markWindow(w window.Window, on bool) {
-	i := slices.Index(k.windows, w)
 	switch {
-	case on && i < 0:
-		k.windows = append(k.windows, w)
-	case !on && i >= 0:
-		k.windows = slices.Delete(k.windows, i, i+1)
+	case on && !k.hasWindow(w):
+		if !k.hasWin {
+			k.win, k.hasWin = w, true
+			return
+		}
+		k.more = append(k.more, w)
+	case on:
+	case k.hasWin && k.win == w:
+		// The last of the others, if any, takes its place.
+		if n := len(k.more); n > 0 {
+			k.win, k.more = k.more[n-1], k.more[:n-1]
+			return
+		}
+		k.hasWin = false
+	default:
+		if i := slices.Index(k.more, w); i >= 0 {
+			k.more = slices.Delete(k.more, i, i+1)
+		}
 	}
 }
 

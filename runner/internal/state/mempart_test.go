@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
 // TestMemPartModel checks memPart against a sorted slice of strings under
@@ -115,5 +117,31 @@ func TestMemPartModel(t *testing.T) {
 		if gi != wi || gok != wok {
 			t.Fatalf("step %d: find(%q) = %d, %v, want %d, %v", step, k, gi, gok, wi, wok)
 		}
+	}
+}
+
+// TestMemKeyWindows checks a memKey's known windows (the first held in
+// the memKey itself, the others in a slice) against a set, under random
+// marks and unmarks of a few windows.
+func TestMemKeyWindows(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	ws := []window.Window{window.Global(), window.Interval(0, 10), window.Interval(10, 20), window.Interval(0, 20)}
+	var k memKey
+	model := map[window.Window]bool{}
+	for step := range 2000 {
+		w, on := ws[rnd.IntN(len(ws))], rnd.IntN(2) == 0
+		k.markWindow(w, on)
+		model[w] = on
+		for _, w := range ws {
+			if got := k.hasWindow(w); got != model[w] {
+				t.Fatalf("step %d: hasWindow(%v) = %v, want %v", step, w, got, model[w])
+			}
+		}
+		if n := len(k.more); n > 0 && !k.hasWin {
+			t.Fatalf("step %d: %d windows beside none in the memKey", step, n)
+		}
+	}
+	if (*memKey)(nil).hasWindow(ws[0]) {
+		t.Fatal("a nil memKey knows a window")
 	}
 }
