@@ -1,6 +1,7 @@
 package coder
 
 import (
+	"iter"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -68,5 +69,28 @@ func TestDecodeReusingMatchesDecode(t *testing.T) {
 				t.Fatal("DecodeReusing of cut bytes: no error")
 			}
 		})
+	}
+}
+
+// TestIterSeqDecodeAllocatesOnce checks that decoding an iterable as an
+// iter.Seq allocates one closure, and that the sequence yields the values.
+func TestIterSeqDecodeAllocatesOnce(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	c := NewIterSeq(Varint[int64]())
+	b := c.Encode(nil, slices.Values([]int64{1, 2, 3}))
+	var seq iter.Seq[int64]
+	allocs := testing.AllocsPerRun(100, func() {
+		var err error
+		if seq, _, err = c.Decode(b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("%v allocations per decoded iterable, want 1", allocs)
+	}
+	if got := slices.Collect(seq); !slices.Equal(got, []int64{1, 2, 3}) {
+		t.Errorf("decoded %v, want [1 2 3]", got)
 	}
 }
