@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"iter"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
 	"github.com/beamgo-dev/beamgo/internal/operator"
@@ -91,21 +92,10 @@ func (p *combinePhases[K, In, Acc, Out]) Precombine() operator.Factory {
 }
 
 func (p *combinePhases[K, In, Acc, Out]) Merge() operator.Factory {
-	return mapPhase(p.groupAcc, p.kvAcc, func(fn CombineFn[In, Acc, Out], g Group[K, Acc]) KV[K, Acc] {
-		var acc Acc
-		first := true
-		for a := range g.Values {
-			if first {
-				acc, first = a, false
-			} else {
-				acc = fn.MergeAccumulators(acc, a)
-			}
-		}
-		if first {
-			acc = fn.CreateAccumulator()
-		}
-		return KV[K, Acc]{Key: g.Key, Value: acc}
-	}, p)
+	return operator.NewMapPhase(p.groupAcc, p.kvAcc, func() *groupFolder[In, Acc, Out] { return newGroupFolder(p.cloneFn()) },
+		func(f *groupFolder[In, Acc, Out], g Group[K, Acc]) KV[K, Acc] {
+			return KV[K, Acc]{Key: g.Key, Value: f.merge(g.Values)}
+		})
 }
 
 func (p *combinePhases[K, In, Acc, Out]) Extract() operator.Factory {
@@ -115,13 +105,65 @@ func (p *combinePhases[K, In, Acc, Out]) Extract() operator.Factory {
 }
 
 func (p *combinePhases[K, In, Acc, Out]) Grouped() operator.Factory {
-	return mapPhase(p.groupIn, p.kvOut, func(fn CombineFn[In, Acc, Out], g Group[K, In]) KV[K, Out] {
-		acc := fn.CreateAccumulator()
-		for v := range g.Values {
-			acc = fn.AddInput(acc, v)
+	return operator.NewMapPhase(p.groupIn, p.kvOut, func() *groupFolder[In, Acc, Out] { return newGroupFolder(p.cloneFn()) },
+		func(f *groupFolder[In, Acc, Out], g Group[K, In]) KV[K, Out] {
+			return KV[K, Out]{Key: g.Key, Value: f.fn.ExtractOutput(f.add(g.Values))}
+		})
+}
+
+// groupFolder folds a group's values into an accumulator with one
+// operator instance's copy of the CombineFn. Its yield functions are made
+// once: a loop over a group's iter.Seq would allocate its body and the
+// variables it updates for every group (the bids benchmark: about 5M
+// groups of one accumulator each).
+type groupFolder[In, Acc, Out any] struct {
+	fn    CombineFn[In, Acc, Out]
+	acc   Acc
+	first bool
+	// mergeOne and addOne are the yield functions of merge and add.
+	mergeOne func(Acc) bool
+	addOne   func(In) bool
+}
+
+func newGroupFolder[In, Acc, Out any](fn CombineFn[In, Acc, Out]) *groupFolder[In, Acc, Out] {
+	f := &groupFolder[In, Acc, Out]{fn: fn}
+	f.mergeOne = func(a Acc) bool {
+		if f.first {
+			f.acc, f.first = a, false
+		} else {
+			f.acc = f.fn.MergeAccumulators(f.acc, a)
 		}
-		return KV[K, Out]{Key: g.Key, Value: fn.ExtractOutput(acc)}
-	}, p)
+		return true
+	}
+	f.addOne = func(v In) bool {
+		f.acc = f.fn.AddInput(f.acc, v)
+		return true
+	}
+	return f
+}
+
+// merge merges the accumulators of seq, the first as is; with none, it
+// returns a new accumulator.
+func (f *groupFolder[In, Acc, Out]) merge(seq iter.Seq[Acc]) Acc {
+	var zero Acc
+	f.acc, f.first = zero, true
+	seq(f.mergeOne)
+	acc := f.acc
+	if f.first {
+		acc = f.fn.CreateAccumulator()
+	}
+	f.acc = zero // not kept past the group
+	return acc
+}
+
+// add adds the inputs of seq to a new accumulator.
+func (f *groupFolder[In, Acc, Out]) add(seq iter.Seq[In]) Acc {
+	var zero Acc
+	f.acc = f.fn.CreateAccumulator()
+	seq(f.addOne)
+	acc := f.acc
+	f.acc = zero
+	return acc
 }
 
 func (p *combinePhases[K, In, Acc, Out]) cloneFn() CombineFn[In, Acc, Out] {

@@ -2,6 +2,7 @@ package coder
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/beamgo-dev/beamgo/internal/window"
 )
@@ -63,14 +64,16 @@ func (intervalWindowCoder) Deterministic() bool { return true }
 // windowList encodes the window list of windowed values and timers: an
 // iterable of windows.
 type windowList struct {
-	c      Coder[window.Window]
-	global bool
-	skipW  func([]byte) (int, error)
+	c        Coder[window.Window]
+	global   bool
+	interval bool
+	skipW    func([]byte) (int, error)
 }
 
 func newWindowList(c Coder[window.Window]) windowList {
 	_, global := c.(globalWindowCoder)
-	return windowList{c: c, global: global, skipW: skipOf(c)}
+	_, interval := c.(intervalWindowCoder)
+	return windowList{c: c, global: global, interval: interval, skipW: skipOf(c)}
 }
 
 func (l windowList) encode(dst []byte, ws []window.Window) []byte {
@@ -113,7 +116,51 @@ func (l windowList) decode(src []byte) ([]window.Window, int, error) {
 	return ws, n, nil
 }
 
+// decodeInto decodes a window list into dst's memory, appending to
+// dst[:0], interval windows without a call through the Coder interface.
+func (l windowList) decodeInto(src []byte, dst []window.Window) ([]window.Window, int, error) {
+	if l.global && len(src) >= 4 && src[0] == 0 && src[1] == 0 && src[2] == 0 && src[3] == 1 {
+		return append(dst[:0], window.Global()), 4, nil
+	}
+	count, n, blocks, err := readIterHeader(src, l.skipW)
+	if err != nil {
+		return nil, 0, err
+	}
+	ws := slices.Grow(dst[:0], count)
+	cur := iterCursor{blocks: blocks}
+	for range count {
+		if n, err = cur.next(src, n); err != nil {
+			return nil, 0, err
+		}
+		var w window.Window
+		var m int
+		if l.interval {
+			w, m, err = intervalWindowCoder{}.Decode(src[n:])
+		} else {
+			w, m, err = l.c.Decode(src[n:])
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		ws = append(ws, w)
+		n += m
+	}
+	if n, err = cur.end(src, n); err != nil {
+		return nil, 0, err
+	}
+	return ws, n, nil
+}
+
 func (l windowList) skip(src []byte) (int, error) { return skipIterable(src, l.skipW) }
+
+// WindowsReuser is implemented by the windowed value coders
+// (NewWindowedValue). DecodeReusing is Decode, but decodes the windows
+// into ws's memory, appending to ws[:0]: a caller that keeps no decoded
+// value's windows past its next call passes the previous value's, and
+// decodes without allocating them.
+type WindowsReuser[T any] interface {
+	DecodeReusing(src []byte, ws []window.Window) (window.Value[T], int, error)
+}
 
 // NewWindowedValue returns the beam:coder:windowed_value:v1 coder: the
 // timestamp, the windows (an iterable encoded by wc), the pane, then the
@@ -135,6 +182,7 @@ type windowedValueCoder[T any] struct {
 var (
 	_ OuterCoder[window.Value[int]] = (*windowedValueCoder[int])(nil)
 	_ skipper                       = (*windowedValueCoder[int])(nil)
+	_ WindowsReuser[int]            = (*windowedValueCoder[int])(nil)
 )
 
 func (c *windowedValueCoder[T]) encodeHeader(dst []byte, v *window.Value[T]) []byte {
@@ -159,6 +207,31 @@ func (c *windowedValueCoder[T]) decodeHeader(src []byte, v *window.Value[T]) (in
 	}
 	v.Timestamp, v.Windows, v.Pane = ts, ws, p
 	return 8 + n + m, nil
+}
+
+// DecodeReusing implements WindowsReuser.
+func (c *windowedValueCoder[T]) DecodeReusing(src []byte, ws []window.Window) (window.Value[T], int, error) {
+	var v window.Value[T]
+	ts, err := readTime(src)
+	if err != nil {
+		return v, 0, err
+	}
+	ws, n, err := c.wins.decodeInto(src[8:], ws)
+	if err != nil {
+		return v, 0, err
+	}
+	n += 8
+	p, m, err := readPane(src[n:])
+	if err != nil {
+		return v, 0, err
+	}
+	n += m
+	e, m, err := c.elem.Decode(src[n:])
+	if err != nil {
+		return v, 0, err
+	}
+	v.Elem, v.Timestamp, v.Windows, v.Pane = e, ts, ws, p
+	return v, n + m, nil
 }
 
 func (c *windowedValueCoder[T]) Encode(dst []byte, v window.Value[T]) []byte {

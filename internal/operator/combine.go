@@ -121,33 +121,57 @@ func (f *phaseFactory) Build(env *Env, outs []any) (Operator, any, error) {
 
 // keyWins is a key's entry of precombine.byKeyWins: its first window and
 // that window's accumulator inline (all there is in fixed windows), the
-// latest start of its windows, and its block of further windows, noBlock
-// if none.
+// latest start of its windows, its ring of newest further windows and the
+// blocks of older ones.
 type keyWins[Acc any] struct {
 	w   window.Window
 	acc Acc
 	// top is the latest Start of the key's windows: a window that starts
 	// later is new to the key, without a scan.
-	top  window.Time
+	top window.Time
+	// ring is the winBlock of the key's newest further windows, noBlock
+	// if none: the rn-th window put in it is in slot (rn-1)%winBlockLen,
+	// so that it holds the last winBlockLen that came. rn, kept here
+	// rather than in the block, tells where the newest is without reading
+	// the block first.
+	ring, rn int32
+	// more is the newest of the blocks the ring's windows went to when it
+	// was full, noBlock if none; they hold the key's older windows, in the
+	// order they came, and are chained from newest to oldest. All but the
+	// newest are full: the ring's rn-winBlockLen oldest went there (see
+	// older).
 	more int32
 }
 
-// winBlock holds up to winBlockLen further windows of one key, in the
-// order they came, and their accumulators; next is the key's previous
-// block. The accumulators lie beside their windows, so that adding to one
-// touches the cache line its window was found in.
+// older returns how many windows of the key's newest older block hold
+// (see keyWins.more).
+func (e *keyWins[Acc]) older() int32 {
+	if e.more == noBlock {
+		return 0
+	}
+	return (e.rn-winBlockLen-1)%winBlockLen + 1
+}
+
+// winBlock holds up to winBlockLen windows of one key and their
+// accumulators, each window beside its accumulator: as a key's ring or,
+// filled in order, as one of its older blocks, where next is the previous
+// block of the key (see keyWins). How many a block holds follows from the
+// key's entry, so that adding a window reads no block.
 type winBlock[Acc any] struct {
-	wins [winBlockLen]window.Window
-	accs [winBlockLen]Acc
-	n    int32
-	next int32
+	slots [winBlockLen]winSlot[Acc]
+	next  int32
+}
+
+// winSlot is a window and its accumulator.
+type winSlot[Acc any] struct {
+	w   window.Window
+	acc Acc
 }
 
 // winBlockLen is the length of a winBlock: a sliding window's element
 // goes to a few consecutive windows, mostly the key's newest ones, which
-// a block of 8 holds more often than one of 4 (the bids benchmark's
-// bounded job: about 4% less CPU). The tables' bound on blocks is in
-// blocks of this length, so their memory stays the same.
+// a key's ring of 8 holds. The tables' bound on blocks is in blocks of
+// this length, so their memory stays the same.
 const winBlockLen = 8
 
 // noBlock ends a key's list of winBlocks.
@@ -448,13 +472,14 @@ func (p *precombine[K, In, Acc, Out]) add(kv coder.KV[K, In], wins []window.Wind
 	ki, ok := p.byKeyWins[kv.Key]
 	if !ok {
 		ki = int32(len(p.kwins))
-		p.kwins = append(p.kwins, keyWins[Acc]{w: wins[0], acc: p.fn.CreateAccumulator(), top: wins[0].Start, more: noBlock})
+		p.kwins = append(p.kwins, keyWins[Acc]{w: wins[0], acc: p.fn.CreateAccumulator(), top: wins[0].Start, ring: noBlock, more: noBlock})
 		p.held++
 		p.byKeyWins[p.ownKey(kv.Key)] = ki
 	}
 	e := &p.kwins[ki]
+	at := int32(-1)
 	for _, w := range wins {
-		a := p.accOf(e, w)
+		a := p.accOf(e, w, &at)
 		*a = p.fn.AddInput(*a, kv.Value)
 	}
 	return nil
@@ -465,18 +490,45 @@ func (p *precombine[K, In, Acc, Out]) add(kv coder.KV[K, In], wins []window.Wind
 // the next call.
 //
 // A window that starts after all of the key's is new without a scan (in
-// time order, that is most new windows); otherwise the key's blocks are
-// scanned newest first, where an element's windows mostly are.
-func (p *precombine[K, In, Acc, Out]) accOf(e *keyWins[Acc], w window.Window) *Acc {
+// time order, that is most new windows); otherwise the key's ring is
+// scanned newest first, where an element's windows mostly are (the bids
+// benchmark: a key's newest windows had been spread over two blocks, and
+// finding the newest meant reading the block's count first, each a cache
+// miss), then its older blocks.
+//
+// *at is the place in the ring (counted as rn is) of the element's
+// previous window, -1 if none or not in the ring, and is set to w's: an
+// element's windows (a sliding window's, in the order window.Fn.Assign
+// gives them) came in that order before, so that each is in the slot
+// after the previous one's, found without a scan, whose loop exit the
+// processor mispredicts.
+func (p *precombine[K, In, Acc, Out]) accOf(e *keyWins[Acc], w window.Window, at *int32) *Acc {
 	if w.Start <= e.top {
 		if e.w == w {
+			*at = -1
 			return &e.acc
 		}
-		for b := e.more; b != noBlock; {
+		if e.ring != noBlock {
+			r := &p.blocks[e.ring].slots
+			if i := *at + 1; i > 0 && i < e.rn {
+				if s := &r[i%winBlockLen]; s.w == w {
+					*at = i
+					return &s.acc
+				}
+			}
+			for i := e.rn - 1; i >= max(e.rn-winBlockLen, 0); i-- {
+				if s := &r[i%winBlockLen]; s.w == w {
+					*at = i
+					return &s.acc
+				}
+			}
+		}
+		*at = -1
+		for b, n := e.more, e.older(); b != noBlock; n = winBlockLen {
 			blk := &p.blocks[b]
-			for j := blk.n - 1; j >= 0; j-- {
-				if blk.wins[j] == w {
-					return &blk.accs[j]
+			for j := n - 1; j >= 0; j-- {
+				if s := &blk.slots[j]; s.w == w {
+					return &s.acc
 				}
 			}
 			b = blk.next
@@ -484,16 +536,24 @@ func (p *precombine[K, In, Acc, Out]) accOf(e *keyWins[Acc], w window.Window) *A
 	} else {
 		e.top = w.Start
 	}
-	if e.more == noBlock || p.blocks[e.more].n == winBlockLen {
-		p.blocks = append(p.blocks, winBlock[Acc]{next: e.more})
-		e.more = int32(len(p.blocks) - 1)
+	if e.ring == noBlock {
+		p.blocks = append(p.blocks, winBlock[Acc]{next: noBlock})
+		e.ring = int32(len(p.blocks) - 1)
+	} else if e.rn >= winBlockLen {
+		// The ring is full: its oldest window goes to the older blocks.
+		j := (e.rn - winBlockLen) % winBlockLen
+		if j == 0 {
+			p.blocks = append(p.blocks, winBlock[Acc]{next: e.more})
+			e.more = int32(len(p.blocks) - 1)
+		}
+		p.blocks[e.more].slots[j] = p.blocks[e.ring].slots[e.rn%winBlockLen]
 	}
-	blk := &p.blocks[e.more]
-	j := blk.n
-	blk.wins[j], blk.accs[j] = w, p.fn.CreateAccumulator()
-	blk.n++
+	s := &p.blocks[e.ring].slots[e.rn%winBlockLen]
+	s.w, s.acc = w, p.fn.CreateAccumulator()
+	*at = e.rn
+	e.rn++
 	p.held++
-	return &blk.accs[j]
+	return &s.acc
 }
 
 func (p *precombine[K, In, Acc, Out]) compact(a Acc) Acc {
@@ -562,16 +622,16 @@ func (p *precombine[K, In, Acc, Out]) makeRoom() error {
 		}
 		// The kept windows go back in the order they start, the latest
 		// last, where accOf looks first.
-		e := keyWins[Acc]{w: g[0].w, acc: g[0].acc, top: g[0].w.Start, more: noBlock}
-		for _, x := range g[1:] {
-			if e.more == noBlock || blocks[e.more].n == winBlockLen {
-				blocks = append(blocks, winBlock[Acc]{next: e.more})
-				e.more = int32(len(blocks) - 1)
+		e := keyWins[Acc]{w: g[0].w, acc: g[0].acc, top: g[0].w.Start, ring: noBlock, more: noBlock}
+		if len(g) > 1 {
+			blocks = append(blocks, winBlock[Acc]{next: noBlock})
+			e.ring = int32(len(blocks) - 1)
+			r := &blocks[e.ring]
+			for _, x := range g[1:] {
+				r.slots[e.rn] = winSlot[Acc]{w: x.w, acc: x.acc}
+				e.rn++
+				e.top = max(e.top, x.w.Start)
 			}
-			blk := &blocks[e.more]
-			blk.wins[blk.n], blk.accs[blk.n] = x.w, x.acc
-			blk.n++
-			e.top = max(e.top, x.w.Start)
 		}
 		p.byKeyWins[k] = int32(len(kw))
 		kw = append(kw, e)
@@ -596,8 +656,18 @@ func (p *precombine[K, In, Acc, Out]) gatherInOrder(e *keyWins[Acc]) []winAcc[Ac
 	g := append(p.group[:0], winAcc[Acc]{w: e.w, acc: e.acc})
 	for i := len(bs) - 1; i >= 0; i-- {
 		blk := &p.blocks[bs[i]]
-		for j := range blk.n {
-			g = append(g, winAcc[Acc]{w: blk.wins[j], acc: blk.accs[j]})
+		n := int32(winBlockLen)
+		if i == 0 {
+			n = e.older()
+		}
+		for j := range n {
+			g = append(g, winAcc[Acc]{w: blk.slots[j].w, acc: blk.slots[j].acc})
+		}
+	}
+	if e.ring != noBlock {
+		r := &p.blocks[e.ring].slots
+		for i := max(e.rn-winBlockLen, 0); i < e.rn; i++ {
+			g = append(g, winAcc[Acc]{w: r[i%winBlockLen].w, acc: r[i%winBlockLen].acc})
 		}
 	}
 	p.group = g

@@ -108,3 +108,68 @@ func BenchmarkPlainCount(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(words), "ns/word")
 }
+
+type countAccs struct{ n, windows int }
+
+func (c *countAccs) Receive(v window.Value[KV[int64, int64]]) error {
+	c.n++
+	c.windows += len(v.Windows)
+	return nil
+}
+
+// BenchmarkPrecombineSliding measures the windowed precombine on a stream
+// like the bids benchmark's bounded job: 10k int64 keys at random, time
+// running forward at 10 elements a millisecond with up to 500 ms of
+// jitter, sliding windows of 10 s every 2 s, a bundle of 1.25M elements.
+func BenchmarkPrecombineSliding(b *testing.B) {
+	const (
+		keys, elems    = 10_000, 1_250_000
+		size, period   = 10_000, 2_000
+		jitter, perMs  = 500, 10
+		elemsPerBundle = elems
+		winsPerElement = size / period
+	)
+	type elem struct {
+		k  int64
+		ws []window.Window
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	in := make([]elem, elems)
+	all := make([]window.Window, 0, elems*winsPerElement)
+	for i := range in {
+		ts := int64(i)/perMs - r.Int64N(jitter)
+		last := ts - ((ts%period)+period)%period
+		start := len(all)
+		for s := last - size + period; s <= last; s += period {
+			all = append(all, window.Interval(window.Time(s), window.Time(s+size)))
+		}
+		in[i] = elem{k: r.Int64N(keys), ws: all[start:len(all):len(all)]}
+	}
+	ctx := context.Background()
+	out := &countAccs{}
+	pre := &precombine[int64, int64, int64, int64]{env: testEnv("Sum"), fn: sumFn{}, next: out, builtin: true, endOfWindow: true, tallyKind: TallySum}
+	if err := pre.Setup(ctx); err != nil {
+		b.Fatal(err)
+	}
+	sink := pre.elemSink()
+	var m elemMeta
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := pre.StartBundle(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range in {
+			m.Windows = e.ws
+			if err := sink(KV[int64, int64]{Key: e.k, Value: 1}, &m); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := pre.FinishBundle(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(elemsPerBundle), "ns/elem")
+	b.ReportMetric(float64(out.n)/float64(b.N), "accs/bundle")
+	b.ReportMetric(float64(out.windows)/float64(b.N), "wins/bundle")
+}

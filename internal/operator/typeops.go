@@ -77,7 +77,9 @@ func (o typeOps[T]) NewDecoder(interval bool, next any) (Decoder, error) {
 	if !ok {
 		return nil, fmt.Errorf("operator: decoder target is %T, want Receiver[%v]", next, o.GoType())
 	}
-	return &decoder[T]{c: o.wvCoder(interval), next: r}, nil
+	c := o.wvCoder(interval)
+	re, _ := c.(coder.WindowsReuser[T])
+	return &decoder[T]{c: c, re: re, next: r}, nil
 }
 
 type discard[T any] struct{}
@@ -106,12 +108,25 @@ func (e *encoder[T]) Receive(v window.Value[T]) error {
 	return e.write(e.buf)
 }
 
+// decoder decodes elements for next. With re (c, if it decodes into
+// windows it is given) each element's windows are decoded into the
+// previous one's: a Receiver may not retain them.
 type decoder[T any] struct {
 	c    coder.Coder[window.Value[T]]
+	re   coder.WindowsReuser[T]
+	wins []window.Window
 	next Receiver[T]
 }
 
 func (d *decoder[T]) Decode(src []byte) (int, error) {
+	if d.re != nil {
+		v, n, err := d.re.DecodeReusing(src, d.wins)
+		if err != nil {
+			return 0, err
+		}
+		d.wins = v.Windows
+		return n, d.next.Receive(v)
+	}
 	v, n, err := d.c.Decode(src)
 	if err != nil {
 		return 0, err

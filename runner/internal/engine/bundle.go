@@ -285,7 +285,10 @@ type bundleOutput struct {
 	writers []*shuffle.Writer
 	// stamp is the scratch value a stamped shuffle's record is built in.
 	stamp []byte
-	red   *reduceOutput
+	// wins is the scratch the windows of an element are decoded into:
+	// the shuffle writers, reducer and side input copy what they keep.
+	wins []window.Window
+	red  *reduceOutput
 	// side sorts the output by window for the stages reading it as a
 	// side input (side.go).
 	side *sideWriter
@@ -316,10 +319,11 @@ func (o *bundleOutput) write(b []byte) error {
 	if len(o.writers) == 0 && o.red == nil && o.side == nil {
 		return nil
 	}
-	v, _, err := o.t.wire.wv.Decode(b)
+	v, _, err := o.t.wire.wvr.DecodeReusing(b, o.wins)
 	if err != nil {
 		return fmt.Errorf("engine: shuffle input of %s: %w", o.t.pc, err)
 	}
+	o.wins = v.Windows
 	if o.side != nil {
 		if err := o.side.add(v.Elem, v.Windows); err != nil {
 			return err

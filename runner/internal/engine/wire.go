@@ -43,7 +43,9 @@ func (r rawCoder) Deterministic() bool { return r.any.Deterministic() }
 // wire is how the elements of one data port are encoded: windowed values of
 // an element coder, with global or interval windows.
 type wire struct {
-	wv       coder.Coder[window.Value[[]byte]]
+	wv coder.Coder[window.Value[[]byte]]
+	// wvr is wv, decoding into windows it is given.
+	wvr      coder.WindowsReuser[[]byte]
 	elem     coder.Spec
 	interval bool
 	// keySkip is set for KV elements: the length of the key at the front.
@@ -73,6 +75,7 @@ func portWire(coders map[string]*pipepb.Coder, id string) (*wire, error) {
 	default:
 		return nil, fmt.Errorf("engine: port coder %q: window coder %s is not supported", id, spec.Components[1].URN)
 	}
+	w.wvr = w.wv.(coder.WindowsReuser[[]byte])
 	if elem.spec.URN == urns.CoderKV && len(elem.spec.Components) == 2 {
 		k, err := coder.FromSpec(elem.spec.Components[0])
 		if err != nil {

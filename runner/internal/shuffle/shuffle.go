@@ -195,11 +195,25 @@ type Writer struct {
 	runs []*run
 	// next is the size of the next arena chunk.
 	next int
-	// winIdx indexes seg.wins; last and lastIdx cache the latest window.
-	winIdx  map[window.Window]uint32
-	last    window.Window
-	lastIdx uint32
-	hasLast bool
+	// winIdx indexes seg.wins; recent caches the windows looked up
+	// lately, by a hash of their bounds: a bundle's records mostly cycle
+	// through a few windows (a lifted combine's precombine emits each
+	// key's windows in turn, so that the latest window alone missed).
+	winIdx map[window.Window]uint32
+	recent [recentWins]recentWin
+}
+
+// recentWins is the length of Writer.recent, 1<<recentWinsLog.
+const (
+	recentWinsLog = 6
+	recentWins    = 1 << recentWinsLog
+)
+
+// recentWin is a window and its index in the segment's windows, plus one
+// (zero: an empty entry).
+type recentWin struct {
+	w     window.Window
+	idxP1 uint32
 }
 
 // NewWriter returns a writer for one bundle attempt.
@@ -226,8 +240,10 @@ func (w *Writer) alloc(n int) (uint32, uint32) {
 
 // window returns the index of win in the segment's windows.
 func (w *Writer) window(win window.Window) uint32 {
-	if w.hasLast && win == w.last {
-		return w.lastIdx
+	h := ((uint64(win.Start) ^ uint64(win.End)<<7) * 0x9e3779b97f4a7c15) >> (64 - recentWinsLog)
+	c := &w.recent[h]
+	if c.idxP1 != 0 && c.w == win {
+		return c.idxP1 - 1
 	}
 	if w.winIdx == nil {
 		w.winIdx = map[window.Window]uint32{}
@@ -238,7 +254,7 @@ func (w *Writer) window(win window.Window) uint32 {
 		w.seg.wins = append(w.seg.wins, win)
 		w.winIdx[win] = i
 	}
-	w.last, w.lastIdx, w.hasLast = win, i, true
+	*c = recentWin{w: win, idxP1: i + 1}
 	return i
 }
 
@@ -277,7 +293,7 @@ func (w *Writer) Add(key []byte, wins []window.Window, val []byte) error {
 // reset starts a new segment.
 func (w *Writer) reset() {
 	w.seg, w.next = newSegment(w.s.parts), minArenaChunk
-	w.winIdx, w.hasLast = nil, false
+	w.winIdx, w.recent = nil, [recentWins]recentWin{}
 }
 
 // spill sorts the writer's records into a new run file.
