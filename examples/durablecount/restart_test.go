@@ -115,9 +115,11 @@ func chaos(t *testing.T, kills int) {
 	args := fmt.Sprintf("--out=%s --checkpoint_dir=%s --checkpoint_interval=150ms --events=%d", out, dir, src.N)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	var seqs []string
+	// The runs' spill directories, which a killed run leaves behind.
+	spill := t.TempDir()
 	for i := range kills {
 		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), childEnv+"="+args)
+		cmd.Env = append(os.Environ(), childEnv+"="+args, "TMPDIR="+spill)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {

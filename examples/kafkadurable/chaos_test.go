@@ -128,9 +128,11 @@ func TestSIGKILLAndRestart(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 18))
 	var seqs []string
 	producing := 0
+	// The runs' spill directories, which a killed run leaves behind.
+	spill := t.TempDir()
 	for i := range kills {
 		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), childEnv+"="+args+" --drain=false")
+		cmd.Env = append(os.Environ(), childEnv+"="+args+" --drain=false", "TMPDIR="+spill)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
