@@ -2,7 +2,6 @@ package state
 
 import (
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/beamgo-dev/beamgo/internal/window"
@@ -23,14 +22,14 @@ type memBackend struct {
 	mu sync.RWMutex
 	// keys maps the escaped user key field of a partition prefix (the
 	// prefix without its table tag) to the key's partitions.
-	keys   map[string]*memKey
+	keys   keyMap
 	global *ordered
 }
 
 var _ backend = (*memBackend)(nil)
 
 func newMemBackend() *memBackend {
-	return &memBackend{keys: map[string]*memKey{}, global: &ordered{}}
+	return &memBackend{keys: newKeyMap(0), global: &ordered{}}
 }
 
 // memKey is one user key's partitions, by partSlot, and the windows
@@ -88,7 +87,7 @@ func (k *memKey) empty() bool {
 // part returns the partition with prefix (a table tag and an escaped
 // user key field), or nil; m.mu is held.
 func (m *memBackend) part(prefix string) *memPart {
-	k := m.keys[prefix[1:]]
+	k := m.keys.get(prefix[1:])
 	if k == nil {
 		return nil
 	}
@@ -100,7 +99,7 @@ func (m *memBackend) part(prefix string) *memPart {
 func (m *memBackend) lookup(ukey []byte) *memKey {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.keys[string(ukey)]
+	return m.keys.getBytes(ukey)
 }
 
 // getIn is get of a partitioned key k whose user key's partitions are mk
@@ -127,7 +126,7 @@ func (m *memBackend) get(k []byte) ([]byte, bool, error) {
 		v, ok := m.global.get(string(k))
 		return v, ok, nil
 	}
-	return m.getIn(m.keys[string(k[1:p])], k)
+	return m.getIn(m.keys.getBytes(k[1:p]), k)
 }
 
 // partitionedTags are the tables kept in partitions.
@@ -326,14 +325,14 @@ func (m *memBackend) scanAll(lo, hi []byte, fn func(k, v []byte) bool) {
 // prefixes returns the prefixes of the non-empty partitions, ascending;
 // m.mu is held.
 func (m *memBackend) prefixes() []string {
-	out := make([]string, 0, len(m.keys))
-	for ukey, k := range m.keys {
+	out := make([]string, 0, m.keys.len())
+	m.keys.each(func(ukey string, k *memKey) {
 		for slot := range k.parts {
 			if k.parts[slot].len() > 0 {
 				out = append(out, string(slotTags[slot])+ukey)
 			}
 		}
-	}
+	})
 	slices.Sort(out)
 	return out
 }
@@ -364,7 +363,7 @@ func (m *memBackend) apply(w *writeSet) error {
 func (m *memBackend) applyKey(ukey string, kw *keyWrites) {
 	mk := kw.mem
 	if !kw.looked {
-		mk = m.keys[ukey]
+		mk = m.keys.get(ukey)
 	}
 	for slot := range kw.parts {
 		pw := &kw.parts[slot]
@@ -395,7 +394,7 @@ func (m *memBackend) applyKey(ukey string, kw *keyWrites) {
 		}
 	}
 	if mk != nil && mk.empty() {
-		delete(m.keys, ukey)
+		m.keys.delete(ukey)
 	}
 }
 
@@ -412,7 +411,7 @@ func (m *memBackend) put(ukey string, mk *memKey, slot int, keys []string, vals 
 				mk = &memKey{}
 				// ukey is the write set's (its arena's): the map keeps a
 				// copy.
-				m.keys[strings.Clone(ukey)] = mk
+				m.keys.set(ukey, mk)
 			}
 			mk.parts[slot].set(k, e.val)
 		}
@@ -455,7 +454,7 @@ func (m *memBackend) export(fn func(k, v []byte) error) error {
 
 func (m *memBackend) close() error {
 	m.mu.Lock()
-	m.keys, m.global = map[string]*memKey{}, &ordered{}
+	m.keys, m.global = newKeyMap(0), &ordered{}
 	m.mu.Unlock()
 	return nil
 }

@@ -44,13 +44,13 @@ func (m *memBackend) load(next func() (k, v []byte, ok bool, err error)) error {
 	// rehashed it a dozen times, a fifth of a restore's time. A key's
 	// partitions do not arrive together (the tables are ordered by tag
 	// first), so they are gathered here.
-	keys := make(map[string]*memKey, l.userKeys)
+	keys := newKeyMap(l.userKeys)
 	for _, p := range l.parts {
 		ukey := p.prefix[1:]
-		mk := keys[ukey]
+		mk := keys.get(ukey)
 		if mk == nil {
 			mk = l.newKey()
-			keys[ukey] = mk
+			keys.setOwned(ukey, mk)
 		}
 		mk.parts[partSlot(p.prefix[0])] = p.part
 	}
