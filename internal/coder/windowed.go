@@ -93,27 +93,7 @@ func (l windowList) decode(src []byte) ([]window.Window, int, error) {
 	if l.global && len(src) >= 4 && src[0] == 0 && src[1] == 0 && src[2] == 0 && src[3] == 1 {
 		return window.GlobalWindows(), 4, nil
 	}
-	count, n, blocks, err := readIterHeader(src, l.skipW)
-	if err != nil {
-		return nil, 0, err
-	}
-	ws := make([]window.Window, count)
-	cur := iterCursor{blocks: blocks}
-	for i := range ws {
-		if n, err = cur.next(src, n); err != nil {
-			return nil, 0, err
-		}
-		w, m, err := l.c.Decode(src[n:])
-		if err != nil {
-			return nil, 0, err
-		}
-		ws[i] = w
-		n += m
-	}
-	if n, err = cur.end(src, n); err != nil {
-		return nil, 0, err
-	}
-	return ws, n, nil
+	return l.decodeInto(src, nil)
 }
 
 // decodeInto decodes a window list into dst's memory, appending to
@@ -193,11 +173,22 @@ func (c *windowedValueCoder[T]) encodeHeader(dst []byte, v *window.Value[T]) []b
 
 // decodeHeader decodes all but the element into v.
 func (c *windowedValueCoder[T]) decodeHeader(src []byte, v *window.Value[T]) (int, error) {
+	return c.decodeHeaderInto(src, v, nil, false)
+}
+
+// decodeHeaderInto is decodeHeader, decoding the windows into ws's memory
+// if reuse is set.
+func (c *windowedValueCoder[T]) decodeHeaderInto(src []byte, v *window.Value[T], ws []window.Window, reuse bool) (int, error) {
 	ts, err := readTime(src)
 	if err != nil {
 		return 0, err
 	}
-	ws, n, err := c.wins.decode(src[8:])
+	var n int
+	if reuse {
+		ws, n, err = c.wins.decodeInto(src[8:], ws)
+	} else {
+		ws, n, err = c.wins.decode(src[8:])
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -212,25 +203,15 @@ func (c *windowedValueCoder[T]) decodeHeader(src []byte, v *window.Value[T]) (in
 // DecodeReusing implements WindowsReuser.
 func (c *windowedValueCoder[T]) DecodeReusing(src []byte, ws []window.Window) (window.Value[T], int, error) {
 	var v window.Value[T]
-	ts, err := readTime(src)
+	n, err := c.decodeHeaderInto(src, &v, ws, true)
 	if err != nil {
-		return v, 0, err
+		return window.Value[T]{}, 0, err
 	}
-	ws, n, err := c.wins.decodeInto(src[8:], ws)
-	if err != nil {
-		return v, 0, err
-	}
-	n += 8
-	p, m, err := readPane(src[n:])
-	if err != nil {
-		return v, 0, err
-	}
-	n += m
 	e, m, err := c.elem.Decode(src[n:])
 	if err != nil {
-		return v, 0, err
+		return window.Value[T]{}, 0, err
 	}
-	v.Elem, v.Timestamp, v.Windows, v.Pane = e, ts, ws, p
+	v.Elem = e
 	return v, n + m, nil
 }
 
