@@ -26,7 +26,10 @@ ENGINE=flink
 
 # Java 17 needs these for Flink 1.19 (its own scripts pass the same); the
 # JVMs' temporary files (Flink's blobs: the job server's class path, with
-# every job) stay under out/ and go at the end.
+# every job) stay under out/ and go at the end. The TaskManagers drop a
+# finished job's blobs after 10 s (blob.service.cleanup.interval), not the
+# default hour: fifteen jobs' copies of the class path would otherwise sit
+# on the disk until the cluster stops.
 java_opens java.base/java.lang java.base/java.util java.base/java.lang.reflect java.base/java.io \
 	java.base/java.net java.base/java.nio java.base/sun.nio.ch java.base/java.util.concurrent \
 	java.base/java.time java.base/java.text java.sql/java.sql
@@ -67,6 +70,7 @@ if [ "${FLINK_EMBEDDED:-}" != 1 ]; then
 		taskmanager.memory.managed.fraction: 0.05
 		taskmanager.numberOfTaskSlots: 2
 		parallelism.default: 2
+		blob.service.cleanup.interval: 10
 	YAML
 	cat >"$CONF/log4j.properties" <<-'LOG'
 		rootLogger.level = INFO
