@@ -39,7 +39,8 @@ type Reducer struct {
 	merging bool
 
 	// keyIDs maps a key's bytes to its index in keys; index maps a
-	// key+window to its index in wins.
+	// key+window to its index in wins, for the windows their key's
+	// keyState.recent does not name.
 	keyIDs   map[string]int32
 	keys     []keyState
 	freeKeys []int32
@@ -370,8 +371,9 @@ func (r *Reducer) newWin(k int32, w window.Window) int32 {
 	}
 	ks.last = i
 	ks.n++
-	ks.remember(w, i)
-	r.index[keyOf(k, w)] = i
+	if old, evicted := ks.remember(w, i); evicted {
+		r.index[old.key(k)] = old.i1 - 1
+	}
 	r.live++
 	return i
 }
@@ -401,9 +403,27 @@ func (r *Reducer) remove(i int32) {
 		ks.last = ws.prev
 	}
 	ks.n--
-	ks.forget(i)
-	delete(r.index, keyOf(ws.key, ws.win))
+	if !ks.forget(i) {
+		delete(r.index, keyOf(ws.key, ws.win))
+	} else if ks.cached < ks.n {
+		r.promote(ws.key)
+	}
 	r.freeing = append(r.freeing, i)
+}
+
+// promote moves one of key k's windows from the index into the room just
+// made in its recent list, the oldest, so that look-ups of the key stay in
+// its state while it has no more windows than recent names.
+func (r *Reducer) promote(k int32) {
+	ks := &r.keys[k]
+	for j := ks.first; j != noWin; j = r.wins[j].next {
+		if !ks.names(j) {
+			w := r.wins[j].win
+			delete(r.index, keyOf(k, w))
+			ks.remember(w, j) // a slot is free: nothing is evicted
+			return
+		}
+	}
 }
 
 func (r *Reducer) dropKeyIfEmpty(k int32) {

@@ -2,7 +2,9 @@ package reduce
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -291,5 +293,60 @@ func TestKeyNamesItsRecentWindows(t *testing.T) {
 	ks.remember(win(20), 7)
 	if got, final := ks.lookup(win(20)); got != 7 || !final {
 		t.Errorf("window 20 in a freed slot: lookup = %d, %v; want 7, final", got, final)
+	}
+}
+
+// TestManyWindowsPerKey holds up to 40 windows per key at once, more than a
+// key's recent list names, so windows move between the list and the index
+// as they are created, looked up and collected in random order; every
+// value must come out once, in its own window's pane, and the index must
+// be empty once every window is collected.
+func TestManyWindowsPerKey(t *testing.T) {
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		s := Strategy{WindowFn: window.FixedFn(time.Millisecond)}
+		d := newDriver(t, s)
+		d.iw = 0
+		want := map[string][]string{} // "key@window start" -> values, in order
+		got := map[string][]string{}
+		collect := func(ps []Pane) {
+			for _, p := range ps {
+				k := fmt.Sprintf("%s@%d", p.Key, p.Window.Start)
+				if _, dup := got[k]; dup {
+					t.Fatalf("seed %d: a second pane for %s", seed, k)
+				}
+				for _, v := range p.Values {
+					got[k] = append(got[k], string(v))
+				}
+			}
+		}
+		next := 0
+		for round := range 30 {
+			var batch []Element
+			for range 1 + rng.IntN(60) {
+				key := string(rune('a' + rng.IntN(3)))
+				ts := d.iw + window.Time(rng.IntN(40))
+				v := fmt.Sprint(next)
+				next++
+				want[fmt.Sprintf("%s@%d", key, ts)] = append(want[fmt.Sprintf("%s@%d", key, ts)], v)
+				batch = append(batch, d.elem(key, v, ts))
+			}
+			collect(d.add(batch...))
+			if round%3 == 2 {
+				collect(d.watermark(d.iw + window.Time(rng.IntN(15))))
+			}
+		}
+		collect(d.watermark(window.MaxTime))
+		if len(got) != len(want) {
+			t.Fatalf("seed %d: panes for %d windows, want %d", seed, len(got), len(want))
+		}
+		for k, vs := range want {
+			if !slices.Equal(got[k], vs) {
+				t.Fatalf("seed %d: window %s has %q, want %q", seed, k, got[k], vs)
+			}
+		}
+		if len(d.r.index) != 0 || d.r.Pending() != 0 {
+			t.Errorf("seed %d: %d index entries and %d windows left after the end", seed, len(d.r.index), d.r.Pending())
+		}
 	}
 }

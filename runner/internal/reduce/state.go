@@ -22,20 +22,26 @@ type keyState struct {
 	n           int32
 	// recent names up to recentWins of the key's windows, those created
 	// last: an element's windows are almost always among them, and a
-	// look-up there reads the key's state, where one in Reducer.index
-	// missed the cache in a map of every window of the stream (its probes
-	// were a sixth of the bids benchmark's CPU). cached counts the
-	// filled slots; when it equals n, every window of the key is there
-	// and the index need not be asked. evict is the next slot to reuse
-	// when all are full.
+	// look-up there reads the key's state, where one in a map of every
+	// window of the stream missed the cache (its probes were a sixth of
+	// the bids benchmark's CPU). Reducer.index holds the key's other
+	// windows, those recent has no room for, and only those: keeping
+	// every window there too cost an insert and a delete per window (a
+	// sixth of the unbounded bids job's CPU) for look-ups that recent
+	// answered. cached counts the filled slots; when it equals n, every
+	// window of the key is there and the index need not be asked. evict
+	// is the next slot to reuse when all are full.
 	recent [recentWins]recentWin
 	cached int32
 	evict  int32
 }
 
 // recentWins is how many windows a keyState names: an element's sliding
-// windows of five periods, and one more.
-const recentWins = 6
+// windows of five periods, and the windows of the periods the input runs
+// ahead of the watermark that collects them (with six, the unbounded bids
+// job's keys overflowed into the index often enough for its inserts,
+// probes and deletes to cost 7% of its CPU; with eight, 1%).
+const recentWins = 8
 
 // recentWin is one of keyState.recent: the window from start to end
 // (global: the global window) is at index i1-1 of Reducer.wins; i1 == 0
@@ -63,8 +69,9 @@ func (ks *keyState) lookup(w window.Window) (i int32, final bool) {
 }
 
 // remember names window w at index i in recent, in an empty slot or in
-// place of the one named longest ago.
-func (ks *keyState) remember(w window.Window, i int32) {
+// place of the one named longest ago, which it returns (evicted true): the
+// caller keeps that one in Reducer.index.
+func (ks *keyState) remember(w window.Window, i int32) (old recentWin, evicted bool) {
 	slot := -1
 	if ks.cached < recentWins {
 		for j := range ks.recent {
@@ -77,19 +84,33 @@ func (ks *keyState) remember(w window.Window, i int32) {
 	} else {
 		slot = int(ks.evict)
 		ks.evict = (ks.evict + 1) % recentWins
+		old, evicted = ks.recent[slot], true
 	}
 	ks.recent[slot] = recentWin{start: w.Start, end: w.End, i1: i + 1, global: w.IsGlobal()}
+	return old, evicted
 }
 
-// forget removes window index i from recent, if it is named there.
-func (ks *keyState) forget(i int32) {
+// forget removes window index i from recent and reports whether it was
+// named there (if not, it is in Reducer.index).
+func (ks *keyState) forget(i int32) bool {
 	for j := range ks.recent {
 		if ks.recent[j].i1 == i+1 {
 			ks.recent[j] = recentWin{}
 			ks.cached--
-			return
+			return true
 		}
 	}
+	return false
+}
+
+// names reports whether recent names window index i.
+func (ks *keyState) names(i int32) bool {
+	for j := range ks.recent {
+		if ks.recent[j].i1 == i+1 {
+			return true
+		}
+	}
+	return false
 }
 
 // winKey is a key+window in Reducer.index. It has no padding, so that the
@@ -98,6 +119,15 @@ type winKey struct {
 	start, end window.Time
 	key        int32
 	global     uint32
+}
+
+// key is the index key of the window c names for key k.
+func (c *recentWin) key(k int32) winKey {
+	g := uint32(0)
+	if c.global {
+		g = 1
+	}
+	return winKey{start: c.start, end: c.end, key: k, global: g}
 }
 
 func keyOf(k int32, w window.Window) winKey {
