@@ -65,7 +65,7 @@ type Reducer struct {
 
 	// events holds EOW/GC timers, procs processing-time timers, holds the
 	// windows' output-watermark holds; all are lazily invalidated.
-	events, procs, holds timerHeap
+	events, procs, holds timerQueue
 	compactAt            int
 
 	live         int   // live window states
@@ -111,9 +111,12 @@ func (r *Reducer) Reset() {
 		keyIDs: r.keyIDs, keys: r.keys[:0], freeKeys: r.freeKeys[:0], index: r.index,
 		wins: r.wins[:0], st: r.st[:0], free: r.free[:0], freeing: r.freeing[:0],
 		touched: r.touched[:0], c: tctx{nodes: r.nodes, merging: r.merging},
-		events: r.events[:0], procs: r.procs[:0], holds: r.holds[:0],
+		events: r.events, procs: r.procs, holds: r.holds,
 		compactAt: 1024,
 	}
+	r.events.reset()
+	r.procs.reset()
+	r.holds.reset()
 }
 
 // Add processes one input batch (the elements of one bundle) and returns
@@ -242,7 +245,7 @@ func (r *Reducer) NextEventTime() (t window.Time, ok bool) {
 func (r *Reducer) Bytes() int64 {
 	return r.keyBytes + r.vals.held +
 		int64(cap(r.wins))*winSize + int64(cap(r.st))*nodeSize + int64(r.live)*indexEntry +
-		int64(cap(r.events)+cap(r.procs)+cap(r.holds))*timerSize
+		int64(r.events.cap()+r.procs.cap()+r.holds.cap())*timerSize
 }
 
 // Dropped returns the counters of dropped element-windows: late (the window
@@ -687,7 +690,7 @@ func (r *Reducer) maybeCompact() {
 	r.free = append(r.free, r.freeing...)
 	r.freeing = r.freeing[:0]
 	if r.live == 0 {
-		r.events, r.procs, r.holds = nil, nil, nil
+		r.events, r.procs, r.holds = timerQueue{}, timerQueue{}, timerQueue{}
 		r.wins, r.st, r.free = nil, nil, nil
 		r.vals.reset()
 		r.paneVals = nil
@@ -696,11 +699,11 @@ func (r *Reducer) maybeCompact() {
 		}
 		return
 	}
-	if len(r.events)+len(r.procs)+len(r.holds) <= r.compactAt {
+	if r.events.len()+r.procs.len()+r.holds.len() <= r.compactAt {
 		return
 	}
 	r.events.compact(r, validEvent)
 	r.procs.compact(r, validProc)
 	r.holds.compact(r, validHold)
-	r.compactAt = 2*(len(r.events)+len(r.procs)+len(r.holds)) + 1024
+	r.compactAt = 2*(r.events.len()+r.procs.len()+r.holds.len()) + 1024
 }

@@ -236,11 +236,11 @@ type procKey struct {
 // node waits for the next evaluation of its window rather than for its
 // timer.
 func (r *Reducer) markQueued(on bool) {
-	for _, x := range r.procs {
+	r.procs.each(func(x timer) {
 		if validProc(r, x) {
 			r.nodesOf(x.win)[x.node].queued = on
 		}
-	}
+	})
 }
 
 // Restore loads a snapshot that Snapshot wrote into r, a reducer new from
