@@ -3,20 +3,30 @@ package reduce
 import "encoding/binary"
 
 // arena holds the buffered values of all windows in large pages of bytes,
-// as linked records, so that a window's values cost the collector nothing:
-// the pages hold no pointers, and a window refers to its values by
-// position (a ref), not by slice. Per-window buffers were a third of the
-// streaming benchmark's CPU, spent by the collector finding and marking
-// them.
+// so that a window's values cost the collector nothing: the pages hold no
+// pointers, and a window refers to its values by position (a ref), not by
+// slice. Per-window buffers were a third of the streaming benchmark's CPU,
+// spent by the collector finding and marking them.
 //
-// A record is [next ref, 8 bytes][length, 4 bytes][value]. Records are
-// never rewritten once their window has moved on, and pages are never
-// reused: emitted panes alias the bytes (a DISCARDING pane hands them
-// over), so a page whose records are all released is only dropped, and
-// the collector frees it once no pane refers to it.
+// A window's values are a linked list of chunks, each holding several
+// values one after another: [next ref, 8 bytes][used, 4][capacity, 4]
+// then the values, each a uvarint length and its bytes. A window's first
+// chunk holds 32 bytes of values, each next one twice what the one before
+// held, up to a kilobyte (or one value larger than that). With one record
+// per value, reading a window's values and appending one each missed the
+// cache once per value (the records of the windows being filled lie
+// interleaved on the pages): a sixth of the unbounded bids job's CPU.
+//
+// The tail chunk's header is written only once a chunk follows it (its
+// fill level is in the valueList until then), and bytes once written are
+// never rewritten: a checkpoint reads a frozen copy of a list while the
+// reducer appends to it (see Frozen). Pages are never reused either:
+// emitted panes alias the bytes (a DISCARDING pane hands them over), so a
+// page whose chunks are all released is only dropped, and the collector
+// frees it once no pane refers to it.
 type arena struct {
 	pages [][]byte
-	// live[p] counts the records of page p not yet released.
+	// live[p] counts the chunks of page p not yet released.
 	live []int32
 	// free lists the indexes of dropped pages, for reuse by new pages.
 	free []uint32
@@ -24,51 +34,83 @@ type arena struct {
 	held int64  // bytes of the pages held
 }
 
-// ref is the position of a record: page<<32 | offset.
+// ref is the position of a chunk: page<<32 | offset.
 type ref uint64
 
 // noRef marks an empty list's head and tail.
 const noRef ref = ^ref(0)
 
-// Page sizes: values larger than a quarter page get a page of their own.
+// Page and chunk sizes: a chunk larger than a quarter page gets a page of
+// its own.
 const (
-	pageSize   = 64 << 10
-	recHeader  = 12
-	bigValue   = pageSize / 4
-	refPageBit = 32
+	pageSize    = 64 << 10
+	chunkHeader = 16
+	firstChunk  = 32
+	maxChunk    = 1 << 10
+	bigValue    = pageSize / 4
+	refPageBit  = 32
 )
 
-// valueList is one window's values: the records from head to tail, n of
-// them, size bytes of values.
+// valueList is one window's values: the chunks from head to tail, n
+// values, size bytes of values; the tail holds tailUsed of its tailCap
+// bytes.
 type valueList struct {
-	head, tail ref
-	n          int32
-	size       int64
+	head, tail        ref
+	n                 int32
+	tailUsed, tailCap uint32
+	size              int64
 }
 
 func emptyList() valueList { return valueList{head: noRef, tail: noRef} }
 
+// uvarintLen is the length of x as a uvarint.
+func uvarintLen(x uint64) uint32 {
+	n := uint32(1)
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
+}
+
 // push appends v to l.
 func (a *arena) push(l *valueList, v []byte) {
-	at := a.reserve(recHeader + len(v))
-	p, off := at>>refPageBit, uint32(at)
-	page := a.pages[p]
-	binary.LittleEndian.PutUint64(page[off:], uint64(noRef))
-	binary.LittleEndian.PutUint32(page[off+8:], uint32(len(v)))
-	copy(page[off+recHeader:], v)
-	a.live[p]++
-	if l.tail != noRef {
-		a.setNext(l.tail, at)
-	} else {
-		l.head = at
+	need := uvarintLen(uint64(len(v))) + uint32(len(v))
+	if l.tail == noRef || l.tailUsed+need > l.tailCap {
+		size := uint32(firstChunk)
+		if l.tail != noRef {
+			size = min(2*l.tailCap, maxChunk)
+		}
+		a.newChunk(l, max(size, need))
 	}
-	l.tail = at
+	page := a.pages[l.tail>>refPageBit]
+	at := uint32(l.tail) + chunkHeader + l.tailUsed
+	at += uint32(binary.PutUvarint(page[at:], uint64(len(v))))
+	copy(page[at:], v)
+	l.tailUsed += need
 	l.n++
 	l.size += int64(len(v))
 }
 
-func (a *arena) setNext(r, next ref) {
-	binary.LittleEndian.PutUint64(a.pages[r>>refPageBit][uint32(r):], uint64(next))
+// newChunk appends an empty chunk of size bytes to l: the tail's header
+// gets its link and fill level.
+func (a *arena) newChunk(l *valueList, size uint32) {
+	at := a.reserve(int(chunkHeader + size))
+	p := at >> refPageBit
+	a.live[p]++
+	if l.tail != noRef {
+		a.seal(l.tail, at, l.tailUsed)
+	} else {
+		l.head = at
+	}
+	l.tail, l.tailUsed, l.tailCap = at, 0, size
+}
+
+// seal writes the header of chunk c, followed by next, holding used bytes.
+func (a *arena) seal(c, next ref, used uint32) {
+	page := a.pages[c>>refPageBit][uint32(c):]
+	binary.LittleEndian.PutUint64(page, uint64(next))
+	binary.LittleEndian.PutUint32(page[8:], used)
 }
 
 // reserve returns the position of n fresh bytes.
@@ -110,49 +152,78 @@ func (a *arena) newPage(n int) uint32 {
 	return uint32(len(a.pages) - 1)
 }
 
+// chunkBytes returns the values part of chunk c of l, read from pages
+// (the arena's, or a frozen copy of its page list), and the chunk after
+// it (noRef after the tail).
+func chunkBytes(pages [][]byte, l *valueList, c ref) (data []byte, next ref) {
+	page := pages[c>>refPageBit]
+	off := uint32(c)
+	if c == l.tail {
+		return page[off+chunkHeader : off+chunkHeader+l.tailUsed], noRef
+	}
+	used := binary.LittleEndian.Uint32(page[off+8:])
+	return page[off+chunkHeader : off+chunkHeader+used], ref(binary.LittleEndian.Uint64(page[off:]))
+}
+
+// nextValue splits the first value off data, a chunk's values part.
+func nextValue(data []byte) (v, rest []byte) {
+	n, k := uint64(data[0]), 1
+	if n >= 0x80 {
+		n, k = binary.Uvarint(data)
+	}
+	end := k + int(n)
+	return data[k:end:end], data[end:]
+}
+
 // values appends l's values to dst as slices of the pages, capped so that
-// an append by the caller cannot overwrite the next record.
+// an append by the caller cannot overwrite the next value.
 func (a *arena) values(dst [][]byte, l valueList) [][]byte {
-	r := l.head
-	for range l.n {
-		page := a.pages[r>>refPageBit]
-		off := uint32(r)
-		n := binary.LittleEndian.Uint32(page[off+8:])
-		start := off + recHeader
-		dst = append(dst, page[start:start+n:start+n])
-		r = ref(binary.LittleEndian.Uint64(page[off:]))
+	return appendValues(a.pages, dst, &l)
+}
+
+// appendValues is values over pages, the arena's or a frozen copy.
+func appendValues(pages [][]byte, dst [][]byte, l *valueList) [][]byte {
+	for c := l.head; c != noRef; {
+		var data []byte
+		data, c = chunkBytes(pages, l, c)
+		for len(data) > 0 {
+			var v []byte
+			v, data = nextValue(data)
+			dst = append(dst, v)
+		}
 	}
 	return dst
 }
 
 // appendConcat appends l's values, concatenated, to buf, and their end
-// offsets (relative to the first value) to ends.
-func (a *arena) appendConcat(buf []byte, ends []int, l valueList) ([]byte, []int) {
+// offsets (relative to the first value) to ends, reading pages (the
+// arena's, or a frozen copy).
+func appendConcat(pages [][]byte, buf []byte, ends []int, l *valueList) ([]byte, []int) {
 	base := len(buf)
-	r := l.head
-	for range l.n {
-		page := a.pages[r>>refPageBit]
-		off := uint32(r)
-		n := binary.LittleEndian.Uint32(page[off+8:])
-		buf = append(buf, page[off+recHeader:off+recHeader+n]...)
-		ends = append(ends, len(buf)-base)
-		r = ref(binary.LittleEndian.Uint64(page[off:]))
+	for c := l.head; c != noRef; {
+		var data []byte
+		data, c = chunkBytes(pages, l, c)
+		for len(data) > 0 {
+			var v []byte
+			v, data = nextValue(data)
+			buf = append(buf, v...)
+			ends = append(ends, len(buf)-base)
+		}
 	}
 	return buf, ends
 }
 
-// release drops l's records and empties it; a page left without live
-// records is dropped (its bytes stay valid for panes that alias them).
+// release drops l's chunks and empties it; a page left without live
+// chunks is dropped (its bytes stay valid for panes that alias them).
 func (a *arena) release(l *valueList) {
-	r := l.head
-	for range l.n {
-		p := uint32(r >> refPageBit)
-		next := ref(binary.LittleEndian.Uint64(a.pages[p][uint32(r):]))
+	for c := l.head; c != noRef; {
+		p := uint32(c >> refPageBit)
+		_, next := chunkBytes(a.pages, l, c)
 		if a.live[p]--; a.live[p] == 0 && p != a.cur {
 			// The page being filled stays: it is dropped when full.
 			a.drop(p)
 		}
-		r = next
+		c = next
 	}
 	*l = emptyList()
 }
@@ -172,8 +243,8 @@ func (a *arena) concat(l1, l2 *valueList) {
 		*l1, *l2 = *l2, emptyList()
 		return
 	}
-	a.setNext(l1.tail, l2.head)
-	l1.tail = l2.tail
+	a.seal(l1.tail, l2.head, l1.tailUsed)
+	l1.tail, l1.tailUsed, l1.tailCap = l2.tail, l2.tailUsed, l2.tailCap
 	l1.n += l2.n
 	l1.size += l2.size
 	*l2 = emptyList()

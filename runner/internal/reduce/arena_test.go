@@ -56,7 +56,7 @@ func TestArenaLists(t *testing.T) {
 		if err := sameValues(a.values(nil, got[i]), want[i]); err != nil {
 			t.Errorf("list %d: %v", i, err)
 		}
-		buf, ends := a.appendConcat(nil, nil, got[i])
+		buf, ends := appendConcat(a.pages, nil, nil, &got[i])
 		if !bytes.Equal(buf, bytes.Join(want[i], nil)) || len(ends) != len(want[i]) {
 			t.Errorf("list %d: appendConcat gave %d bytes, %d ends", i, len(buf), len(ends))
 		}

@@ -2,7 +2,6 @@ package reduce
 
 import (
 	"cmp"
-	"encoding/binary"
 	"slices"
 
 	"github.com/beamgo-dev/beamgo/internal/window"
@@ -142,22 +141,10 @@ func (f *Frozen) snapshotWin(w *snapbuf.Writer, i int32, ends []int) []int {
 	base := ws.win.End
 	w.Uint(ws.seq)
 	// The values, concatenated, then their end offsets. The walk reads
-	// the link of every record but the last: the tail's link is the one
-	// the running reducer may set.
+	// the header of every chunk but the tail: the tail's header is the
+	// one the running reducer may write.
 	w.Uint(uint64(ws.vals.size))
-	total := 0
-	r := ws.vals.head
-	for j := range ws.vals.n {
-		page := f.pages[r>>refPageBit]
-		off := uint32(r)
-		n := binary.LittleEndian.Uint32(page[off+8:])
-		w.Buf = append(w.Buf, page[off+recHeader:off+recHeader+n]...)
-		total += int(n)
-		ends = append(ends, total)
-		if j < ws.vals.n-1 {
-			r = ref(binary.LittleEndian.Uint64(page[off:]))
-		}
-	}
+	w.Buf, ends = appendConcat(f.pages, w.Buf, ends, &ws.vals)
 	w.Uint(uint64(len(ends)))
 	for _, e := range ends {
 		w.Uint(uint64(e))

@@ -1,7 +1,6 @@
 package reduce
 
 import (
-	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"slices"
@@ -269,23 +268,9 @@ func (f *Frozen) snapshotWinV1(w *snapbuf.Writer, i int32, ends []int) []int {
 	ws := &f.wins[i]
 	w.Window(ws.win)
 	w.Uint(ws.seq)
-	// The values, concatenated, then their end offsets. The walk reads
-	// the link of every record but the last: the tail's link is the one
-	// the running reducer may set.
+	// The values, concatenated, then their end offsets.
 	w.Uint(uint64(ws.vals.size))
-	total := 0
-	r := ws.vals.head
-	for j := range ws.vals.n {
-		page := f.pages[r>>refPageBit]
-		off := uint32(r)
-		n := binary.LittleEndian.Uint32(page[off+8:])
-		w.Buf = append(w.Buf, page[off+recHeader:off+recHeader+n]...)
-		total += int(n)
-		ends = append(ends, total)
-		if j < ws.vals.n-1 {
-			r = ref(binary.LittleEndian.Uint64(page[off:]))
-		}
-	}
+	w.Buf, ends = appendConcat(f.pages, w.Buf, ends, &ws.vals)
 	w.Uint(uint64(len(ends)))
 	for _, e := range ends {
 		w.Uint(uint64(e))
