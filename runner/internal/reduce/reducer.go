@@ -2,8 +2,10 @@ package reduce
 
 import (
 	"log/slog"
+	"unsafe"
 
 	"github.com/beamgo-dev/beamgo/internal/window"
+	"github.com/beamgo-dev/beamgo/runner/internal/keymap"
 )
 
 // Element is one input element of the GroupByKey, exploded or not.
@@ -41,7 +43,7 @@ type Reducer struct {
 	// keyIDs maps a key's bytes to its index in keys; index maps a
 	// key+window to its index in wins, for the windows their key's
 	// keyState.recent does not name.
-	keyIDs   map[string]int32
+	keyIDs   keymap.Map[int32]
 	keys     []keyState
 	freeKeys []int32
 	index    map[winKey]int32
@@ -89,7 +91,7 @@ func New(s Strategy) (*Reducer, error) {
 		s:         s,
 		nodes:     nodes,
 		merging:   merging,
-		keyIDs:    make(map[string]int32),
+		keyIDs:    keymap.New[int32](0),
 		index:     make(map[winKey]int32),
 		c:         tctx{nodes: nodes, merging: merging},
 		compactAt: 1024,
@@ -103,7 +105,7 @@ func New(s Strategy) (*Reducer, error) {
 // keys at a time, advancing to the end of time after each slice, resets
 // the reducer between slices instead of growing a new one.
 func (r *Reducer) Reset() {
-	clear(r.keyIDs)
+	r.keyIDs.Clear()
 	clear(r.index)
 	clear(r.keys) // the keys' bytes
 	*r = Reducer{
@@ -260,7 +262,7 @@ func (r *Reducer) Pending() int { return r.live }
 // keys, key+windows, hold, next timers, bytes and drop counters.
 func (r *Reducer) LogValue() slog.Value {
 	attrs := []slog.Attr{
-		slog.Int("keys", len(r.keyIDs)),
+		slog.Int("keys", r.keyIDs.Len()),
 		slog.Int("windows", r.live),
 		slog.Int64("hold", int64(r.Hold())),
 		slog.Int64("bytes", r.Bytes()),
@@ -319,7 +321,7 @@ func (r *Reducer) addElement(e *Element, t Times) {
 
 // keyID returns the index of key's state, adding it if new.
 func (r *Reducer) keyID(key []byte) int32 {
-	if k, ok := r.keyIDs[string(key)]; ok {
+	if k, ok := r.keyIDs.GetBytes(key); ok {
 		return k
 	}
 	kb := []byte(string(key))
@@ -333,7 +335,7 @@ func (r *Reducer) keyID(key []byte) int32 {
 		k = int32(len(r.keys))
 		r.keys = append(r.keys, ks)
 	}
-	r.keyIDs[string(key)] = k
+	r.keyIDs.SetOwned(unsafe.String(unsafe.SliceData(kb), len(kb)), k) // kb is never written
 	r.keyBytes += keyOverhead + 2*int64(len(key))
 	return k
 }
@@ -434,7 +436,7 @@ func (r *Reducer) dropKeyIfEmpty(k int32) {
 	if ks.n != 0 {
 		return
 	}
-	delete(r.keyIDs, string(ks.kb))
+	r.keyIDs.Delete(unsafe.String(unsafe.SliceData(ks.kb), len(ks.kb)))
 	r.keyBytes -= keyOverhead + 2*int64(len(ks.kb))
 	*ks = keyState{}
 	r.freeKeys = append(r.freeKeys, k)
@@ -694,7 +696,7 @@ func (r *Reducer) maybeCompact() {
 		r.wins, r.st, r.free = nil, nil, nil
 		r.vals.reset()
 		r.paneVals = nil
-		if len(r.keyIDs) == 0 {
+		if r.keyIDs.Len() == 0 {
 			r.keys, r.freeKeys = nil, nil
 		}
 		return

@@ -236,7 +236,7 @@ func (r *Reducer) markQueued(on bool) {
 // the strategy (another trigger tree) or is corrupt fails with
 // snapbuf.ErrCorrupt; r is then unusable.
 func (r *Reducer) Restore(rd *snapbuf.Reader) error {
-	if len(r.keyIDs) != 0 {
+	if r.keyIDs.Len() != 0 {
 		rd.Fail("restore into a reducer that holds state")
 		return rd.Err()
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/beamgo-dev/beamgo/internal/window"
+	"github.com/beamgo-dev/beamgo/runner/internal/keymap"
 )
 
 // memBackend is the in-memory backend. Its entries are partitioned as a
@@ -22,14 +23,14 @@ type memBackend struct {
 	mu sync.RWMutex
 	// keys maps the escaped user key field of a partition prefix (the
 	// prefix without its table tag) to the key's partitions.
-	keys   keyMap
+	keys   keymap.Map[*memKey]
 	global *ordered
 }
 
 var _ backend = (*memBackend)(nil)
 
 func newMemBackend() *memBackend {
-	return &memBackend{keys: newKeyMap(0), global: &ordered{}}
+	return &memBackend{keys: keymap.New[*memKey](0), global: &ordered{}}
 }
 
 // memKey is one user key's partitions, by partSlot, and the windows
@@ -87,7 +88,7 @@ func (k *memKey) empty() bool {
 // part returns the partition with prefix (a table tag and an escaped
 // user key field), or nil; m.mu is held.
 func (m *memBackend) part(prefix string) *memPart {
-	k := m.keys.get(prefix[1:])
+	k, _ := m.keys.Get(prefix[1:])
 	if k == nil {
 		return nil
 	}
@@ -99,7 +100,8 @@ func (m *memBackend) part(prefix string) *memPart {
 func (m *memBackend) lookup(ukey []byte) *memKey {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.keys.getBytes(ukey)
+	mk, _ := m.keys.GetBytes(ukey)
+	return mk
 }
 
 // getIn is get of a partitioned key k whose user key's partitions are mk
@@ -126,7 +128,8 @@ func (m *memBackend) get(k []byte) ([]byte, bool, error) {
 		v, ok := m.global.get(string(k))
 		return v, ok, nil
 	}
-	return m.getIn(m.keys.getBytes(k[1:p]), k)
+	mk, _ := m.keys.GetBytes(k[1:p])
+	return m.getIn(mk, k)
 }
 
 // partitionedTags are the tables kept in partitions.
@@ -325,8 +328,8 @@ func (m *memBackend) scanAll(lo, hi []byte, fn func(k, v []byte) bool) {
 // prefixes returns the prefixes of the non-empty partitions, ascending;
 // m.mu is held.
 func (m *memBackend) prefixes() []string {
-	out := make([]string, 0, m.keys.len())
-	m.keys.each(func(ukey string, k *memKey) {
+	out := make([]string, 0, m.keys.Len())
+	m.keys.Each(func(ukey string, k *memKey) {
 		for slot := range k.parts {
 			if k.parts[slot].len() > 0 {
 				out = append(out, string(slotTags[slot])+ukey)
@@ -363,7 +366,7 @@ func (m *memBackend) apply(w *writeSet) error {
 func (m *memBackend) applyKey(ukey string, kw *keyWrites) {
 	mk := kw.mem
 	if !kw.looked {
-		mk = m.keys.get(ukey)
+		mk, _ = m.keys.Get(ukey)
 	}
 	for slot := range kw.parts {
 		pw := &kw.parts[slot]
@@ -394,7 +397,7 @@ func (m *memBackend) applyKey(ukey string, kw *keyWrites) {
 		}
 	}
 	if mk != nil && mk.empty() {
-		m.keys.delete(ukey)
+		m.keys.Delete(ukey)
 	}
 }
 
@@ -411,7 +414,7 @@ func (m *memBackend) put(ukey string, mk *memKey, slot int, keys []string, vals 
 				mk = &memKey{}
 				// ukey is the write set's (its arena's): the map keeps a
 				// copy.
-				m.keys.set(ukey, mk)
+				m.keys.Set(ukey, mk)
 			}
 			mk.parts[slot].set(k, e.val)
 		}
@@ -454,7 +457,7 @@ func (m *memBackend) export(fn func(k, v []byte) error) error {
 
 func (m *memBackend) close() error {
 	m.mu.Lock()
-	m.keys, m.global = newKeyMap(0), &ordered{}
+	m.keys, m.global = keymap.New[*memKey](0), &ordered{}
 	m.mu.Unlock()
 	return nil
 }

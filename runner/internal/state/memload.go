@@ -3,6 +3,8 @@ package state
 import (
 	"encoding/binary"
 	"unsafe"
+
+	"github.com/beamgo-dev/beamgo/runner/internal/keymap"
 )
 
 // Bulk loading of the memory backend (Import of a snapshot). Entries come
@@ -44,13 +46,13 @@ func (m *memBackend) load(next func() (k, v []byte, ok bool, err error)) error {
 	// rehashed it a dozen times, a fifth of a restore's time. A key's
 	// partitions do not arrive together (the tables are ordered by tag
 	// first), so they are gathered here.
-	keys := newKeyMap(l.userKeys)
+	keys := keymap.New[*memKey](l.userKeys)
 	for _, p := range l.parts {
 		ukey := p.prefix[1:]
-		mk := keys.get(ukey)
+		mk, _ := keys.Get(ukey)
 		if mk == nil {
 			mk = l.newKey()
-			keys.setOwned(ukey, mk)
+			keys.SetOwned(ukey, mk)
 		}
 		mk.parts[partSlot(p.prefix[0])] = p.part
 	}
