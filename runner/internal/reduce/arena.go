@@ -1,6 +1,9 @@
 package reduce
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"iter"
+)
 
 // arena holds the buffered values of all windows in large pages of bytes,
 // so that a window's values cost the collector nothing: the pages hold no
@@ -178,21 +181,28 @@ func nextValue(data []byte) (v, rest []byte) {
 // values appends l's values to dst as slices of the pages, capped so that
 // an append by the caller cannot overwrite the next value.
 func (a *arena) values(dst [][]byte, l valueList) [][]byte {
-	return appendValues(a.pages, dst, &l)
-}
-
-// appendValues is values over pages, the arena's or a frozen copy.
-func appendValues(pages [][]byte, dst [][]byte, l *valueList) [][]byte {
-	for c := l.head; c != noRef; {
-		var data []byte
-		data, c = chunkBytes(pages, l, c)
-		for len(data) > 0 {
-			var v []byte
-			v, data = nextValue(data)
-			dst = append(dst, v)
-		}
+	for v := range eachValue(a.pages, &l) {
+		dst = append(dst, v)
 	}
 	return dst
+}
+
+// eachValue yields l's values, read from pages (the arena's, or a frozen
+// copy), as capped slices of them.
+func eachValue(pages [][]byte, l *valueList) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for c := l.head; c != noRef; {
+			var data []byte
+			data, c = chunkBytes(pages, l, c)
+			for len(data) > 0 {
+				var v []byte
+				v, data = nextValue(data)
+				if !yield(v) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // appendConcat appends l's values, concatenated, to buf, and their end
@@ -200,15 +210,9 @@ func appendValues(pages [][]byte, dst [][]byte, l *valueList) [][]byte {
 // arena's, or a frozen copy).
 func appendConcat(pages [][]byte, buf []byte, ends []int, l *valueList) ([]byte, []int) {
 	base := len(buf)
-	for c := l.head; c != noRef; {
-		var data []byte
-		data, c = chunkBytes(pages, l, c)
-		for len(data) > 0 {
-			var v []byte
-			v, data = nextValue(data)
-			buf = append(buf, v...)
-			ends = append(ends, len(buf)-base)
-		}
+	for v := range eachValue(pages, l) {
+		buf = append(buf, v...)
+		ends = append(ends, len(buf)-base)
 	}
 	return buf, ends
 }
