@@ -30,8 +30,11 @@ gotest:
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
 ## interop: our pipelines on Beam's Prism job server, with our harness.
+## Beam's Go SDK leaves a temporary file per LOOPBACK job (and our job
+## server its staging directory): the tests' TMPDIR is a directory of their
+## own, removed after them.
 interop:
-	cd interop && $(GO) vet ./... && $(GO) test -count=1 -v -run 'Prism|OurJobServer' ./... 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)' ; exit $${PIPESTATUS[0]}
+	tmp=$$(mktemp -d) && cd interop && $(GO) vet ./... && TMPDIR=$$tmp $(GO) test -count=1 -v -run 'Prism|OurJobServer' ./... 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)' ; rc=$${PIPESTATUS[0]}; rm -rf "$$tmp"; exit $$rc
 
 vet:
 	$(GO) vet ./...
