@@ -342,7 +342,7 @@ func (r *Reducer) keyID(key []byte) int32 {
 
 // find returns the index of key k's state for w, or noWin.
 func (r *Reducer) find(k int32, w window.Window) int32 {
-	if i, final := r.keys[k].lookup(w); final {
+	if i, final := r.keys[k].lookup(w, winHash(w), r.wins); final {
 		return i
 	}
 	if i, ok := r.index[keyOf(k, w)]; ok {
@@ -377,7 +377,7 @@ func (r *Reducer) newWin(k int32, w window.Window) int32 {
 	ks.last = i
 	ks.n++
 	if old, evicted := ks.remember(w, i); evicted {
-		r.index[old.key(k)] = old.i1 - 1
+		r.index[keyOf(k, r.wins[old.i1-1].win)] = old.i1 - 1
 	}
 	r.live++
 	return i

@@ -263,13 +263,16 @@ func TestKeyNamesItsRecentWindows(t *testing.T) {
 	fn := window.FixedFn(10 * time.Second)
 	win := func(i int) window.Window { return fn.Assign(nil, sec(float64(10*i)))[0] }
 	var ks keyState
+	wins := make([]winState, 120) // the states the slots name
+	lookup := func(w window.Window) (int32, bool) { return ks.lookup(w, winHash(w), wins) }
 	for i := range recentWins + 2 { // two more windows than slots
 		ks.n++
+		wins[100+i].win = win(i)
 		ks.remember(win(i), int32(100+i))
 	}
 	// The two named first were evicted: asked for, the key cannot tell.
 	for i := range recentWins + 2 {
-		got, final := ks.lookup(win(i))
+		got, final := lookup(win(i))
 		switch {
 		case i < 2 && (got != noWin || final):
 			t.Errorf("window %d: lookup = %d, %v; want noWin, not final", i, got, final)
@@ -283,16 +286,27 @@ func TestKeyNamesItsRecentWindows(t *testing.T) {
 	ks.forget(100)
 	ks.forget(101)
 	ks.forget(105)
-	if got, final := ks.lookup(win(5)); got != noWin || !final {
+	if got, final := lookup(win(5)); got != noWin || !final {
 		t.Errorf("removed window 5: lookup = %d, %v; want noWin, final", got, final)
 	}
-	if got, final := ks.lookup(window.GlobalWindows()[0]); got != noWin || !final {
+	if got, final := lookup(window.GlobalWindows()[0]); got != noWin || !final {
 		t.Errorf("global window: lookup = %d, %v; want noWin, final", got, final)
 	}
 	ks.n++
+	wins[7].win = win(20)
 	ks.remember(win(20), 7)
-	if got, final := ks.lookup(win(20)); got != 7 || !final {
+	if got, final := lookup(win(20)); got != 7 || !final {
 		t.Errorf("window 20 in a freed slot: lookup = %d, %v; want 7, final", got, final)
+	}
+	// A slot whose tag matches but whose state holds another window (a
+	// collision of tags) does not answer for it.
+	for j := range ks.recent {
+		if ks.recent[j].i1 == 7+1 {
+			ks.recent[j].tag = winHash(win(30))
+		}
+	}
+	if got, _ := lookup(win(30)); got != noWin {
+		t.Errorf("window 30 with window 20's state under its tag: lookup = %d, want noWin", got)
 	}
 }
 

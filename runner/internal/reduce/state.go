@@ -43,25 +43,34 @@ type keyState struct {
 // probes and deletes to cost 7% of its CPU; with eight, 1%).
 const recentWins = 8
 
-// recentWin is one of keyState.recent: the window from start to end
-// (global: the global window) is at index i1-1 of Reducer.wins; i1 == 0
-// marks an empty slot. 24 bytes: a window.Window and an index were 32.
+// recentWin is one of keyState.recent: the window at index i1-1 of
+// Reducer.wins, whose hash (winHash) is tag; i1 == 0 marks an empty slot.
+// A slot holds the tag, not the window: a look-up compares tags and then
+// the window in its state, which the caller reads next anyway, so that
+// the key's whole list is 64 bytes, where with the window in each slot
+// (24 bytes) it was 192.
 type recentWin struct {
-	start, end window.Time
-	i1         int32
-	global     bool
+	tag uint32
+	i1  int32
 }
 
-func (c *recentWin) is(w window.Window) bool {
-	return c.start == w.Start && c.end == w.End && c.global == w.IsGlobal()
+// winHash is w's tag in a recent list.
+func winHash(w window.Window) uint32 {
+	h := uint64(w.Start)*0x9e3779b97f4a7c15 ^ uint64(w.End)*0xc2b2ae3d27d4eb4f
+	h ^= h >> 29
+	if w.IsGlobal() {
+		h ^= 1
+	}
+	return uint32(h)
 }
 
-// lookup returns the index of the key's window w if the key names it in
-// recent, and whether the answer is final: found, or not found while
-// every window of the key is named.
-func (ks *keyState) lookup(w window.Window) (i int32, final bool) {
+// lookup returns the index of the key's window w, whose tag is tag, if
+// the key names it in recent, and whether the answer is final: found, or
+// not found while every window of the key is named. wins is
+// Reducer.wins.
+func (ks *keyState) lookup(w window.Window, tag uint32, wins []winState) (i int32, final bool) {
 	for j := range ks.recent {
-		if c := &ks.recent[j]; c.i1 != 0 && c.is(w) {
+		if c := &ks.recent[j]; c.tag == tag && c.i1 != 0 && wins[c.i1-1].win == w {
 			return c.i1 - 1, true
 		}
 	}
@@ -86,7 +95,7 @@ func (ks *keyState) remember(w window.Window, i int32) (old recentWin, evicted b
 		ks.evict = (ks.evict + 1) % recentWins
 		old, evicted = ks.recent[slot], true
 	}
-	ks.recent[slot] = recentWin{start: w.Start, end: w.End, i1: i + 1, global: w.IsGlobal()}
+	ks.recent[slot] = recentWin{tag: winHash(w), i1: i + 1}
 	return old, evicted
 }
 
@@ -119,15 +128,6 @@ type winKey struct {
 	start, end window.Time
 	key        int32
 	global     uint32
-}
-
-// key is the index key of the window c names for key k.
-func (c *recentWin) key(k int32) winKey {
-	g := uint32(0)
-	if c.global {
-		g = 1
-	}
-	return winKey{start: c.start, end: c.end, key: k, global: g}
 }
 
 func keyOf(k int32, w window.Window) winKey {
