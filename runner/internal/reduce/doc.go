@@ -64,11 +64,15 @@
 // A streaming GroupByKey holds many small key+windows (a sliding window per
 // key every period), so their state holds no pointers for the collector to
 // follow: window states live in one slab and are named by their index
-// there, their values are linked records in pages of an arena, and timer
-// heap entries name windows by index and creation number. A map from key
-// bytes to a dense key number and one from key number and window to window
-// number find an element's state. Panes alias the arena's pages, which are
-// never rewritten, only dropped once nothing lives in them.
+// there, their values are linked chunks of several values in pages of an
+// arena, and timer entries name windows by index and creation number (a
+// queue per kind of timer: a sorted run for those that arrive in order, a
+// heap for the others). A map from key bytes to a dense key number (short
+// keys held in its slots) and each key's list of its newest windows, by
+// hash and index, find an element's state; a map from key number and
+// window to window number holds the windows the lists have no room for.
+// Panes alias the arena's pages, which are never rewritten, only dropped
+// once nothing lives in them.
 //
 // # Concurrency
 //
