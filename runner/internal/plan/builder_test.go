@@ -51,6 +51,11 @@ func newBuilder(t testing.TB) *builder {
 			"global":   ws(urns.WindowFnGlobal, "gwindow", pipepb.MergeStatus_NON_MERGING),
 			"fixed":    ws(urns.WindowFnFixed, "iwindow", pipepb.MergeStatus_NON_MERGING),
 			"sessions": ws(urns.WindowFnSession, "iwindow", pipepb.MergeStatus_NEEDS_MERGE),
+			"fixed_earliest": func() *pipepb.WindowingStrategy {
+				w := ws(urns.WindowFnFixed, "iwindow", pipepb.MergeStatus_NON_MERGING)
+				w.OutputTime = pipepb.OutputTime_EARLIEST_IN_PANE
+				return w
+			}(),
 		},
 		Environments: map[string]*pipepb.Environment{
 			"go": {Urn: urns.EnvDefault},

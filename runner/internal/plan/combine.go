@@ -23,7 +23,11 @@ import (
 // PCollections and their coders get fresh ids. The combine is not lifted
 // when lifting is disabled, when its windows merge (a precombined
 // accumulator could not be split again when sessions merge), when its
-// trigger fires per element, or when its input is not a KV.
+// trigger fires per element, when its output timestamp is not the end of
+// the window (the precombine stamps each accumulator at the end of its
+// window, and the grouping would then give a pane that instant instead of
+// the earliest or latest input's timestamp), or when its input is not a
+// KV.
 func (x *expander) lift(id string, t *pipepb.PTransform) (bool, error) {
 	if x.opts.DisableLifting || len(t.GetInputs()) != 1 || len(t.GetOutputs()) != 1 {
 		return false, nil
@@ -34,7 +38,7 @@ func (x *expander) lift(id string, t *pipepb.PTransform) (bool, error) {
 		return false, nil // newGraph reports the missing input.
 	}
 	ws := x.comps.GetWindowingStrategies()[pc.GetWindowingStrategyId()]
-	if ws == nil || merging(ws) || firesPerElement(ws.GetTrigger()) {
+	if ws == nil || merging(ws) || firesPerElement(ws.GetTrigger()) || !endOfWindowOutput(ws) {
 		return false, nil
 	}
 	kv := x.comps.GetCoders()[pc.GetCoderId()]
@@ -99,6 +103,17 @@ func (x *expander) expandCombine(id string, t *pipepb.PTransform) error {
 	}
 	x.leaves = append(x.leaves, t.Subtransforms...)
 	return nil
+}
+
+// endOfWindowOutput reports whether the panes of ws take the end of their
+// window as their timestamp (unspecified means that too, as in
+// proto/decode).
+func endOfWindowOutput(ws *pipepb.WindowingStrategy) bool {
+	switch ws.GetOutputTime() {
+	case pipepb.OutputTime_EARLIEST_IN_PANE, pipepb.OutputTime_LATEST_IN_PANE:
+		return false
+	}
+	return true
 }
 
 // merging reports whether windows of ws may merge when grouped (sessions).

@@ -84,6 +84,11 @@ var scenarios = []scenario{
 		fixed := b.windowInto("Fixed", kv, "fixed")
 		b.sink("Write", b.do("Format", b.combinePerKey("Sum", fixed), "string"))
 	}},
+	{name: "a combine whose panes take the earliest input's timestamp is not lifted", file: "earliest_combine", build: func(b *builder) {
+		kv := b.do("Read", b.impulse("Impulse"), "kv")
+		fixed := b.windowInto("Fixed", kv, "fixed_earliest")
+		b.sink("Write", b.do("Format", b.combinePerKey("Sum", fixed), "string"))
+	}},
 	{name: "a reshuffle breaks fusion without grouping", file: "reshuffle", build: func(b *builder) {
 		lines := b.do("Read", b.impulse("Impulse"), "string")
 		b.sink("Write", b.do("Parse", b.reshuffle("Reshuffle", lines), "string"))
