@@ -218,6 +218,13 @@ type precombine[K comparable, In, Acc, Out any] struct {
 	// is int64 or string, says whether two accumulators are equal.
 	endOfWindow bool
 	sameAcc     func(a, b Acc) bool
+	// passThrough is set when the grouping's timestamp combiner is not the
+	// end of the window: each input goes out at once as an accumulator of
+	// its own, at its own timestamp, so that the grouping combines the
+	// inputs' timestamps as it would the inputs'. (Held accumulators go
+	// out at the end of their window, which the earliest or latest input
+	// is not.)
+	passThrough bool
 	// group is flush's scratch: a key's windows and accumulators.
 	group []winAcc[Acc]
 	// byKey is used in the global window: it maps a key to its
@@ -269,6 +276,10 @@ func (p *precombine[K, In, Acc, Out]) configure() {
 	p.configured = true
 	var k K
 	_, p.strKeys = any(k).(string)
+	if !p.endOfWindow {
+		p.passThrough = true
+		return
+	}
 	if p.endOfWindow {
 		if eq, ok := any(func(a, b int64) bool { return a == b }).(func(Acc, Acc) bool); ok {
 			p.sameAcc = eq
@@ -308,6 +319,8 @@ func (p *precombine[K, In, Acc, Out]) Setup(context.Context) error {
 func (p *precombine[K, In, Acc, Out]) elemSink() func(coder.KV[K, In], *elemMeta) error {
 	p.configure()
 	switch {
+	case p.passThrough:
+		return func(kv coder.KV[K, In], m *elemMeta) error { return p.passRecovering(kv, m.Timestamp, m.Windows) }
 	case p.tally != nil:
 		return func(kv coder.KV[K, In], _ *elemMeta) error { return p.addTally(kv) }
 	case p.global && p.builtin:
@@ -437,7 +450,22 @@ func (p *precombine[K, In, Acc, Out]) ownKey(k K) K {
 
 // Receive adds an input that did not come through a fused chain.
 func (p *precombine[K, In, Acc, Out]) Receive(v window.Value[coder.KV[K, In]]) error {
+	if p.passThrough {
+		return p.passRecovering(v.Elem, v.Timestamp, v.Windows)
+	}
 	return p.addRecovering(v.Elem, v.Windows)
+}
+
+// passRecovering emits an input at once, in an accumulator of its own, at
+// its timestamp ts (see passThrough), turning a panic of the CombineFn
+// into an error.
+func (p *precombine[K, In, Acc, Out]) passRecovering(kv coder.KV[K, In], ts window.Time, wins []window.Window) (err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			err = PanicError(p.env.UniqueName, kv, true, x)
+		}
+	}()
+	return p.emitAcc(kv.Key, p.fn.AddInput(p.fn.CreateAccumulator(), kv.Value), ts, wins)
 }
 
 // addRecovering is add, turning a panic of the CombineFn into an error.

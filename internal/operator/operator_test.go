@@ -62,7 +62,7 @@ func (sumFn) ExtractOutput(a int64) int64        { return a }
 // newPrecombine returns a precombine of fn configured as the sdk does it
 // (see NewPrecombine): countFn and sumFn are built in and tallied.
 func newPrecombine[In any](name string, fn CombineFn[In, int64, int64], next Receiver[KV[string, int64]], global bool) *precombine[string, In, int64, int64] {
-	p := &precombine[string, In, int64, int64]{env: testEnv(name), fn: fn, next: next, global: global}
+	p := &precombine[string, In, int64, int64]{env: testEnv(name), fn: fn, next: next, global: global, endOfWindow: true}
 	switch any(fn).(type) {
 	case countFn[In]:
 		p.builtin, p.tallyKind = true, TallyCount
@@ -365,7 +365,7 @@ func (panicky) AddInput(a int64, v string) int64 {
 
 func TestPrecombineRecoversCombineFnPanics(t *testing.T) {
 	out := &collector[KV[string, int64]]{}
-	pre := &precombine[string, string, int64, int64]{env: testEnv("Combine"), fn: panicky{}, next: out, global: true}
+	pre := &precombine[string, string, int64, int64]{env: testEnv("Combine"), fn: panicky{}, next: out, global: true, endOfWindow: true}
 	ctx := context.Background()
 	if err := pre.Setup(ctx); err != nil {
 		t.Fatal(err)
@@ -465,13 +465,12 @@ func TestPrecombineBoundsHeldKeys(t *testing.T) {
 // order) and in fixed windows, past the bound of held accumulators, and
 // checks the emitted accumulators against counts kept aside: every (key,
 // window) once per flush, the sums exact, the windows' timestamps their
-// ends, and never more accumulators held than the bound. With an
-// end-of-window timestamp combiner a key's equal accumulators go out as one
-// element in their windows, at the end of the earliest.
+// ends, and never more accumulators held than the bound. A key's equal
+// accumulators go out as one element in their windows, at the end of the
+// earliest. (Under another timestamp combiner nothing is held: see
+// TestPrecombinePassesThroughUnderOtherTimestamps.)
 func TestPrecombineWindowedMatchesCounts(t *testing.T) {
-	for _, eow := range []bool{false, true} {
-		t.Run(fmt.Sprintf("end of window %v", eow), func(t *testing.T) { testPrecombineWindowed(t, eow) })
-	}
+	testPrecombineWindowed(t, true)
 }
 
 func testPrecombineWindowed(t *testing.T, endOfWindow bool) {
@@ -603,6 +602,56 @@ func testPrecombineWindowed(t *testing.T, endOfWindow bool) {
 				t.Errorf("%d accumulators for %d (key, window)s, want at most %d more", emitted, len(want), tc.split)
 			}
 		})
+	}
+}
+
+// TestPrecombinePassesThroughUnderOtherTimestamps checks the precombine
+// of a grouping whose timestamp combiner is the earliest or latest input:
+// each input goes out at once, in an accumulator of its own, in all its
+// windows and at its own timestamp, through Receive and through a fused
+// predecessor's sink alike, in the global window too, so that the
+// grouping combines the inputs' timestamps.
+func TestPrecombinePassesThroughUnderOtherTimestamps(t *testing.T) {
+	for _, global := range []bool{false, true} {
+		out := &collector[KV[string, int64]]{}
+		pre := newPrecombine[int64]("Sum", sumFn{}, out, global)
+		pre.endOfWindow = false
+		ctx := context.Background()
+		if err := pre.Setup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := pre.StartBundle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		wins := []window.Window{window.Interval(0, 10), window.Interval(5, 15)}
+		if global {
+			wins = window.GlobalWindows()
+		}
+		sink := pre.elemSink()
+		if err := sink(KV[string, int64]{Key: "a", Value: 2}, &elemMeta{Timestamp: 7, Windows: wins}); err != nil {
+			t.Fatal(err)
+		}
+		if err := pre.Receive(window.Value[KV[string, int64]]{Elem: KV[string, int64]{Key: "a", Value: 3}, Timestamp: 8, Windows: wins}); err != nil {
+			t.Fatal(err)
+		}
+		if len(out.got) != 2 {
+			t.Fatalf("global %v: %d accumulators before the bundle ends, want 2 (one per input)", global, len(out.got))
+		}
+		for i, want := range []struct {
+			v  int64
+			ts window.Time
+		}{{2, 7}, {3, 8}} {
+			v := out.got[i]
+			if v.Elem.Key != "a" || v.Elem.Value != want.v || v.Timestamp != want.ts || !slices.Equal(v.Windows, wins) {
+				t.Errorf("global %v: accumulator %d = %v at %d in %v, want a=%d at %d in %v", global, i, v.Elem, v.Timestamp, v.Windows, want.v, want.ts, wins)
+			}
+		}
+		if err := pre.FinishBundle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(out.got) != 2 {
+			t.Errorf("global %v: %d accumulators after the bundle, want still 2", global, len(out.got))
+		}
 	}
 }
 
