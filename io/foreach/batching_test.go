@@ -17,6 +17,18 @@ func TestBatchSize(t *testing.T) {
 	windowed := sdk.WindowInto(fixed.Root(), sdk.FixedWindows(time.Minute), sdk.Create(fixed.Root(), []int{1}))
 	triggered := window.GlobalStrategy()
 	triggered.Trigger = sdk.Repeatedly(sdk.AfterCount(10))
+	timed := window.GlobalStrategy()
+	timed.Trigger = sdk.Repeatedly(sdk.AfterProcessingTime().PlusDelayOf(time.Second))
+	earlyCount := window.GlobalStrategy()
+	earlyCount.Trigger = sdk.AfterWatermark().WithEarlyFirings(sdk.AfterCount(5))
+	earlyTime := window.GlobalStrategy()
+	earlyTime.Trigger = sdk.AfterWatermark().WithEarlyFirings(sdk.AfterProcessingTime().PlusDelayOf(time.Second))
+	nestedCount := window.GlobalStrategy()
+	nestedCount.Trigger = sdk.Repeatedly(sdk.AfterAny(sdk.AfterProcessingTime().PlusDelayOf(time.Second), sdk.AfterCount(100)))
+	always := window.GlobalStrategy()
+	always.Trigger = sdk.Repeatedly(sdk.Always())
+	fixedTimed := windowed.WindowingStrategy()
+	fixedTimed.Trigger = timed.Trigger
 	tests := []struct {
 		name   string
 		st     window.Strategy
@@ -27,6 +39,12 @@ func TestBatchSize(t *testing.T) {
 		{"global, many shards", window.GlobalStrategy(), 1000, pendingLimit / 1000},
 		{"global, more shards than pendingLimit", window.GlobalStrategy(), 2 * pendingLimit, 1},
 		{"global, count trigger", triggered, 2, 1},
+		{"global, processing-time trigger", timed, 2, batchLimit},
+		{"global, early firings on time", earlyTime, 2, batchLimit},
+		{"global, early firings on counts", earlyCount, 2, 1},
+		{"global, a count among processing time", nestedCount, 2, 1},
+		{"global, always", always, 2, 1},
+		{"fixed windows, processing-time trigger", fixedTimed, 2, 1},
 		{"fixed windows", windowed.WindowingStrategy(), 2, 1},
 	}
 	for _, tc := range tests {

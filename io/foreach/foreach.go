@@ -98,13 +98,32 @@ const (
 
 // batchSize returns how many elements of a shard go into one shuffle
 // record, for an input of strategy st cut into shards: batchLimit (fewer
-// with many shards) in the global window under the default trigger, else
-// 1 (see epochs).
+// with many shards) in the global window under a trigger that counts no
+// elements, else 1 (see epochs).
 func batchSize(st window.Strategy, shards int) int {
-	if st.Fn.Kind != window.KindGlobal || st.Trigger.Kind != window.TriggerDefault {
+	if st.Fn.Kind != window.KindGlobal || countsElements(st.Trigger) {
 		return 1
 	}
 	return max(1, min(batchLimit, pendingLimit/max(shards, 1)))
+}
+
+// countsElements reports whether t, or any trigger in it, fires on
+// element counts (AfterCount, Always): fed batches, it would count
+// batches instead of elements.
+func countsElements(t window.Trigger) bool {
+	switch t.Kind {
+	case window.TriggerAfterCount, window.TriggerAlways:
+		return true
+	}
+	if (t.Early != nil && countsElements(*t.Early)) || (t.Late != nil && countsElements(*t.Late)) {
+		return true
+	}
+	for _, sub := range t.Subs {
+		if countsElements(sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // epochs shards and groups in, one group per epoch, and writes the groups
@@ -112,16 +131,23 @@ func batchSize(st window.Strategy, shards int) int {
 // batched; either is given the function that turns a group's values into
 // the epoch's elements (decoded lazily each time they are ranged over).
 //
-// In the global window under the default trigger, an epoch is everything
-// a shard receives, so the shard step gathers each shard's elements of a
+// In the global window, under the default trigger or one that fires on
+// time only (processing time, the watermark, and compositions of them,
+// such as Repeatedly(AfterProcessingTime), the usual trigger of a
+// streaming sink), the shard step gathers each shard's elements of a
 // bundle into batches (batchSize) and the shuffle carries one record per
 // batch instead of one per element: its per-record work (the windowed
 // value, the key, the merge's comparisons) is done once per batch. A batch
 // travels as bytes (a []T encoded by T's coder), so that the shuffle finds
 // a record's end from its length rather than by skipping each element.
-// The epochs hold the same elements. Elsewhere the shuffle carries one
-// record per element: a batch emitted from FinishBundle would get the
-// last element's window and timestamp, and a count trigger would count
+// The epochs hold the same elements: the runner hands a bundle's output to
+// the grouping when the bundle commits, all of it at once, so a bundle's
+// elements reach the same pane whether batched or not; the only window is
+// the global one, which no element is late for; and a batch's timestamp
+// (its last element's) reaches nothing, since the sink has no output.
+// Elsewhere the shuffle carries one record per element: a batch emitted
+// from FinishBundle would get the last element's window, and a count
+// trigger (AfterCount, Always, anywhere in the trigger) would count
 // batches.
 func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T], name string,
 	perElement func(elems func(iter.Seq[T]) iter.Seq[T]) sdk.SinkFn[sdk.Group[int, T]],
