@@ -2,6 +2,7 @@ package foreach
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"iter"
 	"math/rand/v2"
@@ -178,7 +179,11 @@ func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T], name string
 	}
 	keyed := sdk.ParDo(s, sdk.DoFn[T, sdk.KV[int, []byte]](&batchShardFn[T]{shardPicker: pick, limit: limit, coder: c}), in, sdk.Name("Shard"))
 	groups := sdk.GroupByKey(s, keyed, sdk.Name("GroupByShard"))
-	sdk.ForEach(s, batched(func(bs iter.Seq[[]byte]) iter.Seq[T] { return elementsOf(c, bs) }), groups, sdk.Name(name))
+	elems, ok := any(bytesOf).(func(iter.Seq[[]byte]) iter.Seq[T])
+	if !ok {
+		elems = func(bs iter.Seq[[]byte]) iter.Seq[T] { return elementsOf(c, bs) }
+	}
+	sdk.ForEach(s, batched(elems), groups, sdk.Name(name))
 }
 
 // elementsOf returns the elements of an epoch's batches, decoded lazily
@@ -199,6 +204,64 @@ func elementsOf[T any](c coder.Coder[[]T], batches iter.Seq[[]byte]) iter.Seq[T]
 		}
 	}
 }
+
+// bytesOf is elementsOf for elements of type []byte (a Kafka sink's
+// values, say): each element is a slice of its batch instead of a copy of
+// its own, which was an allocation per element. A batch is the grouping's
+// decoded value, a copy that no one else holds (decoded values never
+// alias the decoder's input), and each element's capacity ends where the
+// element does, so appending to one does not overwrite the next. An
+// element kept keeps its batch's bytes alive.
+func bytesOf(batches iter.Seq[[]byte]) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for b := range batches {
+			if !yieldBytes(b, yield) {
+				return
+			}
+		}
+	}
+}
+
+// yieldBytes yields the elements of batch b, a beam:coder:iterable:v1 of
+// beam:coder:bytes:v1 (a 4-byte big-endian count, then each element's
+// varint length and bytes), as slices of b, and reports whether yield
+// wants more. A batch in the iterable's other form (blocks of unknown
+// length, which the shard step does not write) is decoded by elementsOf.
+func yieldBytes(b []byte, yield func([]byte) bool) bool {
+	if len(b) < 4 || int32(binary.BigEndian.Uint32(b)) < 0 {
+		for v := range elementsOf(bytesBatchCoder, func(y func([]byte) bool) { y(b) }) {
+			if !yield(v) {
+				return false
+			}
+		}
+		return true
+	}
+	count, off := int(binary.BigEndian.Uint32(b)), 4
+	for i := range count {
+		l, m := binary.Uvarint(b[off:])
+		if m <= 0 || l > uint64(len(b)-off-m) {
+			panic(fmt.Sprintf("foreach: a batch of the shuffle does not decode: element %d of %d", i, count))
+		}
+		start, end := off+m, off+m+int(l)
+		off = end
+		if !yield(b[start:end:end]) {
+			return false
+		}
+	}
+	if off != len(b) {
+		panic(fmt.Sprintf("foreach: a batch of the shuffle does not decode: %d bytes after its %d elements", len(b)-off, count))
+	}
+	return true
+}
+
+// bytesBatchCoder is the coder of batches of []byte.
+var bytesBatchCoder = func() coder.Coder[[][]byte] {
+	c, err := coder.Of[[][]byte]()
+	if err != nil {
+		panic(fmt.Sprintf("foreach: no coder for [][]byte: %v", err))
+	}
+	return c
+}()
 
 // shardPicker picks an element's shard: by ShardOf, or round robin.
 type shardPicker[T any] struct {

@@ -8,6 +8,8 @@ import (
 	"iter"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -605,5 +607,35 @@ func TestBatchesOfSelfEncodingElements(t *testing.T) {
 	slices.SortFunc(got, func(a, b point) int { return a.x - b.x })
 	if !slices.Equal(got, want) {
 		t.Errorf("got %d points, want %d; first %v", len(got), len(want), got[:min(3, len(got))])
+	}
+}
+
+// Byte-slice elements reach the sink whole, each once, through the
+// batches they are sliced from.
+func TestBatchesOfByteSlices(t *testing.T) {
+	var want []string
+	var in [][]byte
+	for i := range 2000 {
+		v := strings.Repeat(strconv.Itoa(i), i%7)
+		want = append(want, v)
+		in = append(in, []byte(v))
+	}
+	var mu sync.Mutex
+	var got []string
+	p := sdk.NewPipeline()
+	s := p.Root()
+	foreach.Batch(s, func(_ context.Context, batch [][]byte, _ foreach.Epoch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, b := range batch {
+			got = append(got, string(b))
+		}
+		return nil
+	}, sdk.Create(s, in), &foreach.Options[[]byte]{Shards: 3})
+	run(t, p)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("got %d values, want %d", len(got), len(want))
 	}
 }
