@@ -287,6 +287,9 @@ func (s *Source) open(ctx context.Context, p Partition, mark *Mark, deadLetters 
 		Brokers: s.opts.Brokers, Topic: p.Topic, Partition: p.Partition, Offset: off,
 		EventTime: s.opts.EventTime, MaxDelay: s.opts.MaxDelay, IdleAfter: s.opts.IdleAfter,
 		Group: s.opts.Group, ReadUncommitted: s.opts.ReadUncommitted, ClientOptions: s.opts.ClientOptions,
+		// The records' structs are recycled once copied out, unless a
+		// user function sees them (it might keep one).
+		recycle: s.opts.EventTime == nil,
 	}
 	if deadLetters {
 		ro.DeadLetter = r.deadLetter
@@ -362,6 +365,7 @@ type reader struct {
 // deadLetter is the PartitionReader's DeadLetter function.
 func (r *reader) deadLetter(rec *kgo.Record, err error) {
 	r.dead = append(r.dead, item{Message: message(rec), Error: err.Error()})
+	rec.Recycle()
 }
 
 func message(rec *kgo.Record) Message {
@@ -405,7 +409,9 @@ func (r *reader) nextItem(ctx context.Context) (item, time.Time, bool, error) {
 	if w := rec.EventTime.Add(-r.maxDelay); w.After(r.wm) {
 		r.wm = w
 	}
-	return item{Message: message(rec.Record)}, rec.EventTime, true, nil
+	m := message(rec.Record)
+	rec.Recycle() // the message holds no reference to the record's struct
+	return item{Message: m}, rec.EventTime, true, nil
 }
 
 // fill polls the next batch of records and dead letters.
