@@ -78,6 +78,8 @@ type writer[T any] struct {
 	id    string
 	cl    *kgo.Client
 	inTxn bool
+	// topicID is the ID of the epoch's topic, as Open found it.
+	topicID [16]byte
 	// produced is the promise of every record; it keeps the first error.
 	produced func(*kgo.Record, error)
 
@@ -115,18 +117,33 @@ func (w *writer[T]) Open(ctx context.Context, e foreach.Epoch) (bool, error) {
 		return false, fmt.Errorf("kafka: client for %s: %w", w.id, err)
 	}
 	w.cl = cl
+	// The topic's ID, which the epoch's record names, is asked for while
+	// the producer ID is: one round trip less before the epoch's first
+	// record, and one less in Close, which reuses it.
+	ids := make(chan error, 1)
+	go func() {
+		var err error
+		w.topicID, err = topicID(ctx, cl, w.opts.Topic)
+		ids <- err
+	}()
 	// Initialising the producer ID fences an older attempt of this epoch:
 	// its open transaction is aborted, its commit in flight completes.
-	if _, _, err := cl.ProducerID(ctx); err != nil {
-		return false, fmt.Errorf("kafka: init producer for %s: %w", w.id, err)
+	_, _, perr := cl.ProducerID(ctx)
+	if err := <-ids; err != nil {
+		return false, fmt.Errorf("kafka: topic %q: its ID for the record of %s: %w", w.opts.Topic, w.id, err)
+	}
+	if perr != nil {
+		return false, fmt.Errorf("kafka: init producer for %s: %w", w.id, perr)
 	}
 	done, err := w.committed(ctx)
 	return !done, err
 }
 
-// committed asks whether the epoch's group has its offset committed.
+// committed asks whether the epoch's group has its offset committed. It
+// asks after the producer ID is initialised, so that an older attempt's
+// commit is complete or fenced.
 func (w *writer[T]) committed(ctx context.Context) (bool, error) {
-	_, ok, err := fetchOffset(ctx, w.cl, w.id, w.opts.Topic, 0)
+	_, ok, err := fetchOffsetOf(ctx, w.cl, w.id, w.opts.Topic, w.topicID, 0)
 	if err != nil {
 		return false, fmt.Errorf("kafka: topic %q: read the record of %s: %w", w.opts.Topic, w.id, err)
 	}
@@ -233,7 +250,7 @@ func (w *writer[T]) send(ctx context.Context) error {
 	if failed != nil {
 		return failed
 	}
-	if err := txnCommitOffset(ctx, w.cl, w.id, w.id, w.opts.Topic, 0, 1); err != nil {
+	if err := txnCommitOffset(ctx, w.cl, w.id, w.id, w.opts.Topic, w.topicID, 0, 1); err != nil {
 		return fmt.Errorf("kafka: topic %q: record %s in its transaction: %w", w.opts.Topic, w.id, err)
 	}
 	return w.inject("commit")
