@@ -242,9 +242,25 @@ func (w *writer[T]) Close(ctx context.Context, err error) error {
 
 // send waits for the records and commits the epoch's offset inside the
 // open transaction.
+//
+// The epoch's offset is committed in the transaction while the records
+// are flushed, not after: both only count if the transaction commits, and
+// Kafka takes a transaction's offsets and records in any order (a
+// producer may send offsets to its transaction with records in flight).
+// If a record failed, Close aborts the transaction, offset and all.
 func (w *writer[T]) send(ctx context.Context) error {
-	if err := w.cl.Flush(ctx); err != nil {
-		return fmt.Errorf("kafka: flush %s: %w", w.id, err)
+	recorded := make(chan error, 1)
+	go func() {
+		err := txnCommitOffset(ctx, w.cl, w.id, w.id, w.opts.Topic, w.topicID, 0, 1)
+		if err != nil {
+			err = fmt.Errorf("kafka: topic %q: record %s in its transaction: %w", w.opts.Topic, w.id, err)
+		}
+		recorded <- err
+	}()
+	ferr := w.cl.Flush(ctx)
+	rerr := <-recorded
+	if ferr != nil {
+		return fmt.Errorf("kafka: flush %s: %w", w.id, ferr)
 	}
 	w.mu.Lock()
 	failed := w.failed
@@ -252,8 +268,8 @@ func (w *writer[T]) send(ctx context.Context) error {
 	if failed != nil {
 		return failed
 	}
-	if err := txnCommitOffset(ctx, w.cl, w.id, w.id, w.opts.Topic, w.topicID, 0, 1); err != nil {
-		return fmt.Errorf("kafka: topic %q: record %s in its transaction: %w", w.opts.Topic, w.id, err)
+	if rerr != nil {
+		return rerr
 	}
 	return w.inject("commit")
 }
