@@ -1,9 +1,11 @@
 package foreach
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +19,18 @@ func TestBatchSize(t *testing.T) {
 	windowed := sdk.WindowInto(fixed.Root(), sdk.FixedWindows(time.Minute), sdk.Create(fixed.Root(), []int{1}))
 	triggered := window.GlobalStrategy()
 	triggered.Trigger = sdk.Repeatedly(sdk.AfterCount(10))
+	timed := window.GlobalStrategy()
+	timed.Trigger = sdk.Repeatedly(sdk.AfterProcessingTime().PlusDelayOf(time.Second))
+	earlyCount := window.GlobalStrategy()
+	earlyCount.Trigger = sdk.AfterWatermark().WithEarlyFirings(sdk.AfterCount(5))
+	earlyTime := window.GlobalStrategy()
+	earlyTime.Trigger = sdk.AfterWatermark().WithEarlyFirings(sdk.AfterProcessingTime().PlusDelayOf(time.Second))
+	nestedCount := window.GlobalStrategy()
+	nestedCount.Trigger = sdk.Repeatedly(sdk.AfterAny(sdk.AfterProcessingTime().PlusDelayOf(time.Second), sdk.AfterCount(100)))
+	always := window.GlobalStrategy()
+	always.Trigger = sdk.Repeatedly(sdk.Always())
+	fixedTimed := windowed.WindowingStrategy()
+	fixedTimed.Trigger = timed.Trigger
 	tests := []struct {
 		name   string
 		st     window.Strategy
@@ -27,6 +41,12 @@ func TestBatchSize(t *testing.T) {
 		{"global, many shards", window.GlobalStrategy(), 1000, pendingLimit / 1000},
 		{"global, more shards than pendingLimit", window.GlobalStrategy(), 2 * pendingLimit, 1},
 		{"global, count trigger", triggered, 2, 1},
+		{"global, processing-time trigger", timed, 2, batchLimit},
+		{"global, early firings on time", earlyTime, 2, batchLimit},
+		{"global, early firings on counts", earlyCount, 2, 1},
+		{"global, a count among processing time", nestedCount, 2, 1},
+		{"global, always", always, 2, 1},
+		{"fixed windows, processing-time trigger", fixedTimed, 2, 1},
 		{"fixed windows", windowed.WindowingStrategy(), 2, 1},
 	}
 	for _, tc := range tests {
@@ -132,5 +152,56 @@ func TestElementsOfPanicsOnBytesItDidNotWrite(t *testing.T) {
 		}
 	}()
 	for range elementsOf(intsCoder, slices.Values([][]byte{{0xff, 0xff}})) {
+	}
+}
+
+func TestBytesOfSlicesItsBatches(t *testing.T) {
+	batches := [][][]byte{{[]byte("ab"), {}, []byte("cde")}, {}, {[]byte(strings.Repeat("x", 300))}}
+	var encoded [][]byte
+	var want [][]byte
+	for _, b := range batches {
+		encoded = append(encoded, bytesBatchCoder.Encode(nil, b))
+		want = append(want, b...)
+	}
+	got := slices.Collect(bytesOf(slices.Values(encoded)))
+	if !slices.EqualFunc(got, want, bytes.Equal) {
+		t.Fatalf("bytesOf = %q, want %q", got, want)
+	}
+	// The elements are slices of their batch, each ending where it does.
+	if &got[0][0] != &encoded[0][5] {
+		t.Errorf("the first element is not a slice of its batch")
+	}
+	_ = append(got[0], 'z')
+	if !bytes.Equal(got[2], []byte("cde")) {
+		t.Errorf("appending to an element changed the next: %q", got[2])
+	}
+	// Stopping early stops.
+	n := 0
+	for range bytesOf(slices.Values(encoded)) {
+		if n++; n == 2 {
+			break
+		}
+	}
+	if n != 2 {
+		t.Errorf("ranged over %d elements after a break at 2", n)
+	}
+	// A batch in blocks (count -1, a block of two, the end) decodes too.
+	blocks := []byte{0xff, 0xff, 0xff, 0xff, 2, 1, 'a', 1, 'b', 0}
+	if got := slices.Collect(bytesOf(slices.Values([][]byte{blocks}))); !slices.EqualFunc(got, [][]byte{[]byte("a"), []byte("b")}, bytes.Equal) {
+		t.Errorf("bytesOf of a batch in blocks = %q", got)
+	}
+}
+
+func TestBytesOfPanicsOnBytesItDidNotWrite(t *testing.T) {
+	for _, b := range [][]byte{{0, 0, 0, 1, 5, 'a'}, {0, 0, 0, 1, 1, 'a', 'b'}, {0, 0}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("bytesOf decoded %x, which is no batch", b)
+				}
+			}()
+			for range bytesOf(slices.Values([][]byte{b})) {
+			}
+		}()
 	}
 }

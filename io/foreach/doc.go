@@ -24,11 +24,13 @@
 //	trig := sdk.Repeatedly(sdk.AfterProcessingTime().PlusDelayOf(time.Second))
 //	foreach.Batch(s, save, rows, &foreach.Options[Row]{Shards: 4, Trigger: &trig})
 //
-// In the global window under the default trigger (an epoch is then all
-// that a shard receives), the shard step sends each shard's elements of a
-// bundle through the shuffle in batches of up to 256, encoded together, so
-// the shuffle's per-record work is done once per batch; under other
-// windows and triggers it sends one record per element.
+// In the global window, under the default trigger or one that fires on
+// time only (processing time or the watermark, as in the example above),
+// the shard step sends each shard's elements of a bundle through the
+// shuffle in batches of up to 256, encoded together, so the shuffle's
+// per-record work is done once per batch; the epochs hold the same
+// elements either way. Under other windows, and triggers that count
+// elements (AfterCount, Always), it sends one record per element.
 //
 // A Writer that also implements SeqWriter is given each epoch as one
 // sequence, decoded lazily from the grouped bytes, instead of one Process

@@ -2,6 +2,7 @@ package foreach
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"iter"
 	"math/rand/v2"
@@ -98,13 +99,32 @@ const (
 
 // batchSize returns how many elements of a shard go into one shuffle
 // record, for an input of strategy st cut into shards: batchLimit (fewer
-// with many shards) in the global window under the default trigger, else
-// 1 (see epochs).
+// with many shards) in the global window under a trigger that counts no
+// elements, else 1 (see epochs).
 func batchSize(st window.Strategy, shards int) int {
-	if st.Fn.Kind != window.KindGlobal || st.Trigger.Kind != window.TriggerDefault {
+	if st.Fn.Kind != window.KindGlobal || countsElements(st.Trigger) {
 		return 1
 	}
 	return max(1, min(batchLimit, pendingLimit/max(shards, 1)))
+}
+
+// countsElements reports whether t, or any trigger in it, fires on
+// element counts (AfterCount, Always): fed batches, it would count
+// batches instead of elements.
+func countsElements(t window.Trigger) bool {
+	switch t.Kind {
+	case window.TriggerAfterCount, window.TriggerAlways:
+		return true
+	}
+	if (t.Early != nil && countsElements(*t.Early)) || (t.Late != nil && countsElements(*t.Late)) {
+		return true
+	}
+	for _, sub := range t.Subs {
+		if countsElements(sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // epochs shards and groups in, one group per epoch, and writes the groups
@@ -112,16 +132,23 @@ func batchSize(st window.Strategy, shards int) int {
 // batched; either is given the function that turns a group's values into
 // the epoch's elements (decoded lazily each time they are ranged over).
 //
-// In the global window under the default trigger, an epoch is everything
-// a shard receives, so the shard step gathers each shard's elements of a
+// In the global window, under the default trigger or one that fires on
+// time only (processing time, the watermark, and compositions of them,
+// such as Repeatedly(AfterProcessingTime), the usual trigger of a
+// streaming sink), the shard step gathers each shard's elements of a
 // bundle into batches (batchSize) and the shuffle carries one record per
 // batch instead of one per element: its per-record work (the windowed
 // value, the key, the merge's comparisons) is done once per batch. A batch
 // travels as bytes (a []T encoded by T's coder), so that the shuffle finds
 // a record's end from its length rather than by skipping each element.
-// The epochs hold the same elements. Elsewhere the shuffle carries one
-// record per element: a batch emitted from FinishBundle would get the
-// last element's window and timestamp, and a count trigger would count
+// The epochs hold the same elements: the runner hands a bundle's output to
+// the grouping when the bundle commits, all of it at once, so a bundle's
+// elements reach the same pane whether batched or not; the only window is
+// the global one, which no element is late for; and a batch's timestamp
+// (its last element's) reaches nothing, since the sink has no output.
+// Elsewhere the shuffle carries one record per element: a batch emitted
+// from FinishBundle would get the last element's window, and a count
+// trigger (AfterCount, Always, anywhere in the trigger) would count
 // batches.
 func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T], name string,
 	perElement func(elems func(iter.Seq[T]) iter.Seq[T]) sdk.SinkFn[sdk.Group[int, T]],
@@ -152,7 +179,11 @@ func epochs[T any](s sdk.Scope, in sdk.PCollection[T], o Options[T], name string
 	}
 	keyed := sdk.ParDo(s, sdk.DoFn[T, sdk.KV[int, []byte]](&batchShardFn[T]{shardPicker: pick, limit: limit, coder: c}), in, sdk.Name("Shard"))
 	groups := sdk.GroupByKey(s, keyed, sdk.Name("GroupByShard"))
-	sdk.ForEach(s, batched(func(bs iter.Seq[[]byte]) iter.Seq[T] { return elementsOf(c, bs) }), groups, sdk.Name(name))
+	elems, ok := any(bytesOf).(func(iter.Seq[[]byte]) iter.Seq[T])
+	if !ok {
+		elems = func(bs iter.Seq[[]byte]) iter.Seq[T] { return elementsOf(c, bs) }
+	}
+	sdk.ForEach(s, batched(elems), groups, sdk.Name(name))
 }
 
 // elementsOf returns the elements of an epoch's batches, decoded lazily
@@ -173,6 +204,64 @@ func elementsOf[T any](c coder.Coder[[]T], batches iter.Seq[[]byte]) iter.Seq[T]
 		}
 	}
 }
+
+// bytesOf is elementsOf for elements of type []byte (a Kafka sink's
+// values, say): each element is a slice of its batch instead of a copy of
+// its own, which was an allocation per element. A batch is the grouping's
+// decoded value, a copy that no one else holds (decoded values never
+// alias the decoder's input), and each element's capacity ends where the
+// element does, so appending to one does not overwrite the next. An
+// element kept keeps its batch's bytes alive.
+func bytesOf(batches iter.Seq[[]byte]) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for b := range batches {
+			if !yieldBytes(b, yield) {
+				return
+			}
+		}
+	}
+}
+
+// yieldBytes yields the elements of batch b, a beam:coder:iterable:v1 of
+// beam:coder:bytes:v1 (a 4-byte big-endian count, then each element's
+// varint length and bytes), as slices of b, and reports whether yield
+// wants more. A batch in the iterable's other form (blocks of unknown
+// length, which the shard step does not write) is decoded by elementsOf.
+func yieldBytes(b []byte, yield func([]byte) bool) bool {
+	if len(b) < 4 || int32(binary.BigEndian.Uint32(b)) < 0 {
+		for v := range elementsOf(bytesBatchCoder, func(y func([]byte) bool) { y(b) }) {
+			if !yield(v) {
+				return false
+			}
+		}
+		return true
+	}
+	count, off := int(binary.BigEndian.Uint32(b)), 4
+	for i := range count {
+		l, m := binary.Uvarint(b[off:])
+		if m <= 0 || l > uint64(len(b)-off-m) {
+			panic(fmt.Sprintf("foreach: a batch of the shuffle does not decode: element %d of %d", i, count))
+		}
+		start, end := off+m, off+m+int(l)
+		off = end
+		if !yield(b[start:end:end]) {
+			return false
+		}
+	}
+	if off != len(b) {
+		panic(fmt.Sprintf("foreach: a batch of the shuffle does not decode: %d bytes after its %d elements", len(b)-off, count))
+	}
+	return true
+}
+
+// bytesBatchCoder is the coder of batches of []byte.
+var bytesBatchCoder = func() coder.Coder[[][]byte] {
+	c, err := coder.Of[[][]byte]()
+	if err != nil {
+		panic(fmt.Sprintf("foreach: no coder for [][]byte: %v", err))
+	}
+	return c
+}()
 
 // shardPicker picks an element's shard: by ShardOf, or round robin.
 type shardPicker[T any] struct {

@@ -8,6 +8,8 @@ import (
 	"iter"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -433,6 +435,62 @@ func TestStreamingEpochsFollowPanes(t *testing.T) {
 	}
 }
 
+// A streaming input in the global window cut into epochs by processing
+// time, which the shard step sends through the shuffle in batches: the
+// epochs follow the panes and every element is written once, though
+// attempts fail.
+func TestProcessingTimeEpochsOfBatches(t *testing.T) {
+	for name, newRunner := range runners {
+		t.Run(name, func(t *testing.T) {
+			st, inj := newStore(), newInjector(13)
+			p := sdk.NewPipeline()
+			s := p.Root()
+			ts := sdk.NewTestStream[int](s)
+			var want []int
+			for batch := range 5 {
+				vals := ints(300)
+				for i := range vals {
+					vals[i] += batch * 300
+				}
+				want = append(want, vals...)
+				ts.AddElementsAt(time.UnixMilli(int64(batch)), vals...)
+				ts.AdvanceProcessingTime(time.Second)
+			}
+			ts.AdvanceWatermarkToInfinity()
+			trig := sdk.Repeatedly(sdk.AfterProcessingTime().PlusDelayOf(500 * time.Millisecond))
+			foreach.Batch(s, func(ctx context.Context, batch []int, e foreach.Epoch) error {
+				f := inj.pick(st.attempt(e, batch))
+				if f == failBeforeCommit {
+					return errInjected
+				}
+				st.commit(e, batch)
+				if f == failAfterCommit {
+					return errInjected
+				}
+				return nil
+			}, ts.Output(), &foreach.Options[int]{Shards: 2, Trigger: &trig})
+			runOn(t, newRunner(), p)
+			st.check(t, want)
+			panes := map[int][]int64{}
+			for e := range st.seen {
+				panes[e.Shard] = append(panes[e.Shard], e.Pane)
+			}
+			for shard, ps := range panes {
+				slices.Sort(ps)
+				if len(ps) < 2 {
+					t.Errorf("shard %d: panes %v: the trigger cut fewer than 2 epochs", shard, ps)
+				}
+				for i, pn := range ps {
+					if pn != int64(i) {
+						t.Errorf("shard %d: panes %v, want 0, 1, 2, ...", shard, ps)
+						break
+					}
+				}
+			}
+		})
+	}
+}
+
 // An accumulating input (a running count in update mode) reaches the sink
 // once per upstream pane: the sink's own grouping discards, or each epoch
 // would repeat every earlier count.
@@ -549,5 +607,35 @@ func TestBatchesOfSelfEncodingElements(t *testing.T) {
 	slices.SortFunc(got, func(a, b point) int { return a.x - b.x })
 	if !slices.Equal(got, want) {
 		t.Errorf("got %d points, want %d; first %v", len(got), len(want), got[:min(3, len(got))])
+	}
+}
+
+// Byte-slice elements reach the sink whole, each once, through the
+// batches they are sliced from.
+func TestBatchesOfByteSlices(t *testing.T) {
+	var want []string
+	var in [][]byte
+	for i := range 2000 {
+		v := strings.Repeat(strconv.Itoa(i), i%7)
+		want = append(want, v)
+		in = append(in, []byte(v))
+	}
+	var mu sync.Mutex
+	var got []string
+	p := sdk.NewPipeline()
+	s := p.Root()
+	foreach.Batch(s, func(_ context.Context, batch [][]byte, _ foreach.Epoch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, b := range batch {
+			got = append(got, string(b))
+		}
+		return nil
+	}, sdk.Create(s, in), &foreach.Options[[]byte]{Shards: 3})
+	run(t, p)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("got %d values, want %d", len(got), len(want))
 	}
 }

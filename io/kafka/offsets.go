@@ -38,8 +38,17 @@ func topicID(ctx context.Context, cl *kgo.Client, topic string) ([16]byte, error
 // for a transactional commit in flight (RequireStable); ok is false when
 // it committed none.
 func fetchOffset(ctx context.Context, cl *kgo.Client, group, topic string, partition int32) (offset int64, ok bool, err error) {
+	id, err := topicID(ctx, cl, topic)
+	if err != nil {
+		return 0, false, err
+	}
+	return fetchOffsetOf(ctx, cl, group, topic, id, partition)
+}
+
+// fetchOffsetOf is fetchOffset for a topic whose ID is known.
+func fetchOffsetOf(ctx context.Context, cl *kgo.Client, group, topic string, id [16]byte, partition int32) (offset int64, ok bool, err error) {
 	for {
-		offset, ok, err = fetchOffsetOnce(ctx, cl, group, topic, partition)
+		offset, ok, err = fetchOffsetOnce(ctx, cl, group, topic, id, partition)
 		if !errors.Is(err, kerr.UnstableOffsetCommit) {
 			return offset, ok, err
 		}
@@ -53,11 +62,7 @@ func fetchOffset(ctx context.Context, cl *kgo.Client, group, topic string, parti
 	}
 }
 
-func fetchOffsetOnce(ctx context.Context, cl *kgo.Client, group, topic string, partition int32) (offset int64, ok bool, err error) {
-	id, err := topicID(ctx, cl, topic)
-	if err != nil {
-		return 0, false, err
-	}
+func fetchOffsetOnce(ctx context.Context, cl *kgo.Client, group, topic string, id [16]byte, partition int32) (offset int64, ok bool, err error) {
 	req := kmsg.NewPtrOffsetFetchRequest()
 	req.RequireStable = true
 	g := kmsg.NewOffsetFetchRequestGroup()
@@ -123,15 +128,11 @@ func commitOffset(ctx context.Context, cl *kgo.Client, group, topic string, part
 
 // txnCommitOffset adds group to the open transaction of the producer and
 // commits offset for it there: the offset becomes visible when, and only
-// if, the transaction commits.
-func txnCommitOffset(ctx context.Context, cl *kgo.Client, txnID, group, topic string, partition int32, offset int64) error {
+// if, the transaction commits. id is the topic's ID.
+func txnCommitOffset(ctx context.Context, cl *kgo.Client, txnID, group, topic string, id [16]byte, partition int32, offset int64) error {
 	pid, epoch, err := cl.ProducerID(ctx)
 	if err != nil {
 		return fmt.Errorf("producer ID: %w", err)
-	}
-	id, err := topicID(ctx, cl, topic)
-	if err != nil {
-		return err
 	}
 	add := kmsg.NewPtrAddOffsetsToTxnRequest()
 	add.TransactionalID, add.ProducerID, add.ProducerEpoch, add.Group = txnID, pid, epoch, group

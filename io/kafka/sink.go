@@ -78,9 +78,13 @@ type writer[T any] struct {
 	id    string
 	cl    *kgo.Client
 	inTxn bool
+	// topicID is the ID of the epoch's topic, as Open found it.
+	topicID [16]byte
 	// produced is the promise of every record; it keeps the first error.
 	produced func(*kgo.Record, error)
 
+	// closing counts the clients of ended epochs still closing.
+	closing sync.WaitGroup
 	// mu guards failed, which the client's goroutines set.
 	mu     sync.Mutex
 	failed error
@@ -115,18 +119,33 @@ func (w *writer[T]) Open(ctx context.Context, e foreach.Epoch) (bool, error) {
 		return false, fmt.Errorf("kafka: client for %s: %w", w.id, err)
 	}
 	w.cl = cl
+	// The topic's ID, which the epoch's record names, is asked for while
+	// the producer ID is: one round trip less before the epoch's first
+	// record, and one less in Close, which reuses it.
+	ids := make(chan error, 1)
+	go func() {
+		var err error
+		w.topicID, err = topicID(ctx, cl, w.opts.Topic)
+		ids <- err
+	}()
 	// Initialising the producer ID fences an older attempt of this epoch:
 	// its open transaction is aborted, its commit in flight completes.
-	if _, _, err := cl.ProducerID(ctx); err != nil {
-		return false, fmt.Errorf("kafka: init producer for %s: %w", w.id, err)
+	_, _, perr := cl.ProducerID(ctx)
+	if err := <-ids; err != nil {
+		return false, fmt.Errorf("kafka: topic %q: its ID for the record of %s: %w", w.opts.Topic, w.id, err)
+	}
+	if perr != nil {
+		return false, fmt.Errorf("kafka: init producer for %s: %w", w.id, perr)
 	}
 	done, err := w.committed(ctx)
 	return !done, err
 }
 
-// committed asks whether the epoch's group has its offset committed.
+// committed asks whether the epoch's group has its offset committed. It
+// asks after the producer ID is initialised, so that an older attempt's
+// commit is complete or fenced.
 func (w *writer[T]) committed(ctx context.Context) (bool, error) {
-	_, ok, err := fetchOffset(ctx, w.cl, w.id, w.opts.Topic, 0)
+	_, ok, err := fetchOffsetOf(ctx, w.cl, w.id, w.opts.Topic, w.topicID, 0)
 	if err != nil {
 		return false, fmt.Errorf("kafka: topic %q: read the record of %s: %w", w.opts.Topic, w.id, err)
 	}
@@ -143,14 +162,47 @@ func (w *writer[T]) Process(ctx context.Context, v T) error {
 	if r == nil {
 		return fmt.Errorf("kafka: topic %q: the record function returned nil for %v", w.opts.Topic, v)
 	}
+	first := !w.inTxn
 	if !w.inTxn {
 		if err := w.cl.BeginTransaction(); err != nil {
 			return fmt.Errorf("kafka: begin %s: %w", w.id, err)
 		}
 		w.inTxn = true
 	}
+	topic := r.Topic
+	if topic == "" {
+		topic = w.opts.Topic
+	}
 	w.cl.Produce(ctx, r, w.produced)
+	if first {
+		w.awaitTopic(ctx, topic)
+	}
 	return nil
+}
+
+// awaitTopic waits, after the epoch's first record, until the epoch's
+// client knows the partitions of topic, the record's: a client new to a
+// topic keeps the records produced to it in a list of their own until a
+// metadata request returns, asking for metadata again with each record
+// (franz-go's unknown-topic path), and the epoch went on producing into
+// that list, tens of thousands of records per epoch, each moved to its
+// partition afterwards: about 3% of bench/kafka's CPU. The wait is one
+// metadata round trip. It ends early when a record has failed (the topic
+// does not exist, say: Close reports that) and after a second at most.
+func (w *writer[T]) awaitTopic(ctx context.Context, topic string) {
+	deadline := time.Now().Add(time.Second)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		if l, _, _ := w.cl.PartitionLeader(topic, 0); l >= 0 {
+			return
+		}
+		w.mu.Lock()
+		failed := w.failed
+		w.mu.Unlock()
+		if failed != nil {
+			return
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
 }
 
 // onProduced keeps the first error of the records' promises.
@@ -190,9 +242,25 @@ func (w *writer[T]) Close(ctx context.Context, err error) error {
 
 // send waits for the records and commits the epoch's offset inside the
 // open transaction.
+//
+// The epoch's offset is committed in the transaction while the records
+// are flushed, not after: both only count if the transaction commits, and
+// Kafka takes a transaction's offsets and records in any order (a
+// producer may send offsets to its transaction with records in flight).
+// If a record failed, Close aborts the transaction, offset and all.
 func (w *writer[T]) send(ctx context.Context) error {
-	if err := w.cl.Flush(ctx); err != nil {
-		return fmt.Errorf("kafka: flush %s: %w", w.id, err)
+	recorded := make(chan error, 1)
+	go func() {
+		err := txnCommitOffset(ctx, w.cl, w.id, w.id, w.opts.Topic, w.topicID, 0, 1)
+		if err != nil {
+			err = fmt.Errorf("kafka: topic %q: record %s in its transaction: %w", w.opts.Topic, w.id, err)
+		}
+		recorded <- err
+	}()
+	ferr := w.cl.Flush(ctx)
+	rerr := <-recorded
+	if ferr != nil {
+		return fmt.Errorf("kafka: flush %s: %w", w.id, ferr)
 	}
 	w.mu.Lock()
 	failed := w.failed
@@ -200,16 +268,22 @@ func (w *writer[T]) send(ctx context.Context) error {
 	if failed != nil {
 		return failed
 	}
-	if err := txnCommitOffset(ctx, w.cl, w.id, w.id, w.opts.Topic, 0, 1); err != nil {
-		return fmt.Errorf("kafka: topic %q: record %s in its transaction: %w", w.opts.Topic, w.id, err)
+	if rerr != nil {
+		return rerr
 	}
 	return w.inject("commit")
 }
 
+// closeClient closes the epoch's client in the background: its epoch has
+// ended (committed or aborted, or fenced by the next attempt), and closing
+// a client (its connections and goroutines) took up to tens of
+// milliseconds of the worker's time per epoch on a busy machine.
+// Teardown waits for the closes.
 func (w *writer[T]) closeClient() {
 	if w.cl != nil {
-		w.cl.Close()
+		cl := w.cl
 		w.cl = nil
+		w.closing.Go(cl.Close)
 	}
 }
 
@@ -221,8 +295,10 @@ func (w *writer[T]) inject(point string) error {
 	return w.opts.hook(point, w.epoch)
 }
 
-// Teardown closes a client left open by a failed epoch.
+// Teardown closes a client left open by a failed epoch and waits for the
+// clients closing in the background.
 func (w *writer[T]) Teardown(context.Context) error {
 	w.closeClient()
+	w.closing.Wait()
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/beamgo-dev/beamgo/sdk"
@@ -254,13 +255,17 @@ func (f *readFn[T, P, M]) ProcessElement(ctx context.Context, sl slot, emit func
 		}
 	}()
 	r := o.r
-	start := time.Now()
+	// The turn's time runs out when the timer says so: reading the clock
+	// after every record was 3% of a Kafka-to-Kafka job's CPU.
+	var expired atomic.Bool
+	timer := time.AfterFunc(f.MaxReadTime, func() { expired.Store(true) })
+	defer timer.Stop()
 	idle, ended := false, false
 	// The reader may derive contexts that outlive a call (timers, client
 	// goroutines); the element's context is reused for the next element,
 	// so it gets the bundle's.
 	bctx := sdk.BundleContext(ctx)
-	for n := 0; n < f.MaxRecords && time.Since(start) < f.MaxReadTime; n++ {
+	for n := 0; n < f.MaxRecords && !expired.Load(); n++ {
 		rec, ok, err := r.Next(bctx)
 		if errors.Is(err, io.EOF) {
 			ended = true
