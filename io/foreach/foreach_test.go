@@ -388,25 +388,48 @@ func TestWriterProcessErrorReachesCloseAndFailsTheJob(t *testing.T) {
 
 // A streaming input cut into epochs by a count trigger: each shard's panes
 // are numbered 0, 1, 2, ... and every element is written once, though
-// attempts fail.
+// attempts fail. Triggers fire per element: a count of 10 cuts one epoch
+// per batch.
 func TestStreamingEpochsFollowPanes(t *testing.T) {
-	st, inj := newStore(), newInjector(11)
+	trig := sdk.Repeatedly(sdk.AfterCount(10))
+	checkEpochsFollowPanes(t, runners["local"](), 11, 10, 1, trig)
+}
+
+// A streaming input in the global window cut into epochs by processing
+// time, which the shard step sends through the shuffle in batches: the
+// epochs follow the panes and every element is written once, though
+// attempts fail.
+func TestProcessingTimeEpochsOfBatches(t *testing.T) {
+	for name, newRunner := range runners {
+		t.Run(name, func(t *testing.T) {
+			trig := sdk.Repeatedly(sdk.AfterProcessingTime().PlusDelayOf(500 * time.Millisecond))
+			checkEpochsFollowPanes(t, newRunner(), 13, 300, 2, trig)
+		})
+	}
+}
+
+// checkEpochsFollowPanes runs 5 batches of n elements, a second of
+// processing time apart, through foreach.Batch with the trigger trig and
+// shards shards on r, failing attempts at random (seed), and checks that
+// every element is written once and that each shard's epochs are panes
+// 0, 1, 2, ..., at least two of them.
+func checkEpochsFollowPanes(t *testing.T, r runner.Runner, seed uint64, n, shards int, trig sdk.Trigger) {
+	t.Helper()
+	st, inj := newStore(), newInjector(seed)
 	p := sdk.NewPipeline()
 	s := p.Root()
 	ts := sdk.NewTestStream[int](s)
 	var want []int
 	for batch := range 5 {
-		vals := ints(10)
+		vals := ints(n)
 		for i := range vals {
-			vals[i] += batch * 10
+			vals[i] += batch * n
 		}
 		want = append(want, vals...)
 		ts.AddElementsAt(time.UnixMilli(int64(batch)), vals...)
 		ts.AdvanceProcessingTime(time.Second)
 	}
 	ts.AdvanceWatermarkToInfinity()
-	// Triggers fire per element: a count of 10 cuts one epoch per batch.
-	trig := sdk.Repeatedly(sdk.AfterCount(10))
 	foreach.Batch(s, func(ctx context.Context, batch []int, e foreach.Epoch) error {
 		f := inj.pick(st.attempt(e, batch))
 		if f == failBeforeCommit {
@@ -417,77 +440,24 @@ func TestStreamingEpochsFollowPanes(t *testing.T) {
 			return errInjected
 		}
 		return nil
-	}, ts.Output(), &foreach.Options[int]{Shards: 1, Trigger: &trig})
-	run(t, p)
+	}, ts.Output(), &foreach.Options[int]{Shards: shards, Trigger: &trig})
+	runOn(t, r, p)
 	st.check(t, want)
-	var panes []int64
+	panes := map[int][]int64{}
 	for e := range st.seen {
-		panes = append(panes, e.Pane)
+		panes[e.Shard] = append(panes[e.Shard], e.Pane)
 	}
-	slices.Sort(panes)
-	if len(panes) < 2 {
-		t.Fatalf("panes %v: the trigger cut fewer than 2 epochs", panes)
-	}
-	for i, pn := range panes {
-		if pn != int64(i) {
-			t.Fatalf("panes %v, want 0, 1, 2, ...", panes)
+	for shard, ps := range panes {
+		slices.Sort(ps)
+		if len(ps) < 2 {
+			t.Errorf("shard %d: panes %v: the trigger cut fewer than 2 epochs", shard, ps)
 		}
-	}
-}
-
-// A streaming input in the global window cut into epochs by processing
-// time, which the shard step sends through the shuffle in batches: the
-// epochs follow the panes and every element is written once, though
-// attempts fail.
-func TestProcessingTimeEpochsOfBatches(t *testing.T) {
-	for name, newRunner := range runners {
-		t.Run(name, func(t *testing.T) {
-			st, inj := newStore(), newInjector(13)
-			p := sdk.NewPipeline()
-			s := p.Root()
-			ts := sdk.NewTestStream[int](s)
-			var want []int
-			for batch := range 5 {
-				vals := ints(300)
-				for i := range vals {
-					vals[i] += batch * 300
-				}
-				want = append(want, vals...)
-				ts.AddElementsAt(time.UnixMilli(int64(batch)), vals...)
-				ts.AdvanceProcessingTime(time.Second)
+		for i, pn := range ps {
+			if pn != int64(i) {
+				t.Errorf("shard %d: panes %v, want 0, 1, 2, ...", shard, ps)
+				break
 			}
-			ts.AdvanceWatermarkToInfinity()
-			trig := sdk.Repeatedly(sdk.AfterProcessingTime().PlusDelayOf(500 * time.Millisecond))
-			foreach.Batch(s, func(ctx context.Context, batch []int, e foreach.Epoch) error {
-				f := inj.pick(st.attempt(e, batch))
-				if f == failBeforeCommit {
-					return errInjected
-				}
-				st.commit(e, batch)
-				if f == failAfterCommit {
-					return errInjected
-				}
-				return nil
-			}, ts.Output(), &foreach.Options[int]{Shards: 2, Trigger: &trig})
-			runOn(t, newRunner(), p)
-			st.check(t, want)
-			panes := map[int][]int64{}
-			for e := range st.seen {
-				panes[e.Shard] = append(panes[e.Shard], e.Pane)
-			}
-			for shard, ps := range panes {
-				slices.Sort(ps)
-				if len(ps) < 2 {
-					t.Errorf("shard %d: panes %v: the trigger cut fewer than 2 epochs", shard, ps)
-				}
-				for i, pn := range ps {
-					if pn != int64(i) {
-						t.Errorf("shard %d: panes %v, want 0, 1, 2, ...", shard, ps)
-						break
-					}
-				}
-			}
-		})
+		}
 	}
 }
 
