@@ -470,10 +470,6 @@ func TestPrecombineBoundsHeldKeys(t *testing.T) {
 // earliest. (Under another timestamp combiner nothing is held: see
 // TestPrecombinePassesThroughUnderOtherTimestamps.)
 func TestPrecombineWindowedMatchesCounts(t *testing.T) {
-	testPrecombineWindowed(t, true)
-}
-
-func testPrecombineWindowed(t *testing.T, endOfWindow bool) {
 	const period, size = 2, 10
 	sliding := func(ts int64) []window.Window {
 		var ws []window.Window
@@ -507,18 +503,14 @@ func testPrecombineWindowed(t *testing.T, endOfWindow bool) {
 		}, nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if endOfWindow && tc.keys > precombineFlushKeys/4 {
-				t.Skip("the bound does not depend on the timestamp combiner")
-			}
 			out := &collector[KV[string, int64]]{}
 			pre := newPrecombine[int64]("Count", userSum{}, out, false)
-			pre.endOfWindow = endOfWindow
 			ctx := context.Background()
 			if err := pre.Setup(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if (pre.sameAcc != nil) != endOfWindow {
-				t.Fatalf("accumulators compared: %v, want %v", pre.sameAcc != nil, endOfWindow)
+			if pre.sameAcc == nil {
+				t.Fatalf("accumulators not compared under the end-of-window combiner")
 			}
 			if err := pre.StartBundle(ctx); err != nil {
 				t.Fatal(err)
@@ -560,8 +552,8 @@ func testPrecombineWindowed(t *testing.T, endOfWindow bool) {
 			got := map[kw]int64{}
 			emitted, grouped := 0, 0
 			for _, v := range out.got {
-				if len(v.Windows) == 0 || !endOfWindow && len(v.Windows) != 1 {
-					t.Fatalf("accumulator %v: windows %v; want one (or, at the end of window, several)", v.Elem, v.Windows)
+				if len(v.Windows) == 0 {
+					t.Fatalf("accumulator %v: no windows", v.Elem)
 				}
 				ts := v.Windows[0].MaxTimestamp()
 				for _, w := range v.Windows {
@@ -576,7 +568,7 @@ func testPrecombineWindowed(t *testing.T, endOfWindow bool) {
 					grouped++
 				}
 			}
-			if endOfWindow && tc.keys > tc.elems && grouped == 0 {
+			if tc.keys > tc.elems && grouped == 0 {
 				t.Errorf("no accumulators grouped")
 			}
 			if len(got) != len(want) {

@@ -242,19 +242,8 @@ func (h timerHeap) down(i int) {
 	}
 }
 
-// validFunc reports whether a heap entry is still valid.
+// validFunc reports whether a queued timer is still valid.
 type validFunc func(r *Reducer, x timer) bool
-
-// peek drops invalid entries from the top and returns the first valid one.
-func (h *timerHeap) peek(r *Reducer, valid validFunc) (timer, bool) {
-	for len(*h) > 0 {
-		if x := (*h)[0]; valid(r, x) {
-			return x, true
-		}
-		h.pop()
-	}
-	return timer{}, false
-}
 
 // compact drops every invalid entry, so stale entries (of windows that were
 // merged, fired or collected) cannot accumulate.
@@ -277,8 +266,8 @@ func (h *timerHeap) compact(r *Reducer, valid validFunc) {
 // the end of run, a sorted queue whose front is popped in constant time;
 // the others go to a heap, and the queue pops the lesser of the two
 // fronts. In the unbounded bids job the heap's pops, each a walk down
-// its height, were 7% of the CPU. Entries are invalidated lazily, as in
-// timerHeap.
+// its height, were 7% of the CPU. Entries are invalidated lazily: peek
+// drops those no longer valid from the front, compact all of them.
 type timerQueue struct {
 	run  []timer // sorted; run[head:] are queued
 	head int
