@@ -238,6 +238,15 @@ func TestDrainStopsAnEndlessRead(t *testing.T) {
 	}
 }
 
+// firstN returns the partitions 0, 1, ..., n-1.
+func firstN(n int) []int {
+	ps := make([]int, n)
+	for i := range ps {
+		ps[i] = i
+	}
+	return ps
+}
+
 // allStart is a source whose partitions end only once every partition has
 // been opened: its readers keep returning records until then (failing
 // after a while), so a runner that reads the partitions it started
@@ -248,13 +257,7 @@ type allStart struct {
 	Start  time.Time
 }
 
-func (a allStart) Partitions(context.Context) ([]int, error) {
-	ps := make([]int, a.N)
-	for i := range ps {
-		ps[i] = i
-	}
-	return ps, nil
-}
+func (a allStart) Partitions(context.Context) ([]int, error) { return firstN(a.N), nil }
 
 func (a allStart) Open(_ context.Context, p int, mark *int) (unbounded.Reader[int, int], error) {
 	r := &allStartReader{a: a}
@@ -322,13 +325,7 @@ type countOpens struct {
 	Opened   *atomic.Int64
 }
 
-func (c countOpens) Partitions(context.Context) ([]int, error) {
-	ps := make([]int, c.N)
-	for i := range ps {
-		ps[i] = i
-	}
-	return ps, nil
-}
+func (c countOpens) Partitions(context.Context) ([]int, error) { return firstN(c.N), nil }
 
 func (c countOpens) Open(_ context.Context, p int, mark *int) (unbounded.Reader[int, int], error) {
 	c.Opened.Add(1)
