@@ -195,8 +195,13 @@ func (r *Reducer) mergeInto(target int32, srcs []int32, t Times) {
 	tw.vals, tw.nonEmpty = vals, nonEmpty
 	tw.elemHold, tw.extraHold = elemHold, none
 	r.addGCHold(tw, false, t)
-	r.holdMoved(target, oldHold)
+	if tw.event <= oldHold {
+		// The old event timer covered the old hold (see holdMoved), which
+		// has no entry: holdMoved must queue the new one even if equal.
+		oldHold = none
+	}
 	tw.event = none
+	r.holdMoved(target, oldHold)
 	r.setEventTimer(target, t)
 	r.end(target)
 }

@@ -138,10 +138,26 @@ func (c *checker) call(f func() []Pane) error {
 			return fmt.Errorf("pane %s in %v: %w", fmtPane(p), p.Window, err)
 		}
 	}
-	if h := c.d.r.Hold(); h < ow {
+	h := c.d.r.Hold()
+	if h < ow {
 		return fmt.Errorf("Hold() = %d behind the output watermark %d of the call", h, ow)
 	}
+	if want := holdByScan(c.d.r); h != want {
+		return fmt.Errorf("Hold() = %d, but the windows' holds and event timers give %d", h, want)
+	}
 	return nil
+}
+
+// holdByScan is Reducer.Hold computed from every live window's holds and
+// event timer, with none of the queues Hold reads.
+func holdByScan(r *Reducer) window.Time {
+	h := window.MaxTime
+	for i := range r.wins {
+		if ws := &r.wins[i]; !ws.dead && !slices.Contains(r.free, int32(i)) {
+			h = min(h, ws.holdMin(), ws.event)
+		}
+	}
+	return h
 }
 
 func (c *checker) pane(p Pane, ow window.Time) error {

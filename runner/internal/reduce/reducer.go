@@ -515,9 +515,26 @@ func (r *Reducer) addGCHold(ws *winState, paneIsEmpty bool, t Times) {
 	}
 }
 
+// holdMoved queues window i's hold after it moved from old. A hold at or
+// after the window's pending event timer is not queued: that timer holds
+// the output watermark (see Hold) no later than the hold would, so the
+// entry would change no answer of Hold. Under the count-triggered bids
+// job every early pane released a hold at the end of the window and the
+// window's next element set it again, so that such entries were a heap
+// push and pop per pane (4% of its CPU). uncoverHold queues the hold when
+// the timer goes away.
 func (r *Reducer) holdMoved(i int32, old window.Time) {
 	ws := &r.wins[i]
-	if h := ws.holdMin(); h != old && h != none {
+	if h := ws.holdMin(); h != old && h != none && ws.event > h {
+		r.holds.push(timer{t: h, seq: ws.seq, win: i})
+	}
+}
+
+// uncoverHold queues window i's hold if its pending event timer covered it
+// (see holdMoved); call it before that timer is taken away.
+func (r *Reducer) uncoverHold(i int32) {
+	ws := &r.wins[i]
+	if h := ws.holdMin(); h != none && ws.event <= h {
 		r.holds.push(timer{t: h, seq: ws.seq, win: i})
 	}
 }
@@ -635,6 +652,7 @@ func describePane(ws *winState, t Times, isFinished bool) window.Pane {
 // state dropped, in one step even if the end-of-window timer is the one
 // that fired, so the final pane is marked last (BEAM-2502).
 func (r *Reducer) fireEvent(i int32, t Times, out []Pane) []Pane {
+	r.uncoverHold(i)
 	ws := &r.wins[i]
 	ws.event = none
 	gc := r.gcTime(ws.win)
