@@ -173,6 +173,7 @@ func main() {
 	memoryLimit := flag.Int64("memory_limit", 0, "the local runner's soft memory limit in bytes (local.Options.MemoryLimit): 0 is the runner's default (its 128 MiB budget + 25%), -1 leaves the collector alone, as the hand-written program runs")
 	ckptEvery := flag.Duration("checkpoint_interval", 0, "write a durable snapshot this often, into a temporary directory (0: no checkpoints)")
 	ckptBackground := flag.Bool("checkpoint_background", false, "encode the GroupByKeys' part of each snapshot after the job resumes (local.Checkpointing.Background)")
+	maxRecords := flag.Int("max_records", 5000, "-source=unbounded: bids a partition's read emits before it checkpoints (unbounded.Options.MaxRecords)")
 	flag.Parse()
 	log.SetFlags(0)
 	c := bids.Default
@@ -192,7 +193,7 @@ func main() {
 	s := p.Root()
 	var gen sdk.PCollection[bids.Bid]
 	if *source == "unbounded" {
-		gen = unbounded.Read(s, bidSource{c: c, parts: *shards}, unbounded.Options{Name: "Bids", MaxRecords: 5000})
+		gen = unbounded.Read(s, bidSource{c: c, parts: *shards}, unbounded.Options{Name: "Bids", MaxRecords: *maxRecords})
 	} else {
 		gen = sdk.FlatMap(s, func(r shard, emit func(bids.Bid)) {
 			for i := r.From; i < r.To; i++ {

@@ -46,7 +46,7 @@ type Reducer struct {
 	keyIDs   keymap.Map[int32]
 	keys     []keyState
 	freeKeys []int32
-	index    map[winKey]int32
+	index    winIndex
 
 	// wins is the slab of window states and st their trigger states
 	// (len(nodes) per window); free lists reusable indexes, and freeing
@@ -92,7 +92,6 @@ func New(s Strategy) (*Reducer, error) {
 		nodes:     nodes,
 		merging:   merging,
 		keyIDs:    keymap.New[int32](0),
-		index:     make(map[winKey]int32),
 		c:         tctx{nodes: nodes, merging: merging},
 		compactAt: 1024,
 	}, nil
@@ -106,7 +105,7 @@ func New(s Strategy) (*Reducer, error) {
 // the reducer between slices instead of growing a new one.
 func (r *Reducer) Reset() {
 	r.keyIDs.Clear()
-	clear(r.index)
+	r.index.clear()
 	clear(r.keys) // the keys' bytes
 	*r = Reducer{
 		s: r.s, nodes: r.nodes, merging: r.merging,
@@ -246,7 +245,7 @@ func (r *Reducer) NextEventTime() (t window.Time, ok bool) {
 // window state and the timer heaps.
 func (r *Reducer) Bytes() int64 {
 	return r.keyBytes + r.vals.held +
-		int64(cap(r.wins))*winSize + int64(cap(r.st))*nodeSize + int64(r.live)*indexEntry +
+		int64(cap(r.wins))*winSize + int64(cap(r.st))*nodeSize + r.index.bytes() +
 		int64(r.events.cap()+r.procs.cap()+r.holds.cap())*timerSize
 }
 
@@ -345,7 +344,7 @@ func (r *Reducer) find(k int32, w window.Window) int32 {
 	if i, final := r.keys[k].lookup(w, winHash(w), r.wins); final {
 		return i
 	}
-	if i, ok := r.index[keyOf(k, w)]; ok {
+	if i, ok := r.index.get(k, w); ok {
 		return i
 	}
 	return noWin
@@ -377,7 +376,7 @@ func (r *Reducer) newWin(k int32, w window.Window) int32 {
 	ks.last = i
 	ks.n++
 	if old, evicted := ks.remember(w, i); evicted {
-		r.index[keyOf(k, r.wins[old.i1-1].win)] = old.i1 - 1
+		r.index.set(k, r.wins[old.i1-1].win, old.i1-1)
 	}
 	r.live++
 	return i
@@ -409,7 +408,7 @@ func (r *Reducer) remove(i int32) {
 	}
 	ks.n--
 	if !ks.forget(i) {
-		delete(r.index, keyOf(ws.key, ws.win))
+		r.index.delete(ws.key, ws.win)
 	} else if ks.cached < ks.n {
 		r.promote(ws.key)
 	}
@@ -424,7 +423,7 @@ func (r *Reducer) promote(k int32) {
 	for j := ks.first; j != noWin; j = r.wins[j].next {
 		if !ks.names(j) {
 			w := r.wins[j].win
-			delete(r.index, keyOf(k, w))
+			r.index.delete(k, w)
 			ks.remember(w, j) // a slot is free: nothing is evicted
 			return
 		}
@@ -712,6 +711,7 @@ func (r *Reducer) maybeCompact() {
 	if r.live == 0 {
 		r.events, r.procs, r.holds = timerQueue{}, timerQueue{}, timerQueue{}
 		r.wins, r.st, r.free = nil, nil, nil
+		r.index = winIndex{}
 		r.vals.reset()
 		r.paneVals = nil
 		if r.keyIDs.Len() == 0 {

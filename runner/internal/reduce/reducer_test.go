@@ -359,8 +359,8 @@ func TestManyWindowsPerKey(t *testing.T) {
 				t.Fatalf("seed %d: window %s has %q, want %q", seed, k, got[k], vs)
 			}
 		}
-		if len(d.r.index) != 0 || d.r.Pending() != 0 {
-			t.Errorf("seed %d: %d index entries and %d windows left after the end", seed, len(d.r.index), d.r.Pending())
+		if d.r.index.len() != 0 || d.r.Pending() != 0 {
+			t.Errorf("seed %d: %d index entries and %d windows left after the end", seed, d.r.index.len(), d.r.Pending())
 		}
 	}
 }

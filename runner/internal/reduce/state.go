@@ -122,22 +122,6 @@ func (ks *keyState) names(i int32) bool {
 	return false
 }
 
-// winKey is a key+window in Reducer.index. It has no padding, so that the
-// map hashes it as plain memory.
-type winKey struct {
-	start, end window.Time
-	key        int32
-	global     uint32
-}
-
-func keyOf(k int32, w window.Window) winKey {
-	g := uint32(0)
-	if w.IsGlobal() {
-		g = 1
-	}
-	return winKey{start: w.Start, end: w.End, key: k, global: g}
-}
-
 // winState is the state of one key+window: the buffered values, trigger and
 // pane state, holds and the pending event-time timer. A closed window (its
 // trigger finished) keeps only its GC timer, to drop later input until then.
@@ -172,11 +156,11 @@ type winState struct {
 // Per-entry overheads for Bytes: the structs themselves plus map and slice
 // bookkeeping, so that many small keys are not accounted as free.
 const (
-	keyOverhead = int64(unsafe.Sizeof(keyState{})) + 64 // map entry, key string
-	winSize     = int64(unsafe.Sizeof(winState{}))
-	indexEntry  = int64(unsafe.Sizeof(winKey{})) + 8 // the index's entry
-	timerSize   = int64(unsafe.Sizeof(timer{}))
-	nodeSize    = int64(unsafe.Sizeof(nodeState{}))
+	keyOverhead   = int64(unsafe.Sizeof(keyState{})) + 64 // map entry, key string
+	winSize       = int64(unsafe.Sizeof(winState{}))
+	indexSlotSize = unsafe.Sizeof(indexSlot{})
+	timerSize     = int64(unsafe.Sizeof(timer{}))
+	nodeSize      = int64(unsafe.Sizeof(nodeState{}))
 )
 
 // holdMin is the window's effective output-watermark hold.
