@@ -75,7 +75,7 @@ func (r *Reducer) mergeKey(k int32, fresh []window.Window, t Times) map[window.W
 	var owner []int32 // the active state of all[i], noWin for a fresh window
 	for i := r.keys[k].first; i != noWin; i = r.wins[i].next {
 		if ws := &r.wins[i]; !ws.closed {
-			all, owner = append(all, ws.win), append(owner, i)
+			all, owner = append(all, ws.window()), append(owner, i)
 		}
 	}
 	for _, w := range fresh {
@@ -112,7 +112,7 @@ func (r *Reducer) mergeGroup(k int32, w window.Window, grp []int, owner []int32,
 	for _, i := range grp {
 		if o := owner[i]; o != noWin {
 			srcs = append(srcs, o)
-			if r.wins[o].win == w {
+			if r.wins[o].is(w) {
 				target = o
 			}
 		}
@@ -148,7 +148,7 @@ func (r *Reducer) mergeGroup(k int32, w window.Window, grp []int, owner []int32,
 // lose their pane history.
 func (r *Reducer) mergeInto(target int32, srcs []int32, t Times) {
 	slices.SortFunc(srcs, func(a, b int32) int {
-		wa, wb := r.wins[a].win, r.wins[b].win
+		wa, wb := r.wins[a].window(), r.wins[b].window()
 		if wa.Start != wb.Start {
 			return cmpTime(wa.Start, wb.Start)
 		}
@@ -174,7 +174,7 @@ func (r *Reducer) mergeInto(target int32, srcs []int32, t Times) {
 			elemHold = min(elemHold, ws.elemHold)
 		}
 	}
-	if maxTs := tw.win.MaxTimestamp(); r.s.Combiner == EndOfWindow {
+	if maxTs := tw.maxTs(); r.s.Combiner == EndOfWindow {
 		// The hold depends only on the window: the merged window's end,
 		// if that can still hold the output watermark.
 		elemHold = none

@@ -61,7 +61,7 @@ type Reducer struct {
 	paneVals [][]byte
 
 	seq     uint64
-	epoch   uint64
+	epoch   uint32 // see nextEpoch
 	touched []int32
 	c       tctx // reused evaluation context
 
@@ -137,18 +137,31 @@ func (r *Reducer) Add(batch []Element, t Times) []Pane {
 // the panes of many calls copies none of them.
 func (r *Reducer) AppendAdd(out []Pane, batch []Element, t Times) []Pane {
 	if r.merging {
-		r.epoch++
+		r.nextEpoch()
 		r.addMerging(batch, t)
 		out = r.fireTouched(t, out)
 	} else {
 		for i := range batch {
-			r.epoch++
+			r.nextEpoch()
 			r.addElement(&batch[i], t)
 			out = r.fireTouched(t, out)
 		}
 	}
 	r.maybeCompact()
 	return out
+}
+
+// nextEpoch begins the next epoch: a window is in r.touched iff its epoch
+// is r.epoch. When the counter wraps, every window's epoch is cleared, so
+// that none names the new epoch before it is touched in it.
+func (r *Reducer) nextEpoch() {
+	r.epoch++
+	if r.epoch == 0 {
+		for i := range r.wins {
+			r.wins[i].epoch = 0
+		}
+		r.epoch = 1
+	}
 }
 
 // fireTouched emits the panes of the windows touched since the epoch began
@@ -366,7 +379,7 @@ func (r *Reducer) newWin(k int32, w window.Window) int32 {
 		r.st = append(r.st, make([]nodeState, n)...)
 	}
 	ks := &r.keys[k]
-	r.wins[i] = winState{win: w, seq: r.seq, key: k, next: noWin, prev: ks.last, vals: emptyList(),
+	r.wins[i] = winState{start: w.Start, end: w.End, global: w.IsGlobal(), seq: r.seq, key: k, next: noWin, prev: ks.last, vals: emptyList(),
 		elemHold: none, extraHold: none, event: none}
 	if ks.last != noWin {
 		r.wins[ks.last].next = i
@@ -376,7 +389,7 @@ func (r *Reducer) newWin(k int32, w window.Window) int32 {
 	ks.last = i
 	ks.n++
 	if old, evicted := ks.remember(w, i); evicted {
-		r.index.set(k, r.wins[old.i1-1].win, old.i1-1)
+		r.index.set(k, r.wins[old.i1-1].window(), old.i1-1)
 	}
 	r.live++
 	return i
@@ -408,7 +421,7 @@ func (r *Reducer) remove(i int32) {
 	}
 	ks.n--
 	if !ks.forget(i) {
-		r.index.delete(ws.key, ws.win)
+		r.index.delete(ws.key, ws.window())
 	} else if ks.cached < ks.n {
 		r.promote(ws.key)
 	}
@@ -422,7 +435,7 @@ func (r *Reducer) promote(k int32) {
 	ks := &r.keys[k]
 	for j := ks.first; j != noWin; j = r.wins[j].next {
 		if !ks.names(j) {
-			w := r.wins[j].win
+			w := r.wins[j].window()
 			r.index.delete(k, w)
 			ks.remember(w, j) // a slot is free: nothing is evicted
 			return
@@ -465,10 +478,10 @@ func (r *Reducer) setEventTimer(i int32, t Times) {
 	if ws.event != none {
 		return
 	}
-	if maxTs := ws.win.MaxTimestamp(); t.Input <= maxTs {
+	if maxTs := ws.maxTs(); t.Input <= maxTs {
 		ws.event = maxTs
 	} else {
-		ws.event = r.gcTime(ws.win)
+		ws.event = r.gcTime(ws.window())
 	}
 	r.events.push(timer{t: ws.event, seq: ws.seq, win: i})
 }
@@ -479,7 +492,7 @@ func (r *Reducer) setEventTimer(i int32, t Times) {
 func (r *Reducer) addHolds(i int32, ts window.Time, t Times) {
 	ws := &r.wins[i]
 	old := ws.holdMin()
-	maxTs := ws.win.MaxTimestamp()
+	maxTs := ws.maxTs()
 	h := maxTs
 	if r.s.Combiner != EndOfWindow {
 		h = min(ts, maxTs)
@@ -509,7 +522,7 @@ func (r *Reducer) addGCHold(ws *winState, paneIsEmpty bool, t Times) {
 	if paneIsEmpty && !r.s.ClosingAlways {
 		return
 	}
-	if gc := r.gcTime(ws.win); gc >= t.Input && gc >= t.Output {
+	if gc := r.gcTime(ws.window()); gc >= t.Input && gc >= t.Output {
 		ws.extraHold = min(ws.extraHold, gc)
 	}
 }
@@ -543,7 +556,7 @@ func (r *Reducer) uncoverHold(i int32) {
 func (r *Reducer) begin(i int32, t Times) {
 	r.c.st = r.nodesOf(i)
 	r.c.iw, r.c.pt = t.Input, t.Processing
-	r.c.maxTs = r.wins[i].win.MaxTimestamp()
+	r.c.maxTs = r.wins[i].maxTs()
 	r.c.armed = r.c.armed[:0]
 }
 
@@ -576,7 +589,7 @@ func (r *Reducer) emit(i int32, t Times, out []Pane) []Pane {
 		// The window is closed: only its GC timer is left, to drop later
 		// input until then.
 		ws.closed = true
-		ws.hasPane, ws.pane = false, window.Pane{}
+		ws.clearPane()
 	}
 	return out
 }
@@ -587,7 +600,7 @@ func (r *Reducer) emit(i int32, t Times, out []Pane) []Pane {
 // the end of the window when there was none or only a GC hold.
 func (r *Reducer) onTrigger(i int32, t Times, isFinished bool, out []Pane) []Pane {
 	ws := &r.wins[i]
-	maxTs := ws.win.MaxTimestamp()
+	maxTs := ws.maxTs()
 	old := ws.holdMin()
 	ts := old
 	if ts == none || ts > maxTs {
@@ -604,8 +617,8 @@ func (r *Reducer) onTrigger(i int32, t Times, isFinished bool, out []Pane) []Pan
 	}
 	info := describePane(ws, t, isFinished)
 	if !empty || isFinished && r.s.ClosingAlways || info.Timing == window.TimingOnTime && r.s.OnTimeAlways {
-		ws.pane, ws.hasPane = info, true
-		out = append(out, Pane{Key: r.keys[ws.key].kb, Window: ws.win, Values: r.paneValues(ws.vals), Timestamp: ts, Info: info})
+		ws.setPane(info)
+		out = append(out, Pane{Key: r.keys[ws.key].kb, Window: ws.window(), Values: r.paneValues(ws.vals), Timestamp: ts, Info: info})
 	}
 	return out
 }
@@ -632,11 +645,11 @@ func (r *Reducer) paneValues(l valueList) [][]byte {
 func describePane(ws *winState, t Times, isFinished bool) window.Pane {
 	p := window.Pane{IsFirst: !ws.hasPane, IsLast: isFinished}
 	if ws.hasPane {
-		p.Index, p.NonSpeculativeIndex = ws.pane.Index+1, ws.pane.NonSpeculativeIndex+1
+		p.Index, p.NonSpeculativeIndex = ws.paneIndex+1, ws.paneNonSpec+1
 	}
-	maxTs := ws.win.MaxTimestamp()
+	maxTs := ws.maxTs()
 	switch {
-	case t.Output > maxTs || ws.hasPane && ws.pane.Timing != window.TimingEarly:
+	case t.Output > maxTs || ws.hasPane && ws.paneTiming != window.TimingEarly:
 		p.Timing = window.TimingLate
 	case t.Input <= maxTs:
 		p.Timing, p.NonSpeculativeIndex = window.TimingEarly, -1
@@ -654,7 +667,7 @@ func (r *Reducer) fireEvent(i int32, t Times, out []Pane) []Pane {
 	r.uncoverHold(i)
 	ws := &r.wins[i]
 	ws.event = none
-	gc := r.gcTime(ws.win)
+	gc := r.gcTime(ws.window())
 	if t.Input > gc {
 		if !ws.closed {
 			out = r.onTrigger(i, t, true, out)

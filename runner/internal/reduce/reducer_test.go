@@ -267,7 +267,7 @@ func TestKeyNamesItsRecentWindows(t *testing.T) {
 	lookup := func(w window.Window) (int32, bool) { return ks.lookup(w, winHash(w), wins) }
 	for i := range recentWins + 2 { // two more windows than slots
 		ks.n++
-		wins[100+i].win = win(i)
+		wins[100+i] = winState{start: win(i).Start, end: win(i).End}
 		ks.remember(win(i), int32(100+i))
 	}
 	// The two named first were evicted: asked for, the key cannot tell.
@@ -293,7 +293,7 @@ func TestKeyNamesItsRecentWindows(t *testing.T) {
 		t.Errorf("global window: lookup = %d, %v; want noWin, final", got, final)
 	}
 	ks.n++
-	wins[7].win = win(20)
+	wins[7] = winState{start: win(20).Start, end: win(20).End}
 	ks.remember(win(20), 7)
 	if got, final := lookup(win(20)); got != 7 || !final {
 		t.Errorf("window 20 in a freed slot: lookup = %d, %v; want 7, final", got, final)

@@ -137,8 +137,8 @@ func (f *Frozen) Snapshot(w *snapbuf.Writer) {
 // snapshotWin writes window i; ends is scratch for its values' ends.
 func (f *Frozen) snapshotWin(w *snapbuf.Writer, i int32, ends []int) []int {
 	ws := &f.wins[i]
-	w.Window(ws.win)
-	base := ws.win.End
+	w.Window(ws.window())
+	base := ws.window().End
 	w.Uint(ws.seq)
 	// The values, concatenated, then their end offsets. The walk reads
 	// the header of every chunk but the tail: the tail's header is the
@@ -150,7 +150,9 @@ func (f *Frozen) snapshotWin(w *snapbuf.Writer, i int32, ends []int) []int {
 		w.Uint(uint64(e))
 	}
 	var flags byte
-	for b, on := range [...]bool{ws.nonEmpty, ws.closed, ws.hasPane, ws.pane.IsFirst, ws.pane.IsLast} {
+	// The last pane's IsFirst and IsLast (flags 8 and 16) follow from the
+	// rest: it is first iff its index is 0, and a live window's is never last.
+	for b, on := range [...]bool{ws.nonEmpty, ws.closed, ws.hasPane, ws.hasPane && ws.paneIndex == 0, false} {
 		if on {
 			flags |= 1 << b
 		}
@@ -172,9 +174,9 @@ func (f *Frozen) snapshotWin(w *snapbuf.Writer, i int32, ends []int) []int {
 		}
 		w.Byte(nf)
 	}
-	w.Uint(uint64(ws.pane.Timing))
-	w.Int(ws.pane.Index)
-	w.Int(ws.pane.NonSpeculativeIndex)
+	w.Uint(uint64(ws.paneTiming))
+	w.Int(ws.paneIndex)
+	w.Int(ws.paneNonSpec)
 	putRel(w, ws.elemHold, base)
 	putRel(w, ws.extraHold, base)
 	putRel(w, ws.event, base)
@@ -366,7 +368,7 @@ func (r *Reducer) restoreSlabOrder(rd *snapbuf.Reader) error {
 			prev = e
 		}
 		ws.nonEmpty, ws.closed, ws.hasPane = sw.flags&1 != 0, sw.flags&2 != 0, sw.flags&4 != 0
-		ws.pane = window.Pane{IsFirst: sw.flags&8 != 0, IsLast: sw.flags&16 != 0, Timing: window.Timing(sw.timing), Index: sw.index, NonSpeculativeIndex: sw.nonSpec}
+		ws.paneTiming, ws.paneIndex, ws.paneNonSpec = window.Timing(sw.timing), sw.index, sw.nonSpec
 		ws.elemHold, ws.extraHold, ws.event = sw.elemH, sw.extraH, sw.ev
 		st := r.nodesOf(i)
 		for x, n := range nodes[sw.node : sw.node+sw.nnodes] {
@@ -398,7 +400,7 @@ func (r *Reducer) restoreWin(rd *snapbuf.Reader, k int32, procs []procKey) (int3
 	for range nends {
 		e := int(rd.Uint())
 		if e < prev || e > len(buf) {
-			rd.Fail("window %v: value end %d out of order or past %d bytes", ws.win, e, len(buf))
+			rd.Fail("window %v: value end %d out of order or past %d bytes", ws.window(), e, len(buf))
 			return i, procs
 		}
 		r.vals.push(&ws.vals, buf[prev:e])
@@ -407,7 +409,7 @@ func (r *Reducer) restoreWin(rd *snapbuf.Reader, k int32, procs []procKey) (int3
 	ws.nonEmpty, ws.closed = rd.Bool(), rd.Bool()
 	nnodes := rd.Count(4)
 	if (!ws.closed || nnodes != 0) && nnodes != len(r.nodes) {
-		rd.Fail("window %v has %d trigger nodes, the strategy %d", ws.win, nnodes, len(r.nodes))
+		rd.Fail("window %v has %d trigger nodes, the strategy %d", ws.window(), nnodes, len(r.nodes))
 		return i, procs
 	}
 	nodes := r.nodesOf(i)
@@ -418,7 +420,9 @@ func (r *Reducer) restoreWin(rd *snapbuf.Reader, k int32, procs []procKey) (int3
 		}
 	}
 	ws.hasPane = rd.Bool()
-	ws.pane = window.Pane{IsFirst: rd.Bool(), IsLast: rd.Bool(), Timing: window.Timing(rd.Uint()), Index: rd.Int(), NonSpeculativeIndex: rd.Int()}
+	rd.Bool() // the last pane's IsFirst and IsLast, which follow from the rest
+	rd.Bool()
+	ws.paneTiming, ws.paneIndex, ws.paneNonSpec = window.Timing(rd.Uint()), rd.Int(), rd.Int()
 	ws.elemHold, ws.extraHold, ws.event = rd.Time(), rd.Time(), rd.Time()
 	return i, procs
 }

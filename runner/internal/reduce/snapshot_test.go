@@ -266,7 +266,7 @@ func (f *Frozen) snapshotV1(w *snapbuf.Writer) {
 // snapshotWinV1 writes window i as version 1 did.
 func (f *Frozen) snapshotWinV1(w *snapbuf.Writer, i int32, ends []int) []int {
 	ws := &f.wins[i]
-	w.Window(ws.win)
+	w.Window(ws.window())
 	w.Uint(ws.seq)
 	// The values, concatenated, then their end offsets.
 	w.Uint(uint64(ws.vals.size))
@@ -290,11 +290,11 @@ func (f *Frozen) snapshotWinV1(w *snapbuf.Writer, i int32, ends []int) []int {
 		w.Bool(n.queued)
 	}
 	w.Bool(ws.hasPane)
-	w.Bool(ws.pane.IsFirst)
-	w.Bool(ws.pane.IsLast)
-	w.Uint(uint64(ws.pane.Timing))
-	w.Int(ws.pane.Index)
-	w.Int(ws.pane.NonSpeculativeIndex)
+	w.Bool(ws.hasPane && ws.paneIndex == 0)
+	w.Bool(false)
+	w.Uint(uint64(ws.paneTiming))
+	w.Int(ws.paneIndex)
+	w.Int(ws.paneNonSpec)
 	w.Time(ws.elemHold)
 	w.Time(ws.extraHold)
 	w.Time(ws.event)

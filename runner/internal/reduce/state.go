@@ -70,7 +70,7 @@ func winHash(w window.Window) uint32 {
 // Reducer.wins.
 func (ks *keyState) lookup(w window.Window, tag uint32, wins []winState) (i int32, final bool) {
 	for j := range ks.recent {
-		if c := &ks.recent[j]; c.tag == tag && c.i1 != 0 && wins[c.i1-1].win == w {
+		if c := &ks.recent[j]; c.tag == tag && c.i1 != 0 && wins[c.i1-1].is(w) {
 			return c.i1 - 1, true
 		}
 	}
@@ -133,11 +133,17 @@ func (ks *keyState) names(i int32) bool {
 // Reducer.st[i*len(nodes):(i+1)*len(nodes)]. A freed index is reused by a
 // later window; seq tells the timers of the two apart.
 type winState struct {
-	win window.Window
-	seq uint64 // creation order: the deterministic tie-break of timers
+	// The fields every element reads or writes come first; the struct is
+	// 128 bytes, so that in the slab (page-aligned once large) each window
+	// is exactly two cache lines: at 152 bytes most windows straddled
+	// three, and a window's first touch per element-window was the
+	// reducer's largest cost (see BenchmarkAddSlidingCount).
+	start, end window.Time // the window; global marks the global window
+	seq        uint64      // creation order: the deterministic tie-break of timers
 
-	key        int32 // index into Reducer.keys
-	next, prev int32 // the key's window list
+	key        int32  // index into Reducer.keys
+	next, prev int32  // the key's window list
+	epoch      uint32 // the Add call that last touched the window
 
 	// vals are the buffered values, in the Reducer's arena.
 	vals valueList
@@ -145,12 +151,43 @@ type winState struct {
 	elemHold  window.Time // element hold, none if absent
 	extraHold window.Time // end-of-window or GC hold, none if absent
 	event     window.Time // pending EOW or GC timer, none if absent
-	epoch     uint64      // the Add call that last touched the window
-	pane      window.Pane // the last emitted pane
-	nonEmpty  bool        // elements arrived since the last pane
-	closed    bool
-	dead      bool // removed: garbage collected or merged away
-	hasPane   bool
+
+	// The last emitted pane, if hasPane: its index, non-speculative index
+	// and timing (the rest of its window.Pane follows from these).
+	paneIndex, paneNonSpec int64
+
+	nonEmpty   bool // elements arrived since the last pane
+	closed     bool
+	dead       bool // removed: garbage collected or merged away
+	hasPane    bool
+	global     bool
+	paneTiming window.Timing
+}
+
+// window returns the window ws is the state of.
+func (ws *winState) window() window.Window {
+	if ws.global {
+		return window.Global()
+	}
+	return window.Interval(ws.start, ws.end)
+}
+
+// is reports whether ws is the state of window w.
+func (ws *winState) is(w window.Window) bool {
+	return ws.start == w.Start && ws.end == w.End && ws.global == w.IsGlobal()
+}
+
+// maxTs is the window's maximum timestamp.
+func (ws *winState) maxTs() window.Time { return ws.end - 1 }
+
+// setPane records p as the last emitted pane.
+func (ws *winState) setPane(p window.Pane) {
+	ws.hasPane, ws.paneIndex, ws.paneNonSpec, ws.paneTiming = true, p.Index, p.NonSpeculativeIndex, p.Timing
+}
+
+// clearPane forgets the last emitted pane.
+func (ws *winState) clearPane() {
+	ws.hasPane, ws.paneIndex, ws.paneNonSpec, ws.paneTiming = false, 0, 0, 0
 }
 
 // Per-entry overheads for Bytes: the structs themselves plus map and slice
