@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -362,5 +363,34 @@ func TestManyWindowsPerKey(t *testing.T) {
 		if d.r.index.len() != 0 || d.r.Pending() != 0 {
 			t.Errorf("seed %d: %d index entries and %d windows left after the end", seed, d.r.index.len(), d.r.Pending())
 		}
+	}
+}
+
+// TestEpochWrap runs the same elements through two reducers, one of which
+// has its Add epoch moved to just before the wrap after the second element:
+// element 3 then lands in epoch 1 again, in the windows element 0 touched
+// in epoch 1 before the wrap, and those must still fire. Both reducers
+// must give the same panes.
+func TestEpochWrap(t *testing.T) {
+	s := Strategy{WindowFn: window.SlidingFn(20*time.Millisecond, 10*time.Millisecond), Trigger: Repeat{T: AfterCount{N: 2}}}
+	run := func(wrap bool) []string {
+		d := newDriver(t, s)
+		var got []string
+		for i := range 40 {
+			for _, p := range d.add(d.elem(fmt.Sprint(i%3), fmt.Sprint(i), window.Time(i%25))) {
+				got = append(got, fmtPane(p)+" "+p.Window.String())
+			}
+			if i == 1 && wrap {
+				d.r.epoch = math.MaxUint32 - 1
+			}
+		}
+		return got
+	}
+	want := run(false)
+	if len(want) == 0 {
+		t.Fatal("no panes")
+	}
+	if got := run(true); !slices.Equal(got, want) {
+		t.Errorf("across the wrap:\n%v\nwant\n%v", got, want)
 	}
 }
