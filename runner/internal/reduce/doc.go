@@ -69,8 +69,10 @@
 // queue per kind of timer: a sorted run for those that arrive in order, a
 // heap for the others). A map from key bytes to a dense key number (short
 // keys held in its slots) and each key's list of its newest windows, by
-// hash and index, find an element's state; a map from key number and
-// window to window number holds the windows the lists have no room for.
+// hash and index, find an element's state; an open-addressing table from
+// key number and window to window number holds the windows the lists have
+// no room for. A window's state is 128 bytes, two cache lines, and a hold
+// its pending event timer covers gets no timer entry of its own.
 // Panes alias the arena's pages, which are never rewritten, only dropped
 // once nothing lives in them.
 //
