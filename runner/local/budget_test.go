@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -224,4 +226,64 @@ func peakRSSKiB(t *testing.T) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestSoftLimitFollowsWindowingState holds the state of 100,000 keys in a
+// streaming GroupByKey (a TestStream's first elements, in a window its
+// watermark keeps open) at a 64 MiB budget, more state than the budget's
+// headroom covers, and checks that the soft memory limit seen by the
+// ParDo before the GroupByKey has risen by the time the stream's next
+// element arrives: the state cannot spill, and with the limit where the
+// plan put it the collector would run without pause. After Run the
+// process's limit is what it was before.
+func TestSoftLimitFollowsWindowingState(t *testing.T) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("the process sets its own limit; the runner leaves it alone")
+	}
+	if raceEnabled {
+		// The race detector's shadow of this test's heap stays in the
+		// process and raises the baseline of the budget tests after it.
+		t.Skip("the race detector's shadow memory")
+	}
+	before := debug.SetMemoryLimit(-1)
+	const keys = 100_000
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[string](s)
+	start := time.Unix(0, 0)
+	first := make([]string, keys)
+	for i := range first {
+		first[i] = strconv.Itoa(i)
+	}
+	ts.AddElementsAt(start, first...)
+	ts.AddElementsAt(start, "probe")
+	ts.AdvanceWatermarkToInfinity()
+	var atFirst, atProbe atomic.Int64
+	seen := sdk.Map(s, func(x string) sdk.KV[string, int] {
+		switch x {
+		case "0":
+			atFirst.Store(debug.SetMemoryLimit(-1))
+		case "probe":
+			atProbe.Store(debug.SetMemoryLimit(-1))
+		}
+		return sdk.KV[string, int]{Key: x, Value: 1}
+	}, ts.Output())
+	windowed := sdk.WindowInto(s, sdk.FixedWindows(time.Hour), seen,
+		sdk.Triggering(sdk.AfterWatermark().WithEarlyFirings(sdk.AfterCount(1<<30))))
+	counts := collect(s, sdk.CountPerKey(s, windowed))
+	run(t, p, &local.Options{Job: local.Job{Parallelism: 2}})
+	if n := len(counts.sorted(func(a, b sdk.KV[string, int64]) int { return strings.Compare(a.Key, b.Key) })); n != keys+1 {
+		t.Fatalf("%d counts, want %d", n, keys+1)
+	}
+	lo, hi := atFirst.Load(), atProbe.Load()
+	t.Logf("soft limit at the first element %d MiB, at the probe %d MiB", lo>>20, hi>>20)
+	if lo <= 0 || lo == math.MaxInt64 {
+		t.Fatalf("soft limit at the first element = %d, want the plan's limit", lo)
+	}
+	if hi < lo+8<<20 {
+		t.Errorf("soft limit at the probe = %d MiB, want it raised by the held state, at least 8 MiB above %d MiB", hi>>20, lo>>20)
+	}
+	if after := debug.SetMemoryLimit(-1); after != before {
+		t.Errorf("soft limit after Run = %d, want %d as before", after, before)
+	}
 }

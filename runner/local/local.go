@@ -89,7 +89,11 @@ type Options struct {
 	// paged in later, less MemoryBudget/16 for the heap's overshoot while
 	// the collector runs. A negative value leaves the collector alone. It
 	// is applied only when the process has no limit of its own
-	// (GOMEMLIMIT), and restored after.
+	// (GOMEMLIMIT), and restored after. While the job runs, the limit
+	// rises by the windowing state its streaming GroupByKeys hold in
+	// memory beyond a quarter of what the baseline and the bundle slots
+	// leave: that state cannot spill, and with the limit below the live
+	// heap the collector would run without pause.
 	MemoryLimit int64
 	// ShuffleMemory, when positive, caps the memory of each GroupByKey's
 	// shuffle below the share MemoryBudget gives it, so that it spills
@@ -169,13 +173,15 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 	if err != nil {
 		return nil, err
 	}
-	defer applyMemoryLimit(mem.limit)()
+	limit, restore := applyMemoryLimit(mem.limit)
+	defer restore()
 	ctx, finish := p.StartRun(ctx) // after a failure, transforms clean up (sdk.RunHook)
 	job := r.opts.Job
 	ctx, mon, ended := r.watch(ctx, &job)
 	eo := job.Engine("local")
 	eo.ShuffleMemory = mem.shuffle
 	eo.StateMemory = mem.state
+	eo.StateBytes = func(n int64) { limit.raise(max(0, n-mem.windowState)) }
 	eo.Monitor = mon
 	res, err := engine.Run(ctx, pl, eo, inProcess{g: sdkaccess.Graph(p)})
 	err = finish(err)
@@ -276,15 +282,21 @@ var memLimit struct {
 	// own is whether the process had a limit of its own when the first job
 	// started (then jobs leave it alone).
 	own    bool
-	active []int64
+	active []*limitRequest
+}
+
+// limitRequest is one running job's soft memory limit: the limit its
+// memory plan gives, raised by the state it holds that cannot spill.
+type limitRequest struct {
+	base, extra int64 // guarded by memLimit.mu
 }
 
 // applyMemoryLimit sets the process's soft memory limit to the largest limit
 // asked for by running jobs, unless the process set its own, and returns the
-// function that withdraws this job's request.
-func applyMemoryLimit(limit int64) (restore func()) {
+// job's request (nil if none was made) and the function that withdraws it.
+func applyMemoryLimit(limit int64) (req *limitRequest, restore func()) {
 	if limit <= 0 {
-		return func() {}
+		return nil, func() {}
 	}
 	memLimit.mu.Lock()
 	defer memLimit.mu.Unlock()
@@ -292,19 +304,42 @@ func applyMemoryLimit(limit int64) (restore func()) {
 		memLimit.own = debug.SetMemoryLimit(-1) != math.MaxInt64
 	}
 	if memLimit.own {
-		return func() {}
+		return nil, func() {}
 	}
-	memLimit.active = append(memLimit.active, limit)
-	debug.SetMemoryLimit(slices.Max(memLimit.active))
-	return func() {
+	req = &limitRequest{base: limit}
+	memLimit.active = append(memLimit.active, req)
+	setMemoryLimit()
+	return req, func() {
 		memLimit.mu.Lock()
 		defer memLimit.mu.Unlock()
-		i := slices.Index(memLimit.active, limit)
+		i := slices.Index(memLimit.active, req)
 		memLimit.active = slices.Delete(memLimit.active, i, i+1)
-		if len(memLimit.active) == 0 {
-			debug.SetMemoryLimit(math.MaxInt64)
-		} else {
-			debug.SetMemoryLimit(slices.Max(memLimit.active))
+		setMemoryLimit()
+	}
+}
+
+// raise sets the request's limit to its base plus extra bytes, and the
+// process's limit with it; a nil request (no limit applied) ignores it.
+func (req *limitRequest) raise(extra int64) {
+	if req == nil {
+		return
+	}
+	memLimit.mu.Lock()
+	defer memLimit.mu.Unlock()
+	if req.extra != extra {
+		req.extra = extra
+		setMemoryLimit()
+	}
+}
+
+// setMemoryLimit applies the largest active request, or no limit when none
+// is left; memLimit.mu is held.
+func setMemoryLimit() {
+	limit := int64(math.MaxInt64)
+	for i, req := range memLimit.active {
+		if l := req.base + req.extra; i == 0 || l > limit {
+			limit = l
 		}
 	}
+	debug.SetMemoryLimit(limit)
 }

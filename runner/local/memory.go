@@ -96,6 +96,13 @@ type memoryPlan struct {
 	limit int64
 	// state is the memory of the on-disk state store, zero without one.
 	state int64
+	// windowState is how much windowing state of streaming GroupByKeys
+	// (engine.Options.StateBytes) the headroom under limit covers: a
+	// quarter of what the baseline and the bundle slots leave. The limit
+	// is raised by the state beyond it, which cannot spill, so that the
+	// collector is not left to run without pause once the live heap
+	// reaches the limit.
+	windowState int64
 }
 
 // minimumBudget returns the smallest MemoryBudget for parallelism bundle
@@ -134,6 +141,8 @@ func planMemory(budget int64, parallelism int, state int64, pm processMemory) (m
 		shuffle: free / 2,
 		limit:   budget + budget/4 - pm.outside - laterText - budget/overshootShare - state,
 		state:   state,
+
+		windowState: free / 4,
 	}, nil
 }
 

@@ -2,6 +2,8 @@ package local
 
 import (
 	"errors"
+	"math"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -101,4 +103,37 @@ func TestResidentBytes(t *testing.T) {
 	if rss < 1<<20 || rss > 1<<40 {
 		t.Errorf("residentBytes() = %d, want a plausible resident set", rss)
 	}
+}
+
+// TestLimitRequests checks how concurrent jobs' soft limits combine: the
+// process gets the largest request, raised ones included, and no limit
+// once the last is withdrawn.
+func TestLimitRequests(t *testing.T) {
+	if debug.SetMemoryLimit(-1) != math.MaxInt64 {
+		t.Skip("the process has a soft limit of its own")
+	}
+	const MiB = 1 << 20
+	check := func(step string, want int64) {
+		t.Helper()
+		if got := debug.SetMemoryLimit(-1); got != want {
+			t.Errorf("%s: limit %d MiB, want %d MiB", step, got/MiB, want/MiB)
+		}
+	}
+	a, restoreA := applyMemoryLimit(100 * MiB)
+	check("one job", 100*MiB)
+	b, restoreB := applyMemoryLimit(200 * MiB)
+	check("two jobs", 200*MiB)
+	a.raise(150 * MiB)
+	check("the first raised past the second", 250*MiB)
+	b.raise(10 * MiB)
+	check("the second raised less", 250*MiB)
+	a.raise(0)
+	check("the first lowered again", 210*MiB)
+	restoreB()
+	check("the second withdrawn", 100*MiB)
+	restoreA()
+	check("none left", math.MaxInt64)
+	var none *limitRequest
+	none.raise(MiB) // a job that applied no limit ignores its state
+	check("a nil request raised", math.MaxInt64)
 }

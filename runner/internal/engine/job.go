@@ -21,6 +21,10 @@ type job struct {
 	ex   Executor
 	dir  string
 
+	// stateBytes is the streaming GroupByKeys' memory, toldState what
+	// Options.StateBytes was last told (see noteStateBytes).
+	stateBytes, toldState atomic.Int64
+
 	// stages are in plan (topological) order.
 	stages []*stage
 	// datasets holds the elements of PCollections read as side inputs.

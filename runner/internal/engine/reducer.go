@@ -44,6 +44,8 @@ type reducing struct {
 	// merging is whether windows merge: batches then go to the reducers
 	// whole.
 	merging bool
+	// memory is the parts' memory after their last run (reduce.Reducer.Bytes).
+	memory int64
 }
 
 // reduceBatch is one committed bundle's output for a reducer.
@@ -167,6 +169,7 @@ func (s *stage) runReduce() {
 	}
 	bundles = append(bundles, s.paneBundles(panes)...)
 	hold, pending, next, hasPT, late, closed := red.summary()
+	j.noteStateBytes(red)
 
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -181,6 +184,25 @@ func (s *stage) runReduce() {
 	red.busy = false
 	s.armWake()
 	j.refresh()
+}
+
+// noteStateBytes adds the change in red's memory since its last run to the
+// job's windowing state and tells Options.StateBytes when the sum has moved
+// by a MiB since it was last told. red is not running elsewhere (busy).
+func (j *job) noteStateBytes(red *reducing) {
+	b := int64(0)
+	for _, p := range red.parts {
+		b += p.r.Bytes()
+	}
+	total := j.stateBytes.Add(b - red.memory)
+	red.memory = b
+	f := j.opts.StateBytes
+	if f == nil {
+		return
+	}
+	if told := j.toldState.Load(); (total-told >= 1<<20 || told-total >= 1<<20) && j.toldState.CompareAndSwap(told, total) {
+		f(total)
+	}
 }
 
 // countDropped adds the reducer's new dropped counts to the job's metrics;
