@@ -67,21 +67,36 @@ func newTallyTable() *tallyTable {
 
 // keyWords returns the bytes of k, at most tallyInline of them, as two
 // little-endian words padded with zeros. It reads only k's bytes (some
-// twice), with whole-word loads where k is long enough.
+// twice), with whole-word loads where k is long enough. Its two halves,
+// longWords and shortWord, are each small enough for the compiler to
+// inline, so that add does not pay a call per key (keyWords as one
+// function is not inlined: over the inliner's budget).
 func keyWords(k string) (k0, k1 uint64) {
+	if len(k) >= 8 {
+		return longWords(k)
+	}
+	return shortWord(k), 0
+}
+
+// longWords is keyWords for a key of 8 to tallyInline bytes.
+func longWords(k string) (k0, k1 uint64) {
 	n := len(k)
 	b := unsafe.Slice(unsafe.StringData(k), n)
-	if n >= 8 {
-		// For n == 8 the shift is 64: k1 is 0.
-		return binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:]) >> (8 * (16 - n))
-	}
+	// For n == 8 the shift is 64: k1 is 0.
+	return binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:]) >> (8 * (16 - n))
+}
+
+// shortWord is keyWords' first word for a key of fewer than 8 bytes.
+func shortWord(k string) uint64 {
+	n := len(k)
+	b := unsafe.Slice(unsafe.StringData(k), n)
 	if n >= 4 {
-		return uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:])>>(8*(8-n)))<<32, 0
+		return uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:])>>(8*(8-n)))<<32
 	}
 	if n > 0 {
-		return uint64(b[0]) | uint64(b[n>>1])<<(8*(n>>1)) | uint64(b[n-1])<<(8*(n-1)), 0
+		return uint64(b[0]) | uint64(b[n>>1])<<(8*(n>>1)) | uint64(b[n-1])<<(8*(n-1))
 	}
-	return 0, 0
+	return 0
 }
 
 // tagOf returns the tag of a key of up to tallyInline bytes from its
@@ -99,7 +114,12 @@ func (t *tallyTable) add(k string, v int64, limit int) bool {
 	if n > tallyInline {
 		return t.addLong(k, v, limit)
 	}
-	k0, k1 := keyWords(k)
+	var k0, k1 uint64
+	if n >= 8 {
+		k0, k1 = longWords(k)
+	} else {
+		k0 = shortWord(k)
+	}
 	tag := t.tagOf(k0, k1, n)
 	mask := uint64(len(t.slots) - 1)
 	pos := home(tag, mask)
