@@ -246,6 +246,73 @@ func testFusedCount(t *testing.T, keysOne bool, keyed *int) {
 	}
 }
 
+// TestFusedCountEmitsIntoTheTable feeds a FlatMap -> KeysOne -> count
+// chain more distinct words in one bundle than the precombine holds: the
+// FlatMap's emit goes straight into the count's table (countEmit), which
+// flushes early and counts on, and a downstream error of that early flush
+// fails the element, and the outputs after it are dropped.
+func TestFusedCountEmitsIntoTheTable(t *testing.T) {
+	var keyed int
+	in, ops, out := fusedCount(true, &keyed)
+	if _, ok := ops[1].(countEmitter).countEmit(new(error)).(func(string)); !ok {
+		t.Fatal("the KeysOne step does not pass the count's emit function on")
+	}
+	ctx := context.Background()
+	for _, op := range ops {
+		if err := op.Setup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := op.StartBundle(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := precombineFlushKeys + 1000
+	var line strings.Builder
+	for i := range n {
+		fmt.Fprintf(&line, "w%d w%d ", i, i%7)
+		if i%500 == 499 || i == n-1 {
+			if err := in.Receive(window.Value[string]{Elem: line.String(), Windows: window.GlobalWindows()}); err != nil {
+				t.Fatal(err)
+			}
+			line.Reset()
+		}
+	}
+	for _, op := range ops {
+		if err := op.FinishBundle(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := map[string]int64{}
+	for _, v := range out.got {
+		total[v.Elem.Key] += v.Elem.Value
+	}
+	if len(out.got) <= len(total) {
+		t.Errorf("%d accumulators for %d keys: no early flush", len(out.got), len(total))
+	}
+	if len(total) != n || total["w0"] != int64(1+(n+6)/7) || total["w8"] != 1 || keyed != 0 {
+		t.Errorf("%d keys, w0 %d, w8 %d, Key called %d times; want %d, %d, 1, 0", len(total), total["w0"], total["w8"], keyed, n, 1+(n+6)/7)
+	}
+
+	// A failing flush in the middle of an element.
+	boom := errors.New("boom")
+	out.got, out.err = nil, boom
+	for _, op := range ops {
+		if err := op.StartBundle(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	line.Reset()
+	for i := range precombineFlushKeys + 10 {
+		fmt.Fprintf(&line, "v%d ", i)
+	}
+	if err := in.Receive(window.Value[string]{Elem: line.String(), Windows: window.GlobalWindows()}); !errors.Is(err, boom) {
+		t.Fatalf("Receive = %v, want the flush's error", err)
+	}
+	if len(out.got) != 1 {
+		t.Errorf("%d accumulators offered after the failed one, want none", len(out.got)-1)
+	}
+}
+
 // sortBundles sorts each "|"-terminated run of s.
 func sortBundles(s []string) {
 	start := 0
