@@ -735,3 +735,48 @@ func TestSortByStart(t *testing.T) {
 		}
 	}
 }
+
+// TestEmitterIntoAFusedChain checks a ParDo's emit into a FuncOp, which
+// takes its outputs through elemSink: each output keeps the timestamp,
+// window and pane of the element (processed once per window), and a
+// downstream error fails the element and drops its later outputs.
+func TestEmitterIntoAFusedChain(t *testing.T) {
+	out := &collector[int]{}
+	next := NewFuncOp(testEnv("Len"), Func[string, int]{One: func(s string) int { return len(s) }, Builtin: true}, Receiver[int](out))
+	c := newParDoCore[string](testEnv("Twice"), nil)
+	emit := Emitter[string, string](c, next)
+	c.Process = func(_ context.Context, s string) error {
+		emit(s)
+		emit(s + s)
+		return nil
+	}
+	wins := []window.Window{window.Interval(0, 10), window.Interval(5, 15)}
+	pane := window.Pane{IsFirst: true, Index: 2}
+	if err := c.Receive(window.Value[string]{Elem: "ab", Timestamp: 7, Windows: wins, Pane: pane}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range out.got {
+		got = append(got, fmt.Sprintf("%d@%d%v%v", v.Elem, v.Timestamp, v.Windows, v.Pane.Index))
+	}
+	want := []string{
+		fmt.Sprintf("2@7%v2", wins[:1]), fmt.Sprintf("4@7%v2", wins[:1]),
+		fmt.Sprintf("2@7%v2", wins[1:]), fmt.Sprintf("4@7%v2", wins[1:]),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+
+	boom := errors.New("boom")
+	out.got, out.err = nil, boom
+	if err := c.Receive(window.Value[string]{Elem: "ab", Timestamp: 7, Windows: window.GlobalWindows()}); !errors.Is(err, boom) {
+		t.Fatalf("Receive = %v, want the downstream error", err)
+	}
+	if len(out.got) != 1 {
+		t.Errorf("%d outputs offered, want 1: none after the error", len(out.got))
+	}
+	out.got, out.err = nil, nil
+	if err := c.Receive(window.Value[string]{Elem: "x", Windows: window.GlobalWindows()}); err != nil || len(out.got) != 2 {
+		t.Errorf("next element: %v, %d outputs; want nil, 2", err, len(out.got))
+	}
+}
