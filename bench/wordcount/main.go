@@ -128,8 +128,9 @@ func checkCounts(counts map[string]int64, path string) error {
 	if err != nil {
 		return fmt.Errorf("wordcount: -check: %w", err)
 	}
-	want := map[string]int64{}
-	for i, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	want := make(map[string]int64, len(lines))
+	for i, line := range lines {
 		w, n, ok := strings.Cut(line, ": ")
 		c, err := strconv.ParseInt(n, 10, 64)
 		if !ok || err != nil {
