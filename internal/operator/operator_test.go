@@ -503,7 +503,7 @@ func TestPrecombineBoundsHeldKeys(t *testing.T) {
 					}
 					held := len(pre.accs)
 					if pre.tally != nil {
-						held += pre.tally.used
+						held += pre.tally.len()
 					}
 					if held > precombineFlushKeys {
 						t.Fatalf("bundle %d: %d keys held, want at most %d", bundle, held, precombineFlushKeys)
