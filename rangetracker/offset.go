@@ -108,21 +108,42 @@ func (t *Offset) StopPosition() int64 { return t.c.stopPosition() }
 //
 // A reader claims every record, so the common case — a claim after a
 // successful one, before the stop — takes a fast path with plain int64
-// comparisons; anything else goes through the general state machine.
+// comparisons (claimNext); anything else goes through the general state
+// machine.
 func (t *Offset) TryClaim(p int64) (bool, error) {
-	c := &t.c
-	c.mu.Lock()
-	if c.attempted && c.lastAttemptOK && p > c.lastAttempt && p >= c.lastRecord && p < c.stop {
-		// started is set (the last attempt succeeded), p is after the
-		// start (the last attempt was not before it) and inside the
-		// range; offsets have no unbounded stop.
-		c.lastAttempt, c.lastRecord = p, p
-		c.splitPointsSeen++
-		c.mu.Unlock()
+	if t.claimNext(p) {
 		return true, nil
 	}
+	return t.c.tryClaim(p)
+}
+
+var _ nextClaimer[int64] = (*Offset)(nil)
+
+// claimNext claims p if the last attempt succeeded, p is after it and
+// before the stop, and reports whether it did; otherwise it changes
+// nothing (see nextClaimer).
+func (t *Offset) claimNext(p int64) bool {
+	c := &t.c
+	c.mu.Lock()
+	// started is set (the last attempt succeeded), p is after the start
+	// (the last attempt was not before it) and inside the range; offsets
+	// have no unbounded stop.
+	ok := c.attempted && c.lastAttemptOK && p > c.lastAttempt && p >= c.lastRecord && p < c.stop
+	if ok {
+		c.lastAttempt, c.lastRecord = p, p
+		c.splitPointsSeen++
+	}
 	c.mu.Unlock()
-	return c.tryClaim(p)
+	return ok
+}
+
+// lastClaim returns the offset of the last successful claim (see
+// nextClaimer); it is the last attempt while the read goes on.
+func (t *Offset) lastClaim() int64 {
+	c := &t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastAttempt
 }
 
 // SetCurrentPosition records a record at offset p that is not a split point;

@@ -339,3 +339,45 @@ func TestRestrictionTrackerReaderView(t *testing.T) {
 		t.Errorf("IsDone() after a failed claim through the view = %v", err)
 	}
 }
+
+// TestRestrictionTrackerClaimsAfterASplit follows the claims an Offset
+// takes without the RestrictionTracker's lock (claimNext) across splits: a
+// claim past a split's new stop fails and ends the read, a split at or
+// before a claimed position is refused, and once a claim has failed no
+// split is accepted.
+func TestRestrictionTrackerClaimsAfterASplit(t *testing.T) {
+	b := NewRestrictionTracker[int64](NewOffset(100, 200), 100)
+	if b.fast == nil {
+		t.Fatal("an Offset's claims do not take the fast path")
+	}
+	for _, p := range []int64{100, 110, 120} {
+		if ok, err := b.TryClaim(p); !ok || err != nil {
+			t.Fatalf("TryClaim(%d) = %v, %v", p, ok, err)
+		}
+	}
+	// Keep half the remainder: [100, 160) and [160, 200).
+	prim, res, ok := b.TrySplit(0.5)
+	if !ok || prim.Stop != 160 || res.Start != 160 || res.Stop != 200 {
+		t.Fatalf("TrySplit(0.5) = %v, %v, %v; want a split at 160", prim, res, ok)
+	}
+	if ok, err := b.TryClaim(150); !ok || err != nil {
+		t.Fatalf("TryClaim(150) = %v, %v, want true", ok, err)
+	}
+	if _, _, ok := b.TrySplit(0); !ok {
+		t.Fatal("a checkpoint after 150 was refused")
+	} else if got := b.Restriction().Stop; got != 151 {
+		t.Fatalf("stop after the checkpoint = %d, want 151", got)
+	}
+	if err := b.IsDone(); err == nil || !strings.Contains(err.Error(), "after claiming 150") {
+		t.Fatalf("IsDone() = %v, want the read not done after claiming 150", err)
+	}
+	if ok, err := b.TryClaim(155); ok || err != nil {
+		t.Fatalf("TryClaim(155) past the stop 151 = %v, %v, want false", ok, err)
+	}
+	if err := b.IsDone(); err != nil {
+		t.Fatalf("IsDone() after the failed claim = %v", err)
+	}
+	if p, r, ok := b.TrySplit(0.5); ok {
+		t.Fatalf("TrySplit(0.5) after the read ended = %v, %v, want a refusal", p, r)
+	}
+}

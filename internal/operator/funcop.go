@@ -101,7 +101,30 @@ func NewFuncOp[In, Out any](env *Env, f Func[In, Out], next Receiver[Out]) *Func
 			o.downErr = err
 		}
 	}
+	if c, ok := next.(countEmitter); ok && f.One == nil {
+		// A FlatMap feeding a count: its outputs go straight into the
+		// count's table.
+		if emit, ok := c.countEmit(&o.downErr).(func(Out)); ok {
+			o.emit = emit
+		}
+	}
 	return o
+}
+
+// countEmit implements countEmitter for a function that pairs its input
+// with 1 in front of a counting precombine: the count's emit function
+// takes the inputs, as its elemSink does.
+func (o *FuncOp[In, Out]) countEmit(downErr *error) any {
+	if !o.keysOne || o.one == nil {
+		return nil
+	}
+	if _, ok := o.next.(counter); !ok {
+		return nil // only the precombine counts its inputs' keys
+	}
+	if c, ok := o.next.(countEmitter); ok {
+		return c.countEmit(downErr)
+	}
+	return nil
 }
 
 // elemSink returns the function a predecessor in a fused chain calls with

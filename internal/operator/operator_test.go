@@ -246,6 +246,73 @@ func testFusedCount(t *testing.T, keysOne bool, keyed *int) {
 	}
 }
 
+// TestFusedCountEmitsIntoTheTable feeds a FlatMap -> KeysOne -> count
+// chain more distinct words in one bundle than the precombine holds: the
+// FlatMap's emit goes straight into the count's table (countEmit), which
+// flushes early and counts on, and a downstream error of that early flush
+// fails the element, and the outputs after it are dropped.
+func TestFusedCountEmitsIntoTheTable(t *testing.T) {
+	var keyed int
+	in, ops, out := fusedCount(true, &keyed)
+	if _, ok := ops[1].(countEmitter).countEmit(new(error)).(func(string)); !ok {
+		t.Fatal("the KeysOne step does not pass the count's emit function on")
+	}
+	ctx := context.Background()
+	for _, op := range ops {
+		if err := op.Setup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := op.StartBundle(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := precombineFlushKeys + 1000
+	var line strings.Builder
+	for i := range n {
+		fmt.Fprintf(&line, "w%d w%d ", i, i%7)
+		if i%500 == 499 || i == n-1 {
+			if err := in.Receive(window.Value[string]{Elem: line.String(), Windows: window.GlobalWindows()}); err != nil {
+				t.Fatal(err)
+			}
+			line.Reset()
+		}
+	}
+	for _, op := range ops {
+		if err := op.FinishBundle(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := map[string]int64{}
+	for _, v := range out.got {
+		total[v.Elem.Key] += v.Elem.Value
+	}
+	if len(out.got) <= len(total) {
+		t.Errorf("%d accumulators for %d keys: no early flush", len(out.got), len(total))
+	}
+	if len(total) != n || total["w0"] != int64(1+(n+6)/7) || total["w8"] != 1 || keyed != 0 {
+		t.Errorf("%d keys, w0 %d, w8 %d, Key called %d times; want %d, %d, 1, 0", len(total), total["w0"], total["w8"], keyed, n, 1+(n+6)/7)
+	}
+
+	// A failing flush in the middle of an element.
+	boom := errors.New("boom")
+	out.got, out.err = nil, boom
+	for _, op := range ops {
+		if err := op.StartBundle(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	line.Reset()
+	for i := range precombineFlushKeys + 10 {
+		fmt.Fprintf(&line, "v%d ", i)
+	}
+	if err := in.Receive(window.Value[string]{Elem: line.String(), Windows: window.GlobalWindows()}); !errors.Is(err, boom) {
+		t.Fatalf("Receive = %v, want the flush's error", err)
+	}
+	if len(out.got) != 1 {
+		t.Errorf("%d accumulators offered after the failed one, want none", len(out.got)-1)
+	}
+}
+
 // sortBundles sorts each "|"-terminated run of s.
 func sortBundles(s []string) {
 	start := 0
@@ -436,7 +503,7 @@ func TestPrecombineBoundsHeldKeys(t *testing.T) {
 					}
 					held := len(pre.accs)
 					if pre.tally != nil {
-						held += pre.tally.used
+						held += pre.tally.len()
 					}
 					if held > precombineFlushKeys {
 						t.Fatalf("bundle %d: %d keys held, want at most %d", bundle, held, precombineFlushKeys)
@@ -666,5 +733,50 @@ func TestSortByStart(t *testing.T) {
 		if !slices.Equal(g, want) {
 			t.Fatalf("n=%d: sorted %v, want %v", n, g, want)
 		}
+	}
+}
+
+// TestEmitterIntoAFusedChain checks a ParDo's emit into a FuncOp, which
+// takes its outputs through elemSink: each output keeps the timestamp,
+// window and pane of the element (processed once per window), and a
+// downstream error fails the element and drops its later outputs.
+func TestEmitterIntoAFusedChain(t *testing.T) {
+	out := &collector[int]{}
+	next := NewFuncOp(testEnv("Len"), Func[string, int]{One: func(s string) int { return len(s) }, Builtin: true}, Receiver[int](out))
+	c := newParDoCore[string](testEnv("Twice"), nil)
+	emit := Emitter[string, string](c, next)
+	c.Process = func(_ context.Context, s string) error {
+		emit(s)
+		emit(s + s)
+		return nil
+	}
+	wins := []window.Window{window.Interval(0, 10), window.Interval(5, 15)}
+	pane := window.Pane{IsFirst: true, Index: 2}
+	if err := c.Receive(window.Value[string]{Elem: "ab", Timestamp: 7, Windows: wins, Pane: pane}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range out.got {
+		got = append(got, fmt.Sprintf("%d@%d%v%v", v.Elem, v.Timestamp, v.Windows, v.Pane.Index))
+	}
+	want := []string{
+		fmt.Sprintf("2@7%v2", wins[:1]), fmt.Sprintf("4@7%v2", wins[:1]),
+		fmt.Sprintf("2@7%v2", wins[1:]), fmt.Sprintf("4@7%v2", wins[1:]),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+
+	boom := errors.New("boom")
+	out.got, out.err = nil, boom
+	if err := c.Receive(window.Value[string]{Elem: "ab", Timestamp: 7, Windows: window.GlobalWindows()}); !errors.Is(err, boom) {
+		t.Fatalf("Receive = %v, want the downstream error", err)
+	}
+	if len(out.got) != 1 {
+		t.Errorf("%d outputs offered, want 1: none after the error", len(out.got))
+	}
+	out.got, out.err = nil, nil
+	if err := c.Receive(window.Value[string]{Elem: "x", Windows: window.GlobalWindows()}); err != nil || len(out.got) != 2 {
+		t.Errorf("next element: %v, %d outputs; want nil, 2", err, len(out.got))
 	}
 }

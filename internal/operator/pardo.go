@@ -140,7 +140,23 @@ func (c *ParDoCore[In]) resetWindow() {
 
 // Emitter returns the emit function of one output of c, which delivers to
 // next with the timestamp, windows and pane of the element being processed.
+// A next in a fused chain (an elemSinker: a FuncOp, a precombine) gets
+// the output through its elemSink, without a window.Value built and a
+// generic method called through an interface per output (a source's
+// lines into a word count's FlatMap).
 func Emitter[In, Out any](c *ParDoCore[In], next Receiver[Out]) func(Out) {
+	if s, ok := next.(elemSinker[Out]); ok {
+		sink := s.elemSink()
+		m := new(elemMeta)
+		return func(out Out) {
+			if c.downErr != nil {
+				return
+			}
+			m.Timestamp, m.Windows, m.Pane = c.ec.Timestamp, c.outWins, c.ec.Pane
+			c.downErr = sink(out, m)
+			m.Windows = nil
+		}
+	}
 	return func(out Out) {
 		if c.downErr != nil {
 			return

@@ -38,10 +38,24 @@ const tallyInline = 16
 // old size) rather than at random. A key longer than tallyInline keeps its
 // first 8 bytes in the slot and, in place of the next 8, the index of its
 // full copy in long; it is hashed with maphash.
+//
+// Keys of 1 to 8 bytes without a zero byte (see shortSlot) have a table
+// of their own, of 16-byte slots, the key's word and its sum: no tag (the
+// word is compared whole) and no length (the padding tells it). The word
+// count's slots are L2 cache misses (70% of add's time on the load of the
+// probed slot); with most keys in slots of half the size, in tables of
+// 2.5 MiB instead of 8 on the benchmark corpus, more of them hit.
 type tallyTable struct {
 	slots []tallySlot
 	used  int
-	long  []string
+	// short and shortUsed are the table of short keys (see shortSlot),
+	// whose slots are half the size: the words of a text mostly go there,
+	// into half the memory, which more of the processor's cache holds
+	// (the benchmark corpus's 98,611 words: 2 MiB of short slots and 0.5
+	// MiB of slots here, against 8 MiB of slots here alone).
+	short     []shortSlot
+	shortUsed int
+	long      []string
 	// seed hashes long keys; seed0 and seed1 short ones.
 	seed         maphash.Seed
 	seed0, seed1 uint64
@@ -58,30 +72,74 @@ type tallySlot struct {
 	sum    int64
 }
 
+// shortSlot is a slot of tallyTable.short: a key of 1 to 8 bytes, none
+// of them 0 (every word of a text), as a little-endian word zero-padded
+// as keyWords pads it, so that the key's length is where its zero bytes
+// start, and the key's sum. A w of 0 marks a free slot. Such a key is
+// compared, hashed and stored as one word.
+type shortSlot struct {
+	w   uint64
+	sum int64
+}
+
+// shortKey reports whether a key of n bytes whose word (keyWords' first)
+// is w goes to the table of short keys: 1 to 8 bytes, none of them 0.
+func shortKey(w uint64, n int) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// Bytes n to 7 of w are 0: set them to 1, then look for a zero byte
+	// (the classic test: a byte of x is 0 if and only if it borrows).
+	x := w | (^uint64(0)<<(8*n))&ones
+	return uint(n-1) < 8 && (x-ones)&^x&highs == 0
+}
+
+// shortHome returns the first slot of the short key with word w.
+func (t *tallyTable) shortHome(w uint64, mask uint64) uint64 {
+	hi, lo := bits.Mul64(w^t.seed0, t.seed1|1)
+	return (hi ^ lo) & mask
+}
+
+// shortLen returns the length of the short key with word w.
+func shortLen(w uint64) int { return 8 - bits.LeadingZeros64(w)/8 }
+
 // tallyMinSlots is the initial size of a table.
 const tallyMinSlots = 1 << 10
 
 func newTallyTable() *tallyTable {
-	return &tallyTable{slots: make([]tallySlot, tallyMinSlots), seed: maphash.MakeSeed(), seed0: rand.Uint64(), seed1: rand.Uint64()}
+	return &tallyTable{slots: make([]tallySlot, tallyMinSlots), short: make([]shortSlot, tallyMinSlots), seed: maphash.MakeSeed(), seed0: rand.Uint64(), seed1: rand.Uint64()}
 }
 
 // keyWords returns the bytes of k, at most tallyInline of them, as two
 // little-endian words padded with zeros. It reads only k's bytes (some
-// twice), with whole-word loads where k is long enough.
+// twice), with whole-word loads where k is long enough. Its two halves,
+// longWords and shortWord, are each small enough for the compiler to
+// inline, so that add does not pay a call per key (keyWords as one
+// function is not inlined: over the inliner's budget).
 func keyWords(k string) (k0, k1 uint64) {
+	if len(k) >= 8 {
+		return longWords(k)
+	}
+	return shortWord(k), 0
+}
+
+// longWords is keyWords for a key of 8 to tallyInline bytes.
+func longWords(k string) (k0, k1 uint64) {
 	n := len(k)
 	b := unsafe.Slice(unsafe.StringData(k), n)
-	if n >= 8 {
-		// For n == 8 the shift is 64: k1 is 0.
-		return binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:]) >> (8 * (16 - n))
-	}
+	// For n == 8 the shift is 64: k1 is 0.
+	return binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:]) >> (8 * (16 - n))
+}
+
+// shortWord is keyWords' first word for a key of fewer than 8 bytes.
+func shortWord(k string) uint64 {
+	n := len(k)
+	b := unsafe.Slice(unsafe.StringData(k), n)
 	if n >= 4 {
-		return uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:])>>(8*(8-n)))<<32, 0
+		return uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:])>>(8*(8-n)))<<32
 	}
 	if n > 0 {
-		return uint64(b[0]) | uint64(b[n>>1])<<(8*(n>>1)) | uint64(b[n-1])<<(8*(n-1)), 0
+		return uint64(b[0]) | uint64(b[n>>1])<<(8*(n>>1)) | uint64(b[n-1])<<(8*(n-1))
 	}
-	return 0, 0
+	return 0
 }
 
 // tagOf returns the tag of a key of up to tallyInline bytes from its
@@ -99,7 +157,36 @@ func (t *tallyTable) add(k string, v int64, limit int) bool {
 	if n > tallyInline {
 		return t.addLong(k, v, limit)
 	}
-	k0, k1 := keyWords(k)
+	var k0, k1 uint64
+	if n >= 8 {
+		k0, k1 = longWords(k)
+	} else {
+		k0 = shortWord(k)
+	}
+	if shortKey(k0, n) {
+		mask := uint64(len(t.short) - 1)
+		pos := t.shortHome(k0, mask)
+		for {
+			s := &t.short[pos]
+			if s.w == k0 {
+				s.sum += v
+				return true
+			}
+			if s.w == 0 {
+				break
+			}
+			pos = (pos + 1) & mask
+		}
+		if t.len() >= limit {
+			return false
+		}
+		t.short[pos] = shortSlot{w: k0, sum: v}
+		t.shortUsed++
+		if 4*t.shortUsed > 3*len(t.short) {
+			t.growShort()
+		}
+		return true
+	}
 	tag := t.tagOf(k0, k1, n)
 	mask := uint64(len(t.slots) - 1)
 	pos := home(tag, mask)
@@ -114,7 +201,7 @@ func (t *tallyTable) add(k string, v int64, limit int) bool {
 		}
 		pos = (pos + 1) & mask
 	}
-	if t.used >= limit {
+	if t.len() >= limit {
 		return false
 	}
 	s := &t.slots[pos]
@@ -140,7 +227,7 @@ func (t *tallyTable) addLong(k string, v int64, limit int) bool {
 		}
 		pos = (pos + 1) & mask
 	}
-	if t.used >= limit {
+	if t.len() >= limit {
 		return false
 	}
 	s := &t.slots[pos]
@@ -149,6 +236,9 @@ func (t *tallyTable) addLong(k string, v int64, limit int) bool {
 	t.inserted()
 	return true
 }
+
+// len returns how many keys the table holds.
+func (t *tallyTable) len() int { return t.used + t.shortUsed }
 
 // inserted counts a key just placed, growing the table past 3/4 full.
 func (t *tallyTable) inserted() {
@@ -203,13 +293,40 @@ func (t *tallyTable) grow() {
 	}
 }
 
+// growShort doubles the short slots and places the keys again.
+func (t *tallyTable) growShort() {
+	old := t.short
+	t.short = make([]shortSlot, 2*len(old))
+	mask := uint64(len(t.short) - 1)
+	for _, s := range old {
+		if s.w == 0 {
+			continue
+		}
+		pos := t.shortHome(s.w, mask)
+		for t.short[pos].w != 0 {
+			pos = (pos + 1) & mask
+		}
+		t.short[pos] = s
+	}
+}
+
 // each calls f with every key and its sum, stopping at an error. The keys
 // are fresh copies that do not pin the table.
 func (t *tallyTable) each(f func(k string, sum int64) error) error {
-	if t.used == 0 {
+	if t.len() == 0 {
 		return nil
 	}
 	var a keyArena
+	for _, s := range t.short {
+		if s.w == 0 {
+			continue
+		}
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], s.w)
+		if err := f(a.cloneBytes(b[:shortLen(s.w)]), s.sum); err != nil {
+			return err
+		}
+	}
 	for i := range t.slots {
 		s := &t.slots[i]
 		if s.tag == 0 {
@@ -227,7 +344,10 @@ func (t *tallyTable) reset() {
 	if t.used > 0 {
 		clear(t.slots)
 	}
-	t.used = 0
+	if t.shortUsed > 0 {
+		clear(t.short)
+	}
+	t.used, t.shortUsed = 0, 0
 	clear(t.long)
 	t.long = t.long[:0]
 	t.keys.release()

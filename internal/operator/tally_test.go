@@ -16,9 +16,17 @@ import (
 // and their length (told apart only by the full copy).
 func tallyKey(r *rand.Rand) string {
 	n := r.IntN(300)
-	switch r.IntN(5) {
+	switch r.IntN(6) {
 	case 0:
 		return strings.Repeat("x", r.IntN(3))
+	case 5:
+		// 0 to 9 bytes, some of them 0: around the short keys' bounds
+		// (see shortSlot), which a zero byte takes a key out of.
+		b := make([]byte, r.IntN(10))
+		for i := range b {
+			b[i] = "ab\x00"[r.IntN(3)]
+		}
+		return string(b)
 	case 1:
 		return fmt.Sprintf("%016d", n)[:tallyInline]
 	case 2:
@@ -58,8 +66,11 @@ func TestTallyTableMatchesAMap(t *testing.T) {
 			}
 			want[k] += v
 		}
-		if tab.used != len(want) {
-			t.Errorf("round %d: %d keys held, want %d", round, tab.used, len(want))
+		if tab.len() != len(want) {
+			t.Errorf("round %d: %d keys held, want %d", round, tab.len(), len(want))
+		}
+		if tab.shortUsed == 0 || tab.used == 0 {
+			t.Errorf("round %d: %d short keys and %d others, want both kinds", round, tab.shortUsed, tab.used)
 		}
 		if diff := cmp.Diff(want, tallySums(t, tab)); diff != "" {
 			t.Fatalf("round %d: sums (-want +got):\n%s", round, diff)
@@ -84,8 +95,11 @@ func TestTallyTableGrows(t *testing.T) {
 		tab.add(k, 1, n)
 		want[k] = int64(i) + 1
 	}
-	if 4*n > 3*len(tab.slots) {
-		t.Errorf("%d slots for %d keys: the table is more than 3/4 full", len(tab.slots), n)
+	if 4*tab.used > 3*len(tab.slots) || 4*tab.shortUsed > 3*len(tab.short) {
+		t.Errorf("%d slots for %d keys, %d short slots for %d short keys: more than 3/4 full", len(tab.slots), tab.used, len(tab.short), tab.shortUsed)
+	}
+	if tab.len() != n {
+		t.Errorf("%d keys held, want %d", tab.len(), n)
 	}
 	if diff := cmp.Diff(want, tallySums(t, tab)); diff != "" {
 		t.Fatalf("sums (-want +got):\n%s", diff)
@@ -206,4 +220,19 @@ func BenchmarkTallyTable(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(words)), "ns/word")
 	})
+}
+
+// TestShortKey checks which keys take a short slot (1 to 8 bytes, none of
+// them 0) and that shortLen gives their length back from their word.
+func TestShortKey(t *testing.T) {
+	for _, k := range []string{"", "a", "ab", "abc", "abcd", "abcdefg", "abcdefgh", "abcdefghi", "\x00", "a\x00", "\x00a", "abcdefg\x00", "\x00bcdefgh", "abc\x00efgh", "\xff\xff\xff\xff\xff\xff\xff\xff", "\x80", "\x01\x01"} {
+		k0, _ := keyWords(k)
+		want := len(k) >= 1 && len(k) <= 8 && !strings.Contains(k, "\x00")
+		if got := shortKey(k0, len(k)); got != want {
+			t.Errorf("shortKey(%q) = %v, want %v", k, got, want)
+		}
+		if want && shortLen(k0) != len(k) {
+			t.Errorf("shortLen(%q) = %d, want %d", k, shortLen(k0), len(k))
+		}
+	}
 }

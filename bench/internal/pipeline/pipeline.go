@@ -6,6 +6,7 @@ package pipeline
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"sync"
 
@@ -38,11 +39,7 @@ type Counts struct {
 func (c *Counts) Map() map[string]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]int64, len(c.m))
-	for k, v := range c.m {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(c.m)
 }
 
 // keepCount stores each word's count. A retried bundle stores the same
