@@ -137,13 +137,21 @@ type winState struct {
 	// 128 bytes, so that in the slab (page-aligned once large) each window
 	// is exactly two cache lines: at 152 bytes most windows straddled
 	// three, and a window's first touch per element-window was the
-	// reducer's largest cost (see BenchmarkAddSlidingCount).
+	// reducer's largest cost (see BenchmarkAddSlidingCount). What a
+	// look-up compares (is: the bounds and global) lies in the first line.
 	start, end window.Time // the window; global marks the global window
 	seq        uint64      // creation order: the deterministic tie-break of timers
 
 	key        int32  // index into Reducer.keys
 	next, prev int32  // the key's window list
 	epoch      uint32 // the Add call that last touched the window
+
+	global     bool
+	nonEmpty   bool // elements arrived since the last pane
+	closed     bool
+	dead       bool // removed: garbage collected or merged away
+	hasPane    bool
+	paneTiming window.Timing
 
 	// vals are the buffered values, in the Reducer's arena.
 	vals valueList
@@ -153,15 +161,9 @@ type winState struct {
 	event     window.Time // pending EOW or GC timer, none if absent
 
 	// The last emitted pane, if hasPane: its index, non-speculative index
-	// and timing (the rest of its window.Pane follows from these).
+	// and timing (paneTiming; the rest of its window.Pane follows from
+	// these).
 	paneIndex, paneNonSpec int64
-
-	nonEmpty   bool // elements arrived since the last pane
-	closed     bool
-	dead       bool // removed: garbage collected or merged away
-	hasPane    bool
-	global     bool
-	paneTiming window.Timing
 }
 
 // window returns the window ws is the state of.
