@@ -1,6 +1,10 @@
 package reduce
 
-import "github.com/beamgo-dev/beamgo/internal/window"
+import (
+	"math"
+
+	"github.com/beamgo-dev/beamgo/internal/window"
+)
 
 // The trigger state machines follow Java's runners-core ones
 // (TriggerStateMachine and its subclasses): shouldFire is pure, onFire moves
@@ -10,13 +14,24 @@ import "github.com/beamgo-dev/beamgo/internal/window"
 
 // nodeState is the state of one trigger node in one key+window.
 type nodeState struct {
-	count    int64       // AfterCount: elements since the last reset
 	delay    window.Time // AfterProcessingTime: target, valid when armed
+	count    int32       // AfterCount: elements since the last reset (see addCount)
 	armed    bool
 	finished bool
 	// queued is set only while Snapshot runs: the node's processing-time
 	// timer is in the heap.
 	queued bool
+}
+
+// addCount adds n to an AfterCount node's count, saturating at MaxInt32:
+// counts are 32 bits, so that a window's trigger states take less of the
+// cache (a node is 16 bytes), and a count that reached MaxInt32 is at or
+// past every count a trigger can ask for (window.Strategy validates them).
+func addCount(c, n int32) int32 {
+	if s := int64(c) + int64(n); s < math.MaxInt32 {
+		return int32(s)
+	}
+	return math.MaxInt32
 }
 
 // armedTimer is a processing-time target a node set while being evaluated.
@@ -56,7 +71,7 @@ func (c *tctx) onElement(i int32) {
 			c.onElement(late)
 		}
 	case kCount:
-		s.count++
+		s.count = addCount(s.count, 1)
 	case kProcessingTime:
 		if !s.armed {
 			t := c.pt
@@ -105,7 +120,7 @@ func (c *tctx) shouldFire(i int32) bool {
 		}
 		return nd.subs[1] >= 0 && c.shouldFire(nd.subs[1])
 	case kCount:
-		return s.count >= nd.n
+		return int64(s.count) >= nd.n
 	case kProcessingTime:
 		return s.armed && c.pt >= s.delay
 	case kAlways:
@@ -266,7 +281,7 @@ func (c *tctx) onMerge(i int32, srcs [][]nodeState) {
 			return
 		}
 		for _, src := range srcs {
-			s.count += src[i].count
+			s.count = addCount(s.count, src[i].count)
 		}
 	case kProcessingTime:
 		if anyDone {

@@ -2,6 +2,7 @@ package reduce
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -231,6 +232,22 @@ func TestCheckSafe(t *testing.T) {
 	for _, tt := range tests {
 		if err := CheckSafe(tt.s); (err == nil) != tt.safe {
 			t.Errorf("CheckSafe(%+v) = %v, want safe %v", tt.s, err, tt.safe)
+		}
+	}
+}
+
+// TestCountSaturates checks that an AfterCount node's 32-bit count stops
+// at MaxInt32 instead of wrapping to a negative count that would never
+// reach its trigger's N again.
+func TestCountSaturates(t *testing.T) {
+	for _, tc := range []struct{ c, n, want int32 }{
+		{0, 1, 1},
+		{math.MaxInt32 - 1, 1, math.MaxInt32},
+		{math.MaxInt32, 1, math.MaxInt32},
+		{math.MaxInt32 - 5, math.MaxInt32, math.MaxInt32},
+	} {
+		if got := addCount(tc.c, tc.n); got != tc.want {
+			t.Errorf("addCount(%d, %d) = %d, want %d", tc.c, tc.n, got, tc.want)
 		}
 	}
 }

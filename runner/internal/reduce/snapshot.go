@@ -2,6 +2,7 @@ package reduce
 
 import (
 	"cmp"
+	"math"
 	"slices"
 
 	"github.com/beamgo-dev/beamgo/internal/window"
@@ -164,7 +165,7 @@ func (f *Frozen) snapshotWin(w *snapbuf.Writer, i int32, ends []int) []int {
 	}
 	w.Uint(uint64(len(nodes)))
 	for _, n := range nodes {
-		w.Int(n.count)
+		w.Int(int64(n.count))
 		putRel(w, n.delay, base)
 		var nf byte
 		for b, on := range [...]bool{n.armed, n.finished, n.queued} {
@@ -332,7 +333,7 @@ func (r *Reducer) restoreSlabOrder(rd *snapbuf.Reader) error {
 			rd.Fail("window %v has %d trigger nodes, the strategy %d", sw.win, sw.nnodes, len(r.nodes))
 		}
 		for range sw.nnodes {
-			n := nodeState{count: rd.Int(), delay: getRel(rd, base)}
+			n := nodeState{count: snapCount(rd), delay: getRel(rd, base)}
 			nf := rd.Byte(^byte(7))
 			n.armed, n.finished, n.queued = nf&1 != 0, nf&2 != 0, nf&4 != 0
 			nodes = append(nodes, n)
@@ -414,7 +415,7 @@ func (r *Reducer) restoreWin(rd *snapbuf.Reader, k int32, procs []procKey) (int3
 	}
 	nodes := r.nodesOf(i)
 	for j := range nnodes {
-		nodes[j] = nodeState{count: rd.Int(), delay: rd.Time(), armed: rd.Bool(), finished: rd.Bool()}
+		nodes[j] = nodeState{count: snapCount(rd), delay: rd.Time(), armed: rd.Bool(), finished: rd.Bool()}
 		if rd.Bool() {
 			procs = append(procs, procKey{i, int32(j)})
 		}
@@ -444,4 +445,16 @@ func (r *Reducer) rebuildTimers(wins []int32, procs []procKey) {
 		ws := &r.wins[p.win]
 		r.procs.push(timer{t: r.nodesOf(p.win)[p.node].delay, seq: ws.seq, win: p.win, node: p.node})
 	}
+}
+
+// snapCount reads an AfterCount node's count, written as a 64-bit integer
+// (snapshots of builds whose counts were 64 bits may hold larger ones),
+// saturated as addCount does; a negative one fails rd.
+func snapCount(rd *snapbuf.Reader) int32 {
+	c := rd.Int()
+	if c < 0 {
+		rd.Fail("negative trigger count %d", c)
+		return 0
+	}
+	return int32(min(c, math.MaxInt32))
 }

@@ -283,7 +283,7 @@ func (f *Frozen) snapshotWinV1(w *snapbuf.Writer, i int32, ends []int) []int {
 	}
 	w.Uint(uint64(len(nodes)))
 	for _, n := range nodes {
-		w.Int(n.count)
+		w.Int(int64(n.count))
 		w.Time(n.delay)
 		w.Bool(n.armed)
 		w.Bool(n.finished)
