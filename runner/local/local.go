@@ -181,7 +181,18 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 	eo := job.Engine("local")
 	eo.ShuffleMemory = mem.shuffle
 	eo.StateMemory = mem.state
-	eo.StateBytes = func(n int64) { limit.raise(max(0, n-mem.windowState)) }
+	var stateMu sync.Mutex // orders the raises as the changes they follow
+	windowState := int64(0)
+	userStateBytes := eo.StateBytes
+	eo.StateBytes = func(delta int64) {
+		stateMu.Lock()
+		windowState += delta
+		limit.raise(max(0, windowState-mem.windowState))
+		stateMu.Unlock()
+		if userStateBytes != nil {
+			userStateBytes(delta)
+		}
+	}
 	eo.Monitor = mon
 	res, err := engine.Run(ctx, pl, eo, inProcess{g: sdkaccess.Graph(p)})
 	err = finish(err)

@@ -88,16 +88,17 @@ type Options struct {
 	StateMemory int64
 	// Progress, when non-nil, receives a progress line about once a second.
 	Progress func(Progress)
-	// StateBytes, when non-nil, is told the bytes of windowing state that
-	// the job's streaming GroupByKeys hold in memory (buffered values,
-	// windows, keys, timers) whenever their sum has moved by a MiB or more
-	// since it was last told; it may be called from several goroutines at
-	// once. That state cannot spill: a runner that holds the process to a
-	// soft memory limit raises the limit by it, or the collector runs
-	// without pause once the state outgrows the budget (at 2M bids read
-	// 40,000 per turn, the unbounded bids job spent nearly half its CPU
-	// so).
-	StateBytes func(int64)
+	// StateBytes, when non-nil, is told how the bytes of windowing state
+	// that the job's streaming GroupByKeys hold in memory (buffered values,
+	// windows, keys, timers) have changed: a change of a MiB or more since
+	// it was last told, as a difference, and when the job ends the
+	// difference back to zero, so that one function may sum the state of
+	// several jobs. It may be called from several goroutines at once.
+	// That state cannot spill: a runner that holds the process to a soft
+	// memory limit raises the limit by it, or the collector runs without
+	// pause once the state outgrows the budget (at 2M bids read 40,000
+	// per turn, the unbounded bids job spent nearly half its CPU so).
+	StateBytes func(delta int64)
 	// DisableDynamicSplitting turns off splitting running reads.
 	DisableDynamicSplitting bool
 	// Prefix starts the job's error messages (say "local").

@@ -385,3 +385,69 @@ func TestWallClockTimerWakesTheJob(t *testing.T) {
 		t.Errorf("sink saw %+v, want an early pane with index 0", got)
 	}
 }
+
+// TestStateBytesReported holds 20,000 keys' windows in a streaming
+// GroupByKey (one element each, under a trigger that fires per two) and
+// checks what Options.StateBytes is told: changes whose running sum rises
+// by megabytes while the state is held and comes back to exactly zero when
+// the job ends, whether the TestStream ends (and its watermark with it) or
+// the sink fails every attempt at the one pane that fires early, with the
+// other keys' state still held.
+func TestStateBytesReported(t *testing.T) {
+	for _, failing := range []bool{false, true} {
+		t.Run(fmt.Sprint("failing=", failing), func(t *testing.T) {
+			const keys = 20_000
+			ev := &pipepb.TestStreamPayload_Event_AddElements{}
+			for i := range keys {
+				ev.Elements = append(ev.Elements, &pipepb.TestStreamPayload_TimestampedElement{
+					EncodedElement: append(nested(fmt.Sprint("key-", i)), "v"...), Timestamp: 1})
+			}
+			var sinkFails map[string]behaviour
+			if failing {
+				// A second element of key-0 fires its pane early.
+				ev.Elements = append(ev.Elements, &pipepb.TestStreamPayload_TimestampedElement{
+					EncodedElement: append(nested("key-0"), "w"...), Timestamp: 1})
+				sinkFails = map[string]behaviour{"Sink": func(context.Context, []byte, func([]byte), func([]byte)) error {
+					return errors.New("the sink fails")
+				}}
+			}
+			b := newPipeline(t)
+			out := b.testStream("Events", []string{"o"},
+				&pipepb.TestStreamPayload_Event{Event: &pipepb.TestStreamPayload_Event_ElementEvent{ElementEvent: ev}})["o"]
+			b.keyed(out, "everyTwo")
+			b.pardoIn("go2", "Sink", true, b.gbk("GroupByKey", out))
+			var mu sync.Mutex
+			var sum, peak int64
+			calls := 0
+			opts := testOptions(t, 2)
+			opts.StateBytes = func(delta int64) {
+				mu.Lock()
+				defer mu.Unlock()
+				calls++
+				sum += delta
+				peak = max(peak, sum)
+			}
+			f := newFake(sinkFails)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, err := runJob(ctx, t, b.plan(), opts, f, nil)
+			switch {
+			case failing && err == nil:
+				t.Fatal("the job succeeded, want the sink's error")
+			case !failing && err != nil:
+				t.Fatal(err)
+			case !failing && len(f.sunk("Sink")) != keys:
+				t.Fatalf("%d panes, want %d", len(f.sunk("Sink")), keys)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			t.Logf("%d calls, peak %d KiB", calls, peak>>10)
+			if peak < 2<<20 {
+				t.Errorf("peak windowing state told %d bytes, want megabytes for %d keys", peak, keys)
+			}
+			if sum != 0 {
+				t.Errorf("the changes told sum to %d at the end, want 0", sum)
+			}
+		})
+	}
+}

@@ -166,6 +166,10 @@ func (j *job) spillable(t *sinkTarget) bool {
 // close tears the job's processors down and removes its shuffles; it
 // returns the first teardown error.
 func (j *job) close(ctx context.Context) error {
+	// The job's windowing state is gone with it (see Options.StateBytes).
+	if told := j.toldState.Load(); told != 0 {
+		j.tellStateBytes(told, 0)
+	}
 	var first error
 	for _, s := range j.stages {
 		if err := s.teardown(context.WithoutCancel(ctx)); err != nil && first == nil {

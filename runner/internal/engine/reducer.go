@@ -187,8 +187,9 @@ func (s *stage) runReduce() {
 }
 
 // noteStateBytes adds the change in red's memory since its last run to the
-// job's windowing state and tells Options.StateBytes when the sum has moved
-// by a MiB since it was last told. red is not running elsewhere (busy).
+// job's windowing state and tells Options.StateBytes the change since it
+// was last told once that is a MiB or more. red is not running elsewhere
+// (busy).
 func (j *job) noteStateBytes(red *reducing) {
 	b := int64(0)
 	for _, p := range red.parts {
@@ -196,12 +197,16 @@ func (j *job) noteStateBytes(red *reducing) {
 	}
 	total := j.stateBytes.Add(b - red.memory)
 	red.memory = b
-	f := j.opts.StateBytes
-	if f == nil {
-		return
+	if told := j.toldState.Load(); total-told >= 1<<20 || told-total >= 1<<20 {
+		j.tellStateBytes(told, total)
 	}
-	if told := j.toldState.Load(); (total-told >= 1<<20 || told-total >= 1<<20) && j.toldState.CompareAndSwap(told, total) {
-		f(total)
+}
+
+// tellStateBytes tells Options.StateBytes the change from told to total,
+// unless another goroutine has told since told was read.
+func (j *job) tellStateBytes(told, total int64) {
+	if f := j.opts.StateBytes; f != nil && j.toldState.CompareAndSwap(told, total) {
+		f(total - told)
 	}
 }
 

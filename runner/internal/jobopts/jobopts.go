@@ -72,6 +72,14 @@ type Job struct {
 	StateMemory int64
 	// Progress, when non-nil, receives a progress line about once a second.
 	Progress func(Progress)
+	// StateBytes, when non-nil, is told how the memory of the windowing
+	// state the job's streaming GroupByKeys hold (buffered values,
+	// windows, keys, timers) changes: each change of a MiB or more, as a
+	// difference, and at the end the difference back to zero, so that one
+	// function may sum several jobs' state. It may be called from several
+	// goroutines at once. That state cannot spill; the local runner raises
+	// its soft memory limit by it on its own.
+	StateBytes func(delta int64)
 	// DisableDynamicSplitting turns off splitting running bundles (reads
 	// and channel splits) when bundle slots idle.
 	DisableDynamicSplitting bool
@@ -123,6 +131,7 @@ func (j Job) Engine(prefix string) engine.Options {
 		StateDir:                j.StateDir,
 		StateMemory:             j.StateMemory,
 		Progress:                j.Progress,
+		StateBytes:              j.StateBytes,
 		DisableDynamicSplitting: j.DisableDynamicSplitting,
 		Prefix:                  prefix,
 		Drain:                   j.Drain,

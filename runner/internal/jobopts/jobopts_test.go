@@ -55,4 +55,13 @@ func TestEngineCarriesEveryField(t *testing.T) {
 	if !called {
 		t.Error("Engine().Progress is not the Job's")
 	}
+	var told int64
+	j.StateBytes = func(d int64) { told += d }
+	if e = j.Engine("local"); e.StateBytes == nil {
+		t.Fatal("Engine() dropped StateBytes")
+	}
+	e.StateBytes(42)
+	if told != 42 {
+		t.Error("Engine().StateBytes is not the Job's")
+	}
 }
