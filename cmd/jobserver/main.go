@@ -109,6 +109,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/beamgo-dev/beamgo/io/filesystem"
@@ -125,8 +126,8 @@ func main() {
 		}
 		log.Fatal(err)
 	}
-	if srv.memoryLimit > 0 {
-		debug.SetMemoryLimit(srv.memoryLimit)
+	if srv.limit != nil {
+		srv.limit.apply()
 	}
 	// Start logged the server's Summary: address, authentication, workers.
 	sig := make(chan os.Signal, 1)
@@ -139,12 +140,51 @@ func main() {
 type server struct {
 	*jobservice.Server
 	ui *webui.Server
-	// memoryLimit, when set (by --memory_budget), is the Go runtime's soft
-	// memory limit main sets for the process: the budget and an eighth
-	// more for the server itself (gRPC buffers, staged artifacts), so
-	// that the collector reclaims garbage before resident memory passes
-	// the budget and a quarter.
-	memoryLimit int64
+	// limit, when set (by --memory_budget), is the Go runtime's soft
+	// memory limit main sets for the process.
+	limit *softLimit
+}
+
+// softLimit is the job server's soft memory limit: the budget and an
+// eighth more for the server itself (gRPC buffers, staged artifacts), so
+// that the collector reclaims garbage before resident memory passes the
+// budget and a quarter, raised by the windowing state the jobs' streaming
+// GroupByKeys hold beyond a quarter of the budget (Job.StateBytes). That
+// state cannot spill: with the limit below the live heap the collector
+// would run without pause.
+type softLimit struct {
+	// mu guards the fields below.
+	mu              sync.Mutex
+	base, allowance int64
+	state           int64 // the running jobs' windowing state
+	applied         bool  // main applies it; tests leave the process alone
+}
+
+// newSoftLimit returns the limit of a budget of budget bytes per job.
+func newSoftLimit(budget int64) *softLimit {
+	return &softLimit{base: budget + budget/8, allowance: budget / 4}
+}
+
+// bytes is the limit now; l.mu is held.
+func (l *softLimit) bytes() int64 { return l.base + max(0, l.state-l.allowance) }
+
+// apply sets the process's soft limit to l, and keeps it there as the
+// jobs' state changes.
+func (l *softLimit) apply() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.applied = true
+	debug.SetMemoryLimit(l.bytes())
+}
+
+// stateChanged takes a change in a job's windowing state (Job.StateBytes).
+func (l *softLimit) stateChanged(delta int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.state += delta
+	if l.applied {
+		debug.SetMemoryLimit(l.bytes())
+	}
 }
 
 // Stop stops the job server, then its UI.
@@ -178,13 +218,18 @@ func start(args []string, getenv func(string) string, stderr io.Writer) (*server
 	jobsDir := fs.String("jobs_dir", "", "directory of the records of running checkpointed jobs: a server started again with it runs them again from their newest snapshots (empty: no records)")
 	restartPoolWait := fs.Duration("restart_pool_wait", jobservice.DefaultRestartPoolWait, "how long a job run again after a restart waits for its LOOPBACK or EXTERNAL worker pool")
 	stateMemory := fs.Int64("state_memory", 0, "MiB the on-disk state store of a job may hold in memory (default: a quarter of the job's memory budget); needs --state_dir")
-	budget := fs.Int64("memory_budget", 0, "MiB each job may buffer (shuffles, elements between stages, bundle outputs, side inputs) before spilling to disk or holding back producers (default 128); also sets the server's Go soft memory limit to it plus an eighth")
+	budget := fs.Int64("memory_budget", 0, "MiB each job may buffer (shuffles, elements between stages, bundle outputs, side inputs) before spilling to disk or holding back producers (default 128); also sets the server's Go soft memory limit to it plus an eighth, raised by the windowing state its jobs hold past a quarter of it")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	runnerOpts, err := runnerOptions(*stateDir, *stateMemory, *budget)
 	if err != nil {
 		return nil, err
+	}
+	var limit *softLimit
+	if *budget > 0 {
+		limit = newSoftLimit(*budget << 20)
+		runnerOpts.StateBytes = limit.stateChanged
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("jobserver: unexpected arguments %q", fs.Args())
@@ -238,11 +283,7 @@ func start(args []string, getenv func(string) string, stderr io.Writer) (*server
 		}
 		return nil, err
 	}
-	srv := &server{Server: js, ui: uiSrv}
-	if *budget > 0 {
-		srv.memoryLimit = *budget<<20 + *budget<<20/8
-	}
-	return srv, nil
+	return &server{Server: js, ui: uiSrv, limit: limit}, nil
 }
 
 // runnerOptions returns the runner options of --state_dir,

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -124,4 +125,34 @@ func TestRunnerOptions(t *testing.T) {
 	if _, err := runnerOptions("", 0, -1); err == nil {
 		t.Error("runnerOptions with a negative --memory_budget succeeded")
 	}
+}
+
+// TestSoftLimitFollowsJobsState checks the job server's soft memory limit
+// against the windowing state its jobs report: the budget and an eighth
+// until their state passes a quarter of the budget, then raised by the
+// rest, summed over the jobs; back to the base when they end; and the
+// process's own limit touched only once main applied it.
+func TestSoftLimitFollowsJobsState(t *testing.T) {
+	const MiB = 1 << 20
+	before := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(before)
+	l := newSoftLimit(256 * MiB)
+	l.stateChanged(100 * MiB) // before apply: the process is left alone
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Fatalf("limit %d before apply, want the process's %d", got, before)
+	}
+	l.apply()
+	check := func(step string, want int64) {
+		t.Helper()
+		if got := debug.SetMemoryLimit(-1); got != want {
+			t.Errorf("%s: limit %d MiB, want %d MiB", step, got/MiB, want/MiB)
+		}
+	}
+	check("one job's 100 MiB, past the 64 MiB allowance", 288*MiB+36*MiB)
+	l.stateChanged(50 * MiB) // a second job
+	check("two jobs' 150 MiB", 288*MiB+86*MiB)
+	l.stateChanged(-100 * MiB)
+	check("the first job ended", 288*MiB)
+	l.stateChanged(-50 * MiB)
+	check("both ended", 288*MiB)
 }
