@@ -173,7 +173,7 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 	if err != nil {
 		return nil, err
 	}
-	limit, restore := applyMemoryLimit(mem.limit)
+	limit, restore := applyMemoryLimit(mem.limit, mem.windowState)
 	defer restore()
 	ctx, finish := p.StartRun(ctx) // after a failure, transforms clean up (sdk.RunHook)
 	job := r.opts.Job
@@ -181,14 +181,9 @@ func (r *Runner) Run(ctx context.Context, p *sdk.Pipeline) (*runner.Result, erro
 	eo := job.Engine("local")
 	eo.ShuffleMemory = mem.shuffle
 	eo.StateMemory = mem.state
-	var stateMu sync.Mutex // orders the raises as the changes they follow
-	windowState := int64(0)
 	userStateBytes := eo.StateBytes
 	eo.StateBytes = func(delta int64) {
-		stateMu.Lock()
-		windowState += delta
-		limit.raise(max(0, windowState-mem.windowState))
-		stateMu.Unlock()
+		limit.stateChanged(delta)
 		if userStateBytes != nil {
 			userStateBytes(delta)
 		}
@@ -297,15 +292,21 @@ var memLimit struct {
 }
 
 // limitRequest is one running job's soft memory limit: the limit its
-// memory plan gives, raised by the state it holds that cannot spill.
+// memory plan gives, raised by the windowing state it holds (which cannot
+// spill) beyond the allowance the plan's headroom covers.
 type limitRequest struct {
-	base, extra int64 // guarded by memLimit.mu
+	base, allowance int64
+	state           int64 // guarded by memLimit.mu
 }
+
+// bytes is the limit the request asks for now; memLimit.mu is held.
+func (req *limitRequest) bytes() int64 { return req.base + max(0, req.state-req.allowance) }
 
 // applyMemoryLimit sets the process's soft memory limit to the largest limit
 // asked for by running jobs, unless the process set its own, and returns the
-// job's request (nil if none was made) and the function that withdraws it.
-func applyMemoryLimit(limit int64) (req *limitRequest, restore func()) {
+// job's request (nil if none was made), whose windowing state beyond
+// allowance raises it, and the function that withdraws it.
+func applyMemoryLimit(limit, allowance int64) (req *limitRequest, restore func()) {
 	if limit <= 0 {
 		return nil, func() {}
 	}
@@ -317,7 +318,7 @@ func applyMemoryLimit(limit int64) (req *limitRequest, restore func()) {
 	if memLimit.own {
 		return nil, func() {}
 	}
-	req = &limitRequest{base: limit}
+	req = &limitRequest{base: limit, allowance: allowance}
 	memLimit.active = append(memLimit.active, req)
 	setMemoryLimit()
 	return req, func() {
@@ -329,16 +330,18 @@ func applyMemoryLimit(limit int64) (req *limitRequest, restore func()) {
 	}
 }
 
-// raise sets the request's limit to its base plus extra bytes, and the
-// process's limit with it; a nil request (no limit applied) ignores it.
-func (req *limitRequest) raise(extra int64) {
+// stateChanged takes a change in the job's windowing state
+// (engine.Options.StateBytes) and applies the limit it gives; a nil
+// request (no limit applied) ignores it.
+func (req *limitRequest) stateChanged(delta int64) {
 	if req == nil {
 		return
 	}
 	memLimit.mu.Lock()
 	defer memLimit.mu.Unlock()
-	if req.extra != extra {
-		req.extra = extra
+	before := req.bytes()
+	req.state += delta
+	if req.bytes() != before {
 		setMemoryLimit()
 	}
 }
@@ -348,7 +351,7 @@ func (req *limitRequest) raise(extra int64) {
 func setMemoryLimit() {
 	limit := int64(math.MaxInt64)
 	for i, req := range memLimit.active {
-		if l := req.base + req.extra; i == 0 || l > limit {
+		if l := req.bytes(); i == 0 || l > limit {
 			limit = l
 		}
 	}

@@ -119,21 +119,28 @@ func TestLimitRequests(t *testing.T) {
 			t.Errorf("%s: limit %d MiB, want %d MiB", step, got/MiB, want/MiB)
 		}
 	}
-	a, restoreA := applyMemoryLimit(100 * MiB)
+	a, restoreA := applyMemoryLimit(100*MiB, 0)
 	check("one job", 100*MiB)
-	b, restoreB := applyMemoryLimit(200 * MiB)
+	b, restoreB := applyMemoryLimit(200*MiB, 0)
 	check("two jobs", 200*MiB)
-	a.raise(150 * MiB)
+	a.stateChanged(150 * MiB)
 	check("the first raised past the second", 250*MiB)
-	b.raise(10 * MiB)
+	b.stateChanged(10 * MiB)
 	check("the second raised less", 250*MiB)
-	a.raise(0)
+	a.stateChanged(-150 * MiB)
 	check("the first lowered again", 210*MiB)
 	restoreB()
 	check("the second withdrawn", 100*MiB)
 	restoreA()
 	check("none left", math.MaxInt64)
+	c, restoreC := applyMemoryLimit(100*MiB, 40*MiB)
+	c.stateChanged(30 * MiB)
+	check("state within the allowance", 100*MiB)
+	c.stateChanged(20 * MiB)
+	check("state 10 MiB past the allowance", 110*MiB)
+	restoreC()
+	check("none left again", math.MaxInt64)
 	var none *limitRequest
-	none.raise(MiB) // a job that applied no limit ignores its state
+	none.stateChanged(MiB) // a job that applied no limit ignores its state
 	check("a nil request raised", math.MaxInt64)
 }

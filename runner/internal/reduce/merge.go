@@ -154,6 +154,7 @@ func (r *Reducer) mergeInto(target int32, srcs []int32, t Times) {
 		}
 		return cmpTime(wa.End, wb.End)
 	})
+	r.uncoverHold(target) // its event timer goes below
 	tw := &r.wins[target]
 	oldHold := tw.holdMin()
 	states := make([][]nodeState, len(srcs))
@@ -195,11 +196,6 @@ func (r *Reducer) mergeInto(target int32, srcs []int32, t Times) {
 	tw.vals, tw.nonEmpty = vals, nonEmpty
 	tw.elemHold, tw.extraHold = elemHold, none
 	r.addGCHold(tw, false, t)
-	if tw.event <= oldHold {
-		// The old event timer covered the old hold (see holdMoved), which
-		// has no entry: holdMoved must queue the new one even if equal.
-		oldHold = none
-	}
 	tw.event = none
 	r.holdMoved(target, oldHold)
 	r.setEventTimer(target, t)

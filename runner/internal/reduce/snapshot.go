@@ -139,7 +139,7 @@ func (f *Frozen) Snapshot(w *snapbuf.Writer) {
 func (f *Frozen) snapshotWin(w *snapbuf.Writer, i int32, ends []int) []int {
 	ws := &f.wins[i]
 	w.Window(ws.window())
-	base := ws.window().End
+	base := ws.end
 	w.Uint(ws.seq)
 	// The values, concatenated, then their end offsets. The walk reads
 	// the header of every chunk but the tail: the tail's header is the
