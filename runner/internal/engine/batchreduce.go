@@ -15,7 +15,8 @@ import (
 // A GroupByKey over bounded input whose trigger may fire before the input
 // ends (an AfterCount, an Always; reduce.OnePaneInBatch is false) groups
 // in two steps, as Beam's batch runners do: the spilling shuffle collects
-// the input, each value stamped with its timestamp, and once the input is
+// the input, one record per element stamped with its timestamp and
+// windows (not one per element and window), and once the input is
 // complete a reducer takes the shuffle's groups key after key, a slice of
 // keys at a time, and is advanced to the end of time after each slice, so
 // that every window of those keys fires its panes and is collected. A
@@ -26,17 +27,67 @@ import (
 // elements arrive, the watermark passes every window's end only at the
 // end, and processing time stands at the moment the input was complete.
 
-// stampValue appends ts, then val, to dst: a stamped shuffle value.
-func stampValue(dst []byte, ts window.Time, val []byte) []byte {
-	return append(binary.BigEndian.AppendUint64(dst, uint64(ts)), val...)
+// A stamped shuffle value carries what the reducer needs of its element
+// besides key and value: the timestamp and all of the element's windows.
+// The shuffle record itself goes into one placeholder window (stampedWins),
+// so an element in five sliding windows is one record, not five: the
+// shuffle sorts, spills and merges a fifth of the records, and the reducer
+// looks the key up once per element. Its layout:
+//
+//	timestamp   8 bytes, big-endian
+//	windows     uvarint: 0 for the global window, else the number n of
+//	            interval windows, followed by n pairs of varints: the
+//	            window's start as an offset back from the timestamp, and
+//	            its length (for sliding windows, a few bytes each)
+//	value       the rest
+
+// stampedWins is the window every stamped shuffle record is grouped in.
+var stampedWins = []window.Window{window.Global()}
+
+// stampValue appends the stamped shuffle value of an element with
+// timestamp ts, windows wins and value val to dst.
+func stampValue(dst []byte, ts window.Time, wins []window.Window, val []byte) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(ts))
+	if len(wins) == 1 && wins[0].IsGlobal() {
+		dst = append(dst, 0)
+	} else {
+		dst = binary.AppendUvarint(dst, uint64(len(wins)))
+		for _, w := range wins {
+			dst = binary.AppendVarint(binary.AppendVarint(dst, int64(ts-w.Start)), int64(w.End-w.Start))
+		}
+	}
+	return append(dst, val...)
 }
 
-// unstamp splits a stamped shuffle value.
-func unstamp(b []byte) (window.Time, []byte, error) {
-	if len(b) < 8 {
-		return 0, nil, fmt.Errorf("engine: stamped shuffle value of %d bytes, shorter than its timestamp", len(b))
+// unstamp splits a stamped shuffle value: it appends the element's windows
+// to wins and returns its timestamp, the windows and the value.
+func unstamp(b []byte, wins []window.Window) (window.Time, []window.Window, []byte, error) {
+	if len(b) < 9 {
+		return 0, wins, nil, fmt.Errorf("engine: stamped shuffle value of %d bytes, shorter than its timestamp and windows", len(b))
 	}
-	return window.Time(binary.BigEndian.Uint64(b)), b[8:], nil
+	ts := window.Time(binary.BigEndian.Uint64(b))
+	n, m := binary.Uvarint(b[8:])
+	if m <= 0 || n > uint64(len(b)) {
+		return 0, wins, nil, fmt.Errorf("engine: stamped shuffle value: bad window count at offset 8")
+	}
+	at := 8 + m
+	if n == 0 {
+		return ts, append(wins, window.Global()), b[at:], nil
+	}
+	for range n {
+		back, m1 := binary.Varint(b[at:])
+		if m1 <= 0 {
+			return 0, wins, nil, fmt.Errorf("engine: stamped shuffle value: bad window start at offset %d", at)
+		}
+		length, m2 := binary.Varint(b[at+m1:])
+		if m2 <= 0 {
+			return 0, wins, nil, fmt.Errorf("engine: stamped shuffle value: bad window length at offset %d", at+m1)
+		}
+		start := ts - window.Time(back)
+		wins = append(wins, window.Interval(start, start+window.Time(length)))
+		at += m1 + m2
+	}
+	return ts, wins, b[at:], nil
 }
 
 // batchSlice is about how many bytes a slice's elements take (their keys
@@ -44,8 +95,9 @@ func unstamp(b []byte) (window.Time, []byte, error) {
 // end: a slice of keys' windows at a time. Tests lower it.
 var batchSlice = 1 << 20
 
-// elemCost is what an element of a slice takes besides its key and value:
-// its reduce.Element and window, and its window's state in the reducer.
+// elemCost is what an element-window of a slice takes besides its key and
+// value: its share of the reduce.Element, the window, and the window's
+// state in the reducer.
 const elemCost = 160
 
 // batchReduce is what the bundles of a batch-reduced GroupByKey share:
@@ -99,7 +151,7 @@ type batchReducer struct {
 
 	// key is the current group's key; data holds the copied keys and
 	// values of elems, the slice's elements so far, one after the other,
-	// and elemWins their windows.
+	// and elemWins their windows, also one element's after the other.
 	key      []byte
 	data     []byte
 	elems    []reduce.Element
@@ -121,28 +173,31 @@ func (v *batchReducer) StartGroup(key []byte, win window.Window) {
 		return
 	}
 	if !bytes.Equal(key, v.key) {
-		if len(v.data)+elemCost*len(v.elems) >= batchSlice {
+		if len(v.data)+elemCost*len(v.elemWins) >= batchSlice {
 			v.err = v.flush()
 		}
 		v.key = append(v.key[:0], key...)
 	}
 }
 
-// AddValue implements shuffle.GroupVisitor.
-func (v *batchReducer) AddValue(win window.Window, val []byte) {
+// AddValue implements shuffle.GroupVisitor. The group's window is the
+// placeholder of stamped records; the element's windows are in its value.
+func (v *batchReducer) AddValue(_ window.Window, val []byte) {
 	if v.err != nil {
 		return
 	}
-	ts, val, err := unstamp(val)
+	at := len(v.elemWins)
+	ts, wins, val, err := unstamp(val, v.elemWins)
 	if err != nil {
 		v.err = err
 		return
 	}
+	v.elemWins = wins
 	// Key, Value and Windows get their lengths only: data and elemWins
 	// may grow and move until the slice is reduced (rebase).
 	v.data = append(append(v.data, v.key...), val...)
-	v.elemWins = append(v.elemWins, win)
-	v.elems = append(v.elems, reduce.Element{Key: v.key[:len(v.key):len(v.key)], Value: val[:len(val):len(val)], Timestamp: ts})
+	v.elems = append(v.elems, reduce.Element{Key: v.key[:len(v.key):len(v.key)], Value: val[:len(val):len(val)], Timestamp: ts,
+		Windows: wins[at:len(wins):len(wins)]})
 }
 
 // EndGroup implements shuffle.GroupVisitor.
@@ -190,13 +245,14 @@ func (v *batchReducer) flush() error {
 // rebase points every element's key and value into data, where they
 // were appended one after the other, and its windows into elemWins.
 func (v *batchReducer) rebase() {
-	at := 0
+	at, wat := 0, 0
 	for i := range v.elems {
 		e := &v.elems[i]
-		k, n := len(e.Key), len(e.Key)+len(e.Value)
+		k, n, w := len(e.Key), len(e.Key)+len(e.Value), len(e.Windows)
 		e.Key = v.data[at : at+k : at+k]
 		e.Value = v.data[at+k : at+n : at+n]
-		e.Windows = v.elemWins[i : i+1 : i+1]
+		e.Windows = v.elemWins[wat : wat+w : wat+w]
 		at += n
+		wat += w
 	}
 }

@@ -71,7 +71,8 @@ type sinkTarget struct {
 	// reducers are the grouped stages that group pc with a reducer.
 	reducers []*stage
 	// shuffles group pc for grouped and keyed stages; stamped[i] says
-	// whether shuffles[i]'s values carry their timestamps (stampValue).
+	// whether shuffles[i]'s values carry their timestamps and windows
+	// (stampValue).
 	shuffles []*shuffle.Shuffle
 	stamped  []bool
 	// side collects pc for the stages reading it as a side input.
@@ -340,12 +341,15 @@ func (o *bundleOutput) write(b []byte) error {
 		o.red.add(v, k)
 	}
 	for i, w := range o.writers {
-		val := v.Elem[k:]
+		val, wins := v.Elem[k:], v.Windows
 		if o.t.stamped[i] {
-			o.stamp = stampValue(o.stamp[:0], v.Timestamp, val)
-			val = o.stamp
+			if len(wins) == 0 {
+				continue
+			}
+			o.stamp = stampValue(o.stamp[:0], v.Timestamp, v.Windows, val)
+			val, wins = o.stamp, stampedWins
 		}
-		if err := w.Add(v.Elem[:k], v.Windows, val); err != nil {
+		if err := w.Add(v.Elem[:k], wins, val); err != nil {
 			return err
 		}
 	}
