@@ -11,7 +11,12 @@
 // With -source=bounded the input watermark jumps to the end once every
 // bid is read, so every window stays open until then; -source=unbounded
 // reads the bids through io/unbounded with a watermark, so windows close
-// as the stream advances.
+// as the stream advances. Its partitions take the bids round robin
+// (-partition=round), or by auction (-partition=auction), as a topic keyed
+// by auction holds them and as bench/streamhand's workers split the
+// auctions: each partition's bundles then hold several bids of an
+// auction's window, which the lifted combine adds up before the
+// GroupByKey.
 package main
 
 import (
@@ -116,10 +121,13 @@ func (t *totals) digest() (d bids.Digest, panes int64) {
 type shard struct{ From, To int64 }
 
 // bidSource is the stream as an unbounded source: partition p reads bids
-// p, p+parts, p+2*parts, ... with the watermark of the next one's place.
+// p, p+parts, p+2*parts, ... (or, byAuction, the bids of the auctions
+// whose number is p modulo parts, as a topic keyed by auction holds them)
+// with the watermark of the next one's place.
 type bidSource struct {
-	c     bids.Config
-	parts int64
+	c         bids.Config
+	parts     int64
+	byAuction bool
 }
 
 func (b bidSource) Partitions(context.Context) ([]int64, error) {
@@ -131,7 +139,10 @@ func (b bidSource) Partitions(context.Context) ([]int64, error) {
 }
 
 func (b bidSource) Open(_ context.Context, p int64, mark *int64) (unbounded.Reader[bids.Bid, int64], error) {
-	r := &bidReader{b: b, next: p}
+	r := &bidReader{b: b, next: p, part: p}
+	if b.byAuction {
+		r.next = 0
+	}
 	if mark != nil {
 		r.next = *mark
 	}
@@ -139,17 +150,21 @@ func (b bidSource) Open(_ context.Context, p int64, mark *int64) (unbounded.Read
 }
 
 type bidReader struct {
-	b    bidSource
-	next int64
+	b          bidSource
+	next, part int64
 }
 
 func (r *bidReader) Next(context.Context) (unbounded.Record[bids.Bid], bool, error) {
-	if r.next >= r.b.c.Events {
-		return unbounded.Record[bids.Bid]{}, false, io.EOF
+	for r.next < r.b.c.Events {
+		bid := r.b.c.At(r.next)
+		if !r.b.byAuction {
+			r.next += r.b.parts
+		} else if r.next++; bid.Auction%r.b.parts != r.part {
+			continue
+		}
+		return unbounded.Record[bids.Bid]{Value: bid, Time: time.UnixMilli(bid.Time)}, true, nil
 	}
-	bid := r.b.c.At(r.next)
-	r.next += r.b.parts
-	return unbounded.Record[bids.Bid]{Value: bid, Time: time.UnixMilli(bid.Time)}, true, nil
+	return unbounded.Record[bids.Bid]{}, false, io.EOF
 }
 
 func (r *bidReader) Mark() int64 { return r.next }
@@ -173,9 +188,14 @@ func main() {
 	memoryLimit := flag.Int64("memory_limit", 0, "the local runner's soft memory limit in bytes (local.Options.MemoryLimit): 0 is the runner's default (its 128 MiB budget + 25%), -1 leaves the collector alone, as the hand-written program runs")
 	ckptEvery := flag.Duration("checkpoint_interval", 0, "write a durable snapshot this often, into a temporary directory (0: no checkpoints)")
 	ckptBackground := flag.Bool("checkpoint_background", false, "encode the GroupByKeys' part of each snapshot after the job resumes (local.Checkpointing.Background)")
+	noLift := flag.Bool("disable_lifting", false, "run the count without pre-combining before the GroupByKey (local.Options.DisableLifting)")
+	partition := flag.String("partition", "round", "-source=unbounded: how the partitions split the stream: round (bid i to partition i modulo -shards) or auction (by auction, as a topic keyed by auction)")
 	maxRecords := flag.Int("max_records", 5000, "-source=unbounded: bids a partition's read emits before it checkpoints (unbounded.Options.MaxRecords)")
 	flag.Parse()
 	log.SetFlags(0)
+	if *partition != "round" && *partition != "auction" {
+		log.Fatalf("-partition %q: want round or auction", *partition)
+	}
 	c := bids.Default
 	c.Events = *events
 	var ranges []shard
@@ -193,7 +213,7 @@ func main() {
 	s := p.Root()
 	var gen sdk.PCollection[bids.Bid]
 	if *source == "unbounded" {
-		gen = unbounded.Read(s, bidSource{c: c, parts: *shards}, unbounded.Options{Name: "Bids", MaxRecords: *maxRecords})
+		gen = unbounded.Read(s, bidSource{c: c, parts: *shards, byAuction: *partition == "auction"}, unbounded.Options{Name: "Bids", MaxRecords: *maxRecords})
 	} else {
 		gen = sdk.FlatMap(s, func(r shard, emit func(bids.Bid)) {
 			for i := r.From; i < r.To; i++ {
@@ -222,7 +242,7 @@ func main() {
 	}
 	stop := cpuprof.Start(*cpuprofile)
 	stopHeap := cpuprof.StartHeap(*memprofile)
-	res, err := local.New(&local.Options{Job: job, MemoryLimit: *memoryLimit}).Run(context.Background(), p)
+	res, err := local.New(&local.Options{Job: job, MemoryLimit: *memoryLimit, DisableLifting: *noLift}).Run(context.Background(), p)
 	stopHeap()
 	stop()
 	if err != nil {
