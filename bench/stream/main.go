@@ -141,7 +141,7 @@ func (b bidSource) Partitions(context.Context) ([]int64, error) {
 func (b bidSource) Open(_ context.Context, p int64, mark *int64) (unbounded.Reader[bids.Bid, int64], error) {
 	r := &bidReader{b: b, next: p, part: p}
 	if b.byAuction {
-		r.next = 0
+		r.next = 0 // every partition walks the whole stream, keeping its auctions
 	}
 	if mark != nil {
 		r.next = *mark
@@ -159,10 +159,12 @@ func (r *bidReader) Next(context.Context) (unbounded.Record[bids.Bid], bool, err
 		bid := r.b.c.At(r.next)
 		if !r.b.byAuction {
 			r.next += r.b.parts
-		} else if r.next++; bid.Auction%r.b.parts != r.part {
-			continue
+			return unbounded.Record[bids.Bid]{Value: bid, Time: time.UnixMilli(bid.Time)}, true, nil
 		}
-		return unbounded.Record[bids.Bid]{Value: bid, Time: time.UnixMilli(bid.Time)}, true, nil
+		r.next++
+		if bid.Auction%r.b.parts == r.part {
+			return unbounded.Record[bids.Bid]{Value: bid, Time: time.UnixMilli(bid.Time)}, true, nil
+		}
 	}
 	return unbounded.Record[bids.Bid]{}, false, io.EOF
 }
