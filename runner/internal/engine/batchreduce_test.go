@@ -127,9 +127,10 @@ func TestBoundedTriggeredGroupByKeyShuffles(t *testing.T) {
 // in its stamped value, and the reducer must count it in every one of
 // them: each (key, window) gets panes of at most two values that add up
 // to the elements in that window, indexed 0, 1, ... with the last one
-// final. The shuffle spills.
+// final. The shuffle spills: the elements' records (about 600 KiB) are
+// more than a shuffle writer holds at least (256 KiB) before spilling.
 func TestBatchReduceSlidingWindows(t *testing.T) {
-	const keys, perKey, size, period = 400, 9, 30, 10
+	const keys, perKey, size, period = 1000, 9, 30, 10
 	defer func(n int) { batchSlice = n }(batchSlice)
 	batchSlice = 1000
 	b := newPipeline(t)
