@@ -278,6 +278,7 @@ type executor struct {
 	insts    int
 	descs    map[string]bool
 	suspects map[suspectKey]int64
+	gates    map[*service.Worker]*gate
 }
 
 // Endpoints implements engine.Executor.

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -34,9 +35,14 @@ import (
 //     that index. The engine retries it (Options.MaxAttempts); a retry of
 //     a suspect bundle runs the elements before the index as one bundle
 //     on the worker, then each of the next isolateCount elements as a
-//     bundle of its own, then the rest as one bundle. If the worker dies
-//     in a bundle of one element, that element is the one, and the error
-//     (WorkerDiedError) names it and the transforms that read it.
+//     bundle of its own, then the rest as one bundle. A bundle of one
+//     element runs alone on its worker: it waits until the worker's other
+//     bundles end, and no other bundle starts there until it ends (gate).
+//     If the worker dies in such a bundle, that element is the one, and
+//     the error (WorkerDiedError) names it and the transforms that read
+//     it. Without the wait, a poison element isolated beside another
+//     suspect bundle's isolated element on one worker kills both, and the
+//     innocent one may be named.
 //
 // Splitting one bundle into several on the worker changes nothing the
 // engine commits: it commits the attempt's outputs only if all succeed.
@@ -132,6 +138,89 @@ func (e *executor) clearSuspect(key suspectKey) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.suspects, key)
+}
+
+// gate orders the bundles that run on one worker: any number run
+// together, except a bundle that must run alone (an isolated element of a
+// suspect bundle). That one waits until the bundles running end, and the
+// bundles that come after it wait until it ends. A running bundle never
+// waits for another bundle to start, so the waits cannot deadlock.
+type gate struct {
+	mu      sync.Mutex
+	running int           // bundles running together
+	alone   bool          // a bundle runs alone
+	waiting int           // bundles waiting to run alone
+	changed chan struct{} // closed and replaced when the above change
+}
+
+// enter waits until a bundle may run (alone, if alone is set) and returns
+// the function that ends its run, or ctx's error if ctx ends first.
+func (g *gate) enter(ctx context.Context, alone bool) (func(), error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.changed == nil {
+		g.changed = make(chan struct{})
+	}
+	if alone {
+		g.waiting++
+	}
+	for {
+		if alone && !g.alone && g.running == 0 {
+			g.waiting--
+			g.alone = true
+			return func() { g.leave(true) }, nil
+		}
+		if !alone && !g.alone && g.waiting == 0 {
+			g.running++
+			return func() { g.leave(false) }, nil
+		}
+		ch := g.changed
+		g.mu.Unlock()
+		select {
+		case <-ch:
+			g.mu.Lock()
+		case <-ctx.Done():
+			g.mu.Lock()
+			if alone {
+				g.waiting--
+				g.signal()
+			}
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// leave ends a run.
+func (g *gate) leave(alone bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if alone {
+		g.alone = false
+	} else {
+		g.running--
+	}
+	g.signal()
+}
+
+// signal wakes the waiters; g.mu is held.
+func (g *gate) signal() {
+	close(g.changed)
+	g.changed = make(chan struct{})
+}
+
+// gate returns the gate of worker w.
+func (e *executor) gate(w *service.Worker) *gate {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.gates == nil {
+		e.gates = map[*service.Worker]*gate{}
+	}
+	g := e.gates[w]
+	if g == nil {
+		g = &gate{}
+		e.gates[w] = g
+	}
+	return g
 }
 
 // pulled reads a bundle's input one element at a time, with one element

@@ -83,7 +83,7 @@ func (r *remote) Process(ctx context.Context, b engine.Bundle) error {
 	}
 	if len(r.fire) > 0 {
 		// Every part of the input ran without them (there was none).
-		if err := r.run(ctx, b, func(func([]byte, error) bool) {}, 0, false); err != nil {
+		if err := r.run(ctx, b, func(func([]byte, error) bool) {}, 0, false, false); err != nil {
 			return err
 		}
 	}
@@ -112,7 +112,7 @@ func (r *remote) process(ctx context.Context, b engine.Bundle) error {
 	key := suspectKey{desc: r.desc.GetId(), first: sha256.Sum256(first)}
 	from, suspect := r.ex.suspect(key)
 	if !suspect {
-		if err := r.run(ctx, b, in.take(-1), 0, true); err != nil {
+		if err := r.run(ctx, b, in.take(-1), 0, true, false); err != nil {
 			return r.died(err, key, nil)
 		}
 		return nil
@@ -121,7 +121,7 @@ func (r *remote) process(ctx context.Context, b engine.Bundle) error {
 	// this bundle; each of the next isolateCount runs alone.
 	index := int64(0)
 	if from > 0 {
-		if err := r.run(ctx, b, in.take(from), 0, false); err != nil {
+		if err := r.run(ctx, b, in.take(from), 0, false, false); err != nil {
 			return r.died(err, key, nil)
 		}
 		index = from
@@ -134,13 +134,13 @@ func (r *remote) process(ctx context.Context, b engine.Bundle) error {
 		if !ok {
 			break
 		}
-		if err := r.run(ctx, b, in.take(1), index, false); err != nil {
+		if err := r.run(ctx, b, in.take(1), index, false, true); err != nil {
 			return r.died(err, key, &isolated{index: index, elem: elem})
 		}
 		index++
 	}
 	if _, ok, _ := in.peek(); ok {
-		if err := r.run(ctx, b, in.take(-1), index, false); err != nil {
+		if err := r.run(ctx, b, in.take(-1), index, false, false); err != nil {
 			return r.died(err, key, nil)
 		}
 	}
@@ -223,8 +223,14 @@ func (r *remote) died(err error, key suspectKey, one *isolated) error {
 // to b's and the metrics, elements read and residuals to r's. A worker
 // that dies makes a WorkerDiedError, with the last reported index in
 // progress (counted from the bundle's first element). splittable says
-// whether the engine may split it.
-func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byte, error], base int64, splittable bool) (err error) {
+// whether the engine may split it; alone, whether it runs alone on the
+// worker (an isolated element, see gate).
+func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byte, error], base int64, splittable, alone bool) (err error) {
+	leave, err := r.ex.gate(r.w).enter(ctx, alone)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	inst := r.ex.instruction()
 	var timers *service.Timers
 	if len(r.families) > 0 || len(r.fire) > 0 {
