@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
@@ -449,5 +450,82 @@ func TestStateBytesReported(t *testing.T) {
 				t.Errorf("the changes told sum to %d at the end, want 0", sum)
 			}
 		})
+	}
+}
+
+// TestStreamingGroupByKeySpillsValues buffers 32 MiB of values in a
+// streaming GroupByKey whose windows all fire at the end, under a memory
+// budget of 8 MiB: the parts spill their values (a quarter of the budget
+// between them), so the windowing state told to Options.StateBytes stays
+// within a few MiB, and every value comes out of the spill files intact,
+// in its key's pane.
+func TestStreamingGroupByKeySpillsValues(t *testing.T) {
+	const keys, perKey, size = 16, 512, 4 << 10
+	value := func(k, i int) []byte {
+		v := bytes.Repeat([]byte{byte('a' + (k+i)%26)}, size)
+		copy(v, fmt.Sprintf("key-%02d/%04d/", k, i))
+		return v
+	}
+	// 32 events of 1 MiB each.
+	var events []*pipepb.TestStreamPayload_Event
+	for i := range perKey {
+		if i%16 == 0 {
+			events = append(events, &pipepb.TestStreamPayload_Event{Event: &pipepb.TestStreamPayload_Event_ElementEvent{
+				ElementEvent: &pipepb.TestStreamPayload_Event_AddElements{}}})
+		}
+		ev := events[len(events)-1].GetElementEvent()
+		for k := range keys {
+			ev.Elements = append(ev.Elements, &pipepb.TestStreamPayload_TimestampedElement{
+				EncodedElement: append(nested(fmt.Sprintf("key-%02d", k)), value(k, i)...), Timestamp: 1})
+		}
+	}
+	b := newPipeline(t)
+	out := b.testStream("Events", []string{"o"}, events...)["o"]
+	b.keyed(out, "global")
+	b.pardoIn("go2", "Sink", true, b.gbk("GroupByKey", out))
+	var mu sync.Mutex
+	var sum, peak int64
+	opts := testOptions(t, 2)
+	opts.MemoryBudget = 8 << 20
+	opts.StateBytes = func(delta int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		sum += delta
+		peak = max(peak, sum)
+	}
+	f := newFake(nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := runJob(ctx, t, b.plan(), opts, f, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := f.sunk("Sink")
+	if len(got) != keys {
+		t.Fatalf("%d panes, want %d", len(got), keys)
+	}
+	for _, p := range got {
+		k := -1
+		fmt.Sscanf(string(p.Elem[1:]), "key-%02d", &k)
+		if k < 0 || k >= keys {
+			t.Fatalf("pane of unknown key %q", p.Elem[:min(len(p.Elem), 12)])
+		}
+		if want := 1 + 6 + 4 + perKey*(2+size); len(p.Elem) != want {
+			t.Fatalf("key %d: pane of %d bytes, want %d", k, len(p.Elem), want)
+		}
+		// The key, the values' count, then each value's length and bytes,
+		// in the order they came.
+		rest := p.Elem[1+6+4:]
+		for i := range perKey {
+			if v := rest[2 : 2+size]; !bytes.Equal(v, value(k, i)) {
+				t.Fatalf("key %d: value %d is %.14q..., want %.14q...", k, i, v, value(k, i))
+			}
+			rest = rest[2+size:]
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("peak windowing state told: %d KiB", peak>>10)
+	if total := int64(keys * perKey * size); peak > total/4 {
+		t.Errorf("peak windowing state told %d KiB, want it kept near the budget's quarter, far below the %d KiB of values", peak>>10, total>>10)
 	}
 }

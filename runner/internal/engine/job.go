@@ -21,6 +21,10 @@ type job struct {
 	ex   Executor
 	dir  string
 
+	// reducings counts the streaming GroupByKeys (set as the stages are
+	// made), which share the memory for buffered values (spillAbove).
+	reducings int
+
 	// stateBytes is the streaming GroupByKeys' memory, toldState what
 	// Options.StateBytes was last told (see noteStateBytes).
 	stateBytes, toldState atomic.Int64
@@ -178,8 +182,11 @@ func (j *job) close(ctx context.Context) error {
 		if s.grouping != nil {
 			s.grouping.Close()
 		}
-		if s.red != nil && s.red.wake != nil {
-			s.red.wake.Stop()
+		if s.red != nil {
+			if s.red.wake != nil {
+				s.red.wake.Stop()
+			}
+			s.red.close()
 		}
 	}
 	if err := closeKeyed(j.stages); err != nil && first == nil {

@@ -46,6 +46,8 @@ type reducing struct {
 	merging bool
 	// memory is the parts' memory after their last run (reduce.Reducer.Bytes).
 	memory int64
+	// dir holds the parts' spill files.
+	dir string
 }
 
 // reduceBatch is one committed bundle's output for a reducer.
@@ -67,7 +69,8 @@ func newReducing(s *stage) (*reducing, error) {
 	}
 	name := s.j.pl.Components.GetTransforms()[in.Transform].GetUniqueName()
 	red := &reducing{strategy: *in.Reduce, name: name, adding: window.MaxTime, lastIW: window.MinTime, hold: window.MaxTime, gbkOW: window.MinTime,
-		merging: in.Reduce.WindowFn.IsMerging()}
+		merging: in.Reduce.WindowFn.IsMerging(), dir: s.j.dir}
+	s.j.reducings++
 	if err := red.setParts(max(s.j.opts.Parallelism, 1)); err != nil {
 		return nil, fmt.Errorf("GroupByKey %s: %w", in.Transform, err)
 	}
@@ -131,6 +134,16 @@ func (red *reducing) take(limit int64) []*reduceBatch {
 // runBytes is about how many bytes of batches a reducer adds in one run.
 func (j *job) runBytes() int64 { return max(j.bufferBudget()/16, 1<<20) }
 
+// spillAbove is how many bytes of buffered values each part of a
+// streaming GroupByKey keeps in memory before it spills (see
+// reduce.Reducer.Spill): a quarter of the memory budget, shared by the
+// job's streaming GroupByKeys and their parts. The rest of the windowing
+// state (windows, trigger states, keys, timers) stays in memory; it
+// counts in Options.StateBytes, with the values held.
+func (j *job) spillAbove(red *reducing) int64 {
+	return max(j.opts.MemoryBudget/4, 1<<20) / int64(max(j.reducings, 1)*len(red.parts))
+}
+
 // due reports whether the reducer has work: batches to add, a new input
 // watermark to advance to, or a processing-time timer that is due; j.mu
 // is held.
@@ -162,7 +175,17 @@ func (s *stage) runReduce() {
 	parts := make([][]*bundleWork, len(red.parts))
 	panes := red.run(batches, t, func(part int, panes []reduce.Pane) {
 		parts[part] = append(parts[part], s.paneBundles(panes)...)
-	})
+	}, j.spillAbove(red))
+	if err := red.err(); err != nil {
+		// A pane of this run may lack values read back from the spill
+		// file: none is queued, and the job fails.
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		j.fail(fmt.Errorf("GroupByKey %s: %w", red.name, err))
+		red.busy = false
+		j.refresh()
+		return
+	}
 	var bundles []*bundleWork
 	for _, bs := range parts {
 		bundles = append(bundles, bs...)

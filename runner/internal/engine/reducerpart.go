@@ -29,6 +29,8 @@ type reducerPart struct {
 	// frozen is the reducer's state at a checkpoint, until the
 	// snapshot's body is encoded (snapBody).
 	frozen reduce.Frozen
+	// err is the reducer's spill error after the part's last run.
+	err error
 }
 
 // setParts replaces the GroupByKey's reducers by n empty ones.
@@ -39,10 +41,19 @@ func (red *reducing) setParts(n int) error {
 		if err != nil {
 			return err
 		}
+		r.SpillTo(red.dir)
 		parts[i] = &reducerPart{r: r}
 	}
+	red.close()
 	red.parts = parts
 	return nil
+}
+
+// close closes the parts' reducers (their spill files).
+func (red *reducing) close() {
+	for _, p := range red.parts {
+		p.r.Close()
+	}
 }
 
 // keyHash is the FNV-1a hash of an encoded key. It must not change: a
@@ -61,19 +72,21 @@ func keyHash(key []byte) uint32 {
 // called for different parts at once and must not keep the slice, only
 // the keys and values its panes alias), and run returns what is left:
 // fewer than paneChunk panes per part. Without it, run returns all panes.
-// Either way the returned panes come part after part.
-func (red *reducing) run(batches []*reduceBatch, t reduce.Times, emit func(part int, panes []reduce.Pane)) []reduce.Pane {
+// Either way the returned panes come part after part. After its run,
+// each part spills buffered values past spill bytes (see
+// reduce.Reducer.Spill); err returns the first part's spill error.
+func (red *reducing) run(batches []*reduceBatch, t reduce.Times, emit func(part int, panes []reduce.Pane), spill int64) []reduce.Pane {
 	n := len(red.parts)
 	handOn := func(int) func([]reduce.Pane) { return nil }
 	if emit != nil {
 		handOn = func(i int) func([]reduce.Pane) { return func(ps []reduce.Pane) { emit(i, ps) } }
 	}
 	if n == 1 {
-		red.parts[0].run(batches, t, 0, 1, red.merging, handOn(0))
+		red.parts[0].run(batches, t, 0, 1, red.merging, handOn(0), spill)
 	} else {
 		var wg sync.WaitGroup
 		for i, p := range red.parts {
-			wg.Go(func() { p.run(batches, t, i, n, red.merging, handOn(i)) })
+			wg.Go(func() { p.run(batches, t, i, n, red.merging, handOn(i), spill) })
 		}
 		wg.Wait()
 	}
@@ -84,6 +97,17 @@ func (red *reducing) run(batches []*reduceBatch, t reduce.Times, emit func(part 
 		p.panes = p.panes[:0]
 	}
 	return panes
+}
+
+// err returns the first part's error of the last run: a spill file that
+// failed.
+func (red *reducing) err() error {
+	for _, p := range red.parts {
+		if p.err != nil {
+			return p.err
+		}
+	}
+	return nil
 }
 
 // paneChunk is about how many panes a part collects before it hands them
@@ -115,8 +139,9 @@ func (red *reducing) summary() (hold window.Time, pending int, next window.Time,
 // run adds the part's share of batches (the elements whose key hash is
 // part modulo parts) and advances the part's reducer to t. With emit set,
 // panes go to it in chunks once paneChunk are collected; the rest stay in
-// p.panes.
-func (p *reducerPart) run(batches []*reduceBatch, t reduce.Times, part, parts int, merging bool, emit func([]reduce.Pane)) {
+// p.panes. Then it spills the values past spill bytes.
+func (p *reducerPart) run(batches []*reduceBatch, t reduce.Times, part, parts int, merging bool, emit func([]reduce.Pane), spill int64) {
+	defer func() { p.err = p.r.Spill(spill) }()
 	for _, b := range batches {
 		b.addTo(p, t, uint32(part), uint32(parts), merging, emit)
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -35,12 +36,16 @@ func newPartsTest(t *testing.T, parts int) *reducing {
 		WindowFn:     window.FixedFn(10 * time.Second),
 		Trigger:      reduce.AfterWatermark{Early: reduce.AfterCount{N: 2}},
 		OnTimeAlways: true,
-	}}
+	}, dir: t.TempDir()}
 	if err := red.setParts(parts); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(red.close)
 	return red
 }
+
+// noSpill keeps every buffered value in memory.
+const noSpill = math.MaxInt64
 
 // partsInput returns two batches of 300 elements over 40 keys and three
 // windows: one as a bundle's output, one as restored from a checkpoint.
@@ -75,15 +80,21 @@ func TestPartsFireWhatOneReducerFires(t *testing.T) {
 	t0 := reduce.Times{Input: 0, Output: 0}
 	t1 := reduce.Times{Input: window.MaxTime, Output: window.MaxTime}
 	one := newPartsTest(t, 1)
-	want := describe(one.run(partsInput(), t0, nil))
-	wantEnd := describe(one.run(nil, t1, nil))
+	want := describe(one.run(partsInput(), t0, nil, noSpill))
+	wantEnd := describe(one.run(nil, t1, nil, noSpill))
 	for _, n := range []int{2, 3, 7} {
 		t.Run(fmt.Sprintf("%d parts", n), func(t *testing.T) {
+			// The parts spill every value after the first run.
 			red := newPartsTest(t, n)
-			if diff := cmp.Diff(want, describe(red.run(partsInput(), t0, nil))); diff != "" {
+			if diff := cmp.Diff(want, describe(red.run(partsInput(), t0, nil, 0))); diff != "" {
 				t.Errorf("panes of the input (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(wantEnd, describe(red.run(nil, t1, nil))); diff != "" {
+			for i, p := range red.parts {
+				if p.r.SpilledBytes() == 0 {
+					t.Errorf("part %d spilled nothing", i)
+				}
+			}
+			if diff := cmp.Diff(wantEnd, describe(red.run(nil, t1, nil, noSpill))); diff != "" {
 				t.Errorf("panes at the end (-want +got):\n%s", diff)
 			}
 		})
@@ -99,12 +110,12 @@ func TestPartsRestoreWithTheirCount(t *testing.T) {
 	t0 := reduce.Times{Input: 0, Output: 0}
 	t1 := reduce.Times{Input: window.MaxTime, Output: window.MaxTime}
 	red := newPartsTest(t, 3)
-	red.run(partsInput(), t0, nil)
+	red.run(partsInput(), t0, nil, 0) // the snapshot reads values back from the spill files
 	b := &snapBody{}
 	red.encode(b)
 	// The body's reducers are frozen: encoded after the parts ran on,
 	// they still hold the state of the snapshot's moment.
-	want := describe(red.run(nil, t1, nil))
+	want := describe(red.run(nil, t1, nil, noSpill))
 	body := b.encode(nil)
 
 	restored := newPartsTest(t, 2)
@@ -114,7 +125,7 @@ func TestPartsRestoreWithTheirCount(t *testing.T) {
 	if len(restored.parts) != 3 {
 		t.Fatalf("restored %d parts, want 3", len(restored.parts))
 	}
-	if diff := cmp.Diff(want, describe(restored.run(nil, t1, nil))); diff != "" {
+	if diff := cmp.Diff(want, describe(restored.run(nil, t1, nil, noSpill))); diff != "" {
 		t.Errorf("final panes after the restore (-want +got):\n%s", diff)
 	}
 }
@@ -143,7 +154,7 @@ func TestPartsHandOnChunksOfThePanesTheyWouldReturn(t *testing.T) {
 				if tm == t0 {
 					batches = input()
 				}
-				want := describe(whole.run(batches, tm, nil))
+				want := describe(whole.run(batches, tm, nil, noSpill))
 				if tm == t0 {
 					batches = input()
 				}
@@ -158,7 +169,7 @@ func TestPartsHandOnChunksOfThePanesTheyWouldReturn(t *testing.T) {
 					}
 					chunks++
 					got = append(got, panes...)
-				})
+				}, noSpill)
 				if len(rest) >= n*paneChunk {
 					t.Errorf("%d panes left to return, a chunk or more per part", len(rest))
 				}

@@ -28,13 +28,28 @@ import (
 // page whose chunks are all released is only dropped, and the collector
 // frees it once no pane refers to it.
 type arena struct {
-	pages [][]byte
+	pageSet
 	// live[p] counts the chunks of page p not yet released.
 	live []int32
 	// free lists the indexes of dropped pages, for reuse by new pages.
 	free []uint32
 	cur  uint32 // the page being filled; len(pages) when none
-	held int64  // bytes of the pages held
+	held int64  // bytes of the pages held in memory
+	// spilledBytes are the bytes of the pages spilled (see spill.go);
+	// cursor is the page the next spill looks at first.
+	spilledBytes int64
+	cursor       uint32
+}
+
+// pageSet is where the arena's pages are: in memory (pages), or, for a
+// page that is nil there, in the spill file (spilled). A Frozen copy has
+// one of its own.
+type pageSet struct {
+	pages [][]byte
+	// spilled holds the extents of the spilled pages by page index.
+	spilled map[uint32]extent
+	// file is the spill file; nil while spilling is off.
+	file *spillFile
 }
 
 // ref is the position of a chunk: page<<32 | offset.
@@ -79,7 +94,8 @@ func uvarintLen(x uint64) uint32 {
 // push appends v to l.
 func (a *arena) push(l *valueList, v []byte) {
 	need := uvarintLen(uint64(len(v))) + uint32(len(v))
-	if l.tail == noRef || l.tailUsed+need > l.tailCap {
+	if l.tail == noRef || l.tailUsed+need > l.tailCap || a.pages[l.tail>>refPageBit] == nil {
+		// (A tail on a spilled page takes no more values.)
 		size := uint32(firstChunk)
 		if l.tail != noRef {
 			size = min(2*l.tailCap, maxChunk)
@@ -111,7 +127,12 @@ func (a *arena) newChunk(l *valueList, size uint32) {
 
 // seal writes the header of chunk c, followed by next, holding used bytes.
 func (a *arena) seal(c, next ref, used uint32) {
-	page := a.pages[c>>refPageBit][uint32(c):]
+	page := a.pages[c>>refPageBit]
+	if page == nil {
+		a.file.seal(a.spilled[uint32(c>>refPageBit)], c, next, used)
+		return
+	}
+	page = page[uint32(c):]
 	binary.LittleEndian.PutUint64(page, uint64(next))
 	binary.LittleEndian.PutUint32(page[8:], used)
 }
@@ -155,11 +176,14 @@ func (a *arena) newPage(n int) uint32 {
 	return uint32(len(a.pages) - 1)
 }
 
-// chunkBytes returns the values part of chunk c of l, read from pages
-// (the arena's, or a frozen copy of its page list), and the chunk after
-// it (noRef after the tail).
-func chunkBytes(pages [][]byte, l *valueList, c ref) (data []byte, next ref) {
-	page := pages[c>>refPageBit]
+// chunk returns the values part of chunk c of l, read from ps (the
+// arena's, or a frozen copy), and the chunk after it (noRef after the
+// tail).
+func (ps *pageSet) chunk(l *valueList, c ref) (data []byte, next ref) {
+	page := ps.pages[c>>refPageBit]
+	if page == nil {
+		return ps.file.spilledChunk(ps.spilled[uint32(c>>refPageBit)], l, c)
+	}
 	off := uint32(c)
 	if c == l.tail {
 		return page[off+chunkHeader : off+chunkHeader+l.tailUsed], noRef
@@ -181,19 +205,19 @@ func nextValue(data []byte) (v, rest []byte) {
 // values appends l's values to dst as slices of the pages, capped so that
 // an append by the caller cannot overwrite the next value.
 func (a *arena) values(dst [][]byte, l valueList) [][]byte {
-	for v := range eachValue(a.pages, &l) {
+	for v := range eachValue(&a.pageSet, &l) {
 		dst = append(dst, v)
 	}
 	return dst
 }
 
-// eachValue yields l's values, read from pages (the arena's, or a frozen
+// eachValue yields l's values, read from ps (the arena's, or a frozen
 // copy), as capped slices of them.
-func eachValue(pages [][]byte, l *valueList) iter.Seq[[]byte] {
+func eachValue(ps *pageSet, l *valueList) iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
 		for c := l.head; c != noRef; {
 			var data []byte
-			data, c = chunkBytes(pages, l, c)
+			data, c = ps.chunk(l, c)
 			for len(data) > 0 {
 				var v []byte
 				v, data = nextValue(data)
@@ -206,11 +230,11 @@ func eachValue(pages [][]byte, l *valueList) iter.Seq[[]byte] {
 }
 
 // appendConcat appends l's values, concatenated, to buf, and their end
-// offsets (relative to the first value) to ends, reading pages (the
+// offsets (relative to the first value) to ends, reading ps (the
 // arena's, or a frozen copy).
-func appendConcat(pages [][]byte, buf []byte, ends []int, l *valueList) ([]byte, []int) {
+func appendConcat(ps *pageSet, buf []byte, ends []int, l *valueList) ([]byte, []int) {
 	base := len(buf)
-	for v := range eachValue(pages, l) {
+	for v := range eachValue(ps, l) {
 		buf = append(buf, v...)
 		ends = append(ends, len(buf)-base)
 	}
@@ -222,7 +246,7 @@ func appendConcat(pages [][]byte, buf []byte, ends []int, l *valueList) ([]byte,
 func (a *arena) release(l *valueList) {
 	for c := l.head; c != noRef; {
 		p := uint32(c >> refPageBit)
-		_, next := chunkBytes(a.pages, l, c)
+		_, next := a.chunk(l, c)
 		if a.live[p]--; a.live[p] == 0 && p != a.cur {
 			// The page being filled stays: it is dropped when full.
 			a.drop(p)
@@ -233,9 +257,62 @@ func (a *arena) release(l *valueList) {
 }
 
 func (a *arena) drop(p uint32) {
-	a.held -= int64(cap(a.pages[p]))
-	a.pages[p] = nil
+	if page := a.pages[p]; page != nil {
+		a.held -= int64(cap(page))
+		a.pages[p] = nil
+	} else if e, ok := a.spilled[p]; ok {
+		a.file.release(e)
+		a.spilledBytes -= int64(e.n)
+		delete(a.spilled, p)
+	}
 	a.free = append(a.free, p)
+}
+
+// spill writes pages to the spill file, oldest first, until those held
+// in memory take limit bytes or less; the page being filled goes last,
+// and the next value then starts a new one. It does nothing while
+// spilling is off (file nil).
+func (a *arena) spill(limit int64) {
+	if a.file == nil || a.held <= limit {
+		return
+	}
+	n := uint32(len(a.pages))
+	if n == 0 {
+		return
+	}
+	start := a.cursor
+	for i := uint32(0); i <= n && a.held > limit; i++ {
+		p := (start + i) % n
+		if i == n {
+			p = a.cur // only the page being filled is left
+		}
+		if int(p) >= len(a.pages) || (p == a.cur && i < n) {
+			continue
+		}
+		page := a.pages[p]
+		if page == nil {
+			continue
+		}
+		if p == a.cur {
+			a.cur = uint32(len(a.pages)) // none
+			if a.live[p] == 0 {
+				a.drop(p)
+				continue
+			}
+		}
+		e, ok := a.file.write(page)
+		if !ok {
+			return
+		}
+		if a.spilled == nil {
+			a.spilled = map[uint32]extent{}
+		}
+		a.spilled[p] = e
+		a.pages[p] = nil
+		a.held -= int64(cap(page))
+		a.spilledBytes += int64(e.n)
+		a.cursor = p + 1
+	}
 }
 
 // concat links l2 after l1 and empties l2.
@@ -254,5 +331,13 @@ func (a *arena) concat(l1, l2 *valueList) {
 	*l2 = emptyList()
 }
 
-// reset drops every page: no window holds values any more.
-func (a *arena) reset() { *a = arena{} }
+// reset drops every page: no window holds values any more. The spill
+// file stays, emptied.
+func (a *arena) reset() {
+	f := a.file
+	*a = arena{}
+	if f != nil {
+		f.reset()
+		a.file = f
+	}
+}

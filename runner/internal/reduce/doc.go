@@ -74,7 +74,9 @@
 // no room for. A window's state is 128 bytes, two cache lines, and a hold
 // its pending event timer covers gets no timer entry of its own.
 // Panes alias the arena's pages, which are never rewritten, only dropped
-// once nothing lives in them.
+// once nothing lives in them. With SpillTo, Spill writes the arena's pages
+// to a file once they pass a limit, and a pane's values on spilled pages
+// are read back from it (spill.go); the rest of the state stays in memory.
 //
 // # Concurrency
 //

@@ -13,7 +13,10 @@ import (
 // and the processing-time clock and computes the output watermark as the
 // engine does, OW = max(OW, min(IW, Hold())), before and after every call.
 type driver struct {
-	r          *Reducer
+	t testing.TB
+	r *Reducer
+	// spill makes every call spill all buffered values after it.
+	spill      bool
 	fn         window.Fn
 	iw, ow, pt window.Time
 	callOW     window.Time // the output watermark of the last call
@@ -29,7 +32,7 @@ func newDriver(t testing.TB, s Strategy) *driver {
 	if fn.Kind == "" {
 		fn = window.GlobalFn()
 	}
-	return &driver{r: r, fn: fn, iw: window.MinTime, ow: window.MinTime}
+	return &driver{t: t, r: r, fn: fn, iw: window.MinTime, ow: window.MinTime}
 }
 
 func (d *driver) times() Times {
@@ -37,7 +40,19 @@ func (d *driver) times() Times {
 	return Times{Input: d.iw, Output: d.ow, Processing: d.pt}
 }
 
-func (d *driver) settle() { d.ow = max(d.ow, min(d.iw, d.r.Hold())) }
+// settle moves the output watermark up to the reducer's hold; it follows
+// every call, and spills after it with d.spill.
+func (d *driver) settle() {
+	d.ow = max(d.ow, min(d.iw, d.r.Hold()))
+	if d.spill {
+		if d.r.vals.file == nil {
+			d.r.SpillTo(d.t.TempDir())
+		}
+		if err := d.r.Spill(0); err != nil {
+			d.t.Fatalf("Spill: %v", err)
+		}
+	}
+}
 
 // elem returns an element of key k with value v at ts, windowed by d's fn.
 func (d *driver) elem(k, v string, ts window.Time) Element {

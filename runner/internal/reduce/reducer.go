@@ -104,6 +104,7 @@ func New(s Strategy) (*Reducer, error) {
 // keys at a time, advancing to the end of time after each slice, resets
 // the reducer between slices instead of growing a new one.
 func (r *Reducer) Reset() {
+	file := r.vals.file
 	r.keyIDs.Clear()
 	r.index.clear()
 	clear(r.keys) // the keys' bytes
@@ -115,6 +116,9 @@ func (r *Reducer) Reset() {
 		events: r.events, procs: r.procs, holds: r.holds,
 		compactAt: 1024,
 	}
+	// The spill file stays, emptied.
+	r.vals.file = file
+	r.vals.reset()
 	r.events.reset()
 	r.procs.reset()
 	r.holds.reset()
@@ -260,6 +264,44 @@ func (r *Reducer) Bytes() int64 {
 	return r.keyBytes + r.vals.held +
 		int64(cap(r.wins))*winSize + int64(cap(r.st))*nodeSize + r.index.bytes() +
 		int64(r.events.cap()+r.procs.cap()+r.holds.cap())*timerSize
+}
+
+// SpillTo lets r write buffered values to a file in dir (see Spill),
+// created when it first spills and removed from dir at once; Close closes
+// it.
+func (r *Reducer) SpillTo(dir string) {
+	if r.vals.file == nil {
+		r.vals.file = &spillFile{dir: dir}
+	}
+}
+
+// Spill writes buffered values to r's spill file (SpillTo) until the
+// values held in memory take about limit bytes or less, and returns the
+// error (a *SpillError) that a write or a read back met, if one did: the
+// panes fired since may lack values. Without SpillTo it does nothing.
+func (r *Reducer) Spill(limit int64) error {
+	r.vals.spill(limit)
+	return r.Err()
+}
+
+// Err returns the first error (a *SpillError) of r's spill file.
+func (r *Reducer) Err() error {
+	if r.vals.file == nil {
+		return nil
+	}
+	return r.vals.file.failed()
+}
+
+// SpilledBytes returns how many bytes of buffered values lie in r's spill
+// file.
+func (r *Reducer) SpilledBytes() int64 { return r.vals.spilledBytes }
+
+// Close closes r's spill file. r must not be used after it; a Frozen copy
+// must be released first.
+func (r *Reducer) Close() {
+	if r.vals.file != nil {
+		r.vals.file.close()
+	}
 }
 
 // Dropped returns the counters of dropped element-windows: late (the window

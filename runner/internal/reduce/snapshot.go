@@ -2,6 +2,7 @@ package reduce
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"slices"
 
@@ -25,7 +26,7 @@ import (
 func (r *Reducer) Snapshot(w *snapbuf.Writer) {
 	r.markQueued(true)
 	f := Frozen{seq: r.seq, late: r.late, closed: r.closed, nodes: len(r.nodes),
-		keys: r.keys, wins: r.wins, st: r.st, pages: r.vals.pages}
+		keys: r.keys, wins: r.wins, st: r.st, pages: r.vals.pageSet}
 	f.Snapshot(w)
 	r.markQueued(false)
 }
@@ -45,7 +46,7 @@ type Frozen struct {
 	keys         []keyState
 	wins         []winState
 	st           []nodeState
-	pages        [][]byte
+	pages        pageSet
 	// ord is Snapshot's scratch: each key's place among the live keys.
 	ord []int32
 }
@@ -59,8 +60,25 @@ func (r *Reducer) Freeze(f *Frozen) {
 	r.markQueued(true)
 	f.st = append(f.st[:0], r.st...)
 	r.markQueued(false)
-	clear(f.pages)
-	f.pages = append(f.pages[:0], r.vals.pages...)
+	clear(f.pages.pages)
+	f.pages.pages = append(f.pages.pages[:0], r.vals.pages...)
+	clear(f.pages.spilled)
+	if len(r.vals.spilled) > 0 {
+		if f.pages.spilled == nil {
+			f.pages.spilled = make(map[uint32]extent, len(r.vals.spilled))
+		}
+		maps.Copy(f.pages.spilled, r.vals.spilled)
+	}
+	if file := r.vals.file; file != f.pages.file {
+		// The spill file's extents stay as they are until Release.
+		if f.pages.file != nil {
+			f.pages.file.frozen.Add(-1)
+		}
+		if file != nil {
+			file.frozen.Add(1)
+		}
+		f.pages.file = file
+	}
 }
 
 // Release drops f's references to the reducer's memory (key bytes and
@@ -70,6 +88,9 @@ func (r *Reducer) Freeze(f *Frozen) {
 // heap between snapshots, which under the runner's soft memory limit made
 // the collector run back to back.
 func (f *Frozen) Release() {
+	if f.pages.file != nil {
+		f.pages.file.frozen.Add(-1)
+	}
 	*f = Frozen{}
 }
 
@@ -133,6 +154,12 @@ func (f *Frozen) Snapshot(w *snapbuf.Writer) {
 		ends = f.snapshotWin(w, int32(i), ends[:0])
 		w.Spill()
 	}
+	if f.pages.file != nil {
+		if err := f.pages.file.failed(); err != nil {
+			// Values that could not be read back: the snapshot fails.
+			w.Fail(err)
+		}
+	}
 }
 
 // snapshotWin writes window i; ends is scratch for its values' ends.
@@ -145,7 +172,7 @@ func (f *Frozen) snapshotWin(w *snapbuf.Writer, i int32, ends []int) []int {
 	// the header of every chunk but the tail: the tail's header is the
 	// one the running reducer may write.
 	w.Uint(uint64(ws.vals.size))
-	w.Buf, ends = appendConcat(f.pages, w.Buf, ends, &ws.vals)
+	w.Buf, ends = appendConcat(&f.pages, w.Buf, ends, &ws.vals)
 	w.Uint(uint64(len(ends)))
 	for _, e := range ends {
 		w.Uint(uint64(e))

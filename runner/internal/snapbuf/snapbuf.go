@@ -27,7 +27,8 @@ type Writer struct {
 	Buf []byte
 	// To receives the spilled bytes; nil keeps everything in Buf.
 	To io.Writer
-	// err is To's first error; bytes spilled after it are dropped.
+	// err is the first error, To's or one given to Fail; bytes spilled
+	// after it are dropped.
 	err error
 }
 
@@ -51,6 +52,14 @@ func (w *Writer) Flush() error {
 		w.flush()
 	}
 	return w.err
+}
+
+// Fail makes Flush return err, unless it has an error already: an
+// encoder that could not read what it writes fails the snapshot.
+func (w *Writer) Fail(err error) {
+	if w.err == nil {
+		w.err = err
+	}
 }
 
 func (w *Writer) flush() {
