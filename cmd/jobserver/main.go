@@ -149,8 +149,9 @@ type server struct {
 // eighth more for the server itself (gRPC buffers, staged artifacts), so
 // that the collector reclaims garbage before resident memory passes the
 // budget and a quarter, raised by the windowing state the jobs' streaming
-// GroupByKeys hold beyond a quarter of the budget (Job.StateBytes). That
-// state cannot spill: with the limit below the live heap the collector
+// GroupByKeys hold beyond a quarter of the budget (Job.StateBytes). Their
+// values spill past a quarter of each job's budget, but the windows, keys
+// and timers cannot: with the limit below the live heap the collector
 // would run without pause.
 type softLimit struct {
 	// mu guards the fields below.

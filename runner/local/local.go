@@ -92,7 +92,8 @@ type Options struct {
 	// (GOMEMLIMIT), and restored after. While the job runs, the limit
 	// rises by the windowing state its streaming GroupByKeys hold in
 	// memory beyond a quarter of what the baseline and the bundle slots
-	// leave: that state cannot spill, and with the limit below the live
+	// leave: beyond its values (which spill past a quarter of the budget)
+	// that state cannot spill, and with the limit below the live
 	// heap the collector would run without pause.
 	MemoryLimit int64
 	// ShuffleMemory, when positive, caps the memory of each GroupByKey's

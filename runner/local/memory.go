@@ -99,7 +99,8 @@ type memoryPlan struct {
 	// windowState is how much windowing state of streaming GroupByKeys
 	// (engine.Options.StateBytes) the headroom under limit covers: a
 	// quarter of what the baseline and the bundle slots leave. The limit
-	// is raised by the state beyond it, which cannot spill, so that the
+	// is raised by the state beyond it (the values past a quarter of the
+	// budget spill, the windows, keys and timers cannot), so that the
 	// collector is not left to run without pause once the live heap
 	// reaches the limit.
 	windowState int64

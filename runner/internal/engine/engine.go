@@ -66,7 +66,9 @@ type Options struct {
 	// GroupByKey's shuffle holds at most half of it, unless ShuffleMemory
 	// is set. The elements waiting between stages count against a quarter
 	// of it: past that, stages that produce them are not started while
-	// other bundles run, so that their consumers catch up.
+	// other bundles run, so that their consumers catch up. The streaming
+	// GroupByKeys' buffered values share another quarter: past it they
+	// spill to files in the job's temporary directory.
 	MemoryBudget int64
 	// ShuffleMemory, when positive, is the memory each GroupByKey's
 	// shuffle may hold instead: its writers' segments and committed
@@ -94,7 +96,9 @@ type Options struct {
 	// it was last told, as a difference, and when the job ends the
 	// difference back to zero, so that one function may sum the state of
 	// several jobs. It may be called from several goroutines at once.
-	// That state cannot spill: a runner that holds the process to a soft
+	// Its values spill past a quarter of MemoryBudget (the parts of the
+	// streaming GroupByKeys share it); the windows, keys, trigger states
+	// and timers cannot spill: a runner that holds the process to a soft
 	// memory limit raises the limit by it, or the collector runs without
 	// pause once the state outgrows the budget (at 2M bids read 40,000
 	// per turn, the unbounded bids job spent nearly half its CPU so).

@@ -77,7 +77,8 @@ type Job struct {
 	// windows, keys, timers) changes: each change of a MiB or more, as a
 	// difference, and at the end the difference back to zero, so that one
 	// function may sum several jobs' state. It may be called from several
-	// goroutines at once. That state cannot spill; the local runner raises
+	// goroutines at once. Past its values (which spill past a quarter of
+	// the budget) that state cannot spill; the local runner raises
 	// its soft memory limit by it on its own.
 	StateBytes func(delta int64)
 	// DisableDynamicSplitting turns off splitting running bundles (reads
