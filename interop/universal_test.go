@@ -58,7 +58,7 @@ func TestConformanceOnPrism(t *testing.T) {
 // TestStreamingSideInputsOnPrism runs the streaming side-input cases on
 // Prism with LOOPBACK workers, which run in this process, where the cases
 // collect their results, each case on a Prism of its own (onOwnPrism).
-// Prism (Beam 2.77) deviates on two, checked to deviate still
+// Prism (Beam 2.77) deviates on three, checked to deviate still
 // (prismSideInputDeviations).
 func TestStreamingSideInputsOnPrism(t *testing.T) {
 	runnertest.RunStreamingSideInputTests(t, onOwnPrism, testutil.PacedTicks, prismSideInputDeviations)
@@ -66,12 +66,13 @@ func TestStreamingSideInputsOnPrism(t *testing.T) {
 
 // prismSideInputDeviations: with the main and side inputs two outputs of
 // one TestStream, Prism stops the job before the second event ("nothing
-// in progress"); with a paced unbounded read as the side input, it runs
+// in progress"), whether the DoFn reading them is stateful or not; with a paced unbounded read as the side input, it runs
 // the main input only once the side read has ended (the case's read ends
 // after 30 s when the main input has not run), where the model runs each
 // main element once the side watermark passes the end of its window.
 var prismSideInputDeviations = map[string]string{
 	runnertest.SideInputWindowedCase:  "nothing in progress and no refreshes with non zero pending elements",
+	runnertest.SideInputStatefulCase:  "nothing in progress and no refreshes with non zero pending elements",
 	runnertest.SideInputUnboundedCase: "its backstop, before the main input was all processed",
 }
 

@@ -34,6 +34,7 @@ func RunStreamingSideInputTests(t *testing.T, newRunner func(t *testing.T) runne
 		{SideInputWindowedCase, testSideInputPerWindow},
 		{SideInputGlobalBoundedCase, testSideInputGlobalBounded},
 		{SideInputUnboundedCase, func(r runner.Runner) error { return testSideInputUnbounded(r, ticks) }},
+		{SideInputStatefulCase, testSideInputStateful},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.check(newRunner(t))
@@ -57,6 +58,7 @@ const (
 	SideInputWindowedCase      = "side input per window: main elements wait for their window"
 	SideInputGlobalBoundedCase = "side input of a bounded Create in the global window"
 	SideInputUnboundedCase     = "side input from an unbounded source: main runs while it does"
+	SideInputStatefulCase      = "side input per window in a stateful DoFn: elements wait for their window, not for the side input's end"
 )
 
 // sideRender emits a main element with the side values of its window,
@@ -96,6 +98,52 @@ func testSideInputPerWindow(r runner.Runner) error {
 	out := sdk.ParDo(s, fn, sdk.WindowInto(s, fixed10(), main.Output()), sdk.WithSideInput(fn.Side))
 	c := Collect(s, out)
 	return runAndCompare(r, p, c, []string{"m1 [s2 s5]", "m11 [s12]", "m4 [s2 s3 s5]"})
+}
+
+// keyedSideRender is sideRender in a stateful DoFn: it also emits how
+// many elements of the key and window it has seen.
+type keyedSideRender struct {
+	Side *sdk.IterView[string]
+	Seen sdk.ValueState[int]
+}
+
+func (f *keyedSideRender) ProcessElement(ctx context.Context, v sdk.KV[string, string], emit func(string)) error {
+	n, _, err := f.Seen.Read(ctx)
+	if err != nil {
+		return err
+	}
+	if err := f.Seen.Write(ctx, n+1); err != nil {
+		return err
+	}
+	emit(fmt.Sprintf("%s %v #%d", v.Value, slices.Sorted(f.Side.Get(ctx)), n+1))
+	return nil
+}
+
+// testSideInputStateful is testSideInputPerWindow with a stateful DoFn
+// reading the side input (all main elements under one key): m1 waits for
+// the side watermark to pass 10s, not for the side input to end, so it
+// does not see s3, and the job goes on meanwhile.
+func testSideInputStateful(r runner.Runner) error {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[string](s)
+	main, side := ts.Tag("main"), ts.Tag("side")
+	main.AddElementsAt(sec(1), "m1")
+	side.AddElementsAt(sec(2), "s2")
+	side.AddElementsAt(sec(5), "s5")
+	side.AdvanceWatermarkTo(sec(10))
+	side.AddElementsAt(sec(3), "s3")
+	main.AddElementsAt(sec(11), "m11")
+	side.AddElementsAt(sec(12), "s12")
+	main.AddElementsAt(sec(4), "m4")
+	side.AdvanceWatermarkTo(sec(20))
+	main.AdvanceWatermarkToInfinity()
+	side.AdvanceWatermarkToInfinity()
+	fn := &keyedSideRender{Side: sdk.AsIter(sdk.WindowInto(s, fixed10(), side.Output()))}
+	keyed := sdk.Map(s, func(v string) sdk.KV[string, string] { return sdk.Pair("k", v) }, sdk.WindowInto(s, fixed10(), main.Output()))
+	out := sdk.ParDo(s, sdk.DoFn[sdk.KV[string, string], string](fn), keyed, sdk.WithSideInput(fn.Side))
+	c := Collect(s, out)
+	return runAndCompare(r, p, c, []string{"m1 [s2 s5] #1", "m11 [s12] #1", "m4 [s2 s3 s5] #2"})
 }
 
 // runAndCompare runs p on r and compares the elements c collected, sorted,

@@ -24,7 +24,10 @@ import (
 // buffered bytes, and return to the stage's pending input when refresh
 // (which runs after every commit, watermark change and TestStream event)
 // finds their window ready: no polling. A job's checkpoint records them as
-// pending elements, so a restored job screens them again.
+// pending elements, so a restored job screens them again. A keyed
+// (stateful) stage screens its pending elements as it takes them for a
+// bundle (keyed.take); its timers fire meanwhile, under an input watermark
+// the elements waiting hold.
 //
 // Two cases cost nothing per element: when every side input's producer has
 // finished (so a bounded job, once its side inputs are complete, runs as
@@ -205,12 +208,7 @@ func (g *sideGate) screen(j *job, src *wire, b *bundleWork) {
 			keptMin = window.MinTime
 			continue
 		}
-		if wl := g.firstNotReady(v.Windows); wl != nil {
-			wl.elems = append(wl.elems, e)
-			wl.bytes += int64(len(e))
-			wl.minTs = min(wl.minTs, v.Timestamp)
-			g.elems++
-			g.bytes += int64(len(e))
+		if g.pushBack(e, v.Windows, v.Timestamp) {
 			pushedBytes += int64(len(e))
 			continue
 		}
@@ -231,6 +229,22 @@ func (g *sideGate) screen(j *job, src *wire, b *bundleWork) {
 		}
 		b.minTs = keptMin
 	}
+}
+
+// pushBack makes element e, in windows at ts, wait if one of its windows
+// is not ready, and reports whether it does. Its bytes stay counted in
+// j.buffered.
+func (g *sideGate) pushBack(e []byte, windows []window.Window, ts window.Time) bool {
+	wl := g.firstNotReady(windows)
+	if wl == nil {
+		return false
+	}
+	wl.elems = append(wl.elems, e)
+	wl.bytes += int64(len(e))
+	wl.minTs = min(wl.minTs, ts)
+	g.elems++
+	g.bytes += int64(len(e))
+	return true
 }
 
 // firstNotReady returns the wait list of the first of windows that is not

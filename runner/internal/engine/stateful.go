@@ -211,16 +211,16 @@ func (k *keyed) close() error {
 	return k.store.Close()
 }
 
-// keyOf returns the key of an encoded windowed value of the stage's input
-// and whether all its windows expired under iw.
-func (k *keyed) keyOf(elem []byte, iw window.Time) (string, bool, error) {
+// keyOf returns the key of an encoded windowed value of the stage's input,
+// the value decoded, and whether all its windows expired under iw.
+func (k *keyed) keyOf(elem []byte, iw window.Time) (string, window.Value[[]byte], bool, error) {
 	v, _, err := k.s.src.wv.Decode(elem)
 	if err != nil {
-		return "", false, fmt.Errorf("engine: keyed input %s: %w", k.s.st.Input.Target, err)
+		return "", v, false, fmt.Errorf("engine: keyed input %s: %w", k.s.st.Input.Target, err)
 	}
 	n, err := k.s.src.keySkip(v.Elem)
 	if err != nil {
-		return "", false, fmt.Errorf("engine: keyed input %s key: %w", k.s.st.Input.Target, err)
+		return "", v, false, fmt.Errorf("engine: keyed input %s key: %w", k.s.st.Input.Target, err)
 	}
 	expired := true
 	for _, w := range v.Windows {
@@ -228,13 +228,13 @@ func (k *keyed) keyOf(elem []byte, iw window.Time) (string, bool, error) {
 			expired = false
 		}
 	}
-	return string(v.Elem[:n]), expired, nil
+	return string(v.Elem[:n]), v, expired, nil
 }
 
 // runnable reports whether take may return a bundle; j.mu is held.
 func (k *keyed) runnable() bool {
 	s := k.s
-	if !s.sidesReady() {
+	if !s.sidesReady() && !s.gate.perElement() {
 		return false
 	}
 	if len(s.pending) > 0 {
@@ -292,10 +292,20 @@ func expiryWaits(sc state.Scope, pt bool) bool {
 
 // take returns the stage's next bundle, owning its keys, or nil; j.mu is
 // held.
+//
+// While a windowed side input is not complete, the pending elements are
+// screened (sideGate.screen): those whose side windows are not ready wait
+// in the gate, holding the stage's input watermark, so that their windows
+// neither expire nor see event-time timers pass them; timers and expiries
+// fire as they fall due.
 func (k *keyed) take() (*bundleWork, error) {
 	s := k.s
+	screen := false
 	if !s.sidesReady() {
-		return nil, nil
+		if !s.gate.perElement() {
+			return nil, nil
+		}
+		screen = true
 	}
 	now := k.times()
 	// The maps of the bundle's keys are sized for the elements it is
@@ -336,10 +346,12 @@ func (k *keyed) take() (*bundleWork, error) {
 	if len(s.pending) > 0 {
 		p := s.takePending(k.chunk())
 		for _, e := range p.elems {
-			key, expired, err := k.keyOf(e, now.Input)
+			key, v, expired, err := k.keyOf(e, now.Input)
 			switch {
 			case err != nil:
 				return nil, err
+			case screen && s.gate.pushBack(e, v.Windows, v.Timestamp):
+				// Waits for its side inputs.
 			case expired:
 				// Droppable: its windows' state is gone (reference §3.5).
 				k.dropped++
