@@ -81,23 +81,31 @@ func (f *sideRender) ProcessElement(ctx context.Context, v string, emit func(str
 func testSideInputPerWindow(r runner.Runner) error {
 	p := sdk.NewPipeline()
 	s := p.Root()
-	ts := sdk.NewTestStream[string](s)
-	main, side := ts.Tag("main"), ts.Tag("side")
-	main.AddElementsAt(sec(1), "m1")
-	side.AddElementsAt(sec(2), "s2")
-	side.AddElementsAt(sec(5), "s5")
-	side.AdvanceWatermarkTo(sec(10))
-	side.AddElementsAt(sec(3), "s3")
-	main.AddElementsAt(sec(11), "m11")
-	side.AddElementsAt(sec(12), "s12")
-	main.AddElementsAt(sec(4), "m4")
-	side.AdvanceWatermarkTo(sec(20))
-	main.AdvanceWatermarkToInfinity()
-	side.AdvanceWatermarkToInfinity()
-	fn := &sideRender{Side: sdk.AsIter(sdk.WindowInto(s, fixed10(), side.Output()))}
-	out := sdk.ParDo(s, fn, sdk.WindowInto(s, fixed10(), main.Output()), sdk.WithSideInput(fn.Side))
+	main, side := perWindowScript(s)
+	fn := &sideRender{Side: sdk.AsIter(side)}
+	out := sdk.ParDo(s, fn, main, sdk.WithSideInput(fn.Side))
 	c := Collect(s, out)
 	return runAndCompare(r, p, c, []string{"m1 [s2 s5]", "m11 [s12]", "m4 [s2 s3 s5]"})
+}
+
+// perWindowScript returns the main and side inputs of
+// testSideInputPerWindow: the two outputs of its TestStream, in Fixed(10s)
+// windows.
+func perWindowScript(s sdk.Scope) (main, side sdk.PCollection[string]) {
+	ts := sdk.NewTestStream[string](s)
+	m, sd := ts.Tag("main"), ts.Tag("side")
+	m.AddElementsAt(sec(1), "m1")
+	sd.AddElementsAt(sec(2), "s2")
+	sd.AddElementsAt(sec(5), "s5")
+	sd.AdvanceWatermarkTo(sec(10))
+	sd.AddElementsAt(sec(3), "s3")
+	m.AddElementsAt(sec(11), "m11")
+	sd.AddElementsAt(sec(12), "s12")
+	m.AddElementsAt(sec(4), "m4")
+	sd.AdvanceWatermarkTo(sec(20))
+	m.AdvanceWatermarkToInfinity()
+	sd.AdvanceWatermarkToInfinity()
+	return sdk.WindowInto(s, fixed10(), m.Output()), sdk.WindowInto(s, fixed10(), sd.Output())
 }
 
 // keyedSideRender is sideRender in a stateful DoFn: it also emits how
@@ -126,21 +134,9 @@ func (f *keyedSideRender) ProcessElement(ctx context.Context, v sdk.KV[string, s
 func testSideInputStateful(r runner.Runner) error {
 	p := sdk.NewPipeline()
 	s := p.Root()
-	ts := sdk.NewTestStream[string](s)
-	main, side := ts.Tag("main"), ts.Tag("side")
-	main.AddElementsAt(sec(1), "m1")
-	side.AddElementsAt(sec(2), "s2")
-	side.AddElementsAt(sec(5), "s5")
-	side.AdvanceWatermarkTo(sec(10))
-	side.AddElementsAt(sec(3), "s3")
-	main.AddElementsAt(sec(11), "m11")
-	side.AddElementsAt(sec(12), "s12")
-	main.AddElementsAt(sec(4), "m4")
-	side.AdvanceWatermarkTo(sec(20))
-	main.AdvanceWatermarkToInfinity()
-	side.AdvanceWatermarkToInfinity()
-	fn := &keyedSideRender{Side: sdk.AsIter(sdk.WindowInto(s, fixed10(), side.Output()))}
-	keyed := sdk.Map(s, func(v string) sdk.KV[string, string] { return sdk.Pair("k", v) }, sdk.WindowInto(s, fixed10(), main.Output()))
+	main, side := perWindowScript(s)
+	fn := &keyedSideRender{Side: sdk.AsIter(side)}
+	keyed := sdk.Map(s, func(v string) sdk.KV[string, string] { return sdk.Pair("k", v) }, main)
 	out := sdk.ParDo(s, sdk.DoFn[sdk.KV[string, string], string](fn), keyed, sdk.WithSideInput(fn.Side))
 	c := Collect(s, out)
 	return runAndCompare(r, p, c, []string{"m1 [s2 s5] #1", "m11 [s12] #1", "m4 [s2 s3 s5] #2"})
