@@ -340,10 +340,16 @@ func (k *keyed) take() (*bundleWork, error) {
 	}
 	clear(k.blocked[len(kept):])
 	k.blocked = kept
-	if err := k.loadSegments(); err != nil {
-		return nil, err
-	}
-	if len(s.pending) > 0 {
+	// A chunk whose elements all wait for side inputs or are dropped
+	// leaves nothing to run: the next is taken, so that take returns nil
+	// only once no pending element can run (the job may quiesce then).
+	for passed := false; !passed; {
+		if err := k.loadSegments(); err != nil {
+			return nil, err
+		}
+		if len(s.pending) == 0 {
+			break
+		}
 		p := s.takePending(k.chunk())
 		for _, e := range p.elems {
 			key, v, expired, err := k.keyOf(e, now.Input)
@@ -358,8 +364,10 @@ func (k *keyed) take() (*bundleWork, error) {
 				s.j.buffered -= int64(len(e))
 			case k.running[key]:
 				k.blocked = append(k.blocked, blockedElem{key: key, elem: e})
+				passed = true
 			default:
 				add(key, e)
+				passed = true
 			}
 		}
 	}
