@@ -82,6 +82,10 @@ type writer[T any] struct {
 	topicID [16]byte
 	// produced is the promise of every record; it keeps the first error.
 	produced func(*kgo.Record, error)
+	// ctx is the epoch's context (epochContext), which its client's calls
+	// and records carry; cancel ends it when the client is closed.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	// closing counts the clients of ended epochs still closing.
 	closing sync.WaitGroup
@@ -101,6 +105,8 @@ func (w *writer[T]) epochID(e foreach.Epoch) string {
 // the epoch, and reports whether the epoch is still to be written.
 func (w *writer[T]) Open(ctx context.Context, e foreach.Epoch) (bool, error) {
 	w.closeClient()
+	w.ctx, w.cancel = epochContext(ctx)
+	ctx = w.ctx
 	w.epoch, w.id, w.inTxn, w.failed = e, w.epochID(e), false, nil
 	if w.produced == nil {
 		w.produced = w.onProduced
@@ -153,8 +159,9 @@ func (w *writer[T]) committed(ctx context.Context) (bool, error) {
 }
 
 // Process hands v's record to the epoch's transaction, beginning it with
-// the first record.
-func (w *writer[T]) Process(ctx context.Context, v T) error {
+// the first record. The record carries the epoch's context, not ctx.
+func (w *writer[T]) Process(_ context.Context, v T) error {
+	ctx := w.ctx
 	if err := w.inject("process"); err != nil {
 		return err
 	}
@@ -221,11 +228,12 @@ func (w *writer[T]) onProduced(r *kgo.Record, err error) {
 // offset in one transaction; if err says the epoch failed, or flushing
 // fails, it aborts the transaction instead (the retry's client fences this
 // one anyway).
-func (w *writer[T]) Close(ctx context.Context, err error) error {
+func (w *writer[T]) Close(_ context.Context, err error) error {
 	defer w.closeClient()
 	if !w.inTxn || w.cl == nil {
 		return nil
 	}
+	ctx := w.ctx
 	if err == nil {
 		err = w.send(ctx)
 		if err == nil {
@@ -285,6 +293,32 @@ func (w *writer[T]) closeClient() {
 		w.cl = nil
 		w.closing.Go(cl.Close)
 	}
+	if w.cancel != nil {
+		w.cancel()
+		w.cancel = nil
+	}
+}
+
+// epochContext returns a context for an epoch opened under parent, the
+// context of the call that opens it: canceled when parent is, but not
+// parent itself. The client's goroutines keep a record's context past the
+// call (franz-go waits for an unknown topic's metadata with it), and the
+// context a DoFn is handed is only valid during its call: the executor
+// reuses it for the next element and for Teardown, which raced with those
+// goroutines reading it. parent's Done channel is read here, in the call.
+func epochContext(parent context.Context) (context.Context, context.CancelFunc) {
+	done := parent.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	if done != nil {
+		go func() {
+			select {
+			case <-done:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, cancel
 }
 
 // inject returns the test hook's failure at point, if any.
