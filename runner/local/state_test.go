@@ -3,15 +3,11 @@ package local_test
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/beamgo-dev/beamgo/runner/local"
-	"github.com/beamgo-dev/beamgo/runner/runnertest"
 	"github.com/beamgo-dev/beamgo/sdk"
 )
 
@@ -141,65 +137,4 @@ func TestStatefulInputSpilledToSegments(t *testing.T) {
 		t.Errorf("%d distinct outputs, want %d", len(got), n)
 	}
 	checkEmptyDir(t, tmp)
-}
-
-// sideOfKey is a stateful DoFn that emits each element's value with the
-// side input's contents for its window.
-type sideOfKey struct {
-	Side *sdk.IterView[string]
-	Seen sdk.ValueState[int]
-}
-
-func (f *sideOfKey) ProcessElement(ctx context.Context, kv sdk.KV[string, string], emit func(string)) error {
-	n, _, err := f.Seen.Read(ctx)
-	if err != nil {
-		return err
-	}
-	if err := f.Seen.Write(ctx, n+1); err != nil {
-		return err
-	}
-	emit(fmt.Sprintf("%s %v", kv.Value, slices.Sorted(f.Side.Get(ctx))))
-	return nil
-}
-
-// TestStatefulStageRunsPastElementsWaitingForSides: one TestStream event
-// brings 1,000 main elements of window [10s,20s), whose side window is
-// not ready, before 1,000 of [0s,10s), whose side window is. The stateful
-// stage takes its pending input a chunk at a time; the first chunks all
-// wait, and the elements of [0s,10s) must still run before the next
-// event, which adds s3 to their side window late: none of them sees it.
-func TestStatefulStageRunsPastElementsWaitingForSides(t *testing.T) {
-	p := sdk.NewPipeline()
-	s := p.Root()
-	ts := sdk.NewTestStream[string](s)
-	main, side := ts.Tag("main"), ts.Tag("side")
-	side.AddElementsAt(time.UnixMilli(2000), "s2")
-	side.AdvanceWatermarkTo(time.UnixMilli(10000))
-	var later, early []string
-	for i := range 1000 {
-		later = append(later, fmt.Sprint("a", i))
-		early = append(early, fmt.Sprint("b", i))
-	}
-	main.AddElementsAt(time.UnixMilli(15000), later...)
-	main.AddElementsAt(time.UnixMilli(5000), early...)
-	side.AddElementsAt(time.UnixMilli(3000), "s3")
-	side.AddElementsAt(time.UnixMilli(12000), "s12")
-	side.AdvanceWatermarkTo(time.UnixMilli(20000))
-	main.AdvanceWatermarkToInfinity()
-	side.AdvanceWatermarkToInfinity()
-	fixed := sdk.FixedWindows(10 * time.Second)
-	fn := &sideOfKey{Side: sdk.AsIter(sdk.WindowInto(s, fixed, side.Output()))}
-	keyed := sdk.Map(s, func(v string) sdk.KV[string, string] { return sdk.Pair(v[:1], v) }, sdk.WindowInto(s, fixed, main.Output()))
-	c := runnertest.Collect(s, sdk.ParDo(s, sdk.DoFn[sdk.KV[string, string], string](fn), keyed, sdk.WithSideInput(fn.Side)))
-	if _, err := local.New(&local.Options{Job: local.Job{Parallelism: 3}}).Run(context.Background(), p); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int{}
-	for _, line := range c.Elements() {
-		got[line[:1]+strings.SplitN(line, " ", 2)[1]]++
-	}
-	want := map[string]int{"a[s12]": 1000, "b[s2]": 1000}
-	if !maps.Equal(got, want) {
-		t.Errorf("elements by key and side contents: %v, want %v", got, want)
-	}
 }

@@ -3,6 +3,7 @@ package runnertest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -35,6 +36,7 @@ func RunStreamingSideInputTests(t *testing.T, newRunner func(t *testing.T) runne
 		{SideInputGlobalBoundedCase, testSideInputGlobalBounded},
 		{SideInputUnboundedCase, func(r runner.Runner) error { return testSideInputUnbounded(r, ticks) }},
 		{SideInputStatefulCase, testSideInputStateful},
+		{SideInputStatefulChunksCase, testSideInputStatefulChunks},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.check(newRunner(t))
@@ -55,10 +57,11 @@ func RunStreamingSideInputTests(t *testing.T, newRunner func(t *testing.T) runne
 
 // The names of the cases of RunStreamingSideInputTests.
 const (
-	SideInputWindowedCase      = "side input per window: main elements wait for their window"
-	SideInputGlobalBoundedCase = "side input of a bounded Create in the global window"
-	SideInputUnboundedCase     = "side input from an unbounded source: main runs while it does"
-	SideInputStatefulCase      = "side input per window in a stateful DoFn: elements wait for their window, not for the side input's end"
+	SideInputWindowedCase       = "side input per window: main elements wait for their window"
+	SideInputGlobalBoundedCase  = "side input of a bounded Create in the global window"
+	SideInputUnboundedCase      = "side input from an unbounded source: main runs while it does"
+	SideInputStatefulCase       = "side input per window in a stateful DoFn: elements wait for their window, not for the side input's end"
+	SideInputStatefulChunksCase = "stateful DoFn: elements whose side window is ready run past many that wait"
 )
 
 // sideRender emits a main element with the side values of its window,
@@ -140,6 +143,51 @@ func testSideInputStateful(r runner.Runner) error {
 	out := sdk.ParDo(s, sdk.DoFn[sdk.KV[string, string], string](fn), keyed, sdk.WithSideInput(fn.Side))
 	c := Collect(s, out)
 	return runAndCompare(r, p, c, []string{"m1 [s2 s5] #1", "m11 [s12] #1", "m4 [s2 s3 s5] #2"})
+}
+
+// testSideInputStatefulChunks: one TestStream event brings 1,000 main
+// elements of window [10s,20s), whose side window is not ready, before
+// 1,000 of [0s,10s), whose side window is. A runner that takes its
+// pending input in chunks must run the elements of [0s,10s) past the
+// chunks that wait before it applies the next event, which adds s3 to
+// their side window late: none of them sees it.
+func testSideInputStatefulChunks(r runner.Runner) error {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[string](s)
+	main, side := ts.Tag("main"), ts.Tag("side")
+	side.AddElementsAt(sec(2), "s2")
+	side.AdvanceWatermarkTo(sec(10))
+	var later, early []string
+	for i := range 1000 {
+		later = append(later, fmt.Sprint("a", i))
+		early = append(early, fmt.Sprint("b", i))
+	}
+	main.AddElementsAt(sec(15), later...)
+	main.AddElementsAt(sec(5), early...)
+	side.AddElementsAt(sec(3), "s3")
+	side.AddElementsAt(sec(12), "s12")
+	side.AdvanceWatermarkTo(sec(20))
+	main.AdvanceWatermarkToInfinity()
+	side.AdvanceWatermarkToInfinity()
+	fn := &keyedSideRender{Side: sdk.AsIter(sdk.WindowInto(s, fixed10(), side.Output()))}
+	keyed := sdk.Map(s, func(v string) sdk.KV[string, string] { return sdk.Pair(v[:1], v) }, sdk.WindowInto(s, fixed10(), main.Output()))
+	c := Collect(s, sdk.ParDo(s, sdk.DoFn[sdk.KV[string, string], string](fn), keyed, sdk.WithSideInput(fn.Side)))
+	if _, err := r.Run(context.Background(), p); err != nil {
+		return fmt.Errorf("Run: %w", err)
+	}
+	// Each line is "<value> [<side values>] #<n>": count them by key and
+	// side values.
+	got := map[string]int{}
+	for _, line := range c.Elements() {
+		f := strings.SplitN(line, " ", 2)
+		sides, _, _ := strings.Cut(f[1], " #")
+		got[line[:1]+sides]++
+	}
+	if want := map[string]int{"a[s12]": 1000, "b[s2]": 1000}; !maps.Equal(got, want) {
+		return fmt.Errorf("elements by key and side values: %v, want %v", got, want)
+	}
+	return nil
 }
 
 // runAndCompare runs p on r and compares the elements c collected, sorted,
