@@ -128,5 +128,7 @@
 // stateful DoFn that shares state and timers between them (Flink's
 // connect); IntervalJoin and its left, right and full outer forms join
 // two streams within a time bound, evicting what can no longer match with
-// event-time timers (see connect.go and intervaljoin.go).
+// event-time timers; AsOfJoin enriches events with the version of a keyed
+// value current at each event's time (see connect.go, intervaljoin.go and
+// asofjoin.go).
 package sdk

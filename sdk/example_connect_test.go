@@ -123,3 +123,35 @@ func ExampleFullOuterIntervalJoin() {
 	// bob - pay2
 	// bob order2 -
 }
+
+// An as-of join: each order is priced in dollars at the exchange rate of
+// its currency that held at the order's time, whichever stream's element
+// arrives first; an order in a currency with no rate by then comes out
+// once with no right side.
+func ExampleAsOfJoin() {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[sdk.KV[string, float64]](s)
+	orders, rates := ts.Tag("orders"), ts.Tag("rates")
+	minute := func(m int64) time.Time { return time.Unix(m*60, 0) }
+	orders.AddElementsAt(minute(30), sdk.Pair("EUR", 100.0), sdk.Pair("GBP", 10.0))
+	orders.AddElementsAt(minute(90), sdk.Pair("EUR", 200.0))
+	rates.AddElementsAt(minute(0), sdk.Pair("EUR", 1.10))
+	rates.AddElementsAt(minute(60), sdk.Pair("EUR", 1.20))
+	orders.AdvanceWatermarkToInfinity()
+	rates.AdvanceWatermarkToInfinity()
+	priced := sdk.AsOfJoin(s, orders.Output(), rates.Output(), sdk.AsOf{})
+	rows := sdk.Map(s, func(kv sdk.KV[string, sdk.Joined[float64, float64]]) string {
+		if !kv.Value.HasRight {
+			return fmt.Sprintf("%g %s: no rate", kv.Value.Left, kv.Key)
+		}
+		return fmt.Sprintf("%g %s = %.2f USD", kv.Value.Left, kv.Key, kv.Value.Left*kv.Value.Right)
+	}, priced)
+	out := newPrinted()
+	sdk.ForEach(s, out, rows)
+	out.print(p)
+	// Output:
+	// 10 GBP: no rate
+	// 100 EUR = 110.00 USD
+	// 200 EUR = 240.00 USD
+}

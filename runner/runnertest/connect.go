@@ -27,115 +27,6 @@ func connectCases() []streamingCase {
 // asOfTTL is how long case 46 waits for the item of a sale.
 const asOfTTL = 30 * time.Second
 
-// asOfEnrich enriches sales (second input, amounts) with the name their
-// item (first input) had at the sale's time (reference §7.1): item names
-// are kept as versions in an ordered list; a sale waits for an event-time
-// timer at its own time, which fires once both inputs' watermarks passed
-// it, and is emitted with the latest version at or before it, or the
-// earliest if the item was only named later. A sale whose item has no
-// version yet waits for one until a TTL timer, which emits it as
-// unmatched ("side output"; the pipeline partitions the rows). Timer tags
-// are a kind ('s' sale, 't' TTL) and the sale's time in milliseconds.
-type asOfEnrich struct {
-	Versions sdk.OrderedListState[string]
-	Pending  sdk.OrderedListState[int64]
-	Waiting  sdk.OrderedListState[int64]
-	Timers   sdk.EventTimeTimerFamily
-}
-
-func (f *asOfEnrich) ProcessFirst(ctx context.Context, item string, name string, emit func(string)) error {
-	if err := f.Versions.Add(ctx, sdk.EventTime(ctx), name); err != nil {
-		return err
-	}
-	// Sales that found no version at their time get the first one.
-	waiting, err := f.Waiting.Read(ctx)
-	if err != nil {
-		return err
-	}
-	for _, w := range waiting {
-		emit(fmt.Sprintf("enriched %s %s %d", item, name, w.Value))
-	}
-	return f.Waiting.Clear(ctx)
-}
-
-func (f *asOfEnrich) ProcessSecond(ctx context.Context, item string, amount int64, emit func(string)) error {
-	at := sdk.EventTime(ctx)
-	if err := f.Pending.Add(ctx, at, amount); err != nil {
-		return err
-	}
-	return f.Timers.Set(ctx, "s"+strconv.FormatInt(at.UnixMilli(), 10), at)
-}
-
-func (f *asOfEnrich) OnTimer(ctx context.Context, t sdk.FiredTimer, emit func(string)) error {
-	item, err := sdk.CurrentKey[string](ctx)
-	if err != nil {
-		return err
-	}
-	ms, err := strconv.ParseInt(t.Tag[1:], 10, 64)
-	if err != nil {
-		return err
-	}
-	from, to := time.UnixMilli(ms), time.UnixMilli(ms+1)
-	if t.Tag[0] == 't' {
-		return f.expire(ctx, from, to, emit)
-	}
-	sales, err := f.Pending.ReadRange(ctx, from, to)
-	if err != nil {
-		return err
-	}
-	if err := f.Pending.ClearRange(ctx, from, to); err != nil {
-		return err
-	}
-	name, ok, err := f.nameAt(ctx, from)
-	if err != nil {
-		return err
-	}
-	for _, s := range sales {
-		if ok {
-			emit(fmt.Sprintf("enriched %s %s %d", item, name, s.Value))
-		} else if err := f.Waiting.Add(ctx, from, s.Value); err != nil {
-			return err
-		}
-	}
-	if ok || len(sales) == 0 {
-		return nil
-	}
-	return f.Timers.Set(ctx, "t"+t.Tag[1:], from.Add(asOfTTL), sdk.WithOutputTimestamp(from))
-}
-
-// nameAt returns the latest version at or before at, or else the earliest.
-func (f *asOfEnrich) nameAt(ctx context.Context, at time.Time) (string, bool, error) {
-	versions, err := f.Versions.Read(ctx)
-	if err != nil || len(versions) == 0 {
-		return "", false, err
-	}
-	name := versions[0].Value
-	for _, v := range versions {
-		if v.Timestamp.After(at) {
-			break
-		}
-		name = v.Value
-	}
-	return name, true, nil
-}
-
-// expire emits the sales of [from, to) still waiting for their item as
-// unmatched.
-func (f *asOfEnrich) expire(ctx context.Context, from, to time.Time, emit func(string)) error {
-	item, err := sdk.CurrentKey[string](ctx)
-	if err != nil {
-		return err
-	}
-	waiting, err := f.Waiting.ReadRange(ctx, from, to)
-	if err != nil {
-		return err
-	}
-	for _, w := range waiting {
-		emit(fmt.Sprintf("unmatched %s %d", item, w.Value))
-	}
-	return f.Waiting.ClearRange(ctx, from, to)
-}
-
 // withStamp renders each element with its timestamp in milliseconds.
 type withStamp struct{}
 
@@ -169,7 +60,13 @@ func testAsOfEnrichment(t *testing.T, r runner.Runner) {
 		n, _ := strconv.ParseInt(kv.Value, 10, 64)
 		return sdk.Pair(kv.Key, n)
 	}, sales.Output())
-	rows := sdk.CoParDo(s, sdk.CoDoFn[string, string, int64, string](&asOfEnrich{}), items.Output(), amounts)
+	joined := sdk.AsOfJoin(s, amounts, items.Output(), sdk.AsOf{Wait: asOfTTL})
+	rows := sdk.Map(s, func(kv sdk.KV[string, sdk.Joined[int64, string]]) string {
+		if !kv.Value.HasRight {
+			return fmt.Sprintf("unmatched %s %d", kv.Key, kv.Value.Left)
+		}
+		return fmt.Sprintf("enriched %s %s %d", kv.Key, kv.Value.Right, kv.Value.Left)
+	}, joined)
 	parts := sdk.Partition(s, 2, func(row string, _ int) int {
 		if row[0] == 'u' {
 			return 1
