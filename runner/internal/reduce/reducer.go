@@ -63,7 +63,11 @@ type Reducer struct {
 	seq     uint64
 	epoch   uint32 // see nextEpoch
 	touched []int32
-	c       tctx // reused evaluation context
+	// winIdx is addElement's scratch list of window indexes; touchSink
+	// keeps the loads addElement issues early from being optimised away.
+	winIdx    []int32
+	touchSink int32
+	c         tctx // reused evaluation context
 
 	// events holds EOW/GC timers, procs processing-time timers, holds the
 	// windows' output-watermark holds; all are lazily invalidated.
@@ -352,7 +356,14 @@ func windowsOf(e *Element) []window.Window {
 }
 
 func (r *Reducer) addElement(e *Element, t Times) {
+	// Two passes: the first finds (or adds) the state of each of the
+	// element's windows, the second adds the value to each. The look-ups
+	// of the windows' states are independent of each other, so that their
+	// cache misses overlap, where a look-up after each window's update
+	// waited for its miss alone.
+	idx := r.winIdx[:0]
 	k := noWin
+	var touch int32
 	for _, w := range windowsOf(e) {
 		if r.gcTime(w) < t.Input {
 			r.late++
@@ -365,12 +376,36 @@ func (r *Reducer) addElement(e *Element, t Times) {
 		if i == noWin {
 			i = r.newWin(k, w)
 		}
+		idx = append(idx, i)
+		touch += r.prefetch(i)
+	}
+	r.touchSink += touch
+	for _, i := range idx {
 		if r.wins[i].closed {
 			r.closed++
 			continue
 		}
 		r.addValue(i, e, t)
 	}
+	r.winIdx = idx
+}
+
+// prefetch reads a word of each part of window i's state that adding a
+// value writes (its trigger state, the second line of its state, the tail
+// of its values), so that their cache misses are under way while the
+// element's other windows are looked up; the caller keeps the sum.
+func (r *Reducer) prefetch(i int32) int32 {
+	ws := &r.wins[i]
+	sum := int32(ws.elemHold)
+	if n := len(r.nodes); n > 0 {
+		sum += r.st[int(i)*n].count
+	}
+	if tail := ws.vals.tail; tail != noRef {
+		if page := r.vals.pages[tail>>refPageBit]; page != nil {
+			sum += int32(page[uint32(tail)])
+		}
+	}
+	return sum
 }
 
 // keyID returns the index of key's state, adding it if new.
