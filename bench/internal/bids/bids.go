@@ -92,22 +92,40 @@ func mix(x uint64) uint64 {
 	return x ^ x>>31
 }
 
-// Digest accumulates the final counts, per auction and window, into an
-// order-independent digest: the same counts give the same Digest however
-// they were computed and in whatever order they were added.
+// Digest accumulates counts per auction and window into an
+// order-independent digest that is linear in the counts: Sum is the sum,
+// modulo 2^64, of an odd weight of each (auction, window start) times its
+// count. So the same totals give the same Digest however they were
+// computed, in whatever order they were added, and whether a window's
+// count came in one final pane or in several panes that add up to it; a
+// wrong total in one window always changes Sum (an odd weight is
+// invertible modulo 2^64). A program that sees a window's panes adds each
+// (AddPane) and needs no table of running totals.
 type Digest struct {
-	// Windows is how many (auction, window) counts were added; Bids is
-	// their sum (each bid counts once per window it lies in).
+	// Windows is how many windows were closed (counts added as a
+	// window's final pane); Bids is the sum of all counts (each bid counts
+	// once per window it lies in).
 	Windows, Bids int64
-	// Sum is the sum of a hash of each (auction, window start, count).
+	// Sum is the sum of weight(auction, window start) * count.
 	Sum uint64
 }
 
-// Add adds the count of auction in the window starting at start.
-func (d *Digest) Add(auction, start, count int64) {
-	d.Windows++
+// Add adds the final count of auction in the window starting at start.
+func (d *Digest) Add(auction, start, count int64) { d.AddPane(auction, start, count, true) }
+
+// AddPane adds one pane's count of auction in the window starting at
+// start; last marks the window's final pane.
+func (d *Digest) AddPane(auction, start, count int64, last bool) {
+	if last {
+		d.Windows++
+	}
 	d.Bids += count
-	d.Sum += mix(uint64(auction) ^ mix(uint64(start)^mix(uint64(count))))
+	d.Sum += weight(auction, start) * uint64(count)
+}
+
+// weight is the odd weight of an auction's window in a Digest.
+func weight(auction, start int64) uint64 {
+	return mix(uint64(auction)^mix(uint64(start))) | 1
 }
 
 // Merge adds the counts of o to d.

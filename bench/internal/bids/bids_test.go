@@ -50,3 +50,19 @@ func TestDigestIsOrderIndependent(t *testing.T) {
 		t.Fatal("different counts, same digest")
 	}
 }
+
+func TestDigestOfPanesIsDigestOfTotals(t *testing.T) {
+	var totals, panes Digest
+	totals.Add(1, 2, 7)
+	totals.Add(3, 4, 1)
+	panes.AddPane(1, 2, 5, false)
+	panes.AddPane(3, 4, 1, true)
+	panes.AddPane(1, 2, 2, true)
+	if panes != totals {
+		t.Errorf("panes %+v, totals %+v: want equal", panes, totals)
+	}
+	panes.AddPane(1, 2, 1, false) // a pane after the final one
+	if panes == totals {
+		t.Error("one more pane left the digest unchanged")
+	}
+}
