@@ -3,7 +3,6 @@ package sdk
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/beamgo-dev/beamgo/sdk/window"
@@ -99,13 +98,13 @@ func (f *asOfJoinFn[K, E, V]) ProcessElement(ctx context.Context, kv KV[K, Eithe
 		if err := f.Pending.Add(ctx, t.ToTime(), kv.Value.A); err != nil {
 			return err
 		}
-		return f.Timers.Set(ctx, asOfTag('e', t), t.ToTime())
+		return f.Timers.Set(ctx, timerTag('e', t), t.ToTime())
 	}
 	if err := f.Versions.Add(ctx, t.ToTime(), kv.Value.B); err != nil {
 		return err
 	}
 	if f.Retain > 0 {
-		if err := f.Timers.Set(ctx, asOfTag('p', t), capAt(ctx, t, f.Retain).ToTime()); err != nil {
+		if err := f.Timers.Set(ctx, timerTag('p', t), capAt(ctx, t, f.Retain).ToTime()); err != nil {
 			return err
 		}
 		first, ok, err := f.First.Read(ctx)
@@ -125,12 +124,7 @@ func (f *asOfJoinFn[K, E, V]) ProcessElement(ctx context.Context, kv KV[K, Eithe
 	if err != nil || len(waiting) == 0 {
 		return err
 	}
-	return f.Timers.Set(ctx, asOfTag('f', t), t.ToTime())
-}
-
-// asOfTag is the tag of a timer of kind at t.
-func asOfTag(kind byte, t window.Time) string {
-	return string(kind) + strconv.FormatInt(int64(t), 10)
+	return f.Timers.Set(ctx, timerTag('f', t), t.ToTime())
 }
 
 // capAt returns t+d, capped at the expiry of the window being processed
@@ -144,14 +138,10 @@ func capAt(ctx context.Context, t window.Time, d int64) window.Time {
 }
 
 func (f *asOfJoinFn[K, E, V]) OnTimer(ctx context.Context, ft FiredTimer, emit func(KV[K, Joined[E, V]])) error {
-	if len(ft.Tag) < 2 {
-		return fmt.Errorf("sdk: as-of join: unknown timer tag %q", ft.Tag)
-	}
-	ms, err := strconv.ParseInt(ft.Tag[1:], 10, 64)
+	kind, at, err := parseTimerTag("as-of join", ft.Tag)
 	if err != nil {
-		return fmt.Errorf("sdk: as-of join: timer tag %q: %w", ft.Tag, err)
+		return err
 	}
-	at := window.Time(ms)
 	key, err := CurrentKey[K](ctx)
 	if err != nil {
 		return err
@@ -159,7 +149,7 @@ func (f *asOfJoinFn[K, E, V]) OnTimer(ctx context.Context, ft FiredTimer, emit f
 	out := func(e E, v V, has bool) {
 		emit(KV[K, Joined[E, V]]{Key: key, Value: Joined[E, V]{Left: e, Right: v, HasLeft: true, HasRight: has}})
 	}
-	switch ft.Tag[0] {
+	switch kind {
 	case 'e':
 		return f.match(ctx, at, out)
 	case 'f':
@@ -212,12 +202,12 @@ func (f *asOfJoinFn[K, E, V]) match(ctx context.Context, at window.Time, out fun
 	// The wait ends when the watermark passes at+Wait: a version at that
 	// time or before has its flush fire first, timers firing in time
 	// order.
-	if err := f.Timers.Set(ctx, asOfTag('t', at), capAt(ctx, at, f.Wait+1).ToTime(), WithOutputTimestamp(from)); err != nil {
+	if err := f.Timers.Set(ctx, timerTag('t', at), capAt(ctx, at, f.Wait+1).ToTime(), WithOutputTimestamp(from)); err != nil {
 		return err
 	}
 	if len(versions) > 0 { // every version is after at: the earliest may end the wait
 		if first := window.FromTime(versions[0].Timestamp); first-at <= window.Time(f.Wait) {
-			return f.Timers.Set(ctx, asOfTag('f', first), first.ToTime())
+			return f.Timers.Set(ctx, timerTag('f', first), first.ToTime())
 		}
 	}
 	return nil
@@ -261,7 +251,7 @@ func (f *asOfJoinFn[K, E, V]) flush(ctx context.Context, at window.Time, out fun
 		}
 		out(w.Value, v, true)
 		if t != last {
-			if err := f.Timers.Clear(ctx, asOfTag('t', t)); err != nil {
+			if err := f.Timers.Clear(ctx, timerTag('t', t)); err != nil {
 				return err
 			}
 			last = t

@@ -211,21 +211,18 @@ func (f *intervalJoinFn[K, L, R]) evictAt(ctx context.Context, side byte, t wind
 	if gc := expiry(ctx); fire > gc {
 		fire = gc
 	}
-	return f.Evict.Set(ctx, string(side)+strconv.FormatInt(int64(t), 10), fire.ToTime(), opts...)
+	return f.Evict.Set(ctx, timerTag(side, t), fire.ToTime(), opts...)
 }
 
 // OnTimer evicts the elements of one side and time, and on an outer side
 // emits those that never matched.
 func (f *intervalJoinFn[K, L, R]) OnTimer(ctx context.Context, ft FiredTimer, emit func(KV[K, Joined[L, R]])) error {
-	if len(ft.Tag) < 2 {
-		return fmt.Errorf("sdk: interval join: unknown timer tag %q", ft.Tag)
-	}
-	ms, err := strconv.ParseInt(ft.Tag[1:], 10, 64)
+	side, at, err := parseTimerTag("interval join", ft.Tag)
 	if err != nil {
-		return fmt.Errorf("sdk: interval join: timer tag %q: %w", ft.Tag, err)
+		return err
 	}
-	from, to := time.UnixMilli(ms), time.UnixMilli(ms+1)
-	if ft.Tag[0] == 'r' {
+	from, to := at.ToTime(), (at + millisecond).ToTime()
+	if side == 'r' {
 		if f.RightOuter {
 			err := emitUnmatched(ctx, f.Right, f.Matched, from, to, func(key K, r R) {
 				emit(KV[K, Joined[L, R]]{Key: key, Value: Joined[L, R]{Right: r, HasRight: true}})
@@ -245,6 +242,25 @@ func (f *intervalJoinFn[K, L, R]) OnTimer(ctx context.Context, ft FiredTimer, em
 		}
 	}
 	return f.Left.ClearRange(ctx, from, to)
+}
+
+// timerTag is the tag of a join's timer of kind (a byte) at t: the
+// joins' timers of one family tell their purposes and times apart by it.
+func timerTag(kind byte, t window.Time) string {
+	return string(kind) + strconv.FormatInt(int64(t), 10)
+}
+
+// parseTimerTag returns the kind and time of a timerTag; join names the
+// join in its error.
+func parseTimerTag(join, tag string) (byte, window.Time, error) {
+	if len(tag) < 2 {
+		return 0, 0, fmt.Errorf("sdk: %s: unknown timer tag %q", join, tag)
+	}
+	ms, err := strconv.ParseInt(tag[1:], 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sdk: %s: timer tag %q: %w", join, tag, err)
+	}
+	return tag[0], window.Time(ms), nil
 }
 
 // emitUnmatched hands the elements of side in [from, to) that never

@@ -37,27 +37,36 @@ func runIntervalJoin(t *testing.T, within sdk.JoinInterval, kind string, script 
 	t.Helper()
 	p := sdk.NewPipeline()
 	s := p.Root()
-	ts := sdk.NewTestStream[sdk.KV[string, string]](s)
-	left, right := ts.Tag("left"), ts.Tag("right")
-	for _, e := range script {
-		at := time.Unix(e.at, 0)
-		switch e.side {
-		case "L":
-			left.AddElementsAt(at, sdk.Pair(e.key, e.val))
-		case "R":
-			right.AddElementsAt(at, sdk.Pair(e.key, e.val))
-		case "WM":
-			left.AdvanceWatermarkTo(at)
-			right.AdvanceWatermarkTo(at)
-		}
-	}
-	left.AdvanceWatermarkToInfinity()
-	right.AdvanceWatermarkToInfinity()
-	rows := joins[kind](s, left.Output(), right.Output(), within)
+	left, right := scriptStream(s, script, [2]string{"L", "R"})
+	rows := joins[kind](s, left, right, within)
 	out := newLines()
 	sdk.ForEach(s, out, sdk.Map(s, renderJoined, rows))
 	runLocal(t, p)
 	return out.sorted()
+}
+
+// scriptStream plays script through a TestStream: the elements of
+// sides[0] and sides[1] on two tags, whose watermarks advance together at
+// the "WM" steps and then to infinity. It returns the two tags'
+// collections.
+func scriptStream(s sdk.Scope, script []joinEvent, sides [2]string) (first, second sdk.PCollection[sdk.KV[string, string]]) {
+	ts := sdk.NewTestStream[sdk.KV[string, string]](s)
+	a, b := ts.Tag(sides[0]), ts.Tag(sides[1])
+	for _, e := range script {
+		at := time.Unix(e.at, 0)
+		switch e.side {
+		case sides[0]:
+			a.AddElementsAt(at, sdk.Pair(e.key, e.val))
+		case sides[1]:
+			b.AddElementsAt(at, sdk.Pair(e.key, e.val))
+		case "WM":
+			a.AdvanceWatermarkTo(at)
+			b.AdvanceWatermarkTo(at)
+		}
+	}
+	a.AdvanceWatermarkToInfinity()
+	b.AdvanceWatermarkToInfinity()
+	return a.Output(), b.Output()
 }
 
 func renderJoined(kv sdk.KV[string, sdk.Joined[string, string]]) string {
@@ -174,17 +183,7 @@ func TestIntervalJoinRandomOnTime(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 16))
 		within := sdk.JoinInterval{Lower: time.Duration(rng.IntN(7)-4) * time.Second}
 		within.Upper = within.Lower + time.Duration(rng.IntN(6))*time.Second
-		var script []joinEvent
-		wm := int64(0)
-		for i := range 40 {
-			if rng.IntN(5) == 0 {
-				wm += int64(rng.IntN(4))
-				script = append(script, joinEvent{side: "WM", at: wm})
-				continue
-			}
-			side := []string{"L", "R"}[rng.IntN(2)]
-			script = append(script, joinEvent{side, fmt.Sprint("k", rng.IntN(3)), wm + int64(rng.IntN(8)), fmt.Sprintf("%s%d", side, i)})
-		}
+		script := randomScript(rng, [2]string{"L", "R"})
 		for _, kind := range []string{"inner", "left", "right", "full"} {
 			t.Run(fmt.Sprintf("seed %d %s", seed, kind), func(t *testing.T) {
 				want := directJoin(script, within, kind)
@@ -194,6 +193,24 @@ func TestIntervalJoinRandomOnTime(t *testing.T) {
 			})
 		}
 	}
+}
+
+// randomScript returns a script of 40 random steps: watermark advances,
+// and elements of the two sides, of three keys, each on time (at or after
+// the watermark).
+func randomScript(rng *rand.Rand, sides [2]string) []joinEvent {
+	var script []joinEvent
+	wm := int64(0)
+	for i := range 40 {
+		if rng.IntN(5) == 0 {
+			wm += int64(rng.IntN(4))
+			script = append(script, joinEvent{side: "WM", at: wm})
+			continue
+		}
+		side := sides[rng.IntN(2)]
+		script = append(script, joinEvent{side, fmt.Sprint("k", rng.IntN(3)), wm + int64(rng.IntN(8)), fmt.Sprintf("%s%d", side, i)})
+	}
+	return script
 }
 
 // directJoin is the interval join of kind of a script's elements by
