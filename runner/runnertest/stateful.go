@@ -264,6 +264,16 @@ func statefulCases() []streamingCase {
 				ts.AdvanceProcessingTime(200 * time.Second)
 			}, nil)
 		}},
+		{"33b a processing-time timer still pending when a TestStream's script ends never fires, and the job ends", func(t *testing.T, r runner.Runner) {
+			// The global window expires when the input ends; its pending
+			// processing-time timers fire first while the clock may still
+			// reach them, but no event is left to move a TestStream's clock.
+			runScripted(t, r, &scripted{}, nil, func(ts *sdk.TestStream[cmd]) {
+				ts.AddElementsAt(sec(1), run("pt p 100000", "pt q 5000")...)
+				ts.AdvanceProcessingTime(10 * time.Second)
+				ts.AdvanceWatermarkToInfinity()
+			}, []string{"01 fire q@-1 out=1000 ts=1000 bag=[]"})
+		}},
 		{"34 ordered list state reads ascending by timestamp and clears ranges", testOrderedList},
 		{"35 a bundle that fails after writing state is retried as if it ran once", testRetriedState},
 	}

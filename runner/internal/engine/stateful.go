@@ -271,20 +271,32 @@ func (k *keyed) timersDue(now state.Times) bool {
 	return due
 }
 
-// ptPending reports whether a processing-time timer is pending; j.mu is
-// held.
+// ptPending reports whether a processing-time timer is pending that may
+// still fire: on the wall clock any; on a TestStream's synthetic clock one
+// the clock has reached, or any while an event of the script may still
+// advance the clock. Once the script has no advance left, the clock
+// stands still for good, and a timer beyond it would hold the global
+// window's expiry forever; j.mu is held.
 func (k *keyed) ptPending() bool {
-	_, ok, err := k.store.NextTime(state.ProcessingTime)
-	return ok && err == nil
+	t, ok, err := k.store.NextTime(state.ProcessingTime)
+	if !ok || err != nil {
+		return false
+	}
+	j := k.s.j
+	if !j.clock.synthetic || t <= j.clock.now() {
+		return true
+	}
+	return j.stream != nil && j.stream.advancesLeft()
 }
 
 // expiryWaits reports whether the expiry of sc waits for pending
 // processing-time timers (pt). The global window expires only when the
 // input ends, and the processing-time timers pending then still fire
 // first, with the state, as on Prism (Beam Go's bounded processing-time
-// timer tests count on it); so it waits until none is pending. Other
-// windows expire at once, and their processing-time timers never fire
-// (reference §3.5). Expired reports scopes in GC-time order, global
+// timer tests count on it); so it waits until none is pending that may
+// still fire (ptPending: on a TestStream's clock that no event advances
+// any more, none may). Other windows expire at once, and their
+// processing-time timers never fire (reference §3.5). Expired reports scopes in GC-time order, global
 // windows last, so a scan may stop at the first that waits.
 func expiryWaits(sc state.Scope, pt bool) bool {
 	return pt && sc.Window.MaxTimestamp() >= window.Global().MaxTimestamp()

@@ -43,6 +43,17 @@ func (j *job) addTestStream(s *stage) error {
 // pending reports whether events remain, the implicit last one included.
 func (t *testStream) pending() bool { return t.next <= len(t.ts.Events) }
 
+// advancesLeft reports whether an event still to apply advances the
+// processing-time clock.
+func (t *testStream) advancesLeft() bool {
+	for _, ev := range t.ts.Events[min(t.next, len(t.ts.Events)):] {
+		if ev.Kind == plan.AdvanceProcessingTime {
+			return true
+		}
+	}
+	return false
+}
+
 // apply applies the next event; j.mu is held.
 func (t *testStream) apply(j *job) error {
 	i := t.next
