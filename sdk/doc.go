@@ -120,7 +120,9 @@
 // triggers that may drop data (unless AllowUnsafeTriggers). A DoFn reads
 // its element's pane with PaneOf. NewTestStream scripts an unbounded input
 // (elements, watermark and processing-time advances) to test all this
-// deterministically.
+// deterministically. Deduplicate and DeduplicatePerKey drop the repeats of
+// an element (or a key) within a bound of event or processing time as
+// elements arrive, with no window to wait for.
 //
 // # Connecting streams and joins
 //

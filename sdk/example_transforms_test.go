@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/beamgo-dev/beamgo/runner/local"
 	"github.com/beamgo-dev/beamgo/sdk"
@@ -140,4 +141,27 @@ func ExampleLog() {
 	run(p)
 	// Output:
 	// level=INFO msg=order element=42 transform=LogOrders
+}
+
+// Deduplicate drops repeats of an element that come within a bound of
+// its first occurrence, as they arrive: here event IDs delivered twice by
+// an at-least-once source, within a minute of event time; the one
+// redelivered an hour later passes again.
+func ExampleDeduplicate() {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[string](s)
+	ts.AddElementsAt(time.Unix(0, 0), "evt-1", "evt-2")
+	ts.AddElementsAt(time.Unix(30, 0), "evt-1")
+	ts.AdvanceWatermarkTo(time.Unix(3600, 0))
+	ts.AddElementsAt(time.Unix(3600, 0), "evt-2")
+	ts.AdvanceWatermarkToInfinity()
+	firsts := sdk.Deduplicate(s, ts.Output(), sdk.Dedup{Within: time.Minute, EventTime: true})
+	out := newPrinted()
+	sdk.ForEach(s, out, firsts)
+	out.print(p)
+	// Output:
+	// evt-1
+	// evt-2
+	// evt-2
 }
