@@ -15,7 +15,9 @@ type Dedup struct {
 	// until the watermark passes the first occurrence's timestamp plus
 	// Within (Spark's dropDuplicatesWithinWatermark). By default Within
 	// is measured on the job's processing-time clock from the first
-	// occurrence's arrival, as Beam's Deduplicate does.
+	// occurrence's arrival, as Beam's Deduplicate does; over bounded
+	// input, whose processing-time timers fire only once it has ended,
+	// a first occurrence is then remembered for the rest of the job.
 	EventTime bool
 }
 
@@ -68,10 +70,40 @@ func dedupPerKey[K comparable, V any](s, cs Scope, name string, in PCollection[K
 	if d.Within == 0 {
 		d.Within = defaultDedupWithin
 	}
-	if d.EventTime {
+	switch {
+	case d.EventTime:
 		return ParDo(cs, DoFn[KV[K, V], KV[K, V]](&dedupEventFn[K, V]{Within: d.Within.Milliseconds()}), in, Name("FirstOccurrences"))
+	case in.IsBounded():
+		// A batch job's processing-time timers fire when its input has
+		// ended (reference §1.1), when the state goes anyway: a key is
+		// remembered until then, with no timer, and the job does not wait
+		// out Within of wall time at its end.
+		return ParDo(cs, DoFn[KV[K, V], KV[K, V]](&dedupOnceFn[K, V]{}), in, Name("FirstOccurrences"))
 	}
 	return ParDo(cs, DoFn[KV[K, V], KV[K, V]](&dedupProcFn[K, V]{Within: d.Within}), in, Name("FirstOccurrences"))
+}
+
+// dedupOnceFn remembers a key for as long as its window's state lasts.
+type dedupOnceFn[K, V any] struct {
+	Seen ValueState[bool]
+}
+
+func (f *dedupOnceFn[K, V]) ProcessElement(ctx context.Context, kv KV[K, V], emit func(KV[K, V])) error {
+	first, err := firstOccurrence(ctx, &f.Seen)
+	if first {
+		emit(kv)
+	}
+	return err
+}
+
+// firstOccurrence reports whether the key being processed was not seen
+// yet, and marks it seen.
+func firstOccurrence(ctx context.Context, seen *ValueState[bool]) (bool, error) {
+	was, _, err := seen.Read(ctx)
+	if err != nil || was {
+		return false, err
+	}
+	return true, seen.Write(ctx, true)
 }
 
 // dedupEventFn remembers a key until the watermark passes its first
@@ -83,11 +115,7 @@ type dedupEventFn[K, V any] struct {
 }
 
 func (f *dedupEventFn[K, V]) ProcessElement(ctx context.Context, kv KV[K, V], emit func(KV[K, V])) error {
-	seen, _, err := f.Seen.Read(ctx)
-	if err != nil || seen {
-		return err
-	}
-	if err := f.Seen.Write(ctx, true); err != nil {
+	if first, err := firstOccurrence(ctx, &f.Seen); err != nil || !first {
 		return err
 	}
 	// The timer's hold is its fire time, which the input watermark
@@ -113,11 +141,7 @@ type dedupProcFn[K, V any] struct {
 }
 
 func (f *dedupProcFn[K, V]) ProcessElement(ctx context.Context, kv KV[K, V], emit func(KV[K, V])) error {
-	seen, _, err := f.Seen.Read(ctx)
-	if err != nil || seen {
-		return err
-	}
-	if err := f.Seen.Write(ctx, true); err != nil {
+	if first, err := firstOccurrence(ctx, &f.Seen); err != nil || !first {
 		return err
 	}
 	// The timer emits nothing, so it holds the output watermark at the

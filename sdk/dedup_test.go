@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/beamgo-dev/beamgo/runner/local"
 	"github.com/beamgo-dev/beamgo/sdk"
 )
 
@@ -79,6 +80,24 @@ func TestDeduplicate(t *testing.T) {
 				t.Errorf("first occurrences (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestDeduplicateOfBoundedInput: over bounded input a first occurrence is
+// remembered to the end of the job, and the job does not wait out the
+// processing-time bound (ten minutes) at its end.
+func TestDeduplicateOfBoundedInput(t *testing.T) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	out := newLines()
+	sdk.ForEach(s, out, sdk.Deduplicate(s, sdk.Create(s, []string{"a", "b", "a", "c", "b", "a"}), sdk.Dedup{}))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := local.New(&local.Options{Job: local.Job{Parallelism: 3}}).Run(ctx, p); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if diff := cmp.Diff([]string{"a", "b", "c"}, out.sorted()); diff != "" {
+		t.Errorf("first occurrences (-want +got):\n%s", diff)
 	}
 }
 
