@@ -42,9 +42,7 @@ func Deduplicate[T comparable](s Scope, in PCollection[T], d Dedup, opts ...Opti
 		return PCollection[T]{}
 	}
 	cs := s.Scope(name)
-	keyed := ParDo(cs, DoFn[T, KV[T, int64]](funcDoFn[T, KV[T, int64]]{kind: "Map", f: keyByElement[T], one: keyByElement[T], builtin: true,
-		call: func(v T, emit func(KV[T, int64])) { emit(keyByElement(v)) }}), in, Name("KeyByElement"))
-	return Keys(cs, dedupPerKey(s, cs, name, keyed, d))
+	return Keys(cs, dedupPerKey(s, cs, name, keyedByElement(cs, in), d))
 }
 
 // DeduplicatePerKey passes the first element of each key of in and drops

@@ -12,10 +12,15 @@ func Distinct[T comparable](s Scope, in PCollection[T], opts ...Option) PCollect
 		return PCollection[T]{}
 	}
 	cs := s.Scope(name)
-	keyed := ParDo(cs, DoFn[T, KV[T, int64]](funcDoFn[T, KV[T, int64]]{kind: "Map", f: keyByElement[T], one: keyByElement[T], builtin: true,
-		call: func(v T, emit func(KV[T, int64])) { emit(keyByElement(v)) }}), in, Name("KeyByElement"))
-	counted := CombinePerKey(cs, CombineFn[int64, int64, int64](countFn[int64]{}), keyed, Name("Deduplicate"))
+	counted := CombinePerKey(cs, CombineFn[int64, int64, int64](countFn[int64]{}), keyedByElement(cs, in), Name("Deduplicate"))
 	return Keys(cs, counted)
+}
+
+// keyedByElement keys each element of in by itself (with a count of one),
+// in a transform of cs named KeyByElement.
+func keyedByElement[T comparable](cs Scope, in PCollection[T]) PCollection[KV[T, int64]] {
+	return ParDo(cs, DoFn[T, KV[T, int64]](funcDoFn[T, KV[T, int64]]{kind: "Map", f: keyByElement[T], one: keyByElement[T], builtin: true,
+		call: func(v T, emit func(KV[T, int64])) { emit(keyByElement(v)) }}), in, Name("KeyByElement"))
 }
 
 // DistinctPerKey returns the distinct values of each key and window of in:
