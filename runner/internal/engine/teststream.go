@@ -16,8 +16,11 @@ type testStream struct {
 	ts *plan.TestStream
 	// next is the index of the next event; len(ts.Events) is the implicit
 	// last event that moves every output's watermark to the end of time.
-	next   int
-	stages map[string]*stage // by output PCollection
+	next int
+	// lastAdvance is the index of the script's last processing-time
+	// advance, -1 if it has none.
+	lastAdvance int
+	stages      map[string]*stage // by output PCollection
 }
 
 // addTestStream makes s, an InputTestStream stage, one output of the job's
@@ -27,7 +30,12 @@ func (j *job) addTestStream(s *stage) error {
 	ts := s.st.Input.TestStream
 	switch {
 	case j.stream == nil:
-		j.stream = &testStream{ts: ts, stages: map[string]*stage{}}
+		j.stream = &testStream{ts: ts, stages: map[string]*stage{}, lastAdvance: -1}
+		for i, ev := range ts.Events {
+			if ev.Kind == plan.AdvanceProcessingTime {
+				j.stream.lastAdvance = i
+			}
+		}
 		j.clock.synthetic = true
 	case j.stream.ts != ts:
 		return fmt.Errorf("TestStreams %q and %q: a job has one processing-time clock, so at most one TestStream", j.stream.ts.Name, ts.Name)
@@ -45,14 +53,7 @@ func (t *testStream) pending() bool { return t.next <= len(t.ts.Events) }
 
 // advancesLeft reports whether an event still to apply advances the
 // processing-time clock.
-func (t *testStream) advancesLeft() bool {
-	for _, ev := range t.ts.Events[min(t.next, len(t.ts.Events)):] {
-		if ev.Kind == plan.AdvanceProcessingTime {
-			return true
-		}
-	}
-	return false
-}
+func (t *testStream) advancesLeft() bool { return t.next <= t.lastAdvance }
 
 // apply applies the next event; j.mu is held.
 func (t *testStream) apply(j *job) error {
