@@ -49,8 +49,9 @@ type scripted struct {
 	ET    sdk.EventTimeTimerFamily
 	PT    sdk.ProcessingTimeTimerFamily
 	// Then maps a fired tag to the command to run in its callback; a
-	// command "again <n> <ms>" resets the firing timer ms later until it
-	// fired n times.
+	// command "again <n> <ms>" resets the firing event-time timer ms
+	// later, "ptagain <n> <ms>" the firing processing-time timer ms from
+	// now, until timers fired n times.
 	Then map[string]string
 }
 
@@ -131,13 +132,16 @@ func (f *scripted) OnTimer(ctx context.Context, t sdk.FiredTimer, emit func(stri
 	if !ok {
 		return nil
 	}
-	if w := strings.Fields(then); w[0] == "again" {
+	if w := strings.Fields(then); w[0] == "again" || w[0] == "ptagain" {
 		limit, _ := strconv.Atoi(w[1])
 		step, _ := strconv.ParseInt(w[2], 10, 64)
-		if n+1 < limit {
-			return f.ET.Set(ctx, t.Tag, t.FireTime.Add(time.Duration(step)*time.Millisecond))
+		if n+1 >= limit {
+			return nil
 		}
-		return nil
+		if w[0] == "ptagain" {
+			return f.PT.SetAfter(ctx, t.Tag, time.Duration(step)*time.Millisecond)
+		}
+		return f.ET.Set(ctx, t.Tag, t.FireTime.Add(time.Duration(step)*time.Millisecond))
 	}
 	return f.do(ctx, then, emit)
 }
@@ -274,9 +278,36 @@ func statefulCases() []streamingCase {
 				ts.AdvanceWatermarkToInfinity()
 			}, []string{"01 fire q@-1 out=1000 ts=1000 bag=[]"})
 		}},
+		{"33c over bounded input, processing-time timers pending at its end fire at once, in time order, with their state", testBoundedProcessingTime},
 		{"34 ordered list state reads ascending by timestamp and clears ranges", testOrderedList},
 		{"35 a bundle that fails after writing state is retried as if it ran once", testRetriedState},
 	}
+}
+
+// testBoundedProcessingTime is case 33c: over bounded input, processing
+// time jumps to the end of time once the input has been consumed (Beam's
+// batch model, Flink's BATCH mode), so timers set an hour ahead on the
+// wall clock fire as soon as the input ends, earliest first, with the
+// key's state, and so does a timer a callback sets; the job does not wait
+// for them on the wall clock (the deadline fails it if it does).
+func testBoundedProcessingTime(t *testing.T, r runner.Runner) {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	in := sdk.WithTimestamps(s, func(cmd) time.Time { return sec(1) }, sdk.Create(s, run("add a", "pt p 3600000", "pt q 60000")))
+	fn := &scripted{Then: map[string]string{"q": "ptagain 3 3600000"}}
+	c := Collect(s, sdk.ParDo(s, sdk.DoFn[cmd, string](fn), in))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := r.Run(ctx, p); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	got := c.Elements()
+	slices.Sort(got)
+	diff(t, "outputs", []string{
+		"01 fire q@-1 out=1000 ts=1000 bag=[a]",
+		"02 fire p@-1 out=1000 ts=1000 bag=[a]",
+		"03 fire q@-1 out=1000 ts=1000 bag=[a]",
+	}, got)
 }
 
 // holder forwards its input and holds its output watermark at 5s with a

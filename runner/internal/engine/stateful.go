@@ -250,7 +250,25 @@ func (k *keyed) runnable() bool {
 
 // times returns the stage's clocks for timers; j.mu is held.
 func (k *keyed) times() state.Times {
-	return state.Times{Input: k.s.iw, Clock: k.s.j.clock.now()}
+	return state.Times{Input: k.s.iw, Clock: k.clockNow()}
+}
+
+// clockNow returns the stage's processing time; j.mu is held. It is the
+// job's clock, except once a bounded input has ended on the wall clock:
+// then processing time jumps to the end of time, as in Beam's batch
+// model ("processing time jumps from the beginning of time to the end of
+// time once the input has been fully consumed") and Flink's BATCH mode,
+// so the processing-time timers still pending fire at once, in time
+// order and with their state, instead of the job waiting for them on the
+// wall clock. A TestStream's clock moves only by its script, and an
+// unbounded input keeps the wall clock to its end (a drained stream's
+// pending timers wait as before).
+func (k *keyed) clockNow() window.Time {
+	s := k.s
+	if !s.j.clock.synthetic && !s.st.Input.Unbounded && s.iw >= window.MaxTime {
+		return window.MaxTime
+	}
+	return s.j.clock.now()
 }
 
 // timersDue reports whether a timer may fire or a window expire; j.mu is
@@ -283,7 +301,7 @@ func (k *keyed) ptPending() bool {
 		return false
 	}
 	j := k.s.j
-	if !j.clock.synthetic || t <= j.clock.now() {
+	if !j.clock.synthetic || t <= k.clockNow() {
 		return true
 	}
 	return j.stream != nil && j.stream.advancesLeft()
@@ -292,10 +310,10 @@ func (k *keyed) ptPending() bool {
 // expiryWaits reports whether the expiry of sc waits for pending
 // processing-time timers (pt). The global window expires only when the
 // input ends, and the processing-time timers pending then still fire
-// first, with the state, as on Prism (Beam Go's bounded processing-time
-// timer tests count on it); so it waits until none is pending that may
-// still fire (ptPending: on a TestStream's clock that no event advances
-// any more, none may). Other windows expire at once, and their
+// first, with the state (Beam Go's processing-time timer tests count on
+// it); so it waits until none is pending that may still fire (ptPending:
+// on a TestStream's clock that no event advances any more, none may;
+// over a bounded input on the wall clock all are due at once, clockNow). Other windows expire at once, and their
 // processing-time timers never fire (reference §3.5). Expired reports
 // scopes in GC-time order, global windows last, so a scan may stop at the
 // first that waits.
