@@ -58,7 +58,7 @@ func TestConformanceOnPrism(t *testing.T) {
 // TestStreamingSideInputsOnPrism runs the streaming side-input cases on
 // Prism with LOOPBACK workers, which run in this process, where the cases
 // collect their results, each case on a Prism of its own (onOwnPrism).
-// Prism (Beam 2.77) deviates on four, checked to deviate still
+// Prism (Beam 2.77) deviates on five, checked to deviate still
 // (prismSideInputDeviations).
 func TestStreamingSideInputsOnPrism(t *testing.T) {
 	runnertest.RunStreamingSideInputTests(t, onOwnPrism, testutil.PacedTicks, prismSideInputDeviations)
@@ -69,8 +69,11 @@ func TestStreamingSideInputsOnPrism(t *testing.T) {
 // in progress"), whether the DoFn reading them is stateful or not; with a paced unbounded read as the side input, it runs
 // the main input only once the side read has ended (the case's read ends
 // after 30 s when the main input has not run), where the model runs each
-// main element once the side watermark passes the end of its window.
+// main element once the side watermark passes the end of its window; and it
+// refuses a triggered side input of an unbounded PCollection in the global
+// window at Prepare (Beam issue 31438), Beam's slowly updating side input.
 var prismSideInputDeviations = map[string]string{
+	runnertest.SideInputLatestFiringCase:   "Unbounded GlobalWindow Triggered SideInput, are not currently supported by Prism",
 	runnertest.SideInputWindowedCase:       "nothing in progress and no refreshes with non zero pending elements",
 	runnertest.SideInputStatefulCase:       "nothing in progress and no refreshes with non zero pending elements",
 	runnertest.SideInputStatefulChunksCase: "nothing in progress and no refreshes with non zero pending elements",

@@ -37,6 +37,7 @@ func RunStreamingSideInputTests(t *testing.T, newRunner func(t *testing.T) runne
 		{SideInputUnboundedCase, func(r runner.Runner) error { return testSideInputUnbounded(r, ticks) }},
 		{SideInputStatefulCase, testSideInputStateful},
 		{SideInputStatefulChunksCase, testSideInputStatefulChunks},
+		{SideInputLatestFiringCase, testSideInputLatestFiring},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.check(newRunner(t))
@@ -62,6 +63,7 @@ const (
 	SideInputUnboundedCase      = "side input from an unbounded source: main runs while it does"
 	SideInputStatefulCase       = "side input per window in a stateful DoFn: elements wait for their window, not for the side input's end"
 	SideInputStatefulChunksCase = "stateful DoFn: elements whose side window is ready run past many that wait"
+	SideInputLatestFiringCase   = "triggered side input: discarding serves the latest firing, accumulating every firing"
 )
 
 // sideRender emits a main element with the side values of its window,
@@ -109,6 +111,49 @@ func perWindowScript(s sdk.Scope) (main, side sdk.PCollection[string]) {
 	m.AdvanceWatermarkToInfinity()
 	sd.AdvanceWatermarkToInfinity()
 	return sdk.WindowInto(s, fixed10(), m.Output()), sdk.WindowInto(s, fixed10(), sd.Output())
+}
+
+// latestRender emits a main element with the singleton side value and
+// the iterable side values of its window, sorted.
+type latestRender struct {
+	Latest *sdk.SingletonView[string]
+	Counts *sdk.IterView[int64]
+}
+
+func (f *latestRender) ProcessElement(ctx context.Context, v string, emit func(string)) error {
+	emit(fmt.Sprintf("%s %s %v", v, f.Latest.Get(ctx), slices.Sorted(f.Counts.Get(ctx))))
+	return nil
+}
+
+// testSideInputLatestFiring is Beam's slowly updating side input: a
+// stream in the global window under Repeatedly(AfterCount(1)), combined
+// to one value per firing and read as a singleton. Beam's side input of a
+// triggered PCollection is "the value from the latest trigger firing"
+// (the programming guide); a view materializes through a grouping with
+// the PCollection's own windowing, so in discarding mode that is the
+// latest firing's elements, and in accumulating mode every firing's. Each
+// TestStream event is one firing here: m2 reads v2 alone, and m3 v4,
+// although v3 fired too, while the accumulating counts pile up.
+func testSideInputLatestFiring(r runner.Runner) error {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[string](s)
+	m, sd := ts.Tag("main"), ts.Tag("side")
+	sd.AddElementsAt(sec(1), "v1")
+	m.AddElementsAt(sec(2), "m1")
+	sd.AddElementsAt(sec(3), "v2")
+	m.AddElementsAt(sec(4), "m2")
+	sd.AddElementsAt(sec(5), "v3")
+	sd.AddElementsAt(sec(6), "v4")
+	m.AddElementsAt(sec(7), "m3")
+	m.AdvanceWatermarkToInfinity()
+	sd.AdvanceWatermarkToInfinity()
+	each := sdk.Triggering(sdk.Repeatedly(sdk.AfterCount(1)))
+	latest := sdk.Latest(s, sdk.WindowInto(s, sdk.GlobalWindows(), sd.Output(), each, sdk.Discarding()))
+	counts := sdk.Count(s, sdk.WindowInto(s, sdk.GlobalWindows(), sd.Output(), each, sdk.Accumulating()))
+	fn := &latestRender{Latest: sdk.AsSingleton(latest), Counts: sdk.AsIter(counts)}
+	c := Collect(s, sdk.ParDo(s, fn, m.Output(), sdk.WithSideInput(fn.Latest), sdk.WithSideInput(fn.Counts)))
+	return runAndCompare(r, p, c, []string{"m1 v1 [1]", "m2 v2 [1 2]", "m3 v4 [1 2 3 4]"})
 }
 
 // keyedSideRender is sideRender in a stateful DoFn: it also emits how

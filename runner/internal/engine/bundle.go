@@ -326,7 +326,7 @@ func (o *bundleOutput) write(b []byte) error {
 	}
 	o.wins = v.Windows
 	if o.side != nil {
-		if err := o.side.add(v.Elem, v.Windows); err != nil {
+		if err := o.side.add(v); err != nil {
 			return err
 		}
 		if len(o.writers) == 0 && o.red == nil {

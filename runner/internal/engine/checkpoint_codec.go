@@ -138,7 +138,7 @@ func (j *job) encodeBody(b *snapBody, seq uint64) *snapBody {
 		d := j.datasets[pc]
 		w.String(pc)
 		d.mu.Lock()
-		encodeElems(w, d.elems)
+		encodeElems(w, d.snapshotElems())
 		d.mu.Unlock()
 	}
 	encodeSetMetrics(w, j.metrics)

@@ -84,7 +84,7 @@ func newJob(opts Options, pl *plan.Plan, ex Executor, dir string, start time.Tim
 	j.cond = sync.NewCond(&j.mu)
 	for _, st := range pl.Stages {
 		for _, si := range st.SideInputs {
-			j.datasets[si.PCollection] = &dataset{keepElems: opts.Checkpoint != nil, dir: dir, memShare: j.spillShare()}
+			j.datasets[si.PCollection] = &dataset{keepElems: opts.Checkpoint != nil, latest: latestFiring(pl.Components, si.PCollection), dir: dir, memShare: j.spillShare()}
 		}
 	}
 	producer := map[string]*stage{}

@@ -5,12 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
 )
@@ -27,14 +29,31 @@ import (
 // A bundle attempt that fails leaves the bytes it flushed in the file,
 // unreferenced, until the job ends: retries are rare, and the file is
 // append-only, so that readers need no lock on it.
+//
+// A triggered side input in discarding mode over an unbounded PCollection
+// serves its latest firing (latestFiring): each commit replaces the
+// contents of the windows it writes. Beam's programming guide gives a
+// triggered side input "the value from the latest trigger firing", and a
+// view materializes through a grouping under the PCollection's own
+// windowing: in discarding mode a firing holds what came since the one
+// before, in accumulating mode everything so far, which is what an
+// accumulating dataset serves. Here one committed bundle of the producer
+// is one firing. So Beam's slowly updating side input (a triggered global
+// window, discarding, combined to one value per firing, read as a
+// singleton) reads its newest value instead of failing on the second. A
+// bounded PCollection keeps every firing: a batch job's panes of one
+// window come from bundles in any order.
 
 // dataset is the committed contents of one PCollection read as a side
 // input. It is safe for concurrent use.
 type dataset struct {
 	wire *wire
 	// keepElems keeps the committed elements, each an encoded windowed
-	// value, in elems for a job's checkpoints.
+	// value, in elems for a job's checkpoints (in latestElems if latest).
 	keepElems bool
+	// latest is set when a commit replaces the contents of the windows
+	// it writes (latestFiring).
+	latest bool
 	// dir is where the file is created; memShare the bytes of contents
 	// kept in memory before the rest goes to the file.
 	dir      string
@@ -43,8 +62,11 @@ type dataset struct {
 	// mu guards the fields below.
 	mu    sync.Mutex
 	elems [][]byte
-	wins  map[window.Window]*sideWindow
-	mem   int64
+	// latestElems are, if latest and keepElems, the elements of each
+	// window's latest commit, each encoded in that window alone.
+	latestElems map[window.Window][][]byte
+	wins        map[window.Window]*sideWindow
+	mem         int64
 	// f is the dataset's file (nil until the first flush); end its size.
 	f   *os.File
 	end int64
@@ -55,7 +77,8 @@ type dataset struct {
 }
 
 // sideWindow is where the contents of one window are: parts in order,
-// parts[i] starting at starts[i] of the contents. Parts are only appended.
+// parts[i] starting at starts[i] of the contents. Parts are only appended;
+// a dataset serving the latest firing replaces the whole sideWindow.
 type sideWindow struct {
 	parts  []sidePart
 	starts []int64
@@ -86,13 +109,25 @@ type sideWriter struct {
 	held    int64
 	// flushed are the pieces already in the file, per window.
 	flushed map[window.Window][]sidePart
+	// latest are, for a dataset's latestElems, the attempt's elements per
+	// window, each encoded in that window alone.
+	latest map[window.Window][][]byte
 }
 
-// add appends the encoding of an element in windows.
-func (w *sideWriter) add(elem []byte, windows []window.Window) error {
-	for _, win := range windows {
-		w.bufs[win] = append(w.bufs[win], elem...)
-		w.held += int64(len(elem))
+// add appends the encoding of v's element to each of its windows.
+func (w *sideWriter) add(v window.Value[[]byte]) error {
+	d := w.d
+	for _, win := range v.Windows {
+		w.bufs[win] = append(w.bufs[win], v.Elem...)
+		w.held += int64(len(v.Elem))
+		if d.latest && d.keepElems {
+			if w.latest == nil {
+				w.latest = map[window.Window][][]byte{}
+			}
+			one := v
+			one.Windows = []window.Window{win}
+			w.latest[win] = append(w.latest[win], d.wire.wv.Encode(nil, one))
+		}
 	}
 	if w.flushAt > 0 && w.held >= w.flushAt {
 		return w.flush()
@@ -144,11 +179,26 @@ func (w *sideWriter) seal() error {
 	return w.flush()
 }
 
-// commit makes the attempt's contents part of the dataset.
+// commit makes the attempt's contents part of the dataset; if it serves
+// the latest firing, they replace the contents of the windows they are in.
 func (w *sideWriter) commit() {
 	d := w.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.latest {
+		for win := range w.flushed {
+			d.drop(win)
+		}
+		for win := range w.bufs {
+			d.drop(win)
+		}
+		if d.keepElems {
+			if d.latestElems == nil {
+				d.latestElems = map[window.Window][][]byte{}
+			}
+			maps.Copy(d.latestElems, w.latest)
+		}
+	}
 	for win, parts := range w.flushed {
 		for _, p := range parts {
 			d.add(win, p)
@@ -158,8 +208,23 @@ func (w *sideWriter) commit() {
 		d.add(win, sidePart{data: b, n: int64(len(b))})
 		d.mem += int64(len(b))
 	}
-	w.bufs, w.flushed, w.held = nil, nil, 0
+	w.bufs, w.flushed, w.held, w.latest = nil, nil, 0, nil
 	d.version.Add(1)
+}
+
+// drop forgets the contents of win, for a commit that replaces them;
+// readers that opened them keep what they read. d.mu is held.
+func (d *dataset) drop(win window.Window) {
+	sw := d.wins[win]
+	if sw == nil {
+		return
+	}
+	for _, p := range sw.parts {
+		if p.data != nil {
+			d.mem -= p.n
+		}
+	}
+	delete(d.wins, win)
 }
 
 // has reports whether contents of window w were committed.
@@ -191,7 +256,10 @@ func (d *dataset) restore(elems [][]byte) error {
 		return fmt.Errorf("engine: side input data has no wire format")
 	}
 	d.mu.Lock()
-	d.elems, d.wins, d.mem = elems, nil, 0
+	d.elems, d.latestElems, d.wins, d.mem = elems, nil, nil, 0
+	if d.latest {
+		d.elems = nil // the commit below fills latestElems
+	}
 	d.mu.Unlock()
 	w := d.newWriter(d.memShare)
 	for _, e := range elems {
@@ -199,7 +267,7 @@ func (d *dataset) restore(elems [][]byte) error {
 		if err != nil {
 			return fmt.Errorf("engine: restoring side input: %w", err)
 		}
-		if err := w.add(v.Elem, v.Windows); err != nil {
+		if err := w.add(v); err != nil {
 			return err
 		}
 	}
@@ -210,14 +278,41 @@ func (d *dataset) restore(elems [][]byte) error {
 	return nil
 }
 
-// keep records committed elements for checkpoints, if the job has them.
+// keep records committed elements for checkpoints, if the job has them
+// (a dataset serving the latest firing records them as it commits).
 func (d *dataset) keep(elems [][]byte) {
-	if !d.keepElems {
+	if !d.keepElems || d.latest {
 		return
 	}
 	d.mu.Lock()
 	d.elems = append(d.elems, elems...)
 	d.mu.Unlock()
+}
+
+// latestFiring reports whether the side input pc serves its latest
+// firing (see dataset): pc is unbounded, and its windowing has a trigger
+// other than the default in discarding mode.
+func latestFiring(comps *pipepb.Components, pc string) bool {
+	p := comps.GetPcollections()[pc]
+	if p.GetIsBounded() != pipepb.IsBounded_UNBOUNDED {
+		return false
+	}
+	ws := comps.GetWindowingStrategies()[p.GetWindowingStrategyId()]
+	tr := ws.GetTrigger()
+	return tr != nil && tr.GetDefault() == nil && ws.GetAccumulationMode() == pipepb.AccumulationMode_DISCARDING
+}
+
+// snapshotElems returns the committed elements a checkpoint records; d.mu
+// is held.
+func (d *dataset) snapshotElems() [][]byte {
+	if !d.latest {
+		return d.elems
+	}
+	var out [][]byte
+	for _, win := range slices.SortedFunc(maps.Keys(d.latestElems), compareWindows) {
+		out = append(out, d.latestElems[win]...)
+	}
+	return out
 }
 
 // open returns a reader of the contents of window w (empty if it has

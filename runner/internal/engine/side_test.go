@@ -8,7 +8,9 @@ import (
 	"sync"
 	"testing"
 
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"github.com/beamgo-dev/beamgo/internal/window"
+	"github.com/beamgo-dev/beamgo/proto/urns"
 )
 
 // sideWindows are the windows the side input tests write to.
@@ -31,7 +33,7 @@ func writeSide(t *testing.T, d *dataset, flushAt int64, seed, n int, abort bool)
 		if i%5 == 0 {
 			wins = append(wins, sideWindows[(i+1)%3])
 		}
-		if err := w.add(e, wins); err != nil {
+		if err := w.add(window.Value[[]byte]{Elem: e, Windows: wins}); err != nil {
 			t.Fatalf("add: %v", err)
 		}
 		for _, win := range wins {
@@ -148,6 +150,93 @@ func TestSideInputWritersCommitConcurrently(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestLatestFiringSideInputServesEachWindowsLatestCommit: a dataset
+// serving the latest firing replaces the contents of the windows a commit
+// writes and keeps the others; a reader opened before keeps what it read;
+// the memory it counts is what it holds; and a checkpoint's elements
+// restore the same contents, each element in the windows it was latest
+// in. An accumulating dataset keeps every commit.
+func TestLatestFiringSideInputServesEachWindowsLatestCommit(t *testing.T) {
+	coders := map[string]*pipepb.Coder{
+		"bytes": {Spec: &pipepb.FunctionSpec{Urn: urns.CoderBytes}},
+		"iw":    {Spec: &pipepb.FunctionSpec{Urn: urns.CoderIntervalWindow}},
+		"wvi":   {Spec: &pipepb.FunctionSpec{Urn: urns.CoderWindowedValue}, ComponentCoderIds: []string{"bytes", "iw"}},
+	}
+	wr, err := portWire(coders, "wvi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w0, w1 := window.Window{Start: 0, End: 10}, window.Window{Start: 10, End: 20}
+	elem := func(s string) []byte { return append([]byte{byte(len(s))}, s...) }
+	commit := func(d *dataset, vals ...window.Value[[]byte]) {
+		t.Helper()
+		w := d.newWriter(1 << 30)
+		for _, v := range vals {
+			if err := w.add(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.seal(); err != nil {
+			t.Fatal(err)
+		}
+		w.commit()
+	}
+	at := func(s string, wins ...window.Window) window.Value[[]byte] {
+		return window.Value[[]byte]{Elem: elem(s), Timestamp: 5, Windows: wins, Pane: window.NoFiringPane()}
+	}
+	read := func(d *dataset, w window.Window) string {
+		r := d.open(w)
+		b := make([]byte, r.Size())
+		if _, err := r.ReadAt(b, 0); err != nil && err != io.EOF {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	check := func(what string, d *dataset, want0, want1 string) {
+		t.Helper()
+		if got := read(d, w0); got != want0 {
+			t.Errorf("%s: window 0 holds %q, want %q", what, got, want0)
+		}
+		if got := read(d, w1); got != want1 {
+			t.Errorf("%s: window 1 holds %q, want %q", what, got, want1)
+		}
+	}
+	for _, memShare := range []int64{1 << 30, 0} {
+		t.Run(fmt.Sprintf("memShare=%d", memShare), func(t *testing.T) {
+			d := &dataset{wire: wr, keepElems: true, latest: true, dir: t.TempDir(), memShare: memShare}
+			defer d.close()
+			commit(d, at("a", w0), at("b", w0, w1))
+			check("first commit", d, "\x01a\x01b", "\x01b")
+			before := d.open(w0)
+			commit(d, at("c", w0))
+			check("second commit", d, "\x01c", "\x01b")
+			if b := make([]byte, before.Size()); before.Size() != 4 {
+				t.Errorf("a reader opened before the second commit sees %d bytes, want the 4 it opened", before.Size())
+			} else if _, err := before.ReadAt(b, 0); (err != nil && err != io.EOF) || string(b) != "\x01a\x01b" {
+				t.Errorf("a reader opened before the second commit reads %q (%v), want what it opened", b, err)
+			}
+			if want := int64(4 * min(memShare, 1)); d.mem != want {
+				t.Errorf("dataset counts %d bytes in memory, want %d", d.mem, want)
+			}
+			d2 := &dataset{wire: wr, keepElems: true, latest: true, dir: t.TempDir(), memShare: memShare}
+			defer d2.close()
+			if err := d2.restore(d.snapshotElems()); err != nil {
+				t.Fatal(err)
+			}
+			check("restored", d2, "\x01c", "\x01b")
+			commit(d2, at("e", w1))
+			check("restored, then a commit", d2, "\x01c", "\x01e")
+			if got := len(d2.snapshotElems()); got != 2 {
+				t.Errorf("the restored dataset's checkpoint holds %d elements, want 2", got)
+			}
+		})
+	}
+	acc := &dataset{wire: wr, keepElems: true, dir: t.TempDir(), memShare: 1 << 30}
+	commit(acc, at("a", w0), at("b", w0, w1))
+	commit(acc, at("c", w0))
+	check("accumulating", acc, "\x01a\x01b\x01c", "\x01b")
 }
 
 func firstDiff(a, b []byte) int {

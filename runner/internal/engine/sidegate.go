@@ -16,7 +16,8 @@ import (
 // past that window's maximum timestamp, or, for a triggered side input, a
 // pane of that window was committed. What a reader then sees of a window is
 // what has been committed to it so far: for a triggered side input the
-// accumulated contents of its panes.
+// accumulated contents of its panes, or, in discarding mode over an
+// unbounded PCollection, its latest firing (side.go).
 //
 // The sideGate of a stage holds back ("pushes back") the elements not yet
 // ready. They wait under the first of their windows not ready, hold the
