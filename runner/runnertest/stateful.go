@@ -159,7 +159,14 @@ func runScripted(t *testing.T, r runner.Runner, fn *scripted, win *window.Fn, sc
 		in = sdk.WindowInto(s, *win, in)
 	}
 	c := Collect(s, sdk.ParDo(s, sdk.DoFn[cmd, string](fn), in))
-	if _, err := r.Run(context.Background(), p); err != nil {
+	runSorted(context.Background(), t, r, p, c, want)
+}
+
+// runSorted runs p on r and compares the sorted outputs c collected with
+// want.
+func runSorted(ctx context.Context, t *testing.T, r runner.Runner, p *sdk.Pipeline, c Collector[string], want []string) {
+	t.Helper()
+	if _, err := r.Run(ctx, p); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	got := c.Elements()
@@ -298,16 +305,11 @@ func testBoundedProcessingTime(t *testing.T, r runner.Runner) {
 	c := Collect(s, sdk.ParDo(s, sdk.DoFn[cmd, string](fn), in))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := r.Run(ctx, p); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	got := c.Elements()
-	slices.Sort(got)
-	diff(t, "outputs", []string{
+	runSorted(ctx, t, r, p, c, []string{
 		"01 fire q@-1 out=1000 ts=1000 bag=[a]",
 		"02 fire p@-1 out=1000 ts=1000 bag=[a]",
 		"03 fire q@-1 out=1000 ts=1000 bag=[a]",
-	}, got)
+	})
 }
 
 // holder forwards its input and holds its output watermark at 5s with a
@@ -338,12 +340,7 @@ func testHoldChain(t *testing.T, r runner.Runner) {
 	ts.AddElementsAt(sec(70), run("probe")...)
 	held := sdk.ParDo(s, sdk.DoFn[cmd, cmd](&holder{}), ts.Output())
 	c := Collect(s, sdk.ParDo(s, sdk.DoFn[cmd, string](&scripted{}), held))
-	if _, err := r.Run(context.Background(), p); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	got := c.Elements()
-	slices.Sort(got)
-	diff(t, "outputs", []string{"01 probe fired=0", "02 fire x@50000 out=50000 ts=50000 bag=[]"}, got)
+	runSorted(context.Background(), t, r, p, c, []string{"01 probe fired=0", "02 fire x@50000 out=50000 ts=50000 bag=[]"})
 }
 
 // expiring records its bag when a timer fires and when its window expires.
@@ -390,19 +387,14 @@ func testOnWindowExpiration(t *testing.T, r runner.Runner) {
 	ts.AddElementsAt(sec(12), sdk.Pair("a", 12))
 	windowed := sdk.WindowInto(s, fixed10(), ts.Output())
 	c := Collect(s, sdk.ParDo(s, sdk.DoFn[kv, string](&expiring{}), windowed))
-	if _, err := r.Run(context.Background(), p); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	got := c.Elements()
-	slices.Sort(got)
-	diff(t, "outputs", []string{
+	runSorted(context.Background(), t, r, p, c, []string{
 		"a [0,10) expired [1 2] ts=9999",
 		"a [0,10) timer [1 2] ts=9999",
 		"a [10,20) expired [12] ts=19999",
 		"a [10,20) timer [12] ts=19999",
 		"b [0,10) expired [3] ts=9999",
 		"b [0,10) timer [3] ts=9999",
-	}, got)
+	})
 	// The timer must run before the expiry: check the order per key and
 	// window in the collected sequence.
 	seen := map[string]bool{}
@@ -461,12 +453,7 @@ func testOrderedList(t *testing.T, r runner.Runner) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	c := Collect(s, sdk.ParDo(s, sdk.DoFn[kv, string](&listFn{}), sdk.Create(s, []kv{sdk.Pair("a", 1)})))
-	if _, err := r.Run(context.Background(), p); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	got := c.Elements()
-	slices.Sort(got)
-	diff(t, "outputs", []string{"cleared 5:b 5:c", "range 1:a", "read 1:a 5:b 5:c"}, got)
+	runSorted(context.Background(), t, r, p, c, []string{"cleared 5:b 5:c", "range 1:a", "read 1:a 5:b 5:c"})
 }
 
 // failingOnce writes map state, emits, and fails its first attempt after
