@@ -307,7 +307,7 @@ type bundleOutput struct {
 func (o *bundleOutput) write(b []byte) error {
 	o.count++
 	o.bytes += int64(len(b))
-	if len(o.t.readers) > 0 || (o.side != nil && o.t.side.keepElems) {
+	if len(o.t.readers) > 0 || (o.side != nil && o.t.side.keepElems && !o.t.side.latest) {
 		o.elems = append(o.elems, o.keep(b))
 		ts := timestampOf(b)
 		o.minTs, o.segMin = min(o.minTs, ts), min(o.segMin, ts)
