@@ -72,10 +72,11 @@ func dedupPerKey[K comparable, V any](s, cs Scope, name string, in PCollection[K
 	case d.EventTime:
 		return ParDo(cs, DoFn[KV[K, V], KV[K, V]](&dedupEventFn[K, V]{Within: d.Within.Milliseconds()}), in, Name("FirstOccurrences"))
 	case in.IsBounded():
-		// A batch job's processing-time timers fire when its input has
-		// ended (reference §1.1), when the state goes anyway: a key is
-		// remembered until then, with no timer, and the job does not wait
-		// out Within of wall time at its end.
+		// A batch job's processing-time timers fire only once its input
+		// has ended (reference §1.1), when the state goes anyway: a key is
+		// remembered until then with no timer, which saves a timer per
+		// key, and on runners that wait for processing-time timers on the
+		// wall clock (Prism) the job does not wait out Within at its end.
 		return ParDo(cs, DoFn[KV[K, V], KV[K, V]](&dedupOnceFn[K, V]{}), in, Name("FirstOccurrences"))
 	}
 	return ParDo(cs, DoFn[KV[K, V], KV[K, V]](&dedupProcFn[K, V]{Within: d.Within}), in, Name("FirstOccurrences"))

@@ -298,8 +298,13 @@ func latestFiring(comps *pipepb.Components, pc string) bool {
 		return false
 	}
 	ws := comps.GetWindowingStrategies()[p.GetWindowingStrategyId()]
+	return triggered(ws) && ws.GetAccumulationMode() == pipepb.AccumulationMode_DISCARDING
+}
+
+// triggered reports whether ws has a trigger other than the default.
+func triggered(ws *pipepb.WindowingStrategy) bool {
 	tr := ws.GetTrigger()
-	return tr != nil && tr.GetDefault() == nil && ws.GetAccumulationMode() == pipepb.AccumulationMode_DISCARDING
+	return tr != nil && tr.GetDefault() == nil
 }
 
 // snapshotElems returns the committed elements a checkpoint records; d.mu

@@ -117,9 +117,8 @@ func newSideGate(s *stage, producer map[string]*stage) (*sideGate, error) {
 		if err != nil {
 			return nil, fmt.Errorf("side input %s: %w", si.PCollection, err)
 		}
-		tr := ws.GetTrigger()
 		gs := gateSide{pc: si.PCollection, producer: producer[si.PCollection], data: s.j.datasets[si.PCollection],
-			fn: fn, triggered: tr != nil && tr.GetDefault() == nil}
+			fn: fn, triggered: triggered(ws)}
 		if fn.Kind != window.KindGlobal {
 			g.global = false
 		}

@@ -313,10 +313,10 @@ func (k *keyed) ptPending() bool {
 // first, with the state (Beam Go's processing-time timer tests count on
 // it); so it waits until none is pending that may still fire (ptPending:
 // on a TestStream's clock that no event advances any more, none may;
-// over a bounded input on the wall clock all are due at once, clockNow). Other windows expire at once, and their
-// processing-time timers never fire (reference §3.5). Expired reports
-// scopes in GC-time order, global windows last, so a scan may stop at the
-// first that waits.
+// over a bounded input on the wall clock all are due at once, clockNow).
+// Other windows expire at once, and their processing-time timers never
+// fire (reference §3.5). Expired reports scopes in GC-time order, global
+// windows last, so a scan may stop at the first that waits.
 func expiryWaits(sc state.Scope, pt bool) bool {
 	return pt && sc.Window.MaxTimestamp() >= window.Global().MaxTimestamp()
 }
