@@ -58,6 +58,13 @@ type Bundle struct {
 	// Output returns the writer of a sink transform; each call gets one
 	// encoded windowed value, valid only during the call.
 	Output func(sinkID string) func([]byte) error
+	// OutputValue, when non-nil, returns a sink's writer of values whose
+	// header (timestamp, windows, pane) comes decoded beside the encoded
+	// windowed value, its Elem the element's encoding at the end of the
+	// bytes, all valid only during the call; a nil writer leaves the sink
+	// to Output. Elements whose windows would not decode as they are still
+	// go to Output (see operator.TypeOps.NewValueEncoder).
+	OutputValue func(sinkID string) func([]byte, window.Value[[]byte]) error
 	// SideInputs supplies side input data (nil if the stage has none).
 	SideInputs SideInputData
 	// Metrics receives user metrics (nil: a fresh store per bundle).
@@ -158,6 +165,9 @@ type source struct {
 type sink struct {
 	id    string
 	write func([]byte) error
+	// writeValue, when set, takes the elements with their decoded header
+	// (Bundle.OutputValue).
+	writeValue func([]byte, window.Value[[]byte]) error
 	// elem is the coder of the elements the encoder writes.
 	elem coder.Spec
 }
@@ -237,7 +247,10 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 		if b.Output == nil {
 			return fmt.Errorf("exec: bundle has no output for sink %s", id)
 		}
-		s.write = b.Output(id)
+		s.write, s.writeValue = b.Output(id), nil
+		if b.OutputValue != nil {
+			s.writeValue = b.OutputValue(id)
+		}
 	}
 	for _, op := range p.ops {
 		if err := op.StartBundle(ctx); err != nil {
@@ -602,7 +615,13 @@ func (b *builder) buildSink(id string, pt *pipepb.PTransform) (any, error) {
 	}
 	s := &sink{id: id, elem: ops.Coder().Spec()}
 	b.p.sinks[id] = s
-	return ops.NewEncoder(interval, func(buf []byte) error { return s.write(buf) }), nil
+	return ops.NewValueEncoder(interval, func(buf []byte) error { return s.write(buf) },
+		func(buf []byte, v window.Value[[]byte]) error {
+			if s.writeValue != nil {
+				return s.writeValue(buf, v)
+			}
+			return s.write(buf)
+		}), nil
 }
 
 // opsOf returns the element type operations of pcollection pc: from a

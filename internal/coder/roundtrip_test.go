@@ -603,6 +603,31 @@ func TestPaneEncodings(t *testing.T) {
 	}
 }
 
+// TestWirePaneIsWhatTheEncodingDecodesTo checks WirePane against the
+// round trip through appendPane and readPane on every combination of flags,
+// timings and small, equal, negative and large indexes.
+func TestWirePaneIsWhatTheEncodingDecodesTo(t *testing.T) {
+	indexes := []int64{-2, -1, 0, 1, 2, 300, 1 << 40}
+	for _, first := range []bool{false, true} {
+		for _, last := range []bool{false, true} {
+			for timing := window.Timing(0); timing < 6; timing++ {
+				for _, i := range indexes {
+					for _, ns := range indexes {
+						p := window.Pane{IsFirst: first, IsLast: last, Timing: timing, Index: i, NonSpeculativeIndex: ns}
+						want, _, err := readPane(appendPane(nil, p))
+						if err != nil {
+							t.Fatalf("%+v: %v", p, err)
+						}
+						if got := WirePane(p); got != want {
+							t.Fatalf("WirePane(%+v) = %+v, the encoding decodes to %+v", p, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestTimestampOrder(t *testing.T) {
 	// Encoded timestamps sort like the times they encode.
 	times := []window.Time{window.MinTime, -255, -1, 0, 1, 256, window.EndOfGlobalWindow, window.MaxTime}

@@ -142,6 +142,15 @@ type WindowsReuser[T any] interface {
 	DecodeReusing(src []byte, ws []window.Window) (window.Value[T], int, error)
 }
 
+// SplitEncoder is implemented by the windowed value coders
+// (NewWindowedValue). EncodeSplit is Encode, and also returns where the
+// element's encoding starts in the result, after the header (timestamp,
+// windows, pane): a caller that holds the value's fields can hand them on
+// beside the bytes, so that its receiver need not decode the header again.
+type SplitEncoder[T any] interface {
+	EncodeSplit(dst []byte, v window.Value[T]) (b []byte, elemAt int)
+}
+
 // NewWindowedValue returns the beam:coder:windowed_value:v1 coder: the
 // timestamp, the windows (an iterable encoded by wc), the pane, then the
 // element encoded by elem in the same context. Decoded values in the single
@@ -163,6 +172,7 @@ var (
 	_ OuterCoder[window.Value[int]] = (*windowedValueCoder[int])(nil)
 	_ skipper                       = (*windowedValueCoder[int])(nil)
 	_ WindowsReuser[int]            = (*windowedValueCoder[int])(nil)
+	_ SplitEncoder[int]             = (*windowedValueCoder[int])(nil)
 )
 
 func (c *windowedValueCoder[T]) encodeHeader(dst []byte, v *window.Value[T]) []byte {
@@ -217,6 +227,13 @@ func (c *windowedValueCoder[T]) DecodeReusing(src []byte, ws []window.Window) (w
 
 func (c *windowedValueCoder[T]) Encode(dst []byte, v window.Value[T]) []byte {
 	return c.elem.Encode(c.encodeHeader(dst, &v), v.Elem)
+}
+
+// EncodeSplit implements SplitEncoder.
+func (c *windowedValueCoder[T]) EncodeSplit(dst []byte, v window.Value[T]) ([]byte, int) {
+	dst = c.encodeHeader(dst, &v)
+	at := len(dst)
+	return c.elem.Encode(dst, v.Elem), at
 }
 
 func (c *windowedValueCoder[T]) Decode(src []byte) (window.Value[T], int, error) {

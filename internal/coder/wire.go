@@ -234,6 +234,23 @@ func readPane(src []byte) (window.Pane, int, error) {
 	return window.Pane{}, 0, errCorrupt("pane encoding %d", b>>4)
 }
 
+// WirePane returns the pane that Beam's encoding of p decodes to: p with
+// what appendPane leaves out restored as readPane restores it (an early
+// pane's non-speculative index is -1; an unknown timing carries no index).
+func WirePane(p window.Pane) window.Pane {
+	p.Timing &= 3
+	switch {
+	case (p.Index == 0 && p.NonSpeculativeIndex == 0) || p.Timing == window.TimingUnknown:
+		p.Index, p.NonSpeculativeIndex = 0, 0
+	case p.Index == p.NonSpeculativeIndex || p.Timing == window.TimingEarly:
+		p.NonSpeculativeIndex = p.Index
+	}
+	if p.Timing == window.TimingEarly {
+		p.NonSpeculativeIndex = -1
+	}
+	return p
+}
+
 // skipPane returns the length of the pane at the front of src.
 func skipPane(src []byte) (int, error) {
 	_, n, err := readPane(src)

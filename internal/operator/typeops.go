@@ -24,6 +24,14 @@ type TypeOps interface {
 	// windowed value (with interval or global window encoding) and hands
 	// the bytes to write. The bytes are only valid during the call.
 	NewEncoder(intervalWindows bool, write func([]byte) error) any
+	// NewValueEncoder is NewEncoder for a receiver that can use the
+	// element's header without decoding it: each element goes to
+	// writeValue with its encoding and its timestamp, windows and pane,
+	// whose Elem is the element's own encoding at the end of the bytes
+	// (both valid only during the call). An element whose windows the
+	// global window encoding would not give back as they are (any but the
+	// one global window) goes to write alone.
+	NewValueEncoder(intervalWindows bool, write func([]byte) error, writeValue func([]byte, window.Value[[]byte]) error) any
 	// NewDecoder returns a Decoder that decodes windowed values and
 	// delivers them to next, a Receiver[T].
 	NewDecoder(intervalWindows bool, next any) (Decoder, error)
@@ -72,6 +80,10 @@ func (o typeOps[T]) NewEncoder(interval bool, write func([]byte) error) any {
 	return &encoder[T]{c: o.wvCoder(interval), write: write}
 }
 
+func (o typeOps[T]) NewValueEncoder(interval bool, write func([]byte) error, writeValue func([]byte, window.Value[[]byte]) error) any {
+	return &valueEncoder[T]{c: o.wvCoder(interval).(coder.SplitEncoder[T]), interval: interval, write: write, writeValue: writeValue}
+}
+
 func (o typeOps[T]) NewDecoder(interval bool, next any) (Decoder, error) {
 	r, ok := next.(Receiver[T])
 	if !ok {
@@ -106,6 +118,40 @@ type encoder[T any] struct {
 func (e *encoder[T]) Receive(v window.Value[T]) error {
 	e.buf = e.c.Encode(e.buf[:0], v)
 	return e.write(e.buf)
+}
+
+// valueEncoder is an encoder that hands the element's header on beside
+// its bytes (see TypeOps.NewValueEncoder).
+type valueEncoder[T any] struct {
+	c          coder.SplitEncoder[T]
+	interval   bool
+	buf        []byte
+	write      func([]byte) error
+	writeValue func([]byte, window.Value[[]byte]) error
+}
+
+func (e *valueEncoder[T]) Receive(v window.Value[T]) error {
+	b, at := e.c.EncodeSplit(e.buf[:0], v)
+	e.buf = b
+	if !e.decodesAsIs(v.Windows) {
+		return e.write(b)
+	}
+	return e.writeValue(b, window.Value[[]byte]{Timestamp: v.Timestamp, Windows: v.Windows, Pane: coder.WirePane(v.Pane), Elem: b[at:]})
+}
+
+// decodesAsIs reports whether ws's encoding decodes to ws: with the global
+// window coder only the one global window does; the interval window coder
+// turns a global window into an interval window with its bounds.
+func (e *valueEncoder[T]) decodesAsIs(ws []window.Window) bool {
+	if !e.interval {
+		return len(ws) == 1 && ws[0].IsGlobal()
+	}
+	for _, w := range ws {
+		if w.IsGlobal() {
+			return false
+		}
+	}
+	return true
 }
 
 // decoder decodes elements for next. With re (c, if it decodes into

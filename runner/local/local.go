@@ -258,7 +258,7 @@ type execProcessor struct{ *exec.Processor }
 // Process implements engine.Processor.
 func (p execProcessor) Process(ctx context.Context, b engine.Bundle) error {
 	eb := exec.Bundle{
-		Inputs: b.Inputs, Output: b.Output, SideInputs: b.SideInputs, Metrics: b.Metrics, Splits: b.Splits,
+		Inputs: b.Inputs, Output: b.Output, OutputValue: b.OutputValue, SideInputs: b.SideInputs, Metrics: b.Metrics, Splits: b.Splits,
 		Checkpoint: b.Checkpoint, Finalize: b.Finalize,
 		State: b.State, Timers: b.Timers,
 	}

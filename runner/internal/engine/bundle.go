@@ -179,6 +179,12 @@ func (s *stage) attempt(ctx context.Context, proc Processor, b *bundleWork) (*at
 			}
 			return o.write
 		},
+		OutputValue: func(id string) func([]byte, window.Value[[]byte]) error {
+			if o := outs[id]; o != nil && o.side == nil {
+				return o.writeValue
+			}
+			return nil
+		},
 		SideInputs: &sideInputs{j: s.j, st: s.st},
 		Metrics:    metrics,
 		Splits: func(index int64, t operator.SplitTracker) func() {
@@ -305,17 +311,8 @@ type bundleOutput struct {
 }
 
 func (o *bundleOutput) write(b []byte) error {
-	o.count++
-	o.bytes += int64(len(b))
-	if len(o.t.readers) > 0 || (o.side != nil && o.t.side.keepElems && !o.t.side.latest) {
-		o.elems = append(o.elems, o.keep(b))
-		ts := timestampOf(b)
-		o.minTs, o.segMin = min(o.minTs, ts), min(o.segMin, ts)
-		if o.spillAt > 0 && o.kept >= o.spillAt {
-			if err := o.spill(); err != nil {
-				return err
-			}
-		}
+	if err := o.count1(b); err != nil {
+		return err
 	}
 	if len(o.writers) == 0 && o.red == nil && o.side == nil {
 		return nil
@@ -333,6 +330,41 @@ func (o *bundleOutput) write(b []byte) error {
 			return nil
 		}
 	}
+	return o.route(v)
+}
+
+// writeValue is write for an element whose header the executor hands over
+// decoded (Bundle.OutputValue): an in-process producer's, which need not
+// be decoded again. Outputs that feed a side input take write, whose
+// decoded pane they keep as the wire gives it.
+func (o *bundleOutput) writeValue(b []byte, v window.Value[[]byte]) error {
+	if err := o.count1(b); err != nil {
+		return err
+	}
+	if len(o.writers) == 0 && o.red == nil {
+		return nil
+	}
+	return o.route(v)
+}
+
+// count1 counts the encoded element b and keeps it for the stages that
+// read the output as pending elements.
+func (o *bundleOutput) count1(b []byte) error {
+	o.count++
+	o.bytes += int64(len(b))
+	if len(o.t.readers) > 0 || (o.side != nil && o.t.side.keepElems && !o.t.side.latest) {
+		o.elems = append(o.elems, o.keep(b))
+		ts := timestampOf(b)
+		o.minTs, o.segMin = min(o.minTs, ts), min(o.segMin, ts)
+		if o.spillAt > 0 && o.kept >= o.spillAt {
+			return o.spill()
+		}
+	}
+	return nil
+}
+
+// route hands the decoded element v to the output's reducers and shuffles.
+func (o *bundleOutput) route(v window.Value[[]byte]) error {
 	k, err := o.t.wire.keySkip(v.Elem)
 	if err != nil {
 		return fmt.Errorf("engine: shuffle key of %s: %w", o.t.pc, err)

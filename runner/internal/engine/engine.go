@@ -190,6 +190,13 @@ type Bundle struct {
 	// Output returns the writer of a sink transform; each call gets one
 	// encoded windowed value, valid only during the call.
 	Output func(sinkID string) func([]byte) error
+	// OutputValue returns a sink's writer of elements whose header comes
+	// decoded beside the encoded windowed value (v.Elem is the element's
+	// encoding at the end of the bytes; both are valid only during the
+	// call), or nil where the sink needs the bytes alone. An in-process
+	// executor that has the header's fields at hand uses it, so that the
+	// engine need not decode what was just encoded; the others use Output.
+	OutputValue func(sinkID string) func(b []byte, v window.Value[[]byte]) error
 	// SideInputs supplies side input data (nil if the stage has none).
 	SideInputs SideInputData
 	// Metrics receives user metrics (nil: a fresh store per bundle).
