@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"weak"
 
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"github.com/beamgo-dev/beamgo/internal/window"
@@ -26,9 +27,17 @@ import (
 // cache, is never held as elements and then again as per-window buffers,
 // and a reader (SideInputOpener) pages through it.
 //
-// A bundle attempt that fails leaves the bytes it flushed in the file,
-// unreferenced, until the job ends: retries are rare, and the file is
-// append-only, so that readers need no lock on it.
+// The file is append-only, so that readers need no lock on it. Contents
+// that a commit replaced (see below) stay in it until they are as many
+// bytes as those committed windows refer to, and at least compactAt: then
+// the dataset copies the bytes referred to into a new file and unlinks
+// the old one (compact), which its readers and uncommitted writers still
+// hold open; a file is closed once none of them refers to it (the
+// collector closes an unreachable *os.File), or when the dataset closes.
+// So a slowly updating side input larger than its share of memory,
+// replaced every few minutes for days, holds about twice its size on
+// disk, not every version it had. The bytes a failed bundle attempt
+// flushed go with the next compaction, but are too rare to start one.
 //
 // A triggered side input in discarding mode over an unbounded PCollection
 // serves its latest firing (latestFiring): each commit replaces the
@@ -67,9 +76,18 @@ type dataset struct {
 	latestElems map[window.Window][][]byte
 	wins        map[window.Window]*sideWindow
 	mem         int64
-	// f is the dataset's file (nil until the first flush); end its size.
-	f   *os.File
-	end int64
+	// f is the dataset's file (nil until the first flush); end its size,
+	// fileLive the bytes of it that committed windows refer to, dropped
+	// those of it that commits replaced. retired are the files compact
+	// replaced, closed at close if still open.
+	f        *os.File
+	end      int64
+	fileLive int64
+	dropped  int64
+	retired  []weak.Pointer[os.File]
+	// compactAt is the garbage the file may hold before compact copies
+	// what is live (0: sideCompactAt).
+	compactAt int64
 
 	// version counts the commits to the dataset, so that the stages
 	// reading it see that it changed without taking mu.
@@ -86,12 +104,16 @@ type sideWindow struct {
 }
 
 // sidePart is a piece of a window's contents: data in memory, or n bytes
-// at off in the dataset's file.
+// at off in file f (the dataset's, or one it has replaced since).
 type sidePart struct {
 	data []byte
+	f    *os.File
 	off  int64
 	n    int64
 }
+
+// sideCompactAt is the default dataset.compactAt.
+const sideCompactAt = 64 << 20
 
 // newWriter returns the writer of one bundle attempt's output to d, which
 // flushes to the file past flushAt bytes.
@@ -157,7 +179,7 @@ func (w *sideWriter) flush() error {
 		if _, err := d.f.WriteAt(b, d.end); err != nil {
 			return fmt.Errorf("engine: writing side input: %w", err)
 		}
-		w.flushed[win] = append(w.flushed[win], sidePart{off: d.end, n: int64(len(b))})
+		w.flushed[win] = append(w.flushed[win], sidePart{f: d.f, off: d.end, n: int64(len(b))})
 		d.end += int64(len(b))
 	}
 	clear(w.bufs)
@@ -170,6 +192,9 @@ func (w *sideWriter) flush() error {
 // that commit can call it before taking the job's lock.
 func (w *sideWriter) seal() error {
 	d := w.d
+	if err := d.compact(); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	fits := w.flushed == nil && d.mem+w.held <= d.memShare
 	d.mu.Unlock()
@@ -220,11 +245,65 @@ func (d *dataset) drop(win window.Window) {
 		return
 	}
 	for _, p := range sw.parts {
-		if p.data != nil {
+		switch {
+		case p.data != nil:
 			d.mem -= p.n
+		case p.f == d.f:
+			d.fileLive -= p.n
+			d.dropped += p.n
 		}
 	}
 	delete(d.wins, win)
+}
+
+// compact copies the parts of the committed windows that are in files
+// into a new file, once the current one holds at least as many replaced
+// bytes as bytes referred to, and at least compactAt (see dataset). It
+// runs before a commit, outside the job's lock, and holds d.mu while it
+// copies: what it copies is at most what it drops, so that no byte
+// written to a file is copied more than about once on average.
+func (d *dataset) compact() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.f == nil || d.dropped < max(d.fileLive, cmp.Or(d.compactAt, sideCompactAt)) {
+		return nil
+	}
+	nf, err := os.CreateTemp(d.dir, "side-*")
+	if err != nil {
+		return fmt.Errorf("engine: compacting side input file: %w", err)
+	}
+	moved := map[window.Window]*sideWindow{}
+	var end int64
+	buf := make([]byte, 256<<10)
+	for win, sw := range d.wins {
+		var nsw *sideWindow
+		for i, p := range sw.parts {
+			if p.data != nil {
+				continue
+			}
+			if nsw == nil {
+				nsw = &sideWindow{parts: slices.Clone(sw.parts), starts: slices.Clone(sw.starts), size: sw.size}
+			}
+			if _, err := io.CopyBuffer(io.NewOffsetWriter(nf, end), io.NewSectionReader(p.f, p.off, p.n), buf); err != nil {
+				nf.Close()
+				os.Remove(nf.Name())
+				return fmt.Errorf("engine: compacting side input file: %w", err)
+			}
+			nsw.parts[i] = sidePart{f: nf, off: end, n: p.n}
+			end += p.n
+		}
+		if nsw != nil {
+			moved[win] = nsw
+		}
+	}
+	maps.Copy(d.wins, moved)
+	old := d.f
+	d.retired = append(d.retired, weak.Make(old))
+	d.f, d.end, d.fileLive, d.dropped = nf, end, end, 0
+	// Readers and uncommitted writers that hold the old file keep it
+	// open; unlinked, its space is freed once they are done with it.
+	os.Remove(old.Name())
+	return nil
 }
 
 // has reports whether contents of window w were committed.
@@ -247,6 +326,9 @@ func (d *dataset) add(win window.Window, p sidePart) {
 	sw.parts = append(sw.parts, p)
 	sw.starts = append(sw.starts, sw.size)
 	sw.size += p.n
+	if p.data == nil && p.f == d.f {
+		d.fileLive += p.n
+	}
 }
 
 // restore replaces the dataset's contents with elems, encoded windowed
@@ -257,6 +339,7 @@ func (d *dataset) restore(elems [][]byte) error {
 	}
 	d.mu.Lock()
 	d.elems, d.latestElems, d.wins, d.mem = elems, nil, nil, 0
+	d.dropped, d.fileLive = d.dropped+d.fileLive, 0
 	if d.latest {
 		d.elems = nil // the commit below fills latestElems
 	}
@@ -331,7 +414,7 @@ func (d *dataset) open(w window.Window) *io.SectionReader {
 		return io.NewSectionReader(sideContents{}, 0, 0)
 	}
 	n := len(sw.parts)
-	c := sideContents{f: d.f, parts: sw.parts[:n:n], starts: sw.starts[:n:n]}
+	c := sideContents{parts: sw.parts[:n:n], starts: sw.starts[:n:n]}
 	return io.NewSectionReader(c, 0, sw.size)
 }
 
@@ -344,11 +427,16 @@ func (d *dataset) close() {
 		d.f.Close()
 		d.f = nil
 	}
+	for _, wp := range d.retired {
+		if f := wp.Value(); f != nil {
+			f.Close()
+		}
+	}
+	d.retired = nil
 }
 
 // sideContents reads the contents of one window from its parts.
 type sideContents struct {
-	f      *os.File
 	parts  []sidePart
 	starts []int64
 }
@@ -368,7 +456,7 @@ func (c sideContents) ReadAt(p []byte, off int64) (int, error) {
 			n += copy(p[n:], part.data[skip:skip+want])
 			continue
 		}
-		m, err := c.f.ReadAt(p[n:n+int(want)], part.off+skip)
+		m, err := part.f.ReadAt(p[n:n+int(want)], part.off+skip)
 		n += m
 		if err != nil {
 			return n, fmt.Errorf("engine: reading side input: %w", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"testing"
 
@@ -246,4 +247,90 @@ func firstDiff(a, b []byte) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// TestReplacedSideInputContentsLeaveTheFile: a dataset serving the latest
+// firing whose contents go to its file, replaced commit after commit,
+// keeps its file within about twice what its windows refer to (plus the
+// compaction threshold and a commit) instead of every version; every
+// window reads its latest contents after each commit; a reader opened
+// before a compaction still reads what it opened, from the old file, which
+// close closes.
+func TestReplacedSideInputContentsLeaveTheFile(t *testing.T) {
+	coders := map[string]*pipepb.Coder{
+		"bytes": {Spec: &pipepb.FunctionSpec{Urn: urns.CoderBytes}},
+		"iw":    {Spec: &pipepb.FunctionSpec{Urn: urns.CoderIntervalWindow}},
+		"wvi":   {Spec: &pipepb.FunctionSpec{Urn: urns.CoderWindowedValue}, ComponentCoderIds: []string{"bytes", "iw"}},
+	}
+	wr, err := portWire(coders, "wvi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const compactAt = 16 << 10
+	d := &dataset{wire: wr, keepElems: true, latest: true, dir: t.TempDir(), memShare: 0, compactAt: compactAt}
+	w0, w1 := window.Window{Start: 0, End: 10}, window.Window{Start: 10, End: 20}
+	value := func(i, n int) []byte { return bytes.Repeat([]byte{byte('a' + i%26)}, n) }
+	commit := func(vals map[window.Window][]byte) {
+		t.Helper()
+		w := d.newWriter(1 << 30)
+		for win, v := range vals {
+			if err := w.add(window.Value[[]byte]{Elem: v, Timestamp: 5, Windows: []window.Window{win}, Pane: window.NoFiringPane()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.seal(); err != nil {
+			t.Fatal(err)
+		}
+		w.commit()
+	}
+	read := func(r *io.SectionReader) ([]byte, error) {
+		b := make([]byte, r.Size())
+		_, err := r.ReadAt(b, 0)
+		if err == io.EOF {
+			err = nil
+		}
+		return b, err
+	}
+	fixed := value(0, 3000)
+	commit(map[window.Window][]byte{w1: fixed})
+	var early *io.SectionReader
+	var earlyWant []byte
+	compactions := 0
+	for i := range 300 {
+		v := value(i, 1000+i*7%900)
+		file := d.f
+		commit(map[window.Window][]byte{w0: v})
+		if d.f != file && file != nil {
+			compactions++
+		}
+		for win, want := range map[window.Window][]byte{w0: v, w1: fixed} {
+			got, err := read(d.open(win))
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("commit %d: window %v reads %d bytes (%v), want its latest %d", i, win, len(got), err, len(want))
+			}
+		}
+		if limit := 2*d.fileLive + compactAt + 2<<10; d.end > limit {
+			t.Fatalf("commit %d: the file holds %d bytes for %d referred to (limit %d)", i, d.end, d.fileLive, limit)
+		}
+		if i == 10 {
+			early, earlyWant = d.open(w0), v
+		}
+	}
+	if compactions < 5 {
+		t.Fatalf("%d compactions in 300 commits of about 1.4 KiB past a 16 KiB threshold, want more", compactions)
+	}
+	if fi, err := d.f.Stat(); err != nil || fi.Size() != d.end {
+		t.Fatalf("the file is %v bytes (%v), the dataset counts %d", fi.Size(), err, d.end)
+	}
+	entries, err := os.ReadDir(d.dir)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("the dataset's directory holds %d files (%v), want the current one alone", len(entries), err)
+	}
+	if got, err := read(early); err != nil || !bytes.Equal(got, earlyWant) {
+		t.Fatalf("a reader opened before the compactions reads %d bytes (%v), want the %d it opened", len(got), err, len(earlyWant))
+	}
+	d.close()
+	if _, err := read(early); err == nil {
+		t.Fatal("a reader of a replaced file still reads after the dataset closed")
+	}
 }
