@@ -311,7 +311,7 @@ type bundleOutput struct {
 }
 
 func (o *bundleOutput) write(b []byte) error {
-	if err := o.count1(b); err != nil {
+	if err := o.account(b); err != nil {
 		return err
 	}
 	if len(o.writers) == 0 && o.red == nil && o.side == nil {
@@ -335,10 +335,10 @@ func (o *bundleOutput) write(b []byte) error {
 
 // writeValue is write for an element whose header the executor hands over
 // decoded (Bundle.OutputValue): an in-process producer's, which need not
-// be decoded again. Outputs that feed a side input take write, whose
-// decoded pane they keep as the wire gives it.
+// be decoded again. Outputs that feed a side input, which are not on a hot
+// path, keep to write.
 func (o *bundleOutput) writeValue(b []byte, v window.Value[[]byte]) error {
-	if err := o.count1(b); err != nil {
+	if err := o.account(b); err != nil {
 		return err
 	}
 	if len(o.writers) == 0 && o.red == nil {
@@ -347,9 +347,9 @@ func (o *bundleOutput) writeValue(b []byte, v window.Value[[]byte]) error {
 	return o.route(v)
 }
 
-// count1 counts the encoded element b and keeps it for the stages that
+// account counts the encoded element b and keeps it for the stages that
 // read the output as pending elements.
-func (o *bundleOutput) count1(b []byte) error {
+func (o *bundleOutput) account(b []byte) error {
 	o.count++
 	o.bytes += int64(len(b))
 	if len(o.t.readers) > 0 || (o.side != nil && o.t.side.keepElems && !o.t.side.latest) {

@@ -160,15 +160,7 @@ func TestSideInputWritersCommitConcurrently(t *testing.T) {
 // restore the same contents, each element in the windows it was latest
 // in. An accumulating dataset keeps every commit.
 func TestLatestFiringSideInputServesEachWindowsLatestCommit(t *testing.T) {
-	coders := map[string]*pipepb.Coder{
-		"bytes": {Spec: &pipepb.FunctionSpec{Urn: urns.CoderBytes}},
-		"iw":    {Spec: &pipepb.FunctionSpec{Urn: urns.CoderIntervalWindow}},
-		"wvi":   {Spec: &pipepb.FunctionSpec{Urn: urns.CoderWindowedValue}, ComponentCoderIds: []string{"bytes", "iw"}},
-	}
-	wr, err := portWire(coders, "wvi")
-	if err != nil {
-		t.Fatal(err)
-	}
+	wr := bytesInIntervalWindows(t)
 	w0, w1 := window.Window{Start: 0, End: 10}, window.Window{Start: 10, End: 20}
 	elem := func(s string) []byte { return append([]byte{byte(len(s))}, s...) }
 	commit := func(d *dataset, vals ...window.Value[[]byte]) {
@@ -240,6 +232,21 @@ func TestLatestFiringSideInputServesEachWindowsLatestCommit(t *testing.T) {
 	check("accumulating", acc, "\x01a\x01b\x01c", "\x01b")
 }
 
+// bytesInIntervalWindows is the wire of byte strings in interval windows.
+func bytesInIntervalWindows(t *testing.T) *wire {
+	t.Helper()
+	coders := map[string]*pipepb.Coder{
+		"bytes": {Spec: &pipepb.FunctionSpec{Urn: urns.CoderBytes}},
+		"iw":    {Spec: &pipepb.FunctionSpec{Urn: urns.CoderIntervalWindow}},
+		"wvi":   {Spec: &pipepb.FunctionSpec{Urn: urns.CoderWindowedValue}, ComponentCoderIds: []string{"bytes", "iw"}},
+	}
+	wr, err := portWire(coders, "wvi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wr
+}
+
 func firstDiff(a, b []byte) int {
 	for i := range min(len(a), len(b)) {
 		if a[i] != b[i] {
@@ -257,15 +264,7 @@ func firstDiff(a, b []byte) int {
 // before a compaction still reads what it opened, from the old file, which
 // close closes.
 func TestReplacedSideInputContentsLeaveTheFile(t *testing.T) {
-	coders := map[string]*pipepb.Coder{
-		"bytes": {Spec: &pipepb.FunctionSpec{Urn: urns.CoderBytes}},
-		"iw":    {Spec: &pipepb.FunctionSpec{Urn: urns.CoderIntervalWindow}},
-		"wvi":   {Spec: &pipepb.FunctionSpec{Urn: urns.CoderWindowedValue}, ComponentCoderIds: []string{"bytes", "iw"}},
-	}
-	wr, err := portWire(coders, "wvi")
-	if err != nil {
-		t.Fatal(err)
-	}
+	wr := bytesInIntervalWindows(t)
 	const compactAt = 16 << 10
 	d := &dataset{wire: wr, keepElems: true, latest: true, dir: t.TempDir(), memShare: 0, compactAt: compactAt}
 	w0, w1 := window.Window{Start: 0, End: 10}, window.Window{Start: 10, End: 20}
