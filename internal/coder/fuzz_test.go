@@ -177,6 +177,13 @@ func FuzzCoderRoundTrip(f *testing.F) {
 		checkRoundTrip(t, IntervalWindow(), window.Interval(ts-window.Time(len(b)), ts))
 		wv := window.Value[string]{Elem: s, Timestamp: ts, Windows: []window.Window{window.Interval(ts, ts+1)}, Pane: genPane(r)}
 		checkRoundTrip(t, windowed, wv)
+		if enc, at := windowed.(SplitEncoder[string]).EncodeSplit(nil, wv); !bytes.Equal(enc, windowed.Encode(nil, wv)) {
+			t.Errorf("EncodeSplit(%+v) = %x, Encode gives %x", wv, enc, windowed.Encode(nil, wv))
+		} else if got, err := decodeAll(windowed, enc); err != nil || got.Pane != WirePane(wv.Pane) {
+			t.Errorf("the pane of %+v decodes to %+v (%v), WirePane says %+v", wv, got.Pane, err, WirePane(wv.Pane))
+		} else if e, n, err := String().Decode(enc[at:]); err != nil || n != len(enc)-at || e != s {
+			t.Errorf("the element of %+v at %d of %x decodes to %q, %d bytes (%v)", wv, at, enc, e, n, err)
+		}
 		tm := Timer[[]byte]{UserKey: b, DynamicTimerTag: s, Windows: window.GlobalWindows(), ClearBit: flag}
 		if !flag {
 			tm.FireTimestamp, tm.HoldTimestamp, tm.Pane = ts, ts/2, genPane(r)
