@@ -298,6 +298,7 @@ func (d *dataset) compact() error {
 	}
 	maps.Copy(d.wins, moved)
 	old := d.f
+	d.retired = slices.DeleteFunc(d.retired, func(wp weak.Pointer[os.File]) bool { return wp.Value() == nil })
 	d.retired = append(d.retired, weak.Make(old))
 	d.f, d.end, d.fileLive, d.dropped = nf, end, end, 0
 	// Readers and uncommitted writers that hold the old file keep it
