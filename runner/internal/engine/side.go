@@ -85,8 +85,8 @@ type dataset struct {
 	fileLive int64
 	dropped  int64
 	retired  []weak.Pointer[os.File]
-	// compactAt is the garbage the file may hold before compact copies
-	// what is live (0: sideCompactAt).
+	// compactAt is the least number of replaced bytes in the file at
+	// which compact copies what is live (0: sideCompactAt).
 	compactAt int64
 
 	// version counts the commits to the dataset, so that the stages
