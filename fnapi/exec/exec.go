@@ -165,8 +165,8 @@ type source struct {
 type sink struct {
 	id    string
 	write func([]byte) error
-	// writeValue, when set, takes the elements with their decoded header
-	// (Bundle.OutputValue).
+	// writeValue takes the elements with their decoded header: the
+	// bundle's Bundle.OutputValue writer, or write, which ignores it.
 	writeValue func([]byte, window.Value[[]byte]) error
 	// elem is the coder of the elements the encoder writes.
 	elem coder.Spec
@@ -250,6 +250,10 @@ func (p *Processor) Process(ctx context.Context, b Bundle) error {
 		s.write, s.writeValue = b.Output(id), nil
 		if b.OutputValue != nil {
 			s.writeValue = b.OutputValue(id)
+		}
+		if s.writeValue == nil {
+			write := s.write
+			s.writeValue = func(buf []byte, _ window.Value[[]byte]) error { return write(buf) }
 		}
 	}
 	for _, op := range p.ops {
@@ -616,12 +620,7 @@ func (b *builder) buildSink(id string, pt *pipepb.PTransform) (any, error) {
 	s := &sink{id: id, elem: ops.Coder().Spec()}
 	b.p.sinks[id] = s
 	return ops.NewValueEncoder(interval, func(buf []byte) error { return s.write(buf) },
-		func(buf []byte, v window.Value[[]byte]) error {
-			if s.writeValue != nil {
-				return s.writeValue(buf, v)
-			}
-			return s.write(buf)
-		}), nil
+		func(buf []byte, v window.Value[[]byte]) error { return s.writeValue(buf, v) }), nil
 }
 
 // opsOf returns the element type operations of pcollection pc: from a

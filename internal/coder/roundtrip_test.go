@@ -610,7 +610,7 @@ func TestWirePaneIsWhatTheEncodingDecodesTo(t *testing.T) {
 	indexes := []int64{-2, -1, 0, 1, 2, 300, 1 << 40}
 	for _, first := range []bool{false, true} {
 		for _, last := range []bool{false, true} {
-			for timing := window.Timing(0); timing < 6; timing++ {
+			for timing := window.Timing(0); timing < 8; timing++ {
 				for _, i := range indexes {
 					for _, ns := range indexes {
 						p := window.Pane{IsFirst: first, IsLast: last, Timing: timing, Index: i, NonSpeculativeIndex: ns}

@@ -176,15 +176,28 @@ func appendPane(dst []byte, p window.Pane) []byte {
 	if p.IsLast {
 		b |= paneLast
 	}
-	switch {
-	case (p.Index == 0 && p.NonSpeculativeIndex == 0) || p.Timing == window.TimingUnknown:
+	switch paneIndexes(p) {
+	case 0:
 		return append(dst, b)
-	case p.Index == p.NonSpeculativeIndex || p.Timing == window.TimingEarly:
+	case 1:
 		return appendVarint(append(dst, b|paneOneIndex), p.Index)
 	default:
 		dst = appendVarint(append(dst, b|paneTwoIndices), p.Index)
 		return appendVarint(dst, p.NonSpeculativeIndex)
 	}
+}
+
+// paneIndexes is how many indexes appendPane writes for p: none when both
+// are zero or the timing is unknown, one when the non-speculative index
+// follows from the index (equal, or an early pane's).
+func paneIndexes(p window.Pane) int {
+	switch {
+	case (p.Index == 0 && p.NonSpeculativeIndex == 0) || p.Timing == window.TimingUnknown:
+		return 0
+	case p.Index == p.NonSpeculativeIndex || p.Timing == window.TimingEarly:
+		return 1
+	}
+	return 2
 }
 
 // readPane decodes a pane written by appendPane. Early panes have a
@@ -238,14 +251,13 @@ func readPane(src []byte) (window.Pane, int, error) {
 // what appendPane leaves out restored as readPane restores it (an early
 // pane's non-speculative index is -1; an unknown timing carries no index).
 func WirePane(p window.Pane) window.Pane {
-	p.Timing &= 3
-	switch {
-	case (p.Index == 0 && p.NonSpeculativeIndex == 0) || p.Timing == window.TimingUnknown:
+	switch paneIndexes(p) {
+	case 0:
 		p.Index, p.NonSpeculativeIndex = 0, 0
-	case p.Index == p.NonSpeculativeIndex || p.Timing == window.TimingEarly:
+	case 1:
 		p.NonSpeculativeIndex = p.Index
 	}
-	if p.Timing == window.TimingEarly {
+	if p.Timing &= 3; p.Timing == window.TimingEarly {
 		p.NonSpeculativeIndex = -1
 	}
 	return p
