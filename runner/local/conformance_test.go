@@ -32,7 +32,7 @@ func TestConformanceTinyShuffleMemory(t *testing.T) {
 func TestStreamingConformance(t *testing.T) {
 	runnertest.RunStreamingConformanceTests(t, func(*testing.T) runner.Runner {
 		return local.New(&local.Options{Job: local.Job{Parallelism: 3}})
-	})
+	}, nil)
 }
 
 func TestStreamingSideInputs(t *testing.T) {

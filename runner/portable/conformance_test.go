@@ -25,7 +25,7 @@ func TestConformance(t *testing.T) {
 func TestStreamingConformance(t *testing.T) {
 	runnertest.RunStreamingConformanceTests(t, func(*testing.T) runner.Runner {
 		return portable.New(&portable.Options{Workers: 2})
-	})
+	}, nil)
 }
 
 // TestStreamingSideInputs runs the side-input cases of streaming with

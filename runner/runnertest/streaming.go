@@ -2,6 +2,7 @@ package runnertest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -20,11 +21,20 @@ import (
 // triggers and GroupByKey, checked pane by pane (values, timestamp, window,
 // first/last, timing, index and on-time index). The panes are observed in
 // the test's process with a Collector, so the runner must run user code
-// there (the local runner, LOOPBACK workers).
-func RunStreamingConformanceTests(t *testing.T, newRunner func(t *testing.T) runner.Runner) {
-	for _, tc := range streamingCases() {
+// there (the local runner, LOOPBACK workers). deviations are the runner's
+// known deviations from the model, by case name, as for
+// RunStreamingSideInputTests; a name that is no case's fails the test.
+func RunStreamingConformanceTests(t *testing.T, newRunner func(t *testing.T) runner.Runner, deviations map[string]string) {
+	cases := streamingCases()
+	for name := range deviations {
+		if !slices.ContainsFunc(cases, func(c conformanceCase) bool { return c.name == name }) {
+			t.Errorf("deviation %q names no case", name)
+		}
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.check(t, newRunner(t))
+			dev, deviates := deviations[tc.name]
+			checkDeviation(t, tc.check(newRunner(t)), dev, deviates)
 		})
 	}
 }
@@ -56,6 +66,13 @@ type streamingCase struct {
 	check func(t *testing.T, r runner.Runner)
 }
 
+// conformanceCase is a case of RunStreamingConformanceTests: it returns
+// its failure, so that a runner's known deviation can be told from others.
+type conformanceCase struct {
+	name  string
+	check func(r runner.Runner) error
+}
+
 func fixed10() window.Fn { return sdk.FixedWindows(10 * time.Second) }
 
 // add returns a script step adding the values of key "a" at timestamp t.
@@ -67,20 +84,29 @@ func add(ts *sdk.TestStream[kv], at time.Time, vals ...int) {
 	ts.AddElementsAt(at, es...)
 }
 
-func streamingCases() []streamingCase {
-	var out []streamingCase
+func streamingCases() []conformanceCase {
+	var out []conformanceCase
 	for _, pc := range paneCases() {
-		out = append(out, streamingCase{pc.name, pc.run})
+		out = append(out, conformanceCase{pc.name, pc.run})
 	}
 	out = append(out,
-		streamingCase{"38 a TestStream watermark going backwards fails the job", testWatermarkBackwards},
-		streamingCase{"37 a Flatten of two TestStream outputs holds the minimum watermark", testMultiTag},
-		streamingCase{"20 chained GroupByKeys: the second pane is on time", testChainedGroupings},
-		streamingCase{"random scripts: pane sequences are well formed and jobs end", testRandomScripts},
-		streamingCase{"TestStream strings, byte slices and KVs of them arrive intact", testTestStreamCoders},
+		conformanceCase{"38 a TestStream watermark going backwards fails the job", testWatermarkBackwards},
+		conformanceCase{"37 a Flatten of two TestStream outputs holds the minimum watermark", testMultiTag},
+		conformanceCase{IdleInputCase, testIdleInput},
+		conformanceCase{"20 chained GroupByKeys: the second pane is on time", testChainedGroupings},
+		conformanceCase{"random scripts: pane sequences are well formed and jobs end", testRandomScripts},
+		conformanceCase{"TestStream strings, byte slices and KVs of them arrive intact", testTestStreamCoders},
 	)
 	return out
 }
+
+// Names of cases of RunStreamingConformanceTests, for deviations.
+const (
+	// AlignedProcessingTimeCase is the reference's case 12.
+	AlignedProcessingTimeCase = "12 early AfterProcessingTime aligned to a period fires at its boundaries"
+	// IdleInputCase is the reference's case 39.
+	IdleInputCase = "39 an input with no data and no watermark holds the windows of a Flatten until it ends"
+)
 
 func dropped(late, closed int64) *[2]int64 { return &[2]int64{late, closed} }
 
@@ -246,6 +272,7 @@ func paneCases() []paneCase {
 				"a [0,10) [1] ts=9999 first early 0 -1",
 				"a [0,10) [2] ts=9999 last on_time 1 0",
 			}},
+		alignedCase(time.Now()),
 		{name: "13 AfterEach(AfterCount(2), AfterCount(3)) finishes after the last", window: sdk.GlobalWindows(),
 			opts: []sdk.Option{sdk.Triggering(sdk.AfterEach(sdk.AfterCount(2), sdk.AfterCount(3))), sdk.AllowUnsafeTriggers()},
 			script: func(ts *sdk.TestStream[kv]) {
@@ -354,7 +381,7 @@ func paneCases() []paneCase {
 }
 
 // run runs the case on r and compares the panes.
-func (pc paneCase) run(t *testing.T, r runner.Runner) {
+func (pc paneCase) run(r runner.Runner) error {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	ts := sdk.NewTestStream[kv](s)
@@ -364,19 +391,22 @@ func (pc paneCase) run(t *testing.T, r runner.Runner) {
 	c := Collect(s, sdk.ParDo(s, paneFormat{}, grouped))
 	res, err := r.Run(context.Background(), p)
 	if err != nil {
-		t.Fatalf("Run: %v", err)
+		return fmt.Errorf("Run: %w", err)
 	}
 	got := c.Elements()
 	slices.Sort(got)
 	want := slices.Clone(pc.want)
 	slices.Sort(want)
-	diff(t, "panes", want, got)
+	if err := diffStrings("panes", want, got); err != nil {
+		return err
+	}
 	if pc.dropped != nil {
 		late, closed := droppedCounts(res)
 		if late != pc.dropped[0] || closed != pc.dropped[1] {
-			t.Errorf("dropped due to lateness %d, due to closed window %d; want %d and %d", late, closed, pc.dropped[0], pc.dropped[1])
+			return fmt.Errorf("dropped due to lateness %d, due to closed window %d; want %d and %d", late, closed, pc.dropped[0], pc.dropped[1])
 		}
 	}
+	return nil
 }
 
 // droppedCounts sums the runner's counters of dropped elements over
@@ -431,7 +461,7 @@ func renderPane(p window.Pane) string {
 	return strings.Join(parts, " ")
 }
 
-func testWatermarkBackwards(t *testing.T, r runner.Runner) {
+func testWatermarkBackwards(r runner.Runner) error {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	ts := sdk.NewTestStream[kv](s)
@@ -439,14 +469,15 @@ func testWatermarkBackwards(t *testing.T, r runner.Runner) {
 	ts.AdvanceWatermarkTo(sec(5))
 	Collect(s, ts.Output())
 	if _, err := r.Run(context.Background(), p); err == nil || !strings.Contains(err.Error(), "backwards") {
-		t.Errorf("Run = %v, want an error about the watermark moving backwards", err)
+		return fmt.Errorf("Run = %v, want an error about the watermark moving backwards", err)
 	}
+	return nil
 }
 
 // testMultiTag: tag A's watermark goes to 100s while tag B's stays at 5s;
 // after the Flatten, window [0,10) fires only once B passes 10s, and then
 // holds the elements of both.
-func testMultiTag(t *testing.T, r runner.Runner) {
+func testMultiTag(r runner.Runner) error {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	ts := sdk.NewTestStream[kv](s)
@@ -462,14 +493,79 @@ func testMultiTag(t *testing.T, r runner.Runner) {
 	grouped := sdk.GroupByKey(s, sdk.WindowInto(s, fixed10(), all))
 	c := Collect(s, sdk.ParDo(s, paneFormat{}, grouped))
 	if _, err := r.Run(context.Background(), p); err != nil {
-		t.Fatalf("Run: %v", err)
+		return fmt.Errorf("Run: %w", err)
 	}
-	diff(t, "panes", []string{"a [0,10) [1 6] ts=9999 first last on_time 0 0"}, c.Elements())
+	return diffStrings("panes", []string{"a [0,10) [1 6] ts=9999 first last on_time 0 0"}, c.Elements())
+}
+
+// alignedCase is the reference's case 12: early panes of
+// AfterProcessingTime aligned to a period fire at the period's boundaries,
+// so elements that arrive in one period share a pane. A TestStream's
+// processing time starts where the job starts (in Beam's runners as in
+// ours), so the case aligns to a day with an offset that puts the next
+// boundary 12 hours after now, the time the case is built: the job starts
+// within minutes of it, and every step below lies an hour or more away
+// from a boundary (the reference asserts nothing at a boundary, where Java
+// and Prism differ). Without the alignment (or with the offset ignored)
+// the elements' panes differ.
+func alignedCase(now time.Time) paneCase {
+	const day = 24 * time.Hour
+	offset := time.Duration(now.Add(12*time.Hour).UnixMilli()%day.Milliseconds()) * time.Millisecond
+	early := sdk.AfterProcessingTime().AlignedTo(day, offset)
+	return paneCase{name: AlignedProcessingTimeCase, window: fixed10(),
+		opts: []sdk.Option{sdk.Triggering(sdk.AfterWatermark().WithEarlyFirings(early))},
+		script: func(ts *sdk.TestStream[kv]) {
+			add(ts, sec(1), 1)                       // arms the boundary B, 12 h after the start
+			ts.AdvanceProcessingTime(time.Hour)      // before B: nothing
+			add(ts, sec(2), 2)                       // joins the pane B fires
+			ts.AdvanceProcessingTime(12 * time.Hour) // past B: [1 2]
+			add(ts, sec(3), 3)                       // arms B + 1 day
+			ts.AdvanceProcessingTime(time.Hour)      // nothing
+			ts.AdvanceWatermarkTo(sec(10))           // on time: [3]
+			ts.AdvanceProcessingTime(2 * day)        // the window is closed: nothing
+		},
+		want: []string{
+			"a [0,10) [1 2] ts=9999 first early 0 -1",
+			"a [0,10) [3] ts=9999 last on_time 1 0",
+		}}
+}
+
+// testIdleInput is the reference's case 39: a Flatten of a live input and
+// one that has no data and no watermark (its TestStream output stays at
+// the start of time) holds every window until the idle input ends. Tag A
+// passes the window's end and then adds an element behind it: held, the
+// window has not fired, and that element is on time in the one pane;
+// fired on A's watermark alone, the window would have emitted [1] and
+// dropped 2 as late.
+func testIdleInput(r runner.Runner) error {
+	p := sdk.NewPipeline()
+	s := p.Root()
+	ts := sdk.NewTestStream[kv](s)
+	a, b := ts.Tag("A"), ts.Tag("B")
+	add(a, sec(1), 1)
+	a.AdvanceWatermarkTo(sec(100))
+	add(a, sec(2), 2)
+	b.AdvanceWatermarkToInfinity()
+	a.AdvanceWatermarkToInfinity()
+	all := sdk.Flatten(s, a.Output(), b.Output())
+	grouped := sdk.GroupByKey(s, sdk.WindowInto(s, fixed10(), all))
+	c := Collect(s, sdk.ParDo(s, paneFormat{}, grouped))
+	res, err := r.Run(context.Background(), p)
+	if err != nil {
+		return fmt.Errorf("Run: %w", err)
+	}
+	if err := diffStrings("panes", []string{"a [0,10) [1 2] ts=9999 first last on_time 0 0"}, c.Elements()); err != nil {
+		return err
+	}
+	if late, closed := droppedCounts(res); late != 0 || closed != 0 {
+		return fmt.Errorf("dropped due to lateness %d, due to closed window %d; want none", late, closed)
+	}
+	return nil
 }
 
 // testChainedGroupings: the first GroupByKey holds its output watermark
 // until its pane is out, so the second sees the pane on time.
-func testChainedGroupings(t *testing.T, r runner.Runner) {
+func testChainedGroupings(r runner.Runner) error {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	ts := sdk.NewTestStream[kv](s)
@@ -486,9 +582,9 @@ func testChainedGroupings(t *testing.T, r runner.Runner) {
 	}, first)
 	c := Collect(s, sdk.ParDo(s, paneFormat{}, sdk.GroupByKey(s, sums)))
 	if _, err := r.Run(context.Background(), p); err != nil {
-		t.Fatalf("Run: %v", err)
+		return fmt.Errorf("Run: %w", err)
 	}
-	diff(t, "panes of the second grouping", []string{"a [0,10) [3] ts=9999 first last on_time 0 0"}, c.Elements())
+	return diffStrings("panes of the second grouping", []string{"a [0,10) [3] ts=9999 first last on_time 0 0"}, c.Elements())
 }
 
 // testRandomScripts runs random TestStream scripts (elements on time and
@@ -497,9 +593,10 @@ func testChainedGroupings(t *testing.T, r runner.Runner) {
 // window: indices count from 0 without gaps, exactly the first is first,
 // nothing follows a final pane, timings run EARLY* ON_TIME? LATE*, and no
 // on-time element is lost. Every job must end.
-func testRandomScripts(t *testing.T, r runner.Runner) {
+func testRandomScripts(r runner.Runner) error {
+	var errs []error
 	for seed := range uint64(8) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+		err := func() error {
 			rng := rand.New(rand.NewPCG(seed, 7))
 			p := sdk.NewPipeline()
 			s := p.Root()
@@ -530,11 +627,15 @@ func testRandomScripts(t *testing.T, r runner.Runner) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			if _, err := r.Run(ctx, p); err != nil {
-				t.Fatalf("Run: %v", err)
+				return fmt.Errorf("Run: %w", err)
 			}
-			checkPanes(t, c.Elements(), onTime)
-		})
+			return checkPanes(c.Elements(), onTime)
+		}()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("seed %d: %w", seed, err))
+		}
 	}
+	return errors.Join(errs...)
 }
 
 // paneRec is one pane as the property test sees it.
@@ -554,8 +655,8 @@ func (paneRecord) ProcessElement(ctx context.Context, g sdk.Group[string, int], 
 }
 
 // checkPanes checks the pane sequence of every key and window.
-func checkPanes(t *testing.T, recs []paneRec, onTime int) {
-	t.Helper()
+func checkPanes(recs []paneRec, onTime int) error {
+	var errs []error
 	type kw struct {
 		k    string
 		s, e window.Time
@@ -571,13 +672,13 @@ func checkPanes(t *testing.T, recs []paneRec, onTime int) {
 		phase := window.TimingEarly
 		for i, p := range ps {
 			if p.Pane.Index != int64(i) || p.Pane.IsFirst != (i == 0) {
-				t.Errorf("%v: pane %d has index %d, first %v", k, i, p.Pane.Index, p.Pane.IsFirst)
+				errs = append(errs, fmt.Errorf("%v: pane %d has index %d, first %v", k, i, p.Pane.Index, p.Pane.IsFirst))
 			}
 			if p.Pane.IsLast && i != len(ps)-1 {
-				t.Errorf("%v: pane %d follows the final pane %d", k, i+1, i)
+				errs = append(errs, fmt.Errorf("%v: pane %d follows the final pane %d", k, i+1, i))
 			}
 			if p.Pane.Timing < phase || (p.Pane.Timing == window.TimingOnTime && phase == window.TimingOnTime) {
-				t.Errorf("%v: pane %d is %v after a %v pane", k, i, p.Pane.Timing, phase)
+				errs = append(errs, fmt.Errorf("%v: pane %d is %v after a %v pane", k, i, p.Pane.Timing, phase))
 			}
 			phase = max(phase, p.Pane.Timing)
 			for _, v := range p.Values {
@@ -586,8 +687,9 @@ func checkPanes(t *testing.T, recs []paneRec, onTime int) {
 		}
 	}
 	if len(seen) < onTime {
-		t.Errorf("panes hold %d distinct elements, fewer than the %d on-time ones added", len(seen), onTime)
+		errs = append(errs, fmt.Errorf("panes hold %d distinct elements, fewer than the %d on-time ones added", len(seen), onTime))
 	}
+	return errors.Join(errs...)
 }
 
 // testTestStreamCoders: TestStream elements whose coders encode differently
@@ -595,28 +697,27 @@ func checkPanes(t *testing.T, recs []paneRec, onTime int) {
 // reach the DoFns as they were added, including a string that reads like a
 // nested encoding of another. A job has one TestStream, so each kind runs
 // in a job of its own.
-func testTestStreamCoders(t *testing.T, r runner.Runner) {
+func testTestStreamCoders(r runner.Runner) error {
 	quote := func(v string) string { return fmt.Sprintf("%q", v) }
-	diff(t, "strings", []string{`""`, `"\x01a"`, `"a"`},
-		runTestStream(t, r, []string{"a", "\x01a", ""}, quote))
-	diff(t, "byte slices", []string{`"\x01b"`, `"bb"`},
-		runTestStream(t, r, [][]byte{{1, 'b'}, []byte("bb")}, func(v []byte) string { return quote(string(v)) }))
-	diff(t, "KVs", []string{`1="\x01y"`, `1="x"`},
-		runTestStream(t, r, []sdk.KV[int, string]{sdk.Pair(1, "x"), sdk.Pair(1, "\x01y")},
-			func(v sdk.KV[int, string]) string { return fmt.Sprintf("%d=%q", v.Key, v.Value) }))
+	return errors.Join(
+		runTestStream(r, "strings", []string{"a", "\x01a", ""}, quote, []string{`""`, `"\x01a"`, `"a"`}),
+		runTestStream(r, "byte slices", [][]byte{{1, 'b'}, []byte("bb")}, func(v []byte) string { return quote(string(v)) },
+			[]string{`"\x01b"`, `"bb"`}),
+		runTestStream(r, "KVs", []sdk.KV[int, string]{sdk.Pair(1, "x"), sdk.Pair(1, "\x01y")},
+			func(v sdk.KV[int, string]) string { return fmt.Sprintf("%d=%q", v.Key, v.Value) }, []string{`1="\x01y"`, `1="x"`}),
+	)
 }
 
-// runTestStream runs a TestStream of elems, all at one second, and returns
-// the elements it delivers, formatted and sorted.
-func runTestStream[T any](t *testing.T, r runner.Runner, elems []T, format func(T) string) []string {
-	t.Helper()
+// runTestStream runs a TestStream of elems, all at one second, and
+// compares the elements it delivers, formatted and sorted, with want.
+func runTestStream[T any](r runner.Runner, what string, elems []T, format func(T) string, want []string) error {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	ts := sdk.NewTestStream[T](s)
 	ts.AddElementsAt(sec(1), elems...)
 	c := Collect(s, sdk.Map(s, format, ts.Output()))
 	if _, err := r.Run(context.Background(), p); err != nil {
-		t.Fatalf("Run: %v", err)
+		return fmt.Errorf("%s: Run: %w", what, err)
 	}
-	return slices.Sorted(slices.Values(c.Elements()))
+	return diffStrings(what, want, slices.Sorted(slices.Values(c.Elements())))
 }

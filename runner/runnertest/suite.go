@@ -98,6 +98,28 @@ func diff[T any](t *testing.T, what string, want, got T) {
 	}
 }
 
+// diffStrings compares two lists of rendered results, in any order: nil
+// if they hold the same strings, else an error that lists the missing and
+// the unexpected ones (each list sorted, quoted) and then all that came.
+// Its text is stable, unlike cmp.Diff's, so that a runner's known
+// deviation can name the part of it that the deviation produces.
+func diffStrings(what string, want, got []string) error {
+	missing, unexpected := slices.Clone(want), []string(nil)
+	for _, g := range got {
+		if i := slices.Index(missing, g); i >= 0 {
+			missing = slices.Delete(missing, i, i+1)
+		} else {
+			unexpected = append(unexpected, g)
+		}
+	}
+	if len(missing) == 0 && len(unexpected) == 0 {
+		return nil
+	}
+	slices.Sort(missing)
+	slices.Sort(unexpected)
+	return fmt.Errorf("%s: missing %q; unexpected %q; all that came: %q", what, missing, unexpected, slices.Sorted(slices.Values(got)))
+}
+
 func ints(n int) []int {
 	out := make([]int, n)
 	for i := range out {
