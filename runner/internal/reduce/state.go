@@ -1,6 +1,7 @@
 package reduce
 
 import (
+	"slices"
 	"unsafe"
 
 	"github.com/beamgo-dev/beamgo/internal/window"
@@ -286,22 +287,64 @@ func (h *timerHeap) compact(r *Reducer, valid validFunc) {
 // timerQueue is a queue of timers in (t, seq) order. Most timers come in
 // that order already: a window's end-of-window timer and hold as windows
 // are created, processing-time timers as the clock advances. Those go to
-// the end of run, a sorted queue whose front is popped in constant time;
-// the others go to a heap, and the queue pops the lesser of the two
-// fronts. In the unbounded bids job the heap's pops, each a walk down
-// its height, were 7% of the CPU. Entries are invalidated lazily: peek
-// drops those no longer valid from the front, compact all of them.
+// the end of run, a sorted queue whose front is popped in constant time.
+// Many of the others share their time with timers queued before: the
+// windows of sliding or fixed windows end at a few instants, and when the
+// input runs out of order across partitions (a topic's partitions read at
+// different places) their timers come in creation order per instant but
+// not overall. Those go to buckets, sorted queues of one instant each, up
+// to maxBuckets of them; the rest go to a heap. The queue pops the least
+// of the fronts. In the unbounded bids job read by auction the heap's
+// pops, each a walk down its height, were 5% of the CPU. Entries are
+// invalidated lazily: peek drops those no longer valid from the front,
+// compact all of them.
 type timerQueue struct {
 	run  []timer // sorted; run[head:] are queued
 	head int
-	heap timerHeap
+	// buckets are sorted by their instant, and none is empty.
+	buckets []timerBucket
+	// spare are emptied buckets' slices, for new buckets.
+	spare [][]timer
+	heap  timerHeap
 }
 
-func (q *timerQueue) len() int { return len(q.run) - q.head + len(q.heap) }
-func (q *timerQueue) cap() int { return cap(q.run) + cap(q.heap) }
+// timerBucket is a sorted queue of timers of one instant: xs[head:].
+type timerBucket struct {
+	t    window.Time
+	xs   []timer
+	head int
+}
+
+// maxBuckets bounds timerQueue.buckets: a front is found among them by a
+// scan, and timers at many instants are the heap's to sort.
+const maxBuckets = 16
+
+func (q *timerQueue) len() int {
+	n := len(q.run) - q.head + len(q.heap)
+	for i := range q.buckets {
+		n += len(q.buckets[i].xs) - q.buckets[i].head
+	}
+	return n
+}
+
+func (q *timerQueue) cap() int {
+	n := cap(q.run) + cap(q.heap)
+	for i := range q.buckets {
+		n += cap(q.buckets[i].xs)
+	}
+	for _, xs := range q.spare {
+		n += cap(xs)
+	}
+	return n
+}
 
 // reset empties q, keeping its capacity.
-func (q *timerQueue) reset() { *q = timerQueue{run: q.run[:0], heap: q.heap[:0]} }
+func (q *timerQueue) reset() {
+	for _, b := range q.buckets {
+		q.spare = append(q.spare, b.xs[:0])
+	}
+	*q = timerQueue{run: q.run[:0], buckets: q.buckets[:0], spare: q.spare, heap: q.heap[:0]}
+}
 
 func (q *timerQueue) push(x timer) {
 	if n := len(q.run); n == q.head || !timerLess(x, q.run[n-1]) {
@@ -313,25 +356,81 @@ func (q *timerQueue) push(x timer) {
 		q.run = append(q.run, x)
 		return
 	}
+	if q.pushBucket(x) {
+		return
+	}
 	q.heap.push(x)
 }
 
-// front reports where the least timer is: in run (true) or in the heap.
-// q must not be empty.
-func (q *timerQueue) front() (x timer, inRun bool) {
-	if q.head == len(q.run) {
-		return q.heap[0], false
+// pushBucket appends x to the bucket of its instant, made if there is room
+// for one, and reports whether it did: not when x would come before the
+// bucket's last timer, or when there is no bucket of its instant and no
+// room for another.
+func (q *timerQueue) pushBucket(x timer) bool {
+	i := 0 // the first bucket not before x.t: a scan of a few
+	for i < len(q.buckets) && q.buckets[i].t < x.t {
+		i++
 	}
-	if len(q.heap) == 0 || !timerLess(q.heap[0], q.run[q.head]) {
-		return q.run[q.head], true
+	if i < len(q.buckets) && q.buckets[i].t == x.t {
+		b := &q.buckets[i]
+		if x.seq < b.xs[len(b.xs)-1].seq {
+			return false
+		}
+		if b.head > 0 && b.head >= len(b.xs)/2 && len(b.xs) == cap(b.xs) {
+			b.xs = b.xs[:copy(b.xs, b.xs[b.head:])]
+			b.head = 0
+		}
+		b.xs = append(b.xs, x)
+		return true
 	}
-	return q.heap[0], false
+	if len(q.buckets) == maxBuckets {
+		return false
+	}
+	var xs []timer
+	if k := len(q.spare); k > 0 {
+		xs, q.spare = q.spare[k-1], q.spare[:k-1]
+	}
+	q.buckets = slices.Insert(q.buckets, i, timerBucket{t: x.t, xs: append(xs, x)})
+	return true
+}
+
+// where the least timer is: in run, in the first bucket or in the heap.
+const (
+	inRun = iota
+	inBucket
+	inHeap
+)
+
+// front returns the least timer and where it is. q must not be empty.
+func (q *timerQueue) front() (x timer, at int) {
+	at = -1
+	if q.head < len(q.run) {
+		x, at = q.run[q.head], inRun
+	}
+	if len(q.buckets) > 0 {
+		b := &q.buckets[0]
+		if y := b.xs[b.head]; at < 0 || timerLess(y, x) {
+			x, at = y, inBucket
+		}
+	}
+	if len(q.heap) > 0 && (at < 0 || timerLess(q.heap[0], x)) {
+		x, at = q.heap[0], inHeap
+	}
+	return x, at
 }
 
 func (q *timerQueue) pop() timer {
-	x, inRun := q.front()
-	if !inRun {
+	x, at := q.front()
+	switch at {
+	case inHeap:
 		return q.heap.pop()
+	case inBucket:
+		b := &q.buckets[0]
+		if b.head++; b.head == len(b.xs) {
+			q.spare = append(q.spare, b.xs[:0])
+			q.buckets = slices.Delete(q.buckets, 0, 1)
+		}
+		return x
 	}
 	q.head++
 	if q.head == len(q.run) {
@@ -357,6 +456,11 @@ func (q *timerQueue) each(f func(x timer)) {
 	for _, x := range q.run[q.head:] {
 		f(x)
 	}
+	for _, b := range q.buckets {
+		for _, x := range b.xs[b.head:] {
+			f(x)
+		}
+	}
 	for _, x := range q.heap {
 		f(x)
 	}
@@ -371,6 +475,22 @@ func (q *timerQueue) compact(r *Reducer, valid validFunc) {
 		}
 	}
 	q.run, q.head = kept, 0
+	buckets := q.buckets[:0]
+	for _, b := range q.buckets {
+		xs := b.xs[:0]
+		for _, x := range b.xs[b.head:] {
+			if valid(r, x) {
+				xs = append(xs, x)
+			}
+		}
+		if len(xs) == 0 {
+			q.spare = append(q.spare, xs)
+			continue
+		}
+		buckets = append(buckets, timerBucket{t: b.t, xs: xs})
+	}
+	clear(q.buckets[len(buckets):])
+	q.buckets = buckets
 	q.heap.compact(r, valid)
 }
 

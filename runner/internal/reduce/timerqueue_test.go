@@ -9,8 +9,9 @@ import (
 	"github.com/beamgo-dev/beamgo/internal/window"
 )
 
-// TestTimerQueueModel pushes timers mostly in order, some not, pops and
-// compacts at random, and checks that every pop returns the least queued
+// TestTimerQueueModel pushes timers mostly in order, some at a few
+// instants ahead (in creation order: buckets), some at random (the heap),
+// pops and compacts at random, and checks that every pop returns the least queued
 // timer, against a sorted slice, and that nothing is lost or duplicated.
 func TestTimerQueueModel(t *testing.T) {
 	for seed := range uint64(200) {
@@ -22,6 +23,7 @@ func TestTimerQueueModel(t *testing.T) {
 		dead := map[int32]bool{} // invalidated entries, by win
 		valid := func(_ *Reducer, x timer) bool { return !dead[x.win] }
 		next := int32(0)
+		maxBuckets := 0 // the most buckets in use at once
 		for range 2000 {
 			switch k := rng.IntN(20); {
 			case k < 11:
@@ -29,13 +31,20 @@ func TestTimerQueueModel(t *testing.T) {
 				now += window.Time(rng.IntN(3))
 				seq++
 				x := timer{t: now, seq: seq, win: next}
-				if rng.IntN(6) == 0 {
-					x.t -= window.Time(rng.IntN(20)) // out of order: the heap
+				switch rng.IntN(6) {
+				case 0:
+					x.t -= window.Time(rng.IntN(20)) // out of order: the heap or a bucket
 					x.seq = rng.Uint64N(seq + 1)
+				case 1, 2:
+					// At one of a few instants ahead, in creation
+					// order: the end-of-window timers of sliding
+					// windows, read out of order.
+					x.t = (now/100 + window.Time(1+rng.IntN(5))) * 100
 				}
 				next++
 				q.push(x)
 				model = append(model, x)
+				maxBuckets = max(maxBuckets, len(q.buckets))
 			case k < 18:
 				if len(model) == 0 {
 					if q.len() != 0 {
@@ -95,6 +104,9 @@ func TestTimerQueueModel(t *testing.T) {
 		slices.Sort(want)
 		if !slices.Equal(all, want) {
 			t.Fatalf("seed %d: queued %v, want %v", seed, all, want)
+		}
+		if maxBuckets < 3 {
+			t.Fatalf("seed %d: at most %d buckets in use: the test does not exercise them", seed, maxBuckets)
 		}
 	}
 }
