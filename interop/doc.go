@@ -14,6 +14,13 @@
 //   - TestConformanceOnPrism: the runner conformance suite
 //     (runner/runnertest). Prism fails a job on its first bundle failure, so
 //     the retry test is skipped through Capabilities.NoRetries.
+//   - TestStreamingConformanceOnPrism and TestStreamingSideInputsOnPrism:
+//     the suite's streaming cases (the reference's section 9: windows,
+//     triggers, panes, TestStream) and its streaming side inputs, each
+//     case on a Prism of its own; the cases Prism gets wrong are recorded
+//     with the failure they produce (prismStreamingDeviations,
+//     prismSideInputDeviations), so a deviation that goes away, or turns
+//     into another failure, fails the test.
 //   - TestRowCodersCrossPrism: row-coded keys and combine accumulators,
 //     which Prism length-prefixes, compared with the local runner.
 //   - TestWordCountProcessOnPrism and TestOurJobServerWordCountProcess: the
