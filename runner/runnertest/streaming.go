@@ -478,24 +478,38 @@ func testWatermarkBackwards(r runner.Runner) error {
 // after the Flatten, window [0,10) fires only once B passes 10s, and then
 // holds the elements of both.
 func testMultiTag(r runner.Runner) error {
+	_, panes, err := runTwoTags(r, func(a, b *sdk.TestStream[kv]) {
+		add(a, sec(1), 1)
+		a.AdvanceWatermarkTo(sec(100))
+		b.AdvanceWatermarkTo(sec(5))
+		add(b, sec(6), 6)
+		b.AdvanceWatermarkTo(sec(10))
+		b.AdvanceWatermarkToInfinity()
+		a.AdvanceWatermarkToInfinity()
+	})
+	if err != nil {
+		return err
+	}
+	return diffStrings("panes", []string{"a [0,10) [1 6] ts=9999 first last on_time 0 0"}, panes)
+}
+
+// runTwoTags runs script over outputs A and B of one TestStream, flattens
+// them into fixed windows of 10s and a GroupByKey, and returns the job's
+// result and its panes (paneFormat).
+func runTwoTags(r runner.Runner, script func(a, b *sdk.TestStream[kv])) (*runner.Result, []string, error) {
 	p := sdk.NewPipeline()
 	s := p.Root()
 	ts := sdk.NewTestStream[kv](s)
 	a, b := ts.Tag("A"), ts.Tag("B")
-	add(a, sec(1), 1)
-	a.AdvanceWatermarkTo(sec(100))
-	b.AdvanceWatermarkTo(sec(5))
-	add(b, sec(6), 6)
-	b.AdvanceWatermarkTo(sec(10))
-	b.AdvanceWatermarkToInfinity()
-	a.AdvanceWatermarkToInfinity()
+	script(a, b)
 	all := sdk.Flatten(s, a.Output(), b.Output())
 	grouped := sdk.GroupByKey(s, sdk.WindowInto(s, fixed10(), all))
 	c := Collect(s, sdk.ParDo(s, paneFormat{}, grouped))
-	if _, err := r.Run(context.Background(), p); err != nil {
-		return fmt.Errorf("Run: %w", err)
+	res, err := r.Run(context.Background(), p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("Run: %w", err)
 	}
-	return diffStrings("panes", []string{"a [0,10) [1 6] ts=9999 first last on_time 0 0"}, c.Elements())
+	return res, c.Elements(), nil
 }
 
 // alignedCase is the reference's case 12: early panes of
@@ -538,23 +552,17 @@ func alignedCase(now time.Time) paneCase {
 // fired on A's watermark alone, the window would have emitted [1] and
 // dropped 2 as late.
 func testIdleInput(r runner.Runner) error {
-	p := sdk.NewPipeline()
-	s := p.Root()
-	ts := sdk.NewTestStream[kv](s)
-	a, b := ts.Tag("A"), ts.Tag("B")
-	add(a, sec(1), 1)
-	a.AdvanceWatermarkTo(sec(100))
-	add(a, sec(2), 2)
-	b.AdvanceWatermarkToInfinity()
-	a.AdvanceWatermarkToInfinity()
-	all := sdk.Flatten(s, a.Output(), b.Output())
-	grouped := sdk.GroupByKey(s, sdk.WindowInto(s, fixed10(), all))
-	c := Collect(s, sdk.ParDo(s, paneFormat{}, grouped))
-	res, err := r.Run(context.Background(), p)
+	res, panes, err := runTwoTags(r, func(a, b *sdk.TestStream[kv]) {
+		add(a, sec(1), 1)
+		a.AdvanceWatermarkTo(sec(100))
+		add(a, sec(2), 2)
+		b.AdvanceWatermarkToInfinity()
+		a.AdvanceWatermarkToInfinity()
+	})
 	if err != nil {
-		return fmt.Errorf("Run: %w", err)
+		return err
 	}
-	if err := diffStrings("panes", []string{"a [0,10) [1 2] ts=9999 first last on_time 0 0"}, c.Elements()); err != nil {
+	if err := diffStrings("panes", []string{"a [0,10) [1 2] ts=9999 first last on_time 0 0"}, panes); err != nil {
 		return err
 	}
 	if late, closed := droppedCounts(res); late != 0 || closed != 0 {
