@@ -1,6 +1,7 @@
 package reduce
 
 import (
+	"fmt"
 	"log/slog"
 	"unsafe"
 
@@ -77,6 +78,57 @@ type Reducer struct {
 	live         int   // live window states
 	keyBytes     int64 // Bytes of the keys
 	late, closed int64
+
+	// merger, when set, merges a window's values once it buffers
+	// mergeAt of them (see SetMerger); mergeErr is its first error;
+	// mergeVals and mergeBuf are scratch.
+	merger    Merger
+	mergeAt   int32
+	mergeErr  error
+	mergeVals [][]byte
+	mergeBuf  []byte
+}
+
+// Merger merges values a window has buffered into one value that stands
+// for them all: the encoded accumulators of a lifted combine, merged by
+// its CombineFn. Merge appends the merged value to dst; it must be
+// associative and commutative, as a CombineFn's MergeAccumulators is.
+type Merger interface {
+	Merge(dst []byte, values [][]byte) ([]byte, error)
+}
+
+// MergeError is a Merger's failure: the window keeps its values, and the
+// Reducer's Err reports it.
+type MergeError struct {
+	Values int // how many values the merge was given
+	Err    error
+}
+
+// Error implements error.
+func (e *MergeError) Error() string {
+	return fmt.Sprintf("reduce: merging a window's %d values: %v", e.Values, e.Err)
+}
+
+// Unwrap returns the Merger's error.
+func (e *MergeError) Unwrap() error { return e.Err }
+
+// defaultMergeAt is how many values a window buffers before a Merger
+// merges them: a window's values stay within it, and an accumulating
+// pane carries at most that many, where without a Merger a window kept
+// one value per bundle that reached it, for as long as it lived (a
+// running count in the global window, forever), and each of its panes
+// carried them all, to be merged again downstream.
+const defaultMergeAt = 16
+
+// SetMerger makes r merge a window's buffered values with m once it holds
+// defaultMergeAt of them, keeping the merged value alone. The panes then
+// carry fewer values that stand for the same ones. m is used from r's
+// goroutine only.
+func (r *Reducer) SetMerger(m Merger) {
+	r.merger = m
+	if r.mergeAt == 0 {
+		r.mergeAt = defaultMergeAt
+	}
 }
 
 // New returns a Reducer for s; it reports an invalid strategy or trigger
@@ -119,6 +171,7 @@ func (r *Reducer) Reset() {
 		touched: r.touched[:0], c: tctx{nodes: r.nodes, merging: r.merging},
 		events: r.events, procs: r.procs, holds: r.holds,
 		compactAt: 1024,
+		merger:    r.merger, mergeAt: r.mergeAt, mergeErr: r.mergeErr,
 	}
 	// The spill file stays, emptied.
 	r.vals.file = file
@@ -288,8 +341,12 @@ func (r *Reducer) Spill(limit int64) error {
 	return r.Err()
 }
 
-// Err returns the first error (a *SpillError) of r's spill file.
+// Err returns the first error of r's Merger (a *MergeError), or else of
+// its spill file (a *SpillError).
 func (r *Reducer) Err() error {
+	if r.mergeErr != nil {
+		return r.mergeErr
+	}
 	if r.vals.file == nil {
 		return nil
 	}
@@ -536,6 +593,9 @@ func (r *Reducer) dropKeyIfEmpty(k int32) {
 func (r *Reducer) addValue(i int32, e *Element, t Times) {
 	ws := &r.wins[i]
 	r.vals.push(&ws.vals, e.Value)
+	if r.merger != nil && ws.vals.n >= r.mergeAt {
+		r.mergeValues(ws)
+	}
 	ws.nonEmpty = true
 	r.setEventTimer(i, t)
 	r.addHolds(i, e.Timestamp, t)
@@ -546,6 +606,35 @@ func (r *Reducer) addValue(i int32, e *Element, t Times) {
 		ws.epoch = r.epoch
 		r.touched = append(r.touched, i)
 	}
+}
+
+// mergeValues replaces ws's values by the one its Merger makes of them.
+// The new value goes to a fresh chunk, and the old chunks are released:
+// a frozen copy or a pane that refers to them still reads them (the
+// arena never rewrites bytes). After a failure the values stay, and no
+// window is merged again.
+func (r *Reducer) mergeValues(ws *winState) {
+	if r.mergeErr != nil {
+		return
+	}
+	vals := r.vals.values(r.mergeVals[:0], ws.vals)
+	if r.vals.file != nil && r.vals.file.failed() != nil {
+		// A value read back from the spill file may be missing: merging
+		// would lose it for good. The job fails on the spill error.
+		clear(vals)
+		r.mergeVals = vals[:0]
+		return
+	}
+	merged, err := r.merger.Merge(r.mergeBuf[:0], vals)
+	clear(vals) // they alias the pages
+	r.mergeVals = vals[:0]
+	if err != nil {
+		r.mergeErr = &MergeError{Values: len(vals), Err: err}
+		return
+	}
+	r.mergeBuf = merged[:0]
+	r.vals.release(&ws.vals)
+	r.vals.push(&ws.vals, merged)
 }
 
 // setEventTimer arms window i's end-of-window timer, or its GC timer when
