@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"fmt"
 	"iter"
 
 	"github.com/beamgo-dev/beamgo/internal/graph"
@@ -58,6 +59,7 @@ func CombinePerKey[K comparable, In, Acc, Out any](s Scope, fn CombineFn[In, Acc
 		endOfWindow: in.c.Windowing.TimestampCombiner == window.OutputAtEndOfWindow,
 		kvIn:        opsOf(in.c), kvOut: operator.OpsFor(outCoder), groupIn: operator.OpsFor(newGroupCoder(kc, vc))}
 	if ac, err := coder.Of[Acc](); err == nil {
+		ph.acc = ac
 		ph.kvAcc = operator.OpsFor(coder.NewKV(kc, ac))
 		ph.groupAcc = operator.OpsFor(newGroupCoder(kc, ac))
 		comp.Combine = &graph.CombineInfo{KeyCoder: coder.Erase(kc), AccumCoder: coder.Erase(ac), Phases: ph}
@@ -79,6 +81,8 @@ type combinePhases[K comparable, In, Acc, Out any] struct {
 	global                                bool
 	endOfWindow                           bool
 	kvIn, kvOut, kvAcc, groupIn, groupAcc operator.TypeOps
+	// acc is the accumulator coder (nil without one: not liftable).
+	acc coder.Coder[Acc]
 }
 
 func (p *combinePhases[K, In, Acc, Out]) Precombine() operator.Factory {
@@ -164,6 +168,52 @@ func (f *groupFolder[In, Acc, Out]) add(seq iter.Seq[In]) Acc {
 	acc := f.acc
 	f.acc = zero
 	return acc
+}
+
+// NewAccumulatorMerger implements operator.AccumulatorMerging.
+func (p *combinePhases[K, In, Acc, Out]) NewAccumulatorMerger(name string) operator.AccumulatorMerger {
+	return &accMerger[In, Acc, Out]{fn: p.cloneFn(), c: p.acc, name: name}
+}
+
+// accMerger merges encoded accumulators with one copy of a CombineFn.
+type accMerger[In, Acc, Out any] struct {
+	fn   CombineFn[In, Acc, Out]
+	c    coder.Coder[Acc]
+	name string
+}
+
+// MergeEncoded decodes accs, merges them in order and appends the
+// result's encoding (compacted, if the CombineFn is a Compacter, as the
+// precombine's are) to dst. A panic of the CombineFn comes back as an
+// error naming the combine.
+func (m *accMerger[In, Acc, Out]) MergeEncoded(dst []byte, accs [][]byte) (out []byte, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			out, err = nil, operator.PanicError(m.name, nil, false, x)
+		}
+	}()
+	var acc Acc
+	for i, b := range accs {
+		a, n, err := m.c.Decode(b)
+		if err == nil && n != len(b) {
+			err = fmt.Errorf("%d bytes left over", len(b)-n)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: accumulator %d of %d: %w", m.name, i, len(accs), err)
+		}
+		if i == 0 {
+			acc = a
+		} else {
+			acc = m.fn.MergeAccumulators(acc, a)
+		}
+	}
+	if len(accs) == 0 {
+		acc = m.fn.CreateAccumulator()
+	}
+	if c, ok := m.fn.(operator.Compacter[Acc]); ok {
+		acc = c.Compact(acc)
+	}
+	return m.c.Encode(dst, acc), nil
 }
 
 func (p *combinePhases[K, In, Acc, Out]) cloneFn() CombineFn[In, Acc, Out] {

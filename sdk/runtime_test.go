@@ -3,10 +3,12 @@ package sdk
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/beamgo-dev/beamgo/internal/coder"
 	"github.com/beamgo-dev/beamgo/internal/graph"
 	"github.com/beamgo-dev/beamgo/internal/operator"
 )
@@ -144,3 +146,52 @@ func sameType(a operator.TypeOps, ops any) bool {
 	b, ok := ops.(operator.TypeOps)
 	return ok && a.GoType() == b.GoType() && reflect.DeepEqual(a.Coder().Spec(), b.Coder().Spec())
 }
+
+// A combine's accumulator merger merges encoded accumulators as its
+// MergeAccumulators would, and reports bytes that are no accumulator, or
+// a panic of the CombineFn, naming the combine.
+func TestAccumulatorMergerMergesEncodedAccumulators(t *testing.T) {
+	p := NewPipeline()
+	s := p.Root()
+	in := Create(s, []KV[string, int64]{Pair("k", int64(1))})
+	SumPerKey(s, in)
+	CombinePerKey(s, panicOnMerge{}, in, Name("Refuses"))
+	if err := p.Err(); err != nil {
+		t.Fatal(err)
+	}
+	mergers := map[string]operator.AccumulatorMerger{}
+	for _, tr := range p.g.Transforms {
+		if tr.Combine != nil {
+			mergers[tr.UniqueName] = tr.Combine.Phases.(operator.AccumulatorMerging).NewAccumulatorMerger(tr.UniqueName)
+		}
+	}
+	var sum operator.AccumulatorMerger
+	for name, m := range mergers {
+		if name != "Refuses" {
+			sum = m
+		}
+	}
+	c, err := coder.Of[int64]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := func(v int64) []byte { return c.Encode(nil, v) }
+	got, err := sum.MergeEncoded([]byte("x"), [][]byte{enc(1), enc(200), enc(-3)})
+	if err != nil || string(got) != "x"+string(enc(198)) {
+		t.Errorf("MergeEncoded = %v, %v; want x then the encoding of 198", got, err)
+	}
+	if _, err := sum.MergeEncoded(nil, [][]byte{enc(1), append(enc(2), 0)}); err == nil || !strings.Contains(err.Error(), "accumulator 1 of 2") {
+		t.Errorf("MergeEncoded of an accumulator with a byte left over = %v, want an error naming it", err)
+	}
+	if _, err := mergers["Refuses"].MergeEncoded(nil, [][]byte{enc(1), enc(2)}); err == nil || !strings.Contains(err.Error(), "Refuses") || !strings.Contains(err.Error(), "no merging") {
+		t.Errorf("MergeEncoded of a panicking CombineFn = %v, want an error naming the combine and the panic", err)
+	}
+}
+
+// panicOnMerge sums, and panics when merging.
+type panicOnMerge struct{}
+
+func (panicOnMerge) CreateAccumulator() int64           { return 0 }
+func (panicOnMerge) AddInput(a, v int64) int64          { return a + v }
+func (panicOnMerge) MergeAccumulators(a, b int64) int64 { panic("no merging") }
+func (panicOnMerge) ExtractOutput(a int64) int64        { return a }

@@ -725,6 +725,34 @@ func (b *builder) factory(pt *pipepb.PTransform) (operator.Factory, error) {
 	return nil, fmt.Errorf("the SDK harness cannot execute transform URN %q", urn)
 }
 
+// AccumulatorMerger returns a merger of the accumulators of the combine
+// whose CombineFn spec (a CombinePayload's combine_fn) is spec, finding
+// its code in g, or nil if its CombineFn cannot merge encoded
+// accumulators (another SDK's, or one without an accumulator coder). A
+// runner that runs in the pipeline's process uses it to merge a lifted
+// combine's accumulators while it groups them.
+func AccumulatorMerger(g *graph.Graph, spec *pipepb.FunctionSpec) (operator.AccumulatorMerger, error) {
+	if spec.GetUrn() != urns.PayloadCombineFn {
+		return nil, nil
+	}
+	b := &builder{g: g, byName: map[string]*graph.Transform{}}
+	for _, t := range g.Transforms {
+		b.byName[t.UniqueName] = t
+	}
+	t, err := b.userTransform(spec)
+	if err != nil {
+		return nil, fmt.Errorf("exec: accumulator merger: %w", err)
+	}
+	if t.Combine == nil {
+		return nil, nil
+	}
+	m, ok := t.Combine.Phases.(operator.AccumulatorMerging)
+	if !ok {
+		return nil, nil
+	}
+	return m.NewAccumulatorMerger(t.UniqueName), nil
+}
+
 // userTransform resolves our function payload to the graph transform that
 // holds the code, checking that it describes the same function.
 func (b *builder) userTransform(spec *pipepb.FunctionSpec) (*graph.Transform, error) {

@@ -262,6 +262,23 @@ type CombinePhases interface {
 	Grouped() Factory
 }
 
+// AccumulatorMerger merges encoded accumulators of a CombineFn into one,
+// encoded (each in the accumulator coder's nested encoding): what a runner
+// that keeps a lifted combine's accumulators per key and window calls so
+// that it holds a few, not one per bundle that reached it. It is not safe
+// for concurrent use.
+type AccumulatorMerger interface {
+	MergeEncoded(dst []byte, accs [][]byte) ([]byte, error)
+}
+
+// AccumulatorMerging is implemented by CombinePhases whose accumulators a
+// runner can merge in its own process (the local runner's).
+type AccumulatorMerging interface {
+	// NewAccumulatorMerger returns a merger with its own copy of the
+	// CombineFn; name names the combine in its errors.
+	NewAccumulatorMerger(name string) AccumulatorMerger
+}
+
 // PermanentMark ends the text of a PermanentError, so that a runner that
 // gets the error as text from another process (a worker's failed bundle)
 // still knows not to retry it.

@@ -252,6 +252,29 @@ func (e inProcess) NewProcessor(desc *fnpb.ProcessBundleDescriptor, _ *plan.Wiri
 	return execProcessor{p}, nil
 }
 
+// AccumulatorMerger implements engine.AccumulatorMergers: a lifted
+// combine's CombineFn is in this process, so its streaming GroupByKey
+// merges the accumulators it buffers.
+func (e inProcess) AccumulatorMerger(spec *pipepb.FunctionSpec) (engine.Merger, error) {
+	m, err := exec.AccumulatorMerger(e.g, spec)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	return accMerger{m}, nil
+}
+
+// accMerger is an accumulator merger of the bundle executor as the engine
+// calls it.
+type accMerger struct {
+	m interface {
+		MergeEncoded(dst []byte, accs [][]byte) ([]byte, error)
+	}
+}
+
+func (a accMerger) Merge(dst []byte, values [][]byte) ([]byte, error) {
+	return a.m.MergeEncoded(dst, values)
+}
+
 // execProcessor runs the engine's bundles on the bundle executor.
 type execProcessor struct{ *exec.Processor }
 

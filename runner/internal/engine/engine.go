@@ -56,6 +56,7 @@ import (
 	"github.com/beamgo-dev/beamgo/internal/operator"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/plan"
+	"github.com/beamgo-dev/beamgo/runner/internal/reduce"
 )
 
 // Options configure a run. Zero fields are invalid: callers set defaults.
@@ -271,6 +272,23 @@ type Executor interface {
 	// by desc and wiring.
 	NewProcessor(desc *fnpb.ProcessBundleDescriptor, wiring *plan.Wiring) (Processor, error)
 }
+
+// AccumulatorMergers is implemented by executors that run a lifted
+// combine's CombineFn in the runner's process (the local runner's): the
+// streaming GroupByKey of a lifted combine then merges a window's
+// accumulators as it buffers them (reduce.Reducer.SetMerger), so that a
+// window holds a few, not one per bundle that reached it for as long as it
+// lives, and its panes carry as few.
+type AccumulatorMergers interface {
+	// AccumulatorMerger returns a merger of combineFn's encoded
+	// accumulators (plan.Input.CombineFn), or nil if it has none for it.
+	// The engine asks for one per part of the GroupByKey; each is used by
+	// one goroutine at a time.
+	AccumulatorMerger(combineFn *pipepb.FunctionSpec) (Merger, error)
+}
+
+// Merger merges encoded accumulators into one; see reduce.Merger.
+type Merger = reduce.Merger
 
 // Run executes pl and returns the job's metrics and counts, or the first
 // error. Stages run concurrently as their input becomes ready (see the

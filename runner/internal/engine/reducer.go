@@ -20,8 +20,10 @@ import (
 // guarded by j.mu.
 type reducing struct {
 	parts []*reducerPart
-	// strategy makes the parts' reducers.
-	strategy reduce.Strategy
+	// strategy makes the parts' reducers; newMerger, when set, gives each
+	// a Merger of the lifted combine's accumulators.
+	strategy  reduce.Strategy
+	newMerger func() (reduce.Merger, error)
 	// name is the GroupByKey's unique name, for its metrics.
 	name string
 
@@ -70,6 +72,9 @@ func newReducing(s *stage) (*reducing, error) {
 	name := s.j.pl.Components.GetTransforms()[in.Transform].GetUniqueName()
 	red := &reducing{strategy: *in.Reduce, name: name, adding: window.MaxTime, lastIW: window.MinTime, hold: window.MaxTime, gbkOW: window.MinTime,
 		merging: in.Reduce.WindowFn.IsMerging(), dir: s.j.dir}
+	if am, ok := s.j.ex.(AccumulatorMergers); ok && in.CombineFn != nil {
+		red.newMerger = func() (reduce.Merger, error) { return am.AccumulatorMerger(in.CombineFn) }
+	}
 	s.j.reducings++
 	if err := red.setParts(max(s.j.opts.Parallelism, 1)); err != nil {
 		return nil, fmt.Errorf("GroupByKey %s: %w", in.Transform, err)

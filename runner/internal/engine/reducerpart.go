@@ -41,6 +41,15 @@ func (red *reducing) setParts(n int) error {
 		if err != nil {
 			return err
 		}
+		if red.newMerger != nil {
+			m, err := red.newMerger()
+			if err != nil {
+				return err
+			}
+			if m != nil {
+				r.SetMerger(m)
+			}
+		}
 		r.SpillTo(red.dir)
 		parts[i] = &reducerPart{r: r}
 	}

@@ -71,6 +71,7 @@ func (x *expander) lift(id string, t *pipepb.PTransform) (bool, error) {
 		x.newTransform(id+"/merge", name+"/MergeAccumulators", id, part(urns.TransformCombinePerKeyMergeAccums), grouped, merged, env),
 		x.newTransform(id+"/extract", name+"/ExtractOutputs", id, part(urns.TransformCombinePerKeyExtractOutputs), merged, out, env),
 	}
+	x.lifted[id+"/gbk"] = cmb.GetCombineFn()
 	x.leaves = append(x.leaves, t.Subtransforms...)
 	return true, nil
 }

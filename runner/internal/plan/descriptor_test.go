@@ -206,6 +206,31 @@ func TestDescriptorOfLiftedWordCount(t *testing.T) {
 	}
 }
 
+// The GroupByKey of a lifted combine names the combine's CombineFn, so
+// that a runner that can run it merges the accumulators it groups; a
+// combine run unlifted names none.
+func TestLiftedGroupByKeyNamesItsCombineFn(t *testing.T) {
+	b := newBuilder(t)
+	wordCount(b)
+	pl := mustBuild(t, b, nil)
+	var cp pipepb.CombinePayload
+	if err := proto.Unmarshal(b.p.GetComponents().GetTransforms()["t8"].GetSpec().GetPayload(), &cp); err != nil {
+		t.Fatal(err)
+	}
+	in := pl.Stages[1].Input
+	if in.Kind != plan.InputGrouped || !proto.Equal(in.CombineFn, cp.GetCombineFn()) {
+		t.Errorf("grouped stage input %s: CombineFn %v, want the combine's %v", in.Transform, in.CombineFn, cp.GetCombineFn())
+	}
+	b = newBuilder(t)
+	wordCount(b)
+	pl = mustBuild(t, b, &plan.Options{DisableLifting: true})
+	for _, s := range pl.Stages {
+		if s.Input.CombineFn != nil {
+			t.Errorf("unlifted: stage %v names CombineFn %v", s.ID, s.Input.CombineFn)
+		}
+	}
+}
+
 func TestDescriptorLengthPrefixesUnknownCoders(t *testing.T) {
 	tests := []struct {
 		name  string

@@ -26,11 +26,14 @@ type expander struct {
 	// before maps a transform to the new transforms that go just before it
 	// among its parent's subtransforms (see addSiblingBefore).
 	before map[string][]string
+	// lifted maps the GroupByKey of each lifted combine to its CombineFn.
+	lifted map[string]*pipepb.FunctionSpec
 }
 
-// expand walks the hierarchy below roots and returns the leaf transforms to
-// execute, in walk order (roots in order, subtransforms in order). On the
-// way it rewrites comps:
+// expand walks the hierarchy below roots and returns the expander, whose
+// leaves are the transforms to execute, in walk order (roots in order,
+// subtransforms in order), and whose lifted names the GroupByKey of each
+// lifted combine. On the way it rewrites comps:
 //
 //   - A CombinePerKey over non-merging windows is lifted: its subtransforms
 //     are replaced by precombine -> GroupByKey -> merge_accumulators ->
@@ -51,8 +54,9 @@ type expander struct {
 //     prefixTestStreamOutputs).
 //
 // Any other composite is replaced by its subtransforms.
-func expand(comps *pipepb.Components, roots []string, opts *Options) ([]string, error) {
+func expand(comps *pipepb.Components, roots []string, opts *Options) (*expander, error) {
 	x := &expander{
+		lifted:     map[string]*pipepb.FunctionSpec{},
 		comps:      comps,
 		opts:       opts,
 		parent:     map[string]string{},
@@ -75,7 +79,7 @@ func expand(comps *pipepb.Components, roots []string, opts *Options) ([]string, 
 	x.dropOrphans()
 	x.recodeAll()
 	x.insertSiblings()
-	return x.leaves, nil
+	return x, nil
 }
 
 // walk visits transform id, whose parent is parent ("" for a root), depth

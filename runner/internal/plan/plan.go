@@ -140,6 +140,10 @@ type Input struct {
 	// other than the default, timestamp combiners other than the end of
 	// the window).
 	Reduce *reduce.Strategy
+	// CombineFn is set on the GroupByKey of a lifted combine: its
+	// CombineFn, whose accumulators the grouped values are. A runner that
+	// can run it merges a window's accumulators as it groups them.
+	CombineFn *pipepb.FunctionSpec
 }
 
 // SideInput is a PCollection that a transform of a stage reads as a side
@@ -192,10 +196,11 @@ func Build(p *pipepb.Pipeline, opts *Options) (*Plan, error) {
 		return nil, err
 	}
 	comps := proto.Clone(p.GetComponents()).(*pipepb.Components)
-	leaves, err := expand(comps, p.GetRootTransformIds(), opts)
+	x, err := expand(comps, p.GetRootTransformIds(), opts)
 	if err != nil {
 		return nil, err
 	}
+	leaves := x.leaves
 	if err := checkSupported(comps, leaves); err != nil {
 		return nil, err
 	}
@@ -210,6 +215,11 @@ func Build(p *pipepb.Pipeline, opts *Options) (*Plan, error) {
 	stages, err := fuse(g, order)
 	if err != nil {
 		return nil, err
+	}
+	for _, s := range stages {
+		if s.Input.Kind == InputGrouped {
+			s.Input.CombineFn = x.lifted[s.Input.Transform]
+		}
 	}
 	known := map[string]bool{}
 	for _, u := range opts.KnownCoders {
