@@ -182,11 +182,11 @@ type accMerger[In, Acc, Out any] struct {
 	name string
 }
 
-// MergeEncoded decodes accs, merges them in order and appends the
+// Merge decodes accs, merges them in order and appends the
 // result's encoding (compacted, if the CombineFn is a Compacter, as the
 // precombine's are) to dst. A panic of the CombineFn comes back as an
 // error naming the combine.
-func (m *accMerger[In, Acc, Out]) MergeEncoded(dst []byte, accs [][]byte) (out []byte, err error) {
+func (m *accMerger[In, Acc, Out]) Merge(dst []byte, accs [][]byte) (out []byte, err error) {
 	defer func() {
 		if x := recover(); x != nil {
 			out, err = nil, operator.PanicError(m.name, nil, false, x)

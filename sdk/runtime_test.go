@@ -176,15 +176,15 @@ func TestAccumulatorMergerMergesEncodedAccumulators(t *testing.T) {
 		t.Fatal(err)
 	}
 	enc := func(v int64) []byte { return c.Encode(nil, v) }
-	got, err := sum.MergeEncoded([]byte("x"), [][]byte{enc(1), enc(200), enc(-3)})
+	got, err := sum.Merge([]byte("x"), [][]byte{enc(1), enc(200), enc(-3)})
 	if err != nil || string(got) != "x"+string(enc(198)) {
-		t.Errorf("MergeEncoded = %v, %v; want x then the encoding of 198", got, err)
+		t.Errorf("Merge = %v, %v; want x then the encoding of 198", got, err)
 	}
-	if _, err := sum.MergeEncoded(nil, [][]byte{enc(1), append(enc(2), 0)}); err == nil || !strings.Contains(err.Error(), "accumulator 1 of 2") {
-		t.Errorf("MergeEncoded of an accumulator with a byte left over = %v, want an error naming it", err)
+	if _, err := sum.Merge(nil, [][]byte{enc(1), append(enc(2), 0)}); err == nil || !strings.Contains(err.Error(), "accumulator 1 of 2") {
+		t.Errorf("Merge of an accumulator with a byte left over = %v, want an error naming it", err)
 	}
-	if _, err := mergers["Refuses"].MergeEncoded(nil, [][]byte{enc(1), enc(2)}); err == nil || !strings.Contains(err.Error(), "Refuses") || !strings.Contains(err.Error(), "no merging") {
-		t.Errorf("MergeEncoded of a panicking CombineFn = %v, want an error naming the combine and the panic", err)
+	if _, err := mergers["Refuses"].Merge(nil, [][]byte{enc(1), enc(2)}); err == nil || !strings.Contains(err.Error(), "Refuses") || !strings.Contains(err.Error(), "no merging") {
+		t.Errorf("Merge of a panicking CombineFn = %v, want an error naming the combine and the panic", err)
 	}
 }
 

@@ -176,13 +176,10 @@ type sink struct {
 func New(desc *fnpb.ProcessBundleDescriptor, g *graph.Graph) (*Processor, error) {
 	b := &builder{
 		desc: desc, g: g,
-		byName:    map[string]*graph.Transform{},
+		byName:    transformsByName(g),
 		receivers: map[string]any{},
 		consumers: map[string][]string{},
 		p:         &Processor{desc: desc, sources: map[string]*source{}, sinks: map[string]*sink{}},
-	}
-	for _, t := range g.Transforms {
-		b.byName[t.UniqueName] = t
 	}
 	if err := b.build(); err != nil {
 		return nil, fmt.Errorf("exec: descriptor %s: %w", desc.GetId(), err)
@@ -735,10 +732,7 @@ func AccumulatorMerger(g *graph.Graph, spec *pipepb.FunctionSpec) (operator.Accu
 	if spec.GetUrn() != urns.PayloadCombineFn {
 		return nil, nil
 	}
-	b := &builder{g: g, byName: map[string]*graph.Transform{}}
-	for _, t := range g.Transforms {
-		b.byName[t.UniqueName] = t
-	}
+	b := &builder{g: g, byName: transformsByName(g)}
 	t, err := b.userTransform(spec)
 	if err != nil {
 		return nil, fmt.Errorf("exec: accumulator merger: %w", err)
@@ -751,6 +745,15 @@ func AccumulatorMerger(g *graph.Graph, spec *pipepb.FunctionSpec) (operator.Accu
 		return nil, nil
 	}
 	return m.NewAccumulatorMerger(t.UniqueName), nil
+}
+
+// transformsByName maps the unique names of g's transforms to them.
+func transformsByName(g *graph.Graph) map[string]*graph.Transform {
+	m := make(map[string]*graph.Transform, len(g.Transforms))
+	for _, t := range g.Transforms {
+		m[t.UniqueName] = t
+	}
+	return m
 }
 
 // userTransform resolves our function payload to the graph transform that

@@ -265,10 +265,11 @@ type CombinePhases interface {
 // AccumulatorMerger merges encoded accumulators of a CombineFn into one,
 // encoded (each in the accumulator coder's nested encoding): what a runner
 // that keeps a lifted combine's accumulators per key and window calls so
-// that it holds a few, not one per bundle that reached it. It is not safe
-// for concurrent use.
+// that it holds a few, not one per bundle that reached it (its method is
+// the runner's merger's, so the runner takes it as is). It is not safe for
+// concurrent use.
 type AccumulatorMerger interface {
-	MergeEncoded(dst []byte, accs [][]byte) ([]byte, error)
+	Merge(dst []byte, accs [][]byte) ([]byte, error)
 }
 
 // AccumulatorMerging is implemented by CombinePhases whose accumulators a

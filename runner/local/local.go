@@ -260,19 +260,7 @@ func (e inProcess) AccumulatorMerger(spec *pipepb.FunctionSpec) (engine.Merger, 
 	if err != nil || m == nil {
 		return nil, err
 	}
-	return accMerger{m}, nil
-}
-
-// accMerger is an accumulator merger of the bundle executor as the engine
-// calls it.
-type accMerger struct {
-	m interface {
-		MergeEncoded(dst []byte, accs [][]byte) ([]byte, error)
-	}
-}
-
-func (a accMerger) Merge(dst []byte, values [][]byte) ([]byte, error) {
-	return a.m.MergeEncoded(dst, values)
+	return m, nil
 }
 
 // execProcessor runs the engine's bundles on the bundle executor.

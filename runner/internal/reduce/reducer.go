@@ -611,30 +611,34 @@ func (r *Reducer) addValue(i int32, e *Element, t Times) {
 // mergeValues replaces ws's values by the one its Merger makes of them.
 // The new value goes to a fresh chunk, and the old chunks are released:
 // a frozen copy or a pane that refers to them still reads them (the
-// arena never rewrites bytes). After a failure the values stay, and no
-// window is merged again.
+// arena never rewrites bytes). After a failure (the Merger's, or a spill
+// file's) the values stay, and no window is merged again.
 func (r *Reducer) mergeValues(ws *winState) {
-	if r.mergeErr != nil {
+	if r.Err() != nil {
 		return
 	}
 	vals := r.vals.values(r.mergeVals[:0], ws.vals)
-	if r.vals.file != nil && r.vals.file.failed() != nil {
-		// A value read back from the spill file may be missing: merging
-		// would lose it for good. The job fails on the spill error.
-		clear(vals)
-		r.mergeVals = vals[:0]
-		return
+	// After a spill read error a value may be missing from vals: merging
+	// would lose it for good, so the values stay and the job fails on the
+	// error.
+	read := r.Err() == nil
+	var merged []byte
+	var err error
+	if read {
+		merged, err = r.merger.Merge(r.mergeBuf[:0], vals)
 	}
-	merged, err := r.merger.Merge(r.mergeBuf[:0], vals)
+	n := len(vals)
 	clear(vals) // they alias the pages
 	r.mergeVals = vals[:0]
-	if err != nil {
-		r.mergeErr = &MergeError{Values: len(vals), Err: err}
-		return
+	switch {
+	case !read:
+	case err != nil:
+		r.mergeErr = &MergeError{Values: n, Err: err}
+	default:
+		r.mergeBuf = merged[:0]
+		r.vals.release(&ws.vals)
+		r.vals.push(&ws.vals, merged)
 	}
-	r.mergeBuf = merged[:0]
-	r.vals.release(&ws.vals)
-	r.vals.push(&ws.vals, merged)
 }
 
 // setEventTimer arms window i's end-of-window timer, or its GC timer when

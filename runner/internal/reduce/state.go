@@ -348,18 +348,23 @@ func (q *timerQueue) reset() {
 
 func (q *timerQueue) push(x timer) {
 	if n := len(q.run); n == q.head || !timerLess(x, q.run[n-1]) {
-		if q.head > 0 && q.head >= n/2 && n == cap(q.run) {
-			// Slide the queued part to the front rather than grow.
-			q.run = q.run[:copy(q.run, q.run[q.head:])]
-			q.head = 0
-		}
-		q.run = append(q.run, x)
+		q.run, q.head = appendQueued(q.run, q.head, x)
 		return
 	}
 	if q.pushBucket(x) {
 		return
 	}
 	q.heap.push(x)
+}
+
+// appendQueued appends x to a sorted queue, xs[head:], and returns the
+// queue and its head: when xs is full and its popped front is at least
+// half of it, the queued part slides to the front rather than grow.
+func appendQueued(xs []timer, head int, x timer) ([]timer, int) {
+	if n := len(xs); head > 0 && head >= n/2 && n == cap(xs) {
+		xs, head = xs[:copy(xs, xs[head:])], 0
+	}
+	return append(xs, x), head
 }
 
 // pushBucket appends x to the bucket of its instant, made if there is room
@@ -376,11 +381,7 @@ func (q *timerQueue) pushBucket(x timer) bool {
 		if x.seq < b.xs[len(b.xs)-1].seq {
 			return false
 		}
-		if b.head > 0 && b.head >= len(b.xs)/2 && len(b.xs) == cap(b.xs) {
-			b.xs = b.xs[:copy(b.xs, b.xs[b.head:])]
-			b.head = 0
-		}
-		b.xs = append(b.xs, x)
+		b.xs, b.head = appendQueued(b.xs, b.head, x)
 		return true
 	}
 	if len(q.buckets) == maxBuckets {
