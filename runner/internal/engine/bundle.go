@@ -18,7 +18,9 @@ import (
 // primary restriction after a split) or a stream of groups.
 type bundleWork struct {
 	// minTs is the earliest timestamp of the elements (MinTime when
-	// unknown); bytes their size. Both are fixed when the bundle is made.
+	// unknown); bytes their size. Both are fixed when the bundle is made,
+	// but for a queued bundle that residuals join (stage.newJoin), whose
+	// minTs takes their holds too.
 	minTs window.Time
 	bytes int64
 	// notBefore, when set, is the wall-clock time before which the bundle
