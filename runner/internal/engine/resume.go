@@ -10,11 +10,11 @@ import (
 
 // queueResiduals queues the work that bundle b's elements checkpointed as
 // new bundles of the stage: residuals resumed at once together, as one
-// bundle (see joinable), and each delayed one on its own, not before its
-// resume time. A residual holds the stage's watermarks at the watermark
-// its DoFn reported, or, without one, at the earlier of b's and its own
-// timestamp. A draining job drops them: the reads are truncated. j.mu is
-// held.
+// bundle or joining waiting ones (see join), and each delayed one on its
+// own, not before its resume time. A residual holds the stage's
+// watermarks at the watermark its DoFn reported, or, without one, at the
+// earlier of b's and its own timestamp. A draining job drops them: the
+// reads are truncated. j.mu is held.
 func (s *stage) queueResiduals(b *bundleWork, residuals []operator.Checkpoint) {
 	if len(residuals) == 0 {
 		return
@@ -26,15 +26,15 @@ func (s *stage) queueResiduals(b *bundleWork, residuals []operator.Checkpoint) {
 	now := time.Now()
 	var soon *bundleWork
 	joined := false
-	j := s.newJoin(b, residuals)
+	jn := s.newJoin(b, residuals)
 	for _, c := range residuals {
 		hold := c.Watermark
 		if hold <= window.MinTime {
 			hold = min(b.minTs, timestampOf(c.Residual))
 		}
 		if c.ResumeAfter <= 0 {
-			if soon == nil || joined && len(soon.elems) >= j.most {
-				soon, joined = j.bundle(), true
+			if soon == nil || joined && len(soon.elems) >= jn.most {
+				soon, joined = jn.bundle(), true
 				if soon == nil {
 					soon, joined = &bundleWork{minTs: window.MaxTime, checkpoint: true}, false
 					s.queue = append(s.queue, soon)
