@@ -19,7 +19,7 @@ import (
 type bundleWork struct {
 	// minTs is the earliest timestamp of the elements (MinTime when
 	// unknown); bytes their size. Both are fixed when the bundle is made,
-	// but for a queued bundle that residuals join (stage.newJoin), whose
+	// but for a queued bundle that residuals join (stage.joinable), whose
 	// minTs takes their holds too.
 	minTs window.Time
 	bytes int64

@@ -10,7 +10,7 @@ import (
 
 // queueResiduals queues the work that bundle b's elements checkpointed as
 // new bundles of the stage: residuals resumed at once together, as one
-// bundle or joining waiting ones (see join), and each delayed one on its
+// bundle or in a waiting one (see joinable), and each delayed one on its
 // own, not before its resume time. A residual holds the stage's
 // watermarks at the watermark its DoFn reported, or, without one, at the
 // earlier of b's and its own timestamp. A draining job drops them: the
@@ -25,20 +25,18 @@ func (s *stage) queueResiduals(b *bundleWork, residuals []operator.Checkpoint) {
 	}
 	now := time.Now()
 	var soon *bundleWork
-	joined := false
-	jn := s.newJoin(b, residuals)
 	for _, c := range residuals {
 		hold := c.Watermark
 		if hold <= window.MinTime {
 			hold = min(b.minTs, timestampOf(c.Residual))
 		}
 		if c.ResumeAfter <= 0 {
-			if soon == nil || joined && len(soon.elems) >= jn.most {
-				soon, joined = jn.bundle(), true
-				if soon == nil {
-					soon, joined = &bundleWork{minTs: window.MaxTime, checkpoint: true}, false
-					s.queue = append(s.queue, soon)
-				}
+			if soon == nil {
+				soon = s.joinable(b, residuals)
+			}
+			if soon == nil {
+				soon = &bundleWork{minTs: window.MaxTime, checkpoint: true}
+				s.queue = append(s.queue, soon)
 			}
 			soon.elems = append(soon.elems, c.Residual)
 			soon.minTs = min(soon.minTs, hold)
@@ -48,37 +46,44 @@ func (s *stage) queueResiduals(b *bundleWork, residuals []operator.Checkpoint) {
 	}
 }
 
-// join picks the queued bundles that the residuals of a bundle resumed at
-// once join, where a bundle of their own would make one more: once at
-// least as many bundles of the read are queued or running as there are
-// workers, they join the queued ones that may start now, the one with the
-// fewest elements first, each up to a share of the read's elements (most,
-// the elements divided by the workers, rounded up). The turns of an
-// unbounded read's partitions thus gather into about one bundle per
-// worker, where each bundle's residuals made a bundle again for ever: the
-// Reshuffle before a read cuts its partitions into twice as many bundles
-// as workers, and a lifted combine's precombine sums a key's values
-// within a bundle, so that in the bids benchmark's round-robin
-// partitions 3.35 element-windows per bid reached the GroupByKey, and
-// 2.45 now. The bundles of the read never number fewer than the workers,
-// so that they all may read, and the share keeps them even, so that no
-// partition's turns come much less often than another's (the watermark
-// waits for the slowest). A bundle holds at most one turn of each
-// partition, since a partition's next turn is its residual.
-type join struct {
-	s    *stage
-	ok   bool
-	most int
-}
-
-// newJoin returns the join of bundle b's residuals; j.mu is held.
-func (s *stage) newJoin(b *bundleWork, residuals []operator.Checkpoint) join {
-	waiting, elems := 0, 0
+// joinable returns the queued bundle that the residuals of bundle b
+// resumed at once join, or nil for a bundle of their own. Once at least
+// as many bundles of the read are queued or running as there are workers,
+// they join the queued bundle of such residuals with the fewest elements,
+// if it can take them all within a share of the read's elements: the
+// elements divided by the workers, rounded up, and at most
+// maxJoinedTurns. The turns of an unbounded read's partitions thus gather
+// into about one bundle per worker, where each bundle's residuals made a
+// bundle again for ever: the Reshuffle before a read cuts its partitions
+// into twice as many bundles as workers, and a lifted combine's
+// precombine sums a key's values within a bundle, so that in the bids
+// benchmark's round-robin partitions 3.35 element-windows per bid reached
+// the GroupByKey, and 2.45 now (and the bundles of one turn that delayed
+// residuals leave behind gather again). The bundles of a read never
+// number fewer than the workers, so that all may read, and the share
+// keeps them even, so that no partition's turns
+// come much less often than another's (the watermark waits for the
+// slowest). A bundle holds at most one turn of each partition, since a
+// partition's next turn is its residual. Residuals with a resume delay (a
+// caught-up partition, polled again later) join nothing: bundles gather
+// where partitions are read at full speed. j.mu is held.
+func (s *stage) joinable(b *bundleWork, residuals []operator.Checkpoint) *bundleWork {
+	n := 0
+	for _, c := range residuals {
+		if c.ResumeAfter <= 0 {
+			n++
+		}
+	}
+	waiting, elems := 0, n
 	for _, q := range s.queue {
-		if joinable(q) {
+		if joins(q) {
 			waiting++
 			elems += len(q.elems)
 		}
+	}
+	workers := max(s.j.opts.Parallelism, 1)
+	if waiting == 0 || waiting+len(s.running)-1 < workers {
+		return nil
 	}
 	for r := range s.running {
 		if r != b {
@@ -87,35 +92,29 @@ func (s *stage) newJoin(b *bundleWork, residuals []operator.Checkpoint) join {
 			r.mu.Unlock()
 		}
 	}
-	for _, c := range residuals {
-		if c.ResumeAfter <= 0 {
-			elems++
-		}
-	}
-	workers := max(s.j.opts.Parallelism, 1)
-	return join{s: s, ok: waiting > 0 && waiting+len(s.running)-1 >= workers, most: (elems + workers - 1) / workers}
-}
-
-// joinable reports whether residuals may join queued bundle q: one of
-// residuals that may start now.
-func joinable(q *bundleWork) bool {
-	return q.checkpoint && q.notBefore.IsZero() && q.stream == nil && q.seg == nil && q.keyed == nil
-}
-
-// bundle returns the queued bundle with the fewest elements, fewer than
-// the share, or nil.
-func (j join) bundle() *bundleWork {
-	if !j.ok {
-		return nil
-	}
+	most := min((elems+workers-1)/workers, maxJoinedTurns)
 	var best *bundleWork
-	for _, q := range j.s.queue {
-		if joinable(q) && len(q.elems) < j.most && (best == nil || len(q.elems) < len(best.elems)) {
+	for _, q := range s.queue {
+		if joins(q) && len(q.elems)+n <= most && (best == nil || len(q.elems) < len(best.elems)) {
 			best = q
 		}
 	}
 	return best
 }
+
+// joins reports whether residuals may join queued bundle q: one of
+// residuals that may start now.
+func joins(q *bundleWork) bool {
+	return q.checkpoint && q.notBefore.IsZero() && q.stream == nil && q.seg == nil && q.keyed == nil
+}
+
+// maxJoinedTurns bounds the turns that residuals joining a bundle gather
+// in it: a bundle commits its partitions' records, and releases their
+// watermark holds, only once all its turns are read, each up to an
+// unbounded read's MaxReadTime. (Joining matters where the Reshuffle's
+// cut left a few turns per bundle; with many partitions a bundle holds
+// many turns already.)
+const maxJoinedTurns = 8
 
 // ready reports whether bundle b may start at now.
 func (b *bundleWork) ready(now time.Time) bool {
