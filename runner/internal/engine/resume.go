@@ -61,12 +61,12 @@ func (s *stage) queueResiduals(b *bundleWork, residuals []operator.Checkpoint) {
 // the GroupByKey, and 2.45 now (and the bundles of one turn that delayed
 // residuals leave behind gather again). The bundles of a read never
 // number fewer than the workers, so that all may read, and the share
-// keeps them even, so that no partition's turns
-// come much less often than another's (the watermark waits for the
-// slowest). A bundle holds at most one turn of each partition, since a
-// partition's next turn is its residual. Residuals with a resume delay (a
-// caught-up partition, polled again later) join nothing: bundles gather
-// where partitions are read at full speed. j.mu is held.
+// keeps them even, so that no partition's turns come much less often
+// than another's (the watermark waits for the slowest). A bundle holds
+// at most one turn of each partition, since a partition's next turn is
+// its residual. Residuals with a resume delay (a caught-up partition,
+// polled again later) join nothing: bundles gather where partitions are
+// read at full speed. j.mu is held.
 func (s *stage) joinable(b *bundleWork, residuals []operator.Checkpoint) *bundleWork {
 	n := 0
 	for _, c := range residuals {

@@ -149,6 +149,9 @@ func TestResidualsJoinWaitingBundlesOnePerWorker(t *testing.T) {
 					t.Fatalf("%d workers, %d partitions, round %d, step %d: %v", tc.workers, tc.parts, round, step, err)
 				}
 			}
+			if delayed == 0 {
+				t.Fatalf("%d workers, %d partitions, round %d: no residual was delayed", tc.workers, tc.parts, round)
+			}
 			if (tc.parts+tc.workers-1)/tc.workers > maxJoinedTurns {
 				continue // bundles of more turns than joins make: no fixed count
 			}
