@@ -81,29 +81,18 @@ func Run(ctx context.Context, cfg Config, drain <-chan struct{}) error {
 	return err
 }
 
-// ReadAll returns the values of the committed records of topic, reading
-// until nothing new came for a second.
+// ReadAll returns the values of the records committed to topic when it
+// is called (kafka.Committed).
 func ReadAll(ctx context.Context, brokers []string, topic string) ([]string, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	recs, err := kafka.Committed(ctx, brokers, topic)
 	if err != nil {
 		return nil, err
 	}
-	defer cl.Close()
-	var out []string
-	for {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		fs := cl.PollFetches(pctx)
-		cancel()
-		if err := ctx.Err(); err != nil {
-			return out, err
-		}
-		n := 0
-		fs.EachRecord(func(r *kgo.Record) { out = append(out, string(r.Value)); n++ })
-		if n == 0 {
-			return out, nil
-		}
+	out := make([]string, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, string(r.Value))
 	}
+	return out, nil
 }
 
 // words is what the generator says.

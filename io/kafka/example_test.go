@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,39 @@ func ExampleWrite() {
 	}
 	fmt.Println(len(got), "records; resume at", r.Mark().NextOffset)
 	// Output: 3 records; resume at 3
+}
+
+// Committed reads back what an exactly-once sink wrote: every record
+// committed to the topic when it is called, in partition and offset
+// order.
+func ExampleCommitted() {
+	broker, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "words"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer broker.Close()
+	brokers := broker.ListenAddrs()
+
+	p := sdk.NewPipeline()
+	s := p.Root()
+	kafka.Write(s, sdk.Create(s, []string{"a", "b", "c"}), func(w string) *kgo.Record {
+		return &kgo.Record{Value: []byte(w)}
+	}, kafka.SinkOptions{Brokers: brokers, Topic: "words"})
+	if _, err := local.New(nil).Run(context.Background(), p); err != nil {
+		log.Fatal(err)
+	}
+
+	recs, err := kafka.Committed(context.Background(), brokers, "words")
+	if err != nil {
+		log.Fatal(err)
+	}
+	var words []string
+	for _, r := range recs {
+		words = append(words, string(r.Value))
+	}
+	slices.Sort(words)
+	fmt.Println(words)
+	// Output: [a b c]
 }
 
 // Read reads a topic as an unbounded PCollection, resuming each partition

@@ -34,27 +34,21 @@ func newCluster(t *testing.T, partitions int32, topics ...string) *kfake.Cluster
 	return c
 }
 
-// readCommitted returns the values of every committed record of topic,
-// reading until nothing new came for a second.
+// readCommitted returns the values of every record of topic committed
+// when it is called (Committed).
 func readCommitted(t *testing.T, addrs []string, topic string) []string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	recs, err := Committed(ctx, addrs, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
 	var out []string
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		n := 0
-		fs.EachRecord(func(r *kgo.Record) { out = append(out, string(r.Value)); n++ })
-		if n == 0 {
-			return out
-		}
+	for _, r := range recs {
+		out = append(out, string(r.Value))
 	}
+	return out
 }
 
 // produce writes values to partition 0 of topic, record i with timestamp
