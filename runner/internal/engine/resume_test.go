@@ -90,54 +90,32 @@ func TestDrainTruncatesCheckpointedWork(t *testing.T) {
 	}
 }
 
-// The residuals of an unbounded read's turns gather into one bundle per
-// worker, and never fewer bundles than workers: a random schedule of
-// workers taking queued bundles and committing running ones (each
-// element checkpointing at once, or now and then after a delay) keeps
-// every partition in exactly one bundle, a delayed residual in a bundle of
-// its own, at least Parallelism bundles of the read, none with more than
-// its share of the partitions, and once every worker is busy, exactly
-// Parallelism where the share is within maxJoinedTurns (the Reshuffle
-// before a read cuts its partitions into twice as many).
-func TestResidualsJoinWaitingBundlesOnePerWorker(t *testing.T) {
+// A random schedule of workers taking queued bundles and committing
+// running ones, each element of a bundle checkpointing at once or, now and
+// then, after a delay, keeps the invariants of an unbounded read's
+// bundles as residuals join waiting ones (see checkReadBundles).
+func TestResidualsJoinWaitingBundlesRandomly(t *testing.T) {
 	for _, tc := range []struct{ workers, parts int }{{2, 8}, {2, 3}, {3, 16}, {4, 5}, {1, 6}, {2, 24}, {2, 40}} {
 		rng := rand.New(rand.NewPCG(uint64(tc.workers), uint64(tc.parts)))
 		for round := range 50 {
-			s := &stage{j: &job{opts: Options{Parallelism: tc.workers}}, running: map[*bundleWork]struct{}{}}
-			var elems [][]byte
-			for p := range tc.parts {
-				elems = append(elems, binary.BigEndian.AppendUint64(nil, uint64(p)))
-			}
-			// The first cut: 2×Parallelism bundles, as takePending makes.
-			ways := 2 * tc.workers
-			for i := range ways {
-				if part := elems[i*len(elems)/ways : (i+1)*len(elems)/ways]; len(part) > 0 {
-					s.queue = append(s.queue, &bundleWork{elems: part, minTs: window.MinTime})
-				}
-			}
+			s := readStage(tc.workers, tc.parts)
+			var running []*bundleWork
 			delayed := 0
-			for step := range 400 {
-				busy := step >= 300 // from here on, a worker that commits takes the next bundle at once
-				if len(s.running) < tc.workers && len(s.queue) > 0 && (busy || rng.IntN(2) == 0) {
-					b := s.queue[0]
-					s.queue = s.queue[1:]
-					b.notBefore = time.Time{} // its resume time has come
-					s.running[b] = struct{}{}
+			for step := range 300 {
+				if len(running) < tc.workers && len(s.queue) > 0 && rng.IntN(2) == 0 {
+					running = append(running, startFirst(s))
 					continue
 				}
-				if len(s.running) == 0 {
+				if len(running) == 0 {
 					continue
 				}
-				var b *bundleWork
-				for r := range s.running {
-					if b == nil || rng.IntN(2) == 0 {
-						b = r
-					}
-				}
+				j := rng.IntN(len(running))
+				b := running[j]
+				running = slices.Delete(running, j, j+1)
 				var res []operator.Checkpoint
 				for _, e := range b.elems {
 					c := operator.Checkpoint{Residual: e, Watermark: window.MinTime}
-					if !busy && rng.IntN(10) == 0 {
+					if rng.IntN(10) == 0 {
 						c.ResumeAfter = time.Millisecond
 						delayed++
 					}
@@ -152,14 +130,74 @@ func TestResidualsJoinWaitingBundlesOnePerWorker(t *testing.T) {
 			if delayed == 0 {
 				t.Fatalf("%d workers, %d partitions, round %d: no residual was delayed", tc.workers, tc.parts, round)
 			}
-			if (tc.parts+tc.workers-1)/tc.workers > maxJoinedTurns {
-				continue // bundles of more turns than joins make: no fixed count
-			}
-			if n := len(s.queue) + len(s.running); n != min(tc.workers, tc.parts) {
-				t.Errorf("%d workers, %d partitions, round %d: %d bundles of the read with every worker busy, want %d", tc.workers, tc.parts, round, n, min(tc.workers, tc.parts))
-			}
 		}
 	}
+}
+
+// With every worker busy, the turns of an unbounded read's partitions
+// gather into one bundle per worker, where the Reshuffle before the read
+// cut them into twice as many: workers that each take the next queued
+// bundle as soon as they commit one end with Parallelism bundles of the
+// partitions divided by the workers. (From other cuts, or after delayed
+// residuals, the bundles tend there but need not reach it: a residual set
+// joins a waiting bundle only whole.)
+func TestResidualsJoinWaitingBundlesOnePerWorker(t *testing.T) {
+	for _, tc := range []struct{ workers, parts int }{{2, 8}, {2, 16}, {3, 12}, {1, 6}, {4, 8}} {
+		s := readStage(tc.workers, tc.parts)
+		var running []*bundleWork
+		for range 20 * tc.parts {
+			for len(running) < tc.workers && len(s.queue) > 0 {
+				running = append(running, startFirst(s))
+			}
+			b := running[0] // the oldest commits first
+			running = running[1:]
+			var res []operator.Checkpoint
+			for _, e := range b.elems {
+				res = append(res, operator.Checkpoint{Residual: e, Watermark: window.MinTime})
+			}
+			s.queueResiduals(b, res)
+			delete(s.running, b)
+			if err := checkReadBundles(s, tc.parts, tc.workers); err != nil {
+				t.Fatalf("%d workers, %d partitions: %v", tc.workers, tc.parts, err)
+			}
+		}
+		var sizes []int
+		for _, b := range append(slices.Clone(s.queue), running...) {
+			sizes = append(sizes, len(b.elems))
+		}
+		want := slices.Repeat([]int{tc.parts / tc.workers}, tc.workers)
+		if slices.Sort(sizes); !slices.Equal(sizes, want) {
+			t.Errorf("%d workers, %d partitions: bundles of %v partitions, want %v", tc.workers, tc.parts, sizes, want)
+		}
+	}
+}
+
+// readStage returns a stage of workers whose queue holds parts
+// partitions, each an element naming its number, cut into twice as many
+// bundles as workers (as takePending cuts a Reshuffle's output).
+func readStage(workers, parts int) *stage {
+	s := &stage{j: &job{opts: Options{Parallelism: workers}}, running: map[*bundleWork]struct{}{}}
+	var elems [][]byte
+	for p := range parts {
+		elems = append(elems, binary.BigEndian.AppendUint64(nil, uint64(p)))
+	}
+	ways := 2 * workers
+	for i := range ways {
+		if part := elems[i*len(elems)/ways : (i+1)*len(elems)/ways]; len(part) > 0 {
+			s.queue = append(s.queue, &bundleWork{elems: part, minTs: window.MinTime})
+		}
+	}
+	return s
+}
+
+// startFirst moves the stage's first queued bundle to its running ones,
+// its resume time come, and returns it.
+func startFirst(s *stage) *bundleWork {
+	b := s.queue[0]
+	s.queue = s.queue[1:]
+	b.notBefore = time.Time{}
+	s.running[b] = struct{}{}
+	return b
 }
 
 // checkReadBundles checks the read's queued and running bundles: every
