@@ -103,9 +103,10 @@ func (s *stage) joinable(b *bundleWork, residuals []operator.Checkpoint) *bundle
 }
 
 // joins reports whether residuals may join queued bundle q: one of
-// residuals that may start now.
+// residuals that may start now (queueResiduals makes them, and restoring
+// a checkpoint, always of elements in memory).
 func joins(q *bundleWork) bool {
-	return q.checkpoint && q.notBefore.IsZero() && q.stream == nil && q.seg == nil && q.keyed == nil
+	return q.checkpoint && q.notBefore.IsZero()
 }
 
 // maxJoinedTurns bounds the turns that residuals joining a bundle gather
