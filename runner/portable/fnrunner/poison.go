@@ -263,44 +263,62 @@ func (p *pulled) take(n int64) iter.Seq2[[]byte, error] {
 // progressWatch asks a worker for a running bundle's progress every
 // progressInterval and keeps the last reported read index of its source.
 type progressWatch struct {
-	index atomic.Int64 // -1 until a report
-	done  chan struct{}
+	w         *service.Worker
+	inst, src string
+	asked     atomic.Int64 // progress requests sent: their instruction ids
+	index     atomic.Int64 // -1 until a report
+	done      chan struct{}
 }
 
 // watchProgress starts asking w about instruction inst, whose input
 // transform is src, until ctx ends.
 func watchProgress(ctx context.Context, w *service.Worker, inst, src string) *progressWatch {
-	pw := &progressWatch{done: make(chan struct{})}
+	pw := &progressWatch{w: w, inst: inst, src: src, done: make(chan struct{})}
 	pw.index.Store(-1)
 	go func() {
 		defer close(pw.done)
 		t := time.NewTicker(progressInterval)
 		defer t.Stop()
-		for n := 1; ; n++ {
+		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
-			resp, err := w.Instruct(ctx, &fnpb.InstructionRequest{
-				InstructionId: fmt.Sprintf("%s-progress-%d", inst, n),
-				Request: &fnpb.InstructionRequest_ProcessBundleProgress{ProcessBundleProgress: &fnpb.ProcessBundleProgressRequest{
-					InstructionId: inst,
-				}},
-			})
-			if err != nil {
+			if _, err := pw.ask(ctx); err != nil {
 				return
-			}
-			for _, mi := range resp.GetProcessBundleProgress().GetMonitoringInfos() {
-				if mi.GetUrn() == urns.MetricDataChannelReadIndex && mi.GetLabels()[urns.LabelTransform] == src {
-					if v, err := monitoring.ReadVarints(mi.GetPayload(), 1); err == nil && v[0] > pw.index.Load() {
-						pw.index.Store(v[0])
-					}
-				}
 			}
 		}
 	}()
 	return pw
+}
+
+// ask asks the worker for the bundle's progress once, keeps the read
+// index it reports if it is the largest yet, and returns the largest
+// (-1 if none was ever reported).
+func (pw *progressWatch) ask(ctx context.Context) (int64, error) {
+	resp, err := pw.w.Instruct(ctx, &fnpb.InstructionRequest{
+		InstructionId: fmt.Sprintf("%s-progress-%d", pw.inst, pw.asked.Add(1)),
+		Request: &fnpb.InstructionRequest_ProcessBundleProgress{ProcessBundleProgress: &fnpb.ProcessBundleProgressRequest{
+			InstructionId: pw.inst,
+		}},
+	})
+	if err != nil {
+		return pw.index.Load(), err
+	}
+	for _, mi := range resp.GetProcessBundleProgress().GetMonitoringInfos() {
+		if mi.GetUrn() == urns.MetricDataChannelReadIndex && mi.GetLabels()[urns.LabelTransform] == pw.src {
+			if v, err := monitoring.ReadVarints(mi.GetPayload(), 1); err == nil {
+				for {
+					old := pw.index.Load()
+					if v[0] <= old || pw.index.CompareAndSwap(old, v[0]) {
+						break
+					}
+				}
+			}
+		}
+	}
+	return pw.index.Load(), nil
 }
 
 // readers returns the unique names of the transforms that read the

@@ -254,17 +254,17 @@ func (r *remote) run(ctx context.Context, b engine.Bundle, input iter.Seq2[[]byt
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	src := r.wiring.Source.Transform
-	var splitter *remoteSplitter
-	if splittable && b.Splits != nil {
-		splitter = newRemoteSplitter(r, inst, src)
-		defer b.Splits(-1, splitter)()
-		defer splitter.wait()
-	}
 	progress := watchProgress(ctx, r.w, inst, src)
 	defer func() {
 		cancel()
 		<-progress.done
 	}()
+	var splitter *remoteSplitter
+	if splittable && b.Splits != nil {
+		splitter = newRemoteSplitter(r, inst, src, progress)
+		defer b.Splits(-1, splitter)()
+		defer splitter.wait()
+	}
 	var sendErr error
 	sent := make(chan struct{})
 	go func() {
