@@ -159,7 +159,11 @@ func (s *remoteSplitter) TrySplitBundle(fraction float64, elements int64) (engin
 		s.setRead()
 		return engine.BundleSplit{}, false
 	}
-	if err != nil || sp.FirstResidual < 0 {
+	// A channel split at the end of the input, with no element split,
+	// keeps everything: a refusal too (Beam Go answers so for an element
+	// it cannot split), which is not asked again at once.
+	kept := sp.FirstResidual == elements && sp.Split < 0
+	if err != nil || sp.FirstResidual < 0 || kept {
 		s.mu.Lock()
 		s.refused = s.now()
 		if err != nil && s.bad == nil {

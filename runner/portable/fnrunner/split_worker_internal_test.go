@@ -19,9 +19,12 @@ import (
 
 // scriptedWorker is an SDK worker's control stream that answers progress
 // requests with a fixed read index of transform "src" and split requests
-// with no split, counting the split requests.
+// with no split (or, with keepAt set, a channel split at keepAt: before
+// that element, so keeping everything if it is the end), counting the
+// split requests.
 type scriptedWorker struct {
 	readIndex int64
+	keepAt    int64
 
 	mu     sync.Mutex
 	splits int
@@ -66,7 +69,11 @@ func (sw *scriptedWorker) connect(t *testing.T, ctx context.Context, srv *servic
 				sw.mu.Lock()
 				sw.splits++
 				sw.mu.Unlock()
-				resp.Response = &fnpb.InstructionResponse_ProcessBundleSplit{ProcessBundleSplit: &fnpb.ProcessBundleSplitResponse{}}
+				split := &fnpb.ProcessBundleSplitResponse{}
+				if sw.keepAt > 0 {
+					split.ChannelSplits = []*fnpb.ProcessBundleSplitResponse_ChannelSplit{{TransformId: "src", LastPrimaryElement: sw.keepAt - 1, FirstResidualElement: sw.keepAt}}
+				}
+				resp.Response = &fnpb.InstructionResponse_ProcessBundleSplit{ProcessBundleSplit: split}
 			}
 			if stream.Send(resp) != nil {
 				return
@@ -84,22 +91,27 @@ func TestRemoteSplitterDoesNotAskAWorkerThatReadTheWholeBundle(t *testing.T) {
 	}
 	defer srv.Stop()
 	for _, tt := range []struct {
-		name       string
-		readIndex  int64 // what the worker reports
-		elements   int64
-		wantAsked  int
-		wantOffers bool // whether the bundle is offered for splitting after the attempt
+		name        string
+		readIndex   int64 // what the worker reports
+		keepAt      int64 // its channel split, if not 0
+		elements    int64
+		wantAsked   int
+		wantRefused bool // whether the bundle is not offered for splitBackoff
+		wantOffers  bool // whether the bundle is offered for splitting after that
 	}{
 		// Beam Go's harness counts an element as read once it is done.
 		{name: "the single element is done", readIndex: 1, elements: 1, wantAsked: 0, wantOffers: false},
 		{name: "all of several elements are done", readIndex: 5, elements: 5, wantAsked: 0, wantOffers: false},
 		// Ours, Java's and Python's report the element in progress.
-		{name: "the single element is in progress", readIndex: 0, elements: 1, wantAsked: 1, wantOffers: true},
-		{name: "the last of several elements is in progress", readIndex: 4, elements: 5, wantAsked: 1, wantOffers: true},
+		{name: "the single element is in progress", readIndex: 0, elements: 1, wantAsked: 1, wantRefused: true, wantOffers: true},
+		{name: "the last of several elements is in progress", readIndex: 4, elements: 5, wantAsked: 1, wantRefused: true, wantOffers: true},
+		// Beam Go's answer for an element it cannot split: a channel
+		// split at the end, which keeps everything.
+		{name: "a split that keeps everything is a refusal", readIndex: 0, keepAt: 1, elements: 1, wantAsked: 1, wantRefused: true, wantOffers: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			id := "worker-" + tt.name
-			sw := &scriptedWorker{readIndex: tt.readIndex}
+			sw := &scriptedWorker{readIndex: tt.readIndex, keepAt: tt.keepAt}
 			sw.connect(t, ctx, srv, id)
 			w, err := srv.Worker(ctx, id)
 			if err != nil {
@@ -115,7 +127,10 @@ func TestRemoteSplitterDoesNotAskAWorkerThatReadTheWholeBundle(t *testing.T) {
 			if got := sw.splitRequests(); got != tt.wantAsked {
 				t.Errorf("the worker got %d split requests, want %d", got, tt.wantAsked)
 			}
-			s.refused = time.Time{} // the backoff of a refusal is another test's
+			if refused := !s.refused.IsZero(); refused != tt.wantRefused {
+				t.Errorf("after the attempt refused = %v, want %v", refused, tt.wantRefused)
+			}
+			s.refused = time.Time{} // the backoff's length is another test's
 			if _, rem := s.Progress(); (rem > 0) != tt.wantOffers {
 				t.Errorf("after the attempt Progress() remaining = %v, want offered %v", rem, tt.wantOffers)
 			}
