@@ -273,8 +273,7 @@ type progressWatch struct {
 // watchProgress starts asking w about instruction inst, whose input
 // transform is src, until ctx ends.
 func watchProgress(ctx context.Context, w *service.Worker, inst, src string) *progressWatch {
-	pw := &progressWatch{w: w, inst: inst, src: src, done: make(chan struct{})}
-	pw.index.Store(-1)
+	pw := newProgressWatch(w, inst, src)
 	go func() {
 		defer close(pw.done)
 		t := time.NewTicker(progressInterval)
@@ -290,6 +289,15 @@ func watchProgress(ctx context.Context, w *service.Worker, inst, src string) *pr
 			}
 		}
 	}()
+	return pw
+}
+
+// newProgressWatch returns a watch of instruction inst on w, whose input
+// transform is src, with no report yet; nothing asks until watchProgress
+// starts it (its done channel closes only then) or ask is called.
+func newProgressWatch(w *service.Worker, inst, src string) *progressWatch {
+	pw := &progressWatch{w: w, inst: inst, src: src, done: make(chan struct{})}
+	pw.index.Store(-1)
 	return pw
 }
 

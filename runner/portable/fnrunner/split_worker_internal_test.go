@@ -117,9 +117,7 @@ func TestRemoteSplitterDoesNotAskAWorkerThatReadTheWholeBundle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			progress := &progressWatch{w: w, inst: "inst", src: "src", done: make(chan struct{})}
-			progress.index.Store(-1)
-			s := newRemoteSplitter(&remote{w: w}, "inst", "src", progress)
+			s := newRemoteSplitter(&remote{w: w}, "inst", "src", newProgressWatch(w, "inst", "src"))
 			s.started = time.Now().Add(-time.Hour)
 			if _, ok := s.TrySplitBundle(0.5, tt.elements); ok {
 				t.Fatal("TrySplitBundle split a bundle whose worker answers with no split")
