@@ -170,9 +170,63 @@ func (f *groupFolder[In, Acc, Out]) add(seq iter.Seq[In]) Acc {
 	return acc
 }
 
-// NewAccumulatorMerger implements operator.AccumulatorMerging.
+// NewAccumulatorMerger implements operator.AccumulatorMerging. For int64
+// accumulators in Beam's varint encoding (Count's, Sum's over int64, and
+// any CombineFn's of that type that does not compact), the merger merges
+// them as int64s, which a runner's GroupByKey keeps one per window (see
+// intAccMerger).
 func (p *combinePhases[K, In, Acc, Out]) NewAccumulatorMerger(name string) operator.AccumulatorMerger {
-	return &accMerger[In, Acc, Out]{fn: p.cloneFn(), c: p.acc, name: name}
+	m := &accMerger[In, Acc, Out]{fn: p.cloneFn(), c: p.acc, name: name}
+	merge, ok := any(m.fn.MergeAccumulators).(func(a, b int64) int64)
+	c, isInt := any(p.acc).(coder.Coder[int64])
+	_, compacts := m.fn.(operator.Compacter[Acc])
+	if !ok || !isInt || compacts || p.acc.Spec().URN != coder.URNVarint {
+		return m
+	}
+	return &intAccMerger[In, Acc, Out]{accMerger: m, merge: merge, c: c, builtin: isBuiltinCombine(p.fn)}
+}
+
+// intAccMerger is an accMerger whose accumulators are int64s: it also
+// merges them decoded, one pair at a time (the runner's
+// reduce.IntMerger), through the CombineFn's MergeAccumulators.
+type intAccMerger[In, Acc, Out any] struct {
+	*accMerger[In, Acc, Out]
+	merge func(a, b int64) int64
+	c     coder.Coder[int64]
+	// builtin is set for the sdk's CombineFns, which cannot panic.
+	builtin bool
+}
+
+// DecodeInt decodes an accumulator from all of v.
+func (m *intAccMerger[In, Acc, Out]) DecodeInt(v []byte) (int64, error) {
+	a, n, err := m.c.Decode(v)
+	if err == nil && n != len(v) {
+		err = fmt.Errorf("%d bytes left over", len(v)-n)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%s: accumulator of %d bytes: %w", m.name, len(v), err)
+	}
+	return a, nil
+}
+
+// AppendInt appends the encoding of accumulator a to dst. It keeps no
+// state, so it may run beside the other methods (a snapshot's).
+func (m *intAccMerger[In, Acc, Out]) AppendInt(dst []byte, a int64) []byte {
+	return m.c.Encode(dst, a)
+}
+
+// MergeInts merges two accumulators; a panic of the CombineFn comes back
+// as an error naming the combine.
+func (m *intAccMerger[In, Acc, Out]) MergeInts(a, b int64) (out int64, err error) {
+	if m.builtin {
+		return m.merge(a, b), nil
+	}
+	defer func() {
+		if x := recover(); x != nil {
+			out, err = 0, operator.PanicError(m.name, nil, false, x)
+		}
+	}()
+	return m.merge(a, b), nil
 }
 
 // accMerger merges encoded accumulators with one copy of a CombineFn.

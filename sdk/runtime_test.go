@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -187,6 +188,86 @@ func TestAccumulatorMergerMergesEncodedAccumulators(t *testing.T) {
 		t.Errorf("Merge of a panicking CombineFn = %v, want an error naming the combine and the panic", err)
 	}
 }
+
+// intMerger is the runner's view of an accumulator merger whose
+// accumulators are int64s (reduce.IntMerger).
+type intMerger interface {
+	DecodeInt(v []byte) (int64, error)
+	AppendInt(dst []byte, a int64) []byte
+	MergeInts(a, b int64) (int64, error)
+}
+
+// The mergers of combines with int64 accumulators (the sdk's count and
+// sum, a user's CombineFn) also merge them as int64s, through the
+// CombineFn, reporting a panic or bytes that are no accumulator naming
+// the combine; a CombineFn that compacts, or whose accumulators are not
+// int64s, merges encodings only.
+func TestAccumulatorMergerMergesInt64s(t *testing.T) {
+	p := NewPipeline()
+	s := p.Root()
+	in := Create(s, []KV[string, int64]{Pair("k", int64(1))})
+	CombinePerKey(s, CombineFn[int64, int64, int64](SumFn[int64]{}), in, Name("Sum"))
+	CombinePerKey(s, CombineFn[int64, int64, int64](countFn[int64]{}), in, Name("Count"))
+	CombinePerKey(s, panicOnMerge{}, in, Name("Refuses"))
+	CombinePerKey(s, maxCompacted{}, in, Name("Compacts"))
+	CombinePerKey(s, MeanFn[int64]{}, in, Name("Mean"))
+	if err := p.Err(); err != nil {
+		t.Fatal(err)
+	}
+	mergers := map[string]operator.AccumulatorMerger{}
+	for _, tr := range p.g.Transforms {
+		if tr.Combine != nil {
+			name := tr.UniqueName
+			if i := strings.IndexByte(name, '/'); i >= 0 {
+				name = name[:i]
+			}
+			mergers[name] = tr.Combine.Phases.(operator.AccumulatorMerging).NewAccumulatorMerger(tr.UniqueName)
+		}
+	}
+	c, err := coder.Of[int64]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Sum", "Count", "Refuses"} {
+		m, ok := mergers[name].(intMerger)
+		if !ok {
+			t.Fatalf("%s: merger %T does not merge int64s", name, mergers[name])
+		}
+		if got := m.AppendInt([]byte("x"), -300); string(got) != "x"+string(c.Encode(nil, -300)) {
+			t.Errorf("%s: AppendInt(-300) = %v, want x then the varint", name, got)
+		}
+		if a, err := m.DecodeInt(c.Encode(nil, 1<<40)); a != 1<<40 || err != nil {
+			t.Errorf("%s: DecodeInt = %d, %v; want 1<<40", name, a, err)
+		}
+		if _, err := m.DecodeInt(append(c.Encode(nil, 2), 0)); err == nil || !strings.Contains(err.Error(), "left over") {
+			t.Errorf("%s: DecodeInt of a byte too many = %v, want an error", name, err)
+		}
+	}
+	for _, name := range []string{"Sum", "Count"} {
+		if got, err := mergers[name].(intMerger).MergeInts(5, -8); got != -3 || err != nil {
+			t.Errorf("%s: MergeInts(5, -8) = %d, %v; want -3", name, got, err)
+		}
+	}
+	if _, err := mergers["Refuses"].(intMerger).MergeInts(1, 2); err == nil || !strings.Contains(err.Error(), "Refuses") || !strings.Contains(err.Error(), "no merging") {
+		t.Errorf("MergeInts of a panicking CombineFn = %v, want an error naming the combine and the panic", err)
+	}
+	for _, name := range []string{"Compacts", "Mean"} {
+		if m, ok := mergers[name]; !ok {
+			t.Errorf("%s: no merger", name)
+		} else if _, ok := m.(intMerger); ok {
+			t.Errorf("%s: merger %T merges int64s", name, m)
+		}
+	}
+}
+
+// maxCompacted keeps a maximum and compacts it (to itself).
+type maxCompacted struct{}
+
+func (maxCompacted) CreateAccumulator() int64           { return math.MinInt64 }
+func (maxCompacted) AddInput(a, v int64) int64          { return max(a, v) }
+func (maxCompacted) MergeAccumulators(a, b int64) int64 { return max(a, b) }
+func (maxCompacted) ExtractOutput(a int64) int64        { return a }
+func (maxCompacted) Compact(a int64) int64              { return a }
 
 // panicOnMerge sums, and panics when merging.
 type panicOnMerge struct{}

@@ -72,6 +72,11 @@ const (
 // valueList is one window's values: the chunks from head to tail, n
 // values, size bytes of values; the tail holds tailUsed of its tailCap
 // bytes.
+//
+// In a Reducer with an IntMerger (Reducer.ints) a window's values are
+// merged as they come, and its list holds no chunks (head and tail are
+// noRef): n is 1 once the window has a value, and size is the merged
+// accumulator. Releasing the list empties it.
 type valueList struct {
 	head, tail        ref
 	n                 int32

@@ -87,6 +87,11 @@ type Reducer struct {
 	mergeErr  error
 	mergeVals [][]byte
 	mergeBuf  []byte
+	// ints, when set, is merger as an IntMerger: each window keeps its
+	// values merged into one int64 (see valueList), and intBytes is the
+	// block the panes' encodings of them are carved from.
+	ints     IntMerger
+	intBytes []byte
 }
 
 // Merger merges values a window has buffered into one value that stands
@@ -97,8 +102,30 @@ type Merger interface {
 	Merge(dst []byte, values [][]byte) ([]byte, error)
 }
 
-// MergeError is a Merger's failure: the window keeps its values, and the
-// Reducer's Err reports it.
+// An IntMerger is a Merger whose accumulators are int64s (a count, a sum,
+// a minimum, say). A Reducer given one (SetMerger) merges each value into
+// its window's accumulator as it arrives, a field of the window's state,
+// instead of buffering the encodings to merge later: no bytes to append,
+// and a pane carries one value. A value that does not decode, or a merge
+// that fails, is a *MergeError: the window keeps the accumulator it had,
+// without the value, so that the panes of that call must be dropped (as
+// after a spill file's failure, Err reports it).
+type IntMerger interface {
+	Merger
+	// DecodeInt decodes an accumulator from all of v.
+	DecodeInt(v []byte) (int64, error)
+	// AppendInt appends the encoding of accumulator a to dst. A Frozen
+	// copy's Snapshot calls it, on a goroutine of its own, while the
+	// Reducer goes on: it must be safe beside the other methods.
+	AppendInt(dst []byte, a int64) []byte
+	// MergeInts merges two accumulators; it must be associative and
+	// commutative.
+	MergeInts(a, b int64) (int64, error)
+}
+
+// MergeError is a Merger's failure: the window keeps its values (an
+// IntMerger's window, the accumulator it had), and the Reducer's Err
+// reports it.
 type MergeError struct {
 	Values int // how many values the merge was given
 	Err    error
@@ -124,10 +151,18 @@ const defaultMergeAt = 16
 // defaultMergeAt of them, keeping the merged value alone. The panes then
 // carry fewer values that stand for the same ones. m is used from r's
 // goroutine only.
+//
+// If m is an IntMerger and r holds no window yet, each window keeps its
+// values merged into one int64 instead; not over merging windows, whose
+// values are concatenated as windows merge.
 func (r *Reducer) SetMerger(m Merger) {
 	r.merger = m
 	if r.mergeAt == 0 {
 		r.mergeAt = defaultMergeAt
+	}
+	r.ints = nil
+	if im, ok := m.(IntMerger); ok && !r.merging && r.live == 0 {
+		r.ints = im
 	}
 }
 
@@ -171,7 +206,7 @@ func (r *Reducer) Reset() {
 		touched: r.touched[:0], c: tctx{nodes: r.nodes, merging: r.merging},
 		events: r.events, procs: r.procs, holds: r.holds,
 		compactAt: 1024,
-		merger:    r.merger, mergeAt: r.mergeAt, mergeErr: r.mergeErr,
+		merger:    r.merger, mergeAt: r.mergeAt, mergeErr: r.mergeErr, ints: r.ints,
 	}
 	// The spill file stays, emptied.
 	r.vals.file = file
@@ -592,9 +627,15 @@ func (r *Reducer) dropKeyIfEmpty(k int32) {
 // ReduceFnRunner.processElement for an open window.
 func (r *Reducer) addValue(i int32, e *Element, t Times) {
 	ws := &r.wins[i]
-	r.vals.push(&ws.vals, e.Value)
-	if r.merger != nil && ws.vals.n >= r.mergeAt {
-		r.mergeValues(ws)
+	if r.ints != nil {
+		if err := r.mergeInt(ws, e.Value); err != nil && r.mergeErr == nil {
+			r.mergeErr = &MergeError{Values: int(ws.vals.n) + 1, Err: err}
+		}
+	} else {
+		r.vals.push(&ws.vals, e.Value)
+		if r.merger != nil && ws.vals.n >= r.mergeAt {
+			r.mergeValues(ws)
+		}
 	}
 	ws.nonEmpty = true
 	r.setEventTimer(i, t)
@@ -639,6 +680,20 @@ func (r *Reducer) mergeValues(ws *winState) {
 		r.vals.release(&ws.vals)
 		r.vals.push(&ws.vals, merged)
 	}
+}
+
+// mergeInt merges value v into ws's int64 accumulator (see IntMerger and
+// valueList). After a failure the accumulator stays as it was.
+func (r *Reducer) mergeInt(ws *winState, v []byte) error {
+	a, err := r.ints.DecodeInt(v)
+	if err == nil && ws.vals.n != 0 {
+		a, err = r.ints.MergeInts(ws.vals.size, a)
+	}
+	if err != nil {
+		return err
+	}
+	ws.vals.n, ws.vals.size = 1, a
+	return nil
 }
 
 // setEventTimer arms window i's end-of-window timer, or its GC timer when
@@ -804,9 +859,29 @@ func (r *Reducer) paneValues(l valueList) [][]byte {
 		r.paneVals = make([][]byte, 0, max(n, 1024))
 	}
 	start := len(r.paneVals)
-	r.paneVals = r.vals.values(r.paneVals, l)
+	if r.ints != nil {
+		// The accumulator's encoding, in a block that is never written
+		// again once the panes have their slices of it.
+		if cap(r.intBytes)-len(r.intBytes) < maxIntLen {
+			r.intBytes = make([]byte, 0, intBlock)
+		}
+		from := len(r.intBytes)
+		r.intBytes = r.ints.AppendInt(r.intBytes, l.size)
+		r.paneVals = append(r.paneVals, r.intBytes[from:len(r.intBytes):len(r.intBytes)])
+	} else {
+		r.paneVals = r.vals.values(r.paneVals, l)
+	}
 	return r.paneVals[start : start+n : start+n]
 }
+
+// Sizes for the panes' encodings of int64 accumulators: a block holds
+// many, and one with less than maxIntLen bytes left (a varint's longest)
+// is replaced before an encoding (one that is longer still is appended to
+// a copy of the block, which the panes before need not see).
+const (
+	intBlock  = 4096
+	maxIntLen = 10
+)
 
 // describePane computes the PaneInfo of the next pane of ws (Java
 // PaneInfoTracker.describePane): panes go EARLY* ON_TIME? LATE*; a pane is

@@ -26,7 +26,7 @@ import (
 func (r *Reducer) Snapshot(w *snapbuf.Writer) {
 	r.markQueued(true)
 	f := Frozen{seq: r.seq, late: r.late, closed: r.closed, nodes: len(r.nodes),
-		keys: r.keys, wins: r.wins, st: r.st, pages: r.vals.pageSet}
+		keys: r.keys, wins: r.wins, st: r.st, pages: r.vals.pageSet, ints: r.ints}
 	f.Snapshot(w)
 	r.markQueued(false)
 }
@@ -47,6 +47,10 @@ type Frozen struct {
 	wins         []winState
 	st           []nodeState
 	pages        pageSet
+	// ints is the reducer's IntMerger, if its windows' values are int64s
+	// (see valueList).
+	ints       IntMerger
+	intScratch []byte
 	// ord is Snapshot's scratch: each key's place among the live keys.
 	ord []int32
 }
@@ -55,6 +59,7 @@ type Frozen struct {
 // reducer may change as soon as Freeze returns; f does not.
 func (r *Reducer) Freeze(f *Frozen) {
 	f.seq, f.late, f.closed, f.nodes = r.seq, r.late, r.closed, len(r.nodes)
+	f.ints = r.ints
 	f.keys = append(f.keys[:0], r.keys...)
 	f.wins = append(f.wins[:0], r.wins...)
 	r.markQueued(true)
@@ -171,8 +176,20 @@ func (f *Frozen) snapshotWin(w *snapbuf.Writer, i int32, ends []int) []int {
 	// The values, concatenated, then their end offsets. The walk reads
 	// the header of every chunk but the tail: the tail's header is the
 	// one the running reducer may write.
-	w.Uint(uint64(ws.vals.size))
-	w.Buf, ends = appendConcat(&f.pages, w.Buf, ends, &ws.vals)
+	if f.ints != nil {
+		// The merged accumulator, as a window's one value.
+		var enc []byte
+		if ws.vals.n != 0 {
+			enc = f.ints.AppendInt(f.intScratch[:0], ws.vals.size)
+			f.intScratch = enc
+			ends = append(ends, len(enc))
+		}
+		w.Uint(uint64(len(enc)))
+		w.Buf = append(w.Buf, enc...)
+	} else {
+		w.Uint(uint64(ws.vals.size))
+		w.Buf, ends = appendConcat(&f.pages, w.Buf, ends, &ws.vals)
+	}
 	w.Uint(uint64(len(ends)))
 	for _, e := range ends {
 		w.Uint(uint64(e))
@@ -392,7 +409,7 @@ func (r *Reducer) restoreSlabOrder(rd *snapbuf.Reader) error {
 		ws.seq = sw.seq
 		prev := 0
 		for _, e := range ends[sw.from:sw.to] {
-			r.vals.push(&ws.vals, sw.vals[prev:e])
+			r.restoreValue(rd, ws, sw.vals[prev:e])
 			prev = e
 		}
 		ws.nonEmpty, ws.closed, ws.hasPane = sw.flags&1 != 0, sw.flags&2 != 0, sw.flags&4 != 0
@@ -407,6 +424,9 @@ func (r *Reducer) restoreSlabOrder(rd *snapbuf.Reader) error {
 			st[x] = n
 		}
 		wins = append(wins, i)
+	}
+	if err := rd.Err(); err != nil {
+		return err // a value that did not decode
 	}
 	r.rebuildTimers(wins, procs)
 	return nil
@@ -431,7 +451,7 @@ func (r *Reducer) restoreWin(rd *snapbuf.Reader, k int32, procs []procKey) (int3
 			rd.Fail("window %v: value end %d out of order or past %d bytes", ws.window(), e, len(buf))
 			return i, procs
 		}
-		r.vals.push(&ws.vals, buf[prev:e])
+		r.restoreValue(rd, ws, buf[prev:e])
 		prev = e
 	}
 	ws.nonEmpty, ws.closed = rd.Bool(), rd.Bool()
@@ -484,4 +504,15 @@ func snapCount(rd *snapbuf.Reader) int32 {
 		return 0
 	}
 	return int32(min(c, math.MaxInt32))
+}
+
+// restoreValue adds a restored value to ws: buffered, or merged into its
+// int64 accumulator, where a value that does not decode fails the
+// restore.
+func (r *Reducer) restoreValue(rd *snapbuf.Reader, ws *winState, v []byte) {
+	if r.ints == nil {
+		r.vals.push(&ws.vals, v)
+	} else if err := r.mergeInt(ws, v); err != nil {
+		rd.Fail("window %v: value of %d bytes: %v", ws.window(), len(v), err)
+	}
 }
