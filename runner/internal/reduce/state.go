@@ -41,8 +41,11 @@ type keyState struct {
 // windows of five periods, and the windows of the periods the input runs
 // ahead of the watermark that collects them (with six, the unbounded bids
 // job's keys overflowed into the index often enough for its inserts,
-// probes and deletes to cost 7% of its CPU; with eight, 1%).
-const recentWins = 8
+// probes and deletes to cost 7% of its CPU; with eight, 1%, but removing
+// a window of a key that had overflowed then moved another in from the
+// index, a walk of the key's list, 4% once the windows' values took
+// less; with ten, a keyState is two cache lines, and neither shows).
+const recentWins = 10
 
 // recentWin is one of keyState.recent: the window at index i1-1 of
 // Reducer.wins, whose hash (winHash) is tag; i1 == 0 marks an empty slot.
