@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"iter"
 
@@ -178,46 +179,54 @@ func (f *groupFolder[In, Acc, Out]) add(seq iter.Seq[In]) Acc {
 func (p *combinePhases[K, In, Acc, Out]) NewAccumulatorMerger(name string) operator.AccumulatorMerger {
 	m := &accMerger[In, Acc, Out]{fn: p.cloneFn(), c: p.acc, name: name}
 	merge, ok := any(m.fn.MergeAccumulators).(func(a, b int64) int64)
-	c, isInt := any(p.acc).(coder.Coder[int64])
 	_, compacts := m.fn.(operator.Compacter[Acc])
-	if !ok || !isInt || compacts || p.acc.Spec().URN != coder.URNVarint {
+	if !ok || compacts || p.acc.Spec().URN != coder.URNVarint {
 		return m
 	}
-	return &intAccMerger[In, Acc, Out]{accMerger: m, merge: merge, c: c, builtin: isBuiltinCombine(p.fn)}
+	return &intAccMerger[In, Acc, Out]{accMerger: m, merge: merge, builtin: isBuiltinCombine(p.fn), add: tallyOf(p.fn) != operator.NoTally}
 }
 
-// intAccMerger is an accMerger whose accumulators are int64s: it also
-// merges them decoded, one pair at a time (the runner's
-// reduce.IntMerger), through the CombineFn's MergeAccumulators.
+// intAccMerger is an accMerger whose accumulators are int64s in Beam's
+// varint encoding (the uvarint of their two's complement): it also merges
+// them decoded, one pair at a time (the runner's reduce.IntMerger),
+// through the CombineFn's MergeAccumulators.
 type intAccMerger[In, Acc, Out any] struct {
 	*accMerger[In, Acc, Out]
 	merge func(a, b int64) int64
-	c     coder.Coder[int64]
-	// builtin is set for the sdk's CombineFns, which cannot panic.
-	builtin bool
+	// builtin is set for the sdk's CombineFns, which cannot panic; add
+	// for its count and int64 sum, whose merge is an addition.
+	builtin, add bool
 }
 
 // DecodeInt decodes an accumulator from all of v.
 func (m *intAccMerger[In, Acc, Out]) DecodeInt(v []byte) (int64, error) {
-	a, n, err := m.c.Decode(v)
-	if err == nil && n != len(v) {
-		err = fmt.Errorf("%d bytes left over", len(v)-n)
+	if len(v) == 1 && v[0] < 0x80 {
+		return int64(v[0]), nil
 	}
-	if err != nil {
-		return 0, fmt.Errorf("%s: accumulator of %d bytes: %w", m.name, len(v), err)
+	x, n := binary.Uvarint(v)
+	switch {
+	case n == 0:
+		return 0, fmt.Errorf("%s: accumulator of %d bytes: the varint is cut short", m.name, len(v))
+	case n < 0:
+		return 0, fmt.Errorf("%s: accumulator of %d bytes: the varint overflows 64 bits", m.name, len(v))
+	case n != len(v):
+		return 0, fmt.Errorf("%s: accumulator of %d bytes: %d bytes left over", m.name, len(v), len(v)-n)
 	}
-	return a, nil
+	return int64(x), nil
 }
 
 // AppendInt appends the encoding of accumulator a to dst. It keeps no
 // state, so it may run beside the other methods (a snapshot's).
 func (m *intAccMerger[In, Acc, Out]) AppendInt(dst []byte, a int64) []byte {
-	return m.c.Encode(dst, a)
+	return binary.AppendUvarint(dst, uint64(a))
 }
 
 // MergeInts merges two accumulators; a panic of the CombineFn comes back
 // as an error naming the combine.
 func (m *intAccMerger[In, Acc, Out]) MergeInts(a, b int64) (out int64, err error) {
+	if m.add {
+		return a + b, nil
+	}
 	if m.builtin {
 		return m.merge(a, b), nil
 	}

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"reflect"
@@ -241,6 +242,18 @@ func TestAccumulatorMergerMergesInt64s(t *testing.T) {
 		}
 		if _, err := m.DecodeInt(append(c.Encode(nil, 2), 0)); err == nil || !strings.Contains(err.Error(), "left over") {
 			t.Errorf("%s: DecodeInt of a byte too many = %v, want an error", name, err)
+		}
+		for _, v := range []int64{0, 1, 127, 128, 1 << 40, -1, -300, math.MinInt64, math.MaxInt64} {
+			enc := c.Encode(nil, v)
+			if got := m.AppendInt(nil, v); !bytes.Equal(got, enc) {
+				t.Errorf("%s: AppendInt(%d) = %x, the coder's %x", name, v, got, enc)
+			}
+			if got, err := m.DecodeInt(enc); got != v || err != nil {
+				t.Errorf("%s: DecodeInt(%x) = %d, %v; want %d", name, enc, got, err, v)
+			}
+			if _, err := m.DecodeInt(enc[:len(enc)-1]); len(enc) > 1 && (err == nil || !strings.Contains(err.Error(), name)) {
+				t.Errorf("%s: DecodeInt of %x cut short = %v, want an error naming the combine", name, enc, err)
+			}
 		}
 	}
 	for _, name := range []string{"Sum", "Count"} {

@@ -78,7 +78,7 @@ func (o *reduceOutput) add(v window.Value[[]byte], k int) {
 	r := elemRec{ts: v.Timestamp, key: uint32(k), val: uint32(len(v.Elem) - k), nwin: uint32(len(v.Windows)), hash: keyHash(v.Elem[:k])}
 	r.kv, r.at = o.data.add(v.Elem, dataBlock)
 	r.win, r.woff = o.wins.add(v.Windows, winBlock)
-	o.recs.add([]elemRec{r}, recBlock)
+	o.recs.addOne(r, recBlock)
 	o.n++
 	o.minTs = min(o.minTs, v.Timestamp)
 	// An element's record and first window take about 64 bytes; further
@@ -123,6 +123,19 @@ func (b *blocks[T]) add(vs []T, size int) (blk, off uint32) {
 	last := b.list[n-1]
 	b.list[n-1] = append(last, vs...)
 	return uint32(n - 1), uint32(len(last))
+}
+
+// addOne appends v, in a block of the given size, and returns where it
+// is: add of one value without a slice of it to copy from.
+func (b *blocks[T]) addOne(v T, size int) (blk, off uint32) {
+	n := len(b.list)
+	if n == 0 || len(b.list[n-1]) == cap(b.list[n-1]) {
+		b.list = append(b.list, b.block(size))
+		n++
+	}
+	last := &b.list[n-1]
+	*last = append(*last, v)
+	return uint32(n - 1), uint32(len(*last) - 1)
 }
 
 // block returns an empty block of capacity size, a spare one if it fits.
