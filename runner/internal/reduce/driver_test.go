@@ -20,6 +20,7 @@ type driver struct {
 	fn         window.Fn
 	iw, ow, pt window.Time
 	callOW     window.Time // the output watermark of the last call
+	ids        int         // elements added by replay
 }
 
 func newDriver(t testing.TB, s Strategy) *driver {

@@ -76,7 +76,6 @@ func summedLog(t *testing.T, s Strategy, ops []op, m, restoreWith Merger, cut in
 			log = append(log, fmtPane(q)+" "+p.Window.String())
 		}
 	}
-	id := uint64(0)
 	var f Frozen
 	var at snapbuf.Writer
 	for j, o := range ops {
@@ -84,41 +83,15 @@ func summedLog(t *testing.T, s Strategy, ops []op, m, restoreWith Merger, cut in
 			d.r.Snapshot(&at)
 			d.r.Freeze(&f)
 		} else if j == cut {
-			var w snapbuf.Writer
-			d.r.Snapshot(&w)
-			fresh, err := New(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if restoreWith != nil {
-				fresh.SetMerger(restoreWith)
-			}
-			rd := snapbuf.NewReader(w.Buf, "reducer")
-			if err := fresh.Restore(rd); err != nil {
-				t.Fatalf("restore: %v", err)
-			}
-			if err := rd.Done(); err != nil {
-				t.Fatalf("restore: %v", err)
-			}
+			fresh := roundTrip(t, s, d.r, (*Reducer).Snapshot, restoreWith)
 			d.r.Close()
 			d.r = fresh
 		}
-		switch o.kind {
-		case opAdd:
-			es := make([]Element, len(o.elems))
-			for i, x := range o.elems {
-				id++
-				// Values over the whole int64 range: sums wrap, the
-				// same way whichever way they are added.
-				v := int64(rand.New(rand.NewPCG(id, 5)).Uint64())
-				es[i] = d.elem(x.key, strconv.FormatInt(v, 10), max(1, d.iw+x.ts))
-			}
-			record(d.add(es...))
-		case opWatermark:
-			record(d.watermark(d.iw + o.d))
-		default:
-			record(d.clock(d.pt + o.d))
-		}
+		// Values over the whole int64 range: sums wrap, the same way
+		// whichever way they are added.
+		d.replay(o, func(id int) string {
+			return strconv.FormatInt(int64(rand.New(rand.NewPCG(uint64(id), 5)).Uint64()), 10)
+		}, record)
 	}
 	record(d.watermark(1 << 50))
 	if err := d.r.Err(); err != nil {

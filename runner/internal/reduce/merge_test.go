@@ -69,27 +69,33 @@ func mergedLog(t *testing.T, s Strategy, ops []op, m Merger, mergeAt int32, chec
 			}
 		}
 	}
-	id := 0
 	for _, o := range ops {
-		switch o.kind {
-		case opAdd:
-			es := make([]Element, len(o.elems))
-			for i, x := range o.elems {
-				id++
-				es[i] = d.elem(x.key, "v"+string(rune('a'+id%26))+string(rune('a'+id/26%26)), max(1, d.iw+x.ts))
-			}
-			record(d.add(es...))
-		case opWatermark:
-			record(d.watermark(d.iw + o.d))
-		default:
-			record(d.clock(d.pt + o.d))
-		}
+		d.replay(o, func(id int) string { return "v" + string(rune('a'+id%26)) + string(rune('a'+id/26%26)) }, record)
 	}
 	record(d.watermark(1 << 50))
 	if err := d.r.Err(); err != nil {
 		t.Fatalf("Err: %v", err)
 	}
 	return log
+}
+
+// replay runs o on d's reducer and hands the panes to record; an added
+// element's value is value of its number, counted over d's elements from
+// 1.
+func (d *driver) replay(o op, value func(id int) string, record func([]Pane)) {
+	switch o.kind {
+	case opAdd:
+		es := make([]Element, len(o.elems))
+		for i, x := range o.elems {
+			d.ids++
+			es[i] = d.elem(x.key, value(d.ids), max(1, d.iw+x.ts))
+		}
+		record(d.add(es...))
+	case opWatermark:
+		record(d.watermark(d.iw + o.d))
+	default:
+		record(d.clock(d.pt + o.d))
+	}
 }
 
 // TestMergerKeepsThePanes runs random strategies and scripts with a Merger

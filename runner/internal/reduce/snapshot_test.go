@@ -64,7 +64,7 @@ func checkRestoreContinues(t *testing.T, iters int, snap func(*Reducer, *snapbuf
 			}
 		}
 		old := c.d.r
-		c.d.r = roundTrip(t, s, old, snap)
+		c.d.r = roundTrip(t, s, old, snap, nil)
 		if h, g := old.Hold(), c.d.r.Hold(); h != g {
 			t.Fatalf("seed %d: hold %v after restore, %v before", seed, g, h)
 		}
@@ -94,14 +94,17 @@ func checkRestoreContinues(t *testing.T, iters int, snap func(*Reducer, *snapbuf
 }
 
 // roundTrip snapshots r with snap and restores the snapshot into a new
-// reducer.
-func roundTrip(t *testing.T, s Strategy, r *Reducer, snap func(*Reducer, *snapbuf.Writer)) *Reducer {
+// reducer, given m first if it is set.
+func roundTrip(t *testing.T, s Strategy, r *Reducer, snap func(*Reducer, *snapbuf.Writer), m Merger) *Reducer {
 	t.Helper()
 	var w snapbuf.Writer
 	snap(r, &w)
 	fresh, err := New(s)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if m != nil {
+		fresh.SetMerger(m)
 	}
 	rd := snapbuf.NewReader(w.Buf, "reducer")
 	if err := fresh.Restore(rd); err != nil {
