@@ -180,7 +180,7 @@ func (p *combinePhases[K, In, Acc, Out]) NewAccumulatorMerger(name string) opera
 	m := &accMerger[In, Acc, Out]{fn: p.cloneFn(), c: p.acc, name: name}
 	merge, ok := any(m.fn.MergeAccumulators).(func(a, b int64) int64)
 	_, compacts := m.fn.(operator.Compacter[Acc])
-	if !ok || compacts || p.acc.Spec().URN != coder.URNVarint {
+	if !ok || compacts || p.acc == nil || p.acc.Spec().URN != coder.URNVarint {
 		return m
 	}
 	return &intAccMerger[In, Acc, Out]{accMerger: m, merge: merge, builtin: isBuiltinCombine(p.fn), add: tallyOf(p.fn) != operator.NoTally}
