@@ -1,6 +1,7 @@
 package reduce
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -140,8 +141,15 @@ func slidingReducer(b *testing.B, elements, keys int) *Reducer {
 // keys at 10k elements a second of event time, each in its five sliding
 // windows of 10s every 2s, AfterWatermark with an early pane every 5
 // elements, DISCARDING; the input watermark trails the bundles by half a
-// second, so windows fire and are collected as the stream advances.
+// second, so windows fire and are collected as the stream advances. The
+// values are buffered, or merged as int64s (an IntMerger's, as a lifted
+// count's on the local runner).
 func BenchmarkAddSlidingCount(b *testing.B) {
+	b.Run("buffered", func(b *testing.B) { benchSlidingCount(b, nil) })
+	b.Run("int64", func(b *testing.B) { benchSlidingCount(b, varintSum{}) })
+}
+
+func benchSlidingCount(b *testing.B, m Merger) {
 	const elements, keys, bundle = 1_000_000, 10_000, 1000
 	rng := rand.New(rand.NewPCG(1, 2))
 	fn := window.SlidingFn(10*time.Second, 2*time.Second)
@@ -165,6 +173,9 @@ func BenchmarkAddSlidingCount(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if m != nil {
+			r.SetMerger(m)
+		}
 		t := Times{Input: window.MinTime, Output: window.MinTime}
 		for start := 0; start < elements; start += bundle {
 			out = r.AppendAdd(out[:0], es[start:start+bundle], t)
@@ -180,6 +191,33 @@ func BenchmarkAddSlidingCount(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*elements*5), "ns/element-window")
 	b.ReportMetric(float64(panes)/float64(b.N), "panes/op")
 }
+
+// varintSum is an IntMerger of sums in uvarints.
+type varintSum struct{}
+
+func (v varintSum) Merge(dst []byte, values [][]byte) ([]byte, error) {
+	var sum int64
+	for _, x := range values {
+		a, err := v.DecodeInt(x)
+		if err != nil {
+			return nil, err
+		}
+		sum += a
+	}
+	return v.AppendInt(dst, sum), nil
+}
+
+func (varintSum) DecodeInt(v []byte) (int64, error) {
+	x, n := binary.Uvarint(v)
+	if n != len(v) {
+		return 0, fmt.Errorf("%d of %d bytes a uvarint", n, len(v))
+	}
+	return int64(x), nil
+}
+
+func (varintSum) AppendInt(dst []byte, a int64) []byte { return binary.AppendUvarint(dst, uint64(a)) }
+
+func (varintSum) MergeInts(a, b int64) (int64, error) { return a + b, nil }
 
 // drain advances r to the end of time and returns how many panes fired;
 // every window must be gone then.
