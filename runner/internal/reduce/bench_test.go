@@ -196,15 +196,7 @@ func benchSlidingCount(b *testing.B, m Merger) {
 type varintSum struct{}
 
 func (v varintSum) Merge(dst []byte, values [][]byte) ([]byte, error) {
-	var sum int64
-	for _, x := range values {
-		a, err := v.DecodeInt(x)
-		if err != nil {
-			return nil, err
-		}
-		sum += a
-	}
-	return v.AppendInt(dst, sum), nil
+	return mergeSum(v, dst, values)
 }
 
 func (varintSum) DecodeInt(v []byte) (int64, error) {

@@ -16,6 +16,12 @@ import (
 type sumMerger struct{ merges int }
 
 func (m *sumMerger) Merge(dst []byte, values [][]byte) ([]byte, error) {
+	return mergeSum(m, dst, values)
+}
+
+// mergeSum is the Merge of an IntMerger of sums: it decodes values with
+// m, adds them and appends the sum's encoding to dst.
+func mergeSum(m IntMerger, dst []byte, values [][]byte) ([]byte, error) {
 	var sum int64
 	for _, v := range values {
 		x, err := m.DecodeInt(v)
