@@ -4,6 +4,14 @@ GO      ?= go
 # Packages whose tests exercise concurrency (and internal/operator, whose unsafe string
 # conversions -race checks with checkptr) run with -race.
 RACE_PKGS := ./sdk/... ./rangetracker/... ./internal/... ./runner/... ./fnapi/... ./io/... ./testutil/...
+# Packages with a norace_test.go: some of their tests skip under the race detector
+# (raceEnabled), which would distort what they measure (peak RSS, allocations), so
+# these packages run without -race as well.
+RACESKIP_PKGS := $(sort $(patsubst %/norace_test.go,./%,$(shell find . -name norace_test.go -not -path './interop/*' -not -path './out/*' | sed 's|^\./||')))
+# Flags of both go test runs: -w leaves DWARF out of the test binaries, which
+# halves the time to link each of them (a fresh clone links about a hundred),
+# and panics still print file and line.
+GOTESTFLAGS ?= -ldflags=-w
 FUZZTIME ?= 10s
 
 .PHONY: all run test vet lint short fuzz examples interop deps
@@ -14,27 +22,32 @@ all: lint test
 run:
 	$(GO) run ./examples/wordcount
 
-## test: go vet, then every test; concurrent packages under -race; then the
-## interop tests against Beam's Prism runner (a separate module). The tests
-## run with a throw-away PostgreSQL server on 127.0.0.1 (scripts/postgres.sh
-## installs and starts it, and passes its URL in BEAMGO_POSTGRES_DSN).
+## test: go vet, then every test once (concurrent packages under -race, see
+## gotest); then the interop tests against Beam's Prism runner (a separate
+## module). The tests run with a throw-away PostgreSQL server on 127.0.0.1
+## (scripts/postgres.sh installs and starts it, and passes its URL in
+## BEAMGO_POSTGRES_DSN).
 test: vet deps
 	scripts/postgres.sh $(MAKE) gotest
 	$(MAKE) interop
 
-## gotest: every test, concurrent packages under -race (test runs it with a
-## PostgreSQL server; io/postgres's tests fail without one).
+## gotest: every test once: the packages of RACE_PKGS under -race, the
+## others (examples, commands, benchmarks, protos) and RACESKIP_PKGS without
+## it (test runs it with a PostgreSQL server; io/postgres's tests fail
+## without one).
 .PHONY: gotest
 gotest:
-	$(GO) test -count=1 ./...
-	$(GO) test -count=1 -race $(RACE_PKGS)
+	all=$$($(GO) list ./...) && race=$$($(GO) list $(RACE_PKGS)) && \
+	  norace=$$(comm -23 <(sort <<<"$$all") <(sort <<<"$$race")) && [ -n "$$norace" ] && \
+	  $(GO) test -count=1 $(GOTESTFLAGS) $$norace $(RACESKIP_PKGS)
+	$(GO) test -count=1 -race $(GOTESTFLAGS) $(RACE_PKGS)
 
 ## interop: our pipelines on Beam's Prism job server, with our harness.
 ## Beam's Go SDK leaves a temporary file per LOOPBACK job (and our job
 ## server its staging directory): the tests' TMPDIR is a directory of their
 ## own, removed after them.
 interop:
-	tmp=$$(mktemp -d) && cd interop && $(GO) vet ./... && TMPDIR=$$tmp $(GO) test -count=1 -v -run 'Prism|OurJobServer' ./... 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)' ; rc=$${PIPESTATUS[0]}; rm -rf "$$tmp"; exit $$rc
+	tmp=$$(mktemp -d) && cd interop && $(GO) vet ./... && TMPDIR=$$tmp $(GO) test -count=1 $(GOTESTFLAGS) -v -run 'Prism|OurJobServer' ./... 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)' ; rc=$${PIPESTATUS[0]}; rm -rf "$$tmp"; exit $$rc
 
 vet:
 	$(GO) vet ./...
