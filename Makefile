@@ -22,7 +22,7 @@ all: lint test
 run:
 	$(GO) run ./examples/wordcount
 
-## test: go vet, then every test once (concurrent packages under -race, see
+## test: go vet, then every test (concurrent packages under -race, see
 ## gotest); then the interop tests against Beam's Prism runner (a separate
 ## module). The tests run with a throw-away PostgreSQL server on 127.0.0.1
 ## (scripts/postgres.sh installs and starts it, and passes its URL in
@@ -31,10 +31,11 @@ test: vet deps
 	scripts/postgres.sh $(MAKE) gotest
 	$(MAKE) interop
 
-## gotest: every test once: the packages of RACE_PKGS under -race, the
-## others (examples, commands, benchmarks, protos) and RACESKIP_PKGS without
-## it (test runs it with a PostgreSQL server; io/postgres's tests fail
-## without one).
+## gotest: every test; a package's tests are compiled and run once, under
+## -race for the packages of RACE_PKGS, without it for the others
+## (examples, commands, benchmarks, protos), except RACESKIP_PKGS's, which
+## run both ways (test runs it with a PostgreSQL server; io/postgres's
+## tests fail without one).
 .PHONY: gotest
 gotest:
 	all=$$($(GO) list ./...) && race=$$($(GO) list $(RACE_PKGS)) && \
