@@ -7,7 +7,7 @@ RACE_PKGS := ./sdk/... ./rangetracker/... ./internal/... ./runner/... ./fnapi/..
 # Packages with a norace_test.go: some of their tests skip under the race detector
 # (raceEnabled), which would distort what they measure (peak RSS, allocations), so
 # these packages run without -race as well.
-RACESKIP_PKGS := $(sort $(patsubst %/norace_test.go,./%,$(shell find . -name norace_test.go -not -path './interop/*' -not -path './out/*' | sed 's|^\./||')))
+RACESKIP_PKGS := $(sort $(patsubst %/norace_test.go,./%,$(shell find . \( -path ./interop -o -path ./out -o -path ./.git \) -prune -o -name norace_test.go -print | sed 's|^\./||')))
 # Flags of both go test runs: -w leaves DWARF out of the test binaries, which
 # halves the time to link each of them (a fresh clone links about a hundred),
 # and panics still print file and line.
