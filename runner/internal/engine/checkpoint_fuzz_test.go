@@ -32,8 +32,7 @@ func fuzzSnapshotJob() *job {
 // FuzzSnapshotBody decodes arbitrary snapshot bodies into a job of no
 // stages. A file's CRC catches damage on disk, so a body that fails to
 // decode comes from a bug or another build, and must still come back as an
-// error, never a panic or an allocation its length does not justify. A
-// body that decodes must decode the same way again once re-encoded: the
+// error, never a panic. A body that decodes must decode the same way again once re-encoded: the
 // restored job-wide fields and metrics are what the next snapshot writes.
 func FuzzSnapshotBody(f *testing.F) {
 	f.Add(emptyJob().encodeSnapshot(1, nil).encode(nil))
@@ -49,21 +48,24 @@ func FuzzSnapshotBody(f *testing.F) {
 		if err := back.decodeSnapshot(again, nil); err != nil {
 			t.Fatalf("a decoded body, encoded again, does not decode: %v\nbody %x\nagain %x", err, body, again)
 		}
-		type fields struct {
-			Seq                                 uint64
-			Bundles, Retries, Splits, Truncated int
-			Elements                            int64
-			Draining                            bool
-			Advanced                            int64
-		}
-		of := func(j *job) fields {
-			return fields{j.ckpt.seq, j.bundles, j.retries, j.splits, j.truncated, j.elements.Load(), j.draining, int64(j.clock.advanced)}
-		}
-		if diff := cmp.Diff(of(j), of(back)); diff != "" {
+		if diff := cmp.Diff(jobFieldsOf(j), jobFieldsOf(back)); diff != "" {
 			t.Errorf("job-wide fields change through a second encoding (-first +second):\n%s", diff)
 		}
 		if diff := cmp.Diff(j.metrics, back.metrics); diff != "" {
 			t.Errorf("metrics change through a second encoding (-first +second):\n%s", diff)
 		}
 	})
+}
+
+// jobFields are a snapshot body's job-wide fields besides the metrics.
+type jobFields struct {
+	Seq                                 uint64
+	Bundles, Retries, Splits, Truncated int
+	Elements                            int64
+	Draining                            bool
+	Advanced                            int64
+}
+
+func jobFieldsOf(j *job) jobFields {
+	return jobFields{j.ckpt.seq, j.bundles, j.retries, j.splits, j.truncated, j.elements.Load(), j.draining, int64(j.clock.advanced)}
 }
