@@ -159,11 +159,13 @@ func (boolCoder) skip(src []byte) (int, error) {
 func (boolCoder) Spec() Spec          { return Spec{URN: URNBool} }
 func (boolCoder) Deterministic() bool { return true }
 
-// castCoder adapts a Coder[U] to a Coder[T] for a T with U's memory layout
-// (a defined type such as `type ID int` over int). The conversion is an
+// viewCoder adapts a Coder[U] to a Coder[T] for a T with U's memory layout
+// (int16 over uint16's fixed-width coder, say). The conversion is an
 // unsafe reinterpretation chosen once at construction; values never escape,
-// so it adds no allocation.
-type castCoder[T, U any] struct {
+// so it adds no allocation. It is generic in both types, so it serves the
+// few fixed pairs the row coders need; a defined type of the user's gets a
+// castCoder, generic in its type alone.
+type viewCoder[T, U any] struct {
 	c        Coder[U]
 	encOuter func([]byte, U) []byte
 	decOuter func([]byte) (U, error)
@@ -171,38 +173,38 @@ type castCoder[T, U any] struct {
 }
 
 var (
-	_ OuterCoder[int] = (*castCoder[int, int64])(nil)
-	_ skipper         = (*castCoder[int, int64])(nil)
+	_ OuterCoder[int] = (*viewCoder[int, int64])(nil)
+	_ skipper         = (*viewCoder[int, int64])(nil)
 )
 
-// newCast returns c viewed as a Coder[T]. The caller guarantees that T and
+// newView returns c viewed as a Coder[T]. The caller guarantees that T and
 // U have the same size and layout.
-func newCast[T, U any](c Coder[U]) Coder[T] {
+func newView[T, U any](c Coder[U]) Coder[T] {
 	if unsafe.Sizeof(*new(T)) != unsafe.Sizeof(*new(U)) {
 		panic("coder: internal error: cast between types of different size")
 	}
 	eo, do := outerOf(c)
-	return &castCoder[T, U]{c: c, encOuter: eo, decOuter: do, skipFn: skipOf(c)}
+	return &viewCoder[T, U]{c: c, encOuter: eo, decOuter: do, skipFn: skipOf(c)}
 }
 
-func (c *castCoder[T, U]) Encode(dst []byte, v T) []byte {
+func (c *viewCoder[T, U]) Encode(dst []byte, v T) []byte {
 	return c.c.Encode(dst, *(*U)(unsafe.Pointer(&v)))
 }
 
-func (c *castCoder[T, U]) Decode(src []byte) (T, int, error) {
+func (c *viewCoder[T, U]) Decode(src []byte) (T, int, error) {
 	u, n, err := c.c.Decode(src)
 	return *(*T)(unsafe.Pointer(&u)), n, err
 }
 
-func (c *castCoder[T, U]) EncodeOuter(dst []byte, v T) []byte {
+func (c *viewCoder[T, U]) EncodeOuter(dst []byte, v T) []byte {
 	return c.encOuter(dst, *(*U)(unsafe.Pointer(&v)))
 }
 
-func (c *castCoder[T, U]) DecodeOuter(src []byte) (T, error) {
+func (c *viewCoder[T, U]) DecodeOuter(src []byte) (T, error) {
 	u, err := c.decOuter(src)
 	return *(*T)(unsafe.Pointer(&u)), err
 }
 
-func (c *castCoder[T, U]) skip(src []byte) (int, error) { return c.skipFn(src) }
-func (c *castCoder[T, U]) Spec() Spec                   { return c.c.Spec() }
-func (c *castCoder[T, U]) Deterministic() bool          { return c.c.Deterministic() }
+func (c *viewCoder[T, U]) skip(src []byte) (int, error) { return c.skipFn(src) }
+func (c *viewCoder[T, U]) Spec() Spec                   { return c.c.Spec() }
+func (c *viewCoder[T, U]) Deterministic() bool          { return c.c.Deterministic() }

@@ -336,7 +336,7 @@ func schemaScalar(k reflect.Kind) (codec, bool) {
 	case reflect.Uint32:
 		// Stored as the int32 of the same bits, so that other SDKs see an
 		// INT32 and values round-trip.
-		return withType(codecOf[uint32](newCast[uint32](Varint[int32]())), pipepb.AtomicType_INT32), true
+		return withType(codecOf[uint32](newView[uint32](Varint[int32]())), pipepb.AtomicType_INT32), true
 	case reflect.Float32:
 		return withType(codecOf[float32](floatCoder{}), pipepb.AtomicType_FLOAT), true
 	}

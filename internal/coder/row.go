@@ -145,7 +145,7 @@ func compileDynBase(ft *pipepb.FieldType) (dynType, error) {
 		case pipepb.AtomicType_BYTE:
 			return dynOf[byte](fixedIntCoder[uint8]{}), nil
 		case pipepb.AtomicType_INT16:
-			return dynOf(newCast[int16](Coder[uint16](fixedIntCoder[uint16]{}))), nil
+			return dynOf(newView[int16](Coder[uint16](fixedIntCoder[uint16]{}))), nil
 		case pipepb.AtomicType_INT32:
 			return dynOf(Varint[int32]()), nil
 		case pipepb.AtomicType_INT64:
