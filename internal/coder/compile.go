@@ -674,7 +674,9 @@ func nullableCodec(elem reflect.Type, ec codec) codec {
 }
 
 // customCodec encodes a type whose pointer implements Marshaler and
-// Unmarshaler, as customCoder does.
+// Unmarshaler: beam:coder:custom:v1 naming the type, the marshalled bytes
+// length-prefixed in the nested context and bare in the outer one. It is
+// the coder Of gives such a type, and a row's codec of such a field.
 func customCodec(t reflect.Type) codec {
 	name := typeName(t)
 	unmarshal := func(src []byte, p unsafe.Pointer) error {
@@ -684,6 +686,7 @@ func customCodec(t reflect.Type) codec {
 		return nil
 	}
 	return codec{
+		typ:  t,
 		spec: Spec{URN: URNCustom, Payload: []byte(name)},
 		det:  customDeterministic(t),
 		enc: func(dst []byte, p unsafe.Pointer) []byte {

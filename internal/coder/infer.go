@@ -30,7 +30,9 @@ func Of[T any]() (Coder[T], error) {
 	}
 	t := reflect.TypeFor[T]()
 	if isCustom(t) {
-		return &customCoder[T]{name: typeName(t), det: customDeterministic(t)}, nil
+		// The custom codec's functions are not generic, so a type Of is
+		// asked for instantiates no coder type of its own for the case.
+		return &compiledCoder[T]{c: customCodec(t).complete()}, nil
 	}
 	if c, ok := cast[T](t); ok {
 		return c, nil
@@ -43,60 +45,43 @@ func Of[T any]() (Coder[T], error) {
 }
 
 // builtin returns the typed coders of the predeclared types and of slices
-// of the common ones.
+// of the common ones. The look-up is not generic, so that a type Of is
+// asked for instantiates one line here, not a type switch that builds
+// every coder of the table (until the twenty-fifth session, a twentieth
+// of an SDK-heavy test package's code).
 func builtin[T any]() (Coder[T], bool) {
-	var c any
-	switch any(*new(T)).(type) {
-	case string:
-		c = String()
-	case []byte:
-		c = Bytes()
-	case bool:
-		c = Bool()
-	case float64:
-		c = Double()
-	case float32:
-		c = Coder[float32](doubleCoder[float32]{})
-	case int:
-		c = Varint[int]()
-	case int8:
-		c = Varint[int8]()
-	case int16:
-		c = Varint[int16]()
-	case int32:
-		c = Varint[int32]()
-	case int64:
-		c = Varint[int64]()
-	case uint:
-		c = Varint[uint]()
-	case uint8:
-		c = Varint[uint8]()
-	case uint16:
-		c = Varint[uint16]()
-	case uint32:
-		c = Varint[uint32]()
-	case uint64:
-		c = Varint[uint64]()
-	case uintptr:
-		c = Varint[uintptr]()
-	case []string:
-		c = NewIterable(String())
-	case [][]byte:
-		c = NewIterable(Bytes())
-	case []int:
-		c = NewIterable(Varint[int]())
-	case []int32:
-		c = NewIterable(Varint[int32]())
-	case []int64:
-		c = NewIterable(Varint[int64]())
-	case []uint64:
-		c = NewIterable(Varint[uint64]())
-	case []float64:
-		c = NewIterable(Double())
-	case []bool:
-		c = NewIterable(Bool())
-	default:
+	c, ok := builtins[reflect.TypeFor[T]()]
+	if !ok {
 		return nil, false
 	}
 	return c.(Coder[T]), true
+}
+
+// builtins maps each type builtin knows to its coder. The coders are
+// immutable values, shared by all who ask.
+var builtins = map[reflect.Type]any{
+	reflect.TypeFor[string]():    String(),
+	reflect.TypeFor[[]byte]():    Bytes(),
+	reflect.TypeFor[bool]():      Bool(),
+	reflect.TypeFor[float64]():   Double(),
+	reflect.TypeFor[float32]():   Coder[float32](doubleCoder[float32]{}),
+	reflect.TypeFor[int]():       Varint[int](),
+	reflect.TypeFor[int8]():      Varint[int8](),
+	reflect.TypeFor[int16]():     Varint[int16](),
+	reflect.TypeFor[int32]():     Varint[int32](),
+	reflect.TypeFor[int64]():     Varint[int64](),
+	reflect.TypeFor[uint]():      Varint[uint](),
+	reflect.TypeFor[uint8]():     Varint[uint8](),
+	reflect.TypeFor[uint16]():    Varint[uint16](),
+	reflect.TypeFor[uint32]():    Varint[uint32](),
+	reflect.TypeFor[uint64]():    Varint[uint64](),
+	reflect.TypeFor[uintptr]():   Varint[uintptr](),
+	reflect.TypeFor[[]string]():  NewIterable(String()),
+	reflect.TypeFor[[][]byte]():  NewIterable(Bytes()),
+	reflect.TypeFor[[]int]():     NewIterable(Varint[int]()),
+	reflect.TypeFor[[]int32]():   NewIterable(Varint[int32]()),
+	reflect.TypeFor[[]int64]():   NewIterable(Varint[int64]()),
+	reflect.TypeFor[[]uint64]():  NewIterable(Varint[uint64]()),
+	reflect.TypeFor[[]float64](): NewIterable(Double()),
+	reflect.TypeFor[[]bool]():    NewIterable(Bool()),
 }

@@ -2,7 +2,6 @@ package coder
 
 import (
 	"encoding/binary"
-	"fmt"
 	"reflect"
 )
 
@@ -312,51 +311,3 @@ func customDeterministic(t reflect.Type) bool {
 	}
 	return reflect.New(t).Interface().(Determiner).BeamDeterministic()
 }
-
-// customCoder is the coder of a type T whose pointer implements Marshaler
-// and Unmarshaler.
-type customCoder[T any] struct {
-	name string
-	det  bool
-}
-
-// customCoder has no skip method: skipping must reject what UnmarshalBeam
-// rejects, so it decodes.
-var _ OuterCoder[int] = (*customCoder[int])(nil)
-
-func (c *customCoder[T]) Encode(dst []byte, v T) []byte {
-	start := len(dst)
-	return fixLengthPrefix(any(&v).(Marshaler).MarshalBeam(append(dst, 0)), start)
-}
-
-func (c *customCoder[T]) Decode(src []byte) (T, int, error) {
-	var v T
-	l, n, err := readLength(src, c.name)
-	if err != nil {
-		return v, 0, err
-	}
-	if err := any(&v).(Unmarshaler).UnmarshalBeam(src[n : n+l]); err != nil {
-		var zero T
-		return zero, 0, fmt.Errorf("coder: unmarshal %s: %w", c.name, err)
-	}
-	return v, n + l, nil
-}
-
-func (c *customCoder[T]) EncodeOuter(dst []byte, v T) []byte {
-	return any(&v).(Marshaler).MarshalBeam(dst)
-}
-
-func (c *customCoder[T]) DecodeOuter(src []byte) (T, error) {
-	var v T
-	if err := any(&v).(Unmarshaler).UnmarshalBeam(src); err != nil {
-		var zero T
-		return zero, fmt.Errorf("coder: unmarshal %s: %w", c.name, err)
-	}
-	return v, nil
-}
-
-func (c *customCoder[T]) Spec() Spec {
-	return Spec{URN: URNCustom, Payload: []byte(c.name)}
-}
-
-func (c *customCoder[T]) Deterministic() bool { return c.det }
