@@ -14,8 +14,10 @@ RACESKIP_PKGS := $(sort $(patsubst %/norace_test.go,./%,$(shell find . \( -path 
 TOOLEXEC := -toolexec=$(CURDIR)/scripts/gotool.sh
 # Flags of both go test runs: -w leaves DWARF out of the test binaries, which
 # halves the time to link each of them (a fresh clone links about a hundred),
-# and panics still print file and line.
-GOTESTFLAGS ?= -ldflags=-w $(TOOLEXEC)
+# and panics still print file and line. -vet=off: go test's own subset of vet
+# checks is a build of its own, and the targets that test (test, interop)
+# run the whole of go vet first.
+GOTESTFLAGS ?= -ldflags=-w -vet=off $(TOOLEXEC)
 FUZZTIME ?= 10s
 
 .PHONY: all run test vet lint short fuzz examples interop deps

@@ -178,7 +178,7 @@ func box[T any](c Coder[T]) Coder[any] {
 			return v, nil
 		},
 		skipFn: skipOf(c),
-		spec:   c.Spec,
+		spec:   func() Spec { return c.Spec() },
 		det:    c.Deterministic(),
 	}
 }
