@@ -81,9 +81,9 @@ func decodeAll[T any](c Coder[T], src []byte) (T, error) {
 // construction so hot paths make no type assertions.
 func outerOf[T any](c Coder[T]) (enc func([]byte, T) []byte, dec func([]byte) (T, error)) {
 	// Closures rather than method values: a method value of a generic
-	// interface makes the compiler generate a wrapper for each of the
-	// interface's methods, for every T (two fifths of a thousand functions
-	// in sdk's tests), where a closure is one function.
+	// interface made the compiler generate wrappers of the interface's
+	// methods for every T (668 functions fewer in sdk's tests without
+	// them), where a closure is one function.
 	if oc, ok := c.(OuterCoder[T]); ok {
 		return func(dst []byte, v T) []byte { return oc.EncodeOuter(dst, v) },
 			func(src []byte) (T, error) { return oc.DecodeOuter(src) }
