@@ -54,6 +54,16 @@ func fuzzCoders(t testing.TB) []Any {
 		must(FromSpec(NewWindowedValue(NewIterable(NewKV(Bytes(), NewNullable(String()))), IntervalWindow()).Spec())),
 		must(FromSpec(NewTimer(Varint[int](), GlobalWindow()).Spec())),
 		must(FromSpec(Spec{URN: URNLengthPrefix, Components: []Spec{{URN: "unknown"}}})),
+		// Defined types, coded by the cast coder's kinds.
+		mustErase[castedBool](t),
+		mustErase[castedInt8](t),
+		mustErase[castedUint32](t),
+		mustErase[castedF32](t),
+		mustErase[castedString](t),
+		mustErase[castedBytes](t),
+		mustErase[castedStrings](t),
+		mustErase[castedElems](t),
+		mustErase[castedF64s](t),
 	}
 }
 
