@@ -40,9 +40,10 @@ const (
 // or written through, never kept, so the value stays on its caller's
 // stack.
 type castUnder struct {
-	kind castKind
-	spec Spec
-	det  bool
+	kind   castKind
+	spec   Spec
+	det    bool
+	skipFn func([]byte) (int, error)
 	// The coders of the slice kinds; the one of kind is set.
 	strs Coder[[]string]
 	ints Coder[[]int]
@@ -50,43 +51,51 @@ type castUnder struct {
 	f64s Coder[[]float64]
 }
 
+// castUnderlying is the type, in builtins, whose coder each kind uses.
+var castUnderlying = [...]reflect.Type{
+	castBool:     reflect.TypeFor[bool](),
+	castInt8:     reflect.TypeFor[int8](),
+	castInt16:    reflect.TypeFor[int16](),
+	castInt32:    reflect.TypeFor[int32](),
+	castInt64:    reflect.TypeFor[int64](),
+	castUint8:    reflect.TypeFor[uint8](),
+	castUint16:   reflect.TypeFor[uint16](),
+	castUint32:   reflect.TypeFor[uint32](),
+	castUint64:   reflect.TypeFor[uint64](),
+	castFloat32:  reflect.TypeFor[float32](),
+	castFloat64:  reflect.TypeFor[float64](),
+	castString:   reflect.TypeFor[string](),
+	castBytes:    reflect.TypeFor[[]byte](),
+	castStrings:  reflect.TypeFor[[]string](),
+	castInts:     reflect.TypeFor[[]int](),
+	castInt64s:   reflect.TypeFor[[]int64](),
+	castFloat64s: reflect.TypeFor[[]float64](),
+}
+
 // castOf returns the castUnder of the defined type t, ok=false if t's
-// underlying type has no standard coder to cast.
+// underlying type has no standard coder to cast. The underlying type's
+// coder is the one builtin gives it.
 func castOf(t reflect.Type) (u castUnder, ok bool) {
 	k, ok := castKindOf(t)
 	if !ok {
 		return u, false
 	}
-	u.kind = k
-	var c interface {
+	c := builtins[castUnderlying[k]]
+	d := c.(interface {
 		Spec() Spec
 		Deterministic() bool
-	}
+	})
+	u = castUnder{kind: k, spec: d.Spec(), det: d.Deterministic(), skipFn: c.(skipper).skip}
 	switch k {
-	case castBool:
-		c = Bool()
-	case castInt8, castInt16, castInt32, castInt64, castUint8, castUint16, castUint32, castUint64:
-		c = Varint[int64]()
-	case castFloat32, castFloat64:
-		c = Double()
-	case castString:
-		c = String()
-	case castBytes:
-		c = Bytes()
 	case castStrings:
-		u.strs = NewIterable(String())
-		c = u.strs
+		u.strs = c.(Coder[[]string])
 	case castInts:
-		u.ints = NewIterable(Varint[int]())
-		c = u.ints
+		u.ints = c.(Coder[[]int])
 	case castInt64s:
-		u.i64s = NewIterable(Varint[int64]())
-		c = u.i64s
+		u.i64s = c.(Coder[[]int64])
 	case castFloat64s:
-		u.f64s = NewIterable(Double())
-		c = u.f64s
+		u.f64s = c.(Coder[[]float64])
 	}
-	u.spec, u.det = c.Spec(), c.Deterministic()
 	return u, true
 }
 
@@ -254,29 +263,6 @@ func (u *castUnder) decodeOuter(src []byte, p unsafe.Pointer) error {
 	return nil
 }
 
-// skip returns the length of the nested value at the front of src.
-func (u *castUnder) skip(src []byte) (int, error) {
-	switch u.kind {
-	case castBool:
-		return boolCoder{}.skip(src)
-	case castFloat32, castFloat64:
-		return doubleCoder[float64]{}.skip(src)
-	case castString:
-		return stringCoder{}.skip(src)
-	case castBytes:
-		return bytesCoder{}.skip(src)
-	case castStrings:
-		return Skip(u.strs, src)
-	case castInts:
-		return Skip(u.ints, src)
-	case castInt64s:
-		return Skip(u.i64s, src)
-	case castFloat64s:
-		return Skip(u.f64s, src)
-	}
-	return skipVarint(src)
-}
-
 func (u *castUnder) badKind() string {
 	return fmt.Sprintf("coder: internal error: cast of kind %d", u.kind)
 }
@@ -313,7 +299,7 @@ func (c *castCoder[T]) DecodeOuter(src []byte) (v T, err error) {
 	return v, nil
 }
 
-func (c *castCoder[T]) skip(src []byte) (int, error) { return c.u.skip(src) }
+func (c *castCoder[T]) skip(src []byte) (int, error) { return c.u.skipFn(src) }
 func (c *castCoder[T]) Spec() Spec                   { return c.u.spec }
 func (c *castCoder[T]) Deterministic() bool          { return c.u.det }
 
