@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"unsafe"
 
+	"github.com/beamgo-dev/beamgo/internal/prefetch"
 	"github.com/beamgo-dev/beamgo/internal/window"
 	"github.com/beamgo-dev/beamgo/runner/internal/keymap"
 )
@@ -244,11 +245,11 @@ func (r *Reducer) AppendAdd(out []Pane, batch []Element, t Times) []Pane {
 }
 
 // The look-ahead of addNonMerging: while element j is added, the key of
-// element j+aheadKey is looked up, the state of the key of element
-// j+aheadState is read, and the window states of element j+aheadWins.
-// aheadRing (a power of two above aheadKey) holds the keys found. (In
-// BenchmarkAddSlidingCount and the unbounded bids job, 6, 3, 1 did a little
-// better than 8, 4, 2 and 16, 8, 4; the machine's noise hides finer steps.)
+// element j+aheadKey is looked up, the key state of element j+aheadState
+// prefetched, and the window states of element j+aheadWins. aheadRing (a
+// power of two above aheadKey) holds the keys found. (In the unbounded
+// bids job, 8, 4, 2 and 12, 6, 3 and 16, 8, 4 did no better than 6, 3, 1
+// within the machine's noise.)
 const (
 	aheadKey   = 6
 	aheadState = 3
@@ -266,20 +267,22 @@ const (
 // its grouping's CPU). One element's misses depend on each other (the
 // key, then its state, then its windows), so that they came one after
 // another. So the elements are added in a pipeline: while one is added,
-// the windows of one a little ahead are read, the key state of one further
-// ahead, and the key of one further still. Each of those reads depends
-// only on one done for the same element a step earlier, whose memory is
-// in the cache by then, so the misses of several elements are under way at
-// once. The reads ahead change nothing: a key looked up ahead is the
-// element's key when its turn comes (keys are only added during the
-// call, never removed), and the window states read ahead are only read.
+// the window states of the next are prefetched, the key state of one
+// further ahead, and the key of one further still is looked up. Each step
+// ahead depends only on one done for the same element a step earlier,
+// whose memory is in the cache by then, so the misses of several elements
+// are under way at once, and a prefetch does not wait for its memory (see
+// package prefetch; plain loads there instead took a third of the gain
+// back, each stalling until its line came). The look-ahead changes
+// nothing: a key looked up ahead is the element's key when its turn comes
+// (keys are only added during the call, never removed), and a prefetch
+// only warms the cache.
 func (r *Reducer) addNonMerging(out []Pane, batch []Element, t Times) []Pane {
 	var keys [aheadRing]int32
 	n := len(batch)
 	for j := range min(aheadKey, n) {
 		keys[j%aheadRing] = r.lookAheadKey(&batch[j])
 	}
-	var touch int32
 	for j := range batch {
 		if a := j + aheadKey; a < n {
 			keys[a%aheadRing] = r.lookAheadKey(&batch[a])
@@ -287,19 +290,19 @@ func (r *Reducer) addNonMerging(out []Pane, batch []Element, t Times) []Pane {
 		if a := j + aheadState; a < n {
 			if k := keys[a%aheadRing]; k != noWin {
 				ks := &r.keys[k]
-				touch += ks.recent[0].i1 + ks.recent[recentWins-1].i1
+				prefetch.Line(unsafe.Pointer(&ks.recent[0]))
+				prefetch.Line(unsafe.Pointer(&ks.recent[recentWins-1]))
 			}
 		}
 		if a := j + aheadWins; a < n {
 			if k := keys[a%aheadRing]; k != noWin {
-				touch += r.touchWins(k, &batch[a])
+				r.prefetchWins(k, &batch[a])
 			}
 		}
 		r.nextEpoch()
 		r.addElement(&batch[j], keys[j%aheadRing], t)
 		out = r.fireTouched(t, out)
 	}
-	r.touchSink += touch
 	return out
 }
 
@@ -311,22 +314,26 @@ func (r *Reducer) lookAheadKey(e *Element) int32 {
 	return noWin
 }
 
-// touchWins reads a word of the states of key k's windows that e goes to
-// and that k's recent list names (see prefetch), and returns their sum
-// for the caller to keep.
-func (r *Reducer) touchWins(k int32, e *Element) int32 {
+// prefetchWins prefetches the states and trigger states of key k's
+// windows that e goes to and that k's recent list names.
+func (r *Reducer) prefetchWins(k int32, e *Element) {
 	ks := &r.keys[k]
-	var sum int32
+	n := len(r.nodes)
 	for _, w := range windowsOf(e) {
 		tag := winHash(w)
 		for j := range ks.recent {
 			if c := &ks.recent[j]; c.tag == tag && c.i1 != 0 {
-				sum += r.prefetch(c.i1-1) + int32(r.wins[c.i1-1].start)
+				i := c.i1 - 1
+				ws := &r.wins[i]
+				prefetch.Line(unsafe.Pointer(ws))
+				prefetch.Line(unsafe.Pointer(&ws.paneNonSpec)) // the second line
+				if n > 0 {
+					prefetch.Line(unsafe.Pointer(&r.st[int(i)*n]))
+				}
 				break
 			}
 		}
 	}
-	return sum
 }
 
 // nextEpoch begins the next epoch: a window is in r.touched iff its epoch
