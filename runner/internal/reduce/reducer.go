@@ -314,22 +314,25 @@ func (r *Reducer) lookAheadKey(e *Element) int32 {
 	return noWin
 }
 
+// prefetchWin prefetches the state and trigger state of window i.
+func (r *Reducer) prefetchWin(i int32) {
+	ws := &r.wins[i]
+	prefetch.Line(unsafe.Pointer(ws))
+	prefetch.Line(unsafe.Pointer(&ws.paneNonSpec)) // the second line
+	if n := len(r.nodes); n > 0 {
+		prefetch.Line(unsafe.Pointer(&r.st[int(i)*n]))
+	}
+}
+
 // prefetchWins prefetches the states and trigger states of key k's
 // windows that e goes to and that k's recent list names.
 func (r *Reducer) prefetchWins(k int32, e *Element) {
 	ks := &r.keys[k]
-	n := len(r.nodes)
 	for _, w := range windowsOf(e) {
 		tag := winHash(w)
 		for j := range ks.recent {
 			if c := &ks.recent[j]; c.tag == tag && c.i1 != 0 {
-				i := c.i1 - 1
-				ws := &r.wins[i]
-				prefetch.Line(unsafe.Pointer(ws))
-				prefetch.Line(unsafe.Pointer(&ws.paneNonSpec)) // the second line
-				if n > 0 {
-					prefetch.Line(unsafe.Pointer(&r.st[int(i)*n]))
-				}
+				r.prefetchWin(c.i1 - 1)
 				break
 			}
 		}
@@ -391,6 +394,7 @@ func (r *Reducer) AppendAdvanceUpTo(out []Pane, t Times, limit int) (_ []Pane, d
 		if !ok || x.t >= t.Input {
 			break
 		}
+		r.prefetchAhead(&r.events)
 		r.events.pop()
 		out = r.fireEvent(x.win, t, out)
 	}
@@ -400,6 +404,7 @@ func (r *Reducer) AppendAdvanceUpTo(out []Pane, t Times, limit int) (_ []Pane, d
 			done = true
 			break
 		}
+		r.prefetchAhead(&r.procs)
 		r.procs.pop()
 		if r.shouldFire(x.win, t) {
 			out = r.emit(x.win, t, out)
@@ -407,6 +412,21 @@ func (r *Reducer) AppendAdvanceUpTo(out []Pane, t Times, limit int) (_ []Pane, d
 	}
 	r.maybeCompact()
 	return out, done
+}
+
+// aheadTimers is how many timers ahead of the one firing prefetchAhead
+// reaches.
+const aheadTimers = 4
+
+// prefetchAhead prefetches the state of the window whose timer comes
+// aheadTimers after q's front, if q knows which: an instant's timers fire
+// windows all over the slab (the unbounded bids job: each period's windows
+// end at once, one per key), each a cache miss when its turn came. A stale
+// timer's window is prefetched in vain. q must not be empty.
+func (r *Reducer) prefetchAhead(q *timerQueue) {
+	if y, ok := q.ahead(aheadTimers); ok && int(y.win) < len(r.wins) {
+		r.prefetchWin(y.win)
+	}
 }
 
 // Hold is the minimum output-watermark hold of all buffered state: element

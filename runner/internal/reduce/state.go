@@ -443,6 +443,24 @@ func (q *timerQueue) pop() timer {
 	return x
 }
 
+// ahead returns the timer d places after the front in the sorted run or
+// bucket the front is in, if there is one there (not if the front is in
+// the heap): one that comes soon after it, whose window's state the
+// caller prefetches. q must not be empty.
+func (q *timerQueue) ahead(d int) (timer, bool) {
+	switch _, at := q.front(); at {
+	case inRun:
+		if i := q.head + d; i < len(q.run) {
+			return q.run[i], true
+		}
+	case inBucket:
+		if b := &q.buckets[0]; b.head+d < len(b.xs) {
+			return b.xs[b.head+d], true
+		}
+	}
+	return timer{}, false
+}
+
 // peek drops invalid entries from the front and returns the first valid
 // one.
 func (q *timerQueue) peek(r *Reducer, valid validFunc) (timer, bool) {
