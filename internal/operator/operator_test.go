@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -661,6 +662,99 @@ func TestPrecombineWindowedMatchesCounts(t *testing.T) {
 				t.Errorf("%d accumulators for %d (key, window)s, want at most %d more", emitted, len(want), tc.split)
 			}
 		})
+	}
+}
+
+// TestPrecombineGroupsWindowLists checks the windowed precombine on inputs
+// of random keys that go to window lists drawn from a few, of one, three,
+// five and more than maxGrouped windows, overlapping each other, in
+// bundles, the last two of which hold more accumulators than the bound,
+// so that makeRoom runs: every (key, window) must sum its inputs, and
+// (below the bound) a key whose inputs all went to the same list of two
+// to maxGrouped windows must come out as one element in all of them, at
+// the end of the earliest (emitKey groups equal accumulators).
+func TestPrecombineGroupsWindowLists(t *testing.T) {
+	win := func(s int64) window.Window { return window.Interval(window.Time(s), window.Time(s+10)) }
+	var long []window.Window
+	for s := range int64(maxGrouped + 4) {
+		long = append(long, win(2*s))
+	}
+	lists := [][]window.Window{
+		{win(0), win(2), win(4), win(6), win(8)},
+		{win(2), win(4), win(6), win(8), win(10)},
+		{win(4)},
+		{win(8), win(6), win(4)},
+		long,
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	for bundle := range 40 {
+		out := &collector[KV[string, int64]]{}
+		pre := newPrecombine[int64]("Sum", userSum{}, out, false)
+		ctx := context.Background()
+		if err := pre.Setup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := pre.StartBundle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sink := pre.elemSink()
+		type kw struct {
+			k string
+			w window.Window
+		}
+		want := map[kw]int64{}
+		only := map[string]int{} // the list each key's inputs went to, -1 if several
+		keys, inputs := 1+r.IntN(60), 1+r.IntN(400)
+		big := bundle >= 38
+		if big {
+			keys, inputs = 20_000, 60_000
+		}
+		for range inputs {
+			k := fmt.Sprint(r.IntN(keys))
+			li := r.IntN(len(lists))
+			if bundle%2 == 0 && !big {
+				li = r.IntN(2) // mostly the same list per key
+			}
+			if l, seen := only[k]; !seen {
+				only[k] = li
+			} else if l != li {
+				only[k] = -1
+			}
+			v := 1 + r.Int64N(9)
+			for _, w := range lists[li] {
+				want[kw{k, w}] += v
+			}
+			if err := sink(KV[string, int64]{Key: k, Value: v}, &elemMeta{Windows: lists[li]}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if big && len(out.got) == 0 {
+			t.Fatalf("bundle %d: nothing emitted before the bundle's end: no room made", bundle)
+		}
+		if err := pre.FinishBundle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got := map[kw]int64{}
+		elems := map[string]int{}
+		for _, v := range out.got {
+			ts := v.Windows[0].MaxTimestamp()
+			for _, w := range v.Windows {
+				got[kw{v.Elem.Key, w}] += v.Elem.Value
+				ts = min(ts, w.MaxTimestamp())
+			}
+			if v.Timestamp != ts {
+				t.Fatalf("bundle %d: %v in %v at %d, want %d", bundle, v.Elem, v.Windows, v.Timestamp, ts)
+			}
+			elems[v.Elem.Key]++
+		}
+		if !maps.Equal(got, want) {
+			t.Fatalf("bundle %d: sums per (key, window) %v, want %v", bundle, got, want)
+		}
+		for k, li := range only {
+			if !big && li >= 0 && len(lists[li]) > 1 && len(lists[li]) <= maxGrouped && elems[k] != 1 {
+				t.Errorf("bundle %d: key %s, every input in %v: %d elements, want 1", bundle, k, lists[li], elems[k])
+			}
+		}
 	}
 }
 
