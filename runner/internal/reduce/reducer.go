@@ -69,6 +69,8 @@ type Reducer struct {
 	// keeps the loads addElement issues early from being optimised away.
 	winIdx    []int32
 	touchSink int32
+	// warmFree is the free index addNonMerging prefetched last.
+	warmFree int32
 	c         tctx // reused evaluation context
 
 	// events holds EOW/GC timers, procs processing-time timers, holds the
@@ -298,6 +300,12 @@ func (r *Reducer) addNonMerging(out []Pane, batch []Element, t Times) []Pane {
 			if k := keys[a%aheadRing]; k != noWin {
 				r.prefetchWins(k, &batch[a])
 			}
+		}
+		if m := len(r.free); m > 0 && r.free[m-1] != r.warmFree {
+			// The next new window takes the free list's last index, whose
+			// state was left cold by the window freed there.
+			r.warmFree = r.free[m-1]
+			r.prefetchWin(r.warmFree)
 		}
 		r.nextEpoch()
 		r.addElement(&batch[j], keys[j%aheadRing], t)
