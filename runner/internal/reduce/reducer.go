@@ -71,7 +71,7 @@ type Reducer struct {
 	touchSink int32
 	// warmFree is the free index addNonMerging prefetched last.
 	warmFree int32
-	c         tctx // reused evaluation context
+	c        tctx // reused evaluation context
 
 	// events holds EOW/GC timers, procs processing-time timers, holds the
 	// windows' output-watermark holds; all are lazily invalidated.
