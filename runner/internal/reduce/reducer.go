@@ -588,7 +588,7 @@ func (r *Reducer) addElement(e *Element, k int32, t Times) {
 			i = r.newWin(k, w)
 		}
 		idx = append(idx, i)
-		touch += r.prefetch(i)
+		touch += r.touchWin(i)
 	}
 	r.touchSink += touch
 	for _, i := range idx {
@@ -601,11 +601,13 @@ func (r *Reducer) addElement(e *Element, k int32, t Times) {
 	r.winIdx = idx
 }
 
-// prefetch reads a word of each part of window i's state that adding a
+// touchWin reads a word of each part of window i's state that adding a
 // value writes (its trigger state, the second line of its state, the tail
 // of its values), so that their cache misses are under way while the
-// element's other windows are looked up; the caller keeps the sum.
-func (r *Reducer) prefetch(i int32) int32 {
+// element's other windows are looked up; the caller keeps the sum. These
+// are loads, not prefetches (prefetchWin): they also reach the tail of the
+// values, whose place only the window's state tells.
+func (r *Reducer) touchWin(i int32) int32 {
 	ws := &r.wins[i]
 	sum := int32(ws.elemHold)
 	if n := len(r.nodes); n > 0 {
